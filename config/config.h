@@ -1,0 +1,149 @@
+/* The configuration of design.md §3, read from YAML with libyaml.
+ * One table of keys (type, default, validation) drives parsing, defaults,
+ * error messages and the README's reference, so they cannot drift. */
+#ifndef ZH_CONFIG_CONFIG_H
+#define ZH_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+#include "util/value.h"
+
+enum zh_event_kind {
+	ZH_EVENT_PUSH = 1 << 0,
+	ZH_EVENT_TAG = 1 << 1,
+	ZH_EVENT_MERGE_REQUEST = 1 << 2,
+};
+
+enum zh_hook_mode { ZH_HOOK_SYNC, ZH_HOOK_ASYNC };
+
+struct zh_strlist {
+	char **items;
+	size_t len;
+};
+
+struct zh_rule_repo_ref { /* workflow.targets[].repos[] */
+	char *repo_name;
+};
+
+struct zh_rule_target {
+	char *name;
+	char *service_type; /* "k8s" (default) or "helm" */
+	struct zh_strlist repos;
+};
+
+struct zh_rule {
+	char *name;
+	char *repo;                  /* glob; NULL means any */
+	struct zh_strlist branches;  /* globs; empty means any branch */
+	struct zh_strlist tags;      /* globs; empty means any tag */
+	unsigned events;             /* ZH_EVENT_* bits; default PUSH */
+	struct zh_strlist paths;
+	struct zh_strlist ignore_paths;
+	bool custom;                 /* custom_workflow (else workflow) */
+	struct {
+		char *name, *env, *project;
+		struct zh_rule_target *targets;
+		size_t ntargets;
+		struct zh_value *release_images; /* LIST or NULL */
+		bool callback;
+	} workflow;
+	struct {
+		char *project, *name;
+		struct zh_value *inputs; /* LIST */
+	} custom_workflow;
+	int line, col; /* position of the rule in the file */
+};
+
+struct zh_webhook_repo {
+	char *project; /* glob on path_with_namespace */
+	char *path;    /* local repository, or */
+	char *url;     /* mirrored under state_dir */
+	char *username, *password;
+};
+
+struct zh_config {
+	char *path; /* the file it was read from */
+	struct {
+		char *url;
+		char *token; /* from token or token_file; never printed */
+		char *token_file;
+		int64_t timeout_ms;      /* default 10s */
+		char *ca_file;
+		bool insecure_skip_tls_verify;
+	} zadig;
+	char *state_dir; /* NULL: the program's default */
+	struct {
+		char *ref; /* default refs/notes/zadig */
+		bool push;
+	} notes;
+	struct {
+		enum zh_hook_mode mode; /* default sync */
+		int64_t deadline_ms;    /* default 10s */
+		char *repo_root;
+		bool poll;              /* default true */
+	} hook;
+	struct {
+		int64_t interval_ms;      /* default 10s */
+		int64_t max_interval_ms;  /* default 2m */
+		int64_t give_up_after_ms; /* default 24h */
+	} poll;
+	struct {
+		char *listen; /* default 127.0.0.1:8080 */
+		char *secret;
+		char *public_url;
+		char *zadig_token;
+		char *signing_key;
+		int64_t max_body; /* bytes, default 1MiB */
+		int64_t workers;  /* default 4 */
+		struct zh_webhook_repo *repos;
+		size_t nrepos;
+	} webhook;
+	struct zh_rule *rules;
+	size_t nrules;
+};
+
+/* Every problem found in one file, in order, each "FILE:LINE:COL: msg". */
+struct zh_config_diag {
+	char **msgs;
+	size_t len;
+	char **warnings; /* e.g. a token_file readable by others */
+	size_t nwarnings;
+};
+void zh_config_diag_dispose(struct zh_config_diag *d);
+
+/* Read and validate a file. On success *out is set (free with
+ * zh_config_free) and returns 0; diag may still hold warnings. On failure
+ * returns ZH_ECONFIG, diag holds every error found (not only the first)
+ * and err the first one. diag may be NULL. */
+int zh_config_load(struct zh_config **out, const char *path,
+		   struct zh_config_diag *diag, struct zh_error *err);
+
+/* Same, from a string (tests, fuzzing); name is used in messages. */
+int zh_config_parse(struct zh_config **out, const char *name,
+		    const char *text, size_t len, struct zh_config_diag *diag,
+		    struct zh_error *err);
+
+void zh_config_free(struct zh_config *c);
+
+/* Which file to read: explicit (--config) if set, else $ZADIG_HOOK_CONFIG,
+ * else git_config_value (the repository's zadig.config, may be NULL), else
+ * /etc/zadig-hook/config.yaml. *out is malloc'd. Returns 0, or ZH_ECONFIG
+ * when nothing is found (the message names every place looked at). */
+int zh_config_locate(char **out, const char *explicit_path,
+		     const char *git_config_value, struct zh_error *err);
+
+/* Parse "500ms", "10s", "5m", "24h" (sums like "1h30m" too) into ms.
+ * Returns 0 or ZH_EINVALID. */
+int zh_config_parse_duration(int64_t *out_ms, const char *s);
+
+/* Parse "1MiB", "512KiB", "100", "1GiB", "10KB" into bytes. */
+int zh_config_parse_size(int64_t *out, const char *s);
+
+/* The rule named name, or NULL. */
+const struct zh_rule *zh_config_rule(const struct zh_config *c,
+				     const char *name);
+
+#endif

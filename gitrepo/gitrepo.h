@@ -1,0 +1,88 @@
+/* libgit2 access: open a repository, resolve revisions, read the tip
+ * commit and the changed paths of a ref update. Costs follow the size of
+ * the change, never of the history or the tree (shared/perf-notes.md). */
+#ifndef ZH_GITREPO_GITREPO_H
+#define ZH_GITREPO_GITREPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+struct zh_repo;
+
+/* Open the repository at path, or discover it from path upwards when
+ * discover is true (like git does for a command run in a work tree).
+ * Returns 0, ZH_ENOTFOUND ("'X' is not a git repository") or ZH_EGIT. */
+int zh_repo_open(struct zh_repo **out, const char *path, bool discover,
+		 struct zh_error *err);
+void zh_repo_free(struct zh_repo *r);
+
+/* The git directory ("/srv/x.git/" or "/work/.git/"), owned by r. */
+const char *zh_repo_git_dir(const struct zh_repo *r);
+bool zh_repo_is_bare(const struct zh_repo *r);
+
+/* The repository name of design.md §4.1: the path relative to repo_root
+ * when set (and the repository is below it), else the directory name
+ * without ".git" (the work tree's directory for a non-bare repository).
+ * *out is malloc'd. */
+int zh_repo_name(char **out, const struct zh_repo *r, const char *repo_root,
+		 struct zh_error *err);
+
+/* A git config value of the repository (e.g. "zadig.config"); *out is
+ * malloc'd, or NULL when unset (returns 0 then). */
+int zh_repo_config_get(char **out, struct zh_repo *r, const char *key,
+		       struct zh_error *err);
+
+/* Set a git config value in the repository's own config file. */
+int zh_repo_config_set(struct zh_repo *r, const char *key, const char *value,
+		       struct zh_error *err);
+
+/* Resolve a revision ("HEAD", "main~2", a full or short id) to a commit;
+ * *hex gets the full hex id (41 or 65 bytes incl. NUL).
+ * ZH_ENOTFOUND with "unknown revision 'X'" when it does not resolve. */
+int zh_repo_resolve(char *hex, size_t hexsize, struct zh_repo *r,
+		    const char *rev, struct zh_error *err);
+
+/* The current branch's full ref name ("refs/heads/main"), malloc'd; the
+ * unborn branch of HEAD also counts. ZH_ENOTFOUND when HEAD is detached. */
+int zh_repo_current_branch(char **out, struct zh_repo *r,
+			   struct zh_error *err);
+
+struct zh_commit_info {
+	char id[65];
+	char first_parent[65]; /* "" for a root commit */
+	char *message;         /* full message */
+	char *author;
+	char *author_email;
+	size_t nparents;
+};
+void zh_commit_info_dispose(struct zh_commit_info *c);
+
+/* Read a commit (hex id or revision). */
+int zh_repo_commit(struct zh_commit_info *out, struct zh_repo *r,
+		   const char *rev, struct zh_error *err);
+
+struct zh_paths {
+	char **items; /* sorted, unique, '/'-separated, repo-relative */
+	size_t len;
+	bool all;     /* no base: every path of the new tree is listed */
+};
+void zh_paths_dispose(struct zh_paths *p);
+
+/* The changed paths of a ref update old -> new (design.md §4.2):
+ * - old is a commit: the tree diff old -> new;
+ * - old is NULL or zeros (a new branch): the diff from the merge base of
+ *   new with the default branch (HEAD's target) when there is one and it
+ *   differs from new; when there is none, every path of new's tree with
+ *   out->all set.
+ * The diff walks both trees and descends only into subtrees whose ids
+ * differ, so its cost follows the change. */
+int zh_repo_changed_paths(struct zh_paths *out, struct zh_repo *r,
+			  const char *old_hex, const char *new_hex,
+			  struct zh_error *err);
+
+/* True for NULL, "" and all-zero object ids (SHA-1 or SHA-256). */
+bool zh_oid_is_zero(const char *hex);
+
+#endif

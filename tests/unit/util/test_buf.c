@@ -1,0 +1,62 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/banned.h"
+
+static void append_and_cap(void **state)
+{
+	struct zh_buf b;
+	char *s;
+
+	(void)state;
+	zh_buf_init(&b, 8);
+	assert_string_equal(zh_buf_cstr(&b), "");
+	assert_int_equal(zh_buf_puts(&b, "abcd"), 0);
+	assert_int_equal(zh_buf_printf(&b, "%d", 123), 0);
+	assert_string_equal(zh_buf_cstr(&b), "abcd123");
+	/* past the cap: refused whole, content unchanged */
+	assert_int_equal(zh_buf_puts(&b, "xy"), ZH_ETOOBIG);
+	assert_int_equal(zh_buf_printf(&b, "%s", "xy"), ZH_ETOOBIG);
+	assert_string_equal(zh_buf_cstr(&b), "abcd123");
+	assert_int_equal(zh_buf_puts(&b, "z"), 0);
+	assert_int_equal(b.len, 8);
+	s = zh_buf_detach(&b);
+	assert_string_equal(s, "abcd123z");
+	free(s);
+	assert_null(b.ptr);
+	zh_buf_dispose(&b);
+}
+
+static void grows_past_initial(void **state)
+{
+	struct zh_buf b;
+	size_t i;
+
+	(void)state;
+	zh_buf_init(&b, 1 << 20);
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(zh_buf_append(&b, "0123456789", 10), 0);
+	assert_int_equal(b.len, 100000);
+	assert_int_equal(strlen(zh_buf_cstr(&b)), 100000);
+	zh_buf_reset(&b);
+	assert_string_equal(zh_buf_cstr(&b), "");
+	zh_buf_dispose(&b);
+	zh_buf_dispose(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(append_and_cap),
+		cmocka_unit_test(grows_past_initial),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,121 @@
+#include "util/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+
+void zh_buf_init(struct zh_buf *b, size_t max)
+{
+	b->ptr = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+void zh_buf_dispose(struct zh_buf *b)
+{
+	if (!b)
+		return;
+	free(b->ptr);
+	b->ptr = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void zh_buf_reset(struct zh_buf *b)
+{
+	b->len = 0;
+	if (b->ptr)
+		b->ptr[0] = '\0';
+}
+
+static int grow(struct zh_buf *b, size_t need)
+{
+	size_t cap;
+	char *p;
+
+	if (need > b->max)
+		return ZH_ETOOBIG;
+	if (need + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need + 1)
+		cap *= 2;
+	if (cap > b->max + 1)
+		cap = b->max + 1;
+	p = realloc(b->ptr, cap);
+	if (!p)
+		return ZH_ENOMEM;
+	b->ptr = p;
+	b->cap = cap;
+	return 0;
+}
+
+int zh_buf_append(struct zh_buf *b, const void *data, size_t n)
+{
+	int rc;
+
+	if (n > b->max - b->len)
+		return ZH_ETOOBIG;
+	if ((rc = grow(b, b->len + n)) < 0)
+		return rc;
+	if (n)
+		memcpy(b->ptr + b->len, data, n);
+	b->len += n;
+	b->ptr[b->len] = '\0';
+	return 0;
+}
+
+int zh_buf_puts(struct zh_buf *b, const char *s)
+{
+	return zh_buf_append(b, s, strlen(s));
+}
+
+int zh_buf_vprintf(struct zh_buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n, rc;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return ZH_EINVALID;
+	if ((size_t)n > b->max - b->len)
+		return ZH_ETOOBIG;
+	if ((rc = grow(b, b->len + (size_t)n)) < 0)
+		return rc;
+	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int zh_buf_printf(struct zh_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = zh_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+const char *zh_buf_cstr(const struct zh_buf *b)
+{
+	return b->ptr ? b->ptr : "";
+}
+
+char *zh_buf_detach(struct zh_buf *b)
+{
+	char *p = b->ptr;
+
+	if (!p)
+		p = calloc(1, 1);
+	b->ptr = NULL;
+	b->len = 0;
+	b->cap = 0;
+	return p;
+}

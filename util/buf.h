@@ -1,0 +1,44 @@
+/* Growable byte buffer with a hard cap (curl dynbuf, git_str).
+ * The content is always NUL-terminated once anything was appended. */
+#ifndef ZH_UTIL_BUF_H
+#define ZH_UTIL_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct zh_buf {
+	char *ptr;  /* NULL until the first append */
+	size_t len; /* bytes used, without the NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* hard cap on len; appending past it fails */
+};
+
+/* Initialise an empty buffer that may hold at most max bytes. */
+void zh_buf_init(struct zh_buf *b, size_t max);
+
+/* Free the memory and reset to empty (keeps max). NULL-safe. */
+void zh_buf_dispose(struct zh_buf *b);
+
+/* Forget the content, keep the memory. */
+void zh_buf_reset(struct zh_buf *b);
+
+/* Append n bytes. Returns 0, ZH_ETOOBIG past the cap (nothing appended)
+ * or ZH_ENOMEM. */
+int zh_buf_append(struct zh_buf *b, const void *data, size_t n);
+
+/* Append a NUL-terminated string. Same returns as zh_buf_append. */
+int zh_buf_puts(struct zh_buf *b, const char *s);
+
+/* printf-style append. Same returns as zh_buf_append. */
+int zh_buf_printf(struct zh_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int zh_buf_vprintf(struct zh_buf *b, const char *fmt, va_list ap);
+
+/* The content as a C string ("" when empty); owned by the buffer. */
+const char *zh_buf_cstr(const struct zh_buf *b);
+
+/* Hand the content to the caller (free() it) and reset the buffer.
+ * Returns a malloc'd "" for an empty buffer, NULL on allocation failure. */
+char *zh_buf_detach(struct zh_buf *b);
+
+#endif

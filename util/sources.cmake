@@ -1,0 +1,5 @@
+zh_module(util SOURCES
+	util/buf.c
+	util/error.c
+	util/value.c
+)

@@ -1,0 +1,246 @@
+/* Zadig workflow Open API client: one function per endpoint of
+ * shared/seed/zadig-workflow-openapi.md, working with every server
+ * generation described in shared/zadig-api-notes.md.
+ *
+ * json-c is used only inside zadig/. Every request sends
+ * "Authorization: Bearer <token>"; the token never appears in an error
+ * message, a log line or a process argument.
+ *
+ * Errors (struct zh_error): err->http holds the HTTP status, err->zadig_code
+ * Zadig's business code; err->msg reads e.g.
+ *   "zadig 6163: 取消工作流任务失败 (task: build-images:20 is passed, cannot cancel)"
+ * Return codes: ZH_EZADIG (Zadig refused: 4xx/5xx with or without a body, or
+ * a 200 with a non-zero resultCode), ZH_EAUTH (401/403), ZH_ENET (refused,
+ * reset, DNS, TLS), ZH_ETIMEOUT, ZH_ETOOBIG (body over the cap), ZH_EPROTO
+ * (2xx body we cannot parse), ZH_ENOTFOUND (commitId lookup gone: see
+ * zh_zadig_tasks_by_commit), ZH_ENOMEM, ZH_EINVALID (bad arguments). */
+#ifndef ZH_ZADIG_ZADIG_H
+#define ZH_ZADIG_ZADIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/value.h"
+
+struct zh_zadig; /* a client: one curl handle reused for every call */
+
+struct zh_zadig_opts {
+	const char *url;      /* base URL, http or https, no trailing path */
+	const char *token;    /* API token; copied, never logged */
+	long timeout_ms;      /* per request; 0 means 10 s */
+	long connect_timeout_ms; /* 0 means min(timeout, 5 s) */
+	const char *ca_file;  /* optional CA bundle */
+	bool insecure;        /* skip TLS verification */
+	size_t max_body;      /* response cap; 0 means 8 MiB */
+	int get_retries;      /* extra tries for GETs on network/5xx; -1 = 2 */
+	long retry_base_ms;   /* first back-off for GET retries; 0 = 200 ms */
+};
+
+/* Create a client. Returns 0 or ZH_EINVALID (bad URL) / ZH_ENOMEM.
+ * Free with zh_zadig_free. */
+int zh_zadig_new(struct zh_zadig **out, const struct zh_zadig_opts *opts,
+		 struct zh_error *err);
+void zh_zadig_free(struct zh_zadig *z);
+
+/* The base URL the client was made with (no trailing slash). */
+const char *zh_zadig_base_url(const struct zh_zadig *z);
+
+/* ---- requests ---- */
+
+struct zh_zadig_repo { /* one repository of a build target */
+	char *repo_name;
+	char *branch;
+	int64_t pr;
+};
+
+struct zh_zadig_target {
+	char *name;
+	char *service_type; /* "k8s" (default when NULL) or "helm" */
+	struct zh_zadig_repo *repos;
+	size_t nrepos;
+};
+
+struct zh_zadig_kv { /* a flat string pair (callback_vars) */
+	char *key;
+	char *value;
+};
+
+/* POST /api/directory/workflowTask/create */
+struct zh_zadig_product_req {
+	char *workflow_name;
+	char *env_name;
+	char *project;     /* optional: ?projectName= and product_tmpl_name */
+	struct zh_zadig_target *targets;
+	size_t ntargets;
+	struct zh_value *release_images; /* optional LIST of MAPs, as in seed */
+	char *callback_url;              /* optional */
+	struct zh_zadig_kv *callback_vars;
+	size_t ncallback_vars;
+};
+
+/* POST /openapi/workflows/custom/task */
+struct zh_zadig_custom_req {
+	char *project;       /* sent as project_name and project_key */
+	char *workflow_name; /* sent as workflow_name and workflow_key */
+	struct zh_value *inputs; /* LIST, the seed's Input list, sent as is */
+};
+
+/* Free the members of a request the caller filled with malloc'd strings
+ * (and zh_value trees); leaves the struct zeroed. NULL-safe. */
+void zh_zadig_product_req_dispose(struct zh_zadig_product_req *r);
+void zh_zadig_custom_req_dispose(struct zh_zadig_custom_req *r);
+
+/* A request rendered but not sent: what `git zadig trigger --dry-run`
+ * prints and what the client sends. */
+struct zh_zadig_request {
+	const char *method; /* static string: "GET", "POST", "DELETE" */
+	char *path;         /* path and query, URL-encoded, from the base URL */
+	char *body;         /* JSON text, or NULL for no body */
+};
+void zh_zadig_request_dispose(struct zh_zadig_request *r);
+
+/* Build the exact request for an endpoint without sending it.
+ * Returns 0, ZH_EINVALID (missing required field, named in err) or
+ * ZH_ENOMEM. Caller disposes *out. */
+int zh_zadig_render_product_create(struct zh_zadig_request *out,
+				   const struct zh_zadig_product_req *req,
+				   struct zh_error *err);
+int zh_zadig_render_custom_create(struct zh_zadig_request *out,
+				  const struct zh_zadig_custom_req *req,
+				  struct zh_error *err);
+
+/* ---- results ---- */
+
+struct zh_zadig_created { /* both create endpoints */
+	int64_t task_id;
+	char *workflow_name;
+	char *project_name;
+	char *url; /* web-UI page of the task (built from base URL) */
+};
+void zh_zadig_created_dispose(struct zh_zadig_created *c);
+
+struct zh_zadig_test_report {
+	char *test_name;
+	int64_t tests, successes, failures, skips, errors;
+	char *detail_url; /* absolute (base URL prefixed) */
+};
+
+struct zh_zadig_job {
+	char *name, *type, *status;
+	int64_t start_time, end_time;
+};
+
+struct zh_zadig_approval {
+	bool enabled;
+	char *reject_or_approve; /* "approve", "reject" or NULL */
+	char *description;
+	int64_t needed_approvers;
+	int64_t timeout_min;
+};
+
+struct zh_zadig_stage {
+	char *name, *status;
+	int64_t start_time, end_time;
+	struct zh_zadig_approval approval;
+	struct zh_zadig_job *jobs;
+	size_t njobs;
+};
+
+struct zh_zadig_image {
+	char *image, *service_name, *registry_repo;
+};
+
+/* A task as any endpoint describes it. Fields an endpoint does not send
+ * are NULL / 0. status is whatever Zadig said (any string). */
+struct zh_zadig_task {
+	int64_t task_id;
+	char *workflow_name; /* display name (or the key on old servers) */
+	char *workflow_key;  /* custom workflows on v1.18+, else NULL */
+	char *project_name;
+	char *status;
+	char *url;           /* web-UI page, absolute */
+	char *env_name;
+	char *task_creator;
+	int64_t create_time, start_time, end_time; /* unix s, 0 = not yet */
+	bool custom;         /* from a custom-workflow endpoint */
+	struct zh_zadig_test_report *test_reports;
+	size_t ntest_reports;
+	struct zh_zadig_image *images;
+	size_t nimages;
+	struct zh_zadig_stage *stages;
+	size_t nstages;
+	char *raw_json;      /* the response body as received (for --json) */
+};
+void zh_zadig_task_dispose(struct zh_zadig_task *t);
+
+struct zh_zadig_task_list {
+	struct zh_zadig_task *items;
+	size_t len;
+};
+void zh_zadig_task_list_dispose(struct zh_zadig_task_list *l);
+
+/* True when Zadig considers status final (passed, failed, timeout,
+ * cancelled, reject, skipped, unstable); unknown strings are not final. */
+bool zh_zadig_status_is_final(const char *status);
+
+/* ---- endpoints ---- */
+
+/* GET /api/directory/workflowTask?commitId=<commit>. commit must be
+ * non-empty (an empty one matches everything). Returns ZH_ENOTFOUND with
+ * a clear message when the server no longer has the endpoint (v1.18+
+ * "Invalid path"); callers switch the lookup off. */
+int zh_zadig_tasks_by_commit(struct zh_zadig_task_list *out,
+			     struct zh_zadig *z, const char *commit,
+			     struct zh_error *err);
+
+/* POST /api/directory/workflowTask/create */
+int zh_zadig_product_create(struct zh_zadig_created *out, struct zh_zadig *z,
+			    const struct zh_zadig_product_req *req,
+			    struct zh_error *err);
+
+/* GET /api/directory/workflowTask/id/:id/pipelines/:name
+ * project is optional (?projectName=). */
+int zh_zadig_product_detail(struct zh_zadig_task *out, struct zh_zadig *z,
+			    const char *workflow, int64_t task_id,
+			    const char *project, struct zh_error *err);
+
+/* POST .../restart and POST .../cancel. A 200 with a non-zero resultCode
+ * is ZH_EZADIG. */
+int zh_zadig_product_restart(struct zh_zadig *z, const char *workflow,
+			     int64_t task_id, const char *project,
+			     struct zh_error *err);
+int zh_zadig_product_cancel(struct zh_zadig *z, const char *workflow,
+			    int64_t task_id, const char *project,
+			    struct zh_error *err);
+
+/* POST /openapi/workflows/custom/task */
+int zh_zadig_custom_create(struct zh_zadig_created *out, struct zh_zadig *z,
+			   const struct zh_zadig_custom_req *req,
+			   struct zh_error *err);
+
+/* GET /openapi/workflows/custom/task (query with both name sets, and the
+ * v1.15 JSON body on the GET). */
+int zh_zadig_custom_detail(struct zh_zadig_task *out, struct zh_zadig *z,
+			   const char *workflow, int64_t task_id,
+			   struct zh_error *err);
+
+/* DELETE /openapi/workflows/custom/task (query and JSON body). */
+int zh_zadig_custom_cancel(struct zh_zadig *z, const char *workflow,
+			   int64_t task_id, struct zh_error *err);
+
+/* POST /openapi/workflows/custom/task/approve */
+int zh_zadig_custom_approve(struct zh_zadig *z, const char *workflow,
+			    int64_t task_id, const char *stage, bool approve,
+			    const char *comment, struct zh_error *err);
+
+/* ---- pure helpers, exposed for tests ---- */
+
+/* Turn an HTTP reply into 0 or an error exactly as the endpoints do:
+ * status, body (may be NULL/empty). Fills err. */
+int zh_zadig_check_reply(long http, const char *body, size_t len,
+			 struct zh_error *err);
+
+#endif
