@@ -82,6 +82,18 @@ int zh_repo_changed_paths(struct zh_paths *out, struct zh_repo *r,
 			  const char *old_hex, const char *new_hex,
 			  struct zh_error *err);
 
+/* zh_repo_changed_paths for the update of ref ("refs/heads/main"; NULL
+ * when unknown). A new ref that is the branch HEAD names (the first push
+ * of the default branch, which post-receive sees already updated) has no
+ * base to compare with: every path of new's tree, out->all set. An old
+ * id that is not in the repository gives ZH_ENOTFOUND ("unknown revision
+ * 'X'"), as does an unknown new id; ZH_EINVALID when new is zero or not a
+ * commit; ZH_EGIT when an object cannot be read. Free *out with
+ * zh_paths_dispose (also after a failure). */
+int zh_repo_changed_paths_ref(struct zh_paths *out, struct zh_repo *r,
+			      const char *ref, const char *old_hex,
+			      const char *new_hex, struct zh_error *err);
+
 /* True for NULL, "" and all-zero object ids (SHA-1 or SHA-256). */
 bool zh_oid_is_zero(const char *hex);
 

@@ -1,0 +1,3 @@
+add_executable(git-zadig cli/git-zadig.c cli/show.c)
+target_link_libraries(git-zadig PRIVATE zh)
+install(TARGETS git-zadig DESTINATION ${CMAKE_INSTALL_BINDIR})

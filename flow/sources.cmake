@@ -1,0 +1,5 @@
+zh_module(flow SOURCES
+	flow/client.c
+	flow/event.c
+	DEPS zh_mapping zh_zadig zh_gitrepo zh_config zh_util
+)

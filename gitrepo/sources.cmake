@@ -1,0 +1,4 @@
+zh_module(gitrepo SOURCES
+	gitrepo/gitrepo.c
+	DEPS zh_util PkgConfig::LIBGIT2
+)

@@ -1,0 +1,75 @@
+#!/bin/sh
+# Install zadig-hook: Debian packages, configure, build, install.
+# Safe to re-run. See ./install.sh --help.
+set -eu
+
+PREFIX=${PREFIX:-/usr/local}
+BUILD_DIR=${BUILD_DIR:-build}
+BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+SKIP_DEPS=${SKIP_DEPS:-0}
+SKIP_INSTALL=0
+
+usage() {
+	cat <<USAGE
+usage: ./install.sh [--prefix DIR] [--build-dir DIR] [--no-deps] [--no-install]
+
+Installs the Debian packages zadig-hook needs (as root, with apt-get),
+configures and builds it with CMake into the build directory, and installs
+zadig-hook, zadig-webhook and git-zadig into PREFIX/bin.
+
+  --prefix DIR      install below DIR (default: \$PREFIX or /usr/local)
+  --build-dir DIR   build directory (default: \$BUILD_DIR or ./build)
+  --no-deps         do not run apt-get (packages already there)
+  --no-install      configure and build only
+  -h, --help        this text
+
+Environment: PREFIX, BUILD_DIR, BUILD_TYPE (RelWithDebInfo), JOBS, SKIP_DEPS=1.
+After it: run the tests with  ctest --test-dir build --output-on-failure
+USAGE
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--prefix) PREFIX=$2; shift 2 ;;
+	--prefix=*) PREFIX=${1#*=}; shift ;;
+	--build-dir) BUILD_DIR=$2; shift 2 ;;
+	--build-dir=*) BUILD_DIR=${1#*=}; shift ;;
+	--no-deps) SKIP_DEPS=1; shift ;;
+	--no-install) SKIP_INSTALL=1; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) echo "install.sh: error: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+	esac
+done
+
+cd "$(dirname "$0")"
+
+# Build and test dependencies, all from Debian.
+PACKAGES="build-essential cmake pkg-config git curl ca-certificates
+libgit2-dev libcurl4-openssl-dev libssl-dev libjson-c-dev libyaml-dev
+libmicrohttpd-dev libsqlite3-dev libcmocka-dev"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+if [ "$SKIP_DEPS" != 1 ] && [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "install.sh: error: missing packages:$missing; run as root or install them" >&2
+		exit 1
+	fi
+	echo "install.sh: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+fi
+
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
+	-DCMAKE_INSTALL_PREFIX="$PREFIX"
+cmake --build "$BUILD_DIR" -j "$JOBS"
+if [ "$SKIP_INSTALL" != 1 ]; then
+	cmake --install "$BUILD_DIR"
+	echo "install.sh: installed to $PREFIX/bin"
+fi

@@ -1,0 +1,118 @@
+#!/bin/bash
+# git zadig show / retry / cancel / approve against fake Zadig, in every
+# server generation, with every error shape.
+. "$(dirname "$0")/lib.sh"
+
+fake_start --steps 3
+CFG=$T/config.yaml
+write_config "$CFG"
+export ZADIG_HOOK_CONFIG=$CFG
+
+run git zadig --version
+expect "version" 0 "git-zadig \(zadig-hook\) [0-9]"
+run git zadig --help
+expect "help lists verbs" 0 "approve <workflow> <task-id> <stage>"
+run git zadig frobnicate
+expect "unknown verb is a usage error" 2 "" "unknown verb 'frobnicate'"
+run git zadig show onlyone
+expect "missing argument is a usage error" 2 "" "usage: git zadig show"
+run git zadig show wf abc
+expect "bad task id" 2 "" "invalid task id 'abc'"
+run git zadig retry wf 1 --custom
+expect "option the verb does not take" 2 "" "does not take --custom"
+
+for gen in v1.15 v1.17 v1.18; do
+	fake_ctl POST reset >/dev/null
+	fake_ctl POST config "{\"generation\":\"$gen\"}" >/dev/null
+	fake_ctl POST tasks '{"kind":"product","workflow":"wf-dev","task_id":7,"status":"running"}' >/dev/null
+
+	run git zadig show wf-dev 7
+	expect "$gen: show product task" 0 "^wf-dev #7: running" 
+	check "$gen: show prints the task url" grep -q "/pipelines/multi/wf-dev/7" "$T/out"
+	run git zadig show wf-dev 7 --json
+	expect "$gen: show --json" 0 '"status": *"(running|passed)"'
+
+	fake_ctl POST tasks '{"kind":"product","workflow":"wf-dev","task_id":8,"status":"running"}' >/dev/null
+	run git zadig cancel wf-dev 8
+	expect "$gen: cancel product task" 0 "cancelled wf-dev #8"
+	run git zadig cancel wf-dev 8
+	expect "$gen: cancel of a final task shows zadig's error" 1 "" \
+		"^git-zadig: error: zadig 6163: 取消工作流任务失败 \(task: wf-dev:8 is cancelled, cannot cancel\)$"
+	run git zadig retry wf-dev 8
+	expect "$gen: retry cancelled task" 0 "restarted wf-dev #8"
+	run git zadig show wf-dev 99
+	expect "$gen: unknown task: proxied error unwrapped" 1 "" "zadig 6161: 获取工作流任务失败"
+
+	fake_ctl POST tasks '{"kind":"custom","workflow":"approval-flow","task_id":3,"status":"waitforapprove"}' >/dev/null
+	run git zadig show approval-flow 3 --custom
+	expect "$gen: show custom task" 0 "^approval-flow #3: " 
+	check "$gen: show custom lists stages" grep -q "stage deploy" "$T/out"
+	run git zadig approve approval-flow 3 deploy --comment "LGTM"
+	expect "$gen: approve stage" 0 "approved stage 'deploy' of approval-flow #3"
+	run git zadig approve approval-flow 3 构建
+	expect "$gen: approve a stage without approval" 1 "" "zadig 6169: "
+	fake_ctl POST tasks '{"kind":"custom","workflow":"build-images","task_id":20,"status":"running"}' >/dev/null
+	run git zadig cancel build-images 20 --custom
+	expect "$gen: cancel custom task" 0 "cancelled build-images #20"
+	run git zadig cancel build-images 20 --custom
+	expect "$gen: cancel a final custom task" 1 "" "zadig 6163: 取消工作流任务失败 \(task: build-images:20 is cancelled, cannot cancel\)"
+
+	fake_ctl GET requests >"$T/requests.json"
+	check "$gen: every request sent the bearer token" \
+		bash -c "! grep -o '\"authorization\": *[^,]*' '$T/requests.json' | grep -v 'Bearer $TOKEN'"
+done
+
+# reject
+fake_ctl POST reset >/dev/null
+fake_ctl POST tasks '{"kind":"custom","workflow":"approval-flow","task_id":4,"status":"waitforapprove"}' >/dev/null
+run git zadig approve approval-flow 4 deploy --reject --comment "not today"
+expect "approve --reject" 0 "rejected stage 'deploy' of approval-flow #4"
+fake_ctl GET requests >"$T/requests.json"
+check "reject sends approve=false and the comment" grep -q 'not today' "$T/requests.json"
+
+# resultCode failure on HTTP 200
+fake_ctl POST tasks '{"kind":"product","workflow":"wf-dev","task_id":9,"status":"running"}' >/dev/null
+fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/id/9/","status":200,"body":"{\"resultCode\":500,\"errorMsg\":\"fail\"}","times":1}' >/dev/null
+run git zadig cancel wf-dev 9
+expect "200 with resultCode 500 is a failure" 1 "" "zadig 500: fail"
+
+# error shapes
+fake_ctl POST fault '{"method":"GET","path":"/api/directory/workflowTask/id/","status":500,"body":"","times":3}' >/dev/null
+run git zadig show wf-dev 9
+expect "500 with empty body" 1 "" "HTTP 500"
+fake_ctl POST fault '{"method":"*","path":"/api/","status":404,"body":"404 page not found","content_type":"text/plain","times":1}' >/dev/null
+run git zadig retry wf-dev 9
+expect "404 plain text" 1 "" "HTTP 404: 404 page not found"
+
+# bad token and forbidden
+write_config "$T/bad.yaml" "$FAKE_URL"
+ZADIG_TOKEN=not-the-token run git zadig show wf-dev 9 --config "$T/bad.yaml"
+expect "bad token: 401 named" 1 "" "401"
+ZADIG_TOKEN=forbidden-token run git zadig show wf-dev 9 --config "$T/bad.yaml"
+expect "no permission: 403 named" 1 "" "403"
+
+# timeout: the fake holds the reply longer than zadig.timeout (2s)
+fake_ctl POST fault '{"method":"POST","path":"/api/","delay_ms":4000,"times":1}' >/dev/null
+start=$(date +%s)
+run git zadig retry wf-dev 9
+expect "timeout" 1 "" "did not answer within"
+check "timeout holds (well under the delay + retries)" test $(( $(date +%s) - start )) -lt 4
+
+# dropped connection
+fake_ctl POST fault '{"method":"POST","path":"/api/","drop":true,"times":1}' >/dev/null
+run git zadig retry wf-dev 9
+expect "dropped connection" 1 "" "zadig"
+
+# refused connection
+write_config "$T/down.yaml" "http://127.0.0.1:$(closed_port)"
+run git zadig show wf-dev 9 --config "$T/down.yaml"
+expect "zadig down: connection refused" 1 "" "cannot reach zadig.*(refused|connect)"
+
+# config errors are exit 2
+printf 'zadig:\n  url: ftp://x\n  token: t\n' >"$T/ftp.yaml"
+run git zadig show wf-dev 9 --config "$T/ftp.yaml"
+expect "invalid config exits 2" 2 "" "ftp.yaml:2:"
+run git zadig show wf-dev 9 --config "$T/nope.yaml"
+expect "missing config exits 2" 2 "" "nope.yaml"
+
+finish
