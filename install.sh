@@ -43,6 +43,7 @@ while [ $# -gt 0 ]; do
 done
 
 cd "$(dirname "$0")"
+case $PREFIX in /*) ;; *) PREFIX=$(pwd)/$PREFIX ;; esac
 
 # Build and test dependencies, all from Debian.
 PACKAGES="build-essential cmake pkg-config git curl ca-certificates
@@ -66,8 +67,11 @@ if [ "$SKIP_DEPS" != 1 ] && [ -n "$missing" ]; then
 	apt-get install -y -q --no-install-recommends $missing
 fi
 
+# The end-to-end tests of this build run the installed programs.
+e2e_bin=
+[ "$SKIP_INSTALL" = 1 ] || e2e_bin=$PREFIX/bin
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
-	-DCMAKE_INSTALL_PREFIX="$PREFIX"
+	-DCMAKE_INSTALL_PREFIX="$PREFIX" -DZH_E2E_BIN_DIR="$e2e_bin"
 cmake --build "$BUILD_DIR" -j "$JOBS"
 if [ "$SKIP_INSTALL" != 1 ]; then
 	cmake --install "$BUILD_DIR"

@@ -1,15 +1,14 @@
 #include "gitrepo/gitrepo.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <git2.h>
 
 #include "util/buf.h"
+
 #include "util/banned.h"
 
 struct zh_repo {
@@ -42,8 +41,7 @@ static const char *git_msg(void)
 
 static int git_fail(struct zh_error *err, const char *what, const char *subj)
 {
-	return zh_error_set(err, ZH_EGIT, "%s '%s': %s", what, subj,
-			    git_msg());
+	return zh_error_set(err, ZH_EGIT, "%s '%s': %s", what, subj, git_msg());
 }
 
 static char *dup_str(const char *s, size_t n)
@@ -57,6 +55,23 @@ static char *dup_str(const char *s, size_t n)
 	return p;
 }
 
+/* libgit2 1.5's set_workdir leaks when the directory does not change,
+ * so it is only called for a different one. */
+static bool same_dir(const char *workdir, const char *dir)
+{
+	char *a, *b;
+	bool same;
+
+	if (!workdir)
+		return false;
+	a = realpath(workdir, NULL);
+	b = realpath(dir, NULL);
+	same = a && b && strcmp(a, b) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
 static int open_repo(git_repository **out, const char *path, bool discover)
 {
 	const char *gd = getenv("GIT_DIR");
@@ -65,23 +80,22 @@ static int open_repo(git_repository **out, const char *path, bool discover)
 
 	if (!discover || !gd || !*gd)
 		return git_repository_open_ext(
-			out, path, discover ? 0 : GIT_REPOSITORY_OPEN_NO_SEARCH,
-			NULL);
+		    out, path, discover ? 0 : GIT_REPOSITORY_OPEN_NO_SEARCH,
+		    NULL);
 	/* git exports GIT_DIR (and GIT_WORK_TREE for --work-tree) to its
 	 * subcommands; libgit2 1.5's FROM_ENV refuses GIT_WORK_TREE and
 	 * GIT_COMMON_DIR, so open GIT_DIR directly in that case. */
 	wt = getenv("GIT_WORK_TREE");
 	if (!(wt && *wt) && !getenv("GIT_COMMON_DIR"))
 		return git_repository_open_ext(
-			out, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+		    out, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
 	rc = git_repository_open_ext(out, gd, GIT_REPOSITORY_OPEN_NO_SEARCH,
 				     NULL);
-	if (rc == 0 && wt && *wt) {
+	if (rc == 0 && wt && *wt && !same_dir(git_repository_workdir(*out), wt))
 		rc = git_repository_set_workdir(*out, wt, 0);
-		if (rc < 0) {
-			git_repository_free(*out);
-			*out = NULL;
-		}
+	if (rc < 0) {
+		git_repository_free(*out);
+		*out = NULL;
 	}
 	return rc;
 }
@@ -98,8 +112,8 @@ int zh_repo_open(struct zh_repo **out, const char *path, bool discover,
 		path = ".";
 	pthread_once(&init_once, init_libgit2);
 	if (init_result < 0)
-		return zh_error_set(err, ZH_EGIT, "cannot initialise libgit2: %s",
-				    git_msg());
+		return zh_error_set(err, ZH_EGIT,
+				    "cannot initialise libgit2: %s", git_msg());
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
@@ -121,8 +135,8 @@ int zh_repo_open(struct zh_repo **out, const char *path, bool discover,
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 		goto out;
 	}
-	r->bare = git_repository_is_bare(r->repo) ||
-		  !git_repository_workdir(r->repo);
+	r->bare =
+	    git_repository_is_bare(r->repo) || !git_repository_workdir(r->repo);
 	*out = r;
 	r = NULL;
 	rc = 0;
@@ -321,8 +335,8 @@ static int lookup_commit(git_commit **out, git_repository *repo,
 	if (is_full_hex(rev)) {
 		rc = git_oid_fromstr(&oid, rev);
 		if (rc == 0)
-			rc = git_object_lookup(&obj, repo, &oid,
-					       GIT_OBJECT_ANY);
+			rc =
+			    git_object_lookup(&obj, repo, &oid, GIT_OBJECT_ANY);
 	} else {
 		rc = git_revparse_single(&obj, repo, rev);
 	}
@@ -341,8 +355,8 @@ static int lookup_commit(git_commit **out, git_repository *repo,
 		goto out;
 	}
 	if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
-		rc = zh_error_set(err, ZH_EINVALID, "'%s' is not a commit",
-				  rev);
+		rc =
+		    zh_error_set(err, ZH_EINVALID, "'%s' is not a commit", rev);
 		goto out;
 	}
 	*out = (git_commit *)peeled;
@@ -371,8 +385,7 @@ int zh_repo_resolve(char *hex, size_t hexsize, struct zh_repo *r,
 	return 0;
 }
 
-int zh_repo_current_branch(char **out, struct zh_repo *r,
-			   struct zh_error *err)
+int zh_repo_current_branch(char **out, struct zh_repo *r, struct zh_error *err)
 {
 	git_reference *head = NULL;
 	const char *target;
@@ -557,9 +570,9 @@ static int walk_pair(struct walk *w, const git_tree *a, const git_tree *b)
 
 	while (rc == 0 && (i < na || j < nb)) {
 		const git_tree_entry *ea =
-			i < na ? git_tree_entry_byindex(a, i) : NULL;
+		    i < na ? git_tree_entry_byindex(a, i) : NULL;
 		const git_tree_entry *eb =
-			j < nb ? git_tree_entry_byindex(b, j) : NULL;
+		    j < nb ? git_tree_entry_byindex(b, j) : NULL;
 		int c = !ea ? 1 : !eb ? -1 : entry_cmp(ea, eb);
 
 		if (c < 0) {
@@ -574,7 +587,8 @@ static int walk_pair(struct walk *w, const git_tree *a, const git_tree *b)
 		}
 		i++;
 		j++;
-		if (git_tree_entry_filemode(ea) == git_tree_entry_filemode(eb) &&
+		if (git_tree_entry_filemode(ea) ==
+			git_tree_entry_filemode(eb) &&
 		    git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb)))
 			continue;
 		/* equal names in tree order means both or neither are trees */

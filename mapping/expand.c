@@ -10,8 +10,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "util/buf.h"
 #include "util/banned.h"
+#include "util/buf.h"
 
 /* No expanded string is anywhere near this; it only bounds a runaway. */
 #define EXPAND_MAX (16u << 20)
@@ -200,11 +200,9 @@ int zh_mapping_expand_value(struct zh_value **out, const struct zh_value *in,
 				goto out;
 			}
 			/* map keys are names, never expanded */
-			rc = zh_value_append(c,
-					     in->type == ZH_VALUE_MAP
-						     ? in->keys[i]
-						     : NULL,
-					     item);
+			rc = zh_value_append(
+			    c, in->type == ZH_VALUE_MAP ? in->keys[i] : NULL,
+			    item);
 			if (rc < 0)
 				goto out;
 		}

@@ -5,19 +5,20 @@
  * cost is O(len(s) * len(pattern)) whatever the pattern ("*a*a*a*b" on a
  * long run of a's included). No recursion, no backtracking.
  *
- * Semantics:
- *   *      any run of characters except '/' (dotfiles included)
- *   **     any run of characters, '/' included ("a**b", "docs/**")
- *   **\/   as a whole path segment ("**\/x", "src/**\/x.c"): zero or more
- *          whole directories, so "src/**\/x.c" matches "src/x.c" and
- *          "**\/x" matches "x"
- *   "a/**" matches everything under a/ but not "a" itself
- *   ?      one character except '/'
- *   [...]  one character except '/': "[abc]", "[a-z]", "[!a]", "[^a]";
- *          a ']' right after '[' (or '[!') is literal
- *   \c     the character c literally
- * When a pattern is malformed (unclosed '[', trailing backslash) the
- * offending character is taken literally; zh_glob_check reports it. */
+ * The semantics (line comments below, since the examples contain the
+ * characters that open a block comment): */
+// *      any run of characters except '/' (dotfiles included)
+// **     any run of characters, '/' included ("a**b", "docs/**")
+// **/    as a whole path segment ("**/x", "src/**/x.c"): zero or more
+//        whole directories, so "src/**/x.c" matches "src/x.c" and "**/x"
+//        matches "x"; "*.md" matches only top-level files, "**/*.md" any
+// a/**   everything under a/ but not "a" itself
+// ?      one character except '/'
+// [...]  one character except '/': "[abc]", "[a-z]", "[!a]", "[^a]"; a ']'
+//        right after '[' (or "[!") is literal; backslash escapes inside
+// \c     the character c literally
+// A malformed pattern (unclosed '[', reversed range, trailing backslash)
+// takes the offending character literally; zh_glob_check reports it.
 #include "mapping/mapping.h"
 
 #include <stdlib.h>
@@ -26,12 +27,15 @@
 #include "util/banned.h"
 
 enum tok_type {
-	T_LIT,    /* one given character */
-	T_ANY,    /* '?' */
+	T_LIT,	  /* one given character */
+	T_ANY,	  /* '?' */
 	T_CLASS,  /* "[...]" */
-	T_STAR,   /* '*' */
+	T_STAR,	  /* '*' */
 	T_DSTAR,  /* '**' */
-	T_DSLASH, /* '**' + '/' as a whole segment: "" or ".../" */
+	T_DSLASH, /* '**' + '/' as a whole segment: "" or ".../"; always
+		     followed by T_DIN. Consumes nothing: it only lets the
+		     match skip the group or enter it. */
+	T_DIN,	  /* inside that group: any run, left through a '/' */
 };
 
 struct tok {
@@ -125,6 +129,7 @@ static size_t compile(struct tok *toks, const char *p)
 				t->type = T_STAR;
 			} else if (seg_start && p[i] == '/') {
 				t->type = T_DSLASH;
+				toks[n++].type = T_DIN;
 				i++;
 				continue; /* still at a segment start */
 			} else {
@@ -145,15 +150,29 @@ static size_t compile(struct tok *toks, const char *p)
 	return n;
 }
 
-/* Follow the empty moves: every star may match nothing. They only go
- * forward, so one pass in order reaches the closure. */
+/* Follow the empty moves: a star may match nothing, a "**" + "/" group
+ * may be skipped or entered. They only go forward, so one pass in order
+ * reaches the closure. */
 static void close_set(unsigned char *set, const struct tok *toks, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (set[i] && toks[i].type >= T_STAR)
+	for (i = 0; i < n; i++) {
+		if (!set[i])
+			continue;
+		switch (toks[i].type) {
+		case T_STAR:
+		case T_DSTAR:
 			set[i + 1] = 1;
+			break;
+		case T_DSLASH:
+			set[i + 1] = 1;
+			set[i + 2] = 1;
+			break;
+		default:
+			break;
+		}
+	}
 }
 
 static bool run(const struct tok *toks, size_t n, const char *s,
@@ -196,6 +215,8 @@ static bool run(const struct tok *toks, size_t n, const char *s,
 				next[i] = live = 1;
 				break;
 			case T_DSLASH:
+				break;
+			case T_DIN:
 				next[i] = live = 1;
 				if (c == '/')
 					next[i + 1] = 1;

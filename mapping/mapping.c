@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "mapping/expand.h"
-#include "util/buf.h"
 #include "util/banned.h"
+#include "util/buf.h"
 
 static const char *or_empty(const char *s)
 {
@@ -44,8 +44,8 @@ static void join(char *buf, size_t size, const char *const *items, size_t n)
 
 	buf[0] = '\0';
 	for (i = 0; i < n; i++) {
-		int w = snprintf(buf + used, size - used, "%s%s",
-				 i ? ", " : "", items[i]);
+		int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+				 items[i]);
 
 		if (w < 0 || (size_t)w >= size - used) {
 			if (size >= 4)
@@ -127,8 +127,9 @@ static enum zh_verdict decide(char *reason, const struct zh_rule *r,
 		return say(reason, ZH_SKIP_DELETED, "%s deletion",
 			   ev->kind == ZH_EVENT_TAG ? "tag" : "branch");
 	if (r->repo && !zh_glob_match(r->repo, or_empty(ev->repo)))
-		return say(reason, ZH_SKIP_REPO, "repo '%s' does not match '%s'",
-			   or_empty(ev->repo), r->repo);
+		return say(reason, ZH_SKIP_REPO,
+			   "repo '%s' does not match '%s'", or_empty(ev->repo),
+			   r->repo);
 	if (!(events & (unsigned)ev->kind)) {
 		const char *names[3];
 		size_t n = 0;
@@ -180,9 +181,8 @@ static enum zh_verdict decide(char *reason, const struct zh_rule *r,
 	return ZH_FIRE;
 }
 
-int zh_mapping_explain(struct zh_verdict_list *out,
-		       const struct zh_config *cfg, const struct zh_event *ev,
-		       struct zh_error *err)
+int zh_mapping_explain(struct zh_verdict_list *out, const struct zh_config *cfg,
+		       const struct zh_event *ev, struct zh_error *err)
 {
 	size_t i;
 
@@ -191,7 +191,8 @@ int zh_mapping_explain(struct zh_verdict_list *out,
 	out->items = NULL;
 	out->len = 0;
 	if (!cfg || !ev)
-		return zh_error_set(err, ZH_EINVALID, "missing config or event");
+		return zh_error_set(err, ZH_EINVALID,
+				    "missing config or event");
 	if (!cfg->nrules)
 		return 0;
 	out->items = calloc(cfg->nrules, sizeof(*out->items));
@@ -398,7 +399,8 @@ int zh_mapping_match(struct zh_trigger_list *out, const struct zh_config *cfg,
 	out->items = NULL;
 	out->len = 0;
 	if (!cfg || !ev)
-		return zh_error_set(err, ZH_EINVALID, "missing config or event");
+		return zh_error_set(err, ZH_EINVALID,
+				    "missing config or event");
 	if (!cfg->nrules)
 		return 0;
 	out->items = calloc(cfg->nrules, sizeof(*out->items));
@@ -434,8 +436,9 @@ int zh_mapping_match(struct zh_trigger_list *out, const struct zh_config *cfg,
 out:
 	if (rc < 0) {
 		zh_trigger_list_dispose(out);
+		/* the header promises EINVALID or ENOMEM */
 		if (rc == ZH_ETOOBIG)
-			return zh_error_set(err, rc,
+			return zh_error_set(err, ZH_EINVALID,
 					    "expanded string of rule '%s' is "
 					    "too long",
 					    or_empty(cfg->rules[i].name));

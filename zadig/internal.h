@@ -49,9 +49,8 @@ int zh_zadig_render_custom_approve(struct zh_zadig_request *out,
 /* The web-UI page of a task:
  * "<base>/v1/projects/detail/<project>/pipelines/<kind>/<workflow>/<id>"
  * with kind "multi" or "custom". NULL when out of memory. */
-char *zh_zadig_task_url(const char *base, const char *project,
-			const char *kind, const char *workflow,
-			int64_t task_id);
+char *zh_zadig_task_url(const char *base, const char *project, const char *kind,
+			const char *workflow, int64_t task_id);
 
 /* The commitId lookup answer (a JSON array, or null). */
 int zh_zadig_parse_task_list(struct zh_zadig_task_list *out, const char *body,

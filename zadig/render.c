@@ -8,12 +8,12 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "util/banned.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/value.h"
 #include "zadig/internal.h"
 #include "zadig/zadig.h"
-#include "util/banned.h"
 
 /* Paths and bodies are small; the cap only guards against runaway input. */
 #define PATH_MAX_LEN (64 * 1024)
@@ -96,42 +96,55 @@ static int push(json_object *a, json_object *v)
 	return 0;
 }
 
-/* zh_value -> json-c, keeping the order of MAP keys. NULL on ENOMEM. */
-static json_object *from_value(const struct zh_value *v)
+/* zh_value -> json-c, keeping the order of MAP keys. json-c spells a JSON
+ * null as a NULL object, so success is told by the return value. */
+static int from_value(json_object **out, const struct zh_value *v)
 {
-	json_object *o = NULL;
+	json_object *o = NULL, *child;
 	size_t i;
+	int rc;
 
-	if (!v)
-		return json_object_new_null();
+	*out = NULL;
+	if (!v || v->type == ZH_VALUE_NULL)
+		return 0;
 	switch (v->type) {
-	case ZH_VALUE_NULL:
-		return json_object_new_null();
 	case ZH_VALUE_BOOL:
-		return json_object_new_boolean(v->u.b);
+		o = json_object_new_boolean(v->u.b);
+		break;
 	case ZH_VALUE_INT:
-		return json_object_new_int64(v->u.i);
+		o = json_object_new_int64(v->u.i);
+		break;
 	case ZH_VALUE_STRING:
-		return json_object_new_string(v->u.s ? v->u.s : "");
+		o = json_object_new_string(v->u.s ? v->u.s : "");
+		break;
 	case ZH_VALUE_LIST:
-		if (!(o = json_object_new_array()))
-			return NULL;
-		for (i = 0; i < v->len; i++)
-			if (push(o, from_value(v->items[i])) < 0)
-				goto fail;
-		return o;
 	case ZH_VALUE_MAP:
-		if (!(o = json_object_new_object()))
-			return NULL;
-		for (i = 0; i < v->len; i++)
-			if (add_obj(o, v->keys[i], from_value(v->items[i])) < 0)
+		o = v->type == ZH_VALUE_LIST ? json_object_new_array()
+					     : json_object_new_object();
+		if (!o)
+			return ZH_ENOMEM;
+		for (i = 0; i < v->len; i++) {
+			if ((rc = from_value(&child, v->items[i])) < 0)
 				goto fail;
-		return o;
+			rc = v->type == ZH_VALUE_LIST
+				 ? json_object_array_add(o, child)
+				 : json_object_object_add(o, v->keys[i], child);
+			if (rc < 0) {
+				json_object_put(child);
+				goto fail;
+			}
+		}
+		break;
+	default:
+		return 0;
 	}
-	return json_object_new_null();
+	if (!o)
+		return ZH_ENOMEM;
+	*out = o;
+	return 0;
 fail:
 	json_object_put(o);
-	return NULL;
+	return ZH_ENOMEM;
 }
 
 /* Serialise o into out->body and set the method and path; takes o. */
@@ -225,8 +238,9 @@ static int check_product(const struct zh_zadig_product_req *req,
 				    "product workflow request needs "
 				    "'workflow_name'");
 	if (empty(req->env_name))
-		return zh_error_set(err, ZH_EINVALID,
-				    "product workflow request needs 'env_name'");
+		return zh_error_set(
+		    err, ZH_EINVALID,
+		    "product workflow request needs 'env_name'");
 	if (req->release_images && req->release_images->type != ZH_VALUE_LIST)
 		return zh_error_set(err, ZH_EINVALID,
 				    "'release_images' must be a list");
@@ -244,16 +258,16 @@ static int check_product(const struct zh_zadig_product_req *req,
 		for (j = 0; j < t->nrepos; j++) {
 			if (empty(t->repos[j].repo_name))
 				return zh_error_set(
-					err, ZH_EINVALID,
-					"'targets[%zu].build.repos[%zu]."
-					"repo_name' is empty",
-					i, j);
+				    err, ZH_EINVALID,
+				    "'targets[%zu].build.repos[%zu]."
+				    "repo_name' is empty",
+				    i, j);
 			if (empty(t->repos[j].branch))
 				return zh_error_set(
-					err, ZH_EINVALID,
-					"'targets[%zu].build.repos[%zu]."
-					"branch' is empty",
-					i, j);
+				    err, ZH_EINVALID,
+				    "'targets[%zu].build.repos[%zu]."
+				    "branch' is empty",
+				    i, j);
 		}
 	}
 	return 0;
@@ -274,8 +288,7 @@ int zh_zadig_render_product_create(struct zh_zadig_request *out,
 	if ((rc = check_product(req, err)) < 0)
 		return rc;
 	zh_buf_init(&path, PATH_MAX_LEN);
-	if ((rc = zh_buf_puts(&path, "/api/directory/workflowTask/create")) <
-	    0)
+	if ((rc = zh_buf_puts(&path, "/api/directory/workflowTask/create")) < 0)
 		return nomem(&path, o, rc, err);
 	if (!empty(req->project) &&
 	    (rc = add_query(&path, '?', "projectName", req->project)) < 0)
@@ -295,7 +308,8 @@ int zh_zadig_render_product_create(struct zh_zadig_request *out,
 				return nomem(&path, o, rc, err);
 	}
 	if (req->release_images && req->release_images->len > 0 &&
-	    add_obj(o, "release_images", from_value(req->release_images)) < 0)
+	    (from_value(&a, req->release_images) < 0 ||
+	     add_obj(o, "release_images", a) < 0))
 		return nomem(&path, o, rc, err);
 	if (!empty(req->callback_url)) {
 		if (add_obj(o, "callback", cb = json_object_new_object()) < 0 ||
@@ -350,7 +364,12 @@ int zh_zadig_render_custom_create(struct zh_zadig_request *out,
 	    add_str(o, "workflow_name", req->workflow_name) < 0 ||
 	    add_str(o, "workflow_key", req->workflow_name) < 0)
 		return nomem(&path, o, rc, err);
-	in = req->inputs ? from_value(req->inputs) : json_object_new_array();
+	if (req->inputs) {
+		if (from_value(&in, req->inputs) < 0)
+			return nomem(&path, o, rc, err);
+	} else {
+		in = json_object_new_array();
+	}
 	if (add_obj(o, "inputs", in) < 0)
 		return nomem(&path, o, rc, err);
 	return finish(out, "POST", &path, o, err);
@@ -391,9 +410,9 @@ static int product_path(struct zh_buf *path, const char *workflow,
 {
 	int rc;
 
-	if ((rc = zh_buf_printf(path, "/api/directory/workflowTask/id/%" PRId64
-				      "/pipelines",
-				task_id)) < 0 ||
+	if ((rc = zh_buf_printf(
+		 path, "/api/directory/workflowTask/id/%" PRId64 "/pipelines",
+		 task_id)) < 0 ||
 	    (rc = add_segment(path, workflow)) < 0)
 		return rc;
 	if (action && (rc = zh_buf_printf(path, "/%s", action)) < 0)
@@ -497,7 +516,7 @@ int zh_zadig_render_custom_approve(struct zh_zadig_request *out,
 				    "no stage name given for the approval");
 	zh_buf_init(&path, PATH_MAX_LEN);
 	if ((rc = custom_common(&path, &o, "/approve", workflow, task_id)) <
-		    0 ||
+		0 ||
 	    (rc = add_query(&path, '&', "stage_name", stage)) < 0 ||
 	    (rc = add_query(&path, '&', "approve",
 			    approve ? "true" : "false")) < 0)

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/banned.h"
 #include "util/value.h"
 #include "zadig/zadig.h"
-#include "util/banned.h"
 
 static void dispose_target(struct zh_zadig_target *t)
 {
@@ -133,8 +133,8 @@ void zh_zadig_task_list_dispose(struct zh_zadig_task_list *l)
 bool zh_zadig_status_is_final(const char *status)
 {
 	static const char *const final[] = {
-		"passed", "failed",  "timeout",  "cancelled",
-		"reject", "skipped", "unstable",
+	    "passed", "failed",	 "timeout",  "cancelled",
+	    "reject", "skipped", "unstable",
 	};
 	size_t i;
 

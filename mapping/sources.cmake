@@ -1,0 +1,6 @@
+zh_module(mapping SOURCES
+	mapping/expand.c
+	mapping/glob.c
+	mapping/mapping.c
+	DEPS zh_config zh_zadig zh_util PkgConfig::CRYPTO
+)

@@ -1,0 +1,177 @@
+#!/bin/bash
+# git zadig explain / trigger on real repositories: which rules fire and the
+# exact requests they send.
+. "$(dirname "$0")/lib.sh"
+
+fake_start
+CFG=$T/config.yaml
+write_config "$CFG" "$FAKE_URL" '
+webhook:
+  public_url: http://127.0.0.1:9/hooks
+  secret: cb-secret
+rules:
+  - name: dev
+    repo: voting-app
+    branches: [main, "release/*"]
+    ignore_paths: ["docs/**", "*.md"]
+    workflow:
+      name: voting-workflow-dev
+      env: dev
+      project: voting
+      targets:
+        - name: vote
+          repos: [voting-app]
+        - name: result
+          service_type: helm
+          repos: [voting-app, "lib-${BRANCH}"]
+  - name: src-only
+    repo: "voting-*"
+    paths: ["src/**"]
+    workflow:
+      name: src-workflow
+      env: qa
+      callback: true
+      targets:
+        - name: vote
+          repos: [voting-app]
+  - name: images
+    repo: voting-app
+    branches: [main]
+    custom_workflow:
+      project: helm
+      name: build-images
+      inputs:
+        - job_name: build
+          job_type: zadig-build
+          parameters:
+            registry: https://registry.example.com
+            service_list:
+              - service_module: vote
+                service_name: voting
+                repo_info:
+                  - { codehost_name: gitlab, repo_namespace: demo, repo_name: voting-app, branch: "${BRANCH}", commit: "${SHORT_COMMIT}" }
+  - name: releases
+    tags: ["v*"]
+    events: [tag]
+    workflow:
+      name: release-workflow
+      env: prod
+      targets:
+        - name: vote
+          repos: [voting-app]
+'
+export ZADIG_HOOK_CONFIG=$CFG
+
+run git zadig config check
+expect "config check ok" 0 "^ok$"
+
+W=$T/voting-app
+git init -q "$W"
+cd "$W"
+mkdir -p src docs "dir with space"
+echo a >src/app.c
+echo readme >README.md
+git add -A
+git commit -qm "root commit"
+
+run git zadig explain
+expect "root commit on main: dev fires" 0 "dev +fires: workflow voting-workflow-dev"
+check "root commit: every path counts" grep -q "no base" "$T/out"
+check "root commit: src-only fires (src/app.c is new)" grep -qE "src-only +fires" "$T/out"
+check "tag rule skips a push" grep -qE "releases +skip: +event push" "$T/out"
+
+echo doc >docs/guide.txt
+echo more >>README.md
+git add -A
+git commit -qm "docs only"
+run git zadig explain
+expect "docs-only commit" 0
+check "dev skipped: every changed path is ignored" grep -qE "dev +skip: +every changed path is ignored" "$T/out"
+check "src-only skipped: no changed path matches" grep -qE "src-only +skip: +no changed path matches" "$T/out"
+check "images fires (no path filter)" grep -qE "images +fires" "$T/out"
+
+echo b >"dir with space/naïve файл.c"
+echo c >src/app.c
+git add -A
+git commit -qm "code change [SKIP CI]"
+run git zadig explain
+check "skip marker, any case" grep -qE "dev +skip: .*skip ci" "$T/out"
+git commit -q --amend -m "code change"
+
+run git zadig trigger --dry-run
+expect "dry run" 0 "^POST /api/directory/workflowTask/create\?projectName=voting$"
+check "dry run: custom workflow request" grep -q "^POST /openapi/workflows/custom/task$" "$T/out"
+sc=$(git rev-parse --short=8 HEAD)
+check "dry run: variables expanded at depth" grep -q "\"commit\": *\"$sc\"" "$T/out"
+check "dry run: \${BRANCH} in a target repo" grep -q '"repo_name": *"lib-main"' "$T/out"
+check "dry run: both custom name sets" grep -q '"workflow_key": *"build-images"' "$T/out"
+check "dry run: callback url signed" grep -qE '"callback_url": *"http://127.0.0.1:9/hooks/callback/zadig\?k=[0-9a-f]+&s=[0-9a-f]{64}"' "$T/out"
+fake_ctl GET requests >"$T/req.json"
+check "dry run sends nothing" grep -qv workflowTask "$T/req.json"
+
+run git zadig trigger --rule dev
+expect "trigger one rule" 0 "^dev: voting-workflow-dev #1 created http://127.0.0.1:$FAKE_PORT/"
+run git zadig trigger
+expect "trigger all rules" 0 "^images: build-images #1 created"
+check "trigger: three rules sent" test "$(grep -c ' created ' "$T/out")" = 3
+fake_ctl GET requests >"$T/req.json"
+check "fake got product body with branch and pr" grep -q '\\"branch\\": *\\"main\\"' "$T/req.json"
+run git zadig trigger --rule nope
+expect "unknown rule" 2 "" "no rule named 'nope'"
+
+# a new branch: diff from the merge base with main
+git checkout -q -b release/1.0
+echo d >src/new.c
+git add -A
+git commit -qm "release work"
+run git zadig explain
+expect "branch release/1.0" 0 "refs/heads/release/1.0 at"
+check "release/* matches" grep -qE "dev +fires" "$T/out"
+check "images only on main" grep -qE "images +skip: +branch 'release/1.0' matches none of main" "$T/out"
+
+# a merge commit: changes from the first parent
+git checkout -q main
+git merge -q --no-ff -m "merge release" release/1.0
+run git zadig explain
+check "merge commit: src/new.c came in" grep -qE "src-only +fires" "$T/out"
+
+# a tag
+git tag -a v1.0 -m "v1.0"
+run git zadig explain v1.0 --ref refs/tags/v1.0
+expect "tag event" 0
+check "tag rule fires" grep -qE "releases +fires" "$T/out"
+check "push rules skip a tag" grep -qE "dev +skip: +event tag" "$T/out"
+run git zadig explain nosuchrev
+expect "unknown revision" 1 "" "unknown revision 'nosuchrev'"
+
+# detached HEAD needs --ref
+git checkout -q --detach HEAD
+run git zadig explain
+expect "detached HEAD without --ref" 1 "" "detached"
+run git zadig explain --ref main
+expect "detached HEAD with --ref" 0 "refs/heads/main"
+git checkout -q main
+
+# 10,000 commits of history: trigger still reads one diff
+for i in $(seq 10000); do
+	printf 'commit refs/heads/long\nmark :%d\ncommitter T <t@e> %d +0000\ndata 5\nc%04d\n' $i $((1700000000 + i)) $((i % 10000))
+	[ $i -gt 1 ] && printf 'from :%d\n' $((i - 1))
+	printf 'M 644 inline src/f%d.txt\ndata %d\n%d\n\n' $((i % 500)) $((${#i} + 1)) $i
+done >"$T/long.fi"
+git fast-import --quiet <"$T/long.fi"
+run git zadig explain long --ref refs/heads/main
+expect "10,000-commit history" 0 "1 changed path"
+
+# 200 rules
+{
+	printf 'zadig:\n  url: %s\n  token: ${ZADIG_TOKEN}\nrules:\n' "$FAKE_URL"
+	for i in $(seq 200); do
+		printf '  - name: r%d\n    branches: ["b%d/*"]\n    workflow: { name: w%d, env: dev, targets: [{ name: t, repos: [x] }] }\n' $i $i $i
+	done
+} >"$T/many.yaml"
+git checkout -q -b b150/x
+run git zadig explain --config "$T/many.yaml"
+expect "200 rules: one fires" 0 "r150 +fires"
+check "200 rules: 199 skip" test "$(grep -c 'skip:' "$T/out")" = 199
+
+finish

@@ -1,0 +1,323 @@
+/* Answers -> structs, on the seed's examples (tests/fixtures/zadig). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/banned.h"
+#include "util/error.h"
+#include "zadig/internal.h"
+#include "zadig/zadig.h"
+
+#define BASE "https://zadig.example.com"
+
+static char *slurp(const char *name, size_t *len)
+{
+	char path[512];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/zadig/%s", ZH_FIXTURES, name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void commit_list(void **state)
+{
+	struct zh_zadig_task_list l;
+	struct zh_error err = {0};
+	size_t len;
+	char *body = slurp("commit_list.json", &len);
+
+	(void)state;
+	assert_int_equal(zh_zadig_parse_task_list(&l, body, len, &err), 0);
+	assert_int_equal(l.len, 1);
+	assert_int_equal(l.items[0].task_id, 49);
+	assert_int_equal(l.items[0].create_time, 1639466317);
+	assert_int_equal(l.items[0].start_time, 1639466318);
+	assert_int_equal(l.items[0].end_time, 1639466354);
+	assert_string_equal(l.items[0].status, "passed");
+	assert_string_equal(l.items[0].url,
+			    "http://my.zadig.com/v1/projects/detail/proxy/"
+			    "pipelines/multi/workflow-demo/49");
+	/* names read back from the web-UI url */
+	assert_string_equal(l.items[0].project_name, "proxy");
+	assert_string_equal(l.items[0].workflow_name, "workflow-demo");
+	assert_false(l.items[0].custom);
+	assert_non_null(l.items[0].raw_json);
+	zh_zadig_task_list_dispose(&l);
+	free(body);
+
+	/* Go's nil slice, an empty list, garbage */
+	assert_int_equal(zh_zadig_parse_task_list(&l, "null", 4, &err), 0);
+	assert_int_equal(l.len, 0);
+	assert_int_equal(zh_zadig_parse_task_list(&l, "[]", 2, &err), 0);
+	assert_int_equal(l.len, 0);
+	zh_zadig_task_list_dispose(&l);
+	assert_int_equal(zh_zadig_parse_task_list(&l, "Invalid", 7, &err),
+			 ZH_EPROTO);
+	assert_int_equal(zh_zadig_parse_task_list(&l, "{}", 2, &err),
+			 ZH_EPROTO);
+	zh_zadig_task_list_dispose(&l);
+}
+
+static void created(void **state)
+{
+	struct zh_zadig_created c;
+	struct zh_error err = {0};
+	size_t len;
+	char *body = slurp("product_created.json", &len);
+
+	(void)state;
+	assert_int_equal(zh_zadig_parse_created(&c, body, len, BASE, NULL, "wf",
+						false, &err),
+			 0);
+	assert_int_equal(c.task_id, 74);
+	assert_string_equal(c.workflow_name, "test-project-workflow-dev");
+	assert_string_equal(c.project_name, "test-project");
+	assert_string_equal(c.url, BASE "/v1/projects/detail/test-project/"
+					"pipelines/multi/"
+					"test-project-workflow-dev/74");
+	zh_zadig_created_dispose(&c);
+	free(body);
+
+	body = slurp("custom_created.json", &len);
+	assert_int_equal(
+	    zh_zadig_parse_created(&c, body, len, BASE, "p", "w", true, &err),
+	    0);
+	assert_int_equal(c.task_id, 20);
+	assert_string_equal(c.workflow_name, "openapi-test");
+	assert_string_equal(c.project_name, "simple-service-demo");
+	assert_string_equal(c.url, BASE "/v1/projects/detail/"
+					"simple-service-demo/pipelines/custom/"
+					"openapi-test/20");
+	zh_zadig_created_dispose(&c);
+	free(body);
+
+	/* names missing from the answer come from the request */
+	assert_int_equal(zh_zadig_parse_created(&c, "{\"task_id\":3}", 13, BASE,
+						"proj", "wf", false, &err),
+			 0);
+	assert_string_equal(c.url, BASE "/v1/projects/detail/proj/pipelines/"
+					"multi/wf/3");
+	zh_zadig_created_dispose(&c);
+	/* without a project there is no url */
+	assert_int_equal(zh_zadig_parse_created(&c, "{\"task_id\":3}", 13, BASE,
+						NULL, "wf", false, &err),
+			 0);
+	assert_null(c.url);
+	zh_zadig_created_dispose(&c);
+
+	assert_int_equal(
+	    zh_zadig_parse_created(&c, "{}", 2, BASE, "p", "w", false, &err),
+	    ZH_EPROTO);
+	assert_string_equal(err.msg, "zadig create answer has no task_id");
+	assert_int_equal(
+	    zh_zadig_parse_created(&c, "", 0, BASE, "p", "w", false, &err),
+	    ZH_EPROTO);
+	assert_null(c.workflow_name);
+}
+
+static void product_detail(void **state)
+{
+	struct zh_zadig_task t;
+	struct zh_error err = {0};
+	size_t len;
+	char *body = slurp("product_detail.json", &len);
+
+	(void)state;
+	assert_int_equal(zh_zadig_parse_product_detail(
+			     &t, body, len, BASE, "test-project-workflow-dev",
+			     51, "test-project", &err),
+			 0);
+	assert_int_equal(t.task_id, 51);
+	assert_string_equal(t.workflow_name, "test-project-workflow-dev");
+	assert_string_equal(t.env_name, "dev");
+	assert_string_equal(t.status, "timeout");
+	assert_string_equal(t.project_name, "test-project");
+	assert_false(t.custom);
+	assert_string_equal(t.url, BASE "/v1/projects/detail/test-project/"
+					"pipelines/multi/"
+					"test-project-workflow-dev/51");
+	assert_int_equal(t.nimages, 2);
+	assert_string_equal(t.images[1].service_name, "gss-2");
+	assert_string_equal(t.images[0].registry_repo,
+			    "https://ccr.ccs.tencentyun.com/trial");
+	assert_string_equal(t.images[0].image,
+			    "ccr.ccs.tencentyun.com/trial/go-sample-site:"
+			    "20211221120415-1-main");
+	assert_int_equal(t.ntest_reports, 1);
+	assert_string_equal(t.test_reports[0].test_name, "test");
+	assert_int_equal(t.test_reports[0].tests, 24);
+	assert_int_equal(t.test_reports[0].successes, 24);
+	assert_int_equal(t.test_reports[0].failures, 0);
+	assert_string_equal(
+	    t.test_reports[0].detail_url,
+	    BASE "/v1/projects/detail/test-project/pipelines/multi/testcase/"
+		 "test-project-workflow-dev/51/test/"
+		 "test-project-workflow-dev-51-test?is_workflow=1&"
+		 "service_name=test&test_type=function");
+	assert_int_equal(strlen(t.raw_json), len);
+	assert_int_equal(t.nstages, 0);
+	zh_zadig_task_dispose(&t);
+	zh_zadig_task_dispose(&t);
+
+	/* without a project: no url; times and an absolute url kept */
+	assert_int_equal(
+	    zh_zadig_parse_product_detail(
+		&t,
+		"{\"task_id\":9,\"status\":\"running\",\"start_time\":5,"
+		"\"test_reports\":[{\"test_name\":\"t\","
+		"\"function_test_report\":{\"detail_url\":"
+		"\"http://x/y\"}}]}",
+		strlen("{\"task_id\":9,\"status\":\"running\",\"start_"
+		       "time\":5,\"test_reports\":[{\"test_name\":\"t\","
+		       "\"function_test_report\":{\"detail_url\":"
+		       "\"http://x/y\"}}]}"),
+		BASE, "wf", 1, NULL, &err),
+	    0);
+	assert_int_equal(t.task_id, 9);
+	assert_int_equal(t.start_time, 5);
+	assert_string_equal(t.workflow_name, "wf");
+	assert_null(t.url);
+	assert_string_equal(t.test_reports[0].detail_url, "http://x/y");
+	zh_zadig_task_dispose(&t);
+
+	assert_int_equal(zh_zadig_parse_product_detail(&t, "[]", 2, BASE, "wf",
+						       1, NULL, &err),
+			 ZH_EPROTO);
+	free(body);
+}
+
+static void custom_detail(void **state)
+{
+	struct zh_zadig_task t;
+	struct zh_error err = {0};
+	size_t len;
+	char *body = slurp("custom_detail.json", &len);
+
+	(void)state;
+	assert_int_equal(zh_zadig_parse_custom_detail(&t, body, len, BASE,
+						      "build-images", 24, &err),
+			 0);
+	assert_true(t.custom);
+	assert_int_equal(t.task_id, 24);
+	assert_string_equal(t.workflow_name, "build-images");
+	assert_null(t.workflow_key);
+	assert_string_equal(t.project_name, "simple-service-demo");
+	assert_string_equal(t.status, "running");
+	assert_string_equal(t.task_creator, "admin");
+	assert_int_equal(t.create_time, 1664161285);
+	assert_int_equal(t.start_time, 1664161286);
+	assert_int_equal(t.end_time, 1664172997);
+	assert_string_equal(t.url, BASE "/v1/projects/detail/"
+					"simple-service-demo/pipelines/custom/"
+					"build-images/24");
+	assert_int_equal(t.nstages, 4);
+	assert_string_equal(t.stages[0].name, "构建");
+	assert_string_equal(t.stages[0].status, "passed");
+	assert_int_equal(t.stages[0].start_time, 1664161286);
+	assert_int_equal(t.stages[0].end_time, 1664172974);
+	assert_false(t.stages[0].approval.enabled);
+	assert_int_equal(t.stages[0].njobs, 1);
+	assert_string_equal(t.stages[0].jobs[0].name, "a-myapp-1-build-myapps");
+	assert_string_equal(t.stages[0].jobs[0].type, "zadig-build");
+	assert_string_equal(t.stages[0].jobs[0].status, "passed");
+	assert_int_equal(t.stages[0].jobs[0].start_time, 1664172967);
+	assert_int_equal(t.stages[0].jobs[0].end_time, 1664172974);
+
+	assert_string_equal(t.stages[1].name, "部署");
+	assert_true(t.stages[1].approval.enabled);
+	assert_string_equal(t.stages[1].approval.reject_or_approve, "approve");
+	assert_string_equal(t.stages[1].approval.description,
+			    "需审核通过方可部署");
+	assert_int_equal(t.stages[1].approval.needed_approvers, 1);
+	assert_int_equal(t.stages[1].approval.timeout_min, 120);
+	assert_string_equal(t.stages[1].jobs[0].type, "zadig-deploy");
+	assert_string_equal(t.stages[3].jobs[0].type, "plugin");
+	assert_string_equal(t.raw_json, body);
+	zh_zadig_task_dispose(&t);
+	free(body);
+
+	body = slurp("custom_detail_v118.json", &len);
+	assert_int_equal(zh_zadig_parse_custom_detail(&t, body, len, BASE,
+						      "build-images", 7, &err),
+			 0);
+	assert_string_equal(t.workflow_key, "build-images");
+	assert_string_equal(t.workflow_name, "构建镜像");
+	assert_string_equal(t.project_name, "demo");
+	assert_string_equal(t.status, "wait_for_approval");
+	assert_string_equal(t.url, BASE "/v1/projects/detail/demo/pipelines/"
+					"custom/build-images/7");
+	assert_int_equal(t.nstages, 1);
+	assert_true(t.stages[0].approval.enabled);
+	assert_null(t.stages[0].approval.reject_or_approve);
+	assert_int_equal(t.stages[0].approval.needed_approvers, 2);
+	assert_int_equal(t.stages[0].approval.timeout_min, 60);
+	assert_int_equal(t.stages[0].njobs, 0);
+	zh_zadig_task_dispose(&t);
+	free(body);
+}
+
+static void status_final(void **state)
+{
+	static const char *const fin[] = {"passed",    "failed", "timeout",
+					  "cancelled", "reject", "skipped",
+					  "unstable"};
+	static const char *const not [] = {"created",
+					   "running",
+					   "waiting",
+					   "queued",
+					   "blocked",
+					   "pending",
+					   "prepare",
+					   "changed",
+					   "notRun",
+					   "disabled",
+					   "distributed",
+					   "pause",
+					   "waitforapprove",
+					   "wait_for_approval",
+					   "debug_before",
+					   "wait_for_manual_error_handling",
+					   "",
+					   "PASSED",
+					   "passed ",
+					   "something-new"};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(fin) / sizeof(fin[0]); i++)
+		assert_true(zh_zadig_status_is_final(fin[i]));
+	for (i = 0; i < sizeof(not ) / sizeof(not [0]); i++)
+		assert_false(zh_zadig_status_is_final(not [i]));
+	assert_false(zh_zadig_status_is_final(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(commit_list),    cmocka_unit_test(created),
+	    cmocka_unit_test(product_detail), cmocka_unit_test(custom_detail),
+	    cmocka_unit_test(status_final),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,691 @@
+/* Reply checking and JSON -> structs: pure functions, no I/O, so that
+ * every reply shape of shared/zadig-api-notes.md is unit-tested. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "util/banned.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "zadig/internal.h"
+#include "zadig/zadig.h"
+
+/* How much of a non-JSON error body we quote. */
+#define QUOTE_MAX 200
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Parse text[0..len) as one JSON value. Returns 0 and *out (NULL for a
+ * JSON null) or -1 when it is not JSON (trailing garbage included). */
+static int parse_json(json_object **out, const char *text, size_t len)
+{
+	json_tokener *tok;
+	json_object *o = NULL;
+	char *copy;
+	size_t end;
+	int rc = -1;
+
+	*out = NULL;
+	/* json-c wants NUL-terminated input to finish a trailing number. */
+	if (!(copy = strndup(text, len)))
+		return -1;
+	if (!(tok = json_tokener_new()))
+		goto out;
+	o = json_tokener_parse_ex(tok, copy, -1);
+	if (json_tokener_get_error(tok) != json_tokener_success)
+		goto out;
+	for (end = json_tokener_get_parse_end(tok); copy[end]; end++)
+		if (!is_space(copy[end]))
+			goto out;
+	*out = o;
+	o = NULL;
+	rc = 0;
+out:
+	json_object_put(o);
+	json_tokener_free(tok);
+	free(copy);
+	return rc;
+}
+
+static json_object *jget(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!o || !json_object_is_type(o, json_type_object))
+		return NULL;
+	if (!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+static const char *jcstr(json_object *o, const char *key)
+{
+	json_object *v = jget(o, key);
+
+	if (!v || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static bool jisint(json_object *v)
+{
+	return v && (json_object_is_type(v, json_type_int) ||
+		     json_object_is_type(v, json_type_double));
+}
+
+static int64_t jint(json_object *o, const char *key)
+{
+	json_object *v = jget(o, key);
+
+	if (!v || json_object_is_type(v, json_type_null))
+		return 0;
+	/* json-c also converts numeric strings, which old servers sent. */
+	return json_object_get_int64(v);
+}
+
+/* A strdup of a string member; NULL when absent, *oom on failure. */
+static char *jdup(json_object *o, const char *key, bool *oom)
+{
+	const char *s = jcstr(o, key);
+	char *r;
+
+	if (!s)
+		return NULL;
+	if (!(r = strdup(s)))
+		*oom = true;
+	return r;
+}
+
+static char *dup_or(const char *s, bool *oom)
+{
+	char *r;
+
+	if (!s)
+		return NULL;
+	if (!(r = strdup(s)))
+		*oom = true;
+	return r;
+}
+
+static json_object *jarray(json_object *o, const char *key)
+{
+	json_object *v = jget(o, key);
+
+	if (!v || !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
+}
+
+/* Copy s into dst (size n) with control characters as spaces and at
+ * most max bytes, never cutting a UTF-8 sequence. */
+static void clean(char *dst, size_t n, const char *s, size_t len, size_t max)
+{
+	size_t i, k = 0;
+
+	if (len > max) {
+		len = max;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+	}
+	for (i = 0; i < len && k + 1 < n; i++)
+		dst[k++] = iscntrl((unsigned char)s[i]) ? ' ' : s[i];
+	while (k > 0 && is_space(dst[k - 1]))
+		k--;
+	dst[k] = '\0';
+}
+
+/* "Internal Error: " reads better without its dangling colon. */
+static void clean_message(char *dst, size_t n, const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+
+	clean(dst, n, s ? s : "", len, n - 1);
+	len = strlen(dst);
+	while (len > 0 && (dst[len - 1] == ':' || is_space(dst[len - 1])))
+		dst[--len] = '\0';
+}
+
+static int zadig_error(struct zh_error *err, int64_t code, const char *message,
+		       const char *description)
+{
+	char m[256], d[400];
+
+	clean_message(m, sizeof(m), message);
+	clean(d, sizeof(d), description ? description : "",
+	      description ? strlen(description) : 0, sizeof(d) - 1);
+	if (err)
+		err->zadig_code = (int)code;
+	if (*m && *d)
+		return zh_error_set(err, ZH_EZADIG,
+				    "zadig %" PRId64 ": %s (%s)", code, m, d);
+	if (*m || *d)
+		return zh_error_set(err, ZH_EZADIG, "zadig %" PRId64 ": %s",
+				    code, *m ? m : d);
+	return zh_error_set(err, ZH_EZADIG, "zadig %" PRId64 ": no message",
+			    code);
+}
+
+/* {"type","message","code","description","extra"} and the 500 fallback,
+ * unwrapping a proxied "[400 BadRequest] {json}" description. Returns 0
+ * when o is no such object. */
+static int business_error(json_object *o, struct zh_error *err)
+{
+	json_object *code = jget(o, "code"), *inner = NULL;
+	const char *msg = jcstr(o, "message");
+	const char *desc = jcstr(o, "description");
+	const char *brace;
+	int rc;
+
+	if (!jisint(code))
+		return 0;
+	if (desc && desc[0] == '[' && (brace = strstr(desc, "] {")) &&
+	    parse_json(&inner, brace + 2, strlen(brace + 2)) == 0 && inner) {
+		if (jisint(jget(inner, "code"))) {
+			rc = zadig_error(
+			    err, json_object_get_int64(jget(inner, "code")),
+			    jcstr(inner, "message"),
+			    jcstr(inner, "description"));
+			json_object_put(inner);
+			return rc;
+		}
+	}
+	json_object_put(inner);
+	return zadig_error(err, json_object_get_int64(code), msg, desc);
+}
+
+/* {"resultCode":N,"errorMsg":"..."}: non-zero N is a failure even on a
+ * 200. Returns 0 otherwise. */
+static int result_code_error(json_object *o, struct zh_error *err)
+{
+	json_object *rcode = jget(o, "resultCode");
+	int64_t n;
+
+	if (!jisint(rcode) || (n = json_object_get_int64(rcode)) == 0)
+		return 0;
+	if (err)
+		err->zadig_code = (int)n;
+	return zadig_error(err, n, jcstr(o, "errorMsg"), NULL);
+}
+
+int zh_zadig_check_reply(long http, const char *body, size_t len,
+			 struct zh_error *err)
+{
+	json_object *o = NULL;
+	char line[QUOTE_MAX + 8];
+	size_t b = 0, e = body ? len : 0, nl;
+	int rc = 0;
+
+	if (err) {
+		err->http = (int)http;
+		err->zadig_code = 0;
+	}
+	while (b < e && is_space(body[b]))
+		b++;
+	while (e > b && is_space(body[e - 1]))
+		e--;
+	if (e > b && parse_json(&o, body + b, e - b) < 0)
+		o = NULL;
+	if (o && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+
+	if (http >= 200 && http < 300) {
+		if (o && !(rc = result_code_error(o, err)) &&
+		    jcstr(o, "type") && !strcmp(jcstr(o, "type"), "error"))
+			rc = business_error(o, err);
+		goto out;
+	}
+	if (http == 401) {
+		rc = zh_error_set(err, ZH_EAUTH,
+				  "zadig refused the token (HTTP 401): check "
+				  "zadig.token");
+		goto out;
+	}
+	if (http == 403) {
+		rc = zh_error_set(
+		    err, ZH_EAUTH,
+		    "zadig denied permission (HTTP 403): the "
+		    "token's user may not do this in this project");
+		goto out;
+	}
+	if (o && ((rc = business_error(o, err)) < 0 ||
+		  (rc = result_code_error(o, err)) < 0))
+		goto out;
+	if (o && jcstr(o, "message") && *jcstr(o, "message")) {
+		clean_message(line, sizeof(line), jcstr(o, "message"));
+		rc = zh_error_set(err, ZH_EZADIG, "zadig answered HTTP %ld: %s",
+				  http, line);
+		goto out;
+	}
+	if (e == b) {
+		rc = zh_error_set(err, ZH_EZADIG,
+				  "zadig answered HTTP %ld with no body", http);
+		goto out;
+	}
+	for (nl = b; nl < e && body[nl] != '\n' && body[nl] != '\r'; nl++)
+		;
+	clean(line, sizeof(line), body + b, nl - b, QUOTE_MAX);
+	rc = zh_error_set(err, ZH_EZADIG, "zadig answered HTTP %ld: %s", http,
+			  line);
+out:
+	json_object_put(o);
+	return rc;
+}
+
+/* ---- answers -> structs ---- */
+
+static int parse_object(json_object **out, const char *body, size_t len,
+			const char *what, struct zh_error *err)
+{
+	if (parse_json(out, body ? body : "", body ? len : 0) < 0 || !*out ||
+	    !json_object_is_type(*out, json_type_object)) {
+		json_object_put(*out);
+		*out = NULL;
+		return zh_error_set(err, ZH_EPROTO,
+				    "zadig %s answer is not a json object",
+				    what);
+	}
+	return 0;
+}
+
+static int append_segment(struct zh_buf *b, const char *seg)
+{
+	char *e = zh_zadig_escape(seg);
+	int rc;
+
+	if (!e)
+		return ZH_ENOMEM;
+	rc = zh_buf_printf(b, "/%s", e);
+	free(e);
+	return rc;
+}
+
+char *zh_zadig_task_url(const char *base, const char *project, const char *kind,
+			const char *workflow, int64_t task_id)
+{
+	struct zh_buf b;
+
+	if (!base || !project || !*project || !workflow || !*workflow)
+		return NULL;
+	zh_buf_init(&b, 64 * 1024);
+	if (zh_buf_printf(&b, "%s/v1/projects/detail", base) < 0 ||
+	    append_segment(&b, project) < 0 ||
+	    zh_buf_printf(&b, "/pipelines/%s", kind) < 0 ||
+	    append_segment(&b, workflow) < 0 ||
+	    zh_buf_printf(&b, "/%" PRId64, task_id) < 0) {
+		zh_buf_dispose(&b);
+		return NULL;
+	}
+	return zh_buf_detach(&b);
+}
+
+/* The segment of url after marker, up to the next '/', '?' or end. */
+static char *segment_after(const char *url, const char *marker, bool *oom)
+{
+	const char *p = strstr(url, marker), *q;
+	char *r;
+
+	if (!p)
+		return NULL;
+	p += strlen(marker);
+	for (q = p; *q && *q != '/' && *q != '?'; q++)
+		;
+	if (q == p)
+		return NULL;
+	if (!(r = strndup(p, (size_t)(q - p))))
+		*oom = true;
+	return r;
+}
+
+/* The commitId lookup sends no names: read them from the web-UI URL
+ * ".../projects/detail/<project>/pipelines/multi/<workflow>/<id>". */
+static void names_from_url(struct zh_zadig_task *t, bool *oom)
+{
+	const char *p;
+
+	if (!t->url)
+		return;
+	if (!t->project_name)
+		t->project_name =
+		    segment_after(t->url, "/projects/detail/", oom);
+	if (!t->workflow_name && (p = strstr(t->url, "/pipelines/"))) {
+		p += strlen("/pipelines/");
+		if ((p = strchr(p, '/')))
+			t->workflow_name = segment_after(p, "/", oom);
+	}
+}
+
+int zh_zadig_parse_task_list(struct zh_zadig_task_list *out, const char *body,
+			     size_t len, struct zh_error *err)
+{
+	json_object *a = NULL, *it;
+	struct zh_zadig_task *t;
+	bool oom = false;
+	size_t i, n;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (parse_json(&a, body ? body : "", body ? len : 0) < 0)
+		return zh_error_set(err, ZH_EPROTO,
+				    "zadig commitId lookup answer is not json");
+	/* Go serialises an empty result as null. */
+	if (!a)
+		return 0;
+	if (!json_object_is_type(a, json_type_array)) {
+		rc = zh_error_set(err, ZH_EPROTO,
+				  "zadig commitId lookup answer is not a list");
+		goto out;
+	}
+	n = json_object_array_length(a);
+	if (n && !(out->items = calloc(n, sizeof(*out->items)))) {
+		oom = true;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		it = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(it, json_type_object))
+			continue;
+		t = &out->items[out->len++];
+		t->task_id = jint(it, "task_id");
+		t->status = jdup(it, "status", &oom);
+		t->url = jdup(it, "url", &oom);
+		t->workflow_name = jdup(it, "workflow_name", &oom);
+		t->project_name = jdup(it, "project_name", &oom);
+		t->create_time = jint(it, "create_time");
+		t->start_time = jint(it, "start_time");
+		t->end_time = jint(it, "end_time");
+		t->raw_json =
+		    dup_or(json_object_to_json_string_ext(
+			       it, JSON_C_TO_STRING_PLAIN |
+				       JSON_C_TO_STRING_NOSLASHESCAPE),
+			   &oom);
+		names_from_url(t, &oom);
+	}
+out:
+	json_object_put(a);
+	if (oom)
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+	if (rc < 0)
+		zh_zadig_task_list_dispose(out);
+	return rc;
+}
+
+int zh_zadig_parse_created(struct zh_zadig_created *out, const char *body,
+			   size_t len, const char *base, const char *project,
+			   const char *workflow, bool custom,
+			   struct zh_error *err)
+{
+	json_object *o;
+	bool oom = false;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = parse_object(&o, body, len, "create", err)) < 0)
+		return rc;
+	out->task_id = jint(o, "task_id");
+	if (out->task_id <= 0) {
+		rc = zh_error_set(err, ZH_EPROTO,
+				  "zadig create answer has no task_id");
+		goto out;
+	}
+	out->workflow_name = jdup(o, "workflow_name", &oom);
+	if (!out->workflow_name || !*out->workflow_name) {
+		free(out->workflow_name);
+		out->workflow_name = dup_or(workflow, &oom);
+	}
+	out->project_name = jdup(o, "project_name", &oom);
+	if (!out->project_name || !*out->project_name) {
+		free(out->project_name);
+		out->project_name = dup_or(project, &oom);
+	}
+	if (!oom && out->project_name && *out->project_name &&
+	    out->workflow_name && *out->workflow_name) {
+		out->url = zh_zadig_task_url(base, out->project_name,
+					     custom ? "custom" : "multi",
+					     out->workflow_name, out->task_id);
+		oom = !out->url;
+	}
+	if (oom)
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+out:
+	json_object_put(o);
+	if (rc < 0)
+		zh_zadig_created_dispose(out);
+	return rc;
+}
+
+/* Relative detail URLs point into the web UI: prefix the base URL. */
+static char *absolute(const char *base, const char *url, bool *oom)
+{
+	size_t n;
+	char *r;
+
+	if (!url)
+		return NULL;
+	if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8) ||
+	    !*url)
+		return dup_or(url, oom);
+	n = strlen(base) + strlen(url) + 2;
+	if (!(r = malloc(n))) {
+		*oom = true;
+		return NULL;
+	}
+	snprintf(r, n, "%s%s%s", base, url[0] == '/' ? "" : "/", url);
+	return r;
+}
+
+static void parse_reports(struct zh_zadig_task *t, json_object *a,
+			  const char *base, bool *oom)
+{
+	size_t i, n = a ? json_object_array_length(a) : 0;
+	struct zh_zadig_test_report *r;
+	json_object *it, *f;
+
+	if (!n || !(t->test_reports = calloc(n, sizeof(*t->test_reports)))) {
+		*oom = *oom || n;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		it = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(it, json_type_object))
+			continue;
+		r = &t->test_reports[t->ntest_reports++];
+		r->test_name = jdup(it, "test_name", oom);
+		f = jget(it, "function_test_report");
+		r->tests = jint(f, "tests");
+		r->successes = jint(f, "successes");
+		r->failures = jint(f, "failures");
+		r->skips = jint(f, "skips");
+		r->errors = jint(f, "errors");
+		r->detail_url = absolute(base, jcstr(f, "detail_url"), oom);
+	}
+}
+
+static void parse_images(struct zh_zadig_task *t, json_object *a, bool *oom)
+{
+	size_t i, n = a ? json_object_array_length(a) : 0;
+	struct zh_zadig_image *m;
+	json_object *it;
+
+	if (!n || !(t->images = calloc(n, sizeof(*t->images)))) {
+		*oom = *oom || n;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		it = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(it, json_type_object))
+			continue;
+		m = &t->images[t->nimages++];
+		m->image = jdup(it, "image", oom);
+		m->service_name = jdup(it, "service_name", oom);
+		m->registry_repo = jdup(it, "registry_repo", oom);
+	}
+}
+
+int zh_zadig_parse_product_detail(struct zh_zadig_task *out, const char *body,
+				  size_t len, const char *base,
+				  const char *workflow, int64_t task_id,
+				  const char *project, struct zh_error *err)
+{
+	json_object *o;
+	bool oom = false;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = parse_object(&o, body, len, "task detail", err)) < 0)
+		return rc;
+	out->task_id = jint(o, "task_id");
+	if (out->task_id <= 0)
+		out->task_id = task_id;
+	out->workflow_name = jdup(o, "workflow_name", &oom);
+	if (!out->workflow_name)
+		out->workflow_name = dup_or(workflow, &oom);
+	out->project_name = jdup(o, "project_name", &oom);
+	if (!out->project_name || !*out->project_name) {
+		free(out->project_name);
+		out->project_name = dup_or(project, &oom);
+	}
+	out->env_name = jdup(o, "env_name", &oom);
+	out->status = jdup(o, "status", &oom);
+	out->task_creator = jdup(o, "task_creator", &oom);
+	out->create_time = jint(o, "create_time");
+	out->start_time = jint(o, "start_time");
+	out->end_time = jint(o, "end_time");
+	out->url = jdup(o, "url", &oom);
+	if (!out->url && !oom && out->project_name && *out->project_name &&
+	    out->workflow_name && *out->workflow_name)
+		out->url = zh_zadig_task_url(base, out->project_name, "multi",
+					     out->workflow_name, out->task_id);
+	parse_images(out, jarray(o, "images"), &oom);
+	parse_reports(out, jarray(o, "test_reports"), base, &oom);
+	out->raw_json = body ? strndup(body, len) : NULL;
+	oom = oom || (body && !out->raw_json);
+	json_object_put(o);
+	if (oom) {
+		zh_zadig_task_dispose(out);
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static void parse_approval(struct zh_zadig_approval *ap, json_object *o,
+			   bool *oom)
+{
+	json_object *en = jget(o, "enabled");
+
+	if (!o)
+		return;
+	ap->enabled = en && json_object_get_boolean(en);
+	ap->reject_or_approve = jdup(o, "reject_or_approve", oom);
+	if (ap->reject_or_approve && !*ap->reject_or_approve) {
+		free(ap->reject_or_approve);
+		ap->reject_or_approve = NULL;
+	}
+	ap->description = jdup(o, "description", oom);
+	ap->needed_approvers = jint(o, "needed_approvers");
+	ap->timeout_min = jint(o, "timeout");
+}
+
+static void parse_jobs(struct zh_zadig_stage *s, json_object *a, bool *oom)
+{
+	size_t i, n = a ? json_object_array_length(a) : 0;
+	struct zh_zadig_job *j;
+	json_object *it;
+
+	if (!n || !(s->jobs = calloc(n, sizeof(*s->jobs)))) {
+		*oom = *oom || n;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		it = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(it, json_type_object))
+			continue;
+		j = &s->jobs[s->njobs++];
+		j->name = jdup(it, "name", oom);
+		j->type = jdup(it, "type", oom);
+		j->status = jdup(it, "status", oom);
+		j->start_time = jint(it, "start_time");
+		j->end_time = jint(it, "end_time");
+	}
+}
+
+static void parse_stages(struct zh_zadig_task *t, json_object *a, bool *oom)
+{
+	size_t i, n = a ? json_object_array_length(a) : 0;
+	struct zh_zadig_stage *s;
+	json_object *it;
+
+	if (!n || !(t->stages = calloc(n, sizeof(*t->stages)))) {
+		*oom = *oom || n;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		it = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(it, json_type_object))
+			continue;
+		s = &t->stages[t->nstages++];
+		s->name = jdup(it, "name", oom);
+		s->status = jdup(it, "status", oom);
+		s->start_time = jint(it, "start_time");
+		s->end_time = jint(it, "end_time");
+		parse_approval(&s->approval, jget(it, "approval"), oom);
+		parse_jobs(s, jarray(it, "jobs"), oom);
+	}
+}
+
+int zh_zadig_parse_custom_detail(struct zh_zadig_task *out, const char *body,
+				 size_t len, const char *base,
+				 const char *workflow, int64_t task_id,
+				 struct zh_error *err)
+{
+	json_object *o;
+	bool oom = false;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = parse_object(&o, body, len, "custom task detail", err)) < 0)
+		return rc;
+	out->custom = true;
+	out->task_id = jint(o, "task_id");
+	if (out->task_id <= 0)
+		out->task_id = task_id;
+	out->workflow_name = jdup(o, "workflow_name", &oom);
+	if (!out->workflow_name)
+		out->workflow_name = dup_or(workflow, &oom);
+	out->workflow_key = jdup(o, "workflow_key", &oom);
+	out->project_name = jdup(o, "project_name", &oom);
+	if (!out->project_name || !*out->project_name) {
+		free(out->project_name);
+		out->project_name = jdup(o, "project_key", &oom);
+	}
+	out->status = jdup(o, "status", &oom);
+	out->task_creator = jdup(o, "task_creator", &oom);
+	out->create_time = jint(o, "create_time");
+	out->start_time = jint(o, "start_time");
+	out->end_time = jint(o, "end_time");
+	out->url = jdup(o, "url", &oom);
+	/* The web UI names custom workflows by their key. */
+	if (!out->url && !oom && out->project_name && *out->project_name &&
+	    (out->workflow_key || workflow))
+		out->url = zh_zadig_task_url(
+		    base, out->project_name, "custom",
+		    out->workflow_key ? out->workflow_key : workflow,
+		    out->task_id);
+	parse_stages(out, jarray(o, "stages"), &oom);
+	out->raw_json = body ? strndup(body, len) : NULL;
+	oom = oom || (body && !out->raw_json);
+	json_object_put(o);
+	if (oom) {
+		zh_zadig_task_dispose(out);
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	}
+	return 0;
+}
