@@ -1,0 +1,66 @@
+/* Shared by the files of store/ only: the handle and SQLite helpers. */
+#ifndef ZH_STORE_INTERNAL_H
+#define ZH_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "util/error.h"
+
+struct event_req; /* a zh_store_event_add waiting for a group commit */
+
+struct zh_store {
+	sqlite3 *db;
+	char *path;
+	/* Serialises every use of db, so that one thread's transaction never
+	 * interleaves with another's statements on the shared connection. */
+	pthread_mutex_t mu;
+	/* Group commit of zh_store_event_add: requests queue here and one
+	 * leader writes them all in a single transaction. */
+	pthread_mutex_t gc_mu;
+	pthread_cond_t gc_cv;
+	struct event_req *gc_head, **gc_tail;
+	bool gc_leader;
+};
+
+void store_lock(struct zh_store *s);
+void store_unlock(struct zh_store *s);
+
+/* Turn SQLite result rc of doing `what` into a ZH_ESTORE message naming the
+ * store (corrupt, full, read-only and busy get their own wording); returns
+ * ZH_ESTORE, or ZH_ENOMEM for SQLITE_NOMEM. */
+int store_fail(struct zh_store *s, int rc, const char *what,
+	       struct zh_error *err);
+
+int store_prepare(sqlite3_stmt **st, struct zh_store *s, const char *sql,
+		  struct zh_error *err);
+int store_exec(struct zh_store *s, const char *sql, struct zh_error *err);
+int store_begin(struct zh_store *s, struct zh_error *err);
+int store_commit(struct zh_store *s, struct zh_error *err);
+void store_rollback(struct zh_store *s);
+
+/* Bind helpers; a NULL string binds SQL NULL. They return the SQLite rc. */
+int store_bind_text(sqlite3_stmt *st, int i, const char *v);
+int store_bind_int(sqlite3_stmt *st, int i, int64_t v);
+
+/* Copy of text column i, NULL for SQL NULL; sets *oom on allocation
+ * failure. */
+char *store_col_dup(sqlite3_stmt *st, int i, bool *oom);
+
+/* Insert or update a task row (zh_store_task_upsert) with the store
+ * already locked, inside or outside a transaction. */
+int store_task_upsert(int64_t *id, struct zh_store *s,
+		      const struct zh_store_task *t, int64_t now_ms,
+		      struct zh_error *err);
+
+/* Random bits for jitter. */
+unsigned store_random(void);
+
+/* mkdir -p with mode 0700 for missing parts. Returns 0 or -errno. */
+int store_mkdirs(const char *dir);
+
+#endif

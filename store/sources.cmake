@@ -1,0 +1,9 @@
+find_package(Threads REQUIRED)
+zh_module(store SOURCES
+	store/event.c
+	store/lock.c
+	store/store.c
+	store/task.c
+	store/trigger.c
+	DEPS zh_util PkgConfig::SQLITE Threads::Threads
+)

@@ -1,0 +1,594 @@
+/* Opening the store, its schema, SQLite helpers, meta and small utilities. */
+#include "store/internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/banned.h"
+
+/* Schema migrations: migrations[v] takes a database from user_version v to
+ * v + 1. Append only; never edit a released step. */
+static const char *const migrations[] = {
+    /* v1: the initial schema. */
+    "CREATE TABLE triggers ("
+    "  id INTEGER PRIMARY KEY,"
+    "  repo TEXT NOT NULL, ref TEXT NOT NULL, commit_id TEXT NOT NULL,"
+    "  rule TEXT NOT NULL,"
+    /* '' for keyed triggers; the trigger key for forced ones, so that an
+     * explicit `git zadig trigger` never collides with the key */
+    "  dedupe TEXT NOT NULL DEFAULT '',"
+    "  trigger_key TEXT NOT NULL UNIQUE,"
+    "  workflow TEXT NOT NULL, custom INTEGER NOT NULL DEFAULT 0,"
+    "  project TEXT, method TEXT NOT NULL, path TEXT NOT NULL, body TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN"
+    "    ('queued', 'sending', 'created', 'rejected')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_try_ms INTEGER NOT NULL DEFAULT 0,"
+    "  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT, task_id INTEGER, url TEXT,"
+    /* what the commit's note shows for it: '', queued, created, rejected */
+    "  noted_state TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    "  UNIQUE (repo, ref, commit_id, rule, dedupe)"
+    ");"
+    "CREATE INDEX triggers_due ON triggers (state, next_try_ms);"
+    "CREATE INDEX triggers_commit ON triggers (commit_id);"
+    "CREATE TABLE tasks ("
+    "  id INTEGER PRIMARY KEY,"
+    "  workflow TEXT NOT NULL, custom INTEGER NOT NULL,"
+    "  task_id INTEGER NOT NULL, project TEXT,"
+    "  repo TEXT, ref TEXT, commit_id TEXT, rule TEXT,"
+    "  status TEXT NOT NULL, url TEXT, extra TEXT,"
+    "  final INTEGER NOT NULL DEFAULT 0,"
+    "  next_poll_ms INTEGER NOT NULL DEFAULT 0,"
+    "  poll_interval_ms INTEGER NOT NULL DEFAULT 0,"
+    "  gen INTEGER NOT NULL DEFAULT 1, noted_gen INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    "  UNIQUE (workflow, custom, task_id)"
+    ");"
+    "CREATE INDEX tasks_pending ON tasks (final, next_poll_ms);"
+    "CREATE INDEX tasks_commit ON tasks (commit_id);"
+    "CREATE INDEX tasks_unnoted ON tasks (repo, commit_id)"
+    "  WHERE gen != noted_gen;"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  delivery_key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'new' CHECK (state IN"
+    "    ('new', 'working', 'done', 'failed')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_try_ms INTEGER NOT NULL DEFAULT 0,"
+    "  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+    "  result TEXT,"
+    "  received_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX events_due ON events (state, next_try_ms);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+    "  WITHOUT ROWID;",
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+_Static_assert(NMIGRATIONS == ZH_STORE_SCHEMA_VERSION,
+	       "one migration per schema version");
+
+void store_lock(struct zh_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+}
+
+void store_unlock(struct zh_store *s)
+{
+	pthread_mutex_unlock(&s->mu);
+}
+
+int store_fail(struct zh_store *s, int rc, const char *what,
+	       struct zh_error *err)
+{
+	const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+	int sys = s->db ? sqlite3_system_errno(s->db) : 0;
+
+	/* errmsg may describe an older call when rc came from elsewhere */
+	if (!msg || !strcmp(msg, "not an error"))
+		msg = sqlite3_errstr(rc);
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM:
+		return zh_error_set(err, ZH_ENOMEM,
+				    "out of memory in state "
+				    "store '%s'",
+				    s->path);
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return zh_error_set(err, ZH_ESTORE,
+				    "state store '%s' is corrupt: %s", s->path,
+				    msg);
+	case SQLITE_FULL:
+		return zh_error_set(err, ZH_ESTORE,
+				    "state store '%s' is full: %s", s->path,
+				    msg);
+	case SQLITE_READONLY:
+		return zh_error_set(err, ZH_ESTORE,
+				    "state store '%s' is read-only: %s",
+				    s->path, msg);
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return zh_error_set(err, ZH_ESTORE,
+				    "state store '%s' is busy: cannot %s: %s",
+				    s->path, what, msg);
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		if (sys)
+			return zh_error_set(err, ZH_ESTORE,
+					    "state store '%s': cannot %s: %s "
+					    "(%s)",
+					    s->path, what, msg, strerror(sys));
+		break;
+	}
+	return zh_error_set(err, ZH_ESTORE, "state store '%s': cannot %s: %s",
+			    s->path, what, msg);
+}
+
+int store_prepare(sqlite3_stmt **st, struct zh_store *s, const char *sql,
+		  struct zh_error *err)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+		return store_fail(s, rc, "prepare a query", err);
+	}
+	return 0;
+}
+
+int store_exec(struct zh_store *s, const char *sql, struct zh_error *err)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "update", err);
+	return 0;
+}
+
+int store_begin(struct zh_store *s, struct zh_error *err)
+{
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "begin a transaction", err);
+	return 0;
+}
+
+int store_commit(struct zh_store *s, struct zh_error *err)
+{
+	int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK) {
+		store_fail(s, rc, "commit", err);
+		store_rollback(s);
+		return ZH_ESTORE;
+	}
+	return 0;
+}
+
+void store_rollback(struct zh_store *s)
+{
+	/* after some errors SQLite has already rolled back */
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (!v)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+int store_bind_int(sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+char *store_col_dup(sqlite3_stmt *st, int i, bool *oom)
+{
+	const unsigned char *t;
+	int n;
+	char *p;
+
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	t = sqlite3_column_text(st, i);
+	n = sqlite3_column_bytes(st, i);
+	if (!t) {
+		*oom = true;
+		return NULL;
+	}
+	p = malloc((size_t)n + 1);
+	if (!p) {
+		*oom = true;
+		return NULL;
+	}
+	memcpy(p, t, (size_t)n);
+	p[n] = '\0';
+	return p;
+}
+
+unsigned store_random(void)
+{
+	unsigned r;
+	struct timespec ts;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+		return r;
+	/* jitter only spreads retries: the clock is good enough here */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned)ts.tv_nsec ^ ((unsigned)getpid() << 16);
+}
+
+int store_mkdirs(const char *dir)
+{
+	char *p = strdup(dir);
+	char *c;
+	struct stat st;
+	int ret = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (c = p + 1;; c++) {
+		if (*c != '/' && *c != '\0')
+			continue;
+		if (c[-1] != '/') {
+			char save = *c;
+
+			*c = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+				ret = -errno;
+				goto out;
+			}
+			*c = save;
+		}
+		if (*c == '\0')
+			break;
+	}
+	if (stat(p, &st) < 0)
+		ret = -errno;
+	else if (!S_ISDIR(st.st_mode))
+		ret = -ENOTDIR;
+out:
+	free(p);
+	return ret;
+}
+
+static int user_version(int *v, struct zh_store *s, struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	if ((ret = store_prepare(&st, s, "PRAGMA user_version", err)))
+		return ret;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		ret = store_fail(s, rc, "read the schema version", err);
+		goto out;
+	}
+	*v = sqlite3_column_int(st, 0);
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int migrate(struct zh_store *s, struct zh_error *err)
+{
+	char sql[64];
+	int v, ret;
+
+	if ((ret = user_version(&v, s, err)))
+		return ret;
+	/* the common case needs no write lock */
+	if (v == NMIGRATIONS)
+		return 0;
+	if ((ret = store_begin(s, err)))
+		return ret;
+	/* another process may have migrated while we waited for the lock */
+	if ((ret = user_version(&v, s, err)))
+		goto out;
+	if (v > NMIGRATIONS) {
+		ret = zh_error_set(err, ZH_ESTORE,
+				   "state store '%s' has schema version %d, "
+				   "newer than this zadig-hook knows (%d)",
+				   s->path, v, NMIGRATIONS);
+		goto out;
+	}
+	for (; v < NMIGRATIONS; v++)
+		if ((ret = store_exec(s, migrations[v], err)))
+			goto out;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", NMIGRATIONS);
+	if ((ret = store_exec(s, sql, err)))
+		goto out;
+	ret = store_commit(s, err);
+out:
+	if (ret)
+		store_rollback(s);
+	return ret;
+}
+
+/* Why the database cannot be opened, in the user's terms: SQLite's last
+ * errno is often that of a probe (ENOENT of a journal), not the cause. */
+static const char *open_reason(struct zh_store *s, int rc)
+{
+	char *slash = strrchr(s->path, '/');
+	int sys = s->db ? sqlite3_system_errno(s->db) : 0;
+	int e = 0;
+
+	/* the directory must be writable too: WAL keeps files beside it */
+	if (slash) {
+		*slash = '\0';
+		if (access(s->path, W_OK | X_OK) < 0)
+			e = errno;
+		*slash = '/';
+	}
+	if (!e && access(s->path, F_OK) == 0 &&
+	    access(s->path, R_OK | W_OK) < 0)
+		e = errno;
+	if (e)
+		return strerror(e);
+	if (sys)
+		return strerror(sys);
+	return s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+}
+
+/* The first access to the file failed: say why. */
+static int open_fail(struct zh_store *s, int rc, struct zh_error *err)
+{
+	switch (rc & 0xff) {
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_NOMEM:
+	case SQLITE_BUSY:
+		return store_fail(s, rc, "open", err);
+	}
+	return zh_error_set(err, ZH_ESTORE, "cannot open state store '%s': %s",
+			    s->path, open_reason(s, rc));
+}
+
+/* Settings of the connection. The first statement touching the file is
+ * the journal mode switch: a file that is not a database fails here. */
+static int configure(struct zh_store *s, struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, 5000);
+	if ((ret = store_prepare(&st, s, "PRAGMA journal_mode = WAL", err)))
+		return ret;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return open_fail(s, rc, err);
+	if (sqlite3_db_readonly(s->db, "main") == 1)
+		return zh_error_set(err, ZH_ESTORE,
+				    "cannot open state store '%s': the file is "
+				    "read-only",
+				    s->path);
+	/* FULL: a commit is on disk when it returns, also in WAL mode. The
+	 * receiver replies 202 and the hook tells the pusher "queued" only
+	 * after that. */
+	if ((ret = store_exec(s, "PRAGMA synchronous = FULL", err)))
+		return ret;
+	/* the WAL file shrinks back after a burst instead of staying big */
+	if ((ret = store_exec(s, "PRAGMA journal_size_limit = 16777216", err)))
+		return ret;
+	if ((ret = store_exec(s, "PRAGMA foreign_keys = ON", err)))
+		return ret;
+	return store_exec(s, "PRAGMA trusted_schema = OFF", err);
+}
+
+int zh_store_open(struct zh_store **out, const char *dir, struct zh_error *err)
+{
+	struct zh_store *s = NULL;
+	size_t n;
+	int rc, ret = 0, e;
+
+	*out = NULL;
+	if (!dir || !*dir)
+		return zh_error_set(err, ZH_EINVALID,
+				    "state store directory is empty");
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->gc_mu, NULL);
+	pthread_cond_init(&s->gc_cv, NULL);
+	s->gc_tail = &s->gc_head;
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	s->path = malloc(n + sizeof("/state.db"));
+	if (!s->path) {
+		ret = zh_error_set(err, ZH_ENOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(s->path, n + sizeof("/state.db"), "%.*s/state.db", (int)n,
+		 dir);
+	if ((e = store_mkdirs(dir)) < 0) {
+		ret = zh_error_set(err, ZH_ESTORE,
+				   "cannot open state store '%s': cannot "
+				   "create directory '%s': %s",
+				   s->path, dir, strerror(-e));
+		goto out;
+	}
+	rc = sqlite3_open_v2(s->path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				 SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		ret = open_fail(s, rc, err);
+		goto out;
+	}
+	if ((ret = configure(s, err)))
+		goto out;
+	ret = migrate(s, err);
+out:
+	if (ret) {
+		zh_store_free(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+void zh_store_free(struct zh_store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close_v2(s->db);
+	pthread_cond_destroy(&s->gc_cv);
+	pthread_mutex_destroy(&s->gc_mu);
+	pthread_mutex_destroy(&s->mu);
+	free(s->path);
+	free(s);
+}
+
+const char *zh_store_path(const struct zh_store *s)
+{
+	return s->path;
+}
+
+int zh_store_schema_version(int *version, struct zh_store *s,
+			    struct zh_error *err)
+{
+	int ret;
+
+	store_lock(s);
+	ret = user_version(version, s, err);
+	store_unlock(s);
+	return ret;
+}
+
+int zh_store_meta_get(char **value, struct zh_store *s, const char *key,
+		      struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	bool oom = false;
+	int rc, ret;
+
+	*value = NULL;
+	if (!key)
+		return zh_error_set(err, ZH_EINVALID, "meta key is missing");
+	store_lock(s);
+	if ((ret = store_prepare(&st, s,
+				 "SELECT value FROM meta WHERE key = ?1", err)))
+		goto out;
+	store_bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = zh_error_set(err, ZH_ENOTFOUND, "no value for '%s'", key);
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		ret = store_fail(s, rc, "read a flag", err);
+		goto out;
+	}
+	*value = store_col_dup(st, 0, &oom);
+	if (oom || !*value)
+		ret = zh_error_set(err, ZH_ENOMEM, "out of memory");
+out:
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return ret;
+}
+
+int zh_store_meta_set(struct zh_store *s, const char *key, const char *value,
+		      struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	if (!key)
+		return zh_error_set(err, ZH_EINVALID, "meta key is missing");
+	store_lock(s);
+	ret = store_prepare(&st, s,
+			    value ? "INSERT INTO meta (key, value) "
+				    "VALUES (?1, ?2) ON CONFLICT (key) "
+				    "DO UPDATE SET value = excluded.value"
+				  : "DELETE FROM meta WHERE key = ?1",
+			    err);
+	if (ret)
+		goto out;
+	store_bind_text(st, 1, key);
+	if (value)
+		store_bind_text(st, 2, value);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(s, rc, "write a flag", err);
+out:
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return ret;
+}
+
+int zh_store_ping(struct zh_store *s, int64_t now_ms, struct zh_error *err)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%lld", (long long)now_ms);
+	return zh_store_meta_set(s, "healthz", v, err);
+}
+
+int64_t zh_store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int zh_store_new_key(char out[ZH_STORE_KEY_LEN + 1], struct zh_error *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[ZH_STORE_KEY_LEN / 2];
+	size_t got = 0;
+	ssize_t r;
+	size_t i;
+
+	while (got < sizeof(b)) {
+		r = getrandom(b + got, sizeof(b) - got, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return zh_error_set(err, ZH_EIO,
+					    "cannot get random bytes: %s",
+					    strerror(errno));
+		}
+		got += (size_t)r;
+	}
+	for (i = 0; i < sizeof(b); i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
+	}
+	out[ZH_STORE_KEY_LEN] = '\0';
+	return 0;
+}
+
+int64_t zh_store_backoff_ms(int attempts, unsigned random)
+{
+	const int64_t cap = 5 * 60 * 1000;
+	int64_t base = 1000, ms;
+	int i;
+
+	for (i = 1; i < attempts && base < cap; i++)
+		base *= 2;
+	if (base > cap)
+		base = cap;
+	ms = base * (800 + (int64_t)(random % 401)) / 1000;
+	return ms > cap ? cap : ms;
+}

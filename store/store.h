@@ -1,0 +1,465 @@
+/* The durable state store of design.md §8: one SQLite database
+ * `<state_dir>/state.db` holding received webhook events, triggers (fired
+ * rules waiting for, or done with, Zadig), every known Zadig task and a few
+ * per-server flags.
+ *
+ * Several processes (hook, detached poller, receiver, `git zadig`) use one
+ * store at once: the database runs in WAL mode, waits up to 5 s for a lock
+ * (busy_timeout) and every change is one statement or one short
+ * BEGIN IMMEDIATE ... COMMIT. Commits are synchronous=FULL: once a function
+ * that writes has returned 0, the change survives a crash or a power loss
+ * (the receiver replies 202 only after zh_store_event_add returned).
+ *
+ * One struct zh_store may be shared by the threads of a process: every call
+ * holds the handle's mutex. A handle must not be used across fork(); open a
+ * new one in the child.
+ *
+ * Times are milliseconds since the Unix epoch, passed in by the caller
+ * (zh_store_now_ms gives the current one) so that tests control the clock.
+ *
+ * Nothing secret goes in: callers never pass a token (request bodies,
+ * errors and payloads are stored as given).
+ *
+ * Errors: ZH_ESTORE for anything SQLite reports, with messages such as
+ *   "cannot open state store '/x/state.db': Permission denied"
+ *   "state store '/x/state.db' is corrupt: file is not a database"
+ *   "state store '/x/state.db' is full: database or disk is full"
+ * ZH_ENOTFOUND when the asked-for row does not exist or nothing is due,
+ * ZH_ENOMEM, ZH_EINVALID for bad arguments. sqlite3 objects never leave
+ * store/. */
+#ifndef ZH_STORE_STORE_H
+#define ZH_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+/* Schema version this build writes (PRAGMA user_version). */
+#define ZH_STORE_SCHEMA_VERSION 1
+
+/* Length of a trigger key (hex characters, without the NUL). */
+#define ZH_STORE_KEY_LEN 32
+
+/* zh_store_lock_poller: another process holds the lock. */
+#define ZH_STORE_LOCK_HELD 1
+
+struct zh_store;
+
+/* ---- opening ---- */
+
+/* Open (creating when missing) the store of state directory dir: creates dir
+ * and its missing parents with mode 0700, opens `<dir>/state.db` and brings
+ * its schema up to ZH_STORE_SCHEMA_VERSION. Returns 0 or ZH_ESTORE
+ * ("cannot open state store ...": directory or file not creatable or not
+ * writable; "... is corrupt: ..." for a damaged file or one that is not a
+ * database; a schema newer than this build), ZH_EINVALID or ZH_ENOMEM.
+ * Free *out with zh_store_free. */
+int zh_store_open(struct zh_store **out, const char *dir, struct zh_error *err);
+
+/* Close the store. NULL-safe. */
+void zh_store_free(struct zh_store *s);
+
+/* Path of the database file ("<dir>/state.db"); owned by the store. */
+const char *zh_store_path(const struct zh_store *s);
+
+/* The schema version of the open database. Returns 0 or ZH_ESTORE. */
+int zh_store_schema_version(int *version, struct zh_store *s,
+			    struct zh_error *err);
+
+/* Prove the store is writable (GET /healthz): commits a small write.
+ * Returns 0 or ZH_ESTORE. */
+int zh_store_ping(struct zh_store *s, int64_t now_ms, struct zh_error *err);
+
+/* Current wall-clock time in milliseconds since the epoch. */
+int64_t zh_store_now_ms(void);
+
+/* A fresh random key of ZH_STORE_KEY_LEN hex characters into out
+ * (NUL-terminated). Returns 0 or ZH_EIO when no randomness is available. */
+int zh_store_new_key(char out[ZH_STORE_KEY_LEN + 1], struct zh_error *err);
+
+/* Delay before try number attempts+1 after attempts failed ones: 1 s,
+ * doubling per attempt, at most 5 min, spread by +-20 % jitter chosen by
+ * random (any value; the same inputs give the same result) and never above
+ * 5 min. attempts < 1 counts as 1. Pure. */
+int64_t zh_store_backoff_ms(int attempts, unsigned random);
+
+/* ---- triggers: one fired rule, before and after Zadig accepted it ---- */
+
+enum zh_store_trigger_state {
+	ZH_STORE_QUEUED,   /* waiting for a (next) try */
+	ZH_STORE_SENDING,  /* claimed by a process that is sending it */
+	ZH_STORE_CREATED,  /* Zadig created task_id; a task row exists */
+	ZH_STORE_REJECTED, /* Zadig refused it for good (last_error) */
+};
+
+/* "queued", "sending", "created", "rejected" (static strings). */
+const char *zh_store_trigger_state_name(enum zh_store_trigger_state st);
+
+/* What zh_store_trigger_add records. Strings are copied; only project, body
+ * and key may be NULL. */
+struct zh_store_trigger_spec {
+	const char *repo;   /* repository name (design.md 4.1) */
+	const char *ref;    /* full ref name, refs/heads/main */
+	const char *commit; /* the commit id the rule fired on */
+	const char *rule;   /* rule name */
+	const char *workflow;
+	bool custom; /* custom workflow (else product workflow) */
+	const char *project;
+	const char *method; /* the rendered Zadig request: "POST" */
+	const char *path;   /* path and query from the Zadig base URL */
+	const char *body;   /* JSON text; never holds a token */
+	const char *key;    /* the trigger key already used in the body's
+			     * callback URL, or NULL to have one generated */
+	bool force;	    /* `git zadig trigger`: an explicit request that is
+			     * never deduplicated (stored as a new trigger even
+			     * when the same repo, ref, commit and rule exist) */
+};
+
+struct zh_store_trigger { /* all strings malloc'd; see dispose */
+	int64_t id;
+	char *key; /* ZH_STORE_KEY_LEN hex characters, for callback URLs */
+	char *repo, *ref, *commit, *rule;
+	char *workflow;
+	bool custom;
+	bool forced;   /* added with spec.force */
+	char *project; /* may be NULL */
+	char *method, *path;
+	char *body; /* may be NULL */
+	enum zh_store_trigger_state state;
+	int attempts; /* tries started (claims), including the current one */
+	int64_t next_try_ms;
+	int64_t lease_until_ms;
+	char *last_error; /* may be NULL */
+	int64_t task_id;  /* 0 until created */
+	char *url;	  /* task URL once created, else NULL */
+	int64_t created_ms, updated_ms;
+	bool interrupted; /* set by a claim: the trigger was 'sending' by a
+			   * process that never finished (lease expired). The
+			   * request may have reached Zadig: reconcile (commitId
+			   * lookup) before sending it again */
+};
+
+/* Free the members and zero the struct. NULL-safe. */
+void zh_store_trigger_dispose(struct zh_store_trigger *t);
+
+struct zh_store_trigger_list {
+	struct zh_store_trigger *items;
+	size_t len;
+};
+void zh_store_trigger_list_dispose(struct zh_store_trigger_list *l);
+
+/* Record a fired rule as a queued trigger, due at now_ms, keyed by
+ * (repo, ref, commit, rule). When that key is already stored (re-run hook,
+ * redelivered event, restart) nothing changes, *existed is set and *id names
+ * the existing trigger: the caller must not send it again. With spec->force
+ * the trigger is always new. Either output may be NULL. Returns 0,
+ * ZH_EINVALID (missing field), ZH_ESTORE or ZH_ENOMEM. */
+int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
+			 const struct zh_store_trigger_spec *spec,
+			 int64_t now_ms, struct zh_error *err);
+
+/* Read one trigger by id or by key. Returns 0, ZH_ENOTFOUND or ZH_ESTORE.
+ * Dispose *out. */
+int zh_store_trigger_get(struct zh_store_trigger *out, struct zh_store *s,
+			 int64_t id, struct zh_error *err);
+int zh_store_trigger_get_by_key(struct zh_store_trigger *out,
+				struct zh_store *s, const char *key,
+				struct zh_error *err);
+
+/* Which triggers zh_store_trigger_claim may take. */
+struct zh_store_claim {
+	int64_t now_ms;
+	int64_t lease_ms;    /* time the claimer has to send and record the
+			      * result; afterwards others may take it over.
+			      * <= 0: 60 s */
+	bool ignore_backoff; /* `git zadig sync`: any queued trigger, even one
+			      * whose next try is later ... */
+	int64_t round_start_ms; /* ... but with ignore_backoff only one last
+				 * changed before this time, so that a sync loop
+				 * does not take again what failed during it
+				 * (set it once per round; <= 0: now_ms) */
+};
+
+/* Atomically take one trigger to send: the oldest queued one due
+ * (next_try_ms <= now, or any with ignore_backoff), or one 'sending' whose
+ * lease expired (out->interrupted). It becomes 'sending' with
+ * lease_until = now + lease and attempts + 1. The caller then calls exactly
+ * one of zh_store_trigger_created/_retry/_hold/_reject with the claimed
+ * struct. Returns 0, ZH_ENOTFOUND (nothing due) or ZH_ESTORE. Dispose *out. */
+int zh_store_trigger_claim(struct zh_store_trigger *out, struct zh_store *s,
+			   const struct zh_store_claim *c,
+			   struct zh_error *err);
+
+/* Claim one given trigger (the hook claims those it just added), ignoring
+ * its back-off. Returns 0, ZH_ENOTFOUND when it does not exist or is not
+ * claimable (created, rejected, or being sent by another process within its
+ * lease), or ZH_ESTORE. Dispose *out. */
+int zh_store_trigger_claim_id(struct zh_store_trigger *out, struct zh_store *s,
+			      int64_t id, int64_t now_ms, int64_t lease_ms,
+			      struct zh_error *err);
+
+/* Zadig created task task_id (url its page) for claimed trigger t: the
+ * trigger becomes 'created' and the task row is added (status "created",
+ * first poll at now + poll_interval_ms) in one transaction. Recorded even
+ * when the claim was lost meanwhile, so that no created task is forgotten;
+ * a trigger already created keeps its first task id. Returns 0 or
+ * ZH_ESTORE. */
+int zh_store_trigger_created(struct zh_store *s,
+			     const struct zh_store_trigger *t, int64_t task_id,
+			     const char *url, int64_t poll_interval_ms,
+			     int64_t now_ms, struct zh_error *err);
+
+/* A try of claimed trigger t failed in a way worth retrying (network, 5xx,
+ * 408, 429): back to 'queued', next try at now + zh_store_backoff_ms(
+ * t->attempts, random), error (may be NULL) kept as last_error.
+ * zh_store_trigger_hold is the same for 401/403 (kept until a fixed token
+ * delivers it; the caller logs loudly). Returns 0, ZH_ENOTFOUND when the
+ * claim was lost (another process took the trigger over after the lease
+ * expired; nothing changed) or ZH_ESTORE. */
+int zh_store_trigger_retry(struct zh_store *s, const struct zh_store_trigger *t,
+			   const char *error, int64_t now_ms,
+			   struct zh_error *err);
+int zh_store_trigger_hold(struct zh_store *s, const struct zh_store_trigger *t,
+			  const char *error, int64_t now_ms,
+			  struct zh_error *err);
+
+/* Zadig refused claimed trigger t for good (other 4xx): 'rejected' with
+ * error (e.g. "6540 <message>") as last_error. Returns 0, ZH_ENOTFOUND when
+ * the claim was lost, or ZH_ESTORE. */
+int zh_store_trigger_reject(struct zh_store *s,
+			    const struct zh_store_trigger *t, const char *error,
+			    int64_t now_ms, struct zh_error *err);
+
+/* Triggers of one commit of repo (for its note), oldest first. Returns 0
+ * (possibly an empty list) or ZH_ESTORE. Dispose *out. */
+int zh_store_triggers_of_commit(struct zh_store_trigger_list *out,
+				struct zh_store *s, const char *repo,
+				const char *commit, struct zh_error *err);
+
+/* Every trigger not yet delivered ('queued' or 'sending'), oldest first.
+ * Returns 0 or ZH_ESTORE. Dispose *out. */
+int zh_store_triggers_pending(struct zh_store_trigger_list *out,
+			      struct zh_store *s, struct zh_error *err);
+
+/* Number of triggers not yet delivered (queue depth). Returns 0 or
+ * ZH_ESTORE. */
+int zh_store_queue_depth(int64_t *n, struct zh_store *s, struct zh_error *err);
+
+/* ---- tasks: Zadig workflow tasks, ours or found by commit ---- */
+
+struct zh_store_task { /* strings malloc'd, any may be NULL but workflow
+			* and status; see dispose */
+	int64_t id;    /* row id */
+	char *workflow;
+	bool custom;
+	int64_t task_id;
+	char *project;
+	char *repo, *ref, *commit, *rule; /* rule NULL: started by others */
+	char *status; /* Zadig's name, "created", or "unknown" */
+	char *url;
+	char *extra; /* "key=value ..." note fields (duration=36s) */
+	bool final;
+	int64_t next_poll_ms, poll_interval_ms;
+	int64_t created_ms, updated_ms;
+	int64_t gen;	   /* bumped whenever status, url or extra change */
+	int64_t noted_gen; /* gen last written into the commit's note */
+};
+
+/* Free the members and zero the struct. NULL-safe. */
+void zh_store_task_dispose(struct zh_store_task *t);
+
+struct zh_store_task_list {
+	struct zh_store_task *items;
+	size_t len;
+};
+void zh_store_task_list_dispose(struct zh_store_task_list *l);
+
+/* Insert or update the task (t->workflow, t->custom, t->task_id); t->id,
+ * created_ms, updated_ms, gen and noted_gen are ignored. On insert NULL
+ * status means "created". On update non-NULL project/status/url/extra
+ * replace the stored ones, repo/ref/commit/rule only fill empty ones
+ * (a task found by the commitId lookup does not erase the rule that
+ * started it); final, next_poll_ms and poll_interval_ms are replaced only
+ * when t->status is given. *id (may be NULL) gets the row id. Returns 0,
+ * ZH_EINVALID or ZH_ESTORE. */
+int zh_store_task_upsert(int64_t *id, struct zh_store *s,
+			 const struct zh_store_task *t, int64_t now_ms,
+			 struct zh_error *err);
+
+/* Record a poll result for task row id: status (required), extra (NULL
+ * keeps it), whether it is final, and when to poll next. Returns 0,
+ * ZH_ENOTFOUND, ZH_EINVALID or ZH_ESTORE. */
+int zh_store_task_update(struct zh_store *s, int64_t id, const char *status,
+			 const char *extra, bool final, int64_t next_poll_ms,
+			 int64_t poll_interval_ms, int64_t now_ms,
+			 struct zh_error *err);
+
+/* Read one task by row id, or by (workflow, custom, task_id). Returns 0,
+ * ZH_ENOTFOUND or ZH_ESTORE. Dispose *out. */
+int zh_store_task_get(struct zh_store_task *out, struct zh_store *s, int64_t id,
+		      struct zh_error *err);
+int zh_store_task_find(struct zh_store_task *out, struct zh_store *s,
+		       const char *workflow, bool custom, int64_t task_id,
+		       struct zh_error *err);
+
+enum zh_store_task_scope {
+	ZH_STORE_TASKS_DUE,	/* not final and next_poll_ms <= now */
+	ZH_STORE_TASKS_PENDING, /* not final (`git zadig sync`) */
+	ZH_STORE_TASKS_ALL,	/* final ones too (`git zadig sync --all`) */
+};
+
+/* Tasks to poll, earliest next poll first. Returns 0 or ZH_ESTORE.
+ * Dispose *out. */
+int zh_store_tasks_due(struct zh_store_task_list *out, struct zh_store *s,
+		       enum zh_store_task_scope scope, int64_t now_ms,
+		       struct zh_error *err);
+
+/* Tasks of one commit of repo, by workflow then task id. Returns 0 or
+ * ZH_ESTORE. Dispose *out. */
+int zh_store_tasks_of_commit(struct zh_store_task_list *out, struct zh_store *s,
+			     const char *repo, const char *commit,
+			     struct zh_error *err);
+
+/* Mark every unfinished task first recorded at or before
+ * now - give_up_after_ms as final with status "unknown" (polling gave up).
+ * *n (may be NULL) gets how many. Returns 0 or ZH_ESTORE. */
+int zh_store_tasks_give_up(int64_t *n, struct zh_store *s, int64_t now_ms,
+			   int64_t give_up_after_ms, struct zh_error *err);
+
+/* ---- notes bookkeeping ---- */
+
+struct zh_store_commit { /* malloc'd strings */
+	char *repo;
+	char *commit;
+};
+struct zh_store_commit_list {
+	struct zh_store_commit *items;
+	size_t len;
+};
+void zh_store_commit_list_dispose(struct zh_store_commit_list *l);
+
+/* Commits whose note is out of date: a task changed (gen != noted_gen) or
+ * a trigger's note line changed (queued -> rejected, queued -> created, new)
+ * since zh_store_mark_noted. repo NULL means every repository. Returns 0 or
+ * ZH_ESTORE. Dispose *out. */
+int zh_store_commits_to_note(struct zh_store_commit_list *out,
+			     struct zh_store *s, const char *repo,
+			     struct zh_error *err);
+
+/* After the note of a commit was written from triggers and tasks (as read
+ * by zh_store_triggers_of_commit and zh_store_tasks_of_commit), record what
+ * it now says. A row that changed after it was read stays out of date, so
+ * the next round rewrites the note. Either list may be NULL. Returns 0 or
+ * ZH_ESTORE. */
+int zh_store_mark_noted(struct zh_store *s,
+			const struct zh_store_trigger_list *triggers,
+			const struct zh_store_task_list *tasks,
+			struct zh_error *err);
+
+/* Earliest time something needs doing: a queued trigger's next try, a
+ * 'sending' trigger's lease end, an unfinished task's next poll. Returns 0,
+ * ZH_ENOTFOUND when nothing is pending (the poller may exit), or
+ * ZH_ESTORE. */
+int zh_store_next_wakeup(int64_t *at_ms, struct zh_store *s,
+			 struct zh_error *err);
+
+/* ---- events: webhook deliveries the receiver accepted ---- */
+
+enum zh_store_event_state {
+	ZH_STORE_EVENT_NEW,	/* accepted, waiting for a worker */
+	ZH_STORE_EVENT_WORKING, /* claimed by a worker */
+	ZH_STORE_EVENT_DONE,	/* processed */
+	ZH_STORE_EVENT_FAILED,	/* given up (result says why) */
+};
+
+struct zh_store_event { /* strings malloc'd; see dispose */
+	int64_t id;
+	char *key;     /* delivery key */
+	char *kind;    /* e.g. "push", "tag_push", "merge_request" */
+	char *payload; /* the raw body as received (NUL-terminated) */
+	size_t payload_len;
+	enum zh_store_event_state state;
+	int attempts;
+	int64_t next_try_ms, lease_until_ms;
+	int64_t received_ms, updated_ms;
+	char *result;	  /* may be NULL */
+	bool interrupted; /* set by a claim: a worker took it before and never
+			   * finished (crash) */
+};
+void zh_store_event_dispose(struct zh_store_event *e);
+
+/* Store an accepted delivery durably (committed to disk on return 0) as
+ * 'new'. key is the delivery key (Idempotency-Key or X-Gitlab-Event-UUID;
+ * callers prefix other sources, e.g. "zadig:<uuid>", so they never
+ * collide); a key already stored sets *duplicate, stores nothing and still
+ * returns 0. Concurrent calls from several threads are committed together
+ * (one disk flush for all). Returns 0, ZH_EINVALID, ZH_ESTORE (the receiver
+ * answers 503) or ZH_ENOMEM. */
+int zh_store_event_add(int64_t *id, bool *duplicate, struct zh_store *s,
+		       const char *key, const char *kind, const char *payload,
+		       size_t payload_len, int64_t now_ms,
+		       struct zh_error *err);
+
+/* Atomically take the oldest event due: 'new' with next_try_ms <= now, or
+ * 'working' with an expired lease (a crashed worker: out->interrupted).
+ * It becomes 'working' until now + lease_ms (<= 0: 60 s), attempts + 1.
+ * Returns 0, ZH_ENOTFOUND or ZH_ESTORE. Dispose *out. */
+int zh_store_event_claim(struct zh_store_event *out, struct zh_store *s,
+			 int64_t now_ms, int64_t lease_ms,
+			 struct zh_error *err);
+
+/* Finish event id: done (result may be NULL) or, with failed, given up for
+ * good. Returns 0, ZH_ENOTFOUND or ZH_ESTORE. */
+int zh_store_event_done(struct zh_store *s, int64_t id, bool failed,
+			const char *result, int64_t now_ms,
+			struct zh_error *err);
+
+/* Put claimed event e back as 'new', next try after zh_store_backoff_ms(
+ * e->attempts) (a mirror fetch failed, ...). Returns 0, ZH_ENOTFOUND when
+ * it is not 'working' any more, or ZH_ESTORE. */
+int zh_store_event_retry(struct zh_store *s, const struct zh_store_event *e,
+			 const char *error, int64_t now_ms,
+			 struct zh_error *err);
+
+/* Read one event by id. Returns 0, ZH_ENOTFOUND or ZH_ESTORE. Dispose. */
+int zh_store_event_get(struct zh_store_event *out, struct zh_store *s,
+		       int64_t id, struct zh_error *err);
+
+/* Number of events not yet finished ('new' or 'working'). */
+int zh_store_events_pending(int64_t *n, struct zh_store *s,
+			    struct zh_error *err);
+
+/* Delete done and failed events received before before_ms (their keys no
+ * longer deduplicate). *n (may be NULL) gets how many. Returns 0 or
+ * ZH_ESTORE. */
+int zh_store_events_prune(int64_t *n, struct zh_store *s, int64_t before_ms,
+			  struct zh_error *err);
+
+/* ---- meta: small persistent flags ---- */
+
+/* Read key (e.g. "commit_lookup_disabled:<zadig url>") into *value (free()
+ * it). Returns 0, ZH_ENOTFOUND or ZH_ESTORE. */
+int zh_store_meta_get(char **value, struct zh_store *s, const char *key,
+		      struct zh_error *err);
+
+/* Set key to value, or delete it when value is NULL. Returns 0 or
+ * ZH_ESTORE. */
+int zh_store_meta_set(struct zh_store *s, const char *key, const char *value,
+		      struct zh_error *err);
+
+/* ---- the poller lock ---- */
+
+/* Try to take the exclusive lock `<dir>/poller.lock` (flock, not blocking)
+ * that keeps one poller per state directory; creates dir like
+ * zh_store_open. Returns 0 with *fd the lock's descriptor,
+ * ZH_STORE_LOCK_HELD (*fd = -1) when another process holds it, or ZH_EIO.
+ * Release with zh_store_unlock_poller (or exit). The descriptor is
+ * close-on-exec. */
+int zh_store_lock_poller(int *fd, const char *dir, struct zh_error *err);
+
+/* Release a lock from zh_store_lock_poller. fd < 0 is a no-op. */
+void zh_store_unlock_poller(int fd);
+
+#endif

@@ -1,0 +1,542 @@
+/* Tasks: Zadig workflow tasks we poll, and what the notes say of them. */
+#include "store/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+#define TASK_COLS                                                              \
+	"id, workflow, custom, task_id, project, repo, ref, commit_id, rule, " \
+	"status, url, extra, final, next_poll_ms, poll_interval_ms, "          \
+	"created_ms, updated_ms, gen, noted_gen"
+
+void zh_store_task_dispose(struct zh_store_task *t)
+{
+	if (!t)
+		return;
+	free(t->workflow);
+	free(t->project);
+	free(t->repo);
+	free(t->ref);
+	free(t->commit);
+	free(t->rule);
+	free(t->status);
+	free(t->url);
+	free(t->extra);
+	memset(t, 0, sizeof(*t));
+}
+
+void zh_store_task_list_dispose(struct zh_store_task_list *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->len; i++)
+		zh_store_task_dispose(&l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->len = 0;
+}
+
+void zh_store_commit_list_dispose(struct zh_store_commit_list *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->len; i++) {
+		free(l->items[i].repo);
+		free(l->items[i].commit);
+	}
+	free(l->items);
+	l->items = NULL;
+	l->len = 0;
+}
+
+static int read_row(struct zh_store_task *out, sqlite3_stmt *st,
+		    struct zh_error *err)
+{
+	bool oom = false;
+
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	out->workflow = store_col_dup(st, 1, &oom);
+	out->custom = sqlite3_column_int(st, 2) != 0;
+	out->task_id = sqlite3_column_int64(st, 3);
+	out->project = store_col_dup(st, 4, &oom);
+	out->repo = store_col_dup(st, 5, &oom);
+	out->ref = store_col_dup(st, 6, &oom);
+	out->commit = store_col_dup(st, 7, &oom);
+	out->rule = store_col_dup(st, 8, &oom);
+	out->status = store_col_dup(st, 9, &oom);
+	out->url = store_col_dup(st, 10, &oom);
+	out->extra = store_col_dup(st, 11, &oom);
+	out->final = sqlite3_column_int(st, 12) != 0;
+	out->next_poll_ms = sqlite3_column_int64(st, 13);
+	out->poll_interval_ms = sqlite3_column_int64(st, 14);
+	out->created_ms = sqlite3_column_int64(st, 15);
+	out->updated_ms = sqlite3_column_int64(st, 16);
+	out->gen = sqlite3_column_int64(st, 17);
+	out->noted_gen = sqlite3_column_int64(st, 18);
+	if (oom) {
+		zh_store_task_dispose(out);
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int read_list(struct zh_store_task_list *out, struct zh_store *s,
+		     sqlite3_stmt *st, struct zh_error *err)
+{
+	size_t cap = 0;
+	int rc, ret;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->len == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			void *p =
+			    realloc(out->items, ncap * sizeof(*out->items));
+
+			if (!p)
+				return zh_error_set(err, ZH_ENOMEM,
+						    "out of memory");
+			out->items = p;
+			cap = ncap;
+		}
+		if ((ret = read_row(&out->items[out->len], st, err)))
+			return ret;
+		out->len++;
+	}
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, "list tasks", err);
+	return 0;
+}
+
+int store_task_upsert(int64_t *id, struct zh_store *s,
+		      const struct zh_store_task *t, int64_t now_ms,
+		      struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	if (!t || !t->workflow || !*t->workflow)
+		return zh_error_set(err, ZH_EINVALID, "task lacks a workflow");
+	/* In DO UPDATE, bare column names are the stored row's values and
+	 * every SET expression sees them as they were before the update. */
+	ret = store_prepare(
+	    &st, s,
+	    "INSERT INTO tasks (workflow, custom, task_id, project, repo, "
+	    "ref, commit_id, rule, status, url, extra, final, next_poll_ms, "
+	    "poll_interval_ms, created_ms, updated_ms) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7, ?8, coalesce(?9, 'created'), ?10, ?11, ?12, "
+	    "?13, ?14, ?15, ?15) "
+	    "ON CONFLICT (workflow, custom, task_id) DO UPDATE SET "
+	    "gen = gen + ((?9 IS NOT NULL AND ?9 IS NOT status) OR "
+	    "(?10 IS NOT NULL AND ?10 IS NOT url) OR "
+	    "(?11 IS NOT NULL AND ?11 IS NOT extra)), "
+	    "project = coalesce(?4, project), repo = coalesce(repo, ?5), "
+	    "ref = coalesce(ref, ?6), commit_id = coalesce(commit_id, ?7), "
+	    "rule = coalesce(rule, ?8), status = coalesce(?9, status), "
+	    "url = coalesce(?10, url), extra = coalesce(?11, extra), "
+	    "final = CASE WHEN ?9 IS NULL THEN final ELSE ?12 END, "
+	    "next_poll_ms = CASE WHEN ?9 IS NULL THEN next_poll_ms "
+	    "ELSE ?13 END, "
+	    "poll_interval_ms = CASE WHEN ?9 IS NULL THEN poll_interval_ms "
+	    "ELSE ?14 END, updated_ms = ?15 "
+	    "RETURNING id",
+	    err);
+	if (ret)
+		return ret;
+	store_bind_text(st, 1, t->workflow);
+	store_bind_int(st, 2, t->custom);
+	store_bind_int(st, 3, t->task_id);
+	store_bind_text(st, 4, t->project);
+	store_bind_text(st, 5, t->repo);
+	store_bind_text(st, 6, t->ref);
+	store_bind_text(st, 7, t->commit);
+	store_bind_text(st, 8, t->rule);
+	store_bind_text(st, 9, t->status);
+	store_bind_text(st, 10, t->url);
+	store_bind_text(st, 11, t->extra);
+	store_bind_int(st, 12, t->final);
+	store_bind_int(st, 13, t->next_poll_ms);
+	store_bind_int(st, 14, t->poll_interval_ms);
+	store_bind_int(st, 15, now_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (id)
+			*id = sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_fail(s, rc, "record a task", err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int zh_store_task_upsert(int64_t *id, struct zh_store *s,
+			 const struct zh_store_task *t, int64_t now_ms,
+			 struct zh_error *err)
+{
+	int ret;
+
+	if (id)
+		*id = 0;
+	store_lock(s);
+	ret = store_task_upsert(id, s, t, now_ms, err);
+	store_unlock(s);
+	return ret;
+}
+
+int zh_store_task_update(struct zh_store *s, int64_t id, const char *status,
+			 const char *extra, bool final, int64_t next_poll_ms,
+			 int64_t poll_interval_ms, int64_t now_ms,
+			 struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	if (!status || !*status)
+		return zh_error_set(err, ZH_EINVALID, "task status is missing");
+	store_lock(s);
+	ret = store_prepare(&st, s,
+			    "UPDATE tasks SET gen = gen + (status IS NOT ?2 OR "
+			    "(?3 IS NOT NULL AND extra IS NOT ?3)), "
+			    "status = ?2, extra = coalesce(?3, extra), "
+			    "final = ?4, next_poll_ms = ?5, "
+			    "poll_interval_ms = ?6, updated_ms = ?7 "
+			    "WHERE id = ?1",
+			    err);
+	if (ret)
+		goto out;
+	store_bind_int(st, 1, id);
+	store_bind_text(st, 2, status);
+	store_bind_text(st, 3, extra);
+	store_bind_int(st, 4, final);
+	store_bind_int(st, 5, next_poll_ms);
+	store_bind_int(st, 6, poll_interval_ms);
+	store_bind_int(st, 7, now_ms);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(s, rc, "update a task", err);
+	else if (sqlite3_changes(s->db) == 0)
+		ret = zh_error_set(err, ZH_ENOTFOUND, "no task %lld",
+				   (long long)id);
+out:
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return ret;
+}
+
+static int get_one(struct zh_store_task *out, struct zh_store *s,
+		   sqlite3_stmt *st, struct zh_error *err)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE)
+		return zh_error_set(err, ZH_ENOTFOUND, "no such task");
+	if (rc != SQLITE_ROW)
+		return store_fail(s, rc, "read a task", err);
+	return read_row(out, st, err);
+}
+
+int zh_store_task_get(struct zh_store_task *out, struct zh_store *s, int64_t id,
+		      struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	store_lock(s);
+	ret = store_prepare(
+	    &st, s, "SELECT " TASK_COLS " FROM tasks WHERE id = ?1", err);
+	if (!ret) {
+		store_bind_int(st, 1, id);
+		ret = get_one(out, s, st, err);
+	}
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return ret;
+}
+
+int zh_store_task_find(struct zh_store_task *out, struct zh_store *s,
+		       const char *workflow, bool custom, int64_t task_id,
+		       struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!workflow)
+		return zh_error_set(err, ZH_EINVALID, "workflow is missing");
+	store_lock(s);
+	ret = store_prepare(&st, s,
+			    "SELECT " TASK_COLS " FROM tasks WHERE "
+			    "workflow = ?1 AND custom = ?2 AND task_id = ?3",
+			    err);
+	if (!ret) {
+		store_bind_text(st, 1, workflow);
+		store_bind_int(st, 2, custom);
+		store_bind_int(st, 3, task_id);
+		ret = get_one(out, s, st, err);
+	}
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return ret;
+}
+
+/* SELECT sql with up to two text parameters and one integer (?3). */
+static int list(struct zh_store_task_list *out, struct zh_store *s,
+		const char *sql, const char *a, const char *b, int64_t n,
+		struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	out->items = NULL;
+	out->len = 0;
+	store_lock(s);
+	if ((ret = store_prepare(&st, s, sql, err)))
+		goto out;
+	if (a)
+		store_bind_text(st, 1, a);
+	if (b)
+		store_bind_text(st, 2, b);
+	if (sqlite3_bind_parameter_count(st) >= 3)
+		store_bind_int(st, 3, n);
+	ret = read_list(out, s, st, err);
+out:
+	sqlite3_finalize(st);
+	store_unlock(s);
+	if (ret)
+		zh_store_task_list_dispose(out);
+	return ret;
+}
+
+int zh_store_tasks_due(struct zh_store_task_list *out, struct zh_store *s,
+		       enum zh_store_task_scope scope, int64_t now_ms,
+		       struct zh_error *err)
+{
+	const char *sql;
+
+	switch (scope) {
+	case ZH_STORE_TASKS_DUE:
+		sql = "SELECT " TASK_COLS " FROM tasks WHERE final = 0 AND "
+		      "next_poll_ms <= ?3 ORDER BY next_poll_ms, id";
+		break;
+	case ZH_STORE_TASKS_PENDING:
+		sql = "SELECT " TASK_COLS " FROM tasks WHERE final = 0 "
+		      "ORDER BY next_poll_ms, id";
+		break;
+	case ZH_STORE_TASKS_ALL:
+		sql = "SELECT " TASK_COLS " FROM tasks "
+		      "ORDER BY final, next_poll_ms, id";
+		break;
+	default:
+		out->items = NULL;
+		out->len = 0;
+		return zh_error_set(err, ZH_EINVALID, "unknown task scope");
+	}
+	return list(out, s, sql, NULL, NULL, now_ms, err);
+}
+
+int zh_store_tasks_of_commit(struct zh_store_task_list *out, struct zh_store *s,
+			     const char *repo, const char *commit,
+			     struct zh_error *err)
+{
+	if (!repo || !commit) {
+		out->items = NULL;
+		out->len = 0;
+		return zh_error_set(err, ZH_EINVALID,
+				    "repository or commit missing");
+	}
+	return list(out, s,
+		    "SELECT " TASK_COLS " FROM tasks WHERE commit_id = ?2 "
+		    "AND repo = ?1 ORDER BY workflow, task_id",
+		    repo, commit, 0, err);
+}
+
+int zh_store_tasks_give_up(int64_t *n, struct zh_store *s, int64_t now_ms,
+			   int64_t give_up_after_ms, struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	if (n)
+		*n = 0;
+	store_lock(s);
+	ret = store_prepare(&st, s,
+			    "UPDATE tasks SET status = 'unknown', final = 1, "
+			    "gen = gen + 1, updated_ms = ?1 "
+			    "WHERE final = 0 AND created_ms <= ?2",
+			    err);
+	if (ret)
+		goto out;
+	store_bind_int(st, 1, now_ms);
+	store_bind_int(st, 2, now_ms - give_up_after_ms);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(s, rc, "give up tasks", err);
+	else if (n)
+		*n = sqlite3_changes(s->db);
+out:
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return ret;
+}
+
+/* What a trigger in state contributes to its commit's note. */
+#define NOTE_STATE_SQL "CASE state WHEN 'sending' THEN 'queued' ELSE state END"
+
+static const char *note_state(enum zh_store_trigger_state st)
+{
+	return st == ZH_STORE_SENDING ? "queued"
+				      : zh_store_trigger_state_name(st);
+}
+
+int zh_store_commits_to_note(struct zh_store_commit_list *out,
+			     struct zh_store *s, const char *repo,
+			     struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	bool oom = false;
+	int rc, ret;
+
+	out->items = NULL;
+	out->len = 0;
+	store_lock(s);
+	ret = store_prepare(
+	    &st, s,
+	    "SELECT repo, commit_id FROM tasks WHERE "
+	    "gen != noted_gen AND repo IS NOT NULL AND "
+	    "commit_id IS NOT NULL AND (?1 IS NULL OR repo = ?1) "
+	    "UNION SELECT repo, commit_id FROM triggers WHERE " NOTE_STATE_SQL
+	    " != noted_state AND "
+	    "(?1 IS NULL OR repo = ?1) ORDER BY 1, 2",
+	    err);
+	if (ret)
+		goto out;
+	store_bind_text(st, 1, repo);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct zh_store_commit *c;
+
+		if (out->len == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			void *p =
+			    realloc(out->items, ncap * sizeof(*out->items));
+
+			if (!p) {
+				ret = zh_error_set(err, ZH_ENOMEM,
+						   "out of memory");
+				goto out;
+			}
+			out->items = p;
+			cap = ncap;
+		}
+		c = &out->items[out->len++];
+		c->repo = store_col_dup(st, 0, &oom);
+		c->commit = store_col_dup(st, 1, &oom);
+		if (oom) {
+			ret = zh_error_set(err, ZH_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_fail(s, rc, "list commits to note", err);
+out:
+	sqlite3_finalize(st);
+	store_unlock(s);
+	if (ret)
+		zh_store_commit_list_dispose(out);
+	return ret;
+}
+
+int zh_store_mark_noted(struct zh_store *s,
+			const struct zh_store_trigger_list *triggers,
+			const struct zh_store_task_list *tasks,
+			struct zh_error *err)
+{
+	sqlite3_stmt *tr = NULL, *ta = NULL;
+	size_t i;
+	int rc, ret;
+
+	store_lock(s);
+	if ((ret = store_begin(s, err)))
+		goto out;
+	ret = store_prepare(
+	    &tr, s, "UPDATE triggers SET noted_state = ?2 WHERE id = ?1", err);
+	if (ret)
+		goto out;
+	/* a note never goes back to an older generation of a task */
+	ret = store_prepare(&ta, s,
+			    "UPDATE tasks SET noted_gen = ?2 WHERE id = ?1 AND "
+			    "noted_gen < ?2",
+			    err);
+	if (ret)
+		goto out;
+	for (i = 0; triggers && i < triggers->len; i++) {
+		store_bind_int(tr, 1, triggers->items[i].id);
+		store_bind_text(tr, 2, note_state(triggers->items[i].state));
+		rc = sqlite3_step(tr);
+		sqlite3_reset(tr);
+		if (rc != SQLITE_DONE) {
+			ret = store_fail(s, rc, "record a note", err);
+			goto out;
+		}
+	}
+	for (i = 0; tasks && i < tasks->len; i++) {
+		store_bind_int(ta, 1, tasks->items[i].id);
+		store_bind_int(ta, 2, tasks->items[i].gen);
+		rc = sqlite3_step(ta);
+		sqlite3_reset(ta);
+		if (rc != SQLITE_DONE) {
+			ret = store_fail(s, rc, "record a note", err);
+			goto out;
+		}
+	}
+	ret = store_commit(s, err);
+out:
+	sqlite3_finalize(tr);
+	sqlite3_finalize(ta);
+	if (ret)
+		store_rollback(s);
+	store_unlock(s);
+	return ret;
+}
+
+int zh_store_next_wakeup(int64_t *at_ms, struct zh_store *s,
+			 struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	*at_ms = 0;
+	store_lock(s);
+	ret = store_prepare(
+	    &st, s,
+	    "SELECT min(t) FROM ("
+	    "SELECT min(next_try_ms) AS t FROM triggers "
+	    "WHERE state = 'queued' "
+	    "UNION ALL SELECT min(lease_until_ms) FROM triggers "
+	    "WHERE state = 'sending' "
+	    "UNION ALL SELECT min(next_poll_ms) FROM tasks WHERE final = 0)",
+	    err);
+	if (ret)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		ret = store_fail(s, rc, "read the schedule", err);
+		goto out;
+	}
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		ret = zh_error_set(err, ZH_ENOTFOUND, "nothing is pending");
+	else
+		*at_ms = sqlite3_column_int64(st, 0);
+out:
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return ret;
+}

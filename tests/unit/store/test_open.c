@@ -1,0 +1,347 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "tests/unit/store/helpers.h"
+#include "util/banned.h"
+#include "util/error.h"
+
+static char *join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+
+	assert_non_null(p);
+	snprintf(p, n, "%s/%s", a, b);
+	return p;
+}
+
+static void creates_dir_and_schema(void **state)
+{
+	char *tmp = tmpdir_new();
+	char *dir = join(tmp, "a/b/state");
+	char *db = join(dir, "state.db");
+	struct zh_error err = {0};
+	struct zh_store *s;
+	struct stat st;
+	int v = -1;
+
+	(void)state;
+	s = open_ok(dir);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(db, &st), 0);
+	assert_string_equal(zh_store_path(s), db);
+	assert_ok(zh_store_schema_version(&v, s, &err), &err);
+	assert_int_equal(v, ZH_STORE_SCHEMA_VERSION);
+	assert_ok(zh_store_ping(s, 1000, &err), &err);
+	zh_store_free(s);
+	zh_store_free(NULL);
+	free(db);
+	free(dir);
+	tmpdir_remove(tmp);
+}
+
+static void reopen_keeps_data(void **state)
+{
+	char *dir = tmpdir_new();
+	char *dir_slash = join(dir, "");
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	struct zh_error err = {0};
+	struct zh_store *s;
+	char *v = NULL;
+	int64_t id, id2;
+	bool existed;
+
+	(void)state;
+	s = open_ok(dir);
+	assert_ok(zh_store_trigger_add(&id, &existed, s, &sp, 1, &err), &err);
+	assert_false(existed);
+	assert_ok(
+	    zh_store_meta_set(s, "commit_lookup_disabled:http://z", "1", &err),
+	    &err);
+	zh_store_free(s);
+
+	/* a trailing slash names the same store */
+	s = open_ok(dir_slash);
+	assert_ok(zh_store_trigger_add(&id2, &existed, s, &sp, 2, &err), &err);
+	assert_true(existed);
+	assert_int_equal(id, id2);
+	assert_ok(
+	    zh_store_meta_get(&v, s, "commit_lookup_disabled:http://z", &err),
+	    &err);
+	assert_string_equal(v, "1");
+	free(v);
+	zh_store_free(s);
+	free(dir_slash);
+	tmpdir_remove(dir);
+}
+
+static void meta_get_set_delete(void **state)
+{
+	char *dir = tmpdir_new();
+	struct zh_error err = {0};
+	struct zh_store *s = open_ok(dir);
+	char *v = NULL;
+
+	(void)state;
+	assert_int_equal(zh_store_meta_get(&v, s, "k", &err), ZH_ENOTFOUND);
+	assert_null(v);
+	assert_ok(zh_store_meta_set(s, "k", "one", &err), &err);
+	assert_ok(zh_store_meta_set(s, "k", "two", &err), &err);
+	assert_ok(zh_store_meta_get(&v, s, "k", &err), &err);
+	assert_string_equal(v, "two");
+	free(v);
+	assert_ok(zh_store_meta_set(s, "k", NULL, &err), &err);
+	assert_int_equal(zh_store_meta_get(&v, s, "k", &err), ZH_ENOTFOUND);
+	assert_int_equal(zh_store_meta_set(s, NULL, "x", &err), ZH_EINVALID);
+	zh_store_free(s);
+	tmpdir_remove(dir);
+}
+
+/* Make db at dir/state.db with the given user_version and no tables. */
+static void craft_db(const char *dir, int version)
+{
+	char *path = join(dir, "state.db");
+	char sql[64];
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(path);
+}
+
+static void migrates_old_and_refuses_newer(void **state)
+{
+	char *dir = tmpdir_new();
+	char *path = join(dir, "state.db");
+	struct zh_error err = {0};
+	struct zh_store *s = NULL;
+	int v = -1, fd;
+
+	(void)state;
+	/* an empty (version 0) file is brought up to date */
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	s = open_ok(dir);
+	assert_ok(zh_store_schema_version(&v, s, &err), &err);
+	assert_int_equal(v, ZH_STORE_SCHEMA_VERSION);
+	zh_store_free(s);
+
+	unlink(path);
+	craft_db(dir, 99);
+	assert_int_equal(zh_store_open(&s, dir, &err), ZH_ESTORE);
+	assert_null(s);
+	assert_contains(err.msg, "schema version 99, newer");
+	assert_contains(err.msg, path);
+	free(path);
+	tmpdir_remove(dir);
+}
+
+static void corrupt_file_is_reported(void **state)
+{
+	char *dir = tmpdir_new();
+	char *path = join(dir, "state.db");
+	char want[600];
+	char junk[8192];
+	struct zh_error err = {0};
+	struct zh_store *s = NULL;
+	size_t i;
+	FILE *f;
+
+	(void)state;
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 7 + 3);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+	fclose(f);
+	assert_int_equal(zh_store_open(&s, dir, &err), ZH_ESTORE);
+	assert_null(s);
+	snprintf(want, sizeof(want), "state store '%s' is corrupt: ", path);
+	assert_memory_equal(err.msg, want, strlen(want));
+	free(path);
+	tmpdir_remove(dir);
+}
+
+static void unusable_dir_is_reported(void **state)
+{
+	char *tmp = tmpdir_new();
+	char *file = join(tmp, "plain");
+	char *under_file = join(file, "state");
+	char *ro = join(tmp, "ro");
+	char *ro_sub = join(ro, "state");
+	struct zh_error err = {0};
+	struct zh_store *s = NULL;
+	FILE *f;
+
+	(void)state;
+	/* a path through a regular file: fails as root too */
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(zh_store_open(&s, under_file, &err), ZH_ESTORE);
+	assert_null(s);
+	assert_contains(err.msg, "cannot open state store '");
+	assert_contains(err.msg, "Not a directory");
+
+	if (geteuid() != 0) {
+		/* root ignores permissions: only checked as a user */
+		assert_int_equal(mkdir(ro, 0500), 0);
+		assert_int_equal(zh_store_open(&s, ro_sub, &err), ZH_ESTORE);
+		assert_contains(err.msg, "cannot open state store '");
+		assert_contains(err.msg, "Permission denied");
+		assert_int_equal(zh_store_open(&s, ro, &err), ZH_ESTORE);
+		assert_contains(err.msg, "cannot open state store '");
+		assert_contains(err.msg, "Permission denied");
+		chmod(ro, 0700);
+		/* an existing store file we may not write */
+		s = open_ok(ro);
+		zh_store_free(s);
+		s = NULL;
+		{
+			char *db = join(ro, "state.db");
+
+			assert_int_equal(chmod(db, 0400), 0);
+			assert_int_equal(zh_store_open(&s, ro, &err),
+					 ZH_ESTORE);
+			assert_null(s);
+			assert_contains(err.msg, "cannot open state store '");
+			assert_contains(err.msg, "read-only");
+			free(db);
+		}
+	}
+	assert_int_equal(zh_store_open(&s, "", &err), ZH_EINVALID);
+	free(file);
+	free(under_file);
+	free(ro);
+	free(ro_sub);
+	tmpdir_remove(tmp);
+}
+
+static void poller_lock_is_exclusive(void **state)
+{
+	char *dir = tmpdir_new();
+	struct zh_error err = {0};
+	int fd = -1, fd2 = -1, status;
+	pid_t pid;
+
+	(void)state;
+	assert_ok(zh_store_lock_poller(&fd, dir, &err), &err);
+	assert_true(fd >= 0);
+	/* another open of the lock, even in this process, is refused */
+	assert_int_equal(zh_store_lock_poller(&fd2, dir, &err),
+			 ZH_STORE_LOCK_HELD);
+	assert_int_equal(fd2, -1);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int cfd = -1;
+		int r = zh_store_lock_poller(&cfd, dir, NULL);
+
+		_exit(r == ZH_STORE_LOCK_HELD && cfd == -1 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	zh_store_unlock_poller(fd);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int cfd = -1;
+		int r = zh_store_lock_poller(&cfd, dir, NULL);
+
+		_exit(r == 0 && cfd >= 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	zh_store_unlock_poller(-1);
+	tmpdir_remove(dir);
+}
+
+static void backoff_table(void **state)
+{
+	static const struct {
+		int attempts;
+		int64_t base;
+	} t[] = {
+	    {0, 1000},	   {1, 1000},	      {2, 2000},    {3, 4000},
+	    {4, 8000},	   {5, 16000},	      {6, 32000},   {7, 64000},
+	    {8, 128000},   {9, 256000},	      {10, 300000}, {11, 300000},
+	    {100, 300000}, {1000000, 300000},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int64_t lo = zh_store_backoff_ms(t[i].attempts, 0);
+		int64_t mid = zh_store_backoff_ms(t[i].attempts, 200);
+		int64_t hi = zh_store_backoff_ms(t[i].attempts, 400);
+
+		assert_int_equal(lo, t[i].base * 8 / 10);
+		assert_int_equal(mid, t[i].base);
+		/* +20 %, but never above 5 minutes */
+		assert_int_equal(hi, t[i].base * 12 / 10 > 300000
+					 ? 300000
+					 : t[i].base * 12 / 10);
+		/* pure: same inputs, same result */
+		assert_int_equal(zh_store_backoff_ms(t[i].attempts, 12345),
+				 zh_store_backoff_ms(t[i].attempts, 12345));
+	}
+	for (i = 0; i < 1000; i++) {
+		int64_t ms = zh_store_backoff_ms(3, (unsigned)rand());
+
+		assert_true(ms >= 3200 && ms <= 4800);
+	}
+}
+
+static void keys_are_random_hex(void **state)
+{
+	char a[ZH_STORE_KEY_LEN + 1], b[ZH_STORE_KEY_LEN + 1];
+	struct zh_error err = {0};
+	size_t i;
+
+	(void)state;
+	assert_ok(zh_store_new_key(a, &err), &err);
+	assert_ok(zh_store_new_key(b, &err), &err);
+	assert_int_equal(strlen(a), ZH_STORE_KEY_LEN);
+	assert_string_not_equal(a, b);
+	for (i = 0; i < ZH_STORE_KEY_LEN; i++)
+		assert_non_null(strchr("0123456789abcdef", a[i]));
+	assert_true(zh_store_now_ms() > 1600000000000LL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(creates_dir_and_schema),
+	    cmocka_unit_test(reopen_keeps_data),
+	    cmocka_unit_test(meta_get_set_delete),
+	    cmocka_unit_test(migrates_old_and_refuses_newer),
+	    cmocka_unit_test(corrupt_file_is_reported),
+	    cmocka_unit_test(unusable_dir_is_reported),
+	    cmocka_unit_test(poller_lock_is_exclusive),
+	    cmocka_unit_test(backoff_table),
+	    cmocka_unit_test(keys_are_random_hex),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

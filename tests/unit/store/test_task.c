@@ -1,0 +1,386 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store/store.h"
+#include "tests/unit/store/helpers.h"
+#include "util/banned.h"
+#include "util/error.h"
+
+struct fx {
+	char *dir;
+	struct zh_store *s;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->dir = tmpdir_new();
+	f->s = open_ok(f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	zh_store_free(f->s);
+	tmpdir_remove(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct zh_store_task task_for(const char *workflow, int64_t task_id,
+				     const char *commit)
+{
+	struct zh_store_task t;
+
+	memset(&t, 0, sizeof(t));
+	t.workflow = (char *)workflow;
+	t.task_id = task_id;
+	t.repo = "group/voting-app";
+	t.ref = "refs/heads/main";
+	t.commit = (char *)commit;
+	return t;
+}
+
+static void upsert_fills_and_updates(void **state)
+{
+	struct fx *f = *state;
+	struct zh_store_task t = task_for("wf", 49, "c1"), got;
+	struct zh_error err = {0};
+	int64_t id, id2;
+
+	t.rule = "dev";
+	t.url = "http://z/49";
+	t.next_poll_ms = 500;
+	t.poll_interval_ms = 10000;
+	assert_ok(zh_store_task_upsert(&id, f->s, &t, 100, &err), &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_string_equal(got.status, "created");
+	assert_int_equal(got.gen, 1);
+	assert_int_equal(got.noted_gen, 0);
+	assert_int_equal(got.next_poll_ms, 500);
+	zh_store_task_dispose(&got);
+
+	/* the commitId lookup finds it: no rule, newer status */
+	t.rule = NULL;
+	t.status = "running";
+	t.url = NULL;
+	t.next_poll_ms = 900;
+	assert_ok(zh_store_task_upsert(&id2, f->s, &t, 200, &err), &err);
+	assert_int_equal(id, id2);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_string_equal(got.status, "running");
+	assert_string_equal(got.rule, "dev"); /* kept */
+	assert_string_equal(got.url, "http://z/49");
+	assert_int_equal(got.gen, 2);
+	assert_int_equal(got.next_poll_ms, 900);
+	assert_int_equal(got.created_ms, 100);
+	assert_int_equal(got.updated_ms, 200);
+	zh_store_task_dispose(&got);
+
+	/* the same again changes nothing a note shows */
+	assert_ok(zh_store_task_upsert(NULL, f->s, &t, 300, &err), &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_int_equal(got.gen, 2);
+	zh_store_task_dispose(&got);
+
+	/* no status: schedule untouched */
+	t.status = NULL;
+	t.next_poll_ms = 1;
+	assert_ok(zh_store_task_upsert(NULL, f->s, &t, 400, &err), &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_int_equal(got.next_poll_ms, 900);
+	assert_string_equal(got.status, "running");
+	zh_store_task_dispose(&got);
+	zh_store_task_dispose(NULL);
+
+	t.workflow = NULL;
+	assert_int_equal(zh_store_task_upsert(NULL, f->s, &t, 1, &err),
+			 ZH_EINVALID);
+	assert_int_equal(zh_store_task_get(&got, f->s, 999, &err),
+			 ZH_ENOTFOUND);
+}
+
+static size_t ids(const struct zh_store_task_list *l, int64_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < l->len; i++)
+		out[i] = l->items[i].task_id;
+	return l->len;
+}
+
+static void due_and_update(void **state)
+{
+	struct fx *f = *state;
+	struct zh_store_task t;
+	struct zh_store_task_list l;
+	struct zh_error err = {0};
+	int64_t id1, id2, id3, got[8];
+
+	t = task_for("wf", 1, "c1");
+	t.next_poll_ms = 1000;
+	assert_ok(zh_store_task_upsert(&id1, f->s, &t, 0, &err), &err);
+	t = task_for("wf", 2, "c1");
+	t.next_poll_ms = 500;
+	assert_ok(zh_store_task_upsert(&id2, f->s, &t, 0, &err), &err);
+	t = task_for("wf", 3, "c2");
+	t.status = "passed";
+	t.final = true;
+	assert_ok(zh_store_task_upsert(&id3, f->s, &t, 0, &err), &err);
+
+	assert_ok(zh_store_tasks_due(&l, f->s, ZH_STORE_TASKS_DUE, 499, &err),
+		  &err);
+	assert_int_equal(l.len, 0);
+	zh_store_task_list_dispose(&l);
+	assert_ok(zh_store_tasks_due(&l, f->s, ZH_STORE_TASKS_DUE, 1000, &err),
+		  &err);
+	assert_int_equal(ids(&l, got), 2);
+	assert_int_equal(got[0], 2); /* earliest first */
+	assert_int_equal(got[1], 1);
+	zh_store_task_list_dispose(&l);
+	assert_ok(zh_store_tasks_due(&l, f->s, ZH_STORE_TASKS_PENDING, 0, &err),
+		  &err);
+	assert_int_equal(l.len, 2);
+	zh_store_task_list_dispose(&l);
+	assert_ok(zh_store_tasks_due(&l, f->s, ZH_STORE_TASKS_ALL, 0, &err),
+		  &err);
+	assert_int_equal(l.len, 3);
+	zh_store_task_list_dispose(&l);
+
+	assert_ok(zh_store_task_update(f->s, id2, "running", "duration=3s",
+				       false, 20000, 20000, 600, &err),
+		  &err);
+	assert_ok(zh_store_task_update(f->s, id1, "passed",
+				       "duration=36s tests=24/24", true, 0, 0,
+				       700, &err),
+		  &err);
+	assert_ok(zh_store_task_get(&t, f->s, id1, &err), &err);
+	assert_string_equal(t.status, "passed");
+	assert_string_equal(t.extra, "duration=36s tests=24/24");
+	assert_true(t.final);
+	assert_int_equal(t.gen, 2);
+	zh_store_task_dispose(&t);
+	/* same status, NULL extra: nothing changes for the note */
+	assert_ok(zh_store_task_update(f->s, id2, "running", NULL, false, 40000,
+				       40000, 800, &err),
+		  &err);
+	assert_ok(zh_store_task_get(&t, f->s, id2, &err), &err);
+	assert_string_equal(t.extra, "duration=3s");
+	assert_int_equal(t.gen, 2);
+	assert_int_equal(t.next_poll_ms, 40000);
+	zh_store_task_dispose(&t);
+	assert_ok(zh_store_tasks_due(&l, f->s, ZH_STORE_TASKS_DUE, 39999, &err),
+		  &err);
+	assert_int_equal(l.len, 0);
+	zh_store_task_list_dispose(&l);
+
+	assert_int_equal(
+	    zh_store_task_update(f->s, 999, "x", NULL, false, 0, 0, 0, &err),
+	    ZH_ENOTFOUND);
+	assert_int_equal(
+	    zh_store_task_update(f->s, id1, NULL, NULL, false, 0, 0, 0, &err),
+	    ZH_EINVALID);
+	assert_int_equal(
+	    zh_store_tasks_due(&l, f->s, (enum zh_store_task_scope)42, 0, &err),
+	    ZH_EINVALID);
+}
+
+static void tasks_of_commit_sorted(void **state)
+{
+	struct fx *f = *state;
+	struct zh_store_task t;
+	struct zh_store_task_list l;
+	struct zh_error err = {0};
+
+	t = task_for("zeta", 1, "c1");
+	assert_ok(zh_store_task_upsert(NULL, f->s, &t, 0, &err), &err);
+	t = task_for("alpha", 10, "c1");
+	assert_ok(zh_store_task_upsert(NULL, f->s, &t, 0, &err), &err);
+	t = task_for("alpha", 9, "c1");
+	assert_ok(zh_store_task_upsert(NULL, f->s, &t, 0, &err), &err);
+	t = task_for("alpha", 8, "c2");
+	assert_ok(zh_store_task_upsert(NULL, f->s, &t, 0, &err), &err);
+	assert_ok(
+	    zh_store_tasks_of_commit(&l, f->s, "group/voting-app", "c1", &err),
+	    &err);
+	assert_int_equal(l.len, 3);
+	assert_string_equal(l.items[0].workflow, "alpha");
+	assert_int_equal(l.items[0].task_id, 9);
+	assert_int_equal(l.items[1].task_id, 10);
+	assert_string_equal(l.items[2].workflow, "zeta");
+	zh_store_task_list_dispose(&l);
+	zh_store_task_list_dispose(NULL);
+}
+
+static size_t commits(struct zh_store *s, const char *repo, char out[][16])
+{
+	struct zh_store_commit_list l;
+	struct zh_error err = {0};
+	size_t i, n;
+
+	assert_ok(zh_store_commits_to_note(&l, s, repo, &err), &err);
+	for (i = 0; i < l.len && i < 8; i++)
+		snprintf(out[i], 16, "%s", l.items[i].commit);
+	n = l.len;
+	zh_store_commit_list_dispose(&l);
+	return n;
+}
+
+/* Write c1's note the way the report flow does. */
+static void note_commit(struct zh_store *s, const char *commit)
+{
+	struct zh_store_trigger_list tl;
+	struct zh_store_task_list kl;
+	struct zh_error err = {0};
+
+	assert_ok(zh_store_triggers_of_commit(&tl, s, "group/voting-app",
+					      commit, &err),
+		  &err);
+	assert_ok(
+	    zh_store_tasks_of_commit(&kl, s, "group/voting-app", commit, &err),
+	    &err);
+	assert_ok(zh_store_mark_noted(s, &tl, &kl, &err), &err);
+	zh_store_trigger_list_dispose(&tl);
+	zh_store_task_list_dispose(&kl);
+}
+
+static void notes_out_of_date(void **state)
+{
+	struct fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	struct zh_store_trigger tr;
+	struct zh_store_task_list stale;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	char got[8][16];
+	int64_t tid, kid;
+
+	assert_int_equal(commits(f->s, NULL, got), 0);
+	/* a new queued trigger needs a "queued" line */
+	assert_ok(zh_store_trigger_add(&tid, NULL, f->s, &sp, 0, &err), &err);
+	assert_int_equal(commits(f->s, NULL, got), 1);
+	assert_string_equal(got[0], "c1");
+	note_commit(f->s, "c1");
+	assert_int_equal(commits(f->s, NULL, got), 0);
+
+	/* sending shows as queued still: no rewrite */
+	assert_ok(zh_store_trigger_claim_id(&tr, f->s, tid, 1, 0, &err), &err);
+	assert_int_equal(commits(f->s, NULL, got), 0);
+	/* created: the task line replaces it */
+	assert_ok(zh_store_trigger_created(f->s, &tr, 7, "u", 1000, 2, &err),
+		  &err);
+	zh_store_trigger_dispose(&tr);
+	assert_int_equal(commits(f->s, NULL, got), 1);
+	note_commit(f->s, "c1");
+	assert_int_equal(commits(f->s, NULL, got), 0);
+
+	/* a status change of a task found for another commit */
+	t = task_for("other", 3, "c2");
+	assert_ok(zh_store_task_upsert(&kid, f->s, &t, 0, &err), &err);
+	assert_int_equal(zh_store_task_find(&t, f->s, "wf", false, 7, &err),
+			 ZH_ENOTFOUND);
+	assert_ok(
+	    zh_store_task_find(&t, f->s, "voting-workflow-dev", false, 7, &err),
+	    &err);
+	assert_ok(zh_store_task_update(f->s, t.id, "running", NULL, false, 0, 0,
+				       3, &err),
+		  &err);
+	assert_int_equal(commits(f->s, NULL, got), 2);
+	assert_string_equal(got[0], "c1");
+	assert_string_equal(got[1], "c2");
+	assert_int_equal(commits(f->s, "group/voting-app", got), 2);
+	assert_int_equal(commits(f->s, "elsewhere", got), 0);
+
+	/* a change after the note was read keeps the commit stale */
+	assert_ok(zh_store_tasks_of_commit(&stale, f->s, "group/voting-app",
+					   "c1", &err),
+		  &err);
+	assert_ok(zh_store_task_update(f->s, t.id, "passed", NULL, true, 0, 0,
+				       4, &err),
+		  &err);
+	assert_ok(zh_store_mark_noted(f->s, NULL, &stale, &err), &err);
+	zh_store_task_list_dispose(&stale);
+	assert_int_equal(commits(f->s, NULL, got), 2);
+	note_commit(f->s, "c1");
+	note_commit(f->s, "c2");
+	assert_int_equal(commits(f->s, NULL, got), 0);
+	zh_store_task_dispose(&t);
+	(void)kid;
+
+	/* rejected triggers need their line */
+	sp.commit = "c3";
+	assert_ok(zh_store_trigger_add(&tid, NULL, f->s, &sp, 0, &err), &err);
+	note_commit(f->s, "c3");
+	assert_ok(zh_store_trigger_claim_id(&tr, f->s, tid, 1, 0, &err), &err);
+	assert_ok(zh_store_trigger_reject(f->s, &tr, "6540 nope", 2, &err),
+		  &err);
+	zh_store_trigger_dispose(&tr);
+	assert_int_equal(commits(f->s, NULL, got), 1);
+	assert_string_equal(got[0], "c3");
+	note_commit(f->s, "c3");
+	assert_int_equal(commits(f->s, NULL, got), 0);
+}
+
+static void give_up_and_wakeup(void **state)
+{
+	struct fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t id_old, id_new, n, at;
+
+	assert_int_equal(zh_store_next_wakeup(&at, f->s, &err), ZH_ENOTFOUND);
+	t = task_for("wf", 1, "c1");
+	t.next_poll_ms = 5000;
+	assert_ok(zh_store_task_upsert(&id_old, f->s, &t, 1000, &err), &err);
+	t = task_for("wf", 2, "c1");
+	t.next_poll_ms = 7000;
+	assert_ok(zh_store_task_upsert(&id_new, f->s, &t, 5000, &err), &err);
+	assert_ok(zh_store_next_wakeup(&at, f->s, &err), &err);
+	assert_int_equal(at, 5000);
+	assert_ok(zh_store_trigger_add(NULL, NULL, f->s, &sp, 4000, &err),
+		  &err);
+	assert_ok(zh_store_next_wakeup(&at, f->s, &err), &err);
+	assert_int_equal(at, 4000);
+
+	/* give up after 10 s: only the older task */
+	assert_ok(zh_store_tasks_give_up(&n, f->s, 11000, 10000, &err), &err);
+	assert_int_equal(n, 1);
+	assert_ok(zh_store_task_get(&t, f->s, id_old, &err), &err);
+	assert_string_equal(t.status, "unknown");
+	assert_true(t.final);
+	zh_store_task_dispose(&t);
+	assert_ok(zh_store_task_get(&t, f->s, id_new, &err), &err);
+	assert_false(t.final);
+	zh_store_task_dispose(&t);
+	assert_ok(zh_store_tasks_give_up(NULL, f->s, 11000, 10000, &err), &err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(upsert_fills_and_updates, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(due_and_update, setup, teardown),
+	    cmocka_unit_test_setup_teardown(tasks_of_commit_sorted, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(notes_out_of_date, setup, teardown),
+	    cmocka_unit_test_setup_teardown(give_up_and_wakeup, setup,
+					    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
