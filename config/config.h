@@ -142,6 +142,12 @@ int zh_config_parse_duration(int64_t *out_ms, const char *s);
 /* Parse "1MiB", "512KiB", "100", "1GiB", "10KB" into bytes. */
 int zh_config_parse_size(int64_t *out, const char *s);
 
+/* Append the reference of every key (docs/config-reference.md: path,
+ * type, default, meaning) as Markdown to out, rendered from the same
+ * table that drives parsing. Returns 0, ZH_ETOOBIG or ZH_ENOMEM. */
+struct zh_buf;
+int zh_config_reference(struct zh_buf *out);
+
 /* The rule named name, or NULL. */
 const struct zh_rule *zh_config_rule(const struct zh_config *c,
 				     const char *name);

@@ -1,0 +1,1650 @@
+/* YAML -> struct zh_config, driven by the key table of keys.c.
+ *
+ * libyaml's document API gives a node tree with marks; we walk it once,
+ * looking every key up in the table by its dotted path, and collect every
+ * problem as "FILE:LINE:COL: message" instead of stopping at the first. */
+#include "config/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "config/internal.h"
+#include "util/banned.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/value.h"
+
+#define MAX_FILE (4 << 20)
+#define MAX_TOKEN_FILE (64 << 10)
+#define MAX_STRING (1 << 20)
+/* Aliases make a small file a large (or cyclic) tree: bound the walk. */
+#define NODE_BUDGET 1000000
+#define MAX_DEPTH 64
+#define PATH_MAX_LEN 256
+#define DIST_MAX 48 /* longer unknown keys get no suggestion */
+
+struct msg {
+	int line, col;
+	size_t seq; /* keeps sorting stable */
+	char *text;
+};
+
+struct msgs {
+	struct msg *v;
+	size_t len, cap;
+};
+
+struct rule_name {
+	const char *name; /* borrowed from the rule */
+	int line;
+};
+
+struct ctx {
+	const char *name;     /* file name in messages */
+	const char *base_dir; /* for a relative token_file; NULL: cwd */
+	yaml_document_t *doc;
+	struct msgs errs, warns;
+	size_t seq;
+	long budget;
+	bool nomem, too_complex;
+	struct zh_config *cfg;
+	struct rule_name *names;
+	size_t nnames;
+};
+
+/* One object being filled: the top, a rule, a target, a webhook repo. */
+struct frame {
+	const char *scope; /* "", "rules[]", "rules[].workflow.targets[]" */
+	char *base;	   /* the struct of that scope */
+	const yaml_node_t *key[ZH_CONFIG_MAX_KEYS]; /* seen, by table index */
+	const yaml_node_t *val[ZH_CONFIG_MAX_KEYS]; /* seen and not null */
+	char disp[PATH_MAX_LEN]; /* "rules[2]" for messages */
+};
+
+/* Trigger-time variables of design.md §4.3: the mapping expands them. */
+static const char *const trigger_vars[] = {
+    "REPO",   "BRANCH",		  "TAG",
+    "REF",    "COMMIT",		  "SHORT_COMMIT",
+    "BEFORE", "AUTHOR",		  "AUTHOR_EMAIL",
+    "MR_IID", "MR_TARGET_BRANCH", "RULE",
+    NULL,
+};
+
+static void parse_map(struct ctx *x, struct frame *f, const char *path,
+		      const char *disp, const yaml_node_t *map);
+
+/* snprintf for names shown in messages, where truncation is harmless. */
+static void fmt(char *buf, size_t n, const char *f, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fmt(char *buf, size_t n, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(buf, n, f, ap);
+	va_end(ap);
+}
+
+/* ---- messages ---- */
+
+static void vreport(struct ctx *x, struct msgs *to, const yaml_mark_t *m,
+		    const char *format, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void vreport(struct ctx *x, struct msgs *to, const yaml_mark_t *m,
+		    const char *format, va_list ap)
+{
+	char text[1024];
+	int line = m ? (int)m->line + 1 : 1, col = m ? (int)m->column + 1 : 1;
+	int n;
+
+	n = snprintf(text, sizeof(text), "%s:%d:%d: ", x->name, line, col);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		n = 0;
+	vsnprintf(text + n, sizeof(text) - (size_t)n, format, ap);
+	if (to->len == to->cap) {
+		size_t cap = to->cap ? to->cap * 2 : 8;
+		struct msg *v = realloc(to->v, cap * sizeof(*v));
+
+		if (!v) {
+			x->nomem = true;
+			return;
+		}
+		to->v = v;
+		to->cap = cap;
+	}
+	if (!(to->v[to->len].text = strdup(text))) {
+		x->nomem = true;
+		return;
+	}
+	to->v[to->len].line = line;
+	to->v[to->len].col = col;
+	to->v[to->len].seq = x->seq++;
+	to->len++;
+}
+
+static void report(struct ctx *x, const yaml_mark_t *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void report(struct ctx *x, const yaml_mark_t *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(x, &x->errs, m, fmt, ap);
+	va_end(ap);
+}
+
+static void warn(struct ctx *x, const yaml_mark_t *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void warn(struct ctx *x, const yaml_mark_t *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(x, &x->warns, m, fmt, ap);
+	va_end(ap);
+}
+
+static int msg_cmp(const void *a, const void *b)
+{
+	const struct msg *p = a, *q = b;
+
+	if (p->line != q->line)
+		return p->line < q->line ? -1 : 1;
+	if (p->col != q->col)
+		return p->col < q->col ? -1 : 1;
+	return p->seq < q->seq ? -1 : p->seq > q->seq;
+}
+
+/* Sort by position and hand the texts over as a char ** array. */
+static char **take_msgs(struct msgs *m, size_t *n)
+{
+	char **out;
+	size_t i;
+
+	*n = 0;
+	if (!m->len)
+		return NULL;
+	qsort(m->v, m->len, sizeof(*m->v), msg_cmp);
+	if (!(out = calloc(m->len, sizeof(*out))))
+		return NULL;
+	for (i = 0; i < m->len; i++) {
+		out[i] = m->v[i].text;
+		m->v[i].text = NULL;
+	}
+	*n = m->len;
+	return out;
+}
+
+static void msgs_dispose(struct msgs *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->len; i++)
+		free(m->v[i].text);
+	free(m->v);
+	m->v = NULL;
+	m->len = m->cap = 0;
+}
+
+/* ---- the key table ---- */
+
+/* Length of the scope part of path: up to and including the last "[]". */
+static size_t scope_len(const char *path)
+{
+	const char *p, *last = NULL;
+
+	for (p = path; (p = strstr(p, "[]")); p += 2)
+		last = p + 2;
+	return last ? (size_t)(last - path) : 0;
+}
+
+static bool in_scope(const struct zh_config_key *k, const char *scope)
+{
+	size_t n = scope_len(k->path);
+
+	return n == strlen(scope) && strncmp(k->path, scope, n) == 0;
+}
+
+/* Length of the parent path of k: "rules[].workflow" for
+ * "rules[].workflow.name", 0 for "zadig". */
+static size_t parent_len(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	return dot ? (size_t)(dot - path) : 0;
+}
+
+static bool is_child(const struct zh_config_key *k, const char *path)
+{
+	size_t n = parent_len(k->path);
+
+	return n == strlen(path) && strncmp(k->path, path, n) == 0;
+}
+
+static const char *last_name(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	return dot ? dot + 1 : path;
+}
+
+static const struct zh_config_key *find_key(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < zh_config_nkeys; i++)
+		if (strcmp(zh_config_keys[i].path, path) == 0)
+			return &zh_config_keys[i];
+	return NULL;
+}
+
+static size_t key_index(const char *path)
+{
+	return (size_t)(find_key(path) - zh_config_keys);
+}
+
+/* Optimal string alignment distance (edits, with transpositions). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t d[DIST_MAX + 1][DIST_MAX + 1];
+
+	if (la > DIST_MAX || lb > DIST_MAX)
+		return (size_t)-1;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			size_t cost = tolower((unsigned char)a[i - 1]) !=
+				      tolower((unsigned char)b[j - 1]);
+			size_t v = d[i - 1][j] + 1;
+
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+static void unknown_key(struct ctx *x, const char *path, const char *disp,
+			const char *name, const yaml_node_t *kn)
+{
+	const struct zh_config_key *best = NULL, *elsewhere = NULL;
+	size_t i, best_d = 3, len = strlen(name);
+	char hint[PATH_MAX_LEN + 64] = "";
+
+	for (i = 0; i < zh_config_nkeys; i++) {
+		const struct zh_config_key *k = &zh_config_keys[i];
+		size_t d;
+
+		if (!is_child(k, path)) {
+			if (!elsewhere && strcmp(last_name(k->path), name) == 0)
+				elsewhere = k;
+			continue;
+		}
+		d = edit_distance(name, last_name(k->path));
+		if (d < best_d && d < len) {
+			best_d = d;
+			best = k;
+		}
+	}
+	if (best)
+		fmt(hint, sizeof(hint), " (did you mean '%s'?)",
+		    last_name(best->path));
+	else if (elsewhere && parent_len(elsewhere->path))
+		fmt(hint, sizeof(hint), " (it belongs under '%.*s')",
+		    (int)parent_len(elsewhere->path), elsewhere->path);
+	if (*disp)
+		report(x, &kn->start_mark, "unknown key '%s' in '%s'%s", name,
+		       disp, hint);
+	else
+		report(x, &kn->start_mark, "unknown key '%s'%s", name, hint);
+}
+
+/* ---- scalars ---- */
+
+static const char *sval(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static bool plain(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE &&
+	       n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+	static const char *const nulls[] = {"",	    "~",    "null",
+					    "Null", "NULL", NULL};
+	size_t i;
+
+	if (!plain(n))
+		return false;
+	for (i = 0; nulls[i]; i++)
+		if (strcmp(sval(n), nulls[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char *kind(const yaml_node_t *n)
+{
+	if (n->type == YAML_MAPPING_NODE)
+		return "a mapping";
+	if (n->type == YAML_SEQUENCE_NODE)
+		return "a list";
+	if (is_null(n))
+		return "null";
+	return "a scalar";
+}
+
+/* Spend one node of the budget; false (reported once) when exhausted. */
+static bool spend(struct ctx *x, const yaml_node_t *n)
+{
+	if (--x->budget >= 0)
+		return true;
+	if (!x->too_complex)
+		report(x, &n->start_mark,
+		       "document too complex (too many nodes through aliases)");
+	x->too_complex = true;
+	return false;
+}
+
+static const yaml_node_t *node_at(struct ctx *x, int i)
+{
+	return yaml_document_get_node(x->doc, i);
+}
+
+static bool trigger_var(const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; trigger_vars[i]; i++)
+		if (strlen(trigger_vars[i]) == n &&
+		    strncmp(trigger_vars[i], name, n) == 0)
+			return true;
+	return false;
+}
+
+/* Replace ${NAME} from the environment, keeping the trigger-time ones.
+ * Returns 0 with *out malloc'd, or -1 (reported, *out NULL). */
+static int expand(struct ctx *x, const yaml_node_t *n, char **out)
+{
+	const char *s = sval(n), *p;
+	struct zh_buf b;
+	int bad = 0, rc;
+
+	*out = NULL;
+	if (strlen(s) != n->data.scalar.length) {
+		report(x, &n->start_mark, "string contains a NUL byte");
+		return -1;
+	}
+	zh_buf_init(&b, MAX_STRING);
+	for (p = s; *p;) {
+		const char *name = p + 2, *e = name;
+		const char *v;
+		char var[PATH_MAX_LEN];
+
+		if (p[0] != '$' || p[1] != '{' ||
+		    !(isalpha((unsigned char)*e) || *e == '_')) {
+			if ((rc = zh_buf_append(&b, p, 1)))
+				goto fail;
+			p++;
+			continue;
+		}
+		while (isalnum((unsigned char)*e) || *e == '_')
+			e++;
+		if (*e != '}' || trigger_var(name, (size_t)(e - name)) ||
+		    (size_t)(e - name) >= sizeof(var)) {
+			if ((rc = zh_buf_append(&b, p, 2)))
+				goto fail;
+			p += 2;
+			continue;
+		}
+		fmt(var, sizeof(var), "%.*s", (int)(e - name), name);
+		if (!(v = getenv(var))) {
+			report(x, &n->start_mark,
+			       "environment variable '%s' is not set", var);
+			bad = -1;
+		} else if ((rc = zh_buf_puts(&b, v))) {
+			goto fail;
+		}
+		p = e + 1;
+	}
+	if (bad) {
+		zh_buf_dispose(&b);
+		return -1;
+	}
+	if ((*out = zh_buf_detach(&b)))
+		return 0;
+	rc = ZH_ENOMEM;
+fail:
+	/* May hold a secret from the environment. */
+	if (b.ptr)
+		explicit_bzero(b.ptr, b.cap);
+	zh_buf_dispose(&b);
+	if (rc == ZH_ETOOBIG)
+		report(x, &n->start_mark, "string longer than %d bytes",
+		       MAX_STRING);
+	else
+		x->nomem = true;
+	return -1;
+}
+
+static int parse_bool(bool *out, const char *s)
+{
+	static const char *const yes[] = {"true", "yes", "on", NULL};
+	static const char *const no[] = {"false", "no", "off", NULL};
+	size_t i;
+
+	for (i = 0; yes[i]; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* "sync or async", "push, tag or merge_request" */
+static void join_choices(char *out, size_t n, const char *const *c)
+{
+	size_t i, len = 0;
+
+	out[0] = '\0';
+	for (i = 0; c[i] && len < n; i++) {
+		const char *sep = i == 0 ? "" : c[i + 1] ? ", " : " or ";
+		int w = snprintf(out + len, n - len, "%s%s", sep, c[i]);
+
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
+static int choice(const char *const *c, const char *s)
+{
+	int i;
+
+	for (i = 0; c[i]; i++)
+		if (strcmp(c[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static bool http_url(const char *s)
+{
+	const char *rest;
+
+	if (strncasecmp(s, "http://", 7) == 0)
+		rest = s + 7;
+	else if (strncasecmp(s, "https://", 8) == 0)
+		rest = s + 8;
+	else
+		return false;
+	return *rest && *rest != '/';
+}
+
+static bool listen_addr(const char *s)
+{
+	const char *colon = strrchr(s, ':'), *p;
+	long port;
+	char *end;
+
+	if (!colon || colon == s)
+		return false;
+	if (s[0] == '[' && colon[-1] != ']')
+		return false;
+	if (s[0] != '[') {
+		for (p = s; p < colon; p++)
+			if (*p == ':' || isspace((unsigned char)*p))
+				return false;
+	}
+	if (!isdigit((unsigned char)colon[1]))
+		return false;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	return !errno && !*end && port >= 1 && port <= 65535;
+}
+
+static void *field(char *base, const struct zh_config_key *k)
+{
+	return base + k->off;
+}
+
+static void free_secret(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+static void strlist_dispose(struct zh_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->len; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->len = 0;
+}
+
+/* Check and store the scalar value s of key k into base. raw is the text
+ * as written (quoted in messages, never the expanded value, which may
+ * come from a secret); m and disp locate it. Takes ownership of s. */
+static void set_scalar(struct ctx *x, char *base, const struct zh_config_key *k,
+		       char *s, const char *raw, const yaml_mark_t *m,
+		       const char *disp)
+{
+	char choices[128];
+	const char *why;
+	int64_t v;
+	bool b;
+	int i;
+
+	switch (k->type) {
+	case ZH_KT_STRING:
+		if ((k->flags & ZH_KF_GLOB) && zh_config_glob_check(s, &why)) {
+			report(x, m, "invalid glob '%s': %s", raw, why);
+			break;
+		}
+		if ((k->flags & ZH_KF_URL) && !http_url(s)) {
+			report(x, m,
+			       "%s must start with http:// or https://, "
+			       "got '%s'",
+			       disp, raw);
+			break;
+		}
+		if ((k->flags & ZH_KF_LISTEN) && !listen_addr(s)) {
+			report(x, m,
+			       "invalid listen address '%s': expected "
+			       "host:port",
+			       raw);
+			break;
+		}
+		if ((k->flags & ZH_KF_REF) && strncmp(s, "refs/", 5) != 0) {
+			report(x, m,
+			       "%s must be a full ref name like "
+			       "refs/notes/zadig, got '%s'",
+			       disp, raw);
+			break;
+		}
+		free_secret(*(char **)field(base, k));
+		*(char **)field(base, k) = s;
+		return;
+	case ZH_KT_BOOL:
+		if (parse_bool(&b, s)) {
+			report(x, m, "expected a boolean, got '%s'", raw);
+			break;
+		}
+		*(bool *)field(base, k) = b;
+		break;
+	case ZH_KT_DURATION:
+		if (zh_config_parse_duration(&v, s)) {
+			if (strspn(s, "0123456789") == strlen(s) && *s)
+				report(x, m,
+				       "invalid duration '%s': a number needs "
+				       "a unit (ms, s, m or h)",
+				       raw);
+			else
+				report(x, m,
+				       "invalid duration '%s': expected e.g. "
+				       "500ms, 10s, 5m, 24h or 1h30m",
+				       raw);
+			break;
+		}
+		if (v < k->min) {
+			report(x, m, "%s must be positive, got '%s'", disp,
+			       raw);
+			break;
+		}
+		*(int64_t *)field(base, k) = v;
+		break;
+	case ZH_KT_SIZE:
+		if (zh_config_parse_size(&v, s)) {
+			report(x, m,
+			       "invalid size '%s': expected bytes or a unit "
+			       "B, KiB, MiB, GiB, KB, MB or GB (e.g. 1MiB)",
+			       raw);
+			break;
+		}
+		if (v < k->min) {
+			report(x, m, "%s must be positive, got '%s'", disp,
+			       raw);
+			break;
+		}
+		*(int64_t *)field(base, k) = v;
+		break;
+	case ZH_KT_INT: {
+		char *end;
+
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (!*s || *end || errno || isspace((unsigned char)*s)) {
+			report(x, m, "expected an integer, got '%s'", raw);
+			break;
+		}
+		if (v < k->min || v > k->max) {
+			report(x, m,
+			       "%s must be between %lld and %lld, got '%s'",
+			       disp, (long long)k->min, (long long)k->max, raw);
+			break;
+		}
+		*(int64_t *)field(base, k) = v;
+		break;
+	}
+	case ZH_KT_ENUM:
+		if ((i = choice(k->choices, s)) < 0) {
+			join_choices(choices, sizeof(choices), k->choices);
+			report(x, m, "invalid %s '%s': expected %s", disp, raw,
+			       choices);
+			break;
+		}
+		if (k->flags & ZH_KF_ENUM_STR) {
+			free(*(char **)field(base, k));
+			*(char **)field(base, k) = s;
+			return;
+		}
+		*(int *)field(base, k) = i;
+		break;
+	default:
+		break;
+	}
+	free(s);
+}
+
+/* A list of strings, or one string as a list of one. FLAGS keys turn the
+ * items into bits. */
+static void set_strlist(struct ctx *x, char *base,
+			const struct zh_config_key *k, const yaml_node_t *n,
+			const char *disp)
+{
+	struct zh_strlist l = {NULL, 0};
+	const yaml_node_t *one[1];
+	const yaml_node_t **items = one;
+	size_t count = 1, i;
+	unsigned bits = 0;
+	bool bad = false;
+	char choices[128];
+
+	if (n->type == YAML_MAPPING_NODE) {
+		report(x, &n->start_mark,
+		       "expected a list of strings, got a mapping");
+		return;
+	}
+	one[0] = n;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		count = (size_t)(n->data.sequence.items.top -
+				 n->data.sequence.items.start);
+		items = count ? calloc(count, sizeof(*items)) : one;
+		if (!items) {
+			x->nomem = true;
+			return;
+		}
+		for (i = 0; i < count; i++)
+			items[i] = node_at(x, n->data.sequence.items.start[i]);
+		if (count == 0 && k->type == ZH_KT_FLAGS) {
+			report(x, &n->start_mark, "%s must not be empty", disp);
+			bad = true;
+		}
+	}
+	if (count && !(l.items = calloc(count, sizeof(*l.items)))) {
+		x->nomem = true;
+		goto out;
+	}
+	for (i = 0; i < count; i++) {
+		const yaml_node_t *it = items[i];
+		const char *why;
+		char *s;
+		int c;
+
+		if (!spend(x, it))
+			break;
+		if (it->type != YAML_SCALAR_NODE || is_null(it)) {
+			report(x, &it->start_mark, "expected a string, got %s",
+			       kind(it));
+			bad = true;
+			continue;
+		}
+		if (expand(x, it, &s)) {
+			bad = true;
+			continue;
+		}
+		if ((k->flags & ZH_KF_GLOB) && zh_config_glob_check(s, &why)) {
+			report(x, &it->start_mark, "invalid glob '%s': %s",
+			       sval(it), why);
+			bad = true;
+			free(s);
+			continue;
+		}
+		if (k->type == ZH_KT_FLAGS) {
+			if ((c = choice(k->choices, s)) < 0) {
+				join_choices(choices, sizeof(choices),
+					     k->choices);
+				report(x, &it->start_mark,
+				       "invalid %s '%s': expected %s", disp,
+				       sval(it), choices);
+				bad = true;
+			} else {
+				bits |= 1u << c;
+			}
+			free(s);
+			continue;
+		}
+		l.items[l.len++] = s;
+	}
+	if (bad)
+		goto out;
+	if (k->type == ZH_KT_FLAGS) {
+		*(unsigned *)field(base, k) = bits;
+	} else {
+		strlist_dispose(field(base, k));
+		*(struct zh_strlist *)field(base, k) = l;
+		l.items = NULL;
+		l.len = 0;
+	}
+out:
+	strlist_dispose(&l);
+	if (items != one)
+		free(items);
+}
+
+/* YAML 1.2 core schema booleans and integers, for free-form values. */
+static bool yaml_bool(bool *out, const char *s)
+{
+	static const char *const t[] = {"true", "True", "TRUE", NULL};
+	static const char *const f[] = {"false", "False", "FALSE", NULL};
+	size_t i;
+
+	for (i = 0; t[i]; i++) {
+		if (strcmp(s, t[i]) == 0 || strcmp(s, f[i]) == 0) {
+			*out = strcmp(s, t[i]) == 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool yaml_int(int64_t *out, const char *s)
+{
+	const char *d = (*s == '-' || *s == '+') ? s + 1 : s;
+	char *end;
+	long long v;
+
+	if (!*d || strspn(d, "0123456789") != strlen(d))
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* A YAML node as a free-form value: plain scalars that read as integers,
+ * booleans or null become those; everything quoted is a string. NULL when
+ * something was reported (or out of memory). */
+static struct zh_value *to_value(struct ctx *x, const yaml_node_t *n, int depth)
+{
+	struct zh_value *v = NULL;
+	bool bad = false;
+
+	if (!spend(x, n))
+		return NULL;
+	if (depth > MAX_DEPTH) {
+		report(x, &n->start_mark, "nesting deeper than %d levels",
+		       MAX_DEPTH);
+		return NULL;
+	}
+	if (n->type == YAML_SCALAR_NODE) {
+		const char *s = sval(n);
+		char *str;
+		bool b;
+		int64_t i;
+
+		if (is_null(n))
+			v = zh_value_new(ZH_VALUE_NULL);
+		else if (plain(n) && yaml_bool(&b, s))
+			v = zh_value_new_bool(b);
+		else if (plain(n) && yaml_int(&i, s))
+			v = zh_value_new_int(i);
+		else if (expand(x, n, &str))
+			return NULL;
+		else {
+			v = zh_value_new_string(str);
+			free(str);
+		}
+	} else if (n->type == YAML_SEQUENCE_NODE) {
+		yaml_node_item_t *it;
+
+		v = zh_value_new(ZH_VALUE_LIST);
+		for (it = n->data.sequence.items.start;
+		     v && it < n->data.sequence.items.top; it++) {
+			struct zh_value *c =
+			    to_value(x, node_at(x, *it), depth + 1);
+
+			if (!c)
+				bad = true;
+			else if (zh_value_append(v, NULL, c))
+				x->nomem = true;
+		}
+	} else {
+		yaml_node_pair_t *p;
+
+		v = zh_value_new(ZH_VALUE_MAP);
+		for (p = n->data.mapping.pairs.start;
+		     v && p < n->data.mapping.pairs.top; p++) {
+			const yaml_node_t *kn = node_at(x, p->key);
+			struct zh_value *c;
+
+			if (kn->type != YAML_SCALAR_NODE) {
+				report(x, &kn->start_mark,
+				       "expected a key, got %s", kind(kn));
+				bad = true;
+				continue;
+			}
+			if (zh_value_get(v, sval(kn))) {
+				report(x, &kn->start_mark, "duplicate key '%s'",
+				       sval(kn));
+				bad = true;
+				continue;
+			}
+			if (!(c = to_value(x, node_at(x, p->value), depth + 1)))
+				bad = true;
+			else if (zh_value_append(v, sval(kn), c))
+				x->nomem = true;
+		}
+	}
+	if (!v) {
+		x->nomem = true;
+		return NULL;
+	}
+	if (bad) {
+		zh_value_free(v);
+		return NULL;
+	}
+	v->line = (int)n->start_mark.line + 1;
+	v->col = (int)n->start_mark.column + 1;
+	return v;
+}
+
+/* ---- objects ---- */
+
+static void apply_defaults(struct ctx *x, const char *scope, char *base)
+{
+	size_t i;
+
+	for (i = 0; i < zh_config_nkeys; i++) {
+		const struct zh_config_key *k = &zh_config_keys[i];
+		char *s;
+
+		if (!k->def || !in_scope(k, scope))
+			continue;
+		if (k->type == ZH_KT_ANY) {
+			/* The only free-form default is the empty list. */
+			struct zh_value *l = zh_value_new(ZH_VALUE_LIST);
+
+			if (!l)
+				x->nomem = true;
+			*(struct zh_value **)field(base, k) = l;
+			continue;
+		}
+		if (k->type == ZH_KT_FLAGS) {
+			*(unsigned *)field(base, k) =
+			    1u << choice(k->choices, k->def);
+			continue;
+		}
+		if (!(s = strdup(k->def))) {
+			x->nomem = true;
+			continue;
+		}
+		set_scalar(x, base, k, s, k->def, NULL, k->path);
+	}
+}
+
+static void free_scope(const char *scope, char *base)
+{
+	size_t i, j;
+
+	for (i = 0; i < zh_config_nkeys; i++) {
+		const struct zh_config_key *k = &zh_config_keys[i];
+
+		if (!in_scope(k, scope))
+			continue;
+		switch (k->type) {
+		case ZH_KT_STRING:
+			free_secret(*(char **)field(base, k));
+			break;
+		case ZH_KT_ENUM:
+			if (k->flags & ZH_KF_ENUM_STR)
+				free(*(char **)field(base, k));
+			break;
+		case ZH_KT_STRLIST:
+			strlist_dispose(field(base, k));
+			break;
+		case ZH_KT_ANY:
+			zh_value_free(*(struct zh_value **)field(base, k));
+			break;
+		case ZH_KT_LIST: {
+			char sub[PATH_MAX_LEN], *arr;
+			size_t n;
+
+			memcpy(&arr, field(base, k), sizeof(arr));
+			n = *(size_t *)(base + k->count_off);
+			fmt(sub, sizeof(sub), "%s[]", k->path);
+			for (j = 0; j < n; j++)
+				free_scope(sub, arr + j * k->elem_size);
+			free(arr);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+static const char *rule_label(const struct frame *f, char *buf, size_t n)
+{
+	const struct zh_rule *r = (const struct zh_rule *)f->base;
+
+	if (r->name)
+		fmt(buf, n, "rule '%s'", r->name);
+	else
+		fmt(buf, n, "%s", f->disp);
+	return buf;
+}
+
+static void check_rule(struct ctx *x, struct frame *f, const yaml_node_t *n)
+{
+	struct zh_rule *r = (struct zh_rule *)f->base;
+	size_t iw = key_index("rules[].workflow");
+	size_t ic = key_index("rules[].custom_workflow");
+	size_t in = key_index("rules[].name");
+	char label[PATH_MAX_LEN + 16];
+	size_t i;
+
+	r->line = (int)n->start_mark.line + 1;
+	r->col = (int)n->start_mark.column + 1;
+	r->custom = f->val[ic] != NULL;
+	rule_label(f, label, sizeof(label));
+	if (f->val[iw] && f->val[ic])
+		report(x, &f->key[ic]->start_mark,
+		       "%s has both 'workflow' and 'custom_workflow'; use one",
+		       label);
+	else if (!f->val[iw] && !f->val[ic])
+		report(x, &n->start_mark,
+		       "%s needs 'workflow' or 'custom_workflow'", label);
+	if (!r->name)
+		return;
+	if (!*r->name) {
+		report(x, &f->val[in]->start_mark,
+		       "rule name must not be empty");
+		return;
+	}
+	for (i = 0; r->name[i]; i++) {
+		if (isspace((unsigned char)r->name[i]) ||
+		    iscntrl((unsigned char)r->name[i])) {
+			/* Names go into note lines of single-space fields. */
+			report(x, &f->val[in]->start_mark,
+			       "rule name '%s' must not contain whitespace",
+			       sval(f->val[in]));
+			return;
+		}
+	}
+	for (i = 0; i < x->nnames; i++) {
+		if (strcmp(x->names[i].name, r->name) == 0) {
+			report(x, &f->val[in]->start_mark,
+			       "duplicate rule name '%s' (first at line %d)",
+			       r->name, x->names[i].line);
+			return;
+		}
+	}
+	if (x->nnames % 16 == 0) {
+		struct rule_name *v =
+		    realloc(x->names, (x->nnames + 16) * sizeof(*v));
+
+		if (!v) {
+			x->nomem = true;
+			return;
+		}
+		x->names = v;
+	}
+	x->names[x->nnames].name = r->name;
+	x->names[x->nnames].line = (int)f->val[in]->start_mark.line + 1;
+	x->nnames++;
+}
+
+static void check_webhook_repo(struct ctx *x, struct frame *f,
+			       const yaml_node_t *n)
+{
+	size_t ip = key_index("webhook.repos[].path");
+	size_t iu = key_index("webhook.repos[].url");
+
+	if (f->val[ip] && f->val[iu])
+		report(x, &f->key[iu]->start_mark,
+		       "%s has both 'path' and 'url'; use one", f->disp);
+	else if (!f->val[ip] && !f->val[iu])
+		report(x, &n->start_mark, "%s needs 'path' or 'url'", f->disp);
+}
+
+static void parse_list(struct ctx *x, struct frame *f,
+		       const struct zh_config_key *k, const yaml_node_t *n,
+		       const char *disp)
+{
+	size_t count, i;
+	char scope[PATH_MAX_LEN], *arr;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		report(x, &n->start_mark, "expected a list, got %s", kind(n));
+		return;
+	}
+	count =
+	    (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (!(arr = calloc(count ? count : 1, k->elem_size))) {
+		x->nomem = true;
+		return;
+	}
+	/* Stored first, so that freeing the config frees it on any error. */
+	memcpy(field(f->base, k), &arr, sizeof(arr));
+	*(size_t *)(f->base + k->count_off) = count;
+	fmt(scope, sizeof(scope), "%s[]", k->path);
+	for (i = 0; i < count; i++) {
+		const yaml_node_t *it =
+		    node_at(x, n->data.sequence.items.start[i]);
+		struct frame *c = calloc(1, sizeof(*c));
+
+		if (!c) {
+			x->nomem = true;
+			return;
+		}
+		c->scope = scope;
+		c->base = arr + i * k->elem_size;
+		fmt(c->disp, sizeof(c->disp), "%s[%zu]", disp, i);
+		apply_defaults(x, scope, c->base);
+		if (!spend(x, it)) {
+			free(c);
+			return;
+		}
+		if (it->type != YAML_MAPPING_NODE) {
+			report(x, &it->start_mark, "expected a mapping, got %s",
+			       kind(it));
+		} else {
+			parse_map(x, c, scope, c->disp, it);
+			if (strcmp(scope, "rules[]") == 0)
+				check_rule(x, c, it);
+			else if (strcmp(scope, "webhook.repos[]") == 0)
+				check_webhook_repo(x, c, it);
+		}
+		free(c);
+	}
+}
+
+static void set_value(struct ctx *x, struct frame *f,
+		      const struct zh_config_key *k, const yaml_node_t *n,
+		      const char *path, const char *disp)
+{
+	static const char *const expected[] = {
+	    [ZH_KT_STRING] = "a string",     [ZH_KT_BOOL] = "a boolean",
+	    [ZH_KT_DURATION] = "a duration", [ZH_KT_SIZE] = "a size",
+	    [ZH_KT_INT] = "an integer",	     [ZH_KT_ENUM] = "a string",
+	};
+	char *s;
+
+	switch (k->type) {
+	case ZH_KT_MAP:
+		if (n->type != YAML_MAPPING_NODE)
+			report(x, &n->start_mark, "expected a mapping, got %s",
+			       kind(n));
+		else
+			parse_map(x, f, path, disp, n);
+		return;
+	case ZH_KT_LIST:
+		parse_list(x, f, k, n, disp);
+		return;
+	case ZH_KT_STRLIST:
+	case ZH_KT_FLAGS:
+		set_strlist(x, f->base, k, n, disp);
+		return;
+	case ZH_KT_ANY: {
+		struct zh_value *v;
+
+		if (n->type != YAML_SEQUENCE_NODE) {
+			report(x, &n->start_mark, "expected a list, got %s",
+			       kind(n));
+			return;
+		}
+		if (!(v = to_value(x, n, 0)))
+			return;
+		zh_value_free(*(struct zh_value **)field(f->base, k));
+		*(struct zh_value **)field(f->base, k) = v;
+		return;
+	}
+	default:
+		break;
+	}
+	if (n->type != YAML_SCALAR_NODE) {
+		report(x, &n->start_mark, "expected %s, got %s",
+		       expected[k->type], kind(n));
+		return;
+	}
+	if (expand(x, n, &s))
+		return;
+	set_scalar(x, f->base, k, s, sval(n), &n->start_mark, disp);
+}
+
+static void parse_map(struct ctx *x, struct frame *f, const char *path,
+		      const char *disp, const yaml_node_t *map)
+{
+	yaml_node_pair_t *p;
+	size_t i;
+
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		const yaml_node_t *kn = node_at(x, p->key);
+		const yaml_node_t *vn = node_at(x, p->value);
+		const struct zh_config_key *k = NULL;
+		char cpath[PATH_MAX_LEN], cdisp[PATH_MAX_LEN];
+		int w;
+
+		if (!spend(x, kn))
+			return;
+		if (kn->type != YAML_SCALAR_NODE) {
+			report(x, &kn->start_mark, "expected a key, got %s",
+			       kind(kn));
+			continue;
+		}
+		w = snprintf(cpath, sizeof(cpath), "%s%s%s", path,
+			     *path ? "." : "", sval(kn));
+		if (w > 0 && (size_t)w < sizeof(cpath))
+			k = find_key(cpath);
+		if (!k) {
+			unknown_key(x, path, disp, sval(kn), kn);
+			continue;
+		}
+		i = (size_t)(k - zh_config_keys);
+		if (f->key[i]) {
+			report(x, &kn->start_mark,
+			       "duplicate key '%s' (first at line %d)",
+			       sval(kn), (int)f->key[i]->start_mark.line + 1);
+			continue;
+		}
+		f->key[i] = kn;
+		if (is_null(vn))
+			continue;
+		f->val[i] = vn;
+		fmt(cdisp, sizeof(cdisp), "%s%s%s", disp, *disp ? "." : "",
+		    sval(kn));
+		set_value(x, f, k, vn, cpath, cdisp);
+	}
+	for (i = 0; i < zh_config_nkeys; i++) {
+		const struct zh_config_key *k = &zh_config_keys[i];
+
+		if ((k->flags & ZH_KF_REQUIRED) && !f->val[i] &&
+		    is_child(k, path))
+			report(x, &map->start_mark, "%s%s%s is required", disp,
+			       *disp ? "." : "", last_name(k->path));
+	}
+}
+
+/* Read the token from file (path as written at m). Never quotes it. */
+static void read_token(struct ctx *x, const char *file, const yaml_mark_t *m)
+{
+	char buf[MAX_TOKEN_FILE + 1], path[4096];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0, i;
+	int fd;
+
+	if (file[0] != '/' && x->base_dir)
+		n = snprintf(path, sizeof(path), "%s/%s", x->base_dir, file);
+	else
+		n = snprintf(path, sizeof(path), "%s", file);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		report(x, m, "token file name '%s' is too long", file);
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		report(x, m, "cannot read token file '%s': %s", file,
+		       strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		report(x, m, "token file '%s' is not a regular file", file);
+		goto out;
+	}
+	if (st.st_mode & (S_IRGRP | S_IROTH))
+		warn(x, m, "token file '%s' is readable by others (chmod 600)",
+		     file);
+	while (len < sizeof(buf) &&
+	       (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			report(x, m, "cannot read token file '%s': %s", file,
+			       strerror(errno));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	if (len > MAX_TOKEN_FILE) {
+		report(x, m, "token file '%s' is too big", file);
+		goto out;
+	}
+	while (len && isspace((unsigned char)buf[len - 1]))
+		len--;
+	buf[len] = '\0';
+	if (!len) {
+		report(x, m, "token file '%s' is empty", file);
+		goto out;
+	}
+	for (i = 0; i < len; i++) {
+		/* It goes into an HTTP header as it is. */
+		if (iscntrl((unsigned char)buf[i])) {
+			report(x, m,
+			       "token file '%s' must hold the token on one "
+			       "line",
+			       file);
+			goto out;
+		}
+	}
+	free_secret(x->cfg->zadig.token);
+	if (!(x->cfg->zadig.token = strdup(buf)))
+		x->nomem = true;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+}
+
+static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
+{
+	struct zh_config *c = x->cfg;
+	size_t iz = key_index("zadig"), it = key_index("zadig.token");
+	size_t itf = key_index("zadig.token_file");
+	size_t i;
+
+	if (!f->val[iz]) {
+		/* The file says nothing of Zadig: point at its start. */
+		const yaml_mark_t *m =
+		    f->key[iz] ? &f->key[iz]->start_mark : NULL;
+
+		report(x, m, "zadig.url is required");
+		report(x, m, "zadig.token or zadig.token_file is required");
+	} else if (f->val[it] && f->val[itf]) {
+		report(
+		    x, &f->key[itf]->start_mark,
+		    "zadig.token and zadig.token_file are both set; use one");
+	} else if (!f->val[it] && !f->val[itf]) {
+		report(x, &f->val[iz]->start_mark,
+		       "zadig.token or zadig.token_file is required");
+	} else if (f->val[it] && c->zadig.token) {
+		for (i = 0; c->zadig.token[i]; i++)
+			if (iscntrl((unsigned char)c->zadig.token[i]))
+				break;
+		if (!*c->zadig.token)
+			report(x, &f->val[it]->start_mark,
+			       "zadig.token is empty");
+		else if (c->zadig.token[i])
+			report(x, &f->val[it]->start_mark,
+			       "zadig.token contains a control character");
+	} else if (f->val[itf] && c->zadig.token_file) {
+		read_token(x, c->zadig.token_file, &f->val[itf]->start_mark);
+	}
+	if (c->poll.max_interval_ms < c->poll.interval_ms) {
+		const yaml_node_t *at = f->val[key_index("poll.max_interval")];
+
+		if (!at)
+			at = f->val[key_index("poll.interval")];
+		report(x, at ? &at->start_mark : &root->start_mark,
+		       "poll.max_interval must not be less than poll.interval");
+	}
+	for (i = 0; i < c->nrules; i++) {
+		const struct zh_rule *r = &c->rules[i];
+		yaml_mark_t m = {0, 0, 0};
+
+		if (r->custom || !r->workflow.callback ||
+		    (c->webhook.public_url && c->webhook.secret))
+			continue;
+		m.line = (size_t)(r->line - 1);
+		m.column = (size_t)(r->col - 1);
+		warn(x, &m,
+		     "rule '%s' asks for a callback but webhook.public_url "
+		     "or webhook.secret is not set; no callback is sent",
+		     r->name ? r->name : "");
+	}
+}
+
+/* Replace every occurrence of secret in the messages: a value quoted in
+ * a message (say a token pasted under the wrong key) must not leak it. */
+static void redact(struct ctx *x, struct msgs *m, const char *secret)
+{
+	size_t i, n = strlen(secret);
+
+	/* Short values are too likely to be ordinary words of a message. */
+	if (n < 6)
+		return;
+	for (i = 0; i < m->len; i++) {
+		const char *t = m->v[i].text, *p;
+		struct zh_buf b;
+		char *r;
+
+		if (!strstr(t, secret))
+			continue;
+		zh_buf_init(&b, MAX_STRING);
+		for (; (p = strstr(t, secret)); t = p + n)
+			if (zh_buf_append(&b, t, (size_t)(p - t)) ||
+			    zh_buf_puts(&b, "<redacted>"))
+				break;
+		if (p || zh_buf_puts(&b, t) || !(r = zh_buf_detach(&b))) {
+			/* Better no message than a leaking one. */
+			zh_buf_dispose(&b);
+			x->nomem = true;
+			m->v[i].text[0] = '\0';
+			continue;
+		}
+		free(m->v[i].text);
+		m->v[i].text = r;
+	}
+}
+
+static void redact_scope(struct ctx *x, const char *scope, char *base)
+{
+	size_t i, j;
+
+	for (i = 0; i < zh_config_nkeys; i++) {
+		const struct zh_config_key *k = &zh_config_keys[i];
+		char sub[PATH_MAX_LEN], *arr, *s;
+
+		if (!in_scope(k, scope))
+			continue;
+		if (k->type == ZH_KT_STRING && (k->flags & ZH_KF_SECRET) &&
+		    (s = *(char **)field(base, k))) {
+			redact(x, &x->errs, s);
+			redact(x, &x->warns, s);
+		}
+		if (k->type != ZH_KT_LIST)
+			continue;
+		memcpy(&arr, field(base, k), sizeof(arr));
+		fmt(sub, sizeof(sub), "%s[]", k->path);
+		for (j = 0; arr && j < *(size_t *)(base + k->count_off); j++)
+			redact_scope(x, sub, arr + j * k->elem_size);
+	}
+}
+
+/* libyaml's own error: where, what, and in which construct. */
+static void syntax_error(struct ctx *x, yaml_parser_t *p, const char *text,
+			 size_t len)
+{
+	yaml_mark_t m = p->problem_mark;
+	const char *what = p->problem ? p->problem : "syntax error";
+
+	if (p->error == YAML_READER_ERROR) {
+		size_t i;
+
+		m.line = m.column = 0;
+		for (i = 0; i < p->problem_offset && i < len; i++) {
+			if (text[i] == '\n') {
+				m.line++;
+				m.column = 0;
+			} else {
+				m.column++;
+			}
+		}
+	}
+	if (p->context)
+		report(x, &m, "yaml: %s (%s at line %d column %d)", what,
+		       p->context, (int)p->context_mark.line + 1,
+		       (int)p->context_mark.column + 1);
+	else
+		report(x, &m, "yaml: %s", what);
+}
+
+static int parse(struct zh_config **out, const char *name, const char *base_dir,
+		 const char *text, size_t len, struct zh_config_diag *diag,
+		 struct zh_error *err)
+{
+	struct ctx x;
+	struct frame *top = NULL;
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	bool parser_ok = false, doc_ok = false;
+	const yaml_node_t *root = NULL;
+	char **msgs;
+	size_t n;
+	int rc = 0;
+
+	*out = NULL;
+	memset(&x, 0, sizeof(x));
+	x.name = name ? name : "<config>";
+	x.base_dir = base_dir;
+	x.budget = NODE_BUDGET;
+	x.doc = &doc;
+	if (diag)
+		memset(diag, 0, sizeof(*diag));
+	if (!(x.cfg = calloc(1, sizeof(*x.cfg))) ||
+	    !(top = calloc(1, sizeof(*top)))) {
+		x.nomem = true;
+		goto out;
+	}
+	top->scope = "";
+	top->base = (char *)x.cfg;
+	apply_defaults(&x, "", top->base);
+	if (!yaml_parser_initialize(&parser)) {
+		x.nomem = true;
+		goto out;
+	}
+	parser_ok = true;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		syntax_error(&x, &parser, text, len);
+		goto out;
+	}
+	doc_ok = true;
+	root = yaml_document_get_root_node(&doc);
+	if (root && yaml_parser_load(&parser, &extra)) {
+		const yaml_node_t *r2 = yaml_document_get_root_node(&extra);
+
+		if (r2)
+			report(&x, &r2->start_mark,
+			       "only one yaml document is allowed");
+		yaml_document_delete(&extra);
+	} else if (root) {
+		syntax_error(&x, &parser, text, len);
+	}
+	if (root && root->type != YAML_MAPPING_NODE && !is_null(root)) {
+		report(&x, &root->start_mark,
+		       "expected a mapping at the top level, got %s",
+		       kind(root));
+		goto out;
+	}
+	if (root && root->type == YAML_MAPPING_NODE)
+		parse_map(&x, top, "", "", root);
+	check_top(&x, top, root);
+out:
+	if (x.cfg)
+		redact_scope(&x, "", (char *)x.cfg);
+	if (doc_ok)
+		yaml_document_delete(&doc);
+	if (parser_ok)
+		yaml_parser_delete(&parser);
+	free(top);
+	free(x.names);
+	if (x.nomem) {
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+	} else if (x.errs.len) {
+		msgs = take_msgs(&x.errs, &n);
+		rc = zh_error_set(err, ZH_ECONFIG, "%s",
+				  msgs ? msgs[0] : "invalid configuration");
+		if (diag) {
+			diag->msgs = msgs;
+			diag->len = n;
+		} else {
+			for (; n; n--)
+				free(msgs[n - 1]);
+			free(msgs);
+		}
+	}
+	msgs = take_msgs(&x.warns, &n);
+	if (diag) {
+		diag->warnings = msgs;
+		diag->nwarnings = n;
+	} else {
+		for (; n; n--)
+			free(msgs[n - 1]);
+		free(msgs);
+	}
+	msgs_dispose(&x.errs);
+	msgs_dispose(&x.warns);
+	if (rc)
+		zh_config_free(x.cfg);
+	else
+		*out = x.cfg;
+	return rc;
+}
+
+int zh_config_parse(struct zh_config **out, const char *name, const char *text,
+		    size_t len, struct zh_config_diag *diag,
+		    struct zh_error *err)
+{
+	return parse(out, name, NULL, text, len, diag, err);
+}
+
+/* The whole file, capped; *out malloc'd and NUL-terminated. */
+static int read_file(char **out, size_t *len, const char *path,
+		     struct zh_error *err)
+{
+	struct zh_buf b;
+	char chunk[8192];
+	size_t n;
+	FILE *fp;
+	int rc = 0;
+
+	*out = NULL;
+	if (!(fp = fopen(path, "rb")))
+		return zh_error_set(err, ZH_ECONFIG, "cannot read '%s': %s",
+				    path, strerror(errno));
+	zh_buf_init(&b, MAX_FILE);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		if ((rc = zh_buf_append(&b, chunk, n))) {
+			rc =
+			    rc == ZH_ETOOBIG
+				? zh_error_set(err, ZH_ECONFIG,
+					       "'%s' is too big", path)
+				: zh_error_set(err, ZH_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (ferror(fp)) {
+		rc = zh_error_set(err, ZH_ECONFIG, "cannot read '%s': %s", path,
+				  strerror(errno));
+		goto out;
+	}
+	*len = b.len;
+	if (!(*out = zh_buf_detach(&b)))
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+out:
+	zh_buf_dispose(&b);
+	fclose(fp);
+	return rc;
+}
+
+int zh_config_load(struct zh_config **out, const char *path,
+		   struct zh_config_diag *diag, struct zh_error *err)
+{
+	char *text = NULL, *dir = NULL, *slash;
+	struct zh_error e = {0};
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if (diag)
+		memset(diag, 0, sizeof(*diag));
+	if ((rc = read_file(&text, &len, path, &e))) {
+		if (diag && (diag->msgs = calloc(1, sizeof(char *))) &&
+		    (diag->msgs[0] = strdup(e.msg)))
+			diag->len = 1;
+		return zh_error_set(err, rc, "%s", e.msg);
+	}
+	if (!(dir = strdup(path))) {
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((slash = strrchr(dir, '/')))
+		slash[slash == dir] = '\0';
+	else
+		dir[0] = '\0';
+	rc = parse(out, path, *dir ? dir : NULL, text, len, diag, err);
+	if (!rc && !((*out)->path = strdup(path))) {
+		zh_config_free(*out);
+		*out = NULL;
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+	}
+out:
+	free(dir);
+	free(text);
+	return rc;
+}
+
+void zh_config_free(struct zh_config *c)
+{
+	if (!c)
+		return;
+	free_scope("", (char *)c);
+	free(c->path);
+	free(c);
+}
+
+void zh_config_diag_dispose(struct zh_config_diag *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->len; i++)
+		free(d->msgs[i]);
+	for (i = 0; i < d->nwarnings; i++)
+		free(d->warnings[i]);
+	free(d->msgs);
+	free(d->warnings);
+	memset(d, 0, sizeof(*d));
+}
+
+const struct zh_rule *zh_config_rule(const struct zh_config *c,
+				     const char *name)
+{
+	size_t i;
+
+	if (!c || !name)
+		return NULL;
+	for (i = 0; i < c->nrules; i++)
+		if (c->rules[i].name && strcmp(c->rules[i].name, name) == 0)
+			return &c->rules[i];
+	return NULL;
+}

@@ -1,0 +1,39 @@
+/* Which configuration file to read (design.md §3). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "util/banned.h"
+#include "util/error.h"
+
+#define DEFAULT_PATH "/etc/zadig-hook/config.yaml"
+
+static int found(char **out, const char *path, struct zh_error *err)
+{
+	if (!(*out = strdup(path)))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	return 0;
+}
+
+int zh_config_locate(char **out, const char *explicit_path,
+		     const char *git_config_value, struct zh_error *err)
+{
+	const char *env = getenv("ZADIG_HOOK_CONFIG");
+
+	*out = NULL;
+	/* An explicit choice is returned even when the file is missing, so
+	 * that loading it names the file the user asked for. */
+	if (explicit_path && *explicit_path)
+		return found(out, explicit_path, err);
+	if (env && *env)
+		return found(out, env, err);
+	if (git_config_value && *git_config_value)
+		return found(out, git_config_value, err);
+	if (access(DEFAULT_PATH, F_OK) == 0)
+		return found(out, DEFAULT_PATH, err);
+	return zh_error_set(err, ZH_ECONFIG,
+			    "no configuration: pass --config, set "
+			    "ZADIG_HOOK_CONFIG or git config zadig.config, "
+			    "or create " DEFAULT_PATH);
+}

@@ -1,0 +1,728 @@
+/* zh_config_parse / zh_config_load: schema, defaults, every error case
+ * with its exact FILE:LINE:COL, environment expansion, token handling. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "util/banned.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/value.h"
+
+#define TOKEN "s3cr3t-t0ken-value"
+/* Three lines, so rules start on line 4. */
+#define ZADIG                                                                  \
+	"zadig:\n"                                                             \
+	"  url: https://zadig.example.com\n"                                   \
+	"  token: " TOKEN "\n"
+#define WF "    workflow: {name: w, env: dev}\n"
+
+struct res {
+	struct zh_config *c;
+	struct zh_config_diag d;
+	struct zh_error e;
+	int rc;
+};
+
+static void run(struct res *r, const char *text)
+{
+	memset(r, 0, sizeof(*r));
+	r->rc =
+	    zh_config_parse(&r->c, "t.yaml", text, strlen(text), &r->d, &r->e);
+}
+
+static void done(struct res *r)
+{
+	zh_config_free(r->c);
+	zh_config_diag_dispose(&r->d);
+}
+
+/* Loads, else fails printing every message. */
+static void ok(struct res *r, const char *text)
+{
+	size_t i;
+
+	run(r, text);
+	for (i = 0; i < r->d.len; i++)
+		print_error("%s\n", r->d.msgs[i]);
+	assert_int_equal(r->rc, 0);
+	assert_non_null(r->c);
+}
+
+/* Fails with exactly one error, msg. */
+static void fails(const char *text, const char *msg)
+{
+	struct res r;
+	size_t i;
+
+	run(&r, text);
+	if (r.d.len != 1 || strcmp(r.d.msgs[0], msg) != 0)
+		for (i = 0; i < r.d.len; i++)
+			print_error("got: %s\n", r.d.msgs[i]);
+	assert_int_equal(r.rc, ZH_ECONFIG);
+	assert_null(r.c);
+	assert_int_equal(r.e.code, ZH_ECONFIG);
+	assert_int_equal(r.d.len, 1);
+	assert_string_equal(r.d.msgs[0], msg);
+	assert_string_equal(r.e.msg, msg);
+	done(&r);
+}
+
+static void defaults(void **state)
+{
+	struct res r;
+
+	(void)state;
+	ok(&r, ZADIG "rules:\n  - name: dev\n    workflow:\n      name: w\n"
+		     "      env: dev\n      targets: [{name: vote}]\n");
+	assert_string_equal(r.c->zadig.url, "https://zadig.example.com");
+	assert_string_equal(r.c->zadig.token, TOKEN);
+	assert_null(r.c->zadig.token_file);
+	assert_int_equal(r.c->zadig.timeout_ms, 10000);
+	assert_null(r.c->zadig.ca_file);
+	assert_false(r.c->zadig.insecure_skip_tls_verify);
+	assert_null(r.c->state_dir);
+	assert_string_equal(r.c->notes.ref, "refs/notes/zadig");
+	assert_false(r.c->notes.push);
+	assert_int_equal(r.c->hook.mode, ZH_HOOK_SYNC);
+	assert_int_equal(r.c->hook.deadline_ms, 10000);
+	assert_null(r.c->hook.repo_root);
+	assert_true(r.c->hook.poll);
+	assert_int_equal(r.c->poll.interval_ms, 10000);
+	assert_int_equal(r.c->poll.max_interval_ms, 120000);
+	assert_int_equal(r.c->poll.give_up_after_ms, 24 * 3600 * 1000);
+	assert_string_equal(r.c->webhook.listen, "127.0.0.1:8080");
+	assert_null(r.c->webhook.secret);
+	assert_int_equal(r.c->webhook.max_body, 1 << 20);
+	assert_int_equal(r.c->webhook.workers, 4);
+	assert_int_equal(r.c->webhook.nrepos, 0);
+	assert_int_equal(r.c->nrules, 1);
+	assert_string_equal(r.c->rules[0].name, "dev");
+	assert_null(r.c->rules[0].repo);
+	assert_int_equal(r.c->rules[0].branches.len, 0);
+	assert_int_equal(r.c->rules[0].events, ZH_EVENT_PUSH);
+	assert_false(r.c->rules[0].custom);
+	assert_false(r.c->rules[0].workflow.callback);
+	assert_null(r.c->rules[0].workflow.release_images);
+	assert_null(r.c->rules[0].workflow.project);
+	assert_int_equal(r.c->rules[0].workflow.ntargets, 1);
+	assert_string_equal(r.c->rules[0].workflow.targets[0].service_type,
+			    "k8s");
+	assert_int_equal(r.c->rules[0].workflow.targets[0].repos.len, 0);
+	assert_int_equal(r.c->rules[0].line, 5);
+	assert_int_equal(r.c->rules[0].col, 5);
+	assert_int_equal(r.d.nwarnings, 0);
+	assert_ptr_equal(zh_config_rule(r.c, "dev"), &r.c->rules[0]);
+	assert_null(zh_config_rule(r.c, "nope"));
+	done(&r);
+}
+
+static void values(void **state)
+{
+	struct res r;
+	const struct zh_rule *x;
+
+	(void)state;
+	ok(&r, ZADIG "  timeout: 1h30m\n"
+		     "  insecure_skip_tls_verify: true\n"
+		     "state_dir: /var/lib/zh\n"
+		     "notes: {ref: refs/notes/ci, push: true}\n"
+		     "hook: {mode: async, deadline: 500ms, poll: false,"
+		     " repo_root: /srv}\n"
+		     "poll: {interval: 1s, max_interval: 5m,"
+		     " give_up_after: 1h}\n"
+		     "webhook:\n"
+		     "  listen: '[::1]:9000'\n"
+		     "  max_body: 512KiB\n"
+		     "  workers: 64\n"
+		     "  repos:\n"
+		     "    - {project: 'g/*', url: https://g/x.git,"
+		     " credentials: {username: u, password: p}}\n"
+		     "rules:\n"
+		     "  - name: x\n"
+		     "    repo: 'g/*'\n"
+		     "    branches: main\n"
+		     "    tags: ['v*', 'rel-[0-9]*']\n"
+		     "    events: [tag, merge_request]\n"
+		     "    paths: 'src/**'\n"
+		     "    custom_workflow: {project: p, name: n}\n");
+	assert_int_equal(r.c->zadig.timeout_ms, 5400000);
+	assert_true(r.c->zadig.insecure_skip_tls_verify);
+	assert_string_equal(r.c->state_dir, "/var/lib/zh");
+	assert_string_equal(r.c->notes.ref, "refs/notes/ci");
+	assert_true(r.c->notes.push);
+	assert_int_equal(r.c->hook.mode, ZH_HOOK_ASYNC);
+	assert_int_equal(r.c->hook.deadline_ms, 500);
+	assert_false(r.c->hook.poll);
+	assert_string_equal(r.c->hook.repo_root, "/srv");
+	assert_int_equal(r.c->poll.interval_ms, 1000);
+	assert_int_equal(r.c->poll.max_interval_ms, 300000);
+	assert_int_equal(r.c->poll.give_up_after_ms, 3600000);
+	assert_string_equal(r.c->webhook.listen, "[::1]:9000");
+	assert_int_equal(r.c->webhook.max_body, 512 * 1024);
+	assert_int_equal(r.c->webhook.workers, 64);
+	assert_int_equal(r.c->webhook.nrepos, 1);
+	assert_string_equal(r.c->webhook.repos[0].project, "g/*");
+	assert_null(r.c->webhook.repos[0].path);
+	assert_string_equal(r.c->webhook.repos[0].url, "https://g/x.git");
+	assert_string_equal(r.c->webhook.repos[0].username, "u");
+	assert_string_equal(r.c->webhook.repos[0].password, "p");
+	x = zh_config_rule(r.c, "x");
+	assert_non_null(x);
+	assert_string_equal(x->repo, "g/*");
+	assert_int_equal(x->branches.len, 1);
+	assert_string_equal(x->branches.items[0], "main");
+	assert_int_equal(x->tags.len, 2);
+	assert_string_equal(x->tags.items[1], "rel-[0-9]*");
+	assert_int_equal(x->events, ZH_EVENT_TAG | ZH_EVENT_MERGE_REQUEST);
+	assert_int_equal(x->paths.len, 1);
+	assert_true(x->custom);
+	assert_string_equal(x->custom_workflow.project, "p");
+	assert_string_equal(x->custom_workflow.name, "n");
+	/* inputs default to an empty list */
+	assert_non_null(x->custom_workflow.inputs);
+	assert_int_equal(x->custom_workflow.inputs->type, ZH_VALUE_LIST);
+	assert_int_equal(x->custom_workflow.inputs->len, 0);
+	done(&r);
+}
+
+static void free_form(void **state)
+{
+	struct res r;
+	const struct zh_value *in, *p, *rel;
+
+	(void)state;
+	setenv("ZH_TEST_REGISTRY", "https://reg.example.com", 1);
+	ok(&r, ZADIG "rules:\n"
+		     "  - name: c\n"
+		     "    custom_workflow:\n"
+		     "      project: p\n"
+		     "      name: n\n"
+		     "      inputs:\n"
+		     "        - job_name: build\n"
+		     "          parameters:\n"
+		     "            registry: ${ZH_TEST_REGISTRY}/x\n"
+		     "            n: 42\n"
+		     "            neg: -7\n"
+		     "            quoted: \"42\"\n"
+		     "            on: true\n"
+		     "            off: False\n"
+		     "            word: yes\n"
+		     "            nothing: ~\n"
+		     "            empty:\n"
+		     "            branch: ${BRANCH}\n"
+		     "            list: [a, 1]\n"
+		     "  - name: p\n"
+		     "    workflow:\n"
+		     "      name: w\n"
+		     "      env: ''\n"
+		     "      release_images: [{image: 'x:${SHORT_COMMIT}'}]\n");
+	in = r.c->rules[0].custom_workflow.inputs;
+	assert_int_equal(in->type, ZH_VALUE_LIST);
+	assert_int_equal(in->len, 1);
+	assert_int_equal(in->items[0]->type, ZH_VALUE_MAP);
+	assert_int_equal(in->items[0]->line, 10);
+	assert_int_equal(in->items[0]->col, 11);
+	assert_string_equal(zh_value_get(in->items[0], "job_name")->u.s,
+			    "build");
+	p = zh_value_get(in->items[0], "parameters");
+	assert_non_null(p);
+	assert_string_equal(zh_value_get(p, "registry")->u.s,
+			    "https://reg.example.com/x");
+	assert_int_equal(zh_value_get(p, "registry")->line, 12);
+	assert_int_equal(zh_value_get(p, "registry")->col, 23);
+	assert_int_equal(zh_value_get(p, "n")->type, ZH_VALUE_INT);
+	assert_int_equal(zh_value_get(p, "n")->u.i, 42);
+	assert_int_equal(zh_value_get(p, "neg")->u.i, -7);
+	assert_int_equal(zh_value_get(p, "quoted")->type, ZH_VALUE_STRING);
+	assert_string_equal(zh_value_get(p, "quoted")->u.s, "42");
+	assert_int_equal(zh_value_get(p, "on")->type, ZH_VALUE_BOOL);
+	assert_true(zh_value_get(p, "on")->u.b);
+	assert_int_equal(zh_value_get(p, "off")->type, ZH_VALUE_BOOL);
+	assert_false(zh_value_get(p, "off")->u.b);
+	assert_int_equal(zh_value_get(p, "word")->type, ZH_VALUE_STRING);
+	assert_int_equal(zh_value_get(p, "nothing")->type, ZH_VALUE_NULL);
+	assert_int_equal(zh_value_get(p, "empty")->type, ZH_VALUE_NULL);
+	assert_string_equal(zh_value_get(p, "branch")->u.s, "${BRANCH}");
+	assert_int_equal(zh_value_get(p, "list")->len, 2);
+	assert_int_equal(zh_value_get(p, "list")->items[1]->u.i, 1);
+	assert_string_equal(r.c->rules[1].workflow.env, "");
+	rel = r.c->rules[1].workflow.release_images;
+	assert_non_null(rel);
+	assert_int_equal(rel->type, ZH_VALUE_LIST);
+	assert_string_equal(zh_value_get(rel->items[0], "image")->u.s,
+			    "x:${SHORT_COMMIT}");
+	done(&r);
+}
+
+static void env_expansion(void **state)
+{
+	static const char *const kept[] = {
+	    "REPO",   "BRANCH",		  "TAG",
+	    "REF",    "COMMIT",		  "SHORT_COMMIT",
+	    "BEFORE", "AUTHOR",		  "AUTHOR_EMAIL",
+	    "MR_IID", "MR_TARGET_BRANCH", "RULE",
+	};
+	char text[2048], want[1024];
+	struct zh_buf b;
+	struct res r;
+	size_t i;
+
+	(void)state;
+	setenv("ZH_TEST_HOST", "zadig.example.com", 1);
+	setenv("ZH_TEST_EMPTY", "", 1);
+	setenv("BRANCH", "should-not-be-used", 1);
+	zh_buf_init(&b, 4096);
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		assert_int_equal(zh_buf_printf(&b, "${%s}", kept[i]), 0);
+	snprintf(text, sizeof(text),
+		 "zadig:\n  url: https://${ZH_TEST_HOST}:8443${ZH_TEST_EMPTY}\n"
+		 "  token: x\n"
+		 "rules:\n  - name: a\n    branches: ['${ZH_TEST_EMPTY}main']\n"
+		 "    workflow: {name: '%s $HOME ${ ${1X} ${lower', "
+		 "env: e}\n",
+		 zh_buf_cstr(&b));
+	ok(&r, text);
+	assert_string_equal(r.c->zadig.url, "https://zadig.example.com:8443");
+	assert_string_equal(r.c->rules[0].branches.items[0], "main");
+	/* trigger-time variables and things that are not ${NAME} stay */
+	snprintf(want, sizeof(want), "%s $HOME ${ ${1X} ${lower",
+		 zh_buf_cstr(&b));
+	assert_string_equal(r.c->rules[0].workflow.name, want);
+	done(&r);
+	zh_buf_dispose(&b);
+	unsetenv("BRANCH");
+
+	unsetenv("ZH_TEST_UNSET");
+	fails("zadig:\n  url: https://z\n  token: ${ZH_TEST_UNSET}\n",
+	      "t.yaml:3:10: environment variable 'ZH_TEST_UNSET' is not set");
+	fails(ZADIG
+	      "rules:\n  - name: a\n    branches: [x, '${ZH_TEST_UNSET}']\n" WF,
+	      "t.yaml:6:19: environment variable 'ZH_TEST_UNSET' is not set");
+	fails(
+	    ZADIG
+	    "rules:\n  - name: a\n    custom_workflow:\n"
+	    "      {project: p, name: n, inputs: [{a: '${ZH_TEST_UNSET}'}]}\n",
+	    "t.yaml:7:42: environment variable 'ZH_TEST_UNSET' is not set");
+}
+
+static void syntax_errors(void **state)
+{
+	(void)state;
+	fails("zadig:\n  url: [x\n",
+	      "t.yaml:3:1: yaml: did not find expected ',' or ']' (while "
+	      "parsing a flow sequence at line 2 column 8)");
+	fails("zadig:\n  url: x\n token: y\n",
+	      "t.yaml:3:2: yaml: did not find expected key (while parsing a "
+	      "block mapping at line 1 column 1)");
+	fails("zadig:\n\turl: x\n",
+	      "t.yaml:2:1: yaml: found character that cannot start any token "
+	      "(while scanning for the next token at line 2 column 1)");
+	fails(ZADIG "---\nzadig: {}\n",
+	      "t.yaml:5:1: only one yaml document is allowed");
+	fails("- a\n- b\n",
+	      "t.yaml:1:1: expected a mapping at the top level, got a list");
+}
+
+static void missing_zadig(void **state)
+{
+	struct res r;
+
+	(void)state;
+	run(&r, "");
+	assert_int_equal(r.rc, ZH_ECONFIG);
+	assert_string_equal(r.e.msg, "t.yaml:1:1: zadig.url is required");
+	assert_int_equal(r.d.len, 2);
+	assert_string_equal(r.d.msgs[1], "t.yaml:1:1: zadig.token or "
+					 "zadig.token_file is required");
+	done(&r);
+	run(&r, "# nothing\n\nstate_dir: /x\n");
+	assert_int_equal(r.rc, ZH_ECONFIG);
+	assert_string_equal(r.e.msg, "t.yaml:1:1: zadig.url is required");
+	done(&r);
+	fails("zadig:\n  token: x\n", "t.yaml:2:3: zadig.url is required");
+	fails("zadig:\n  url: gitlab.example.com\n  token: x\n",
+	      "t.yaml:2:8: zadig.url must start with http:// or https://, "
+	      "got 'gitlab.example.com'");
+	fails("zadig:\n  url: https://\n  token: x\n",
+	      "t.yaml:2:8: zadig.url must start with http:// or https://, "
+	      "got 'https://'");
+}
+
+static void tokens(void **state)
+{
+	(void)state;
+	fails("zadig:\n  url: http://z\n",
+	      "t.yaml:2:3: zadig.token or zadig.token_file is required");
+	fails("zadig:\n  url: http://z\n  token: x\n  token_file: /t\n",
+	      "t.yaml:4:3: zadig.token and zadig.token_file are both set; "
+	      "use one");
+	fails("zadig:\n  url: http://z\n  token: ''\n",
+	      "t.yaml:3:10: zadig.token is empty");
+	fails("zadig:\n  url: http://z\n  token: \"a\\nb\"\n",
+	      "t.yaml:3:10: zadig.token contains a control character");
+}
+
+static void unknown_keys(void **state)
+{
+	(void)state;
+	fails("zadig:\n  url: http://z\n  token: x\n  tokn: y\n",
+	      "t.yaml:4:3: unknown key 'tokn' in 'zadig' (did you mean "
+	      "'token'?)");
+	fails(ZADIG "rulez: []\n",
+	      "t.yaml:4:1: unknown key 'rulez' (did you mean 'rules'?)");
+	fails(ZADIG "rules:\n  - name: a\n    brnaches: [x]\n" WF,
+	      "t.yaml:6:5: unknown key 'brnaches' in 'rules[0]' (did you mean "
+	      "'branches'?)");
+	fails(ZADIG "rules:\n  - name: a\n"
+		    "    workflow: {name: w, env: e, targets: [{name: x,"
+		    " sevice_type: helm}]}\n",
+	      "t.yaml:6:53: unknown key 'sevice_type' in "
+	      "'rules[0].workflow.targets[0]' (did you mean 'service_type'?)");
+	fails(ZADIG "timeout: 5s\n",
+	      "t.yaml:4:1: unknown key 'timeout' (it belongs under 'zadig')");
+	fails(ZADIG "colour: red\n", "t.yaml:4:1: unknown key 'colour'");
+	fails(ZADIG "notes: {ref: refs/notes/z, ref: refs/notes/y}\n",
+	      "t.yaml:4:28: duplicate key 'ref' (first at line 4)");
+}
+
+static void wrong_types(void **state)
+{
+	(void)state;
+	fails(ZADIG "notes:\n  push: yes please\n",
+	      "t.yaml:5:9: expected a boolean, got 'yes please'");
+	fails(ZADIG "hook:\n  poll: [true]\n",
+	      "t.yaml:5:9: expected a boolean, got a list");
+	fails(ZADIG "state_dir: {a: b}\n",
+	      "t.yaml:4:12: expected a string, got a mapping");
+	fails(ZADIG "notes: true\n",
+	      "t.yaml:4:8: expected a mapping, got a scalar");
+	fails(ZADIG "rules: {a: b}\n", "t.yaml:4:8: expected a list, got a "
+				       "mapping");
+	fails(ZADIG "rules: [x]\n", "t.yaml:4:9: expected a mapping, got a "
+				    "scalar");
+	fails(ZADIG "rules:\n  - name: a\n    branches: {a: b}\n" WF,
+	      "t.yaml:6:15: expected a list of strings, got a mapping");
+	fails(ZADIG "rules:\n  - name: a\n    branches: [[a]]\n" WF,
+	      "t.yaml:6:16: expected a string, got a list");
+	fails(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: e,"
+		    " release_images: {}}\n",
+	      "t.yaml:6:49: expected a list, got a mapping");
+	fails(ZADIG "notes: {ref: zadig}\n",
+	      "t.yaml:4:14: notes.ref must be a full ref name like "
+	      "refs/notes/zadig, got 'zadig'");
+	fails(ZADIG "webhook: {listen: 8080}\n",
+	      "t.yaml:4:19: invalid listen address '8080': expected "
+	      "host:port");
+	fails(ZADIG "webhook: {public_url: hooks.example.com}\n",
+	      "t.yaml:4:23: webhook.public_url must start with http:// or "
+	      "https://, got 'hooks.example.com'");
+}
+
+static void durations_and_sizes(void **state)
+{
+	struct res r;
+
+	(void)state;
+	fails("zadig:\n  url: http://z\n  token: x\n  timeout: 10\n",
+	      "t.yaml:4:12: invalid duration '10': a number needs a unit "
+	      "(ms, s, m or h)");
+	fails("zadig:\n  url: http://z\n  token: x\n  timeout: ten\n",
+	      "t.yaml:4:12: invalid duration 'ten': expected e.g. 500ms, 10s, "
+	      "5m, 24h or 1h30m");
+	fails("zadig:\n  url: http://z\n  token: x\n  timeout: 5x\n",
+	      "t.yaml:4:12: invalid duration '5x': expected e.g. 500ms, 10s, "
+	      "5m, 24h or 1h30m");
+	fails(ZADIG "hook: {deadline: 0s}\n",
+	      "t.yaml:4:18: hook.deadline must be positive, got '0s'");
+	fails(ZADIG "poll: {interval: 5m, max_interval: 1m}\n",
+	      "t.yaml:4:36: poll.max_interval must not be less than "
+	      "poll.interval");
+	fails(ZADIG "webhook: {max_body: 1XB}\n",
+	      "t.yaml:4:21: invalid size '1XB': expected bytes or a unit B, "
+	      "KiB, MiB, GiB, KB, MB or GB (e.g. 1MiB)");
+	fails(ZADIG "webhook: {max_body: 0}\n",
+	      "t.yaml:4:21: webhook.max_body must be positive, got '0'");
+	ok(&r, ZADIG "webhook: {max_body: 1MB}\n");
+	assert_int_equal(r.c->webhook.max_body, 1000000);
+	done(&r);
+	ok(&r, ZADIG "webhook: {max_body: 2048}\n");
+	assert_int_equal(r.c->webhook.max_body, 2048);
+	done(&r);
+}
+
+static void ranges_and_enums(void **state)
+{
+	struct res r;
+
+	(void)state;
+	fails(ZADIG "webhook: {workers: 0}\n",
+	      "t.yaml:4:20: webhook.workers must be between 1 and 64, got "
+	      "'0'");
+	fails(ZADIG "webhook: {workers: 65}\n",
+	      "t.yaml:4:20: webhook.workers must be between 1 and 64, got "
+	      "'65'");
+	fails(ZADIG "webhook: {workers: four}\n",
+	      "t.yaml:4:20: expected an integer, got 'four'");
+	fails(ZADIG "hook: {mode: fast}\n",
+	      "t.yaml:4:14: invalid hook.mode 'fast': expected sync or async");
+	fails(ZADIG "rules:\n  - name: a\n    events: [push, pull]\n" WF,
+	      "t.yaml:6:20: invalid rules[0].events 'pull': expected push, "
+	      "tag or merge_request");
+	fails(ZADIG "rules:\n  - name: a\n    events: []\n" WF,
+	      "t.yaml:6:13: rules[0].events must not be empty");
+	fails(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: e,"
+		    " targets: [{name: t, service_type: docker}]}\n",
+	      "t.yaml:6:67: invalid "
+	      "rules[0].workflow.targets[0].service_type 'docker': expected "
+	      "k8s or helm");
+	ok(&r, ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: e,"
+		     " targets: [{name: t, service_type: helm,"
+		     " repos: r1}]}\n");
+	assert_string_equal(r.c->rules[0].workflow.targets[0].service_type,
+			    "helm");
+	assert_string_equal(r.c->rules[0].workflow.targets[0].repos.items[0],
+			    "r1");
+	done(&r);
+}
+
+static void globs(void **state)
+{
+	(void)state;
+	fails(ZADIG "rules:\n  - name: a\n    repo: 'g/[ab'\n" WF,
+	      "t.yaml:6:11: invalid glob 'g/[ab': unclosed '['");
+	fails(ZADIG "rules:\n  - name: a\n    branches: ['rel[]']\n" WF,
+	      "t.yaml:6:16: invalid glob 'rel[]': empty class '[]'");
+	fails(ZADIG "rules:\n  - name: a\n    tags: 'v[!]'\n" WF,
+	      "t.yaml:6:11: invalid glob 'v[!]': empty class '[]'");
+	fails(ZADIG "rules:\n  - name: a\n    paths: ['src/[z-a]']\n" WF,
+	      "t.yaml:6:13: invalid glob 'src/[z-a]': reversed range in "
+	      "'[...]'");
+	fails(ZADIG "rules:\n  - name: a\n    ignore_paths: ['']\n" WF,
+	      "t.yaml:6:20: invalid glob '': empty pattern");
+	fails(ZADIG "webhook:\n  repos: [{project: 'a[', path: /x}]\n",
+	      "t.yaml:5:21: invalid glob 'a[': unclosed '['");
+}
+
+static void rule_shape(void **state)
+{
+	(void)state;
+	fails(ZADIG "rules:\n  - name: a\n" WF
+		    "    custom_workflow: {project: p, name: n}\n",
+	      "t.yaml:7:5: rule 'a' has both 'workflow' and "
+	      "'custom_workflow'; use one");
+	fails(ZADIG "rules:\n  - name: a\n    repo: x\n",
+	      "t.yaml:5:5: rule 'a' needs 'workflow' or 'custom_workflow'");
+	fails(ZADIG "rules:\n  - repo: x\n" WF,
+	      "t.yaml:5:5: rules[0].name is required");
+	fails(ZADIG "rules:\n  - name: ''\n" WF,
+	      "t.yaml:5:11: rule name must not be empty");
+	fails(ZADIG "rules:\n  - name: a\n" WF "  - name: b\n" WF
+		    "  - name: a\n" WF,
+	      "t.yaml:9:11: duplicate rule name 'a' (first at line 5)");
+	fails(ZADIG "rules:\n  - name: a\n    workflow: {name: w}\n",
+	      "t.yaml:6:15: rules[0].workflow.env is required");
+	fails(ZADIG "rules:\n  - name: a\n    workflow: {env: e}\n",
+	      "t.yaml:6:15: rules[0].workflow.name is required");
+	fails(ZADIG
+	      "rules:\n  - name: a\n"
+	      "    workflow: {name: w, env: e, targets: [{repos: [x]}]}\n",
+	      "t.yaml:6:43: rules[0].workflow.targets[0].name is required");
+	fails(ZADIG "rules:\n  - name: a\n    custom_workflow: {name: n}\n",
+	      "t.yaml:6:22: rules[0].custom_workflow.project is required");
+	fails(ZADIG "rules:\n  - name: a\n    custom_workflow: {project: p}\n",
+	      "t.yaml:6:22: rules[0].custom_workflow.name is required");
+	fails(ZADIG "webhook:\n  repos:\n    - project: a\n      path: /x\n"
+		    "      url: https://x\n",
+	      "t.yaml:8:7: webhook.repos[0] has both 'path' and 'url'; use "
+	      "one");
+	fails(ZADIG "webhook:\n  repos:\n    - project: a\n",
+	      "t.yaml:6:7: webhook.repos[0] needs 'path' or 'url'");
+	fails(ZADIG "webhook:\n  repos:\n    - path: /x\n",
+	      "t.yaml:6:7: webhook.repos[0].project is required");
+}
+
+static void callback_warning(void **state)
+{
+	struct res r;
+
+	(void)state;
+	ok(&r, ZADIG "rules:\n  - name: a\n"
+		     "    workflow: {name: w, env: e, callback: true}\n");
+	assert_true(r.c->rules[0].workflow.callback);
+	assert_int_equal(r.d.nwarnings, 1);
+	assert_string_equal(r.d.warnings[0],
+			    "t.yaml:5:5: rule 'a' asks for a callback but "
+			    "webhook.public_url or webhook.secret is not set; "
+			    "no callback is sent");
+	done(&r);
+	ok(&r, ZADIG "webhook: {public_url: 'https://h', secret: s}\n"
+		     "rules:\n  - name: a\n"
+		     "    workflow: {name: w, env: e, callback: true}\n");
+	assert_int_equal(r.d.nwarnings, 0);
+	done(&r);
+}
+
+/* Every error of one file, each at its place, sorted by position. */
+static void all_errors_reported(void **state)
+{
+	const char *dir = ZH_FIXTURES "/config/";
+	struct zh_config *c = NULL;
+	struct zh_config_diag d;
+	struct zh_error e = {0};
+	char line[512], want[1024];
+	size_t n = 0;
+	FILE *fp;
+
+	(void)state;
+	unsetenv("NOPE_UNSET2");
+	assert_int_equal(
+	    zh_config_load(&c, ZH_FIXTURES "/config/errors.yaml", &d, &e),
+	    ZH_ECONFIG);
+	assert_null(c);
+	fp = fopen(ZH_FIXTURES "/config/errors.txt", "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(want, sizeof(want), "%s%s", dir, line);
+		assert_true(n < d.len);
+		assert_string_equal(d.msgs[n], want);
+		if (n == 0)
+			assert_string_equal(e.msg, want);
+		n++;
+	}
+	fclose(fp);
+	assert_int_equal(n, d.len);
+	assert_true(n >= 20);
+	zh_config_diag_dispose(&d);
+}
+
+static void many_rules(void **state)
+{
+	struct zh_buf b;
+	struct res r;
+	clock_t t0;
+	size_t i;
+
+	(void)state;
+	zh_buf_init(&b, 1 << 20);
+	assert_int_equal(zh_buf_puts(&b, ZADIG "rules:\n"), 0);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(
+		    zh_buf_printf(&b,
+				  "  - name: rule-%zu\n"
+				  "    repo: 'group/app-%zu'\n"
+				  "    branches: [main, 'release/*']\n"
+				  "    events: [push, merge_request]\n"
+				  "    paths: ['src/**']\n"
+				  "    workflow:\n"
+				  "      name: wf-%zu\n"
+				  "      env: dev\n"
+				  "      targets:\n"
+				  "        - {name: svc, repos: [app-%zu]}\n",
+				  i, i, i, i),
+		    0);
+	t0 = clock();
+	ok(&r, zh_buf_cstr(&b));
+	/* generous: the hook reads this on every push */
+	assert_true(clock() - t0 < CLOCKS_PER_SEC);
+	assert_int_equal(r.c->nrules, 200);
+	assert_string_equal(r.c->rules[199].name, "rule-199");
+	assert_string_equal(zh_config_rule(r.c, "rule-150")->workflow.name,
+			    "wf-150");
+	done(&r);
+	zh_buf_dispose(&b);
+}
+
+static void hostile_input(void **state)
+{
+	struct res r;
+
+	(void)state;
+	/* cyclic alias in a free-form value */
+	run(&r, ZADIG "rules:\n  - name: a\n    custom_workflow:\n"
+		      "      {project: p, name: n, inputs: &x [*x]}\n");
+	assert_int_equal(r.rc, ZH_ECONFIG);
+	assert_int_equal(r.d.len, 1);
+	assert_string_equal(r.d.msgs[0],
+			    "t.yaml:7:37: nesting deeper than 64 levels");
+	done(&r);
+	/* exponential aliases: 10^7 nodes from a few lines */
+	run(&r,
+	    ZADIG "rules:\n  - name: a\n    custom_workflow:\n"
+		  "      project: p\n      name: n\n      inputs:\n"
+		  "        - &a [x, x, x, x, x, x, x, x, x, x]\n"
+		  "        - &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		  "        - &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+		  "        - &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+		  "        - &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+		  "        - &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+		  "        - &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n");
+	assert_int_equal(r.rc, ZH_ECONFIG);
+	assert_int_equal(r.d.len, 1);
+	assert_non_null(strstr(r.d.msgs[0], "document too complex"));
+	done(&r);
+	assert_int_equal(zh_config_parse(&r.c, NULL, "", 0, NULL, NULL),
+			 ZH_ECONFIG);
+	assert_null(r.c);
+	run(&r, "zadig: {url: \"http://z\\0x\", token: x}\n");
+	assert_int_equal(r.rc, ZH_ECONFIG);
+	assert_string_equal(r.d.msgs[0],
+			    "t.yaml:1:14: string contains a NUL byte");
+	done(&r);
+	run(&r, "\xff\xfe\x00");
+	assert_int_equal(r.rc, ZH_ECONFIG);
+	done(&r);
+}
+
+static void load_missing_file(void **state)
+{
+	struct zh_config *c = NULL;
+	struct zh_config_diag d;
+	struct zh_error e = {0};
+
+	(void)state;
+	assert_int_equal(zh_config_load(&c, "/nonexistent/zh.yaml", &d, &e),
+			 ZH_ECONFIG);
+	assert_string_equal(e.msg, "cannot read '/nonexistent/zh.yaml': No "
+				   "such file or directory");
+	assert_int_equal(d.len, 1);
+	zh_config_diag_dispose(&d);
+	assert_int_equal(zh_config_load(&c, "/nonexistent/zh.yaml", NULL, NULL),
+			 ZH_ECONFIG);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(defaults),
+	    cmocka_unit_test(values),
+	    cmocka_unit_test(free_form),
+	    cmocka_unit_test(env_expansion),
+	    cmocka_unit_test(syntax_errors),
+	    cmocka_unit_test(missing_zadig),
+	    cmocka_unit_test(tokens),
+	    cmocka_unit_test(unknown_keys),
+	    cmocka_unit_test(wrong_types),
+	    cmocka_unit_test(durations_and_sizes),
+	    cmocka_unit_test(ranges_and_enums),
+	    cmocka_unit_test(globs),
+	    cmocka_unit_test(rule_shape),
+	    cmocka_unit_test(callback_warning),
+	    cmocka_unit_test(all_errors_reported),
+	    cmocka_unit_test(many_rules),
+	    cmocka_unit_test(hostile_input),
+	    cmocka_unit_test(load_missing_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,233 @@
+/* token_file: read, trimmed, mode warning, unreadable; and the token never
+ * shows up in any message. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "util/banned.h"
+#include "util/error.h"
+
+#define TOKEN "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.dG9rZW4"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/zh-config-test-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	static const char *const files[] = {"token", "open-token", "empty",
+					    "two",   "tokfile",	   "c.yaml"};
+	char path[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	return rmdir(dir);
+}
+
+static void write_file(const char *name, const char *text, mode_t mode)
+{
+	char path[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static int load(struct zh_config **c, struct zh_config_diag *d,
+		struct zh_error *e, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return zh_config_load(c, path, d, e);
+}
+
+static void token_file_read_and_trimmed(void **state)
+{
+	struct zh_config *c;
+	struct zh_config_diag d;
+	struct zh_error e = {0};
+	char want[256];
+
+	(void)state;
+	write_file("token", TOKEN " \n\n", 0600);
+	/* relative to the config file's directory */
+	write_file("c.yaml", "zadig:\n  url: http://z\n  token_file: token\n",
+		   0644);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
+	assert_string_equal(c->zadig.token, TOKEN);
+	assert_string_equal(c->zadig.token_file, "token");
+	snprintf(want, sizeof(want), "%s/c.yaml", dir);
+	assert_string_equal(c->path, want);
+	assert_int_equal(d.nwarnings, 0);
+	zh_config_free(c);
+	zh_config_diag_dispose(&d);
+}
+
+static void token_file_mode_warning(void **state)
+{
+	struct zh_config *c;
+	struct zh_config_diag d;
+	struct zh_error e = {0};
+	char text[256], want[512];
+
+	(void)state;
+	write_file("open-token", TOKEN "\n", 0644);
+	snprintf(text, sizeof(text),
+		 "zadig:\n  url: http://z\n  token_file: %s/open-token\n", dir);
+	write_file("c.yaml", text, 0644);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
+	assert_string_equal(c->zadig.token, TOKEN);
+	assert_int_equal(d.nwarnings, 1);
+	snprintf(want, sizeof(want),
+		 "%s/c.yaml:3:15: token file '%s/open-token' is readable by "
+		 "others (chmod 600)",
+		 dir, dir);
+	assert_string_equal(d.warnings[0], want);
+	zh_config_free(c);
+	zh_config_diag_dispose(&d);
+}
+
+static void token_file_unreadable(void **state)
+{
+	struct zh_config *c;
+	struct zh_config_diag d;
+	struct zh_error e = {0};
+	char want[512];
+
+	(void)state;
+	write_file("c.yaml",
+		   "zadig:\n  url: http://z\n  token_file: /nonexistent/tk\n",
+		   0644);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), ZH_ECONFIG);
+	snprintf(want, sizeof(want),
+		 "%s/c.yaml:3:15: cannot read token file '/nonexistent/tk': "
+		 "No such file or directory",
+		 dir);
+	assert_string_equal(e.msg, want);
+	assert_int_equal(d.len, 1);
+	zh_config_diag_dispose(&d);
+
+	write_file("empty", "\n  \n", 0600);
+	write_file("c.yaml", "zadig:\n  url: http://z\n  token_file: empty\n",
+		   0644);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), ZH_ECONFIG);
+	snprintf(want, sizeof(want),
+		 "%s/c.yaml:3:15: token file 'empty' is empty", dir);
+	assert_string_equal(e.msg, want);
+	zh_config_diag_dispose(&d);
+
+	write_file("two", "abc\ndef\n", 0600);
+	write_file("c.yaml", "zadig:\n  url: http://z\n  token_file: two\n",
+		   0644);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), ZH_ECONFIG);
+	snprintf(want, sizeof(want),
+		 "%s/c.yaml:3:15: token file 'two' must hold the token on one "
+		 "line",
+		 dir);
+	assert_string_equal(e.msg, want);
+	zh_config_diag_dispose(&d);
+}
+
+static void no_leak(const struct zh_config_diag *d, const struct zh_error *e)
+{
+	size_t i;
+
+	for (i = 0; i < d->len; i++)
+		assert_null(strstr(d->msgs[i], TOKEN));
+	for (i = 0; i < d->nwarnings; i++)
+		assert_null(strstr(d->warnings[i], TOKEN));
+	assert_null(strstr(e->msg, TOKEN));
+}
+
+/* Every kind of message around a token, literal, from the environment and
+ * from a file, in every place a secret may be written. */
+static void token_never_in_messages(void **state)
+{
+	static const char *const texts[] = {
+	    "zadig:\n  url: http://z\n  token: " TOKEN "\n"
+	    "  token_file: x\n  tokn: " TOKEN "\n  timeout: " TOKEN "\n",
+	    "zadig:\n  url: http://z\n  token: ${ZH_TEST_TOKEN}\n"
+	    "  timeout: ${ZH_TEST_TOKEN}\n"
+	    "  insecure_skip_tls_verify: ${ZH_TEST_TOKEN}\n"
+	    "webhook:\n  workers: ${ZH_TEST_TOKEN}\n"
+	    "  max_body: ${ZH_TEST_TOKEN}\n  secret: ${ZH_TEST_TOKEN}\n"
+	    "  listen: ${ZH_TEST_TOKEN}\n"
+	    "  public_url: ${ZH_TEST_TOKEN}\n"
+	    "notes: {ref: '${ZH_TEST_TOKEN}'}\n"
+	    "hook: {mode: '${ZH_TEST_TOKEN}'}\n"
+	    "rules:\n  - name: '${ZH_TEST_TOKEN} x'\n"
+	    "    repo: '${ZH_TEST_TOKEN}['\n"
+	    "    events: '${ZH_TEST_TOKEN}'\n"
+	    "    workflow: {name: w, env: e}\n"
+	    "  - name: '${ZH_TEST_TOKEN}'\n"
+	    "    custom_workflow: {project: p, name: n}\n"
+	    "  - name: '${ZH_TEST_TOKEN}'\n"
+	    "    custom_workflow: {project: p, name: n}\n",
+	    "zadig:\n  url: http://z\n  token: \"" TOKEN "\\n\"\n",
+	    "zadig:\n  url: http://z\n  token_file: tokfile\n"
+	    "  timeout: [\n",
+	};
+	struct zh_config *c;
+	struct zh_config_diag d;
+	struct zh_error e;
+	size_t i;
+
+	(void)state;
+	setenv("ZH_TEST_TOKEN", TOKEN, 1);
+	write_file("tokfile", TOKEN "\n", 0644);
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		write_file("c.yaml", texts[i], 0644);
+		assert_int_equal(load(&c, &d, &e, "c.yaml"), ZH_ECONFIG);
+		assert_true(d.len >= 1);
+		no_leak(&d, &e);
+		zh_config_diag_dispose(&d);
+	}
+	/* a loadable one with warnings */
+	write_file("c.yaml",
+		   "zadig:\n  url: http://z\n  token_file: tokfile\n"
+		   "rules:\n  - name: a\n"
+		   "    workflow: {name: w, env: e, callback: true}\n",
+		   0644);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
+	assert_int_equal(d.nwarnings, 2);
+	no_leak(&d, &e);
+	zh_config_free(c);
+	zh_config_diag_dispose(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(token_file_read_and_trimmed),
+	    cmocka_unit_test(token_file_mode_warning),
+	    cmocka_unit_test(token_file_unreadable),
+	    cmocka_unit_test(token_never_in_messages),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
