@@ -26,13 +26,13 @@ struct fz_task {
 	char *commit;
 	char *project;
 	char *env;
-	json_object *targets;        /* product: as sent */
+	json_object *targets;	     /* product: as sent */
 	json_object *release_images; /* product: as sent */
-	char *callback_url;          /* product: NULL without callback */
+	char *callback_url;	     /* product: NULL without callback */
 	json_object *callback_vars;  /* product: NULL or as sent */
-	json_object *inputs;         /* custom: as sent */
+	json_object *inputs;	     /* custom: as sent */
 	long long create_time, start_time, end_time;
-	bool restarted;     /* restarted tasks never call back again */
+	bool restarted;	    /* restarted tasks never call back again */
 	bool callback_done; /* the one callback was queued */
 	bool approved;
 	char *verdict; /* "approve" / "reject" once decided */
@@ -89,13 +89,14 @@ struct fz_reply {
 	char *body;
 	size_t len;
 	bool drop;
+	char ctype_buf[128]; /* for a content type that is not a literal */
 };
 
 /* What the access handler collected about one request. */
 struct fz_request {
 	const char *method;
 	const char *path; /* decoded, for routing */
-	char *raw_path;   /* as sent, for the request log */
+	char *raw_path;	  /* as sent, for the request log */
 	char *raw_query;  /* as sent, "" when none */
 	const char *body; /* NULL when none */
 	size_t body_len;
@@ -118,17 +119,19 @@ void fz_task_set_status(struct fz_server *s, struct fz_task *t,
 void fz_task_advance(struct fz_server *s, struct fz_task *t);
 void fz_task_restart(struct fz_task *t);
 char *fz_task_url(struct fz_server *s, const struct fz_task *t);
+json_object *fz_task_images(const struct fz_task *t);
 json_object *fz_task_summary(struct fz_server *s, const struct fz_task *t);
 bool fz_fault_take(struct fz_fault *out, struct fz_server *s,
 		   const char *method, const char *path);
 void fz_fault_dispose(struct fz_fault *f);
 void fz_record(struct fz_server *s, json_object *rec);
 void fz_log(struct fz_server *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 char *fz_xstrdup(const char *s);
 char *fz_json_dump(json_object *o, size_t *len);
 json_object *fz_json_parse(const char *text, size_t len);
 void fz_reply_json(struct fz_reply *r, int status, json_object *o);
+void fz_reply_json_pretty(struct fz_reply *r, int status, json_object *o);
 void fz_reply_text(struct fz_reply *r, int status, const char *ctype,
 		   const char *text);
 void fz_reply_zerr(struct fz_reply *r, int status, int code, const char *msg,

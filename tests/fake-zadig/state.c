@@ -54,7 +54,7 @@ int fz_gen_parse(enum fz_gen *out, const char *s)
 
 bool fz_status_final(const char *status)
 {
-	static const char *const finals[] = {"passed",  "failed",   "timeout",
+	static const char *const finals[] = {"passed",	  "failed", "timeout",
 					     "cancelled", "reject", "skipped",
 					     "unstable"};
 	size_t i;
@@ -269,17 +269,19 @@ void fz_task_restart(struct fz_task *t)
 
 char *fz_task_url(struct fz_server *s, const struct fz_task *t)
 {
-	size_t n = strlen(s->base_url) + strlen(t->project) +
-		   strlen(t->workflow) + 96;
+	size_t n =
+	    strlen(s->base_url) + strlen(t->project) + strlen(t->workflow) + 96;
 	char *url = malloc(n);
 
 	if (!url)
 		abort();
 	if (t->kind == FZ_PRODUCT)
-		snprintf(url, n, "%s/v1/projects/detail/%s/pipelines/multi/%s/%lld",
+		snprintf(url, n,
+			 "%s/v1/projects/detail/%s/pipelines/multi/%s/%lld",
 			 s->base_url, t->project, t->workflow, t->id);
 	else
-		snprintf(url, n, "%s/v1/projects/detail/%s/pipelines/custom/%s/%lld",
+		snprintf(url, n,
+			 "%s/v1/projects/detail/%s/pipelines/custom/%s/%lld",
 			 s->base_url, t->project, t->workflow, t->id);
 	return url;
 }
@@ -296,14 +298,15 @@ json_object *fz_task_summary(struct fz_server *s, const struct fz_task *t)
 
 	json_object_object_add(o, "kind",
 			       json_object_new_string(t->kind == FZ_PRODUCT
-							      ? "product"
-							      : "custom"));
+							  ? "product"
+							  : "custom"));
 	json_object_object_add(o, "workflow",
 			       json_object_new_string(t->workflow));
 	json_object_object_add(o, "task_id", json_object_new_int64(t->id));
 	json_object_object_add(o, "status", json_object_new_string(t->status));
 	json_object_object_add(o, "commit", str_or_null(t->commit));
-	json_object_object_add(o, "project", json_object_new_string(t->project));
+	json_object_object_add(o, "project",
+			       json_object_new_string(t->project));
 	json_object_object_add(o, "callback_url", str_or_null(t->callback_url));
 	json_object_object_add(o, "reads", json_object_new_int(t->reads));
 	json_object_object_add(o, "restarted",
@@ -383,7 +386,7 @@ char *fz_json_dump(json_object *o, size_t *len)
 {
 	size_t n = 0;
 	const char *text = json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
 	char *copy = malloc(n + 1);
 
 	if (!copy)
@@ -443,6 +446,27 @@ void fz_reply_text(struct fz_reply *r, int status, const char *ctype,
 	r->len = text ? strlen(text) : 0;
 }
 
+/* The control plane's replies, pretty so that tests can grep lines. */
+void fz_reply_json_pretty(struct fz_reply *r, int status, json_object *o)
+{
+	size_t n = 0;
+	const char *text = json_object_to_json_string_length(
+	    o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+		JSON_C_TO_STRING_NOSLASHESCAPE,
+	    &n);
+
+	r->status = status;
+	r->content_type = "application/json; charset=utf-8";
+	r->body = malloc(n + 1);
+	if (!r->body)
+		abort();
+	memcpy(r->body, text, n);
+	r->body[n] = '\0';
+	r->len = n;
+	json_object_put(o);
+}
+
 /* Zadig's business error: {"type","code","message","description","extra"}. */
 void fz_reply_zerr(struct fz_reply *r, int status, int code, const char *msg,
 		   const char *fmt, ...)
@@ -486,4 +510,63 @@ void fz_sleep_ms(struct fz_server *s, long ms)
 			;
 		ms -= slice;
 	}
+}
+
+/* What a product task "built": one image per target, else the release
+ * images it was given. */
+json_object *fz_task_images(const struct fz_task *t)
+{
+	json_object *arr = json_object_new_array();
+	size_t i, n;
+
+	if (t->targets && json_object_array_length(t->targets) > 0) {
+		n = json_object_array_length(t->targets);
+		for (i = 0; i < n; i++) {
+			json_object *tg =
+			    json_object_array_get_idx(t->targets, i);
+			json_object *name = NULL,
+				    *img = json_object_new_object();
+			const char *svc = "";
+			char ref[512];
+
+			if (json_object_object_get_ex(tg, "name", &name))
+				svc = json_object_get_string(name);
+			snprintf(ref, sizeof(ref), "registry.local/%s:%lld",
+				 svc, t->id);
+			json_object_object_add(img, "image",
+					       json_object_new_string(ref));
+			json_object_object_add(img, "service_name",
+					       json_object_new_string(svc));
+			json_object_object_add(
+			    img, "registry_repo",
+			    json_object_new_string("registry.local"));
+			json_object_array_add(arr, img);
+		}
+	} else if (t->release_images) {
+		n = json_object_array_length(t->release_images);
+		for (i = 0; i < n; i++) {
+			json_object *ri =
+			    json_object_array_get_idx(t->release_images, i);
+			json_object *v, *img = json_object_new_object();
+
+			json_object_object_add(
+			    img, "image",
+			    json_object_new_string(
+				json_object_object_get_ex(ri, "image", &v)
+				    ? json_object_get_string(v)
+				    : ""));
+			json_object_object_add(
+			    img, "service_name",
+			    json_object_new_string(
+				json_object_object_get_ex(ri, "service_name",
+							  &v)
+				    ? json_object_get_string(v)
+				    : ""));
+			json_object_object_add(
+			    img, "registry_repo",
+			    json_object_new_string("registry.local"));
+			json_object_array_add(arr, img);
+		}
+	}
+	return arr;
 }
