@@ -41,10 +41,7 @@ struct verb {
 
 static void usage(FILE *f);
 
-static int fail_usage(struct zh_error *err, const char *fmt, const char *arg)
-{
-	return zh_error_set(err, ZH_EUSAGE, fmt, arg);
-}
+#define fail_usage(err, ...) zh_error_set(err, ZH_EUSAGE, __VA_ARGS__)
 
 /* ---- shared set-up ---- */
 
@@ -310,7 +307,10 @@ static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
 		if ((ref = malloc(n)))
 			snprintf(ref, n, "refs/heads/%s", o->ref);
 	} else if ((rc = zh_repo_current_branch(&ref, r, err)) < 0) {
-		zh_error_set(err, rc, "%s; name the ref with --ref", err->msg);
+		char why[sizeof(err->msg)];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		zh_error_set(err, rc, "%.400s; name the ref with --ref", why);
 		goto out;
 	}
 	if (!ref) {
@@ -320,7 +320,7 @@ static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
 	if ((rc = zh_repo_commit(&tip, r, hex, err)) < 0)
 		goto out;
 	rc = zh_flow_event_read(fe, r, (*cfg)->hook.repo_root, ref,
-				tip.first_parent, hex, err);
+				tip.first_parent, hex, true, err);
 out:
 	zh_commit_info_dispose(&tip);
 	free(ref);
@@ -359,7 +359,7 @@ static char *random_id(void *ctx, const struct zh_rule *rule,
 
 static void short_id(char *dst, const char *id)
 {
-	snprintf(dst, 9, "%s", id);
+	snprintf(dst, 9, "%.8s", id);
 }
 
 static int cmd_explain(struct opts *o, struct zh_error *err)

@@ -1,6 +1,7 @@
 /* People's view of a Zadig task (git zadig show). */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -65,8 +66,14 @@ void zh_cli_print_task(FILE *f, const struct zh_zadig_task *t)
 	char b1[32], b2[32], b3[32];
 	size_t i;
 
-	fprintf(f, "%s #%" PRId64 ": %s\n", str(t->workflow_name), t->task_id,
-		str(t->status));
+	/* newer servers name a custom workflow by key and show a display
+	 * name: lead with the key, the name people type */
+	fprintf(f, "%s #%" PRId64 ": %s\n",
+		str(t->workflow_key ? t->workflow_key : t->workflow_name),
+		t->task_id, str(t->status));
+	if (t->workflow_key && t->workflow_name &&
+	    strcmp(t->workflow_key, t->workflow_name) != 0)
+		fprintf(f, "  name:     %s\n", t->workflow_name);
 	if (t->url)
 		fprintf(f, "  url:      %s\n", t->url);
 	if (t->project_name)

@@ -13,7 +13,7 @@ static void copy_id(char *dst, size_t size, const char *src)
 
 int zh_flow_event_read(struct zh_flow_event *out, struct zh_repo *r,
 		       const char *repo_root, const char *ref,
-		       const char *old_hex, const char *new_hex,
+		       const char *old_hex, const char *new_hex, bool from_parent,
 		       struct zh_error *err)
 {
 	struct zh_event *ev = &out->ev;
@@ -41,8 +41,12 @@ int zh_flow_event_read(struct zh_flow_event *out, struct zh_repo *r,
 		goto fail;
 	/* a tag may point at a tag object: from here on, name the commit */
 	copy_id(out->after, sizeof(out->after), out->tip.id);
-	if ((rc = zh_repo_changed_paths(&out->paths, r, old_hex, out->tip.id,
-					err)) < 0)
+	if (from_parent && zh_oid_is_zero(old_hex))
+		rc = zh_repo_tree_paths(&out->paths, r, out->tip.id, err);
+	else
+		rc = zh_repo_changed_paths_ref(&out->paths, r, ref, old_hex,
+					       out->tip.id, err);
+	if (rc < 0)
 		goto fail;
 	ev->message = out->tip.message;
 	ev->author = out->tip.author;

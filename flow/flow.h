@@ -32,11 +32,13 @@ struct zh_flow_event {
  * may be zeros/NULL: create or delete), as design.md §4.2 and §5 read it:
  * refs/tags/ is a tag event, anything else a push; the tip's message and
  * author; the changed paths. repo_root as in zh_repo_name.
+ * from_parent: old_hex is new's first parent ("" for a root commit, which
+ * then changes every path), not the ref's previous value.
  * Returns 0, ZH_EINVALID, ZH_ENOTFOUND or ZH_EGIT. Dispose with
  * zh_flow_event_dispose. */
 int zh_flow_event_read(struct zh_flow_event *out, struct zh_repo *r,
 		       const char *repo_root, const char *ref,
-		       const char *old_hex, const char *new_hex,
+		       const char *old_hex, const char *new_hex, bool from_parent,
 		       struct zh_error *err);
 void zh_flow_event_dispose(struct zh_flow_event *e);
 

@@ -1,4 +1,5 @@
 #include "gitrepo/gitrepo.h"
+#include "gitrepo/internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -757,9 +758,48 @@ out:
 	return rc;
 }
 
+int zh_repo_tree_paths(struct zh_paths *out, struct zh_repo *r,
+		       const char *new_hex, struct zh_error *err)
+{
+	struct walk w = {.repo = r->repo, .err = err};
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	zh_buf_init(&w.path, PATH_CAP);
+	if ((rc = lookup_commit(&c, r->repo, new_hex, err)) < 0)
+		goto out;
+	if (git_commit_tree(&t, c) < 0) {
+		rc = git_fail(err, "cannot read tree of", new_hex);
+		goto out;
+	}
+	if ((rc = walk_pair(&w, NULL, t)) < 0)
+		goto out;
+	sort_unique(&w);
+	out->items = w.items;
+	out->len = w.len;
+	out->all = true;
+	w.items = NULL;
+	w.len = 0;
+out:
+	while (w.len > 0)
+		free(w.items[--w.len]);
+	free(w.items);
+	zh_buf_dispose(&w.path);
+	git_tree_free(t);
+	git_commit_free(c);
+	return rc;
+}
+
 int zh_repo_changed_paths(struct zh_paths *out, struct zh_repo *r,
 			  const char *old_hex, const char *new_hex,
 			  struct zh_error *err)
 {
 	return zh_repo_changed_paths_ref(out, r, NULL, old_hex, new_hex, err);
+}
+
+git_repository *zh_repo_raw(struct zh_repo *r)
+{
+	return r->repo;
 }

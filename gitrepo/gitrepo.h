@@ -94,6 +94,11 @@ int zh_repo_changed_paths_ref(struct zh_paths *out, struct zh_repo *r,
 			      const char *ref, const char *old_hex,
 			      const char *new_hex, struct zh_error *err);
 
+/* Every path of new's tree, out->all set: what a root commit changes.
+ * ZH_ENOTFOUND for an unknown commit. Free with zh_paths_dispose. */
+int zh_repo_tree_paths(struct zh_paths *out, struct zh_repo *r,
+		       const char *new_hex, struct zh_error *err);
+
 /* True for NULL, "" and all-zero object ids (SHA-1 or SHA-256). */
 bool zh_oid_is_zero(const char *hex);
 

@@ -126,6 +126,18 @@ static int setopts(struct zh_zadig *z, const struct zh_zadig_opts *opts)
 	return 0;
 }
 
+void zh_zadig_set_timeout(struct zh_zadig *z, long timeout_ms)
+{
+	if (timeout_ms <= 0)
+		timeout_ms = 1;
+	z->timeout_ms = timeout_ms;
+	curl_easy_setopt(z->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(z->curl, CURLOPT_CONNECTTIMEOUT_MS,
+			 timeout_ms < MAX_CONNECT_TIMEOUT_MS
+				 ? timeout_ms
+				 : MAX_CONNECT_TIMEOUT_MS);
+}
+
 int zh_zadig_new(struct zh_zadig **out, const struct zh_zadig_opts *opts,
 		 struct zh_error *err)
 {
@@ -482,6 +494,23 @@ int zh_zadig_product_create(struct zh_zadig_created *out, struct zh_zadig *z,
 					    z->base, req->project,
 					    req->workflow_name, false, err);
 	zh_zadig_request_dispose(&r);
+	return rc;
+}
+
+int zh_zadig_send_create(struct zh_zadig_created *out, struct zh_zadig *z,
+			 const struct zh_zadig_request *req, bool custom,
+			 const char *project, const char *workflow,
+			 struct zh_error *err)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!req->method || !req->path || req->path[0] != '/')
+		return zh_error_set(err, ZH_EINVALID, "invalid stored request");
+	if ((rc = call(z, req, err)) == 0)
+		rc = zh_zadig_parse_created(out, z->body.ptr, z->body.len,
+					    z->base, project, workflow, custom,
+					    err);
 	return rc;
 }
 

@@ -45,6 +45,10 @@ int zh_zadig_new(struct zh_zadig **out, const struct zh_zadig_opts *opts,
 		 struct zh_error *err);
 void zh_zadig_free(struct zh_zadig *z);
 
+/* Change the per-request timeout (the hook shrinks it to what is left of
+ * its deadline). */
+void zh_zadig_set_timeout(struct zh_zadig *z, long timeout_ms);
+
 /* The base URL the client was made with (no trailing slash). */
 const char *zh_zadig_base_url(const struct zh_zadig *z);
 
@@ -200,6 +204,15 @@ int zh_zadig_tasks_by_commit(struct zh_zadig_task_list *out,
 int zh_zadig_product_create(struct zh_zadig_created *out, struct zh_zadig *z,
 			    const struct zh_zadig_product_req *req,
 			    struct zh_error *err);
+
+/* Send a create request rendered earlier by zh_zadig_render_*_create
+ * (and kept in the state store), as zh_zadig_product_create (custom
+ * false) or zh_zadig_custom_create would. project and workflow name the
+ * task for its URL when the reply does not. */
+int zh_zadig_send_create(struct zh_zadig_created *out, struct zh_zadig *z,
+			 const struct zh_zadig_request *req, bool custom,
+			 const char *project, const char *workflow,
+			 struct zh_error *err);
 
 /* GET /api/directory/workflowTask/id/:id/pipelines/:name
  * project is optional (?projectName=). */

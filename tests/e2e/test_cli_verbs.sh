@@ -10,8 +10,10 @@ export ZADIG_HOOK_CONFIG=$CFG
 
 run git zadig --version
 expect "version" 0 "git-zadig \(zadig-hook\) [0-9]"
-run git zadig --help
-expect "help lists verbs" 0 "approve <workflow> <task-id> <stage>"
+run git zadig -h
+expect "-h lists verbs" 0 "approve <workflow> <task-id> <stage>"
+run git-zadig --help
+expect "--help lists verbs" 0 "approve <workflow> <task-id> <stage>"
 run git zadig frobnicate
 expect "unknown verb is a usage error" 2 "" "unknown verb 'frobnicate'"
 run git zadig show onlyone

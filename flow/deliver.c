@@ -1,0 +1,521 @@
+#include "flow/deliver.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow/flow.h"
+#include "util/banned.h"
+
+/* How long a claimed trigger is ours before others may reconcile it. */
+#define LEASE_MS (5 * 60 * 1000)
+
+static void logf_(struct zh_flow *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void logf_(struct zh_flow *f, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!f->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	f->log(f->log_ctx, line);
+}
+
+void zh_flow_dispose(struct zh_flow *f)
+{
+	if (!f)
+		return;
+	zh_zadig_free(f->zadig);
+	f->zadig = NULL;
+}
+
+/* The client, with its timeout cut to what is left of the deadline.
+ * ZH_ETIMEOUT when nothing is left. */
+static int client(struct zh_zadig **out, struct zh_flow *f,
+		  struct zh_error *err)
+{
+	int rc;
+
+	if (!f->zadig && (rc = zh_flow_zadig_new(&f->zadig, f->cfg, err)) < 0)
+		return rc;
+	if (f->deadline_ms > 0) {
+		int64_t left = f->deadline_ms - zh_store_now_ms();
+		int64_t t = f->cfg->zadig.timeout_ms;
+
+		if (left < 50)
+			return zh_error_set(err, ZH_ETIMEOUT,
+					    "deadline reached");
+		zh_zadig_set_timeout(f->zadig, (long)(left < t ? left : t));
+	}
+	*out = f->zadig;
+	return 0;
+}
+
+static char *trigger_key(void *ctx, const struct zh_rule *rule,
+			 const struct zh_event *ev)
+{
+	char key[ZH_STORE_KEY_LEN + 1];
+
+	(void)ctx;
+	(void)rule;
+	(void)ev;
+	if (zh_store_new_key(key, NULL) < 0)
+		return NULL;
+	return strdup(key);
+}
+
+/* The key a trigger's callback URL carries ("...?k=<key>&s=..."), so the
+ * store keeps the same key. NULL when there is no callback. */
+static const char *callback_key(const struct zh_trigger *t, char *buf,
+				size_t size)
+{
+	const char *u = t->custom ? NULL : t->product.callback_url;
+	const char *k, *e;
+
+	if (!u || !(k = strstr(u, "?k=")))
+		return NULL;
+	k += 3;
+	e = strchr(k, '&');
+	snprintf(buf, size, "%.*s", (int)(e ? e - k : (long)strlen(k)), k);
+	return buf;
+}
+
+int zh_flow_record(struct zh_flow_recorded_list *out, struct zh_flow *f,
+		   const struct zh_event *ev, bool force, struct zh_error *err)
+{
+	struct zh_trigger_list tl = {0};
+	int64_t now = zh_store_now_ms();
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = zh_mapping_match(&tl, f->cfg, ev, trigger_key, NULL, err)) <
+	    0)
+		return rc;
+	if (tl.len && !(out->items = calloc(tl.len, sizeof(*out->items)))) {
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < tl.len; i++) {
+		const struct zh_trigger *t = &tl.items[i];
+		struct zh_flow_recorded *r = &out->items[out->len];
+		struct zh_store_trigger_spec spec;
+		struct zh_zadig_request req = {0};
+		char key[ZH_STORE_KEY_LEN + 8];
+
+		if (t->custom)
+			rc = zh_zadig_render_custom_create(&req, &t->custom_req,
+							   err);
+		else
+			rc = zh_zadig_render_product_create(&req, &t->product,
+							    err);
+		if (rc < 0)
+			goto out;
+		memset(&spec, 0, sizeof(spec));
+		spec.repo = ev->repo;
+		spec.ref = t->ref;
+		spec.commit = t->commit;
+		spec.rule = t->rule->name;
+		spec.custom = t->custom;
+		spec.workflow = t->custom ? t->custom_req.workflow_name
+					  : t->product.workflow_name;
+		spec.project = t->custom ? t->custom_req.project
+					 : t->product.project;
+		spec.method = req.method;
+		spec.path = req.path;
+		spec.body = req.body;
+		spec.key = callback_key(t, key, sizeof(key));
+		spec.force = force;
+		rc = zh_store_trigger_add(&r->trigger_id, &r->existed,
+					  f->store, &spec, now, err);
+		snprintf(r->rule, sizeof(r->rule), "%s", spec.rule);
+		snprintf(r->workflow, sizeof(r->workflow), "%s", spec.workflow);
+		zh_zadig_request_dispose(&req);
+		if (rc < 0)
+			goto out;
+		out->len++;
+	}
+out:
+	zh_trigger_list_dispose(&tl);
+	if (rc < 0) {
+		free(out->items);
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}
+
+static bool lookup_disabled(struct zh_flow *f)
+{
+	char key[600], *v = NULL;
+	bool off;
+
+	snprintf(key, sizeof(key), "commit_lookup_off:%s", f->cfg->zadig.url);
+	if (zh_store_meta_get(&v, f->store, key, NULL) < 0)
+		return false;
+	off = v != NULL;
+	free(v);
+	return off;
+}
+
+static void disable_lookup(struct zh_flow *f)
+{
+	char key[600];
+
+	snprintf(key, sizeof(key), "commit_lookup_off:%s", f->cfg->zadig.url);
+	if (zh_store_meta_set(f->store, key, "1", NULL) == 0)
+		logf_(f, "zadig at %s has no commitId lookup (v1.18+): "
+			 "switched off; tasks are polled by id",
+		      f->cfg->zadig.url);
+}
+
+/* An interrupted send may have created the task: look for it by commit
+ * (product workflows only; the lookup covers the last 24 h). */
+static bool reconcile(struct zh_flow_result *res, struct zh_flow *f,
+		      const struct zh_store_trigger *t)
+{
+	struct zh_zadig_task_list l = {0};
+	struct zh_zadig *z;
+	struct zh_error e = {0};
+	int64_t best = 0;
+	size_t i;
+	int rc;
+
+	if (t->custom || lookup_disabled(f) || client(&z, f, &e) < 0)
+		return false;
+	rc = zh_zadig_tasks_by_commit(&l, z, t->commit, &e);
+	if (rc == ZH_ENOTFOUND)
+		disable_lookup(f);
+	for (i = 0; rc == 0 && i < l.len; i++) {
+		const struct zh_zadig_task *k = &l.items[i];
+
+		if (k->workflow_name && strcmp(k->workflow_name, t->workflow) ==
+					    0 &&
+		    k->create_time * 1000 >= t->created_ms - 60000 &&
+		    (!best || k->task_id < best)) {
+			best = k->task_id;
+			snprintf(res->url, sizeof(res->url), "%s",
+				 k->url ? k->url : "");
+		}
+	}
+	zh_zadig_task_list_dispose(&l);
+	if (!best)
+		return false;
+	res->task_id = best;
+	logf_(f, "trigger %s/%s for %.12s was sent before: found %s #%" PRId64,
+	      t->repo, t->rule, t->commit, t->workflow, best);
+	return true;
+}
+
+/* Send claimed trigger t and record the outcome. */
+static int deliver(struct zh_flow_result *res, struct zh_flow *f,
+		   struct zh_store_trigger *t, struct zh_error *err)
+{
+	struct zh_zadig_request req;
+	struct zh_zadig_created c = {0};
+	struct zh_zadig *z = NULL;
+	struct zh_error e = {0};
+	int64_t now, poll = f->cfg->poll.interval_ms;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->rule, sizeof(res->rule), "%s", t->rule);
+	snprintf(res->workflow, sizeof(res->workflow), "%s", t->workflow);
+	if (t->interrupted && reconcile(res, f, t)) {
+		res->outcome = ZH_FLOW_CREATED;
+		return zh_store_trigger_created(f->store, t, res->task_id,
+						res->url, poll,
+						zh_store_now_ms(), err);
+	}
+	req.method = t->method;
+	req.path = t->path;
+	req.body = t->body;
+	rc = client(&z, f, &e);
+	if (rc == 0)
+		rc = zh_zadig_send_create(&c, z, &req, t->custom, t->project,
+					  t->workflow, &e);
+	now = zh_store_now_ms();
+	if (rc == 0) {
+		res->outcome = ZH_FLOW_CREATED;
+		res->task_id = c.task_id;
+		snprintf(res->url, sizeof(res->url), "%s", c.url ? c.url : "");
+		rc = zh_store_trigger_created(f->store, t, c.task_id, c.url,
+					      poll, now, err);
+		zh_zadig_created_dispose(&c);
+		return rc;
+	}
+	snprintf(res->message, sizeof(res->message), "%s", e.msg);
+	if (rc == ZH_EAUTH) {
+		res->outcome = ZH_FLOW_HELD;
+		logf_(f, "ZADIG REFUSED THE TOKEN for %s/%s: %s; the trigger "
+			 "stays queued until the token is fixed",
+		      t->repo, t->rule, e.msg);
+		rc = zh_store_trigger_hold(f->store, t, e.msg, now, err);
+	} else if (rc == ZH_EZADIG && e.http >= 400 && e.http < 500 &&
+		   e.http != 408 && e.http != 429) {
+		const char *text = e.msg;
+		char why[600];
+
+		res->outcome = ZH_FLOW_REJECTED;
+		/* the note says error="6540 <message>": drop "zadig 6540: " */
+		if (e.zadig_code && strncmp(text, "zadig ", 6) == 0 &&
+		    strstr(text, ": "))
+			text = strstr(text, ": ") + 2;
+		if (e.zadig_code)
+			snprintf(why, sizeof(why), "%d %s", e.zadig_code, text);
+		else
+			snprintf(why, sizeof(why), "%s", text);
+		logf_(f, "zadig rejected %s/%s: %s", t->repo, t->rule, e.msg);
+		rc = zh_store_trigger_reject(f->store, t, why, now, err);
+	} else {
+		res->outcome = ZH_FLOW_QUEUED;
+		rc = zh_store_trigger_retry(f->store, t, e.msg, now, err);
+	}
+	/* a lost claim means another process took over: not our failure */
+	return rc == ZH_ENOTFOUND ? 0 : rc;
+}
+
+int zh_flow_deliver_id(struct zh_flow_result *res, struct zh_flow *f,
+		       int64_t trigger_id, struct zh_error *err)
+{
+	struct zh_store_trigger t = {0};
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = zh_store_trigger_claim_id(&t, f->store, trigger_id,
+				       zh_store_now_ms(), LEASE_MS, err);
+	if (rc == ZH_ENOTFOUND) {
+		/* delivered (or being delivered) by someone else */
+		res->outcome = ZH_FLOW_DONE;
+		if (zh_store_trigger_get(&t, f->store, trigger_id, NULL) == 0) {
+			snprintf(res->rule, sizeof(res->rule), "%s", t.rule);
+			snprintf(res->workflow, sizeof(res->workflow), "%s",
+				 t.workflow);
+			res->task_id = t.task_id;
+			snprintf(res->url, sizeof(res->url), "%s",
+				 t.url ? t.url : "");
+			if (t.state == ZH_STORE_REJECTED) {
+				res->outcome = ZH_FLOW_REJECTED;
+				snprintf(res->message, sizeof(res->message),
+					 "%s", t.last_error ? t.last_error : "");
+			}
+		}
+		zh_store_trigger_dispose(&t);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	rc = deliver(res, f, &t, err);
+	zh_store_trigger_dispose(&t);
+	return rc;
+}
+
+int zh_flow_deliver_due(int *n, struct zh_flow *f, bool ignore_backoff,
+			struct zh_error *err)
+{
+	struct zh_store_claim c;
+	int count = 0, rc = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.lease_ms = LEASE_MS;
+	c.ignore_backoff = ignore_backoff;
+	c.round_start_ms = zh_store_now_ms();
+	for (;;) {
+		struct zh_store_trigger t = {0};
+		struct zh_flow_result res;
+
+		if (f->deadline_ms > 0 && zh_store_now_ms() >= f->deadline_ms)
+			break;
+		c.now_ms = zh_store_now_ms();
+		rc = zh_store_trigger_claim(&t, f->store, &c, err);
+		if (rc == ZH_ENOTFOUND) {
+			rc = 0;
+			break;
+		}
+		if (rc < 0)
+			break;
+		rc = deliver(&res, f, &t, err);
+		if (rc == 0 && res.outcome == ZH_FLOW_CREATED)
+			logf_(f, "%s/%s: %s #%" PRId64 " created %s", t.repo,
+			      t.rule, res.workflow, res.task_id, res.url);
+		else if (rc == 0 && res.outcome == ZH_FLOW_QUEUED)
+			logf_(f, "%s/%s: still queued: %s", t.repo, t.rule,
+			      res.message);
+		zh_store_trigger_dispose(&t);
+		count++;
+		if (rc < 0)
+			break;
+	}
+	if (n)
+		*n = count;
+	return rc;
+}
+
+void zh_flow_task_extra(char *buf, size_t size, const struct zh_zadig_task *t)
+{
+	int64_t tests = 0, ok = 0;
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	if (t->start_time > 0 && t->end_time >= t->start_time)
+		len += (size_t)snprintf(buf, size, "duration=%" PRId64 "s",
+					t->end_time - t->start_time);
+	for (i = 0; i < t->ntest_reports; i++) {
+		tests += t->test_reports[i].tests;
+		ok += t->test_reports[i].successes;
+	}
+	if (tests && len < size)
+		snprintf(buf + len, size - len, "%stests=%" PRId64 "/%" PRId64,
+			 len ? " " : "", ok, tests);
+}
+
+/* Ask Zadig for one task and record what it says. */
+static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
+		     struct zh_error *err)
+{
+	struct zh_zadig_task t = {0};
+	struct zh_zadig *z;
+	struct zh_error e = {0};
+	int64_t now, next, interval;
+	char extra[128];
+	bool final;
+	int rc;
+
+	if ((rc = client(&z, f, &e)) == 0) {
+		if (k->custom)
+			rc = zh_zadig_custom_detail(&t, z, k->workflow,
+						    k->task_id, &e);
+		else
+			rc = zh_zadig_product_detail(&t, z, k->workflow,
+						     k->task_id, k->project,
+						     &e);
+	}
+	now = zh_store_now_ms();
+	interval = k->poll_interval_ms > 0 ? k->poll_interval_ms * 2
+					   : f->cfg->poll.interval_ms;
+	if (interval > f->cfg->poll.max_interval_ms)
+		interval = f->cfg->poll.max_interval_ms;
+	next = now + interval;
+	if (rc < 0) {
+		logf_(f, "cannot poll %s #%" PRId64 ": %s", k->workflow,
+		      k->task_id, e.msg);
+		/* keep the old status; try again later */
+		rc = zh_store_task_update(f->store, k->id, k->status, NULL,
+					  k->final, next, interval, now, err);
+		goto out;
+	}
+	final = zh_zadig_status_is_final(t.status);
+	zh_flow_task_extra(extra, sizeof(extra), &t);
+	rc = zh_store_task_update(f->store, k->id, t.status ? t.status : "",
+				  extra, final, next, interval, now, err);
+out:
+	zh_zadig_task_dispose(&t);
+	return rc;
+}
+
+/* Tasks of commit that others started (commitId lookup). */
+static int discover(struct zh_flow *f, const char *repo, const char *ref,
+		    const char *commit, struct zh_error *err)
+{
+	struct zh_zadig_task_list l = {0};
+	struct zh_zadig *z;
+	struct zh_error e = {0};
+	int64_t now = zh_store_now_ms();
+	size_t i;
+	int rc;
+
+	if (lookup_disabled(f) || client(&z, f, &e) < 0)
+		return 0;
+	rc = zh_zadig_tasks_by_commit(&l, z, commit, &e);
+	if (rc == ZH_ENOTFOUND) {
+		disable_lookup(f);
+		return 0;
+	}
+	if (rc < 0)
+		return 0; /* a hint only: polling by id goes on */
+	for (i = 0; i < l.len; i++) {
+		const struct zh_zadig_task *k = &l.items[i];
+		struct zh_store_task st;
+		char extra[128];
+
+		if (!k->workflow_name || k->task_id <= 0)
+			continue;
+		memset(&st, 0, sizeof(st));
+		zh_flow_task_extra(extra, sizeof(extra), k);
+		st.workflow = k->workflow_name;
+		st.task_id = k->task_id;
+		st.project = k->project_name;
+		st.repo = (char *)repo;
+		st.ref = (char *)ref;
+		st.commit = (char *)commit;
+		st.status = k->status;
+		st.url = k->url;
+		st.extra = extra[0] ? extra : NULL;
+		st.final = zh_zadig_status_is_final(k->status);
+		st.poll_interval_ms = f->cfg->poll.interval_ms;
+		st.next_poll_ms = now + st.poll_interval_ms;
+		if ((rc = zh_store_task_upsert(NULL, f->store, &st, now, err)) <
+		    0)
+			break;
+	}
+	zh_zadig_task_list_dispose(&l);
+	return rc < 0 ? rc : 0;
+}
+
+int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
+		 struct zh_error *err)
+{
+	struct zh_store_task_list l = {0};
+	int64_t now = zh_store_now_ms();
+	int count = 0, rc;
+	size_t i;
+
+	if ((rc = zh_store_tasks_due(&l, f->store, scope, now, err)) < 0)
+		return rc;
+	for (i = 0; i < l.len; i++) {
+		const struct zh_store_task *k = &l.items[i];
+
+		if (f->deadline_ms > 0 && zh_store_now_ms() >= f->deadline_ms)
+			break;
+		/* once per commit: the lookup finds others' tasks */
+		if (k->commit && k->rule &&
+		    (i == 0 || !l.items[i - 1].commit ||
+		     strcmp(l.items[i - 1].commit, k->commit) != 0) &&
+		    (rc = discover(f, k->repo, k->ref, k->commit, err)) < 0)
+			break;
+		if ((rc = poll_task(f, k, err)) < 0)
+			break;
+		count++;
+	}
+	zh_store_task_list_dispose(&l);
+	if (rc == 0)
+		rc = zh_store_tasks_give_up(NULL, f->store, zh_store_now_ms(),
+					    f->cfg->poll.give_up_after_ms, err);
+	if (n)
+		*n = count;
+	return rc;
+}
+
+int zh_flow_refresh_commit(struct zh_flow *f, const char *repo,
+			   const char *commit, struct zh_error *err)
+{
+	struct zh_store_task_list l = {0};
+	size_t i;
+	int rc;
+
+	if ((rc = discover(f, repo, NULL, commit, err)) < 0)
+		return rc;
+	if ((rc = zh_store_tasks_of_commit(&l, f->store, repo, commit, err)) <
+	    0)
+		return rc;
+	for (i = 0; i < l.len && rc == 0; i++)
+		rc = poll_task(f, &l.items[i], err);
+	zh_store_task_list_dispose(&l);
+	return rc;
+}

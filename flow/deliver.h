@@ -1,0 +1,97 @@
+/* dispatch: push event -> fired rules -> state store -> Zadig
+ * (design.md §5, §8). Shared by the hook, the poller, `git zadig sync`
+ * and the receiver. */
+#ifndef ZH_FLOW_DELIVER_H
+#define ZH_FLOW_DELIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "gitrepo/gitrepo.h"
+#include "mapping/mapping.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "zadig/zadig.h"
+
+/* Log sink: one line, no newline; never handed a secret. */
+typedef void (*zh_flow_log_fn)(void *ctx, const char *line);
+
+/* What the programs hold while they deliver and report. */
+struct zh_flow {
+	const struct zh_config *cfg;
+	struct zh_store *store;
+	struct zh_zadig *zadig; /* made on first use */
+	struct zh_repo *repo;   /* where notes go; may be NULL */
+	const char *repo_name;  /* only this repository's notes; may be NULL */
+	zh_flow_log_fn log;
+	void *log_ctx;
+	int64_t deadline_ms; /* 0: none; else no request runs past it */
+};
+
+/* Free what zh_flow made (the client); the rest is the caller's. */
+void zh_flow_dispose(struct zh_flow *f);
+
+/* One fired rule as recorded in the store. */
+struct zh_flow_recorded {
+	int64_t trigger_id;
+	bool existed; /* already recorded before: not to be sent again */
+	char rule[128];
+	char workflow[256];
+};
+struct zh_flow_recorded_list {
+	struct zh_flow_recorded *items;
+	size_t len;
+};
+
+/* Run the mapping for ev and record every fired rule as a trigger, keyed
+ * by (repo, ref, commit, rule); force records them even when the key is
+ * known (`git zadig trigger`). Returns 0, ZH_ESTORE, ZH_EINVALID or
+ * ZH_ENOMEM. Free out->items with free(). */
+int zh_flow_record(struct zh_flow_recorded_list *out, struct zh_flow *f,
+		   const struct zh_event *ev, bool force, struct zh_error *err);
+
+enum zh_flow_outcome {
+	ZH_FLOW_CREATED,  /* Zadig made the task */
+	ZH_FLOW_QUEUED,   /* not delivered: will retry */
+	ZH_FLOW_HELD,     /* 401/403: kept until the token is fixed */
+	ZH_FLOW_REJECTED, /* Zadig refused it for good */
+	ZH_FLOW_DONE,     /* already delivered by someone else */
+};
+
+struct zh_flow_result {
+	enum zh_flow_outcome outcome;
+	int64_t task_id;
+	char workflow[256];
+	char url[1024];
+	char rule[128];
+	char message[512]; /* why, for QUEUED / HELD / REJECTED */
+};
+
+/* Deliver trigger trigger_id now (the hook, right after recording it).
+ * Returns 0 with *res filled, or ZH_ESTORE / ZH_ENOMEM. */
+int zh_flow_deliver_id(struct zh_flow_result *res, struct zh_flow *f,
+		       int64_t trigger_id, struct zh_error *err);
+
+/* Deliver every due trigger (any queued one with ignore_backoff), until
+ * none is left or the deadline passes. *n counts the tries (may be NULL).
+ * Returns 0 or ZH_ESTORE. */
+int zh_flow_deliver_due(int *n, struct zh_flow *f, bool ignore_backoff,
+			struct zh_error *err);
+
+/* Poll tasks (scope as in zh_store_tasks_due), pick up tasks others
+ * started with the commitId lookup while the server has it, and give up
+ * on tasks older than poll.give_up_after. Returns 0 or ZH_ESTORE. */
+int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
+		 struct zh_error *err);
+
+/* Ask Zadig about one commit now (commitId lookup and the known tasks),
+ * updating the store (`git zadig status --live`). */
+int zh_flow_refresh_commit(struct zh_flow *f, const char *repo,
+			   const char *commit, struct zh_error *err);
+
+/* The note line fields of a task: "duration=36s tests=24/24" into buf. */
+void zh_flow_task_extra(char *buf, size_t size,
+			const struct zh_zadig_task *t);
+
+#endif
