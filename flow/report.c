@@ -1,0 +1,168 @@
+#include "flow/report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gitrepo/notes.h"
+#include "util/banned.h"
+
+#define MAX_FIELDS 8
+
+/* One note line with room for its fields and the text they point to. */
+struct line {
+	struct zh_note_line l;
+	struct zh_note_field fields[MAX_FIELDS];
+	char extra[256];
+};
+
+/* Split "k=v k2=v2" (no spaces in values) into fields. */
+static void add_extra(struct line *ln, const char *extra)
+{
+	char *p, *save = NULL, *kv;
+
+	if (!extra)
+		return;
+	snprintf(ln->extra, sizeof(ln->extra), "%s", extra);
+	for (p = ln->extra; (kv = strtok_r(p, " ", &save)); p = NULL) {
+		char *eq = strchr(kv, '=');
+
+		if (!eq || eq == kv || ln->l.nfields >= MAX_FIELDS - 2)
+			continue;
+		*eq = '\0';
+		ln->fields[ln->l.nfields].key = kv;
+		ln->fields[ln->l.nfields].value = eq + 1;
+		ln->l.nfields++;
+	}
+}
+
+static void add_field(struct line *ln, const char *key, const char *value)
+{
+	if (!value || ln->l.nfields >= MAX_FIELDS)
+		return;
+	ln->fields[ln->l.nfields].key = (char *)key;
+	ln->fields[ln->l.nfields].value = (char *)value;
+	ln->l.nfields++;
+}
+
+static void task_line(struct line *ln, const struct zh_store_task *t)
+{
+	memset(ln, 0, sizeof(*ln));
+	ln->l.fields = ln->fields;
+	ln->l.status = t->status;
+	ln->l.workflow = t->workflow;
+	ln->l.task_id = t->task_id;
+	ln->l.url = t->url && *t->url ? t->url : "-";
+	add_extra(ln, t->extra);
+	add_field(ln, "rule", t->rule);
+}
+
+/* Triggers not (yet) a task: queued, or rejected by Zadig. */
+static bool trigger_line(struct line *ln, const struct zh_store_trigger *t)
+{
+	memset(ln, 0, sizeof(*ln));
+	ln->l.fields = ln->fields;
+	if (t->state == ZH_STORE_REJECTED)
+		ln->l.status = "rejected";
+	else if (t->state == ZH_STORE_QUEUED || t->state == ZH_STORE_SENDING)
+		ln->l.status = "queued";
+	else
+		return false;
+	ln->l.workflow = t->workflow;
+	ln->l.task_id = -1;
+	ln->l.url = "-";
+	if (t->state == ZH_STORE_REJECTED)
+		add_field(ln, "error", t->last_error ? t->last_error : "");
+	add_field(ln, "rule", t->rule);
+	return true;
+}
+
+struct noted {
+	struct zh_store_trigger_list triggers;
+	struct zh_store_task_list tasks;
+};
+
+static int add_commit(struct zh_notes_batch *b, struct noted *nd,
+		      struct zh_flow *f, const struct zh_store_commit *c,
+		      struct zh_error *err)
+{
+	struct line *lines = NULL;
+	struct zh_note_line *flat = NULL;
+	size_t i, n = 0, cap;
+	int rc;
+
+	if ((rc = zh_store_triggers_of_commit(&nd->triggers, f->store, c->repo,
+					      c->commit, err)) < 0 ||
+	    (rc = zh_store_tasks_of_commit(&nd->tasks, f->store, c->repo,
+					   c->commit, err)) < 0)
+		return rc;
+	cap = nd->triggers.len + nd->tasks.len;
+	if (cap == 0)
+		return 0;
+	lines = calloc(cap, sizeof(*lines));
+	flat = calloc(cap, sizeof(*flat));
+	if (!lines || !flat) {
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* "#-" lines first: a task line of the same rule then drops them */
+	for (i = 0; i < nd->triggers.len; i++)
+		if (trigger_line(&lines[n], &nd->triggers.items[i]))
+			n++;
+	for (i = 0; i < nd->tasks.len; i++)
+		task_line(&lines[n++], &nd->tasks.items[i]);
+	for (i = 0; i < n; i++) {
+		flat[i] = lines[i].l;
+		flat[i].fields = lines[i].fields;
+	}
+	rc = zh_notes_batch_add(b, c->commit, flat, n, err);
+out:
+	free(lines);
+	free(flat);
+	return rc;
+}
+
+int zh_flow_write_notes(size_t *n, struct zh_flow *f, struct zh_error *err)
+{
+	struct zh_store_commit_list cl = {0};
+	struct zh_notes_batch *b = NULL;
+	struct noted *nd = NULL;
+	size_t i;
+	int rc;
+
+	if (n)
+		*n = 0;
+	if (!f->repo)
+		return 0;
+	if ((rc = zh_store_commits_to_note(&cl, f->store, f->repo_name, err)) <
+	    0)
+		return rc;
+	if (cl.len == 0)
+		goto out;
+	if (!(nd = calloc(cl.len, sizeof(*nd)))) {
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = zh_notes_batch_new(&b, err)) < 0)
+		goto out;
+	for (i = 0; i < cl.len; i++)
+		if ((rc = add_commit(b, &nd[i], f, &cl.items[i], err)) < 0)
+			goto out;
+	if ((rc = zh_notes_commit(f->repo, f->cfg->notes.ref, b, NULL, err)) <
+	    0)
+		goto out;
+	for (i = 0; i < cl.len && rc == 0; i++)
+		rc = zh_store_mark_noted(f->store, &nd[i].triggers,
+					 &nd[i].tasks, err);
+	if (n)
+		*n = zh_notes_batch_changed(b);
+out:
+	for (i = 0; nd && i < cl.len; i++) {
+		zh_store_trigger_list_dispose(&nd[i].triggers);
+		zh_store_task_list_dispose(&nd[i].tasks);
+	}
+	free(nd);
+	zh_notes_batch_free(b);
+	zh_store_commit_list_dispose(&cl);
+	return rc;
+}

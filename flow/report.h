@@ -1,0 +1,15 @@
+/* report: store -> git notes (design.md §5). */
+#ifndef ZH_FLOW_REPORT_H
+#define ZH_FLOW_REPORT_H
+
+#include <stddef.h>
+
+#include "flow/deliver.h"
+
+/* Write the note of every commit of f->repo_name whose tasks or triggers
+ * changed since they were last noted, into f->repo under notes.ref, as
+ * one notes commit. *n (may be NULL) gets the number of notes changed.
+ * Returns 0, ZH_ESTORE, ZH_EGIT or ZH_ENOMEM. */
+int zh_flow_write_notes(size_t *n, struct zh_flow *f, struct zh_error *err);
+
+#endif

@@ -1,0 +1,177 @@
+/* zadig-hook install: put the hook into a repository. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hook/hook.h"
+#include "util/buf.h"
+#include "util/banned.h"
+
+#define MARKER "# zadig-hook: managed by `zadig-hook install`"
+#define CHAINED "post-receive.zadig-chained"
+#define BACKUP "post-receive.zadig-backup"
+
+static int read_file(struct zh_buf *out, const char *path)
+{
+	char chunk[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? ZH_ENOTFOUND : ZH_EIO;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (zh_buf_append(out, chunk, (size_t)n) < 0)
+			break;
+	close(fd);
+	return 0;
+}
+
+/* 'x' -> 'x' with every ' as '\'' so sh reads it back verbatim. */
+static int sh_quote(struct zh_buf *b, const char *s)
+{
+	int rc = zh_buf_puts(b, "'");
+
+	for (; rc == 0 && *s; s++)
+		rc = *s == '\'' ? zh_buf_puts(b, "'\\''")
+				: zh_buf_append(b, s, 1);
+	return rc ? rc : zh_buf_puts(b, "'");
+}
+
+static int write_hook(const char *path, const char *self, const char *chain,
+		      struct zh_error *err)
+{
+	struct zh_buf b, tmp;
+	int fd, rc;
+
+	zh_buf_init(&b, 64 * 1024);
+	zh_buf_init(&tmp, PATH_MAX + 16);
+	rc = zh_buf_printf(&b, "#!/bin/sh\n%s\n# Reinstall with it; do not "
+			       "edit. Push data reaches zadig-hook on stdin "
+			       "only.\nexec ",
+			   MARKER);
+	if (rc == 0)
+		rc = sh_quote(&b, self);
+	if (rc == 0)
+		rc = zh_buf_puts(&b, " post-receive");
+	if (rc == 0 && chain) {
+		rc = zh_buf_puts(&b, " --chain ");
+		if (rc == 0)
+			rc = sh_quote(&b, chain);
+	}
+	if (rc == 0)
+		rc = zh_buf_puts(&b, "\n");
+	if (rc == 0)
+		rc = zh_buf_printf(&tmp, "%s.tmp", path);
+	if (rc < 0) {
+		rc = zh_error_set(err, rc, "hook path too long");
+		goto out;
+	}
+	fd = open(zh_buf_cstr(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		  0755);
+	if (fd < 0 || write(fd, b.ptr, b.len) != (ssize_t)b.len ||
+	    fchmod(fd, 0755) != 0 || close(fd) != 0 ||
+	    rename(zh_buf_cstr(&tmp), path) != 0) {
+		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", path,
+				  strerror(errno));
+		unlink(zh_buf_cstr(&tmp));
+	}
+out:
+	zh_buf_dispose(&b);
+	zh_buf_dispose(&tmp);
+	return rc;
+}
+
+int zh_hook_install(const char *repo_path, const char *config, bool force,
+		    struct zh_error *err)
+{
+	char self[PATH_MAX], cfg_abs[PATH_MAX], hooks[PATH_MAX];
+	char hook[PATH_MAX + 32], chained[PATH_MAX + 32], backup[PATH_MAX + 32];
+	struct zh_buf old;
+	struct zh_repo *r = NULL;
+	const char *note = "";
+	ssize_t n;
+	bool ours = false, have_old = false;
+	int rc;
+
+	zh_buf_init(&old, 1 << 20);
+	if ((rc = zh_repo_open(&r, repo_path, false, err)) < 0) {
+		rc = zh_error_set(err, ZH_EUSAGE, "'%s' is not a git repository",
+				  repo_path);
+		goto out;
+	}
+	if (config) {
+		struct zh_config *cfg = NULL;
+
+		if (!realpath(config, cfg_abs)) {
+			rc = zh_error_set(err, ZH_ECONFIG, "cannot read '%s': %s",
+					  config, strerror(errno));
+			goto out;
+		}
+		if ((rc = zh_hook_load_config(&cfg, NULL, cfg_abs, err)) < 0)
+			goto out;
+		zh_config_free(cfg);
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		rc = zh_error_set(err, ZH_EIO, "cannot find my own path");
+		goto out;
+	}
+	self[n] = '\0';
+	snprintf(hooks, sizeof(hooks), "%s%shooks", zh_repo_git_dir(r),
+		 zh_repo_git_dir(r)[strlen(zh_repo_git_dir(r)) - 1] == '/'
+			 ? ""
+			 : "/");
+	if (mkdir(hooks, 0755) != 0 && errno != EEXIST) {
+		rc = zh_error_set(err, ZH_EIO, "cannot create '%s': %s", hooks,
+				  strerror(errno));
+		goto out;
+	}
+	snprintf(hook, sizeof(hook), "%s/post-receive", hooks);
+	snprintf(chained, sizeof(chained), "%s/" CHAINED, hooks);
+	snprintf(backup, sizeof(backup), "%s/" BACKUP, hooks);
+	if (read_file(&old, hook) == 0) {
+		have_old = true;
+		ours = strstr(zh_buf_cstr(&old), MARKER) != NULL;
+	}
+	if (have_old && !ours) {
+		/* someone else's hook: keep it working, or set it aside */
+		const char *dst = force ? backup : chained;
+
+		if (rename(hook, dst) != 0) {
+			rc = zh_error_set(err, ZH_EIO, "cannot move '%s': %s",
+					  hook, strerror(errno));
+			goto out;
+		}
+		note = force ? " (the existing hook was replaced; kept as "
+			       "hooks/" BACKUP ")"
+			     : " (the existing hook still runs first: chained "
+			       "as hooks/" CHAINED ")";
+	} else if (ours && access(chained, F_OK) == 0) {
+		note = " (updated; the chained hooks/" CHAINED " still runs)";
+	} else if (ours) {
+		note = " (updated)";
+	}
+	if ((rc = write_hook(hook, self,
+			     access(chained, F_OK) == 0 ? chained : NULL,
+			     err)) < 0)
+		goto out;
+	if (config &&
+	    (rc = zh_repo_config_set(r, "zadig.config", cfg_abs, err)) < 0)
+		goto out;
+	/* so that `git push -o ci.skip` reaches the hook */
+	if ((rc = zh_repo_config_set(r, "receive.advertisePushOptions", "true",
+				     err)) < 0)
+		goto out;
+	printf("installed the post-receive hook in '%s'%s\n", hooks, note);
+	if (config)
+		printf("recorded zadig.config = %s\n", cfg_abs);
+out:
+	zh_buf_dispose(&old);
+	zh_repo_free(r);
+	return rc;
+}

@@ -1,0 +1,169 @@
+/* zadig-hook poll: the detached poller. One per state store (a lock);
+ * delivers queued triggers, polls unfinished tasks, writes notes, and
+ * exits when nothing is pending. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flow/deliver.h"
+#include "flow/report.h"
+#include "hook/hook.h"
+#include "store/store.h"
+#include "util/banned.h"
+
+static void log_line(void *ctx, const char *line)
+{
+	char ts[32];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	(void)ctx;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "%s zadig-hook poll[%d]: %s\n", ts, (int)getpid(),
+		line);
+	fflush(stderr);
+}
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int zh_hook_poll(const char *git_dir, const char *config,
+		 struct zh_error *err)
+{
+	struct zh_config *cfg = NULL;
+	struct zh_store *store = NULL;
+	struct zh_repo *r = NULL;
+	struct zh_flow f;
+	char *state = NULL, *name = NULL;
+	int64_t start = zh_store_now_ms(), limit;
+	int lock = -1, rc;
+
+	memset(&f, 0, sizeof(f));
+	if ((rc = zh_repo_open(&r, git_dir ? git_dir : ".", !git_dir, err)) <
+		    0 ||
+	    (rc = zh_hook_load_config(&cfg, r, config, err)) < 0 ||
+	    (rc = zh_repo_name(&name, r, cfg->hook.repo_root, err)) < 0)
+		goto out;
+	if (!(state = zh_hook_state_dir(cfg, r))) {
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = zh_store_open(&store, state, err)) < 0)
+		goto out;
+	rc = zh_store_lock_poller(&lock, state, err);
+	if (rc == ZH_STORE_LOCK_HELD) {
+		rc = 0; /* another poller is at work */
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	f.cfg = cfg;
+	f.store = store;
+	f.repo = r;
+	f.repo_name = name;
+	f.log = log_line;
+	/* a bound, whatever happens: give_up_after marks tasks unknown */
+	limit = start + cfg->poll.give_up_after_ms + cfg->poll.max_interval_ms;
+	for (;;) {
+		struct zh_error e = {0};
+		int64_t at, now;
+
+		if (zh_flow_deliver_due(NULL, &f, false, &e) < 0 ||
+		    zh_flow_poll(NULL, &f, ZH_STORE_TASKS_DUE, &e) < 0 ||
+		    zh_flow_write_notes(NULL, &f, &e) < 0)
+			log_line(NULL, e.msg);
+		rc = zh_store_next_wakeup(&at, store, &e);
+		if (rc == ZH_ENOTFOUND) {
+			rc = 0;
+			break; /* nothing pending: done */
+		}
+		now = zh_store_now_ms();
+		if (rc < 0) {
+			log_line(NULL, e.msg);
+			at = now + cfg->poll.interval_ms;
+		}
+		if (now >= limit)
+			break;
+		if (at > now + cfg->poll.max_interval_ms)
+			at = now + cfg->poll.max_interval_ms;
+		sleep_ms(at - now);
+	}
+out:
+	if (lock >= 0)
+		zh_store_unlock_poller(lock);
+	zh_flow_dispose(&f);
+	zh_store_free(store);
+	free(state);
+	free(name);
+	zh_config_free(cfg);
+	zh_repo_free(r);
+	return rc;
+}
+
+void zh_hook_spawn_poller(const char *git_dir, const char *config)
+{
+	char self[PATH_MAX], log[PATH_MAX + 32];
+	const char *argv[8];
+	ssize_t n;
+	pid_t pid;
+	int i = 0, fd;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	snprintf(log, sizeof(log), "%s%szadig-hook/poller.log", git_dir,
+		 git_dir[0] && git_dir[strlen(git_dir) - 1] == '/' ? "" : "/");
+	argv[i++] = "zadig-hook";
+	argv[i++] = "poll";
+	argv[i++] = "--git-dir";
+	argv[i++] = git_dir;
+	if (config) {
+		argv[i++] = "--config";
+		argv[i++] = config;
+	}
+	argv[i] = NULL;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return;
+	if (pid > 0) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	/* the middle child: new session, then let go of the grandchild so
+	 * that git (waiting on our stdout/stderr) returns at once */
+	if (setsid() < 0 || fork() != 0)
+		_exit(0);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+	}
+	/* the log goes where the state lives; /dev/null when it cannot */
+	i = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	dup2(i >= 0 ? i : fd, 2);
+	for (fd = 3; fd < 1024; fd++)
+		close(fd);
+	execv(self, (char *const *)argv);
+	_exit(127);
+}

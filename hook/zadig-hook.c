@@ -1,0 +1,433 @@
+/* zadig-hook: the post-receive hook (design.md §2, §5). It always exits 0
+ * from post-receive: a push never fails because of zadig-hook. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <spawn.h>
+#include <unistd.h>
+
+#include "flow/deliver.h"
+#include "flow/flow.h"
+#include "flow/report.h"
+#include "hook/hook.h"
+#include "mapping/mapping.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/banned.h"
+
+extern char **environ;
+
+#define MAX_STDIN (16u << 20)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: zadig-hook install <repo.git> [--config FILE] "
+		"[--force]\n"
+		"       zadig-hook post-receive [--config FILE]   (the hook; "
+		"reads <old> <new> <ref> lines)\n"
+		"       zadig-hook poll [--git-dir DIR] [--config FILE]\n"
+		"\n"
+		"install   put the post-receive hook into a repository, "
+		"keeping an existing one\n"
+		"          working (it is chained), and record --config as "
+		"git config zadig.config;\n"
+		"          --force replaces a foreign hook instead (kept as "
+		"post-receive.zadig-backup)\n"
+		"poll      the detached status poller the hook starts\n"
+		"\n"
+		"Exit status: 0 ok (post-receive: always), 1 failed, 2 usage "
+		"or configuration error.\n");
+}
+
+int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
+			const char *explicit_path, struct zh_error *err)
+{
+	struct zh_config_diag diag = {0};
+	char *gitval = NULL, *path = NULL;
+	int rc;
+
+	if (r && !explicit_path && !getenv("ZADIG_HOOK_CONFIG"))
+		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
+	rc = zh_config_locate(&path, explicit_path, gitval, err);
+	free(gitval);
+	if (rc < 0)
+		return rc;
+	rc = zh_config_load(out, path, &diag, err);
+	if (rc < 0 && diag.len > 1)
+		zh_error_set(err, rc, "%.300s (and %zu more errors; run 'git "
+				      "zadig config check')",
+			     diag.msgs[0], diag.len - 1);
+	zh_config_diag_dispose(&diag);
+	free(path);
+	return rc;
+}
+
+char *zh_hook_state_dir(const struct zh_config *cfg, struct zh_repo *r)
+{
+	const char *gd = zh_repo_git_dir(r);
+	size_t n;
+	char *s;
+
+	if (cfg->state_dir)
+		return strdup(cfg->state_dir);
+	n = strlen(gd) + sizeof("/zadig-hook");
+	if ((s = malloc(n)))
+		snprintf(s, n, "%s%szadig-hook", gd,
+			 gd[0] && gd[strlen(gd) - 1] == '/' ? "" : "/");
+	return s;
+}
+
+/* ---- post-receive ---- */
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line to the pusher (git shows it as "remote: zadig: ..."). */
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("zadig: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static bool push_option_skip(void)
+{
+	const char *count = getenv("GIT_PUSH_OPTION_COUNT");
+	long i, n;
+
+	if (!count)
+		return false;
+	n = strtol(count, NULL, 10);
+	for (i = 0; i < n && i < 100; i++) {
+		char name[40];
+		const char *v;
+
+		snprintf(name, sizeof(name), "GIT_PUSH_OPTION_%ld", i);
+		v = getenv(name);
+		if (v && (strcmp(v, "ci.skip") == 0 ||
+			  strcmp(v, "zadig.skip") == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Why nothing fired for a ref, in the words of the first skip reason
+ * that is not a plain mismatch. */
+static void say_nothing(const struct zh_config *cfg, const struct zh_event *ev)
+{
+	struct zh_verdict_list vl = {0};
+	size_t i;
+
+	if (zh_mapping_explain(&vl, cfg, ev, NULL) == 0) {
+		for (i = 0; i < vl.len; i++) {
+			enum zh_verdict v = vl.items[i].verdict;
+
+			if (v == ZH_SKIP_MARKER || v == ZH_SKIP_OPTION) {
+				say("%s skipped (%s)", ev->ref,
+				    vl.items[i].reason);
+				free(vl.items);
+				return;
+			}
+		}
+	}
+	free(vl.items);
+	say("no rule matches %s", ev->ref);
+}
+
+static void say_result(const struct zh_flow_result *res, bool sync_mode)
+{
+	switch (res->outcome) {
+	case ZH_FLOW_CREATED:
+		say("%s: %s #%" PRId64 " created %s", res->rule, res->workflow,
+		    res->task_id, res->url);
+		break;
+	case ZH_FLOW_DONE:
+		if (res->task_id)
+			say("%s: already triggered: %s #%" PRId64 " %s",
+			    res->rule, res->workflow, res->task_id, res->url);
+		else
+			say("%s: already queued", res->rule);
+		break;
+	case ZH_FLOW_QUEUED:
+		if (sync_mode)
+			say("%s: queued, %s; will retry", res->rule,
+			    res->message);
+		else
+			say("%s: %s queued", res->rule, res->workflow);
+		break;
+	case ZH_FLOW_HELD:
+		say("%s: queued, %s; will retry once the token is fixed",
+		    res->rule, res->message);
+		break;
+	case ZH_FLOW_REJECTED:
+		say("%s: rejected by zadig: %s", res->rule, res->message);
+		break;
+	}
+}
+
+/* Run the chained (pre-existing) hook with the same input. */
+static void run_chained(const char *path, const char *input, size_t len)
+{
+	posix_spawn_file_actions_t fa;
+	char *argv[2];
+	int fds[2];
+	pid_t pid;
+	size_t off = 0;
+
+	if (access(path, X_OK) != 0 || pipe(fds) != 0)
+		return;
+	argv[0] = (char *)path;
+	argv[1] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+	posix_spawn_file_actions_addclose(&fa, fds[1]);
+	if (posix_spawn(&pid, path, &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[0]);
+	signal(SIGPIPE, SIG_IGN);
+	while (off < len) {
+		ssize_t w = write(fds[1], input + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	close(fds[1]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static int read_stdin(struct zh_buf *in)
+{
+	char chunk[8192];
+	ssize_t n;
+
+	while ((n = read(0, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ZH_EIO;
+		if (zh_buf_append(in, chunk, (size_t)n) < 0)
+			return ZH_ETOOBIG;
+	}
+	return 0;
+}
+
+/* One "<old> <new> <ref>" update: record and (sync) deliver. */
+static void handle_update(struct zh_flow *f, struct zh_repo *r,
+			  const char *old_hex, const char *new_hex,
+			  const char *ref, bool skip_option)
+{
+	struct zh_flow_recorded_list rl = {0};
+	struct zh_flow_event fe;
+	struct zh_error e = {0};
+	bool sync_mode = f->cfg->hook.mode == ZH_HOOK_SYNC;
+	size_t i;
+
+	if (strncmp(ref, "refs/heads/", 11) != 0 &&
+	    strncmp(ref, "refs/tags/", 10) != 0)
+		return; /* notes, merge-request refs, ...: not pushes */
+	if (zh_oid_is_zero(new_hex))
+		return; /* deletions never fire */
+	if (zh_flow_event_read(&fe, r, f->cfg->hook.repo_root, ref, old_hex,
+			       new_hex, false, &e) < 0) {
+		say("%s: cannot read the push: %s; nothing triggered", ref,
+		    e.msg);
+		return;
+	}
+	fe.ev.skip_option = skip_option;
+	fe.ev.callback_base = f->cfg->webhook.public_url;
+	fe.ev.callback_secret = f->cfg->webhook.secret;
+	if (zh_flow_record(&rl, f, &fe.ev, false, &e) < 0) {
+		say("%s: %s; nothing triggered", ref, e.msg);
+		goto out;
+	}
+	if (rl.len == 0)
+		say_nothing(f->cfg, &fe.ev);
+	for (i = 0; i < rl.len; i++) {
+		struct zh_flow_result res;
+
+		memset(&res, 0, sizeof(res));
+		snprintf(res.rule, sizeof(res.rule), "%s", rl.items[i].rule);
+		snprintf(res.workflow, sizeof(res.workflow), "%s",
+			 rl.items[i].workflow);
+		res.outcome = ZH_FLOW_QUEUED;
+		snprintf(res.message, sizeof(res.message),
+			 "the hook deadline was reached");
+		if (rl.items[i].existed || sync_mode) {
+			if (zh_store_now_ms() < f->deadline_ms &&
+			    zh_flow_deliver_id(&res, f, rl.items[i].trigger_id,
+					       &e) < 0)
+				snprintf(res.message, sizeof(res.message),
+					 "%s", e.msg);
+		}
+		if (rl.items[i].existed && res.outcome != ZH_FLOW_REJECTED)
+			res.outcome = ZH_FLOW_DONE;
+		say_result(&res, sync_mode);
+	}
+out:
+	free(rl.items);
+	zh_flow_event_dispose(&fe);
+}
+
+static int post_receive(const char *config, const char *chain)
+{
+	struct zh_buf in;
+	struct zh_config *cfg = NULL;
+	struct zh_store *store = NULL;
+	struct zh_repo *r = NULL;
+	struct zh_error e = {0};
+	struct zh_flow f;
+	char *state = NULL, *line, *save = NULL;
+	int64_t start = zh_store_now_ms();
+	bool skip = push_option_skip();
+
+	memset(&f, 0, sizeof(f));
+	zh_buf_init(&in, MAX_STDIN);
+	if (read_stdin(&in) < 0) {
+		say("cannot read the ref updates; nothing triggered");
+		goto out;
+	}
+	if (chain)
+		run_chained(chain, zh_buf_cstr(&in), in.len);
+	if (zh_repo_open(&r, ".", true, &e) < 0) {
+		say("%s; nothing triggered", e.msg);
+		goto out;
+	}
+	if (zh_hook_load_config(&cfg, r, config, &e) < 0) {
+		say("configuration error: %s; nothing triggered", e.msg);
+		goto out;
+	}
+	if (!(state = zh_hook_state_dir(cfg, r)) ||
+	    zh_store_open(&store, state, &e) < 0) {
+		say("%s; nothing triggered", state ? e.msg : "out of memory");
+		goto out;
+	}
+	f.cfg = cfg;
+	f.store = store;
+	f.repo = r;
+	f.deadline_ms = start + cfg->hook.deadline_ms;
+
+	for (line = in.ptr ? strtok_r(in.ptr, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char old_hex[72], new_hex[72], ref[1024];
+
+		if (sscanf(line, "%71s %71s %1023s", old_hex, new_hex, ref) !=
+		    3) {
+			say("ignoring a malformed update line");
+			continue;
+		}
+		handle_update(&f, r, old_hex, new_hex, ref, skip);
+	}
+
+	/* notes right away: queued and created lines (best effort) */
+	if (zh_store_now_ms() < f.deadline_ms) {
+		char *name = NULL;
+
+		if (zh_repo_name(&name, r, cfg->hook.repo_root, NULL) == 0) {
+			f.repo_name = name;
+			if (zh_flow_write_notes(NULL, &f, &e) < 0)
+				say("cannot write notes: %s", e.msg);
+			f.repo_name = NULL;
+		}
+		free(name);
+	}
+	if (cfg->hook.poll)
+		zh_hook_spawn_poller(zh_repo_git_dir(r), config);
+out:
+	zh_flow_dispose(&f);
+	zh_store_free(store);
+	free(state);
+	zh_config_free(cfg);
+	zh_repo_free(r);
+	zh_buf_dispose(&in);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *verb = NULL, *config = NULL, *git_dir = NULL;
+	const char *chain = NULL, *repo = NULL;
+	struct zh_error err = {0};
+	bool force = false;
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("zadig-hook %s\n", ZH_VERSION);
+			return 0;
+		} else if (strcmp(a, "--force") == 0) {
+			force = true;
+		} else if ((strcmp(a, "--config") == 0 ||
+			    strcmp(a, "--git-dir") == 0 ||
+			    strcmp(a, "--chain") == 0) &&
+			   i + 1 < argc) {
+			const char **dst = a[2] == 'c' && a[3] == 'o' ? &config
+					   : a[2] == 'g'	    ? &git_dir
+								    : &chain;
+			*dst = argv[++i];
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			config = a + 9;
+		} else if (a[0] == '-') {
+			fprintf(stderr, "%s: error: unknown option '%s'\n",
+				PROG, a);
+			return 2;
+		} else if (!verb) {
+			verb = a;
+		} else if (!repo) {
+			repo = a;
+		} else {
+			fprintf(stderr, "%s: error: too many arguments\n",
+				PROG);
+			return 2;
+		}
+	}
+	if (!verb) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(verb, "post-receive") == 0)
+		return post_receive(config, chain);
+	if (strcmp(verb, "install") == 0) {
+		if (!repo) {
+			fprintf(stderr,
+				"%s: error: usage: zadig-hook install "
+				"<repo.git> [--config FILE] [--force]\n",
+				PROG);
+			return 2;
+		}
+		rc = zh_hook_install(repo, config, force, &err);
+	} else if (strcmp(verb, "poll") == 0) {
+		rc = zh_hook_poll(git_dir, config, &err);
+	} else {
+		fprintf(stderr, "%s: error: unknown verb '%s'\n", PROG, verb);
+		return 2;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "%s: error: %s\n", PROG, err.msg);
+		return zh_error_exit_code(rc);
+	}
+	return 0;
+}
