@@ -497,7 +497,56 @@ out:
 	return rc;
 }
 
+static int cmd_status(struct opts *o, struct zh_error *err)
+{
+	struct zh_config *cfg = NULL;
+	struct zh_repo *r = NULL;
+	int rc;
+
+	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
+		return rc;
+	if (o->live) {
+		rc = load_config(&cfg, o, r, err);
+	} else {
+		/* no config needed: use its notes.ref when one loads */
+		char *path = NULL, *gitval = NULL;
+
+		if (!o->config && !getenv("ZADIG_HOOK_CONFIG"))
+			(void)zh_repo_config_get(&gitval, r, "zadig.config",
+						 NULL);
+		if (zh_config_locate(&path, o->config, gitval, NULL) == 0 &&
+		    zh_config_load(&cfg, path, NULL, NULL) < 0)
+			cfg = NULL;
+		free(path);
+		free(gitval);
+	}
+	if (rc == 0)
+		rc = zh_cli_status(r, cfg, o->args, o->nargs, o->live, o->json,
+				   err);
+	zh_config_free(cfg);
+	zh_repo_free(r);
+	return rc;
+}
+
+static int cmd_sync(struct opts *o, struct zh_error *err)
+{
+	struct zh_config *cfg = NULL;
+	struct zh_repo *r = NULL;
+	int rc;
+
+	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
+		return rc;
+	if ((rc = load_config(&cfg, o, r, err)) == 0)
+		rc = zh_cli_sync(r, cfg, o->all, err);
+	zh_config_free(cfg);
+	zh_repo_free(r);
+	return rc;
+}
+
 static const struct verb verbs[] = {
+	{"status", cmd_status, 0, 8, "live json config",
+	 "status [<rev>...] [--live] [--json]"},
+	{"sync", cmd_sync, 0, 0, "all config", "sync [--all]"},
 	{"show", cmd_show, 2, 2, "json custom config project",
 	 "show <workflow> <task-id> [--custom] [--json]"},
 	{"retry", cmd_retry, 2, 2, "config project",

@@ -1,5 +1,7 @@
 #include "flow/flow.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/banned.h"
@@ -17,4 +19,19 @@ int zh_flow_zadig_new(struct zh_zadig **out, const struct zh_config *cfg,
 	opts.insecure = cfg->zadig.insecure_skip_tls_verify;
 	opts.get_retries = -1;
 	return zh_zadig_new(out, &opts, err);
+}
+
+char *zh_flow_state_dir(const struct zh_config *cfg, struct zh_repo *r)
+{
+	const char *gd = zh_repo_git_dir(r);
+	size_t n;
+	char *s;
+
+	if (cfg->state_dir)
+		return strdup(cfg->state_dir);
+	n = strlen(gd) + sizeof("/zadig-hook");
+	if ((s = malloc(n)))
+		snprintf(s, n, "%s%szadig-hook", gd,
+			 gd[0] && gd[strlen(gd) - 1] == '/' ? "" : "/");
+	return s;
 }

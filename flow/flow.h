@@ -16,6 +16,10 @@
 int zh_flow_zadig_new(struct zh_zadig **out, const struct zh_config *cfg,
 		      struct zh_error *err);
 
+/* The state directory: state_dir, else <git-dir>/zadig-hook. malloc'd;
+ * NULL when out of memory. */
+char *zh_flow_state_dir(const struct zh_config *cfg, struct zh_repo *r);
+
 /* A ref update read from a repository: the event and the memory behind
  * its borrowed strings. */
 struct zh_flow_event {

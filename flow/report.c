@@ -54,6 +54,10 @@ static void task_line(struct line *ln, const struct zh_store_task *t)
 	ln->l.task_id = t->task_id;
 	ln->l.url = t->url && *t->url ? t->url : "-";
 	add_extra(ln, t->extra);
+	/* so that `git zadig status --live` in a clone asks the right
+	 * endpoint for a task it only knows from the note */
+	if (t->custom)
+		add_field(ln, "kind", "custom");
 	add_field(ln, "rule", t->rule);
 }
 

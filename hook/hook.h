@@ -19,17 +19,15 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 int zh_hook_poll(const char *git_dir, const char *config,
 		 struct zh_error *err);
 
-/* Start `zadig-hook poll` fully detached (new session, stdio closed), so
- * that git push returns at once. */
-void zh_hook_spawn_poller(const char *git_dir, const char *config);
+/* Start `zadig-hook poll` fully detached (new session, stdio closed,
+ * stderr to <state_dir>/poller.log), so that git push returns at once. */
+void zh_hook_spawn_poller(const char *git_dir, const char *config,
+			  const char *state_dir);
 
 /* Load the config for repository r (--config, $ZADIG_HOOK_CONFIG, git
  * config zadig.config, /etc/zadig-hook/config.yaml); errors of the file
  * are appended to err's message. */
 int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 			const char *explicit_path, struct zh_error *err);
-
-/* The state directory: state_dir, else <git-dir>/zadig-hook. malloc'd. */
-char *zh_hook_state_dir(const struct zh_config *cfg, struct zh_repo *r);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "flow/deliver.h"
+#include "flow/flow.h"
 #include "flow/report.h"
 #include "hook/hook.h"
 #include "store/store.h"
@@ -61,7 +62,7 @@ int zh_hook_poll(const char *git_dir, const char *config,
 	    (rc = zh_hook_load_config(&cfg, r, config, err)) < 0 ||
 	    (rc = zh_repo_name(&name, r, cfg->hook.repo_root, err)) < 0)
 		goto out;
-	if (!(state = zh_hook_state_dir(cfg, r))) {
+	if (!(state = zh_flow_state_dir(cfg, r))) {
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -117,7 +118,8 @@ out:
 	return rc;
 }
 
-void zh_hook_spawn_poller(const char *git_dir, const char *config)
+void zh_hook_spawn_poller(const char *git_dir, const char *config,
+			  const char *state_dir)
 {
 	char self[PATH_MAX], log[PATH_MAX + 32];
 	const char *argv[8];
@@ -129,8 +131,7 @@ void zh_hook_spawn_poller(const char *git_dir, const char *config)
 	if (n <= 0)
 		return;
 	self[n] = '\0';
-	snprintf(log, sizeof(log), "%s%szadig-hook/poller.log", git_dir,
-		 git_dir[0] && git_dir[strlen(git_dir) - 1] == '/' ? "" : "/");
+	snprintf(log, sizeof(log), "%s/poller.log", state_dir);
 	argv[i++] = "zadig-hook";
 	argv[i++] = "poll";
 	argv[i++] = "--git-dir";

@@ -68,21 +68,6 @@ int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 	return rc;
 }
 
-char *zh_hook_state_dir(const struct zh_config *cfg, struct zh_repo *r)
-{
-	const char *gd = zh_repo_git_dir(r);
-	size_t n;
-	char *s;
-
-	if (cfg->state_dir)
-		return strdup(cfg->state_dir);
-	n = strlen(gd) + sizeof("/zadig-hook");
-	if ((s = malloc(n)))
-		snprintf(s, n, "%s%szadig-hook", gd,
-			 gd[0] && gd[strlen(gd) - 1] == '/' ? "" : "/");
-	return s;
-}
-
 /* ---- post-receive ---- */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -315,7 +300,7 @@ static int post_receive(const char *config, const char *chain)
 		say("configuration error: %s; nothing triggered", e.msg);
 		goto out;
 	}
-	if (!(state = zh_hook_state_dir(cfg, r)) ||
+	if (!(state = zh_flow_state_dir(cfg, r)) ||
 	    zh_store_open(&store, state, &e) < 0) {
 		say("%s; nothing triggered", state ? e.msg : "out of memory");
 		goto out;
@@ -350,7 +335,7 @@ static int post_receive(const char *config, const char *chain)
 		free(name);
 	}
 	if (cfg->hook.poll)
-		zh_hook_spawn_poller(zh_repo_git_dir(r), config);
+		zh_hook_spawn_poller(zh_repo_git_dir(r), config, state);
 out:
 	zh_flow_dispose(&f);
 	zh_store_free(store);
