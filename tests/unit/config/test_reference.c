@@ -19,6 +19,7 @@
 
 #define DOC ZH_SOURCE_DIR "/docs/config-reference.md"
 #define EXAMPLE ZH_SOURCE_DIR "/config.example.yaml"
+#define README ZH_SOURCE_DIR "/README.md"
 
 static char *slurp(const char *path)
 {
@@ -50,6 +51,25 @@ static void reference_up_to_date(void **state)
 			 "build/tests/unit/config/test_config_reference "
 			 "--write");
 	free(doc);
+	zh_buf_dispose(&b);
+}
+
+/* The README's configuration section carries the same key table. */
+static void readme_has_the_table(void **state)
+{
+	struct zh_buf b;
+	char *readme = slurp(README);
+	const char *table;
+
+	(void)state;
+	zh_buf_init(&b, 1 << 20);
+	assert_int_equal(zh_config_reference(&b), 0);
+	table = strstr(zh_buf_cstr(&b), "| key | type |");
+	assert_non_null(table);
+	if (!readme || !strstr(readme, table))
+		fail_msg("README.md lacks the current key table: copy it from "
+			 "docs/config-reference.md (after regenerating that)");
+	free(readme);
 	zh_buf_dispose(&b);
 }
 
@@ -128,6 +148,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(reference_up_to_date),
+	    cmocka_unit_test(readme_has_the_table),
 	    cmocka_unit_test(example_loads),
 	    cmocka_unit_test(example_uses_every_key),
 	};
