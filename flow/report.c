@@ -149,9 +149,18 @@ int zh_flow_write_notes(size_t *n, struct zh_flow *f, struct zh_error *err)
 	}
 	if ((rc = zh_notes_batch_new(&b, err)) < 0)
 		goto out;
-	for (i = 0; i < cl.len; i++)
-		if ((rc = add_commit(b, &nd[i], f, &cl.items[i], err)) < 0)
+	for (i = 0; i < cl.len; i++) {
+		rc = add_commit(b, &nd[i], f, &cl.items[i], err);
+		if (rc == ZH_EINVALID && f->log) {
+			/* one odd record must not hold up every other note */
+			f->log(f->log_ctx, err->msg);
+			zh_store_trigger_list_dispose(&nd[i].triggers);
+			zh_store_task_list_dispose(&nd[i].tasks);
+			rc = 0;
+		}
+		if (rc < 0)
 			goto out;
+	}
 	if ((rc = zh_notes_commit(f->repo, f->cfg->notes.ref, b, NULL, err)) <
 	    0)
 		goto out;
