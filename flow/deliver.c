@@ -213,6 +213,22 @@ static bool reconcile(struct zh_flow_result *res, struct zh_flow *f,
 	return true;
 }
 
+/* A try that timed out or lost its connection may still create the task
+ * at Zadig (a hook cut off by its deadline, a slow server): the trigger
+ * remembers when, in the store's meta table under this key. */
+static void maybe_sent_key(char *buf, size_t size,
+			   const struct zh_store_trigger *t)
+{
+	snprintf(buf, size, "maybe_sent:%" PRId64, t->id);
+}
+
+static bool maybe_sent_error(int rc, const struct zh_error *e)
+{
+	return rc == ZH_ETIMEOUT ||
+	       (rc == ZH_ENET && !strstr(e->msg, "connection refused") &&
+		!strstr(e->msg, "resolve"));
+}
+
 /* Send claimed trigger t and record the outcome. */
 static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 		   struct zh_store_trigger *t, struct zh_error *err)
@@ -221,14 +237,32 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	struct zh_zadig_created c = {0};
 	struct zh_zadig *z = NULL;
 	struct zh_error e = {0};
-	int64_t now, poll = f->cfg->poll.interval_ms;
+	int64_t now, poll = f->cfg->poll.interval_ms, sent_ms = 0;
+	char mkey[64], *v = NULL;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	snprintf(res->rule, sizeof(res->rule), "%s", t->rule);
 	snprintf(res->workflow, sizeof(res->workflow), "%s", t->workflow);
-	if (t->interrupted && reconcile(res, f, t)) {
+	maybe_sent_key(mkey, sizeof(mkey), t);
+	if (zh_store_meta_get(&v, f->store, mkey, NULL) == 0 && v)
+		sent_ms = strtoll(v, NULL, 10);
+	free(v);
+	now = zh_store_now_ms();
+	if (sent_ms && now < sent_ms + f->cfg->zadig.timeout_ms) {
+		/* sending again now could make a second task: give the
+		 * earlier request the time we would wait for any answer */
+		res->outcome = ZH_FLOW_QUEUED;
+		snprintf(res->message, sizeof(res->message),
+			 "an earlier request may still be in progress at "
+			 "zadig");
+		rc = zh_store_trigger_retry(f->store, t, res->message, now,
+					    err);
+		return rc == ZH_ENOTFOUND ? 0 : rc;
+	}
+	if ((t->interrupted || sent_ms) && reconcile(res, f, t)) {
 		res->outcome = ZH_FLOW_CREATED;
+		(void)zh_store_meta_set(f->store, mkey, NULL, NULL);
 		return zh_store_trigger_created(f->store, t, res->task_id,
 						res->url, poll,
 						zh_store_now_ms(), err);
@@ -241,6 +275,15 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 		rc = zh_zadig_send_create(&c, z, &req, t->custom, t->project,
 					  t->workflow, &e);
 	now = zh_store_now_ms();
+	if (sent_ms &&
+	    (rc == 0 || (rc == ZH_EZADIG && e.http >= 400 && e.http < 500))) {
+		(void)zh_store_meta_set(f->store, mkey, NULL, NULL);
+	} else if (maybe_sent_error(rc, &e)) {
+		char at[32];
+
+		snprintf(at, sizeof(at), "%" PRId64, now);
+		(void)zh_store_meta_set(f->store, mkey, at, NULL);
+	}
 	if (rc == 0) {
 		res->outcome = ZH_FLOW_CREATED;
 		res->task_id = c.task_id;

@@ -151,9 +151,10 @@ int zh_flow_write_notes(size_t *n, struct zh_flow *f, struct zh_error *err)
 		goto out;
 	for (i = 0; i < cl.len; i++) {
 		rc = add_commit(b, &nd[i], f, &cl.items[i], err);
-		if (rc == ZH_EINVALID && f->log) {
+		if (rc == ZH_EINVALID) {
 			/* one odd record must not hold up every other note */
-			f->log(f->log_ctx, err->msg);
+			if (f->log)
+				f->log(f->log_ctx, err->msg);
 			zh_store_trigger_list_dispose(&nd[i].triggers);
 			zh_store_task_list_dispose(&nd[i].tasks);
 			rc = 0;

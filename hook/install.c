@@ -99,9 +99,19 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 	int rc;
 
 	zh_buf_init(&old, 1 << 20);
-	if ((rc = zh_repo_open(&r, repo_path, false, err)) < 0) {
+	if ((rc = zh_repo_open(&r, repo_path, false, err)) == ZH_ENOTFOUND) {
 		rc = zh_error_set(err, ZH_EUSAGE, "'%s' is not a git repository",
 				  repo_path);
+		goto out;
+	}
+	if (rc < 0) {
+		/* a repository libgit2 cannot open: say why, not "no repo" */
+		if (strstr(err->msg, "objectformat"))
+			rc = zh_error_set(err, rc,
+					  "'%s' uses SHA-256 object ids, which "
+					  "zadig-hook cannot read (libgit2 "
+					  "1.5 supports SHA-1 only)",
+					  repo_path);
 		goto out;
 	}
 	if (config) {

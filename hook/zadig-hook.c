@@ -293,7 +293,12 @@ static int post_receive(const char *config, const char *chain)
 	if (chain)
 		run_chained(chain, zh_buf_cstr(&in), in.len);
 	if (zh_repo_open(&r, ".", true, &e) < 0) {
-		say("%s; nothing triggered", e.msg);
+		if (strstr(e.msg, "objectformat"))
+			say("this repository uses SHA-256 object ids, which "
+			    "zadig-hook cannot read (libgit2 1.5 supports "
+			    "SHA-1 only); nothing triggered");
+		else
+			say("%s; nothing triggered", e.msg);
 		goto out;
 	}
 	if (zh_hook_load_config(&cfg, r, config, &e) < 0) {
