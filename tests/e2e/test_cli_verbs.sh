@@ -117,4 +117,24 @@ expect "invalid config exits 2" 2 "" "ftp.yaml:2:"
 run git zadig show wf-dev 9 --config "$T/nope.yaml"
 expect "missing config exits 2" 2 "" "nope.yaml"
 
+# config check: every error, with FILE:LINE:COL, exit 2
+cat >"$T/bad.yaml" <<'YAML'
+zadig:
+  url: https://zadig.example.com
+  tokn: x
+  timeout: ten
+rules:
+  - name: a
+    workflow: { name: w, env: dev }
+  - name: a
+    custom_workflow: { project: p, name: c }
+YAML
+run git zadig config check "$T/bad.yaml"
+expect "config check reports all errors" 2 "bad.yaml:3:3: unknown key 'tokn' in 'zadig' \(did you mean 'token'\?\)"
+check "config check: bad duration" grep -q "bad.yaml:4:12: " "$T/out"
+check "config check: duplicate rule named" grep -qE "bad.yaml:8:[0-9]+: .*duplicate.*'a'" "$T/out"
+GITLAB_WEBHOOK_SECRET=s ZADIG_NOTIFY_TOKEN=n WEBHOOK_SIGNING_KEY=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw GITLAB_TOKEN=g \
+	run git zadig config check "$ZH_SOURCE_DIR/config.example.yaml"
+expect "config check of the example (env set)" 0 "^ok$"
+
 finish
