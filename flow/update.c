@@ -1,0 +1,48 @@
+#include "flow/update.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+/* Copy a hex id of 40 or 64 digits ending at a space; returns its length
+ * or 0 when it is not one. */
+static size_t take_id(char *dst, const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && i < 64 && isxdigit((unsigned char)p[i])) {
+		dst[i] = (char)tolower((unsigned char)p[i]);
+		i++;
+	}
+	if ((i != 40 && i != 64) || i >= n || p[i] != ' ')
+		return 0;
+	dst[i] = '\0';
+	return i;
+}
+
+int zh_flow_parse_update(struct zh_ref_update *out, const char *line,
+			 size_t len, struct zh_error *err)
+{
+	size_t a, b, i;
+
+	memset(out, 0, sizeof(*out));
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (!(a = take_id(out->old_hex, line, len)) ||
+	    !(b = take_id(out->new_hex, line + a + 1, len - a - 1)) || a != b)
+		return zh_error_set(err, ZH_EINVALID,
+				    "not '<old-id> <new-id> <ref>'");
+	line += a + b + 2;
+	len -= a + b + 2;
+	if (len == 0 || len >= sizeof(out->ref))
+		return zh_error_set(err, ZH_EINVALID, "bad ref name length");
+	for (i = 0; i < len; i++)
+		if ((unsigned char)line[i] <= ' ' || line[i] == 0x7f)
+			return zh_error_set(err, ZH_EINVALID,
+					    "ref name has a space or control "
+					    "character");
+	memcpy(out->ref, line, len);
+	out->ref[len] = '\0';
+	return 0;
+}

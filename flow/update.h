@@ -1,0 +1,22 @@
+/* The post-receive hook's input: "<old> <new> <ref>" lines. */
+#ifndef ZH_FLOW_UPDATE_H
+#define ZH_FLOW_UPDATE_H
+
+#include <stddef.h>
+
+#include "util/error.h"
+
+struct zh_ref_update {
+	char old_hex[65]; /* 40 (SHA-1) or 64 (SHA-256) lower-case hex */
+	char new_hex[65];
+	char ref[1024];
+};
+
+/* Parse one line (len bytes, no newline; a trailing '\r' is ignored):
+ * two object ids of the same length (40 or 64 hex digits) and a ref name
+ * without spaces or control characters, separated by single spaces.
+ * Returns 0 or ZH_EINVALID (what is wrong in err). */
+int zh_flow_parse_update(struct zh_ref_update *out, const char *line,
+			 size_t len, struct zh_error *err);
+
+#endif

@@ -1,0 +1,76 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "flow/update.h"
+#include "util/banned.h"
+
+#define Z40 "0000000000000000000000000000000000000000"
+#define A40 "95790bf891e76fee5e1747ab589903a6a1f80f22"
+#define B64 "da1560886d4f094c3e6c9ef40349f7d38b5d27d7da1560886d4f094c3e6c9ef4"
+
+static int parse(struct zh_ref_update *u, const char *line)
+{
+	return zh_flow_parse_update(u, line, strlen(line), NULL);
+}
+
+static void good_lines(void **state)
+{
+	struct zh_ref_update u;
+
+	(void)state;
+	assert_int_equal(parse(&u, Z40 " " A40 " refs/heads/main"), 0);
+	assert_string_equal(u.old_hex, Z40);
+	assert_string_equal(u.new_hex, A40);
+	assert_string_equal(u.ref, "refs/heads/main");
+	assert_int_equal(parse(&u, B64 " " B64 " refs/tags/v1.0\r"), 0);
+	assert_string_equal(u.ref, "refs/tags/v1.0");
+	/* upper-case hex is folded; UTF-8 in ref names is data */
+	assert_int_equal(parse(&u, "95790BF891E76FEE5E1747AB589903A6A1F80F22 " A40
+				   " refs/heads/fix/naïve"),
+			 0);
+	assert_string_equal(u.old_hex, A40);
+	assert_string_equal(u.ref, "refs/heads/fix/naïve");
+	assert_int_equal(parse(&u, Z40 " " A40 " refs/heads/$(rm${IFS}-rf)`x`;|"),
+			 0);
+	assert_string_equal(u.ref, "refs/heads/$(rm${IFS}-rf)`x`;|");
+}
+
+static void bad_lines(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		Z40,
+		Z40 " " A40,
+		Z40 " " A40 " ",
+		Z40 "  " A40 " refs/heads/x",
+		Z40 " " B64 " refs/heads/mixed-lengths",
+		"zz" Z40 " " A40 " refs/heads/x",
+		Z40 " " A40 " refs/heads/a b",
+		Z40 " " A40 " refs/heads/tab\there",
+		"1234 5678 refs/heads/short",
+	};
+	struct zh_ref_update u;
+	struct zh_error e = {0};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(zh_flow_parse_update(&u, bad[i],
+						      strlen(bad[i]), &e),
+				 ZH_EINVALID);
+	assert_true(strlen(e.msg) > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(good_lines),
+		cmocka_unit_test(bad_lines),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
