@@ -1,0 +1,302 @@
+#include "gitrepo/mirror.h"
+#include "gitrepo/internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "util/buf.h"
+
+#include "util/banned.h"
+
+static const char *git_msg(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+static bool allowed(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+int zh_repo_mirror_path(char **out, const char *state_dir, const char *project,
+			struct zh_error *err)
+{
+	struct zh_buf b;
+	const char *p, *seg;
+	int rc;
+
+	*out = NULL;
+	if (!state_dir || !*state_dir)
+		return zh_error_set(err, ZH_EINVALID, "no state directory");
+	if (!project || !*project || project[0] == '/' ||
+	    project[strlen(project) - 1] == '/' || strlen(project) > 1024)
+		return zh_error_set(
+		    err, ZH_EINVALID,
+		    "project name '%.200s' cannot name a mirror",
+		    project ? project : "");
+	/* every segment must be non-empty and neither "." nor ".." */
+	for (seg = project;; seg = p + 1) {
+		size_t n;
+
+		p = strchr(seg, '/');
+		n = p ? (size_t)(p - seg) : strlen(seg);
+		if (n == 0 || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return zh_error_set(err, ZH_EINVALID,
+					    "project name '%.200s' cannot "
+					    "name a mirror",
+					    project);
+		if (!p)
+			break;
+	}
+	zh_buf_init(&b, PATH_MAX);
+	if ((rc = zh_buf_printf(&b, "%s/mirrors/", state_dir)) < 0)
+		goto out;
+	for (p = project; *p && rc == 0; p++) {
+		char c = *p == '/' || allowed(*p) ? *p : '_';
+
+		rc = zh_buf_append(&b, &c, 1);
+	}
+	if (rc == 0)
+		rc = zh_buf_puts(&b, ".git");
+	if (rc < 0) {
+		rc = zh_error_set(err, rc, "mirror path too long");
+		goto out;
+	}
+	if (!(*out = zh_buf_detach(&b)))
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+out:
+	zh_buf_dispose(&b);
+	return rc;
+}
+
+/* mkdir -p for the directories of path below base (which must exist or
+ * is created too), each 0700. */
+static int mkdirs(const char *path, struct zh_error *err)
+{
+	char *tmp = strdup(path), *p;
+	int rc = 0;
+
+	if (!tmp)
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	for (p = tmp + 1; rc == 0; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		{
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+				rc = zh_error_set(err, ZH_EIO,
+						  "cannot create directory "
+						  "'%s': %s",
+						  tmp, strerror(errno));
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	free(tmp);
+	return rc;
+}
+
+/* dir must resolve below <state_dir>/mirrors (or to it, allow_equal). */
+static int check_inside(const char *state_dir, const char *dir,
+			bool allow_equal, struct zh_error *err)
+{
+	char base[PATH_MAX + 16], real[PATH_MAX];
+	char *root;
+	size_t n;
+	int rc = 0;
+
+	snprintf(base, sizeof(base), "%s/mirrors", state_dir);
+	if (!(root = realpath(base, NULL)))
+		return zh_error_set(err, ZH_EIO, "cannot resolve '%s': %s",
+				    base, strerror(errno));
+	if (!realpath(dir, real)) {
+		rc = zh_error_set(err, ZH_EIO, "cannot resolve '%s': %s", dir,
+				  strerror(errno));
+		goto out;
+	}
+	n = strlen(root);
+	if (strncmp(real, root, n) != 0 ||
+	    (real[n] != '/' && !(allow_equal && real[n] == '\0')))
+		rc = zh_error_set(err, ZH_EINVALID,
+				  "mirror '%s' resolves outside '%s'", dir,
+				  root);
+out:
+	free(root);
+	return rc;
+}
+
+struct creds {
+	const char *username, *password;
+	int tries;
+};
+
+static int acquire(git_credential **out, const char *url,
+		   const char *username_from_url, unsigned int allowed_types,
+		   void *payload)
+{
+	struct creds *c = payload;
+	const char *user = c->username ? c->username : username_from_url;
+
+	(void)url;
+	/* a refused password is not asked again: libgit2 would loop */
+	if (c->tries++ || !c->password ||
+	    !(allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
+		return GIT_PASSTHROUGH;
+	return git_credential_userpass_plaintext_new(out, user ? user : "git",
+						     c->password);
+}
+
+static int fetch(git_repository *repo, const char *project, const char *url,
+		 const char *username, const char *password,
+		 struct zh_error *err)
+{
+	static char *specs[] = {"+refs/heads/*:refs/heads/*",
+				"+refs/tags/*:refs/tags/*"};
+	git_strarray refspecs = {specs, 2};
+	git_fetch_options fo;
+	git_remote_create_options ro;
+	git_remote *remote = NULL;
+	git_buf head = {0};
+	struct creds c = {username, password, 0};
+	int rc = 0;
+
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	fo.callbacks.credentials = acquire;
+	fo.callbacks.payload = &c;
+	fo.prune = GIT_FETCH_PRUNE;
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	/* no url.*.insteadOf rewriting: the configured url is the url, and
+	 * libgit2 1.5's regex config lookup leaks its pcre2 match data
+	 * (libgit2 PR #6382) on every call */
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = repo;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+		   GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(&remote, url, &ro) < 0 ||
+	    git_remote_connect(remote, GIT_DIRECTION_FETCH, &fo.callbacks, NULL,
+			       NULL) < 0) {
+		rc = zh_error_set(err, ZH_EGIT,
+				  "cannot reach the remote of '%s': %s",
+				  project, git_msg());
+		goto out;
+	}
+	/* an empty remote has no default branch: HEAD stays as it is */
+	if (git_remote_default_branch(&head, remote) == 0 && head.ptr &&
+	    strncmp(head.ptr, "refs/heads/", 11) == 0)
+		git_repository_set_head(repo, head.ptr);
+	if (git_remote_fetch(remote, &refspecs, &fo, "zadig-hook mirror") < 0)
+		rc = zh_error_set(err, ZH_EGIT, "cannot fetch '%s': %s",
+				  project, git_msg());
+	git_remote_disconnect(remote);
+out:
+	git_buf_dispose(&head);
+	git_remote_free(remote);
+	return rc;
+}
+
+int zh_repo_mirror(struct zh_repo **out, const char *state_dir,
+		   const char *project, const char *url, const char *username,
+		   const char *password, struct zh_error *err)
+{
+	git_repository *repo = NULL;
+	char *dir = NULL;
+	char base[PATH_MAX + 16];
+	bool inited = false;
+	int rc;
+
+	*out = NULL;
+	if (!url || !*url)
+		return zh_error_set(err, ZH_EINVALID, "no url for '%s'",
+				    project ? project : "");
+	if ((rc = zh_repo_mirror_path(&dir, state_dir, project, err)) < 0)
+		return rc;
+	snprintf(base, sizeof(base), "%s/mirrors", state_dir);
+	if ((rc = mkdirs(base, err)) < 0)
+		goto out;
+	if (git_libgit2_init() < 0) {
+		rc = zh_error_set(err, ZH_EGIT, "cannot initialise libgit2: %s",
+				  git_msg());
+		goto out;
+	}
+	inited = true;
+	if (access(dir, F_OK) == 0) {
+		if ((rc = check_inside(state_dir, dir, false, err)) < 0)
+			goto out;
+		if (git_repository_open_bare(&repo, dir) < 0) {
+			rc = zh_error_set(err, ZH_EGIT,
+					  "cannot open mirror '%s': %s", dir,
+					  git_msg());
+			goto out;
+		}
+	} else {
+		char *slash = strrchr(dir, '/');
+
+		/* create the parents and check them before the repository */
+		*slash = '\0';
+		rc = mkdirs(dir, err);
+		if (rc == 0)
+			rc = check_inside(state_dir, dir, true, err);
+		*slash = '/';
+		if (rc < 0)
+			goto out;
+		if (git_repository_init(&repo, dir, 1) < 0) {
+			rc = zh_error_set(err, ZH_EGIT,
+					  "cannot create mirror '%s': %s", dir,
+					  git_msg());
+			goto out;
+		}
+		if ((rc = check_inside(state_dir, dir, false, err)) < 0)
+			goto out;
+	}
+	if ((rc = fetch(repo, project, url, username, password, err)) < 0)
+		goto out;
+	git_repository_free(repo);
+	repo = NULL;
+	rc = zh_repo_open(out, dir, false, err);
+out:
+	git_repository_free(repo);
+	if (inited)
+		git_libgit2_shutdown();
+	free(dir);
+	return rc;
+}
+
+int zh_repo_merge_base(char *hex, size_t hexsize, struct zh_repo *r,
+		       const char *a, const char *b, struct zh_error *err)
+{
+	char ha[65], hb[65];
+	git_oid oa, ob, base;
+	int rc;
+
+	if ((rc = zh_repo_resolve(ha, sizeof(ha), r, a, err)) < 0 ||
+	    (rc = zh_repo_resolve(hb, sizeof(hb), r, b, err)) < 0)
+		return rc;
+	if (git_oid_fromstr(&oa, ha) < 0 || git_oid_fromstr(&ob, hb) < 0)
+		return zh_error_set(err, ZH_EGIT, "bad object id");
+	rc = git_merge_base(&base, zh_repo_raw(r), &oa, &ob);
+	if (rc == GIT_ENOTFOUND)
+		return zh_error_set(err, ZH_ENOTFOUND,
+				    "'%s' and '%s' share no history", a, b);
+	if (rc < 0)
+		return zh_error_set(err, ZH_EGIT, "cannot find merge base: %s",
+				    git_msg());
+	if (hexsize < GIT_OID_HEXSZ + 1)
+		return zh_error_set(err, ZH_EINVALID, "buffer too small");
+	git_oid_tostr(hex, hexsize, &base);
+	return 0;
+}

@@ -1,0 +1,302 @@
+/* webhook/gitlab.c: every fixture of tests/fixtures/webhook (verbatim
+ * GitLab payloads) and the malformed bodies the receiver answers 400. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/error.h"
+#include "webhook/gitlab.h"
+
+#include "util/banned.h"
+
+static char *slurp(const char *name, size_t *len)
+{
+	char path[1024];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/webhook/%s", ZH_FIXTURES, name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void parse_fixture(struct zh_gitlab_event *e, const char *name)
+{
+	struct zh_error err = {0};
+	size_t len;
+	char *body = slurp(name, &len);
+	int rc = zh_gitlab_parse(e, body, len, &err);
+
+	free(body);
+	if (rc != 0)
+		fail_msg("%s: %s", name, err.msg);
+}
+
+static void test_push(void **state)
+{
+	struct zh_gitlab_event e;
+
+	(void)state;
+	parse_fixture(&e, "push.json");
+	assert_int_equal(e.kind, ZH_GITLAB_PUSH);
+	assert_string_equal(e.object_kind, "push");
+	assert_string_equal(e.project, "mike/diaspora");
+	assert_string_equal(e.ref, "refs/heads/master");
+	assert_string_equal(e.before,
+			    "95790bf891e76fee5e1747ab589903a6a1f80f22");
+	assert_string_equal(e.after,
+			    "da1560886d4f094c3e6c9ef40349f7d38b5d27d7");
+	assert_string_equal(e.checkout_sha, e.after);
+	assert_int_equal(e.ncommits, 2);
+	assert_int_equal(e.total_commits, 4); /* truncated list */
+	assert_string_equal(e.commits[1].id, e.after);
+	assert_string_equal(e.commits[1].message, "fixed readme");
+	assert_string_equal(e.commits[1].author, "GitLab dev user");
+	assert_string_equal(e.commits[1].author_email,
+			    "gitlabdev@dv6700.(none)");
+	assert_int_equal(e.commits[0].npaths, 2);
+	assert_string_equal(e.commits[0].paths[0], "CHANGELOG");
+	assert_string_equal(e.commits[0].paths[1],
+			    "app/controller/application.rb");
+	assert_string_equal(e.user_name, "John Smith");
+	assert_string_equal(e.user_email, "john@example.com");
+	zh_gitlab_event_dispose(&e);
+}
+
+static void test_branch_create(void **state)
+{
+	struct zh_gitlab_event e;
+
+	(void)state;
+	parse_fixture(&e, "push_branch_create.json");
+	assert_int_equal(e.kind, ZH_GITLAB_PUSH);
+	assert_string_equal(e.before,
+			    "0000000000000000000000000000000000000000");
+	assert_string_equal(e.ref, "refs/heads/changes");
+	assert_int_equal(e.ncommits, 0);
+	assert_int_equal(e.total_commits, 0);
+	assert_string_equal(e.project, "eeshangarg/my-awesome-project");
+	zh_gitlab_event_dispose(&e);
+}
+
+static void test_branch_delete(void **state)
+{
+	struct zh_gitlab_event e;
+
+	(void)state;
+	parse_fixture(&e, "push_branch_delete.json");
+	assert_int_equal(e.kind, ZH_GITLAB_PUSH);
+	assert_string_equal(e.after,
+			    "0000000000000000000000000000000000000000");
+	assert_null(e.checkout_sha); /* null in the payload */
+	assert_string_equal(e.ref, "refs/heads/tomek");
+	assert_string_equal(e.user_email, "tomasz-kolek@go2.pl");
+	zh_gitlab_event_dispose(&e);
+}
+
+static void test_tag(void **state)
+{
+	struct zh_gitlab_event e;
+
+	(void)state;
+	parse_fixture(&e, "tag_push.json");
+	assert_int_equal(e.kind, ZH_GITLAB_TAG_PUSH);
+	assert_string_equal(e.ref, "refs/tags/v1.0.0");
+	assert_string_equal(e.checkout_sha,
+			    "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7");
+	assert_string_equal(e.project, "jsmith/example");
+	assert_int_equal(e.ncommits, 0);
+	zh_gitlab_event_dispose(&e);
+}
+
+static void test_mr_open(void **state)
+{
+	struct zh_gitlab_event e;
+
+	(void)state;
+	parse_fixture(&e, "mr_open.json");
+	assert_int_equal(e.kind, ZH_GITLAB_MERGE_REQUEST);
+	assert_string_equal(e.action, "open");
+	assert_int_equal(e.mr_iid, 1);
+	assert_string_equal(e.source_branch, "ms-viewport");
+	assert_string_equal(e.target_branch, "master");
+	assert_string_equal(e.project, "gitlabhq/gitlab-test");
+	assert_string_equal(e.last_commit.id,
+			    "da1560886d4f094c3e6c9ef40349f7d38b5d27d7");
+	assert_string_equal(e.last_commit.message, "fixed readme");
+	assert_string_equal(e.last_commit.author, "GitLab dev user");
+	assert_null(e.oldrev);
+	assert_string_equal(e.user_name, "Administrator");
+	zh_gitlab_event_dispose(&e);
+}
+
+static void test_mr_merge(void **state)
+{
+	struct zh_gitlab_event e;
+
+	(void)state;
+	parse_fixture(&e, "mr_merge.json");
+	assert_int_equal(e.kind, ZH_GITLAB_MERGE_REQUEST);
+	assert_string_equal(e.action, "merge");
+	assert_int_equal(e.mr_iid, 3);
+	assert_string_equal(e.source_branch, "tomek");
+	assert_string_equal(e.project, "tomaszkolek0/my-awesome-project");
+	assert_string_equal(e.last_commit.id,
+			    "f423fe3fedbc09f64ef438bedbde12caa161ee14");
+	zh_gitlab_event_dispose(&e);
+}
+
+static void expect_invalid(const char *body, const char *msg)
+{
+	struct zh_gitlab_event e;
+	struct zh_error err = {0};
+
+	assert_int_equal(zh_gitlab_parse(&e, body, strlen(body), &err),
+			 ZH_EINVALID);
+	if (!strstr(err.msg, msg))
+		fail_msg("'%s': got '%s', want '%s'", body, err.msg, msg);
+	zh_gitlab_event_dispose(&e);
+}
+
+static void test_invalid(void **state)
+{
+	(void)state;
+	expect_invalid("", "not JSON");
+	expect_invalid("{", "not JSON");
+	expect_invalid("{} x", "trailing data");
+	expect_invalid("[1]", "not a JSON object");
+	expect_invalid("{}", "missing field 'object_kind'");
+	expect_invalid("{\"object_kind\":3}", "'object_kind' is not a string");
+	expect_invalid("{\"object_kind\":\"push\"}",
+		       "missing field 'project.path_with_namespace'");
+	expect_invalid("{\"object_kind\":\"push\",\"project\":"
+		       "{\"path_with_namespace\":\"a/b\"}}",
+		       "missing field 'ref'");
+	expect_invalid("{\"object_kind\":\"push\",\"project\":"
+		       "{\"path_with_namespace\":\"a/b\"},\"ref\":\"r\","
+		       "\"before\":\"0\",\"after\":\"1\",\"commits\":{}}",
+		       "'commits' is not a list");
+	expect_invalid("{\"object_kind\":\"push\",\"project\":"
+		       "{\"path_with_namespace\":\"a/b\"},\"ref\":\"r\","
+		       "\"before\":\"0\",\"after\":\"1\",\"commits\":[{}]}",
+		       "missing field 'commits[].id'");
+	expect_invalid("{\"object_kind\":\"merge_request\",\"project\":"
+		       "{\"path_with_namespace\":\"a/b\"}}",
+		       "missing field 'object_attributes'");
+	expect_invalid(
+	    "{\"object_kind\":\"merge_request\",\"project\":"
+	    "{\"path_with_namespace\":\"a/b\"},\"object_attributes\":"
+	    "{\"action\":\"open\",\"iid\":\"x\"}}",
+	    "'object_attributes.iid' is not an integer");
+	expect_invalid(
+	    "{\"object_kind\":\"merge_request\",\"project\":"
+	    "{\"path_with_namespace\":\"a/b\"},\"object_attributes\":"
+	    "{\"action\":\"open\",\"iid\":1,\"source_branch\":\"s\","
+	    "\"target_branch\":\"t\"}}",
+	    "missing field 'object_attributes.last_commit.id'");
+	{
+		/* a NUL inside the body */
+		struct zh_gitlab_event e;
+		struct zh_error err = {0};
+
+		assert_int_equal(zh_gitlab_parse(&e, "{}\0{}", 5, &err),
+				 ZH_EINVALID);
+		zh_gitlab_event_dispose(&e);
+	}
+}
+
+static void test_other_kinds(void **state)
+{
+	struct zh_gitlab_event e;
+	struct zh_error err = {0};
+	const char *body = "{\"object_kind\":\"repository_update\"}";
+
+	(void)state;
+	assert_int_equal(zh_gitlab_parse(&e, body, strlen(body), &err), 0);
+	assert_int_equal(e.kind, ZH_GITLAB_OTHER);
+	zh_gitlab_event_dispose(&e);
+	/* a merge request closed needs no last_commit */
+	body = "{\"object_kind\":\"merge_request\",\"project\":"
+	       "{\"path_with_namespace\":\"a/b\"},\"object_attributes\":"
+	       "{\"action\":\"close\",\"iid\":1,\"source_branch\":\"s\","
+	       "\"target_branch\":\"t\"}}";
+	assert_int_equal(zh_gitlab_parse(&e, body, strlen(body), &err), 0);
+	assert_null(e.last_commit.id);
+	zh_gitlab_event_dispose(&e);
+}
+
+static void test_deep_nesting(void **state)
+{
+	struct zh_gitlab_event e;
+	struct zh_error err = {0};
+	char body[4096];
+	size_t i, n = 0;
+
+	(void)state;
+	n += (size_t)snprintf(body, sizeof(body), "{\"object_kind\":");
+	for (i = 0; i < 1000; i++)
+		body[n++] = '[';
+	body[n] = '\0';
+	assert_int_equal(zh_gitlab_parse(&e, body, n, &err), ZH_EINVALID);
+	zh_gitlab_event_dispose(&e);
+}
+
+static void test_zadig(void **state)
+{
+	const char *ok = "{\"object_kind\":\"workflow\",\"event\":\"workflow\","
+			 "\"workflow\":{\"task_id\":49,\"project_name\":\"p\","
+			 "\"workflow_name\":\"wf-dev\",\"status\":\"passed\"}}";
+	struct zh_error err = {0};
+	char *wf = NULL;
+	int64_t id = 0;
+
+	(void)state;
+	assert_int_equal(zh_gitlab_parse_zadig(&wf, &id, ok, strlen(ok), &err),
+			 0);
+	assert_string_equal(wf, "wf-dev");
+	assert_int_equal(id, 49);
+	free(wf);
+	assert_int_equal(zh_gitlab_parse_zadig(&wf, &id, "{}", 2, &err),
+			 ZH_EINVALID);
+	assert_null(wf);
+	assert_int_equal(zh_gitlab_parse_zadig(&wf, &id,
+					       "{\"workflow\":{\"task_id\":1}}",
+					       26, &err),
+			 ZH_EINVALID);
+	assert_null(wf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_push),
+	    cmocka_unit_test(test_branch_create),
+	    cmocka_unit_test(test_branch_delete),
+	    cmocka_unit_test(test_tag),
+	    cmocka_unit_test(test_mr_open),
+	    cmocka_unit_test(test_mr_merge),
+	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_other_kinds),
+	    cmocka_unit_test(test_deep_nesting),
+	    cmocka_unit_test(test_zadig),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

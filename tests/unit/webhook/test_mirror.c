@@ -1,0 +1,143 @@
+/* gitrepo/mirror.c: mirror directories never leave the state directory;
+ * a mirror is created, then updated, from a local "remote". */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gitrepo/gitrepo.h"
+#include "gitrepo/mirror.h"
+#include "tests/unit/gitrepo/gitfix.h"
+#include "util/error.h"
+
+#include "util/banned.h"
+
+static void path_ok(const char *project, const char *want)
+{
+	struct zh_error err = {0};
+	char *p = NULL;
+
+	if (zh_repo_mirror_path(&p, "/state", project, &err) != 0)
+		fail_msg("'%s': %s", project, err.msg);
+	assert_string_equal(p, want);
+	free(p);
+}
+
+static void path_bad(const char *project)
+{
+	struct zh_error err = {0};
+	char *p = NULL;
+
+	if (zh_repo_mirror_path(&p, "/state", project, &err) != ZH_EINVALID)
+		fail_msg("'%s' accepted as '%s'", project, p ? p : "");
+	assert_null(p);
+}
+
+static void test_paths(void **state)
+{
+	(void)state;
+	path_ok("group/voting-app", "/state/mirrors/group/voting-app.git");
+	path_ok("a/b/c.d_e", "/state/mirrors/a/b/c.d_e.git");
+	path_ok("we ird/na$me", "/state/mirrors/we_ird/na_me.git");
+	path_ok("..a/b..", "/state/mirrors/..a/b...git");
+	path_bad("");
+	path_bad(NULL);
+	path_bad("/etc/passwd");
+	path_bad("..");
+	path_bad("../x");
+	path_bad("a/../../x");
+	path_bad("a/..");
+	path_bad("a/./b");
+	path_bad("./a");
+	path_bad("a//b");
+	path_bad("a/");
+}
+
+static void test_mirror(void **state)
+{
+	struct zh_error err = {0};
+	struct zh_repo *r = NULL;
+	char *dir = fx_tmpdir(), *remote = fx_path(dir, "remote"),
+	     *sd = fx_path(dir, "state"), *c1, *c2, *c3, *mb;
+	char hex[65];
+
+	(void)state;
+	mkdir(remote, 0700);
+	free(fx_git(remote, "init", "-q", "-b", "main", NULL));
+	fx_write(remote, "a.txt", "a\n");
+	c1 = fx_commit(remote, "one");
+	if (zh_repo_mirror(&r, sd, "g/p", remote, NULL, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_true(zh_repo_is_bare(r));
+	assert_non_null(strstr(zh_repo_git_dir(r), "/state/mirrors/g/p.git"));
+	assert_int_equal(zh_repo_resolve(hex, sizeof(hex), r, "main", &err), 0);
+	assert_string_equal(hex, c1);
+	zh_repo_free(r);
+
+	/* a new commit on a branch and a tag reach the mirror on the next
+	 * call */
+	free(fx_git(remote, "checkout", "-q", "-b", "feature", NULL));
+	fx_write(remote, "b.txt", "b\n");
+	c2 = fx_commit(remote, "two");
+	free(fx_git(remote, "tag", "v1", NULL));
+	free(fx_git(remote, "checkout", "-q", "main", NULL));
+	fx_write(remote, "c.txt", "c\n");
+	c3 = fx_commit(remote, "three");
+	if (zh_repo_mirror(&r, sd, "g/p", remote, NULL, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(
+	    zh_repo_resolve(hex, sizeof(hex), r, "refs/heads/feature", &err),
+	    0);
+	assert_string_equal(hex, c2);
+	assert_int_equal(zh_repo_resolve(hex, sizeof(hex), r, "v1", &err), 0);
+	assert_string_equal(hex, c2);
+	assert_int_equal(
+	    zh_repo_merge_base(hex, sizeof(hex), r, "feature", c3, &err), 0);
+	assert_string_equal(hex, c1);
+	assert_int_equal(
+	    zh_repo_merge_base(hex, sizeof(hex), r, "nope", c3, &err),
+	    ZH_ENOTFOUND);
+	zh_repo_free(r);
+
+	/* an unreachable remote is an error naming the project, not the url */
+	assert_int_equal(zh_repo_mirror(&r, sd, "g/q", "/nonexistent/repo.git",
+					"user", "pa55word", &err),
+			 ZH_EGIT);
+	assert_null(r);
+	assert_null(strstr(err.msg, "pa55word"));
+	assert_non_null(strstr(err.msg, "g/q"));
+
+	/* a symbolic link cannot lead a mirror out of the state directory */
+	mb = fx_path(dir, "state/mirrors/evil");
+	assert_int_equal(symlink(dir, mb), 0);
+	assert_int_equal(
+	    zh_repo_mirror(&r, sd, "evil/x", remote, NULL, NULL, &err),
+	    ZH_EINVALID);
+	assert_null(r);
+
+	free(mb);
+	free(c1);
+	free(c2);
+	free(c3);
+	free(remote);
+	free(sd);
+	fx_rmrf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_paths),
+	    cmocka_unit_test(test_mirror),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

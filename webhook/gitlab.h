@@ -1,0 +1,80 @@
+/* The bodies the receiver is sent (design.md §6): a GitLab push, tag push
+ * or merge request event, and Zadig's workflow notification, read with
+ * json-c into plain structs. Pure functions: no I/O. */
+#ifndef ZH_WEBHOOK_GITLAB_H
+#define ZH_WEBHOOK_GITLAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+/* Bodies nest a few levels; deeper ones are refused (json-c's stack). */
+#define ZH_GITLAB_MAX_DEPTH 64
+
+enum zh_gitlab_kind {
+	ZH_GITLAB_OTHER = 0, /* an object_kind the receiver does not handle */
+	ZH_GITLAB_PUSH,
+	ZH_GITLAB_TAG_PUSH,
+	ZH_GITLAB_MERGE_REQUEST,
+};
+
+struct zh_gitlab_commit { /* malloc'd strings, any may be NULL but id */
+	char *id;
+	char *message;
+	char *author;
+	char *author_email;
+	char **paths; /* added, modified and removed, in that order */
+	size_t npaths;
+};
+
+struct zh_gitlab_event { /* malloc'd strings; see dispose */
+	enum zh_gitlab_kind kind;
+	char *object_kind;	      /* as sent */
+	char *project;		      /* project.path_with_namespace */
+	char *user_name, *user_email; /* the pusher, may be NULL */
+
+	/* push and tag_push */
+	char *ref;
+	char *before, *after;		  /* zeros for a create / a delete */
+	char *checkout_sha;		  /* may be NULL (deletions) */
+	struct zh_gitlab_commit *commits; /* as listed: at most 20, oldest
+					   * first */
+	size_t ncommits;
+	int64_t total_commits; /* total_commits_count, or ncommits */
+
+	/* merge_request (object_attributes) */
+	char *action; /* open, reopen, update, merge, close, ... */
+	int64_t mr_iid;
+	char *source_branch, *target_branch;
+	char *oldrev; /* present on an update that added commits */
+	struct zh_gitlab_commit last_commit; /* id may be NULL */
+};
+
+/* Free the members and zero *e. NULL-safe. */
+void zh_gitlab_event_dispose(struct zh_gitlab_event *e);
+
+/* Read a GitLab webhook body (len bytes, need not be NUL-terminated).
+ * object_kind decides the kind; for push and tag_push ref, before, after
+ * and project.path_with_namespace are required (commits[] optional), for
+ * merge_request project.path_with_namespace and object_attributes with
+ * action, iid, source_branch and target_branch (last_commit.id required
+ * for open, reopen and update). Other kinds need only object_kind and are
+ * returned as ZH_GITLAB_OTHER. Returns 0, ZH_EINVALID ("body is not JSON:
+ * ...", "missing field 'ref'", "field 'iid' is not an integer") or
+ * ZH_ENOMEM. Dispose *out (also after a failure). */
+int zh_gitlab_parse(struct zh_gitlab_event *out, const char *body, size_t len,
+		    struct zh_error *err);
+
+/* Zadig's workflow notification (zadig-api-notes.md):
+ * {object_kind: "workflow", workflow: {task_id, workflow_name, ...}}.
+ * workflow_name (malloc'd, caller frees) and task_id are required.
+ * Returns 0, ZH_EINVALID or ZH_ENOMEM. */
+int zh_gitlab_parse_zadig(char **workflow, int64_t *task_id, const char *body,
+			  size_t len, struct zh_error *err);
+
+/* "push", "tag_push", "merge_request", "other". */
+const char *zh_gitlab_kind_name(enum zh_gitlab_kind k);
+
+#endif

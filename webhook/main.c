@@ -1,0 +1,331 @@
+/* zadig-webhook: the GitLab webhook receiver daemon (design.md §2, §6).
+ * Argument parsing, config (re)loading, signals and exit codes; the HTTP
+ * side is server.c, the processing work.c. Signals are taken with
+ * sigwait in this thread: no work ever runs in a signal handler. */
+#include "webhook/webhook.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "webhook/auth.h"
+
+#include "util/banned.h"
+
+#define PROG "zadig-webhook"
+#define DEFAULT_STATE_DIR "/var/lib/zadig-hook"
+
+static const char usage[] =
+    "usage: zadig-webhook --config FILE [--listen HOST:PORT] "
+    "[--port-file FILE]\n"
+    "\n"
+    "The GitLab webhook receiver of zadig-hook: stores each push, tag\n"
+    "push and merge request event, triggers the matching Zadig workflows,\n"
+    "polls their status and writes it onto the commits as git notes.\n"
+    "\n"
+    "  --config FILE     the configuration (YAML; also $ZADIG_HOOK_CONFIG)\n"
+    "  --listen ADDR     listen here instead of webhook.listen (port 0:\n"
+    "                    any free port)\n"
+    "  --port-file FILE  write the port listened on to FILE once ready\n"
+    "  --help            show this help\n"
+    "  --version         show the version\n"
+    "\n"
+    "Routes: POST /webhook/gitlab, POST /callback/zadig, POST "
+    "/webhook/zadig,\n"
+    "GET /healthz, GET /metrics. SIGHUP reloads the config; SIGTERM stops.\n";
+
+static void die_usage(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n", stderr);
+	fputs(usage, stderr);
+	exit(2);
+}
+
+struct zh_wh_conf *zh_wh_conf_get(struct zh_webhook *w)
+{
+	struct zh_wh_conf *c;
+
+	pthread_mutex_lock(&w->lock);
+	c = w->conf;
+	c->refs++;
+	pthread_mutex_unlock(&w->lock);
+	return c;
+}
+
+void zh_wh_conf_put(struct zh_webhook *w, struct zh_wh_conf *c)
+{
+	bool last;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&w->lock);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&w->lock);
+	if (last) {
+		zh_config_free(c->cfg);
+		free(c);
+	}
+}
+
+void zh_wh_conf_set(struct zh_webhook *w, struct zh_config *cfg)
+{
+	struct zh_wh_conf *c = calloc(1, sizeof(*c)), *old;
+
+	if (!c) {
+		zh_wh_log("out of memory: keeping the old config");
+		zh_config_free(cfg);
+		return;
+	}
+	c->cfg = cfg;
+	c->refs = 1;
+	pthread_mutex_lock(&w->lock);
+	old = w->conf;
+	w->conf = c;
+	pthread_mutex_unlock(&w->lock);
+	zh_wh_conf_put(w, old);
+}
+
+void zh_wh_wake(struct zh_webhook *w, bool event, bool tick)
+{
+	pthread_mutex_lock(&w->lock);
+	if (event)
+		w->event_gen++;
+	if (tick)
+		w->tick_now = true;
+	pthread_cond_broadcast(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Read and check a config; every problem goes to stderr with prefix. */
+static int load(struct zh_config **out, const char *path, const char *prefix)
+{
+	struct zh_config_diag d = {0};
+	struct zh_error err = {0};
+	struct zh_config *cfg = NULL;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	rc = zh_config_load(&cfg, path, &d, &err);
+	for (i = 0; i < d.nwarnings; i++)
+		fprintf(stderr, PROG ": warning: %s\n", d.warnings[i]);
+	if (rc < 0) {
+		for (i = 0; i < d.len; i++)
+			fprintf(stderr, PROG ": %s%s\n", prefix, d.msgs[i]);
+		if (!d.len)
+			fprintf(stderr, PROG ": %s%s\n", prefix, err.msg);
+		zh_config_diag_dispose(&d);
+		return ZH_ECONFIG;
+	}
+	zh_config_diag_dispose(&d);
+	if (!cfg->webhook.secret) {
+		fprintf(stderr,
+			PROG ": %s%s: webhook.secret is required (GitLab's "
+			     "secret token)\n",
+			prefix, path);
+		zh_config_free(cfg);
+		return ZH_ECONFIG;
+	}
+	if (cfg->webhook.signing_key) {
+		char *sig = NULL;
+
+		if (zh_webhook_sign(&sig, cfg->webhook.signing_key, "x", "0",
+				    "", 0, &err) < 0) {
+			fprintf(stderr, PROG ": %s%s: %s\n", prefix, path,
+				err.msg);
+			zh_config_free(cfg);
+			return ZH_ECONFIG;
+		}
+		free(sig);
+	}
+	*out = cfg;
+	return 0;
+}
+
+static int write_port_file(const char *path, int port)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	if (!(f = fopen(tmp, "w")))
+		return -1;
+	fprintf(f, "%d\n", port);
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+static void reload(struct zh_webhook *w, const char *path)
+{
+	struct zh_config *cfg = NULL;
+	struct zh_wh_conf *cur;
+
+	if (load(&cfg, path, "reload: ") < 0) {
+		zh_wh_log("reload failed: keeping the running config");
+		return;
+	}
+	cur = zh_wh_conf_get(w);
+	if (str_differs(cur->cfg->webhook.listen, cfg->webhook.listen) ||
+	    str_differs(cur->cfg->state_dir, cfg->state_dir) ||
+	    cur->cfg->webhook.workers != cfg->webhook.workers)
+		zh_wh_log("reload: webhook.listen, webhook.workers and "
+			  "state_dir take effect on restart");
+	zh_wh_conf_put(w, cur);
+	zh_wh_conf_set(w, cfg);
+	zh_wh_log("reloaded %s", path);
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = NULL, *port_file = NULL, *listen_on = NULL;
+	struct zh_webhook w;
+	struct zh_config *cfg = NULL;
+	struct zh_error err = {0};
+	sigset_t set;
+	char addr[128];
+	int i, port = 0, rc, code = 0, sig;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("zadig-webhook (zadig-hook) %s\n", ZH_VERSION);
+			return 0;
+		} else if (strcmp(a, "--config") == 0 ||
+			   strcmp(a, "--port-file") == 0 ||
+			   strcmp(a, "--listen") == 0) {
+			if (i + 1 >= argc)
+				die_usage("%s needs a value", a);
+			if (a[2] == 'c')
+				config = argv[++i];
+			else if (a[2] == 'l')
+				listen_on = argv[++i];
+			else
+				port_file = argv[++i];
+		} else if (strncmp(a, "--listen=", 9) == 0) {
+			listen_on = a + 9;
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			config = a + 9;
+		} else if (strncmp(a, "--port-file=", 12) == 0) {
+			port_file = a + 12;
+		} else {
+			die_usage("unknown argument '%s'", a);
+		}
+	}
+	if (!config)
+		config = getenv("ZADIG_HOOK_CONFIG");
+	if (!config || !*config)
+		die_usage("no configuration: use --config FILE");
+	if (load(&cfg, config, "error: ") < 0)
+		return 2;
+
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_mutex_init(&w.mirror_lock, NULL);
+	pthread_cond_init(&w.wake, NULL);
+	atomic_init(&w.stopping, false);
+	zh_metrics_init(&w.metrics);
+	w.state_dir = cfg->state_dir ? cfg->state_dir : DEFAULT_STATE_DIR;
+	zh_wh_conf_set(&w, cfg);
+	/* state_dir is the first config's for the process's whole life */
+	cfg = NULL;
+	{
+		char *sd = strdup(w.state_dir);
+
+		if (!sd) {
+			fputs(PROG ": error: out of memory\n", stderr);
+			return 1;
+		}
+		w.state_dir = sd;
+	}
+
+	/* every thread inherits the mask: signals reach sigwait only */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((rc = zh_store_open(&w.store, w.state_dir, &err)) < 0) {
+		fprintf(stderr, PROG ": error: %s\n", err.msg);
+		code = 1;
+		goto out;
+	}
+	{
+		struct zh_wh_conf *c = zh_wh_conf_get(&w);
+
+		rc = zh_wh_server_start(&w.server, &w,
+					listen_on ? listen_on
+						  : c->cfg->webhook.listen,
+					addr, sizeof(addr), &port, &err);
+		if (rc == 0)
+			rc = zh_wh_workers_start(
+			    &w, (size_t)c->cfg->webhook.workers, &err);
+		zh_wh_conf_put(&w, c);
+	}
+	if (rc < 0) {
+		fprintf(stderr, PROG ": error: %s\n", err.msg);
+		code = zh_error_exit_code(rc);
+		goto out;
+	}
+	zh_wh_log("listening on %s", addr);
+	if (port_file && write_port_file(port_file, port) < 0) {
+		fprintf(stderr, PROG ": error: cannot write '%s': %s\n",
+			port_file, strerror(errno));
+		code = 1;
+		goto out;
+	}
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload(&w, config);
+			continue;
+		}
+		zh_wh_log("stopping (%s)",
+			  sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	}
+out:
+	/* no new requests, the ones in progress finish; then the workers
+	 * finish the event in hand */
+	zh_wh_server_quiesce(w.server);
+	zh_wh_server_stop(w.server);
+	if (w.workers)
+		zh_wh_workers_stop(&w);
+	zh_store_free(w.store);
+	zh_wh_conf_put(&w, w.conf);
+	free((char *)w.state_dir);
+	pthread_cond_destroy(&w.wake);
+	pthread_mutex_destroy(&w.mirror_lock);
+	pthread_mutex_destroy(&w.lock);
+	if (code == 0)
+		zh_wh_log("stopped");
+	return code;
+}

@@ -1,0 +1,668 @@
+/* The HTTP side of the receiver (design.md §6): libmicrohttpd with two
+ * internal epoll threads. A request only checks, stores and answers: it
+ * never calls Zadig or git, so GitLab's 10 s delivery timeout is never
+ * at risk and the reply tells the truth about durability. */
+#include "webhook/webhook.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "mapping/mapping.h"
+#include "util/buf.h"
+#include "webhook/auth.h"
+#include "webhook/gitlab.h"
+
+#include "util/banned.h"
+
+/* Headers of one connection; bodies are kept in our own capped buffer. */
+#define CONNECTION_MEMORY (64 * 1024)
+#define CONNECTION_TIMEOUT_S 30
+#define CONNECTION_LIMIT 512
+#define THREADS 2
+
+struct zh_wh_server {
+	struct zh_webhook *w;
+	struct MHD_Daemon *mhd;
+	int fd;
+};
+
+enum route {
+	ROUTE_GITLAB,
+	ROUTE_CALLBACK,
+	ROUTE_ZADIG,
+};
+
+struct request {
+	enum route route;
+	struct zh_wh_conf *conf; /* one config for the whole request */
+	struct zh_buf body;
+	size_t max;
+	bool too_big;
+	bool answered;
+};
+
+void zh_wh_log(const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* one write per line so that threads do not interleave */
+	fprintf(stderr, "zadig-webhook: %s\n", line);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
+			     const char *type, const char *body)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ok;
+
+	r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+					    MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ok = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+/* {"error": msg} with msg escaped for JSON. */
+static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status,
+				   const char *msg)
+{
+	struct zh_buf b;
+	enum MHD_Result ok;
+	const unsigned char *p;
+
+	zh_buf_init(&b, 4096);
+	zh_buf_puts(&b, "{\"error\":\"");
+	for (p = (const unsigned char *)msg; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			zh_buf_printf(&b, "\\%c", *p);
+		else if (*p < 0x20)
+			zh_buf_printf(&b, "\\u%04x", *p);
+		else
+			zh_buf_append(&b, p, 1);
+	}
+	zh_buf_puts(&b, "\"}\n");
+	ok = reply(c, status, "application/json", zh_buf_cstr(&b));
+	zh_buf_dispose(&b);
+	return ok;
+}
+
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status,
+				  const char *json)
+{
+	return reply(c, status, "application/json", json);
+}
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static void reject(struct zh_webhook *w, enum zh_reject_reason why)
+{
+	atomic_fetch_add(&w->metrics.rejected[why], 1);
+}
+
+/* ---- GET ---- */
+
+static enum MHD_Result healthz(struct zh_webhook *w, struct MHD_Connection *c)
+{
+	struct zh_error err = {0};
+
+	if (zh_store_ping(w->store, zh_store_now_ms(), &err) < 0) {
+		zh_wh_log("healthz: %s", err.msg);
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+			     "state store not writable\n");
+	}
+	return reply(c, MHD_HTTP_OK, "text/plain", "ok\n");
+}
+
+static enum MHD_Result metrics(struct zh_webhook *w, struct MHD_Connection *c)
+{
+	struct zh_buf b;
+	int64_t q = 0, e = 0;
+	enum MHD_Result ok;
+
+	if (zh_store_queue_depth(&q, w->store, NULL) < 0 ||
+	    zh_store_events_pending(&e, w->store, NULL) < 0)
+		q = -1, e = 0;
+	zh_buf_init(&b, 1024 * 1024);
+	if (zh_metrics_render(&b, &w->metrics, q < 0 ? -1 : q + e) < 0) {
+		zh_buf_dispose(&b);
+		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				   "cannot render metrics");
+	}
+	ok =
+	    reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4", zh_buf_cstr(&b));
+	zh_buf_dispose(&b);
+	return ok;
+}
+
+/* ---- POST /webhook/gitlab ---- */
+
+static bool handled_event(const char *ev)
+{
+	return ev && (strcmp(ev, "Push Hook") == 0 ||
+		      strcmp(ev, "Tag Push Hook") == 0 ||
+		      strcmp(ev, "Merge Request Hook") == 0 ||
+		      strcmp(ev, "System Hook") == 0);
+}
+
+/* Store the event, then answer: 202 new, 200 duplicate, 503 store. */
+static enum MHD_Result store_event(struct zh_webhook *w,
+				   struct MHD_Connection *c, const char *key,
+				   const char *kind, const struct zh_buf *body,
+				   unsigned new_status)
+{
+	struct zh_error err = {0};
+	struct zh_buf b;
+	bool dup = false;
+	enum MHD_Result ok;
+	int rc;
+
+	rc = zh_store_event_add(NULL, &dup, w->store, key, kind,
+				body->ptr ? body->ptr : "", body->len,
+				zh_store_now_ms(), &err);
+	if (rc < 0) {
+		reject(w, ZH_REJECT_STORE);
+		zh_wh_log("key=%s result=refused: %s", key, err.msg);
+		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				   "the state store cannot take the event");
+	}
+	if (dup) {
+		atomic_fetch_add(&w->metrics.duplicates, 1);
+		zh_wh_log("key=%s result=duplicate", key);
+		return reply_json(c, MHD_HTTP_OK,
+				  "{\"status\":\"duplicate\"}\n");
+	}
+	atomic_fetch_add(&w->metrics.accepted, 1);
+	zh_wh_wake(w, true, false);
+	/* keys are printable ASCII without '"' or '\\' worth escaping here:
+	 * zh_webhook_key_valid let them through, so escape the two */
+	zh_buf_init(&b, 1024);
+	zh_buf_puts(&b, "{\"id\":\"");
+	for (; *key; key++) {
+		if (*key == '"' || *key == '\\')
+			zh_buf_append(&b, "\\", 1);
+		zh_buf_append(&b, key, 1);
+	}
+	zh_buf_puts(&b, "\",\"status\":\"accepted\"}\n");
+	ok = reply_json(c, new_status, zh_buf_cstr(&b));
+	zh_buf_dispose(&b);
+	return ok;
+}
+
+static enum MHD_Result gitlab(struct zh_webhook *w, struct MHD_Connection *c,
+			      struct request *q)
+{
+	const struct zh_config *cfg = q->conf->cfg;
+	struct zh_gitlab_event ev;
+	struct zh_error err = {0};
+	const char *key;
+	char bkey[ZH_WEBHOOK_BODY_KEY_LEN + 1];
+	enum MHD_Result ok;
+
+	if (cfg->webhook.signing_key &&
+	    zh_webhook_verify_signature(
+		cfg->webhook.signing_key, header(c, "webhook-id"),
+		header(c, "webhook-timestamp"), header(c, "webhook-signature"),
+		q->body.ptr ? q->body.ptr : "", q->body.len,
+		(int64_t)time(NULL), &err) < 0) {
+		reject(w, ZH_REJECT_SIGNATURE);
+		zh_wh_log("rejected: signature: %s", err.msg);
+		return reply_error(c, MHD_HTTP_UNAUTHORIZED, err.msg);
+	}
+	if (!handled_event(header(c, "X-Gitlab-Event"))) {
+		atomic_fetch_add(&w->metrics.ignored, 1);
+		return reply_json(c, MHD_HTTP_ACCEPTED,
+				  "{\"status\":\"ignored\"}\n");
+	}
+	if (zh_gitlab_parse(&ev, q->body.ptr ? q->body.ptr : "", q->body.len,
+			    &err) < 0) {
+		zh_gitlab_event_dispose(&ev);
+		reject(w, ZH_REJECT_BAD_JSON);
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, err.msg);
+	}
+	if (ev.kind == ZH_GITLAB_OTHER) {
+		zh_gitlab_event_dispose(&ev);
+		atomic_fetch_add(&w->metrics.ignored, 1);
+		return reply_json(c, MHD_HTTP_ACCEPTED,
+				  "{\"status\":\"ignored\"}\n");
+	}
+	key = header(c, "Idempotency-Key");
+	if (!key || !*key)
+		key = header(c, "X-Gitlab-Event-UUID");
+	if (key && *key && !zh_webhook_key_valid(key)) {
+		zh_gitlab_event_dispose(&ev);
+		reject(w, ZH_REJECT_BAD_JSON);
+		return reply_error(c, MHD_HTTP_BAD_REQUEST,
+				   "invalid delivery key (Idempotency-Key or "
+				   "X-Gitlab-Event-UUID)");
+	}
+	if (!key || !*key) {
+		zh_webhook_body_key(bkey, q->body.ptr ? q->body.ptr : "",
+				    q->body.len);
+		key = bkey;
+	}
+	ok =
+	    store_event(w, c, key, ev.object_kind, &q->body, MHD_HTTP_ACCEPTED);
+	zh_gitlab_event_dispose(&ev);
+	return ok;
+}
+
+/* ---- POST /callback/zadig ---- */
+
+static bool callback_valid(const struct zh_config *cfg, const char *k,
+			   const char *s)
+{
+	char *want = NULL;
+	bool ok;
+
+	if (!cfg->webhook.secret || !k || !*k || !s || !*s ||
+	    zh_mapping_sign(&want, cfg->webhook.secret, k) < 0)
+		return false;
+	ok = zh_webhook_secret_equal(s, want);
+	free(want);
+	return ok;
+}
+
+/* The body is not read for status: the trigger's task is made due, and
+ * the next poll round asks Zadig. */
+static void callback_hint(struct zh_webhook *w, const char *k)
+{
+	struct zh_store_trigger t = {0};
+	struct zh_store_task task = {0};
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms();
+
+	if (zh_store_trigger_get_by_key(&t, w->store, k, &err) < 0) {
+		zh_wh_log("callback for unknown trigger %.40s", k);
+		goto out;
+	}
+	if (t.task_id > 0 &&
+	    zh_store_task_find(&task, w->store, t.workflow, t.custom, t.task_id,
+			       &err) == 0 &&
+	    !task.final)
+		zh_store_task_update(w->store, task.id, task.status, NULL,
+				     false, now, task.poll_interval_ms, now,
+				     &err);
+	zh_wh_log("callback for %s/%s %.12s %s #%" PRId64 ": polling now",
+		  t.repo, t.rule, t.commit, t.workflow, t.task_id);
+	zh_wh_wake(w, false, true);
+out:
+	zh_store_task_dispose(&task);
+	zh_store_trigger_dispose(&t);
+}
+
+/* ---- POST /webhook/zadig ---- */
+
+static enum MHD_Result zadig_notify(struct zh_webhook *w,
+				    struct MHD_Connection *c, struct request *q)
+{
+	struct zh_error err = {0};
+	char *wf = NULL;
+	int64_t id;
+	const char *uuid = header(c, "X-Zadig-Event-UUID");
+	char key[300];
+
+	if (zh_gitlab_parse_zadig(&wf, &id, q->body.ptr ? q->body.ptr : "",
+				  q->body.len, &err) < 0) {
+		reject(w, ZH_REJECT_BAD_JSON);
+		return reply_error(c, MHD_HTTP_BAD_REQUEST, err.msg);
+	}
+	free(wf);
+	if (uuid && *uuid) {
+		if (!zh_webhook_key_valid(uuid)) {
+			reject(w, ZH_REJECT_BAD_JSON);
+			return reply_error(c, MHD_HTTP_BAD_REQUEST,
+					   "invalid X-Zadig-Event-UUID");
+		}
+		snprintf(key, sizeof(key), "zadig:%s", uuid);
+	} else {
+		char bkey[ZH_WEBHOOK_BODY_KEY_LEN + 1];
+
+		zh_webhook_body_key(bkey, q->body.ptr ? q->body.ptr : "",
+				    q->body.len);
+		snprintf(key, sizeof(key), "zadig:%s", bkey);
+	}
+	return store_event(w, c, key, "zadig", &q->body, MHD_HTTP_OK);
+}
+
+/* ---- dispatch ---- */
+
+static unsigned long long content_length(struct MHD_Connection *c, bool *has)
+{
+	const char *v = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long n;
+	char *end;
+
+	*has = false;
+	if (!v)
+		return 0;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v)
+		return 0;
+	*has = true;
+	return n;
+}
+
+/* The first call for a request: route it, and refuse what can be refused
+ * before reading a byte of the body. */
+static enum MHD_Result begin(struct zh_webhook *w, struct MHD_Connection *c,
+			     const char *url, const char *method,
+			     void **con_cls)
+{
+	bool post = strcmp(method, "POST") == 0;
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	struct request *q;
+	const struct zh_config *cfg;
+	unsigned long long len;
+	bool has_len;
+	enum route route;
+
+	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0) {
+		if (!get)
+			return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+					   "method not allowed");
+		return url[1] == 'h' ? healthz(w, c) : metrics(w, c);
+	}
+	if (strcmp(url, "/webhook/gitlab") == 0)
+		route = ROUTE_GITLAB;
+	else if (strcmp(url, "/callback/zadig") == 0)
+		route = ROUTE_CALLBACK;
+	else if (strcmp(url, "/webhook/zadig") == 0)
+		route = ROUTE_ZADIG;
+	else
+		return reply_error(c, MHD_HTTP_NOT_FOUND, "not found");
+	if (!post)
+		return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+				   "method not allowed");
+	if (!(q = calloc(1, sizeof(*q))))
+		return MHD_NO;
+	q->route = route;
+	q->conf = zh_wh_conf_get(w);
+	cfg = q->conf->cfg;
+	q->max = (size_t)cfg->webhook.max_body;
+	zh_buf_init(&q->body, q->max);
+	*con_cls = q;
+
+	if (route != ROUTE_CALLBACK)
+		atomic_fetch_add(&w->metrics.received, 1);
+	switch (route) {
+	case ROUTE_GITLAB:
+		if (!cfg->webhook.secret ||
+		    !zh_webhook_secret_equal(header(c, "X-Gitlab-Token"),
+					     cfg->webhook.secret)) {
+			reject(w, ZH_REJECT_TOKEN);
+			q->answered = true;
+			return reply_error(c, MHD_HTTP_UNAUTHORIZED,
+					   "invalid X-Gitlab-Token");
+		}
+		break;
+	case ROUTE_ZADIG:
+		if (!cfg->webhook.zadig_token) {
+			q->answered = true;
+			return reply_error(c, MHD_HTTP_NOT_FOUND, "not found");
+		}
+		if (!zh_webhook_secret_equal(header(c, "X-Zadig-Token"),
+					     cfg->webhook.zadig_token)) {
+			reject(w, ZH_REJECT_TOKEN);
+			q->answered = true;
+			return reply_error(c, MHD_HTTP_UNAUTHORIZED,
+					   "invalid X-Zadig-Token");
+		}
+		break;
+	case ROUTE_CALLBACK:
+		if (!callback_valid(cfg,
+				    MHD_lookup_connection_value(
+					c, MHD_GET_ARGUMENT_KIND, "k"),
+				    MHD_lookup_connection_value(
+					c, MHD_GET_ARGUMENT_KIND, "s"))) {
+			q->answered = true;
+			zh_wh_log("callback refused: bad signature");
+			return reply_error(c, MHD_HTTP_UNAUTHORIZED,
+					   "invalid callback signature");
+		}
+		/* verified: 200 whatever the body */
+		return MHD_YES;
+	}
+	len = content_length(c, &has_len);
+	if (has_len && len > q->max) {
+		reject(w, ZH_REJECT_TOO_BIG);
+		q->too_big = q->answered = true;
+		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
+				   "body larger than webhook.max_body");
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+			      const char *url, const char *method,
+			      const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	struct zh_webhook *w = cls;
+	struct request *q = *con_cls;
+
+	(void)version;
+	if (!q)
+		return begin(w, c, url, method, con_cls);
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (q->answered || q->too_big)
+			return MHD_YES; /* discarded */
+		if (zh_buf_append(&q->body, upload_data, n) < 0) {
+			if (q->route == ROUTE_CALLBACK)
+				return MHD_YES; /* never read: keep going */
+			/* stop storing; answer as soon as MHD lets us */
+			q->too_big = true;
+			zh_buf_dispose(&q->body);
+			reject(w, ZH_REJECT_TOO_BIG);
+			if (reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
+					"body larger than webhook.max_body") ==
+			    MHD_YES)
+				q->answered = true;
+		}
+		return MHD_YES;
+	}
+	if (q->answered)
+		return MHD_YES;
+	q->answered = true;
+	if (q->too_big)
+		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
+				   "body larger than webhook.max_body");
+	switch (q->route) {
+	case ROUTE_GITLAB:
+		return gitlab(w, c, q);
+	case ROUTE_ZADIG:
+		return zadig_notify(w, c, q);
+	case ROUTE_CALLBACK:
+		callback_hint(w, MHD_lookup_connection_value(
+				     c, MHD_GET_ARGUMENT_KIND, "k"));
+		return reply_json(c, MHD_HTTP_OK, "{\"status\":\"ok\"}\n");
+	}
+	return MHD_NO;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct zh_webhook *w = cls;
+	struct request *q = *con_cls;
+
+	(void)c;
+	(void)toe;
+	if (!q)
+		return;
+	zh_buf_dispose(&q->body);
+	zh_wh_conf_put(w, q->conf);
+	free(q);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	zh_wh_log("http: %s", line);
+}
+
+/* Split "host:port" / "[v6]:port" and bind a listening socket. */
+static int bind_listen(int *fd, bool *v6, char *addr, size_t addrsize,
+		       int *port, const char *listen_on, struct zh_error *err)
+{
+	char host[256], serv[16], shown[INET6_ADDRSTRLEN];
+	const char *colon;
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int s = -1, one = 1, rc;
+
+	*fd = -1;
+	if (listen_on[0] == '[') {
+		const char *close = strchr(listen_on, ']');
+
+		if (!close || close[1] != ':' ||
+		    (size_t)(close - listen_on - 1) >= sizeof(host))
+			return zh_error_set(err, ZH_ECONFIG,
+					    "invalid webhook.listen '%s'",
+					    listen_on);
+		snprintf(host, sizeof(host), "%.*s",
+			 (int)(close - listen_on - 1), listen_on + 1);
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen_on, ':');
+		if (!colon || (size_t)(colon - listen_on) >= sizeof(host))
+			return zh_error_set(err, ZH_ECONFIG,
+					    "invalid webhook.listen '%s'",
+					    listen_on);
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - listen_on),
+			 listen_on);
+	}
+	snprintf(serv, sizeof(serv), "%s", colon + 1);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host[0] ? host : NULL, serv, &hints, &res)) != 0)
+		return zh_error_set(err, ZH_ECONFIG,
+				    "invalid webhook.listen '%s': %s",
+				    listen_on, gai_strerror(rc));
+	s = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		goto fail;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (res->ai_family == AF_INET6)
+		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(s, res->ai_addr, res->ai_addrlen) < 0 || listen(s, 128) < 0 ||
+	    getsockname(s, (struct sockaddr *)&ss, &sl) < 0)
+		goto fail;
+	*v6 = ss.ss_family == AF_INET6;
+	if (*v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, shown, sizeof(shown));
+		*port = ntohs(a->sin6_port);
+		snprintf(addr, addrsize, "[%s]:%d", shown, *port);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, shown, sizeof(shown));
+		*port = ntohs(a->sin_port);
+		snprintf(addr, addrsize, "%s:%d", shown, *port);
+	}
+	freeaddrinfo(res);
+	*fd = s;
+	return 0;
+fail:
+	rc = zh_error_set(err, ZH_EIO, "cannot listen on '%s': %s", listen_on,
+			  strerror(errno));
+	if (s >= 0)
+		close(s);
+	freeaddrinfo(res);
+	return rc;
+}
+
+int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
+		       const char *listen_on, char *addr, size_t addrsize,
+		       int *port, struct zh_error *err)
+{
+	struct zh_wh_server *s;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	bool v6 = false;
+	int rc;
+
+	*out = NULL;
+	if (!(s = calloc(1, sizeof(*s))))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	s->w = w;
+	if ((rc = bind_listen(&s->fd, &v6, addr, addrsize, port, listen_on,
+			      err)) < 0) {
+		free(s);
+		return rc;
+	}
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	s->mhd = MHD_start_daemon(
+	    flags, 0, NULL, NULL, handle, w, MHD_OPTION_EXTERNAL_LOGGER,
+	    mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, s->fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, w, MHD_OPTION_END);
+	if (!s->mhd) {
+		close(s->fd);
+		free(s);
+		return zh_error_set(err, ZH_EIO,
+				    "cannot start the http server on '%s'",
+				    listen_on);
+	}
+	*out = s;
+	return 0;
+}
+
+void zh_wh_server_quiesce(struct zh_wh_server *s)
+{
+	if (s && s->mhd)
+		MHD_quiesce_daemon(s->mhd);
+}
+
+void zh_wh_server_stop(struct zh_wh_server *s)
+{
+	if (!s)
+		return;
+	if (s->mhd)
+		MHD_stop_daemon(s->mhd);
+	/* ours since we passed it in; closed after the threads are gone */
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+}

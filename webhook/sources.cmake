@@ -1,0 +1,22 @@
+# zadig-webhook, the GitLab webhook receiver (design.md §6).
+find_package(Threads REQUIRED)
+
+# The pure parts (payloads, signatures, counters), also linked by the unit
+# tests in tests/unit/webhook.
+add_library(zh_webhook_parse STATIC
+	webhook/gitlab.c
+	webhook/auth.c
+	webhook/metrics.c
+)
+target_link_libraries(zh_webhook_parse PUBLIC zh_flags zh_util
+	PkgConfig::JSONC PkgConfig::CRYPTO)
+
+add_executable(zadig-webhook
+	webhook/main.c
+	webhook/server.c
+	webhook/work.c
+)
+target_link_libraries(zadig-webhook PRIVATE zh_webhook_parse zh
+	PkgConfig::MHD PkgConfig::JSONC PkgConfig::CRYPTO Threads::Threads)
+
+install(TARGETS zadig-webhook DESTINATION ${CMAKE_INSTALL_BINDIR})

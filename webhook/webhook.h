@@ -1,0 +1,90 @@
+/* The receiver daemon's shared state (design.md §6): the current config
+ * (swapped on SIGHUP), the state store, the counters, and how the HTTP
+ * threads wake the workers. Private to webhook/. */
+#ifndef ZH_WEBHOOK_WEBHOOK_H
+#define ZH_WEBHOOK_WEBHOOK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "webhook/metrics.h"
+
+/* A config with the number of threads using it: a reload swaps the
+ * current one and the last user of the old one frees it. */
+struct zh_wh_conf {
+	struct zh_config *cfg;
+	int refs; /* under zh_webhook.lock */
+};
+
+struct zh_webhook {
+	pthread_mutex_t lock; /* conf, tick_now, new_events */
+	pthread_cond_t wake;  /* workers wait on it */
+	struct zh_wh_conf *conf;
+	const char *state_dir;	/* fixed for the process's life */
+	struct zh_store *store; /* thread-safe; shared by every thread */
+	struct zh_metrics metrics;
+	atomic_bool stopping;
+	bool tick_now;		     /* a callback asked for a poll round */
+	unsigned long event_gen;     /* bumped when an event is stored */
+	pthread_mutex_t mirror_lock; /* one fetch at a time */
+	struct zh_wh_worker *workers;
+	size_t nworkers;
+	struct zh_wh_server *server;
+};
+
+/* Take a reference to the current config; give it back with
+ * zh_wh_conf_put. */
+struct zh_wh_conf *zh_wh_conf_get(struct zh_webhook *w);
+void zh_wh_conf_put(struct zh_webhook *w, struct zh_wh_conf *c);
+
+/* Make cfg (owned from now on) the current config. */
+void zh_wh_conf_set(struct zh_webhook *w, struct zh_config *cfg);
+
+/* Wake the workers: an event was stored (event) or a poll round is
+ * wanted now (tick). */
+void zh_wh_wake(struct zh_webhook *w, bool event, bool tick);
+
+/* One line on stderr, "zadig-webhook: " first. Never hand it a secret. */
+void zh_wh_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- server.c: the HTTP side ---- */
+
+struct zh_wh_server;
+
+/* Listen on listen ("host:port", "[v6]:port"; port 0 lets the kernel
+ * choose) and serve the routes of design.md §6 from internal threads.
+ * *port gets the bound port, addr (size >= 64) the printed address.
+ * Returns 0, ZH_ECONFIG (bad listen) or ZH_EIO (cannot bind). */
+int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
+		       const char *listen, char *addr, size_t addrsize,
+		       int *port, struct zh_error *err);
+
+/* Stop accepting connections (the listening socket closes). */
+void zh_wh_server_quiesce(struct zh_wh_server *s);
+
+/* Finish the requests in progress, stop the threads, free. NULL-safe. */
+void zh_wh_server_stop(struct zh_wh_server *s);
+
+/* ---- work.c: the workers ---- */
+
+struct zh_wh_worker;
+
+/* Start n workers claiming events from the store; worker 0
+ * also runs the periodic round (deliver, poll, notes). Returns 0 or
+ * ZH_ENOMEM. */
+int zh_wh_workers_start(struct zh_webhook *w, size_t n, struct zh_error *err);
+
+/* Set stopping, wake and join the workers (each finishes its event). */
+void zh_wh_workers_stop(struct zh_webhook *w);
+
+/* How long a worker owns a claimed event before another may take it
+ * over: 4 x zadig.timeout, between 10 s and 2 min. */
+int64_t zh_wh_event_lease_ms(const struct zh_config *cfg);
+
+#endif

@@ -1,0 +1,727 @@
+/* The receiver's workers (design.md §6, §8): claim stored events, read
+ * the pushed commits (local repository, mirror, or the payload), record
+ * the fired rules and deliver them; worker 0 also runs the periodic round
+ * that retries queued triggers, polls running tasks and writes the notes.
+ * Each worker has its own struct zh_flow: the Zadig client is not
+ * thread-safe, the store is. */
+#include "webhook/webhook.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flow/deliver.h"
+#include "flow/flow.h"
+#include "flow/report.h"
+#include "gitrepo/gitrepo.h"
+#include "gitrepo/mirror.h"
+#include "mapping/mapping.h"
+#include "util/buf.h"
+#include "webhook/gitlab.h"
+
+#include "util/banned.h"
+
+/* Tries to read the commits from the repository (a mirror may lag behind
+ * GitLab for a moment) before the payload's commit list is used. */
+#define REPO_ATTEMPTS 5
+/* Done events are kept this long: their keys deduplicate redeliveries. */
+#define EVENT_KEEP_MS (30LL * 24 * 3600 * 1000)
+#define PRUNE_EVERY_MS (3600LL * 1000)
+
+struct zh_wh_worker {
+	struct zh_webhook *w;
+	size_t index;
+	pthread_t thread;
+	bool started;
+	struct zh_flow flow;
+	const struct zh_wh_conf
+	    *flow_conf; /* the config flow's client is for */
+};
+
+int64_t zh_wh_event_lease_ms(const struct zh_config *cfg)
+{
+	int64_t l = 4 * cfg->zadig.timeout_ms;
+
+	if (l < 10000)
+		l = 10000;
+	if (l > 120000)
+		l = 120000;
+	return l;
+}
+
+static void flow_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	zh_wh_log("%s", line);
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Point the worker's flow at conf; a new config gets a new client. */
+static void bind_conf(struct zh_wh_worker *k, const struct zh_wh_conf *conf)
+{
+	if (k->flow_conf != conf) {
+		zh_flow_dispose(&k->flow);
+		k->flow_conf = conf;
+	}
+	k->flow.cfg = conf->cfg;
+	k->flow.store = k->w->store;
+	k->flow.log = flow_log;
+	k->flow.log_ctx = k;
+	k->flow.deadline_ms = 0;
+	k->flow.repo = NULL;
+	k->flow.repo_name = NULL;
+}
+
+static const struct zh_webhook_repo *repo_for(const struct zh_config *cfg,
+					      const char *project)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->webhook.nrepos; i++)
+		if (cfg->webhook.repos[i].project &&
+		    zh_glob_match(cfg->webhook.repos[i].project, project))
+			return &cfg->webhook.repos[i];
+	return NULL;
+}
+
+/* The repository of wr: opened (path) or fetched and opened (url; with
+ * fetch false an existing mirror is only opened). */
+static int open_repo(struct zh_repo **out, struct zh_webhook *w,
+		     const struct zh_webhook_repo *wr, const char *project,
+		     bool fetch, struct zh_error *err)
+{
+	char *dir = NULL;
+	int rc;
+
+	*out = NULL;
+	if (wr->path)
+		return zh_repo_open(out, wr->path, false, err);
+	if (!wr->url)
+		return zh_error_set(err, ZH_ENOTFOUND, "no repository");
+	if (fetch) {
+		pthread_mutex_lock(&w->mirror_lock);
+		rc = zh_repo_mirror(out, w->state_dir, project, wr->url,
+				    wr->username, wr->password, err);
+		pthread_mutex_unlock(&w->mirror_lock);
+		return rc;
+	}
+	if ((rc = zh_repo_mirror_path(&dir, w->state_dir, project, err)) < 0)
+		return rc;
+	rc = zh_repo_open(out, dir, false, err);
+	free(dir);
+	return rc;
+}
+
+/* ---- one GitLab event -> struct zh_event ---- */
+
+struct built {
+	struct zh_event ev;
+	struct zh_flow_event fe;   /* push / tag read from a repository */
+	struct zh_commit_info tip; /* merge request read from a repository */
+	struct zh_paths paths;
+	const char **plist; /* degraded: the payload's paths, borrowed */
+	char *ref;
+	bool degraded;
+};
+
+static void built_dispose(struct built *b)
+{
+	zh_flow_event_dispose(&b->fe);
+	zh_commit_info_dispose(&b->tip);
+	zh_paths_dispose(&b->paths);
+	free(b->plist);
+	free(b->ref);
+	memset(b, 0, sizeof(*b));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The payload's commit list: the tip is the listed commit whose id is
+ * the new one; the paths are the union of every listed commit's, unless
+ * the list is empty or truncated (then every path counts as changed). */
+static int from_payload(struct built *b, const struct zh_gitlab_event *g,
+			const char *tip_id)
+{
+	const struct zh_gitlab_commit *tip = NULL;
+	size_t i, j, n = 0;
+
+	for (i = 0; i < g->ncommits; i++)
+		if (tip_id && strcmp(g->commits[i].id, tip_id) == 0)
+			tip = &g->commits[i];
+	b->degraded = true;
+	b->ev.message = tip ? tip->message : NULL;
+	b->ev.author = tip && tip->author ? tip->author : g->user_name;
+	b->ev.author_email =
+	    tip && tip->author_email ? tip->author_email : g->user_email;
+	if (!g->ncommits || g->total_commits > (int64_t)g->ncommits) {
+		b->ev.all_paths = true;
+		return 0;
+	}
+	for (i = 0; i < g->ncommits; i++)
+		n += g->commits[i].npaths;
+	if (!n)
+		return 0;
+	if (!(b->plist = calloc(n, sizeof(*b->plist))))
+		return ZH_ENOMEM;
+	n = 0;
+	for (i = 0; i < g->ncommits; i++)
+		for (j = 0; j < g->commits[i].npaths; j++)
+			b->plist[n++] = g->commits[i].paths[j];
+	qsort(b->plist, n, sizeof(*b->plist), cmp_str);
+	for (i = j = 0; i < n; i++)
+		if (!j || strcmp(b->plist[j - 1], b->plist[i]) != 0)
+			b->plist[j++] = b->plist[i];
+	b->ev.paths = b->plist;
+	b->ev.npaths = j;
+	return 0;
+}
+
+static int mr_from_repo(struct built *b, struct zh_repo *r,
+			const struct zh_gitlab_event *g, struct zh_error *err)
+{
+	char target[600], base[65];
+	const char *old = NULL;
+	int rc;
+
+	if ((rc = zh_repo_commit(&b->tip, r, g->last_commit.id, err)) < 0)
+		return rc;
+	snprintf(target, sizeof(target), "refs/heads/%s", g->target_branch);
+	/* the changes of the merge request: from where it forked off the
+	 * target branch (else from the default branch's merge base) */
+	if (zh_repo_merge_base(base, sizeof(base), r, target, b->tip.id,
+			       NULL) == 0)
+		old = base;
+	if (old && strcmp(old, b->tip.id) == 0)
+		rc = zh_repo_tree_paths(&b->paths, r, b->tip.id, err);
+	else
+		rc = zh_repo_changed_paths(&b->paths, r, old, b->tip.id, err);
+	if (rc < 0)
+		return rc;
+	b->ev.message = b->tip.message;
+	b->ev.author = b->tip.author;
+	b->ev.author_email = b->tip.author_email;
+	b->ev.paths = (const char *const *)b->paths.items;
+	b->ev.npaths = b->paths.len;
+	b->ev.all_paths = b->paths.all;
+	return 0;
+}
+
+/* Fill b for g. r may be NULL: the payload is used. */
+static int build(struct built *b, struct zh_repo *r,
+		 const struct zh_gitlab_event *g, struct zh_error *err)
+{
+	struct zh_event *ev = &b->ev;
+	int rc;
+
+	if (g->kind == ZH_GITLAB_MERGE_REQUEST) {
+		size_t n = strlen(g->source_branch) + 12;
+
+		if (!(b->ref = malloc(n)))
+			return zh_error_set(err, ZH_ENOMEM, "out of memory");
+		snprintf(b->ref, n, "refs/heads/%s", g->source_branch);
+		if (r && (rc = mr_from_repo(b, r, g, err)) < 0)
+			return rc;
+		ev->kind = ZH_EVENT_MERGE_REQUEST;
+		ev->ref = b->ref;
+		ev->before = g->oldrev;
+		ev->after = r ? b->tip.id : g->last_commit.id;
+		ev->mr_iid = g->mr_iid;
+		ev->mr_source_branch = g->source_branch;
+		ev->mr_target_branch = g->target_branch;
+		if (!r) {
+			b->degraded = true;
+			ev->message = g->last_commit.message;
+			ev->author = g->last_commit.author
+					 ? g->last_commit.author
+					 : g->user_name;
+			ev->author_email = g->last_commit.author_email
+					       ? g->last_commit.author_email
+					       : g->user_email;
+			ev->all_paths = true;
+		}
+	} else if (r && !zh_oid_is_zero(g->after)) {
+		if ((rc = zh_flow_event_read(&b->fe, r, NULL, g->ref, g->before,
+					     g->after, false, err)) < 0)
+			return rc;
+		*ev = b->fe.ev;
+	} else {
+		const char *tip = g->after;
+
+		/* a tag's "after" may be the tag object: name the commit */
+		if (g->kind == ZH_GITLAB_TAG_PUSH && g->checkout_sha)
+			tip = g->checkout_sha;
+		ev->kind = strncmp(g->ref, "refs/tags/", 10) == 0 ||
+				   g->kind == ZH_GITLAB_TAG_PUSH
+			       ? ZH_EVENT_TAG
+			       : ZH_EVENT_PUSH;
+		ev->ref = g->ref;
+		ev->before = g->before;
+		ev->after = tip;
+		ev->deleted = zh_oid_is_zero(g->after);
+		if (!ev->deleted && from_payload(b, g, tip) < 0)
+			return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	}
+	ev->repo = g->project;
+	return 0;
+}
+
+/* ---- delivering ---- */
+
+static void count_outcome(struct zh_webhook *w, enum zh_flow_outcome o)
+{
+	switch (o) {
+	case ZH_FLOW_CREATED:
+		atomic_fetch_add(&w->metrics.triggers[ZH_TRIGGER_CREATED], 1);
+		break;
+	case ZH_FLOW_QUEUED:
+		atomic_fetch_add(&w->metrics.triggers[ZH_TRIGGER_QUEUED], 1);
+		break;
+	case ZH_FLOW_HELD:
+		atomic_fetch_add(&w->metrics.triggers[ZH_TRIGGER_HELD], 1);
+		break;
+	case ZH_FLOW_REJECTED:
+		atomic_fetch_add(&w->metrics.triggers[ZH_TRIGGER_REJECTED], 1);
+		break;
+	case ZH_FLOW_DONE:
+		break;
+	}
+}
+
+static const char *outcome_name(enum zh_flow_outcome o)
+{
+	switch (o) {
+	case ZH_FLOW_CREATED:
+		return "created";
+	case ZH_FLOW_QUEUED:
+		return "queued";
+	case ZH_FLOW_HELD:
+		return "held";
+	case ZH_FLOW_REJECTED:
+		return "rejected";
+	default:
+		return "done";
+	}
+}
+
+/* Deliver one trigger, timing the Zadig call. */
+static int deliver(struct zh_flow_result *res, struct zh_wh_worker *k,
+		   int64_t id, struct zh_error *err)
+{
+	uint64_t t0 = mono_us();
+	int rc = zh_flow_deliver_id(res, &k->flow, id, err);
+
+	if (rc == 0 && res->outcome != ZH_FLOW_DONE) {
+		zh_metrics_observe(&k->w->metrics, mono_us() - t0);
+		count_outcome(k->w, res->outcome);
+	}
+	return rc;
+}
+
+/* The outcome of event e: retry (store or repository trouble) or done. */
+static void finish(struct zh_wh_worker *k, const struct zh_store_event *e,
+		   bool retry, bool failed, const char *result)
+{
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms();
+	int rc;
+
+	if (retry)
+		rc = zh_store_event_retry(k->w->store, e, result, now, &err);
+	else
+		rc = zh_store_event_done(k->w->store, e->id, failed, result,
+					 now, &err);
+	if (rc < 0 && rc != ZH_ENOTFOUND)
+		zh_wh_log("key=%s cannot record the result: %s", e->key,
+			  err.msg);
+}
+
+static int join_names(struct zh_buf *b, const struct zh_flow_recorded_list *l)
+{
+	size_t i;
+
+	if (!l->len)
+		return zh_buf_puts(b, "-");
+	for (i = 0; i < l->len; i++)
+		zh_buf_printf(b, "%s%s", i ? "," : "", l->items[i].rule);
+	return 0;
+}
+
+static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
+			   const struct zh_store_event *e)
+{
+	struct zh_webhook *w = k->w;
+	struct zh_gitlab_event g;
+	struct zh_flow_recorded_list rl = {0};
+	struct built b;
+	struct zh_repo *r = NULL;
+	struct zh_error err = {0};
+	struct zh_buf rules, result;
+	const struct zh_webhook_repo *wr;
+	const char *ref = "-";
+	size_t i;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	zh_buf_init(&rules, 4096);
+	zh_buf_init(&result, 8192);
+	if (zh_gitlab_parse(&g, e->payload, e->payload_len, &err) < 0 ||
+	    g.kind == ZH_GITLAB_OTHER) {
+		zh_wh_log("key=%s result=failed: %s", e->key,
+			  err.msg[0] ? err.msg : "not an event kind we handle");
+		finish(k, e, false, true, err.msg);
+		goto out;
+	}
+	ref = g.kind == ZH_GITLAB_MERGE_REQUEST ? g.source_branch : g.ref;
+	if (g.kind == ZH_GITLAB_MERGE_REQUEST &&
+	    !(strcmp(g.action, "open") == 0 ||
+	      strcmp(g.action, "reopen") == 0 ||
+	      (strcmp(g.action, "update") == 0 && g.oldrev))) {
+		zh_wh_log("key=%s project=%s ref=%s rules=- result=ignored "
+			  "(merge request %s)",
+			  e->key, g.project, ref, g.action);
+		finish(k, e, false, false, "ignored");
+		goto out;
+	}
+	wr = repo_for(cfg, g.project);
+	if (wr &&
+	    !(g.kind != ZH_GITLAB_MERGE_REQUEST && zh_oid_is_zero(g.after))) {
+		rc = open_repo(&r, w, wr, g.project, true, &err);
+		if (rc == 0)
+			rc = build(&b, r, &g, &err);
+		if (rc == ZH_ENOMEM || rc == ZH_ESTORE ||
+		    (rc < 0 && e->attempts < REPO_ATTEMPTS)) {
+			zh_wh_log("key=%s project=%s ref=%s result=retry: %s",
+				  e->key, g.project, ref, err.msg);
+			finish(k, e, true, false, err.msg);
+			goto out;
+		}
+		if (rc < 0) {
+			zh_wh_log("key=%s degraded: repository of %s unusable "
+				  "(%s), using the payload's commit list",
+				  e->key, g.project, err.msg);
+			built_dispose(&b);
+			zh_repo_free(r);
+			r = NULL;
+		}
+	} else if (!wr) {
+		zh_wh_log("key=%s degraded: no repository for %s, using the "
+			  "payload's commit list",
+			  e->key, g.project);
+	}
+	if (!r && (rc = build(&b, NULL, &g, &err)) < 0) {
+		finish(k, e, true, false, err.msg);
+		goto out;
+	}
+	b.ev.callback_base = cfg->webhook.public_url;
+	b.ev.callback_secret = cfg->webhook.secret;
+	if ((rc = zh_flow_record(&rl, &k->flow, &b.ev, false, &err)) < 0) {
+		bool retry = rc == ZH_ESTORE || rc == ZH_ENOMEM;
+
+		zh_wh_log("key=%s project=%s ref=%s result=%s: %s", e->key,
+			  g.project, ref, retry ? "retry" : "failed", err.msg);
+		finish(k, e, retry, !retry, err.msg);
+		goto out;
+	}
+	join_names(&rules, &rl);
+	if (b.ev.deleted)
+		zh_buf_puts(&result, "deleted");
+	else if (!rl.len)
+		zh_buf_puts(&result, "no rule matches");
+	for (i = 0; i < rl.len; i++) {
+		struct zh_flow_result res;
+
+		if (i)
+			zh_buf_puts(&result, ",");
+		if (rl.items[i].existed) {
+			zh_buf_printf(&result, "%s:known", rl.items[i].rule);
+			continue;
+		}
+		if ((rc = deliver(&res, k, rl.items[i].trigger_id, &err)) < 0) {
+			/* recorded: the periodic round delivers it */
+			zh_buf_printf(&result, "%s:queued", rl.items[i].rule);
+			continue;
+		}
+		zh_buf_printf(&result, "%s:%s", rl.items[i].rule,
+			      outcome_name(res.outcome));
+		if (res.outcome == ZH_FLOW_CREATED)
+			zh_buf_printf(&result, "#%" PRId64, res.task_id);
+	}
+	zh_wh_log("key=%s project=%s ref=%s rules=%s result=%s%s", e->key,
+		  g.project, ref, zh_buf_cstr(&rules), zh_buf_cstr(&result),
+		  b.degraded ? " (degraded)" : "");
+	finish(k, e, false, false, zh_buf_cstr(&result));
+	if (rl.len)
+		zh_wh_wake(w, false, true);
+out:
+	free(rl.items);
+	built_dispose(&b);
+	zh_repo_free(r);
+	zh_gitlab_event_dispose(&g);
+	zh_buf_dispose(&rules);
+	zh_buf_dispose(&result);
+}
+
+/* Zadig's notification: a hint; the task is read again from Zadig. */
+static void process_zadig(struct zh_wh_worker *k,
+			  const struct zh_store_event *e)
+{
+	struct zh_store_task t = {0};
+	struct zh_error err = {0};
+	char *wf = NULL;
+	int64_t id = 0;
+	uint64_t t0;
+	int rc;
+
+	if (zh_gitlab_parse_zadig(&wf, &id, e->payload, e->payload_len, &err) <
+	    0) {
+		finish(k, e, false, true, err.msg);
+		return;
+	}
+	rc = zh_store_task_find(&t, k->w->store, wf, false, id, &err);
+	if (rc == ZH_ENOTFOUND)
+		rc = zh_store_task_find(&t, k->w->store, wf, true, id, &err);
+	if (rc == ZH_ENOTFOUND || (rc == 0 && (!t.repo || !t.commit))) {
+		zh_wh_log("key=%s workflow=%s #%" PRId64 " result=unknown task",
+			  e->key, wf, id);
+		finish(k, e, false, false, "unknown task");
+		goto out;
+	}
+	if (rc < 0) {
+		finish(k, e, true, false, err.msg);
+		goto out;
+	}
+	t0 = mono_us();
+	rc = zh_flow_refresh_commit(&k->flow, t.repo, t.commit, &err);
+	zh_metrics_observe(&k->w->metrics, mono_us() - t0);
+	zh_wh_log("key=%s workflow=%s #%" PRId64 " result=%s", e->key, wf, id,
+		  rc < 0 ? err.msg : "refreshed");
+	finish(k, e, rc == ZH_ESTORE, false, rc < 0 ? err.msg : "refreshed");
+	zh_wh_wake(k->w, false, true);
+out:
+	zh_store_task_dispose(&t);
+	free(wf);
+}
+
+/* ---- the periodic round (worker 0) ---- */
+
+static void deliver_due(struct zh_wh_worker *k)
+{
+	struct zh_store_trigger_list l = {0};
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms();
+	size_t i;
+
+	if (zh_store_triggers_pending(&l, k->w->store, &err) < 0) {
+		zh_wh_log("cannot list queued triggers: %s", err.msg);
+		return;
+	}
+	for (i = 0; i < l.len && !atomic_load(&k->w->stopping); i++) {
+		const struct zh_store_trigger *t = &l.items[i];
+		struct zh_flow_result res;
+
+		if (t->state == ZH_STORE_QUEUED ? t->next_try_ms > now
+						: t->lease_until_ms > now)
+			continue;
+		if (deliver(&res, k, t->id, &err) < 0) {
+			zh_wh_log("cannot deliver %s/%s: %s", t->repo, t->rule,
+				  err.msg);
+			break;
+		}
+		if (res.outcome != ZH_FLOW_DONE)
+			zh_wh_log("%s/%s %.12s: %s %s #%" PRId64 "%s%s",
+				  t->repo, t->rule, t->commit,
+				  outcome_name(res.outcome), res.workflow,
+				  res.task_id, res.message[0] ? ": " : "",
+				  res.message);
+	}
+	zh_store_trigger_list_dispose(&l);
+}
+
+/* Write the notes of every out-of-date commit, per repository we know. */
+static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
+{
+	struct zh_store_commit_list l = {0};
+	struct zh_error err = {0};
+	size_t i, j;
+
+	if (zh_store_commits_to_note(&l, k->w->store, NULL, &err) < 0)
+		return;
+	for (i = 0; i < l.len && !atomic_load(&k->w->stopping); i++) {
+		const char *name = l.items[i].repo;
+		const struct zh_webhook_repo *wr;
+		struct zh_repo *r = NULL;
+		size_t n = 0;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(l.items[j].repo, name) == 0)
+				break;
+		if (j < i || !(wr = repo_for(cfg, name)))
+			continue; /* done already, or nowhere to write */
+		if (open_repo(&r, k->w, wr, name, false, &err) < 0) {
+			zh_wh_log("notes of %s: %s", name, err.msg);
+			continue;
+		}
+		k->flow.repo = r;
+		k->flow.repo_name = name;
+		if (zh_flow_write_notes(&n, &k->flow, &err) < 0)
+			zh_wh_log("notes of %s: %s", name, err.msg);
+		else
+			atomic_fetch_add(&k->w->metrics.notes_written, n);
+		k->flow.repo = NULL;
+		k->flow.repo_name = NULL;
+		zh_repo_free(r);
+	}
+	zh_store_commit_list_dispose(&l);
+}
+
+static void poll_round(struct zh_wh_worker *k, const struct zh_config *cfg,
+		       int64_t *next_prune)
+{
+	struct zh_error err = {0};
+	uint64_t t0;
+	int n = 0;
+
+	deliver_due(k);
+	if (atomic_load(&k->w->stopping))
+		return;
+	t0 = mono_us();
+	if (zh_flow_poll(&n, &k->flow, ZH_STORE_TASKS_DUE, &err) < 0)
+		zh_wh_log("poll: %s", err.msg);
+	if (n > 0) {
+		uint64_t each = (mono_us() - t0) / (uint64_t)n;
+
+		while (n--)
+			zh_metrics_observe(&k->w->metrics, each);
+	}
+	write_notes(k, cfg);
+	if (zh_store_now_ms() >= *next_prune) {
+		zh_store_events_prune(NULL, k->w->store,
+				      zh_store_now_ms() - EVENT_KEEP_MS, NULL);
+		*next_prune = zh_store_now_ms() + PRUNE_EVERY_MS;
+	}
+}
+
+/* ---- the thread ---- */
+
+static void *run(void *arg)
+{
+	struct zh_wh_worker *k = arg;
+	struct zh_webhook *w = k->w;
+	int64_t next_tick = 0, next_prune = 0;
+
+	while (!atomic_load(&w->stopping)) {
+		struct zh_wh_conf *conf = zh_wh_conf_get(w);
+		const struct zh_config *cfg = conf->cfg;
+		struct zh_store_event e = {0};
+		struct zh_error err = {0};
+		unsigned long gen;
+		bool worked = false, tick = false;
+		int64_t now, wait_ms;
+		int rc;
+
+		bind_conf(k, conf);
+		pthread_mutex_lock(&w->lock);
+		gen = w->event_gen;
+		if (k->index == 0 && w->tick_now) {
+			tick = true;
+			w->tick_now = false;
+		}
+		pthread_mutex_unlock(&w->lock);
+
+		rc = zh_store_event_claim(&e, w->store, zh_store_now_ms(),
+					  zh_wh_event_lease_ms(cfg), &err);
+		if (rc == 0) {
+			worked = true;
+			if (strcmp(e.kind, "zadig") == 0)
+				process_zadig(k, &e);
+			else
+				process_gitlab(k, cfg, &e);
+		} else if (rc != ZH_ENOTFOUND) {
+			zh_wh_log("cannot claim an event: %s", err.msg);
+		}
+		zh_store_event_dispose(&e);
+		now = zh_store_now_ms();
+		if (k->index == 0 && !atomic_load(&w->stopping) &&
+		    (tick || now >= next_tick)) {
+			poll_round(k, cfg, &next_prune);
+			now = zh_store_now_ms();
+			next_tick = now + cfg->poll.interval_ms;
+		}
+		zh_wh_conf_put(w, conf);
+		if (worked)
+			continue;
+
+		wait_ms = 1000;
+		if (k->index == 0 && next_tick - now < wait_ms)
+			wait_ms = next_tick - now;
+		if (wait_ms <= 0)
+			continue;
+		pthread_mutex_lock(&w->lock);
+		if (w->event_gen == gen && !atomic_load(&w->stopping) &&
+		    !(k->index == 0 && w->tick_now)) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += wait_ms / 1000;
+			ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
+	zh_flow_dispose(&k->flow);
+	return NULL;
+}
+
+int zh_wh_workers_start(struct zh_webhook *w, size_t n, struct zh_error *err)
+{
+	size_t i;
+
+	if (!(w->workers = calloc(n, sizeof(*w->workers))))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	w->nworkers = n;
+	for (i = 0; i < n; i++) {
+		struct zh_wh_worker *k = &w->workers[i];
+
+		k->w = w;
+		k->index = i;
+		if (pthread_create(&k->thread, NULL, run, k) != 0)
+			return zh_error_set(err, ZH_ENOMEM,
+					    "cannot start worker thread: %s",
+					    strerror(errno));
+		k->started = true;
+	}
+	return 0;
+}
+
+void zh_wh_workers_stop(struct zh_webhook *w)
+{
+	size_t i;
+
+	atomic_store(&w->stopping, true);
+	pthread_mutex_lock(&w->lock);
+	pthread_cond_broadcast(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	for (i = 0; i < w->nworkers; i++)
+		if (w->workers[i].started)
+			pthread_join(w->workers[i].thread, NULL);
+	free(w->workers);
+	w->workers = NULL;
+	w->nworkers = 0;
+}
