@@ -1,0 +1,57 @@
+#!/bin/bash
+# The hook on a new branch of 100,000 commits over a 20,000-file tree with
+# a small diff, versus `git diff --name-only` of the same range and
+# `git rev-list --count`. Usage: bench/hook_bigbranch.sh [COMMITS] [FILES]
+. "$(dirname "$0")/lib.sh"
+C=${1:-100000}
+F=${2:-20000}
+BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
+export PATH=$BUILD:$PATH
+T=$(mktemp -d /tmp/zh-bench-big.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export GIT_CONFIG_GLOBAL=$T/gitconfig
+
+git init -q --bare "$T/r.git"
+{
+	# main: one commit with F files in F/50 directories
+	printf 'commit refs/heads/main\nmark :1\ncommitter B <b@e> 1700000000 +0000\ndata 4\nbase\n'
+	for f in $(seq "$F"); do printf 'M 644 inline d%d/f%d\ndata 2\n%d\n' $((f % (F / 50))) "$f" $((f % 10)); done
+	printf '\n'
+	# big: C commits on top, each touching one of 20 files
+	for i in $(seq 2 $((C + 1))); do
+		printf 'commit refs/heads/big\nmark :%d\ncommitter B <b@e> %d +0000\ndata 3\nc%d\nfrom :%d\n' "$i" $((1700000000 + i)) $((i % 10)) $((i - 1))
+		printf 'M 644 inline d%d/f%d\ndata %d\n%d\n\n' $((i % 20)) $((i % 20 + 20)) $((${#i} + 1)) "$i"
+	done
+} | git -C "$T/r.git" fast-import --quiet
+git -C "$T/r.git" symbolic-ref HEAD refs/heads/main
+cat >"$T/config.yaml" <<YAML
+zadig: { url: "http://127.0.0.1:1", token: t }
+hook: { mode: async, poll: false }
+rules:
+  - name: dev
+    branches: ["*"]
+    paths: ["d1/**"]
+    workflow: { name: wf, env: dev, targets: [{ name: s, repos: [r] }] }
+YAML
+git -C "$T/r.git" config zadig.config "$T/config.yaml"
+base=$(git -C "$T/r.git" rev-parse main)
+tip=$(git -C "$T/r.git" rev-parse big)
+zero=0000000000000000000000000000000000000000
+
+hook() {
+	git -C "$T/r.git" update-ref -d refs/notes/zadig 2>/dev/null || true
+	rm -rf "$T/r.git/zadig-hook"
+	echo "$zero $tip refs/heads/big" | (cd "$T/r.git" && GIT_DIR=. zadig-hook post-receive)
+}
+machine
+echo "commits on the branch: $(git -C "$T/r.git" rev-list --count main..big), files: $F"
+a=() b=() c=()
+for round in $(seq "$BENCH_ROUNDS"); do
+	a+=("$(ms hook)")
+	b+=("$(ms git -C "$T/r.git" diff --name-only "$base" "$tip")")
+	c+=("$(ms git -C "$T/r.git" rev-list --count "$base..$tip")")
+done
+read -r am amin amax <<<"$(stats "${a[@]}")"
+read -r bm bmin bmax <<<"$(stats "${b[@]}")"
+read -r cm cmin cmax <<<"$(stats "${c[@]}")"
+echo "new branch of $C commits: hook median $am ms ($amin-$amax); git diff --name-only $bm ms ($bmin-$bmax), ratio $(ratio "$am" "$bm")x; git rev-list --count $cm ms ($cmin-$cmax), ratio $(ratio "$am" "$cm")x"

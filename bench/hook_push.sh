@@ -1,0 +1,43 @@
+#!/bin/bash
+# Wall time of `git push` of one commit: a bare repository with the hook
+# (async mode, poller on) versus the same push with no hook, alternating.
+# Usage: bench/hook_push.sh   (BUILD=build)
+. "$(dirname "$0")/lib.sh"
+BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
+ROUNDS=${BENCH_ROUNDS:-15}
+export PATH=$BUILD:$PATH
+T=$(mktemp -d /tmp/zh-bench-push.XXXXXX)
+export GIT_CONFIG_GLOBAL=$T/gitconfig
+git config --global user.name B; git config --global user.email b@e
+git config --global init.defaultBranch main
+"$BUILD/tests/fake-zadig/fake-zadig" --port 0 --port-file "$T/port" --token t >/dev/null 2>&1 &
+fake=$!
+trap 'pkill -f "zadig-hook pol[l] --git-dir $T" || true; kill $fake; rm -rf "$T"' EXIT
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+cat >"$T/config.yaml" <<YAML
+zadig: { url: "http://127.0.0.1:$(cat "$T/port")", token: t }
+hook: { mode: ${MODE:-async} }
+rules:
+  - name: dev
+    branches: [main]
+    workflow: { name: wf, env: dev, targets: [{ name: s, repos: [r] }] }
+YAML
+for side in hook plain; do
+	git init -q --bare "$T/$side.git"
+	git clone -q "$T/$side.git" "$T/$side" 2>/dev/null
+	(cd "$T/$side" && echo 0 >f && git add f && git commit -qm 0 && git push -q origin main 2>/dev/null)
+done
+zadig-hook install "$T/hook.git" --config "$T/config.yaml" >/dev/null
+
+push() { cd "$T/$1" && echo "$2" >f && git commit -qam "$2" && git push -q origin main 2>/dev/null; }
+machine
+a=() b=()
+for i in $(seq "$ROUNDS"); do
+	(cd "$T/hook" && echo "$i" >f && git commit -qam "$i")
+	(cd "$T/plain" && echo "$i" >f && git commit -qam "$i")
+	a+=("$(ms git -C "$T/hook" push -q origin main)")
+	b+=("$(ms git -C "$T/plain" push -q origin main)")
+done
+read -r am amin amax <<<"$(stats "${a[@]}")"
+read -r bm bmin bmax <<<"$(stats "${b[@]}")"
+echo "push of 1 commit (${MODE:-async}): with hook median $am ms ($amin-$amax), without median $bm ms ($bmin-$bmax), overhead $((am - bm)) ms"
