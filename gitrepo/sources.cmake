@@ -2,5 +2,6 @@ zh_module(gitrepo SOURCES
 	gitrepo/gitrepo.c
 	gitrepo/notes.c
 	gitrepo/mirror.c
+	gitrepo/notes_push.c
 	DEPS zh_util PkgConfig::LIBGIT2
 )

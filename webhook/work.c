@@ -18,6 +18,7 @@
 #include "flow/report.h"
 #include "gitrepo/gitrepo.h"
 #include "gitrepo/mirror.h"
+#include "gitrepo/notes_push.h"
 #include "mapping/mapping.h"
 #include "util/buf.h"
 #include "webhook/gitlab.h"
@@ -30,6 +31,16 @@
 /* Done events are kept this long: their keys deduplicate redeliveries. */
 #define EVENT_KEEP_MS (30LL * 24 * 3600 * 1000)
 #define PRUNE_EVERY_MS (3600LL * 1000)
+/* A notes push that failed is tried again after 1 s, doubling up to
+ * this. */
+#define PUSH_RETRY_MAX_MS (120LL * 1000)
+
+/* A repository whose notes changed and are not pushed yet (notes.push). */
+struct push_due {
+	char *repo;
+	int64_t next_ms;
+	unsigned fails;
+};
 
 struct zh_wh_worker {
 	struct zh_webhook *w;
@@ -39,6 +50,12 @@ struct zh_wh_worker {
 	struct zh_flow flow;
 	const struct zh_wh_conf
 	    *flow_conf; /* the config flow's client is for */
+	/* worker 0: notes to push, and repositories without an origin
+	 * (logged once) */
+	struct push_due *pushes;
+	size_t npushes;
+	char **no_origin;
+	size_t nno_origin;
 };
 
 int64_t zh_wh_event_lease_ms(const struct zh_config *cfg)
@@ -550,7 +567,140 @@ static void deliver_due(struct zh_wh_worker *k)
 	zh_store_trigger_list_dispose(&l);
 }
 
-/* Write the notes of every out-of-date commit, per repository we know. */
+/* ---- notes.push ---- */
+
+static void push_due_add(struct zh_wh_worker *k, const char *repo)
+{
+	struct push_due *v;
+	size_t i;
+
+	for (i = 0; i < k->npushes; i++)
+		if (strcmp(k->pushes[i].repo, repo) == 0) {
+			/* new notes: no reason to wait for the back-off */
+			k->pushes[i].next_ms = 0;
+			return;
+		}
+	v = realloc(k->pushes, (k->npushes + 1) * sizeof(*v));
+	if (!v)
+		return; /* the next change of its notes asks again */
+	k->pushes = v;
+	v[k->npushes].repo = strdup(repo);
+	v[k->npushes].next_ms = 0;
+	v[k->npushes].fails = 0;
+	if (v[k->npushes].repo)
+		k->npushes++;
+}
+
+static void push_due_drop(struct zh_wh_worker *k, size_t i)
+{
+	free(k->pushes[i].repo);
+	k->pushes[i] = k->pushes[--k->npushes];
+}
+
+/* Log "no origin" once per repository, not every round. */
+static bool no_origin_first(struct zh_wh_worker *k, const char *repo)
+{
+	char **v;
+	size_t i;
+
+	for (i = 0; i < k->nno_origin; i++)
+		if (strcmp(k->no_origin[i], repo) == 0)
+			return false;
+	v = realloc(k->no_origin, (k->nno_origin + 1) * sizeof(*v));
+	if (v) {
+		k->no_origin = v;
+		if ((v[k->nno_origin] = strdup(repo)))
+			k->nno_origin++;
+	}
+	return true;
+}
+
+static void push_state_dispose(struct zh_wh_worker *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->npushes; i++)
+		free(k->pushes[i].repo);
+	for (i = 0; i < k->nno_origin; i++)
+		free(k->no_origin[i]);
+	free(k->pushes);
+	free(k->no_origin);
+	k->pushes = NULL;
+	k->no_origin = NULL;
+	k->npushes = k->nno_origin = 0;
+}
+
+/* Push the notes of repository pd->repo to its origin (path) or to the
+ * mirrored url. Returns true when it is done with (pushed, or nowhere to
+ * push); false to try again later. */
+static bool push_one(struct zh_wh_worker *k, const struct zh_config *cfg,
+		     const struct push_due *pd)
+{
+	const struct zh_webhook_repo *wr = repo_for(cfg, pd->repo);
+	struct zh_error err = {0};
+	struct zh_repo *r = NULL;
+	int rc;
+
+	if (!wr)
+		return true; /* no longer configured */
+	if (open_repo(&r, k->w, wr, pd->repo, false, &err) < 0) {
+		zh_wh_log("notes of %s: not pushed: %s", pd->repo, err.msg);
+		return false;
+	}
+	if (wr->path) {
+		rc = zh_notes_push(r, cfg->notes.ref, "origin", NULL, NULL,
+				   &err);
+	} else {
+		/* the mirror's objects and refs: one network user at a time */
+		pthread_mutex_lock(&k->w->mirror_lock);
+		rc = zh_notes_push(r, cfg->notes.ref, wr->url, wr->username,
+				   wr->password, &err);
+		pthread_mutex_unlock(&k->w->mirror_lock);
+	}
+	zh_repo_free(r);
+	if (rc == ZH_ENOTFOUND && wr->path) {
+		if (no_origin_first(k, pd->repo))
+			zh_wh_log("notes of %s: not pushed: %s has no remote "
+				  "'origin'",
+				  pd->repo, wr->path);
+		return true;
+	}
+	if (rc < 0) {
+		zh_wh_log("notes of %s: not pushed, will retry: %s", pd->repo,
+			  err.msg);
+		return false;
+	}
+	zh_wh_log("notes of %s: pushed", pd->repo);
+	return true;
+}
+
+static void push_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
+{
+	size_t i = 0;
+
+	while (i < k->npushes && !atomic_load(&k->w->stopping)) {
+		struct push_due *pd = &k->pushes[i];
+		int64_t delay;
+
+		if (pd->next_ms > zh_store_now_ms()) {
+			i++;
+			continue;
+		}
+		if (push_one(k, cfg, pd)) {
+			push_due_drop(k, i);
+			continue;
+		}
+		delay = 1000LL << (pd->fails < 7 ? pd->fails : 7);
+		if (delay > PUSH_RETRY_MAX_MS)
+			delay = PUSH_RETRY_MAX_MS;
+		pd->fails++;
+		pd->next_ms = zh_store_now_ms() + delay;
+		i++;
+	}
+}
+
+/* Write the notes of every out-of-date commit, per repository we know;
+ * with notes.push, push what changed. */
 static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 {
 	struct zh_store_commit_list l = {0};
@@ -558,7 +708,7 @@ static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 	size_t i, j;
 
 	if (zh_store_commits_to_note(&l, k->w->store, NULL, &err) < 0)
-		return;
+		zh_store_commit_list_dispose(&l); /* still push the others */
 	for (i = 0; i < l.len && !atomic_load(&k->w->stopping); i++) {
 		const char *name = l.items[i].repo;
 		const struct zh_webhook_repo *wr;
@@ -576,15 +726,21 @@ static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 		}
 		k->flow.repo = r;
 		k->flow.repo_name = name;
-		if (zh_flow_write_notes(&n, &k->flow, &err) < 0)
+		if (zh_flow_write_notes(&n, &k->flow, &err) < 0) {
 			zh_wh_log("notes of %s: %s", name, err.msg);
-		else
+		} else {
 			atomic_fetch_add(&k->w->metrics.notes_written, n);
+			if (n > 0 && cfg->notes.push)
+				push_due_add(k, name);
+		}
 		k->flow.repo = NULL;
 		k->flow.repo_name = NULL;
 		zh_repo_free(r);
 	}
 	zh_store_commit_list_dispose(&l);
+	/* also the pushes that failed in earlier rounds */
+	if (cfg->notes.push)
+		push_notes(k, cfg);
 }
 
 static void poll_round(struct zh_wh_worker *k, const struct zh_config *cfg,
@@ -686,6 +842,7 @@ static void *run(void *arg)
 		pthread_mutex_unlock(&w->lock);
 	}
 	zh_flow_dispose(&k->flow);
+	push_state_dispose(k);
 	return NULL;
 }
 

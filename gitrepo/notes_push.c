@@ -1,0 +1,926 @@
+#include "gitrepo/notes_push.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "gitrepo/internal.h"
+#include "gitrepo/notes.h"
+
+#include "util/banned.h"
+
+#define HEXSZ 40
+#define PUSH_TRIES 5
+#define LOCAL_TRIES 8
+/* as notes.c: a note over this is not ours to rewrite */
+#define NOTE_MAX (1024 * 1024)
+#define REBUILD_REF "refs/zadig-hook/notes-rebuild"
+#define REBUILD_MESSAGE "Notes merged by zadig-hook"
+
+static const char *git_msg(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+/* Network trouble is ZH_ENET, anything else libgit2 reports ZH_EGIT. */
+static int git_code(void)
+{
+	const git_error *e = git_error_last();
+
+	if (e && (e->klass == GIT_ERROR_NET || e->klass == GIT_ERROR_SSL ||
+		  e->klass == GIT_ERROR_SSH || e->klass == GIT_ERROR_HTTP))
+		return ZH_ENET;
+	return ZH_EGIT;
+}
+
+/* The remote as given: the urls to use and what to call it in messages. */
+struct target {
+	char *url;     /* to fetch from */
+	char *pushurl; /* to push to */
+	char label[256];
+	/* secrets that must not reach a message: the password, and the
+	 * password a url carries in its user information */
+	const char *password;
+	char *url_secret[2];
+	const char *username;
+};
+
+static void target_dispose(struct target *t)
+{
+	free(t->url);
+	free(t->pushurl);
+	free(t->url_secret[0]);
+	free(t->url_secret[1]);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The password of "scheme://user:password@host/...", malloc'd, or NULL. */
+static char *userinfo_secret(const char *url)
+{
+	const char *p = url ? strstr(url, "://") : NULL;
+	const char *at, *colon;
+	size_t auth;
+
+	if (!p)
+		return NULL;
+	p += 3;
+	auth = strcspn(p, "/?#");
+	for (at = NULL; auth > 0; auth--)
+		if (p[auth - 1] == '@') {
+			at = p + auth - 1;
+			break;
+		}
+	if (!at)
+		return NULL;
+	colon = memchr(p, ':', (size_t)(at - p));
+	if (!colon || colon + 1 == at)
+		return NULL;
+	return strndup(colon + 1, (size_t)(at - colon - 1));
+}
+
+/* url without its user information, for messages. */
+static void redact(char *buf, size_t size, const char *url)
+{
+	const char *p = strstr(url, "://");
+	const char *at = NULL;
+	size_t auth, i;
+
+	if (p) {
+		auth = strcspn(p + 3, "/?#");
+		for (i = auth; i > 0; i--)
+			if (p[3 + i - 1] == '@') {
+				at = p + 3 + i;
+				break;
+			}
+	}
+	if (at)
+		snprintf(buf, size, "%.*s%s", (int)(p + 3 - url), url, at);
+	else
+		snprintf(buf, size, "%s", url);
+}
+
+static void scrub_one(char *msg, const char *secret)
+{
+	size_t n = secret ? strlen(secret) : 0;
+	char *p;
+
+	if (n == 0)
+		return;
+	while ((p = strstr(msg, secret)))
+		memset(p, '*', n);
+}
+
+/* Whatever libgit2 wrote, no secret leaves in err. */
+static int scrub(struct zh_error *err, const struct target *t, int rc)
+{
+	if (err) {
+		scrub_one(err->msg, t->password);
+		scrub_one(err->msg, t->url_secret[0]);
+		scrub_one(err->msg, t->url_secret[1]);
+	}
+	return rc;
+}
+
+static int config_string(char **out, git_config *cfg, const char *key)
+{
+	git_buf b = {0};
+	int rc;
+
+	*out = NULL;
+	rc = git_config_get_string_buf(&b, cfg, key);
+	if (rc == 0) {
+		*out = strdup(b.ptr);
+		rc = *out ? 0 : ZH_ENOMEM;
+	}
+	git_buf_dispose(&b);
+	return rc;
+}
+
+static int resolve_target(struct target *t, git_repository *repo,
+			  const char *remote, const char *username,
+			  const char *password, struct zh_error *err)
+{
+	git_config *cfg = NULL;
+	char key[512];
+	int valid = 0, rc = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->username = username;
+	t->password = password;
+	if (!remote || !*remote)
+		return zh_error_set(err, ZH_EINVALID, "no remote to push to");
+	if (strpbrk(remote, "/:")) {
+		/* a url or a path */
+		redact(t->label, sizeof(t->label), remote);
+		if (!(t->url = strdup(remote)) ||
+		    !(t->pushurl = strdup(remote))) {
+			rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+			goto out;
+		}
+		t->url_secret[0] = userinfo_secret(remote);
+		goto out;
+	}
+	snprintf(t->label, sizeof(t->label), "%s", remote);
+	if (git_remote_name_is_valid(&valid, remote) < 0 || !valid ||
+	    strlen(remote) > 400) {
+		rc = zh_error_set(err, ZH_EINVALID,
+				  "'%.200s' is not a remote name or url",
+				  remote);
+		goto out;
+	}
+	/* read the config, not git_remote_lookup: its url.*.insteadOf
+	 * lookup leaks in libgit2 1.5 (see mirror.c) */
+	if (git_repository_config_snapshot(&cfg, repo) < 0) {
+		rc = zh_error_set(err, ZH_EGIT, "cannot read the config: %s",
+				  git_msg());
+		goto out;
+	}
+	snprintf(key, sizeof(key), "remote.%s.url", remote);
+	rc = config_string(&t->url, cfg, key);
+	if (rc == GIT_ENOTFOUND) {
+		rc = zh_error_set(err, ZH_ENOTFOUND, "no remote '%s'", remote);
+		goto out;
+	}
+	if (rc == 0) {
+		snprintf(key, sizeof(key), "remote.%s.pushurl", remote);
+		rc = config_string(&t->pushurl, cfg, key);
+		if (rc == GIT_ENOTFOUND)
+			rc = (t->pushurl = strdup(t->url)) ? 0 : ZH_ENOMEM;
+	}
+	if (rc == ZH_ENOMEM) {
+		rc = zh_error_set(err, rc, "out of memory");
+		goto out;
+	}
+	if (rc < 0) {
+		rc = zh_error_set(err, ZH_EGIT, "cannot read remote '%s': %s",
+				  remote, git_msg());
+		goto out;
+	}
+	t->url_secret[0] = userinfo_secret(t->url);
+	t->url_secret[1] = userinfo_secret(t->pushurl);
+out:
+	git_config_free(cfg);
+	scrub(err, t, rc);
+	if (rc < 0)
+		target_dispose(t);
+	return rc;
+}
+
+/* A remote of url that takes it as written (no insteadOf: see above). */
+static int new_remote(git_remote **out, git_repository *repo, const char *url)
+{
+	git_remote_create_options ro;
+
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = repo;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+		   GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	return git_remote_create_with_opts(out, url, &ro);
+}
+
+/* One connection's callbacks' state. */
+struct conn {
+	const char *username, *password;
+	int tries;
+	bool rejected;
+	char status[256];
+};
+
+static int acquire(git_credential **out, const char *url,
+		   const char *username_from_url, unsigned int allowed_types,
+		   void *payload)
+{
+	struct conn *c = payload;
+	const char *user = c->username ? c->username : username_from_url;
+
+	(void)url;
+	/* a refused password is not asked again: libgit2 would loop */
+	if (c->tries++ || !c->password ||
+	    !(allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
+		return GIT_PASSTHROUGH;
+	return git_credential_userpass_plaintext_new(out, user ? user : "git",
+						     c->password);
+}
+
+static int on_update(const char *refname, const char *status, void *payload)
+{
+	struct conn *c = payload;
+
+	(void)refname;
+	if (status) {
+		c->rejected = true;
+		snprintf(c->status, sizeof(c->status), "%s", status);
+	}
+	return 0;
+}
+
+static int ref_name(char *buf, size_t size, const char *notes_ref,
+		    struct zh_error *err)
+{
+	int valid = 0, n;
+
+	if (!notes_ref || !*notes_ref)
+		notes_ref = ZH_NOTES_REF_DEFAULT;
+	if (strncmp(notes_ref, "refs/", 5) == 0)
+		n = snprintf(buf, size, "%s", notes_ref);
+	else
+		n = snprintf(buf, size, "refs/notes/%s", notes_ref);
+	if (n < 0 || (size_t)n >= size ||
+	    git_reference_name_is_valid(&valid, buf) < 0 || !valid)
+		return zh_error_set(err, ZH_EINVALID,
+				    "'%.200s' is not a valid notes ref",
+				    notes_ref);
+	return 0;
+}
+
+/* The commit name points at; *has false when the ref does not exist. */
+static int read_ref(git_oid *id, bool *has, git_repository *repo,
+		    const char *name, struct zh_error *err)
+{
+	int rc = git_reference_name_to_id(id, repo, name);
+
+	*has = rc == 0;
+	if (rc == 0 || rc == GIT_ENOTFOUND)
+		return 0;
+	return zh_error_set(err, ZH_EGIT, "cannot read '%s': %s", name,
+			    git_msg());
+}
+
+/* Step 1: the remote's notes commit into *rid (*has false when it has
+ * none), its objects fetched into the local repository. */
+static int fetch_remote(git_oid *rid, bool *has, git_repository *repo,
+			const struct target *t, const char *name,
+			struct zh_error *err)
+{
+	char spec[1200];
+	char *specs[] = {spec};
+	git_strarray refspecs = {specs, 1};
+	const git_remote_head **heads;
+	git_remote_callbacks cb;
+	git_fetch_options fo;
+	git_remote *rm = NULL;
+	git_reference *ref = NULL;
+	git_odb *odb = NULL;
+	struct conn c = {t->username, t->password, 0, false, ""};
+	size_t i, n = 0;
+	int rc = 0;
+
+	*has = false;
+	git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
+	cb.credentials = acquire;
+	cb.payload = &c;
+	if (new_remote(&rm, repo, t->url) < 0 ||
+	    git_remote_connect(rm, GIT_DIRECTION_FETCH, &cb, NULL, NULL) < 0) {
+		rc = zh_error_set(err, git_code(), "cannot reach '%s': %s",
+				  t->label, git_msg());
+		goto out;
+	}
+	if (git_remote_ls(&heads, &n, rm) < 0) {
+		rc = zh_error_set(err, git_code(),
+				  "cannot list the refs of '%s': %s", t->label,
+				  git_msg());
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(heads[i]->name, name) == 0) {
+			git_oid_cpy(rid, &heads[i]->oid);
+			*has = true;
+			break;
+		}
+	if (!*has) {
+		/* a stale copy must not look like the remote's notes */
+		if (git_reference_lookup(&ref, repo,
+					 ZH_NOTES_PUSH_REMOTE_REF) == 0)
+			git_reference_delete(ref);
+		goto out;
+	}
+	if ((rc = git_repository_odb(&odb, repo)) < 0) {
+		rc = zh_error_set(err, ZH_EGIT, "cannot open objects: %s",
+				  git_msg());
+		goto out;
+	}
+	if (!git_odb_exists(odb, rid)) {
+		snprintf(spec, sizeof(spec), "+%s:%s", name,
+			 ZH_NOTES_PUSH_REMOTE_REF);
+		git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+		fo.callbacks = cb;
+		fo.prune = GIT_FETCH_NO_PRUNE;
+		fo.update_fetchhead = 0;
+		fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+		if (git_remote_fetch(rm, &refspecs, &fo,
+				     "zadig-hook: fetch notes") < 0) {
+			rc = zh_error_set(err, git_code(),
+					  "cannot fetch notes '%s' from '%s': "
+					  "%s",
+					  name, t->label, git_msg());
+			goto out;
+		}
+		if (!git_odb_exists(odb, rid)) {
+			rc = zh_error_set(err, ZH_EGIT,
+					  "fetch of notes '%s' from '%s' did "
+					  "not bring their commit",
+					  name, t->label);
+			goto out;
+		}
+	}
+	/* the ref keeps the fetched objects from being pruned */
+	if (git_reference_create(&ref, repo, ZH_NOTES_PUSH_REMOTE_REF, rid, 1,
+				 "zadig-hook: remote notes") < 0)
+		rc = zh_error_set(err, ZH_EGIT, "cannot write '%s': %s",
+				  ZH_NOTES_PUSH_REMOTE_REF, git_msg());
+out:
+	if (rm)
+		git_remote_disconnect(rm);
+	git_reference_free(ref);
+	git_odb_free(odb);
+	git_remote_free(rm);
+	return scrub(err, t, rc);
+}
+
+/* ---- rebuilding the local notes on top of the remote's ------------- */
+
+struct collect {
+	git_repository *repo;
+	struct zh_notes_batch *b;
+	git_tree *base; /* NULL: every note counts */
+	int rc;
+	struct zh_error *err;
+};
+
+/* The blob of commit hex's note in tree, flat or fanned out. */
+static bool note_blob(git_oid *out, const git_tree *tree, const char *hex)
+{
+	char path[HEXSZ + 24];
+	git_tree_entry *e = NULL;
+	int depth;
+
+	for (depth = 0; depth <= 3; depth++) {
+		size_t i, n = 0;
+
+		for (i = 0; i < (size_t)depth; i++) {
+			path[n++] = hex[2 * i];
+			path[n++] = hex[2 * i + 1];
+			path[n++] = '/';
+		}
+		snprintf(path + n, sizeof(path) - n, "%s", hex + 2 * depth);
+		if (git_tree_entry_bypath(&e, tree, path) == 0) {
+			bool blob = git_tree_entry_type(e) == GIT_OBJECT_BLOB;
+
+			if (blob)
+				git_oid_cpy(out, git_tree_entry_id(e));
+			git_tree_entry_free(e);
+			if (blob)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The commit id a notes tree path names ("ab/cdef..." -> "abcdef..."). */
+static bool path_hex(char *hex, const char *path)
+{
+	size_t n = 0;
+
+	for (; *path; path++) {
+		char c = *path;
+
+		if (c == '/')
+			continue;
+		if (n == HEXSZ ||
+		    !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+		hex[n++] = c;
+	}
+	hex[n] = '\0';
+	return n == HEXSZ;
+}
+
+/* Queue the task lines of the note at path (blob id) into the batch,
+ * unless the base already has that very note. */
+static int collect_note(struct collect *x, const char *path, const git_oid *id)
+{
+	struct zh_note_line *lines = NULL;
+	git_blob *blob = NULL;
+	char hex[HEXSZ + 1];
+	const char *p, *end;
+	size_t n = 0, cap = 0, i;
+	git_oid old;
+	int rc = 0;
+
+	if (!path_hex(hex, path))
+		return 0; /* not a note: kept only by the remote's tree */
+	if (x->base && note_blob(&old, x->base, hex) && git_oid_equal(&old, id))
+		return 0;
+	if (git_blob_lookup(&blob, x->repo, id) < 0)
+		return zh_error_set(x->err, ZH_EGIT,
+				    "cannot read note of '%s': %s", hex,
+				    git_msg());
+	p = git_blob_rawcontent(blob);
+	if (git_blob_rawsize(blob) > NOTE_MAX ||
+	    memchr(p, '\0', (size_t)git_blob_rawsize(blob)))
+		goto out; /* not a note of ours */
+	end = p + git_blob_rawsize(blob);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (n == cap) {
+			size_t c2 = cap ? 2 * cap : 8;
+			struct zh_note_line *v =
+			    realloc(lines, c2 * sizeof(*lines));
+
+			if (!v) {
+				rc = zh_error_set(x->err, ZH_ENOMEM,
+						  "out of memory");
+				goto out;
+			}
+			lines = v;
+			cap = c2;
+		}
+		rc = zh_note_line_parse(&lines[n], p, len, NULL);
+		if (rc == 0)
+			n++;
+		else if (rc == ZH_ENOMEM) {
+			rc = zh_error_set(x->err, rc, "out of memory");
+			goto out;
+		}
+		rc = 0; /* a person's line: the remote's text keeps its own */
+		p += len + (nl ? 1 : 0);
+	}
+	if (n)
+		rc = zh_notes_batch_add(x->b, hex, lines, n, x->err);
+out:
+	for (i = 0; i < n; i++)
+		zh_note_line_dispose(&lines[i]);
+	free(lines);
+	git_blob_free(blob);
+	return rc;
+}
+
+static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
+{
+	struct collect *x = payload;
+	char path[HEXSZ + 64];
+
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		return 0;
+	snprintf(path, sizeof(path), "%s%s", root, git_tree_entry_name(e));
+	if ((x->rc = collect_note(x, path, git_tree_entry_id(e))) < 0)
+		return -1;
+	return 0;
+}
+
+/* The task lines of every note the local commit lid changed since base
+ * (all its notes without a base), as one batch. */
+static int collect_local(struct collect *x, const git_oid *lid,
+			 const git_oid *base)
+{
+	git_commit *lc = NULL, *bc = NULL;
+	git_tree *lt = NULL;
+	git_diff *diff = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (git_commit_lookup(&lc, x->repo, lid) < 0 ||
+	    git_commit_tree(&lt, lc) < 0 ||
+	    (base && (git_commit_lookup(&bc, x->repo, base) < 0 ||
+		      git_commit_tree(&x->base, bc) < 0))) {
+		rc = zh_error_set(x->err, ZH_EGIT, "cannot read notes: %s",
+				  git_msg());
+		goto out;
+	}
+	if (!x->base) {
+		x->rc = 0;
+		if (git_tree_walk(lt, GIT_TREEWALK_PRE, walk_cb, x) < 0)
+			rc = x->rc < 0 ? x->rc
+				       : zh_error_set(x->err, ZH_EGIT,
+						      "cannot read notes: %s",
+						      git_msg());
+		goto out;
+	}
+	/* only differing subtrees are read: the cost follows the change */
+	if (git_diff_tree_to_tree(&diff, x->repo, x->base, lt, NULL) < 0) {
+		rc = zh_error_set(x->err, ZH_EGIT, "cannot compare notes: %s",
+				  git_msg());
+		goto out;
+	}
+	for (i = 0; rc == 0 && i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+
+		if (d->status == GIT_DELTA_DELETED ||
+		    (d->new_file.mode != GIT_FILEMODE_BLOB &&
+		     d->new_file.mode != GIT_FILEMODE_BLOB_EXECUTABLE))
+			continue;
+		rc = collect_note(x, d->new_file.path, &d->new_file.id);
+	}
+out:
+	git_diff_free(diff);
+	git_tree_free(x->base);
+	x->base = NULL;
+	git_tree_free(lt);
+	git_commit_free(bc);
+	git_commit_free(lc);
+	return rc;
+}
+
+/* Step 2 for diverged notes: a commit (*out) on top of the remote's rid
+ * that also holds the local changes of lid. */
+static int rebuild(git_oid *out, struct zh_repo *r, git_repository *repo,
+		   const git_oid *lid, const git_oid *rid, struct zh_error *err)
+{
+	struct collect x = {repo, NULL, NULL, 0, err};
+	git_reference *ref = NULL;
+	git_oid base;
+	bool has_base;
+	int rc;
+
+	rc = git_merge_base(&base, repo, lid, rid);
+	if (rc < 0 && rc != GIT_ENOTFOUND)
+		return zh_error_set(err, ZH_EGIT,
+				    "cannot compare notes histories: %s",
+				    git_msg());
+	has_base = rc == 0;
+	if ((rc = zh_notes_batch_new(&x.b, err)) < 0)
+		return rc;
+	if ((rc = collect_local(&x, lid, has_base ? &base : NULL)) < 0)
+		goto out;
+	git_oid_cpy(out, rid);
+	if (zh_notes_batch_len(x.b) == 0)
+		goto out;
+	/* zh_notes_commit writes onto a ref: one that starts at the
+	 * remote's commit, private to this merge */
+	if (git_reference_create(&ref, repo, REBUILD_REF, rid, 1,
+				 "zadig-hook: merge notes") < 0) {
+		rc = zh_error_set(err, ZH_EGIT, "cannot write '%s': %s",
+				  REBUILD_REF, git_msg());
+		goto out;
+	}
+	git_reference_free(ref);
+	ref = NULL;
+	if ((rc = zh_notes_commit(r, REBUILD_REF, x.b, REBUILD_MESSAGE, err)) <
+	    0)
+		goto out;
+	if (zh_notes_batch_changed(x.b) &&
+	    git_oid_fromstr(out, zh_notes_batch_commit_id(x.b)) < 0)
+		rc = zh_error_set(err, ZH_EGIT, "bad notes commit id");
+out:
+	if (git_reference_lookup(&ref, repo, REBUILD_REF) == 0)
+		git_reference_delete(ref);
+	git_reference_free(ref);
+	zh_notes_batch_free(x.b);
+	return rc;
+}
+
+/* Move name from old (NULL: must not exist) to id; *moved false when
+ * another writer moved it first. */
+static int move_ref(bool *moved, git_repository *repo, const char *name,
+		    const git_oid *id, const git_oid *old, struct zh_error *err)
+{
+	git_reference *ref = NULL;
+	git_oid zero;
+	int rc;
+
+	memset(&zero, 0, sizeof(zero));
+	/* a zero old id means "must not exist", checked under the lock */
+	rc = git_reference_create_matching(&ref, repo, name, id, 1,
+					   old ? old : &zero,
+					   "zadig-hook: notes from the remote");
+	git_reference_free(ref);
+	*moved = rc == 0;
+	if (rc == 0 || rc == GIT_EMODIFIED || rc == GIT_EEXISTS ||
+	    rc == GIT_ELOCKED || rc == GIT_ENOTFOUND)
+		return 0;
+	return zh_error_set(err, ZH_EGIT, "cannot update '%s': %s", name,
+			    git_msg());
+}
+
+int zh_notes_push_prepare(bool *done, struct zh_repo *r, const char *notes_ref,
+			  const char *remote, const char *username,
+			  const char *password, struct zh_error *err)
+{
+	git_repository *repo = zh_repo_raw(r);
+	struct target t;
+	char name[1024];
+	git_oid lid, rid, nid;
+	bool has_local, has_remote, moved;
+	unsigned tries;
+	int rc;
+
+	*done = false;
+	if ((rc = ref_name(name, sizeof(name), notes_ref, err)) < 0 ||
+	    (rc = resolve_target(&t, repo, remote, username, password, err)) <
+		0)
+		return rc;
+	if ((rc = fetch_remote(&rid, &has_remote, repo, &t, name, err)) < 0)
+		goto out;
+	for (tries = 0;; tries++) {
+		if (tries >= LOCAL_TRIES) {
+			rc = zh_error_set(err, ZH_EGIT,
+					  "notes ref '%s' kept changing, gave "
+					  "up after %u tries",
+					  name, LOCAL_TRIES);
+			goto out;
+		}
+		if ((rc = read_ref(&lid, &has_local, repo, name, err)) < 0)
+			goto out;
+		if (!has_remote) {
+			*done = !has_local;
+			goto out;
+		}
+		if (has_local && git_oid_equal(&lid, &rid)) {
+			*done = true;
+			goto out;
+		}
+		if (has_local) {
+			rc = git_graph_descendant_of(repo, &lid, &rid);
+			if (rc == 1) {
+				rc = 0;
+				goto out; /* a fast-forward: push it */
+			}
+			if (rc == 0)
+				rc = git_graph_descendant_of(repo, &rid, &lid);
+			if (rc < 0) {
+				rc = zh_error_set(err, ZH_EGIT,
+						  "cannot compare notes "
+						  "histories: %s",
+						  git_msg());
+				goto out;
+			}
+		}
+		if (!has_local || rc == 1) {
+			/* the remote has everything we have, and more */
+			rc = move_ref(&moved, repo, name, &rid,
+				      has_local ? &lid : NULL, err);
+			if (rc < 0)
+				goto out;
+			if (moved) {
+				*done = true;
+				goto out;
+			}
+			continue;
+		}
+		if ((rc = rebuild(&nid, r, repo, &lid, &rid, err)) < 0 ||
+		    (rc = move_ref(&moved, repo, name, &nid, &lid, err)) < 0)
+			goto out;
+		if (moved)
+			goto out;
+		/* a local writer added notes meanwhile: merge them too */
+	}
+out:
+	rc = scrub(err, &t, rc);
+	target_dispose(&t);
+	return rc;
+}
+
+/* The path of a local remote ("/srv/x.git", "file:///srv/x.git"), or
+ * NULL for one libgit2 reaches over the network. */
+static const char *local_path(const char *url)
+{
+	if (strncmp(url, "file://", 7) == 0)
+		return url + 7;
+	return url[0] == '/' ? url : NULL;
+}
+
+/* Push to a repository on this machine by hand: libgit2's local
+ * transport overwrites the remote ref without comparing it with the value
+ * it checked (a concurrent writer's update would be lost) and refuses a
+ * non-bare remote. Here the objects go over as one pack and the ref moves
+ * by compare-and-swap. */
+static int push_local(struct conn *c, git_repository *repo, const char *path,
+		      const char *name, const git_oid *lid,
+		      const struct target *t, struct zh_error *err)
+{
+	git_repository *rr = NULL;
+	git_odb *odb = NULL, *rodb = NULL;
+	git_odb_writepack *wp = NULL;
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	git_reference *ref = NULL;
+	git_indexer_progress stats;
+	git_buf pack = {0};
+	git_oid rid, zero;
+	bool has;
+	int rc;
+
+	memset(&zero, 0, sizeof(zero));
+	if (git_repository_open_ext(&rr, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
+				    NULL) < 0) {
+		rc = zh_error_set(err, ZH_EGIT, "cannot open '%s': %s",
+				  t->label, git_msg());
+		goto out;
+	}
+	if ((rc = read_ref(&rid, &has, rr, name, err)) < 0)
+		goto out;
+	if (has && git_oid_equal(&rid, lid))
+		goto out;
+	if ((rc = git_repository_odb(&odb, repo)) < 0)
+		goto fail;
+	if (has && (!git_odb_exists(odb, &rid) ||
+		    git_graph_descendant_of(repo, lid, &rid) != 1)) {
+		c->rejected = true;
+		snprintf(c->status, sizeof(c->status), "non-fast-forward");
+		goto out;
+	}
+	if ((rc = git_revwalk_new(&walk, repo)) < 0 ||
+	    (rc = git_revwalk_push(walk, lid)) < 0 ||
+	    (has && (rc = git_revwalk_hide(walk, &rid)) < 0) ||
+	    (rc = git_packbuilder_new(&pb, repo)) < 0)
+		goto fail;
+	git_packbuilder_set_threads(pb, 1);
+	memset(&stats, 0, sizeof(stats));
+	if ((rc = git_packbuilder_insert_walk(pb, walk)) < 0 ||
+	    (rc = git_packbuilder_write_buf(&pack, pb)) < 0 ||
+	    (rc = git_repository_odb(&rodb, rr)) < 0 ||
+	    (rc = git_odb_write_pack(&wp, rodb, NULL, NULL)) < 0 ||
+	    (rc = wp->append(wp, pack.ptr, pack.size, &stats)) < 0 ||
+	    (rc = wp->commit(wp, &stats)) < 0)
+		goto fail;
+	/* a zero old id: the ref must still not exist */
+	rc = git_reference_create_matching(&ref, rr, name, lid, 1,
+					   has ? &rid : &zero,
+					   "zadig-hook: push notes");
+	if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS || rc == GIT_ELOCKED ||
+	    rc == GIT_ENOTFOUND) {
+		c->rejected = true;
+		snprintf(c->status, sizeof(c->status),
+			 "the remote ref changed meanwhile");
+		rc = 0;
+	} else if (rc < 0) {
+		goto fail;
+	}
+	goto out;
+fail:
+	rc = zh_error_set(err, ZH_EGIT, "cannot push notes '%s' to '%s': %s",
+			  name, t->label, git_msg());
+out:
+	git_reference_free(ref);
+	git_buf_dispose(&pack);
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	if (wp)
+		wp->free(wp);
+	git_odb_free(rodb);
+	git_odb_free(odb);
+	git_repository_free(rr);
+	return rc;
+}
+
+int zh_notes_push_send(bool *rejected, struct zh_repo *r, const char *notes_ref,
+		       const char *remote, const char *username,
+		       const char *password, struct zh_error *err)
+{
+	git_repository *repo = zh_repo_raw(r);
+	struct target t;
+	struct conn c = {username, password, 0, false, ""};
+	char name[1024], spec[2100];
+	char *specs[] = {spec};
+	git_strarray refspecs = {specs, 1};
+	git_push_options po;
+	git_remote *rm = NULL;
+	git_oid lid;
+	bool has_local;
+	int rc;
+
+	*rejected = false;
+	if ((rc = ref_name(name, sizeof(name), notes_ref, err)) < 0 ||
+	    (rc = resolve_target(&t, repo, remote, username, password, err)) <
+		0)
+		return rc;
+	if ((rc = read_ref(&lid, &has_local, repo, name, err)) < 0 ||
+	    !has_local)
+		goto out;
+	snprintf(spec, sizeof(spec), "%s:%s", name, name);
+	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	po.callbacks.credentials = acquire;
+	po.callbacks.push_update_reference = on_update;
+	po.callbacks.payload = &c;
+	if (local_path(t.pushurl)) {
+		rc = push_local(&c, repo, local_path(t.pushurl), name, &lid, &t,
+				err);
+		if (rc == 0 && c.rejected) {
+			*rejected = true;
+			zh_error_set(err, ZH_EGIT,
+				     "push of notes '%s' to '%s' rejected: %s",
+				     name, t.label, c.status);
+		}
+		goto out;
+	}
+	if (new_remote(&rm, repo, t.pushurl) < 0) {
+		rc = zh_error_set(err, ZH_EGIT, "cannot push to '%s': %s",
+				  t.label, git_msg());
+		goto out;
+	}
+	rc = git_remote_push(rm, &refspecs, &po);
+	if (rc == GIT_ENONFASTFORWARD) {
+		/* checked before sending: the remote moved since the fetch */
+		*rejected = true;
+		zh_error_set(err, ZH_EGIT,
+			     "push of notes '%s' to '%s' rejected: %s", name,
+			     t.label, git_msg());
+		rc = 0;
+	} else if (rc < 0) {
+		rc = zh_error_set(err, git_code(),
+				  "cannot push notes '%s' to '%s': %s", name,
+				  t.label, git_msg());
+	} else if (c.rejected) {
+		*rejected = true;
+		zh_error_set(err, ZH_EGIT,
+			     "push of notes '%s' to '%s' rejected: %s", name,
+			     t.label, c.status);
+	}
+out:
+	git_remote_free(rm);
+	rc = scrub(err, &t, rc);
+	target_dispose(&t);
+	return rc;
+}
+
+static void pause_a_little(unsigned attempt)
+{
+	struct timespec ts;
+	unsigned long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* jitter: two writers that collided must not collide again */
+	ms = 10UL * (attempt + 1) +
+	     (unsigned long)(((uint64_t)ts.tv_nsec ^ (uint64_t)getpid()) %
+			     (50UL * (attempt + 1)));
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)ms * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+int zh_notes_push(struct zh_repo *r, const char *notes_ref, const char *remote,
+		  const char *username, const char *password,
+		  struct zh_error *err)
+{
+	char last[sizeof(err->msg)] = "";
+	unsigned tries;
+	bool done, rejected;
+	int rc;
+
+	for (tries = 0; tries < PUSH_TRIES; tries++) {
+		if (tries)
+			pause_a_little(tries);
+		if ((rc = zh_notes_push_prepare(&done, r, notes_ref, remote,
+						username, password, err)) < 0)
+			return rc;
+		if (done)
+			return 0;
+		if ((rc = zh_notes_push_send(&rejected, r, notes_ref, remote,
+					     username, password, err)) < 0)
+			return rc;
+		if (!rejected)
+			return 0;
+		snprintf(last, sizeof(last), "%s", err ? err->msg : "");
+	}
+	return zh_error_set(err, ZH_EGIT, "%s (after %u tries)", last,
+			    PUSH_TRIES);
+}
