@@ -45,6 +45,86 @@ static void sleep_ms(int64_t ms)
 		;
 }
 
+/* Read the config again: a poller may run for hours and later hooks leave
+ * the work to it, so a fixed URL or token file must reach it. The old
+ * config stays when the new one does not load (said once) or names
+ * another state directory (whose lock this poller does not hold). */
+static void reload(struct zh_config **cfg, struct zh_flow *f, struct zh_repo *r,
+		   const char *config, const char *state, char *said,
+		   size_t said_size)
+{
+	struct zh_config *n = NULL;
+	struct zh_error e = {0};
+	char *s = NULL;
+
+	if (zh_hook_load_config(&n, r, config, &e) < 0) {
+		if (strcmp(said, e.msg) != 0) {
+			snprintf(said, said_size, "%s", e.msg);
+			log_line(NULL, e.msg);
+		}
+		return;
+	}
+	said[0] = '\0';
+	if (!(s = zh_flow_state_dir(n, r)) || strcmp(s, state) != 0) {
+		free(s);
+		zh_config_free(n);
+		return;
+	}
+	free(s);
+	zh_flow_dispose(f); /* its client was made from the old config */
+	zh_config_free(*cfg);
+	*cfg = n;
+	f->cfg = n;
+}
+
+/* With a state_dir shared by several repositories there is one poller
+ * (the lock is per store) and it polls the tasks of all of them: write
+ * the notes of the others too, into the git directory their hook
+ * recorded ("git_dir:<repo>", see zadig-hook.c). */
+static void note_others(struct zh_flow *f)
+{
+	struct zh_store_commit_list cl = {0};
+	struct zh_error e = {0};
+	size_t i, j;
+
+	if (zh_store_commits_to_note(&cl, f->store, NULL, &e) < 0) {
+		log_line(NULL, e.msg);
+		return;
+	}
+	for (i = 0; i < cl.len; i++) {
+		const char *name = cl.items[i].repo;
+		struct zh_flow o;
+		struct zh_repo *r = NULL;
+		char key[1024], *dir = NULL, *real = NULL;
+
+		for (j = 0; j < i && strcmp(cl.items[j].repo, name) != 0; j++)
+			;
+		if (j < i || strcmp(name, f->repo_name) == 0 ||
+		    (size_t)snprintf(key, sizeof(key), "git_dir:%s", name) >=
+			sizeof(key) ||
+		    zh_store_meta_get(&dir, f->store, key, NULL) < 0 || !dir)
+			goto next; /* once per repository; ours is done */
+		/* the directory must still hold that repository */
+		if (zh_repo_open(&r, dir, false, &e) < 0 ||
+		    zh_repo_name(&real, r, f->cfg->hook.repo_root, &e) < 0 ||
+		    strcmp(real, name) != 0)
+			goto next;
+		memset(&o, 0, sizeof(o));
+		o.cfg = f->cfg;
+		o.store = f->store;
+		o.repo = r;
+		o.repo_name = name;
+		o.log = f->log;
+		if (zh_flow_write_notes(NULL, &o, &e) < 0)
+			log_line(NULL, e.msg);
+	next:
+		free(real);
+		free(dir);
+		zh_repo_free(r);
+	}
+	zh_store_commit_list_dispose(&cl);
+}
+
 int zh_hook_poll(const char *git_dir, const char *config,
 		 struct zh_error *err)
 {
@@ -54,7 +134,8 @@ int zh_hook_poll(const char *git_dir, const char *config,
 	struct zh_flow f;
 	char *state = NULL, *name = NULL;
 	int64_t start = zh_store_now_ms(), limit;
-	int lock = -1, rc;
+	int lock = -1, rc, rounds = 0;
+	char said[512] = ""; /* the last config error logged */
 
 	memset(&f, 0, sizeof(f));
 	if ((rc = zh_repo_open(&r, git_dir ? git_dir : ".", !git_dir, err)) <
@@ -86,10 +167,13 @@ int zh_hook_poll(const char *git_dir, const char *config,
 		struct zh_error e = {0};
 		int64_t at, now;
 
+		if (rounds++)
+			reload(&cfg, &f, r, config, state, said, sizeof(said));
 		if (zh_flow_deliver_due(NULL, &f, false, &e) < 0 ||
 		    zh_flow_poll(NULL, &f, ZH_STORE_TASKS_DUE, &e) < 0 ||
 		    zh_flow_write_notes(NULL, &f, &e) < 0)
 			log_line(NULL, e.msg);
+		note_others(&f);
 		rc = zh_store_next_wakeup(&at, store, &e);
 		if (rc == ZH_ENOTFOUND) {
 			rc = 0;

@@ -272,6 +272,22 @@ out:
 	zh_flow_event_dispose(&fe);
 }
 
+/* Remember where repository name lives, for the poller of a store that
+ * several repositories share (state_dir): it writes their notes too. */
+static void record_git_dir(struct zh_store *store, const char *name,
+			   const char *git_dir)
+{
+	char key[1024], *old = NULL;
+
+	if ((size_t)snprintf(key, sizeof(key), "git_dir:%s", name) >=
+	    sizeof(key))
+		return;
+	if (zh_store_meta_get(&old, store, key, NULL) < 0 || !old ||
+	    strcmp(old, git_dir) != 0)
+		(void)zh_store_meta_set(store, key, git_dir, NULL);
+	free(old);
+}
+
 static int post_receive(const char *config, const char *chain)
 {
 	struct zh_buf in;
@@ -280,7 +296,7 @@ static int post_receive(const char *config, const char *chain)
 	struct zh_repo *r = NULL;
 	struct zh_error e = {0};
 	struct zh_flow f;
-	char *state = NULL, *line, *save = NULL;
+	char *state = NULL, *name = NULL, *line, *save = NULL;
 	int64_t start = zh_store_now_ms();
 	bool skip = push_option_skip();
 
@@ -328,16 +344,14 @@ static int post_receive(const char *config, const char *chain)
 	}
 
 	/* notes right away: queued and created lines (best effort) */
-	if (zh_store_now_ms() < f.deadline_ms) {
-		char *name = NULL;
-
-		if (zh_repo_name(&name, r, cfg->hook.repo_root, NULL) == 0) {
+	if (zh_repo_name(&name, r, cfg->hook.repo_root, NULL) == 0) {
+		record_git_dir(store, name, zh_repo_git_dir(r));
+		if (zh_store_now_ms() < f.deadline_ms) {
 			f.repo_name = name;
 			if (zh_flow_write_notes(NULL, &f, &e) < 0)
 				say("cannot write notes: %s", e.msg);
 			f.repo_name = NULL;
 		}
-		free(name);
 	}
 	if (cfg->hook.poll)
 		zh_hook_spawn_poller(zh_repo_git_dir(r), config, state);
@@ -345,6 +359,7 @@ out:
 	zh_flow_dispose(&f);
 	zh_store_free(store);
 	free(state);
+	free(name);
 	zh_config_free(cfg);
 	zh_repo_free(r);
 	zh_buf_dispose(&in);

@@ -1,0 +1,187 @@
+#!/bin/bash
+# The hook when Zadig is down, slow, refuses the request or the token:
+# the push never fails or hangs, nothing is lost, nothing is sent twice.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_hook.sh"
+
+fake_start
+Z="remote: zadig:"
+
+# sync_until GIT-DIR REV PATTERN [TRIES]: `git zadig sync` in GIT-DIR until
+# the note of REV matches (tasks advance one step per read).
+sync_until() {
+	local i
+	for i in $(seq "${4:-10}"); do
+		(cd "$1" && git zadig sync >/dev/null 2>>"$T/sync.err")
+		note "$1" "$2" | grep -qE -- "$3" && return 0
+		sleep 0.3
+	done
+	return 1
+}
+
+# ---- Zadig down: queued at once, delivered once when it is back ----
+# down.git has no poller (hook.poll: false): git zadig sync delivers
+hook_config "$T/down.yaml" "http://127.0.0.1:$(closed_port)" sync 10s
+sed -i 's/^  deadline: 10s$/  deadline: 10s\n  poll: false/' "$T/down.yaml"
+new_repo down "$T/down.yaml"
+G=$T/down.git
+baseline_push "$T/down"
+timed_push "$T/down" origin main
+expect "zadig down: the push succeeds" 0 "" \
+	"^$Z dev: queued, cannot reach zadig at http://127.0.0.1:1.*connection refused; will retry *$"
+check "zadig down: the push is fast (${TOOK}ms, deadline 10s, a push that sends nothing ${BASE}ms)" \
+	test "$TOOK" -lt $((BASE + 3000))
+check "zadig down: the note says queued" \
+	test "$(note "$G" main)" = "queued wf-dev #- - rule=dev"
+check "zadig down: nothing reached the fake" test "$(creates wf-dev)" = 0
+check "zadig down: hook.poll false starts no poller" test -z "$(pollers "$G")"
+(cd "$G" && run git zadig sync)
+expect "zadig down: sync keeps it" 0 "^delivered 1 trigger"
+check "zadig down: sync: still queued" \
+	test "$(note "$G" main)" = "queued wf-dev #- - rule=dev"
+# Zadig is back: point the recorded config at it
+sed -i "s|^  url: .*|  url: $FAKE_URL|" "$T/down.yaml"
+(cd "$G" && run git zadig sync)
+expect "zadig back: git zadig sync in the bare repository" 0 "^delivered 1 trigger, "
+check "zadig back: exactly one create" test "$(creates wf-dev)" = 1
+check "zadig back: the note has the task" \
+	wait_note "$G" main "^(created|running|passed) wf-dev #1 http://127.0.0.1:$FAKE_PORT/.* rule=dev$" 2
+check "zadig back: the queued line is gone" bash -c "! git --git-dir='$G' notes --ref=zadig show main | grep -q queued"
+check "zadig back: sync finishes it" sync_until "$G" main "^passed wf-dev #1 .*tests=24/24 rule=dev$"
+(cd "$G" && run git zadig sync)
+expect "zadig back: a second sync sends nothing" 0 "^delivered 0 triggers"
+check "zadig back: still exactly one create" test "$(creates wf-dev)" = 1
+
+# down2.git: its poller, started while Zadig was down, reads the fixed
+# config and delivers without any sync
+hook_config "$T/down2.yaml" "http://127.0.0.1:$(closed_port)" sync 10s
+new_repo down2 "$T/down2.yaml"
+G=$T/down2.git
+hrun git -C "$T/down2" push origin main
+expect "zadig down (poller): queued" 0 "" "^$Z dev: queued, cannot reach zadig"
+check "zadig down (poller): the poller keeps it" test -n "$(pollers "$G")"
+check "zadig down (poller): it retries" wait_for_log "$G" "still queued: cannot reach zadig" 5
+sed -i "s|^  url: .*|  url: $FAKE_URL|" "$T/down2.yaml"
+check "zadig back (poller): the running poller delivers and finishes it" \
+	wait_note "$G" main "^passed wf-dev #2 .*tests=24/24 rule=dev$" 15
+check "zadig back (poller): exactly one more create" test "$(creates wf-dev)" = 2
+
+# ---- Zadig slow: the hook stops at its deadline; no second task ----
+hook_config "$T/slow.yaml" "$FAKE_URL" sync 2s '
+webhook:
+  public_url: http://127.0.0.1:9/hooks
+  secret: callback-secret'
+# zadig.timeout 6s: the hook's own deadline (2s) cuts the request short;
+# callbacks carry the commit, which the fake's commitId lookup needs
+sed -i -e 's/^  timeout: 2s$/  timeout: 6s/' \
+	-e 's/^      env: dev$/      env: dev\n      callback: true/' "$T/slow.yaml"
+new_repo slow "$T/slow.yaml"
+G=$T/slow.git
+git -C "$T/slow" checkout -q -b feature/s
+commit "$T/slow" "the second ref of a slow push"
+fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/create","delay_ms":5000,"times":1}' >/dev/null
+n=$(creates wf-dev)
+baseline_push "$T/slow"
+timed_push "$T/slow" origin main feature/s
+expect "zadig slow: the push succeeds" 0 "" "^$Z dev: queued, zadig did not answer within [0-9]+ms; will retry"
+check "zadig slow: the other ref is left to the poller" \
+	grep -q "^$Z dev: queued, the hook deadline was reached; will retry" "$T/err"
+check "zadig slow: the push ends near the deadline (${TOOK}ms, deadline 2s, a push that sends nothing ${BASE}ms)" \
+	test "$TOOK" -lt $((BASE + 2000 + 1500))
+# the ref the hook sent (git's order) waits; the poller delivers the other
+a=; b=
+for _ in $(seq 50); do
+	a=; b=
+	for r in main feature/s; do
+		case $(note "$G" "$r") in
+		queued*) a=$r ;;
+		created* | running* | passed*) b=$r ;;
+		esac
+	done
+	[ -n "$a" ] && [ -n "$b" ] && break
+	sleep 0.1
+done
+check "zadig slow: the poller delivers the ref the hook had no time for" test -n "$b"
+check "zadig slow: ... and keeps the one whose request may still create a task" test -n "$a"
+a=${a:-main}
+(cd "$G" && run git zadig sync)
+expect "zadig slow: an early sync" 0 "^delivered"
+check "zadig slow: an early sync leaves it queued" \
+	test "$(note "$G" "$a")" = "queued wf-dev #- - rule=dev"
+check "zadig slow: the late task is found (sync), not created again" \
+	sync_until "$G" "$a" "^(created|running|passed) wf-dev #[0-9]+ " 30
+check "zadig slow: exactly one create request per ref" test "$(creates wf-dev)" = $((n + 2))
+check "zadig slow: each was answered (one after its delay)" \
+	test "$(creates wf-dev 200)" = $((n + 2))
+for r in main feature/s; do
+	check "zadig slow: the note of $r ends passed" \
+		sync_until "$G" "$r" "^passed wf-dev #[0-9]+ .*rule=dev$"
+	check "zadig slow: one task line on $r" test "$(note "$G" "$r" | wc -l)" = 1
+done
+
+# ---- Zadig rejects the request: final, shown, noted, not retried ----
+hook_config "$T/cfg.yaml" "$FAKE_URL"
+new_repo app "$T/cfg.yaml"
+G=$T/app.git
+git -C "$T/app" checkout -q -b bad/one
+commit "$T/app" "a workflow zadig does not have"
+hrun git -C "$T/app" push origin bad/one
+expect "rejected: the push succeeds" 0 "" \
+	"^$Z bad: rejected by zadig: .*6540.*workflow missing-wf not found"
+check "rejected: the note" \
+	wait_note "$G" bad/one '^rejected missing-wf #- - error="6540 [^"]*workflow missing-wf not found[^"]*" rule=bad$' 3
+check "rejected: one request" test "$(creates missing-wf)" = 1
+(cd "$G" && run git zadig sync)
+expect "rejected: sync" 0 "^delivered 0 triggers"
+check "rejected: sync does not retry it" test "$(creates missing-wf)" = 1
+c=$(git -C "$T/app" rev-parse HEAD)
+RC=0
+printf '%040d %s refs/heads/bad/one\n' 0 "$c" |
+	(cd "$G" && GIT_DIR=. zadig-hook post-receive) >"$T/out" 2>"$T/err" || RC=$?
+expect "rejected: a hook re-run shows it again" 0 "" "^zadig: bad: rejected by zadig: 6540 "
+check "rejected: a hook re-run sends nothing" test "$(creates missing-wf)" = 1
+check "rejected: the note is unchanged" \
+	test "$(note "$G" bad/one | grep -c rejected)" = 1
+
+(cd "$G" && run git zadig status bad/one --json)
+expect "rejected: status --json" 0 '"status": "rejected", "workflow": "missing-wf", "task_id": null, "url": null, "error": "6540 '
+if command -v python3 >/dev/null; then
+	check "rejected: status --json is valid JSON" \
+		bash -c "python3 -m json.tool '$T/out' >/dev/null"
+fi
+
+# ---- a broken config: the push goes through and says so ----
+cp "$T/cfg.yaml" "$T/cfg.good"
+printf 'rules: [\n' >>"$T/cfg.yaml"
+git -C "$T/app" checkout -q -b feature/broken
+commit "$T/app" "pushed with a broken config"
+n=$(creates wf-dev)
+hrun git -C "$T/app" push origin feature/broken
+expect "broken config: the push succeeds" 0 "" \
+	"^$Z configuration error: $T/cfg.yaml:[0-9]+:[0-9]+: .*; nothing triggered"
+check "broken config: nothing sent" test "$(creates wf-dev)" = "$n"
+cp "$T/cfg.good" "$T/cfg.yaml"
+
+# ---- 401: held until the token is fixed, then delivered once ----
+git -C "$T/app" checkout -q main
+commit "$T/app" "pushed with a wrong token"
+ZADIG_TOKEN=not-the-token hrun git -C "$T/app" push origin main
+expect "401: the push succeeds" 0 "" \
+	"^$Z dev: queued, .*401.*; will retry once the token is fixed"
+check "401: the note says queued" wait_note "$G" main "^queued wf-dev #- - rule=dev$" 3
+check "401: refused creates" test "$(creates wf-dev 401)" -ge 1
+check "401: logged loudly" wait_for_log "$G" "ZADIG REFUSED THE TOKEN"
+# sync with the token still wrong keeps it
+(cd "$G" && ZADIG_TOKEN=still-wrong run git zadig sync)
+expect "401: sync with a wrong token" 0 "^delivered 1 trigger"
+check "401: still queued" test "$(note "$G" main)" = "queued wf-dev #- - rule=dev"
+n=$(creates wf-dev 200)
+(cd "$G" && run git zadig sync)
+expect "401: sync with the fixed token" 0 "^delivered 1 trigger"
+check "401: delivered exactly once" test "$(creates wf-dev 200)" = $((n + 1))
+check "401: the note ends passed" sync_until "$G" main "^passed wf-dev #[0-9]+ .*rule=dev$"
+(cd "$G" && run git zadig sync)
+check "401: no further create" test "$(creates wf-dev 200)" = $((n + 1))
+
+check "sync printed no error" test ! -s "$T/sync.err"
+hook_finish

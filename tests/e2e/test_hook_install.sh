@@ -1,0 +1,153 @@
+#!/bin/bash
+# zadig-hook install: idempotent, refuses what is not a repository, chains
+# or (--force) replaces an existing post-receive, records zadig.config and
+# receive.advertisePushOptions; SHA-256 repositories get a clear answer.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_hook.sh"
+
+fake_start
+CFG=$T/config.yaml
+hook_config "$CFG" "$FAKE_URL"
+
+run zadig-hook --version
+expect "version" 0 "^zadig-hook [0-9]"
+run zadig-hook --help
+expect "--help names install, post-receive, poll" 0 "zadig-hook install <repo.git>"
+run zadig-hook
+expect "no verb is a usage error" 2 "" "usage: zadig-hook install"
+run zadig-hook frob
+expect "unknown verb" 2 "" "^zadig-hook: error: unknown verb 'frob'$"
+run zadig-hook install
+expect "install without a repository" 2 "" "usage: zadig-hook install"
+
+# ---- a fresh install, then again ----
+git init -q --bare "$T/app.git"
+run zadig-hook install "$T/app.git" --config "$CFG"
+expect "install" 0 "^installed the post-receive hook in '$T/app.git/hooks'$"
+check "install prints the recorded config" grep -qx "recorded zadig.config = $CFG" "$T/out"
+check "the hook is executable" test -x "$T/app.git/hooks/post-receive"
+check "the hook runs zadig-hook post-receive" \
+	grep -q "zadig-hook' post-receive$" "$T/app.git/hooks/post-receive"
+cp "$T/app.git/hooks/post-receive" "$T/hook.first"
+check "git config zadig.config is the absolute config path" \
+	test "$(git --git-dir="$T/app.git" config zadig.config)" = "$CFG"
+check "receive.advertisePushOptions is set (push -o reaches the hook)" \
+	test "$(git --git-dir="$T/app.git" config --bool receive.advertisePushOptions)" = true
+run zadig-hook install "$T/app.git" --config "$CFG"
+expect "install again" 0 "\(updated\)"
+check "install again: the same hook" cmp -s "$T/hook.first" "$T/app.git/hooks/post-receive"
+check "install again: nothing chained (no loop onto itself)" \
+	test ! -e "$T/app.git/hooks/post-receive.zadig-chained"
+check "install again: no temporary file left" \
+	test ! -e "$T/app.git/hooks/post-receive.tmp"
+
+git clone -q "file://$T/app.git" "$T/app-clone" 2>/dev/null
+commit "$T/app-clone" "for timing"
+
+# relative --config is recorded absolute
+(cd "$T" && zadig-hook install app.git --config config.yaml >/dev/null)
+check "relative --config recorded as an absolute path" \
+	test "$(git --git-dir="$T/app.git" config zadig.config)" = "$CFG"
+
+# ---- what is not a repository ----
+mkdir -p "$T/plain"
+run zadig-hook install "$T/plain" --config "$CFG"
+expect "a plain directory is refused" 2 "" \
+	"^zadig-hook: error: '$T/plain' is not a git repository$"
+check "refused: no hook written into it" test ! -e "$T/plain/hooks"
+run zadig-hook install "$T/nowhere.git" --config "$CFG"
+expect "a missing path is refused" 2 "" "'$T/nowhere.git' is not a git repository"
+run zadig-hook install "$T/app.git" --config "$T/nope.yaml"
+expect "a missing config is refused" 2 "" "nope.yaml"
+printf 'zadig:\n  url: http://x\n  token: t\n  bogus: 1\n' >"$T/bad.yaml"
+run zadig-hook install "$T/app.git" --config "$T/bad.yaml"
+expect "an invalid config is refused with its position" 2 "" "bad.yaml:4:"
+check "a refused config is not recorded" \
+	test "$(git --git-dir="$T/app.git" config zadig.config)" = "$CFG"
+
+# a non-bare repository gets the hook in .git/hooks
+git init -q "$T/work"
+run zadig-hook install "$T/work" --config "$CFG"
+expect "a non-bare repository" 0 "in '$T/work/.git/hooks'"
+check "non-bare: hook in .git/hooks" test -x "$T/work/.git/hooks/post-receive"
+
+# ---- chaining an existing post-receive ----
+git init -q --bare "$T/chain.git"
+cat >"$T/chain.git/hooks/post-receive" <<SH
+#!/bin/sh
+cat >>"$T/chained.stdin"
+echo "old hook ran" >&2
+exit 3
+SH
+chmod +x "$T/chain.git/hooks/post-receive"
+run zadig-hook install "$T/chain.git" --config "$CFG"
+expect "install over a foreign hook chains it" 0 "chained as hooks/post-receive.zadig-chained"
+check "the old hook is kept as post-receive.zadig-chained" \
+	grep -q "old hook ran" "$T/chain.git/hooks/post-receive.zadig-chained"
+run zadig-hook install "$T/chain.git" --config "$CFG"
+expect "reinstall keeps the chain" 0 "updated; the chained hooks/post-receive.zadig-chained still runs"
+check "reinstall: the chain is still named in the hook" \
+	grep -q -- "--chain '$T/chain.git/hooks/post-receive.zadig-chained'" "$T/chain.git/hooks/post-receive"
+
+git clone -q "file://$T/chain.git" "$T/chain" 2>/dev/null
+commit "$T/chain" "chained push"
+c1=$(git -C "$T/chain" rev-parse HEAD)
+hrun git -C "$T/chain" push origin main
+expect "push through a chained hook" 0 "" "remote: zadig: dev: wf-dev #1 created http://127.0.0.1:$FAKE_PORT/"
+check "the old hook still runs" grep -q "remote: old hook ran" "$T/err"
+check "the old hook got the same stdin" \
+	test "$(cat "$T/chained.stdin")" = "$(printf '%040d %s refs/heads/main' 0 "$c1")"
+commit "$T/chain" "second chained push"
+c2=$(git -C "$T/chain" rev-parse HEAD)
+git -C "$T/chain" tag v9
+hrun git -C "$T/chain" push origin main v9
+expect "two refs through a chained hook" 0 "" "wf-dev #2 created"
+check "the old hook got both lines, in order" \
+	test "$(tail -n 2 "$T/chained.stdin")" = "$(printf '%s %s refs/heads/main\n%040d %s refs/tags/v9' "$c1" "$c2" 0 "$c2")"
+
+# ---- --force replaces a foreign hook, keeping a backup ----
+git init -q --bare "$T/force.git"
+cat >"$T/force.git/hooks/post-receive" <<SH
+#!/bin/sh
+touch "$T/foreign.ran"
+SH
+chmod +x "$T/force.git/hooks/post-receive"
+cp "$T/force.git/hooks/post-receive" "$T/foreign.orig"
+run zadig-hook install "$T/force.git" --config "$CFG" --force
+expect "--force replaces a foreign hook" 0 "replaced; kept as hooks/post-receive.zadig-backup"
+check "--force: the foreign hook is kept as a backup" \
+	cmp -s "$T/foreign.orig" "$T/force.git/hooks/post-receive.zadig-backup"
+check "--force: the new hook is ours and chains nothing" \
+	bash -c "grep -q 'managed by .zadig-hook install' '$T/force.git/hooks/post-receive' && ! grep -q -- --chain '$T/force.git/hooks/post-receive'"
+git clone -q "file://$T/force.git" "$T/force" 2>/dev/null
+commit "$T/force" "forced"
+hrun git -C "$T/force" push origin main
+expect "push after --force" 0 "" "remote: zadig: dev: wf-dev #3 created"
+check "--force: the foreign hook no longer runs" test ! -e "$T/foreign.ran"
+
+# ---- SHA-256 repositories (libgit2 1.5 reads SHA-1 only) ----
+# libgit2 1.5 itself leaks its config regex match data when it refuses the
+# objectformat extension (git_repository_open_ext -> git_config_foreach_match
+# stops early): not ours, so suppressed for this section only.
+printf 'leak:git_config_foreach_match\n' >"$T/lsan.supp"
+export LSAN_OPTIONS=suppressions=$T/lsan.supp ASAN_OPTIONS=fast_unwind_on_malloc=0
+git init -q --bare --object-format=sha256 "$T/sha.git"
+run zadig-hook install "$T/sha.git" --config "$CFG"
+expect "install into a SHA-256 repository says why it cannot" 1 "" \
+	"^zadig-hook: error: '$T/sha.git' uses SHA-256 object ids"
+# a hook put there by other means (a hooks template, core.hooksPath)
+cp "$T/app.git/hooks/post-receive" "$T/sha.git/hooks/post-receive"
+git -C "$T/sha.git" config zadig.config "$CFG"
+git init -q --object-format=sha256 "$T/sha"
+commit "$T/sha" "sha-256 commit"
+baseline_push "$T/app-clone"
+timed_push "$T/sha" "file://$T/sha.git" HEAD:main
+expect "push to a SHA-256 repository succeeds" 0 "" \
+	"remote: zadig: this repository uses SHA-256 object ids, which zadig-hook cannot read .*; nothing triggered"
+check "SHA-256: the push does not hang (${TOOK}ms, a push that sends nothing ${BASE}ms)" \
+	test "$TOOK" -lt $((2 * BASE + 3000))
+unset LSAN_OPTIONS ASAN_OPTIONS
+check "SHA-256: the ref arrived" test -n "$(git --git-dir="$T/sha.git" rev-parse -q --verify refs/heads/main)"
+
+check "nothing but the three pushes reached the fake" test "$(creates wf-dev)" = 3
+hook_finish

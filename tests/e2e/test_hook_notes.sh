@@ -1,0 +1,182 @@
+#!/bin/bash
+# The notes the hook and its poller write: what a clone fetches and reads,
+# racing pushes, a poller killed mid-way, and no token anywhere.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_hook.sh"
+
+fake_start
+CFG=$T/config.yaml
+hook_config "$CFG" "$FAKE_URL"
+Z="remote: zadig:"
+new_repo app "$CFG"
+W=$T/app
+G=$T/app.git
+
+# ---- a push, its note, and a clone that reads it ----
+hrun git -C "$W" push origin main
+expect "push" 0 "" "^$Z dev: wf-dev #1 created"
+c=$(git -C "$W" rev-parse HEAD)
+check "the note ends passed" \
+	wait_note "$G" "$c" "^passed wf-dev #1 http://127.0.0.1:$FAKE_PORT/v1/projects/detail/default/pipelines/multi/wf-dev/1 duration=[0-9]+s tests=24/24 rule=dev$"
+check "the notes ref is refs/notes/zadig" \
+	test -n "$(git --git-dir="$G" rev-parse -q --verify refs/notes/zadig)"
+check "the note is one line" test "$(note "$G" "$c" | wc -l)" = 1
+
+git clone -q "file://$G" "$T/clone"
+cd "$T/clone"
+run git zadig status
+expect "status in a clone without the notes" 0 "no zadig status \(in a clone, fetch it: git fetch origin \+refs/notes/zadig:refs/notes/zadig\)"
+git fetch -q origin "+refs/notes/zadig:refs/notes/zadig"
+run git log --notes=zadig -1
+expect "git log --notes=zadig shows the line" 0 "^Notes \(zadig\):$"
+check "git log --notes=zadig: the task line" grep -qE "^    passed wf-dev #1 http://.* rule=dev$" "$T/out"
+git config notes.displayRef refs/notes/zadig
+run git log -1
+expect "notes.displayRef: plain git log shows it" 0 "^    passed wf-dev #1 "
+run git notes --ref=zadig show "$c"
+expect "stock git notes reads it" 0 "^passed wf-dev #1 http://127.0.0.1:$FAKE_PORT/"
+run git zadig status
+expect "git zadig status in the clone" 0 "^${c:0:8} first commit of app$"
+check "git zadig status: the task line" grep -qE "^  passed wf-dev #1 http://127.0.0.1:$FAKE_PORT/.* rule=dev$" "$T/out"
+run git zadig status --json
+expect "git zadig status --json" 0 "\"commit\": \"$c\""
+check "status --json: the task" grep -qE '"status": "passed", "workflow": "wf-dev", "task_id": 1, "url": "http://' "$T/out"
+check "status --json: the fields" grep -qE '"tests": "24/24", "rule": "dev"' "$T/out"
+if command -v python3 >/dev/null; then
+	check "status --json is valid JSON" \
+		bash -c "python3 -m json.tool '$T/out' >/dev/null"
+else
+	check "status --json is a list" grep -q '^\[' "$T/out"
+fi
+run git zadig status HEAD nosuchrev
+expect "status of an unknown revision" 1 "" "nosuchrev"
+cd "$T"
+
+# ---- many refs and pushes: lines accumulate, sorted ----
+git -C "$W" tag v2.0
+git -C "$W" checkout -q -b custom/c
+hrun git -C "$W" push origin v2.0 custom/c
+expect "a tag and a custom branch on the same commit" 0 "" "rel: wf-release #1 created"
+check "same commit: three lines, sorted by workflow" \
+	wait_note "$G" "$c" "^passed build-custom #1 .*kind=custom rule=custom
+passed wf-dev #1 .*
+passed wf-release #1 .*rule=rel$"
+git -C "$W" checkout -q main
+
+# ---- racing pushes from three clones: no note lost ----
+# race.git runs no poller (hook.poll: false): only the hooks write its
+# notes, so a lost notes update would stay lost
+hook_config "$T/race.yaml" "$FAKE_URL"
+sed -i 's/^  deadline: 5s$/  deadline: 5s\n  poll: false/' "$T/race.yaml"
+new_repo race "$T/race.yaml"
+git -C "$T/race" push -q origin main 2>/dev/null
+for i in 1 2 3; do
+	pids=
+	for k in a b c; do
+		[ -d "$T/race$k" ] ||
+			git clone -q "file://$T/race.git" "$T/race$k" 2>/dev/null
+		git -C "$T/race$k" checkout -q -B "feature/$k$i" origin/main
+		commit "$T/race$k" "race $k$i"
+	done
+	for k in a b c; do
+		git -C "$T/race$k" push -q origin "feature/$k$i" 2>"$T/race-$k.err" &
+		pids="$pids $!"
+	done
+	rcs=
+	for p in $pids; do
+		wait "$p"
+		rcs="$rcs$?"
+	done
+	check "race $i: the three pushes succeed" test "$rcs" = 000
+	check "race $i: each pusher sees its task" \
+		test "$(cat "$T"/race-[abc].err | grep -c 'dev: wf-dev #[0-9]* created')" = 3
+	for k in a b c; do
+		check "race $i: the note of feature/$k$i is there at once" \
+			test "$(note "$T/race.git" "feature/$k$i" | cut -d' ' -f1-2)" = "created wf-dev"
+	done
+done
+check "race: no poller was started" test -z "$(pollers "$T/race.git")"
+(cd "$T/race.git" && run git zadig sync)
+expect "race: sync polls the ten tasks" 0 "^delivered 0 triggers, polled 10 tasks, updated 10 notes$"
+
+# ---- a poller killed with -9 mid-way: nothing lost ----
+git -C "$W" checkout -q -b slow/one
+commit "$W" "a slow build"
+s1=$(git -C "$W" rev-parse HEAD)
+hrun git -C "$W" push origin slow/one
+expect "a slow task" 0 "" "^$Z slow: wf-slow-build #1 created"
+check "slow: running" wait_note "$G" "$s1" "^running wf-slow-build #1 " 5
+pid=$(pollers "$G")
+check "slow: the poller is at work" test -n "$pid"
+check "slow: one poller per store" test "$(echo "$pid" | wc -w)" = 1
+check "slow: the token is not on the poller's command line" \
+	absent "$TOKEN" /proc/$pid/cmdline
+[ -n "$pid" ] && kill -9 $pid
+check "slow: the poller is gone" wait_pollers 5 "$G"
+fake_ctl POST tasks '{"kind":"product","workflow":"wf-slow-build","task_id":1,"status":"passed"}' >/dev/null
+sleep 1
+check "killed poller: the note stays running (nobody polls)" \
+	wait_note "$G" "$s1" "^running wf-slow-build #1 " 1
+# another push starts a new poller (the lock died with the old one)
+commit "$W" "another slow build"
+s2=$(git -C "$W" rev-parse HEAD)
+hrun git -C "$W" push origin slow/one
+expect "a second slow task" 0 "" "^$Z slow: wf-slow-build #2 created"
+check "new poller: the killed poller's task ends passed" \
+	wait_note "$G" "$s1" "^passed wf-slow-build #1 .* rule=slow$" 10
+check "new poller: the new task runs" wait_note "$G" "$s2" "^running wf-slow-build #2 " 5
+pid=$(pollers "$G")
+[ -n "$pid" ] && kill -9 $pid
+wait_pollers 5 "$G"
+fake_ctl POST tasks '{"kind":"product","workflow":"wf-slow-build","task_id":2,"status":"failed"}' >/dev/null
+(cd "$G" && run git zadig sync)
+expect "sync after a killed poller" 0 "^delivered 0 triggers, polled 1 task, updated 1 note$"
+check "sync: the task ends failed" test "$(note "$G" "$s2" | cut -d' ' -f1-3)" = "failed wf-slow-build #2"
+check "slow: no task created twice" test "$(creates wf-slow-build)" = 2
+
+# a poller killed while a trigger is queued: the next sync delivers it
+fake_stop
+commit "$W" "zadig gone"
+s3=$(git -C "$W" rev-parse HEAD)
+hrun git -C "$W" push origin slow/one
+expect "queued while zadig is gone" 0 "" "slow: queued, cannot reach zadig"
+pid=$(pollers "$G")
+check "queued: the poller waits for zadig" test -n "$pid"
+[ -n "$pid" ] && kill -9 $pid
+wait_pollers 5 "$G"
+fake_start --port "$FAKE_PORT"
+check "the fake is back on the same port" test "$FAKE_URL" = "http://127.0.0.1:$(cat "$T/fake.port")"
+# the restarted fake forgot its tasks: Zadig never reuses a task id
+fake_ctl POST tasks '{"kind":"product","workflow":"wf-slow-build","task_id":2,"status":"failed"}' >/dev/null
+(cd "$G" && run git zadig sync)
+expect "sync delivers what the killed poller left" 0 "^delivered 1 trigger"
+check "queued after kill: created" wait_note "$G" "$s3" "^(created|running) wf-slow-build #3 .*rule=slow$" 1
+
+# ---- one state_dir for two repositories: one poller notes both ----
+hook_config "$T/shared.yaml" "$FAKE_URL" sync 5s "state_dir: $T/shared-state"
+new_repo sa "$T/shared.yaml"
+new_repo sb "$T/shared.yaml"
+git -C "$T/sa" checkout -q -b slow/shared
+hrun git -C "$T/sa" push origin slow/shared
+expect "shared state: a slow task in repo sa" 0 "" "^$Z slow: wf-slow-build #[0-9]+ created"
+sid=$(sed -n 's/.*wf-slow-build #\([0-9]*\) created.*/\1/p' "$T/err")
+check "shared state: sa's poller runs" test -n "$(pollers "$T/sa.git")"
+hrun git -C "$T/sb" push origin main
+expect "shared state: a task in repo sb" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+check "shared state: sb's note ends passed (sa's poller writes it)" \
+	wait_note "$T/sb.git" main "^passed wf-dev #[0-9]+ .*rule=dev$" 10
+check "shared state: still one poller for the store" test -z "$(pollers "$T/sb.git")"
+fake_ctl POST tasks "{\"kind\":\"product\",\"workflow\":\"wf-slow-build\",\"task_id\":${sid:-0},\"status\":\"passed\"}" >/dev/null
+check "shared state: sa's note ends passed" \
+	wait_note "$T/sa.git" slow/shared "^passed wf-slow-build #$sid .*rule=slow$" 10
+
+# ---- the token is nowhere ----
+git --git-dir="$G" log --all --notes=zadig >"$T/all-notes.txt"
+check "notes were written (the next check reads them)" grep -q "rule=dev" "$T/all-notes.txt"
+check "the token is in no note" absent "$TOKEN" "$T/all-notes.txt"
+
+fake_ctl POST tasks '{"kind":"product","workflow":"wf-slow-build","task_id":3,"status":"passed"}' >/dev/null
+(cd "$G" && run git zadig sync)
+check "the last slow task ends passed" \
+	test "$(note "$G" "$s3" | cut -d' ' -f1-3)" = "passed wf-slow-build #3"
+hook_finish

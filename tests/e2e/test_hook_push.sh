@@ -1,0 +1,178 @@
+#!/bin/bash
+# git push into a bare repository with the hook, over file:// and over
+# git daemon: what fires, what the pusher sees, what Zadig gets.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_hook.sh"
+
+fake_start
+CFG=$T/config.yaml
+hook_config "$CFG" "$FAKE_URL"
+Z="remote: zadig:"
+U="http://127.0.0.1:$FAKE_PORT/"
+
+new_repo app "$CFG"
+W=$T/app
+G=$T/app.git
+
+# ---- the first push over file:// ----
+hrun git -C "$W" push origin main
+expect "push main over file://" 0 "" "^$Z dev: wf-dev #1 created ${U}v1/projects/detail/default/pipelines/multi/wf-dev/1 *$"
+check "push: one zadig line for one rule" test "$(grep -c "$Z" "$T/err")" = 1
+check "push: the fake got one create for wf-dev" test "$(creates wf-dev 200)" = 1
+requests
+check "push: the create body names the repository (\${REPO})" \
+	grep -q '\\"repo_name\\": \\"app\\"' "$T/req.json"
+check "push: the create body names the branch" \
+	grep -q '\\"branch\\": \\"main\\"' "$T/req.json"
+check "push: the bearer token was sent" grep -q "\"authorization\": \"Bearer $TOKEN\"" "$T/req.json"
+check "push: the note says created, then the poller makes it passed" \
+	wait_note "$G" main "^passed wf-dev #1 ${U}v1/projects/detail/default/pipelines/multi/wf-dev/1 duration=[0-9]+s tests=24/24 rule=dev$"
+
+# ---- a hook re-run with the same input: no second task ----
+c=$(git -C "$W" rev-parse HEAD)
+RC=0
+printf '%040d %s refs/heads/main\n' 0 "$c" |
+	(cd "$G" && GIT_DIR=. zadig-hook post-receive) >"$T/out" 2>"$T/err" || RC=$?
+expect "hook re-run by hand" 0 "" "^zadig: dev: already triggered: wf-dev #1 $U"
+check "hook re-run: no second create" test "$(creates wf-dev)" = 1
+
+# ---- a new branch, then a force push, then its deletion ----
+git -C "$W" checkout -q -b feature/x
+commit "$W" "feature work"
+hrun git -C "$W" push origin feature/x
+expect "new branch" 0 "" "^$Z dev: wf-dev #2 created $U"
+git -C "$W" commit -q --amend -m "feature work, amended"
+hrun git -C "$W" push -f origin feature/x
+expect "force push" 0 "" "^$Z dev: wf-dev #3 created $U"
+check "force push: a task for the new tip" wait_note "$G" feature/x "wf-dev #3 "
+n=$(creates wf-dev)
+hrun git -C "$W" push origin :feature/x
+expect "branch deletion succeeds" 0 "" "deleted"
+check "branch deletion: no zadig line" bash -c "! grep -q 'zadig:' '$T/err'"
+check "branch deletion: nothing sent" test "$(creates wf-dev)" = "$n"
+
+# ---- tags: the tag rule fires, annotated or not ----
+git -C "$W" checkout -q main
+git -C "$W" tag -a v1.0 -m "release 1.0"
+hrun git -C "$W" push origin v1.0
+expect "annotated tag" 0 "" "^$Z rel: wf-release #1 created $U"
+check "annotated tag: only the tag rule" test "$(grep -c "$Z" "$T/err")" = 1
+check "annotated tag: the note is on the tagged commit" \
+	wait_note "$G" main "wf-release #1 .*rule=rel"
+git -C "$W" tag other-tag
+hrun git -C "$W" push origin other-tag
+expect "tag no rule matches" 0 "" "^$Z no rule matches refs/tags/other-tag *$"
+
+git -C "$W" tag v-tree 'HEAD^{tree}'
+hrun git -C "$W" push origin v-tree
+expect "a tag of a tree: the push succeeds, the hook says why nothing fired" 0 "" \
+	"^$Z refs/tags/v-tree: cannot read the push: '[0-9a-f]{40}' is not a commit; nothing triggered"
+
+# ---- three refs in one push ----
+for b in a b c; do
+	git -C "$W" checkout -q -b "feature/$b" main
+	commit "$W" "work on $b"
+done
+n=$(creates wf-dev)
+hrun git -C "$W" push origin feature/a feature/b feature/c
+expect "three refs in one push" 0 "" "$Z dev: wf-dev #[0-9]+ created"
+check "three refs: three created lines" test "$(grep -c "$Z dev: wf-dev #[0-9]* created" "$T/err")" = 3
+for b in a b c; do
+	check "three refs: feature/$b noted" wait_note "$G" "feature/$b" "wf-dev #[0-9]+ .*rule=dev"
+done
+check "three refs: three creates" test "$(creates wf-dev)" = $((n + 3))
+requests
+for b in a b c; do
+	check "three refs: feature/$b sent as the branch" \
+		grep -q "\\\\\"branch\\\\\": \\\\\"feature/$b\\\\\"" "$T/req.json"
+done
+
+# ---- skip markers and push options ----
+git -C "$W" checkout -q main
+commit "$W" "wip [skip ci]"
+n=$(creates wf-dev)
+hrun git -C "$W" push origin main
+expect "[skip ci] in the tip message" 0 "" "^$Z refs/heads/main skipped \(.*skip ci.*\)"
+check "[skip ci]: nothing sent" test "$(creates wf-dev)" = "$n"
+commit "$W" "more work"
+hrun git -C "$W" push -o ci.skip origin main
+expect "git push -o ci.skip" 0 "" "^$Z refs/heads/main skipped \(.*ci.skip.*\)"
+check "-o ci.skip: nothing sent" test "$(creates wf-dev)" = "$n"
+check "-o ci.skip: no note" test -z "$(note "$G" main)"
+commit "$W" "and more"
+hrun git -C "$W" push -o zadig.skip -o other origin main
+expect "git push -o zadig.skip among others" 0 "" "^$Z refs/heads/main skipped"
+check "-o zadig.skip: nothing sent" test "$(creates wf-dev)" = "$n"
+
+# ---- no rule ----
+git -C "$W" checkout -q -b foo
+hrun git -C "$W" push origin foo
+expect "no rule matches" 0 "" "^$Z no rule matches refs/heads/foo *$"
+check "no rule: nothing sent" test "$(creates wf-dev)" = "$n"
+
+# ---- a branch name and message beyond ASCII ----
+git -C "$W" checkout -q -b "feature/naïve-ü"
+commit "$W" 'unicode ✓ "quoted" $(not run)'
+hrun git -C "$W" push origin "feature/naïve-ü"
+expect "a unicode branch" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+requests
+check "unicode branch: sent as the branch" grep -q 'feature/naïve-ü' "$T/req.json"
+check "unicode branch: noted" wait_note "$G" "feature/naïve-ü" "^passed wf-dev #[0-9]+ "
+
+# ---- input the hook does not expect ----
+n=$(creates wf-dev)
+RC=0
+printf 'garbage\n\n%040d %040d refs/heads/x\n' 0 0 |
+	(cd "$G" && GIT_DIR=. zadig-hook post-receive) >"$T/out" 2>"$T/err" || RC=$?
+expect "malformed hook input: exit 0, said" 0 "" "^zadig: .*malformed"
+check "malformed hook input: nothing sent" test "$(creates wf-dev)" = "$n"
+
+# ---- a custom workflow ----
+git -C "$W" checkout -q -b custom/one
+commit "$W" "custom"
+hrun git -C "$W" push origin custom/one
+expect "custom workflow" 0 "" "^$Z custom: build-custom #1 created $U"
+check "custom workflow: noted with kind=custom, then passed" \
+	wait_note "$G" custom/one "^passed build-custom #1 .*kind=custom rule=custom$"
+check "custom workflow: one trigger request" test "$(creates build-custom 200)" = 1
+
+# ---- over git daemon on 127.0.0.1 ----
+mkdir -p "$T/srv"
+git init -q --bare "$T/srv/d.git"
+zadig-hook install "$T/srv/d.git" --config "$CFG" >/dev/null
+if daemon_start "$T/srv"; then
+	ok "git daemon listens on 127.0.0.1:$DAEMON_PORT"
+	git clone -q "git://127.0.0.1:$DAEMON_PORT/d.git" "$T/d" 2>/dev/null
+	commit "$T/d" "over the daemon"
+	hrun git -C "$T/d" push origin main
+	expect "push over git://" 0 "" "^$Z dev: wf-dev #[0-9]+ created $U"
+	check "git://: the note is written and fetched back" \
+		wait_note "$T/srv/d.git" main "^passed wf-dev #[0-9]+ "
+	git -C "$T/d" fetch -q origin "+refs/notes/zadig:refs/notes/zadig"
+	check "git://: the clone fetched the note" \
+		test -n "$(git -C "$T/d" notes --ref=zadig show HEAD)"
+	commit "$T/d" "skip over the daemon"
+	hrun git -C "$T/d" push -o ci.skip origin main
+	expect "git:// push -o ci.skip" 0 "" "^$Z refs/heads/main skipped"
+else
+	not_ok "git daemon did not start" "$(cat "$T/daemon.log")"
+fi
+
+# ---- async mode: the push only queues, the poller delivers ----
+hook_config "$T/async.yaml" "$FAKE_URL" async
+sed -i 's/^  timeout: 2s$/  timeout: 6s/' "$T/async.yaml"
+new_repo as "$T/async.yaml"
+n=$(creates wf-dev)
+# a create the fake answers late: a hook that sent it would have waited
+fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/create","delay_ms":1500,"times":1}' >/dev/null
+hrun git -C "$T/as" push origin main
+check "async: no create was answered while the push ran" test "$(creates wf-dev)" = "$n"
+expect "async push" 0 "" "^$Z dev: wf-dev queued *$"
+check "async: no task URL in the push output" bash -c "! grep -q created '$T/err'"
+check "async: the note says queued or (poller) later" \
+	wait_note "$T/as.git" main "^(queued wf-dev #- - |(created|running|passed) wf-dev #[0-9]+ )" 3
+check "async: the poller delivers and the note ends passed" \
+	wait_note "$T/as.git" main "^passed wf-dev #[0-9]+ .*rule=dev$"
+check "async: exactly one create" test "$(creates wf-dev)" = $((n + 1))
+
+hook_finish
