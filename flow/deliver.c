@@ -9,8 +9,13 @@
 #include "flow/flow.h"
 #include "util/banned.h"
 
-/* How long a claimed trigger is ours before others may reconcile it. */
-#define LEASE_MS (5 * 60 * 1000)
+/* How long a claimed trigger is ours before others may reconcile it: a
+ * send ends within zadig.timeout (curl enforces it), so twice that and a
+ * margin; after a crash the trigger is picked up again that soon. */
+static int64_t lease_ms(const struct zh_flow *f)
+{
+	return 2 * f->cfg->zadig.timeout_ms + 5000;
+}
 
 static void logf_(struct zh_flow *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -332,7 +337,7 @@ int zh_flow_deliver_id(struct zh_flow_result *res, struct zh_flow *f,
 
 	memset(res, 0, sizeof(*res));
 	rc = zh_store_trigger_claim_id(&t, f->store, trigger_id,
-				       zh_store_now_ms(), LEASE_MS, err);
+				       zh_store_now_ms(), lease_ms(f), err);
 	if (rc == ZH_ENOTFOUND) {
 		/* delivered (or being delivered) by someone else */
 		res->outcome = ZH_FLOW_DONE;
@@ -366,7 +371,7 @@ int zh_flow_deliver_due(int *n, struct zh_flow *f, bool ignore_backoff,
 	int count = 0, rc = 0;
 
 	memset(&c, 0, sizeof(c));
-	c.lease_ms = LEASE_MS;
+	c.lease_ms = lease_ms(f);
 	c.ignore_backoff = ignore_backoff;
 	c.round_start_ms = zh_store_now_ms();
 	for (;;) {
