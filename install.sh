@@ -46,10 +46,11 @@ cd "$(dirname "$0")"
 case $PREFIX in /*) ;; *) PREFIX=$(pwd)/$PREFIX ;; esac
 
 # Build dependencies, and the tools the tests drive (sqlite3, openssl,
-# procps), all from Debian.
+# procps, valgrind), all from Debian.
 PACKAGES="build-essential cmake pkg-config git curl ca-certificates
 libgit2-dev libcurl4-openssl-dev libssl-dev libjson-c-dev libyaml-dev
-libmicrohttpd-dev libsqlite3-dev libcmocka-dev sqlite3 openssl procps"
+libmicrohttpd-dev libsqlite3-dev libcmocka-dev sqlite3 openssl procps
+valgrind"
 
 missing=""
 for p in $PACKAGES; do
