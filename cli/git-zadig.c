@@ -141,104 +141,110 @@ static const char *project_for(const struct opts *o,
 
 /* ---- verbs ---- */
 
-static int cmd_show(struct opts *o, struct zh_error *err)
-{
-	struct zh_config *cfg = NULL;
-	struct zh_zadig *z = NULL;
-	struct zh_zadig_task t = {0};
+/* What a task verb (show, retry, cancel, approve) works with. */
+struct task_verb {
+	const struct opts *o;
+	struct zh_zadig *z;
+	const char *workflow;
+	const char *project; /* product workflows: ?projectName= */
 	int64_t id;
+};
+
+/* Parse <workflow> <task-id>, make the client, run act, clean up. */
+static int run_task_verb(const struct opts *o,
+			 int (*act)(struct task_verb *t, struct zh_error *err),
+			 struct zh_error *err)
+{
+	struct task_verb t = {.o = o, .workflow = o->args[0]};
+	struct zh_config *cfg = NULL;
 	int rc;
 
-	if ((rc = parse_task_id(&id, o->args[1], err)) < 0)
+	if ((rc = parse_task_id(&t.id, o->args[1], err)) < 0)
 		return rc;
-	if ((rc = with_client(&cfg, &z, o, err)) < 0)
-		goto out;
-	if (o->custom)
-		rc = zh_zadig_custom_detail(&t, z, o->args[0], id, err);
-	else
-		rc = zh_zadig_product_detail(&t, z, o->args[0], id,
-					     project_for(o, cfg, o->args[0]),
-					     err);
-	if (rc < 0)
-		goto out;
-	if (o->json)
-		printf("%s\n", t.raw_json ? t.raw_json : "{}");
-	else
-		zh_cli_print_task(stdout, &t);
-out:
-	zh_zadig_task_dispose(&t);
-	zh_zadig_free(z);
+	if ((rc = with_client(&cfg, &t.z, o, err)) == 0) {
+		t.project = project_for(o, cfg, t.workflow);
+		rc = act(&t, err);
+	}
+	zh_zadig_free(t.z);
 	zh_config_free(cfg);
 	return rc;
+}
+
+static int show(struct task_verb *t, struct zh_error *err)
+{
+	struct zh_zadig_task task = {0};
+	int rc;
+
+	if (t->o->custom)
+		rc = zh_zadig_custom_detail(&task, t->z, t->workflow, t->id,
+					    err);
+	else
+		rc = zh_zadig_product_detail(&task, t->z, t->workflow, t->id,
+					     t->project, err);
+	if (rc == 0 && t->o->json)
+		printf("%s\n", task.raw_json ? task.raw_json : "{}");
+	else if (rc == 0)
+		zh_cli_print_task(stdout, &task);
+	zh_zadig_task_dispose(&task);
+	return rc;
+}
+
+static int retry(struct task_verb *t, struct zh_error *err)
+{
+	int rc = zh_zadig_product_restart(t->z, t->workflow, t->id, t->project,
+					  err);
+
+	if (rc == 0)
+		printf("restarted %s #%" PRId64 "\n", t->workflow, t->id);
+	return rc;
+}
+
+static int cancel(struct task_verb *t, struct zh_error *err)
+{
+	int rc;
+
+	if (t->o->custom)
+		rc = zh_zadig_custom_cancel(t->z, t->workflow, t->id, err);
+	else
+		rc = zh_zadig_product_cancel(t->z, t->workflow, t->id,
+					     t->project, err);
+	if (rc == 0)
+		printf("cancelled %s #%" PRId64 "\n", t->workflow, t->id);
+	return rc;
+}
+
+static int approve(struct task_verb *t, struct zh_error *err)
+{
+	const struct opts *o = t->o;
+	int rc = zh_zadig_custom_approve(t->z, t->workflow, t->id, o->args[2],
+					 !o->reject,
+					 o->comment ? o->comment : "", err);
+
+	if (rc == 0)
+		printf("%s stage '%s' of %s #%" PRId64 "\n",
+		       o->reject ? "rejected" : "approved", o->args[2],
+		       t->workflow, t->id);
+	return rc;
+}
+
+static int cmd_show(struct opts *o, struct zh_error *err)
+{
+	return run_task_verb(o, show, err);
 }
 
 static int cmd_retry(struct opts *o, struct zh_error *err)
 {
-	struct zh_config *cfg = NULL;
-	struct zh_zadig *z = NULL;
-	int64_t id;
-	int rc;
-
-	if ((rc = parse_task_id(&id, o->args[1], err)) < 0)
-		return rc;
-	if ((rc = with_client(&cfg, &z, o, err)) < 0)
-		goto out;
-	rc = zh_zadig_product_restart(z, o->args[0], id,
-				      project_for(o, cfg, o->args[0]), err);
-	if (rc == 0)
-		printf("restarted %s #%" PRId64 "\n", o->args[0], id);
-out:
-	zh_zadig_free(z);
-	zh_config_free(cfg);
-	return rc;
+	return run_task_verb(o, retry, err);
 }
 
 static int cmd_cancel(struct opts *o, struct zh_error *err)
 {
-	struct zh_config *cfg = NULL;
-	struct zh_zadig *z = NULL;
-	int64_t id;
-	int rc;
-
-	if ((rc = parse_task_id(&id, o->args[1], err)) < 0)
-		return rc;
-	if ((rc = with_client(&cfg, &z, o, err)) < 0)
-		goto out;
-	if (o->custom)
-		rc = zh_zadig_custom_cancel(z, o->args[0], id, err);
-	else
-		rc = zh_zadig_product_cancel(z, o->args[0], id,
-					     project_for(o, cfg, o->args[0]),
-					     err);
-	if (rc == 0)
-		printf("cancelled %s #%" PRId64 "\n", o->args[0], id);
-out:
-	zh_zadig_free(z);
-	zh_config_free(cfg);
-	return rc;
+	return run_task_verb(o, cancel, err);
 }
 
 static int cmd_approve(struct opts *o, struct zh_error *err)
 {
-	struct zh_config *cfg = NULL;
-	struct zh_zadig *z = NULL;
-	int64_t id;
-	int rc;
-
-	if ((rc = parse_task_id(&id, o->args[1], err)) < 0)
-		return rc;
-	if ((rc = with_client(&cfg, &z, o, err)) < 0)
-		goto out;
-	rc = zh_zadig_custom_approve(z, o->args[0], id, o->args[2], !o->reject,
-				     o->comment ? o->comment : "", err);
-	if (rc == 0)
-		printf("%s stage '%s' of %s #%" PRId64 "\n",
-		       o->reject ? "rejected" : "approved", o->args[2],
-		       o->args[0], id);
-out:
-	zh_zadig_free(z);
-	zh_config_free(cfg);
-	return rc;
+	return run_task_verb(o, approve, err);
 }
 
 static int cmd_config(struct opts *o, struct zh_error *err)
