@@ -66,15 +66,12 @@ static int read_row(struct zh_store_event *out, sqlite3_stmt *st,
 	return 0;
 }
 
-/* One zh_store_event_add waiting in the group-commit queue; lives on the
- * caller's stack until done is set. */
+/* One zh_store_event_add waiting in the group-commit queue (or one item
+ * of zh_store_event_add_batch); lives on the caller's stack or heap until
+ * done is set. */
 struct event_req {
-	const char *key, *kind, *payload;
-	size_t len;
-	int64_t now_ms;
+	struct zh_store_event_in *in;
 	int ret;
-	bool duplicate;
-	int64_t id;
 	struct zh_error err;
 	bool done;
 	struct event_req *next;
@@ -82,7 +79,15 @@ struct event_req {
 
 /* Write a batch of requests in one transaction: one disk flush for all.
  * A failure fails the whole batch (each caller answers 503 and GitLab
- * delivers again). */
+ * delivers again). No RETURNING: SQLite would build a temporary table for
+ * it on every statement. next_try_ms is the time received, so that a
+ * claim takes events in the order they became due straight off the
+ * events_due index. */
+static const char insert_sql[] =
+    "INSERT INTO events (delivery_key, kind, payload, next_try_ms, "
+    "received_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?4, ?4) "
+    "ON CONFLICT (delivery_key) DO NOTHING";
+
 static void write_batch(struct zh_store *s, struct event_req *batch)
 {
 	struct zh_error e = {0};
@@ -93,37 +98,29 @@ static void write_batch(struct zh_store *s, struct event_req *batch)
 	store_lock(s);
 	if ((ret = store_begin(s, &e)))
 		goto out;
-	ret = store_prepare(&st, s,
-			    "INSERT INTO events (delivery_key, kind, payload, "
-			    "received_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, "
-			    "?4) ON CONFLICT (delivery_key) DO NOTHING "
-			    "RETURNING id",
-			    &e);
+	ret = store_cached(&st, s, insert_sql, &e);
 	if (ret)
 		goto out;
 	for (r = batch; r; r = r->next) {
-		store_bind_text(st, 1, r->key);
-		store_bind_text(st, 2, r->kind);
-		sqlite3_bind_text(st, 3, r->payload, (int)r->len,
+		struct zh_store_event_in *in = r->in;
+
+		store_bind_text(st, 1, in->key);
+		store_bind_text(st, 2, in->kind);
+		sqlite3_bind_text(st, 3, in->payload, (int)in->payload_len,
 				  SQLITE_STATIC);
-		store_bind_int(st, 4, r->now_ms);
+		store_bind_int(st, 4, in->now_ms);
 		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			r->id = sqlite3_column_int64(st, 0);
-			rc = sqlite3_step(st);
-		} else if (rc == SQLITE_DONE) {
-			r->duplicate = true;
-		}
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
+		store_release(st);
 		if (rc != SQLITE_DONE) {
 			ret = store_fail(s, rc, "store an event", &e);
 			goto out;
 		}
+		in->duplicate = sqlite3_changes(s->db) == 0;
+		in->id = in->duplicate ? 0 : sqlite3_last_insert_rowid(s->db);
 	}
 	ret = store_commit(s, &e);
 out:
-	sqlite3_finalize(st);
+	store_release(st);
 	if (ret)
 		store_rollback(s);
 	store_unlock(s);
@@ -131,33 +128,71 @@ out:
 		r->ret = ret;
 		if (ret) {
 			r->err = e;
-			r->id = 0;
-			r->duplicate = false;
+			r->in->id = 0;
+			r->in->duplicate = false;
 		}
 	}
+}
+
+static int check_in(const struct zh_store_event_in *in, struct zh_error *err)
+{
+	if (!in->key || !*in->key || !in->kind || !*in->kind || !in->payload)
+		return zh_error_set(err, ZH_EINVALID,
+				    "event lacks a key, kind or payload");
+	if (in->payload_len > 0x7fffffff)
+		return zh_error_set(err, ZH_ETOOBIG, "event payload too big");
+	return 0;
+}
+
+int zh_store_event_add_batch(struct zh_store_event_in *items, size_t n,
+			     struct zh_store *s, struct zh_error *err)
+{
+	struct event_req *reqs;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		items[i].duplicate = false;
+		items[i].id = 0;
+		if ((ret = check_in(&items[i], err)))
+			return ret;
+	}
+	if (!n)
+		return 0;
+	if (!(reqs = calloc(n, sizeof(*reqs))))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		reqs[i].in = &items[i];
+		reqs[i].next = i + 1 < n ? &reqs[i + 1] : NULL;
+	}
+	write_batch(s, reqs);
+	ret = reqs[0].ret;
+	if (ret && err)
+		*err = reqs[0].err;
+	free(reqs);
+	return ret;
 }
 
 int zh_store_event_add(int64_t *id, bool *duplicate, struct zh_store *s,
 		       const char *key, const char *kind, const char *payload,
 		       size_t payload_len, int64_t now_ms, struct zh_error *err)
 {
+	struct zh_store_event_in in = {.key = key,
+				       .kind = kind,
+				       .payload = payload,
+				       .payload_len = payload_len,
+				       .now_ms = now_ms};
 	struct event_req r, *batch, *b, *next;
+	int ret;
 
 	if (id)
 		*id = 0;
 	if (duplicate)
 		*duplicate = false;
-	if (!key || !*key || !kind || !*kind || !payload)
-		return zh_error_set(err, ZH_EINVALID,
-				    "event lacks a key, kind or payload");
-	if (payload_len > 0x7fffffff)
-		return zh_error_set(err, ZH_ETOOBIG, "event payload too big");
+	if ((ret = check_in(&in, err)))
+		return ret;
 	memset(&r, 0, sizeof(r));
-	r.key = key;
-	r.kind = kind;
-	r.payload = payload;
-	r.len = payload_len;
-	r.now_ms = now_ms;
+	r.in = &in;
 	pthread_mutex_lock(&s->gc_mu);
 	*s->gc_tail = &r;
 	s->gc_tail = &r.next;
@@ -189,86 +224,101 @@ int zh_store_event_add(int64_t *id, bool *duplicate, struct zh_store *s,
 		return r.ret;
 	}
 	if (id)
-		*id = r.id;
+		*id = in.id;
 	if (duplicate)
-		*duplicate = r.duplicate;
+		*duplicate = in.duplicate;
 	return 0;
 }
+
+/* a crashed worker's event first (few rows are ever 'working'), then the
+ * new event due first, read in order off the events_due index: no sort of
+ * the whole backlog, however long it grows */
+static const char claim_expired_sql[] =
+    "SELECT id FROM events WHERE state = 'working' AND lease_until_ms <= ?1 "
+    "ORDER BY id LIMIT 1";
+static const char claim_due_sql[] =
+    "SELECT id FROM events WHERE state = 'new' AND next_try_ms <= ?1 "
+    "ORDER BY next_try_ms LIMIT 1";
+/* no RETURNING: SQLite would build a temporary table for it */
+static const char claim_update_sql[] =
+    "UPDATE events SET state = 'working', attempts = attempts + 1, "
+    "lease_until_ms = ?2, updated_ms = ?3 WHERE id = ?1";
+static const char event_get_sql[] =
+    "SELECT " EVENT_COLS " FROM events WHERE id = ?1";
 
 int zh_store_event_claim(struct zh_store_event *out, struct zh_store *s,
 			 int64_t now_ms, int64_t lease_ms, struct zh_error *err)
 {
-	sqlite3_stmt *sel = NULL, *up = NULL;
-	char was[16] = "";
-	int64_t id;
+	static const char *const pick[] = {claim_expired_sql, claim_due_sql};
+	sqlite3_stmt *st = NULL;
+	bool interrupted = false;
+	int64_t id = 0;
+	size_t i;
 	int rc, ret;
 
 	memset(out, 0, sizeof(*out));
 	if (lease_ms <= 0)
 		lease_ms = DEFAULT_LEASE_MS;
 	store_lock(s);
+	store_sync(s, false);
 	if ((ret = store_begin(s, err)))
 		goto out;
-	ret = store_prepare(&sel, s,
-			    "SELECT id, state FROM events WHERE "
-			    "(state = 'new' AND next_try_ms <= ?1) OR "
-			    "(state = 'working' AND lease_until_ms <= ?1) "
-			    "ORDER BY id LIMIT 1",
-			    err);
-	if (ret)
-		goto out;
-	store_bind_int(sel, 1, now_ms);
-	rc = sqlite3_step(sel);
-	if (rc == SQLITE_DONE) {
+	for (i = 0; i < 2 && !id; i++) {
+		if ((ret = store_cached(&st, s, pick[i], err)))
+			goto out;
+		store_bind_int(st, 1, now_ms);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			id = sqlite3_column_int64(st, 0);
+			interrupted = i == 0;
+		} else if (rc != SQLITE_DONE) {
+			ret = store_fail(s, rc, "claim an event", err);
+			goto out;
+		}
+		store_release(st);
+		st = NULL;
+	}
+	if (!id) {
 		ret = zh_error_set(err, ZH_ENOTFOUND, "no event is due");
 		goto out;
 	}
-	if (rc != SQLITE_ROW) {
+	if ((ret = store_cached(&st, s, claim_update_sql, err)))
+		goto out;
+	store_bind_int(st, 1, id);
+	store_bind_int(st, 2, now_ms + lease_ms);
+	store_bind_int(st, 3, now_ms);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
 		ret = store_fail(s, rc, "claim an event", err);
 		goto out;
 	}
-	id = sqlite3_column_int64(sel, 0);
-	if (sqlite3_column_text(sel, 1))
-		snprintf(was, sizeof(was), "%s",
-			 (const char *)sqlite3_column_text(sel, 1));
-	ret = store_prepare(&up, s,
-			    "UPDATE events SET state = 'working', "
-			    "attempts = attempts + 1, lease_until_ms = ?2, "
-			    "updated_ms = ?3 WHERE id = ?1 "
-			    "RETURNING " EVENT_COLS,
-			    err);
-	if (ret)
+	store_release(st);
+	if ((ret = store_cached(&st, s, event_get_sql, err)))
 		goto out;
-	store_bind_int(up, 1, id);
-	store_bind_int(up, 2, now_ms + lease_ms);
-	store_bind_int(up, 3, now_ms);
-	rc = sqlite3_step(up);
-	if (rc != SQLITE_ROW) {
+	store_bind_int(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		ret = store_fail(s, rc, "claim an event", err);
 		goto out;
 	}
-	if ((ret = read_row(out, up, err)))
+	if ((ret = read_row(out, st, err)))
 		goto out;
-	rc = sqlite3_step(up);
-	if (rc != SQLITE_DONE) {
-		ret = store_fail(s, rc, "claim an event", err);
-		goto out;
-	}
-	out->interrupted = !strcmp(was, "working");
+	out->interrupted = interrupted;
+	store_release(st);
+	st = NULL;
 	ret = store_commit(s, err);
 out:
-	sqlite3_finalize(sel);
-	sqlite3_finalize(up);
+	store_release(st);
 	if (ret) {
 		zh_store_event_dispose(out);
 		store_rollback(s);
 	}
+	store_sync(s, true);
 	store_unlock(s);
 	return ret;
 }
 
-/* UPDATE one event with sql (?1 id, ?2 state, ?3 result, ?4 now,
- * ?5 next try, ?6 attempts); ZH_ENOTFOUND when no row matched. */
+/* UPDATE one event with sql, a string constant kept prepared (?1 id,
+ * ?2 state, ?3 result, ?4 now, ?5 next try, ?6 attempts), not flushed to
+ * disk (store_sync); ZH_ENOTFOUND when no row matched. */
 static int update(struct zh_store *s, const char *sql, int64_t id,
 		  const char *state, const char *result, int64_t now_ms,
 		  int64_t next_try_ms, int attempts, struct zh_error *err)
@@ -277,7 +327,8 @@ static int update(struct zh_store *s, const char *sql, int64_t id,
 	int rc, ret;
 
 	store_lock(s);
-	if ((ret = store_prepare(&st, s, sql, err)))
+	store_sync(s, false);
+	if ((ret = store_cached(&st, s, sql, err)))
 		goto out;
 	store_bind_int(st, 1, id);
 	store_bind_text(st, 2, state);
@@ -295,7 +346,8 @@ static int update(struct zh_store *s, const char *sql, int64_t id,
 				   "event %lld is not being worked on",
 				   (long long)id);
 out:
-	sqlite3_finalize(st);
+	store_release(st);
+	store_sync(s, true);
 	store_unlock(s);
 	return ret;
 }

@@ -13,6 +13,9 @@
 
 struct event_req; /* a zh_store_event_add waiting for a group commit */
 
+/* Prepared statements kept for the hot paths (store_cached). */
+#define STORE_CACHE 16
+
 struct zh_store {
 	sqlite3 *db;
 	char *path;
@@ -25,6 +28,11 @@ struct zh_store {
 	pthread_cond_t gc_cv;
 	struct event_req *gc_head, **gc_tail;
 	bool gc_leader;
+	/* store_cached: statements by the address of their SQL text */
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[STORE_CACHE];
 };
 
 void store_lock(struct zh_store *s);
@@ -39,6 +47,23 @@ int store_fail(struct zh_store *s, int rc, const char *what,
 int store_prepare(sqlite3_stmt **st, struct zh_store *s, const char *sql,
 		  struct zh_error *err);
 int store_exec(struct zh_store *s, const char *sql, struct zh_error *err);
+/* store_prepare for the statements run for every event: sql must be a
+ * string constant (it is looked up by address), the statement is kept
+ * prepared (parsing is most of the cost of a small statement) and must be
+ * given back with store_release, never finalized. With the store locked. */
+int store_cached(sqlite3_stmt **st, struct zh_store *s, const char *sql,
+		 struct zh_error *err);
+/* Reset a store_cached statement (NULL-safe), ending its read. */
+void store_release(sqlite3_stmt *st);
+/* Flush commits to disk (full, the default: synchronous=FULL) or not
+ * (synchronous=NORMAL, in WAL mode still atomic; a power cut may lose the
+ * last such commits, and the next flushed commit makes them durable too).
+ * Only the claims and results of events go unflushed: losing one only
+ * makes its event be processed again, which records no trigger twice (a
+ * trigger is unique per repo, ref, commit and rule and its own writes are
+ * flushed). Call with the store locked; set it back to full before
+ * unlocking. */
+void store_sync(struct zh_store *s, bool full);
 int store_begin(struct zh_store *s, struct zh_error *err);
 int store_commit(struct zh_store *s, struct zh_error *err);
 void store_rollback(struct zh_store *s);

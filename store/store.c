@@ -157,6 +157,47 @@ int store_exec(struct zh_store *s, const char *sql, struct zh_error *err)
 	return 0;
 }
 
+int store_cached(sqlite3_stmt **st, struct zh_store *s, const char *sql,
+		 struct zh_error *err)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < STORE_CACHE && s->cache[i].sql; i++)
+		if (s->cache[i].sql == sql) {
+			*st = s->cache[i].st;
+			return 0;
+		}
+	if ((ret = store_prepare(st, s, sql, err)))
+		return ret;
+	if (i < STORE_CACHE) {
+		s->cache[i].sql = sql;
+		s->cache[i].st = *st;
+	}
+	return 0;
+}
+
+void store_release(sqlite3_stmt *st)
+{
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
+void store_sync(struct zh_store *s, bool full)
+{
+	static const char sync_full[] = "PRAGMA synchronous = FULL";
+	static const char sync_normal[] = "PRAGMA synchronous = NORMAL";
+	sqlite3_stmt *st = NULL;
+
+	/* a connection setting, changed under the store's lock only */
+	if (store_cached(&st, s, full ? sync_full : sync_normal, NULL) == 0) {
+		sqlite3_step(st);
+		store_release(st);
+	}
+}
+
 int store_begin(struct zh_store *s, struct zh_error *err)
 {
 	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -448,8 +489,12 @@ out:
 
 void zh_store_free(struct zh_store *s)
 {
+	size_t i;
+
 	if (!s)
 		return;
+	for (i = 0; i < STORE_CACHE; i++)
+		sqlite3_finalize(s->cache[i].st);
 	sqlite3_close_v2(s->db);
 	pthread_cond_destroy(&s->gc_cv);
 	pthread_mutex_destroy(&s->gc_mu);

@@ -8,7 +8,10 @@
  * (busy_timeout) and every change is one statement or one short
  * BEGIN IMMEDIATE ... COMMIT. Commits are synchronous=FULL: once a function
  * that writes has returned 0, the change survives a crash or a power loss
- * (the receiver replies 202 only after zh_store_event_add returned).
+ * (the receiver replies 202 only after zh_store_event_add returned). The
+ * exceptions are the claims and results of events (zh_store_event_claim,
+ * _done, _retry): redoing one is harmless, and a flush per event would cap
+ * the receiver at a few hundred events a second.
  *
  * One struct zh_store may be shared by the threads of a process: every call
  * holds the handle's mutex. A handle must not be used across fork(); open a
@@ -402,16 +405,41 @@ int zh_store_event_add(int64_t *id, bool *duplicate, struct zh_store *s,
 		       size_t payload_len, int64_t now_ms,
 		       struct zh_error *err);
 
-/* Atomically take the oldest event due: 'new' with next_try_ms <= now, or
- * 'working' with an expired lease (a crashed worker: out->interrupted).
- * It becomes 'working' until now + lease_ms (<= 0: 60 s), attempts + 1.
- * Returns 0, ZH_ENOTFOUND or ZH_ESTORE. Dispose *out. */
+/* One delivery for zh_store_event_add_batch: key, kind, payload,
+ * payload_len and now_ms as for zh_store_event_add (borrowed, not copied);
+ * duplicate and id are set by the call. */
+struct zh_store_event_in {
+	const char *key, *kind, *payload;
+	size_t payload_len;
+	int64_t now_ms;
+	bool duplicate; /* out: the key was stored before (nothing written) */
+	int64_t id;	/* out: the new event's id, 0 for a duplicate */
+};
+
+/* What zh_store_event_add does, for n deliveries gathered by the caller
+ * (the receiver's committer thread): all stored in one transaction, one
+ * disk flush, committed on return 0 (each item's duplicate and id set; a
+ * key twice in items stores the first). All or nothing: returns
+ * ZH_EINVALID or ZH_ETOOBIG (an item lacks a key, kind or payload, or is
+ * too big; nothing written), ZH_ESTORE or ZH_ENOMEM. */
+int zh_store_event_add_batch(struct zh_store_event_in *items, size_t n,
+			     struct zh_store *s, struct zh_error *err);
+
+/* Atomically take an event due: first one 'working' with an expired lease
+ * (a crashed worker: out->interrupted), else the 'new' one due first
+ * (next_try_ms <= now; a new event is due when received, a retried one
+ * after its back-off; ties by id). It becomes 'working' until
+ * now + lease_ms (<= 0: 60 s), attempts + 1. The claim is committed
+ * without a disk flush (a power cut may undo it: the event is claimed
+ * again). Returns 0, ZH_ENOTFOUND or ZH_ESTORE. Dispose *out. */
 int zh_store_event_claim(struct zh_store_event *out, struct zh_store *s,
 			 int64_t now_ms, int64_t lease_ms,
 			 struct zh_error *err);
 
 /* Finish event id: done (result may be NULL) or, with failed, given up for
- * good. Returns 0, ZH_ENOTFOUND or ZH_ESTORE. */
+ * good. Not flushed to disk (a power cut may undo it: the event is then
+ * processed again, and its triggers are known already). Returns 0,
+ * ZH_ENOTFOUND or ZH_ESTORE. */
 int zh_store_event_done(struct zh_store *s, int64_t id, bool failed,
 			const char *result, int64_t now_ms,
 			struct zh_error *err);

@@ -1,7 +1,13 @@
 /* The HTTP side of the receiver (design.md §6): libmicrohttpd with two
  * internal epoll threads. A request only checks, stores and answers: it
  * never calls Zadig or git, so GitLab's 10 s delivery timeout is never
- * at risk and the reply tells the truth about durability. */
+ * at risk and the reply tells the truth about durability.
+ *
+ * Storing waits for a disk flush (milliseconds), so an HTTP thread never
+ * waits for it: the request's connection is suspended and handed to the
+ * committer thread, which stores everything queued meanwhile in one
+ * transaction (one flush for all the connections) and resumes them; the
+ * HTTP thread then answers. */
 #include "webhook/webhook.h"
 
 #include <arpa/inet.h>
@@ -12,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <pthread.h>
 
 #include "mapping/mapping.h"
 #include "util/buf.h"
@@ -30,17 +38,35 @@
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 512
 #define THREADS 2
+/* Events per transaction at most (more wait for the next one). */
+#define BATCH_MAX 256
+
+struct request;
 
 struct zh_wh_server {
 	struct zh_webhook *w;
 	struct MHD_Daemon *mhd;
 	int fd;
+	/* the committer's queue */
+	pthread_t committer;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct request *qhead, **qtail;
+	bool qstop;    /* asked to stop once the queue is empty */
+	bool qrunning; /* else requests are stored on the HTTP thread */
+	bool started;  /* the committer thread exists */
 };
 
 enum route {
 	ROUTE_GITLAB,
 	ROUTE_CALLBACK,
 	ROUTE_ZADIG,
+};
+
+enum store_phase {
+	STORE_NONE,
+	STORE_PENDING, /* queued for the committer, connection suspended */
+	STORE_DONE,    /* stored (or refused): answer it */
 };
 
 struct request {
@@ -50,6 +76,14 @@ struct request {
 	size_t max;
 	bool too_big;
 	bool answered;
+	/* storing the event (store_phase) */
+	struct MHD_Connection *conn;
+	enum store_phase phase;
+	char *key, *kind;
+	unsigned new_status;
+	int store_rc;
+	bool duplicate;
+	struct request *next; /* in the committer's queue */
 };
 
 void zh_wh_log(const char *fmt, ...)
@@ -165,35 +199,28 @@ static bool handled_event(const char *ev)
 		      strcmp(ev, "System Hook") == 0);
 }
 
-/* Store the event, then answer: 202 new, 200 duplicate, 503 store. */
-static enum MHD_Result store_event(struct zh_webhook *w,
-				   struct MHD_Connection *c, const char *key,
-				   const char *kind, const struct zh_buf *body,
-				   unsigned new_status)
+/* The answer once the committer stored q: 202 (or new_status) new,
+ * 200 duplicate, 503 store. */
+static enum MHD_Result answer_stored(struct zh_webhook *w,
+				     struct MHD_Connection *c,
+				     const struct request *q)
 {
-	struct zh_error err = {0};
+	const char *key = q->key;
 	struct zh_buf b;
-	bool dup = false;
 	enum MHD_Result ok;
-	int rc;
 
-	rc = zh_store_event_add(NULL, &dup, w->store, key, kind,
-				body->ptr ? body->ptr : "", body->len,
-				zh_store_now_ms(), &err);
-	if (rc < 0) {
+	if (q->store_rc < 0) {
 		reject(w, ZH_REJECT_STORE);
-		zh_wh_log("key=%s result=refused: %s", key, err.msg);
 		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				   "the state store cannot take the event");
 	}
-	if (dup) {
+	if (q->duplicate) {
 		atomic_fetch_add(&w->metrics.duplicates, 1);
 		zh_wh_log("key=%s result=duplicate", key);
 		return reply_json(c, MHD_HTTP_OK,
 				  "{\"status\":\"duplicate\"}\n");
 	}
 	atomic_fetch_add(&w->metrics.accepted, 1);
-	zh_wh_wake(w, true, false);
 	/* keys are printable ASCII without '"' or '\\' worth escaping here:
 	 * zh_webhook_key_valid let them through, so escape the two */
 	zh_buf_init(&b, 1024);
@@ -204,14 +231,120 @@ static enum MHD_Result store_event(struct zh_webhook *w,
 		zh_buf_append(&b, key, 1);
 	}
 	zh_buf_puts(&b, "\",\"status\":\"accepted\"}\n");
-	ok = reply_json(c, new_status, zh_buf_cstr(&b));
+	ok = reply_json(c, q->new_status, zh_buf_cstr(&b));
 	zh_buf_dispose(&b);
 	return ok;
 }
 
-static enum MHD_Result gitlab(struct zh_webhook *w, struct MHD_Connection *c,
+/* Store the event durably, then answer (answer_stored). Normally queued
+ * for the committer with the connection suspended (answered when it is
+ * resumed); stored here when the committer has stopped. */
+static enum MHD_Result store_event(struct zh_wh_server *s,
+				   struct MHD_Connection *c, struct request *q,
+				   const char *key, const char *kind,
+				   unsigned new_status)
+{
+	struct zh_error err = {0};
+
+	q->key = strdup(key);
+	q->kind = strdup(kind);
+	if (!q->key || !q->kind)
+		return MHD_NO;
+	q->new_status = new_status;
+	q->conn = c;
+	pthread_mutex_lock(&s->qlock);
+	if (s->qrunning) {
+		q->phase = STORE_PENDING;
+		MHD_suspend_connection(c);
+		*s->qtail = q;
+		s->qtail = &q->next;
+		pthread_cond_signal(&s->qcond);
+		pthread_mutex_unlock(&s->qlock);
+		return MHD_YES;
+	}
+	pthread_mutex_unlock(&s->qlock);
+	q->store_rc =
+	    zh_store_event_add(NULL, &q->duplicate, s->w->store, q->key,
+			       q->kind, q->body.ptr ? q->body.ptr : "",
+			       q->body.len, zh_store_now_ms(), &err);
+	if (q->store_rc < 0)
+		zh_wh_log("key=%s result=refused: %s", q->key, err.msg);
+	else if (!q->duplicate)
+		zh_wh_wake(s->w, true, false);
+	q->phase = STORE_DONE;
+	return answer_stored(s->w, c, q);
+}
+
+/* Store up to BATCH_MAX queued requests from *list in one transaction,
+ * then resume their connections (after which they are not ours). */
+static void commit_some(struct zh_wh_server *s, struct request **list)
+{
+	struct zh_store_event_in in[BATCH_MAX];
+	struct MHD_Connection *conn[BATCH_MAX];
+	struct request *q[BATCH_MAX];
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms();
+	size_t n = 0, i;
+	bool fresh = false;
+	int rc;
+
+	for (; *list && n < BATCH_MAX; *list = (*list)->next, n++) {
+		q[n] = *list;
+		memset(&in[n], 0, sizeof(in[n]));
+		in[n].key = q[n]->key;
+		in[n].kind = q[n]->kind;
+		in[n].payload = q[n]->body.ptr ? q[n]->body.ptr : "";
+		in[n].payload_len = q[n]->body.len;
+		in[n].now_ms = now;
+	}
+	rc = zh_store_event_add_batch(in, n, s->w->store, &err);
+	for (i = 0; i < n; i++) {
+		if (rc < 0)
+			zh_wh_log("key=%s result=refused: %s", q[i]->key,
+				  err.msg);
+		q[i]->store_rc = rc;
+		q[i]->duplicate = in[i].duplicate;
+		q[i]->phase = STORE_DONE;
+		fresh = fresh || (rc == 0 && !in[i].duplicate);
+		conn[i] = q[i]->conn;
+	}
+	if (fresh)
+		zh_wh_wake(s->w, true, false);
+	for (i = 0; i < n; i++)
+		MHD_resume_connection(conn[i]);
+}
+
+static void *committer(void *arg)
+{
+	struct zh_wh_server *s = arg;
+	struct request *list;
+
+	/* shown by top -H and read by bench/receiver.sh */
+	prctl(PR_SET_NAME, "zh-commit", 0, 0, 0);
+	for (;;) {
+		pthread_mutex_lock(&s->qlock);
+		while (!s->qhead && !s->qstop)
+			pthread_cond_wait(&s->qcond, &s->qlock);
+		list = s->qhead;
+		s->qhead = NULL;
+		s->qtail = &s->qhead;
+		if (!list) {
+			/* stopping and nothing left: later requests store
+			 * on their own thread */
+			s->qrunning = false;
+			pthread_mutex_unlock(&s->qlock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&s->qlock);
+		while (list)
+			commit_some(s, &list);
+	}
+}
+
+static enum MHD_Result gitlab(struct zh_wh_server *s, struct MHD_Connection *c,
 			      struct request *q)
 {
+	struct zh_webhook *w = s->w;
 	const struct zh_config *cfg = q->conf->cfg;
 	struct zh_gitlab_event ev;
 	struct zh_error err = {0};
@@ -261,8 +394,7 @@ static enum MHD_Result gitlab(struct zh_webhook *w, struct MHD_Connection *c,
 				    q->body.len);
 		key = bkey;
 	}
-	ok =
-	    store_event(w, c, key, ev.object_kind, &q->body, MHD_HTTP_ACCEPTED);
+	ok = store_event(s, c, q, key, ev.object_kind, MHD_HTTP_ACCEPTED);
 	zh_gitlab_event_dispose(&ev);
 	return ok;
 }
@@ -313,9 +445,10 @@ out:
 
 /* ---- POST /webhook/zadig ---- */
 
-static enum MHD_Result zadig_notify(struct zh_webhook *w,
+static enum MHD_Result zadig_notify(struct zh_wh_server *s,
 				    struct MHD_Connection *c, struct request *q)
 {
+	struct zh_webhook *w = s->w;
 	struct zh_error err = {0};
 	char *wf = NULL;
 	int64_t id;
@@ -342,7 +475,7 @@ static enum MHD_Result zadig_notify(struct zh_webhook *w,
 				    q->body.len);
 		snprintf(key, sizeof(key), "zadig:%s", bkey);
 	}
-	return store_event(w, c, key, "zadig", &q->body, MHD_HTTP_OK);
+	return store_event(s, c, q, key, "zadig", MHD_HTTP_OK);
 }
 
 /* ---- dispatch ---- */
@@ -459,12 +592,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 			      const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **con_cls)
 {
-	struct zh_webhook *w = cls;
+	struct zh_wh_server *s = cls;
+	struct zh_webhook *w = s->w;
 	struct request *q = *con_cls;
 
 	(void)version;
 	if (!q)
 		return begin(w, c, url, method, con_cls);
+	if (q->phase == STORE_DONE) {
+		/* resumed by the committer */
+		q->phase = STORE_NONE;
+		return answer_stored(w, c, q);
+	}
+	if (q->phase == STORE_PENDING)
+		return MHD_YES;
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 
@@ -493,9 +634,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 				   "body larger than webhook.max_body");
 	switch (q->route) {
 	case ROUTE_GITLAB:
-		return gitlab(w, c, q);
+		return gitlab(s, c, q);
 	case ROUTE_ZADIG:
-		return zadig_notify(w, c, q);
+		return zadig_notify(s, c, q);
 	case ROUTE_CALLBACK:
 		callback_hint(w, MHD_lookup_connection_value(
 				     c, MHD_GET_ARGUMENT_KIND, "k"));
@@ -507,7 +648,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
-	struct zh_webhook *w = cls;
+	struct zh_wh_server *s = cls;
 	struct request *q = *con_cls;
 
 	(void)c;
@@ -515,7 +656,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!q)
 		return;
 	zh_buf_dispose(&q->body);
-	zh_wh_conf_put(w, q->conf);
+	free(q->key);
+	free(q->kind);
+	zh_wh_conf_put(s->w, q->conf);
 	free(q);
 	*con_cls = NULL;
 }
@@ -609,13 +752,34 @@ fail:
 	return rc;
 }
 
+static void server_free(struct zh_wh_server *s)
+{
+	pthread_cond_destroy(&s->qcond);
+	pthread_mutex_destroy(&s->qlock);
+	free(s);
+}
+
+/* Let the committer store what is queued, then stop it. */
+static void stop_committer(struct zh_wh_server *s)
+{
+	if (!s->started)
+		return;
+	pthread_mutex_lock(&s->qlock);
+	s->qstop = true;
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+	pthread_join(s->committer, NULL);
+	s->started = false;
+}
+
 int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
 		       const char *listen_on, char *addr, size_t addrsize,
 		       int *port, struct zh_error *err)
 {
 	struct zh_wh_server *s;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+			 MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG;
 	bool v6 = false;
 	int rc;
 
@@ -623,24 +787,36 @@ int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
 	if (!(s = calloc(1, sizeof(*s))))
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
 	s->w = w;
+	pthread_mutex_init(&s->qlock, NULL);
+	pthread_cond_init(&s->qcond, NULL);
+	s->qtail = &s->qhead;
 	if ((rc = bind_listen(&s->fd, &v6, addr, addrsize, port, listen_on,
 			      err)) < 0) {
-		free(s);
+		server_free(s);
 		return rc;
 	}
+	s->qrunning = true;
+	if (pthread_create(&s->committer, NULL, committer, s) != 0) {
+		close(s->fd);
+		server_free(s);
+		return zh_error_set(err, ZH_ENOMEM,
+				    "cannot start the committer thread");
+	}
+	s->started = true;
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	s->mhd = MHD_start_daemon(
-	    flags, 0, NULL, NULL, handle, w, MHD_OPTION_EXTERNAL_LOGGER,
+	    flags, 0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
 	    mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, s->fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, w, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
 	if (!s->mhd) {
+		stop_committer(s);
 		close(s->fd);
-		free(s);
+		server_free(s);
 		return zh_error_set(err, ZH_EIO,
 				    "cannot start the http server on '%s'",
 				    listen_on);
@@ -659,10 +835,13 @@ void zh_wh_server_stop(struct zh_wh_server *s)
 {
 	if (!s)
 		return;
+	/* the queued requests are stored and resumed while the HTTP threads
+	 * still run to answer them */
+	stop_committer(s);
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
 	/* ours since we passed it in; closed after the threads are gone */
 	if (s->fd >= 0)
 		close(s->fd);
-	free(s);
+	server_free(s);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "flow/deliver.h"
@@ -778,6 +779,8 @@ static void *run(void *arg)
 	struct zh_webhook *w = k->w;
 	int64_t next_tick = 0, next_prune = 0;
 
+	/* shown by top -H and read by bench/receiver.sh */
+	prctl(PR_SET_NAME, "zh-worker", 0, 0, 0);
 	while (!atomic_load(&w->stopping)) {
 		struct zh_wh_conf *conf = zh_wh_conf_get(w);
 		const struct zh_config *cfg = conf->cfg;

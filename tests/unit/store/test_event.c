@@ -281,11 +281,72 @@ static void full_disk_is_an_error(void **state)
 	f->s = open_ok(f->dir);
 }
 
+/* The receiver's committer: many deliveries, one transaction; a key twice
+ * stores the first; claims take them in the order received, then a
+ * retried one once its back-off is over. */
+static void add_batch_and_order(void **state)
+{
+	struct fx *f = *state;
+	struct zh_store_event_in in[4] = {
+	    {.key = "k1", .kind = "push", .now_ms = 10},
+	    {.key = "k2", .kind = "push", .now_ms = 11},
+	    {.key = "k1", .kind = "push", .now_ms = 12},
+	    {.key = "k3", .kind = "tag_push", .now_ms = 12},
+	};
+	struct zh_store_event e = {0};
+	struct zh_error err = {0};
+	int64_t n;
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		in[i].payload = payload;
+		in[i].payload_len = strlen(payload);
+	}
+	assert_ok(zh_store_event_add_batch(in, 4, f->s, &err), &err);
+	assert_false(in[0].duplicate);
+	assert_true(in[0].id > 0 && in[1].id > in[0].id);
+	assert_true(in[2].duplicate);
+	assert_int_equal(in[2].id, 0);
+	assert_true(in[3].id > in[1].id);
+	assert_ok(zh_store_events_pending(&n, f->s, &err), &err);
+	assert_int_equal(n, 3);
+	assert_ok(zh_store_event_add_batch(in, 0, f->s, &err), &err);
+	in[1].key = "";
+	assert_int_equal(zh_store_event_add_batch(in, 2, f->s, &err),
+			 ZH_EINVALID);
+	in[1].key = "k2";
+
+	/* k1 fails once: k2 and k3 go before it */
+	assert_ok(zh_store_event_claim(&e, f->s, 100, 1000, &err), &err);
+	assert_string_equal(e.key, "k1");
+	assert_ok(zh_store_event_retry(f->s, &e, "later", 100, &err), &err);
+	zh_store_event_dispose(&e);
+	assert_ok(zh_store_event_claim(&e, f->s, 100, 1000, &err), &err);
+	assert_string_equal(e.key, "k2");
+	assert_ok(zh_store_event_done(f->s, e.id, false, NULL, 100, &err),
+		  &err);
+	zh_store_event_dispose(&e);
+	assert_ok(zh_store_event_claim(&e, f->s, 100, 1000, &err), &err);
+	assert_string_equal(e.key, "k3");
+	assert_string_equal(e.payload, payload);
+	assert_ok(zh_store_event_done(f->s, e.id, false, NULL, 100, &err),
+		  &err);
+	zh_store_event_dispose(&e);
+	assert_int_equal(zh_store_event_claim(&e, f->s, 100, 1000, &err),
+			 ZH_ENOTFOUND);
+	assert_ok(zh_store_event_claim(&e, f->s, 5000, 1000, &err), &err);
+	assert_string_equal(e.key, "k1");
+	assert_int_equal(e.attempts, 2);
+	zh_store_event_dispose(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(add_and_duplicate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(claim_lease_done, setup, teardown),
+	    cmocka_unit_test_setup_teardown(add_batch_and_order, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(threads_share_a_handle, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(full_disk_is_an_error, setup,

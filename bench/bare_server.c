@@ -1,0 +1,174 @@
+/* bench helper: the ceiling for bench/receiver.sh. A bare libmicrohttpd
+ * server set up like zadig-webhook (two internal epoll threads) that reads
+ * each POST body, compares X-Gitlab-Token in constant time and replies 202
+ * with a fixed body; nothing is parsed or stored.
+ *
+ * usage: bare_server --token T [--port N] [--port-file FILE] [--threads N]
+ * Listens on 127.0.0.1 only; SIGTERM or SIGINT stops it. */
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "util/banned.h"
+
+static const char accepted[] = "{\"status\":\"accepted\"}\n";
+static const char refused[] = "{\"error\":\"invalid X-Gitlab-Token\"}\n";
+
+struct server {
+	const char *token;
+	struct MHD_Response *ok, *bad;
+};
+
+/* Marks a request whose headers were seen; the body is then drained. */
+static int started;
+
+static bool token_equal(const char *got, const char *want)
+{
+	size_t n = strlen(want), i;
+	unsigned char d = 0;
+
+	if (!got || strlen(got) != n)
+		return false;
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)(got[i] ^ want[i]);
+	return d == 0;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+			      const char *url, const char *method,
+			      const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
+{
+	struct server *s = cls;
+	const char *tok;
+
+	(void)url;
+	(void)method;
+	(void)version;
+	(void)upload_data;
+	if (!*con_cls) {
+		*con_cls = &started;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		*upload_data_size = 0; /* read and dropped */
+		return MHD_YES;
+	}
+	tok = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Gitlab-Token");
+	if (!token_equal(tok, s->token))
+		return MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, s->bad);
+	return MHD_queue_response(c, MHD_HTTP_ACCEPTED, s->ok);
+}
+
+static struct MHD_Response *fixed(const char *body)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+					    MHD_RESPMEM_PERSISTENT);
+	if (r)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json");
+	return r;
+}
+
+static long number(const char *v, const char *name)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (end == v || *end || n < 0 || n > 65535) {
+		fprintf(stderr, "bare_server: invalid %s '%s'\n", name, v);
+		exit(2);
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	struct server s = {0};
+	struct MHD_Daemon *d;
+	const union MHD_DaemonInfo *info;
+	const char *port_file = NULL;
+	long port = 0, threads = 2;
+	sigset_t set;
+	int i, sig;
+
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--token") == 0)
+			s.token = argv[i + 1];
+		else if (strcmp(argv[i], "--port") == 0)
+			port = number(argv[i + 1], "port");
+		else if (strcmp(argv[i], "--port-file") == 0)
+			port_file = argv[i + 1];
+		else if (strcmp(argv[i], "--threads") == 0)
+			threads = number(argv[i + 1], "threads");
+		else
+			break;
+	}
+	if (i != argc || !s.token || threads < 1) {
+		fputs("usage: bare_server --token T [--port N] [--port-file "
+		      "FILE] [--threads N]\n",
+		      stderr);
+		return 2;
+	}
+	s.ok = fixed(accepted);
+	s.bad = fixed(refused);
+	if (!s.ok || !s.bad)
+		return 1;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	{
+		struct sockaddr_in sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)port);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		d = MHD_start_daemon(
+		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			MHD_USE_ITC | MHD_USE_ERROR_LOG,
+		    0, NULL, NULL, handle, &s, MHD_OPTION_SOCK_ADDR, &sa,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+		    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+		    MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_END);
+	}
+	if (!d) {
+		fputs("bare_server: cannot start the server\n", stderr);
+		return 1;
+	}
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	if (port_file && info) {
+		char tmp[4096];
+		FILE *f;
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
+		if (!(f = fopen(tmp, "w")) ||
+		    fprintf(f, "%u\n", (unsigned)info->port) < 0 ||
+		    fclose(f) != 0 || rename(tmp, port_file) != 0) {
+			fputs("bare_server: cannot write the port file\n",
+			      stderr);
+			MHD_stop_daemon(d);
+			return 1;
+		}
+	}
+	while (sigwait(&set, &sig) != 0)
+		;
+	MHD_stop_daemon(d);
+	MHD_destroy_response(s.ok);
+	MHD_destroy_response(s.bad);
+	return 0;
+}
