@@ -186,7 +186,7 @@ static bool reconcile(struct zh_flow_result *res, struct zh_flow *f,
 		      const struct zh_store_trigger *t)
 {
 	struct zh_zadig_task_list l = {0};
-	struct zh_zadig *z;
+	struct zh_zadig *z = NULL;
 	struct zh_error e = {0};
 	int64_t best = 0;
 	size_t i;
@@ -428,7 +428,7 @@ static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 		     struct zh_error *err)
 {
 	struct zh_zadig_task t = {0};
-	struct zh_zadig *z;
+	struct zh_zadig *z = NULL;
 	struct zh_error e = {0};
 	int64_t now, next, interval;
 	char extra[128];
@@ -472,7 +472,7 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 		    const char *commit, struct zh_error *err)
 {
 	struct zh_zadig_task_list l = {0};
-	struct zh_zadig *z;
+	struct zh_zadig *z = NULL;
 	struct zh_error e = {0};
 	int64_t now = zh_store_now_ms();
 	size_t i;
