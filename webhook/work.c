@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "flow/deliver.h"
@@ -781,6 +784,9 @@ static void *run(void *arg)
 
 	/* shown by top -H and read by bench/receiver.sh */
 	prctl(PR_SET_NAME, "zh-worker", 0, 0, 0);
+	/* intake first: GitLab waits on the HTTP threads for its answer,
+	 * while a backlog of stored events can wait for the workers */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
 	while (!atomic_load(&w->stopping)) {
 		struct zh_wh_conf *conf = zh_wh_conf_get(w);
 		const struct zh_config *cfg = conf->cfg;
