@@ -45,6 +45,7 @@ struct msgs {
 
 struct rule_name {
 	const char *name; /* borrowed from the rule */
+	const char *raw;  /* as written, for messages; borrowed from doc */
 	int line;
 };
 
@@ -970,12 +971,15 @@ static void free_scope(const char *scope, char *base)
 	}
 }
 
+/* Messages quote a rule's name as written: expanded, it may hold the
+ * value of any environment variable. */
 static const char *rule_label(const struct frame *f, char *buf, size_t n)
 {
 	const struct zh_rule *r = (const struct zh_rule *)f->base;
+	const yaml_node_t *v = f->val[key_index("rules[].name")];
 
-	if (r->name)
-		fmt(buf, n, "rule '%s'", r->name);
+	if (r->name && v)
+		fmt(buf, n, "rule '%s'", sval(v));
 	else
 		fmt(buf, n, "%s", f->disp);
 	return buf;
@@ -1022,7 +1026,7 @@ static void check_rule(struct ctx *x, struct frame *f, const yaml_node_t *n)
 		if (strcmp(x->names[i].name, r->name) == 0) {
 			report(x, &f->val[in]->start_mark,
 			       "duplicate rule name '%s' (first at line %d)",
-			       r->name, x->names[i].line);
+			       sval(f->val[in]), x->names[i].line);
 			return;
 		}
 	}
@@ -1037,6 +1041,7 @@ static void check_rule(struct ctx *x, struct frame *f, const yaml_node_t *n)
 		x->names = v;
 	}
 	x->names[x->nnames].name = r->name;
+	x->names[x->nnames].raw = sval(f->val[in]);
 	x->names[x->nnames].line = (int)f->val[in]->start_mark.line + 1;
 	x->nnames++;
 }
@@ -1182,7 +1187,11 @@ static void parse_map(struct ctx *x, struct frame *f, const char *path,
 		}
 		w = snprintf(cpath, sizeof(cpath), "%s%s%s", path,
 			     *path ? "." : "", sval(kn));
-		if (w > 0 && (size_t)w < sizeof(cpath))
+		/* A key is one name: "rules[].paths" written at the top
+		 * would find that key and store it at an offset meant for
+		 * another struct. */
+		if (w > 0 && (size_t)w < sizeof(cpath) &&
+		    !strpbrk(sval(kn), ".[]"))
 			k = find_key(cpath);
 		if (!k) {
 			unknown_key(x, path, disp, sval(kn), kn);
@@ -1213,8 +1222,11 @@ static void parse_map(struct ctx *x, struct frame *f, const char *path,
 	}
 }
 
-/* Read the token from file (path as written at m). Never quotes it. */
-static void read_token(struct ctx *x, const char *file, const yaml_mark_t *m)
+/* Read the token from file (path as written at m). Never quotes it.
+ * Messages quote the name as written (raw): expanded, it may be a
+ * secret, as with "token_file: ${ZADIG_TOKEN}" for "token:". */
+static void read_token(struct ctx *x, const char *file, const char *raw,
+		       const yaml_mark_t *m)
 {
 	char buf[MAX_TOKEN_FILE + 1], path[4096];
 	struct stat st;
@@ -1227,42 +1239,42 @@ static void read_token(struct ctx *x, const char *file, const yaml_mark_t *m)
 	else
 		n = snprintf(path, sizeof(path), "%s", file);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
-		report(x, m, "token file name '%s' is too long", file);
+		report(x, m, "token file name '%s' is too long", raw);
 		return;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		report(x, m, "cannot read token file '%s': %s", file,
+		report(x, m, "cannot read token file '%s': %s", raw,
 		       strerror(errno));
 		return;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		report(x, m, "token file '%s' is not a regular file", file);
+		report(x, m, "token file '%s' is not a regular file", raw);
 		goto out;
 	}
 	if (st.st_mode & (S_IRGRP | S_IROTH))
 		warn(x, m, "token file '%s' is readable by others (chmod 600)",
-		     file);
+		     raw);
 	while (len < sizeof(buf) &&
 	       (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			report(x, m, "cannot read token file '%s': %s", file,
+			report(x, m, "cannot read token file '%s': %s", raw,
 			       strerror(errno));
 			goto out;
 		}
 		len += (size_t)n;
 	}
 	if (len > MAX_TOKEN_FILE) {
-		report(x, m, "token file '%s' is too big", file);
+		report(x, m, "token file '%s' is too big", raw);
 		goto out;
 	}
 	while (len && isspace((unsigned char)buf[len - 1]))
 		len--;
 	buf[len] = '\0';
 	if (!len) {
-		report(x, m, "token file '%s' is empty", file);
+		report(x, m, "token file '%s' is empty", raw);
 		goto out;
 	}
 	for (i = 0; i < len; i++) {
@@ -1271,7 +1283,7 @@ static void read_token(struct ctx *x, const char *file, const yaml_mark_t *m)
 			report(x, m,
 			       "token file '%s' must hold the token on one "
 			       "line",
-			       file);
+			       raw);
 			goto out;
 		}
 	}
@@ -1315,7 +1327,8 @@ static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
 			report(x, &f->val[it]->start_mark,
 			       "zadig.token contains a control character");
 	} else if (f->val[itf] && c->zadig.token_file) {
-		read_token(x, c->zadig.token_file, &f->val[itf]->start_mark);
+		read_token(x, c->zadig.token_file, sval(f->val[itf]),
+			   &f->val[itf]->start_mark);
 	}
 	if (c->poll.max_interval_ms < c->poll.interval_ms) {
 		const yaml_node_t *at = f->val[key_index("poll.max_interval")];
@@ -1325,19 +1338,33 @@ static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
 		report(x, at ? &at->start_mark : &root->start_mark,
 		       "poll.max_interval must not be less than poll.interval");
 	}
+	if (c->zadig.insecure_skip_tls_verify) {
+		const yaml_node_t *at =
+		    f->val[key_index("zadig.insecure_skip_tls_verify")];
+
+		/* the README promises it: nobody should run like this unawares */
+		warn(x, at ? &at->start_mark : &root->start_mark,
+		     "zadig.insecure_skip_tls_verify is true: the TLS "
+		     "certificate of zadig is not verified");
+	}
 	for (i = 0; i < c->nrules; i++) {
 		const struct zh_rule *r = &c->rules[i];
 		yaml_mark_t m = {0, 0, 0};
+		const char *raw = "";
+		size_t j;
 
 		if (r->custom || !r->workflow.callback ||
 		    (c->webhook.public_url && c->webhook.secret))
 			continue;
+		for (j = 0; j < x->nnames; j++)
+			if (x->names[j].name == r->name)
+				raw = x->names[j].raw;
 		m.line = (size_t)(r->line - 1);
 		m.column = (size_t)(r->col - 1);
 		warn(x, &m,
 		     "rule '%s' asks for a callback but webhook.public_url "
 		     "or webhook.secret is not set; no callback is sent",
-		     r->name ? r->name : "");
+		     raw);
 	}
 }
 

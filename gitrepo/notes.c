@@ -624,9 +624,14 @@ int zh_note_merge(char **out, bool *changed, const char *old_text,
 		if ((rc = apply_line(&e, changed, &lines[i], text)) < 0)
 			goto out;
 	}
-	if (*changed)
+	if (*changed) {
 		rc = write_entries(out, &e);
-	else if (!(*out = dup_s(old_text ? old_text : "")))
+		/* Lines may undo each other's change ("running" then
+		 * "passed" over a note that already says "passed"): what
+		 * counts is the text, so no notes commit is written. */
+		if (rc == 0 && strcmp(*out, old_text ? old_text : "") == 0)
+			*changed = false;
+	} else if (!(*out = dup_s(old_text ? old_text : "")))
 		rc = ZH_ENOMEM;
 out:
 	entries_dispose(&e);

@@ -41,7 +41,14 @@ static int parse_json(json_object **out, const char *text, size_t len)
 	o = json_tokener_parse_ex(tok, copy, -1);
 	if (json_tokener_get_error(tok) != json_tokener_success)
 		goto out;
-	for (end = json_tokener_get_parse_end(tok); copy[end]; end++)
+	/* A NUL byte is not JSON (the copy would end there). json-c 0.16
+	 * reads the NUL that ends an unfinished comment ("{\"a\":{}//")
+	 * and reports success with an inner value and a parse end past
+	 * the copy (fuzz/fuzz_zadig_reply): not JSON either. */
+	end = json_tokener_get_parse_end(tok);
+	if (strlen(copy) != len || end > len)
+		goto out;
+	for (; copy[end]; end++)
 		if (!is_space(copy[end]))
 			goto out;
 	*out = o;

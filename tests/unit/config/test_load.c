@@ -396,6 +396,21 @@ static void unknown_keys(void **state)
 	      "t.yaml:4:28: duplicate key 'ref' (first at line 4)");
 }
 
+/* Found by fuzz/fuzz_config: a key is one name; a key written as a path
+ * ("rules[].paths" at the top) was looked up as that path and stored at
+ * the offset of another struct (memory corruption, UBSan). */
+static void dotted_keys(void **state)
+{
+	(void)state;
+	fails(ZADIG "rules[].paths: [x]\n",
+	      "t.yaml:4:1: unknown key 'rules[].paths'");
+	fails(ZADIG "rules:\n  - name: a\n    workflow.targets[].name: x\n" WF,
+	      "t.yaml:6:5: unknown key 'workflow.targets[].name' in "
+	      "'rules[0]'");
+	fails(ZADIG "zadig.timeout: 5s\n",
+	      "t.yaml:4:1: unknown key 'zadig.timeout'");
+}
+
 static void wrong_types(void **state)
 {
 	(void)state;
@@ -713,6 +728,7 @@ int main(void)
 	    cmocka_unit_test(missing_zadig),
 	    cmocka_unit_test(tokens),
 	    cmocka_unit_test(unknown_keys),
+	    cmocka_unit_test(dotted_keys),
 	    cmocka_unit_test(wrong_types),
 	    cmocka_unit_test(durations_and_sizes),
 	    cmocka_unit_test(ranges_and_enums),

@@ -221,6 +221,59 @@ static void token_never_in_messages(void **state)
 	zh_config_diag_dispose(&d);
 }
 
+/* Found by fuzz/fuzz_config: a rule name or token_file from the
+ * environment was quoted expanded in the messages about it, even when the
+ * variable is not the configured token (so nothing redacted it), e.g.
+ * "token_file: ${ZADIG_TOKEN}" written for "token:". Both are quoted as
+ * written. */
+static void names_from_env(void **state)
+{
+	static const char *const texts[] = {
+	    "zadig: {url: http://z, token: t}\n"
+	    "rules:\n  - name: 'r${ZH_TEST_OTHER}'\n",
+	    "zadig: {url: http://z, token: t}\n"
+	    "rules:\n  - name: 'r${ZH_TEST_OTHER}'\n"
+	    "    workflow: {name: w, env: e}\n"
+	    "    custom_workflow: {project: p, name: n}\n",
+	    "zadig: {url: http://z, token: t}\n"
+	    "rules:\n  - name: 'r${ZH_TEST_OTHER}'\n"
+	    "    workflow: {name: w, env: e}\n"
+	    "  - name: 'r${ZH_TEST_OTHER}'\n"
+	    "    workflow: {name: w, env: e}\n",
+	    "zadig: {url: http://z, token_file: 'r${ZH_TEST_OTHER}'}\n",
+	};
+	const char *cb = "zadig: {url: http://z, token: t}\n"
+			 "rules:\n  - name: 'r${ZH_TEST_OTHER}'\n"
+			 "    workflow: {name: w, env: e, callback: true}\n";
+	struct zh_config *c;
+	struct zh_config_diag d;
+	struct zh_error e;
+	size_t i;
+
+	(void)state;
+	setenv("ZH_TEST_OTHER", TOKEN, 1);
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(zh_config_parse(&c, "t.yaml", texts[i],
+						 strlen(texts[i]), &d, &e),
+				 ZH_ECONFIG);
+		no_leak(&d, &e);
+		assert_non_null(strstr(e.msg, "'r${ZH_TEST_OTHER}'"));
+		zh_config_diag_dispose(&d);
+	}
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(zh_config_parse(&c, "t.yaml", cb, strlen(cb), &d, &e),
+			 0);
+	assert_int_equal(d.nwarnings, 1);
+	no_leak(&d, &e);
+	assert_non_null(strstr(d.warnings[0], "'r${ZH_TEST_OTHER}'"));
+	/* the rule itself is named from the environment, as before */
+	assert_string_equal(c->rules[0].name, "r" TOKEN);
+	zh_config_free(c);
+	zh_config_diag_dispose(&d);
+	unsetenv("ZH_TEST_OTHER");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +281,7 @@ int main(void)
 	    cmocka_unit_test(token_file_mode_warning),
 	    cmocka_unit_test(token_file_unreadable),
 	    cmocka_unit_test(token_never_in_messages),
+	    cmocka_unit_test(names_from_env),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -287,6 +287,24 @@ static void merge_rules(void **state)
 	}
 }
 
+/* Found by fuzz/fuzz_notes: lines that undo each other's change (two
+ * answers for one task in a batch, merged again on top of a writer that
+ * already wrote the same result) change nothing, so no notes commit. */
+static void merge_undone(void **state)
+{
+	struct zh_note_line l[2];
+
+	(void)state;
+	l[0] = L("running", "wf", 7, "http://z/7", NULL, 0);
+	l[1] = L("passed", "wf", 7, "http://z/7", NULL, 0);
+	merge_expect("passed wf #7 http://z/7\n", l, 2,
+		     "passed wf #7 http://z/7\n", false);
+	/* a text that is not in order yet does change */
+	merge_expect("passed wf #7 http://z/7\npassed a #1 http://z/a1\n", l, 2,
+		     "passed a #1 http://z/a1\npassed wf #7 http://z/7\n",
+		     true);
+}
+
 /* ---- repositories ---------------------------------------------------- */
 
 static char *make_repo(const char *tmp, char **ids, size_t n)
@@ -777,6 +795,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(line_parse_format),
 	    cmocka_unit_test(merge_rules),
+	    cmocka_unit_test(merge_undone),
 	    cmocka_unit_test_setup_teardown(commit_new_ref, setup, teardown),
 	    cmocka_unit_test_setup_teardown(two_batches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(keeps_git_notes, setup, teardown),

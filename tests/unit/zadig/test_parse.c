@@ -311,12 +311,56 @@ static void status_final(void **state)
 	assert_false(zh_zadig_status_is_final(NULL));
 }
 
+/* Found by fuzz/fuzz_zadig_reply: json-c 0.16 reads the terminating NUL
+ * of an unfinished comment and reports success with an inner value, its
+ * parse end one past the text (a heap read out of bounds). Such a body is
+ * not JSON. Each body sits in a buffer of its exact size for ASan. */
+static void unfinished_comment(void **state)
+{
+	static const char *const bodies[] = {
+	    "{\"a\":{\"task_id\":3}//x",
+	    "[{\"task_id\":3}//",
+	    "{\"a\":{\"task_id\":3}/*x",
+	    "{\"task_id\":3}//",
+	};
+	struct zh_zadig_task_list l;
+	struct zh_zadig_created c;
+	struct zh_error err = {0};
+	size_t i, n;
+	char *b;
+
+	(void)state;
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		n = strlen(bodies[i]);
+		b = malloc(n);
+		assert_non_null(b);
+		memcpy(b, bodies[i], n);
+		assert_int_equal(zh_zadig_parse_created(&c, b, n, BASE, "p",
+							"w", false, &err),
+				 ZH_EPROTO);
+		zh_zadig_created_dispose(&c);
+		assert_int_equal(zh_zadig_parse_task_list(&l, b, n, &err),
+				 ZH_EPROTO);
+		zh_zadig_task_list_dispose(&l);
+		assert_int_equal(zh_zadig_check_reply(200, b, n, &err), 0);
+		free(b);
+	}
+	/* and a NUL byte is not JSON: nothing after it is ignored */
+	assert_int_equal(zh_zadig_parse_created(&c, "{\"task_id\":3}\0x", 15,
+						BASE, "p", "w", false, &err),
+			 ZH_EPROTO);
+	zh_zadig_created_dispose(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(commit_list),    cmocka_unit_test(created),
-	    cmocka_unit_test(product_detail), cmocka_unit_test(custom_detail),
+	    cmocka_unit_test(commit_list),
+	    cmocka_unit_test(created),
+	    cmocka_unit_test(product_detail),
+	    cmocka_unit_test(custom_detail),
 	    cmocka_unit_test(status_final),
+	    cmocka_unit_test(unfinished_comment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

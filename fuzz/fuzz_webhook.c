@@ -1,0 +1,72 @@
+/* Fuzz target: the bodies the receiver is sent (webhook/gitlab.h), a
+ * GitLab push, tag push or merge request event and Zadig's workflow
+ * notification; both parsers get the whole input.
+ *
+ * Properties checked beyond the sanitizers: the fields gitlab.h calls
+ * required are set on success, a failure fills err with its own code,
+ * and the event is disposed after a failure too (its contract). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/banned.h"
+#include "util/error.h"
+#include "webhook/gitlab.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check(const struct zh_gitlab_event *e)
+{
+	size_t i;
+
+	if (!e->object_kind)
+		abort();
+	switch (e->kind) {
+	case ZH_GITLAB_PUSH:
+	case ZH_GITLAB_TAG_PUSH:
+		if (!e->ref || !e->before || !e->after || !e->project)
+			abort();
+		if (e->ncommits && !e->commits)
+			abort();
+		for (i = 0; i < e->ncommits; i++)
+			if (!e->commits[i].id)
+				abort();
+		break;
+	case ZH_GITLAB_MERGE_REQUEST:
+		if (!e->project || !e->action || !e->source_branch ||
+		    !e->target_branch)
+			abort();
+		break;
+	default:
+		break;
+	}
+	(void)zh_gitlab_kind_name(e->kind);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct zh_gitlab_event e;
+	struct zh_error err;
+	char *wf = NULL;
+	int64_t task_id = 0;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	zh_error_clear(&err);
+	rc = zh_gitlab_parse(&e, (const char *)data, size, &err);
+	if (rc == 0)
+		check(&e);
+	else if (rc > 0 || err.code != rc || !err.msg[0])
+		abort();
+	zh_gitlab_event_dispose(&e);
+
+	zh_error_clear(&err);
+	rc = zh_gitlab_parse_zadig(&wf, &task_id, (const char *)data, size,
+				   &err);
+	if (rc == 0 && !wf)
+		abort();
+	if (rc != 0 && (rc > 0 || err.code != rc))
+		abort();
+	free(wf);
+	return 0;
+}
