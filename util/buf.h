@@ -32,7 +32,8 @@ int zh_buf_puts(struct zh_buf *b, const char *s);
 /* printf-style append. Same returns as zh_buf_append. */
 int zh_buf_printf(struct zh_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int zh_buf_vprintf(struct zh_buf *b, const char *fmt, va_list ap);
+int zh_buf_vprintf(struct zh_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* The content as a C string ("" when empty); owned by the buffer. */
 const char *zh_buf_cstr(const struct zh_buf *b);
