@@ -14,6 +14,7 @@
 #include "flow/deliver.h"
 #include "flow/flow.h"
 #include "flow/report.h"
+#include "flow/update.h"
 #include "hook/hook.h"
 #include "mapping/mapping.h"
 #include "store/store.h"
@@ -296,7 +297,8 @@ static int post_receive(const char *config, const char *chain)
 	struct zh_repo *r = NULL;
 	struct zh_error e = {0};
 	struct zh_flow f;
-	char *state = NULL, *name = NULL, *line, *save = NULL;
+	char *state = NULL, *name = NULL;
+	const char *line, *eol = NULL;
 	int64_t start = zh_store_now_ms();
 	bool skip = push_option_skip();
 
@@ -331,16 +333,19 @@ static int post_receive(const char *config, const char *chain)
 	f.repo = r;
 	f.deadline_ms = start + cfg->hook.deadline_ms;
 
-	for (line = in.ptr ? strtok_r(in.ptr, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char old_hex[72], new_hex[72], ref[1024];
+	for (line = zh_buf_cstr(&in); *line; line = eol ? eol + 1 : "") {
+		struct zh_ref_update u;
+		size_t len;
 
-		if (sscanf(line, "%71s %71s %1023s", old_hex, new_hex, ref) !=
-		    3) {
-			say("ignoring a malformed update line");
+		eol = strchr(line, '\n');
+		len = eol ? (size_t)(eol - line) : strlen(line);
+		if (len == 0)
+			continue;
+		if (zh_flow_parse_update(&u, line, len, &e) < 0) {
+			say("ignoring a malformed update line: %s", e.msg);
 			continue;
 		}
-		handle_update(&f, r, old_hex, new_hex, ref, skip);
+		handle_update(&f, r, u.old_hex, u.new_hex, u.ref, skip);
 	}
 
 	/* notes right away: queued and created lines (best effort) */
