@@ -10,4 +10,9 @@
 /* The repository r wraps, owned by r. */
 git_repository *zh_repo_raw(struct zh_repo *r);
 
+/* The full notes ref for notes_ref ("zadig", "refs/notes/zadig", or NULL
+ * for the default) into buf. ZH_EINVALID when it is not a valid ref. */
+int zh_notes_ref_name(char *buf, size_t size, const char *notes_ref,
+		      struct zh_error *err);
+
 #endif

@@ -678,8 +678,8 @@ bad:
 			    in ? in : "");
 }
 
-static int ref_name(char *buf, size_t size, const char *notes_ref,
-		    struct zh_error *err)
+int zh_notes_ref_name(char *buf, size_t size, const char *notes_ref,
+		      struct zh_error *err)
 {
 	int valid = 0, n;
 
@@ -812,7 +812,7 @@ int zh_notes_read(char **out, struct zh_repo *r, const char *notes_ref,
 
 	*out = NULL;
 	if ((rc = norm_hex(hex, commit_hex, err)) < 0 ||
-	    (rc = ref_name(name, sizeof(name), notes_ref, err)) < 0)
+	    (rc = zh_notes_ref_name(name, sizeof(name), notes_ref, err)) < 0)
 		return rc;
 	rc = git_reference_name_to_id(&id, repo, name);
 	if (rc == GIT_ENOTFOUND)
@@ -1404,7 +1404,7 @@ int zh_notes_commit(struct zh_repo *r, const char *notes_ref,
 
 	b->changed = 0;
 	b->commit_id[0] = '\0';
-	if ((rc = ref_name(name, sizeof(name), notes_ref, err)) < 0)
+	if ((rc = zh_notes_ref_name(name, sizeof(name), notes_ref, err)) < 0)
 		return rc;
 	if (b->len == 0)
 		return 0;

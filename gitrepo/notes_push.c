@@ -261,25 +261,6 @@ static int on_update(const char *refname, const char *status, void *payload)
 	return 0;
 }
 
-static int ref_name(char *buf, size_t size, const char *notes_ref,
-		    struct zh_error *err)
-{
-	int valid = 0, n;
-
-	if (!notes_ref || !*notes_ref)
-		notes_ref = ZH_NOTES_REF_DEFAULT;
-	if (strncmp(notes_ref, "refs/", 5) == 0)
-		n = snprintf(buf, size, "%s", notes_ref);
-	else
-		n = snprintf(buf, size, "refs/notes/%s", notes_ref);
-	if (n < 0 || (size_t)n >= size ||
-	    git_reference_name_is_valid(&valid, buf) < 0 || !valid)
-		return zh_error_set(err, ZH_EINVALID,
-				    "'%.200s' is not a valid notes ref",
-				    notes_ref);
-	return 0;
-}
-
 /* The commit name points at; *has false when the ref does not exist. */
 static int read_ref(git_oid *id, bool *has, git_repository *repo,
 		    const char *name, struct zh_error *err)
@@ -654,7 +635,7 @@ int zh_notes_push_prepare(bool *done, struct zh_repo *r, const char *notes_ref,
 	int rc;
 
 	*done = false;
-	if ((rc = ref_name(name, sizeof(name), notes_ref, err)) < 0 ||
+	if ((rc = zh_notes_ref_name(name, sizeof(name), notes_ref, err)) < 0 ||
 	    (rc = resolve_target(&t, repo, remote, username, password, err)) <
 		0)
 		return rc;
@@ -829,7 +810,7 @@ int zh_notes_push_send(bool *rejected, struct zh_repo *r, const char *notes_ref,
 	int rc;
 
 	*rejected = false;
-	if ((rc = ref_name(name, sizeof(name), notes_ref, err)) < 0 ||
+	if ((rc = zh_notes_ref_name(name, sizeof(name), notes_ref, err)) < 0 ||
 	    (rc = resolve_target(&t, repo, remote, username, password, err)) <
 		0)
 		return rc;
