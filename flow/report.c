@@ -126,31 +126,70 @@ out:
 	return rc;
 }
 
-int zh_flow_write_notes(size_t *n, struct zh_flow *f, struct zh_error *err)
+/* Whether the rows of commit c changed since nd was read (another writer
+ * recorded a newer status meanwhile). */
+static int changed_since(bool *changed, const struct noted *nd,
+			 struct zh_flow *f, const struct zh_store_commit *c,
+			 struct zh_error *err)
 {
-	struct zh_store_commit_list cl = {0};
-	struct zh_notes_batch *b = NULL;
-	struct noted *nd = NULL;
+	struct noted now = {{0}, {0}};
 	size_t i;
 	int rc;
 
-	if (n)
-		*n = 0;
-	if (!f->repo)
-		return 0;
-	if ((rc = zh_store_commits_to_note(&cl, f->store, f->repo_name, err)) <
-	    0)
-		return rc;
-	if (cl.len == 0)
+	*changed = false;
+	if ((rc = zh_store_triggers_of_commit(&now.triggers, f->store, c->repo,
+					      c->commit, err)) < 0 ||
+	    (rc = zh_store_tasks_of_commit(&now.tasks, f->store, c->repo,
+					   c->commit, err)) < 0)
 		goto out;
-	if (!(nd = calloc(cl.len, sizeof(*nd)))) {
-		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+	if (now.triggers.len != nd->triggers.len ||
+	    now.tasks.len != nd->tasks.len) {
+		*changed = true;
 		goto out;
 	}
+	for (i = 0; i < now.triggers.len; i++) {
+		const struct zh_store_trigger *a = &now.triggers.items[i];
+		const struct zh_store_trigger *b = &nd->triggers.items[i];
+
+		if (a->id != b->id || a->state != b->state ||
+		    a->updated_ms != b->updated_ms)
+			*changed = true;
+	}
+	for (i = 0; i < now.tasks.len; i++)
+		if (now.tasks.items[i].id != nd->tasks.items[i].id ||
+		    now.tasks.items[i].gen != nd->tasks.items[i].gen)
+			*changed = true;
+out:
+	zh_store_trigger_list_dispose(&now.triggers);
+	zh_store_task_list_dispose(&now.tasks);
+	return rc;
+}
+
+static void noted_dispose(struct noted *nd, size_t len)
+{
+	size_t i;
+
+	for (i = 0; nd && i < len; i++) {
+		zh_store_trigger_list_dispose(&nd[i].triggers);
+		zh_store_task_list_dispose(&nd[i].tasks);
+	}
+}
+
+/* One notes commit for the commits of cl from what the store says now;
+ * *stale tells whether a row changed while it was written. */
+static int write_once(size_t *n, bool *stale, struct zh_flow *f,
+		      const struct zh_store_commit_list *cl, struct noted *nd,
+		      struct zh_error *err)
+{
+	struct zh_notes_batch *b = NULL;
+	size_t i;
+	int rc;
+
+	*stale = false;
 	if ((rc = zh_notes_batch_new(&b, err)) < 0)
-		goto out;
-	for (i = 0; i < cl.len; i++) {
-		rc = add_commit(b, &nd[i], f, &cl.items[i], err);
+		return rc;
+	for (i = 0; i < cl->len; i++) {
+		rc = add_commit(b, &nd[i], f, &cl->items[i], err);
 		if (rc == ZH_EINVALID) {
 			/* one odd record must not hold up every other note */
 			if (f->log)
@@ -165,18 +204,52 @@ int zh_flow_write_notes(size_t *n, struct zh_flow *f, struct zh_error *err)
 	if ((rc = zh_notes_commit(f->repo, f->cfg->notes.ref, b, NULL, err)) <
 	    0)
 		goto out;
-	for (i = 0; i < cl.len && rc == 0; i++)
+	for (i = 0; i < cl->len && rc == 0; i++)
 		rc = zh_store_mark_noted(f->store, &nd[i].triggers,
 					 &nd[i].tasks, err);
 	if (n)
-		*n = zh_notes_batch_changed(b);
+		*n += zh_notes_batch_changed(b);
+	/* Another writer may have noted a newer status between our read of
+	 * the store and our commit, which then put our older line back over
+	 * its newer one (the merge takes the line being written); the store
+	 * already counts that newer status as noted, so nobody else would
+	 * fix the note: write it again from what the store says now. */
+	for (i = 0; i < cl->len && rc == 0 && !*stale; i++)
+		rc = changed_since(stale, &nd[i], f, &cl->items[i], err);
 out:
-	for (i = 0; nd && i < cl.len; i++) {
-		zh_store_trigger_list_dispose(&nd[i].triggers);
-		zh_store_task_list_dispose(&nd[i].tasks);
-	}
-	free(nd);
 	zh_notes_batch_free(b);
+	return rc;
+}
+
+int zh_flow_write_notes(size_t *n, struct zh_flow *f, struct zh_error *err)
+{
+	struct zh_store_commit_list cl = {0};
+	struct noted *nd = NULL;
+	bool stale = true;
+	int rc, round;
+
+	if (n)
+		*n = 0;
+	if (!f->repo)
+		return 0;
+	if ((rc = zh_store_commits_to_note(&cl, f->store, f->repo_name, err)) <
+	    0)
+		return rc;
+	if (cl.len == 0)
+		goto out;
+	if (!(nd = calloc(cl.len, sizeof(*nd)))) {
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* bounded: each round follows a status change of another writer */
+	for (round = 0; rc == 0 && stale && round < 8; round++) {
+		noted_dispose(nd, cl.len);
+		memset(nd, 0, cl.len * sizeof(*nd));
+		rc = write_once(n, &stale, f, &cl, nd, err);
+	}
+out:
+	noted_dispose(nd, cl.len);
+	free(nd);
 	zh_store_commit_list_dispose(&cl);
 	return rc;
 }

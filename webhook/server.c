@@ -88,12 +88,17 @@ struct request {
 
 void zh_wh_log(const char *fmt, ...)
 {
-	char line[2048];
+	char line[2048], *p;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* names and refs come from payloads: a newline in one must not
+	 * start a forged log line */
+	for (p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	/* one write per line so that threads do not interleave */
 	fprintf(stderr, "zadig-webhook: %s\n", line);
 }

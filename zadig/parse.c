@@ -90,11 +90,18 @@ static bool jisint(json_object *v)
 static int64_t jint(json_object *o, const char *key)
 {
 	json_object *v = jget(o, key);
+	int64_t n;
 
 	if (!v || json_object_is_type(v, json_type_null))
 		return 0;
 	/* json-c also converts numeric strings, which old servers sent. */
-	return json_object_get_int64(v);
+	n = json_object_get_int64(v);
+	/* json-c saturates what does not fit (1e999999, 2^70) to INT64_MAX:
+	 * no id, time or count of Zadig's comes near 2^53, so such a value
+	 * is garbage, not task #9223372036854775807 */
+	if (n > ((int64_t)1 << 53) || n < -((int64_t)1 << 53))
+		return 0;
+	return n;
 }
 
 /* A strdup of a string member; NULL when absent, *oom on failure. */

@@ -182,7 +182,8 @@ static void usage(FILE *f)
 	       "                  [--forbidden-token TOKEN] [--generation "
 	       "v1.15|v1.17|v1.18]\n"
 	       "                  [--steps N] [--final STATUS] [--base-url URL]"
-	       " [--log FILE]\n");
+	       " [--log FILE]\n"
+	       "                  [--tls-cert FILE --tls-key FILE]\n");
 }
 
 struct options {
@@ -191,6 +192,8 @@ struct options {
 	const char *port_file;
 	const char *base_url;
 	const char *log;
+	const char *tls_cert;
+	const char *tls_key;
 };
 
 static int parse_long(long *out, const char *s, long lo, long hi)
@@ -218,6 +221,8 @@ static int parse_args(struct options *o, struct fz_server *s, int argc,
 	    {"final", required_argument, NULL, 'f'},
 	    {"base-url", required_argument, NULL, 'b'},
 	    {"log", required_argument, NULL, 'L'},
+	    {"tls-cert", required_argument, NULL, 'C'},
+	    {"tls-key", required_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -264,6 +269,12 @@ static int parse_args(struct options *o, struct fz_server *s, int argc,
 		case 'L':
 			o->log = optarg;
 			break;
+		case 'C':
+			o->tls_cert = optarg;
+			break;
+		case 'K':
+			o->tls_key = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -271,7 +282,8 @@ static int parse_args(struct options *o, struct fz_server *s, int argc,
 			goto bad;
 		}
 	}
-	if (optind != argc || !s->token || !*s->token)
+	if (optind != argc || !s->token || !*s->token ||
+	    !o->tls_cert != !o->tls_key)
 		goto bad;
 	return 0;
 bad:
@@ -300,10 +312,45 @@ static int write_port_file(const char *file, unsigned port)
 	return 0;
 }
 
+/* The whole of a PEM file as a string (MHD wants them in memory). */
+static char *slurp(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	char *p = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096) {
+			char *q = realloc(p, cap + 65536);
+
+			if (!q || cap > (1u << 20)) {
+				free(q ? q : p);
+				fclose(f);
+				return NULL;
+			}
+			p = q;
+			cap += 65536;
+		}
+		n = fread(p + len, 1, cap - len - 1, f);
+		if (n == 0)
+			break;
+		len += n;
+	}
+	fclose(f);
+	p[len] = '\0';
+	return p;
+}
+
 int main(int argc, char **argv)
 {
 	static struct fz_server srv;
-	struct options o = {"127.0.0.1", 0, NULL, NULL, NULL};
+	struct options o = {"127.0.0.1", 0, NULL, NULL, NULL, NULL, NULL};
+	struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL},
+					{MHD_OPTION_END, 0, NULL}};
+	char *cert = NULL, *key = NULL;
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	struct sockaddr *sa;
@@ -327,6 +374,26 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	srv.cur = srv.start;
+	if (o.tls_cert) {
+		/* exit 77: the tests skip (automake's convention) */
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			fprintf(stderr, "fake-zadig: error: this libmicrohttpd "
+					"has no TLS support\n");
+			rc = 77;
+			goto out;
+		}
+		if (!(cert = slurp(o.tls_cert)) || !(key = slurp(o.tls_key))) {
+			fprintf(stderr, "fake-zadig: error: cannot read the "
+					"TLS certificate or key\n");
+			rc = 2;
+			goto out;
+		}
+		flags |= MHD_USE_TLS;
+		tls[0] =
+		    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cert};
+		tls[1] =
+		    (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, key};
+	}
 
 	memset(&sin, 0, sizeof(sin));
 	memset(&sin6, 0, sizeof(sin6));
@@ -369,12 +436,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	worker_started = true;
-	d = MHD_start_daemon(
-	    flags, (uint16_t)o.port, NULL, NULL, on_access, &srv,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, &srv, MHD_OPTION_SOCK_ADDR,
-	    sa, MHD_OPTION_URI_LOG_CALLBACK, on_uri, &srv,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60, MHD_OPTION_END);
+	d = MHD_start_daemon(flags, (uint16_t)o.port, NULL, NULL, on_access,
+			     &srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, &srv,
+			     MHD_OPTION_SOCK_ADDR, sa,
+			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, &srv,
+			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, &srv,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+			     MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "fake-zadig: error: cannot listen on %s:%ld\n",
 			o.listen, o.port);
@@ -385,11 +453,11 @@ int main(int argc, char **argv)
 	if (o.base_url)
 		snprintf(srv.base_url, sizeof(srv.base_url), "%s", o.base_url);
 	else if (sa->sa_family == AF_INET6)
-		snprintf(srv.base_url, sizeof(srv.base_url), "http://[%s]:%u",
-			 o.listen, port);
+		snprintf(srv.base_url, sizeof(srv.base_url), "%s://[%s]:%u",
+			 cert ? "https" : "http", o.listen, port);
 	else
-		snprintf(srv.base_url, sizeof(srv.base_url), "http://%s:%u",
-			 o.listen, port);
+		snprintf(srv.base_url, sizeof(srv.base_url), "%s://%s:%u",
+			 cert ? "https" : "http", o.listen, port);
 	if (o.port_file && write_port_file(o.port_file, port)) {
 		fprintf(stderr, "fake-zadig: error: cannot write '%s'\n",
 			o.port_file);
@@ -414,6 +482,8 @@ out:
 		pthread_join(worker, NULL);
 	}
 	fz_server_dispose(&srv);
+	free(cert);
+	free(key);
 	curl_global_cleanup();
 	if (srv.log && srv.log != stderr)
 		fclose(srv.log);
