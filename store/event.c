@@ -9,9 +9,13 @@
 
 #define DEFAULT_LEASE_MS 60000
 
-#define EVENT_COLS                                                             \
-	"id, delivery_key, kind, payload, state, attempts, next_try_ms, "      \
-	"lease_until_ms, received_ms, updated_ms, result"
+/* An event with its payload (kept in event_payloads, same id: claims and
+ * results then rewrite small rows only). */
+#define EVENT_SELECT                                                           \
+	"SELECT e.id, e.delivery_key, e.kind, coalesce(p.payload, ''), "       \
+	"e.state, e.attempts, e.next_try_ms, e.lease_until_ms, "               \
+	"e.received_ms, e.updated_ms, e.result FROM events e "                 \
+	"LEFT JOIN event_payloads p ON p.id = e.id WHERE e.id = ?1"
 
 static const char *const state_names[] = {
     [ZH_STORE_EVENT_NEW] = "new",
@@ -84,31 +88,32 @@ struct event_req {
  * claim takes events in the order they became due straight off the
  * events_due index. */
 static const char insert_sql[] =
-    "INSERT INTO events (delivery_key, kind, payload, next_try_ms, "
-    "received_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?4, ?4) "
+    "INSERT INTO events (delivery_key, kind, next_try_ms, "
+    "received_ms, updated_ms) VALUES (?1, ?2, ?3, ?3, ?3) "
     "ON CONFLICT (delivery_key) DO NOTHING";
+static const char insert_payload_sql[] =
+    "INSERT INTO event_payloads (id, payload) VALUES (?1, ?2)";
 
 static void write_batch(struct zh_store *s, struct event_req *batch)
 {
 	struct zh_error e = {0};
 	struct event_req *r;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *pst = NULL;
 	int rc, ret;
 
 	store_lock(s);
 	if ((ret = store_begin(s, &e)))
 		goto out;
-	ret = store_cached(&st, s, insert_sql, &e);
-	if (ret)
+	if ((ret = store_cached(&st, s, insert_sql, &e)) ||
+	    (ret = store_cached(&pst, s, insert_payload_sql, &e)))
 		goto out;
 	for (r = batch; r; r = r->next) {
 		struct zh_store_event_in *in = r->in;
 
-		store_bind_text(st, 1, in->key);
-		store_bind_text(st, 2, in->kind);
-		sqlite3_bind_text(st, 3, in->payload, (int)in->payload_len,
-				  SQLITE_STATIC);
-		store_bind_int(st, 4, in->now_ms);
+		/* static: the statements are reset before the call returns */
+		sqlite3_bind_text(st, 1, in->key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, in->kind, -1, SQLITE_STATIC);
+		store_bind_int(st, 3, in->now_ms);
 		rc = sqlite3_step(st);
 		store_release(st);
 		if (rc != SQLITE_DONE) {
@@ -117,10 +122,22 @@ static void write_batch(struct zh_store *s, struct event_req *batch)
 		}
 		in->duplicate = sqlite3_changes(s->db) == 0;
 		in->id = in->duplicate ? 0 : sqlite3_last_insert_rowid(s->db);
+		if (in->duplicate)
+			continue;
+		store_bind_int(pst, 1, in->id);
+		sqlite3_bind_text(pst, 2, in->payload, (int)in->payload_len,
+				  SQLITE_STATIC);
+		rc = sqlite3_step(pst);
+		store_release(pst);
+		if (rc != SQLITE_DONE) {
+			ret = store_fail(s, rc, "store an event", &e);
+			goto out;
+		}
 	}
 	ret = store_commit(s, &e);
 out:
 	store_release(st);
+	store_release(pst);
 	if (ret)
 		store_rollback(s);
 	store_unlock(s);
@@ -230,90 +247,141 @@ int zh_store_event_add(int64_t *id, bool *duplicate, struct zh_store *s,
 	return 0;
 }
 
-/* a crashed worker's event first (few rows are ever 'working'), then the
- * new event due first, read in order off the events_due index: no sort of
- * the whole backlog, however long it grows */
+/* a crashed worker's events first (few rows are ever 'working'), then
+ * the new events due first, read in order off the events_due index: no
+ * sort of the whole backlog, however long it grows */
 static const char claim_expired_sql[] =
     "SELECT id FROM events WHERE state = 'working' AND lease_until_ms <= ?1 "
-    "ORDER BY id LIMIT 1";
+    "ORDER BY id LIMIT ?2";
 static const char claim_due_sql[] =
     "SELECT id FROM events WHERE state = 'new' AND next_try_ms <= ?1 "
-    "ORDER BY next_try_ms LIMIT 1";
+    "ORDER BY next_try_ms LIMIT ?2";
 /* no RETURNING: SQLite would build a temporary table for it */
 static const char claim_update_sql[] =
     "UPDATE events SET state = 'working', attempts = attempts + 1, "
     "lease_until_ms = ?2, updated_ms = ?3 WHERE id = ?1";
-static const char event_get_sql[] =
-    "SELECT " EVENT_COLS " FROM events WHERE id = ?1";
+static const char event_get_sql[] = EVENT_SELECT;
+
+/* The ids of up to max events due: expired leases first (*nexpired of
+ * them), then new ones. */
+static int pick(int64_t *ids, size_t *n, size_t *nexpired, struct zh_store *s,
+		size_t max, int64_t now_ms, struct zh_error *err)
+{
+	static const char *const sql[] = {claim_expired_sql, claim_due_sql};
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc, ret = 0;
+
+	*n = *nexpired = 0;
+	for (i = 0; i < 2 && *n < max; i++) {
+		if ((ret = store_cached(&st, s, sql[i], err)))
+			return ret;
+		store_bind_int(st, 1, now_ms);
+		store_bind_int(st, 2, (int64_t)(max - *n));
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+			ids[(*n)++] = sqlite3_column_int64(st, 0);
+		store_release(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_fail(s, rc, "claim an event", err);
+		if (i == 0)
+			*nexpired = *n;
+	}
+	return 0;
+}
+
+/* Claim event id (in a transaction) and read it into *out. */
+static int claim_one(struct zh_store_event *out, struct zh_store *s, int64_t id,
+		     int64_t now_ms, int64_t lease_ms, struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	if ((ret = store_cached(&st, s, claim_update_sql, err)))
+		return ret;
+	store_bind_int(st, 1, id);
+	store_bind_int(st, 2, now_ms + lease_ms);
+	store_bind_int(st, 3, now_ms);
+	rc = sqlite3_step(st);
+	store_release(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, "claim an event", err);
+	if ((ret = store_cached(&st, s, event_get_sql, err)))
+		return ret;
+	store_bind_int(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+		ret = store_fail(s, rc, "claim an event", err);
+	else
+		ret = read_row(out, st, err);
+	store_release(st);
+	return ret;
+}
+
+int zh_store_event_claim_batch(struct zh_store_event *out, size_t max,
+			       size_t *n, struct zh_store *s, int64_t now_ms,
+			       int64_t lease_ms, struct zh_error *err)
+{
+	int64_t *ids;
+	size_t got = 0, nexpired = 0, i;
+	bool synced = true;
+	int ret;
+
+	*n = 0;
+	if (!max)
+		return zh_error_set(err, ZH_EINVALID, "no room for events");
+	memset(out, 0, max * sizeof(*out));
+	if (lease_ms <= 0)
+		lease_ms = DEFAULT_LEASE_MS;
+	if (!(ids = calloc(max, sizeof(*ids))))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	store_lock(s);
+	/* look before taking the write lock: an idle worker must not hold
+	 * up the intake (nor other processes) to find nothing */
+	if ((ret = pick(ids, &got, &nexpired, s, 1, now_ms, err)))
+		goto out;
+	if (!got) {
+		ret = zh_error_set(err, ZH_ENOTFOUND, "no event is due");
+		goto out;
+	}
+	synced = false;
+	store_sync(s, false);
+	if ((ret = store_begin(s, err)))
+		goto out;
+	/* again inside the transaction: another process may have taken
+	 * them meanwhile */
+	if ((ret = pick(ids, &got, &nexpired, s, max, now_ms, err)))
+		goto out;
+	if (!got) {
+		ret = zh_error_set(err, ZH_ENOTFOUND, "no event is due");
+		goto out;
+	}
+	for (i = 0; i < got; i++) {
+		if ((ret =
+			 claim_one(&out[i], s, ids[i], now_ms, lease_ms, err)))
+			goto out;
+		out[i].interrupted = i < nexpired;
+	}
+	ret = store_commit(s, err);
+out:
+	if (ret) {
+		for (i = 0; i < got; i++)
+			zh_store_event_dispose(&out[i]);
+		store_rollback(s);
+	} else {
+		*n = got;
+	}
+	if (!synced)
+		store_sync(s, true);
+	store_unlock(s);
+	free(ids);
+	return ret;
+}
 
 int zh_store_event_claim(struct zh_store_event *out, struct zh_store *s,
 			 int64_t now_ms, int64_t lease_ms, struct zh_error *err)
 {
-	static const char *const pick[] = {claim_expired_sql, claim_due_sql};
-	sqlite3_stmt *st = NULL;
-	bool interrupted = false;
-	int64_t id = 0;
-	size_t i;
-	int rc, ret;
+	size_t n;
 
-	memset(out, 0, sizeof(*out));
-	if (lease_ms <= 0)
-		lease_ms = DEFAULT_LEASE_MS;
-	store_lock(s);
-	store_sync(s, false);
-	if ((ret = store_begin(s, err)))
-		goto out;
-	for (i = 0; i < 2 && !id; i++) {
-		if ((ret = store_cached(&st, s, pick[i], err)))
-			goto out;
-		store_bind_int(st, 1, now_ms);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			id = sqlite3_column_int64(st, 0);
-			interrupted = i == 0;
-		} else if (rc != SQLITE_DONE) {
-			ret = store_fail(s, rc, "claim an event", err);
-			goto out;
-		}
-		store_release(st);
-		st = NULL;
-	}
-	if (!id) {
-		ret = zh_error_set(err, ZH_ENOTFOUND, "no event is due");
-		goto out;
-	}
-	if ((ret = store_cached(&st, s, claim_update_sql, err)))
-		goto out;
-	store_bind_int(st, 1, id);
-	store_bind_int(st, 2, now_ms + lease_ms);
-	store_bind_int(st, 3, now_ms);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-		ret = store_fail(s, rc, "claim an event", err);
-		goto out;
-	}
-	store_release(st);
-	if ((ret = store_cached(&st, s, event_get_sql, err)))
-		goto out;
-	store_bind_int(st, 1, id);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		ret = store_fail(s, rc, "claim an event", err);
-		goto out;
-	}
-	if ((ret = read_row(out, st, err)))
-		goto out;
-	out->interrupted = interrupted;
-	store_release(st);
-	st = NULL;
-	ret = store_commit(s, err);
-out:
-	store_release(st);
-	if (ret) {
-		zh_store_event_dispose(out);
-		store_rollback(s);
-	}
-	store_sync(s, true);
-	store_unlock(s);
-	return ret;
+	return zh_store_event_claim_batch(out, 1, &n, s, now_ms, lease_ms, err);
 }
 
 /* UPDATE one event with sql, a string constant kept prepared (?1 id,
@@ -363,6 +431,65 @@ int zh_store_event_done(struct zh_store *s, int64_t id, bool failed,
 		      err);
 }
 
+static const char done_sql[] =
+    "UPDATE events SET state = ?2, result = ?3, lease_until_ms = 0, "
+    "updated_ms = ?4 WHERE id = ?1";
+
+int zh_store_event_done_batch(struct zh_store *s,
+			      const struct zh_store_event_result *r, size_t n,
+			      int64_t now_ms, struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc, ret;
+
+	if (!n)
+		return 0;
+	store_lock(s);
+	store_sync(s, false);
+	if ((ret = store_begin(s, err)))
+		goto out;
+	if ((ret = store_cached(&st, s, done_sql, err)))
+		goto out;
+	for (i = 0; i < n; i++) {
+		store_bind_int(st, 1, r[i].id);
+		sqlite3_bind_text(st, 2, r[i].failed ? "failed" : "done", -1,
+				  SQLITE_STATIC);
+		if (r[i].result)
+			sqlite3_bind_text(st, 3, r[i].result, -1,
+					  SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 3);
+		store_bind_int(st, 4, now_ms);
+		rc = sqlite3_step(st);
+		store_release(st);
+		if (rc != SQLITE_DONE) {
+			ret = store_fail(s, rc, "update an event", err);
+			goto out;
+		}
+	}
+	ret = store_commit(s, err);
+out:
+	if (ret)
+		store_rollback(s);
+	store_sync(s, true);
+	store_unlock(s);
+	return ret;
+}
+
+int zh_store_event_unclaim(struct zh_store *s, const struct zh_store_event *e,
+			   int64_t now_ms, struct zh_error *err)
+{
+	if (!e)
+		return zh_error_set(err, ZH_EINVALID, "no event given");
+	/* next_try_ms stays: the event is due as it was, for any worker */
+	return update(s,
+		      "UPDATE events SET state = ?2, attempts = attempts - 1, "
+		      "lease_until_ms = 0, updated_ms = ?4 "
+		      "WHERE id = ?1 AND state = 'working' AND attempts = ?6",
+		      e->id, "new", NULL, now_ms, 0, e->attempts, err);
+}
+
 int zh_store_event_retry(struct zh_store *s, const struct zh_store_event *e,
 			 const char *error, int64_t now_ms,
 			 struct zh_error *err)
@@ -386,9 +513,7 @@ int zh_store_event_get(struct zh_store_event *out, struct zh_store *s,
 
 	memset(out, 0, sizeof(*out));
 	store_lock(s);
-	ret = store_prepare(
-	    &st, s, "SELECT " EVENT_COLS " FROM events WHERE id = ?1", err);
-	if (ret)
+	if ((ret = store_prepare(&st, s, EVENT_SELECT, err)))
 		goto out;
 	store_bind_int(st, 1, id);
 	rc = sqlite3_step(st);
@@ -443,10 +568,42 @@ int zh_store_events_pending(int64_t *n, struct zh_store *s,
 int zh_store_events_prune(int64_t *n, struct zh_store *s, int64_t before_ms,
 			  struct zh_error *err)
 {
-	int64_t dummy;
+	static const char *const sql[] = {
+	    "DELETE FROM event_payloads WHERE id IN (SELECT id FROM events "
+	    "WHERE state IN ('done', 'failed') AND received_ms < ?1)",
+	    "DELETE FROM events WHERE state IN ('done', 'failed') "
+	    "AND received_ms < ?1",
+	};
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc, ret;
 
-	return scalar(n ? n : &dummy, s,
-		      "DELETE FROM events WHERE state IN ('done', 'failed') "
-		      "AND received_ms < ?1",
-		      before_ms, true, "prune events", err);
+	if (n)
+		*n = 0;
+	store_lock(s);
+	if ((ret = store_begin(s, err)))
+		goto out;
+	for (i = 0; i < 2; i++) {
+		if ((ret = store_prepare(&st, s, sql[i], err)))
+			goto out;
+		store_bind_int(st, 1, before_ms);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc != SQLITE_DONE) {
+			ret = store_fail(s, rc, "prune events", err);
+			goto out;
+		}
+	}
+	if (n)
+		*n = sqlite3_changes(s->db);
+	ret = store_commit(s, err);
+out:
+	if (ret) {
+		store_rollback(s);
+		if (n)
+			*n = 0;
+	}
+	store_unlock(s);
+	return ret;
 }

@@ -3,6 +3,7 @@
 #define ZH_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -28,6 +29,11 @@ struct zh_store {
 	pthread_cond_t gc_cv;
 	struct event_req *gc_head, **gc_tail;
 	bool gc_leader;
+	/* zh_store_checkpoint_apart: the WAL's size after the last commit
+	 * (wal hook), and the connection zh_store_checkpoint uses */
+	atomic_int wal_pages;
+	pthread_mutex_t ckpt_mu;
+	sqlite3 *ckpt_db;
 	/* store_cached: statements by the address of their SQL text */
 	struct {
 		const char *sql;

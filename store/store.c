@@ -71,6 +71,14 @@ static const char *const migrations[] = {
     "CREATE INDEX events_due ON events (state, next_try_ms);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
     "  WITHOUT ROWID;",
+    /* v2: the payloads apart from the events' changing state, so that a
+     * claim or a result rewrites a small row (many per page), not the
+     * page holding a body of a few KB. Same id as the event. */
+    "CREATE TABLE event_payloads ("
+    "  id INTEGER PRIMARY KEY, payload TEXT NOT NULL"
+    ");"
+    "INSERT INTO event_payloads (id, payload) SELECT id, payload FROM events;"
+    "ALTER TABLE events DROP COLUMN payload;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -448,6 +456,7 @@ int zh_store_open(struct zh_store **out, const char *dir, struct zh_error *err)
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->gc_mu, NULL);
+	pthread_mutex_init(&s->ckpt_mu, NULL);
 	pthread_cond_init(&s->gc_cv, NULL);
 	s->gc_tail = &s->gc_head;
 	n = strlen(dir);
@@ -496,11 +505,77 @@ void zh_store_free(struct zh_store *s)
 	for (i = 0; i < STORE_CACHE; i++)
 		sqlite3_finalize(s->cache[i].st);
 	sqlite3_close_v2(s->db);
+	sqlite3_close_v2(s->ckpt_db);
+	pthread_mutex_destroy(&s->ckpt_mu);
 	pthread_cond_destroy(&s->gc_cv);
 	pthread_mutex_destroy(&s->gc_mu);
 	pthread_mutex_destroy(&s->mu);
 	free(s->path);
 	free(s);
+}
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct zh_store *s = arg;
+
+	(void)db;
+	(void)name;
+	atomic_store(&s->wal_pages, pages);
+	return SQLITE_OK;
+}
+
+void zh_store_checkpoint_apart(struct zh_store *s)
+{
+	store_lock(s);
+	/* replaces SQLite's automatic checkpoint (itself a wal hook) */
+	sqlite3_wal_hook(s->db, wal_hook, s);
+	store_unlock(s);
+}
+
+int zh_store_wal_pages(struct zh_store *s)
+{
+	return atomic_load(&s->wal_pages);
+}
+
+int zh_store_checkpoint(struct zh_store *s, struct zh_error *err)
+{
+	int rc, ret = 0;
+
+	pthread_mutex_lock(&s->ckpt_mu);
+	if (!s->ckpt_db) {
+		rc = sqlite3_open_v2(s->path, &s->ckpt_db,
+				     SQLITE_OPEN_READWRITE |
+					 SQLITE_OPEN_FULLMUTEX |
+					 SQLITE_OPEN_NOFOLLOW,
+				     NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_busy_timeout(s->ckpt_db, 5000);
+			/* the database file is flushed before the WAL is
+			 * reused */
+			rc = sqlite3_exec(s->ckpt_db,
+					  "PRAGMA synchronous = FULL", NULL,
+					  NULL, NULL);
+		}
+		if (rc != SQLITE_OK) {
+			ret = zh_error_set(err, ZH_ESTORE,
+					   "state store '%s': cannot open for "
+					   "a checkpoint: %s",
+					   s->path, sqlite3_errstr(rc));
+			sqlite3_close_v2(s->ckpt_db);
+			s->ckpt_db = NULL;
+			goto out;
+		}
+	}
+	/* PASSIVE: copies what it can without waiting for anyone */
+	rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, "main",
+				       SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+		ret = zh_error_set(err, ZH_ESTORE,
+				   "state store '%s': cannot checkpoint: %s",
+				   s->path, sqlite3_errmsg(s->ckpt_db));
+out:
+	pthread_mutex_unlock(&s->ckpt_mu);
+	return ret;
 }
 
 const char *zh_store_path(const struct zh_store *s)

@@ -40,7 +40,7 @@
 #include "util/error.h"
 
 /* Schema version this build writes (PRAGMA user_version). */
-#define ZH_STORE_SCHEMA_VERSION 1
+#define ZH_STORE_SCHEMA_VERSION 2
 
 /* Length of a trigger key (hex characters, without the NUL). */
 #define ZH_STORE_KEY_LEN 32
@@ -368,6 +368,22 @@ int zh_store_mark_noted(struct zh_store *s,
 int zh_store_next_wakeup(int64_t *at_ms, struct zh_store *s,
 			 struct zh_error *err);
 
+/* For a process that commits often and cannot wait (the receiver): the
+ * commits of s no longer copy the WAL back into the database file when it
+ * has grown (SQLite's automatic checkpoint, which holds up the commit
+ * that triggers it); the process calls zh_store_checkpoint from a thread
+ * of its own instead, watching zh_store_wal_pages. */
+void zh_store_checkpoint_apart(struct zh_store *s);
+
+/* Pages in the WAL after s's last commit (0 before any, or without
+ * zh_store_checkpoint_apart). */
+int zh_store_wal_pages(struct zh_store *s);
+
+/* Copy what the WAL holds back into the database (a PASSIVE checkpoint:
+ * it waits for no reader or writer) on a connection of its own, so that
+ * s's users go on meanwhile. Returns 0 or ZH_ESTORE. */
+int zh_store_checkpoint(struct zh_store *s, struct zh_error *err);
+
 /* ---- events: webhook deliveries the receiver accepted ---- */
 
 enum zh_store_event_state {
@@ -435,6 +451,37 @@ int zh_store_event_add_batch(struct zh_store_event_in *items, size_t n,
 int zh_store_event_claim(struct zh_store_event *out, struct zh_store *s,
 			 int64_t now_ms, int64_t lease_ms,
 			 struct zh_error *err);
+
+/* zh_store_event_claim for up to max events (max >= 1) in one
+ * transaction: out[0..*n) (out has room for max) in the order
+ * zh_store_event_claim would take them one by one. Looks without taking
+ * the write lock first, so that finding nothing is cheap. Returns 0
+ * (*n >= 1), ZH_ENOTFOUND (*n = 0), ZH_EINVALID, ZH_ESTORE or ZH_ENOMEM.
+ * Dispose each out[i] (nothing to dispose after a failure). */
+int zh_store_event_claim_batch(struct zh_store_event *out, size_t max,
+			       size_t *n, struct zh_store *s, int64_t now_ms,
+			       int64_t lease_ms, struct zh_error *err);
+
+/* Give claimed event e back untouched, as a worker that claimed more than
+ * it got to: 'new' again, due when it was, the claim's attempt not
+ * counted. Not flushed to disk. Returns 0, ZH_ENOTFOUND when it is not
+ * e's claim any more (taken over), ZH_EINVALID or ZH_ESTORE. */
+int zh_store_event_unclaim(struct zh_store *s, const struct zh_store_event *e,
+			   int64_t now_ms, struct zh_error *err);
+
+/* One result for zh_store_event_done_batch (borrowed). */
+struct zh_store_event_result {
+	int64_t id;
+	bool failed;
+	const char *result; /* may be NULL */
+};
+
+/* zh_store_event_done for n events in one transaction (not flushed to
+ * disk either); ids no longer in the store are skipped. Returns 0 or
+ * ZH_ESTORE (none recorded). */
+int zh_store_event_done_batch(struct zh_store *s,
+			      const struct zh_store_event_result *r, size_t n,
+			      int64_t now_ms, struct zh_error *err);
 
 /* Finish event id: done (result may be NULL) or, with failed, given up for
  * good. Not flushed to disk (a power cut may undo it: the event is then

@@ -70,6 +70,28 @@ struct zh_store *open_ok(const char *dir)
 	return s;
 }
 
+int store_setup(void **state)
+{
+	struct store_fx *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->dir = tmpdir_new();
+	f->s = open_ok(f->dir);
+	*state = f;
+	return 0;
+}
+
+int store_teardown(void **state)
+{
+	struct store_fx *f = *state;
+
+	zh_store_free(f->s);
+	tmpdir_remove(f->dir);
+	free(f);
+	return 0;
+}
+
 struct zh_store_trigger_spec spec_for(const char *commit, const char *rule)
 {
 	struct zh_store_trigger_spec sp;

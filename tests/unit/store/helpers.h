@@ -1,4 +1,4 @@
-/* Temporary state directories for the store tests. */
+/* Temporary state directories and store fixtures for the store tests. */
 #ifndef ZH_TESTS_UNIT_STORE_HELPERS_H
 #define ZH_TESTS_UNIT_STORE_HELPERS_H
 
@@ -14,6 +14,22 @@ void tmpdir_remove(char *dir);
 
 /* Open the store in dir, failing the test with the library's message. */
 struct zh_store *open_ok(const char *dir);
+
+/* A cmocka fixture: a store open in a fresh directory. */
+struct store_fx {
+	char *dir;
+	struct zh_store *s;
+};
+
+/* cmocka setup: *state = a new struct store_fx. */
+int store_setup(void **state);
+
+/* cmocka teardown: close the store, remove its directory, free *state. */
+int store_teardown(void **state);
+
+/* A cmocka test run with the store fixture. */
+#define store_test(f)                                                          \
+	cmocka_unit_test_setup_teardown(f, store_setup, store_teardown)
 
 /* A trigger spec with every field set; commit and rule vary per test. */
 struct zh_store_trigger_spec spec_for(const char *commit, const char *rule);

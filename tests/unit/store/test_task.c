@@ -13,33 +13,6 @@
 #include "util/banned.h"
 #include "util/error.h"
 
-struct fx {
-	char *dir;
-	struct zh_store *s;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->dir = tmpdir_new();
-	f->s = open_ok(f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	zh_store_free(f->s);
-	tmpdir_remove(f->dir);
-	free(f);
-	return 0;
-}
-
 static struct zh_store_task task_for(const char *workflow, int64_t task_id,
 				     const char *commit)
 {
@@ -56,7 +29,7 @@ static struct zh_store_task task_for(const char *workflow, int64_t task_id,
 
 static void upsert_fills_and_updates(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_task t = task_for("wf", 49, "c1"), got;
 	struct zh_error err = {0};
 	int64_t id, id2;
@@ -124,7 +97,7 @@ static size_t ids(const struct zh_store_task_list *l, int64_t *out)
 
 static void due_and_update(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_task t;
 	struct zh_store_task_list l;
 	struct zh_error err = {0};
@@ -200,7 +173,7 @@ static void due_and_update(void **state)
 
 static void tasks_of_commit_sorted(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_task t;
 	struct zh_store_task_list l;
 	struct zh_error err = {0};
@@ -259,7 +232,7 @@ static void note_commit(struct zh_store *s, const char *commit)
 
 static void notes_out_of_date(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
 	struct zh_store_trigger tr;
 	struct zh_store_task_list stale;
@@ -336,7 +309,7 @@ static void notes_out_of_date(void **state)
 
 static void give_up_and_wakeup(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
 	struct zh_store_task t;
 	struct zh_error err = {0};
@@ -372,14 +345,9 @@ static void give_up_and_wakeup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(upsert_fills_and_updates, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(due_and_update, setup, teardown),
-	    cmocka_unit_test_setup_teardown(tasks_of_commit_sorted, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(notes_out_of_date, setup, teardown),
-	    cmocka_unit_test_setup_teardown(give_up_and_wakeup, setup,
-					    teardown),
+	    store_test(upsert_fills_and_updates), store_test(due_and_update),
+	    store_test(tasks_of_commit_sorted),	  store_test(notes_out_of_date),
+	    store_test(give_up_and_wakeup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,36 +15,9 @@
 #include "util/banned.h"
 #include "util/error.h"
 
-struct fx {
-	char *dir;
-	struct zh_store *s;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->dir = tmpdir_new();
-	f->s = open_ok(f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	zh_store_free(f->s);
-	tmpdir_remove(f->dir);
-	free(f);
-	return 0;
-}
-
 static void add_dedupes_by_key(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
 	struct zh_store_trigger t;
 	struct zh_error err = {0};
@@ -112,7 +85,7 @@ static void add_dedupes_by_key(void **state)
 
 static void caller_key_and_lookup_by_key(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_trigger_spec sp = spec_for("c2", "dev");
 	struct zh_store_trigger t;
 	struct zh_error err = {0};
@@ -140,7 +113,7 @@ static void caller_key_and_lookup_by_key(void **state)
 
 static void claim_lease_and_interrupted(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
 	struct zh_store_claim c = {.now_ms = 1000, .lease_ms = 15000};
 	struct zh_store_trigger t, t2;
@@ -197,7 +170,7 @@ static void claim_lease_and_interrupted(void **state)
 
 static void retry_backs_off(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
 	struct zh_store_claim c = {.lease_ms = 5000};
 	struct zh_store_trigger t;
@@ -242,7 +215,7 @@ static void retry_backs_off(void **state)
 
 static void reject_is_final(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
 	struct zh_store_claim c = {
 	    .now_ms = 5, .ignore_backoff = true, .round_start_ms = 1000000};
@@ -272,7 +245,7 @@ static void reject_is_final(void **state)
 
 static void created_adds_task(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_trigger_spec sp = spec_for("c1", "build-images");
 	struct zh_store_trigger t;
 	struct zh_store_task task;
@@ -324,7 +297,7 @@ static void created_adds_task(void **state)
 
 static void sync_round_takes_each_once(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_trigger_spec sp = spec_for("c1", "a");
 	struct zh_store_trigger t;
 	struct zh_store_trigger_list l;
@@ -365,7 +338,7 @@ static void sync_round_takes_each_once(void **state)
 
 static void triggers_of_commit(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_trigger_spec sp = spec_for("c1", "a");
 	struct zh_store_trigger_list l;
 	struct zh_error err = {0};
@@ -445,7 +418,7 @@ fail:
 
 static void two_processes_race(void **state)
 {
-	struct fx *f = *state;
+	struct store_fx *f = *state;
 	struct zh_store_trigger_list l;
 	struct zh_store_task_list tl;
 	struct zh_error err = {0};
@@ -507,21 +480,15 @@ static void two_processes_race(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(add_dedupes_by_key, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(caller_key_and_lookup_by_key, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(claim_lease_and_interrupted, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(retry_backs_off, setup, teardown),
-	    cmocka_unit_test_setup_teardown(reject_is_final, setup, teardown),
-	    cmocka_unit_test_setup_teardown(created_adds_task, setup, teardown),
-	    cmocka_unit_test_setup_teardown(sync_round_takes_each_once, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(triggers_of_commit, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(two_processes_race, setup,
-					    teardown),
+	    store_test(add_dedupes_by_key),
+	    store_test(caller_key_and_lookup_by_key),
+	    store_test(claim_lease_and_interrupted),
+	    store_test(retry_backs_off),
+	    store_test(reject_is_final),
+	    store_test(created_adds_task),
+	    store_test(sync_round_takes_each_once),
+	    store_test(triggers_of_commit),
+	    store_test(two_processes_race),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
