@@ -227,11 +227,10 @@ static void maybe_sent_key(char *buf, size_t size,
 	snprintf(buf, size, "maybe_sent:%" PRId64, t->id);
 }
 
-static bool maybe_sent_error(int rc, const struct zh_error *e)
+static bool maybe_sent_error(int rc, const struct zh_zadig *z)
 {
-	return rc == ZH_ETIMEOUT ||
-	       (rc == ZH_ENET && !strstr(e->msg, "connection refused") &&
-		!strstr(e->msg, "resolve"));
+	/* no client (z NULL) or a failure before the first byte: unsent */
+	return z && (rc == ZH_ETIMEOUT || rc == ZH_ENET) && !zh_zadig_unsent(z);
 }
 
 /* Send claimed trigger t and record the outcome. */
@@ -283,7 +282,7 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	if (sent_ms &&
 	    (rc == 0 || (rc == ZH_EZADIG && e.http >= 400 && e.http < 500))) {
 		(void)zh_store_meta_set(f->store, mkey, NULL, NULL);
-	} else if (maybe_sent_error(rc, &e)) {
+	} else if (maybe_sent_error(rc, z)) {
 		char at[32];
 
 		snprintf(at, sizeof(at), "%" PRId64, now);

@@ -29,6 +29,7 @@ struct zh_zadig {
 	CURL *curl;
 	char *base;
 	char *token;
+	char *ca_file; /* for messages; NULL when the system store is used */
 	long timeout_ms;
 	size_t max_body;
 	int get_retries;
@@ -36,6 +37,7 @@ struct zh_zadig {
 	uint64_t rng;
 	struct zh_buf body; /* the last answer */
 	bool too_big, oom;
+	bool unsent; /* the last request failed before it was sent */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -162,6 +164,9 @@ int zh_zadig_new(struct zh_zadig **out, const struct zh_zadig_opts *opts,
 	if (!(z->base = strndup(opts->url, len)) ||
 	    !(z->token = strdup(opts->token ? opts->token : "")))
 		goto nomem;
+	if (opts->ca_file && *opts->ca_file &&
+	    !(z->ca_file = strdup(opts->ca_file)))
+		goto nomem;
 	z->timeout_ms =
 	    opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
 	z->max_body = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
@@ -198,6 +203,7 @@ void zh_zadig_free(struct zh_zadig *z)
 		free(z->token);
 	}
 	free(z->base);
+	free(z->ca_file);
 	zh_buf_dispose(&z->body);
 	free(z);
 }
@@ -205,6 +211,11 @@ void zh_zadig_free(struct zh_zadig *z)
 const char *zh_zadig_base_url(const struct zh_zadig *z)
 {
 	return z ? z->base : NULL;
+}
+
+bool zh_zadig_unsent(const struct zh_zadig *z)
+{
+	return z && z->unsent;
 }
 
 /* ---- one request ---- */
@@ -268,11 +279,94 @@ static void lower_first(char *s)
 		s[0] = (char)tolower((unsigned char)s[0]);
 }
 
+/* Whether curl failed before it wrote any byte of the request: name
+ * resolution, connecting, the TLS handshake and certificate check, local
+ * TLS set-up. Zadig cannot have acted on such a request, so the caller
+ * may send it again without waiting for an earlier try to show up. A
+ * timeout or a reset is not listed: the request may have arrived. */
+static bool failed_before_send(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CLIENTCERT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* curl's own sentence for cc, trimmed and lower-cased, into why. */
+static void curl_why(char *why, size_t size, struct zh_zadig *z, CURLcode cc)
+{
+	long oserr = 0;
+	size_t n;
+
+	if (cc == CURLE_COULDNT_CONNECT &&
+	    curl_easy_getinfo(z->curl, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK &&
+	    oserr > 0 && strerror_r((int)oserr, why, size) == 0) {
+		/* "connection refused" reads better than curl's sentence. */
+	} else if (z->errbuf[0]) {
+		snprintf(why, size, "%s", z->errbuf);
+	} else {
+		snprintf(why, size, "%s", curl_easy_strerror(cc));
+	}
+	n = strlen(why);
+	while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == '.'))
+		why[--n] = '\0';
+	lower_first(why);
+}
+
+/* A certificate problem says which certificate and what to change: the
+ * user fixes these in the config, not by waiting. */
+static int tls_error(struct zh_zadig *z, CURLcode cc, const char *why,
+		     struct zh_error *err)
+{
+	if (cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CRL_BADFILE)
+		return zh_error_set(err, ZH_ENET,
+				    "cannot load the CA certificates of "
+				    "zadig.ca_file '%.200s': %s",
+				    z->ca_file ? z->ca_file : "(system store)",
+				    why);
+	if (strstr(why, "host name") || strstr(why, "subject name"))
+		return zh_error_set(err, ZH_ENET,
+				    "the TLS certificate of zadig at %s is not "
+				    "for that host name (%s): use the name "
+				    "the certificate was issued for in "
+				    "zadig.url",
+				    z->base, why);
+	if (z->ca_file)
+		return zh_error_set(err, ZH_ENET,
+				    "cannot verify the TLS certificate of "
+				    "zadig at %s (%s): zadig.ca_file "
+				    "'%.200s' does not hold the CA that "
+				    "signed it",
+				    z->base, why, z->ca_file);
+	return zh_error_set(err, ZH_ENET,
+			    "cannot verify the TLS certificate of zadig at "
+			    "%s (%s): set zadig.ca_file to the CA "
+			    "certificate that signed it",
+			    z->base, why);
+}
+
 static int net_error(struct zh_zadig *z, CURLcode cc, struct zh_error *err)
 {
 	char why[CURL_ERROR_SIZE + 64];
-	long oserr = 0;
-	size_t n;
 
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
@@ -298,19 +392,11 @@ static int net_error(struct zh_zadig *z, CURLcode cc, struct zh_error *err)
 	default:
 		break;
 	}
-	if (cc == CURLE_COULDNT_CONNECT &&
-	    curl_easy_getinfo(z->curl, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK &&
-	    oserr > 0 && strerror_r((int)oserr, why, sizeof(why)) == 0) {
-		/* "connection refused" reads better than curl's sentence. */
-	} else if (z->errbuf[0]) {
-		snprintf(why, sizeof(why), "%s", z->errbuf);
-	} else {
-		snprintf(why, sizeof(why), "%s", curl_easy_strerror(cc));
-	}
-	n = strlen(why);
-	while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == '.'))
-		why[--n] = '\0';
-	lower_first(why);
+	curl_why(why, sizeof(why), z, cc);
+	if (cc == CURLE_PEER_FAILED_VERIFICATION ||
+	    cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CRL_BADFILE ||
+	    cc == CURLE_SSL_ISSUER_ERROR)
+		return tls_error(z, cc, why, err);
 	return zh_error_set(err, ZH_ENET, "cannot reach zadig at %s: %s",
 			    z->base, why);
 }
@@ -345,6 +431,7 @@ static int perform_once(struct zh_zadig *z, const struct zh_zadig_request *req,
 	z->too_big = false;
 	z->oom = false;
 	z->errbuf[0] = '\0';
+	z->unsent = false;
 	*http = 0;
 	if (set_method(z->curl, req))
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
@@ -354,6 +441,7 @@ static int perform_once(struct zh_zadig *z, const struct zh_zadig_request *req,
 			err->http = 0;
 			err->zadig_code = 0;
 		}
+		z->unsent = failed_before_send(cc);
 		return net_error(z, cc, err);
 	}
 	curl_easy_getinfo(z->curl, CURLINFO_RESPONSE_CODE, http);
@@ -426,6 +514,7 @@ static int call(struct zh_zadig *z, const struct zh_zadig_request *req,
 	long http = 0;
 	int rc;
 
+	z->unsent = false;
 	zh_buf_init(&url, 64 * 1024);
 	if ((rc = zh_buf_printf(&url, "%s%s", z->base, req->path)) < 0) {
 		rc = zh_error_set(err, rc, "request url too long");

@@ -16,6 +16,10 @@
  * RFC 3986 unreserved characters). Returns a malloc'd string or NULL. */
 char *zh_zadig_escape(const char *s);
 
+/* Append "/" and the percent-encoded seg to b. Returns 0, ZH_ENOMEM or
+ * ZH_ETOOBIG (b's cap). */
+int zh_zadig_append_segment(struct zh_buf *b, const char *seg);
+
 /* GET /api/directory/workflowTask?commitId=. ZH_EINVALID on an empty
  * commit. */
 int zh_zadig_render_tasks_by_commit(struct zh_zadig_request *out,

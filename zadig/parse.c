@@ -139,6 +139,54 @@ static json_object *jarray(json_object *o, const char *key)
 
 /* Copy s into dst (size n) with control characters as spaces and at
  * most max bytes, never cutting a UTF-8 sequence. */
+/* Keep *s when it is a non-empty string, else make it a copy of
+ * fallback (NULL stays NULL). */
+static void default_str(char **s, const char *fallback, bool *oom)
+{
+	if (*s && **s)
+		return;
+	free(*s);
+	*s = dup_or(fallback, oom);
+}
+
+/* The objects of array a: *n slots of size bytes, zeroed, or NULL when
+ * there are none (*oom set when the allocation fails). Fill them with
+ * object_at, skipping what it returns NULL for. */
+static void *alloc_items(json_object *a, size_t size, size_t *n, bool *oom)
+{
+	void *items;
+
+	*n = a ? json_object_array_length(a) : 0;
+	if (!*n)
+		return NULL;
+	if (!(items = calloc(*n, size))) {
+		*oom = true;
+		*n = 0;
+	}
+	return items;
+}
+
+static json_object *object_at(json_object *a, size_t i)
+{
+	json_object *it = json_object_array_get_idx(a, i);
+
+	return json_object_is_type(it, json_type_object) ? it : NULL;
+}
+
+/* The fields every task answer (lookup and both details) names alike. */
+static void parse_task_fields(struct zh_zadig_task *t, json_object *o,
+			      bool *oom)
+{
+	t->task_id = jint(o, "task_id");
+	t->status = jdup(o, "status", oom);
+	t->url = jdup(o, "url", oom);
+	t->workflow_name = jdup(o, "workflow_name", oom);
+	t->project_name = jdup(o, "project_name", oom);
+	t->create_time = jint(o, "create_time");
+	t->start_time = jint(o, "start_time");
+	t->end_time = jint(o, "end_time");
+}
+
 static void clean(char *dst, size_t n, const char *s, size_t len, size_t max)
 {
 	size_t i, k = 0;
@@ -310,18 +358,6 @@ static int parse_object(json_object **out, const char *body, size_t len,
 	return 0;
 }
 
-static int append_segment(struct zh_buf *b, const char *seg)
-{
-	char *e = zh_zadig_escape(seg);
-	int rc;
-
-	if (!e)
-		return ZH_ENOMEM;
-	rc = zh_buf_printf(b, "/%s", e);
-	free(e);
-	return rc;
-}
-
 char *zh_zadig_task_url(const char *base, const char *project, const char *kind,
 			const char *workflow, int64_t task_id)
 {
@@ -331,9 +367,9 @@ char *zh_zadig_task_url(const char *base, const char *project, const char *kind,
 		return NULL;
 	zh_buf_init(&b, 64 * 1024);
 	if (zh_buf_printf(&b, "%s/v1/projects/detail", base) < 0 ||
-	    append_segment(&b, project) < 0 ||
+	    zh_zadig_append_segment(&b, project) < 0 ||
 	    zh_buf_printf(&b, "/pipelines/%s", kind) < 0 ||
-	    append_segment(&b, workflow) < 0 ||
+	    zh_zadig_append_segment(&b, workflow) < 0 ||
 	    zh_buf_printf(&b, "/%" PRId64, task_id) < 0) {
 		zh_buf_dispose(&b);
 		return NULL;
@@ -398,24 +434,12 @@ int zh_zadig_parse_task_list(struct zh_zadig_task_list *out, const char *body,
 				  "zadig commitId lookup answer is not a list");
 		goto out;
 	}
-	n = json_object_array_length(a);
-	if (n && !(out->items = calloc(n, sizeof(*out->items)))) {
-		oom = true;
-		goto out;
-	}
+	out->items = alloc_items(a, sizeof(*out->items), &n, &oom);
 	for (i = 0; i < n; i++) {
-		it = json_object_array_get_idx(a, i);
-		if (!json_object_is_type(it, json_type_object))
+		if (!(it = object_at(a, i)))
 			continue;
 		t = &out->items[out->len++];
-		t->task_id = jint(it, "task_id");
-		t->status = jdup(it, "status", &oom);
-		t->url = jdup(it, "url", &oom);
-		t->workflow_name = jdup(it, "workflow_name", &oom);
-		t->project_name = jdup(it, "project_name", &oom);
-		t->create_time = jint(it, "create_time");
-		t->start_time = jint(it, "start_time");
-		t->end_time = jint(it, "end_time");
+		parse_task_fields(t, it, &oom);
 		t->raw_json =
 		    dup_or(json_object_to_json_string_ext(
 			       it, JSON_C_TO_STRING_PLAIN |
@@ -451,15 +475,9 @@ int zh_zadig_parse_created(struct zh_zadig_created *out, const char *body,
 		goto out;
 	}
 	out->workflow_name = jdup(o, "workflow_name", &oom);
-	if (!out->workflow_name || !*out->workflow_name) {
-		free(out->workflow_name);
-		out->workflow_name = dup_or(workflow, &oom);
-	}
+	default_str(&out->workflow_name, workflow, &oom);
 	out->project_name = jdup(o, "project_name", &oom);
-	if (!out->project_name || !*out->project_name) {
-		free(out->project_name);
-		out->project_name = dup_or(project, &oom);
-	}
+	default_str(&out->project_name, project, &oom);
 	if (!oom && out->project_name && *out->project_name &&
 	    out->workflow_name && *out->workflow_name) {
 		out->url = zh_zadig_task_url(base, out->project_name,
@@ -499,17 +517,13 @@ static char *absolute(const char *base, const char *url, bool *oom)
 static void parse_reports(struct zh_zadig_task *t, json_object *a,
 			  const char *base, bool *oom)
 {
-	size_t i, n = a ? json_object_array_length(a) : 0;
 	struct zh_zadig_test_report *r;
 	json_object *it, *f;
+	size_t i, n;
 
-	if (!n || !(t->test_reports = calloc(n, sizeof(*t->test_reports)))) {
-		*oom = *oom || n;
-		return;
-	}
+	t->test_reports = alloc_items(a, sizeof(*t->test_reports), &n, oom);
 	for (i = 0; i < n; i++) {
-		it = json_object_array_get_idx(a, i);
-		if (!json_object_is_type(it, json_type_object))
+		if (!(it = object_at(a, i)))
 			continue;
 		r = &t->test_reports[t->ntest_reports++];
 		r->test_name = jdup(it, "test_name", oom);
@@ -525,23 +539,49 @@ static void parse_reports(struct zh_zadig_task *t, json_object *a,
 
 static void parse_images(struct zh_zadig_task *t, json_object *a, bool *oom)
 {
-	size_t i, n = a ? json_object_array_length(a) : 0;
 	struct zh_zadig_image *m;
 	json_object *it;
+	size_t i, n;
 
-	if (!n || !(t->images = calloc(n, sizeof(*t->images)))) {
-		*oom = *oom || n;
-		return;
-	}
+	t->images = alloc_items(a, sizeof(*t->images), &n, oom);
 	for (i = 0; i < n; i++) {
-		it = json_object_array_get_idx(a, i);
-		if (!json_object_is_type(it, json_type_object))
+		if (!(it = object_at(a, i)))
 			continue;
 		m = &t->images[t->nimages++];
 		m->image = jdup(it, "image", oom);
 		m->service_name = jdup(it, "service_name", oom);
 		m->registry_repo = jdup(it, "registry_repo", oom);
 	}
+}
+
+/* What both task-detail answers share; the task the caller asked for
+ * fills an id or workflow name the answer leaves out. */
+static void parse_detail_fields(struct zh_zadig_task *t, json_object *o,
+				const char *workflow, int64_t task_id,
+				bool *oom)
+{
+	parse_task_fields(t, o, oom);
+	if (t->task_id <= 0)
+		t->task_id = task_id;
+	if (!t->workflow_name)
+		t->workflow_name = dup_or(workflow, oom);
+	t->task_creator = jdup(o, "task_creator", oom);
+}
+
+/* Keep the answer as received (for --json) and release o; after a failed
+ * allocation free all of t and fail. */
+static int detail_done(struct zh_zadig_task *t, json_object *o,
+		       const char *body, size_t len, bool oom,
+		       struct zh_error *err)
+{
+	t->raw_json = body ? strndup(body, len) : NULL;
+	oom = oom || (body && !t->raw_json);
+	json_object_put(o);
+	if (oom) {
+		zh_zadig_task_dispose(t);
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	}
+	return 0;
 }
 
 int zh_zadig_parse_product_detail(struct zh_zadig_task *out, const char *body,
@@ -556,38 +596,16 @@ int zh_zadig_parse_product_detail(struct zh_zadig_task *out, const char *body,
 	memset(out, 0, sizeof(*out));
 	if ((rc = parse_object(&o, body, len, "task detail", err)) < 0)
 		return rc;
-	out->task_id = jint(o, "task_id");
-	if (out->task_id <= 0)
-		out->task_id = task_id;
-	out->workflow_name = jdup(o, "workflow_name", &oom);
-	if (!out->workflow_name)
-		out->workflow_name = dup_or(workflow, &oom);
-	out->project_name = jdup(o, "project_name", &oom);
-	if (!out->project_name || !*out->project_name) {
-		free(out->project_name);
-		out->project_name = dup_or(project, &oom);
-	}
+	parse_detail_fields(out, o, workflow, task_id, &oom);
+	default_str(&out->project_name, project, &oom);
 	out->env_name = jdup(o, "env_name", &oom);
-	out->status = jdup(o, "status", &oom);
-	out->task_creator = jdup(o, "task_creator", &oom);
-	out->create_time = jint(o, "create_time");
-	out->start_time = jint(o, "start_time");
-	out->end_time = jint(o, "end_time");
-	out->url = jdup(o, "url", &oom);
 	if (!out->url && !oom && out->project_name && *out->project_name &&
 	    out->workflow_name && *out->workflow_name)
 		out->url = zh_zadig_task_url(base, out->project_name, "multi",
 					     out->workflow_name, out->task_id);
 	parse_images(out, jarray(o, "images"), &oom);
 	parse_reports(out, jarray(o, "test_reports"), base, &oom);
-	out->raw_json = body ? strndup(body, len) : NULL;
-	oom = oom || (body && !out->raw_json);
-	json_object_put(o);
-	if (oom) {
-		zh_zadig_task_dispose(out);
-		return zh_error_set(err, ZH_ENOMEM, "out of memory");
-	}
-	return 0;
+	return detail_done(out, o, body, len, oom, err);
 }
 
 static void parse_approval(struct zh_zadig_approval *ap, json_object *o,
@@ -610,17 +628,13 @@ static void parse_approval(struct zh_zadig_approval *ap, json_object *o,
 
 static void parse_jobs(struct zh_zadig_stage *s, json_object *a, bool *oom)
 {
-	size_t i, n = a ? json_object_array_length(a) : 0;
 	struct zh_zadig_job *j;
 	json_object *it;
+	size_t i, n;
 
-	if (!n || !(s->jobs = calloc(n, sizeof(*s->jobs)))) {
-		*oom = *oom || n;
-		return;
-	}
+	s->jobs = alloc_items(a, sizeof(*s->jobs), &n, oom);
 	for (i = 0; i < n; i++) {
-		it = json_object_array_get_idx(a, i);
-		if (!json_object_is_type(it, json_type_object))
+		if (!(it = object_at(a, i)))
 			continue;
 		j = &s->jobs[s->njobs++];
 		j->name = jdup(it, "name", oom);
@@ -633,17 +647,13 @@ static void parse_jobs(struct zh_zadig_stage *s, json_object *a, bool *oom)
 
 static void parse_stages(struct zh_zadig_task *t, json_object *a, bool *oom)
 {
-	size_t i, n = a ? json_object_array_length(a) : 0;
 	struct zh_zadig_stage *s;
 	json_object *it;
+	size_t i, n;
 
-	if (!n || !(t->stages = calloc(n, sizeof(*t->stages)))) {
-		*oom = *oom || n;
-		return;
-	}
+	t->stages = alloc_items(a, sizeof(*t->stages), &n, oom);
 	for (i = 0; i < n; i++) {
-		it = json_object_array_get_idx(a, i);
-		if (!json_object_is_type(it, json_type_object))
+		if (!(it = object_at(a, i)))
 			continue;
 		s = &t->stages[t->nstages++];
 		s->name = jdup(it, "name", oom);
@@ -668,24 +678,9 @@ int zh_zadig_parse_custom_detail(struct zh_zadig_task *out, const char *body,
 	if ((rc = parse_object(&o, body, len, "custom task detail", err)) < 0)
 		return rc;
 	out->custom = true;
-	out->task_id = jint(o, "task_id");
-	if (out->task_id <= 0)
-		out->task_id = task_id;
-	out->workflow_name = jdup(o, "workflow_name", &oom);
-	if (!out->workflow_name)
-		out->workflow_name = dup_or(workflow, &oom);
+	parse_detail_fields(out, o, workflow, task_id, &oom);
 	out->workflow_key = jdup(o, "workflow_key", &oom);
-	out->project_name = jdup(o, "project_name", &oom);
-	if (!out->project_name || !*out->project_name) {
-		free(out->project_name);
-		out->project_name = jdup(o, "project_key", &oom);
-	}
-	out->status = jdup(o, "status", &oom);
-	out->task_creator = jdup(o, "task_creator", &oom);
-	out->create_time = jint(o, "create_time");
-	out->start_time = jint(o, "start_time");
-	out->end_time = jint(o, "end_time");
-	out->url = jdup(o, "url", &oom);
+	default_str(&out->project_name, jcstr(o, "project_key"), &oom);
 	/* The web UI names custom workflows by their key. */
 	if (!out->url && !oom && out->project_name && *out->project_name &&
 	    (out->workflow_key || workflow))
@@ -694,12 +689,5 @@ int zh_zadig_parse_custom_detail(struct zh_zadig_task *out, const char *body,
 		    out->workflow_key ? out->workflow_key : workflow,
 		    out->task_id);
 	parse_stages(out, jarray(o, "stages"), &oom);
-	out->raw_json = body ? strndup(body, len) : NULL;
-	oom = oom || (body && !out->raw_json);
-	json_object_put(o);
-	if (oom) {
-		zh_zadig_task_dispose(out);
-		return zh_error_set(err, ZH_ENOMEM, "out of memory");
-	}
-	return 0;
+	return detail_done(out, o, body, len, oom, err);
 }

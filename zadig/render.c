@@ -55,7 +55,7 @@ static int add_query(struct zh_buf *b, char sep, const char *name,
 	return rc;
 }
 
-static int add_segment(struct zh_buf *b, const char *seg)
+int zh_zadig_append_segment(struct zh_buf *b, const char *seg)
 {
 	char *e = zh_zadig_escape(seg);
 	int rc;
@@ -413,7 +413,7 @@ static int product_path(struct zh_buf *path, const char *workflow,
 	if ((rc = zh_buf_printf(
 		 path, "/api/directory/workflowTask/id/%" PRId64 "/pipelines",
 		 task_id)) < 0 ||
-	    (rc = add_segment(path, workflow)) < 0)
+	    (rc = zh_zadig_append_segment(path, workflow)) < 0)
 		return rc;
 	if (action && (rc = zh_buf_printf(path, "/%s", action)) < 0)
 		return rc;

@@ -52,6 +52,13 @@ void zh_zadig_set_timeout(struct zh_zadig *z, long timeout_ms);
 /* The base URL the client was made with (no trailing slash). */
 const char *zh_zadig_base_url(const struct zh_zadig *z);
 
+/* True when the last call of z failed with ZH_ENET before any byte of
+ * its request was sent (DNS, connect, TLS handshake or certificate
+ * check): Zadig cannot have acted on it, so a create may be sent again
+ * at once. False after an answer, a timeout or a reset, which may have
+ * reached Zadig. NULL-safe (false). */
+bool zh_zadig_unsent(const struct zh_zadig *z);
+
 /* ---- requests ---- */
 
 struct zh_zadig_repo { /* one repository of a build target */

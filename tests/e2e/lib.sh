@@ -56,6 +56,15 @@ run() {
 	fi
 }
 
+# run_in DIR CMD...: run CMD with DIR as its working directory, as run
+# does, in this shell: RC, OUT and ERR stay set for expect (a subshell
+# `(cd DIR && run CMD)` would lose them).
+run_in() {
+	local dir=$1
+	shift
+	run env -C "$dir" "$@"
+}
+
 # expect NAME RC [PATTERN-IN-STDOUT [PATTERN-IN-STDERR]] (grep -E patterns)
 expect() {
 	local name=$1 want=$2 out=${3:-} err=${4:-}

@@ -58,7 +58,7 @@ check "hook, space back: the store is intact" \
 commit "$W" "pushed after the disk was freed"
 hrun git -C "$W" push origin main
 expect "hook, space back: the next push triggers" 0 "" "^$Z dev: wf-dev #2 created"
-(cd "$G" && run git zadig sync)
+run_in "$G" git zadig sync
 expect "hook, space back: git zadig sync works" 0 "^delivered 0 triggers"
 check "hook, space back: notes are written again" \
 	test "$(note "$G" main | cut -d' ' -f1-3)" != ""

@@ -98,7 +98,9 @@ printf '{"task_id":123456789012345678901234567890}' >"$T/r5"
 reply_case huge-integer "$T/r5"
 # the four refused replies made no task (the fake answered instead of
 # Zadig); the triggers stayed queued and a sync delivers them now
-(cd "$T/app.git" && git zadig sync >/dev/null 2>"$T/sync.err")
+run_in "$T/app.git" git zadig sync
+expect "git zadig sync succeeds after the refused replies" 0
+cp "$T/err" "$T/sync.err"
 check "git zadig sync delivers the 4 refused ones afterwards" \
 	test "$(fake_ctl GET tasks | grep -c '"workflow": "wf-dev"')" = 4
 

@@ -467,6 +467,8 @@ static void timeout(void **state)
 	assert_true(ms >= 250 && ms < 900);
 	assert_string_equal(err.msg, "zadig did not answer within 300ms");
 	assert_int_equal(err.http, 0);
+	/* the request went out: Zadig may still act on it */
+	assert_false(zh_zadig_unsent(z));
 	zh_zadig_free(z);
 }
 
@@ -501,7 +503,55 @@ static void refused(void **state)
 	assert_non_null(strstr(err.msg, ": connection refused"));
 	assert_int_equal(err.http, 0);
 	no_token(&err);
+	assert_true(zh_zadig_unsent(z));
 	zh_zadig_free(z);
+	assert_false(zh_zadig_unsent(NULL));
+}
+
+/* https:// to a server that speaks plain HTTP: the handshake fails, and
+ * no request reached the server, so the client says it was not sent. */
+static void tls_failure_unsent(void **state)
+{
+	const struct reply ok[] = {{200, detail_body, 0, 0}};
+	struct zh_zadig_opts o = {0};
+	struct zh_zadig *z = NULL, *plain;
+	struct zh_zadig_task t;
+	struct zh_error err = {0};
+	char url[64];
+
+	(void)state;
+	script(ok, 1);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u", srv.port);
+	o.url = url;
+	o.token = TOKEN;
+	o.timeout_ms = 3000;
+	assert_int_equal(zh_zadig_new(&z, &o, &err), 0);
+	assert_int_equal(zh_zadig_product_detail(&t, z, "w", 1, NULL, &err),
+			 ZH_ENET);
+	assert_non_null(strstr(err.msg, url));
+	assert_true(zh_zadig_unsent(z));
+	assert_int_equal(srv.requests, 0);
+	no_token(&err);
+	zh_zadig_free(z);
+
+	/* an unreadable zadig.ca_file is named in the message */
+	o.ca_file = "/nonexistent/zadig-ca.pem";
+	assert_int_equal(zh_zadig_new(&z, &o, &err), 0);
+	assert_int_equal(zh_zadig_product_detail(&t, z, "w", 1, NULL, &err),
+			 ZH_ENET);
+	assert_non_null(strstr(err.msg, "zadig.ca_file "
+					"'/nonexistent/zadig-ca.pem'"));
+	assert_true(zh_zadig_unsent(z));
+	assert_int_equal(srv.requests, 0);
+	zh_zadig_free(z);
+
+	/* an answer clears it */
+	plain = client(srv.port, TOKEN, NULL);
+	assert_int_equal(zh_zadig_product_detail(&t, plain, "w", 1, NULL, &err),
+			 0);
+	zh_zadig_task_dispose(&t);
+	assert_false(zh_zadig_unsent(plain));
+	zh_zadig_free(plain);
 }
 
 static void token_stays_secret(void **state)
@@ -586,6 +636,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(body_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(timeout, setup, teardown),
 	    cmocka_unit_test(refused),
+	    cmocka_unit_test_setup_teardown(tls_failure_unsent, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(token_stays_secret, setup,
 					    teardown),
 	    cmocka_unit_test(bad_options),
