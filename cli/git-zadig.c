@@ -1,39 +1,24 @@
 /* git-zadig: `git zadig <verb>` (design.md §7). Argument parsing, output
- * and exit codes only; the work happens in the library. */
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
+ * and exit codes only; the work happens in the library. Shared by the
+ * front program and the full one (cli/cli.h). */
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "config/config.h"
-#include "flow/flow.h"
 #include "gitrepo/gitrepo.h"
-#include "mapping/mapping.h"
-#include "zadig/zadig.h"
 #include "util/banned.h"
 
-#define PROG "git-zadig"
-
-struct opts {
-	const char *config;
-	const char *comment;
-	const char *ref;
-	const char *rule;
-	const char *project;
-	bool json, custom, reject, dry_run, live, all;
-	const char *args[8];
-	int nargs;
-};
+#define PROG ZH_CLI_PROG
 
 struct verb {
 	const char *name;
-	int (*run)(struct opts *o, struct zh_error *err);
+	/* NULL: the full program runs it (zh_cli_net) */
+	int (*run)(struct zh_cli_opts *o, struct zh_error *err);
 	int min_args, max_args;
 	const char *options; /* the options it takes, for checking */
 	const char *usage;
@@ -46,7 +31,7 @@ static void usage(FILE *f);
 /* ---- shared set-up ---- */
 
 /* Open the repository around the current directory, if there is one. */
-static struct zh_repo *open_repo_quiet(void)
+struct zh_repo *zh_cli_open_repo_quiet(void)
 {
 	struct zh_repo *r = NULL;
 	struct zh_error e = {0};
@@ -68,9 +53,7 @@ static void print_diag(const struct zh_config_diag *d, bool errors)
 		fprintf(stderr, "%s\n", d->msgs[i]);
 }
 
-/* Find and load the config (design.md §3 lookup order). Every error of
- * the file is printed; err gets a summary. */
-static int load_config(struct zh_config **out, const struct opts *o,
+int zh_cli_load_config(struct zh_config **out, const struct zh_cli_opts *o,
 		       struct zh_repo *r, struct zh_error *err)
 {
 	struct zh_config_diag diag = {0};
@@ -94,160 +77,7 @@ static int load_config(struct zh_config **out, const struct opts *o,
 	return rc;
 }
 
-static int with_client(struct zh_config **cfg, struct zh_zadig **z,
-		       const struct opts *o, struct zh_error *err)
-{
-	struct zh_repo *r = open_repo_quiet();
-	int rc = load_config(cfg, o, r, err);
-
-	zh_repo_free(r);
-	if (rc < 0)
-		return rc;
-	return zh_flow_zadig_new(z, *cfg, err);
-}
-
-static int parse_task_id(int64_t *out, const char *s, struct zh_error *err)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v <= 0)
-		return fail_usage(err, "invalid task id '%s'", s);
-	*out = v;
-	return 0;
-}
-
-/* The project to name for a product workflow: --project, else the
- * project of a rule that uses this workflow. */
-static const char *project_for(const struct opts *o,
-			       const struct zh_config *cfg, const char *wf)
-{
-	size_t i;
-
-	if (o->project)
-		return o->project;
-	for (i = 0; i < cfg->nrules; i++) {
-		const struct zh_rule *rule = &cfg->rules[i];
-
-		if (!rule->custom && rule->workflow.name &&
-		    strcmp(rule->workflow.name, wf) == 0 &&
-		    rule->workflow.project)
-			return rule->workflow.project;
-	}
-	return NULL;
-}
-
-/* ---- verbs ---- */
-
-/* What a task verb (show, retry, cancel, approve) works with. */
-struct task_verb {
-	const struct opts *o;
-	struct zh_zadig *z;
-	const char *workflow;
-	const char *project; /* product workflows: ?projectName= */
-	int64_t id;
-};
-
-/* Parse <workflow> <task-id>, make the client, run act, clean up. */
-static int run_task_verb(const struct opts *o,
-			 int (*act)(struct task_verb *t, struct zh_error *err),
-			 struct zh_error *err)
-{
-	struct task_verb t = {.o = o, .workflow = o->args[0]};
-	struct zh_config *cfg = NULL;
-	int rc;
-
-	if ((rc = parse_task_id(&t.id, o->args[1], err)) < 0)
-		return rc;
-	if ((rc = with_client(&cfg, &t.z, o, err)) == 0) {
-		t.project = project_for(o, cfg, t.workflow);
-		rc = act(&t, err);
-	}
-	zh_zadig_free(t.z);
-	zh_config_free(cfg);
-	return rc;
-}
-
-static int show(struct task_verb *t, struct zh_error *err)
-{
-	struct zh_zadig_task task = {0};
-	int rc;
-
-	if (t->o->custom)
-		rc = zh_zadig_custom_detail(&task, t->z, t->workflow, t->id,
-					    err);
-	else
-		rc = zh_zadig_product_detail(&task, t->z, t->workflow, t->id,
-					     t->project, err);
-	if (rc == 0 && t->o->json)
-		printf("%s\n", task.raw_json ? task.raw_json : "{}");
-	else if (rc == 0)
-		zh_cli_print_task(stdout, &task);
-	zh_zadig_task_dispose(&task);
-	return rc;
-}
-
-static int retry(struct task_verb *t, struct zh_error *err)
-{
-	int rc = zh_zadig_product_restart(t->z, t->workflow, t->id, t->project,
-					  err);
-
-	if (rc == 0)
-		printf("restarted %s #%" PRId64 "\n", t->workflow, t->id);
-	return rc;
-}
-
-static int cancel(struct task_verb *t, struct zh_error *err)
-{
-	int rc;
-
-	if (t->o->custom)
-		rc = zh_zadig_custom_cancel(t->z, t->workflow, t->id, err);
-	else
-		rc = zh_zadig_product_cancel(t->z, t->workflow, t->id,
-					     t->project, err);
-	if (rc == 0)
-		printf("cancelled %s #%" PRId64 "\n", t->workflow, t->id);
-	return rc;
-}
-
-static int approve(struct task_verb *t, struct zh_error *err)
-{
-	const struct opts *o = t->o;
-	int rc = zh_zadig_custom_approve(t->z, t->workflow, t->id, o->args[2],
-					 !o->reject,
-					 o->comment ? o->comment : "", err);
-
-	if (rc == 0)
-		printf("%s stage '%s' of %s #%" PRId64 "\n",
-		       o->reject ? "rejected" : "approved", o->args[2],
-		       t->workflow, t->id);
-	return rc;
-}
-
-static int cmd_show(struct opts *o, struct zh_error *err)
-{
-	return run_task_verb(o, show, err);
-}
-
-static int cmd_retry(struct opts *o, struct zh_error *err)
-{
-	return run_task_verb(o, retry, err);
-}
-
-static int cmd_cancel(struct opts *o, struct zh_error *err)
-{
-	return run_task_verb(o, cancel, err);
-}
-
-static int cmd_approve(struct opts *o, struct zh_error *err)
-{
-	return run_task_verb(o, approve, err);
-}
-
-static int cmd_config(struct opts *o, struct zh_error *err)
+static int cmd_config(struct zh_cli_opts *o, struct zh_error *err)
 {
 	struct zh_config_diag diag = {0};
 	struct zh_config *cfg = NULL;
@@ -258,7 +88,7 @@ static int cmd_config(struct opts *o, struct zh_error *err)
 	if (strcmp(o->args[0], "check") != 0)
 		return fail_usage(err, "unknown config verb '%s' (try: check)",
 				  o->args[0]);
-	r = open_repo_quiet();
+	r = zh_cli_open_repo_quiet();
 	if (r && !o->args[1] && !o->config && !getenv("ZADIG_HOOK_CONFIG"))
 		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
 	zh_repo_free(r);
@@ -289,283 +119,46 @@ static int cmd_config(struct opts *o, struct zh_error *err)
 	return rc;
 }
 
-/* Read rev as a push of ref from its first parent (trigger, explain). */
-static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
-		      const struct opts *o, struct zh_error *err)
+/* status without --live: no config needed (its notes.ref is used when
+ * one loads) and no network. */
+static int cmd_status(struct zh_cli_opts *o, struct zh_error *err)
 {
-	char hex[72], *ref = NULL;
-	struct zh_commit_info tip = {0};
+	struct zh_config *cfg = NULL;
 	struct zh_repo *r = NULL;
+	char *path = NULL, *gitval = NULL;
 	int rc;
 
 	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
 		return rc;
-	if ((rc = load_config(cfg, o, r, err)) < 0)
-		goto out;
-	if ((rc = zh_repo_resolve(hex, sizeof(hex), r,
-				  o->args[0] ? o->args[0] : "HEAD", err)) < 0)
-		goto out;
-	if (o->ref && strncmp(o->ref, "refs/", 5) == 0) {
-		ref = strdup(o->ref);
-	} else if (o->ref) {
-		size_t n = strlen(o->ref) + sizeof("refs/heads/");
-
-		if ((ref = malloc(n)))
-			snprintf(ref, n, "refs/heads/%s", o->ref);
-	} else if ((rc = zh_repo_current_branch(&ref, r, err)) < 0) {
-		char why[sizeof(err->msg)];
-
-		snprintf(why, sizeof(why), "%s", err->msg);
-		zh_error_set(err, rc, "%.400s; name the ref with --ref", why);
-		goto out;
-	}
-	if (!ref) {
-		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = zh_repo_commit(&tip, r, hex, err)) < 0)
-		goto out;
-	rc = zh_flow_event_read(fe, r, (*cfg)->hook.repo_root, ref,
-				tip.first_parent, hex, true, err);
-out:
-	zh_commit_info_dispose(&tip);
-	free(ref);
-	zh_repo_free(r);
-	return rc;
-}
-
-static char *random_id(void *ctx, const struct zh_rule *rule,
-		       const struct zh_event *ev)
-{
-	unsigned char raw[12];
-	char *hex = malloc(sizeof(raw) * 2 + 1);
-	size_t i, got = 0;
-	int fd;
-
-	(void)ctx;
-	(void)rule;
-	(void)ev;
-	if (!hex)
-		return NULL;
-	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t n = read(fd, raw, sizeof(raw));
-
-		got = n > 0 ? (size_t)n : 0;
-		close(fd);
-	}
-	if (got != sizeof(raw)) {
-		free(hex);
-		return NULL;
-	}
-	for (i = 0; i < sizeof(raw); i++)
-		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-	return hex;
-}
-
-static void short_id(char *dst, const char *id)
-{
-	snprintf(dst, 9, "%.8s", id);
-}
-
-static int cmd_explain(struct opts *o, struct zh_error *err)
-{
-	struct zh_verdict_list vl = {0};
-	struct zh_flow_event fe;
-	struct zh_config *cfg = NULL;
-	char sid[9];
-	size_t i, w = 4;
-	int rc;
-
-	memset(&fe, 0, sizeof(fe));
-	if ((rc = read_event(&fe, &cfg, o, err)) < 0)
-		goto out;
-	fe.ev.callback_base = cfg->webhook.public_url;
-	if ((rc = zh_mapping_explain(&vl, cfg, &fe.ev, err)) < 0)
-		goto out;
-	short_id(sid, fe.after);
-	printf("%s at %s in %s: %zu changed path%s%s\n", fe.ref, sid,
-	       fe.repo_name, fe.paths.len, fe.paths.len == 1 ? "" : "s",
-	       fe.paths.all ? " (no base: every path counts)" : "");
-	for (i = 0; i < vl.len; i++)
-		if (strlen(vl.items[i].rule->name) > w)
-			w = strlen(vl.items[i].rule->name);
-	if (vl.len == 0)
-		printf("  no rules in '%s'\n", cfg->path);
-	for (i = 0; i < vl.len; i++) {
-		const struct zh_rule_verdict *v = &vl.items[i];
-		const struct zh_rule *rule = v->rule;
-
-		if (v->verdict == ZH_FIRE)
-			printf("  %-*s fires: %s %s\n", (int)w, rule->name,
-			       rule->custom ? "custom workflow" : "workflow",
-			       rule->custom ? rule->custom_workflow.name
-					    : rule->workflow.name);
-		else
-			printf("  %-*s skip:  %s\n", (int)w, rule->name,
-			       v->reason);
-	}
-out:
-	free(vl.items);
-	zh_flow_event_dispose(&fe);
-	zh_config_free(cfg);
-	return rc;
-}
-
-static int send_trigger(struct zh_zadig *z, const struct zh_trigger *t,
-			struct zh_error *err)
-{
-	struct zh_zadig_created c = {0};
-	int rc;
-
-	if (t->custom)
-		rc = zh_zadig_custom_create(&c, z, &t->custom_req, err);
-	else
-		rc = zh_zadig_product_create(&c, z, &t->product, err);
-	if (rc == 0)
-		printf("%s: %s #%" PRId64 " created %s\n", t->rule->name,
-		       c.workflow_name ? c.workflow_name
-		       : t->custom     ? t->custom_req.workflow_name
-				       : t->product.workflow_name,
-		       c.task_id, c.url ? c.url : "");
-	zh_zadig_created_dispose(&c);
-	return rc;
-}
-
-static int print_request(const struct zh_trigger *t, struct zh_error *err)
-{
-	struct zh_zadig_request req = {0};
-	int rc;
-
-	if (t->custom)
-		rc = zh_zadig_render_custom_create(&req, &t->custom_req, err);
-	else
-		rc = zh_zadig_render_product_create(&req, &t->product, err);
-	if (rc == 0)
-		printf("# rule %s\n%s %s\n%s\n", t->rule->name, req.method,
-		       req.path, req.body ? req.body : "");
-	zh_zadig_request_dispose(&req);
-	return rc;
-}
-
-static int cmd_trigger(struct opts *o, struct zh_error *err)
-{
-	struct zh_trigger_list tl = {0};
-	struct zh_flow_event fe;
-	struct zh_config *cfg = NULL;
-	struct zh_zadig *z = NULL;
-	size_t i, sent = 0;
-	int rc, failed = 0;
-
-	memset(&fe, 0, sizeof(fe));
-	if ((rc = read_event(&fe, &cfg, o, err)) < 0)
-		goto out;
-	if (o->rule && !zh_config_rule(cfg, o->rule)) {
-		rc = fail_usage(err, "no rule named '%s'", o->rule);
-		goto out;
-	}
-	fe.ev.callback_base = cfg->webhook.public_url;
-	fe.ev.callback_secret = cfg->webhook.secret;
-	if ((rc = zh_mapping_match(&tl, cfg, &fe.ev, random_id, NULL, err)) < 0)
-		goto out;
-	if (!o->dry_run && (rc = zh_flow_zadig_new(&z, cfg, err)) < 0)
-		goto out;
-	for (i = 0; i < tl.len; i++) {
-		const struct zh_trigger *t = &tl.items[i];
-		struct zh_error e = {0};
-
-		if (o->rule && strcmp(t->rule->name, o->rule) != 0)
-			continue;
-		sent++;
-		if (o->dry_run)
-			rc = print_request(t, &e);
-		else
-			rc = send_trigger(z, t, &e);
-		if (rc < 0) {
-			fprintf(stderr, "%s: error: %s: %s\n", PROG,
-				t->rule->name, e.msg);
-			if (!failed)
-				*err = e;
-			failed = 1;
-		}
-	}
-	rc = failed ? err->code : 0;
-	if (sent == 0)
-		printf("no rule fires for %s (see: git zadig explain)\n",
-		       fe.ref);
-	if (failed && tl.len > 1)
-		zh_error_set(err, err->code, "some triggers failed");
-out:
-	zh_trigger_list_dispose(&tl);
-	zh_zadig_free(z);
-	zh_flow_event_dispose(&fe);
-	zh_config_free(cfg);
-	return rc;
-}
-
-static int cmd_status(struct opts *o, struct zh_error *err)
-{
-	struct zh_config *cfg = NULL;
-	struct zh_repo *r = NULL;
-	int rc;
-
-	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
-		return rc;
-	if (o->live) {
-		rc = load_config(&cfg, o, r, err);
-	} else {
-		/* no config needed: use its notes.ref when one loads */
-		char *path = NULL, *gitval = NULL;
-
-		if (!o->config && !getenv("ZADIG_HOOK_CONFIG"))
-			(void)zh_repo_config_get(&gitval, r, "zadig.config",
-						 NULL);
-		if (zh_config_locate(&path, o->config, gitval, NULL) == 0 &&
-		    zh_config_load(&cfg, path, NULL, NULL) < 0)
-			cfg = NULL;
-		free(path);
-		free(gitval);
-	}
-	if (rc == 0)
-		rc = zh_cli_status(r, cfg, o->args, o->nargs, o->live, o->json,
-				   err);
-	zh_config_free(cfg);
-	zh_repo_free(r);
-	return rc;
-}
-
-static int cmd_sync(struct opts *o, struct zh_error *err)
-{
-	struct zh_config *cfg = NULL;
-	struct zh_repo *r = NULL;
-	int rc;
-
-	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
-		return rc;
-	if ((rc = load_config(&cfg, o, r, err)) == 0)
-		rc = zh_cli_sync(r, cfg, o->all, err);
+	if (!o->config && !getenv("ZADIG_HOOK_CONFIG"))
+		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
+	if (zh_config_locate(&path, o->config, gitval, NULL) == 0 &&
+	    zh_config_load(&cfg, path, NULL, NULL) < 0)
+		cfg = NULL;
+	free(path);
+	free(gitval);
+	rc = zh_cli_status(r, cfg ? cfg->notes.ref : NULL, o->args, o->nargs,
+			   o->json, NULL, NULL, err);
 	zh_config_free(cfg);
 	zh_repo_free(r);
 	return rc;
 }
 
 static const struct verb verbs[] = {
-	{"status", cmd_status, 0, 8, "live json config",
-	 "status [<rev>...] [--live] [--json]"},
-	{"sync", cmd_sync, 0, 0, "all config", "sync [--all]"},
-	{"show", cmd_show, 2, 2, "json custom config project",
-	 "show <workflow> <task-id> [--custom] [--json]"},
-	{"retry", cmd_retry, 2, 2, "config project",
-	 "retry <workflow> <task-id>"},
-	{"cancel", cmd_cancel, 2, 2, "custom config project",
-	 "cancel <workflow> <task-id> [--custom]"},
-	{"approve", cmd_approve, 3, 3, "reject comment config",
-	 "approve <workflow> <task-id> <stage> [--reject] [--comment TEXT]"},
-	{"trigger", cmd_trigger, 0, 1, "ref rule dry-run config",
-	 "trigger [<rev>] [--ref REF] [--rule NAME] [--dry-run]"},
-	{"explain", cmd_explain, 0, 1, "ref config",
-	 "explain [<rev>] [--ref REF]"},
-	{"config", cmd_config, 1, 2, "config", "config check [FILE]"},
+    {"status", cmd_status, 0, INT_MAX, "live json config",
+     "status [<rev>...] [--live] [--json]"},
+    {"sync", NULL, 0, 0, "all config", "sync [--all]"},
+    {"show", NULL, 2, 2, "json custom config project",
+     "show <workflow> <task-id> [--custom] [--json]"},
+    {"retry", NULL, 2, 2, "config project", "retry <workflow> <task-id>"},
+    {"cancel", NULL, 2, 2, "custom config project",
+     "cancel <workflow> <task-id> [--custom]"},
+    {"approve", NULL, 3, 3, "reject comment config",
+     "approve <workflow> <task-id> <stage> [--reject] [--comment TEXT]"},
+    {"trigger", NULL, 0, 1, "ref rule dry-run config",
+     "trigger [<rev>] [--ref REF] [--rule NAME] [--dry-run]"},
+    {"explain", NULL, 0, 1, "ref config", "explain [<rev>] [--ref REF]"},
+    {"config", cmd_config, 1, 2, "config", "config check [FILE]"},
 };
 
 static void usage(FILE *f)
@@ -589,7 +182,7 @@ static void usage(FILE *f)
 }
 
 /* Options may stand anywhere; "--" ends them. */
-static int parse_args(struct opts *o, const char **verb, int argc,
+static int parse_args(struct zh_cli_opts *o, const char **verb, int argc,
 		      char **argv, struct zh_error *err)
 {
 	int i;
@@ -602,12 +195,8 @@ static int parse_args(struct opts *o, const char **verb, int argc,
 		if (dashdash || a[0] != '-' || a[1] == '\0') {
 			if (!*verb)
 				*verb = a;
-			else if (o->nargs < (int)(sizeof(o->args) /
-						  sizeof(o->args[0])))
-				o->args[o->nargs++] = a;
 			else
-				return zh_error_set(err, ZH_EUSAGE,
-						    "too many arguments");
+				o->args[o->nargs++] = a;
 			continue;
 		}
 		if (strcmp(a, "--") == 0)
@@ -648,8 +237,10 @@ static int parse_args(struct opts *o, const char **verb, int argc,
 			return fail_usage(err, "unknown option '%s'", a);
 		if (val) {
 			if (++i >= argc)
-				return fail_usage(err, "option '%s' needs a "
-						       "value", a);
+				return fail_usage(err,
+						  "option '%s' needs a "
+						  "value",
+						  a);
 			*val = argv[i];
 		}
 	}
@@ -657,7 +248,7 @@ static int parse_args(struct opts *o, const char **verb, int argc,
 }
 
 /* Refuse options the verb does not take. */
-static int check_options(const struct opts *o, const struct verb *v,
+static int check_options(const struct zh_cli_opts *o, const struct verb *v,
 			 struct zh_error *err)
 {
 	static const struct {
@@ -665,16 +256,16 @@ static int check_options(const struct opts *o, const struct verb *v,
 		size_t offset;
 		bool is_flag;
 	} all[] = {
-		{"json", offsetof(struct opts, json), true},
-		{"custom", offsetof(struct opts, custom), true},
-		{"reject", offsetof(struct opts, reject), true},
-		{"dry-run", offsetof(struct opts, dry_run), true},
-		{"live", offsetof(struct opts, live), true},
-		{"all", offsetof(struct opts, all), true},
-		{"comment", offsetof(struct opts, comment), false},
-		{"ref", offsetof(struct opts, ref), false},
-		{"rule", offsetof(struct opts, rule), false},
-		{"project", offsetof(struct opts, project), false},
+	    {"json", offsetof(struct zh_cli_opts, json), true},
+	    {"custom", offsetof(struct zh_cli_opts, custom), true},
+	    {"reject", offsetof(struct zh_cli_opts, reject), true},
+	    {"dry-run", offsetof(struct zh_cli_opts, dry_run), true},
+	    {"live", offsetof(struct zh_cli_opts, live), true},
+	    {"all", offsetof(struct zh_cli_opts, all), true},
+	    {"comment", offsetof(struct zh_cli_opts, comment), false},
+	    {"ref", offsetof(struct zh_cli_opts, ref), false},
+	    {"rule", offsetof(struct zh_cli_opts, rule), false},
+	    {"project", offsetof(struct zh_cli_opts, project), false},
 	};
 	size_t i;
 
@@ -697,11 +288,11 @@ static int check_options(const struct opts *o, const struct verb *v,
 int main(int argc, char **argv)
 {
 	struct zh_error err = {0};
-	struct opts o;
+	struct zh_cli_opts o;
 	const char *verb = NULL;
 	const struct verb *v = NULL;
 	size_t i;
-	int rc;
+	int rc, code = 0;
 
 	memset(&o, 0, sizeof(o));
 	for (i = 1; i < (size_t)argc; i++) {
@@ -717,11 +308,19 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
+	/* every argument may be a verb argument (status takes any number);
+	 * the padding lets verbs read optional ones as NULL */
+	o.args = calloc((size_t)argc + 8, sizeof(*o.args));
+	if (!o.args) {
+		fprintf(stderr, "%s: error: out of memory\n", PROG);
+		return 1;
+	}
 	if ((rc = parse_args(&o, &verb, argc, argv, &err)) < 0)
 		goto fail_usage;
 	if (!verb) {
 		usage(stderr);
-		return 2;
+		code = 2;
+		goto out;
 	}
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (strcmp(verbs[i].name, verb) == 0)
@@ -736,14 +335,20 @@ int main(int argc, char **argv)
 	}
 	if (check_options(&o, v, &err) < 0)
 		goto fail_usage;
-	rc = v->run(&o, &err);
+	if (!v->run || (v->run == cmd_status && o.live))
+		rc = zh_cli_net(v->name, &o, argv, &err);
+	else
+		rc = v->run(&o, &err);
 	if (rc < 0) {
 		fprintf(stderr, "%s: error: %s\n", PROG, err.msg);
-		return zh_error_exit_code(rc);
+		code = zh_error_exit_code(rc);
 	}
-	return 0;
+	goto out;
 fail_usage:
 	fprintf(stderr, "%s: error: %s\n", PROG, err.msg);
 	fprintf(stderr, "run 'git zadig --help' for usage\n");
-	return 2;
+	code = 2;
+out:
+	free(o.args);
+	return code;
 }

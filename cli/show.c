@@ -5,6 +5,8 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "zadig/zadig.h"
+
 #include "util/banned.h"
 
 const char *zh_cli_time(char *buf, size_t size, long long t)

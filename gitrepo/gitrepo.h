@@ -46,13 +46,12 @@ int zh_repo_resolve(char *hex, size_t hexsize, struct zh_repo *r,
 
 /* The current branch's full ref name ("refs/heads/main"), malloc'd; the
  * unborn branch of HEAD also counts. ZH_ENOTFOUND when HEAD is detached. */
-int zh_repo_current_branch(char **out, struct zh_repo *r,
-			   struct zh_error *err);
+int zh_repo_current_branch(char **out, struct zh_repo *r, struct zh_error *err);
 
 struct zh_commit_info {
 	char id[65];
 	char first_parent[65]; /* "" for a root commit */
-	char *message;         /* full message */
+	char *message;	       /* full message */
 	char *author;
 	char *author_email;
 	size_t nparents;
@@ -66,7 +65,7 @@ int zh_repo_commit(struct zh_commit_info *out, struct zh_repo *r,
 struct zh_paths {
 	char **items; /* sorted, unique, '/'-separated, repo-relative */
 	size_t len;
-	bool all;     /* no base: every path of the new tree is listed */
+	bool all; /* no base: every path of the new tree is listed */
 };
 void zh_paths_dispose(struct zh_paths *p);
 
@@ -98,6 +97,30 @@ int zh_repo_changed_paths_ref(struct zh_paths *out, struct zh_repo *r,
  * ZH_ENOTFOUND for an unknown commit. Free with zh_paths_dispose. */
 int zh_repo_tree_paths(struct zh_paths *out, struct zh_repo *r,
 		       const char *new_hex, struct zh_error *err);
+
+/* A notes ref read once for reading the notes of many commits (git zadig
+ * status over a long list): the notes tree and its fan-out directories
+ * are loaded once and kept, so each read costs one blob, not one parse
+ * of the whole notes tree. A snapshot: notes written after the open are
+ * not seen. */
+struct zh_notes_view;
+
+/* Open the view of notes_ref (a full ref, a name below refs/notes/ like
+ * "zadig", or NULL for refs/notes/zadig). A missing notes ref gives a
+ * view without notes. ZH_EINVALID for an invalid ref name, ZH_EGIT when
+ * the notes cannot be read, ZH_ENOMEM. Free with zh_notes_view_free. */
+int zh_notes_view_open(struct zh_notes_view **out, struct zh_repo *r,
+		       const char *notes_ref, struct zh_error *err);
+
+/* The note of commit_hex (a full hex id) as zh_notes_read gives it: *out
+ * malloc'd (caller frees), NULL when there is none (returns 0 then);
+ * ZH_EINVALID for a malformed id, ZH_ETOOBIG for a note over 1 MiB or not
+ * text, ZH_EGIT, ZH_ENOMEM. */
+int zh_notes_view_read(char **out, struct zh_notes_view *v,
+		       const char *commit_hex, struct zh_error *err);
+
+/* NULL-safe. */
+void zh_notes_view_free(struct zh_notes_view *v);
 
 /* True for NULL, "" and all-zero object ids (SHA-1 or SHA-256). */
 bool zh_oid_is_zero(const char *hex);

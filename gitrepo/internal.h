@@ -1,5 +1,6 @@
 /* Private to gitrepo/: the libgit2 handle behind a struct zh_repo, for the
- * module's other files (notes.c). Never exposed to other modules. */
+ * module's other files (notes.c), and what its files share to talk to a
+ * remote (remote.c). Never exposed to other modules. */
 #ifndef ZH_GITREPO_INTERNAL_H
 #define ZH_GITREPO_INTERNAL_H
 
@@ -14,5 +15,25 @@ git_repository *zh_repo_raw(struct zh_repo *r);
  * for the default) into buf. ZH_EINVALID when it is not a valid ref. */
 int zh_notes_ref_name(char *buf, size_t size, const char *notes_ref,
 		      struct zh_error *err);
+
+/* The user name and password a remote is offered (either may be NULL: a
+ * NULL user name means the url's, a NULL password offers nothing). The
+ * password is offered once: a refused one is not asked again. */
+struct zh_remote_creds {
+	const char *username, *password;
+	int tries;
+};
+
+/* A remote of url in repo (anonymous) taken as written: no
+ * url.*.insteadOf rewriting, no default fetch refspec. Returns libgit2's
+ * code (git_error_last() says why); free with git_remote_free. */
+int zh_remote_new(git_remote **out, git_repository *repo, const char *url);
+
+/* Initialise cb (fetch, push or connect callbacks) with the credential
+ * callback answering from creds, and creds as the payload. A caller that
+ * adds callbacks of its own and needs more state puts creds first in its
+ * payload struct, so that the payload points at both. */
+void zh_remote_callbacks_init(git_remote_callbacks *cb,
+			      struct zh_remote_creds *creds);
 
 #endif

@@ -140,27 +140,6 @@ out:
 	return rc;
 }
 
-struct creds {
-	const char *username, *password;
-	int tries;
-};
-
-static int acquire(git_credential **out, const char *url,
-		   const char *username_from_url, unsigned int allowed_types,
-		   void *payload)
-{
-	struct creds *c = payload;
-	const char *user = c->username ? c->username : username_from_url;
-
-	(void)url;
-	/* a refused password is not asked again: libgit2 would loop */
-	if (c->tries++ || !c->password ||
-	    !(allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
-		return GIT_PASSTHROUGH;
-	return git_credential_userpass_plaintext_new(out, user ? user : "git",
-						     c->password);
-}
-
 static int fetch(git_repository *repo, const char *project, const char *url,
 		 const char *username, const char *password,
 		 struct zh_error *err)
@@ -169,25 +148,16 @@ static int fetch(git_repository *repo, const char *project, const char *url,
 				"+refs/tags/*:refs/tags/*"};
 	git_strarray refspecs = {specs, 2};
 	git_fetch_options fo;
-	git_remote_create_options ro;
 	git_remote *remote = NULL;
 	git_buf head = {0};
-	struct creds c = {username, password, 0};
+	struct zh_remote_creds c = {username, password, 0};
 	int rc = 0;
 
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	fo.callbacks.credentials = acquire;
-	fo.callbacks.payload = &c;
+	zh_remote_callbacks_init(&fo.callbacks, &c);
 	fo.prune = GIT_FETCH_PRUNE;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	/* no url.*.insteadOf rewriting: the configured url is the url, and
-	 * libgit2 1.5's regex config lookup leaks its pcre2 match data
-	 * (libgit2 PR #6382) on every call */
-	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-	ro.repository = repo;
-	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
-		   GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-	if (git_remote_create_with_opts(&remote, url, &ro) < 0 ||
+	if (zh_remote_new(&remote, repo, url) < 0 ||
 	    git_remote_connect(remote, GIT_DIRECTION_FETCH, &fo.callbacks, NULL,
 			       NULL) < 0) {
 		rc = zh_error_set(err, ZH_EGIT,

@@ -176,7 +176,7 @@ static int resolve_target(struct target *t, git_repository *repo,
 		goto out;
 	}
 	/* read the config, not git_remote_lookup: its url.*.insteadOf
-	 * lookup leaks in libgit2 1.5 (see mirror.c) */
+	 * lookup leaks in libgit2 1.5 (see remote.c) */
 	if (git_repository_config_snapshot(&cfg, repo) < 0) {
 		rc = zh_error_set(err, ZH_EGIT, "cannot read the config: %s",
 				  git_msg());
@@ -213,41 +213,13 @@ out:
 	return rc;
 }
 
-/* A remote of url that takes it as written (no insteadOf: see above). */
-static int new_remote(git_remote **out, git_repository *repo, const char *url)
-{
-	git_remote_create_options ro;
-
-	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-	ro.repository = repo;
-	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
-		   GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-	return git_remote_create_with_opts(out, url, &ro);
-}
-
-/* One connection's callbacks' state. */
+/* One connection's callbacks' state: creds first, so that the payload
+ * zh_remote_callbacks_init sets points at the whole struct too. */
 struct conn {
-	const char *username, *password;
-	int tries;
+	struct zh_remote_creds creds;
 	bool rejected;
 	char status[256];
 };
-
-static int acquire(git_credential **out, const char *url,
-		   const char *username_from_url, unsigned int allowed_types,
-		   void *payload)
-{
-	struct conn *c = payload;
-	const char *user = c->username ? c->username : username_from_url;
-
-	(void)url;
-	/* a refused password is not asked again: libgit2 would loop */
-	if (c->tries++ || !c->password ||
-	    !(allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
-		return GIT_PASSTHROUGH;
-	return git_credential_userpass_plaintext_new(out, user ? user : "git",
-						     c->password);
-}
 
 static int on_update(const char *refname, const char *status, void *payload)
 {
@@ -289,15 +261,13 @@ static int fetch_remote(git_oid *rid, bool *has, git_repository *repo,
 	git_remote *rm = NULL;
 	git_reference *ref = NULL;
 	git_odb *odb = NULL;
-	struct conn c = {t->username, t->password, 0, false, ""};
+	struct zh_remote_creds c = {t->username, t->password, 0};
 	size_t i, n = 0;
 	int rc = 0;
 
 	*has = false;
-	git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
-	cb.credentials = acquire;
-	cb.payload = &c;
-	if (new_remote(&rm, repo, t->url) < 0 ||
+	zh_remote_callbacks_init(&cb, &c);
+	if (zh_remote_new(&rm, repo, t->url) < 0 ||
 	    git_remote_connect(rm, GIT_DIRECTION_FETCH, &cb, NULL, NULL) < 0) {
 		rc = zh_error_set(err, git_code(), "cannot reach '%s': %s",
 				  t->label, git_msg());
@@ -799,7 +769,7 @@ int zh_notes_push_send(bool *rejected, struct zh_repo *r, const char *notes_ref,
 {
 	git_repository *repo = zh_repo_raw(r);
 	struct target t;
-	struct conn c = {username, password, 0, false, ""};
+	struct conn c = {{username, password, 0}, false, ""};
 	char name[1024], spec[2100];
 	char *specs[] = {spec};
 	git_strarray refspecs = {specs, 1};
@@ -819,9 +789,8 @@ int zh_notes_push_send(bool *rejected, struct zh_repo *r, const char *notes_ref,
 		goto out;
 	snprintf(spec, sizeof(spec), "%s:%s", name, name);
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
-	po.callbacks.credentials = acquire;
+	zh_remote_callbacks_init(&po.callbacks, &c.creds);
 	po.callbacks.push_update_reference = on_update;
-	po.callbacks.payload = &c;
 	if (local_path(t.pushurl)) {
 		rc = push_local(&c, repo, local_path(t.pushurl), name, &lid, &t,
 				err);
@@ -833,7 +802,7 @@ int zh_notes_push_send(bool *rejected, struct zh_repo *r, const char *notes_ref,
 		}
 		goto out;
 	}
-	if (new_remote(&rm, repo, t.pushurl) < 0) {
+	if (zh_remote_new(&rm, repo, t.pushurl) < 0) {
 		rc = zh_error_set(err, ZH_EGIT, "cannot push to '%s': %s",
 				  t.label, git_msg());
 		goto out;

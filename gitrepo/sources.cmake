@@ -3,5 +3,6 @@ zh_module(gitrepo SOURCES
 	gitrepo/notes.c
 	gitrepo/mirror.c
 	gitrepo/notes_push.c
+	gitrepo/remote.c
 	DEPS zh_util PkgConfig::LIBGIT2
 )

@@ -324,6 +324,88 @@ static void new_branches(void **state)
 	free(orphan);
 }
 
+/* n commits on ref (from commit "from", or a new root when NULL) with
+ * git fast-import, each writing path; committer times t0, t0+1, ...
+ * Returns the tip (malloc'd). */
+static char *chain(const char *dir, const char *ref, const char *from,
+		   unsigned n, long long t0, const char *path)
+{
+	char *stream = fx_path(dir, "../stream"), cmd[4096], *tip;
+	const char *argv[] = {"sh", "-c", cmd, NULL};
+	FILE *f = fopen(stream, "w");
+	unsigned i;
+
+	assert_non_null(f);
+	for (i = 1; i <= n; i++) {
+		fprintf(f,
+			"commit %s\nmark :%u\ncommitter T <t@e> %lld +0000\n"
+			"data 2\nc\n",
+			ref, i, t0 + i);
+		if (i > 1)
+			fprintf(f, "from :%u\n", i - 1);
+		else if (from)
+			fprintf(f, "from %s\n", from);
+		fprintf(f, "M 644 inline %s\ndata %d\n%u\n\n", path,
+			snprintf(NULL, 0, "%u", i) + 1, i);
+	}
+	assert_int_equal(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "git -C '%s' fast-import --quiet --force <'%s'", dir, stream);
+	assert_int_equal(fx_run(NULL, NULL, argv), 0);
+	tip = fx_git(dir, "rev-parse", ref, NULL);
+	free(stream);
+	return tip;
+}
+
+/* A new branch longer than the merge-base walk's bound (1,000 commits a
+ * side): the base is HEAD's commit, so the cost does not grow with the
+ * branch. */
+static void bounded_base(void **state)
+{
+	struct fx *f = *state;
+	char *c1, *lng, *c2, *lone, *ahead, *shrt, *shrt_in;
+
+	fx_write(f->w, "a", "a\n");
+	fx_write(f->w, "d/b", "b\n");
+	c1 = fx_commit(f->w, "c1");
+	/* 1,100 commits from main's tip: HEAD's commit is the exact base */
+	lng = chain(f->w, "refs/heads/long", c1, 1100, 2000000000, "l/x");
+	expect(f->r, ZERO, lng, false, (const char *[]){"l/x", NULL});
+	expect_ref(f->r, "refs/heads/long", ZERO, lng, false,
+		   (const char *[]){"l/x", NULL});
+	/* an older commit of the long branch, pushed as a new branch */
+	shrt_in = fx_git(f->w, "rev-parse", "long~101", NULL);
+	expect(f->r, ZERO, shrt_in, false, (const char *[]){"l/x", NULL});
+	/* main moved on (newer than the branch): the long branch is compared
+	 * with HEAD's commit, so main's change shows up too */
+	c2 = chain(f->w, "refs/heads/main", c1, 1, 2100000000, "m");
+	expect(f->r, ZERO, lng, false, (const char *[]){"l/x", "m", NULL});
+	/* a short branch still finds its merge base through the walk */
+	shrt = chain(f->w, "refs/heads/short", c1, 3, 2000000000, "s");
+	expect(f->r, ZERO, shrt, false, (const char *[]){"s", NULL});
+	/* HEAD 1,100 commits past the fork: HEAD's side hits the bound,
+	 * the base is HEAD's commit (its paths the branch lacks count) */
+	free(fx_git(f->w, "update-ref", "refs/heads/main", lng, NULL));
+	expect(f->r, ZERO, shrt, false, (const char *[]){"l/x", "s", NULL});
+	expect(f->r, ZERO, c1, false, (const char *[]){"l/x", NULL});
+	/* within the bound, an older main commit has nothing changed */
+	expect(f->r, ZERO, shrt_in, false, (const char *[]){NULL});
+	ahead = chain(f->w, "refs/heads/main", c1, 1100, 2200000000, "h");
+	expect(f->r, ZERO, shrt, false, (const char *[]){"h", "s", NULL});
+	/* a long unrelated history is compared with HEAD's commit too; a
+	 * short one has no base (new_branches) */
+	lone = chain(f->w, "refs/heads/lone", NULL, 1100, 2300000000, "o");
+	expect(f->r, ZERO, lone, false,
+	       (const char *[]){"a", "d/b", "h", "o", NULL});
+	free(c1);
+	free(lng);
+	free(c2);
+	free(shrt);
+	free(shrt_in);
+	free(ahead);
+	free(lone);
+}
+
 /* An empty bare repository receiving its first push, as post-receive
  * sees it: the ref is already there. */
 static void first_push_bare(void **state)
@@ -532,6 +614,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(submodule_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(merge_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(new_branches, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bounded_base, setup, teardown),
 	    cmocka_unit_test_setup_teardown(first_push_bare, setup, teardown),
 	    cmocka_unit_test_setup_teardown(errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(random_histories, setup, teardown),

@@ -1,0 +1,584 @@
+/* git-zadig's verbs that talk to Zadig or use the state store (design.md
+ * §7): show, retry, cancel, approve, trigger, explain, sync and status
+ * --live. Only the full program, <libexecdir>/zadig-hook/git-zadig-full,
+ * links them (with libcurl and SQLite). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "config/config.h"
+#include "flow/deliver.h"
+#include "flow/flow.h"
+#include "flow/report.h"
+#include "gitrepo/gitrepo.h"
+#include "gitrepo/notes.h"
+#include "mapping/mapping.h"
+#include "store/store.h"
+#include "zadig/zadig.h"
+
+#include "util/banned.h"
+
+#define fail_usage(err, ...) zh_error_set(err, ZH_EUSAGE, __VA_ARGS__)
+
+static int with_client(struct zh_config **cfg, struct zh_zadig **z,
+		       const struct zh_cli_opts *o, struct zh_error *err)
+{
+	struct zh_repo *r = zh_cli_open_repo_quiet();
+	int rc = zh_cli_load_config(cfg, o, r, err);
+
+	zh_repo_free(r);
+	if (rc < 0)
+		return rc;
+	return zh_flow_zadig_new(z, *cfg, err);
+}
+
+static int parse_task_id(int64_t *out, const char *s, struct zh_error *err)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v <= 0)
+		return fail_usage(err, "invalid task id '%s'", s);
+	*out = v;
+	return 0;
+}
+
+/* The project to name for a product workflow: --project, else the
+ * project of a rule that uses this workflow. */
+static const char *project_for(const struct zh_cli_opts *o,
+			       const struct zh_config *cfg, const char *wf)
+{
+	size_t i;
+
+	if (o->project)
+		return o->project;
+	for (i = 0; i < cfg->nrules; i++) {
+		const struct zh_rule *rule = &cfg->rules[i];
+
+		if (!rule->custom && rule->workflow.name &&
+		    strcmp(rule->workflow.name, wf) == 0 &&
+		    rule->workflow.project)
+			return rule->workflow.project;
+	}
+	return NULL;
+}
+
+/* ---- verbs ---- */
+
+/* What a task verb (show, retry, cancel, approve) works with. */
+struct task_verb {
+	const struct zh_cli_opts *o;
+	struct zh_zadig *z;
+	const char *workflow;
+	const char *project; /* product workflows: ?projectName= */
+	int64_t id;
+};
+
+/* Parse <workflow> <task-id>, make the client, run act, clean up. */
+static int run_task_verb(const struct zh_cli_opts *o,
+			 int (*act)(struct task_verb *t, struct zh_error *err),
+			 struct zh_error *err)
+{
+	struct task_verb t = {.o = o, .workflow = o->args[0]};
+	struct zh_config *cfg = NULL;
+	int rc;
+
+	if ((rc = parse_task_id(&t.id, o->args[1], err)) < 0)
+		return rc;
+	if ((rc = with_client(&cfg, &t.z, o, err)) == 0) {
+		t.project = project_for(o, cfg, t.workflow);
+		rc = act(&t, err);
+	}
+	zh_zadig_free(t.z);
+	zh_config_free(cfg);
+	return rc;
+}
+
+static int show(struct task_verb *t, struct zh_error *err)
+{
+	struct zh_zadig_task task = {0};
+	int rc;
+
+	if (t->o->custom)
+		rc = zh_zadig_custom_detail(&task, t->z, t->workflow, t->id,
+					    err);
+	else
+		rc = zh_zadig_product_detail(&task, t->z, t->workflow, t->id,
+					     t->project, err);
+	if (rc == 0 && t->o->json)
+		printf("%s\n", task.raw_json ? task.raw_json : "{}");
+	else if (rc == 0)
+		zh_cli_print_task(stdout, &task);
+	zh_zadig_task_dispose(&task);
+	return rc;
+}
+
+static int retry(struct task_verb *t, struct zh_error *err)
+{
+	int rc =
+	    zh_zadig_product_restart(t->z, t->workflow, t->id, t->project, err);
+
+	if (rc == 0)
+		printf("restarted %s #%" PRId64 "\n", t->workflow, t->id);
+	return rc;
+}
+
+static int cancel(struct task_verb *t, struct zh_error *err)
+{
+	int rc;
+
+	if (t->o->custom)
+		rc = zh_zadig_custom_cancel(t->z, t->workflow, t->id, err);
+	else
+		rc = zh_zadig_product_cancel(t->z, t->workflow, t->id,
+					     t->project, err);
+	if (rc == 0)
+		printf("cancelled %s #%" PRId64 "\n", t->workflow, t->id);
+	return rc;
+}
+
+static int approve(struct task_verb *t, struct zh_error *err)
+{
+	const struct zh_cli_opts *o = t->o;
+	int rc = zh_zadig_custom_approve(t->z, t->workflow, t->id, o->args[2],
+					 !o->reject,
+					 o->comment ? o->comment : "", err);
+
+	if (rc == 0)
+		printf("%s stage '%s' of %s #%" PRId64 "\n",
+		       o->reject ? "rejected" : "approved", o->args[2],
+		       t->workflow, t->id);
+	return rc;
+}
+
+static int cmd_show(struct zh_cli_opts *o, struct zh_error *err)
+{
+	return run_task_verb(o, show, err);
+}
+
+static int cmd_retry(struct zh_cli_opts *o, struct zh_error *err)
+{
+	return run_task_verb(o, retry, err);
+}
+
+static int cmd_cancel(struct zh_cli_opts *o, struct zh_error *err)
+{
+	return run_task_verb(o, cancel, err);
+}
+
+static int cmd_approve(struct zh_cli_opts *o, struct zh_error *err)
+{
+	return run_task_verb(o, approve, err);
+}
+
+/* Read rev as a push of ref from its first parent (trigger, explain). */
+static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
+		      const struct zh_cli_opts *o, struct zh_error *err)
+{
+	char hex[72], *ref = NULL;
+	struct zh_commit_info tip = {0};
+	struct zh_repo *r = NULL;
+	int rc;
+
+	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
+		return rc;
+	if ((rc = zh_cli_load_config(cfg, o, r, err)) < 0)
+		goto out;
+	if ((rc = zh_repo_resolve(hex, sizeof(hex), r,
+				  o->args[0] ? o->args[0] : "HEAD", err)) < 0)
+		goto out;
+	if (o->ref && strncmp(o->ref, "refs/", 5) == 0) {
+		ref = strdup(o->ref);
+	} else if (o->ref) {
+		size_t n = strlen(o->ref) + sizeof("refs/heads/");
+
+		if ((ref = malloc(n)))
+			snprintf(ref, n, "refs/heads/%s", o->ref);
+	} else if ((rc = zh_repo_current_branch(&ref, r, err)) < 0) {
+		char why[sizeof(err->msg)];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		zh_error_set(err, rc, "%.400s; name the ref with --ref", why);
+		goto out;
+	}
+	if (!ref) {
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = zh_repo_commit(&tip, r, hex, err)) < 0)
+		goto out;
+	rc = zh_flow_event_read(fe, r, (*cfg)->hook.repo_root, ref,
+				tip.first_parent, hex, true, err);
+out:
+	zh_commit_info_dispose(&tip);
+	free(ref);
+	zh_repo_free(r);
+	return rc;
+}
+
+static char *random_id(void *ctx, const struct zh_rule *rule,
+		       const struct zh_event *ev)
+{
+	unsigned char raw[12];
+	char *hex = malloc(sizeof(raw) * 2 + 1);
+	size_t i, got = 0;
+	int fd;
+
+	(void)ctx;
+	(void)rule;
+	(void)ev;
+	if (!hex)
+		return NULL;
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, raw, sizeof(raw));
+
+		got = n > 0 ? (size_t)n : 0;
+		close(fd);
+	}
+	if (got != sizeof(raw)) {
+		free(hex);
+		return NULL;
+	}
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	return hex;
+}
+
+static void short_id(char *dst, const char *id)
+{
+	snprintf(dst, 9, "%.8s", id);
+}
+
+static int cmd_explain(struct zh_cli_opts *o, struct zh_error *err)
+{
+	struct zh_verdict_list vl = {0};
+	struct zh_flow_event fe;
+	struct zh_config *cfg = NULL;
+	char sid[9];
+	size_t i, w = 4;
+	int rc;
+
+	memset(&fe, 0, sizeof(fe));
+	if ((rc = read_event(&fe, &cfg, o, err)) < 0)
+		goto out;
+	fe.ev.callback_base = cfg->webhook.public_url;
+	if ((rc = zh_mapping_explain(&vl, cfg, &fe.ev, err)) < 0)
+		goto out;
+	short_id(sid, fe.after);
+	printf("%s at %s in %s: %zu changed path%s%s\n", fe.ref, sid,
+	       fe.repo_name, fe.paths.len, fe.paths.len == 1 ? "" : "s",
+	       fe.paths.all ? " (no base: every path counts)" : "");
+	for (i = 0; i < vl.len; i++)
+		if (strlen(vl.items[i].rule->name) > w)
+			w = strlen(vl.items[i].rule->name);
+	if (vl.len == 0)
+		printf("  no rules in '%s'\n", cfg->path);
+	for (i = 0; i < vl.len; i++) {
+		const struct zh_rule_verdict *v = &vl.items[i];
+		const struct zh_rule *rule = v->rule;
+
+		if (v->verdict == ZH_FIRE)
+			printf("  %-*s fires: %s %s\n", (int)w, rule->name,
+			       rule->custom ? "custom workflow" : "workflow",
+			       rule->custom ? rule->custom_workflow.name
+					    : rule->workflow.name);
+		else
+			printf("  %-*s skip:  %s\n", (int)w, rule->name,
+			       v->reason);
+	}
+out:
+	free(vl.items);
+	zh_flow_event_dispose(&fe);
+	zh_config_free(cfg);
+	return rc;
+}
+
+static int send_trigger(struct zh_zadig *z, const struct zh_trigger *t,
+			struct zh_error *err)
+{
+	struct zh_zadig_created c = {0};
+	int rc;
+
+	if (t->custom)
+		rc = zh_zadig_custom_create(&c, z, &t->custom_req, err);
+	else
+		rc = zh_zadig_product_create(&c, z, &t->product, err);
+	if (rc == 0)
+		printf("%s: %s #%" PRId64 " created %s\n", t->rule->name,
+		       c.workflow_name ? c.workflow_name
+		       : t->custom     ? t->custom_req.workflow_name
+				       : t->product.workflow_name,
+		       c.task_id, c.url ? c.url : "");
+	zh_zadig_created_dispose(&c);
+	return rc;
+}
+
+static int print_request(const struct zh_trigger *t, struct zh_error *err)
+{
+	struct zh_zadig_request req = {0};
+	int rc;
+
+	if (t->custom)
+		rc = zh_zadig_render_custom_create(&req, &t->custom_req, err);
+	else
+		rc = zh_zadig_render_product_create(&req, &t->product, err);
+	if (rc == 0)
+		printf("# rule %s\n%s %s\n%s\n", t->rule->name, req.method,
+		       req.path, req.body ? req.body : "");
+	zh_zadig_request_dispose(&req);
+	return rc;
+}
+
+static int cmd_trigger(struct zh_cli_opts *o, struct zh_error *err)
+{
+	struct zh_trigger_list tl = {0};
+	struct zh_flow_event fe;
+	struct zh_config *cfg = NULL;
+	struct zh_zadig *z = NULL;
+	size_t i, sent = 0;
+	int rc, failed = 0;
+
+	memset(&fe, 0, sizeof(fe));
+	if ((rc = read_event(&fe, &cfg, o, err)) < 0)
+		goto out;
+	if (o->rule && !zh_config_rule(cfg, o->rule)) {
+		rc = fail_usage(err, "no rule named '%s'", o->rule);
+		goto out;
+	}
+	fe.ev.callback_base = cfg->webhook.public_url;
+	fe.ev.callback_secret = cfg->webhook.secret;
+	if ((rc = zh_mapping_match(&tl, cfg, &fe.ev, random_id, NULL, err)) < 0)
+		goto out;
+	if (!o->dry_run && (rc = zh_flow_zadig_new(&z, cfg, err)) < 0)
+		goto out;
+	for (i = 0; i < tl.len; i++) {
+		const struct zh_trigger *t = &tl.items[i];
+		struct zh_error e = {0};
+
+		if (o->rule && strcmp(t->rule->name, o->rule) != 0)
+			continue;
+		sent++;
+		if (o->dry_run)
+			rc = print_request(t, &e);
+		else
+			rc = send_trigger(z, t, &e);
+		if (rc < 0) {
+			fprintf(stderr, "%s: error: %s: %s\n", ZH_CLI_PROG,
+				t->rule->name, e.msg);
+			if (!failed)
+				*err = e;
+			failed = 1;
+		}
+	}
+	rc = failed ? err->code : 0;
+	if (sent == 0)
+		printf("no rule fires for %s (see: git zadig explain)\n",
+		       fe.ref);
+	if (failed && tl.len > 1)
+		zh_error_set(err, err->code, "some triggers failed");
+out:
+	zh_trigger_list_dispose(&tl);
+	zh_zadig_free(z);
+	zh_flow_event_dispose(&fe);
+	zh_config_free(cfg);
+	return rc;
+}
+
+/* Tasks a note names but the local store does not know (a clone that
+ * fetched the notes): teach the store, so --live can ask Zadig. */
+static int learn_from_note(struct zh_store *s, const char *repo,
+			   const char *commit, const char *note,
+			   const struct zh_config *cfg, struct zh_error *err)
+{
+	const char *p = note, *nl;
+	int64_t now = zh_store_now_ms();
+	int rc = 0;
+
+	while (rc == 0 && p && *p) {
+		struct zh_note_line l = {0};
+		size_t len;
+
+		nl = strchr(p, '\n');
+		len = nl ? (size_t)(nl - p) : strlen(p);
+		if (zh_note_line_parse(&l, p, len, NULL) == 0 &&
+		    l.task_id > 0) {
+			struct zh_store_task t;
+			const char *kind = zh_note_line_get(&l, "kind");
+
+			memset(&t, 0, sizeof(t));
+			t.workflow = l.workflow;
+			t.custom = kind && strcmp(kind, "custom") == 0;
+			t.task_id = l.task_id;
+			t.repo = (char *)repo;
+			t.commit = (char *)commit;
+			t.rule = (char *)zh_note_line_get(&l, "rule");
+			t.url = strcmp(l.url, "-") ? l.url : NULL;
+			t.poll_interval_ms = cfg->poll.interval_ms;
+			if (zh_store_task_find(&t, s, l.workflow, t.custom,
+					       l.task_id, NULL) == 0)
+				zh_store_task_dispose(&t);
+			else
+				rc =
+				    zh_store_task_upsert(NULL, s, &t, now, err);
+		}
+		zh_note_line_dispose(&l);
+		p = nl ? nl + 1 : NULL;
+	}
+	return rc;
+}
+
+/* The store and flow of the repository around us (status --live, sync). */
+struct session {
+	struct zh_store *store;
+	struct zh_flow flow;
+	char *state, *name;
+};
+
+static int session_open(struct session *ss, struct zh_repo *r,
+			const struct zh_config *cfg, struct zh_error *err)
+{
+	int rc;
+
+	memset(ss, 0, sizeof(*ss));
+	if ((rc = zh_repo_name(&ss->name, r, cfg->hook.repo_root, err)) < 0)
+		return rc;
+	if (!(ss->state = zh_flow_state_dir(cfg, r)))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	if ((rc = zh_store_open(&ss->store, ss->state, err)) < 0)
+		return rc;
+	ss->flow.cfg = cfg;
+	ss->flow.store = ss->store;
+	ss->flow.repo = r;
+	ss->flow.repo_name = ss->name;
+	return 0;
+}
+
+static void session_close(struct session *ss)
+{
+	zh_flow_dispose(&ss->flow);
+	zh_store_free(ss->store);
+	free(ss->state);
+	free(ss->name);
+}
+
+static int sync_repo(struct zh_repo *r, const struct zh_config *cfg, bool all,
+		     struct zh_error *err)
+{
+	struct session ss;
+	size_t notes = 0;
+	int sent = 0, polled = 0, rc;
+
+	if ((rc = session_open(&ss, r, cfg, err)) < 0)
+		goto out;
+	if ((rc = zh_flow_deliver_due(&sent, &ss.flow, true, err)) < 0 ||
+	    (rc = zh_flow_poll(
+		 &polled, &ss.flow,
+		 all ? ZH_STORE_TASKS_ALL : ZH_STORE_TASKS_PENDING, err)) < 0 ||
+	    (rc = zh_flow_write_notes(&notes, &ss.flow, err)) < 0)
+		goto out;
+	printf("delivered %d trigger%s, polled %d task%s, updated %zu "
+	       "note%s\n",
+	       sent, sent == 1 ? "" : "s", polled, polled == 1 ? "" : "s",
+	       notes, notes == 1 ? "" : "s");
+out:
+	session_close(&ss);
+	return rc;
+}
+/* status --live: before its note is printed, teach the store the tasks
+ * a commit's note names, ask Zadig about them and write the notes. */
+static int refresh_commit(void *ctx, const char *commit_id,
+			  struct zh_error *err)
+{
+	struct session *ss = ctx;
+	const struct zh_config *cfg = ss->flow.cfg;
+	char *note = NULL;
+	int rc;
+
+	(void)zh_notes_read(&note, ss->flow.repo, cfg->notes.ref, commit_id,
+			    NULL);
+	if ((rc = learn_from_note(ss->store, ss->name, commit_id, note, cfg,
+				  err)) == 0 &&
+	    (rc = zh_flow_refresh_commit(&ss->flow, ss->name, commit_id,
+					 err)) == 0)
+		rc = zh_flow_write_notes(NULL, &ss->flow, err);
+	free(note);
+	return rc;
+}
+
+static int cmd_status_live(struct zh_cli_opts *o, struct zh_error *err)
+{
+	struct zh_config *cfg = NULL;
+	struct zh_repo *r = NULL;
+	struct session ss;
+	int i, rc;
+
+	memset(&ss, 0, sizeof(ss));
+	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
+		return rc;
+	if ((rc = zh_cli_load_config(&cfg, o, r, err)) < 0)
+		goto out;
+	/* every rev must resolve before anything is asked or printed */
+	for (i = 0; i < o->nargs; i++) {
+		char hex[72];
+
+		if ((rc = zh_repo_resolve(hex, sizeof(hex), r, o->args[i],
+					  err)) < 0)
+			goto out;
+	}
+	if ((rc = session_open(&ss, r, cfg, err)) < 0)
+		goto out;
+	rc = zh_cli_status(r, cfg->notes.ref, o->args, o->nargs, o->json,
+			   refresh_commit, &ss, err);
+out:
+	session_close(&ss);
+	zh_config_free(cfg);
+	zh_repo_free(r);
+	return rc;
+}
+
+static int cmd_sync(struct zh_cli_opts *o, struct zh_error *err)
+{
+	struct zh_config *cfg = NULL;
+	struct zh_repo *r = NULL;
+	int rc;
+
+	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
+		return rc;
+	if ((rc = zh_cli_load_config(&cfg, o, r, err)) == 0)
+		rc = sync_repo(r, cfg, o->all, err);
+	zh_config_free(cfg);
+	zh_repo_free(r);
+	return rc;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct zh_cli_opts *o, struct zh_error *err);
+} net_verbs[] = {
+    {"status", cmd_status_live}, {"sync", cmd_sync},
+    {"show", cmd_show},		 {"retry", cmd_retry},
+    {"cancel", cmd_cancel},	 {"approve", cmd_approve},
+    {"trigger", cmd_trigger},	 {"explain", cmd_explain},
+};
+
+int zh_cli_net(const char *verb, struct zh_cli_opts *o, char **argv,
+	       struct zh_error *err)
+{
+	size_t i;
+
+	(void)argv;
+	for (i = 0; i < sizeof(net_verbs) / sizeof(net_verbs[0]); i++)
+		if (strcmp(net_verbs[i].name, verb) == 0)
+			return net_verbs[i].run(o, err);
+	return zh_error_set(err, ZH_EUSAGE, "unknown verb '%s'", verb);
+}
