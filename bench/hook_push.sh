@@ -1,10 +1,11 @@
 #!/bin/bash
 # Wall time of `git push` of one commit: a bare repository with the hook
 # (async mode, poller on) versus the same push with no hook, alternating.
-# Usage: bench/hook_push.sh   (BUILD=build)
+# Usage: bench/hook_push.sh   (BUILD=build MODE=async|sync BENCH_SETTLE=0.5)
 . "$(dirname "$0")/lib.sh"
 BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 ROUNDS=${BENCH_ROUNDS:-15}
+SETTLE=${BENCH_SETTLE:-0.5} # seconds before each timed push
 export PATH=$BUILD:$PATH
 T=$(mktemp -d /tmp/zh-bench-push.XXXXXX)
 export GIT_CONFIG_GLOBAL=$T/gitconfig
@@ -12,7 +13,8 @@ git config --global user.name B; git config --global user.email b@e
 git config --global init.defaultBranch main
 "$BUILD/tests/fake-zadig/fake-zadig" --port 0 --port-file "$T/port" --token t >/dev/null 2>&1 &
 fake=$!
-trap 'pkill -f "zadig-hook pol[l] --git-dir $T" || true; kill $fake; rm -rf "$T"' EXIT
+# the pollers the hook started, by pid (found by their command line)
+trap 'for p in $(pgrep -f "zadig-hook pol[l] --git-dir $T"); do kill "$p"; done; kill $fake; rm -rf "$T"' EXIT
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 cat >"$T/config.yaml" <<YAML
 zadig: { url: "http://127.0.0.1:$(cat "$T/port")", token: t }
@@ -35,7 +37,12 @@ a=() b=()
 for i in $(seq "$ROUNDS"); do
 	(cd "$T/hook" && echo "$i" >f && git commit -qam "$i")
 	(cd "$T/plain" && echo "$i" >f && git commit -qam "$i")
+	# each push starts on a quiet machine: the background work of the
+	# previous hook push (the poller reads, sends, writes notes) would
+	# otherwise land on whichever push comes next
+	sleep "$SETTLE"
 	a+=("$(ms git -C "$T/hook" push -q origin main)")
+	sleep "$SETTLE"
 	b+=("$(ms git -C "$T/plain" push -q origin main)")
 done
 read -r am amin amax <<<"$(stats "${a[@]}")"

@@ -3,9 +3,11 @@
 #define ZH_HOOK_HOOK_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "config/config.h"
 #include "gitrepo/gitrepo.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #define PROG "zadig-hook"
@@ -15,9 +17,15 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 		    struct zh_error *err);
 
 /* `zadig-hook poll`: deliver, poll and note until nothing is pending.
- * Exits quietly when another poller holds the store's lock. */
-int zh_hook_poll(const char *git_dir, const char *config,
+ * Exits quietly when another poller holds the store's lock. after > 1:
+ * first wait (at most 1 s) for that process (the hook's git) to end. */
+int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		 struct zh_error *err);
+
+/* The lean zadig-hook (hook/front.c) that hook scripts run: beside us
+ * in the build tree or at ZH_FRONT_REL from our libexec directory;
+ * ourselves when there is none. Returns 0 or -1. */
+int zh_hook_front_path(char *buf, size_t size);
 
 /* Start `zadig-hook poll` fully detached (new session, stdio closed,
  * stderr to <state_dir>/poller.log), so that git push returns at once. */
@@ -29,5 +37,11 @@ void zh_hook_spawn_poller(const char *git_dir, const char *config,
  * are appended to err's message. */
 int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 			const char *explicit_path, struct zh_error *err);
+
+/* Remember where repository name lives ("git_dir:<name>" in the store's
+ * meta), for the poller of a store that several repositories share
+ * (state_dir): it writes their notes too. Best effort. */
+void zh_hook_record_git_dir(struct zh_store *store, const char *name,
+			    const char *git_dir);
 
 #endif

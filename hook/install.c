@@ -9,8 +9,9 @@
 #include <unistd.h>
 
 #include "hook/hook.h"
-#include "util/buf.h"
+#include "hook/spawn.h"
 #include "util/banned.h"
+#include "util/buf.h"
 
 #define MARKER "# zadig-hook: managed by `zadig-hook install`"
 #define CHAINED "post-receive.zadig-chained"
@@ -50,9 +51,10 @@ static int write_hook(const char *path, const char *self, const char *chain,
 
 	zh_buf_init(&b, 64 * 1024);
 	zh_buf_init(&tmp, PATH_MAX + 16);
-	rc = zh_buf_printf(&b, "#!/bin/sh\n%s\n# Reinstall with it; do not "
-			       "edit. Push data reaches zadig-hook on stdin "
-			       "only.\nexec ",
+	rc = zh_buf_printf(&b,
+			   "#!/bin/sh\n%s\n# Reinstall with it; do not "
+			   "edit. Push data reaches zadig-hook on stdin "
+			   "only.\nexec ",
 			   MARKER);
 	if (rc == 0)
 		rc = sh_quote(&b, self);
@@ -86,6 +88,35 @@ out:
 	return rc;
 }
 
+#ifndef ZH_FRONT_REL
+#define ZH_FRONT_REL "../../bin"
+#endif
+
+int zh_hook_front_path(char *buf, size_t size)
+{
+	char self[PATH_MAX], cand[PATH_MAX + 64], real[PATH_MAX], *slash;
+	struct stat st;
+	int i;
+
+	if (zh_hook_self(self, sizeof(self)) < 0)
+		return -1;
+	snprintf(buf, size, "%s", self);
+	if (!(slash = strrchr(self, '/')))
+		return 0;
+	*slash = '\0';
+	for (i = 0; i < 2; i++) {
+		snprintf(cand, sizeof(cand),
+			 i ? "%s/" ZH_FRONT_REL "/zadig-hook" : "%s/zadig-hook",
+			 self);
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(cand, X_OK) == 0 && realpath(cand, real)) {
+			snprintf(buf, size, "%s", real);
+			return 0;
+		}
+	}
+	return 0;
+}
+
 int zh_hook_install(const char *repo_path, const char *config, bool force,
 		    struct zh_error *err)
 {
@@ -94,14 +125,13 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 	struct zh_buf old;
 	struct zh_repo *r = NULL;
 	const char *note = "";
-	ssize_t n;
 	bool ours = false, have_old = false;
 	int rc;
 
 	zh_buf_init(&old, 1 << 20);
 	if ((rc = zh_repo_open(&r, repo_path, false, err)) == ZH_ENOTFOUND) {
-		rc = zh_error_set(err, ZH_EUSAGE, "'%s' is not a git repository",
-				  repo_path);
+		rc = zh_error_set(err, ZH_EUSAGE,
+				  "'%s' is not a git repository", repo_path);
 		goto out;
 	}
 	if (rc < 0) {
@@ -118,24 +148,23 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 		struct zh_config *cfg = NULL;
 
 		if (!realpath(config, cfg_abs)) {
-			rc = zh_error_set(err, ZH_ECONFIG, "cannot read '%s': %s",
-					  config, strerror(errno));
+			rc = zh_error_set(err, ZH_ECONFIG,
+					  "cannot read '%s': %s", config,
+					  strerror(errno));
 			goto out;
 		}
 		if ((rc = zh_hook_load_config(&cfg, NULL, cfg_abs, err)) < 0)
 			goto out;
 		zh_config_free(cfg);
 	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0) {
+	if (zh_hook_front_path(self, sizeof(self)) < 0) {
 		rc = zh_error_set(err, ZH_EIO, "cannot find my own path");
 		goto out;
 	}
-	self[n] = '\0';
 	snprintf(hooks, sizeof(hooks), "%s%shooks", zh_repo_git_dir(r),
 		 zh_repo_git_dir(r)[strlen(zh_repo_git_dir(r)) - 1] == '/'
-			 ? ""
-			 : "/");
+		     ? ""
+		     : "/");
 	if (mkdir(hooks, 0755) != 0 && errno != EEXIST) {
 		rc = zh_error_set(err, ZH_EIO, "cannot create '%s': %s", hooks,
 				  strerror(errno));

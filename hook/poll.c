@@ -5,32 +5,62 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "flow/deliver.h"
 #include "flow/flow.h"
 #include "flow/report.h"
+#include "flow/update.h"
 #include "hook/hook.h"
+#include "hook/spawn.h"
+#include "hook/spool.h"
 #include "store/store.h"
 #include "util/banned.h"
 
+/* One line of poller.log. Repository names, refs and Zadig's messages end
+ * up in lines: control characters are written as \xNN so that none can
+ * end a line early and forge the next one. */
 static void log_line(void *ctx, const char *line)
 {
-	char ts[32];
+	char ts[32], esc[4096];
 	struct tm tm;
 	time_t now = time(NULL);
+	const unsigned char *p;
+	size_t n = 0;
 
 	(void)ctx;
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s zadig-hook poll[%d]: %s\n", ts, (int)getpid(),
-		line);
+	for (p = (const unsigned char *)line; *p && n + 5 < sizeof(esc); p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			n += (size_t)snprintf(esc + n, 5, "\\x%02x", *p);
+		else
+			esc[n++] = (char)*p;
+	}
+	esc[n] = '\0';
+	fprintf(stderr, "%s zadig-hook poll[%d]: %s\n", ts, (int)getpid(), esc);
 	fflush(stderr);
+}
+
+static void log_f(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void log_f(const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_line(NULL, line);
 }
 
 static void sleep_ms(int64_t ms)
@@ -125,7 +155,160 @@ static void note_others(struct zh_flow *f)
 	zh_store_commit_list_dispose(&cl);
 }
 
-int zh_hook_poll(const char *git_dir, const char *config,
+void zh_hook_record_git_dir(struct zh_store *store, const char *name,
+			    const char *git_dir)
+{
+	char key[1024], *old = NULL;
+
+	if ((size_t)snprintf(key, sizeof(key), "git_dir:%s", name) >=
+	    sizeof(key))
+		return;
+	if (zh_store_meta_get(&old, store, key, NULL) < 0 || !old ||
+	    strcmp(old, git_dir) != 0)
+		(void)zh_store_meta_set(store, key, git_dir, NULL);
+	free(old);
+}
+
+/* Record the fired rules of one update of a spooled push (what the hook
+ * does in sync mode before sending) and log what became of it. Returns 0
+ * or ZH_ESTORE (the file is kept and read again later). */
+static int spooled_update(struct zh_flow *g, struct zh_repo *r,
+			  const char *name, const char *line, bool skip)
+{
+	struct zh_flow_recorded_list rl = {0};
+	struct zh_flow_event fe;
+	struct zh_ref_update u;
+	struct zh_error e = {0};
+	int rc;
+
+	if (zh_flow_parse_update(&u, line, strlen(line), &e) < 0) {
+		log_f("%s: ignoring a malformed update line: %s", name, e.msg);
+		return 0;
+	}
+	if ((strncmp(u.ref, "refs/heads/", 11) != 0 &&
+	     strncmp(u.ref, "refs/tags/", 10) != 0) ||
+	    zh_oid_is_zero(u.new_hex))
+		return 0;
+	if (zh_flow_event_read(&fe, r, g->cfg->hook.repo_root, u.ref, u.old_hex,
+			       u.new_hex, false, &e) < 0) {
+		log_f("%s %s: cannot read the push: %s; nothing triggered",
+		      name, u.ref, e.msg);
+		return 0;
+	}
+	fe.ev.skip_option = skip;
+	fe.ev.callback_base = g->cfg->webhook.public_url;
+	fe.ev.callback_secret = g->cfg->webhook.secret;
+	rc = zh_flow_record(&rl, g, &fe.ev, false, &e);
+	if (rc < 0)
+		log_f("%s %s: %s", name, u.ref, e.msg);
+	else if (rl.len == 0)
+		log_f("%s %s %.12s: no rule fired", name, u.ref, fe.after);
+	else
+		log_f("%s %s %.12s: %zu rule(s) fired, first %s (%s)%s", name,
+		      u.ref, fe.after, rl.len, rl.items[0].rule,
+		      rl.items[0].workflow,
+		      rl.items[0].existed ? ", already recorded" : "");
+	free(rl.items);
+	zh_flow_event_dispose(&fe);
+	return rc == ZH_ESTORE ? rc : 0;
+}
+
+/* One spooled push: record its triggers, then delete the file (unless
+ * the store failed: then it stays for the next round). */
+static void take_spooled(struct zh_flow *f, const char *path)
+{
+	struct zh_spool_push p;
+	struct zh_config *own = NULL;
+	struct zh_repo *r = NULL;
+	struct zh_error e = {0};
+	struct zh_flow g;
+	char *name = NULL;
+	bool keep = false;
+	size_t i;
+
+	if (zh_spool_read(&p, path, &e) < 0) {
+		if (e.code != ZH_ENOTFOUND) {
+			log_line(NULL, e.msg);
+			unlink(path);
+		}
+		return;
+	}
+	if (zh_repo_open(&r, p.git_dir, false, &e) < 0) {
+		log_f("queued push of '%s' dropped: %s", p.git_dir, e.msg);
+		goto out;
+	}
+	/* the config the hook used (another repository's hook may have
+	 * spooled into a shared state_dir); ours when it no longer loads */
+	memset(&g, 0, sizeof(g));
+	g = *f;
+	g.zadig = NULL;
+	if (p.config && zh_hook_load_config(&own, r, p.config, &e) == 0)
+		g.cfg = own;
+	else if (p.config)
+		log_f("%s; using the poller's configuration", e.msg);
+	if (zh_repo_name(&name, r, g.cfg->hook.repo_root, &e) < 0) {
+		log_f("queued push of '%s' dropped: %s", p.git_dir, e.msg);
+		goto out;
+	}
+	zh_hook_record_git_dir(f->store, name, zh_repo_git_dir(r));
+	for (i = 0; i < p.nupdates && !keep; i++)
+		keep = spooled_update(
+			   &g, r, name, p.updates[i],
+			   zh_hook_skip_option((const char *const *)p.options,
+					       p.noptions)) == ZH_ESTORE;
+out:
+	if (!keep)
+		unlink(path);
+	free(name);
+	zh_config_free(own);
+	zh_repo_free(r);
+	zh_spool_push_dispose(&p);
+}
+
+static void take_spool(struct zh_flow *f, const char *state)
+{
+	struct zh_error e = {0};
+	char **paths = NULL;
+	size_t i, n = 0;
+
+	if (zh_spool_list(&paths, &n, state, &e) < 0) {
+		log_line(NULL, e.msg);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		take_spooled(f, paths[i]);
+		free(paths[i]);
+	}
+	free(paths);
+}
+
+static int64_t spool_mtime(const char *state)
+{
+	char *dir = zh_spool_dir(state);
+	struct stat st;
+	int64_t m = 0;
+
+	if (dir && stat(dir, &st) == 0)
+		m = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+		    st.st_mtim.tv_nsec;
+	free(dir);
+	return m;
+}
+
+/* Sleep until at, but wake when a hook spools a push (the spool
+ * directory changes). */
+static void wait_until(int64_t at, const char *state)
+{
+	int64_t now, m = spool_mtime(state);
+
+	while ((now = zh_store_now_ms()) < at) {
+		sleep_ms(at - now < 100 ? at - now : 100);
+		if (spool_mtime(state) != m)
+			return;
+	}
+}
+
+int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		 struct zh_error *err)
 {
 	struct zh_config *cfg = NULL;
@@ -138,8 +321,11 @@ int zh_hook_poll(const char *git_dir, const char *config,
 	char said[512] = ""; /* the last config error logged */
 
 	memset(&f, 0, sizeof(f));
+	/* started by a hook without the lean zadig-hook: wait here */
+	if (after > 1 && kill(after, 0) == 0)
+		zh_hook_wait_gone(after, 1000);
 	if ((rc = zh_repo_open(&r, git_dir ? git_dir : ".", !git_dir, err)) <
-		    0 ||
+		0 ||
 	    (rc = zh_hook_load_config(&cfg, r, config, err)) < 0 ||
 	    (rc = zh_repo_name(&name, r, cfg->hook.repo_root, err)) < 0)
 		goto out;
@@ -169,15 +355,29 @@ int zh_hook_poll(const char *git_dir, const char *config,
 
 		if (rounds++)
 			reload(&cfg, &f, r, config, state, said, sizeof(said));
+		take_spool(&f, state);
 		if (zh_flow_deliver_due(NULL, &f, false, &e) < 0 ||
 		    zh_flow_poll(NULL, &f, ZH_STORE_TASKS_DUE, &e) < 0 ||
 		    zh_flow_write_notes(NULL, &f, &e) < 0)
 			log_line(NULL, e.msg);
 		note_others(&f);
 		rc = zh_store_next_wakeup(&at, store, &e);
-		if (rc == ZH_ENOTFOUND) {
+		if (rc == ZH_ENOTFOUND && zh_spool_pending(state)) {
+			/* a push the store did not take: try again later */
 			rc = 0;
-			break; /* nothing pending: done */
+			at = zh_store_now_ms() + cfg->poll.interval_ms;
+		}
+		if (rc == ZH_ENOTFOUND) {
+			/* nothing pending: done. A hook may have spooled a
+			 * push after our last look while its poller found the
+			 * lock still held: look again once it is free. */
+			rc = 0;
+			zh_store_unlock_poller(lock);
+			lock = -1;
+			if (!zh_spool_pending(state) ||
+			    zh_store_lock_poller(&lock, state, &e) != 0)
+				break;
+			continue;
 		}
 		now = zh_store_now_ms();
 		if (rc < 0) {
@@ -188,7 +388,7 @@ int zh_hook_poll(const char *git_dir, const char *config,
 			break;
 		if (at > now + cfg->poll.max_interval_ms)
 			at = now + cfg->poll.max_interval_ms;
-		sleep_ms(at - now);
+		wait_until(at, state);
 	}
 out:
 	if (lock >= 0)
@@ -205,50 +405,9 @@ out:
 void zh_hook_spawn_poller(const char *git_dir, const char *config,
 			  const char *state_dir)
 {
-	char self[PATH_MAX], log[PATH_MAX + 32];
-	const char *argv[8];
-	ssize_t n;
-	pid_t pid;
-	int i = 0, fd;
+	char front[PATH_MAX];
 
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	snprintf(log, sizeof(log), "%s/poller.log", state_dir);
-	argv[i++] = "zadig-hook";
-	argv[i++] = "poll";
-	argv[i++] = "--git-dir";
-	argv[i++] = git_dir;
-	if (config) {
-		argv[i++] = "--config";
-		argv[i++] = config;
-	}
-	argv[i] = NULL;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return;
-	if (pid > 0) {
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		return;
-	}
-	/* the middle child: new session, then let go of the grandchild so
-	 * that git (waiting on our stdout/stderr) returns at once */
-	if (setsid() < 0 || fork() != 0)
-		_exit(0);
-	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-	}
-	/* the log goes where the state lives; /dev/null when it cannot */
-	i = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	dup2(i >= 0 ? i : fd, 2);
-	for (fd = 3; fd < 1024; fd++)
-		close(fd);
-	execv(self, (char *const *)argv);
-	_exit(127);
+	if (zh_hook_front_path(front, sizeof(front)) == 0)
+		zh_hook_spawn_detached(front, git_dir, config, state_dir,
+				       getppid());
 }

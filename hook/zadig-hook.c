@@ -3,12 +3,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <spawn.h>
 #include <unistd.h>
 
 #include "flow/deliver.h"
@@ -16,10 +16,11 @@
 #include "flow/report.h"
 #include "flow/update.h"
 #include "hook/hook.h"
+#include "hook/spawn.h"
 #include "mapping/mapping.h"
 #include "store/store.h"
-#include "util/buf.h"
 #include "util/banned.h"
+#include "util/buf.h"
 
 extern char **environ;
 
@@ -61,8 +62,9 @@ int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 		return rc;
 	rc = zh_config_load(out, path, &diag, err);
 	if (rc < 0 && diag.len > 1)
-		zh_error_set(err, rc, "%.300s (and %zu more errors; run 'git "
-				      "zadig config check')",
+		zh_error_set(err, rc,
+			     "%.300s (and %zu more errors; run 'git "
+			     "zadig config check')",
 			     diag.msgs[0], diag.len - 1);
 	zh_config_diag_dispose(&diag);
 	free(path);
@@ -100,8 +102,8 @@ static bool push_option_skip(void)
 
 		snprintf(name, sizeof(name), "GIT_PUSH_OPTION_%ld", i);
 		v = getenv(name);
-		if (v && (strcmp(v, "ci.skip") == 0 ||
-			  strcmp(v, "zadig.skip") == 0))
+		if (v &&
+		    (strcmp(v, "ci.skip") == 0 || strcmp(v, "zadig.skip") == 0))
 			return true;
 	}
 	return false;
@@ -159,45 +161,6 @@ static void say_result(const struct zh_flow_result *res, bool sync_mode)
 		say("%s: rejected by zadig: %s", res->rule, res->message);
 		break;
 	}
-}
-
-/* Run the chained (pre-existing) hook with the same input. */
-static void run_chained(const char *path, const char *input, size_t len)
-{
-	posix_spawn_file_actions_t fa;
-	char *argv[2];
-	int fds[2];
-	pid_t pid;
-	size_t off = 0;
-
-	if (access(path, X_OK) != 0 || pipe(fds) != 0)
-		return;
-	argv[0] = (char *)path;
-	argv[1] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
-	posix_spawn_file_actions_addclose(&fa, fds[1]);
-	if (posix_spawn(&pid, path, &fa, NULL, argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(fds[0]);
-		close(fds[1]);
-		return;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[0]);
-	signal(SIGPIPE, SIG_IGN);
-	while (off < len) {
-		ssize_t w = write(fds[1], input + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	close(fds[1]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
 }
 
 static int read_stdin(struct zh_buf *in)
@@ -261,8 +224,8 @@ static void handle_update(struct zh_flow *f, struct zh_repo *r,
 			if (zh_store_now_ms() < f->deadline_ms &&
 			    zh_flow_deliver_id(&res, f, rl.items[i].trigger_id,
 					       &e) < 0)
-				snprintf(res.message, sizeof(res.message),
-					 "%s", e.msg);
+				snprintf(res.message, sizeof(res.message), "%s",
+					 e.msg);
 		}
 		if (rl.items[i].existed && res.outcome != ZH_FLOW_REJECTED)
 			res.outcome = ZH_FLOW_DONE;
@@ -271,22 +234,6 @@ static void handle_update(struct zh_flow *f, struct zh_repo *r,
 out:
 	free(rl.items);
 	zh_flow_event_dispose(&fe);
-}
-
-/* Remember where repository name lives, for the poller of a store that
- * several repositories share (state_dir): it writes their notes too. */
-static void record_git_dir(struct zh_store *store, const char *name,
-			   const char *git_dir)
-{
-	char key[1024], *old = NULL;
-
-	if ((size_t)snprintf(key, sizeof(key), "git_dir:%s", name) >=
-	    sizeof(key))
-		return;
-	if (zh_store_meta_get(&old, store, key, NULL) < 0 || !old ||
-	    strcmp(old, git_dir) != 0)
-		(void)zh_store_meta_set(store, key, git_dir, NULL);
-	free(old);
 }
 
 static int post_receive(const char *config, const char *chain)
@@ -309,7 +256,7 @@ static int post_receive(const char *config, const char *chain)
 		goto out;
 	}
 	if (chain)
-		run_chained(chain, zh_buf_cstr(&in), in.len);
+		zh_hook_run_chained(chain, zh_buf_cstr(&in), in.len);
 	if (zh_repo_open(&r, ".", true, &e) < 0) {
 		if (strstr(e.msg, "objectformat"))
 			say("this repository uses SHA-256 object ids, which "
@@ -350,7 +297,7 @@ static int post_receive(const char *config, const char *chain)
 
 	/* notes right away: queued and created lines (best effort) */
 	if (zh_repo_name(&name, r, cfg->hook.repo_root, NULL) == 0) {
-		record_git_dir(store, name, zh_repo_git_dir(r));
+		zh_hook_record_git_dir(store, name, zh_repo_git_dir(r));
 		if (zh_store_now_ms() < f.deadline_ms) {
 			f.repo_name = name;
 			if (zh_flow_write_notes(NULL, &f, &e) < 0)
@@ -377,6 +324,7 @@ int main(int argc, char **argv)
 	const char *chain = NULL, *repo = NULL;
 	struct zh_error err = {0};
 	bool force = false;
+	pid_t after = 0;
 	int i, rc;
 
 	for (i = 1; i < argc; i++) {
@@ -395,9 +343,13 @@ int main(int argc, char **argv)
 			    strcmp(a, "--chain") == 0) &&
 			   i + 1 < argc) {
 			const char **dst = a[2] == 'c' && a[3] == 'o' ? &config
-					   : a[2] == 'g'	    ? &git_dir
-								    : &chain;
+					   : a[2] == 'g'	      ? &git_dir
+								      : &chain;
 			*dst = argv[++i];
+		} else if (strcmp(a, "--after") == 0 && i + 1 < argc) {
+			/* from the hook: the pid of the git that ran it */
+			after = (pid_t)strtol(argv[++i], NULL, 10);
+			zh_hook_detach();
 		} else if (strncmp(a, "--config=", 9) == 0) {
 			config = a + 9;
 		} else if (a[0] == '-') {
@@ -430,7 +382,7 @@ int main(int argc, char **argv)
 		}
 		rc = zh_hook_install(repo, config, force, &err);
 	} else if (strcmp(verb, "poll") == 0) {
-		rc = zh_hook_poll(git_dir, config, &err);
+		rc = zh_hook_poll(git_dir, config, after, &err);
 	} else {
 		fprintf(stderr, "%s: error: unknown verb '%s'\n", PROG, verb);
 		return 2;

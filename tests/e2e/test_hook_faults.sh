@@ -35,20 +35,20 @@ check "zadig down: the note says queued" \
 	test "$(note "$G" main)" = "queued wf-dev #- - rule=dev"
 check "zadig down: nothing reached the fake" test "$(creates wf-dev)" = 0
 check "zadig down: hook.poll false starts no poller" test -z "$(pollers "$G")"
-(cd "$G" && run git zadig sync)
+run_in "$G" git zadig sync
 expect "zadig down: sync keeps it" 0 "^delivered 1 trigger"
 check "zadig down: sync: still queued" \
 	test "$(note "$G" main)" = "queued wf-dev #- - rule=dev"
 # Zadig is back: point the recorded config at it
 sed -i "s|^  url: .*|  url: $FAKE_URL|" "$T/down.yaml"
-(cd "$G" && run git zadig sync)
+run_in "$G" git zadig sync
 expect "zadig back: git zadig sync in the bare repository" 0 "^delivered 1 trigger, "
 check "zadig back: exactly one create" test "$(creates wf-dev)" = 1
 check "zadig back: the note has the task" \
 	wait_note "$G" main "^(created|running|passed) wf-dev #1 http://127.0.0.1:$FAKE_PORT/.* rule=dev$" 2
 check "zadig back: the queued line is gone" bash -c "! git --git-dir='$G' notes --ref=zadig show main | grep -q queued"
 check "zadig back: sync finishes it" sync_until "$G" main "^passed wf-dev #1 .*tests=24/24 rule=dev$"
-(cd "$G" && run git zadig sync)
+run_in "$G" git zadig sync
 expect "zadig back: a second sync sends nothing" 0 "^delivered 0 triggers"
 check "zadig back: still exactly one create" test "$(creates wf-dev)" = 1
 
@@ -104,7 +104,7 @@ done
 check "zadig slow: the poller delivers the ref the hook had no time for" test -n "$b"
 check "zadig slow: ... and keeps the one whose request may still create a task" test -n "$a"
 a=${a:-main}
-(cd "$G" && run git zadig sync)
+run_in "$G" git zadig sync
 expect "zadig slow: an early sync" 0 "^delivered"
 check "zadig slow: an early sync leaves it queued" \
 	test "$(note "$G" "$a")" = "queued wf-dev #- - rule=dev"
@@ -131,7 +131,7 @@ expect "rejected: the push succeeds" 0 "" \
 check "rejected: the note" \
 	wait_note "$G" bad/one '^rejected missing-wf #- - error="6540 [^"]*workflow missing-wf not found[^"]*" rule=bad$' 3
 check "rejected: one request" test "$(creates missing-wf)" = 1
-(cd "$G" && run git zadig sync)
+run_in "$G" git zadig sync
 expect "rejected: sync" 0 "^delivered 0 triggers"
 check "rejected: sync does not retry it" test "$(creates missing-wf)" = 1
 c=$(git -C "$T/app" rev-parse HEAD)
@@ -143,7 +143,7 @@ check "rejected: a hook re-run sends nothing" test "$(creates missing-wf)" = 1
 check "rejected: the note is unchanged" \
 	test "$(note "$G" bad/one | grep -c rejected)" = 1
 
-(cd "$G" && run git zadig status bad/one --json)
+run_in "$G" git zadig status bad/one --json
 expect "rejected: status --json" 0 '"status": "rejected", "workflow": "missing-wf", "task_id": null, "url": null, "error": "6540 '
 if command -v python3 >/dev/null; then
 	check "rejected: status --json is valid JSON" \
@@ -176,11 +176,11 @@ check "401: logged loudly" wait_for_log "$G" "ZADIG REFUSED THE TOKEN"
 expect "401: sync with a wrong token" 0 "^delivered 1 trigger"
 check "401: still queued" test "$(note "$G" main)" = "queued wf-dev #- - rule=dev"
 n=$(creates wf-dev 200)
-(cd "$G" && run git zadig sync)
+run_in "$G" git zadig sync
 expect "401: sync with the fixed token" 0 "^delivered 1 trigger"
 check "401: delivered exactly once" test "$(creates wf-dev 200)" = $((n + 1))
 check "401: the note ends passed" sync_until "$G" main "^passed wf-dev #[0-9]+ .*rule=dev$"
-(cd "$G" && run git zadig sync)
+run_in "$G" git zadig sync
 check "401: no further create" test "$(creates wf-dev 200)" = $((n + 1))
 
 check "sync printed no error" test ! -s "$T/sync.err"

@@ -96,7 +96,7 @@ for i in 1 2 3; do
 	done
 done
 check "race: no poller was started" test -z "$(pollers "$T/race.git")"
-(cd "$T/race.git" && run git zadig sync)
+run_in "$T/race.git" git zadig sync
 expect "race: sync polls the ten tasks" 0 "^delivered 0 triggers, polled 10 tasks, updated 10 notes$"
 
 # ---- a poller killed with -9 mid-way: nothing lost ----
@@ -129,7 +129,7 @@ pid=$(pollers "$G")
 [ -n "$pid" ] && kill -9 $pid
 wait_pollers 5 "$G"
 fake_ctl POST tasks '{"kind":"product","workflow":"wf-slow-build","task_id":2,"status":"failed"}' >/dev/null
-(cd "$G" && run git zadig sync)
+run_in "$G" git zadig sync
 expect "sync after a killed poller" 0 "^delivered 0 triggers, polled 1 task, updated 1 note$"
 check "sync: the task ends failed" test "$(note "$G" "$s2" | cut -d' ' -f1-3)" = "failed wf-slow-build #2"
 check "slow: no task created twice" test "$(creates wf-slow-build)" = 2
@@ -148,7 +148,7 @@ fake_start --port "$FAKE_PORT"
 check "the fake is back on the same port" test "$FAKE_URL" = "http://127.0.0.1:$(cat "$T/fake.port")"
 # the restarted fake forgot its tasks: Zadig never reuses a task id
 fake_ctl POST tasks '{"kind":"product","workflow":"wf-slow-build","task_id":2,"status":"failed"}' >/dev/null
-(cd "$G" && run git zadig sync)
+run_in "$G" git zadig sync
 expect "sync delivers what the killed poller left" 0 "^delivered 1 trigger"
 check "queued after kill: created" wait_note "$G" "$s3" "^(created|running) wf-slow-build #3 .*rule=slow$" 1
 
@@ -176,7 +176,7 @@ check "notes were written (the next check reads them)" grep -q "rule=dev" "$T/al
 check "the token is in no note" absent "$TOKEN" "$T/all-notes.txt"
 
 fake_ctl POST tasks '{"kind":"product","workflow":"wf-slow-build","task_id":3,"status":"passed"}' >/dev/null
-(cd "$G" && run git zadig sync)
+run_in "$G" git zadig sync
 check "the last slow task ends passed" \
 	test "$(note "$G" "$s3" | cut -d' ' -f1-3)" = "passed wf-slow-build #3"
 hook_finish

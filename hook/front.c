@@ -1,0 +1,520 @@
+/* zadig-hook, the program on PATH and in hooks/post-receive. It handles
+ * the one case a push waits for, `post-receive` with hook.mode: async
+ * (and hook.poll), itself: the ref updates go to the spool (hook/spool.h)
+ * and the detached poller reads the commits, fires the rules, writes the
+ * notes and delivers. This program links only config/, the glob matcher
+ * and util/ (no libgit2, libcurl or SQLite: loading them and reading the
+ * CA bundle cost more than the rest of the hook; bench/hook_push.sh).
+ * Everything else (sync mode, install, poll, --help, and every error
+ * worth a proper message) runs zadig-hook-full, which it execs with the
+ * same arguments and, for post-receive, stdin still unread. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "flow/update.h"
+#include "hook/spawn.h"
+#include "hook/spool.h"
+#include "mapping/mapping.h"
+#include "util/banned.h"
+#include "util/buf.h"
+
+extern char **environ;
+
+#define PROG "zadig-hook"
+#define FULL "zadig-hook-full"
+#define MAX_STDIN (16u << 20)
+#define MAX_OPTIONS 100
+
+#ifndef ZH_FULL_REL
+#define ZH_FULL_REL "../libexec/zadig-hook"
+#endif
+
+/* Where zadig-hook-full is: beside us (the build tree), else in our
+ * libexec directory (installed). */
+static int find_full(char *buf, size_t size)
+{
+	char self[PATH_MAX];
+	char *slash;
+
+	if (zh_hook_self(self, sizeof(self)) < 0 ||
+	    !(slash = strrchr(self, '/')))
+		return -1;
+	*slash = '\0';
+	snprintf(buf, size, "%s/" FULL, self);
+	if (access(buf, X_OK) == 0)
+		return 0;
+	snprintf(buf, size, "%s/" ZH_FULL_REL "/" FULL, self);
+	return access(buf, X_OK) == 0 ? 0 : -1;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line to the pusher (git shows it as "remote: zadig: ..."). */
+static void say(const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "zadig: %s\n", line);
+	fflush(stderr);
+}
+
+/* Run zadig-hook-full with our arguments; returns only when it cannot. */
+static int exec_full(char **argv, bool hook)
+{
+	char full[PATH_MAX + 64];
+
+	if (find_full(full, sizeof(full)) == 0)
+		execv(full, argv);
+	else
+		errno = ENOENT;
+	if (hook) {
+		/* a push never fails because of zadig-hook */
+		say("cannot run " FULL ": %s; nothing triggered",
+		    strerror(errno));
+		return 0;
+	}
+	fprintf(stderr, PROG ": error: cannot run " FULL ": %s\n",
+		strerror(errno));
+	return 1;
+}
+
+/* ---- the repository's git config zadig.config ---- */
+
+enum found { FOUND, ABSENT, UNSURE };
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+			 e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+/* zadig.config from the repository's own config file, read here: git
+ * would cost a process. Anything this simple reader is not sure of
+ * (quotes, escapes, includes, continued lines) is left to git. */
+static enum found repo_config_file(char **out, const char *git_dir)
+{
+	char path[PATH_MAX + 16], line[8192];
+	enum found res = ABSENT;
+	bool in_zadig = false;
+	FILE *f;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "%s/config", git_dir);
+	if (!(f = fopen(path, "re")))
+		return UNSURE;
+	while (res != UNSURE && fgets(line, sizeof(line), f)) {
+		char *s = trim(line), *v;
+		size_t n = strlen(line);
+
+		if (n == sizeof(line) - 1 || (*s && s[strlen(s) - 1] == '\\')) {
+			res = UNSURE;
+		} else if (*s == '[') {
+			size_t k = strcspn(s + 1, " \t\"].");
+
+			in_zadig = k == 5 &&
+				   strncasecmp(s + 1, "zadig", 5) == 0 &&
+				   s[6] == ']';
+			if (strncasecmp(s + 1, "include", 7) == 0 ||
+			    *trim(s + 1 + strcspn(s + 1, "]") + 1) != '\0')
+				res = UNSURE;
+		} else if (in_zadig && strncasecmp(s, "config", 6) == 0 &&
+			   (s[6] == '=' || s[6] == ' ' || s[6] == '\t')) {
+			v = trim(s + 6);
+			if (*v != '=' || strpbrk(v + 1, "\"\\;#")) {
+				res = UNSURE;
+			} else {
+				free(*out);
+				*out = strdup(trim(v + 1));
+				res = *out ? FOUND : UNSURE;
+			}
+		}
+	}
+	fclose(f);
+	if (res == UNSURE) {
+		free(*out);
+		*out = NULL;
+	}
+	return res;
+}
+
+/* `git config --get zadig.config` (no shell); NULL when unset. */
+static char *git_config_get(void)
+{
+	posix_spawn_file_actions_t fa;
+	char *argv[] = {"git", "config", "--get", "zadig.config", NULL};
+	struct zh_buf b;
+	char chunk[4096], *v = NULL;
+	int fds[2], st = -1;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(fds) != 0)
+		return NULL;
+	zh_buf_init(&b, PATH_MAX * 4);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	posix_spawn_file_actions_addclose(&fa, fds[1]);
+	if (posix_spawnp(&pid, "git", &fa, NULL, argv, environ) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		goto out;
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || zh_buf_append(&b, chunk, (size_t)n) < 0)
+			break;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && b.len)
+		v = strdup(trim((char *)zh_buf_cstr(&b)));
+out:
+	posix_spawn_file_actions_destroy(&fa);
+	zh_buf_dispose(&b);
+	return v;
+}
+
+/* The config file, as zh_hook_load_config finds it (design.md §3). */
+static char *config_path(const char *explicit_path, const char *git_dir)
+{
+	struct zh_error e = {0};
+	char *gitval = NULL, *path = NULL;
+
+	if (!explicit_path && !getenv("ZADIG_HOOK_CONFIG")) {
+		/* command-line config (-c) of the git that runs us wins
+		 * over the file: let git answer then */
+		if (getenv("GIT_CONFIG_PARAMETERS") ||
+		    getenv("GIT_CONFIG_COUNT") ||
+		    repo_config_file(&gitval, git_dir) != FOUND)
+			gitval = git_config_get();
+	}
+	(void)zh_config_locate(&path, explicit_path, gitval, &e);
+	free(gitval);
+	return path;
+}
+
+/* ---- post-receive ---- */
+
+/* The repository name of design.md §4.1 for the git directory (real
+ * path) a hook runs in: git runs hooks of a bare repository in its git
+ * directory, of others in the work tree. */
+static char *repo_name(const char *git_dir, const char *repo_root)
+{
+	char cwd[PATH_MAX], *root = NULL, *name = NULL;
+	const char *dir = git_dir;
+	size_t n, b, e;
+
+	if (getcwd(cwd, sizeof(cwd)) && strcmp(cwd, git_dir) != 0)
+		dir = cwd;
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (repo_root && *repo_root && (root = realpath(repo_root, NULL))) {
+		size_t rn = strlen(root);
+
+		if (rn == 1)
+			rn = 0;
+		if (n > rn + 1 && memcmp(dir, root, rn) == 0 &&
+		    dir[rn] == '/') {
+			b = rn + 1;
+			e = n;
+			if (e - b > 4 && strncmp(dir + e - 4, ".git", 4) == 0)
+				e -= 4;
+			while (e > b && dir[e - 1] == '/')
+				e--;
+			if (e > b)
+				name = strndup(dir + b, e - b);
+		}
+		free(root);
+	}
+	while (!name) {
+		b = n;
+		while (b > 0 && dir[b - 1] != '/')
+			b--;
+		e = n;
+		if (e - b >= 4 && strncmp(dir + e - 4, ".git", 4) == 0)
+			e -= 4;
+		if (e > b || b <= 1) {
+			name = strndup(dir + b, e - b);
+			break;
+		}
+		/* ".git" alone: the directory above names it */
+		n = b;
+		while (n > 1 && dir[n - 1] == '/')
+			n--;
+	}
+	return name;
+}
+
+/* Whether some rule may fire for ref of repository name: what the mapping
+ * decides (mapping/mapping.c decide) before it looks at the commit. */
+static bool may_fire(const struct zh_config *cfg, const char *name,
+		     const char *ref)
+{
+	bool tag = strncmp(ref, "refs/tags/", 10) == 0;
+	const char *short_ref = ref + (tag ? 10 : 11);
+	size_t i, j;
+
+	for (i = 0; i < cfg->nrules; i++) {
+		const struct zh_rule *r = &cfg->rules[i];
+		const struct zh_strlist *g = tag ? &r->tags : &r->branches;
+		unsigned events = r->events ? r->events : ZH_EVENT_PUSH;
+
+		if (r->repo && !zh_glob_match(r->repo, name))
+			continue;
+		if (!(events & (unsigned)(tag ? ZH_EVENT_TAG : ZH_EVENT_PUSH)))
+			continue;
+		for (j = 0; j < g->len; j++)
+			if (zh_glob_match(g->items[j], short_ref))
+				break;
+		if (g->len == 0 || j < g->len)
+			return true;
+	}
+	return false;
+}
+
+static bool is_zero(const char *hex)
+{
+	return hex[strspn(hex, "0")] == '\0';
+}
+
+static int read_stdin(struct zh_buf *in)
+{
+	char chunk[8192];
+	ssize_t n;
+
+	while ((n = read(0, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ZH_EIO;
+		if (zh_buf_append(in, chunk, (size_t)n) < 0)
+			return ZH_ETOOBIG;
+	}
+	return 0;
+}
+
+/* The push options git hands the hook. */
+static size_t push_options(char **opts, size_t max)
+{
+	const char *count = getenv("GIT_PUSH_OPTION_COUNT");
+	long i, n;
+	size_t k = 0;
+
+	n = count ? strtol(count, NULL, 10) : 0;
+	for (i = 0; i < n && k < max; i++) {
+		char var[40];
+		char *v;
+
+		snprintf(var, sizeof(var), "GIT_PUSH_OPTION_%ld", i);
+		if ((v = getenv(var)))
+			opts[k++] = v;
+	}
+	return k;
+}
+
+/* git runs hooks with GIT_DIR set; by hand, zadig-hook-full finds the
+ * repository (and says when there is none). */
+static bool looks_like_git_dir(const char *dir)
+{
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/HEAD", dir);
+	if (access(path, F_OK) != 0)
+		return false;
+	snprintf(path, sizeof(path), "%s/objects", dir);
+	return access(path, F_OK) == 0;
+}
+
+/* The async enqueue. Returns 1 when zadig-hook-full must do the work
+ * (stdin untouched), else 0: the hook's exit status, always 0. */
+static int post_receive(const char *config, const char *chain)
+{
+	struct zh_config *cfg = NULL;
+	struct zh_error e = {0};
+	struct zh_spool_push p;
+	struct zh_buf in;
+	char *options[MAX_OPTIONS], **lines = NULL;
+	char *path = NULL, *git_dir = NULL, *name = NULL, *state = NULL;
+	const char *gd = getenv("GIT_DIR"), *line, *eol = NULL;
+	size_t i, nlines = 0, cap = 0;
+	bool skip;
+	int rc = 1;
+
+	memset(&p, 0, sizeof(p));
+	zh_buf_init(&in, MAX_STDIN);
+	if (!(git_dir = realpath(gd && *gd ? gd : ".", NULL)) ||
+	    !looks_like_git_dir(git_dir) ||
+	    !(path = config_path(config, git_dir)) ||
+	    zh_config_load(&cfg, path, NULL, &e) < 0 ||
+	    cfg->hook.mode != ZH_HOOK_ASYNC || !cfg->hook.poll ||
+	    !(name = repo_name(git_dir, cfg->hook.repo_root)))
+		goto out; /* zadig-hook-full says what is wrong */
+	if (cfg->state_dir) {
+		state = strdup(cfg->state_dir);
+	} else if ((state = malloc(strlen(git_dir) + 16))) {
+		snprintf(state, strlen(git_dir) + 16, "%s/zadig-hook", git_dir);
+	}
+	if (!state)
+		goto out;
+	rc = 0;
+	if (read_stdin(&in) < 0) {
+		say("cannot read the ref updates; nothing triggered");
+		goto out;
+	}
+	if (chain)
+		zh_hook_run_chained(chain, zh_buf_cstr(&in), in.len);
+	p.noptions = push_options(options, MAX_OPTIONS);
+	p.options = options;
+	skip = zh_hook_skip_option((const char *const *)options, p.noptions);
+	for (line = zh_buf_cstr(&in); *line; line = eol ? eol + 1 : "") {
+		struct zh_ref_update u;
+		size_t len;
+
+		eol = strchr(line, '\n');
+		len = eol ? (size_t)(eol - line) : strlen(line);
+		if (len == 0)
+			continue;
+		if (zh_flow_parse_update(&u, line, len, &e) < 0) {
+			say("ignoring a malformed update line: %s", e.msg);
+			continue;
+		}
+		if ((strncmp(u.ref, "refs/heads/", 11) != 0 &&
+		     strncmp(u.ref, "refs/tags/", 10) != 0) ||
+		    is_zero(u.new_hex))
+			continue; /* not pushes; deletions never fire */
+		if (!may_fire(cfg, name, u.ref)) {
+			say("no rule matches %s", u.ref);
+			continue;
+		}
+		if (skip) {
+			say("%s skipped (push option ci.skip or zadig.skip)",
+			    u.ref);
+			continue;
+		}
+		if (nlines == cap) {
+			char **nl;
+
+			cap = cap ? 2 * cap : 8;
+			if (!(nl = realloc(lines, cap * sizeof(*lines)))) {
+				say("out of memory; nothing triggered");
+				goto out;
+			}
+			lines = nl;
+		}
+		/* normalised: lower-case ids, no '\r' */
+		if (!(lines[nlines] = malloc(strlen(u.ref) + 132))) {
+			say("out of memory; nothing triggered");
+			goto out;
+		}
+		snprintf(lines[nlines], strlen(u.ref) + 132, "%s %s %s",
+			 u.old_hex, u.new_hex, u.ref);
+		nlines++;
+	}
+	if (nlines) {
+		char exe[PATH_MAX + 64];
+
+		p.git_dir = git_dir;
+		p.config = path;
+		p.updates = lines;
+		p.nupdates = nlines;
+		if (zh_spool_write(state, &p, &e) < 0) {
+			say("%s; nothing triggered", e.msg);
+			goto out;
+		}
+		for (i = 0; i < nlines; i++)
+			say("%s queued (async); status with 'git zadig "
+			    "status'",
+			    strrchr(lines[i], ' ') + 1);
+		if (find_full(exe, sizeof(exe)) == 0 &&
+		    zh_hook_self(exe, sizeof(exe)) == 0)
+			zh_hook_spawn_detached(exe, git_dir, config, state,
+					       getppid());
+		else
+			say("cannot start the poller (" FULL " not found); the "
+			    "push waits for the next one");
+	} else {
+		char exe[PATH_MAX + 64];
+
+		/* what earlier pushes left queued */
+		if (zh_hook_self(exe, sizeof(exe)) == 0)
+			zh_hook_spawn_detached(exe, git_dir, config, state,
+					       getppid());
+	}
+out:
+	for (i = 0; i < nlines; i++)
+		free(lines[i]);
+	free(lines);
+	free(state);
+	free(name);
+	free(path);
+	free(git_dir);
+	zh_config_free(cfg);
+	zh_buf_dispose(&in);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = NULL, *chain = NULL;
+	int i;
+
+	if (argc > 2 && strcmp(argv[1], "poll") == 0) {
+		/* the hook's poller: let the push finish before loading the
+		 * full program (zadig-hook-full waits too, when run alone) */
+		for (i = 2; i + 1 < argc; i++) {
+			if (strcmp(argv[i], "--after") == 0) {
+				zh_hook_detach();
+				zh_hook_wait_gone(
+				    (pid_t)strtol(argv[i + 1], NULL, 10), 1000);
+			}
+		}
+	}
+	if (argc < 2 || strcmp(argv[1], "post-receive") != 0)
+		return exec_full(argv, false);
+	for (i = 2; i < argc; i++) {
+		if ((strcmp(argv[i], "--config") == 0 ||
+		     strcmp(argv[i], "--chain") == 0) &&
+		    i + 1 < argc) {
+			if (argv[i][2] == 'c' && argv[i][3] == 'o')
+				config = argv[++i];
+			else
+				chain = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			config = argv[i] + 9;
+		} else {
+			return exec_full(argv, true);
+		}
+	}
+	if (post_receive(config, chain) == 0)
+		return 0;
+	return exec_full(argv, true);
+}

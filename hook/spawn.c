@@ -1,0 +1,132 @@
+#include "hook/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/banned.h"
+
+extern char **environ;
+
+int zh_hook_self(char *buf, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+
+	if (n <= 0 || (size_t)n >= size - 1)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+void zh_hook_wait_gone(pid_t pid, int max_ms)
+{
+	struct timespec ts = {0, 2000000}, tail = {0, 50000000};
+	int waited;
+
+	for (waited = 0; pid > 1 && waited < max_ms; waited += 2) {
+		if (kill(pid, 0) != 0 && errno != EPERM) {
+			/* and a moment for the pusher's git to print and
+			 * exit (a local push shares our CPUs) */
+			nanosleep(&tail, NULL);
+			return;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+void zh_hook_spawn_detached(const char *exe, const char *git_dir,
+			    const char *config, const char *state_dir,
+			    pid_t after)
+{
+	posix_spawn_file_actions_t fa;
+	char log[PATH_MAX + 32], pid_s[24];
+	const char *argv[10];
+	pid_t pid;
+	int i = 0, fd;
+
+	snprintf(log, sizeof(log), "%s/poller.log", state_dir);
+	argv[i++] = "zadig-hook";
+	argv[i++] = "poll";
+	argv[i++] = "--git-dir";
+	argv[i++] = git_dir;
+	if (config) {
+		argv[i++] = "--config";
+		argv[i++] = config;
+	}
+	snprintf(pid_s, sizeof(pid_s), "%ld", (long)(after > 1 ? after : 0));
+	argv[i++] = "--after";
+	argv[i++] = pid_s;
+	argv[i] = NULL;
+
+	/* posix_spawn returns once the child runs exe with its own stdio:
+	 * from then on it holds nothing git waits on (a forked child would
+	 * until it got the CPU to close them). The log goes where the state
+	 * lives; /dev/null when it cannot. */
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fd, 2);
+	else
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY,
+						 0);
+	fflush(NULL);
+	(void)posix_spawn(&pid, exe, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (fd >= 0)
+		close(fd);
+}
+
+void zh_hook_detach(void)
+{
+	int fd;
+
+	(void)setsid();
+	for (fd = 3; fd < 1024; fd++)
+		close(fd);
+}
+
+void zh_hook_run_chained(const char *path, const char *input, size_t len)
+{
+	posix_spawn_file_actions_t fa;
+	char *argv[2];
+	int fds[2];
+	pid_t pid;
+	size_t off = 0;
+
+	if (access(path, X_OK) != 0 || pipe(fds) != 0)
+		return;
+	argv[0] = (char *)path;
+	argv[1] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+	posix_spawn_file_actions_addclose(&fa, fds[1]);
+	if (posix_spawn(&pid, path, &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[0]);
+	signal(SIGPIPE, SIG_IGN);
+	while (off < len) {
+		ssize_t w = write(fds[1], input + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	close(fds[1]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}

@@ -1,0 +1,38 @@
+/* Starting the other zadig-hook programs; shared by the lean `zadig-hook`
+ * (hook/front.c) and `zadig-hook-full`. Only libc. */
+#ifndef ZH_HOOK_SPAWN_H
+#define ZH_HOOK_SPAWN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Start `exe poll --git-dir GIT_DIR [--config CONFIG] --after PID`
+ * (argv[0] "zadig-hook") in the background: stdin and stdout /dev/null,
+ * stderr appended to <state_dir>/poller.log, so that git (waiting on our
+ * stdout/stderr) returns at once; the child detaches itself
+ * (zh_hook_detach). after > 1: the poller lets process after (the git
+ * that runs the hook) end first; exe is the lean zadig-hook, which does
+ * that wait before it loads zadig-hook-full, so that not even loading the
+ * full program competes with the push for the CPU. Best effort: says
+ * nothing when it cannot. */
+void zh_hook_spawn_detached(const char *exe, const char *git_dir,
+			    const char *config, const char *state_dir,
+			    pid_t after);
+
+/* For a poller started by zh_hook_spawn_detached (--after given): a
+ * session of its own (no signal for the pusher's terminal reaches it)
+ * and no descriptor but stdio. */
+void zh_hook_detach(void);
+
+/* This program's own path (/proc/self/exe) into buf. Returns 0 or -1. */
+int zh_hook_self(char *buf, size_t size);
+
+/* Wait until process pid is gone and then 50 ms more, at most max_ms in
+ * all (pid <= 1: no wait). */
+void zh_hook_wait_gone(pid_t pid, int max_ms);
+
+/* Run the chained (pre-existing) hook at path with input on its stdin
+ * and wait for it; nothing when it is not executable. */
+void zh_hook_run_chained(const char *path, const char *input, size_t len);
+
+#endif

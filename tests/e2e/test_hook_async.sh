@@ -1,0 +1,140 @@
+#!/bin/bash
+# hook.mode: async: the hook (the lean zadig-hook, no libgit2/libcurl)
+# only spools the push and starts the poller; the poller (zadig-hook-full)
+# reads the commits, fires the rules, writes the notes and delivers.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_hook.sh"
+
+fake_start
+CFG=$T/async.yaml
+hook_config "$CFG" "$FAKE_URL" async
+Z="remote: zadig:"
+Q="queued \\(async\\); status with 'git zadig status' *$"
+
+new_repo app "$CFG"
+W=$T/app
+G=$T/app.git
+spooled() { find "$G/zadig-hook/spool" -type f 2>/dev/null | wc -l; }
+
+check "install: the hook script runs the zadig-hook on PATH" \
+	grep -qF "'$(realpath "$(command -v zadig-hook)")' post-receive" "$G/hooks/post-receive"
+check "the hook program links neither libgit2 nor libcurl nor sqlite" \
+	bash -c "! ldd '$(command -v zadig-hook)' | grep -qE 'libgit2|libcurl|libsqlite'"
+
+# ---- a push with a rule: queued now, delivered and noted by the poller ----
+hrun git -C "$W" push origin main
+expect "async push" 0 "" "^$Z refs/heads/main $Q"
+check "async push: one zadig line" test "$(grep -c "$Z" "$T/err")" = 1
+check "async push: the poller notes it and it ends passed" \
+	wait_note "$G" main "^passed wf-dev #[0-9]+ .*rule=dev$"
+check "async push: one create" test "$(creates wf-dev)" = 1
+check "async push: the spool is empty again" test "$(spooled)" = 0
+check "async push: the poller logged the fired rule" \
+	grep -qE "app refs/heads/main [0-9a-f]{12}: 1 rule\(s\) fired, first dev \(wf-dev\)" "$G/zadig-hook/poller.log"
+
+# ---- two refs in one push ----
+git -C "$W" branch -q feature/a
+git -C "$W" tag v1.0
+commit "$W" "two refs"
+hrun git -C "$W" push origin main v1.0
+expect "two refs: main queued" 0 "" "^$Z refs/heads/main $Q"
+expect "two refs: the tag queued" 0 "" "^$Z refs/tags/v1.0 $Q"
+check "two refs: the tag's rule fires" wait_note "$G" v1.0 "^passed wf-release #[0-9]+ "
+check "two refs: main's new commit fires" wait_note "$G" main "^passed wf-dev #[0-9]+ "
+check "two refs: two more creates" test "$(($(creates wf-dev) + $(creates wf-release)))" = 3
+
+# ---- nothing queued: no rule, push options ----
+git -C "$W" branch -q other
+hrun git -C "$W" push origin other
+expect "no rule matches (said at push time)" 0 "" "^$Z no rule matches refs/heads/other *$"
+check "no rule: nothing spooled" test "$(spooled)" = 0
+commit "$W" "skipped by option"
+hrun git -C "$W" push -o ci.skip origin main
+expect "push -o ci.skip" 0 "" "^$Z refs/heads/main skipped \(push option ci.skip or zadig.skip\)"
+git -C "$W" checkout -q -b feature/zs
+commit "$W" "skipped by the other option"
+hrun git -C "$W" push -o x=1 -o zadig.skip origin feature/zs
+expect "push -o zadig.skip among others" 0 "" "^$Z refs/heads/feature/zs skipped"
+# a skip marker needs the commit: the poller sees it
+commit "$W" "a change [skip ci]"
+hrun git -C "$W" push origin feature/zs
+expect "[skip ci]: queued at push time" 0 "" "^$Z refs/heads/feature/zs $Q"
+check "[skip ci]: the poller fires nothing" \
+	wait_for_log "$G" "app refs/heads/feature/zs [0-9a-f]{12}: no rule fired"
+check "pollers done" wait_pollers 20
+check "skips: no create beyond the three" test "$(($(creates wf-dev) + $(creates wf-release)))" = 3
+check "skips: no note on the skipped commits" test -z "$(note "$G" feature/zs)"
+git -C "$W" checkout -q main
+
+# ---- a busy poller takes a new push at once ----
+git -C "$W" checkout -q -b slow/s
+hrun git -C "$W" push origin slow/s
+expect "slow: queued" 0 "" "^$Z refs/heads/slow/s $Q"
+check "slow: the task runs (the poller stays)" \
+	wait_note "$G" slow/s "^(created|running) wf-slow-build #[0-9]+ "
+# its poll interval grows to 1 s: a new push must not wait for it
+git -C "$W" checkout -q -b feature/b main
+commit "$W" "while the poller sleeps"
+sleep 1
+n=$(creates wf-dev)
+start=$(now_ms)
+hrun git -C "$W" push origin feature/b
+for _ in $(seq 100); do
+	[ "$(creates wf-dev)" -gt "$n" ] && break
+	sleep 0.05
+done
+took=$(($(now_ms) - start))
+check "busy poller: the new push is delivered soon (${took}ms)" test "$took" -lt 3000
+check "busy poller: still one poller" test "$(pollers "$G" | wc -l)" -le 1
+for pid in $(pollers "$G"); do kill "$pid"; done
+wait_pollers 10 "$G"
+
+# ---- a chained hook still runs, first, with the push on stdin ----
+git init -q --bare "$T/ch.git"
+cat >"$T/ch.git/hooks/post-receive" <<SH
+#!/bin/sh
+cat >"$T/chained.in"
+echo chained-hook-output >&2
+SH
+chmod +x "$T/ch.git/hooks/post-receive"
+zadig-hook install "$T/ch.git" --config "$CFG" >/dev/null || not_ok "install over a foreign hook"
+git -C "$W" push -q "file://$T/ch.git" main 2>/dev/null
+hrun git -C "$W" push "file://$T/ch.git" feature/b
+expect "chained: the foreign hook ran" 0 "" "^remote: chained-hook-output"
+expect "chained: zadig-hook queued" 0 "" "^$Z refs/heads/feature/b $Q"
+check "chained: it got the update on stdin" grep -qE "^[0-9a-f]{40} [0-9a-f]{40} refs/heads/feature/b$" "$T/chained.in"
+check "chained: delivered" wait_note "$T/ch.git" feature/b "^(created|running|passed) wf-dev #"
+
+# ---- errors: the full program says them, the push succeeds ----
+printf 'zadig:\n  url: %s\n  token: x\nhook:\n  mode: async\n  bogus: 1\n' "$FAKE_URL" >"$T/bad.yaml"
+git init -q --bare "$T/bad.git"
+zadig-hook install "$T/bad.git" >/dev/null || not_ok "install without --config"
+git --git-dir="$T/bad.git" config zadig.config "$T/bad.yaml"
+hrun git -C "$W" push "file://$T/bad.git" main
+expect "config error: the push succeeds, said" 0 "" "^$Z configuration error: .*bad.yaml:6:3: .*bogus.*; nothing triggered"
+ZADIG_HOOK_CONFIG=$T/missing.yaml hrun git -C "$W" push "file://$T/bad.git" feature/b
+expect "missing config from the environment" 0 "" "^$Z configuration error: .*missing.yaml.*; nothing triggered"
+
+# ---- async with poll: false keeps recording in the hook ----
+hook_config "$T/nopoll.yaml" "$FAKE_URL" async
+sed -i 's/^  deadline: 5s$/  deadline: 5s\n  poll: false/' "$T/nopoll.yaml"
+if run git zadig config check "$T/nopoll.yaml" && [ "$RC" = 0 ]; then
+	new_repo np "$T/nopoll.yaml"
+	hrun git -C "$T/np" push origin main
+	expect "poll: false: the hook records the trigger itself" 0 "" "^$Z dev: wf-dev queued *$"
+	check "poll: false: no poller" test -z "$(pollers "$T/np.git")"
+	check "poll: false: nothing spooled" test ! -d "$T/np.git/zadig-hook/spool"
+else
+	not_ok "the poll: false config is valid" "$(cat "$T/out" "$T/err")"
+fi
+
+# ---- the poller's log: a name with a newline cannot forge a line ----
+NL=$'odd\nFORGED line'
+git init -q --bare "$T/$NL.git"
+zadig-hook install "$T/$NL.git" --config "$CFG" >/dev/null || not_ok "install into a name with a newline"
+hrun git -C "$W" push "$T/$NL.git" feature/b
+expect "newline name: queued" 0 "" "$Q"
+check "newline name: the poller logged it" wait_for_log "$T/$NL.git" 'odd\\x0aFORGED line refs/heads/feature/b'
+check "newline name: no forged line" bash -c "! grep -q '^FORGED' '$T/$NL.git/zadig-hook/poller.log'"
+
+hook_finish
