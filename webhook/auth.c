@@ -14,13 +14,25 @@
 
 bool zh_webhook_secret_equal(const char *given, const char *want)
 {
-	unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+	size_t gl, wl, i, j = 0;
+	unsigned char d;
 
 	if (!given || !want)
 		return false;
-	SHA256((const unsigned char *)given, strlen(given), a);
-	SHA256((const unsigned char *)want, strlen(want), b);
-	return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+	/* not hashed: OpenSSL's digests cost each request a provider
+	 * lookup and the process ~2 MB of libcrypto pages. Every byte of
+	 * given is compared, with want read cyclically (no branch on its
+	 * contents), the differences or'ed: no early exit. */
+	gl = strlen(given);
+	wl = strlen(want);
+	d = (unsigned char)(gl != wl);
+	for (i = 0; i < gl; i++) {
+		d |= (unsigned char)((unsigned char)given[i] ^
+				     (unsigned char)want[j]);
+		j++;
+		j &= (size_t)0 - (size_t)(j < wl);
+	}
+	return d == 0;
 }
 
 /* Decode standard base64 (with padding) into out; *n gets the length.

@@ -13,9 +13,10 @@
 /* How far webhook-timestamp may be from now, either way. */
 #define ZH_WEBHOOK_SIGNATURE_TOLERANCE_S 300
 
-/* True when given equals want. Both are hashed first, so the time taken
- * tells nothing about either, their lengths included. NULL given is never
- * equal; NULL want matches nothing. */
+/* True when given equals want, compared in constant time: the time taken
+ * grows with the lengths only, never tells where the strings differ (every
+ * byte of given is compared against want read cyclically). NULL given is
+ * never equal; NULL want matches nothing. */
 bool zh_webhook_secret_equal(const char *given, const char *want);
 
 /* Verify a Standard Webhooks signature: key is "whsec_<base64>" (the

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <pthread.h>
 
 #include "util/banned.h"
 
@@ -61,6 +62,47 @@ const char *zh_gitlab_kind_name(enum zh_gitlab_kind k)
 	}
 }
 
+/* A tokener per thread, reset between parses: a new one costs its
+ * allocations (state stack, string buffer) on every request. Freed when
+ * the thread ends; one whose string buffer grew past TOK_KEEP (a huge
+ * string in a body) is freed after its parse instead of kept. */
+#define TOK_KEEP (64 * 1024)
+static pthread_key_t tok_key;
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+static bool tok_keyed;
+
+static void tok_free(void *p)
+{
+	json_tokener_free(p);
+}
+
+static void tok_init(void)
+{
+	tok_keyed = pthread_key_create(&tok_key, tok_free) == 0;
+}
+
+static json_tokener *tok_get(void)
+{
+	json_tokener *tok;
+
+	pthread_once(&tok_once, tok_init);
+	if (tok_keyed && (tok = pthread_getspecific(tok_key))) {
+		pthread_setspecific(tok_key, NULL);
+		return tok;
+	}
+	return json_tokener_new_ex(ZH_GITLAB_MAX_DEPTH);
+}
+
+static void tok_put(json_tokener *tok)
+{
+	if (tok_keyed && tok->pb->size <= TOK_KEEP &&
+	    pthread_setspecific(tok_key, tok) == 0) {
+		json_tokener_reset(tok);
+		return;
+	}
+	json_tokener_free(tok);
+}
+
 /* Parse the whole of body as one JSON object; trailing data other than
  * white space is an error. */
 static int parse_json(json_object **out, const char *body, size_t len,
@@ -77,14 +119,14 @@ static int parse_json(json_object **out, const char *body, size_t len,
 	if (memchr(body, '\0', len))
 		return zh_error_set(err, ZH_EINVALID,
 				    "body is not JSON: it holds a NUL byte");
-	if (!(tok = json_tokener_new_ex(ZH_GITLAB_MAX_DEPTH)))
+	if (!(tok = tok_get()))
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
 	o = json_tokener_parse_ex(tok, body, (int)len);
 	je = json_tokener_get_error(tok);
 	if (!o && je == json_tokener_continue)
 		je = json_tokener_error_parse_eof;
 	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
+	tok_put(tok);
 	if (!o || je != json_tokener_success) {
 		json_object_put(o);
 		return zh_error_set(err, ZH_EINVALID, "body is not JSON: %s",

@@ -5,6 +5,7 @@
 #include "webhook/webhook.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -105,8 +106,58 @@ void zh_wh_wake(struct zh_webhook *w, bool event, bool tick)
 		w->event_gen++;
 	if (tick)
 		w->tick_now = true;
-	pthread_cond_broadcast(&w->wake);
+	/* one worker claims a whole batch (and wakes another when there is
+	 * more): waking them all would only have the rest find nothing;
+	 * a tick is for worker 0, whichever one a signal would wake */
+	if (tick)
+		pthread_cond_broadcast(&w->wake);
+	else
+		pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+}
+
+static void parsed_free(struct zh_gitlab_event *ev)
+{
+	zh_gitlab_event_dispose(ev);
+	free(ev);
+}
+
+void zh_wh_parsed_put(struct zh_webhook *w, int64_t id,
+		      struct zh_gitlab_event *ev)
+{
+	size_t i = (size_t)id % ZH_WH_PARSED_SLOTS;
+	struct zh_gitlab_event *old;
+
+	pthread_mutex_lock(&w->parsed_lock);
+	old = w->parsed[i].ev;
+	w->parsed[i].id = id;
+	w->parsed[i].ev = ev;
+	pthread_mutex_unlock(&w->parsed_lock);
+	parsed_free(old);
+}
+
+struct zh_gitlab_event *zh_wh_parsed_take(struct zh_webhook *w, int64_t id)
+{
+	size_t i = (size_t)id % ZH_WH_PARSED_SLOTS;
+	struct zh_gitlab_event *ev = NULL;
+
+	pthread_mutex_lock(&w->parsed_lock);
+	if (w->parsed[i].ev && w->parsed[i].id == id) {
+		ev = w->parsed[i].ev;
+		w->parsed[i].ev = NULL;
+	}
+	pthread_mutex_unlock(&w->parsed_lock);
+	return ev;
+}
+
+void zh_wh_parsed_clear(struct zh_webhook *w)
+{
+	size_t i;
+
+	for (i = 0; i < ZH_WH_PARSED_SLOTS; i++) {
+		parsed_free(w->parsed[i].ev);
+		w->parsed[i].ev = NULL;
+	}
 }
 
 /* Read and check a config; every problem goes to stderr with prefix. */
@@ -243,9 +294,13 @@ int main(int argc, char **argv)
 	if (load(&cfg, config, "error: ") < 0)
 		return 2;
 
+	/* every thread would get a malloc arena of its own, each keeping
+	 * its high-water mark: two serve the few threads that allocate */
+	mallopt(M_ARENA_MAX, 2);
 	memset(&w, 0, sizeof(w));
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_mutex_init(&w.mirror_lock, NULL);
+	pthread_mutex_init(&w.parsed_lock, NULL);
 	pthread_cond_init(&w.wake, NULL);
 	atomic_init(&w.stopping, false);
 	zh_metrics_init(&w.metrics);
@@ -320,6 +375,8 @@ out:
 	if (w.workers)
 		zh_wh_workers_stop(&w);
 	zh_store_free(w.store);
+	zh_wh_parsed_clear(&w);
+	pthread_mutex_destroy(&w.parsed_lock);
 	zh_wh_conf_put(&w, w.conf);
 	free((char *)w.state_dir);
 	pthread_cond_destroy(&w.wake);

@@ -40,6 +40,9 @@
 #define THREADS 2
 /* Events per transaction at most (more wait for the next one). */
 #define BATCH_MAX 256
+/* WAL pages (4 KiB) after which the checkpointer copies the WAL back into
+ * the database (SQLite's own threshold). */
+#define CKPT_PAGES 1000
 
 struct request;
 
@@ -55,6 +58,11 @@ struct zh_wh_server {
 	bool qstop;    /* asked to stop once the queue is empty */
 	bool qrunning; /* else requests are stored on the HTTP thread */
 	bool started;  /* the committer thread exists */
+	/* the checkpointer: WAL back into the database, off the commits'
+	 * path (zh_store_checkpoint_apart) */
+	pthread_t ckpt;
+	pthread_cond_t ckcond;
+	bool ckstop, ckstarted;
 };
 
 enum route {
@@ -80,27 +88,68 @@ struct request {
 	struct MHD_Connection *conn;
 	enum store_phase phase;
 	char *key, *kind;
+	struct zh_gitlab_event *ev; /* the parse, for the worker */
 	unsigned new_status;
 	int store_rc;
 	bool duplicate;
 	struct request *next; /* in the committer's queue */
 };
 
+/* Lines held by this thread (zh_wh_log_hold): a worker's batch. */
+static _Thread_local char *log_buf;
+static _Thread_local size_t log_size, log_len;
+
+static void log_write(const char *text, size_t len)
+{
+	/* stderr is unbuffered: one write for the lot, so that threads do
+	 * not interleave within a line */
+	fwrite(text, 1, len, stderr);
+}
+
+void zh_wh_log_hold(char *buf, size_t size)
+{
+	zh_wh_log_flush();
+	log_buf = buf;
+	log_size = size;
+	log_len = 0;
+}
+
+void zh_wh_log_flush(void)
+{
+	if (log_buf && log_len)
+		log_write(log_buf, log_len);
+	log_buf = NULL;
+	log_size = log_len = 0;
+}
+
 void zh_wh_log(const char *fmt, ...)
 {
-	char line[2048], *p;
+	char line[2048 + 16], *p;
+	size_t n;
 	va_list ap;
+	int k;
 
+	memcpy(line, "zadig-webhook: ", 15);
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	k = vsnprintf(line + 15, 2048, fmt, ap);
 	va_end(ap);
+	n = 15 + (k < 0 ? 0 : (size_t)k < 2048 ? (size_t)k : 2047);
 	/* names and refs come from payloads: a newline in one must not
 	 * start a forged log line */
-	for (p = line; *p; p++)
+	for (p = line + 15; p < line + n; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	/* one write per line so that threads do not interleave */
-	fprintf(stderr, "zadig-webhook: %s\n", line);
+	line[n++] = '\n';
+	if (log_buf && n <= log_size) {
+		if (log_len + n > log_size) {
+			log_write(log_buf, log_len);
+			log_len = 0;
+		}
+		memcpy(log_buf + log_len, line, n);
+		log_len += n;
+		return;
+	}
+	log_write(line, n);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
@@ -250,6 +299,7 @@ static enum MHD_Result store_event(struct zh_wh_server *s,
 				   unsigned new_status)
 {
 	struct zh_error err = {0};
+	int64_t id = 0;
 
 	q->key = strdup(key);
 	q->kind = strdup(kind);
@@ -269,13 +319,18 @@ static enum MHD_Result store_event(struct zh_wh_server *s,
 	}
 	pthread_mutex_unlock(&s->qlock);
 	q->store_rc =
-	    zh_store_event_add(NULL, &q->duplicate, s->w->store, q->key,
-			       q->kind, q->body.ptr ? q->body.ptr : "",
-			       q->body.len, zh_store_now_ms(), &err);
-	if (q->store_rc < 0)
+	    zh_store_event_add(&id, &q->duplicate, s->w->store, q->key, q->kind,
+			       q->body.ptr ? q->body.ptr : "", q->body.len,
+			       zh_store_now_ms(), &err);
+	if (q->store_rc < 0) {
 		zh_wh_log("key=%s result=refused: %s", q->key, err.msg);
-	else if (!q->duplicate)
+	} else if (!q->duplicate) {
+		if (q->ev && id > 0) {
+			zh_wh_parsed_put(s->w, id, q->ev);
+			q->ev = NULL;
+		}
 		zh_wh_wake(s->w, true, false);
+	}
 	q->phase = STORE_DONE;
 	return answer_stored(s->w, c, q);
 }
@@ -311,12 +366,66 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 		q[i]->duplicate = in[i].duplicate;
 		q[i]->phase = STORE_DONE;
 		fresh = fresh || (rc == 0 && !in[i].duplicate);
+		if (rc == 0 && !in[i].duplicate && q[i]->ev) {
+			zh_wh_parsed_put(s->w, in[i].id, q[i]->ev);
+			q[i]->ev = NULL;
+		}
 		conn[i] = q[i]->conn;
 	}
 	if (fresh)
 		zh_wh_wake(s->w, true, false);
 	for (i = 0; i < n; i++)
 		MHD_resume_connection(conn[i]);
+	if (zh_store_wal_pages(s->w->store) >= CKPT_PAGES) {
+		pthread_mutex_lock(&s->qlock);
+		pthread_cond_signal(&s->ckcond);
+		pthread_mutex_unlock(&s->qlock);
+	}
+}
+
+/* Checkpoints the WAL when it has grown (told by the committer; the
+ * workers' commits are seen within a second) or, once, when idle. */
+static void *checkpointer(void *arg)
+{
+	struct zh_wh_server *s = arg;
+	int pages, done_at = 0;
+
+	prctl(PR_SET_NAME, "zh-ckpt", 0, 0, 0);
+	pthread_mutex_lock(&s->qlock);
+	while (!s->ckstop) {
+		struct timespec ts;
+		struct zh_error err = {0};
+
+		pages = zh_store_wal_pages(s->w->store);
+		if (pages < CKPT_PAGES) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec++;
+			if (pthread_cond_timedwait(&s->ckcond, &s->qlock,
+						   &ts) == 0 ||
+			    s->ckstop)
+				continue;
+			pages = zh_store_wal_pages(s->w->store);
+			if (!pages || pages == done_at)
+				continue;
+		}
+		pthread_mutex_unlock(&s->qlock);
+		if (zh_store_checkpoint(s->w->store, &err) < 0)
+			zh_wh_log("checkpoint: %s", err.msg);
+		done_at = pages;
+		pthread_mutex_lock(&s->qlock);
+		/* no busy loop while a reader holds the WAL */
+		if (zh_store_wal_pages(s->w->store) >= pages && !s->ckstop) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&s->ckcond, &s->qlock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&s->qlock);
+	return NULL;
 }
 
 static void *committer(void *arg)
@@ -351,11 +460,11 @@ static enum MHD_Result gitlab(struct zh_wh_server *s, struct MHD_Connection *c,
 {
 	struct zh_webhook *w = s->w;
 	const struct zh_config *cfg = q->conf->cfg;
-	struct zh_gitlab_event ev;
+	struct zh_gitlab_event *ev;
 	struct zh_error err = {0};
 	const char *key;
 	char bkey[ZH_WEBHOOK_BODY_KEY_LEN + 1];
-	enum MHD_Result ok;
+	int rc;
 
 	if (cfg->webhook.signing_key &&
 	    zh_webhook_verify_signature(
@@ -372,14 +481,16 @@ static enum MHD_Result gitlab(struct zh_wh_server *s, struct MHD_Connection *c,
 		return reply_json(c, MHD_HTTP_ACCEPTED,
 				  "{\"status\":\"ignored\"}\n");
 	}
-	if (zh_gitlab_parse(&ev, q->body.ptr ? q->body.ptr : "", q->body.len,
-			    &err) < 0) {
-		zh_gitlab_event_dispose(&ev);
+	/* kept in q (freed with it) until the committer hands it on */
+	if (!(q->ev = ev = malloc(sizeof(*ev))))
+		return MHD_NO;
+	rc = zh_gitlab_parse(ev, q->body.ptr ? q->body.ptr : "", q->body.len,
+			     &err);
+	if (rc < 0) {
 		reject(w, ZH_REJECT_BAD_JSON);
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, err.msg);
 	}
-	if (ev.kind == ZH_GITLAB_OTHER) {
-		zh_gitlab_event_dispose(&ev);
+	if (ev->kind == ZH_GITLAB_OTHER) {
 		atomic_fetch_add(&w->metrics.ignored, 1);
 		return reply_json(c, MHD_HTTP_ACCEPTED,
 				  "{\"status\":\"ignored\"}\n");
@@ -388,7 +499,6 @@ static enum MHD_Result gitlab(struct zh_wh_server *s, struct MHD_Connection *c,
 	if (!key || !*key)
 		key = header(c, "X-Gitlab-Event-UUID");
 	if (key && *key && !zh_webhook_key_valid(key)) {
-		zh_gitlab_event_dispose(&ev);
 		reject(w, ZH_REJECT_BAD_JSON);
 		return reply_error(c, MHD_HTTP_BAD_REQUEST,
 				   "invalid delivery key (Idempotency-Key or "
@@ -399,9 +509,7 @@ static enum MHD_Result gitlab(struct zh_wh_server *s, struct MHD_Connection *c,
 				    q->body.len);
 		key = bkey;
 	}
-	ok = store_event(s, c, q, key, ev.object_kind, MHD_HTTP_ACCEPTED);
-	zh_gitlab_event_dispose(&ev);
-	return ok;
+	return store_event(s, c, q, key, ev->object_kind, MHD_HTTP_ACCEPTED);
 }
 
 /* ---- POST /callback/zadig ---- */
@@ -589,6 +697,13 @@ static enum MHD_Result begin(struct zh_webhook *w, struct MHD_Connection *c,
 		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
 				   "body larger than webhook.max_body");
 	}
+	/* the announced size at once: growing from 64 bytes by doubling
+	 * costs a push payload seven reallocations (a lie only costs the
+	 * difference up to max_body, which it may send anyway) */
+	if (has_len && len > 0 && (q->body.ptr = malloc((size_t)len + 1))) {
+		q->body.ptr[0] = '\0';
+		q->body.cap = (size_t)len + 1;
+	}
 	return MHD_YES;
 }
 
@@ -663,6 +778,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	zh_buf_dispose(&q->body);
 	free(q->key);
 	free(q->kind);
+	zh_gitlab_event_dispose(q->ev);
+	free(q->ev);
 	zh_wh_conf_put(s->w, q->conf);
 	free(q);
 	*con_cls = NULL;
@@ -759,6 +876,7 @@ fail:
 
 static void server_free(struct zh_wh_server *s)
 {
+	pthread_cond_destroy(&s->ckcond);
 	pthread_cond_destroy(&s->qcond);
 	pthread_mutex_destroy(&s->qlock);
 	free(s);
@@ -775,6 +893,14 @@ static void stop_committer(struct zh_wh_server *s)
 	pthread_mutex_unlock(&s->qlock);
 	pthread_join(s->committer, NULL);
 	s->started = false;
+	if (s->ckstarted) {
+		pthread_mutex_lock(&s->qlock);
+		s->ckstop = true;
+		pthread_cond_signal(&s->ckcond);
+		pthread_mutex_unlock(&s->qlock);
+		pthread_join(s->ckpt, NULL);
+		s->ckstarted = false;
+	}
 }
 
 int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
@@ -794,6 +920,7 @@ int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
 	s->w = w;
 	pthread_mutex_init(&s->qlock, NULL);
 	pthread_cond_init(&s->qcond, NULL);
+	pthread_cond_init(&s->ckcond, NULL);
 	s->qtail = &s->qhead;
 	if ((rc = bind_listen(&s->fd, &v6, addr, addrsize, port, listen_on,
 			      err)) < 0) {
@@ -808,6 +935,10 @@ int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
 				    "cannot start the committer thread");
 	}
 	s->started = true;
+	if (pthread_create(&s->ckpt, NULL, checkpointer, s) == 0) {
+		s->ckstarted = true;
+		zh_store_checkpoint_apart(w->store);
+	}
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	s->mhd = MHD_start_daemon(

@@ -14,8 +14,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "flow/deliver.h"
 #include "flow/flow.h"
@@ -39,6 +39,16 @@
  * this. */
 #define PUSH_RETRY_MAX_MS (120LL * 1000)
 
+/* Events claimed in one transaction at most, and their results recorded
+ * in one: under load a claim and a result cost a fraction of a
+ * transaction each instead of one each. */
+#define CLAIM_MAX 32
+/* A worker woken for new events waits this long before claiming them:
+ * under load the next batch fills meanwhile, and each claim and result
+ * transaction (a WAL append and a flush each) serves many events instead
+ * of the one or two committed since the last claim. */
+#define LINGER_MS 10
+
 /* A repository whose notes changed and are not pushed yet (notes.push). */
 struct push_due {
 	char *repo;
@@ -60,6 +70,12 @@ struct zh_wh_worker {
 	size_t npushes;
 	char **no_origin;
 	size_t nno_origin;
+	/* the results of the claimed batch, recorded together (flush_done) */
+	struct zh_store_event_result done[CLAIM_MAX];
+	const char *done_key[CLAIM_MAX];
+	size_t ndone;
+	/* the batch's log lines, written together (zh_wh_log_hold) */
+	char log[16 * 1024];
 };
 
 int64_t zh_wh_event_lease_ms(const struct zh_config *cfg)
@@ -341,8 +357,13 @@ static const char *outcome_name(enum zh_flow_outcome o)
 static int deliver(struct zh_flow_result *res, struct zh_wh_worker *k,
 		   int64_t id, struct zh_error *err)
 {
-	uint64_t t0 = mono_us();
-	int rc = zh_flow_deliver_id(res, &k->flow, id, err);
+	uint64_t t0;
+	int rc;
+
+	/* Zadig may take seconds: the batch's lines so far go out first */
+	zh_wh_log_flush();
+	t0 = mono_us();
+	rc = zh_flow_deliver_id(res, &k->flow, id, err);
 
 	if (rc == 0 && res->outcome != ZH_FLOW_DONE) {
 		zh_metrics_observe(&k->w->metrics, mono_us() - t0);
@@ -351,7 +372,26 @@ static int deliver(struct zh_flow_result *res, struct zh_wh_worker *k,
 	return rc;
 }
 
-/* The outcome of event e: retry (store or repository trouble) or done. */
+/* Record the results gathered by finish in one transaction. */
+static void flush_done(struct zh_wh_worker *k)
+{
+	struct zh_error err = {0};
+	size_t i;
+
+	if (k->ndone &&
+	    zh_store_event_done_batch(k->w->store, k->done, k->ndone,
+				      zh_store_now_ms(), &err) < 0)
+		for (i = 0; i < k->ndone; i++)
+			zh_wh_log("key=%s cannot record the result: %s",
+				  k->done_key[i], err.msg);
+	for (i = 0; i < k->ndone; i++)
+		free((char *)k->done[i].result);
+	k->ndone = 0;
+}
+
+/* The outcome of event e: retry (store or repository trouble, recorded
+ * now) or done (recorded with the rest of the batch by flush_done; e
+ * stays claimed until then). */
 static void finish(struct zh_wh_worker *k, const struct zh_store_event *e,
 		   bool retry, bool failed, const char *result)
 {
@@ -359,6 +399,17 @@ static void finish(struct zh_wh_worker *k, const struct zh_store_event *e,
 	int64_t now = zh_store_now_ms();
 	int rc;
 
+	if (!retry && k->ndone < CLAIM_MAX) {
+		struct zh_store_event_result *r = &k->done[k->ndone];
+
+		r->id = e->id;
+		r->failed = failed;
+		r->result = NULL;
+		if (!result || (r->result = strdup(result))) {
+			k->done_key[k->ndone++] = e->key;
+			return;
+		}
+	}
 	if (retry)
 		rc = zh_store_event_retry(k->w->store, e, result, now, &err);
 	else
@@ -384,6 +435,8 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 			   const struct zh_store_event *e)
 {
 	struct zh_webhook *w = k->w;
+	/* the HTTP side's parse when it still has it: same bytes */
+	struct zh_gitlab_event *kept = zh_wh_parsed_take(w, e->id);
 	struct zh_gitlab_event g;
 	struct zh_flow_recorded_list rl = {0};
 	struct built b;
@@ -398,8 +451,13 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 	memset(&b, 0, sizeof(b));
 	zh_buf_init(&rules, 4096);
 	zh_buf_init(&result, 8192);
-	if (zh_gitlab_parse(&g, e->payload, e->payload_len, &err) < 0 ||
-	    g.kind == ZH_GITLAB_OTHER) {
+	if (kept) {
+		g = *kept;
+		free(kept);
+	} else if (zh_gitlab_parse(&g, e->payload, e->payload_len, &err) < 0) {
+		g.kind = ZH_GITLAB_OTHER;
+	}
+	if (g.kind == ZH_GITLAB_OTHER) {
 		zh_wh_log("key=%s result=failed: %s", e->key,
 			  err.msg[0] ? err.msg : "not an event kind we handle");
 		finish(k, e, false, true, err.msg);
@@ -524,6 +582,7 @@ static void process_zadig(struct zh_wh_worker *k,
 		finish(k, e, true, false, err.msg);
 		goto out;
 	}
+	zh_wh_log_flush(); /* as in deliver */
 	t0 = mono_us();
 	rc = zh_flow_refresh_commit(&k->flow, t.repo, t.commit, &err);
 	zh_metrics_observe(&k->w->metrics, mono_us() - t0);
@@ -790,11 +849,12 @@ static void *run(void *arg)
 	while (!atomic_load(&w->stopping)) {
 		struct zh_wh_conf *conf = zh_wh_conf_get(w);
 		const struct zh_config *cfg = conf->cfg;
-		struct zh_store_event e = {0};
+		struct zh_store_event ev[CLAIM_MAX];
 		struct zh_error err = {0};
 		unsigned long gen;
-		bool worked = false, tick = false;
-		int64_t now, wait_ms;
+		bool worked = false, tick = false, linger;
+		int64_t now, wait_ms, lease_ms = zh_wh_event_lease_ms(cfg);
+		size_t n = 0, i;
 		int rc;
 
 		bind_conf(k, conf);
@@ -806,18 +866,44 @@ static void *run(void *arg)
 		}
 		pthread_mutex_unlock(&w->lock);
 
-		rc = zh_store_event_claim(&e, w->store, zh_store_now_ms(),
-					  zh_wh_event_lease_ms(cfg), &err);
+		now = zh_store_now_ms();
+		rc = zh_store_event_claim_batch(ev, CLAIM_MAX, &n, w->store,
+						now, lease_ms, &err);
 		if (rc == 0) {
 			worked = true;
-			if (strcmp(e.kind, "zadig") == 0)
-				process_zadig(k, &e);
-			else
-				process_gitlab(k, cfg, &e);
+			/* a full batch: there may be more, for another
+			 * worker */
+			if (n == CLAIM_MAX)
+				zh_wh_wake(w, true, false);
 		} else if (rc != ZH_ENOTFOUND) {
 			zh_wh_log("cannot claim an event: %s", err.msg);
 		}
-		zh_store_event_dispose(&e);
+		if (n)
+			zh_wh_log_hold(k->log, sizeof(k->log));
+		for (i = 0; i < n; i++) {
+			/* slow events (repositories, Zadig): the rest goes
+			 * back before its lease could run out under us */
+			if (i && (atomic_load(&w->stopping) ||
+				  zh_store_now_ms() >= now + lease_ms / 2)) {
+				flush_done(k);
+				for (; i < n; i++) {
+					zh_store_event_unclaim(
+					    w->store, &ev[i], zh_store_now_ms(),
+					    NULL);
+					zh_store_event_dispose(&ev[i]);
+				}
+				zh_wh_wake(w, true, false);
+				break;
+			}
+			if (strcmp(ev[i].kind, "zadig") == 0)
+				process_zadig(k, &ev[i]);
+			else
+				process_gitlab(k, cfg, &ev[i]);
+		}
+		flush_done(k);
+		zh_wh_log_flush();
+		for (i = 0; i < n; i++)
+			zh_store_event_dispose(&ev[i]);
 		now = zh_store_now_ms();
 		if (k->index == 0 && !atomic_load(&w->stopping) &&
 		    (tick || now >= next_tick)) {
@@ -826,7 +912,8 @@ static void *run(void *arg)
 			next_tick = now + cfg->poll.interval_ms;
 		}
 		zh_wh_conf_put(w, conf);
-		if (worked)
+		/* a full batch: more may be due right now */
+		if (worked && n == CLAIM_MAX)
 			continue;
 
 		wait_ms = 1000;
@@ -848,7 +935,13 @@ static void *run(void *arg)
 			}
 			pthread_cond_timedwait(&w->wake, &w->lock, &ts);
 		}
+		linger = w->event_gen != gen && !(k->index == 0 && w->tick_now);
 		pthread_mutex_unlock(&w->lock);
+		if (linger && !atomic_load(&w->stopping)) {
+			struct timespec d = {0, LINGER_MS * 1000000L};
+
+			nanosleep(&d, NULL);
+		}
 	}
 	zh_flow_dispose(&k->flow);
 	push_state_dispose(k);
