@@ -35,6 +35,8 @@
 /* Done events are kept this long: their keys deduplicate redeliveries. */
 #define EVENT_KEEP_MS (30LL * 24 * 3600 * 1000)
 #define PRUNE_EVERY_MS (3600LL * 1000)
+/* the same poll failure is logged again after this long at the earliest */
+#define REPEAT_LOG_MS (60LL * 1000)
 /* A notes push that failed is tried again after 1 s, doubling up to
  * this. */
 #define PUSH_RETRY_MAX_MS (120LL * 1000)
@@ -76,6 +78,11 @@ struct zh_wh_worker {
 	size_t ndone;
 	/* the batch's log lines, written together (zh_wh_log_hold) */
 	char log[16 * 1024];
+	/* the last poll error, repeated at most every REPEAT_LOG_MS (a full
+	 * disk fails every round: the log must not flood) */
+	char poll_err[sizeof(((struct zh_error *)0)->msg)];
+	int64_t poll_err_ms;
+	unsigned poll_err_repeats;
 };
 
 int64_t zh_wh_event_lease_ms(const struct zh_config *cfg)
@@ -806,6 +813,27 @@ static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 		push_notes(k, cfg);
 }
 
+/* Log a failed poll round, but the same failure again only once per
+ * REPEAT_LOG_MS, with the number of rounds it failed meanwhile. */
+static void poll_error(struct zh_wh_worker *k, const char *msg)
+{
+	int64_t now = zh_store_now_ms();
+
+	if (strcmp(k->poll_err, msg) == 0 &&
+	    now - k->poll_err_ms < REPEAT_LOG_MS) {
+		k->poll_err_repeats++;
+		return;
+	}
+	if (strcmp(k->poll_err, msg) == 0 && k->poll_err_repeats)
+		zh_wh_log("poll: %s (and %u times since)", msg,
+			  k->poll_err_repeats);
+	else
+		zh_wh_log("poll: %s", msg);
+	snprintf(k->poll_err, sizeof(k->poll_err), "%s", msg);
+	k->poll_err_ms = now;
+	k->poll_err_repeats = 0;
+}
+
 static void poll_round(struct zh_wh_worker *k, const struct zh_config *cfg,
 		       int64_t *next_prune)
 {
@@ -818,7 +846,9 @@ static void poll_round(struct zh_wh_worker *k, const struct zh_config *cfg,
 		return;
 	t0 = mono_us();
 	if (zh_flow_poll(&n, &k->flow, ZH_STORE_TASKS_DUE, &err) < 0)
-		zh_wh_log("poll: %s", err.msg);
+		poll_error(k, err.msg);
+	else
+		k->poll_err[0] = '\0';
 	if (n > 0) {
 		uint64_t each = (mono_us() - t0) / (uint64_t)n;
 
