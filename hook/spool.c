@@ -21,6 +21,8 @@
 #define MAGIC "zadig-hook spool 1\n"
 #define SUFFIX ".push"
 #define MAX_FILE (64u << 20)
+/* a temporary spool file older than this is a killed hook's leftover */
+#define STALE_TMP_S (3600)
 
 void zh_spool_push_dispose(struct zh_spool_push *p)
 {
@@ -189,6 +191,18 @@ static bool is_push(const char *name)
 	       strcmp(name + n - (sizeof(SUFFIX) - 1), SUFFIX) == 0;
 }
 
+/* A hook killed while writing its spool file leaves the temporary one:
+ * remove it once it is clearly no hook's work in progress (a hook never
+ * runs longer than hook.deadline). */
+static void drop_stale(DIR *d, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    time(NULL) - st.st_mtime > STALE_TMP_S)
+		(void)unlinkat(dirfd(d), name, 0);
+}
+
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -217,6 +231,10 @@ int zh_spool_list(char ***paths, size_t *n, const char *state_dir,
 	while ((de = readdir(d))) {
 		size_t sz;
 
+		if (strncmp(de->d_name, "tmp-", 4) == 0) {
+			drop_stale(d, de->d_name);
+			continue;
+		}
 		if (!is_push(de->d_name))
 			continue;
 		if (len == cap) {

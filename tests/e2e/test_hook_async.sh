@@ -14,6 +14,11 @@ Q="queued \\(async\\); status with 'git zadig status' *$"
 new_repo app "$CFG"
 W=$T/app
 G=$T/app.git
+# wait_gone FILE: until FILE is gone (10 s)
+wait_gone() {
+	for _ in $(seq 100); do [ -e "$1" ] || return 0; sleep 0.1; done
+	return 1
+}
 spooled() { find "$G/zadig-hook/spool" -type f 2>/dev/null | wc -l; }
 
 check "install: the hook script runs the zadig-hook on PATH" \
@@ -32,6 +37,19 @@ check "async push: the spool is empty again" test "$(spooled)" = 0
 check "async push: the poller logged the fired rule" \
 	grep -qE "app refs/heads/main [0-9a-f]{12}: 1 rule\(s\) fired, first dev \(wf-dev\)" "$G/zadig-hook/poller.log"
 
+# ---- a killed hook's temporary spool file: removed once stale ----
+touch -d '2 hours ago' "$G/zadig-hook/spool/tmp-stale"
+touch "$G/zadig-hook/spool/tmp-fresh"
+commit "$W" "after a killed hook"
+hrun git -C "$W" push origin main
+check "stale temporary spool file: the poller removes it" \
+	wait_gone "$G/zadig-hook/spool/tmp-stale"
+check "fresh temporary spool file: kept (a hook may be writing it)" \
+	test -e "$G/zadig-hook/spool/tmp-fresh"
+rm -f "$G/zadig-hook/spool/tmp-fresh"
+check "after a killed hook: the push is delivered" \
+	wait_note "$G" main "^passed wf-dev #[0-9]+ "
+
 # ---- two refs in one push ----
 git -C "$W" branch -q feature/a
 git -C "$W" tag v1.0
@@ -41,7 +59,7 @@ expect "two refs: main queued" 0 "" "^$Z refs/heads/main $Q"
 expect "two refs: the tag queued" 0 "" "^$Z refs/tags/v1.0 $Q"
 check "two refs: the tag's rule fires" wait_note "$G" v1.0 "^passed wf-release #[0-9]+ "
 check "two refs: main's new commit fires" wait_note "$G" main "^passed wf-dev #[0-9]+ "
-check "two refs: two more creates" test "$(($(creates wf-dev) + $(creates wf-release)))" = 3
+check "two refs: two more creates" test "$(($(creates wf-dev) + $(creates wf-release)))" = 4
 
 # ---- nothing queued: no rule, push options ----
 git -C "$W" branch -q other
@@ -62,7 +80,7 @@ expect "[skip ci]: queued at push time" 0 "" "^$Z refs/heads/feature/zs $Q"
 check "[skip ci]: the poller fires nothing" \
 	wait_for_log "$G" "app refs/heads/feature/zs [0-9a-f]{12}: no rule fired"
 check "pollers done" wait_pollers 20
-check "skips: no create beyond the three" test "$(($(creates wf-dev) + $(creates wf-release)))" = 3
+check "skips: no create beyond the four" test "$(($(creates wf-dev) + $(creates wf-release)))" = 4
 check "skips: no note on the skipped commits" test -z "$(note "$G" feature/zs)"
 git -C "$W" checkout -q main
 
