@@ -26,8 +26,9 @@
 #include "hook/spawn.h"
 #include "hook/spool.h"
 #include "mapping/mapping.h"
-#include "util/banned.h"
 #include "util/buf.h"
+
+#include "util/banned.h"
 
 extern char **environ;
 
@@ -306,41 +307,6 @@ static bool is_zero(const char *hex)
 	return hex[strspn(hex, "0")] == '\0';
 }
 
-static int read_stdin(struct zh_buf *in)
-{
-	char chunk[8192];
-	ssize_t n;
-
-	while ((n = read(0, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ZH_EIO;
-		if (zh_buf_append(in, chunk, (size_t)n) < 0)
-			return ZH_ETOOBIG;
-	}
-	return 0;
-}
-
-/* The push options git hands the hook. */
-static size_t push_options(char **opts, size_t max)
-{
-	const char *count = getenv("GIT_PUSH_OPTION_COUNT");
-	long i, n;
-	size_t k = 0;
-
-	n = count ? strtol(count, NULL, 10) : 0;
-	for (i = 0; i < n && k < max; i++) {
-		char var[40];
-		char *v;
-
-		snprintf(var, sizeof(var), "GIT_PUSH_OPTION_%ld", i);
-		if ((v = getenv(var)))
-			opts[k++] = v;
-	}
-	return k;
-}
-
 /* git runs hooks with GIT_DIR set; by hand, zadig-hook-full finds the
  * repository (and says when there is none). */
 static bool looks_like_git_dir(const char *dir)
@@ -386,13 +352,13 @@ static int post_receive(const char *config, const char *chain)
 	if (!state)
 		goto out;
 	rc = 0;
-	if (read_stdin(&in) < 0) {
+	if (zh_hook_read_stdin(&in) < 0) {
 		say("cannot read the ref updates; nothing triggered");
 		goto out;
 	}
 	if (chain)
 		zh_hook_run_chained(chain, zh_buf_cstr(&in), in.len);
-	p.noptions = push_options(options, MAX_OPTIONS);
+	p.noptions = zh_hook_push_options(options, MAX_OPTIONS);
 	p.options = options;
 	skip = zh_hook_skip_option((const char *const *)options, p.noptions);
 	for (line = zh_buf_cstr(&in); *line; line = eol ? eol + 1 : "") {

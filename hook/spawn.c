@@ -6,9 +6,12 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/error.h"
 
 #include "util/banned.h"
 
@@ -129,4 +132,38 @@ void zh_hook_run_chained(const char *path, const char *input, size_t len)
 	close(fds[1]);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
+}
+
+int zh_hook_read_stdin(struct zh_buf *in)
+{
+	char chunk[8192];
+	ssize_t n;
+
+	while ((n = read(0, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ZH_EIO;
+		if (zh_buf_append(in, chunk, (size_t)n) < 0)
+			return ZH_ETOOBIG;
+	}
+	return 0;
+}
+
+size_t zh_hook_push_options(char **opts, size_t max)
+{
+	const char *count = getenv("GIT_PUSH_OPTION_COUNT");
+	long i, n;
+	size_t k = 0;
+
+	n = count ? strtol(count, NULL, 10) : 0;
+	for (i = 0; i < n && k < max; i++) {
+		char var[40];
+		char *v;
+
+		snprintf(var, sizeof(var), "GIT_PUSH_OPTION_%ld", i);
+		if ((v = getenv(var)))
+			opts[k++] = v;
+	}
+	return k;
 }

@@ -1,10 +1,13 @@
 /* Starting the other zadig-hook programs; shared by the lean `zadig-hook`
- * (hook/front.c) and `zadig-hook-full`. Only libc. */
+ * (hook/front.c) and `zadig-hook-full`, with what both read from git.
+ * Only libc and util/. */
 #ifndef ZH_HOOK_SPAWN_H
 #define ZH_HOOK_SPAWN_H
 
 #include <stddef.h>
 #include <sys/types.h>
+
+#include "util/buf.h"
 
 /* Start `exe poll --git-dir GIT_DIR [--config CONFIG] --after PID`
  * (argv[0] "zadig-hook") in the background: stdin and stdout /dev/null,
@@ -34,5 +37,13 @@ void zh_hook_wait_gone(pid_t pid, int max_ms);
 /* Run the chained (pre-existing) hook at path with input on its stdin
  * and wait for it; nothing when it is not executable. */
 void zh_hook_run_chained(const char *path, const char *input, size_t len);
+
+/* All of stdin (the hook's "<old> <new> <ref>" lines) into in. Returns 0,
+ * ZH_EIO when reading fails or ZH_ETOOBIG beyond in's cap. */
+int zh_hook_read_stdin(struct zh_buf *in);
+
+/* The push options git hands the hook (GIT_PUSH_OPTION_<n>), at most max,
+ * into opts (pointers into the environment). Returns how many. */
+size_t zh_hook_push_options(char **opts, size_t max);
 
 #endif

@@ -17,10 +17,12 @@
 #include "flow/update.h"
 #include "hook/hook.h"
 #include "hook/spawn.h"
+#include "hook/spool.h"
 #include "mapping/mapping.h"
 #include "store/store.h"
-#include "util/banned.h"
 #include "util/buf.h"
+
+#include "util/banned.h"
 
 extern char **environ;
 
@@ -90,23 +92,10 @@ static void say(const char *fmt, ...)
 
 static bool push_option_skip(void)
 {
-	const char *count = getenv("GIT_PUSH_OPTION_COUNT");
-	long i, n;
+	char *options[100];
+	size_t n = zh_hook_push_options(options, 100);
 
-	if (!count)
-		return false;
-	n = strtol(count, NULL, 10);
-	for (i = 0; i < n && i < 100; i++) {
-		char name[40];
-		const char *v;
-
-		snprintf(name, sizeof(name), "GIT_PUSH_OPTION_%ld", i);
-		v = getenv(name);
-		if (v &&
-		    (strcmp(v, "ci.skip") == 0 || strcmp(v, "zadig.skip") == 0))
-			return true;
-	}
-	return false;
+	return zh_hook_skip_option((const char *const *)options, n);
 }
 
 /* Why nothing fired for a ref, in the words of the first skip reason
@@ -161,22 +150,6 @@ static void say_result(const struct zh_flow_result *res, bool sync_mode)
 		say("%s: rejected by zadig: %s", res->rule, res->message);
 		break;
 	}
-}
-
-static int read_stdin(struct zh_buf *in)
-{
-	char chunk[8192];
-	ssize_t n;
-
-	while ((n = read(0, chunk, sizeof(chunk))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ZH_EIO;
-		if (zh_buf_append(in, chunk, (size_t)n) < 0)
-			return ZH_ETOOBIG;
-	}
-	return 0;
 }
 
 /* One "<old> <new> <ref>" update: record and (sync) deliver. */
@@ -251,7 +224,7 @@ static int post_receive(const char *config, const char *chain)
 
 	memset(&f, 0, sizeof(f));
 	zh_buf_init(&in, MAX_STDIN);
-	if (read_stdin(&in) < 0) {
+	if (zh_hook_read_stdin(&in) < 0) {
 		say("cannot read the ref updates; nothing triggered");
 		goto out;
 	}
