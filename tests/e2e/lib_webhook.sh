@@ -146,3 +146,36 @@ sw_sign() {
 		openssl dgst -sha256 -mac HMAC -macopt "hexkey:$hex" -binary |
 		base64 | sed 's/^/v1,/'
 }
+
+# load_config FILE STATE_DIR WORKERS POLL_INTERVAL [POLL_MAX]: a receiver
+# with the GitLab secret $GL_SECRET and one rule, "load", firing wf-load
+# (callback on: fake Zadig's commitId lookup then knows each task's
+# commit) for every branch of the projects load/*.
+load_config() {
+	write_config "$1" "$FAKE_URL" "state_dir: $2
+poll:
+  interval: $4${5:+
+  max_interval: $5}
+webhook:
+  secret: \${GL_SECRET}
+  public_url: http://127.0.0.1:9
+  workers: $3
+rules:
+  - name: load
+    repo: \"load/*\"
+    workflow:
+      name: wf-load
+      env: dev
+      callback: true
+      targets:
+        - name: app
+          repos: [app]"
+}
+
+# load_event FILE N COMMIT BEFORE: a push of project load/app, branch b<N>,
+# from commit <BEFORE> to commit <COMMIT> (numbers, written as 40 hex
+# digits), with one commit in its list.
+load_event() {
+	printf '{"object_kind":"push","before":"%040x","after":"%040x","ref":"refs/heads/b%d","project":{"path_with_namespace":"load/app"},"commits":[{"id":"%040x","message":"m","added":["a.c"]}],"total_commits_count":1}' \
+		"$4" "$3" "$2" "$3" >"$1"
+}

@@ -10,23 +10,7 @@ fake_start
 GL_SECRET="gl-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')-secret"
 export GL_SECRET
 CFG=$T/webhook.yaml
-write_config "$CFG" "$FAKE_URL" "state_dir: $T/state
-poll:
-  interval: 500ms
-webhook:
-  secret: \${GL_SECRET}
-  public_url: http://127.0.0.1:9
-  workers: 4
-rules:
-  - name: load
-    repo: \"load/*\"
-    workflow:
-      name: wf-load
-      env: dev
-      callback: true
-      targets:
-        - name: app
-          repos: [app]"
+load_config "$CFG" "$T/state" 4 500ms
 
 # One push per branch b<i>, commit <i>; no repository is configured, so
 # the payload's commit list is used. callback: true puts the commit into
@@ -35,8 +19,7 @@ rules:
 # after sending is found again instead of being sent twice.
 mkdir -p "$T/ev"
 for i in $(seq $N); do
-	printf '{"object_kind":"push","before":"%040x","after":"%040x","ref":"refs/heads/b%d","project":{"path_with_namespace":"load/app"},"commits":[{"id":"%040x","message":"m","added":["a.c"]}],"total_commits_count":1}' \
-		$((i + 100000)) "$i" "$i" "$i" >"$T/ev/$i.json"
+	load_event "$T/ev/$i.json" "$i" "$i" $((i + 100000))
 done
 
 # send_all: every delivery, 8 at a time, each with its own key; codes to

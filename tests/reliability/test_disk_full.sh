@@ -65,28 +65,10 @@ check "hook, space back: notes are written again" \
 
 # ---- the receiver ----
 RCFG=$T/webhook.yaml
-write_config "$RCFG" "$FAKE_URL" "state_dir: $T/state
-poll:
-  interval: 200ms
-  max_interval: 500ms
-webhook:
-  secret: \${GL_SECRET}
-  public_url: http://127.0.0.1:9
-  workers: 2
-rules:
-  - name: load
-    repo: \"load/*\"
-    workflow:
-      name: wf-load
-      env: dev
-      callback: true
-      targets:
-        - name: app
-          repos: [app]"
+load_config "$RCFG" "$T/state" 2 200ms 500ms
 mkdir -p "$T/ev"
 for i in $(seq 30); do
-	printf '{"object_kind":"push","before":"%040x","after":"%040x","ref":"refs/heads/b%d","project":{"path_with_namespace":"load/app"},"commits":[{"id":"%040x","message":"m","added":["a.c"]}],"total_commits_count":1}' \
-		$((i + 100000)) "$i" "$i" "$i" >"$T/ev/$i.json"
+	load_event "$T/ev/$i.json" "$i" "$i" $((i + 100000))
 done
 # deliver I: one delivery; prints its status.
 deliver() {

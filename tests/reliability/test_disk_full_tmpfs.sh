@@ -69,30 +69,12 @@ check "hook: two tasks in all, none for the push onto the full disk" \
 
 # ---- the receiver ----
 RCFG=$T/webhook.yaml
-write_config "$RCFG" "$FAKE_URL" "state_dir: $MNT/state
-poll:
-  interval: 200ms
-  max_interval: 500ms
-webhook:
-  secret: \${GL_SECRET}
-  public_url: http://127.0.0.1:9
-  workers: 2
-rules:
-  - name: load
-    repo: \"load/*\"
-    workflow:
-      name: wf-load
-      env: dev
-      callback: true
-      targets:
-        - name: app
-          repos: [app]"
+load_config "$RCFG" "$MNT/state" 2 200ms 500ms
 mkdir -p "$T/ev"
 # event I: a push of its own commit to its own branch
 event() {
 	[ -s "$T/ev/$1.json" ] ||
-		printf '{"object_kind":"push","before":"%040x","after":"%040x","ref":"refs/heads/b%d","project":{"path_with_namespace":"load/app"},"commits":[{"id":"%040x","message":"m","added":["a.c"]}],"total_commits_count":1}' \
-			$(($1 + 200000)) $(($1 + 300000)) "$1" $(($1 + 300000)) >"$T/ev/$1.json"
+		load_event "$T/ev/$1.json" "$1" $(($1 + 300000)) $(($1 + 200000))
 }
 deliver() {
 	event "$1"

@@ -25,30 +25,12 @@ PORT=$(
 	done
 )
 CFG=$T/webhook.yaml
-write_config "$CFG" "$FAKE_URL" "state_dir: $T/state
-poll:
-  interval: 300ms
-  max_interval: 1s
-webhook:
-  secret: \${GL_SECRET}
-  public_url: http://127.0.0.1:9
-  workers: 4
-rules:
-  - name: load
-    repo: \"load/*\"
-    workflow:
-      name: wf-load
-      env: dev
-      callback: true
-      targets:
-        - name: app
-          repos: [app]"
+load_config "$CFG" "$T/state" 4 300ms 1s
 
 mkdir -p "$T/ev" "$T/code"
 : >"$T/expected"
 for i in $(seq $N); do
-	printf '{"object_kind":"push","before":"%040x","after":"%040x","ref":"refs/heads/b%d","project":{"path_with_namespace":"load/app"},"commits":[{"id":"%040x","message":"m","added":["a.c"]}],"total_commits_count":1}' \
-		$((i + 100000)) "$i" "$i" "$i" >"$T/ev/$i.json"
+	load_event "$T/ev/$i.json" "$i" "$i" $((i + 100000))
 	printf 'wf-load %040x\n' "$i" >>"$T/expected"
 	echo 000 >"$T/code/$i"
 done
