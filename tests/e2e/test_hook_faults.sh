@@ -163,6 +163,9 @@ check "broken config: nothing sent" test "$(creates wf-dev)" = "$n"
 cp "$T/cfg.good" "$T/cfg.yaml"
 
 # ---- 401: held until the token is fixed, then delivered once ----
+# A poller still running from the pushes above has the good token in its
+# environment and would deliver the trigger before the checks below look.
+check "401: earlier pollers have exited" wait_pollers 20 "$G"
 git -C "$T/app" checkout -q main
 commit "$T/app" "pushed with a wrong token"
 ZADIG_TOKEN=not-the-token hrun git -C "$T/app" push origin main
