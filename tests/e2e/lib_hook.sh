@@ -26,6 +26,18 @@ pollers() {
 	pgrep -f "zadig-hook poll --git-dir ${1:-$T/}" || true
 }
 
+# poller_of GIT-DIR [SECONDS]: the pid(s) of GIT-DIR's poller, waiting for
+# it to appear (the hook starts it in the background; slow under ASan).
+poller_of() {
+	local i p
+	for i in $(seq $((${2:-5} * 10))); do
+		p=$(pollers "$1")
+		[ -n "$p" ] && { echo "$p"; return 0; }
+		sleep 0.1
+	done
+	return 0
+}
+
 # wait_pollers [SECONDS [GIT-DIR]]: until no poller of ours runs; 1 on
 # timeout.
 wait_pollers() {

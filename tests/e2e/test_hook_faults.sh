@@ -59,7 +59,7 @@ new_repo down2 "$T/down2.yaml"
 G=$T/down2.git
 hrun git -C "$T/down2" push origin main
 expect "zadig down (poller): queued" 0 "" "^$Z dev: queued, cannot reach zadig"
-check "zadig down (poller): the poller keeps it" test -n "$(pollers "$G")"
+check "zadig down (poller): the poller keeps it" test -n "$(poller_of "$G")"
 check "zadig down (poller): it retries" wait_for_log "$G" "still queued: cannot reach zadig" 5
 sed -i "s|^  url: .*|  url: $FAKE_URL|" "$T/down2.yaml"
 check "zadig back (poller): the running poller delivers and finishes it" \

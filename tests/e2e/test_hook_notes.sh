@@ -106,7 +106,7 @@ s1=$(git -C "$W" rev-parse HEAD)
 hrun git -C "$W" push origin slow/one
 expect "a slow task" 0 "" "^$Z slow: wf-slow-build #1 created"
 check "slow: running" wait_note "$G" "$s1" "^running wf-slow-build #1 " 5
-pid=$(pollers "$G")
+pid=$(poller_of "$G")
 check "slow: the poller is at work" test -n "$pid"
 check "slow: one poller per store" test "$(echo "$pid" | wc -w)" = 1
 check "slow: the token is not on the poller's command line" \
@@ -125,7 +125,7 @@ expect "a second slow task" 0 "" "^$Z slow: wf-slow-build #2 created"
 check "new poller: the killed poller's task ends passed" \
 	wait_note "$G" "$s1" "^passed wf-slow-build #1 .* rule=slow$" 10
 check "new poller: the new task runs" wait_note "$G" "$s2" "^running wf-slow-build #2 " 5
-pid=$(pollers "$G")
+pid=$(poller_of "$G")
 [ -n "$pid" ] && kill -9 $pid
 wait_pollers 5 "$G"
 fake_ctl POST tasks '{"kind":"product","workflow":"wf-slow-build","task_id":2,"status":"failed"}' >/dev/null
@@ -140,7 +140,7 @@ commit "$W" "zadig gone"
 s3=$(git -C "$W" rev-parse HEAD)
 hrun git -C "$W" push origin slow/one
 expect "queued while zadig is gone" 0 "" "slow: queued, cannot reach zadig"
-pid=$(pollers "$G")
+pid=$(poller_of "$G")
 check "queued: the poller waits for zadig" test -n "$pid"
 [ -n "$pid" ] && kill -9 $pid
 wait_pollers 5 "$G"
@@ -160,7 +160,7 @@ git -C "$T/sa" checkout -q -b slow/shared
 hrun git -C "$T/sa" push origin slow/shared
 expect "shared state: a slow task in repo sa" 0 "" "^$Z slow: wf-slow-build #[0-9]+ created"
 sid=$(sed -n 's/.*wf-slow-build #\([0-9]*\) created.*/\1/p' "$T/err")
-check "shared state: sa's poller runs" test -n "$(pollers "$T/sa.git")"
+check "shared state: sa's poller runs" test -n "$(poller_of "$T/sa.git")"
 hrun git -C "$T/sb" push origin main
 expect "shared state: a task in repo sb" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
 check "shared state: sb's note ends passed (sa's poller writes it)" \

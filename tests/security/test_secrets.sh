@@ -38,7 +38,7 @@ G=$T/app.git
 git -C "$T/app" checkout -q -b slow/s
 hrun git -C "$T/app" push origin slow/s
 expect "hook: a slow task" 0 "" "^$Z slow: wf-slow-build #1 created"
-pid=$(pollers "$G")
+pid=$(poller_of "$G")
 check "hook: the poller runs" test -n "$pid"
 check "hook: no secret on the poller's command line" proc_clean "${pid%% *}"
 check "hook: the hook's output holds no secret" clean "$T/out" "$T/err"
