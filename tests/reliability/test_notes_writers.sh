@@ -105,8 +105,11 @@ while read -r c; do
 done <"$T/commits"
 check "every push succeeded" test ! -e "$T/fail"
 check "every event accepted" test "$(grep -c '^202$' "$T/codes")" = "$ROUNDS"
-check "the hooks created their tasks" \
-	test "$(cat "$T"/push.* | grep -c 'remote: zadig: hk: wf-hook #[0-9]* created')" = $((2 * ROUNDS))
+# A hook creates its task, or (the machine busy past zadig.timeout) leaves
+# it queued for the poller; the notes below must hold it either way.
+check "the hooks created or queued their tasks" \
+	test "$(cat "$T"/push.* | grep -cE 'remote: zadig: hk: (wf-hook #[0-9]+ created|queued, )')" = $((2 * ROUNDS))
+grep -h 'remote: zadig: hk: queued' "$T"/push.* | sed 's/^/# /'
 
 # complete: every commit's note holds two passed wf-hook tasks and one
 # passed wf-wh task (and nothing else).
