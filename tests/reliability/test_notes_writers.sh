@@ -105,11 +105,15 @@ while read -r c; do
 done <"$T/commits"
 check "every push succeeded" test ! -e "$T/fail"
 check "every event accepted" test "$(grep -c '^202$' "$T/codes")" = "$ROUNDS"
-# A hook creates its task, or (the machine busy past zadig.timeout) leaves
-# it queued for the poller; the notes below must hold it either way.
-check "the hooks created or queued their tasks" \
-	test "$(cat "$T"/push.* | grep -cE 'remote: zadig: hk: (wf-hook #[0-9]+ created|queued, )')" = $((2 * ROUNDS))
-grep -h 'remote: zadig: hk: queued' "$T"/push.* | sed 's/^/# /'
+# A hook creates its task, or (the machine busy past zadig.timeout or the
+# store's busy timeout) leaves it to the poller; the notes below must hold
+# it either way. Those not created at once are shown.
+check "every hook reported its trigger" \
+	test "$(cat "$T"/push.* | grep -c 'remote: zadig: hk: ')" -ge $((2 * ROUNDS))
+for f in "$T"/push.*; do
+	grep -qE 'remote: zadig: hk: wf-hook #[0-9]+ created' "$f" ||
+		sed "s|^|# ${f##*/}: |" "$f"
+done
 
 # complete: every commit's note holds two passed wf-hook tasks and one
 # passed wf-wh task (and nothing else).
