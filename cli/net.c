@@ -4,6 +4,9 @@
  * links them (with libcurl and SQLite). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +22,7 @@
 #include "flow/report.h"
 #include "gitrepo/gitrepo.h"
 #include "gitrepo/notes.h"
+#include "hook/spool.h"
 #include "mapping/mapping.h"
 #include "store/store.h"
 #include "zadig/zadig.h"
@@ -471,15 +475,66 @@ static void session_close(struct session *ss)
 	free(ss->name);
 }
 
-static int sync_repo(struct zh_repo *r, const struct zh_config *cfg, bool all,
-		     struct zh_error *err)
+extern char **environ;
+
+/* Pushes an async hook spooled and no poller took (it was killed, or
+ * could not start): `zadig-hook-full poll --spool`, which lives beside
+ * us, records their triggers for this sync to deliver. A running poller
+ * holds the lock and takes them itself. */
+static void take_spool(const struct session *ss, struct zh_repo *r,
+		       const char *config)
+{
+	char self[PATH_MAX], exe[PATH_MAX + 32], *slash;
+	char *argv[9];
+	ssize_t n;
+	pid_t pid;
+	int st, i = 0;
+
+	if (!zh_spool_pending(ss->state))
+		return;
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return;
+	self[n] = '\0';
+	if (!(slash = strrchr(self, '/')))
+		return;
+	*slash = '\0';
+	snprintf(exe, sizeof(exe), "%s/zadig-hook-full", self);
+	argv[i++] = exe;
+	argv[i++] = "poll";
+	argv[i++] = "--spool";
+	argv[i++] = "--git-dir";
+	argv[i++] = (char *)zh_repo_git_dir(r);
+	if (config) {
+		argv[i++] = "--config";
+		argv[i++] = (char *)config;
+	}
+	argv[i] = NULL;
+	if (posix_spawn(&pid, exe, NULL, NULL, argv, environ) != 0) {
+		fprintf(stderr,
+			"git-zadig: warning: cannot run %s: %s; pushes spooled "
+			"by async hooks wait for the poller\n",
+			exe, strerror(errno));
+		return;
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (zh_spool_pending(ss->state))
+		fprintf(stderr, "git-zadig: pushes spooled by async hooks "
+				"wait for the running poller (see %s/poller.log)\n",
+			ss->state);
+}
+
+static int sync_repo(struct zh_repo *r, const struct zh_config *cfg,
+		     const struct zh_cli_opts *o, struct zh_error *err)
 {
 	struct session ss;
 	size_t notes = 0;
 	int sent = 0, polled = 0, rc;
+	bool all = o->all;
 
 	if ((rc = session_open(&ss, r, cfg, err)) < 0)
 		goto out;
+	take_spool(&ss, r, o->config);
 	if ((rc = zh_flow_deliver_due(&sent, &ss.flow, true, err)) < 0 ||
 	    (rc = zh_flow_poll(
 		 &polled, &ss.flow,
@@ -555,7 +610,7 @@ static int cmd_sync(struct zh_cli_opts *o, struct zh_error *err)
 	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
 		return rc;
 	if ((rc = zh_cli_load_config(&cfg, o, r, err)) == 0)
-		rc = sync_repo(r, cfg, o->all, err);
+		rc = sync_repo(r, cfg, o, err);
 	zh_config_free(cfg);
 	zh_repo_free(r);
 	return rc;

@@ -18,9 +18,12 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 
 /* `zadig-hook poll`: deliver, poll and note until nothing is pending.
  * Exits quietly when another poller holds the store's lock. after > 1:
- * first wait (at most 1 s) for that process (the hook's git) to end. */
+ * first wait (at most 1 s) for that process (the hook's git) to end.
+ * spool_only (`poll --spool`, run by `git zadig sync`): record the
+ * triggers of the pushes async hooks spooled, then exit (sending
+ * nothing). */
 int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
-		 struct zh_error *err);
+		 bool spool_only, struct zh_error *err);
 
 /* The lean zadig-hook (hook/front.c) that hook scripts run: beside us
  * in the build tree or at ZH_FRONT_REL from our libexec directory;

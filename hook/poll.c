@@ -309,7 +309,7 @@ static void wait_until(int64_t at, const char *state)
 }
 
 int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
-		 struct zh_error *err)
+		 bool spool_only, struct zh_error *err)
 {
 	struct zh_config *cfg = NULL;
 	struct zh_store *store = NULL;
@@ -356,6 +356,8 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		if (rounds++)
 			reload(&cfg, &f, r, config, state, said, sizeof(said));
 		take_spool(&f, state);
+		if (spool_only)
+			break;
 		if (zh_flow_deliver_due(NULL, &f, false, &e) < 0 ||
 		    zh_flow_poll(NULL, &f, ZH_STORE_TASKS_DUE, &e) < 0 ||
 		    zh_flow_write_notes(NULL, &f, &e) < 0)

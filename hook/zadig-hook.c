@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		"[--force]\n"
 		"       zadig-hook post-receive [--config FILE]   (the hook; "
 		"reads <old> <new> <ref> lines)\n"
-		"       zadig-hook poll [--git-dir DIR] [--config FILE]\n"
+		"       zadig-hook poll [--git-dir DIR] [--config FILE] "
+		"[--spool]\n"
 		"\n"
 		"install   put the post-receive hook into a repository, "
 		"keeping an existing one\n"
@@ -43,7 +44,10 @@ static void usage(FILE *f)
 		"git config zadig.config;\n"
 		"          --force replaces a foreign hook instead (kept as "
 		"post-receive.zadig-backup)\n"
-		"poll      the detached status poller the hook starts\n"
+		"poll      the detached status poller the hook starts; "
+		"--spool: only record\n"
+		"          the pushes async hooks left (git zadig sync runs "
+		"this)\n"
 		"\n"
 		"Exit status: 0 ok (post-receive: always), 1 failed, 2 usage "
 		"or configuration error.\n");
@@ -296,7 +300,7 @@ int main(int argc, char **argv)
 	const char *verb = NULL, *config = NULL, *git_dir = NULL;
 	const char *chain = NULL, *repo = NULL;
 	struct zh_error err = {0};
-	bool force = false;
+	bool force = false, spool = false;
 	pid_t after = 0;
 	int i, rc;
 
@@ -311,6 +315,8 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (strcmp(a, "--force") == 0) {
 			force = true;
+		} else if (strcmp(a, "--spool") == 0) {
+			spool = true;
 		} else if ((strcmp(a, "--config") == 0 ||
 			    strcmp(a, "--git-dir") == 0 ||
 			    strcmp(a, "--chain") == 0) &&
@@ -355,7 +361,7 @@ int main(int argc, char **argv)
 		}
 		rc = zh_hook_install(repo, config, force, &err);
 	} else if (strcmp(verb, "poll") == 0) {
-		rc = zh_hook_poll(git_dir, config, after, &err);
+		rc = zh_hook_poll(git_dir, config, after, spool, &err);
 	} else {
 		fprintf(stderr, "%s: error: unknown verb '%s'\n", PROG, verb);
 		return 2;

@@ -155,6 +155,31 @@ else
 	not_ok "the poll: false config is valid" "$(cat "$T/out" "$T/err")"
 fi
 
+# ---- a spool no poller took: git zadig sync records and delivers it ----
+# A front alone in a directory finds no zadig-hook-full to start the
+# poller with (as when the poller is killed before it reads the spool).
+mkdir -p "$T/lone"
+cp "$(command -v zadig-hook)" "$T/lone/zadig-hook"
+commit "$W" "spooled, no poller"
+git -C "$G" fetch -q "$W" HEAD:refs/heads/feature/lone
+c=$(git -C "$W" rev-parse HEAD)
+n=$(creates wf-dev)
+wait_pollers 20 "$G"
+RC=0
+printf '%040d %s refs/heads/feature/lone\n' 0 "$c" |
+	(cd "$G" && GIT_DIR=. "$T/lone/zadig-hook" post-receive) >"$T/out" 2>"$T/err" || RC=$?
+expect "lone front: queued" 0 "" "refs/heads/feature/lone queued \\(async\\)"
+expect "lone front: says the poller cannot start" 0 "" "cannot start the poller"
+check "lone front: spooled" test "$(spooled)" = 1
+run_in "$G" git zadig sync
+expect "sync takes the spool and delivers it" 0 "^delivered 1 trigger, "
+check "sync: the spool is empty" test "$(spooled)" = 0
+check "sync: one create" test "$(creates wf-dev)" = $((n + 1))
+check "sync: the note has the task" \
+	wait_note "$G" feature/lone "^(created|running|passed) wf-dev #[0-9]+ .*rule=dev$" 1
+run_in "$G" git zadig sync
+check "a second sync creates nothing" test "$(creates wf-dev)" = $((n + 1))
+
 # ---- the poller's log: a name with a newline cannot forge a line ----
 NL=$'odd\nFORGED line'
 git init -q --bare "$T/$NL.git"
