@@ -109,6 +109,7 @@ for i in $(seq $((i + 1)) "$N"); do codes="$codes $(deliver "$i")"; done
 check "receiver, disk full: and keep getting it ($codes)" \
 	test "$(echo $codes | tr ' ' '\n' | sort -u)" = 503
 check "receiver, disk full: still alive" kill -0 "$WH_PID"
+check "receiver, disk full: healthz 503" test "$(health)" = 503
 unfill
 check "receiver, space back: healthz 200" wait_until 10 bash -c \
 	"[ \$(curl -s -o /dev/null -w '%{http_code}' '$WH_URL/healthz') = 200 ]"
