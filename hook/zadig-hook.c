@@ -204,8 +204,18 @@ static void handle_update(struct zh_flow *f, struct zh_repo *r,
 				snprintf(res.message, sizeof(res.message), "%s",
 					 e.msg);
 		}
-		if (rl.items[i].existed && res.outcome != ZH_FLOW_REJECTED)
+		if (rl.items[i].existed && res.outcome != ZH_FLOW_REJECTED) {
 			res.outcome = ZH_FLOW_DONE;
+		} else if (res.outcome == ZH_FLOW_DONE) {
+			/* recorded by this push, but a running poller (of an
+			 * earlier push) claimed it first: this push's task */
+			if (!res.task_id) {
+				say("%s: %s queued, the poller is sending it",
+				    res.rule, res.workflow);
+				continue;
+			}
+			res.outcome = ZH_FLOW_CREATED;
+		}
 		say_result(&res, sync_mode);
 	}
 out:
