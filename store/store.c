@@ -436,6 +436,12 @@ static int configure(struct zh_store *s, struct zh_error *err)
 	/* the WAL file shrinks back after a burst instead of staying big */
 	if ((ret = store_exec(s, "PRAGMA journal_size_limit = 16777216", err)))
 		return ret;
+	/* 1 MiB of page cache (SQLite's default is 2 MiB): the hot pages
+	 * (the B-tree interiors of the keys looked up, the queue's index)
+	 * fit with room to spare, and the receiver stays within its memory
+	 * budget (docs/BENCHMARKS.md) */
+	if ((ret = store_exec(s, "PRAGMA cache_size = -1024", err)))
+		return ret;
 	if ((ret = store_exec(s, "PRAGMA foreign_keys = ON", err)))
 		return ret;
 	return store_exec(s, "PRAGMA trusted_schema = OFF", err);
