@@ -662,11 +662,25 @@ out:
 	return ret;
 }
 
-int zh_store_ping(struct zh_store *s, int64_t now_ms, struct zh_error *err)
+int zh_store_ping(struct zh_store *s, int64_t now_ms, size_t probe_bytes,
+		  struct zh_error *err)
 {
 	char v[32];
+	int rc;
 
 	snprintf(v, sizeof(v), "%lld", (long long)now_ms);
+	if (probe_bytes) {
+		char *big = malloc(probe_bytes + 1);
+
+		if (!big)
+			return zh_error_set(err, ZH_ENOMEM, "out of memory");
+		memset(big, 'p', probe_bytes);
+		big[probe_bytes] = '\0';
+		rc = zh_store_meta_set(s, "healthz", big, err);
+		free(big);
+		if (rc < 0)
+			return rc;
+	}
 	return zh_store_meta_set(s, "healthz", v, err);
 }
 

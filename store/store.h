@@ -71,9 +71,12 @@ const char *zh_store_path(const struct zh_store *s);
 int zh_store_schema_version(int *version, struct zh_store *s,
 			    struct zh_error *err);
 
-/* Prove the store is writable (GET /healthz): commits a small write.
- * Returns 0 or ZH_ESTORE. */
-int zh_store_ping(struct zh_store *s, int64_t now_ms, struct zh_error *err);
+/* Prove the store is writable (GET /healthz): commits a small write;
+ * with probe_bytes > 0 first one of that many bytes (then shrinks it
+ * back), to prove that an event of that size fits again. Returns 0,
+ * ZH_ENOMEM or ZH_ESTORE. */
+int zh_store_ping(struct zh_store *s, int64_t now_ms, size_t probe_bytes,
+		  struct zh_error *err);
 
 /* Current wall-clock time in milliseconds since the epoch. */
 int64_t zh_store_now_ms(void);

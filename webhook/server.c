@@ -38,6 +38,8 @@
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 512
 #define THREADS 2
+/* /healthz after a refused event: a write this big must fit again */
+#define HEALTH_PROBE_BYTES (64 * 1024)
 /* Events per transaction at most (more wait for the next one). */
 #define BATCH_MAX 256
 /* WAL pages (4 KiB) after which the checkpointer copies the WAL back into
@@ -213,12 +215,20 @@ static void reject(struct zh_webhook *w, enum zh_reject_reason why)
 static enum MHD_Result healthz(struct zh_webhook *w, struct MHD_Connection *c)
 {
 	struct zh_error err = {0};
+	bool failing = atomic_load(&w->intake_failing);
 
-	if (zh_store_ping(w->store, zh_store_now_ms(), &err) < 0) {
+	/* after a refused event (a full disk may still have room for a
+	 * small probe in the store's free pages): probe with what a big
+	 * event needs, and report healthy again once that fits */
+	if (zh_store_ping(w->store, zh_store_now_ms(),
+			  failing ? HEALTH_PROBE_BYTES : 0, &err) < 0) {
 		zh_wh_log("healthz: %s", err.msg);
 		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
-			     "state store not writable\n");
+			     failing ? "state store refuses new events\n"
+				     : "state store not writable\n");
 	}
+	if (failing)
+		atomic_store(&w->intake_failing, false);
 	return reply(c, MHD_HTTP_OK, "text/plain", "ok\n");
 }
 
@@ -322,6 +332,7 @@ static enum MHD_Result store_event(struct zh_wh_server *s,
 	    zh_store_event_add(&id, &q->duplicate, s->w->store, q->key, q->kind,
 			       q->body.ptr ? q->body.ptr : "", q->body.len,
 			       zh_store_now_ms(), &err);
+	atomic_store(&s->w->intake_failing, q->store_rc < 0);
 	if (q->store_rc < 0) {
 		zh_wh_log("key=%s result=refused: %s", q->key, err.msg);
 	} else if (!q->duplicate) {
@@ -358,6 +369,7 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 		in[n].now_ms = now;
 	}
 	rc = zh_store_event_add_batch(in, n, s->w->store, &err);
+	atomic_store(&s->w->intake_failing, rc < 0);
 	for (i = 0; i < n; i++) {
 		if (rc < 0)
 			zh_wh_log("key=%s result=refused: %s", q[i]->key,

@@ -36,6 +36,10 @@ struct zh_webhook {
 	struct zh_store *store; /* thread-safe; shared by every thread */
 	struct zh_metrics metrics;
 	atomic_bool stopping;
+	/* the last event insert failed (disk full, store unwritable) and
+	 * none succeeded since: /healthz says 503 even when a tiny probe
+	 * write still fits */
+	atomic_bool intake_failing;
 	bool tick_now;		     /* a callback asked for a poll round */
 	unsigned long event_gen;     /* bumped when an event is stored */
 	pthread_mutex_t mirror_lock; /* one fetch at a time */

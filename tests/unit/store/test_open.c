@@ -47,7 +47,8 @@ static void creates_dir_and_schema(void **state)
 	assert_string_equal(zh_store_path(s), db);
 	assert_ok(zh_store_schema_version(&v, s, &err), &err);
 	assert_int_equal(v, ZH_STORE_SCHEMA_VERSION);
-	assert_ok(zh_store_ping(s, 1000, &err), &err);
+	assert_ok(zh_store_ping(s, 1000, 0, &err), &err);
+	assert_ok(zh_store_ping(s, 1001, 64 * 1024, &err), &err);
 	zh_store_free(s);
 	zh_store_free(NULL);
 	free(db);
