@@ -4,15 +4,15 @@
  * links them (with libcurl and SQLite). */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <spawn.h>
-#include <sys/wait.h>
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -22,6 +22,7 @@
 #include "flow/report.h"
 #include "gitrepo/gitrepo.h"
 #include "gitrepo/notes.h"
+#include "hook/spawn.h"
 #include "hook/spool.h"
 #include "mapping/mapping.h"
 #include "store/store.h"
@@ -486,16 +487,12 @@ static void take_spool(const struct session *ss, struct zh_repo *r,
 {
 	char self[PATH_MAX], exe[PATH_MAX + 32], *slash;
 	char *argv[9];
-	ssize_t n;
 	pid_t pid;
-	int st, i = 0;
+	int st, rc, i = 0;
 
-	if (!zh_spool_pending(ss->state))
-		return;
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
-		return;
-	self[n] = '\0';
-	if (!(slash = strrchr(self, '/')))
+	if (!zh_spool_pending(ss->state) ||
+	    zh_hook_self(self, sizeof(self)) < 0 ||
+	    !(slash = strrchr(self, '/')))
 		return;
 	*slash = '\0';
 	snprintf(exe, sizeof(exe), "%s/zadig-hook-full", self);
@@ -509,18 +506,20 @@ static void take_spool(const struct session *ss, struct zh_repo *r,
 		argv[i++] = (char *)config;
 	}
 	argv[i] = NULL;
-	if (posix_spawn(&pid, exe, NULL, NULL, argv, environ) != 0) {
+	/* posix_spawn returns the error; errno is not set */
+	if ((rc = posix_spawn(&pid, exe, NULL, NULL, argv, environ)) != 0) {
 		fprintf(stderr,
 			"git-zadig: warning: cannot run %s: %s; pushes spooled "
 			"by async hooks wait for the poller\n",
-			exe, strerror(errno));
+			exe, strerror(rc));
 		return;
 	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (zh_spool_pending(ss->state))
-		fprintf(stderr, "git-zadig: pushes spooled by async hooks "
-				"wait for the running poller (see %s/poller.log)\n",
+		fprintf(stderr,
+			"git-zadig: pushes spooled by async hooks "
+			"wait for the running poller (see %s/poller.log)\n",
 			ss->state);
 }
 
@@ -530,7 +529,6 @@ static int sync_repo(struct zh_repo *r, const struct zh_config *cfg,
 	struct session ss;
 	size_t notes = 0;
 	int sent = 0, polled = 0, rc;
-	bool all = o->all;
 
 	if ((rc = session_open(&ss, r, cfg, err)) < 0)
 		goto out;
@@ -538,7 +536,8 @@ static int sync_repo(struct zh_repo *r, const struct zh_config *cfg,
 	if ((rc = zh_flow_deliver_due(&sent, &ss.flow, true, err)) < 0 ||
 	    (rc = zh_flow_poll(
 		 &polled, &ss.flow,
-		 all ? ZH_STORE_TASKS_ALL : ZH_STORE_TASKS_PENDING, err)) < 0 ||
+		 o->all ? ZH_STORE_TASKS_ALL : ZH_STORE_TASKS_PENDING, err)) <
+		0 ||
 	    (rc = zh_flow_write_notes(&notes, &ss.flow, err)) < 0)
 		goto out;
 	printf("delivered %d trigger%s, polled %d task%s, updated %zu "

@@ -19,7 +19,7 @@ add_dependencies(git-zadig git-zadig-full)
 install(TARGETS git-zadig DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 add_executable(git-zadig-full cli/git-zadig.c cli/net.c cli/status.c
-	cli/show.c hook/spool.c)
+	cli/show.c hook/spool.c hook/spawn.c)
 target_link_libraries(git-zadig-full PRIVATE zh)
 install(TARGETS git-zadig-full
 	DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/zadig-hook)
