@@ -89,6 +89,9 @@ check "wrong token: 401" test "$(grep -c '^401$' "$T/codes")" = $((N_EVENTS / 4)
 check "oversized: 413" test "$(grep -c '^413$' "$T/codes")" = $((N_EVENTS / 4))
 check "bad JSON: 400" test "$(grep -c '^400$' "$T/codes")" = $((N_EVENTS / 4))
 check "no 5xx, no failed request" bash -c "! grep -qvE '^(200|202|400|401|413)$' '$T/codes'"
+# what went otherwise, for the log (000: curl got no answer; see curl.err)
+grep -vE '^(200|202|400|401|413)$' "$T/codes" | sort | uniq -c | sed 's/^/# unexpected code: /'
+sed 's/^/# curl: /' "$T/curl.err" | head -5
 
 fires=$((N_EVENTS / 8))
 check "every firing event created its task" wait_until 120 \
