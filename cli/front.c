@@ -23,27 +23,6 @@
 #endif
 #define FULL_NAME ZH_CLI_PROG "-full"
 
-/* Debian's libgit2 is built with mbedTLS, and git_libgit2_init parses the
- * system's whole CA bundle with it (/etc/ssl/certs/ca-certificates.crt,
- * ~140 certificates): about as long as loading every library of this
- * program, for nothing, since the front program never opens a network
- * connection (libgit2 1.5 has no option to skip or defer it: see
- * git_mbedtls_stream_global_init). This definition takes the place of
- * mbedTLS's in this program only; libgit2 ignores the empty chain it
- * leaves. Should an HTTPS connection ever be made here, it would fail
- * certificate verification (no trusted CA), never succeed unverified.
- * With a libgit2 built on another TLS library it is simply unused. */
-struct mbedtls_x509_crt;
-int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain,
-				const char *path);
-int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain,
-				const char *path)
-{
-	(void)chain;
-	(void)path;
-	return 0;
-}
-
 /* This program's directory into dir, or "" when it is unknown. */
 static void self_dir(char *dir, size_t size)
 {
