@@ -40,6 +40,11 @@
 #define THREADS 2
 /* /healthz after a refused event: a write this big must fit again */
 #define HEALTH_PROBE_BYTES (64 * 1024)
+/* An oversized body is read and dropped up to this much past max_body
+ * before the 413: a client still sending then reads the answer, where a
+ * connection closed on unread data would give it a reset instead. Beyond,
+ * the 413 goes at once and the connection closes. */
+#define DRAIN_MAX (1024 * 1024)
 /* Events per transaction at most (more wait for the next one). */
 #define BATCH_MAX 256
 /* WAL pages (4 KiB) after which the checkpointer copies the WAL back into
@@ -84,6 +89,7 @@ struct request {
 	struct zh_wh_conf *conf; /* one config for the whole request */
 	struct zh_buf body;
 	size_t max;
+	size_t dropped; /* of a body over max (DRAIN_MAX) */
 	bool too_big;
 	bool answered;
 	/* storing the event (store_phase) */
@@ -705,7 +711,10 @@ static enum MHD_Result begin(struct zh_webhook *w, struct MHD_Connection *c,
 	len = content_length(c, &has_len);
 	if (has_len && len > q->max) {
 		reject(w, ZH_REJECT_TOO_BIG);
-		q->too_big = q->answered = true;
+		q->too_big = true;
+		if (len - q->max <= DRAIN_MAX)
+			return MHD_YES; /* answered once it is read */
+		q->answered = true;
 		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
 				   "body larger than webhook.max_body");
 	}
@@ -742,20 +751,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (q->answered || q->too_big)
+		if (q->answered)
 			return MHD_YES; /* discarded */
-		if (zh_buf_append(&q->body, upload_data, n) < 0) {
-			if (q->route == ROUTE_CALLBACK)
-				return MHD_YES; /* never read: keep going */
-			/* stop storing; answer as soon as MHD lets us */
+		if (!q->too_big && zh_buf_append(&q->body, upload_data, n) == 0)
+			return MHD_YES;
+		if (q->route == ROUTE_CALLBACK)
+			return MHD_YES; /* never read: keep going */
+		if (!q->too_big) {
+			/* stop storing */
 			q->too_big = true;
+			q->dropped = q->body.len;
 			zh_buf_dispose(&q->body);
 			reject(w, ZH_REJECT_TOO_BIG);
-			if (reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
-					"body larger than webhook.max_body") ==
-			    MHD_YES)
-				q->answered = true;
 		}
+		q->dropped += n;
+		/* past DRAIN_MAX: answer as soon as MHD lets us */
+		if (q->dropped > DRAIN_MAX && q->dropped - DRAIN_MAX > q->max &&
+		    reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
+				"body larger than webhook.max_body") == MHD_YES)
+			q->answered = true;
 		return MHD_YES;
 	}
 	if (q->answered)

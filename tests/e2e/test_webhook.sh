@@ -176,6 +176,31 @@ gitlab "Push Hook" "$T/big.json" >/dev/null
 want "Content-Length over max_body: 413" 413
 gitlab "Push Hook" "$T/big.json" -H "Transfer-Encoding: chunked" >/dev/null
 want "chunked body over max_body: 413" 413
+# an oversized body within 1 MiB past max_body is read to its end before
+# the 413 (a sender still writing would get a reset rather than the
+# answer): the connection then serves the next request
+kept() { # kept [CURL-OPTION...]: "<code> <code> <connections>"
+	curl -s -o /dev/null -w '%{http_code} %{num_connects}\n' \
+		-H "X-Gitlab-Token: $GL_SECRET" -H "X-Gitlab-Event: Push Hook" \
+		"$@" --data-binary @"$T/big.json" "$WH_URL/webhook/gitlab" \
+		--next -o /dev/null -w '%{http_code} %{num_connects}\n' \
+		"$WH_URL/healthz" | tr '\n' ' '
+}
+run kept
+expect "over max_body: 413 after reading the body, connection kept" 0 \
+	"^413 1 200 0 $"
+run kept -H "Transfer-Encoding: chunked"
+expect "chunked over max_body: 413 after reading it, connection kept" 0 \
+	"^413 1 200 0 $"
+# far past it: answered at once, nothing more read
+head -c 3000000 /dev/zero | tr '\0' ' ' >"$T/huge.json"
+# (curl may see the 413 or, still sending, a reset: 55 or 56)
+run curl -s -o /dev/null -w '%{http_code}' -H "X-Gitlab-Token: $GL_SECRET" \
+	-H "X-Gitlab-Event: Push Hook" -H "Expect:" \
+	--data-binary @"$T/huge.json" "$WH_URL/webhook/gitlab"
+check "3 MB body, max_body 64KiB: 413 at once ($RC $(cat "$T/out"))" \
+	bash -c "[ '$RC $(cat "$T/out")' = '0 413' ] || [ '$RC' = 55 ] || [ '$RC' = 56 ]"
+check "and the receiver serves on" test "$(curl -s "$WH_URL/healthz")" = ok
 printf '{"object_kind": "push", ' >"$T/badjson.json"
 gitlab "Push Hook" "$T/badjson.json" >/dev/null
 want "invalid JSON: 400 with a JSON error" 400 '^\{"error":"body is not JSON'
