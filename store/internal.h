@@ -34,6 +34,9 @@ struct zh_store {
 	atomic_int wal_pages;
 	pthread_mutex_t ckpt_mu;
 	sqlite3 *ckpt_db;
+	/* a checkpoint's first pass is done: the next commit copies what is
+	 * left (zh_store_checkpoint) */
+	atomic_bool ckpt_tail;
 	/* store_cached: statements by the address of their SQL text */
 	struct {
 		const char *sql;
