@@ -38,15 +38,20 @@ base=$(git -C "$T/r.git" rev-parse main)
 tip=$(git -C "$T/r.git" rev-parse big)
 zero=0000000000000000000000000000000000000000
 
-hook() {
+# each run as the first push of the branch (no notes, no state); reset is
+# not timed
+reset() {
 	git -C "$T/r.git" update-ref -d refs/notes/zadig 2>/dev/null || true
 	rm -rf "$T/r.git/zadig-hook"
+}
+hook() {
 	echo "$zero $tip refs/heads/big" | (cd "$T/r.git" && GIT_DIR=. zadig-hook post-receive)
 }
 machine
 echo "commits on the branch: $(git -C "$T/r.git" rev-list --count main..big), files: $F"
 a=() b=() c=()
 for round in $(seq "$BENCH_ROUNDS"); do
+	reset
 	a+=("$(ms hook)")
 	b+=("$(ms git -C "$T/r.git" diff --name-only "$base" "$tip")")
 	c+=("$(ms git -C "$T/r.git" rev-list --count "$base..$tip")")
