@@ -485,17 +485,15 @@ extern char **environ;
 static void take_spool(const struct session *ss, struct zh_repo *r,
 		       const char *config)
 {
-	char self[PATH_MAX], exe[PATH_MAX + 32], *slash;
+	char dir[PATH_MAX], exe[PATH_MAX + 32];
 	char *argv[9];
 	pid_t pid;
 	int st, rc, i = 0;
 
 	if (!zh_spool_pending(ss->state) ||
-	    zh_hook_self(self, sizeof(self)) < 0 ||
-	    !(slash = strrchr(self, '/')))
+	    zh_hook_self_dir(dir, sizeof(dir)) < 0)
 		return;
-	*slash = '\0';
-	snprintf(exe, sizeof(exe), "%s/zadig-hook-full", self);
+	snprintf(exe, sizeof(exe), "%s/zadig-hook-full", dir);
 	argv[i++] = exe;
 	argv[i++] = "poll";
 	argv[i++] = "--spool";

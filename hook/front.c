@@ -46,12 +46,9 @@ extern char **environ;
 static int find_full(char *buf, size_t size)
 {
 	char self[PATH_MAX];
-	char *slash;
 
-	if (zh_hook_self(self, sizeof(self)) < 0 ||
-	    !(slash = strrchr(self, '/')))
+	if (zh_hook_self_dir(self, sizeof(self)) < 0)
 		return -1;
-	*slash = '\0';
 	snprintf(buf, size, "%s/" FULL, self);
 	if (access(buf, X_OK) == 0)
 		return 0;

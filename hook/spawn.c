@@ -7,6 +7,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,16 @@ int zh_hook_self(char *buf, size_t size)
 	if (n <= 0 || (size_t)n >= size - 1)
 		return -1;
 	buf[n] = '\0';
+	return 0;
+}
+
+int zh_hook_self_dir(char *buf, size_t size)
+{
+	char *slash;
+
+	if (zh_hook_self(buf, size) < 0 || !(slash = strrchr(buf, '/')))
+		return -1;
+	*slash = '\0';
 	return 0;
 }
 

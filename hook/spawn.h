@@ -30,6 +30,11 @@ void zh_hook_detach(void);
 /* This program's own path (/proc/self/exe) into buf. Returns 0 or -1. */
 int zh_hook_self(char *buf, size_t size);
 
+/* The directory of this program (zh_hook_self without the last name),
+ * where the other programs are in the build tree and in libexec. Returns
+ * 0 or -1. */
+int zh_hook_self_dir(char *buf, size_t size);
+
 /* Wait until process pid is gone and then 50 ms more, at most max_ms in
  * all (pid <= 1: no wait). */
 void zh_hook_wait_gone(pid_t pid, int max_ms);

@@ -217,18 +217,22 @@ int store_begin(struct zh_store *s, struct zh_error *err)
 
 /* One PASSIVE checkpoint on the checkpoint connection (copies what it can
  * without waiting for anyone; a reader in another process only defers the
- * WAL's new start); *nlog: the WAL's frames. A full copy ends a pending
- * tail. Called with ckpt_mu held. */
-static int checkpoint_pass(struct zh_store *s, int *nlog)
+ * WAL's new start). The first pass of zh_store_checkpoint leaves a tail
+ * to copy when the WAL held anything; a tail pass that copied all of the
+ * WAL ends it. Called with ckpt_mu held (and the store's lock for a
+ * tail). */
+static int checkpoint_pass(struct zh_store *s, bool tail)
 {
 	int log = -1, done = -1;
 	int rc = sqlite3_wal_checkpoint_v2(
 	    s->ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 
-	if (rc == SQLITE_OK && !nlog && log == done)
+	if (rc != SQLITE_OK)
+		return rc;
+	if (tail && log == done)
 		atomic_store(&s->ckpt_tail, false);
-	if (nlog)
-		*nlog = log;
+	else if (!tail && log > 0)
+		atomic_store(&s->ckpt_tail, true);
 	return rc;
 }
 
@@ -240,7 +244,7 @@ static void checkpoint_tail(struct zh_store *s)
 	if (pthread_mutex_trylock(&s->ckpt_mu) != 0)
 		return;
 	if (s->ckpt_db && atomic_load(&s->ckpt_tail))
-		(void)checkpoint_pass(s, NULL);
+		(void)checkpoint_pass(s, true);
 	pthread_mutex_unlock(&s->ckpt_mu);
 }
 
@@ -576,7 +580,7 @@ int zh_store_wal_pages(struct zh_store *s)
 
 int zh_store_checkpoint(struct zh_store *s, struct zh_error *err)
 {
-	int rc, ret = 0, nlog = 0;
+	int rc, ret = 0;
 
 	pthread_mutex_lock(&s->ckpt_mu);
 	if (!s->ckpt_db) {
@@ -617,12 +621,10 @@ int zh_store_checkpoint(struct zh_store *s, struct zh_error *err)
 	if (atomic_load(&s->ckpt_tail)) {
 		if (pthread_mutex_trylock(&s->mu) != 0)
 			goto out; /* a writer: its commit copies the tail */
-		rc = checkpoint_pass(s, NULL);
+		rc = checkpoint_pass(s, true);
 		store_unlock(s);
 	} else {
-		rc = checkpoint_pass(s, &nlog);
-		if (rc == SQLITE_OK && nlog > 0)
-			atomic_store(&s->ckpt_tail, true);
+		rc = checkpoint_pass(s, false);
 	}
 	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
 		ret = zh_error_set(err, ZH_ESTORE,

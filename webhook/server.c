@@ -628,6 +628,13 @@ static unsigned long long content_length(struct MHD_Connection *c, bool *has)
 	return n;
 }
 
+/* A body of n bytes is so far past max_body (DRAIN_MAX) that the 413 goes
+ * at once rather than after reading it. */
+static bool past_drain(const struct request *q, unsigned long long n)
+{
+	return n > q->max && n - q->max > DRAIN_MAX;
+}
+
 /* The first call for a request: route it, and refuse what can be refused
  * before reading a byte of the body. */
 static enum MHD_Result begin(struct zh_webhook *w, struct MHD_Connection *c,
@@ -712,7 +719,7 @@ static enum MHD_Result begin(struct zh_webhook *w, struct MHD_Connection *c,
 	if (has_len && len > q->max) {
 		reject(w, ZH_REJECT_TOO_BIG);
 		q->too_big = true;
-		if (len - q->max <= DRAIN_MAX)
+		if (!past_drain(q, len))
 			return MHD_YES; /* answered once it is read */
 		q->answered = true;
 		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
@@ -766,7 +773,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		}
 		q->dropped += n;
 		/* past DRAIN_MAX: answer as soon as MHD lets us */
-		if (q->dropped > DRAIN_MAX && q->dropped - DRAIN_MAX > q->max &&
+		if (past_drain(q, q->dropped) &&
 		    reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
 				"body larger than webhook.max_body") == MHD_YES)
 			q->answered = true;
