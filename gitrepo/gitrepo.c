@@ -669,8 +669,10 @@ bool zh_oid_is_zero(const char *hex)
  * HEAD's current commit (the usual long branch); when HEAD's branch moved
  * on since the fork, the diff also lists the paths HEAD's branch changed
  * meanwhile. When both walks end at root commits without meeting, the
- * histories are unrelated: no base. */
-#define BASE_WALK_MAX 1000
+ * histories are unrelated: no base. Each expanded commit is a pack read
+ * (~10 us), so the bound is what a new branch costs at most: 256 keeps it
+ * to a few ms of the push (docs/BENCHMARKS.md). */
+#define BASE_WALK_MAX 256
 
 enum { FROM_NEW = 1, FROM_HEAD = 2, FROM_BOTH = 3 };
 

@@ -357,7 +357,7 @@ static char *chain(const char *dir, const char *ref, const char *from,
 	return tip;
 }
 
-/* A new branch longer than the merge-base walk's bound (1,000 commits a
+/* A new branch longer than the merge-base walk's bound (256 commits a
  * side): the base is HEAD's commit, so the cost does not grow with the
  * branch. */
 static void bounded_base(void **state)
@@ -368,8 +368,8 @@ static void bounded_base(void **state)
 	fx_write(f->w, "a", "a\n");
 	fx_write(f->w, "d/b", "b\n");
 	c1 = fx_commit(f->w, "c1");
-	/* 1,100 commits from main's tip: HEAD's commit is the exact base */
-	lng = chain(f->w, "refs/heads/long", c1, 1100, 2000000000, "l/x");
+	/* 300 commits from main's tip: HEAD's commit is the exact base */
+	lng = chain(f->w, "refs/heads/long", c1, 300, 2000000000, "l/x");
 	expect(f->r, ZERO, lng, false, (const char *[]){"l/x", NULL});
 	expect_ref(f->r, "refs/heads/long", ZERO, lng, false,
 		   (const char *[]){"l/x", NULL});
@@ -383,18 +383,18 @@ static void bounded_base(void **state)
 	/* a short branch still finds its merge base through the walk */
 	shrt = chain(f->w, "refs/heads/short", c1, 3, 2000000000, "s");
 	expect(f->r, ZERO, shrt, false, (const char *[]){"s", NULL});
-	/* HEAD 1,100 commits past the fork: HEAD's side hits the bound,
+	/* HEAD 300 commits past the fork: HEAD's side hits the bound,
 	 * the base is HEAD's commit (its paths the branch lacks count) */
 	free(fx_git(f->w, "update-ref", "refs/heads/main", lng, NULL));
 	expect(f->r, ZERO, shrt, false, (const char *[]){"l/x", "s", NULL});
 	expect(f->r, ZERO, c1, false, (const char *[]){"l/x", NULL});
 	/* within the bound, an older main commit has nothing changed */
 	expect(f->r, ZERO, shrt_in, false, (const char *[]){NULL});
-	ahead = chain(f->w, "refs/heads/main", c1, 1100, 2200000000, "h");
+	ahead = chain(f->w, "refs/heads/main", c1, 300, 2200000000, "h");
 	expect(f->r, ZERO, shrt, false, (const char *[]){"h", "s", NULL});
 	/* a long unrelated history is compared with HEAD's commit too; a
 	 * short one has no base (new_branches) */
-	lone = chain(f->w, "refs/heads/lone", NULL, 1100, 2300000000, "o");
+	lone = chain(f->w, "refs/heads/lone", NULL, 300, 2300000000, "o");
 	expect(f->r, ZERO, lone, false,
 	       (const char *[]){"a", "d/b", "h", "o", NULL});
 	free(c1);
