@@ -16,6 +16,7 @@
 #include "util/banned.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "zadig/curl.h"
 #include "zadig/internal.h"
 #include "zadig/zadig.h"
 
@@ -41,12 +42,15 @@ struct zh_zadig {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc;
+/* libcurl, loaded by the first zh_zadig_new (zadig/curl.h); every other
+ * function here runs on a client, so after that. */
+static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
+static const struct zh_curl *cu;
+static struct zh_error cu_err;
 
-static void global_init(void)
+static void cu_load(void)
 {
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	cu = zh_curl(&cu_err);
 }
 
 static size_t on_data(char *p, size_t size, size_t n, void *ud)
@@ -101,29 +105,29 @@ static int setopts(struct zh_zadig *z, const struct zh_zadig_opts *opts)
 		connect_ms = z->timeout_ms < MAX_CONNECT_TIMEOUT_MS
 				 ? z->timeout_ms
 				 : MAX_CONNECT_TIMEOUT_MS;
-	if (curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, z->timeout_ms) ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) ||
-	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") ||
-	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) ||
-	    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) ||
-	    curl_easy_setopt(c, CURLOPT_USERAGENT, "zadig-hook/" ZH_VERSION) ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) ||
-	    curl_easy_setopt(c, CURLOPT_WRITEDATA, z) ||
-	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, z->errbuf) ||
-	    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-			     (curl_off_t)z->max_body))
+	if (cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L) ||
+	    cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, z->timeout_ms) ||
+	    cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) ||
+	    cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") ||
+	    cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) ||
+	    cu->easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) ||
+	    cu->easy_setopt(c, CURLOPT_USERAGENT, "zadig-hook/" ZH_VERSION) ||
+	    cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) ||
+	    cu->easy_setopt(c, CURLOPT_WRITEDATA, z) ||
+	    cu->easy_setopt(c, CURLOPT_ERRORBUFFER, z->errbuf) ||
+	    cu->easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+			    (curl_off_t)z->max_body))
 		return -1;
 	if (opts->insecure) {
-		if (curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L) ||
-		    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L))
+		if (cu->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L) ||
+		    cu->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L))
 			return -1;
-	} else if (curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) ||
-		   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L)) {
+	} else if (cu->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) ||
+		   cu->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L)) {
 		return -1;
 	}
 	if (opts->ca_file && *opts->ca_file &&
-	    curl_easy_setopt(c, CURLOPT_CAINFO, opts->ca_file))
+	    cu->easy_setopt(c, CURLOPT_CAINFO, opts->ca_file))
 		return -1;
 	return 0;
 }
@@ -133,11 +137,11 @@ void zh_zadig_set_timeout(struct zh_zadig *z, long timeout_ms)
 	if (timeout_ms <= 0)
 		timeout_ms = 1;
 	z->timeout_ms = timeout_ms;
-	curl_easy_setopt(z->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(z->curl, CURLOPT_CONNECTTIMEOUT_MS,
-			 timeout_ms < MAX_CONNECT_TIMEOUT_MS
-				 ? timeout_ms
-				 : MAX_CONNECT_TIMEOUT_MS);
+	cu->easy_setopt(z->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	cu->easy_setopt(z->curl, CURLOPT_CONNECTTIMEOUT_MS,
+			timeout_ms < MAX_CONNECT_TIMEOUT_MS
+			    ? timeout_ms
+			    : MAX_CONNECT_TIMEOUT_MS);
 }
 
 int zh_zadig_new(struct zh_zadig **out, const struct zh_zadig_opts *opts,
@@ -152,10 +156,9 @@ int zh_zadig_new(struct zh_zadig **out, const struct zh_zadig_opts *opts,
 		return zh_error_set(err, ZH_EINVALID, "no zadig options");
 	if ((rc = check_url(opts->url, err)) < 0)
 		return rc;
-	pthread_once(&global_once, global_init);
-	if (global_rc != CURLE_OK)
-		return zh_error_set(err, ZH_ENOMEM,
-				    "cannot initialise libcurl");
+	pthread_once(&cu_once, cu_load);
+	if (!cu)
+		return zh_error_set(err, cu_err.code, "%s", cu_err.msg);
 	if (!(z = calloc(1, sizeof(*z))))
 		goto nomem;
 	len = strlen(opts->url);
@@ -177,7 +180,7 @@ int zh_zadig_new(struct zh_zadig **out, const struct zh_zadig_opts *opts,
 	z->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)z ^
 		 0x9e3779b97f4a7c15ULL;
 	zh_buf_init(&z->body, z->max_body);
-	if (!(z->curl = curl_easy_init()))
+	if (!(z->curl = cu->easy_init()))
 		goto nomem;
 	if (setopts(z, opts) < 0) {
 		zh_zadig_free(z);
@@ -197,7 +200,7 @@ void zh_zadig_free(struct zh_zadig *z)
 	if (!z)
 		return;
 	if (z->curl)
-		curl_easy_cleanup(z->curl);
+		cu->easy_cleanup(z->curl);
 	if (z->token) {
 		explicit_bzero(z->token, strlen(z->token));
 		free(z->token);
@@ -228,7 +231,7 @@ static void free_headers(struct curl_slist *h)
 	for (s = h; s; s = s->next)
 		if (s->data)
 			explicit_bzero(s->data, strlen(s->data));
-	curl_slist_free_all(h);
+	cu->slist_free_all(h);
 }
 
 static struct curl_slist *add_header(struct curl_slist *h, const char *line,
@@ -238,7 +241,7 @@ static struct curl_slist *add_header(struct curl_slist *h, const char *line,
 
 	if (*oom)
 		return h;
-	if (!(n = curl_slist_append(h, line)))
+	if (!(n = cu->slist_append(h, line)))
 		*oom = true;
 	return n ? n : h;
 }
@@ -318,13 +321,13 @@ static void curl_why(char *why, size_t size, struct zh_zadig *z, CURLcode cc)
 	size_t n;
 
 	if (cc == CURLE_COULDNT_CONNECT &&
-	    curl_easy_getinfo(z->curl, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK &&
+	    cu->easy_getinfo(z->curl, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK &&
 	    oserr > 0 && strerror_r((int)oserr, why, size) == 0) {
 		/* "connection refused" reads better than curl's sentence. */
 	} else if (z->errbuf[0]) {
 		snprintf(why, size, "%s", z->errbuf);
 	} else {
-		snprintf(why, size, "%s", curl_easy_strerror(cc));
+		snprintf(why, size, "%s", cu->easy_strerror(cc));
 	}
 	n = strlen(why);
 	while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == '.'))
@@ -405,21 +408,21 @@ static int set_method(CURL *c, const struct zh_zadig_request *req)
 {
 	bool post = !strcmp(req->method, "POST");
 
-	if (curl_easy_setopt(c, CURLOPT_NOBODY, 0L))
+	if (cu->easy_setopt(c, CURLOPT_NOBODY, 0L))
 		return -1;
 	if (!req->body && !post)
-		return curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) ||
-		       curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
-					strcmp(req->method, "GET") ? req->method
-								   : NULL);
+		return cu->easy_setopt(c, CURLOPT_HTTPGET, 1L) ||
+		       cu->easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+				       strcmp(req->method, "GET") ? req->method
+								  : NULL);
 	/* A body on a GET or DELETE: v1.15 reads custom-task arguments
 	 * from it, so send it with the method named explicitly. */
-	return curl_easy_setopt(c, CURLOPT_POSTFIELDS,
-				req->body ? req->body : "") ||
-	       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
-				(long)(req->body ? strlen(req->body) : 0)) ||
-	       curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
-				post ? NULL : req->method);
+	return cu->easy_setopt(c, CURLOPT_POSTFIELDS,
+			       req->body ? req->body : "") ||
+	       cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE,
+			       (long)(req->body ? strlen(req->body) : 0)) ||
+	       cu->easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+			       post ? NULL : req->method);
 }
 
 static int perform_once(struct zh_zadig *z, const struct zh_zadig_request *req,
@@ -435,7 +438,7 @@ static int perform_once(struct zh_zadig *z, const struct zh_zadig_request *req,
 	*http = 0;
 	if (set_method(z->curl, req))
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
-	cc = curl_easy_perform(z->curl);
+	cc = cu->easy_perform(z->curl);
 	if (cc != CURLE_OK) {
 		if (err) {
 			err->http = 0;
@@ -444,7 +447,7 @@ static int perform_once(struct zh_zadig *z, const struct zh_zadig_request *req,
 		z->unsent = failed_before_send(cc);
 		return net_error(z, cc, err);
 	}
-	curl_easy_getinfo(z->curl, CURLINFO_RESPONSE_CODE, http);
+	cu->easy_getinfo(z->curl, CURLINFO_RESPONSE_CODE, http);
 	return 0;
 }
 
@@ -524,8 +527,8 @@ static int call(struct zh_zadig *z, const struct zh_zadig_request *req,
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (curl_easy_setopt(z->curl, CURLOPT_URL, zh_buf_cstr(&url)) ||
-	    curl_easy_setopt(z->curl, CURLOPT_HTTPHEADER, headers)) {
+	if (cu->easy_setopt(z->curl, CURLOPT_URL, zh_buf_cstr(&url)) ||
+	    cu->easy_setopt(z->curl, CURLOPT_HTTPHEADER, headers)) {
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -533,8 +536,8 @@ static int call(struct zh_zadig *z, const struct zh_zadig_request *req,
 		rc = zh_zadig_check_reply(http, z->body.ptr, z->body.len, err);
 out:
 	/* The handle must not keep pointers to what we free here. */
-	curl_easy_setopt(z->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(z->curl, CURLOPT_POSTFIELDS, NULL);
+	cu->easy_setopt(z->curl, CURLOPT_HTTPHEADER, NULL);
+	cu->easy_setopt(z->curl, CURLOPT_POSTFIELDS, NULL);
 	free_headers(headers);
 	zh_buf_dispose(&url);
 	if (rc < 0)

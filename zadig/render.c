@@ -2,10 +2,11 @@
  * method, path and JSON body the client sends, so that `--dry-run` shows
  * the real thing. */
 #include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "util/banned.h"
@@ -22,17 +23,33 @@
 	(JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |                   \
 	 JSON_C_TO_STRING_NOSLASHESCAPE)
 
+/* RFC 3986 percent-encoding of everything but the unreserved characters
+ * (ALPHA DIGIT - . _ ~), upper-case hex, as curl_easy_escape does; it
+ * suits both path segments and query values. Written here so that
+ * rendering a request (which the hook does to record a trigger) does not
+ * load libcurl (zadig/curl.h). */
 char *zh_zadig_escape(const char *s)
 {
-	char *c, *r;
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = s ? strlen(s) : 0, i, k = 0;
+	char *r;
 
-	/* curl ignores the handle since 7.82 and encodes exactly the
-	 * RFC 3986 reserved set, which suits both path and query. */
-	c = curl_easy_escape(NULL, s ? s : "", 0);
-	if (!c)
+	if (n > (SIZE_MAX - 1) / 3 || !(r = malloc(3 * n + 1)))
 		return NULL;
-	r = strdup(c);
-	curl_free(c);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~') {
+			r[k++] = (char)c;
+		} else {
+			r[k++] = '%';
+			r[k++] = hex[c >> 4];
+			r[k++] = hex[c & 15];
+		}
+	}
+	r[k] = '\0';
 	return r;
 }
 

@@ -151,6 +151,19 @@ if run git zadig config check "$T/nopoll.yaml" && [ "$RC" = 0 ]; then
 	expect "poll: false: the hook records the trigger itself" 0 "" "^$Z dev: wf-dev queued *$"
 	check "poll: false: no poller" test -z "$(pollers "$T/np.git")"
 	check "poll: false: nothing spooled" test ! -d "$T/np.git/zadig-hook/spool"
+	# recording needs no HTTP: libcurl (loaded when a program first
+	# talks to Zadig) stays out of the process
+	c=$(git -C "$T/np.git" rev-parse main)
+	RC=0
+	printf '%040d %s refs/heads/feature/ld\n' 0 "$c" |
+		(cd "$T/np.git" && GIT_DIR=. LD_DEBUG=libs zadig-hook post-receive) >"$T/out" 2>"$T/err" || RC=$?
+	expect "poll: false, new branch: recorded" 0 "" "^zadig: dev: wf-dev queued *$"
+	check "poll: false: the full program ran (it loads libgit2)" \
+		grep -q "find library=libgit2" "$T/err"
+	check "poll: false: libcurl is never loaded to record" \
+		bash -c "! grep -q libcurl '$T/err'"
+	check "zadig-hook-full does not link libcurl (it loads it)" \
+		bash -c "! readelf -d '$(dirname "$(command -v zadig-hook)")/zadig-hook-full' | grep -q libcurl"
 else
 	not_ok "the poll: false config is valid" "$(cat "$T/out" "$T/err")"
 fi

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 
 #include "util/banned.h"
 #include "util/error.h"
@@ -296,6 +297,48 @@ static void other_requests(void **state)
 	    ZH_EINVALID);
 }
 
+/* zh_zadig_escape encodes exactly as curl_easy_escape (which it replaced
+ * so that rendering does not load libcurl): every byte, alone and in a
+ * string. */
+static void escape_like_curl(void **state)
+{
+	char one[2] = {0}, all[256];
+	int c;
+
+	(void)state;
+	for (c = 1; c < 256; c++) {
+		char *mine, *theirs;
+
+		one[0] = (char)c;
+		all[c - 1] = (char)c;
+		mine = zh_zadig_escape(one);
+		theirs = curl_easy_escape(NULL, one, 0);
+		assert_non_null(mine);
+		assert_non_null(theirs);
+		assert_string_equal(mine, theirs);
+		free(mine);
+		curl_free(theirs);
+	}
+	all[255] = '\0';
+	{
+		char *mine = zh_zadig_escape(all);
+		char *theirs = curl_easy_escape(NULL, all, 0);
+
+		assert_string_equal(mine, theirs);
+		free(mine);
+		curl_free(theirs);
+	}
+	{
+		char *e = zh_zadig_escape("feature/x y~1.ü");
+
+		assert_string_equal(e, "feature%2Fx%20y~1.%C3%BC");
+		free(e);
+		e = zh_zadig_escape(NULL);
+		assert_string_equal(e, "");
+		free(e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +347,7 @@ int main(void)
 	    cmocka_unit_test(product_invalid),
 	    cmocka_unit_test(custom_create),
 	    cmocka_unit_test(other_requests),
+	    cmocka_unit_test(escape_like_curl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
