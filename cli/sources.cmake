@@ -9,7 +9,7 @@ file(RELATIVE_PATH zh_cli_full_rel ${CMAKE_INSTALL_FULL_BINDIR}
 	${CMAKE_INSTALL_FULL_LIBEXECDIR}/zadig-hook)
 
 add_executable(git-zadig cli/git-zadig.c cli/front.c cli/status.c
-	gitrepo/no_ca_bundle.c)
+	gitrepo/local_only.c)
 target_compile_definitions(git-zadig PRIVATE
 	ZH_CLI_FULL_REL="${zh_cli_full_rel}"
 	ZH_CLI_FULL_DIR="${CMAKE_INSTALL_FULL_LIBEXECDIR}/zadig-hook")
@@ -20,7 +20,7 @@ add_dependencies(git-zadig git-zadig-full)
 install(TARGETS git-zadig DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 add_executable(git-zadig-full cli/git-zadig.c cli/net.c cli/status.c
-	cli/show.c hook/spool.c hook/spawn.c ${ZH_NO_CA_BUNDLE})
+	cli/show.c hook/spool.c hook/spawn.c ${ZH_LOCAL_ONLY})
 target_link_libraries(git-zadig-full PRIVATE zh)
 install(TARGETS git-zadig-full
 	DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/zadig-hook)

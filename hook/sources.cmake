@@ -20,7 +20,7 @@ target_link_options(zadig-hook PRIVATE -Wl,--as-needed)
 install(TARGETS zadig-hook DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 add_executable(zadig-hook-full hook/zadig-hook.c hook/install.c hook/poll.c
-	hook/spool.c hook/spawn.c ${ZH_NO_CA_BUNDLE})
+	hook/spool.c hook/spawn.c ${ZH_LOCAL_ONLY})
 target_compile_definitions(zadig-hook-full PRIVATE
 	ZH_FRONT_REL="${zh_front_rel}")
 target_link_libraries(zadig-hook-full PRIVATE zh)

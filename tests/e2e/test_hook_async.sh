@@ -162,8 +162,13 @@ if run git zadig config check "$T/nopoll.yaml" && [ "$RC" = 0 ]; then
 		grep -q "find library=libgit2" "$T/err"
 	check "poll: false: libcurl is never loaded to record" \
 		bash -c "! grep -q libcurl '$T/err'"
+	full=$ZH_BIN/zadig-hook-full
 	check "zadig-hook-full does not link libcurl (it loads it)" \
-		bash -c "! readelf -d '$(dirname "$(command -v zadig-hook)")/zadig-hook-full' | grep -q libcurl"
+		bash -c "test -x '$full' && readelf -d '$full' | grep -q NEEDED && ! readelf -d '$full' | grep -q libcurl"
+	# gitrepo/local_only.c: libgit2's transports are not set up at start
+	check "zadig-hook-full skips libssh2's and mbedTLS's start-up" \
+		test "$(nm -D --defined-only "$full" |
+			grep -cE ' T (libssh2_init|mbedtls_x509_crt_parse_file)$')" = 2
 else
 	not_ok "the poll: false config is valid" "$(cat "$T/out" "$T/err")"
 fi
