@@ -162,7 +162,10 @@ if run git zadig config check "$T/nopoll.yaml" && [ "$RC" = 0 ]; then
 		grep -q "find library=libgit2" "$T/err"
 	check "poll: false: libcurl is never loaded to record" \
 		bash -c "! grep -q libcurl '$T/err'"
+	# beside the front (build tree), else in libexec (installed)
 	full=$ZH_BIN/zadig-hook-full
+	[ -x "$full" ] || full=$ZH_BIN/../libexec/zadig-hook/zadig-hook-full
+	check "zadig-hook-full found" test -x "$full"
 	check "zadig-hook-full does not link libcurl (it loads it)" \
 		bash -c "test -x '$full' && readelf -d '$full' | grep -q NEEDED && ! readelf -d '$full' | grep -q libcurl"
 	# gitrepo/local_only.c: libgit2's transports are not set up at start
