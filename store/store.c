@@ -479,6 +479,20 @@ static int configure(struct zh_store *s, struct zh_error *err)
 		return ret;
 	if ((ret = store_exec(s, "PRAGMA foreign_keys = ON", err)))
 		return ret;
+	/* Most connections are short-lived (a hook run, a poller, a CLI
+	 * verb): closing the last one would copy the WAL back, fsync the
+	 * database and delete the WAL and its index, and the next process
+	 * would create them again, syncing the directory and the new WAL's
+	 * header before its first commit: ~2.5 ms of every hook run
+	 * (docs/BENCHMARKS.md). The WAL stays instead (as after a crash);
+	 * the next process reads it back to rebuild the index, ~2 ms per MB,
+	 * so it is copied back whenever it passes 64 pages (256 KiB), at
+	 * the commit that grows it past that. The receiver checkpoints
+	 * from a thread of its own (zh_store_checkpoint_apart). */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+			  (int *)NULL);
+	if ((ret = store_exec(s, "PRAGMA wal_autocheckpoint = 64", err)))
+		return ret;
 	return store_exec(s, "PRAGMA trusted_schema = OFF", err);
 }
 
