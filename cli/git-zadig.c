@@ -130,6 +130,8 @@ static int cmd_status(struct zh_cli_opts *o, struct zh_error *err)
 
 	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
 		return rc;
+	/* each commit, notes tree and note is read once */
+	zh_repo_object_cache(false);
 	if (!o->config && !getenv("ZADIG_HOOK_CONFIG"))
 		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
 	if (zh_config_locate(&path, o->config, gitval, NULL) == 0 &&

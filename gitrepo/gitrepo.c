@@ -375,6 +375,36 @@ out:
 	return rc;
 }
 
+/* Whether the full hex id rev names a commit, from its object header
+ * alone (a packed commit is not inflated): `git zadig status` of 1,000
+ * ids resolves them all first, and reads each commit once afterwards.
+ * Anything else (a tag, a missing object) goes the long way. */
+static bool commit_by_header(char *hex, size_t hexsize, struct zh_repo *r,
+			     const char *rev)
+{
+	git_odb *odb = NULL;
+	git_object_t type;
+	git_oid oid;
+	size_t len;
+	bool yes;
+
+	yes = git_oid_fromstr(&oid, rev) == 0 &&
+	      git_repository_odb(&odb, r->repo) == 0 &&
+	      git_odb_read_header(&len, &type, odb, &oid) == 0 &&
+	      type == GIT_OBJECT_COMMIT;
+	git_odb_free(odb);
+	if (yes)
+		git_oid_tostr(hex, hexsize, &oid);
+	return yes;
+}
+
+void zh_repo_object_cache(bool on)
+{
+	pthread_once(&init_once, init_libgit2);
+	if (init_result >= 0)
+		git_libgit2_opts(GIT_OPT_ENABLE_CACHING, on ? 1 : 0);
+}
+
 int zh_repo_resolve(char *hex, size_t hexsize, struct zh_repo *r,
 		    const char *rev, struct zh_error *err)
 {
@@ -384,6 +414,8 @@ int zh_repo_resolve(char *hex, size_t hexsize, struct zh_repo *r,
 	if (hexsize < GIT_OID_HEXSZ + 1)
 		return zh_error_set(err, ZH_EINVALID,
 				    "buffer too small for an object id");
+	if (is_full_hex(rev) && commit_by_header(hex, hexsize, r, rev))
+		return 0;
 	rc = lookup_commit(&c, r->repo, rev, err);
 	if (rc < 0)
 		return rc;

@@ -38,6 +38,12 @@ int zh_repo_config_get(char **out, struct zh_repo *r, const char *key,
 int zh_repo_config_set(struct zh_repo *r, const char *key, const char *value,
 		       struct zh_error *err);
 
+/* libgit2's object cache, on by default, process-wide. A program that
+ * reads each object once (git zadig status) turns it off: every cached
+ * commit is fresh memory, and a first touch of a page is what costs here
+ * (docs/BENCHMARKS.md). */
+void zh_repo_object_cache(bool on);
+
 /* Resolve a revision ("HEAD", "main~2", a full or short id) to a commit;
  * *hex gets the full hex id (41 or 65 bytes incl. NUL).
  * ZH_ENOTFOUND with "unknown revision 'X'" when it does not resolve. */
