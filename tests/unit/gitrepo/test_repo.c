@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -240,8 +241,9 @@ static void resolve_revs(void **state)
 	struct zh_repo *r = NULL;
 	char *w = make_work(*state, "w");
 	char *c1 = fx_git(w, "rev-parse", "HEAD", NULL);
-	char *c2, *tagged;
-	char hex[65], small[20], shortid[9];
+	char *c2, *tagged, *tree;
+	char hex[65], small[20], shortid[9], upper[41];
+	size_t i;
 
 	fx_write(w, "b.txt", "b\n");
 	c2 = fx_commit(w, "second");
@@ -281,10 +283,30 @@ static void resolve_revs(void **state)
 	assert_string_equal(err.msg, "'HEAD:a.txt' is not a commit");
 	assert_int_equal(zh_repo_resolve(small, sizeof(small), r, "HEAD", &err),
 			 ZH_EINVALID);
+	/* full ids resolve from the object's header: any case, loose or
+	 * packed, and only commits */
+	for (i = 0; c1[i]; i++)
+		upper[i] = (char)toupper((unsigned char)c1[i]);
+	upper[i] = '\0';
+	assert_ok(zh_repo_resolve(hex, sizeof(hex), r, upper, &err));
+	assert_string_equal(hex, c1);
+	tree = fx_git(w, "rev-parse", "HEAD^{tree}", NULL);
+	assert_int_equal(zh_repo_resolve(hex, sizeof(hex), r, tree, &err),
+			 ZH_EINVALID);
+	zh_repo_free(r);
+	free(fx_git(w, "gc", "-q", NULL));
+	assert_ok(zh_repo_open(&r, w, false, &err));
+	assert_ok(zh_repo_resolve(hex, sizeof(hex), r, c2, &err));
+	assert_string_equal(hex, c2);
+	assert_ok(zh_repo_resolve(hex, sizeof(hex), r, tagged, &err));
+	assert_string_equal(hex, c1);
+	assert_int_equal(zh_repo_resolve(hex, sizeof(hex), r, tree, &err),
+			 ZH_EINVALID);
 	zh_repo_free(r);
 	free(c1);
 	free(c2);
 	free(tagged);
+	free(tree);
 	free(w);
 }
 
