@@ -443,21 +443,44 @@ static int open_fail(struct zh_store *s, int rc, struct zh_error *err)
 			    s->path, open_reason(s, rc));
 }
 
+/* How long a connection waits for another one's lock. */
+#define BUSY_MS 5000
+
+/* Switch the file to WAL (a no-op once it is). Where another process is
+ * creating the same file, or switching it, at the same moment (the two
+ * hooks of the first push into a repository), SQLite answers SQLITE_BUSY
+ * at once instead of calling the busy handler: tried again, a little
+ * later each time, for as long as a lock is waited for. */
+static int wal_mode(struct zh_store *s, struct zh_error *err)
+{
+	struct timespec pause = {0, 500000};
+	int64_t until = zh_store_now_ms() + BUSY_MS;
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	if ((ret = store_prepare(&st, s, "PRAGMA journal_mode = WAL", err)))
+		return ret;
+	while ((rc = sqlite3_step(st)) != SQLITE_ROW &&
+	       (rc & 0xff) == SQLITE_BUSY && zh_store_now_ms() < until) {
+		sqlite3_reset(st);
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 16000000L)
+			pause.tv_nsec *= 2;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : open_fail(s, rc, err);
+}
+
 /* Settings of the connection. The first statement touching the file is
  * the journal mode switch: a file that is not a database fails here. */
 static int configure(struct zh_store *s, struct zh_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, ret;
+	int ret;
 
 	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, 5000);
-	if ((ret = store_prepare(&st, s, "PRAGMA journal_mode = WAL", err)))
+	sqlite3_busy_timeout(s->db, BUSY_MS);
+	if ((ret = wal_mode(s, err)))
 		return ret;
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return open_fail(s, rc, err);
 	if (sqlite3_db_readonly(s->db, "main") == 1)
 		return zh_error_set(err, ZH_ESTORE,
 				    "cannot open state store '%s': the file is "
@@ -604,7 +627,7 @@ int zh_store_checkpoint(struct zh_store *s, struct zh_error *err)
 					 SQLITE_OPEN_NOFOLLOW,
 				     NULL);
 		if (rc == SQLITE_OK) {
-			sqlite3_busy_timeout(s->ckpt_db, 5000);
+			sqlite3_busy_timeout(s->ckpt_db, BUSY_MS);
 			/* the database file is flushed before the WAL is
 			 * reused */
 			rc = sqlite3_exec(s->ckpt_db,

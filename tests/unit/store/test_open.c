@@ -236,6 +236,59 @@ static void unusable_dir_is_reported(void **state)
 	tmpdir_remove(tmp);
 }
 
+/* Processes that open a store nobody created yet, all at the same moment
+ * (two hooks of one push into a new repository): each gets the store,
+ * none is told it is busy. Several fresh stores, since the race is in
+ * the first moments of a file. */
+static void first_opens_at_once_all_succeed(void **state)
+{
+	enum { STORES = 12, OPENERS = 6 };
+	int round, i, status, failed = 0;
+
+	(void)state;
+	for (round = 0; round < STORES; round++) {
+		char *tmp = tmpdir_new();
+		char *dir = join(tmp, "state");
+		int go[2];
+		pid_t pids[OPENERS];
+
+		assert_int_equal(pipe(go), 0);
+		for (i = 0; i < OPENERS; i++) {
+			pids[i] = fork();
+			assert_true(pids[i] >= 0);
+			if (pids[i] == 0) {
+				struct zh_error err = {0};
+				struct zh_store *s = NULL;
+				char c;
+				int r;
+
+				close(go[1]);
+				/* released together when the pipe closes */
+				(void)!read(go[0], &c, 1);
+				r = zh_store_open(&s, dir, &err);
+				if (r == 0)
+					r = zh_store_meta_set(s, "k", "v",
+							      &err);
+				if (r < 0)
+					fprintf(stderr, "opener: %s\n",
+						err.msg);
+				zh_store_free(s);
+				_exit(r < 0);
+			}
+		}
+		close(go[0]);
+		close(go[1]);
+		for (i = 0; i < OPENERS; i++) {
+			assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				failed++;
+		}
+		free(dir);
+		tmpdir_remove(tmp);
+	}
+	assert_int_equal(failed, 0);
+}
+
 static void poller_lock_is_exclusive(void **state)
 {
 	char *dir = tmpdir_new();
@@ -339,6 +392,7 @@ int main(void)
 	    cmocka_unit_test(migrates_old_and_refuses_newer),
 	    cmocka_unit_test(corrupt_file_is_reported),
 	    cmocka_unit_test(unusable_dir_is_reported),
+	    cmocka_unit_test(first_opens_at_once_all_succeed),
 	    cmocka_unit_test(poller_lock_is_exclusive),
 	    cmocka_unit_test(backoff_table),
 	    cmocka_unit_test(keys_are_random_hex),
