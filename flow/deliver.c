@@ -93,14 +93,17 @@ static const char *callback_key(const struct zh_trigger *t, char *buf,
 }
 
 int zh_flow_record(struct zh_flow_recorded_list *out, struct zh_flow *f,
-		   const struct zh_event *ev, bool force, struct zh_error *err)
+		   const struct zh_event *ev, unsigned flags,
+		   struct zh_error *err)
 {
 	struct zh_trigger_list tl = {0};
-	int64_t now = zh_store_now_ms();
+	int64_t now = zh_store_now_ms(), due = 0;
 	size_t i;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (flags & ZH_FLOW_RECORD_SENDING)
+		due = f->deadline_ms ? f->deadline_ms : now + lease_ms(f);
 	if ((rc = zh_mapping_match(&tl, f->cfg, ev, trigger_key, NULL, err)) <
 	    0)
 		return rc;
@@ -137,7 +140,8 @@ int zh_flow_record(struct zh_flow_recorded_list *out, struct zh_flow *f,
 		spec.path = req.path;
 		spec.body = req.body;
 		spec.key = callback_key(t, key, sizeof(key));
-		spec.force = force;
+		spec.force = flags & ZH_FLOW_RECORD_FORCE;
+		spec.due_ms = due;
 		rc = zh_store_trigger_add(&r->trigger_id, &r->existed,
 					  f->store, &spec, now, err);
 		snprintf(r->rule, sizeof(r->rule), "%s", spec.rule);

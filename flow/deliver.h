@@ -44,12 +44,25 @@ struct zh_flow_recorded_list {
 	size_t len;
 };
 
+/* How zh_flow_record records. */
+enum {
+	/* even when the key is known (`git zadig trigger`) */
+	ZH_FLOW_RECORD_FORCE = 1,
+	/* the caller sends each new trigger itself right away
+	 * (zh_flow_deliver_id): others may not take it before the caller's
+	 * deadline (else a lease from now), so that the caller's send is
+	 * the one (a poller that took it first would leave the caller
+	 * nothing to report); should the caller die before, a poller sends
+	 * it then */
+	ZH_FLOW_RECORD_SENDING = 2,
+};
+
 /* Run the mapping for ev and record every fired rule as a trigger, keyed
- * by (repo, ref, commit, rule); force records them even when the key is
- * known (`git zadig trigger`). Returns 0, ZH_ESTORE, ZH_EINVALID or
- * ZH_ENOMEM. Free out->items with free(). */
+ * by (repo, ref, commit, rule), as flags (ZH_FLOW_RECORD_*) say. Returns
+ * 0, ZH_ESTORE, ZH_EINVALID or ZH_ENOMEM. Free out->items with free(). */
 int zh_flow_record(struct zh_flow_recorded_list *out, struct zh_flow *f,
-		   const struct zh_event *ev, bool force, struct zh_error *err);
+		   const struct zh_event *ev, unsigned flags,
+		   struct zh_error *err);
 
 enum zh_flow_outcome {
 	ZH_FLOW_CREATED,  /* Zadig made the task */

@@ -198,7 +198,7 @@ static int spooled_update(struct zh_flow *g, struct zh_repo *r,
 	fe.ev.skip_option = skip;
 	fe.ev.callback_base = g->cfg->webhook.public_url;
 	fe.ev.callback_secret = g->cfg->webhook.secret;
-	rc = zh_flow_record(&rl, g, &fe.ev, false, &e);
+	rc = zh_flow_record(&rl, g, &fe.ev, 0, &e);
 	if (rc < 0)
 		log_f("%s %s: %s", name, u.ref, e.msg);
 	else if (rl.len == 0)

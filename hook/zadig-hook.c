@@ -181,7 +181,8 @@ static void handle_update(struct zh_flow *f, struct zh_repo *r,
 	fe.ev.skip_option = skip_option;
 	fe.ev.callback_base = f->cfg->webhook.public_url;
 	fe.ev.callback_secret = f->cfg->webhook.secret;
-	if (zh_flow_record(&rl, f, &fe.ev, false, &e) < 0) {
+	if (zh_flow_record(&rl, f, &fe.ev,
+			   sync_mode ? ZH_FLOW_RECORD_SENDING : 0, &e) < 0) {
 		say("%s: %s; nothing triggered", ref, e.msg);
 		goto out;
 	}

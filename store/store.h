@@ -121,6 +121,9 @@ struct zh_store_trigger_spec {
 	bool force;	    /* `git zadig trigger`: an explicit request that is
 			     * never deduplicated (stored as a new trigger even
 			     * when the same repo, ref, commit and rule exist) */
+	int64_t due_ms;	    /* when another process may first claim it (0:
+			     * at once); the recorder itself claims it by id
+			     * at any time (zh_store_trigger_claim_id) */
 };
 
 struct zh_store_trigger { /* all strings malloc'd; see dispose */
@@ -156,7 +159,8 @@ struct zh_store_trigger_list {
 };
 void zh_store_trigger_list_dispose(struct zh_store_trigger_list *l);
 
-/* Record a fired rule as a queued trigger, due at now_ms, keyed by
+/* Record a fired rule as a queued trigger, due at now_ms (or spec->due_ms
+ * when later), keyed by
  * (repo, ref, commit, rule). When that key is already stored (re-run hook,
  * redelivered event, restart) nothing changes, *existed is set and *id names
  * the existing trigger: the caller must not send it again. With spec->force

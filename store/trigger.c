@@ -189,7 +189,7 @@ int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
 	    "trigger_key, workflow, custom, project, method, path, body, "
 	    "state, next_try_ms, created_ms, updated_ms) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-	    "'queued', ?13, ?13, ?13) "
+	    "'queued', ?14, ?13, ?13) "
 	    "ON CONFLICT (repo, ref, commit_id, rule, dedupe) DO NOTHING "
 	    "RETURNING id",
 	    err);
@@ -208,6 +208,7 @@ int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
 	store_bind_text(st, 11, spec->path);
 	store_bind_text(st, 12, spec->body);
 	store_bind_int(st, 13, now_ms);
+	store_bind_int(st, 14, spec->due_ms > now_ms ? spec->due_ms : now_ms);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (id)

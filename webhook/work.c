@@ -513,7 +513,8 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 	}
 	b.ev.callback_base = cfg->webhook.public_url;
 	b.ev.callback_secret = cfg->webhook.secret;
-	if ((rc = zh_flow_record(&rl, &k->flow, &b.ev, false, &err)) < 0) {
+	if ((rc = zh_flow_record(&rl, &k->flow, &b.ev, ZH_FLOW_RECORD_SENDING,
+				 &err)) < 0) {
 		bool retry = rc == ZH_ESTORE || rc == ZH_ENOMEM;
 
 		zh_wh_log("key=%s project=%s ref=%s result=%s: %s", e->key,

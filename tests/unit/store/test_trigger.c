@@ -168,6 +168,52 @@ static void claim_lease_and_interrupted(void **state)
 			 ZH_ENOTFOUND);
 }
 
+/* A trigger its recorder sends itself (the sync hook): no other process
+ * takes it before due_ms, the recorder claims it by id at once; should it
+ * never do so, it is anyone's from due_ms on. */
+static void held_for_its_recorder(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	struct zh_store_claim c = {.now_ms = 1000, .lease_ms = 15000};
+	struct zh_store_trigger t;
+	struct zh_error err = {0};
+	int64_t id, id2;
+
+	sp.due_ms = 6000;
+	assert_ok(zh_store_trigger_add(&id, NULL, f->s, &sp, 1000, &err), &err);
+	assert_ok(zh_store_trigger_get(&t, f->s, id, &err), &err);
+	assert_int_equal(t.next_try_ms, 6000);
+	assert_int_equal(t.created_ms, 1000);
+	zh_store_trigger_dispose(&t);
+	/* a poller finds nothing due until then */
+	c.now_ms = 5999;
+	assert_int_equal(zh_store_trigger_claim(&t, f->s, &c, &err),
+			 ZH_ENOTFOUND);
+	/* the recorder takes it right away */
+	assert_ok(zh_store_trigger_claim_id(&t, f->s, id, 1001, 15000, &err),
+		  &err);
+	assert_int_equal(t.state, ZH_STORE_SENDING);
+	zh_store_trigger_dispose(&t);
+
+	/* another one the recorder never claimed (it died): due at due_ms */
+	sp.rule = "prod";
+	assert_ok(zh_store_trigger_add(&id2, NULL, f->s, &sp, 1000, &err),
+		  &err);
+	c.now_ms = 6000;
+	assert_ok(zh_store_trigger_claim(&t, f->s, &c, &err), &err);
+	assert_int_equal(t.id, id2);
+	zh_store_trigger_dispose(&t);
+	/* a due time already past means now */
+	sp.rule = "qa";
+	sp.due_ms = 10;
+	assert_ok(zh_store_trigger_add(&id2, NULL, f->s, &sp, 1000, &err),
+		  &err);
+	assert_ok(zh_store_trigger_get(&t, f->s, id2, &err), &err);
+	assert_int_equal(t.next_try_ms, 1000);
+	zh_store_trigger_dispose(&t);
+}
+
 static void retry_backs_off(void **state)
 {
 	struct store_fx *f = *state;
@@ -483,6 +529,7 @@ int main(void)
 	    store_test(add_dedupes_by_key),
 	    store_test(caller_key_and_lookup_by_key),
 	    store_test(claim_lease_and_interrupted),
+	    store_test(held_for_its_recorder),
 	    store_test(retry_backs_off),
 	    store_test(reject_is_final),
 	    store_test(created_adds_task),
