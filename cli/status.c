@@ -48,8 +48,8 @@ static void print_note(FILE *f, const char *commit, const char *subject,
 		len = nl ? (size_t)(nl - p) : strlen(p);
 		if (len && zh_note_line_parse(&l, p, len, NULL) == 0) {
 			if (json) {
-				fprintf(f, "%s\n    {\"status\": ",
-					any ? "," : "");
+				fprintf(
+				    f, "%s\n    {\"status\": ", any ? "," : "");
 				json_str(f, l.status);
 				fputs(", \"workflow\": ", f);
 				json_str(f, l.workflow);
@@ -88,20 +88,44 @@ static void print_note(FILE *f, const char *commit, const char *subject,
 		      f);
 }
 
+/* What the status of one commit prints besides its note. */
+struct row {
+	char id[72];
+	char *subject; /* the message's first line */
+};
+
+/* Read rev's commit once: its id and subject. */
+static int read_row(struct row *row, struct zh_repo *r, const char *rev,
+		    struct zh_error *err)
+{
+	struct zh_commit_info c;
+	const char *msg;
+	int rc;
+
+	if ((rc = zh_repo_commit(&c, r, rev, err)) < 0)
+		return rc;
+	msg = c.message ? c.message : "";
+	snprintf(row->id, sizeof(row->id), "%s", c.id);
+	row->subject = strndup(msg, strcspn(msg, "\n"));
+	zh_commit_info_dispose(&c);
+	return row->subject ? 0 : zh_error_set(err, ZH_ENOMEM, "out of memory");
+}
+
 int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 		  const char *const *revs, int nrevs, bool json,
 		  zh_cli_refresh_fn refresh, void *ctx, struct zh_error *err)
 {
 	struct zh_notes_view *view = NULL;
-	char(*ids)[72] = NULL;
+	struct row *rows = NULL;
 	int i, n = nrevs ? nrevs : 1, rc = 0;
 
-	if (!(ids = malloc((size_t)n * sizeof(*ids))))
+	if (!(rows = calloc((size_t)n, sizeof(*rows))))
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
-	/* every rev must resolve before anything is printed */
+	/* every rev must resolve before anything is printed: read each
+	 * commit here, once, keeping only what is printed */
 	for (i = 0; i < n; i++)
-		if ((rc = zh_repo_resolve(ids[i], sizeof(ids[i]), r,
-					  nrevs ? revs[i] : "HEAD", err)) < 0)
+		if ((rc = read_row(&rows[i], r, nrevs ? revs[i] : "HEAD",
+				   err)) < 0)
 			goto out;
 	/* without refresh the notes do not change under us: read the notes
 	 * tree once for all commits */
@@ -110,23 +134,17 @@ int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 	if (json)
 		fputs("[", stdout);
 	for (i = 0; i < n; i++) {
-		struct zh_commit_info c = {0};
-		char *note = NULL, *subject, *eol;
+		char *note = NULL;
 
-		if ((rc = zh_repo_commit(&c, r, ids[i], err)) < 0)
-			goto out;
-		if (refresh && (rc = refresh(ctx, c.id, err)) == 0)
-			rc = zh_notes_read(&note, r, notes_ref, c.id, err);
+		if (refresh && (rc = refresh(ctx, rows[i].id, err)) == 0)
+			rc =
+			    zh_notes_read(&note, r, notes_ref, rows[i].id, err);
 		else if (!refresh)
-			rc = zh_notes_view_read(&note, view, c.id, err);
-		if (rc == 0) {
-			subject = c.message ? c.message : "";
-			if ((eol = strchr(subject, '\n')))
-				*eol = '\0';
-			print_note(stdout, c.id, subject, note, json, i == 0);
-		}
+			rc = zh_notes_view_read(&note, view, rows[i].id, err);
+		if (rc == 0)
+			print_note(stdout, rows[i].id, rows[i].subject, note,
+				   json, i == 0);
 		free(note);
-		zh_commit_info_dispose(&c);
 		if (rc < 0)
 			goto out;
 	}
@@ -135,6 +153,8 @@ int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 out:
 	fflush(stdout);
 	zh_notes_view_free(view);
-	free(ids);
+	for (i = 0; i < n; i++)
+		free(rows[i].subject);
+	free(rows);
 	return rc;
 }
