@@ -376,9 +376,9 @@ out:
 }
 
 /* Whether the full hex id rev names a commit, from its object header
- * alone (a packed commit is not inflated): `git zadig status` of 1,000
- * ids resolves them all first, and reads each commit once afterwards.
- * Anything else (a tag, a missing object) goes the long way. */
+ * alone (a packed commit is not inflated): resolving an id costs no
+ * read of the commit. Anything else (a tag, a missing object) goes the
+ * long way. */
 static bool commit_by_header(char *hex, size_t hexsize, struct zh_repo *r,
 			     const char *rev)
 {
