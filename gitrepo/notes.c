@@ -1415,16 +1415,19 @@ int zh_notes_commit(struct zh_repo *r, const char *notes_ref,
 	for (i = 0; i < b->len; i++)
 		order[i] = &b->v[i];
 	qsort(order, b->len, sizeof(*order), cmp_upd);
-	/* A repository of our own: the mempack backend stays in its object
-	 * database and must not catch the caller's later writes. */
-	if ((rc = git_repository_open_ext(&repo, zh_repo_git_dir(r),
-					  GIT_REPOSITORY_OPEN_NO_SEARCH,
-					  NULL)) < 0)
+	/* A few notes make a few loose objects, like git notes add (a pack
+	 * per small update would only pile up packs), written through the
+	 * caller's repository: its object database is open already. A batch
+	 * goes through a repository of our own, whose mempack backend must
+	 * not catch the caller's later writes. */
+	x.pack = b->len >= PACK_AT;
+	if (!x.pack)
+		repo = zh_repo_raw(r);
+	else if ((rc = git_repository_open_ext(&repo, zh_repo_git_dir(r),
+					       GIT_REPOSITORY_OPEN_NO_SEARCH,
+					       NULL)) < 0)
 		goto fail;
 	x.repo = repo;
-	/* a few notes make a few loose objects, like git notes add; a pack
-	 * per small update would only pile up packs */
-	x.pack = b->len >= PACK_AT;
 	if (x.pack && ((rc = git_repository_odb(&odb, repo)) < 0 ||
 		       (rc = git_mempack_new(&mempack)) < 0))
 		goto fail;
@@ -1484,7 +1487,8 @@ out:
 	if (mempack)
 		git_mempack_reset(mempack);
 	git_odb_free(odb);
-	git_repository_free(repo);
+	if (x.pack)
+		git_repository_free(repo);
 	free(x.objs);
 	free(order);
 	return rc;
