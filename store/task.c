@@ -464,6 +464,11 @@ int zh_store_mark_noted(struct zh_store *s,
 	int rc, ret;
 
 	store_lock(s);
+	/* Not flushed to disk on its own: should a crash lose these marks,
+	 * the same lines are written again, and an unchanged notes tree
+	 * makes no notes commit. The next durable commit (any connection)
+	 * flushes them. Saves the hook a disk flush per push. */
+	store_sync(s, false);
 	if ((ret = store_begin(s, err)))
 		goto out;
 	ret = store_prepare(
@@ -503,6 +508,7 @@ out:
 	sqlite3_finalize(ta);
 	if (ret)
 		store_rollback(s);
+	store_sync(s, true);
 	store_unlock(s);
 	return ret;
 }
