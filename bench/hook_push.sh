@@ -47,4 +47,4 @@ for i in $(seq "$ROUNDS"); do
 done
 read -r am amin amax <<<"$(stats "${a[@]}")"
 read -r bm bmin bmax <<<"$(stats "${b[@]}")"
-echo "push of 1 commit (${MODE:-async}): with hook median $am ms ($amin-$amax), without median $bm ms ($bmin-$bmax), overhead $((am - bm)) ms"
+echo "push of 1 commit (${MODE:-async}): with hook median $am ms ($amin-$amax), without median $bm ms ($bmin-$bmax), overhead $(awk -v a="$am" -v b="$bm" 'BEGIN { printf "%.2f", a - b }') ms"
