@@ -160,12 +160,11 @@ struct zh_store_trigger_list {
 void zh_store_trigger_list_dispose(struct zh_store_trigger_list *l);
 
 /* Record a fired rule as a queued trigger, due at now_ms (or spec->due_ms
- * when later), keyed by
- * (repo, ref, commit, rule). When that key is already stored (re-run hook,
- * redelivered event, restart) nothing changes, *existed is set and *id names
- * the existing trigger: the caller must not send it again. With spec->force
- * the trigger is always new. Either output may be NULL. Returns 0,
- * ZH_EINVALID (missing field), ZH_ESTORE or ZH_ENOMEM. */
+ * when later), keyed by (repo, ref, commit, rule). When that key is already
+ * stored (re-run hook, redelivered event, restart) nothing changes, *existed
+ * is set and *id names the existing trigger: the caller must not send it
+ * again. With spec->force the trigger is always new. Either output may be
+ * NULL. Returns 0, ZH_EINVALID (missing field), ZH_ESTORE or ZH_ENOMEM. */
 int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
 			 const struct zh_store_trigger_spec *spec,
 			 int64_t now_ms, struct zh_error *err);
