@@ -1,7 +1,8 @@
 /* zh_flow_deliver_id when another process has the trigger: what the hook
  * tells the pusher about a trigger it just recorded but a running poller
- * (of an earlier push) claimed first. Nothing here reaches the network: a
- * trigger someone else holds is never sent. */
+ * (of an earlier push) claimed first; and zh_flow_record holding what its
+ * caller sends itself, so that a poller does not take it first. Nothing
+ * here reaches the network: a trigger someone else holds is never sent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,6 +153,72 @@ static void rejected_elsewhere(void **state)
 	assert_string_equal(res.message, "6540 no such workflow");
 }
 
+/* Recorded by a sender (the sync hook): not due for a poller before the
+ * sender's deadline, or without one (a receiver worker) a lease from now;
+ * recorded by anyone else: due at once. The poller finds only what is due
+ * (the fixture's trigger), the sender takes its own by id. */
+static void recorded_for_its_sender(void **state)
+{
+	static const char *const commits[] = {
+	    "1111111111111111111111111111111111111111",
+	    "2222222222222222222222222222222222222222",
+	    "3333333333333333333333333333333333333333",
+	};
+	struct fx *x = *state;
+	struct zh_event ev = {.kind = ZH_EVENT_PUSH,
+			      .repo = "g/r",
+			      .ref = "refs/heads/main",
+			      .message = "m",
+			      .all_paths = true};
+	struct zh_flow_recorded_list rl[3];
+	struct zh_store_claim c = {.lease_ms = 60000};
+	struct zh_store_trigger t;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms();
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		ev.after = commits[i];
+		x->f.deadline_ms = i == 0 ? now + 8000 : 0;
+		assert_int_equal(
+		    zh_flow_record(&rl[i], &x->f, &ev,
+				   i < 2 ? ZH_FLOW_RECORD_SENDING : 0, &err),
+		    0);
+		assert_int_equal(rl[i].len, 1);
+		assert_false(rl[i].items[0].existed);
+		assert_int_equal(zh_store_trigger_get(&t, x->store,
+						      rl[i].items[0].trigger_id,
+						      &err),
+				 0);
+		if (i == 0) /* the hook: its deadline */
+			assert_int_equal(t.next_try_ms, now + 8000);
+		else if (i == 1) /* a worker: the lease, 2 x 5 s + 5 s */
+			assert_in_range(t.next_try_ms, now + 15000,
+					zh_store_now_ms() + 15000);
+		else /* the poller's own record: due at once */
+			assert_int_equal(t.next_try_ms, t.created_ms);
+		zh_store_trigger_dispose(&t);
+	}
+	/* a poller now: the fixture's trigger and the poller's own record */
+	c.now_ms = zh_store_now_ms();
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(zh_store_trigger_claim(&t, x->store, &c, &err),
+				 0);
+		assert_true(t.id == x->id || t.id == rl[2].items[0].trigger_id);
+		zh_store_trigger_dispose(&t);
+	}
+	assert_int_equal(zh_store_trigger_claim(&t, x->store, &c, &err),
+			 ZH_ENOTFOUND);
+	/* the hook takes its own at once */
+	assert_int_equal(zh_store_trigger_claim_id(&t, x->store,
+						   rl[0].items[0].trigger_id,
+						   c.now_ms, 60000, &err),
+			 0);
+	zh_store_trigger_dispose(&t);
+	for (i = 0; i < 3; i++)
+		free(rl[i].items);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +226,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(created_elsewhere, setup, teardown),
 	    cmocka_unit_test_setup_teardown(rejected_elsewhere, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(recorded_for_its_sender, setup,
 					    teardown),
 	};
 
