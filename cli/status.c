@@ -48,8 +48,8 @@ static void print_note(FILE *f, const char *commit, const char *subject,
 		len = nl ? (size_t)(nl - p) : strlen(p);
 		if (len && zh_note_line_parse(&l, p, len, NULL) == 0) {
 			if (json) {
-				fprintf(
-				    f, "%s\n    {\"status\": ", any ? "," : "");
+				fprintf(f, "%s\n    {\"status\": ",
+					any ? "," : "");
 				json_str(f, l.status);
 				fputs(", \"workflow\": ", f);
 				json_str(f, l.workflow);
