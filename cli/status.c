@@ -94,23 +94,6 @@ struct row {
 	char *subject; /* the message's first line */
 };
 
-/* Read rev's commit once: its id and subject. */
-static int read_row(struct row *row, struct zh_repo *r, const char *rev,
-		    struct zh_error *err)
-{
-	struct zh_commit_info c;
-	const char *msg;
-	int rc;
-
-	if ((rc = zh_repo_commit(&c, r, rev, err)) < 0)
-		return rc;
-	msg = c.message ? c.message : "";
-	snprintf(row->id, sizeof(row->id), "%s", c.id);
-	row->subject = strndup(msg, strcspn(msg, "\n"));
-	zh_commit_info_dispose(&c);
-	return row->subject ? 0 : zh_error_set(err, ZH_ENOMEM, "out of memory");
-}
-
 int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 		  const char *const *revs, int nrevs, bool json,
 		  zh_cli_refresh_fn refresh, void *ctx, struct zh_error *err)
@@ -124,8 +107,9 @@ int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 	/* every rev must resolve before anything is printed: read each
 	 * commit here, once, keeping only what is printed */
 	for (i = 0; i < n; i++)
-		if ((rc = read_row(&rows[i], r, nrevs ? revs[i] : "HEAD",
-				   err)) < 0)
+		if ((rc = zh_repo_commit_subject(
+			 rows[i].id, sizeof(rows[i].id), &rows[i].subject, r,
+			 nrevs ? revs[i] : "HEAD", err)) < 0)
 			goto out;
 	/* without refresh the notes do not change under us: read the notes
 	 * tree once for all commits */

@@ -68,6 +68,13 @@ void zh_commit_info_dispose(struct zh_commit_info *c);
 int zh_repo_commit(struct zh_commit_info *out, struct zh_repo *r,
 		   const char *rev, struct zh_error *err);
 
+/* rev's commit id (hex, into id) and subject (*subject, the message's
+ * first line; caller frees): what `git zadig status` prints of a commit.
+ * Fails as zh_repo_commit. */
+int zh_repo_commit_subject(char *id, size_t idsize, char **subject,
+			   struct zh_repo *r, const char *rev,
+			   struct zh_error *err);
+
 struct zh_paths {
 	char **items; /* sorted, unique, '/'-separated, repo-relative */
 	size_t len;

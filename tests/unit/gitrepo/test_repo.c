@@ -405,6 +405,99 @@ static void commit_info(void **state)
 	free(w);
 }
 
+/* What `git zadig status` prints of a commit: its id and subject, read
+ * from the raw commit when named by its full id, else resolved. */
+static void commit_subjects(void **state)
+{
+	struct zh_error err = {0};
+	struct zh_repo *r = NULL;
+	char *w = make_work(*state, "w"), *raw = fx_path(*state, "raw");
+	char *c1 = fx_git(w, "rev-parse", "HEAD", NULL);
+	char *tree = fx_git(w, "rev-parse", "HEAD^{tree}", NULL);
+	char *c2, *tag, *odd, *bare, *subject = NULL;
+	char id[72], body[1024];
+	const struct {
+		const char *headers, *message, *subject;
+	} cases[] = {
+	    /* leading blank lines, as git log skips them */
+	    {"", "\n\nafter blanks\nsecond\n", "after blanks"},
+	    /* a header over several lines, one of them blank but for the
+	     * space that continues it */
+	    {"gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQ\n "
+	     "-----END PGP SIGNATURE-----\n",
+	     "signed\n\nbody\n", "signed"},
+	    /* no newline at the end, no message at all */
+	    {"", "one line", "one line"},
+	    {"", "", ""},
+	};
+	size_t i;
+
+	fx_write(w, "b.txt", "b\n");
+	free(fx_git(w, "add", "-A", NULL));
+	free(fx_git(w, "commit", "-q", "--cleanup=verbatim", "-m",
+		    "Grüße: fix ü [skip ci]\n\nbody line\n", NULL));
+	c2 = fx_git(w, "rev-parse", "HEAD", NULL);
+	free(fx_git(w, "tag", "-a", "-m", "tag message", "v1", c1, NULL));
+	tag = fx_git(w, "rev-parse", "v1", NULL);
+	assert_ok(zh_repo_open(&r, w, false, &err));
+
+	assert_ok(
+	    zh_repo_commit_subject(id, sizeof(id), &subject, r, c2, &err));
+	assert_string_equal(id, c2);
+	assert_string_equal(subject, "Grüße: fix ü [skip ci]");
+	free(subject);
+	/* names, abbreviations and tags are resolved (a tag peeled) */
+	assert_ok(zh_repo_commit_subject(id, sizeof(id), &subject, r, "HEAD~1",
+					 &err));
+	assert_string_equal(id, c1);
+	assert_string_equal(subject, "first");
+	free(subject);
+	assert_ok(
+	    zh_repo_commit_subject(id, sizeof(id), &subject, r, tag, &err));
+	assert_string_equal(id, c1);
+	assert_string_equal(subject, "first");
+	free(subject);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(body, sizeof(body),
+			 "tree %s\nparent %s\nauthor t <t@e> 1700000000 +0000\n"
+			 "committer t <t@e> 1700000000 +0000\n%s\n%s",
+			 tree, c1, cases[i].headers, cases[i].message);
+		if (!*cases[i].message) /* no blank line either */
+			body[strlen(body) - 1] = '\0';
+		fx_write(*state, "raw", body);
+		odd = fx_git(w, "hash-object", "-t", "commit", "-w",
+			     "--literally", raw, NULL);
+		assert_ok(zh_repo_commit_subject(id, sizeof(id), &subject, r,
+						 odd, &err));
+		assert_string_equal(id, odd);
+		assert_string_equal(subject, cases[i].subject);
+		free(subject);
+		free(odd);
+	}
+	/* not a commit, not there, not a revision */
+	assert_int_equal(
+	    zh_repo_commit_subject(id, sizeof(id), &subject, r, tree, &err),
+	    ZH_EINVALID);
+	assert_null(subject);
+	bare = strdup(c2);
+	bare[0] = bare[0] == '0' ? '1' : '0';
+	assert_int_equal(
+	    zh_repo_commit_subject(id, sizeof(id), &subject, r, bare, &err),
+	    ZH_ENOTFOUND);
+	assert_int_equal(
+	    zh_repo_commit_subject(id, sizeof(id), &subject, r, "nope", &err),
+	    ZH_ENOTFOUND);
+	assert_null(subject);
+	zh_repo_free(r);
+	free(bare);
+	free(tag);
+	free(tree);
+	free(c1);
+	free(c2);
+	free(raw);
+	free(w);
+}
+
 static void oid_zero(void **state)
 {
 	(void)state;
@@ -475,6 +568,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(resolve_revs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(current_branch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(commit_info, setup, teardown),
+	    cmocka_unit_test_setup_teardown(commit_subjects, setup, teardown),
 	    cmocka_unit_test(oid_zero),
 	    cmocka_unit_test_setup_teardown(sha256_repo, setup, teardown),
 	};
