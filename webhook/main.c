@@ -116,50 +116,6 @@ void zh_wh_wake(struct zh_webhook *w, bool event, bool tick)
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void parsed_free(struct zh_gitlab_event *ev)
-{
-	zh_gitlab_event_dispose(ev);
-	free(ev);
-}
-
-void zh_wh_parsed_put(struct zh_webhook *w, int64_t id,
-		      struct zh_gitlab_event *ev)
-{
-	size_t i = (size_t)id % ZH_WH_PARSED_SLOTS;
-	struct zh_gitlab_event *old;
-
-	pthread_mutex_lock(&w->parsed_lock);
-	old = w->parsed[i].ev;
-	w->parsed[i].id = id;
-	w->parsed[i].ev = ev;
-	pthread_mutex_unlock(&w->parsed_lock);
-	parsed_free(old);
-}
-
-struct zh_gitlab_event *zh_wh_parsed_take(struct zh_webhook *w, int64_t id)
-{
-	size_t i = (size_t)id % ZH_WH_PARSED_SLOTS;
-	struct zh_gitlab_event *ev = NULL;
-
-	pthread_mutex_lock(&w->parsed_lock);
-	if (w->parsed[i].ev && w->parsed[i].id == id) {
-		ev = w->parsed[i].ev;
-		w->parsed[i].ev = NULL;
-	}
-	pthread_mutex_unlock(&w->parsed_lock);
-	return ev;
-}
-
-void zh_wh_parsed_clear(struct zh_webhook *w)
-{
-	size_t i;
-
-	for (i = 0; i < ZH_WH_PARSED_SLOTS; i++) {
-		parsed_free(w->parsed[i].ev);
-		w->parsed[i].ev = NULL;
-	}
-}
-
 /* Read and check a config; every problem goes to stderr with prefix. */
 static int load(struct zh_config **out, const char *path, const char *prefix)
 {
@@ -300,7 +256,7 @@ int main(int argc, char **argv)
 	memset(&w, 0, sizeof(w));
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_mutex_init(&w.mirror_lock, NULL);
-	pthread_mutex_init(&w.parsed_lock, NULL);
+	zh_wh_parsed_init(&w.parsed);
 	pthread_cond_init(&w.wake, NULL);
 	atomic_init(&w.stopping, false);
 	zh_metrics_init(&w.metrics);
@@ -375,8 +331,7 @@ out:
 	if (w.workers)
 		zh_wh_workers_stop(&w);
 	zh_store_free(w.store);
-	zh_wh_parsed_clear(&w);
-	pthread_mutex_destroy(&w.parsed_lock);
+	zh_wh_parsed_dispose(&w.parsed);
 	zh_wh_conf_put(&w, w.conf);
 	free((char *)w.state_dir);
 	pthread_cond_destroy(&w.wake);

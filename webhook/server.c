@@ -343,7 +343,7 @@ static enum MHD_Result store_event(struct zh_wh_server *s,
 		zh_wh_log("key=%s result=refused: %s", q->key, err.msg);
 	} else if (!q->duplicate) {
 		if (q->ev && id > 0) {
-			zh_wh_parsed_put(s->w, id, q->ev);
+			zh_wh_parsed_put(&s->w->parsed, id, q->ev, q->body.len);
 			q->ev = NULL;
 		}
 		zh_wh_wake(s->w, true, false);
@@ -385,7 +385,8 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 		q[i]->phase = STORE_DONE;
 		fresh = fresh || (rc == 0 && !in[i].duplicate);
 		if (rc == 0 && !in[i].duplicate && q[i]->ev) {
-			zh_wh_parsed_put(s->w, in[i].id, q[i]->ev);
+			zh_wh_parsed_put(&s->w->parsed, in[i].id, q[i]->ev,
+					 q[i]->body.len);
 			q[i]->ev = NULL;
 		}
 		conn[i] = q[i]->conn;

@@ -1,15 +1,16 @@
 # zadig-webhook, the GitLab webhook receiver (design.md §6).
 find_package(Threads REQUIRED)
 
-# The pure parts (payloads, signatures, counters), also linked by the unit
-# tests in tests/unit/webhook.
+# The pure parts (payloads, signatures, counters, the parses kept), also
+# linked by the unit tests in tests/unit/webhook.
 add_library(zh_webhook_parse STATIC
 	webhook/gitlab.c
 	webhook/auth.c
 	webhook/metrics.c
+	webhook/parsed.c
 )
 target_link_libraries(zh_webhook_parse PUBLIC zh_flags zh_util
-	PkgConfig::JSONC PkgConfig::CRYPTO)
+	PkgConfig::JSONC PkgConfig::CRYPTO Threads::Threads)
 
 add_executable(zadig-webhook
 	webhook/main.c

@@ -15,11 +15,7 @@
 #include "util/error.h"
 #include "webhook/gitlab.h"
 #include "webhook/metrics.h"
-
-/* Events parsed by the HTTP side, handed to the worker that claims them
- * (zh_wh_parsed_put / _take): slot id % ZH_WH_PARSED_SLOTS, a newer event
- * replaces an older one there. */
-#define ZH_WH_PARSED_SLOTS 64
+#include "webhook/parsed.h"
 
 /* A config with the number of threads using it: a reload swaps the
  * current one and the last user of the old one frees it. */
@@ -46,14 +42,8 @@ struct zh_webhook {
 	struct zh_wh_worker *workers;
 	size_t nworkers;
 	struct zh_wh_server *server;
-	/* the HTTP side's parse of an event, so that its worker does not
-	 * parse the payload again; a worker that finds none (restart, event
-	 * replaced in its slot) parses the stored payload */
-	pthread_mutex_t parsed_lock;
-	struct {
-		int64_t id;
-		struct zh_gitlab_event *ev;
-	} parsed[ZH_WH_PARSED_SLOTS];
+	/* the HTTP side's parse of each event, for its worker */
+	struct zh_wh_parsed parsed;
 };
 
 /* Take a reference to the current config; give it back with
@@ -67,18 +57,6 @@ void zh_wh_conf_set(struct zh_webhook *w, struct zh_config *cfg);
 /* Wake the workers: an event was stored (event) or a poll round is
  * wanted now (tick). */
 void zh_wh_wake(struct zh_webhook *w, bool event, bool tick);
-
-/* Keep ev (malloc'd; owned from now on) as the parse of stored event id
- * for the worker that claims it. */
-void zh_wh_parsed_put(struct zh_webhook *w, int64_t id,
-		      struct zh_gitlab_event *ev);
-
-/* The parse of event id kept by zh_wh_parsed_put, or NULL. The caller
- * owns it: zh_gitlab_event_dispose and free. */
-struct zh_gitlab_event *zh_wh_parsed_take(struct zh_webhook *w, int64_t id);
-
-/* Free every kept parse (at exit). */
-void zh_wh_parsed_clear(struct zh_webhook *w);
 
 /* One line on stderr, "zadig-webhook: " first. Never hand it a secret. */
 void zh_wh_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

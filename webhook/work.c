@@ -443,7 +443,7 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 {
 	struct zh_webhook *w = k->w;
 	/* the HTTP side's parse when it still has it: same bytes */
-	struct zh_gitlab_event *kept = zh_wh_parsed_take(w, e->id);
+	struct zh_gitlab_event *kept = zh_wh_parsed_take(&w->parsed, e->id);
 	struct zh_gitlab_event g;
 	struct zh_flow_recorded_list rl = {0};
 	struct built b;
