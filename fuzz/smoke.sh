@@ -7,7 +7,8 @@
 # BUILD_DIR defaults to build-fuzz next to this repository's top; it is
 # configured with clang, ASan and UBSan when it holds no fuzz build yet.
 # TARGET is e.g. "config" or "fuzz_config"; the default is every target
-# that was built. FUZZ_SECONDS (default 30) is the time per target.
+# that was built. FUZZ_SECONDS (default 30) is the time per target;
+# FUZZ_JOBS (default: the number of cores) targets run at a time.
 # Exits non-zero when a target fails to build, crashes, leaks or times
 # out; the crashing input is kept under $FUZZ_ARTIFACTS (default: a temp
 # dir, printed). Nothing is written into the repository but BUILD_DIR.
@@ -78,31 +79,54 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-failed=()
-for t in "${targets[@]}"; do
-	bin=$build/fuzz/fuzz_$t
+# One target: fuzz a copy of its corpus (libFuzzer adds what it finds to
+# the corpus dir); its result goes to $work/$t.result.
+run_one() {
+	local t=$1 bin=$build/fuzz/fuzz_$1 log=$work/$1.log dict=() execs
 	if [ ! -x "$bin" ]; then
-		echo "fuzz_$t: not built (see fuzz/CMakeLists.txt)" >&2
-		failed+=("$t")
-		continue
+		echo "fuzz_$t: not built (see fuzz/CMakeLists.txt)" >"$work/$t.result"
+		return
 	fi
-	# Fuzz a copy: libFuzzer adds what it finds to the corpus dir.
 	mkdir -p "$work/corpus/$t"
 	cp -R "$root/fuzz/corpus/$t/." "$work/corpus/$t/"
-	dict=()
 	if [ -f "$root/fuzz/dict/$t.dict" ]; then
 		dict=(-dict="$root/fuzz/dict/$t.dict")
 	fi
-	log=$work/$t.log
 	if "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
 		-print_final_stats=1 -artifact_prefix="$artifacts/$t-" \
 		"${dict[@]}" "$work/corpus/$t" >"$log" 2>&1; then
 		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-		echo "fuzz_$t: ok, ${execs:-?} execs in ${seconds}s"
+		echo "ok, ${execs:-?} execs in ${seconds}s" >"$work/$t.ok"
 	else
-		echo "fuzz_$t: FAILED (log: $log)" >&2
-		grep -E '^(==[0-9]+==)?(ERROR|SUMMARY)|^artifact_prefix|Test unit written' \
-			"$log" >&2 || tail -n 20 "$log" >&2
+		{
+			echo "fuzz_$t: FAILED (log: $log)"
+			grep -E '^(==[0-9]+==)?(ERROR|SUMMARY)|^artifact_prefix|Test unit written' \
+				"$log" || tail -n 20 "$log"
+		} >"$work/$t.result"
+	fi
+}
+
+# FUZZ_JOBS targets at a time (default: one per core; each libFuzzer
+# process is single-threaded), so that the whole smoke takes about
+# FUZZ_SECONDS per FUZZ_JOBS targets.
+jobs_max=${FUZZ_JOBS:-$(nproc)}
+running=0
+for t in "${targets[@]}"; do
+	if [ "$running" -ge "$jobs_max" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+	run_one "$t" &
+	running=$((running + 1))
+done
+wait
+
+failed=()
+for t in "${targets[@]}"; do
+	if [ -f "$work/$t.ok" ]; then
+		echo "fuzz_$t: $(cat "$work/$t.ok")"
+	else
+		cat "$work/$t.result" >&2
 		failed+=("$t")
 	fi
 done
