@@ -113,6 +113,24 @@ fake_ctl() {
 		"$FAKE_URL/__fake/$2"
 }
 
+# free_port: a loopback port nothing listens on now, for a server that
+# must come back on the same port. Below the kernel's ephemeral range, so
+# that no outgoing connection (of this test or another running at the same
+# time) holds it as its local port when the server binds it: with ports
+# taken from that range, a restarted receiver once failed to bind twice in
+# a row (EADDRINUSE) until such a connection was gone.
+free_port() {
+	local lo p
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null ||
+		lo=32768
+	[ "$lo" -gt 12000 ] 2>/dev/null || lo=12000
+	while :; do
+		p=$((10000 + RANDOM % (lo - 10000)))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
+	done
+	echo "$p"
+}
+
 # a free loopback port nobody listens on
 closed_port() {
 	echo 1 # nothing listens on a privileged port here

@@ -218,16 +218,6 @@ creates() {
 		END { print n + 0 }' "$T/req.json"
 }
 
-# free_port: a loopback port nothing listens on now.
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
-	done
-	echo "$p"
-}
-
 # daemon_start BASE-PATH: git daemon on 127.0.0.1 serving (and accepting
 # pushes to) every repository under BASE-PATH; sets DAEMON_PORT.
 daemon_start() {

@@ -18,12 +18,7 @@ KILLS=$(scale 2 6)
 fake_start
 GL_SECRET="gl-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')-secret"
 export GL_SECRET
-PORT=$(
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; break; }
-	done
-)
+PORT=$(free_port)
 CFG=$T/webhook.yaml
 load_config "$CFG" "$T/state" 4 300ms 1s
 
@@ -41,7 +36,9 @@ start() {
 		2>>"$T/wh.err" &
 	WH_PID=$!
 	WH_URL=http://127.0.0.1:$PORT
-	wait_until 10 bash -c "(exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null"
+	wait_until 10 bash -c "(exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null" ||
+		echo "# the receiver did not come up on port $PORT:" \
+			"$(tail -n 3 "$T/wh.err" | tr '\n' ' ')"
 }
 
 # pending: the deliveries GitLab would send (again): no 2xx yet.
