@@ -1,8 +1,8 @@
 #!/bin/bash
 # zadig-webhook SIGKILLed at random points while 200 events arrive
-# concurrently (issue 6). After each kill it is restarted on the same
-# port and, as GitLab does, only the deliveries that got no 2xx are sent
-# again. At the end every push has exactly one Zadig task: none of the
+# concurrently (issue 6), a share of them before each kill. After each
+# kill it is restarted on the same port and, as GitLab does, only the
+# deliveries that got no 2xx are sent again. At the end every push has exactly one Zadig task: none of the
 # accepted (202) events is lost, none triggers twice. No lease is cut
 # short: the restarted receiver takes over the killed one's work when its
 # leases end, as in production.
@@ -41,9 +41,10 @@ start() {
 			"$(tail -n 3 "$T/wh.err" | tr '\n' ' ')"
 }
 
-# pending: the deliveries GitLab would send (again): no 2xx yet.
+# pending [MAX]: the deliveries GitLab would send (again): no 2xx yet,
+# among events 1 to MAX (default all of them).
 pending() {
-	grep -L '^2' "$T"/code/* | sed 's|.*/||'
+	grep -L '^2' "$T"/code/* | sed 's|.*/||' | awk -v m="${1:-$N}" '$1 <= m'
 }
 # answered: how many deliveries got a 2xx.
 answered() {
@@ -62,18 +63,22 @@ deliver_one() {
 export -f deliver_one
 export T GL_SECRET
 
-# send: the pending deliveries, 8 at a time, in a random order.
+# send [MAX]: the pending deliveries (of events 1 to MAX), 8 at a time,
+# in a random order.
 send() {
-	WH_URL=$WH_URL pending | shuf | WH_URL=$WH_URL xargs -P 8 -I{} \
-		bash -c 'deliver_one {}'
+	WH_URL=$WH_URL pending "${1:-$N}" | shuf |
+		WH_URL=$WH_URL xargs -P 8 -I{} bash -c 'deliver_one {}'
 }
 
 # Zadig answers creates a little slowly, so kills find requests in flight.
 fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/create","delay_ms":30,"times":-1}' >/dev/null
 
+# Events keep arriving: each start gets its share of new ones (1/KILLS
+# of them) with the redeliveries, so that every kill finds work in flight
+# (on a fast machine the first start alone would take in all 200).
 for k in $(seq "$KILLS"); do
 	start
-	WH_URL=http://127.0.0.1:$PORT send &
+	WH_URL=http://127.0.0.1:$PORT send $((k * N / KILLS)) &
 	SENDER=$!
 	BG_PIDS+=("$SENDER")
 	# a random point: 0 to 1.5 s after this start's first answer
