@@ -492,6 +492,21 @@ int zh_repo_commit(struct zh_commit_info *out, struct zh_repo *r,
 	return rc;
 }
 
+/* Object id's raw data (*out, git_odb_object_free), without the
+ * git_object libgit2 would build around it; libgit2's error code. */
+static int read_raw(git_odb_object **out, git_repository *repo,
+		    const git_oid *id)
+{
+	git_odb *odb = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = git_repository_odb(&odb, repo)) == 0)
+		rc = git_odb_read(out, odb, id);
+	git_odb_free(odb);
+	return rc;
+}
+
 /* The first line of a commit message (msg up to end), leading blank
  * lines skipped as by git_commit_message and git log; malloc'd. */
 static char *subject_of(const char *msg, const char *end)
@@ -521,7 +536,6 @@ int zh_repo_commit_subject(char *id, size_t idsize, char **subject,
 			   struct zh_error *err)
 {
 	struct zh_commit_info c;
-	git_odb *odb = NULL;
 	git_odb_object *o = NULL;
 	git_oid oid;
 	int rc;
@@ -530,8 +544,7 @@ int zh_repo_commit_subject(char *id, size_t idsize, char **subject,
 	/* a full id of a commit: its raw data, not libgit2's parse of every
 	 * header (a fifth of `git zadig status` over many commits) */
 	if (is_full_hex(rev) && git_oid_fromstr(&oid, rev) == 0 &&
-	    git_repository_odb(&odb, r->repo) == 0 &&
-	    git_odb_read(&o, odb, &oid) == 0 &&
+	    read_raw(&o, r->repo, &oid) == 0 &&
 	    git_odb_object_type(o) == GIT_OBJECT_COMMIT) {
 		const char *data = git_odb_object_data(o);
 		const char *end = data + git_odb_object_size(o);
@@ -546,7 +559,6 @@ int zh_repo_commit_subject(char *id, size_t idsize, char **subject,
 		zh_commit_info_dispose(&c);
 	}
 	git_odb_object_free(o);
-	git_odb_free(odb);
 	if (rc == 0 && !*subject)
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 	return rc;
@@ -1264,7 +1276,6 @@ int zh_notes_view_read(char **out, struct zh_notes_view *v,
 		       const char *commit_hex, struct zh_error *err)
 {
 	char hex[GIT_OID_HEXSZ + 1];
-	git_odb *odb = NULL;
 	git_odb_object *b = NULL;
 	size_t size;
 	const char *raw;
@@ -1290,10 +1301,8 @@ int zh_notes_view_read(char **out, struct zh_notes_view *v,
 	hex[i] = '\0';
 	if (!v->root)
 		return 0;
-	/* the blob's raw data: no git_blob around it */
 	if (view_find(&id, &found, v, hex) < 0 ||
-	    (found && (git_repository_odb(&odb, v->repo) < 0 ||
-		       git_odb_read(&b, odb, &id) < 0))) {
+	    (found && read_raw(&b, v->repo, &id) < 0)) {
 		rc = git_fail(err, "cannot read notes", v->name);
 		goto out;
 	}
@@ -1312,7 +1321,6 @@ int zh_notes_view_read(char **out, struct zh_notes_view *v,
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 out:
 	git_odb_object_free(b);
-	git_odb_free(odb);
 	return rc;
 }
 

@@ -2,10 +2,10 @@
 # zadig-webhook SIGKILLed at random points while 200 events arrive
 # concurrently (issue 6), a share of them before each kill. After each
 # kill it is restarted on the same port and, as GitLab does, only the
-# deliveries that got no 2xx are sent again. At the end every push has exactly one Zadig task: none of the
-# accepted (202) events is lost, none triggers twice. No lease is cut
-# short: the restarted receiver takes over the killed one's work when its
-# leases end, as in production.
+# deliveries that got no 2xx are sent again. At the end every push has
+# exactly one Zadig task: none of the accepted (202) events is lost, none
+# triggers twice. No lease is cut short: the restarted receiver takes
+# over the killed one's work when its leases end, as in production.
 # Short form: 200 events, 2 kills; ZH_RELIABILITY_FULL=1: 200 events,
 # 6 kills.
 E2E=$(dirname "$0")/../e2e
