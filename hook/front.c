@@ -272,31 +272,19 @@ static char *repo_name(const char *git_dir, const char *repo_root)
 	return name;
 }
 
-/* Whether some rule may fire for ref of repository name: what the mapping
- * decides (mapping/mapping.c decide) before it looks at the commit. */
+/* Whether some rule may fire for ref of repository name, before any
+ * commit is read (mapping/decide.c). */
 static bool may_fire(const struct zh_config *cfg, const char *name,
 		     const char *ref)
 {
-	bool tag = strncmp(ref, "refs/tags/", 10) == 0;
-	const char *short_ref = ref + (tag ? 10 : 11);
-	size_t i, j;
+	struct zh_event ev = {
+	    .kind = strncmp(ref, "refs/tags/", 10) == 0 ? ZH_EVENT_TAG
+							: ZH_EVENT_PUSH,
+	    .repo = name,
+	    .ref = ref,
+	};
 
-	for (i = 0; i < cfg->nrules; i++) {
-		const struct zh_rule *r = &cfg->rules[i];
-		const struct zh_strlist *g = tag ? &r->tags : &r->branches;
-		unsigned events = r->events ? r->events : ZH_EVENT_PUSH;
-
-		if (r->repo && !zh_glob_match(r->repo, name))
-			continue;
-		if (!(events & (unsigned)(tag ? ZH_EVENT_TAG : ZH_EVENT_PUSH)))
-			continue;
-		for (j = 0; j < g->len; j++)
-			if (zh_glob_match(g->items[j], short_ref))
-				break;
-		if (g->len == 0 || j < g->len)
-			return true;
-	}
-	return false;
+	return zh_mapping_may_fire(cfg, &ev);
 }
 
 static bool is_zero(const char *hex)

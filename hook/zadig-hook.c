@@ -156,10 +156,27 @@ static void say_result(const struct zh_flow_result *res, bool sync_mode)
 	}
 }
 
-/* One "<old> <new> <ref>" update: record and (sync) deliver. */
+/* Whether some rule may fire for ref of repository name (NULL: not
+ * known here, the mapping will tell), before the push is read. */
+static bool may_fire(const struct zh_config *cfg, const char *name,
+		     const char *ref)
+{
+	struct zh_event ev = {
+	    .kind = strncmp(ref, "refs/tags/", 10) == 0 ? ZH_EVENT_TAG
+							: ZH_EVENT_PUSH,
+	    .repo = name,
+	    .ref = ref,
+	};
+
+	return !name || zh_mapping_may_fire(cfg, &ev);
+}
+
+/* One "<old> <new> <ref>" update of repository name: record and (sync)
+ * deliver. */
 static void handle_update(struct zh_flow *f, struct zh_repo *r,
-			  const char *old_hex, const char *new_hex,
-			  const char *ref, bool skip_option)
+			  const char *name, const char *old_hex,
+			  const char *new_hex, const char *ref,
+			  bool skip_option)
 {
 	struct zh_flow_recorded_list rl = {0};
 	struct zh_flow_event fe;
@@ -172,6 +189,11 @@ static void handle_update(struct zh_flow *f, struct zh_repo *r,
 		return; /* notes, merge-request refs, ...: not pushes */
 	if (zh_oid_is_zero(new_hex))
 		return; /* deletions never fire */
+	if (!may_fire(f->cfg, name, ref)) {
+		/* no walk or diff for a ref no rule covers */
+		say("no rule matches %s", ref);
+		return;
+	}
 	if (zh_flow_event_read(&fe, r, f->cfg->hook.repo_root, ref, old_hex,
 			       new_hex, false, &e) < 0) {
 		say("%s: cannot read the push: %s; nothing triggered", ref,
@@ -267,6 +289,8 @@ static int post_receive(const char *config, const char *chain)
 	f.store = store;
 	f.repo = r;
 	f.deadline_ms = start + cfg->hook.deadline_ms;
+	if (zh_repo_name(&name, r, cfg->hook.repo_root, NULL) < 0)
+		name = NULL; /* each update says why, from the mapping */
 
 	for (line = zh_buf_cstr(&in); *line; line = eol ? eol + 1 : "") {
 		struct zh_ref_update u;
@@ -280,11 +304,11 @@ static int post_receive(const char *config, const char *chain)
 			say("ignoring a malformed update line: %s", e.msg);
 			continue;
 		}
-		handle_update(&f, r, u.old_hex, u.new_hex, u.ref, skip);
+		handle_update(&f, r, name, u.old_hex, u.new_hex, u.ref, skip);
 	}
 
 	/* notes right away: queued and created lines (best effort) */
-	if (zh_repo_name(&name, r, cfg->hook.repo_root, NULL) == 0) {
+	if (name) {
 		zh_hook_record_git_dir(store, name, zh_repo_git_dir(r));
 		if (zh_store_now_ms() < f.deadline_ms) {
 			f.repo_name = name;

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -221,27 +220,6 @@ out:
 	free(s);
 	zh_value_free(c);
 	return rc;
-}
-
-const char *zh_mapping_skip_marker(const char *message)
-{
-	static const char *const markers[] = {"[skip ci]", "[ci skip]",
-					      "[skip zadig]"};
-	const char *p;
-	size_t i;
-
-	if (!message)
-		return NULL;
-	for (p = strchr(message, '['); p; p = strchr(p + 1, '['))
-		for (i = 0; i < sizeof(markers) / sizeof(markers[0]); i++)
-			if (strncasecmp(p, markers[i], strlen(markers[i])) == 0)
-				return markers[i];
-	return NULL;
-}
-
-bool zh_mapping_has_skip_marker(const char *message)
-{
-	return zh_mapping_skip_marker(message) != NULL;
 }
 
 int zh_mapping_sign(char **out, const char *secret, const char *trigger_id)

@@ -1,5 +1,6 @@
 /* Internal to mapping/: the variables of design.md §4.3 resolved once per
- * (event, rule), and the helpers mapping.c shares with expand.c. */
+ * (event, rule), and the helpers mapping.c shares with expand.c and
+ * decide.c. */
 #ifndef ZH_MAPPING_EXPAND_H
 #define ZH_MAPPING_EXPAND_H
 
@@ -34,5 +35,12 @@ int zh_mapping_expand_value(struct zh_value **out, const struct zh_value *in,
 /* The marker found in message ("[skip ci]", "[ci skip]", "[skip zadig]",
  * as written here in lower case), or NULL. */
 const char *zh_mapping_skip_marker(const char *message);
+
+/* Rule r against ev: ZH_FIRE, or why not with a reason for people in
+ * reason (sizeof struct zh_rule_verdict.reason). ref_only: only the
+ * checks that need no commit (deletion, repo, event, branch or tag), as
+ * zh_mapping_may_fire asks. */
+enum zh_verdict zh_mapping_decide(char *reason, const struct zh_rule *r,
+				  const struct zh_event *ev, bool ref_only);
 
 #endif

@@ -64,6 +64,13 @@ int zh_mapping_explain(struct zh_verdict_list *out,
 		       const struct zh_config *cfg, const struct zh_event *ev,
 		       struct zh_error *err);
 
+/* Whether some rule of cfg may fire for ev, from what is known before a
+ * commit is read: ev->deleted, repo, kind, ref and mr_target_branch
+ * (paths, message and push options are not looked at). False means no
+ * rule fires whatever the commits are: the hook and the receiver ask it
+ * first, so that a ref no rule covers costs no walk, diff or fetch. */
+bool zh_mapping_may_fire(const struct zh_config *cfg, const struct zh_event *ev);
+
 /* One fired rule and the request it sends. */
 struct zh_trigger {
 	const struct zh_rule *rule; /* borrowed from the config */

@@ -1,4 +1,5 @@
 zh_module(mapping SOURCES
+	mapping/decide.c
 	mapping/expand.c
 	mapping/glob.c
 	mapping/mapping.c

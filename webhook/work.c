@@ -166,6 +166,34 @@ static int open_repo(struct zh_repo **out, struct zh_webhook *w,
 	return rc;
 }
 
+/* A push's kind for the rules: a tag by its ref or by GitLab's kind. */
+static enum zh_event_kind push_kind(const struct zh_gitlab_event *g)
+{
+	return strncmp(g->ref, "refs/tags/", 10) == 0 ||
+		       g->kind == ZH_GITLAB_TAG_PUSH
+		   ? ZH_EVENT_TAG
+		   : ZH_EVENT_PUSH;
+}
+
+/* Whether some rule may fire for g, from its project, kind and ref (or
+ * merge request target branch) alone. A deletion is left to the usual
+ * path: it never reads a repository and says "deleted". */
+static bool may_fire(const struct zh_config *cfg,
+		     const struct zh_gitlab_event *g)
+{
+	struct zh_event ev = {.repo = g->project, .ref = g->ref};
+
+	if (g->kind == ZH_GITLAB_MERGE_REQUEST) {
+		ev.kind = ZH_EVENT_MERGE_REQUEST;
+		ev.mr_target_branch = g->target_branch;
+	} else if (zh_oid_is_zero(g->after)) {
+		return true;
+	} else {
+		ev.kind = push_kind(g);
+	}
+	return zh_mapping_may_fire(cfg, &ev);
+}
+
 /* ---- one GitLab event -> struct zh_event ---- */
 
 struct built {
@@ -307,10 +335,7 @@ static int build(struct built *b, struct zh_repo *r,
 		/* a tag's "after" may be the tag object: name the commit */
 		if (g->kind == ZH_GITLAB_TAG_PUSH && g->checkout_sha)
 			tip = g->checkout_sha;
-		ev->kind = strncmp(g->ref, "refs/tags/", 10) == 0 ||
-				   g->kind == ZH_GITLAB_TAG_PUSH
-			       ? ZH_EVENT_TAG
-			       : ZH_EVENT_PUSH;
+		ev->kind = push_kind(g);
 		ev->ref = g->ref;
 		ev->before = g->before;
 		ev->after = tip;
@@ -479,6 +504,14 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 			  "(merge request %s)",
 			  e->key, g.project, ref, g.action);
 		finish(k, e, false, false, "ignored");
+		goto out;
+	}
+	if (!may_fire(cfg, &g)) {
+		/* no repository opened, no mirror fetched, no degraded line */
+		zh_wh_log("key=%s project=%s ref=%s rules=- result=no rule "
+			  "matches",
+			  e->key, g.project, ref);
+		finish(k, e, false, false, "no rule matches");
 		goto out;
 	}
 	wr = repo_for(cfg, g.project);

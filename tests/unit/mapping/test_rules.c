@@ -55,6 +55,15 @@ struct explain_case {
 	const char *reason;
 };
 
+/* Whether a rule with verdict v may still fire with other commits: the
+ * verdicts that depend on the paths, message or push options. */
+static bool commit_may_fire(enum zh_verdict v)
+{
+	return v == ZH_FIRE || v == ZH_SKIP_PATHS ||
+	       v == ZH_SKIP_IGNORED_PATHS || v == ZH_SKIP_MARKER ||
+	       v == ZH_SKIP_OPTION;
+}
+
 static void run_explain(const struct explain_case *c)
 {
 	struct zh_config cfg = {0};
@@ -76,6 +85,10 @@ static void run_explain(const struct explain_case *c)
 			 vl.items[0].verdict, vl.items[0].reason, c->verdict,
 			 c->reason);
 	free(vl.items);
+	/* before the commits are read, only the ref-level verdicts count */
+	if (zh_mapping_may_fire(&cfg, &c->ev) != commit_may_fire(c->verdict))
+		fail_msg("%s: zh_mapping_may_fire says %d", c->what,
+			 !commit_may_fire(c->verdict));
 }
 
 static void explain_table(void **state)
@@ -352,6 +365,53 @@ static void explain_table(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_explain(&cases[i]);
+}
+
+/* zh_mapping_may_fire over several rules: true when any rule passes the
+ * repo, event and ref checks, whatever the paths and message. */
+static void may_fire(void **state)
+{
+	struct zh_rule rules[] = {
+	    {.name = "tags", .events = ZH_EVENT_TAG, .tags = LIST("v*")},
+	    {.name = "main-src",
+	     .repo = "group/*",
+	     .branches = LIST("main"),
+	     .paths = LIST("src/**")},
+	    {.name = "mr",
+	     .events = ZH_EVENT_MERGE_REQUEST,
+	     .branches = LIST("release/*")},
+	};
+	struct zh_config cfg = {.rules = rules, .nrules = 3};
+	struct zh_event ev = push_main;
+
+	(void)state;
+	ev.paths = one_doc; /* main-src's paths do not match: not asked */
+	ev.npaths = 1;
+	ev.message = "[skip ci]";
+	assert_true(zh_mapping_may_fire(&cfg, &ev));
+	ev.ref = "refs/heads/feature";
+	assert_false(zh_mapping_may_fire(&cfg, &ev));
+	ev.ref = "refs/heads/main";
+	ev.repo = "other/app";
+	assert_false(zh_mapping_may_fire(&cfg, &ev));
+	ev.kind = ZH_EVENT_TAG;
+	ev.ref = "refs/tags/v1.2";
+	assert_true(zh_mapping_may_fire(&cfg, &ev));
+	ev.ref = "refs/tags/nightly";
+	assert_false(zh_mapping_may_fire(&cfg, &ev));
+	ev.kind = ZH_EVENT_MERGE_REQUEST;
+	ev.ref = "refs/heads/feature";
+	ev.mr_target_branch = "release/2";
+	assert_true(zh_mapping_may_fire(&cfg, &ev));
+	ev.mr_target_branch = "main";
+	assert_false(zh_mapping_may_fire(&cfg, &ev));
+	ev = push_main;
+	ev.deleted = true;
+	assert_false(zh_mapping_may_fire(&cfg, &ev));
+	cfg.nrules = 0;
+	assert_false(zh_mapping_may_fire(&cfg, &push_main));
+	assert_false(zh_mapping_may_fire(NULL, &push_main));
+	assert_false(zh_mapping_may_fire(&cfg, NULL));
 }
 
 static void explain_long_list_is_cut(void **state)
@@ -951,6 +1011,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(explain_table),
 	    cmocka_unit_test(explain_long_list_is_cut),
+	    cmocka_unit_test(may_fire),
 	    cmocka_unit_test(explain_args),
 	    cmocka_unit_test(product_push),
 	    cmocka_unit_test(product_optional_fields_stay_null),
