@@ -91,6 +91,11 @@ static const char insert_sql[] =
     "INSERT INTO events (delivery_key, kind, next_try_ms, "
     "received_ms, updated_ms) VALUES (?1, ?2, ?3, ?3, ?3) "
     "ON CONFLICT (delivery_key) DO NOTHING";
+static const char insert_done_sql[] =
+    "INSERT INTO events (delivery_key, kind, next_try_ms, "
+    "received_ms, updated_ms, state, result) "
+    "VALUES (?1, ?2, ?3, ?3, ?3, 'done', ?4) "
+    "ON CONFLICT (delivery_key) DO NOTHING";
 static const char insert_payload_sql[] =
     "INSERT INTO event_payloads (id, payload) VALUES (?1, ?2)";
 
@@ -98,22 +103,26 @@ static void write_batch(struct zh_store *s, struct event_req *batch)
 {
 	struct zh_error e = {0};
 	struct event_req *r;
-	sqlite3_stmt *st = NULL, *pst = NULL;
+	sqlite3_stmt *nst = NULL, *dst = NULL, *pst = NULL, *st;
 	int rc, ret;
 
 	store_lock(s);
 	if ((ret = store_begin(s, &e)))
 		goto out;
-	if ((ret = store_cached(&st, s, insert_sql, &e)) ||
+	if ((ret = store_cached(&nst, s, insert_sql, &e)) ||
+	    (ret = store_cached(&dst, s, insert_done_sql, &e)) ||
 	    (ret = store_cached(&pst, s, insert_payload_sql, &e)))
 		goto out;
 	for (r = batch; r; r = r->next) {
 		struct zh_store_event_in *in = r->in;
 
 		/* static: the statements are reset before the call returns */
+		st = in->done ? dst : nst;
 		sqlite3_bind_text(st, 1, in->key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, in->kind, -1, SQLITE_STATIC);
 		store_bind_int(st, 3, in->now_ms);
+		if (in->done)
+			sqlite3_bind_text(st, 4, in->done, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		store_release(st);
 		if (rc != SQLITE_DONE) {
@@ -136,7 +145,8 @@ static void write_batch(struct zh_store *s, struct event_req *batch)
 	}
 	ret = store_commit(s, &e);
 out:
-	store_release(st);
+	store_release(nst);
+	store_release(dst);
 	store_release(pst);
 	if (ret)
 		store_rollback(s);

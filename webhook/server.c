@@ -97,6 +97,8 @@ struct request {
 	enum store_phase phase;
 	char *key, *kind;
 	struct zh_gitlab_event *ev; /* the parse, for the worker */
+	bool settled;		    /* stored done: no worker needed */
+	char result[160];	    /* when settled (zh_wh_settled) */
 	unsigned new_status;
 	int store_rc;
 	bool duplicate;
@@ -306,6 +308,26 @@ static enum MHD_Result answer_stored(struct zh_webhook *w,
 	return ok;
 }
 
+/* The stored event q, fresh: settled at once (its log line, as a
+ * worker would write it), or handed to the workers with its parse. */
+static void stored_fresh(struct zh_webhook *w, struct request *q, int64_t id)
+{
+	const struct zh_gitlab_event *g = q->ev;
+
+	if (q->settled) {
+		zh_wh_log("key=%s project=%s ref=%s rules=- result=%s", q->key,
+			  g->project,
+			  g->kind == ZH_GITLAB_MERGE_REQUEST ? g->source_branch
+							     : g->ref,
+			  q->result);
+		return;
+	}
+	if (q->ev && id > 0) {
+		zh_wh_parsed_put(&w->parsed, id, q->ev, q->body.len);
+		q->ev = NULL;
+	}
+}
+
 /* Store the event durably, then answer (answer_stored). Normally queued
  * for the committer with the connection suspended (answered when it is
  * resumed); stored here when the committer has stopped. */
@@ -314,8 +336,8 @@ static enum MHD_Result store_event(struct zh_wh_server *s,
 				   const char *key, const char *kind,
 				   unsigned new_status)
 {
+	struct zh_store_event_in in = {0};
 	struct zh_error err = {0};
-	int64_t id = 0;
 
 	q->key = strdup(key);
 	q->kind = strdup(kind);
@@ -334,19 +356,21 @@ static enum MHD_Result store_event(struct zh_wh_server *s,
 		return MHD_YES;
 	}
 	pthread_mutex_unlock(&s->qlock);
-	q->store_rc =
-	    zh_store_event_add(&id, &q->duplicate, s->w->store, q->key, q->kind,
-			       q->body.ptr ? q->body.ptr : "", q->body.len,
-			       zh_store_now_ms(), &err);
+	in.key = q->key;
+	in.kind = q->kind;
+	in.payload = q->body.ptr ? q->body.ptr : "";
+	in.payload_len = q->body.len;
+	in.now_ms = zh_store_now_ms();
+	in.done = q->settled ? q->result : NULL;
+	q->store_rc = zh_store_event_add_batch(&in, 1, s->w->store, &err);
+	q->duplicate = in.duplicate;
 	atomic_store(&s->w->intake_failing, q->store_rc < 0);
 	if (q->store_rc < 0) {
 		zh_wh_log("key=%s result=refused: %s", q->key, err.msg);
 	} else if (!q->duplicate) {
-		if (q->ev && id > 0) {
-			zh_wh_parsed_put(&s->w->parsed, id, q->ev, q->body.len);
-			q->ev = NULL;
-		}
-		zh_wh_wake(s->w, true, false);
+		stored_fresh(s->w, q, in.id);
+		if (!q->settled)
+			zh_wh_wake(s->w, true, false);
 	}
 	q->phase = STORE_DONE;
 	return answer_stored(s->w, c, q);
@@ -373,6 +397,7 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 		in[n].payload = q[n]->body.ptr ? q[n]->body.ptr : "";
 		in[n].payload_len = q[n]->body.len;
 		in[n].now_ms = now;
+		in[n].done = q[n]->settled ? q[n]->result : NULL;
 	}
 	rc = zh_store_event_add_batch(in, n, s->w->store, &err);
 	atomic_store(&s->w->intake_failing, rc < 0);
@@ -383,11 +408,9 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 		q[i]->store_rc = rc;
 		q[i]->duplicate = in[i].duplicate;
 		q[i]->phase = STORE_DONE;
-		fresh = fresh || (rc == 0 && !in[i].duplicate);
-		if (rc == 0 && !in[i].duplicate && q[i]->ev) {
-			zh_wh_parsed_put(&s->w->parsed, in[i].id, q[i]->ev,
-					 q[i]->body.len);
-			q[i]->ev = NULL;
+		if (rc == 0 && !in[i].duplicate) {
+			stored_fresh(s->w, q[i], in[i].id);
+			fresh = fresh || !q[i]->settled;
 		}
 		conn[i] = q[i]->conn;
 	}
@@ -528,6 +551,8 @@ static enum MHD_Result gitlab(struct zh_wh_server *s, struct MHD_Connection *c,
 				    q->body.len);
 		key = bkey;
 	}
+	/* judged by the configuration it arrived under */
+	q->settled = zh_wh_settled(cfg, ev, q->result, sizeof(q->result));
 	return store_event(s, c, q, key, ev->object_kind, MHD_HTTP_ACCEPTED);
 }
 

@@ -104,4 +104,13 @@ void zh_wh_workers_stop(struct zh_webhook *w);
  * over: 4 x zadig.timeout, between 10 s and 2 min. */
 int64_t zh_wh_event_lease_ms(const struct zh_config *cfg);
 
+/* What becomes of GitLab event g when that is known without reading a
+ * commit: a merge request action that never fires, or no rule for its
+ * project, kind and branch (or tag, or target branch). Then the result
+ * for the log line and the store goes to result (size) and it returns
+ * true; false: a worker must read the commits. The intake settles such
+ * events as it stores them; a worker checks again. */
+bool zh_wh_settled(const struct zh_config *cfg, const struct zh_gitlab_event *g,
+		   char *result, size_t size);
+
 #endif

@@ -175,23 +175,30 @@ static enum zh_event_kind push_kind(const struct zh_gitlab_event *g)
 		   : ZH_EVENT_PUSH;
 }
 
-/* Whether some rule may fire for g, from its project, kind and ref (or
- * merge request target branch) alone. A deletion is left to the usual
- * path: it never reads a repository and says "deleted". */
-static bool may_fire(const struct zh_config *cfg,
-		     const struct zh_gitlab_event *g)
+bool zh_wh_settled(const struct zh_config *cfg, const struct zh_gitlab_event *g,
+		   char *result, size_t size)
 {
 	struct zh_event ev = {.repo = g->project, .ref = g->ref};
 
 	if (g->kind == ZH_GITLAB_MERGE_REQUEST) {
+		if (!(strcmp(g->action, "open") == 0 ||
+		      strcmp(g->action, "reopen") == 0 ||
+		      (strcmp(g->action, "update") == 0 && g->oldrev))) {
+			snprintf(result, size, "ignored (merge request %s)",
+				 g->action);
+			return true;
+		}
 		ev.kind = ZH_EVENT_MERGE_REQUEST;
 		ev.mr_target_branch = g->target_branch;
 	} else if (zh_oid_is_zero(g->after)) {
-		return true;
+		return false; /* a deletion: the usual path says "deleted" */
 	} else {
 		ev.kind = push_kind(g);
 	}
-	return zh_mapping_may_fire(cfg, &ev);
+	if (zh_mapping_may_fire(cfg, &ev))
+		return false;
+	snprintf(result, size, "no rule matches");
+	return true;
 }
 
 /* ---- one GitLab event -> struct zh_event ---- */
@@ -477,6 +484,7 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 	struct zh_buf rules, result;
 	const struct zh_webhook_repo *wr;
 	const char *ref = "-";
+	char settled[160];
 	size_t i;
 	int rc;
 
@@ -496,22 +504,13 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 		goto out;
 	}
 	ref = g.kind == ZH_GITLAB_MERGE_REQUEST ? g.source_branch : g.ref;
-	if (g.kind == ZH_GITLAB_MERGE_REQUEST &&
-	    !(strcmp(g.action, "open") == 0 ||
-	      strcmp(g.action, "reopen") == 0 ||
-	      (strcmp(g.action, "update") == 0 && g.oldrev))) {
-		zh_wh_log("key=%s project=%s ref=%s rules=- result=ignored "
-			  "(merge request %s)",
-			  e->key, g.project, ref, g.action);
-		finish(k, e, false, false, "ignored");
-		goto out;
-	}
-	if (!may_fire(cfg, &g)) {
-		/* no repository opened, no mirror fetched, no degraded line */
-		zh_wh_log("key=%s project=%s ref=%s rules=- result=no rule "
-			  "matches",
-			  e->key, g.project, ref);
-		finish(k, e, false, false, "no rule matches");
+	if (zh_wh_settled(cfg, &g, settled, sizeof(settled))) {
+		/* no repository opened, no mirror fetched, no degraded line
+		 * (the intake stores such events settled; this one came
+		 * under an earlier configuration) */
+		zh_wh_log("key=%s project=%s ref=%s rules=- result=%s", e->key,
+			  g.project, ref, settled);
+		finish(k, e, false, false, settled);
 		goto out;
 	}
 	wr = repo_for(cfg, g.project);
