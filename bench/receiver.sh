@@ -3,7 +3,11 @@
 # side on 127.0.0.1, rounds alternating the servers:
 #   zadig-webhook   GitLab push events: token checked, deduplicated (a new
 #                   Idempotency-Key per request), stored durably before the
-#                   202; workers then process them (no rule matches)
+#                   202; no rule names the project: settled as stored
+#   zadig-webhook-read  the same, with a rule for the project and branch
+#                   whose paths filter the push does not meet: each event
+#                   also goes through a worker (claimed, commits read from
+#                   the payload, no rule fires, result stored)
 #   zadig-webhook on tmpfs (with TMPFS=1; adds ~1 min): the
 #                   same with state_dir in memory, where a disk flush costs
 #                   nothing: what the code does when the disk is not the limit
@@ -31,7 +35,6 @@ DURATION=${DURATION:-10}
 RATE=${RATE:-1000}
 PACE_S=${PACE_S:-10}
 TMPFS=${TMPFS:-0}
-BODY=$SRC/tests/fixtures/webhook/push.json
 LUA=$SRC/bench/wrk-gitlab.lua
 HZ=$(getconf CLK_TCK)
 
@@ -55,6 +58,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# GitLab's push payload (tests/fixtures/webhook/push.json), its commit list
+# made whole (total_commits_count 2, as listed, not 4): the changed paths
+# are known from the payload, so zadig-webhook-read's paths filter can
+# say no without a repository
+BODY=$T/push.json
+sed 's/"total_commits_count": 4/"total_commits_count": 2/' \
+	"$SRC/tests/fixtures/webhook/push.json" >"$BODY"
+grep -q '"total_commits_count": 2' "$BODY" || { echo "receiver.sh: push.json changed" >&2; exit 2; }
 SECRET="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export BODY TOKEN=$SECRET
 
@@ -111,9 +122,10 @@ wait_file "$T/fake.port"
 declare -A URL PID
 names=()
 
-# zh NAME STATE_DIR: zadig-webhook with the default workers, no repository
-# and a rule for another project: each event is stored, claimed, read from
-# the payload and done, nothing to trigger
+OTHER_RULE="  - { name: other, repo: other/project, branches: [main], workflow: { name: wf, env: dev, targets: [{ name: s, repos: [r] }] } }"
+# zh NAME STATE_DIR [RULE]: zadig-webhook with the default workers, no
+# repository, and a rule for another project (settled as stored, nothing
+# to trigger), or RULE (YAML, one rule)
 zh() {
 	cat >"$T/$1.yaml" <<YAML
 zadig:
@@ -123,10 +135,7 @@ state_dir: $2
 webhook:
   secret: $SECRET
 rules:
-  - name: other
-    repo: other/project
-    branches: [main]
-    workflow: { name: wf, env: dev, targets: [{ name: s, repos: [r] }] }
+${3:-$OTHER_RULE}
 YAML
 	ZADIG_HOOK_CONFIG= "$BUILD/zadig-webhook" --config "$T/$1.yaml" \
 		--listen 127.0.0.1:0 --port-file "$T/$1.port" 2>"$T/$1.log" &
@@ -137,6 +146,7 @@ YAML
 	names+=("$1")
 }
 zh zadig-webhook "$T/state"
+zh zadig-webhook-read "$T/state-read" "  - { name: src, repo: mike/diaspora, branches: [master], paths: ['nothing/**'], workflow: { name: wf, env: dev, targets: [{ name: s, repos: [r] }] } }"
 if [ "$TMPFS" = 1 ]; then
 	SHM=$(mktemp -d /dev/shm/zh-bench-receiver.XXXXXX)
 	zh zadig-webhook-tmpfs "$SHM/state"
@@ -257,7 +267,7 @@ for n in "${names[@]}"; do
 	printf '| %s | %s (%s-%s) | %s (%s-%s) | %s MB | %s |\n' "$n" "$m" "$lo" "$hi" \
 		"$cm" "$clo" "$chi" "$(awk -v k="$(hwm "${PID[$n]}")" 'BEGIN {printf "%.1f", k / 1024}')" "${NON2XX[$n]}"
 done
-for n in zadig-webhook zadig-webhook-tmpfs; do
+for n in zadig-webhook zadig-webhook-read zadig-webhook-tmpfs; do
 	[ -n "${ALL_IN[$n]:-}" ] || continue
 	echo "$n, CPU per event until processed (median): intake (HTTP + committer) $(stats ${ALL_IN[$n]} | cut -d' ' -f1) us, workers $(stats ${ALL_WK[$n]} | cut -d' ' -f1) us"
 done
@@ -277,6 +287,8 @@ echo "  >= 10x webhook (b):   $(ratio "$z" "${MED[webhook-b]}")x  $(verdict "$z 
 echo "  <= 30 us CPU/event:   $zc us  $(verdict "$zc <= 30")"
 echo "  p99 <= 10 ms at $RATE/s: p50 $(awk -v u="$zp50" 'BEGIN {printf "%.2f", u / 1000}') ms, p99 $(awk -v u="$zp99" 'BEGIN {printf "%.2f", u / 1000}') ms, $zerr errors  $(verdict "$zp99 <= 10000 && $zerr == 0")"
 echo "  RSS <= 16 MB at $RATE/s: $(awk -v k="$zrss" 'BEGIN {printf "%.1f", k / 1024}') MB (webhook (a): $(awk -v k="${PRSS[webhook-a]}" 'BEGIN {printf "%.1f", k / 1024}') MB)  $(verdict "$zrss <= 16384")"
+r=${MED[zadig-webhook-read]}
+echo "events a worker reads (zadig-webhook-read): $(ratio "$r" "${MED[bare]}")x bare, $(ratio "$r" "${MED[webhook-a]}")x webhook (a), $(ratio "$r" "${MED[webhook-b]}")x webhook (b), $(stats ${CPU[zadig-webhook-read]} | cut -d' ' -f1) us CPU/event"
 if [ -n "${MED[zadig-webhook-tmpfs]:-}" ]; then
 	t=${MED[zadig-webhook-tmpfs]}
 	echo "state on tmpfs (no flush cost): $(ratio "$t" "${MED[bare]}")x bare, $(ratio "$t" "${MED[webhook-a]}")x webhook (a), $(ratio "$t" "${MED[webhook-b]}")x webhook (b)"
