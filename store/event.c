@@ -131,7 +131,8 @@ static void write_batch(struct zh_store *s, struct event_req *batch)
 		}
 		in->duplicate = sqlite3_changes(s->db) == 0;
 		in->id = in->duplicate ? 0 : sqlite3_last_insert_rowid(s->db);
-		if (in->duplicate)
+		/* a settled event's payload is never read: not written */
+		if (in->duplicate || in->done)
 			continue;
 		store_bind_int(pst, 1, in->id);
 		sqlite3_bind_text(pst, 2, in->payload, (int)in->payload_len,

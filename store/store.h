@@ -434,8 +434,9 @@ struct zh_store_event_in {
 	const char *key, *kind, *payload;
 	size_t payload_len;
 	int64_t now_ms;
-	const char *done; /* stored already 'done' with this result (an
-			     event nothing can fire for), else 'new' */
+	const char *done; /* stored already 'done' with this result,
+			     without the payload (an event nothing can
+			     fire for: nobody reads it), else 'new' */
 	bool duplicate;	  /* out: the key was stored before (nothing written) */
 	int64_t id;	  /* out: the new event's id, 0 for a duplicate */
 };

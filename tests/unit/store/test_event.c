@@ -340,6 +340,49 @@ static void add_batch_and_order(void **state)
 	zh_store_event_dispose(&e);
 }
 
+/* An event stored settled (done): never claimed, its result kept, its
+ * key still deduplicates, its payload not written; pruned like others. */
+static void add_settled(void **state)
+{
+	struct fx *f = *state;
+	struct zh_store_event_in in[2] = {
+	    {.key = "s1",
+	     .kind = "push",
+	     .now_ms = 10,
+	     .done = "no rule matches"},
+	    {.key = "n1", .kind = "push", .now_ms = 10},
+	};
+	struct zh_store_event e = {0};
+	struct zh_error err = {0};
+	int64_t n;
+
+	in[0].payload = in[1].payload = payload;
+	in[0].payload_len = in[1].payload_len = strlen(payload);
+	assert_ok(zh_store_event_add_batch(in, 2, f->s, &err), &err);
+	assert_true(in[0].id > 0 && !in[0].duplicate);
+	assert_ok(zh_store_events_pending(&n, f->s, &err), &err);
+	assert_int_equal(n, 1);
+	assert_ok(zh_store_event_get(&e, f->s, in[0].id, &err), &err);
+	assert_int_equal(e.state, ZH_STORE_EVENT_DONE);
+	assert_string_equal(e.result, "no rule matches");
+	assert_int_equal(e.payload_len, 0);
+	assert_int_equal(e.received_ms, 10);
+	zh_store_event_dispose(&e);
+	assert_ok(zh_store_event_claim(&e, f->s, 100, 1000, &err), &err);
+	assert_string_equal(e.key, "n1");
+	assert_string_equal(e.payload, payload);
+	zh_store_event_dispose(&e);
+	assert_int_equal(zh_store_event_claim(&e, f->s, 100, 1000, &err),
+			 ZH_ENOTFOUND);
+	/* redelivered, settled or not: a duplicate */
+	in[1].key = "s1";
+	in[1].done = NULL;
+	assert_ok(zh_store_event_add_batch(&in[1], 1, f->s, &err), &err);
+	assert_true(in[1].duplicate);
+	assert_ok(zh_store_events_prune(&n, f->s, 11, &err), &err);
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +390,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(claim_lease_done, setup, teardown),
 	    cmocka_unit_test_setup_teardown(add_batch_and_order, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(add_settled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(threads_share_a_handle, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(full_disk_is_an_error, setup,
