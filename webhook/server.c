@@ -382,6 +382,7 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 {
 	struct zh_store_event_in in[BATCH_MAX];
 	struct MHD_Connection *conn[BATCH_MAX];
+	char logs[16384];
 	struct request *q[BATCH_MAX];
 	struct zh_error err = {0};
 	int64_t now = zh_store_now_ms();
@@ -401,6 +402,8 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 	}
 	rc = zh_store_event_add_batch(in, n, s->w->store, &err);
 	atomic_store(&s->w->intake_failing, rc < 0);
+	/* the batch's log lines in one write, before the replies */
+	zh_wh_log_hold(logs, sizeof(logs));
 	for (i = 0; i < n; i++) {
 		if (rc < 0)
 			zh_wh_log("key=%s result=refused: %s", q[i]->key,
@@ -414,6 +417,7 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 		}
 		conn[i] = q[i]->conn;
 	}
+	zh_wh_log_flush();
 	if (fresh)
 		zh_wh_wake(s->w, true, false);
 	for (i = 0; i < n; i++)
