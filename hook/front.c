@@ -272,21 +272,6 @@ static char *repo_name(const char *git_dir, const char *repo_root)
 	return name;
 }
 
-/* Whether some rule may fire for ref of repository name, before any
- * commit is read (mapping/decide.c). */
-static bool may_fire(const struct zh_config *cfg, const char *name,
-		     const char *ref)
-{
-	struct zh_event ev = {
-	    .kind = strncmp(ref, "refs/tags/", 10) == 0 ? ZH_EVENT_TAG
-							: ZH_EVENT_PUSH,
-	    .repo = name,
-	    .ref = ref,
-	};
-
-	return zh_mapping_may_fire(cfg, &ev);
-}
-
 static bool is_zero(const char *hex)
 {
 	return hex[strspn(hex, "0")] == '\0';
@@ -362,7 +347,7 @@ static int post_receive(const char *config, const char *chain)
 		     strncmp(u.ref, "refs/tags/", 10) != 0) ||
 		    is_zero(u.new_hex))
 			continue; /* not pushes; deletions never fire */
-		if (!may_fire(cfg, name, u.ref)) {
+		if (!zh_mapping_may_fire_ref(cfg, name, u.ref)) {
 			say("no rule matches %s", u.ref);
 			continue;
 		}

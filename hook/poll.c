@@ -179,7 +179,6 @@ static int spooled_update(struct zh_flow *g, struct zh_repo *r,
 	struct zh_flow_recorded_list rl = {0};
 	struct zh_flow_event fe;
 	struct zh_ref_update u;
-	struct zh_event ev = {0};
 	struct zh_error e = {0};
 	int rc;
 
@@ -191,11 +190,7 @@ static int spooled_update(struct zh_flow *g, struct zh_repo *r,
 	     strncmp(u.ref, "refs/tags/", 10) != 0) ||
 	    zh_oid_is_zero(u.new_hex))
 		return 0;
-	ev.kind = strncmp(u.ref, "refs/tags/", 10) == 0 ? ZH_EVENT_TAG
-							: ZH_EVENT_PUSH;
-	ev.repo = name;
-	ev.ref = u.ref;
-	if (!zh_mapping_may_fire(g->cfg, &ev)) {
+	if (!zh_mapping_may_fire_ref(g->cfg, name, u.ref)) {
 		/* the configuration changed since the push was queued */
 		log_f("%s %s %.12s: no rule matches", name, u.ref, u.new_hex);
 		return 0;

@@ -156,21 +156,6 @@ static void say_result(const struct zh_flow_result *res, bool sync_mode)
 	}
 }
 
-/* Whether some rule may fire for ref of repository name (NULL: not
- * known here, the mapping will tell), before the push is read. */
-static bool may_fire(const struct zh_config *cfg, const char *name,
-		     const char *ref)
-{
-	struct zh_event ev = {
-	    .kind = strncmp(ref, "refs/tags/", 10) == 0 ? ZH_EVENT_TAG
-							: ZH_EVENT_PUSH,
-	    .repo = name,
-	    .ref = ref,
-	};
-
-	return !name || zh_mapping_may_fire(cfg, &ev);
-}
-
 /* One "<old> <new> <ref>" update of repository name: record and (sync)
  * deliver. */
 static void handle_update(struct zh_flow *f, struct zh_repo *r,
@@ -189,7 +174,7 @@ static void handle_update(struct zh_flow *f, struct zh_repo *r,
 		return; /* notes, merge-request refs, ...: not pushes */
 	if (zh_oid_is_zero(new_hex))
 		return; /* deletions never fire */
-	if (!may_fire(f->cfg, name, ref)) {
+	if (name && !zh_mapping_may_fire_ref(f->cfg, name, ref)) {
 		/* no walk or diff for a ref no rule covers */
 		say("no rule matches %s", ref);
 		return;

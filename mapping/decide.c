@@ -243,3 +243,16 @@ bool zh_mapping_may_fire(const struct zh_config *cfg, const struct zh_event *ev)
 			return true;
 	return false;
 }
+
+bool zh_mapping_may_fire_ref(const struct zh_config *cfg, const char *repo,
+			     const char *ref)
+{
+	struct zh_event ev = {
+	    .kind = strncmp(ref, "refs/tags/", 10) == 0 ? ZH_EVENT_TAG
+							: ZH_EVENT_PUSH,
+	    .repo = repo,
+	    .ref = ref,
+	};
+
+	return zh_mapping_may_fire(cfg, &ev);
+}

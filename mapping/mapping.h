@@ -71,6 +71,11 @@ int zh_mapping_explain(struct zh_verdict_list *out,
  * first, so that a ref no rule covers costs no walk, diff or fetch. */
 bool zh_mapping_may_fire(const struct zh_config *cfg, const struct zh_event *ev);
 
+/* zh_mapping_may_fire for an update of ref (refs/tags/...: a tag event,
+ * else a push) in repository repo, as the hook sees it. */
+bool zh_mapping_may_fire_ref(const struct zh_config *cfg, const char *repo,
+			     const char *ref);
+
 /* One fired rule and the request it sends. */
 struct zh_trigger {
 	const struct zh_rule *rule; /* borrowed from the config */

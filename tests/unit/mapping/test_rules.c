@@ -408,6 +408,14 @@ static void may_fire(void **state)
 	ev = push_main;
 	ev.deleted = true;
 	assert_false(zh_mapping_may_fire(&cfg, &ev));
+	/* the hook's form: the kind from the ref */
+	assert_true(
+	    zh_mapping_may_fire_ref(&cfg, "group/a", "refs/heads/main"));
+	assert_false(
+	    zh_mapping_may_fire_ref(&cfg, "other/a", "refs/heads/main"));
+	assert_false(zh_mapping_may_fire_ref(&cfg, "group/a", "refs/heads/x"));
+	assert_true(zh_mapping_may_fire_ref(&cfg, "any/a", "refs/tags/v2"));
+	assert_false(zh_mapping_may_fire_ref(&cfg, "any/a", "refs/tags/x"));
 	cfg.nrules = 0;
 	assert_false(zh_mapping_may_fire(&cfg, &push_main));
 	assert_false(zh_mapping_may_fire(NULL, &push_main));
