@@ -275,7 +275,7 @@ static int post_receive(const char *config, const char *chain)
 	f.repo = r;
 	f.deadline_ms = start + cfg->hook.deadline_ms;
 	if (zh_repo_name(&name, r, cfg->hook.repo_root, NULL) < 0)
-		name = NULL; /* each update says why, from the mapping */
+		name = NULL; /* reading each update then says why */
 
 	for (line = zh_buf_cstr(&in); *line; line = eol ? eol + 1 : "") {
 		struct zh_ref_update u;
