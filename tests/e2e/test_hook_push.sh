@@ -109,6 +109,16 @@ git -C "$W" checkout -q -b foo
 hrun git -C "$W" push origin foo
 expect "no rule matches" 0 "" "^$Z no rule matches refs/heads/foo *$"
 check "no rule: nothing sent" test "$(creates wf-dev)" = "$n"
+# decided from the ref before a commit is read: even one the repository
+# lacks (a ref a rule covers has its commit read, and the lack said)
+RC=0
+printf '%040d %s refs/heads/foo\n' 0 1234567890123456789012345678901234567890 |
+	(cd "$G" && GIT_DIR=. zadig-hook post-receive) >"$T/out" 2>"$T/err" || RC=$?
+expect "no rule: decided before reading the commit" 0 "" "^zadig: no rule matches refs/heads/foo *$"
+RC=0
+printf '%040d %s refs/heads/main\n' 0 1234567890123456789012345678901234567890 |
+	(cd "$G" && GIT_DIR=. zadig-hook post-receive) >"$T/out" 2>"$T/err" || RC=$?
+expect "a rule's ref, a commit the repository lacks: said" 0 "" "^zadig: refs/heads/main: cannot read the push"
 
 # ---- a branch name and message beyond ASCII ----
 git -C "$W" checkout -q -b "feature/naïve-ü"
