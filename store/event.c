@@ -201,26 +201,18 @@ int zh_store_event_add_batch(struct zh_store_event_in *items, size_t n,
 	return ret;
 }
 
-int zh_store_event_add(int64_t *id, bool *duplicate, struct zh_store *s,
-		       const char *key, const char *kind, const char *payload,
-		       size_t payload_len, int64_t now_ms, struct zh_error *err)
+int zh_store_event_add_in(struct zh_store_event_in *in, struct zh_store *s,
+			  struct zh_error *err)
 {
-	struct zh_store_event_in in = {.key = key,
-				       .kind = kind,
-				       .payload = payload,
-				       .payload_len = payload_len,
-				       .now_ms = now_ms};
 	struct event_req r, *batch, *b, *next;
 	int ret;
 
-	if (id)
-		*id = 0;
-	if (duplicate)
-		*duplicate = false;
-	if ((ret = check_in(&in, err)))
+	in->duplicate = false;
+	in->id = 0;
+	if ((ret = check_in(in, err)))
 		return ret;
 	memset(&r, 0, sizeof(r));
-	r.in = &in;
+	r.in = in;
 	pthread_mutex_lock(&s->gc_mu);
 	*s->gc_tail = &r;
 	s->gc_tail = &r.next;
@@ -246,16 +238,27 @@ int zh_store_event_add(int64_t *id, bool *duplicate, struct zh_store *s,
 		pthread_cond_broadcast(&s->gc_cv);
 	}
 	pthread_mutex_unlock(&s->gc_mu);
-	if (r.ret) {
-		if (err)
-			*err = r.err;
-		return r.ret;
-	}
+	if (r.ret && err)
+		*err = r.err;
+	return r.ret;
+}
+
+int zh_store_event_add(int64_t *id, bool *duplicate, struct zh_store *s,
+		       const char *key, const char *kind, const char *payload,
+		       size_t payload_len, int64_t now_ms, struct zh_error *err)
+{
+	struct zh_store_event_in in = {.key = key,
+				       .kind = kind,
+				       .payload = payload,
+				       .payload_len = payload_len,
+				       .now_ms = now_ms};
+	int ret = zh_store_event_add_in(&in, s, err);
+
 	if (id)
 		*id = in.id;
 	if (duplicate)
 		*duplicate = in.duplicate;
-	return 0;
+	return ret;
 }
 
 /* a crashed worker's events first (few rows are ever 'working'), then

@@ -441,6 +441,12 @@ struct zh_store_event_in {
 	int64_t id;	  /* out: the new event's id, 0 for a duplicate */
 };
 
+/* zh_store_event_add of one struct zh_store_event_in (a settled event
+ * too: see done), committed together with concurrent calls; in->id and
+ * in->duplicate set. Returns as zh_store_event_add. */
+int zh_store_event_add_in(struct zh_store_event_in *in, struct zh_store *s,
+			  struct zh_error *err);
+
 /* What zh_store_event_add does, for n deliveries gathered by the caller
  * (the receiver's committer thread): all stored in one transaction, one
  * disk flush, committed on return 0 (each item's duplicate and id set; a

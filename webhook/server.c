@@ -308,18 +308,25 @@ static enum MHD_Result answer_stored(struct zh_webhook *w,
 	return ok;
 }
 
+/* What the store is given for q, received at now_ms. */
+static void event_in(struct zh_store_event_in *in, const struct request *q,
+		     int64_t now_ms)
+{
+	memset(in, 0, sizeof(*in));
+	in->key = q->key;
+	in->kind = q->kind;
+	in->payload = q->body.ptr ? q->body.ptr : "";
+	in->payload_len = q->body.len;
+	in->now_ms = now_ms;
+	in->done = q->settled ? q->result : NULL;
+}
+
 /* The stored event q, fresh: settled at once (its log line, as a
  * worker would write it), or handed to the workers with its parse. */
 static void stored_fresh(struct zh_webhook *w, struct request *q, int64_t id)
 {
-	const struct zh_gitlab_event *g = q->ev;
-
 	if (q->settled) {
-		zh_wh_log("key=%s project=%s ref=%s rules=- result=%s", q->key,
-			  g->project,
-			  g->kind == ZH_GITLAB_MERGE_REQUEST ? g->source_branch
-							     : g->ref,
-			  q->result);
+		zh_wh_log_settled(q->key, q->ev, q->result);
 		return;
 	}
 	if (q->ev && id > 0) {
@@ -336,7 +343,7 @@ static enum MHD_Result store_event(struct zh_wh_server *s,
 				   const char *key, const char *kind,
 				   unsigned new_status)
 {
-	struct zh_store_event_in in = {0};
+	struct zh_store_event_in in;
 	struct zh_error err = {0};
 
 	q->key = strdup(key);
@@ -356,13 +363,8 @@ static enum MHD_Result store_event(struct zh_wh_server *s,
 		return MHD_YES;
 	}
 	pthread_mutex_unlock(&s->qlock);
-	in.key = q->key;
-	in.kind = q->kind;
-	in.payload = q->body.ptr ? q->body.ptr : "";
-	in.payload_len = q->body.len;
-	in.now_ms = zh_store_now_ms();
-	in.done = q->settled ? q->result : NULL;
-	q->store_rc = zh_store_event_add_batch(&in, 1, s->w->store, &err);
+	event_in(&in, q, zh_store_now_ms());
+	q->store_rc = zh_store_event_add_in(&in, s->w->store, &err);
 	q->duplicate = in.duplicate;
 	atomic_store(&s->w->intake_failing, q->store_rc < 0);
 	if (q->store_rc < 0) {
@@ -392,13 +394,7 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 
 	for (; *list && n < BATCH_MAX; *list = (*list)->next, n++) {
 		q[n] = *list;
-		memset(&in[n], 0, sizeof(in[n]));
-		in[n].key = q[n]->key;
-		in[n].kind = q[n]->kind;
-		in[n].payload = q[n]->body.ptr ? q[n]->body.ptr : "";
-		in[n].payload_len = q[n]->body.len;
-		in[n].now_ms = now;
-		in[n].done = q[n]->settled ? q[n]->result : NULL;
+		event_in(&in[n], q[n], now);
 	}
 	rc = zh_store_event_add_batch(in, n, s->w->store, &err);
 	atomic_store(&s->w->intake_failing, rc < 0);

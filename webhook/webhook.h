@@ -113,4 +113,8 @@ int64_t zh_wh_event_lease_ms(const struct zh_config *cfg);
 bool zh_wh_settled(const struct zh_config *cfg, const struct zh_gitlab_event *g,
 		   char *result, size_t size);
 
+/* The log line of event key, g, settled with result (zh_wh_settled). */
+void zh_wh_log_settled(const char *key, const struct zh_gitlab_event *g,
+		       const char *result);
+
 #endif

@@ -201,6 +201,15 @@ bool zh_wh_settled(const struct zh_config *cfg, const struct zh_gitlab_event *g,
 	return true;
 }
 
+void zh_wh_log_settled(const char *key, const struct zh_gitlab_event *g,
+		       const char *result)
+{
+	zh_wh_log("key=%s project=%s ref=%s rules=- result=%s", key, g->project,
+		  g->kind == ZH_GITLAB_MERGE_REQUEST ? g->source_branch
+						     : g->ref,
+		  result);
+}
+
 /* ---- one GitLab event -> struct zh_event ---- */
 
 struct built {
@@ -508,8 +517,7 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 		/* no repository opened, no mirror fetched, no degraded line
 		 * (the intake stores such events settled; this one came
 		 * under an earlier configuration) */
-		zh_wh_log("key=%s project=%s ref=%s rules=- result=%s", e->key,
-			  g.project, ref, settled);
+		zh_wh_log_settled(e->key, &g, settled);
 		finish(k, e, false, false, settled);
 		goto out;
 	}
