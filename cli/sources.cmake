@@ -15,6 +15,7 @@ target_compile_definitions(git-zadig PRIVATE
 	ZH_CLI_FULL_DIR="${CMAKE_INSTALL_FULL_LIBEXECDIR}/zadig-hook")
 target_link_libraries(git-zadig PRIVATE zh_gitrepo zh_config zh_util)
 target_link_options(git-zadig PRIVATE -Wl,--as-needed)
+zh_link_static(git-zadig)
 # the front is of no use without the full program
 add_dependencies(git-zadig git-zadig-full)
 install(TARGETS git-zadig DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -22,6 +23,7 @@ install(TARGETS git-zadig DESTINATION ${CMAKE_INSTALL_BINDIR})
 add_executable(git-zadig-full cli/git-zadig.c cli/net.c cli/status.c
 	cli/show.c hook/spool.c hook/spawn.c ${ZH_LOCAL_ONLY})
 target_link_libraries(git-zadig-full PRIVATE zh)
+zh_link_static(git-zadig-full)
 install(TARGETS git-zadig-full
 	DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/zadig-hook)
 

@@ -5,5 +5,5 @@ zh_module(config SOURCES
 	config/locate.c
 	config/reference.c
 	config/units.c
-	DEPS zh_util PkgConfig::YAML
+	DEPS zh_util zh_dep_yaml
 )

@@ -23,22 +23,71 @@
  * call libssh2_init again when they start, so an SSH connection, were one
  * ever made here, would still work.
  *
- * With a libgit2 built on other libraries these are simply unused. */
+ * With a libgit2 built on other libraries these are simply unused.
+ *
+ * ZH_STATIC_DEPS (CMakeLists.txt, zh_link_static): the program links
+ * libgit2 and its libraries from their archives, whose members defining
+ * these are linked too; the linker's --wrap sends libgit2's calls to the
+ * __wrap_ definitions instead. libcurl, loaded later (zadig/curl.c), has
+ * its own shared libssh2 then, whose libssh2_init runs in full when a
+ * Zadig call starts libcurl (curl_global_init took 0.55 ms here with it
+ * and without it: no engine to load). Such a program also gets the GSSAPI
+ * functions libgit2's HTTP Negotiate authentication calls, all failing
+ * (GSS_S_FAILURE): linking Kerberos, which Debian ships shared only,
+ * would load its seven libraries at every start again. */
+
+#ifdef ZH_STATIC_DEPS
+#define REPLACE(name) __wrap_##name
+#else
+#define REPLACE(name) name
+#endif
 
 struct mbedtls_x509_crt;
-int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain,
-				const char *path);
-int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain,
-				const char *path)
+int REPLACE(mbedtls_x509_crt_parse_file)(struct mbedtls_x509_crt *chain,
+					 const char *path);
+int REPLACE(mbedtls_x509_crt_parse_file)(struct mbedtls_x509_crt *chain,
+					 const char *path)
 {
 	(void)chain;
 	(void)path;
 	return 0;
 }
 
-int libssh2_init(int flags);
-int libssh2_init(int flags)
+int REPLACE(libssh2_init)(int flags);
+int REPLACE(libssh2_init)(int flags)
 {
 	(void)flags;
 	return 0;
 }
+
+#ifdef ZH_STATIC_DEPS
+/* The GSSAPI calls in libgit2 1.5 (src/libgit2/transports/
+ * auth_negotiate.c), with gssapi.h's types: OM_uint32 is 32 bits, every
+ * other argument a pointer or a pointer-sized handle. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+typedef unsigned int gss_uint32;
+#define GSS_FAILURE (13u << 16) /* GSS_S_FAILURE */
+#define GSS_FN(name, ...)                                                      \
+	gss_uint32 name(gss_uint32 *minor, __VA_ARGS__);                       \
+	gss_uint32 name(gss_uint32 *minor, __VA_ARGS__)                        \
+	{                                                                      \
+		if (minor)                                                     \
+			*minor = 0;                                            \
+		return GSS_FAILURE;                                            \
+	}
+
+void *GSS_C_NT_HOSTBASED_SERVICE;
+
+GSS_FN(gss_indicate_mechs, void *mechs)
+GSS_FN(gss_import_name, const void *buf, const void *type, void *name)
+GSS_FN(gss_init_sec_context, const void *cred, void *ctx, const void *name,
+       const void *mech, gss_uint32 flags, gss_uint32 time,
+       const void *bindings, const void *in, void *actual, void *out,
+       gss_uint32 *ret_flags, gss_uint32 *ret_time)
+GSS_FN(gss_delete_sec_context, void *ctx, void *out)
+GSS_FN(gss_display_status, gss_uint32 status, int type, const void *mech,
+       gss_uint32 *ctx, void *out)
+GSS_FN(gss_release_buffer, void *buf)
+GSS_FN(gss_release_name, void *name)
+GSS_FN(gss_release_oid_set, void *set)
+#endif

@@ -4,5 +4,5 @@ zh_module(gitrepo SOURCES
 	gitrepo/mirror.c
 	gitrepo/notes_push.c
 	gitrepo/remote.c
-	DEPS zh_util PkgConfig::LIBGIT2
+	DEPS zh_util zh_dep_libgit2
 )

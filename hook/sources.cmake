@@ -17,6 +17,7 @@ target_compile_definitions(zadig-hook PRIVATE ZH_FULL_REL="${zh_full_rel}")
 # the archives would bring along but nothing calls.
 target_link_libraries(zadig-hook PRIVATE zh_config zh_mapping zh_flow zh_util)
 target_link_options(zadig-hook PRIVATE -Wl,--as-needed)
+zh_link_static(zadig-hook)
 install(TARGETS zadig-hook DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 add_executable(zadig-hook-full hook/zadig-hook.c hook/install.c hook/poll.c
@@ -24,5 +25,6 @@ add_executable(zadig-hook-full hook/zadig-hook.c hook/install.c hook/poll.c
 target_compile_definitions(zadig-hook-full PRIVATE
 	ZH_FRONT_REL="${zh_front_rel}")
 target_link_libraries(zadig-hook-full PRIVATE zh)
+zh_link_static(zadig-hook-full)
 install(TARGETS zadig-hook-full
 	DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/zadig-hook)

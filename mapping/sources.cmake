@@ -3,5 +3,5 @@ zh_module(mapping SOURCES
 	mapping/expand.c
 	mapping/glob.c
 	mapping/mapping.c
-	DEPS zh_config zh_zadig zh_util PkgConfig::CRYPTO
+	DEPS zh_config zh_zadig zh_util zh_dep_crypto
 )

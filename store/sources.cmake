@@ -5,5 +5,5 @@ zh_module(store SOURCES
 	store/store.c
 	store/task.c
 	store/trigger.c
-	DEPS zh_util PkgConfig::SQLITE Threads::Threads
+	DEPS zh_util zh_dep_sqlite Threads::Threads
 )

@@ -21,7 +21,7 @@ zh_module(zadig SOURCES
 	zadig/parse.c
 	zadig/render.c
 	zadig/types.c
-	DEPS zh_util PkgConfig::JSONC ${CMAKE_DL_LIBS}
+	DEPS zh_util zh_dep_jsonc ${CMAKE_DL_LIBS}
 )
 target_include_directories(zh_zadig PRIVATE ${CURL_INCLUDE_DIRS})
 target_compile_options(zh_zadig PRIVATE ${CURL_CFLAGS_OTHER})
