@@ -1,9 +1,12 @@
 /* Linked into the programs that use libgit2 for local repositories only
  * (git-zadig, git-zadig-full, zadig-hook-full; never the receiver, whose
- * mirrors fetch over the network), not part of the gitrepo library. Each
- * definition below takes the place of a library's in the program, so
+ * mirrors fetch over the network), not part of the gitrepo library. The
+ * definitions below take the place of a library's in the program, so
  * that git_libgit2_init does not set up transports these programs never
  * use (libgit2 1.5 has no option to skip or defer them).
+ *
+ * Linked with libgit2's shared library (the default where the archives
+ * are missing), they replace the libraries' exported functions:
  *
  * mbedtls_x509_crt_parse_file: Debian's libgit2 is built with mbedTLS,
  * and git_libgit2_init parses the system's whole CA bundle with it
@@ -25,46 +28,68 @@
  *
  * With a libgit2 built on other libraries these are simply unused.
  *
- * ZH_STATIC_DEPS (CMakeLists.txt, zh_link_static): the program links
- * libgit2 and its libraries from their archives, whose members defining
- * these are linked too; the linker's --wrap sends libgit2's calls to the
- * __wrap_ definitions instead. libcurl, loaded later (zadig/curl.c), has
- * its own shared libssh2 then, whose libssh2_init runs in full when a
- * Zadig call starts libcurl (curl_global_init took 0.55 ms here with it
- * and without it: no engine to load). Such a program also gets the GSSAPI
- * functions libgit2's HTTP Negotiate authentication calls, all failing
- * (GSS_S_FAILURE): linking Kerberos, which Debian ships shared only,
- * would load its seven libraries at every start again. */
+ * Linked with the archives (ZH_STATIC_DEPS; CMakeLists.txt,
+ * zh_link_static), libgit2's own functions can be replaced, through the
+ * linker's --wrap (libgit2's calls to name go to __wrap_name):
+ *
+ * git_mbedtls_stream_global_init: all of mbedTLS's set-up, the CA bundle
+ * and the seeding of its random generator (HAVEGE, ~0.3 ms) too; TLS
+ * streams through libgit2 then fail with an error instead of starting.
+ * libcurl has its own libraries (it is loaded apart, zadig/curl.c).
+ *
+ * libssh2_init: as above, for libgit2's calls only; libcurl's shared
+ * libssh2 runs its own in full (curl_global_init took 0.55 ms here with
+ * it and without it).
+ *
+ * GSSAPI: libgit2's HTTP Negotiate authentication calls Kerberos, which
+ * Debian ships shared only: linking it would load its seven libraries at
+ * every start again. The functions below all fail (GSS_S_FAILURE). */
 
 #ifdef ZH_STATIC_DEPS
-#define REPLACE(name) __wrap_##name
-#else
-#define REPLACE(name) name
-#endif
 
-struct mbedtls_x509_crt;
-int REPLACE(mbedtls_x509_crt_parse_file)(struct mbedtls_x509_crt *chain,
-					 const char *path);
-int REPLACE(mbedtls_x509_crt_parse_file)(struct mbedtls_x509_crt *chain,
-					 const char *path)
+#include <git2/errors.h>
+
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+
+int __wrap_git_mbedtls_stream_global_init(void);
+int __wrap_git_mbedtls_stream_global_init(void)
 {
-	(void)chain;
-	(void)path;
 	return 0;
 }
 
-int REPLACE(libssh2_init)(int flags);
-int REPLACE(libssh2_init)(int flags)
+static int no_tls(void)
 {
-	(void)flags;
+	git_error_set_str(GIT_ERROR_SSL, "TLS is not set up in this program "
+					 "(it reads local repositories only)");
+	return -1;
+}
+
+struct git_stream;
+int __wrap_git_mbedtls_stream_new(struct git_stream **out, const char *host,
+				  const char *port);
+int __wrap_git_mbedtls_stream_new(struct git_stream **out, const char *host,
+				  const char *port)
+{
+	return no_tls();
+}
+
+int __wrap_git_mbedtls_stream_wrap(struct git_stream **out,
+				   struct git_stream *in, const char *host);
+int __wrap_git_mbedtls_stream_wrap(struct git_stream **out,
+				   struct git_stream *in, const char *host)
+{
+	return no_tls();
+}
+
+int __wrap_libssh2_init(int flags);
+int __wrap_libssh2_init(int flags)
+{
 	return 0;
 }
 
-#ifdef ZH_STATIC_DEPS
 /* The GSSAPI calls in libgit2 1.5 (src/libgit2/transports/
  * auth_negotiate.c), with gssapi.h's types: OM_uint32 is 32 bits, every
  * other argument a pointer or a pointer-sized handle. */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
 typedef unsigned int gss_uint32;
 #define GSS_FAILURE (13u << 16) /* GSS_S_FAILURE */
 #define GSS_FN(name, ...)                                                      \
@@ -90,4 +115,25 @@ GSS_FN(gss_display_status, gss_uint32 status, int type, const void *mech,
 GSS_FN(gss_release_buffer, void *buf)
 GSS_FN(gss_release_name, void *name)
 GSS_FN(gss_release_oid_set, void *set)
+
+#else
+
+struct mbedtls_x509_crt;
+int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain,
+				const char *path);
+int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain,
+				const char *path)
+{
+	(void)chain;
+	(void)path;
+	return 0;
+}
+
+int libssh2_init(int flags);
+int libssh2_init(int flags)
+{
+	(void)flags;
+	return 0;
+}
+
 #endif

@@ -21,24 +21,34 @@ wait_gone() {
 }
 spooled() { find "$G/zadig-hook/spool" -type f 2>/dev/null | wc -l; }
 
+# refers PROGRAM SYMBOL: PROGRAM's code calls SYMBOL, or its data holds
+# SYMBOL's address (a relocation), as libgit2's table of set-up functions
+refers() {
+	local at
+	at=$(nm "$1" | awk -v s="$2" '$3 == s { sub(/^0+/, "", $1); print $1 }')
+	[ -n "$at" ] || return 1
+	readelf -rW "$1" | grep -qE " $at\$" ||
+		objdump -d "$1" | grep -qE "\s(call|jmp)\s+$at <"
+}
+
 # gitrepo/local_only.c in effect in program $1: linked with libgit2's
 # shared library, its own definitions are exported in the library's
 # place; linked with the archives (CMakeLists.txt, ZH_STATIC_DEPS),
-# libgit2's calls go to its __wrap_ definitions.
+# libgit2 calls its __wrap_ definitions, never mbedTLS's set-up.
 skips_transport_setup() {
-	local code
 	[ "$(nm -D --defined-only "$1" |
 		grep -cE ' T (libssh2_init|mbedtls_x509_crt_parse_file)$')" = 2 ] &&
 		return 0
-	code=$(objdump -d "$1")
-	grep -q 'call.*<__wrap_libssh2_init>' <<<"$code" &&
-		grep -q 'call.*<__wrap_mbedtls_x509_crt_parse_file>' <<<"$code"
+	refers "$1" __wrap_libssh2_init &&
+		refers "$1" __wrap_git_mbedtls_stream_global_init &&
+		! refers "$1" git_mbedtls_stream_global_init
 }
 
 check "install: the hook script runs the zadig-hook on PATH" \
 	grep -qF "'$(realpath "$(command -v zadig-hook)")' post-receive" "$G/hooks/post-receive"
 check "the hook program links neither libgit2 nor libcurl nor sqlite" \
-	bash -c "! ldd '$(command -v zadig-hook)' | grep -qE 'libgit2|libcurl|libsqlite'"
+	bash -c "! ldd '$(command -v zadig-hook)' | grep -qE 'libgit2|libcurl|libsqlite' &&
+		! nm '$(command -v zadig-hook)' | grep -qE ' [TU] (git_libgit2_init|sqlite3_open_v2|curl_easy_init)$'"
 
 # ---- a push with a rule: queued now, delivered and noted by the poller ----
 hrun git -C "$W" push origin main
