@@ -53,6 +53,8 @@ void store_unlock(struct zh_store *s);
 int store_fail(struct zh_store *s, int rc, const char *what,
 	       struct zh_error *err);
 
+/* The name of the VFS store connections open with (store/vfs.c). */
+const char *store_vfs(void);
 int store_prepare(sqlite3_stmt **st, struct zh_store *s, const char *sql,
 		  struct zh_error *err);
 int store_exec(struct zh_store *s, const char *sql, struct zh_error *err);

@@ -5,5 +5,6 @@ zh_module(store SOURCES
 	store/store.c
 	store/task.c
 	store/trigger.c
+	store/vfs.c
 	DEPS zh_util zh_dep_sqlite Threads::Threads
 )

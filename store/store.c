@@ -557,7 +557,7 @@ int zh_store_open(struct zh_store **out, const char *dir, struct zh_error *err)
 	rc = sqlite3_open_v2(s->path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				 SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
-			     NULL);
+			     store_vfs());
 	if (rc != SQLITE_OK) {
 		ret = open_fail(s, rc, err);
 		goto out;
@@ -625,7 +625,7 @@ int zh_store_checkpoint(struct zh_store *s, struct zh_error *err)
 				     SQLITE_OPEN_READWRITE |
 					 SQLITE_OPEN_FULLMUTEX |
 					 SQLITE_OPEN_NOFOLLOW,
-				     NULL);
+				     store_vfs());
 		if (rc == SQLITE_OK) {
 			sqlite3_busy_timeout(s->ckpt_db, BUSY_MS);
 			/* the database file is flushed before the WAL is

@@ -1,0 +1,142 @@
+/* store/vfs.c: a WAL that holds data is opened without SQLITE_OPEN_CREATE
+ * (no directory flush at the first commit); a missing or empty one with it.
+ * A recording VFS, registered as SQLite's default before the store's,
+ * sees the flags the store's VFS passes down. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "tests/unit/store/helpers.h"
+#include "util/banned.h"
+#include "util/error.h"
+
+static sqlite3_vfs recorder;
+static int wal_opens, wal_creates;
+
+static int record_open(sqlite3_vfs *self, sqlite3_filename name,
+		       sqlite3_file *file, int flags, int *out_flags)
+{
+	sqlite3_vfs *base = self->pAppData;
+
+	if (flags & SQLITE_OPEN_WAL) {
+		wal_opens++;
+		if (flags & SQLITE_OPEN_CREATE)
+			wal_creates++;
+	}
+	return base->xOpen(base, name, file, flags, out_flags);
+}
+
+static int register_recorder(void **state)
+{
+	sqlite3_vfs *base;
+
+	(void)state;
+	assert_int_equal(sqlite3_initialize(), SQLITE_OK);
+	base = sqlite3_vfs_find(0);
+	assert_non_null(base);
+	recorder = *base;
+	recorder.pNext = NULL;
+	recorder.zName = "recorder";
+	recorder.pAppData = base;
+	recorder.xOpen = record_open;
+	assert_int_equal(sqlite3_vfs_register(&recorder, 1), SQLITE_OK);
+	return 0;
+}
+
+/* Open the store in dir, write to it, close it: the WAL opens counted. */
+static void open_write_close(const char *dir, int *opens, int *creates)
+{
+	struct zh_error err = {0};
+	struct zh_store *s;
+
+	wal_opens = wal_creates = 0;
+	s = open_ok(dir);
+	assert_ok(zh_store_meta_set(s, "k", "v", &err), &err);
+	zh_store_free(s);
+	*opens = wal_opens;
+	*creates = wal_creates;
+}
+
+static char *wal_of(const char *dir)
+{
+	size_t n = strlen(dir) + sizeof("/state.db-wal");
+	char *p = malloc(n);
+
+	assert_non_null(p);
+	snprintf(p, n, "%s/state.db-wal", dir);
+	return p;
+}
+
+static void wal_with_data_opens_without_create(void **state)
+{
+	char *dir = tmpdir_new(), *wal = wal_of(dir);
+	struct stat st;
+	int opens, creates;
+
+	(void)state;
+	/* a new store: its WAL is created, with the flag */
+	open_write_close(dir, &opens, &creates);
+	assert_int_equal(opens, 1);
+	assert_int_equal(creates, 1);
+	/* kept by the close (store.c), holding the commits */
+	assert_int_equal(stat(wal, &st), 0);
+	assert_true(st.st_size > 0);
+	open_write_close(dir, &opens, &creates);
+	assert_int_equal(opens, 1);
+	assert_int_equal(creates, 0);
+
+	/* empty: created by a process that flushed nothing */
+	assert_int_equal(truncate(wal, 0), 0);
+	open_write_close(dir, &opens, &creates);
+	assert_int_equal(opens, 1);
+	assert_int_equal(creates, 1);
+
+	/* gone (a foreign program's checkpoint on close) */
+	assert_int_equal(unlink(wal), 0);
+	open_write_close(dir, &opens, &creates);
+	assert_int_equal(opens, 1);
+	assert_int_equal(creates, 1);
+	assert_int_equal(stat(wal, &st), 0);
+	free(wal);
+	tmpdir_remove(dir);
+}
+
+static void data_survives_every_open(void **state)
+{
+	char *dir = tmpdir_new(), *wal = wal_of(dir), *v = NULL;
+	struct zh_error err = {0};
+	struct zh_store *s;
+	int opens, creates;
+
+	(void)state;
+	open_write_close(dir, &opens, &creates);
+	open_write_close(dir, &opens, &creates);
+	s = open_ok(dir);
+	assert_ok(zh_store_meta_get(&v, s, "k", &err), &err);
+	assert_non_null(v);
+	assert_string_equal(v, "v");
+	free(v);
+	zh_store_free(s);
+	free(wal);
+	tmpdir_remove(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(wal_with_data_opens_without_create),
+	    cmocka_unit_test(data_survives_every_open),
+	};
+
+	return cmocka_run_group_tests(tests, register_recorder, NULL);
+}
