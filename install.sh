@@ -9,10 +9,12 @@ BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 SKIP_DEPS=${SKIP_DEPS:-0}
 SKIP_INSTALL=0
+STATIC_DEPS=${STATIC_DEPS:-ON}
 
 usage() {
 	cat <<USAGE
 usage: ./install.sh [--prefix DIR] [--build-dir DIR] [--no-deps] [--no-install]
+                    [--shared-libs]
 
 Installs the Debian packages zadig-hook needs (as root, with apt-get),
 configures and builds it with CMake into the build directory, and installs
@@ -22,9 +24,13 @@ zadig-hook, zadig-webhook and git-zadig into PREFIX/bin.
   --build-dir DIR   build directory (default: \$BUILD_DIR or ./build)
   --no-deps         do not run apt-get (packages already there)
   --no-install      configure and build only
+  --shared-libs     link the hook and git zadig with the system's shared
+                    libraries (security updates of libgit2, OpenSSL or
+                    SQLite then apply without a rebuild; ~2 ms more per run)
   -h, --help        this text
 
-Environment: PREFIX, BUILD_DIR, BUILD_TYPE (RelWithDebInfo), JOBS, SKIP_DEPS=1.
+Environment: PREFIX, BUILD_DIR, BUILD_TYPE (RelWithDebInfo), JOBS, SKIP_DEPS=1,
+STATIC_DEPS=OFF (as --shared-libs).
 After it: run the tests with  ctest --test-dir build --output-on-failure
 USAGE
 }
@@ -37,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--build-dir=*) BUILD_DIR=${1#*=}; shift ;;
 	--no-deps) SKIP_DEPS=1; shift ;;
 	--no-install) SKIP_INSTALL=1; shift ;;
+	--shared-libs) STATIC_DEPS=OFF; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "install.sh: error: unknown option '$1'" >&2; usage >&2; exit 2 ;;
 	esac
@@ -73,7 +80,8 @@ fi
 e2e_bin=
 [ "$SKIP_INSTALL" = 1 ] || e2e_bin=$PREFIX/bin
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
-	-DCMAKE_INSTALL_PREFIX="$PREFIX" -DZH_E2E_BIN_DIR="$e2e_bin"
+	-DCMAKE_INSTALL_PREFIX="$PREFIX" -DZH_E2E_BIN_DIR="$e2e_bin" \
+	-DZH_STATIC_DEPS="$STATIC_DEPS"
 cmake --build "$BUILD_DIR" -j "$JOBS"
 if [ "$SKIP_INSTALL" != 1 ]; then
 	cmake --install "$BUILD_DIR"
