@@ -17,11 +17,13 @@
 #define TRIALS 31
 #define CALLS 4
 
+/* This thread's CPU time: the time other processes (the tests run beside
+ * this one) take the CPU from it is not counted. */
 static double now_s(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -77,7 +79,8 @@ int main(void)
 	check(!zh_webhook_secret_equal("s3cret", NULL),
 	      "NULL want matches nothing");
 
-	/* how long it takes: interleaved trials, medians */
+	/* how long it takes: interleaved trials, the fastest of each (the
+	 * noise of a shared machine only ever adds time) */
 	for (t = 0; t < TRIALS; t++) {
 		double s;
 
@@ -97,16 +100,16 @@ int main(void)
 	qsort(tf, TRIALS, sizeof(double), cmp_double);
 	qsort(tl, TRIALS, sizeof(double), cmp_double);
 	qsort(ts, TRIALS, sizeof(double), cmp_double);
-	mf = tf[TRIALS / 2];
-	ml = tl[TRIALS / 2];
-	ms = ts[TRIALS / 2];
+	mf = tf[0];
+	ml = tl[0];
+	ms = ts[0];
 	hi = mf > ml ? mf : ml;
 	hi = hi > ms ? hi : ms;
 	lo = mf < ml ? mf : ml;
 	lo = lo < ms ? lo : ms;
-	printf("# median of %d calls: first byte differs %.3f ms, last byte "
-	       "%.3f ms, equal %.3f ms\n",
-	       CALLS, mf * 1e3, ml * 1e3, ms * 1e3);
+	printf("# fastest of %d trials of %d calls: first byte differs "
+	       "%.3f ms, last byte %.3f ms, equal %.3f ms\n",
+	       TRIALS, CALLS, mf * 1e3, ml * 1e3, ms * 1e3);
 	check(lo > 0 && hi / lo < 1.5,
 	      "the time does not depend on where the values differ");
 	free(want);
