@@ -195,6 +195,14 @@ if run git zadig config check "$T/nopoll.yaml" && [ "$RC" = 0 ]; then
 	# gitrepo/local_only.c: libgit2's transports are not set up at start
 	check "zadig-hook-full skips libssh2's and mbedTLS's start-up" \
 		skips_transport_setup "$full"
+	# linked static, it exports none of its libraries' symbols: libcurl,
+	# loaded later with its own OpenSSL, libssh2 and zlib, must not bind
+	# to our copies (only libc's data, local_only.c's replacements and,
+	# in a sanitizer build, its runtime's flags)
+	check "zadig-hook-full exports no library's symbols" \
+		bash -c "! nm -D --defined-only '$full' | awk '{ print \$3 }' |
+			grep -vE '@GLIBC|^(libssh2_init|mbedtls_x509_crt_parse_file)$|^__(asan|ubsan|lsan|sanitizer)_' |
+			grep -q ."
 else
 	not_ok "the poll: false config is valid" "$(cat "$T/out" "$T/err")"
 fi
