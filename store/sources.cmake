@@ -1,4 +1,3 @@
-find_package(Threads REQUIRED)
 zh_module(store SOURCES
 	store/event.c
 	store/lock.c

@@ -1,5 +1,4 @@
 # zadig-webhook, the GitLab webhook receiver (design.md §6).
-find_package(Threads REQUIRED)
 
 # The pure parts (payloads, signatures, counters, the parses kept), also
 # linked by the unit tests in tests/unit/webhook.

@@ -27,11 +27,11 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* *best becomes took when that is less. */
+static void keep_min(double *best, double took)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
+	if (took < *best)
+		*best = took;
 }
 
 static int failures;
@@ -47,7 +47,7 @@ int main(void)
 {
 	char *want = malloc(LEN + 1), *first = malloc(LEN + 1);
 	char *last = malloc(LEN + 1), *same = malloc(LEN + 1);
-	double tf[TRIALS], tl[TRIALS], ts[TRIALS], mf, ml, ms, hi, lo;
+	double mf = 1e9, ml = 1e9, ms = 1e9, hi, lo; /* seconds */
 	volatile int sink = 0;
 	size_t i;
 	int t, c;
@@ -87,22 +87,16 @@ int main(void)
 		s = now_s();
 		for (c = 0; c < CALLS; c++)
 			sink += zh_webhook_secret_equal(first, want);
-		tf[t] = now_s() - s;
+		keep_min(&mf, now_s() - s);
 		s = now_s();
 		for (c = 0; c < CALLS; c++)
 			sink += zh_webhook_secret_equal(last, want);
-		tl[t] = now_s() - s;
+		keep_min(&ml, now_s() - s);
 		s = now_s();
 		for (c = 0; c < CALLS; c++)
 			sink += zh_webhook_secret_equal(same, want);
-		ts[t] = now_s() - s;
+		keep_min(&ms, now_s() - s);
 	}
-	qsort(tf, TRIALS, sizeof(double), cmp_double);
-	qsort(tl, TRIALS, sizeof(double), cmp_double);
-	qsort(ts, TRIALS, sizeof(double), cmp_double);
-	mf = tf[0];
-	ml = tl[0];
-	ms = ts[0];
 	hi = mf > ml ? mf : ml;
 	hi = hi > ms ? hi : ms;
 	lo = mf < ml ? mf : ml;

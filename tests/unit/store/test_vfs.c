@@ -113,7 +113,7 @@ static void wal_with_data_opens_without_create(void **state)
 
 static void data_survives_every_open(void **state)
 {
-	char *dir = tmpdir_new(), *wal = wal_of(dir), *v = NULL;
+	char *dir = tmpdir_new(), *v = NULL;
 	struct zh_error err = {0};
 	struct zh_store *s;
 	int opens, creates;
@@ -127,7 +127,6 @@ static void data_survives_every_open(void **state)
 	assert_string_equal(v, "v");
 	free(v);
 	zh_store_free(s);
-	free(wal);
 	tmpdir_remove(dir);
 }
 
