@@ -478,14 +478,27 @@ static void session_close(struct session *ss)
 
 extern char **environ;
 
+#ifndef ZH_CLI_BIN_REL
+#define ZH_CLI_BIN_REL "../../bin"
+#endif
+
+/* zadig-hook: beside us (the build tree), else at ZH_CLI_BIN_REL from
+ * our libexec directory (installed). */
+static void hook_program(char *exe, size_t size, const char *dir)
+{
+	snprintf(exe, size, "%s/zadig-hook", dir);
+	if (access(exe, X_OK) != 0)
+		snprintf(exe, size, "%s/" ZH_CLI_BIN_REL "/zadig-hook", dir);
+}
+
 /* Pushes an async hook spooled and no poller took (it was killed, or
- * could not start): `zadig-hook-full poll --spool`, which lives beside
- * us, records their triggers for this sync to deliver. A running poller
- * holds the lock and takes them itself. */
+ * could not start): `zadig-hook poll --spool` records their triggers for
+ * this sync to deliver. A running poller holds the lock and takes them
+ * itself. */
 static void take_spool(const struct session *ss, struct zh_repo *r,
 		       const char *config)
 {
-	char dir[PATH_MAX], exe[PATH_MAX + 32];
+	char dir[PATH_MAX], exe[PATH_MAX + 64];
 	char *argv[9];
 	pid_t pid;
 	int st, rc, i = 0;
@@ -493,7 +506,7 @@ static void take_spool(const struct session *ss, struct zh_repo *r,
 	if (!zh_spool_pending(ss->state) ||
 	    zh_hook_self_dir(dir, sizeof(dir)) < 0)
 		return;
-	snprintf(exe, sizeof(exe), "%s/zadig-hook-full", dir);
+	hook_program(exe, sizeof(exe), dir);
 	argv[i++] = exe;
 	argv[i++] = "poll";
 	argv[i++] = "--spool";

@@ -7,6 +7,8 @@
 #   it (the build tree).
 file(RELATIVE_PATH zh_cli_full_rel ${CMAKE_INSTALL_FULL_BINDIR}
 	${CMAKE_INSTALL_FULL_LIBEXECDIR}/zadig-hook)
+file(RELATIVE_PATH zh_cli_bin_rel ${CMAKE_INSTALL_FULL_LIBEXECDIR}/zadig-hook
+	${CMAKE_INSTALL_FULL_BINDIR})
 
 add_executable(git-zadig cli/git-zadig.c cli/front.c cli/status.c
 	gitrepo/local_only.c)
@@ -22,6 +24,10 @@ install(TARGETS git-zadig DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 add_executable(git-zadig-full cli/git-zadig.c cli/net.c cli/status.c
 	cli/show.c hook/spool.c hook/spawn.c ${ZH_LOCAL_ONLY})
+# `git zadig sync` runs `zadig-hook poll --spool`: beside it (the build
+# tree), else at ZH_CLI_BIN_REL from it
+target_compile_definitions(git-zadig-full PRIVATE
+	ZH_CLI_BIN_REL="${zh_cli_bin_rel}")
 target_link_libraries(git-zadig-full PRIVATE zh)
 zh_link_static(git-zadig-full)
 install(TARGETS git-zadig-full

@@ -767,17 +767,27 @@ bool zh_oid_is_zero(const char *hex)
  * must take milliseconds. The walk below paints commits from the new tip
  * and from HEAD's commit, newest commit time first (git's
  * paint_down_to_common), and stops at the first commit both reach: the
- * newest common ancestor. Each side may expand at most BASE_WALK_MAX
- * commits; when a side has walked that far without meeting the other,
- * the base is HEAD's commit itself, so the cost stays bounded whatever the
- * length of the branch. That is exact when the branch was started from
- * HEAD's current commit (the usual long branch); when HEAD's branch moved
- * on since the fork, the diff also lists the paths HEAD's branch changed
- * meanwhile. When both walks end at root commits without meeting, the
- * histories are unrelated: no base. Each expanded commit is a pack read
- * (~10 us), so the bound is what a new branch costs at most: 256 keeps it
- * to a few ms of the push (docs/BENCHMARKS.md). */
-#define BASE_WALK_MAX 256
+ * newest common ancestor. The new tip's side may expand at most
+ * NEW_WALK_MAX commits, HEAD's side HEAD_WALK_MAX; when a side has walked
+ * that far without meeting the other, the base is HEAD's commit itself,
+ * so the cost stays bounded whatever the length of the branch. That is
+ * exact when the branch was started from HEAD's current commit (the usual
+ * long branch: started or rebased there); when HEAD's branch moved on
+ * since the fork, the diff also lists the paths HEAD's branch changed
+ * meanwhile (rules fire more; only a change both branches made alike
+ * goes unseen). When both walks end at root commits without meeting, the
+ * histories are unrelated: no base.
+ *
+ * Each expanded commit is a pack read whose index look-up touches pages
+ * of the pack index a fresh process has never touched: ~6 us a commit
+ * (docs/BENCHMARKS.md), as much for git. The bounds are the trade: HEAD's
+ * side may go 256 commits back (a branch started from a HEAD some days of
+ * a busy repository old still finds its base), the branch's own side 64
+ * (a first push of more commits than that is nearly always a branch
+ * started or rebased on HEAD's current commit, or an import), which keeps
+ * a long new branch at ~0.4 ms of walking. */
+#define NEW_WALK_MAX 64
+#define HEAD_WALK_MAX 256
 
 enum { FROM_NEW = 1, FROM_HEAD = 2, FROM_BOTH = 3 };
 
@@ -915,7 +925,7 @@ static int paint(struct base_walk *bw, const git_oid *id, int64_t time,
 }
 
 /* Expand the newest queued commit: *found when both sides reached it,
- * *capped when its side has walked BASE_WALK_MAX commits. */
+ * *capped when its side has walked as far as it may. */
 static int walk_step(git_oid *found, bool *capped, struct base_walk *bw,
 		     struct zh_error *err)
 {
@@ -932,7 +942,8 @@ static int walk_step(git_oid *found, bool *capped, struct base_walk *bw,
 		git_oid_cpy(found, &e->id);
 		return 1;
 	}
-	if (++bw->walked[flags] > BASE_WALK_MAX) {
+	if (++bw->walked[flags] >
+	    (flags == FROM_NEW ? NEW_WALK_MAX : HEAD_WALK_MAX)) {
 		*capped = true;
 		return 0;
 	}

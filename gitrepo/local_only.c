@@ -1,5 +1,5 @@
 /* Linked into the programs that use libgit2 for local repositories only
- * (git-zadig, git-zadig-full, zadig-hook-full; never the receiver, whose
+ * (git-zadig, git-zadig-full, zadig-hook; never the receiver, whose
  * mirrors fetch over the network), not part of the gitrepo library. The
  * definitions below take the place of a library's in the program, so
  * that git_libgit2_init does not set up transports these programs never

@@ -1,13 +1,12 @@
-/* zadig-hook, the program on PATH and in hooks/post-receive. It handles
- * the one case a push waits for, `post-receive` with hook.mode: async
- * (and hook.poll), itself: the ref updates go to the spool (hook/spool.h)
+/* The async enqueue of `zadig-hook post-receive` (hook.mode: async with
+ * hook.poll): the one case a push waits for that needs neither libgit2
+ * nor SQLite nor libcurl. The ref updates go to the spool (hook/spool.h)
  * and the detached poller reads the commits, fires the rules, writes the
- * notes and delivers. This program links only config/, the glob matcher
- * and util/ (no libgit2, libcurl or SQLite: loading them and reading the
- * CA bundle cost more than the rest of the hook; bench/hook_push.sh).
- * Everything else (sync mode, install, poll, --help, and every error
- * worth a proper message) runs zadig-hook-full, which it execs with the
- * same arguments and, for post-receive, stdin still unread. */
+ * notes and delivers. Everything here reads the configuration and the
+ * repository's git config without libgit2 (opening a repository and a
+ * store cost more than the rest; bench/hook_push.sh). Every other case,
+ * and every error worth a proper message, is left to the rest of
+ * zadig-hook (hook/zadig-hook.c) with stdin unread. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +22,7 @@
 
 #include "config/config.h"
 #include "flow/update.h"
+#include "hook/hook.h"
 #include "hook/spawn.h"
 #include "hook/spool.h"
 #include "mapping/mapping.h"
@@ -32,29 +32,8 @@
 
 extern char **environ;
 
-#define PROG "zadig-hook"
-#define FULL "zadig-hook-full"
 #define MAX_STDIN (16u << 20)
 #define MAX_OPTIONS 100
-
-#ifndef ZH_FULL_REL
-#define ZH_FULL_REL "../libexec/zadig-hook"
-#endif
-
-/* Where zadig-hook-full is: beside us (the build tree), else in our
- * libexec directory (installed). */
-static int find_full(char *buf, size_t size)
-{
-	char self[PATH_MAX];
-
-	if (zh_hook_self_dir(self, sizeof(self)) < 0)
-		return -1;
-	snprintf(buf, size, "%s/" FULL, self);
-	if (access(buf, X_OK) == 0)
-		return 0;
-	snprintf(buf, size, "%s/" ZH_FULL_REL "/" FULL, self);
-	return access(buf, X_OK) == 0 ? 0 : -1;
-}
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -69,26 +48,6 @@ static void say(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "zadig: %s\n", line);
 	fflush(stderr);
-}
-
-/* Run zadig-hook-full with our arguments; returns only when it cannot. */
-static int exec_full(char **argv, bool hook)
-{
-	char full[PATH_MAX + 64];
-
-	if (find_full(full, sizeof(full)) == 0)
-		execv(full, argv);
-	else
-		errno = ENOENT;
-	if (hook) {
-		/* a push never fails because of zadig-hook */
-		say("cannot run " FULL ": %s; nothing triggered",
-		    strerror(errno));
-		return 0;
-	}
-	fprintf(stderr, PROG ": error: cannot run " FULL ": %s\n",
-		strerror(errno));
-	return 1;
 }
 
 /* ---- the repository's git config zadig.config ---- */
@@ -277,8 +236,8 @@ static bool is_zero(const char *hex)
 	return hex[strspn(hex, "0")] == '\0';
 }
 
-/* git runs hooks with GIT_DIR set; by hand, zadig-hook-full finds the
- * repository (and says when there is none). */
+/* git runs hooks with GIT_DIR set; by hand, the rest of zadig-hook finds
+ * the repository (and says when there is none). */
 static bool looks_like_git_dir(const char *dir)
 {
 	char path[PATH_MAX + 16];
@@ -290,15 +249,13 @@ static bool looks_like_git_dir(const char *dir)
 	return access(path, F_OK) == 0;
 }
 
-/* The async enqueue. Returns 1 when zadig-hook-full must do the work
- * (stdin untouched), else 0: the hook's exit status, always 0. */
-static int post_receive(const char *config, const char *chain)
+int zh_hook_enqueue(const char *config, const char *chain)
 {
 	struct zh_config *cfg = NULL;
 	struct zh_error e = {0};
 	struct zh_spool_push p;
 	struct zh_buf in;
-	char *options[MAX_OPTIONS], **lines = NULL;
+	char *options[MAX_OPTIONS], **lines = NULL, exe[PATH_MAX];
 	char *path = NULL, *git_dir = NULL, *name = NULL, *state = NULL;
 	const char *gd = getenv("GIT_DIR"), *line, *eol = NULL;
 	size_t i, nlines = 0, cap = 0;
@@ -313,7 +270,7 @@ static int post_receive(const char *config, const char *chain)
 	    zh_config_load(&cfg, path, NULL, &e) < 0 ||
 	    cfg->hook.mode != ZH_HOOK_ASYNC || !cfg->hook.poll ||
 	    !(name = repo_name(git_dir, cfg->hook.repo_root)))
-		goto out; /* zadig-hook-full says what is wrong */
+		goto out; /* the rest of zadig-hook says what is wrong */
 	if (cfg->state_dir) {
 		state = strdup(cfg->state_dir);
 	} else if ((state = malloc(strlen(git_dir) + 16))) {
@@ -376,8 +333,6 @@ static int post_receive(const char *config, const char *chain)
 		nlines++;
 	}
 	if (nlines) {
-		char exe[PATH_MAX + 64];
-
 		p.git_dir = git_dir;
 		p.config = path;
 		p.updates = lines;
@@ -390,21 +345,14 @@ static int post_receive(const char *config, const char *chain)
 			say("%s queued (async); status with 'git zadig "
 			    "status'",
 			    strrchr(lines[i], ' ') + 1);
-		if (find_full(exe, sizeof(exe)) == 0 &&
-		    zh_hook_self(exe, sizeof(exe)) == 0)
-			zh_hook_spawn_detached(exe, git_dir, config, state,
-					       getppid());
-		else
-			say("cannot start the poller (" FULL " not found); the "
-			    "push waits for the next one");
-	} else {
-		char exe[PATH_MAX + 64];
-
-		/* what earlier pushes left queued */
-		if (zh_hook_self(exe, sizeof(exe)) == 0)
-			zh_hook_spawn_detached(exe, git_dir, config, state,
-					       getppid());
 	}
+	/* the poller, also for what earlier pushes left queued */
+	if (zh_hook_self(exe, sizeof(exe)) == 0)
+		zh_hook_spawn_detached(exe, git_dir, config, state, getppid());
+	else if (nlines)
+		say("cannot start the poller (%s); the push waits for the "
+		    "next one",
+		    strerror(errno));
 out:
 	for (i = 0; i < nlines; i++)
 		free(lines[i]);
@@ -416,41 +364,4 @@ out:
 	zh_config_free(cfg);
 	zh_buf_dispose(&in);
 	return rc;
-}
-
-int main(int argc, char **argv)
-{
-	const char *config = NULL, *chain = NULL;
-	int i;
-
-	if (argc > 2 && strcmp(argv[1], "poll") == 0) {
-		/* the hook's poller: let the push finish before loading the
-		 * full program (zadig-hook-full waits too, when run alone) */
-		for (i = 2; i + 1 < argc; i++) {
-			if (strcmp(argv[i], "--after") == 0) {
-				zh_hook_detach();
-				zh_hook_wait_gone(
-				    (pid_t)strtol(argv[i + 1], NULL, 10), 1000);
-			}
-		}
-	}
-	if (argc < 2 || strcmp(argv[1], "post-receive") != 0)
-		return exec_full(argv, false);
-	for (i = 2; i < argc; i++) {
-		if ((strcmp(argv[i], "--config") == 0 ||
-		     strcmp(argv[i], "--chain") == 0) &&
-		    i + 1 < argc) {
-			if (argv[i][2] == 'c' && argv[i][3] == 'o')
-				config = argv[++i];
-			else
-				chain = argv[++i];
-		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			config = argv[i] + 9;
-		} else {
-			return exec_full(argv, true);
-		}
-	}
-	if (post_receive(config, chain) == 0)
-		return 0;
-	return exec_full(argv, true);
 }

@@ -25,10 +25,13 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		 bool spool_only, struct zh_error *err);
 
-/* The lean zadig-hook (hook/front.c) that hook scripts run: beside us
- * in the build tree or at ZH_FRONT_REL from our libexec directory;
- * ourselves when there is none. Returns 0 or -1. */
-int zh_hook_front_path(char *buf, size_t size);
+/* `zadig-hook post-receive` with hook.mode: async and hook.poll
+ * (hook/front.c): spool the ref updates on stdin and start the poller.
+ * Returns 0 when it did (the hook's exit status), 1 when the rest of
+ * zadig-hook must handle the push (another mode, or anything it cannot
+ * tell without libgit2: an error worth a proper message), with stdin
+ * still unread. */
+int zh_hook_enqueue(const char *config, const char *chain);
 
 /* Start `zadig-hook poll` fully detached (new session, stdio closed,
  * stderr to <state_dir>/poller.log), so that git push returns at once. */

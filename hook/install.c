@@ -88,35 +88,6 @@ out:
 	return rc;
 }
 
-#ifndef ZH_FRONT_REL
-#define ZH_FRONT_REL "../../bin"
-#endif
-
-int zh_hook_front_path(char *buf, size_t size)
-{
-	char self[PATH_MAX], cand[PATH_MAX + 64], real[PATH_MAX], *slash;
-	struct stat st;
-	int i;
-
-	if (zh_hook_self(self, sizeof(self)) < 0)
-		return -1;
-	snprintf(buf, size, "%s", self);
-	if (!(slash = strrchr(self, '/')))
-		return 0;
-	*slash = '\0';
-	for (i = 0; i < 2; i++) {
-		snprintf(cand, sizeof(cand),
-			 i ? "%s/" ZH_FRONT_REL "/zadig-hook" : "%s/zadig-hook",
-			 self);
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(cand, X_OK) == 0 && realpath(cand, real)) {
-			snprintf(buf, size, "%s", real);
-			return 0;
-		}
-	}
-	return 0;
-}
-
 int zh_hook_install(const char *repo_path, const char *config, bool force,
 		    struct zh_error *err)
 {
@@ -157,7 +128,7 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 			goto out;
 		zh_config_free(cfg);
 	}
-	if (zh_hook_front_path(self, sizeof(self)) < 0) {
+	if (zh_hook_self(self, sizeof(self)) < 0) {
 		rc = zh_error_set(err, ZH_EIO, "cannot find my own path");
 		goto out;
 	}

@@ -327,7 +327,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	char said[512] = ""; /* the last config error logged */
 
 	memset(&f, 0, sizeof(f));
-	/* started by a hook without the lean zadig-hook: wait here */
+	/* started by a hook: let its push end first */
 	if (after > 1 && kill(after, 0) == 0)
 		zh_hook_wait_gone(after, 1000);
 	if ((rc = zh_repo_open(&r, git_dir ? git_dir : ".", !git_dir, err)) <
@@ -413,9 +413,9 @@ out:
 void zh_hook_spawn_poller(const char *git_dir, const char *config,
 			  const char *state_dir)
 {
-	char front[PATH_MAX];
+	char self[PATH_MAX];
 
-	if (zh_hook_front_path(front, sizeof(front)) == 0)
-		zh_hook_spawn_detached(front, git_dir, config, state_dir,
+	if (zh_hook_self(self, sizeof(self)) == 0)
+		zh_hook_spawn_detached(self, git_dir, config, state_dir,
 				       getppid());
 }

@@ -1,6 +1,5 @@
-/* Starting the other zadig-hook programs; shared by the lean `zadig-hook`
- * (hook/front.c) and `zadig-hook-full`, with what both read from git.
- * Only libc and util/. */
+/* Starting the detached poller, and what the hook reads from git; shared
+ * by `zadig-hook` and `git-zadig-full`. Only libc and util/. */
 #ifndef ZH_HOOK_SPAWN_H
 #define ZH_HOOK_SPAWN_H
 
@@ -14,10 +13,9 @@
  * stderr appended to <state_dir>/poller.log, so that git (waiting on our
  * stdout/stderr) returns at once; the child detaches itself
  * (zh_hook_detach). after > 1: the poller lets process after (the git
- * that runs the hook) end first; exe is the lean zadig-hook, which does
- * that wait before it loads zadig-hook-full, so that not even loading the
- * full program competes with the push for the CPU. Best effort: says
- * nothing when it cannot. */
+ * that runs the hook) end first, before it opens the repository or the
+ * store, so that the poller does not compete with the push for the CPU.
+ * Best effort: says nothing when it cannot. */
 void zh_hook_spawn_detached(const char *exe, const char *git_dir,
 			    const char *config, const char *state_dir,
 			    pid_t after);

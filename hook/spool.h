@@ -9,7 +9,7 @@
  * crash. The poller deletes a file after recording its triggers; reading
  * one twice is harmless (triggers are keyed by repo, ref, commit, rule).
  *
- * Only util/: linked by the lean `zadig-hook` and by `zadig-hook-full`. */
+ * Only util/: linked by `zadig-hook` and `git-zadig-full`. */
 #ifndef ZH_HOOK_SPOOL_H
 #define ZH_HOOK_SPOOL_H
 

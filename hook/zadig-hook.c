@@ -370,7 +370,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(verb, "post-receive") == 0)
-		return post_receive(config, chain);
+		return zh_hook_enqueue(config, chain) == 0
+			   ? 0
+			   : post_receive(config, chain);
 	if (strcmp(verb, "install") == 0) {
 		if (!repo) {
 			fprintf(stderr,

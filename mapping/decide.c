@@ -1,6 +1,5 @@
 /* Which rules fire for one event (design.md §4.2), and why the others do
- * not. No I/O and nothing beyond the glob matcher: zadig-hook's lean
- * front (hook/front.c) links this file for zh_mapping_may_fire. */
+ * not. No I/O and nothing beyond the glob matcher. */
 #include "mapping/mapping.h"
 
 #include <stdarg.h>

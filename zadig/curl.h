@@ -1,7 +1,7 @@
 /* libcurl, loaded when a program first talks to Zadig rather than when it
  * starts: libcurl brings ~30 shared libraries along (TLS, LDAP, Kerberos,
  * SSH, IDN, ...), whose loading and relocation were about 40% of the
- * start-up of zadig-hook-full (docs/BENCHMARKS.md), paid by every hook run
+ * start-up of zadig-hook (docs/BENCHMARKS.md), paid by every hook run
  * that fires nothing, records only, or installs. Only zadig/client.c calls
  * through this table. */
 #ifndef ZH_ZADIG_CURL_H

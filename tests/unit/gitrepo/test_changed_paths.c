@@ -357,13 +357,13 @@ static char *chain(const char *dir, const char *ref, const char *from,
 	return tip;
 }
 
-/* A new branch longer than the merge-base walk's bound (256 commits a
- * side): the base is HEAD's commit, so the cost does not grow with the
- * branch. */
+/* A new branch longer than the merge-base walk's bound (64 commits on
+ * its side, 256 on HEAD's): the base is HEAD's commit, so the cost does
+ * not grow with the branch. */
 static void bounded_base(void **state)
 {
 	struct fx *f = *state;
-	char *c1, *lng, *c2, *lone, *ahead, *shrt, *shrt_in;
+	char *c1, *lng, *c2, *lone, *ahead, *shrt, *shrt_in, *mid, *few;
 
 	fx_write(f->w, "a", "a\n");
 	fx_write(f->w, "d/b", "b\n");
@@ -383,6 +383,13 @@ static void bounded_base(void **state)
 	/* a short branch still finds its merge base through the walk */
 	shrt = chain(f->w, "refs/heads/short", c1, 3, 2000000000, "s");
 	expect(f->r, ZERO, shrt, false, (const char *[]){"s", NULL});
+	/* the branch's own side stops at 64 commits: one of 100 off the
+	 * moved HEAD is compared with HEAD's commit, one of 60 still finds
+	 * its base */
+	mid = chain(f->w, "refs/heads/mid", c1, 100, 2000000000, "i");
+	expect(f->r, ZERO, mid, false, (const char *[]){"i", "m", NULL});
+	few = chain(f->w, "refs/heads/few", c1, 60, 2000000000, "e");
+	expect(f->r, ZERO, few, false, (const char *[]){"e", NULL});
 	/* HEAD 300 commits past the fork: HEAD's side hits the bound,
 	 * the base is HEAD's commit (its paths the branch lacks count) */
 	free(fx_git(f->w, "update-ref", "refs/heads/main", lng, NULL));
@@ -404,6 +411,8 @@ static void bounded_base(void **state)
 	free(shrt_in);
 	free(ahead);
 	free(lone);
+	free(mid);
+	free(few);
 }
 
 /* An empty bare repository receiving its first push, as post-receive
