@@ -29,17 +29,21 @@
  * With a libgit2 built on other libraries these are simply unused.
  *
  * Linked with the archives (ZH_STATIC_DEPS; CMakeLists.txt,
- * zh_link_static), libgit2's own functions can be replaced, through the
- * linker's --wrap (libgit2's calls to name go to __wrap_name):
+ * zh_link_static), libgit2's own functions can be replaced:
  *
- * git_mbedtls_stream_global_init: all of mbedTLS's set-up, the CA bundle
- * and the seeding of its random generator (HAVEGE, ~0.3 ms) too; TLS
- * streams through libgit2 then fail with an error instead of starting.
- * libcurl has its own libraries (it is loaded apart, zadig/curl.c).
+ * git_mbedtls_stream_global_init, through the linker's --wrap (libgit2's
+ * calls to name go to __wrap_name): all of mbedTLS's set-up, the CA
+ * bundle and the seeding of its random generator (HAVEGE, ~0.3 ms) too;
+ * TLS streams through libgit2 then fail with an error instead of
+ * starting. libcurl has its own libraries (it is loaded apart,
+ * zadig/curl.c).
  *
- * libssh2_init: as above, for libgit2's calls only; libcurl's shared
- * libssh2 runs its own in full (curl_global_init took 0.55 ms here with
- * it and without it).
+ * libgit2's SSH transport (git_smart_subtransport_ssh and the two other
+ * functions of its object file): defined here, the linker leaves that
+ * object out, and with it libssh2 and the ~2 MB of OpenSSL's libcrypto
+ * libssh2 uses, whose relocation at start and clean-up at exit cost
+ * every run ~0.4 ms (docs/BENCHMARKS.md). ssh:// remotes then fail with
+ * an error. libcurl's shared libssh2 is its own.
  *
  * GSSAPI: libgit2's HTTP Negotiate authentication calls Kerberos, which
  * Debian ships shared only: linking it would load its seven libraries at
@@ -81,10 +85,41 @@ int __wrap_git_mbedtls_stream_wrap(struct git_stream **out,
 	return no_tls();
 }
 
-int __wrap_libssh2_init(int flags);
-int __wrap_libssh2_init(int flags)
+/* libgit2's SSH transport (transports/ssh.c): defined here, its object
+ * is not linked, and neither is libssh2 with the part of OpenSSL's
+ * libcrypto it uses (~2 MB of code whose relocation and set-up every
+ * start paid). */
+struct git_smart_subtransport;
+struct git_transport;
+struct git_remote;
+
+int git_transport_ssh_global_init(void);
+int git_transport_ssh_global_init(void)
 {
 	return 0;
+}
+
+static int no_ssh(void)
+{
+	git_error_set_str(GIT_ERROR_SSH, "SSH is not set up in this program "
+					 "(it reads local repositories only)");
+	return -1;
+}
+
+int git_smart_subtransport_ssh(struct git_smart_subtransport **out,
+			       struct git_transport *owner, void *param);
+int git_smart_subtransport_ssh(struct git_smart_subtransport **out,
+			       struct git_transport *owner, void *param)
+{
+	return no_ssh();
+}
+
+int git_transport_ssh_with_paths(struct git_transport **out,
+				 struct git_remote *owner, void *payload);
+int git_transport_ssh_with_paths(struct git_transport **out,
+				 struct git_remote *owner, void *payload)
+{
+	return no_ssh();
 }
 
 /* The GSSAPI calls in libgit2 1.5 (src/libgit2/transports/

@@ -1,13 +1,19 @@
 /* The variables of design.md §4.3, skip markers and callback signatures. */
 #include "mapping/expand.h"
 
+#include <dlfcn.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#ifndef ZH_LIBCRYPTO_SONAME
+#define ZH_LIBCRYPTO_SONAME "libcrypto.so.3"
+#endif
 
 #include "util/banned.h"
 #include "util/buf.h"
@@ -222,6 +228,33 @@ out:
 	return rc;
 }
 
+/* OpenSSL's HMAC, loaded (dlopen) the first time something is signed:
+ * linked from the archives, libcrypto's set-up at start and its clean-up
+ * at exit cost every hook run ~0.4 ms (docs/BENCHMARKS.md), and most sign
+ * nothing (only rules with callback: true do). A program that links
+ * libcrypto (the receiver) gets the copy it already has. */
+static struct {
+	const EVP_MD *(*sha256)(void);
+	unsigned char *(*hmac)(const EVP_MD *md, const void *key, int keylen,
+			       const unsigned char *data, size_t n,
+			       unsigned char *out, unsigned int *outlen);
+} crypto;
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+
+static void crypto_load(void)
+{
+	void *lib = dlopen(ZH_LIBCRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
+	void *sha256, *hmac;
+
+	/* kept loaded for the life of the process, like a linked library */
+	if (!lib || !(sha256 = dlsym(lib, "EVP_sha256")) ||
+	    !(hmac = dlsym(lib, "HMAC")))
+		return;
+	/* dlsym into function pointers: POSIX guarantees the conversion */
+	*(void **)&crypto.sha256 = sha256;
+	*(void **)&crypto.hmac = hmac;
+}
+
 int zh_mapping_sign(char **out, const char *secret, const char *trigger_id)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -234,9 +267,12 @@ int zh_mapping_sign(char **out, const char *secret, const char *trigger_id)
 	*out = NULL;
 	if (!secret || !trigger_id)
 		return ZH_EINVALID;
-	if (!HMAC(EVP_sha256(), secret, (int)strlen(secret),
-		  (const unsigned char *)trigger_id, strlen(trigger_id), md,
-		  &mdlen))
+	pthread_once(&crypto_once, crypto_load);
+	if (!crypto.hmac)
+		return ZH_ENOTFOUND;
+	if (!crypto.hmac(crypto.sha256(), secret, (int)strlen(secret),
+			 (const unsigned char *)trigger_id, strlen(trigger_id),
+			 md, &mdlen))
 		return ZH_ENOMEM;
 	if (!(s = malloc(2 * (size_t)mdlen + 1)))
 		return ZH_ENOMEM;

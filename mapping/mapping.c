@@ -147,6 +147,8 @@ static int build_product(struct zh_zadig_product_req *p,
 		rc = callback_url(&p->callback_url, ev->callback_base, id,
 				  ev->callback_secret);
 		free(id);
+		if (rc == ZH_ENOTFOUND)
+			return 0; /* libcrypto cannot be loaded: polled */
 		if (rc < 0)
 			return rc;
 		return callback_vars(p, r, ev);

@@ -118,7 +118,9 @@ bool zh_mapping_has_skip_marker(const char *message);
 int zh_mapping_expand(char **out, const char *s, const struct zh_event *ev,
 		      const struct zh_rule *rule);
 
-/* The HMAC-SHA256 (hex) of trigger_id with secret: the callback's s=. */
+/* The HMAC-SHA256 (hex) of trigger_id with secret: the callback's s=.
+ * ZH_ENOTFOUND when OpenSSL's libcrypto cannot be loaded (it is loaded
+ * on first use). */
 int zh_mapping_sign(char **out, const char *secret, const char *trigger_id);
 
 #endif

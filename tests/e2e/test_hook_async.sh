@@ -34,14 +34,15 @@ refers() {
 # gitrepo/local_only.c in effect in program $1: linked with libgit2's
 # shared library, its own definitions are exported in the library's
 # place; linked with the archives (CMakeLists.txt, ZH_STATIC_DEPS),
-# libgit2 calls its __wrap_ definitions, never mbedTLS's set-up.
+# libgit2 calls its __wrap_ definitions, never mbedTLS's set-up, and its
+# SSH transport, libssh2 and OpenSSL are not in the program at all.
 skips_transport_setup() {
 	[ "$(nm -D --defined-only "$1" |
 		grep -cE ' T (libssh2_init|mbedtls_x509_crt_parse_file)$')" = 2 ] &&
 		return 0
-	refers "$1" __wrap_libssh2_init &&
-		refers "$1" __wrap_git_mbedtls_stream_global_init &&
-		! refers "$1" git_mbedtls_stream_global_init
+	refers "$1" __wrap_git_mbedtls_stream_global_init &&
+		! refers "$1" git_mbedtls_stream_global_init &&
+		! nm "$1" | grep -qE ' T (libssh2_session_init_ex|EVP_sha256|OPENSSL_init_crypto)$'
 }
 
 check "install: the hook script runs the zadig-hook on PATH" \
