@@ -249,7 +249,8 @@ static bool looks_like_git_dir(const char *dir)
 	return access(path, F_OK) == 0;
 }
 
-int zh_hook_enqueue(const char *config, const char *chain)
+int zh_hook_enqueue(const char *config, const char *chain,
+		    struct zh_config **loaded)
 {
 	struct zh_config *cfg = NULL;
 	struct zh_error e = {0};
@@ -262,6 +263,7 @@ int zh_hook_enqueue(const char *config, const char *chain)
 	bool skip;
 	int rc = 1;
 
+	*loaded = NULL;
 	memset(&p, 0, sizeof(p));
 	zh_buf_init(&in, MAX_STDIN);
 	if (!(git_dir = realpath(gd && *gd ? gd : ".", NULL)) ||
@@ -361,7 +363,11 @@ out:
 	free(name);
 	free(path);
 	free(git_dir);
-	zh_config_free(cfg);
+	if (rc == 1 && cfg &&
+	    (cfg->hook.mode != ZH_HOOK_ASYNC || !cfg->hook.poll))
+		*loaded = cfg; /* found as the rest of zadig-hook finds it */
+	else
+		zh_config_free(cfg);
 	zh_buf_dispose(&in);
 	return rc;
 }

@@ -30,8 +30,10 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
  * Returns 0 when it did (the hook's exit status), 1 when the rest of
  * zadig-hook must handle the push (another mode, or anything it cannot
  * tell without libgit2: an error worth a proper message), with stdin
- * still unread. */
-int zh_hook_enqueue(const char *config, const char *chain);
+ * still unread; then *loaded is the configuration it read when that was
+ * the reason (sync mode, or hook.poll: false), else NULL. */
+int zh_hook_enqueue(const char *config, const char *chain,
+		    struct zh_config **loaded);
 
 /* Start `zadig-hook poll` fully detached (new session, stdio closed,
  * stderr to <state_dir>/poller.log), so that git push returns at once. */

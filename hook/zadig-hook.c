@@ -231,10 +231,11 @@ out:
 	zh_flow_event_dispose(&fe);
 }
 
-static int post_receive(const char *config, const char *chain)
+/* cfg: the configuration zh_hook_enqueue read, or NULL; ours to free. */
+static int post_receive(const char *config, const char *chain,
+			struct zh_config *cfg)
 {
 	struct zh_buf in;
-	struct zh_config *cfg = NULL;
 	struct zh_store *store = NULL;
 	struct zh_repo *r = NULL;
 	struct zh_error e = {0};
@@ -261,7 +262,7 @@ static int post_receive(const char *config, const char *chain)
 			say("%s; nothing triggered", e.msg);
 		goto out;
 	}
-	if (zh_hook_load_config(&cfg, r, config, &e) < 0) {
+	if (!cfg && zh_hook_load_config(&cfg, r, config, &e) < 0) {
 		say("configuration error: %s; nothing triggered", e.msg);
 		goto out;
 	}
@@ -321,6 +322,7 @@ int main(int argc, char **argv)
 	const char *chain = NULL, *repo = NULL;
 	struct zh_error err = {0};
 	bool force = false, spool = false;
+	struct zh_config *cfg = NULL;
 	pid_t after = 0;
 	int i, rc;
 
@@ -370,9 +372,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(verb, "post-receive") == 0)
-		return zh_hook_enqueue(config, chain) == 0
+		return zh_hook_enqueue(config, chain, &cfg) == 0
 			   ? 0
-			   : post_receive(config, chain);
+			   : post_receive(config, chain, cfg);
 	if (strcmp(verb, "install") == 0) {
 		if (!repo) {
 			fprintf(stderr,
