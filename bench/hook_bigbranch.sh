@@ -42,25 +42,33 @@ zero=0000000000000000000000000000000000000000
 # repository whose state store exists (created by an earlier push: here a
 # tag no rule matches) -- the usual case; "first push" runs also create the
 # store, as the very first push into a repository does. Resets are not
-# timed.
+# timed. The hook is started as git starts it and as git diff is: one
+# fork and exec, in the repository, its input from a file (a pipeline
+# into a subshell would time a bash fork too).
+echo "$zero $tip refs/heads/big" >"$T/in.big"
+echo "$zero $tip refs/tags/no-rule" >"$T/in.tag"
+cd "$T/r.git"
 reset() {
-	git -C "$T/r.git" update-ref -d refs/notes/zadig 2>/dev/null || true
-	rm -rf "$T/r.git/zadig-hook"
+	git update-ref -d refs/notes/zadig 2>/dev/null || true
+	rm -rf zadig-hook
 }
 with_store() {
 	reset
-	echo "$zero $tip refs/tags/no-rule" | (cd "$T/r.git" && GIT_DIR=. zadig-hook post-receive) >/dev/null 2>&1
+	GIT_DIR=. zadig-hook post-receive <"$T/in.tag" >/dev/null 2>&1
 }
 hook() {
-	echo "$zero $tip refs/heads/big" | (cd "$T/r.git" && GIT_DIR=. zadig-hook post-receive)
+	GIT_DIR=. zadig-hook post-receive <"$T/in.big"
 }
 machine
 echo "commits on the branch: $(git -C "$T/r.git" rev-list --count main..big), files: $F"
-a=() b=() c=() d=()
+a=() b=() c=() d=() p=()
 for round in $(seq "$BENCH_ROUNDS"); do
 	with_store
 	a+=("$(ms hook)")
 	b+=("$(ms git -C "$T/r.git" diff --name-only "$base" "$tip")")
+	# the ratio of this round: the two runs a moment apart, so that a
+	# busy spell of the machine counts on both sides
+	p+=("$(ratio "${a[-1]}" "${b[-1]}")")
 	c+=("$(ms git -C "$T/r.git" rev-list --count "$base..$tip")")
 	reset
 	d+=("$(ms hook)")
@@ -69,5 +77,6 @@ read -r am amin amax <<<"$(stats "${a[@]}")"
 read -r bm bmin bmax <<<"$(stats "${b[@]}")"
 read -r cm cmin cmax <<<"$(stats "${c[@]}")"
 read -r dm dmin dmax <<<"$(stats "${d[@]}")"
-echo "new branch of $C commits: hook median $am ms ($amin-$amax); git diff --name-only $bm ms ($bmin-$bmax), ratio $(ratio "$am" "$bm")x; git rev-list --count $cm ms ($cmin-$cmax), ratio $(ratio "$am" "$cm")x"
+read -r pm pmin pmax <<<"$(stats "${p[@]}")"
+echo "new branch of $C commits: hook median $am ms ($amin-$amax); git diff --name-only $bm ms ($bmin-$bmax), ratio $(ratio "$am" "$bm")x (per round: median ${pm}x, $pmin-$pmax); git rev-list --count $cm ms ($cmin-$cmax), ratio $(ratio "$am" "$cm")x"
 echo "first push into the repository (creates the store): hook median $dm ms ($dmin-$dmax), ratio $(ratio "$dm" "$bm")x git diff"
