@@ -1,19 +1,7 @@
 # libcurl is not linked: zadig/curl.c loads it (dlopen) when a program
 # first talks to Zadig, so that the ones that do not (a hook run that
 # fires nothing or only records) skip loading its ~30 libraries at start.
-find_library(ZH_CURL_LIBRARY NAMES curl HINTS ${CURL_LIBRARY_DIRS})
-set(zh_curl_soname "libcurl.so.4")
-if(ZH_CURL_LIBRARY)
-	get_filename_component(zh_curl_real ${ZH_CURL_LIBRARY} REALPATH)
-	get_filename_component(zh_curl_real ${zh_curl_real} NAME)
-	string(REGEX MATCH "^libcurl[^.]*\\.so\\.[0-9]+" zh_curl_match
-		${zh_curl_real})
-	if(zh_curl_match)
-		set(zh_curl_soname ${zh_curl_match})
-	endif()
-endif()
-set(ZH_LIBCURL_SONAME ${zh_curl_soname} CACHE STRING
-	"libcurl's soname, loaded when a program first talks to Zadig")
+zh_soname(ZH_LIBCURL_SONAME curl libcurl.so.4 ${CURL_LIBRARY_DIRS})
 
 zh_module(zadig SOURCES
 	zadig/client.c
