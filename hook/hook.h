@@ -25,8 +25,12 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		 bool spool_only, struct zh_error *err);
 
+/* One line to the pusher: "zadig: <text>" on stderr (git shows it as
+ * "remote: zadig: ..."). */
+void zh_hook_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* `zadig-hook post-receive` with hook.mode: async and hook.poll
- * (hook/front.c): spool the ref updates on stdin and start the poller.
+ * (hook/enqueue.c): spool the ref updates on stdin and start the poller.
  * Returns 0 when it did (the hook's exit status), 1 when the rest of
  * zadig-hook must handle the push (another mode, or anything it cannot
  * tell without libgit2: an error worth a proper message), with stdin

@@ -1,10 +1,10 @@
 # zadig-hook: the hook (post-receive, on PATH and in hooks/post-receive),
 # install and the detached poller, in one program. The async enqueue
-# (hook/front.c) needs none of libgit2, SQLite or libcurl; linked from
+# (hook/enqueue.c) needs none of libgit2, SQLite or libcurl; linked from
 # the archives (zh_link_static), the program starts about as fast as one
 # that links only libc, so one program costs the async hook ~0.3 ms and
 # saves every other run the start of a second one (docs/BENCHMARKS.md).
-add_executable(zadig-hook hook/zadig-hook.c hook/front.c hook/install.c
+add_executable(zadig-hook hook/zadig-hook.c hook/enqueue.c hook/install.c
 	hook/poll.c hook/spool.c hook/spawn.c ${ZH_LOCAL_ONLY})
 target_link_libraries(zadig-hook PRIVATE zh)
 zh_link_static(zadig-hook)

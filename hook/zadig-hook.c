@@ -79,10 +79,7 @@ int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 
 /* ---- post-receive ---- */
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* One line to the pusher (git shows it as "remote: zadig: ..."). */
-static void say(const char *fmt, ...)
+void zh_hook_say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -114,44 +111,47 @@ static void say_nothing(const struct zh_config *cfg, const struct zh_event *ev)
 			enum zh_verdict v = vl.items[i].verdict;
 
 			if (v == ZH_SKIP_MARKER || v == ZH_SKIP_OPTION) {
-				say("%s skipped (%s)", ev->ref,
-				    vl.items[i].reason);
+				zh_hook_say("%s skipped (%s)", ev->ref,
+					    vl.items[i].reason);
 				free(vl.items);
 				return;
 			}
 		}
 	}
 	free(vl.items);
-	say("no rule matches %s", ev->ref);
+	zh_hook_say("no rule matches %s", ev->ref);
 }
 
 static void say_result(const struct zh_flow_result *res, bool sync_mode)
 {
 	switch (res->outcome) {
 	case ZH_FLOW_CREATED:
-		say("%s: %s #%" PRId64 " created %s", res->rule, res->workflow,
-		    res->task_id, res->url);
+		zh_hook_say("%s: %s #%" PRId64 " created %s", res->rule,
+			    res->workflow, res->task_id, res->url);
 		break;
 	case ZH_FLOW_DONE:
 		if (res->task_id)
-			say("%s: already triggered: %s #%" PRId64 " %s",
-			    res->rule, res->workflow, res->task_id, res->url);
+			zh_hook_say("%s: already triggered: %s #%" PRId64 " %s",
+				    res->rule, res->workflow, res->task_id,
+				    res->url);
 		else
-			say("%s: already queued", res->rule);
+			zh_hook_say("%s: already queued", res->rule);
 		break;
 	case ZH_FLOW_QUEUED:
 		if (sync_mode)
-			say("%s: queued, %s; will retry", res->rule,
-			    res->message);
+			zh_hook_say("%s: queued, %s; will retry", res->rule,
+				    res->message);
 		else
-			say("%s: %s queued", res->rule, res->workflow);
+			zh_hook_say("%s: %s queued", res->rule, res->workflow);
 		break;
 	case ZH_FLOW_HELD:
-		say("%s: queued, %s; will retry once the token is fixed",
+		zh_hook_say(
+		    "%s: queued, %s; will retry once the token is fixed",
 		    res->rule, res->message);
 		break;
 	case ZH_FLOW_REJECTED:
-		say("%s: rejected by zadig: %s", res->rule, res->message);
+		zh_hook_say("%s: rejected by zadig: %s", res->rule,
+			    res->message);
 		break;
 	}
 }
@@ -176,13 +176,13 @@ static void handle_update(struct zh_flow *f, struct zh_repo *r,
 		return; /* deletions never fire */
 	if (name && !zh_mapping_may_fire_ref(f->cfg, name, ref)) {
 		/* no walk or diff for a ref no rule covers */
-		say("no rule matches %s", ref);
+		zh_hook_say("no rule matches %s", ref);
 		return;
 	}
 	if (zh_flow_event_read(&fe, r, f->cfg->hook.repo_root, ref, old_hex,
 			       new_hex, false, &e) < 0) {
-		say("%s: cannot read the push: %s; nothing triggered", ref,
-		    e.msg);
+		zh_hook_say("%s: cannot read the push: %s; nothing triggered",
+			    ref, e.msg);
 		return;
 	}
 	fe.ev.skip_option = skip_option;
@@ -190,7 +190,7 @@ static void handle_update(struct zh_flow *f, struct zh_repo *r,
 	fe.ev.callback_secret = f->cfg->webhook.secret;
 	if (zh_flow_record(&rl, f, &fe.ev,
 			   sync_mode ? ZH_FLOW_RECORD_SENDING : 0, &e) < 0) {
-		say("%s: %s; nothing triggered", ref, e.msg);
+		zh_hook_say("%s: %s; nothing triggered", ref, e.msg);
 		goto out;
 	}
 	if (rl.len == 0)
@@ -218,7 +218,8 @@ static void handle_update(struct zh_flow *f, struct zh_repo *r,
 			/* recorded by this push, but a running poller (of an
 			 * earlier push) claimed it first: this push's task */
 			if (!res.task_id) {
-				say("%s: %s queued, the poller is sending it",
+				zh_hook_say(
+				    "%s: %s queued, the poller is sending it",
 				    res.rule, res.workflow);
 				continue;
 			}
@@ -248,27 +249,30 @@ static int post_receive(const char *config, const char *chain,
 	memset(&f, 0, sizeof(f));
 	zh_buf_init(&in, MAX_STDIN);
 	if (zh_hook_read_stdin(&in) < 0) {
-		say("cannot read the ref updates; nothing triggered");
+		zh_hook_say("cannot read the ref updates; nothing triggered");
 		goto out;
 	}
 	if (chain)
 		zh_hook_run_chained(chain, zh_buf_cstr(&in), in.len);
 	if (zh_repo_open(&r, ".", true, &e) < 0) {
 		if (strstr(e.msg, "objectformat"))
-			say("this repository uses SHA-256 object ids, which "
+			zh_hook_say(
+			    "this repository uses SHA-256 object ids, which "
 			    "zadig-hook cannot read (libgit2 1.5 supports "
 			    "SHA-1 only); nothing triggered");
 		else
-			say("%s; nothing triggered", e.msg);
+			zh_hook_say("%s; nothing triggered", e.msg);
 		goto out;
 	}
 	if (!cfg && zh_hook_load_config(&cfg, r, config, &e) < 0) {
-		say("configuration error: %s; nothing triggered", e.msg);
+		zh_hook_say("configuration error: %s; nothing triggered",
+			    e.msg);
 		goto out;
 	}
 	if (!(state = zh_flow_state_dir(cfg, r)) ||
 	    zh_store_open(&store, state, &e) < 0) {
-		say("%s; nothing triggered", state ? e.msg : "out of memory");
+		zh_hook_say("%s; nothing triggered",
+			    state ? e.msg : "out of memory");
 		goto out;
 	}
 	f.cfg = cfg;
@@ -287,7 +291,8 @@ static int post_receive(const char *config, const char *chain,
 		if (len == 0)
 			continue;
 		if (zh_flow_parse_update(&u, line, len, &e) < 0) {
-			say("ignoring a malformed update line: %s", e.msg);
+			zh_hook_say("ignoring a malformed update line: %s",
+				    e.msg);
 			continue;
 		}
 		handle_update(&f, r, name, u.old_hex, u.new_hex, u.ref, skip);
@@ -299,7 +304,7 @@ static int post_receive(const char *config, const char *chain,
 		if (zh_store_now_ms() < f.deadline_ms) {
 			f.repo_name = name;
 			if (zh_flow_write_notes(NULL, &f, &e) < 0)
-				say("cannot write notes: %s", e.msg);
+				zh_hook_say("cannot write notes: %s", e.msg);
 			f.repo_name = NULL;
 		}
 	}

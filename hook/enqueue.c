@@ -35,21 +35,6 @@ extern char **environ;
 #define MAX_STDIN (16u << 20)
 #define MAX_OPTIONS 100
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* One line to the pusher (git shows it as "remote: zadig: ..."). */
-static void say(const char *fmt, ...)
-{
-	char line[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "zadig: %s\n", line);
-	fflush(stderr);
-}
-
 /* ---- the repository's git config zadig.config ---- */
 
 enum found { FOUND, ABSENT, UNSURE };
@@ -282,7 +267,7 @@ int zh_hook_enqueue(const char *config, const char *chain,
 		goto out;
 	rc = 0;
 	if (zh_hook_read_stdin(&in) < 0) {
-		say("cannot read the ref updates; nothing triggered");
+		zh_hook_say("cannot read the ref updates; nothing triggered");
 		goto out;
 	}
 	if (chain)
@@ -299,7 +284,8 @@ int zh_hook_enqueue(const char *config, const char *chain,
 		if (len == 0)
 			continue;
 		if (zh_flow_parse_update(&u, line, len, &e) < 0) {
-			say("ignoring a malformed update line: %s", e.msg);
+			zh_hook_say("ignoring a malformed update line: %s",
+				    e.msg);
 			continue;
 		}
 		if ((strncmp(u.ref, "refs/heads/", 11) != 0 &&
@@ -307,11 +293,12 @@ int zh_hook_enqueue(const char *config, const char *chain,
 		    is_zero(u.new_hex))
 			continue; /* not pushes; deletions never fire */
 		if (!zh_mapping_may_fire_ref(cfg, name, u.ref)) {
-			say("no rule matches %s", u.ref);
+			zh_hook_say("no rule matches %s", u.ref);
 			continue;
 		}
 		if (skip) {
-			say("%s skipped (push option ci.skip or zadig.skip)",
+			zh_hook_say(
+			    "%s skipped (push option ci.skip or zadig.skip)",
 			    u.ref);
 			continue;
 		}
@@ -320,14 +307,14 @@ int zh_hook_enqueue(const char *config, const char *chain,
 
 			cap = cap ? 2 * cap : 8;
 			if (!(nl = realloc(lines, cap * sizeof(*lines)))) {
-				say("out of memory; nothing triggered");
+				zh_hook_say("out of memory; nothing triggered");
 				goto out;
 			}
 			lines = nl;
 		}
 		/* normalised: lower-case ids, no '\r' */
 		if (!(lines[nlines] = malloc(strlen(u.ref) + 132))) {
-			say("out of memory; nothing triggered");
+			zh_hook_say("out of memory; nothing triggered");
 			goto out;
 		}
 		snprintf(lines[nlines], strlen(u.ref) + 132, "%s %s %s",
@@ -340,19 +327,20 @@ int zh_hook_enqueue(const char *config, const char *chain,
 		p.updates = lines;
 		p.nupdates = nlines;
 		if (zh_spool_write(state, &p, &e) < 0) {
-			say("%s; nothing triggered", e.msg);
+			zh_hook_say("%s; nothing triggered", e.msg);
 			goto out;
 		}
 		for (i = 0; i < nlines; i++)
-			say("%s queued (async); status with 'git zadig "
-			    "status'",
-			    strrchr(lines[i], ' ') + 1);
+			zh_hook_say("%s queued (async); status with 'git zadig "
+				    "status'",
+				    strrchr(lines[i], ' ') + 1);
 	}
 	/* the poller, also for what earlier pushes left queued */
 	if (zh_hook_self(exe, sizeof(exe)) == 0)
 		zh_hook_spawn_detached(exe, git_dir, config, state, getppid());
 	else if (nlines)
-		say("cannot start the poller (%s); the push waits for the "
+		zh_hook_say(
+		    "cannot start the poller (%s); the push waits for the "
 		    "next one",
 		    strerror(errno));
 out:
