@@ -46,3 +46,32 @@ int zh_flow_parse_update(struct zh_ref_update *out, const char *line,
 	out->ref[len] = '\0';
 	return 0;
 }
+
+int zh_flow_next_update(struct zh_ref_update *out, const char **cursor,
+			struct zh_error *err)
+{
+	const char *line = *cursor, *eol;
+	size_t len;
+
+	for (;; line = eol + 1) {
+		if (!*line) {
+			*cursor = line;
+			return 0;
+		}
+		eol = strchr(line, '\n');
+		len = eol ? (size_t)(eol - line) : strlen(line);
+		if (len)
+			break;
+	}
+	*cursor = eol ? eol + 1 : line + len;
+	if (zh_flow_parse_update(out, line, len, err) < 0)
+		return ZH_EINVALID;
+	return 1;
+}
+
+bool zh_flow_update_may_fire(const struct zh_ref_update *u)
+{
+	return (strncmp(u->ref, "refs/heads/", 11) == 0 ||
+		strncmp(u->ref, "refs/tags/", 10) == 0) &&
+	       u->new_hex[strspn(u->new_hex, "0")] != '\0';
+}

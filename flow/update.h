@@ -2,6 +2,7 @@
 #ifndef ZH_FLOW_UPDATE_H
 #define ZH_FLOW_UPDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/error.h"
@@ -18,5 +19,16 @@ struct zh_ref_update {
  * Returns 0 or ZH_EINVALID (what is wrong in err). */
 int zh_flow_parse_update(struct zh_ref_update *out, const char *line,
 			 size_t len, struct zh_error *err);
+
+/* The next update of the hook's input at *cursor (a C string), empty
+ * lines skipped; *cursor moves past the line read. Returns 1 (*out set),
+ * 0 at the end, or ZH_EINVALID for a malformed line (err says why; the
+ * next call reads on). */
+int zh_flow_next_update(struct zh_ref_update *out, const char **cursor,
+			struct zh_error *err);
+
+/* Whether u can fire a rule at all: a branch or tag that was not
+ * deleted (notes, merge-request refs, ... are not pushes). */
+bool zh_flow_update_may_fire(const struct zh_ref_update *u);
 
 #endif

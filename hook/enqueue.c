@@ -216,11 +216,6 @@ static char *repo_name(const char *git_dir, const char *repo_root)
 	return name;
 }
 
-static bool is_zero(const char *hex)
-{
-	return hex[strspn(hex, "0")] == '\0';
-}
-
 /* git runs hooks with GIT_DIR set; by hand, the rest of zadig-hook finds
  * the repository (and says when there is none). */
 static bool looks_like_git_dir(const char *dir)
@@ -243,10 +238,11 @@ int zh_hook_enqueue(const char *config, const char *chain,
 	struct zh_buf in;
 	char *options[MAX_OPTIONS], **lines = NULL, exe[PATH_MAX];
 	char *path = NULL, *git_dir = NULL, *name = NULL, *state = NULL;
-	const char *gd = getenv("GIT_DIR"), *line, *eol = NULL;
+	const char *gd = getenv("GIT_DIR"), *line;
+	struct zh_ref_update u;
 	size_t i, nlines = 0, cap = 0;
 	bool skip;
-	int rc = 1;
+	int rc = 1, n;
 
 	*loaded = NULL;
 	memset(&p, 0, sizeof(p));
@@ -275,23 +271,15 @@ int zh_hook_enqueue(const char *config, const char *chain,
 	p.noptions = zh_hook_push_options(options, MAX_OPTIONS);
 	p.options = options;
 	skip = zh_hook_skip_option((const char *const *)options, p.noptions);
-	for (line = zh_buf_cstr(&in); *line; line = eol ? eol + 1 : "") {
-		struct zh_ref_update u;
-		size_t len;
-
-		eol = strchr(line, '\n');
-		len = eol ? (size_t)(eol - line) : strlen(line);
-		if (len == 0)
-			continue;
-		if (zh_flow_parse_update(&u, line, len, &e) < 0) {
+	line = zh_buf_cstr(&in);
+	while ((n = zh_flow_next_update(&u, &line, &e)) != 0) {
+		if (n < 0) {
 			zh_hook_say("ignoring a malformed update line: %s",
 				    e.msg);
 			continue;
 		}
-		if ((strncmp(u.ref, "refs/heads/", 11) != 0 &&
-		     strncmp(u.ref, "refs/tags/", 10) != 0) ||
-		    is_zero(u.new_hex))
-			continue; /* not pushes; deletions never fire */
+		if (!zh_flow_update_may_fire(&u))
+			continue;
 		if (!zh_mapping_may_fire_ref(cfg, name, u.ref)) {
 			zh_hook_say("no rule matches %s", u.ref);
 			continue;

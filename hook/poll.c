@@ -186,9 +186,7 @@ static int spooled_update(struct zh_flow *g, struct zh_repo *r,
 		log_f("%s: ignoring a malformed update line: %s", name, e.msg);
 		return 0;
 	}
-	if ((strncmp(u.ref, "refs/heads/", 11) != 0 &&
-	     strncmp(u.ref, "refs/tags/", 10) != 0) ||
-	    zh_oid_is_zero(u.new_hex))
+	if (!zh_flow_update_may_fire(&u))
 		return 0;
 	if (!zh_mapping_may_fire_ref(g->cfg, name, u.ref)) {
 		/* the configuration changed since the push was queued */

@@ -159,28 +159,25 @@ static void say_result(const struct zh_flow_result *res, bool sync_mode)
 /* One "<old> <new> <ref>" update of repository name: record and (sync)
  * deliver. */
 static void handle_update(struct zh_flow *f, struct zh_repo *r,
-			  const char *name, const char *old_hex,
-			  const char *new_hex, const char *ref,
+			  const char *name, const struct zh_ref_update *u,
 			  bool skip_option)
 {
 	struct zh_flow_recorded_list rl = {0};
 	struct zh_flow_event fe;
 	struct zh_error e = {0};
 	bool sync_mode = f->cfg->hook.mode == ZH_HOOK_SYNC;
+	const char *ref = u->ref;
 	size_t i;
 
-	if (strncmp(ref, "refs/heads/", 11) != 0 &&
-	    strncmp(ref, "refs/tags/", 10) != 0)
-		return; /* notes, merge-request refs, ...: not pushes */
-	if (zh_oid_is_zero(new_hex))
-		return; /* deletions never fire */
+	if (!zh_flow_update_may_fire(u))
+		return;
 	if (name && !zh_mapping_may_fire_ref(f->cfg, name, ref)) {
 		/* no walk or diff for a ref no rule covers */
 		zh_hook_say("no rule matches %s", ref);
 		return;
 	}
-	if (zh_flow_event_read(&fe, r, f->cfg->hook.repo_root, ref, old_hex,
-			       new_hex, false, &e) < 0) {
+	if (zh_flow_event_read(&fe, r, f->cfg->hook.repo_root, ref, u->old_hex,
+			       u->new_hex, false, &e) < 0) {
 		zh_hook_say("%s: cannot read the push: %s; nothing triggered",
 			    ref, e.msg);
 		return;
@@ -241,9 +238,11 @@ static int post_receive(const char *config, const char *chain,
 	struct zh_repo *r = NULL;
 	struct zh_error e = {0};
 	struct zh_flow f;
+	struct zh_ref_update u;
 	char *state = NULL, *name = NULL;
-	const char *line, *eol = NULL;
+	const char *line;
 	int64_t start = zh_store_now_ms();
+	int n;
 	bool skip = push_option_skip();
 
 	memset(&f, 0, sizeof(f));
@@ -282,20 +281,13 @@ static int post_receive(const char *config, const char *chain,
 	if (zh_repo_name(&name, r, cfg->hook.repo_root, NULL) < 0)
 		name = NULL; /* reading each update then says why */
 
-	for (line = zh_buf_cstr(&in); *line; line = eol ? eol + 1 : "") {
-		struct zh_ref_update u;
-		size_t len;
-
-		eol = strchr(line, '\n');
-		len = eol ? (size_t)(eol - line) : strlen(line);
-		if (len == 0)
-			continue;
-		if (zh_flow_parse_update(&u, line, len, &e) < 0) {
+	line = zh_buf_cstr(&in);
+	while ((n = zh_flow_next_update(&u, &line, &e)) != 0) {
+		if (n < 0)
 			zh_hook_say("ignoring a malformed update line: %s",
 				    e.msg);
-			continue;
-		}
-		handle_update(&f, r, name, u.old_hex, u.new_hex, u.ref, skip);
+		else
+			handle_update(&f, r, name, &u, skip);
 	}
 
 	/* notes right away: queued and created lines (best effort) */

@@ -66,11 +66,60 @@ static void bad_lines(void **state)
 	assert_true(strlen(e.msg) > 0);
 }
 
+/* The hook's input read line by line: empty lines skipped, a malformed
+ * one reported and read past, the last line without its newline. */
+static void next_updates(void **state)
+{
+	const char *in =
+	    "\n" Z40 " " A40 " refs/heads/main\n\n\nbroken line\n" A40 " " Z40
+	    " refs/tags/v1\r\n" A40 " " A40 " refs/heads/x";
+	struct zh_error err = {0};
+	struct zh_ref_update u;
+
+	(void)state;
+	assert_int_equal(zh_flow_next_update(&u, &in, &err), 1);
+	assert_string_equal(u.ref, "refs/heads/main");
+	assert_int_equal(zh_flow_next_update(&u, &in, &err), ZH_EINVALID);
+	assert_non_null(strstr(err.msg, "<old-id> <new-id> <ref>"));
+	assert_int_equal(zh_flow_next_update(&u, &in, &err), 1);
+	assert_string_equal(u.ref, "refs/tags/v1");
+	assert_string_equal(u.new_hex, Z40);
+	assert_int_equal(zh_flow_next_update(&u, &in, &err), 1);
+	assert_string_equal(u.ref, "refs/heads/x");
+	assert_int_equal(zh_flow_next_update(&u, &in, &err), 0);
+	assert_int_equal(zh_flow_next_update(&u, &in, &err), 0);
+	in = "\n\n";
+	assert_int_equal(zh_flow_next_update(&u, &in, &err), 0);
+}
+
+/* Only branches and tags that still exist can fire. */
+static void may_fire(void **state)
+{
+	struct zh_ref_update u;
+
+	(void)state;
+	assert_int_equal(parse(&u, Z40 " " A40 " refs/heads/main"), 0);
+	assert_true(zh_flow_update_may_fire(&u));
+	assert_int_equal(parse(&u, Z40 " " A40 " refs/tags/v1"), 0);
+	assert_true(zh_flow_update_may_fire(&u));
+	assert_int_equal(parse(&u, A40 " " Z40 " refs/heads/main"), 0);
+	assert_false(zh_flow_update_may_fire(&u)); /* deleted */
+	assert_int_equal(parse(&u, Z40 " " A40 " refs/notes/zadig"), 0);
+	assert_false(zh_flow_update_may_fire(&u));
+	assert_int_equal(parse(&u, Z40 " " A40 " refs/merge-requests/1/head"),
+			 0);
+	assert_false(zh_flow_update_may_fire(&u));
+	assert_int_equal(parse(&u, Z40 " " A40 " refs/headsx/main"), 0);
+	assert_false(zh_flow_update_may_fire(&u));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_lines),
 		cmocka_unit_test(bad_lines),
+		cmocka_unit_test(next_updates),
+		cmocka_unit_test(may_fire),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
