@@ -51,6 +51,8 @@
 
 #ifdef ZH_STATIC_DEPS
 
+#include <stdio.h>
+
 #include <git2/errors.h>
 
 #pragma GCC diagnostic ignored "-Wunused-parameter"
@@ -61,10 +63,16 @@ int __wrap_git_mbedtls_stream_global_init(void)
 	return 0;
 }
 
-static int no_tls(void)
+/* The error of a transport left out: "<what> is not set up ...". */
+static int not_set_up(int klass, const char *what)
 {
-	git_error_set_str(GIT_ERROR_SSL, "TLS is not set up in this program "
-					 "(it reads local repositories only)");
+	char msg[128];
+
+	snprintf(msg, sizeof(msg),
+		 "%s is not set up in this program (it reads local "
+		 "repositories only)",
+		 what);
+	git_error_set_str(klass, msg);
 	return -1;
 }
 
@@ -74,7 +82,7 @@ int __wrap_git_mbedtls_stream_new(struct git_stream **out, const char *host,
 int __wrap_git_mbedtls_stream_new(struct git_stream **out, const char *host,
 				  const char *port)
 {
-	return no_tls();
+	return not_set_up(GIT_ERROR_SSL, "TLS");
 }
 
 int __wrap_git_mbedtls_stream_wrap(struct git_stream **out,
@@ -82,7 +90,7 @@ int __wrap_git_mbedtls_stream_wrap(struct git_stream **out,
 int __wrap_git_mbedtls_stream_wrap(struct git_stream **out,
 				   struct git_stream *in, const char *host)
 {
-	return no_tls();
+	return not_set_up(GIT_ERROR_SSL, "TLS");
 }
 
 /* libgit2's SSH transport (transports/ssh.c): defined here, its object
@@ -99,19 +107,12 @@ int git_transport_ssh_global_init(void)
 	return 0;
 }
 
-static int no_ssh(void)
-{
-	git_error_set_str(GIT_ERROR_SSH, "SSH is not set up in this program "
-					 "(it reads local repositories only)");
-	return -1;
-}
-
 int git_smart_subtransport_ssh(struct git_smart_subtransport **out,
 			       struct git_transport *owner, void *param);
 int git_smart_subtransport_ssh(struct git_smart_subtransport **out,
 			       struct git_transport *owner, void *param)
 {
-	return no_ssh();
+	return not_set_up(GIT_ERROR_SSH, "SSH");
 }
 
 int git_transport_ssh_with_paths(struct git_transport **out,
@@ -119,7 +120,7 @@ int git_transport_ssh_with_paths(struct git_transport **out,
 int git_transport_ssh_with_paths(struct git_transport **out,
 				 struct git_remote *owner, void *payload)
 {
-	return no_ssh();
+	return not_set_up(GIT_ERROR_SSH, "SSH");
 }
 
 /* The GSSAPI calls in libgit2 1.5 (src/libgit2/transports/
