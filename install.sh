@@ -55,7 +55,7 @@ case $PREFIX in /*) ;; *) PREFIX=$(pwd)/$PREFIX ;; esac
 # Build dependencies, and the tools the tests drive (sqlite3, openssl,
 # procps, valgrind), all from Debian.
 PACKAGES="build-essential cmake pkg-config git curl ca-certificates
-libgit2-dev libcurl4-openssl-dev libssl-dev libjson-c-dev libyaml-dev
+libgit2-dev libcurl4-openssl-dev libssl-dev libjson-c-dev libyajl-dev libyaml-dev
 libmicrohttpd-dev libsqlite3-dev libcmocka-dev sqlite3 openssl procps
 valgrind"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <pthread.h>
+#include <yajl/yajl_parse.h>
 
 #include "util/banned.h"
 
@@ -62,46 +62,802 @@ const char *zh_gitlab_kind_name(enum zh_gitlab_kind k)
 	}
 }
 
-/* A tokener per thread, reset between parses: a new one costs its
- * allocations (state stack, string buffer) on every request. Freed when
- * the thread ends; one whose string buffer grew past TOK_KEEP (a huge
- * string in a body) is freed after its parse instead of kept. */
-#define TOK_KEEP (64 * 1024)
-static pthread_key_t tok_key;
-static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
-static bool tok_keyed;
+/* ---- GitLab events, read with yajl's event parser ----
+ *
+ * The receiver reads every event before it answers, so this is its hot
+ * path. json-c built the tree of a whole body (a 2.6 KB push: some ninety
+ * values, each with allocations of its own) to take twenty strings out of
+ * it: 16 us of the 52 us an event cost (docs/BENCHMARKS.md, twelfth
+ * measurement). yajl hands each key and value to the callbacks below,
+ * which keep the values an event is read for, noting what each was (a
+ * string, an integer, null, another type), and skip the rest. The checks
+ * after the parse (take_*) are then those of a tree: the kind decides
+ * which fields are required. A key given twice counts once, the last time
+ * (as in json-c's objects). Strings are not checked for UTF-8 (neither
+ * did json-c): a commit message is data, whatever its bytes. */
 
-static void tok_free(void *p)
+enum seen { SEEN_NONE, SEEN_NULL, SEEN_STR, SEEN_INT, SEEN_OTHER };
+
+struct val {
+	enum seen seen;
+	char *s;   /* SEEN_STR */
+	int64_t i; /* SEEN_INT */
+};
+
+enum { ADDED, MODIFIED, REMOVED, NLISTS };
+static const char *const list_names[NLISTS] = {"added", "modified",
+					       "removed"};
+
+struct list {	/* the paths a commit added, modified or removed */
+	enum seen seen; /* SEEN_STR for a list */
+	bool bad;	/* a list holding something else than strings */
+	char **v;
+	size_t n, cap;
+};
+
+struct rcommit {
+	bool object; /* the value was an object */
+	struct val id, message, author, author_email;
+	struct list lists[NLISTS];
+};
+
+struct raw { /* what a body said of the fields an event is read for */
+	struct val object_kind, user_name, user_email, ref, before, after,
+	    checkout_sha, total_commits;
+	struct val project;		   /* project.path_with_namespace */
+	struct val mr_user, mr_user_email; /* user.name, user.email */
+	enum seen commits_seen;		   /* SEEN_STR for a list */
+	struct rcommit *commits;
+	size_t ncommits, cap;
+	bool attrs; /* object_attributes is an object */
+	struct val action, iid, source_branch, target_branch, oldrev;
+	struct rcommit last; /* object_attributes.last_commit */
+};
+
+/* Where the value that comes next goes. */
+enum slot_kind {
+	SL_SKIP,
+	SL_VAL,		/* v */
+	SL_PROJECT,	/* the project object */
+	SL_USER,	/* the user object (merge requests) */
+	SL_COMMITS,	/* the commits list */
+	SL_COMMIT,	/* an element of it */
+	SL_AUTHOR,	/* c's author */
+	SL_LIST,	/* l, one of c's lists of paths */
+	SL_PATH,	/* an element of it */
+	SL_ATTRS,	/* object_attributes */
+	SL_LAST,	/* its last_commit */
+};
+
+/* What a container is read as. */
+enum frame_kind {
+	FR_SKIP,
+	FR_ROOT,
+	FR_PROJECT,
+	FR_USER,
+	FR_COMMITS,
+	FR_COMMIT, /* c: an element of commits, or last_commit */
+	FR_AUTHOR, /* c's */
+	FR_LIST,   /* l */
+	FR_ATTRS,
+};
+
+struct slot {
+	enum slot_kind kind;
+	struct val *v;
+	struct rcommit *c;
+	struct list *l;
+};
+
+struct frame {
+	enum frame_kind kind;
+	struct rcommit *c;
+	struct list *l;
+	struct slot next; /* in an object, set by its last key */
+};
+
+struct reader {
+	struct raw *r;
+	struct zh_error *err;
+	int rc; /* < 0 when a callback stopped the parse (err says why) */
+	size_t depth;
+	struct frame stack[ZH_GITLAB_MAX_DEPTH];
+};
+
+static void val_reset(struct val *v)
 {
-	json_tokener_free(p);
+	free(v->s);
+	memset(v, 0, sizeof(*v));
 }
 
-static void tok_init(void)
+static void list_reset(struct list *l)
 {
-	tok_keyed = pthread_key_create(&tok_key, tok_free) == 0;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
 }
 
-static json_tokener *tok_get(void)
+static void rcommit_reset(struct rcommit *c)
 {
-	json_tokener *tok;
+	size_t i;
 
-	pthread_once(&tok_once, tok_init);
-	if (tok_keyed && (tok = pthread_getspecific(tok_key))) {
-		pthread_setspecific(tok_key, NULL);
-		return tok;
+	val_reset(&c->id);
+	val_reset(&c->message);
+	val_reset(&c->author);
+	val_reset(&c->author_email);
+	for (i = 0; i < NLISTS; i++)
+		list_reset(&c->lists[i]);
+	c->object = false;
+}
+
+static void commits_reset(struct raw *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->ncommits; i++)
+		rcommit_reset(&r->commits[i]);
+	free(r->commits);
+	r->commits = NULL;
+	r->ncommits = r->cap = 0;
+	r->commits_seen = SEEN_NONE;
+}
+
+static void attrs_reset(struct raw *r)
+{
+	val_reset(&r->action);
+	val_reset(&r->iid);
+	val_reset(&r->source_branch);
+	val_reset(&r->target_branch);
+	val_reset(&r->oldrev);
+	rcommit_reset(&r->last);
+	r->attrs = false;
+}
+
+static void raw_dispose(struct raw *r)
+{
+	struct val *vals[] = {
+	    &r->object_kind,   &r->user_name, &r->user_email,
+	    &r->ref,	       &r->before,    &r->after,
+	    &r->checkout_sha,  &r->project,   &r->mr_user,
+	    &r->mr_user_email, &r->total_commits,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		val_reset(vals[i]);
+	commits_reset(r);
+	attrs_reset(r);
+}
+
+static int stop(struct reader *rd, int code, const char *msg)
+{
+	rd->rc = zh_error_set(rd->err, code, "%s", msg);
+	return 0;
+}
+
+#define KEY_IS(lit) (len == sizeof(lit) - 1 && memcmp(key, lit, len) == 0)
+
+/* The slot of key in an object read as f. */
+static struct slot key_slot(struct reader *rd, const struct frame *f,
+			    const unsigned char *key, size_t len)
+{
+	struct raw *r = rd->r;
+	struct slot s = {.kind = SL_VAL, .c = f->c};
+	size_t i;
+
+	switch (f->kind) {
+	case FR_ROOT:
+		if (KEY_IS("object_kind"))
+			s.v = &r->object_kind;
+		else if (KEY_IS("ref"))
+			s.v = &r->ref;
+		else if (KEY_IS("before"))
+			s.v = &r->before;
+		else if (KEY_IS("after"))
+			s.v = &r->after;
+		else if (KEY_IS("checkout_sha"))
+			s.v = &r->checkout_sha;
+		else if (KEY_IS("user_name"))
+			s.v = &r->user_name;
+		else if (KEY_IS("user_email"))
+			s.v = &r->user_email;
+		else if (KEY_IS("total_commits_count"))
+			s.v = &r->total_commits;
+		else if (KEY_IS("project"))
+			s.kind = SL_PROJECT;
+		else if (KEY_IS("user"))
+			s.kind = SL_USER;
+		else if (KEY_IS("commits"))
+			s.kind = SL_COMMITS;
+		else if (KEY_IS("object_attributes"))
+			s.kind = SL_ATTRS;
+		break;
+	case FR_PROJECT:
+		if (KEY_IS("path_with_namespace"))
+			s.v = &r->project;
+		break;
+	case FR_USER:
+		if (KEY_IS("name"))
+			s.v = &r->mr_user;
+		else if (KEY_IS("email"))
+			s.v = &r->mr_user_email;
+		break;
+	case FR_COMMIT:
+		if (KEY_IS("id"))
+			s.v = &f->c->id;
+		else if (KEY_IS("message"))
+			s.v = &f->c->message;
+		else if (KEY_IS("author"))
+			s.kind = SL_AUTHOR;
+		else
+			for (i = 0; i < NLISTS; i++)
+				if (len == strlen(list_names[i]) &&
+				    memcmp(key, list_names[i], len) == 0) {
+					s.kind = SL_LIST;
+					s.l = &f->c->lists[i];
+				}
+		break;
+	case FR_AUTHOR:
+		if (KEY_IS("name"))
+			s.v = &f->c->author;
+		else if (KEY_IS("email"))
+			s.v = &f->c->author_email;
+		break;
+	case FR_ATTRS:
+		if (KEY_IS("action"))
+			s.v = &r->action;
+		else if (KEY_IS("iid"))
+			s.v = &r->iid;
+		else if (KEY_IS("source_branch"))
+			s.v = &r->source_branch;
+		else if (KEY_IS("target_branch"))
+			s.v = &r->target_branch;
+		else if (KEY_IS("oldrev"))
+			s.v = &r->oldrev;
+		else if (KEY_IS("last_commit"))
+			s.kind = SL_LAST;
+		break;
+	default:
+		break;
 	}
-	return json_tokener_new_ex(ZH_GITLAB_MAX_DEPTH);
+	if (s.kind == SL_VAL && !s.v)
+		s.kind = SL_SKIP;
+	return s;
 }
 
-static void tok_put(json_tokener *tok)
+#undef KEY_IS
+
+/* The slot of the value that comes next, NULL for the top one. */
+static struct slot *next_slot(struct reader *rd)
 {
-	if (tok_keyed && tok->pb->size <= TOK_KEEP &&
-	    pthread_setspecific(tok_key, tok) == 0) {
-		json_tokener_reset(tok);
-		return;
+	struct frame *f;
+
+	if (!rd->depth)
+		return NULL;
+	f = &rd->stack[rd->depth - 1];
+	switch (f->kind) {
+	case FR_COMMITS:
+		f->next = (struct slot){.kind = SL_COMMIT};
+		break;
+	case FR_LIST:
+		f->next = (struct slot){.kind = SL_PATH, .l = f->l};
+		break;
+	case FR_SKIP:
+		f->next = (struct slot){.kind = SL_SKIP};
+		break;
+	default: /* an object: its last key said */
+		break;
 	}
-	json_tokener_free(tok);
+	return &f->next;
 }
+
+static bool grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	size_t c = *cap ? *cap * 2 : 4;
+	void *p;
+
+	if (n < *cap)
+		return true;
+	if (!(p = realloc(*v, c * size)))
+		return false;
+	*v = p;
+	*cap = c;
+	return true;
+}
+
+static struct rcommit *commit_add(struct reader *rd)
+{
+	struct raw *r = rd->r;
+	struct rcommit *c;
+
+	if (!grow((void **)&r->commits, &r->cap, r->ncommits,
+		  sizeof(*r->commits))) {
+		stop(rd, ZH_ENOMEM, "out of memory");
+		return NULL;
+	}
+	c = &r->commits[r->ncommits++];
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+/* A value that is not a container: seen, with its text (a string's, a
+ * number's). */
+static int scalar(void *ctx, enum seen seen, const char *s, size_t len)
+{
+	struct reader *rd = ctx;
+	struct slot *sl = next_slot(rd);
+	struct list *l;
+
+	if (!sl)
+		return stop(rd, ZH_EINVALID, "body is not a JSON object");
+	switch (sl->kind) {
+	case SL_VAL:
+		val_reset(sl->v);
+		sl->v->seen = seen;
+		if (seen == SEEN_STR && !(sl->v->s = strndup(s, len)))
+			return stop(rd, ZH_ENOMEM, "out of memory");
+		if (seen == SEEN_INT) {
+			char num[32];
+
+			/* longer: beyond int64 either way, clamped */
+			if (len >= sizeof(num))
+				len = sizeof(num) - 1;
+			memcpy(num, s, len);
+			num[len] = '\0';
+			sl->v->i = strtoll(num, NULL, 10);
+		}
+		break;
+	case SL_PROJECT:
+		val_reset(&rd->r->project);
+		break;
+	case SL_USER:
+		val_reset(&rd->r->mr_user);
+		val_reset(&rd->r->mr_user_email);
+		break;
+	case SL_COMMITS:
+		commits_reset(rd->r);
+		rd->r->commits_seen = seen == SEEN_NULL ? SEEN_NULL : SEEN_OTHER;
+		break;
+	case SL_COMMIT:
+		if (!commit_add(rd))
+			return 0;
+		break;
+	case SL_AUTHOR:
+		val_reset(&sl->c->author);
+		val_reset(&sl->c->author_email);
+		break;
+	case SL_LIST:
+		list_reset(sl->l);
+		sl->l->seen = seen == SEEN_NULL ? SEEN_NULL : SEEN_OTHER;
+		break;
+	case SL_PATH:
+		l = sl->l;
+		if (seen != SEEN_STR) {
+			l->bad = true;
+			break;
+		}
+		if (!grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) ||
+		    !(l->v[l->n] = strndup(s, len)))
+			return stop(rd, ZH_ENOMEM, "out of memory");
+		l->n++;
+		break;
+	case SL_ATTRS:
+		attrs_reset(rd->r);
+		break;
+	case SL_LAST:
+		rcommit_reset(&rd->r->last);
+		break;
+	case SL_SKIP:
+		break;
+	}
+	return 1;
+}
+
+/* An object (map) or a list starts: the frame it is read as. */
+static int open_container(void *ctx, bool map)
+{
+	struct reader *rd = ctx;
+	struct slot *sl = next_slot(rd);
+	struct frame f = {.kind = FR_SKIP};
+	struct raw *r = rd->r;
+
+	if (rd->depth == ZH_GITLAB_MAX_DEPTH)
+		return stop(rd, ZH_EINVALID,
+			    "body is not JSON: nested too deep");
+	if (!sl) {
+		if (!map)
+			return stop(rd, ZH_EINVALID,
+				    "body is not a JSON object");
+		f.kind = FR_ROOT;
+	} else {
+		switch (sl->kind) {
+		case SL_VAL:
+			val_reset(sl->v);
+			sl->v->seen = SEEN_OTHER;
+			break;
+		case SL_PROJECT:
+			val_reset(&r->project);
+			f.kind = map ? FR_PROJECT : FR_SKIP;
+			break;
+		case SL_USER:
+			val_reset(&r->mr_user);
+			val_reset(&r->mr_user_email);
+			f.kind = map ? FR_USER : FR_SKIP;
+			break;
+		case SL_COMMITS:
+			commits_reset(r);
+			r->commits_seen = map ? SEEN_OTHER : SEEN_STR;
+			f.kind = map ? FR_SKIP : FR_COMMITS;
+			break;
+		case SL_COMMIT:
+			if (!(f.c = commit_add(rd)))
+				return 0;
+			f.c->object = map;
+			f.kind = map ? FR_COMMIT : FR_SKIP;
+			break;
+		case SL_AUTHOR:
+			val_reset(&sl->c->author);
+			val_reset(&sl->c->author_email);
+			f.c = sl->c;
+			f.kind = map ? FR_AUTHOR : FR_SKIP;
+			break;
+		case SL_LIST:
+			list_reset(sl->l);
+			sl->l->seen = map ? SEEN_OTHER : SEEN_STR;
+			f.l = sl->l;
+			f.kind = map ? FR_SKIP : FR_LIST;
+			break;
+		case SL_PATH:
+			sl->l->bad = true;
+			break;
+		case SL_ATTRS:
+			attrs_reset(r);
+			r->attrs = map;
+			f.kind = map ? FR_ATTRS : FR_SKIP;
+			break;
+		case SL_LAST:
+			rcommit_reset(&r->last);
+			r->last.object = map;
+			f.c = &r->last;
+			f.kind = map ? FR_COMMIT : FR_SKIP;
+			break;
+		case SL_SKIP:
+			break;
+		}
+	}
+	rd->stack[rd->depth++] = f;
+	return 1;
+}
+
+static int on_null(void *ctx)
+{
+	return scalar(ctx, SEEN_NULL, NULL, 0);
+}
+
+static int on_boolean(void *ctx, int b)
+{
+	(void)b;
+	return scalar(ctx, SEEN_OTHER, NULL, 0);
+}
+
+static int on_number(void *ctx, const char *s, size_t len)
+{
+	/* an integer as json-c tells one: no fraction, no exponent */
+	bool integer = !memchr(s, '.', len) && !memchr(s, 'e', len) &&
+		       !memchr(s, 'E', len);
+
+	return scalar(ctx, integer ? SEEN_INT : SEEN_OTHER, s, len);
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+	return scalar(ctx, SEEN_STR, (const char *)s, len);
+}
+
+static int on_start_map(void *ctx)
+{
+	return open_container(ctx, true);
+}
+
+static int on_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+	struct reader *rd = ctx;
+	struct frame *f = &rd->stack[rd->depth - 1];
+
+	f->next = key_slot(rd, f, key, len);
+	return 1;
+}
+
+static int on_start_array(void *ctx)
+{
+	return open_container(ctx, false);
+}
+
+static int on_end(void *ctx)
+{
+	struct reader *rd = ctx;
+
+	rd->depth--;
+	return 1;
+}
+
+static const yajl_callbacks callbacks = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number,
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_map_key,
+    .yajl_end_map = on_end,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end,
+};
+
+/* yajl's message for the parse's error, in err. */
+static int yajl_failed(yajl_handle h, const char *body, size_t len,
+		       struct zh_error *err)
+{
+	unsigned char *m = yajl_get_error(h, 0, (const unsigned char *)body,
+					  len);
+	size_t n = m ? strlen((char *)m) : 0;
+	int rc;
+
+	while (n && strchr(" \t\r\n.", m[n - 1]))
+		n--;
+	rc = zh_error_set(err, ZH_EINVALID, "body is not JSON: %.*s", (int)n,
+			  m ? (char *)m : "");
+	if (m)
+		yajl_free_error(h, m);
+	return rc;
+}
+
+/* Read the whole of body (one JSON object; trailing data other than white
+ * space is an error) into r. */
+static int read_raw(struct raw *r, const char *body, size_t len,
+		    struct zh_error *err)
+{
+	struct reader rd = {.r = r, .err = err};
+	yajl_handle h;
+	yajl_status st;
+	size_t end, i;
+	int rc = 0;
+
+	if (memchr(body, '\0', len))
+		return zh_error_set(err, ZH_EINVALID,
+				    "body is not JSON: it holds a NUL byte");
+	if (!(h = yajl_alloc(&callbacks, NULL, &rd)))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	yajl_config(h, yajl_dont_validate_strings, 1);
+	/* the end of the object is found below, to name what follows it */
+	yajl_config(h, yajl_allow_trailing_garbage, 1);
+	st = yajl_parse(h, (const unsigned char *)body, len);
+	end = yajl_get_bytes_consumed(h);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(h);
+	if (st == yajl_status_client_canceled)
+		rc = rd.rc;
+	else if (st != yajl_status_ok)
+		rc = yajl_failed(h, body, len, err);
+	yajl_free(h);
+	for (i = end; !rc && i < len; i++)
+		if (!strchr(" \t\r\n", body[i]))
+			rc = zh_error_set(err, ZH_EINVALID,
+					  "body is not JSON: trailing data "
+					  "after the object");
+	return rc;
+}
+
+/* ---- the checks of what was read, by kind ---- */
+
+/* Move the string v into *out: missing or null leaves NULL (an error
+ * when required), another type is an error. */
+static int take_str(char **out, struct val *v, const char *where,
+		    const char *key, bool required, struct zh_error *err)
+{
+	*out = NULL;
+	switch (v->seen) {
+	case SEEN_STR:
+		*out = v->s;
+		v->s = NULL;
+		return 0;
+	case SEEN_NONE:
+	case SEEN_NULL:
+		if (required)
+			return zh_error_set(err, ZH_EINVALID,
+					    "missing field '%s%s'", where, key);
+		return 0;
+	default:
+		return zh_error_set(err, ZH_EINVALID,
+				    "field '%s%s' is not a string", where, key);
+	}
+}
+
+static int take_int(int64_t *out, bool *present, const struct val *v,
+		    const char *where, const char *key, bool required,
+		    struct zh_error *err)
+{
+	*out = 0;
+	if (present)
+		*present = v->seen != SEEN_NONE && v->seen != SEEN_NULL;
+	switch (v->seen) {
+	case SEEN_INT:
+		*out = v->i;
+		return 0;
+	case SEEN_NONE:
+	case SEEN_NULL:
+		if (required)
+			return zh_error_set(err, ZH_EINVALID,
+					    "missing field '%s%s'", where, key);
+		return 0;
+	default:
+		return zh_error_set(err, ZH_EINVALID,
+				    "field '%s%s' is not an integer", where,
+				    key);
+	}
+}
+
+static int take_paths(struct zh_gitlab_commit *c, struct list *l,
+		      const char *key, struct zh_error *err)
+{
+	char **p;
+
+	if (l->seen == SEEN_NONE || l->seen == SEEN_NULL)
+		return 0;
+	if (l->seen != SEEN_STR)
+		return zh_error_set(err, ZH_EINVALID,
+				    "field 'commits[].%s' is not a list", key);
+	if (l->bad)
+		return zh_error_set(err, ZH_EINVALID,
+				    "field 'commits[].%s' holds a non-string",
+				    key);
+	if (!l->n)
+		return 0;
+	if (!(p = realloc(c->paths, (c->npaths + l->n) * sizeof(*p))))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	c->paths = p;
+	memcpy(c->paths + c->npaths, l->v, l->n * sizeof(*p));
+	c->npaths += l->n;
+	l->n = 0;
+	return 0;
+}
+
+static int take_commit(struct zh_gitlab_commit *c, struct rcommit *r,
+		       const char *where, bool id_required, bool with_paths,
+		       struct zh_error *err)
+{
+	size_t i;
+	int rc;
+
+	if (!r->object) {
+		if (id_required)
+			return zh_error_set(err, ZH_EINVALID,
+					    "missing field '%sid'", where);
+		return 0;
+	}
+	if ((rc = take_str(&c->id, &r->id, where, "id", id_required, err)) <
+		0 ||
+	    (rc = take_str(&c->message, &r->message, where, "message", false,
+			   err)) < 0 ||
+	    (rc = take_str(&c->author, &r->author, "author.", "name", false,
+			   err)) < 0 ||
+	    (rc = take_str(&c->author_email, &r->author_email, "author.",
+			   "email", false, err)) < 0)
+		return rc;
+	for (i = 0; with_paths && i < NLISTS; i++)
+		if ((rc = take_paths(c, &r->lists[i], list_names[i], err)) < 0)
+			return rc;
+	return 0;
+}
+
+static int take_push(struct zh_gitlab_event *e, struct raw *r,
+		     struct zh_error *err)
+{
+	bool present;
+	size_t i;
+	int rc;
+
+	if ((rc = take_str(&e->user_name, &r->user_name, "", "user_name",
+			   false, err)) < 0 ||
+	    (rc = take_str(&e->user_email, &r->user_email, "", "user_email",
+			   false, err)) < 0 ||
+	    (rc = take_str(&e->ref, &r->ref, "", "ref", true, err)) < 0 ||
+	    (rc = take_str(&e->before, &r->before, "", "before", true, err)) <
+		0 ||
+	    (rc = take_str(&e->after, &r->after, "", "after", true, err)) < 0 ||
+	    (rc = take_str(&e->checkout_sha, &r->checkout_sha, "",
+			   "checkout_sha", false, err)) < 0)
+		return rc;
+	if (r->commits_seen == SEEN_OTHER)
+		return zh_error_set(err, ZH_EINVALID,
+				    "field 'commits' is not a list");
+	if (r->ncommits &&
+	    !(e->commits = calloc(r->ncommits, sizeof(*e->commits))))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	for (i = 0; i < r->ncommits; i++) {
+		rc = take_commit(&e->commits[i], &r->commits[i], "commits[].",
+				 true, true, err);
+		e->ncommits++;
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = take_int(&e->total_commits, &present, &r->total_commits, "",
+			   "total_commits_count", false, err)) < 0)
+		return rc;
+	if (!present || e->total_commits < (int64_t)e->ncommits)
+		e->total_commits = (int64_t)e->ncommits;
+	return 0;
+}
+
+static int take_mr(struct zh_gitlab_event *e, struct raw *r,
+		   struct zh_error *err)
+{
+	static const char w[] = "object_attributes.";
+	bool needs_commit;
+	int rc;
+
+	if ((rc = take_str(&e->user_name, &r->mr_user, "user.", "name", false,
+			   err)) < 0 ||
+	    (rc = take_str(&e->user_email, &r->mr_user_email, "user.", "email",
+			   false, err)) < 0)
+		return rc;
+	if (!r->attrs)
+		return zh_error_set(err, ZH_EINVALID,
+				    "missing field 'object_attributes'");
+	if ((rc = take_str(&e->action, &r->action, w, "action", true, err)) <
+		0 ||
+	    (rc = take_int(&e->mr_iid, NULL, &r->iid, w, "iid", true, err)) <
+		0 ||
+	    (rc = take_str(&e->source_branch, &r->source_branch, w,
+			   "source_branch", true, err)) < 0 ||
+	    (rc = take_str(&e->target_branch, &r->target_branch, w,
+			   "target_branch", true, err)) < 0 ||
+	    (rc = take_str(&e->oldrev, &r->oldrev, w, "oldrev", false, err)) <
+		0)
+		return rc;
+	needs_commit = strcmp(e->action, "open") == 0 ||
+		       strcmp(e->action, "reopen") == 0 ||
+		       strcmp(e->action, "update") == 0;
+	return take_commit(&e->last_commit, &r->last,
+			   "object_attributes.last_commit.", needs_commit,
+			   false, err);
+}
+
+int zh_gitlab_parse(struct zh_gitlab_event *out, const char *body, size_t len,
+		    struct zh_error *err)
+{
+	struct raw r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	if ((rc = read_raw(&r, body, len, err)) < 0 ||
+	    (rc = take_str(&out->object_kind, &r.object_kind, "",
+			   "object_kind", true, err)) < 0)
+		goto out;
+	if (strcmp(out->object_kind, "push") == 0)
+		out->kind = ZH_GITLAB_PUSH;
+	else if (strcmp(out->object_kind, "tag_push") == 0)
+		out->kind = ZH_GITLAB_TAG_PUSH;
+	else if (strcmp(out->object_kind, "merge_request") == 0)
+		out->kind = ZH_GITLAB_MERGE_REQUEST;
+	else
+		goto out; /* not ours: nothing else is required */
+	if ((rc = take_str(&out->project, &r.project, "project.",
+			   "path_with_namespace", true, err)) < 0)
+		goto out;
+	if (out->kind == ZH_GITLAB_MERGE_REQUEST)
+		rc = take_mr(out, &r, err);
+	else
+		rc = take_push(out, &r, err);
+out:
+	raw_dispose(&r);
+	return rc;
+}
+
+/* ---- Zadig's notification: json-c, as the rest of the programs ---- */
 
 /* Parse the whole of body as one JSON object; trailing data other than
  * white space is an error. */
@@ -119,14 +875,14 @@ static int parse_json(json_object **out, const char *body, size_t len,
 	if (memchr(body, '\0', len))
 		return zh_error_set(err, ZH_EINVALID,
 				    "body is not JSON: it holds a NUL byte");
-	if (!(tok = tok_get()))
+	if (!(tok = json_tokener_new_ex(ZH_GITLAB_MAX_DEPTH)))
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
 	o = json_tokener_parse_ex(tok, body, (int)len);
 	je = json_tokener_get_error(tok);
 	if (!o && je == json_tokener_continue)
 		je = json_tokener_error_parse_eof;
 	end = json_tokener_get_parse_end(tok);
-	tok_put(tok);
+	json_tokener_free(tok);
 	if (!o || je != json_tokener_success) {
 		json_object_put(o);
 		return zh_error_set(err, ZH_EINVALID, "body is not JSON: %s",
@@ -203,177 +959,6 @@ static int int_field(int64_t *out, bool *present, json_object *o,
 	errno = 0;
 	*out = json_object_get_int64(v);
 	return 0;
-}
-
-static int add_paths(struct zh_gitlab_commit *c, json_object *list,
-		     const char *key, struct zh_error *err)
-{
-	size_t i, n;
-	char **p;
-
-	if (!list)
-		return 0;
-	if (!json_object_is_type(list, json_type_array))
-		return zh_error_set(err, ZH_EINVALID,
-				    "field 'commits[].%s' is not a list", key);
-	n = json_object_array_length(list);
-	if (!n)
-		return 0;
-	if (!(p = realloc(c->paths, (c->npaths + n) * sizeof(*p))))
-		return zh_error_set(err, ZH_ENOMEM, "out of memory");
-	c->paths = p;
-	for (i = 0; i < n; i++) {
-		json_object *v = json_object_array_get_idx(list, i);
-
-		if (!v || !json_object_is_type(v, json_type_string))
-			return zh_error_set(err, ZH_EINVALID,
-					    "field 'commits[].%s' holds a "
-					    "non-string",
-					    key);
-		if (!(c->paths[c->npaths] = strdup(json_object_get_string(v))))
-			return zh_error_set(err, ZH_ENOMEM, "out of memory");
-		c->npaths++;
-	}
-	return 0;
-}
-
-static int commit_read(struct zh_gitlab_commit *c, json_object *o,
-		       const char *where, bool id_required, bool with_paths,
-		       struct zh_error *err)
-{
-	json_object *author = get(o, "author");
-	int rc;
-
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		if (id_required)
-			return zh_error_set(err, ZH_EINVALID,
-					    "missing field '%sid'", where);
-		return 0;
-	}
-	if ((rc = str_field(&c->id, o, "id", where, id_required, err)) < 0 ||
-	    (rc = str_field(&c->message, o, "message", where, false, err)) <
-		0 ||
-	    (rc = str_field(&c->author, author, "name", "author.", false,
-			    err)) < 0 ||
-	    (rc = str_field(&c->author_email, author, "email", "author.", false,
-			    err)) < 0)
-		return rc;
-	if (!with_paths)
-		return 0;
-	if ((rc = add_paths(c, get(o, "added"), "added", err)) < 0 ||
-	    (rc = add_paths(c, get(o, "modified"), "modified", err)) < 0 ||
-	    (rc = add_paths(c, get(o, "removed"), "removed", err)) < 0)
-		return rc;
-	return 0;
-}
-
-static int read_push(struct zh_gitlab_event *e, json_object *o,
-		     struct zh_error *err)
-{
-	json_object *commits = get(o, "commits");
-	bool present;
-	size_t i, n;
-	int rc;
-
-	if ((rc = str_field(&e->ref, o, "ref", "", true, err)) < 0 ||
-	    (rc = str_field(&e->before, o, "before", "", true, err)) < 0 ||
-	    (rc = str_field(&e->after, o, "after", "", true, err)) < 0 ||
-	    (rc = str_field(&e->checkout_sha, o, "checkout_sha", "", false,
-			    err)) < 0)
-		return rc;
-	if (commits && !json_object_is_type(commits, json_type_array))
-		return zh_error_set(err, ZH_EINVALID,
-				    "field 'commits' is not a list");
-	n = commits ? json_object_array_length(commits) : 0;
-	if (n && !(e->commits = calloc(n, sizeof(*e->commits))))
-		return zh_error_set(err, ZH_ENOMEM, "out of memory");
-	for (i = 0; i < n; i++) {
-		rc = commit_read(&e->commits[i],
-				 json_object_array_get_idx(commits, i),
-				 "commits[].", true, true, err);
-		e->ncommits++;
-		if (rc < 0)
-			return rc;
-	}
-	if ((rc = int_field(&e->total_commits, &present, o,
-			    "total_commits_count", "", false, err)) < 0)
-		return rc;
-	if (!present || e->total_commits < (int64_t)e->ncommits)
-		e->total_commits = (int64_t)e->ncommits;
-	return 0;
-}
-
-static int read_mr(struct zh_gitlab_event *e, json_object *o,
-		   struct zh_error *err)
-{
-	static const char w[] = "object_attributes.";
-	json_object *a = get(o, "object_attributes");
-	bool needs_commit;
-	int rc;
-
-	if (!a || !json_object_is_type(a, json_type_object))
-		return zh_error_set(err, ZH_EINVALID,
-				    "missing field 'object_attributes'");
-	if ((rc = str_field(&e->action, a, "action", w, true, err)) < 0 ||
-	    (rc = int_field(&e->mr_iid, NULL, a, "iid", w, true, err)) < 0 ||
-	    (rc = str_field(&e->source_branch, a, "source_branch", w, true,
-			    err)) < 0 ||
-	    (rc = str_field(&e->target_branch, a, "target_branch", w, true,
-			    err)) < 0 ||
-	    (rc = str_field(&e->oldrev, a, "oldrev", w, false, err)) < 0)
-		return rc;
-	needs_commit = strcmp(e->action, "open") == 0 ||
-		       strcmp(e->action, "reopen") == 0 ||
-		       strcmp(e->action, "update") == 0;
-	return commit_read(&e->last_commit, get(a, "last_commit"),
-			   "object_attributes.last_commit.", needs_commit,
-			   false, err);
-}
-
-int zh_gitlab_parse(struct zh_gitlab_event *out, const char *body, size_t len,
-		    struct zh_error *err)
-{
-	json_object *o = NULL, *project;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if ((rc = parse_json(&o, body, len, err)) < 0)
-		return rc;
-	if ((rc = str_field(&out->object_kind, o, "object_kind", "", true,
-			    err)) < 0)
-		goto out;
-	if (strcmp(out->object_kind, "push") == 0)
-		out->kind = ZH_GITLAB_PUSH;
-	else if (strcmp(out->object_kind, "tag_push") == 0)
-		out->kind = ZH_GITLAB_TAG_PUSH;
-	else if (strcmp(out->object_kind, "merge_request") == 0)
-		out->kind = ZH_GITLAB_MERGE_REQUEST;
-	else
-		goto out; /* not ours: nothing else is required */
-	project = get(o, "project");
-	if ((rc = str_field(&out->project, project, "path_with_namespace",
-			    "project.", true, err)) < 0)
-		goto out;
-	if (out->kind == ZH_GITLAB_MERGE_REQUEST) {
-		json_object *user = get(o, "user");
-
-		if ((rc = str_field(&out->user_name, user, "name", "user.",
-				    false, err)) < 0 ||
-		    (rc = str_field(&out->user_email, user, "email", "user.",
-				    false, err)) < 0 ||
-		    (rc = read_mr(out, o, err)) < 0)
-			goto out;
-	} else {
-		if ((rc = str_field(&out->user_name, o, "user_name", "", false,
-				    err)) < 0 ||
-		    (rc = str_field(&out->user_email, o, "user_email", "",
-				    false, err)) < 0 ||
-		    (rc = read_push(out, o, err)) < 0)
-			goto out;
-	}
-out:
-	json_object_put(o);
-	return rc;
 }
 
 int zh_gitlab_parse_zadig(char **workflow, int64_t *task_id, const char *body,

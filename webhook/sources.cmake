@@ -9,7 +9,7 @@ add_library(zh_webhook_parse STATIC
 	webhook/parsed.c
 )
 target_link_libraries(zh_webhook_parse PUBLIC zh_flags zh_util
-	PkgConfig::JSONC PkgConfig::CRYPTO Threads::Threads)
+	PkgConfig::JSONC PkgConfig::YAJL PkgConfig::CRYPTO Threads::Threads)
 
 add_executable(zadig-webhook
 	webhook/main.c

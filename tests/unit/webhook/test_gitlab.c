@@ -258,6 +258,71 @@ static void test_deep_nesting(void **state)
 	zh_gitlab_event_dispose(&e);
 }
 
+/* The reader is an event parser: fields in any order, a key given twice
+ * counts the last time, and what only another kind reads is not checked. */
+static void test_order_and_repeats(void **state)
+{
+	struct zh_gitlab_event e;
+	struct zh_error err = {0};
+	const char *body =
+	    "{\"commits\":[{\"removed\":[\"r\"],\"author\":{\"email\":\"a@x\","
+	    "\"name\":\"A\"},\"added\":[\"a1\",\"a2\"],\"id\":\"c1\","
+	    "\"modified\":null,\"added\":[\"a\"]},{\"id\":\"c2\"}],"
+	    "\"ref\":\"refs/heads/x\",\"ref\":\"refs/heads/main\","
+	    "\"before\":\"0\",\"after\":\"1\",\"user\":5,"
+	    "\"object_attributes\":[],\"total_commits_count\":1,"
+	    "\"project\":{\"path_with_namespace\":\"a/old\"},"
+	    "\"project\":{\"path_with_namespace\":\"a/b\",\"id\":[{}]},"
+	    "\"object_kind\":\"push\"}";
+
+	(void)state;
+	assert_int_equal(zh_gitlab_parse(&e, body, strlen(body), &err), 0);
+	assert_string_equal(e.ref, "refs/heads/main");
+	assert_string_equal(e.project, "a/b");
+	assert_int_equal(e.ncommits, 2);
+	assert_int_equal(e.total_commits, 2); /* not below the list */
+	assert_string_equal(e.commits[0].id, "c1");
+	assert_string_equal(e.commits[0].author, "A");
+	assert_string_equal(e.commits[0].author_email, "a@x");
+	/* added (the last list given), modified, removed */
+	assert_int_equal(e.commits[0].npaths, 2);
+	assert_string_equal(e.commits[0].paths[0], "a");
+	assert_string_equal(e.commits[0].paths[1], "r");
+	assert_int_equal(e.commits[1].npaths, 0);
+	zh_gitlab_event_dispose(&e);
+
+	/* a merge request does not read commits, nor a push user */
+	body = "{\"commits\":5,\"user_name\":[1],\"object_kind\":"
+	       "\"merge_request\",\"project\":{\"path_with_namespace\":\"a/b\"},"
+	       "\"object_attributes\":{\"action\":\"close\",\"iid\":7,"
+	       "\"source_branch\":\"s\",\"target_branch\":\"t\","
+	       "\"last_commit\":{\"id\":\"c\",\"added\":[1]}}}";
+	assert_int_equal(zh_gitlab_parse(&e, body, strlen(body), &err), 0);
+	assert_int_equal(e.mr_iid, 7);
+	assert_string_equal(e.last_commit.id, "c");
+	zh_gitlab_event_dispose(&e);
+
+	expect_invalid("{\"object_kind\":\"push\",\"project\":"
+		       "{\"path_with_namespace\":\"a/b\"},\"ref\":\"r\","
+		       "\"before\":\"0\",\"after\":\"1\",\"commits\":[{\"id\":"
+		       "\"c\",\"modified\":[\"m\",null]}]}",
+		       "'commits[].modified' holds a non-string");
+	expect_invalid("{\"object_kind\":\"push\",\"project\":"
+		       "{\"path_with_namespace\":\"a/b\"},\"ref\":\"r\","
+		       "\"before\":\"0\",\"after\":\"1\",\"commits\":[{\"id\":"
+		       "\"c\",\"added\":{}}]}",
+		       "'commits[].added' is not a list");
+	expect_invalid("{\"object_kind\":\"push\",\"project\":"
+		       "{\"path_with_namespace\":\"a/b\"},\"ref\":\"r\","
+		       "\"before\":\"0\",\"after\":\"1\","
+		       "\"total_commits_count\":1.5}",
+		       "'total_commits_count' is not an integer");
+	expect_invalid("{\"object_kind\":\"push\",\"project\":\"a/b\"}",
+		       "missing field 'project.path_with_namespace'");
+	expect_invalid("{\"object_kind\":\"push\",\"a\":1,}", "not JSON");
+	expect_invalid("\"push\"", "not a JSON object");
+}
+
 static void test_zadig(void **state)
 {
 	const char *ok = "{\"object_kind\":\"workflow\",\"event\":\"workflow\","
@@ -295,6 +360,7 @@ int main(void)
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_other_kinds),
 	    cmocka_unit_test(test_deep_nesting),
+	    cmocka_unit_test(test_order_and_repeats),
 	    cmocka_unit_test(test_zadig),
 	};
 
