@@ -1,10 +1,9 @@
 #include "webhook/gitlab.h"
 
-#include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
 #include <yajl/yajl_parse.h>
 
 #include "util/banned.h"
@@ -85,10 +84,9 @@ struct val {
 };
 
 enum { ADDED, MODIFIED, REMOVED, NLISTS };
-static const char *const list_names[NLISTS] = {"added", "modified",
-					       "removed"};
+static const char *const list_names[NLISTS] = {"added", "modified", "removed"};
 
-struct list {	/* the paths a commit added, modified or removed */
+struct list {		/* the paths a commit added, modified or removed */
 	enum seen seen; /* SEEN_STR for a list */
 	bool bad;	/* a list holding something else than strings */
 	char **v;
@@ -112,21 +110,24 @@ struct raw { /* what a body said of the fields an event is read for */
 	bool attrs; /* object_attributes is an object */
 	struct val action, iid, source_branch, target_branch, oldrev;
 	struct rcommit last; /* object_attributes.last_commit */
+	bool workflow;	     /* Zadig's notification: workflow is an object */
+	struct val task_id, workflow_name;
 };
 
 /* Where the value that comes next goes. */
 enum slot_kind {
 	SL_SKIP,
-	SL_VAL,		/* v */
-	SL_PROJECT,	/* the project object */
-	SL_USER,	/* the user object (merge requests) */
-	SL_COMMITS,	/* the commits list */
-	SL_COMMIT,	/* an element of it */
-	SL_AUTHOR,	/* c's author */
-	SL_LIST,	/* l, one of c's lists of paths */
-	SL_PATH,	/* an element of it */
-	SL_ATTRS,	/* object_attributes */
-	SL_LAST,	/* its last_commit */
+	SL_VAL,	     /* v */
+	SL_PROJECT,  /* the project object */
+	SL_USER,     /* the user object (merge requests) */
+	SL_COMMITS,  /* the commits list */
+	SL_COMMIT,   /* an element of it */
+	SL_AUTHOR,   /* c's author */
+	SL_LIST,     /* l, one of c's lists of paths */
+	SL_PATH,     /* an element of it */
+	SL_ATTRS,    /* object_attributes */
+	SL_LAST,     /* its last_commit */
+	SL_WORKFLOW, /* Zadig's workflow object */
 };
 
 /* What a container is read as. */
@@ -140,6 +141,7 @@ enum frame_kind {
 	FR_AUTHOR, /* c's */
 	FR_LIST,   /* l */
 	FR_ATTRS,
+	FR_WORKFLOW,
 };
 
 struct slot {
@@ -219,10 +221,11 @@ static void attrs_reset(struct raw *r)
 static void raw_dispose(struct raw *r)
 {
 	struct val *vals[] = {
-	    &r->object_kind,   &r->user_name, &r->user_email,
-	    &r->ref,	       &r->before,    &r->after,
-	    &r->checkout_sha,  &r->project,   &r->mr_user,
-	    &r->mr_user_email, &r->total_commits,
+	    &r->object_kind,   &r->user_name,	  &r->user_email,
+	    &r->ref,	       &r->before,	  &r->after,
+	    &r->checkout_sha,  &r->project,	  &r->mr_user,
+	    &r->mr_user_email, &r->total_commits, &r->task_id,
+	    &r->workflow_name,
 	};
 	size_t i;
 
@@ -238,97 +241,105 @@ static int stop(struct reader *rd, int code, const char *msg)
 	return 0;
 }
 
-#define KEY_IS(lit) (len == sizeof(lit) - 1 && memcmp(key, lit, len) == 0)
+/* The keys read, by the object they are in: a value's place (an offset
+ * in struct raw, or in struct rcommit for a commit and its author), or
+ * the object or list the key opens. */
+struct key {
+	const char *name;
+	size_t len;
+	enum slot_kind kind;
+	size_t at; /* SL_VAL: the struct val; SL_LIST: the list's index */
+};
+#define KEY(name, kind, at)                                                    \
+	{                                                                      \
+		name, sizeof(name) - 1, kind, at                               \
+	}
+#define RAW(f) offsetof(struct raw, f)
+#define COMMIT(f) offsetof(struct rcommit, f)
+static const struct key root_keys[] = {
+    KEY("object_kind", SL_VAL, RAW(object_kind)),
+    KEY("ref", SL_VAL, RAW(ref)),
+    KEY("before", SL_VAL, RAW(before)),
+    KEY("after", SL_VAL, RAW(after)),
+    KEY("checkout_sha", SL_VAL, RAW(checkout_sha)),
+    KEY("user_name", SL_VAL, RAW(user_name)),
+    KEY("user_email", SL_VAL, RAW(user_email)),
+    KEY("total_commits_count", SL_VAL, RAW(total_commits)),
+    KEY("project", SL_PROJECT, 0),
+    KEY("user", SL_USER, 0),
+    KEY("commits", SL_COMMITS, 0),
+    KEY("object_attributes", SL_ATTRS, 0),
+    KEY("workflow", SL_WORKFLOW, 0),
+};
+static const struct key project_keys[] = {
+    KEY("path_with_namespace", SL_VAL, RAW(project)),
+};
+static const struct key user_keys[] = {
+    KEY("name", SL_VAL, RAW(mr_user)),
+    KEY("email", SL_VAL, RAW(mr_user_email)),
+};
+static const struct key commit_keys[] = {
+    KEY("id", SL_VAL, COMMIT(id)),	KEY("message", SL_VAL, COMMIT(message)),
+    KEY("author", SL_AUTHOR, 0),	KEY("added", SL_LIST, ADDED),
+    KEY("modified", SL_LIST, MODIFIED), KEY("removed", SL_LIST, REMOVED),
+};
+static const struct key author_keys[] = {
+    KEY("name", SL_VAL, COMMIT(author)),
+    KEY("email", SL_VAL, COMMIT(author_email)),
+};
+static const struct key attrs_keys[] = {
+    KEY("action", SL_VAL, RAW(action)),
+    KEY("iid", SL_VAL, RAW(iid)),
+    KEY("source_branch", SL_VAL, RAW(source_branch)),
+    KEY("target_branch", SL_VAL, RAW(target_branch)),
+    KEY("oldrev", SL_VAL, RAW(oldrev)),
+    KEY("last_commit", SL_LAST, 0),
+};
+static const struct key workflow_keys[] = {
+    KEY("task_id", SL_VAL, RAW(task_id)),
+    KEY("workflow_name", SL_VAL, RAW(workflow_name)),
+};
+#undef KEY
+#undef RAW
+#undef COMMIT
+
+#define KEYS(a)                                                                \
+	{                                                                      \
+		a, sizeof(a) / sizeof(a[0])                                    \
+	}
+static const struct {
+	const struct key *keys;
+	size_t n;
+} keys_in[] = {
+    [FR_ROOT] = KEYS(root_keys),	 [FR_PROJECT] = KEYS(project_keys),
+    [FR_USER] = KEYS(user_keys),	 [FR_COMMIT] = KEYS(commit_keys),
+    [FR_AUTHOR] = KEYS(author_keys),	 [FR_ATTRS] = KEYS(attrs_keys),
+    [FR_WORKFLOW] = KEYS(workflow_keys),
+};
+#undef KEYS
 
 /* The slot of key in an object read as f. */
 static struct slot key_slot(struct reader *rd, const struct frame *f,
 			    const unsigned char *key, size_t len)
 {
-	struct raw *r = rd->r;
-	struct slot s = {.kind = SL_VAL, .c = f->c};
-	size_t i;
+	struct slot s = {.kind = SL_SKIP, .c = f->c};
+	const struct key *k = keys_in[f->kind].keys;
+	const struct key *end = k + keys_in[f->kind].n;
+	char *base;
 
-	switch (f->kind) {
-	case FR_ROOT:
-		if (KEY_IS("object_kind"))
-			s.v = &r->object_kind;
-		else if (KEY_IS("ref"))
-			s.v = &r->ref;
-		else if (KEY_IS("before"))
-			s.v = &r->before;
-		else if (KEY_IS("after"))
-			s.v = &r->after;
-		else if (KEY_IS("checkout_sha"))
-			s.v = &r->checkout_sha;
-		else if (KEY_IS("user_name"))
-			s.v = &r->user_name;
-		else if (KEY_IS("user_email"))
-			s.v = &r->user_email;
-		else if (KEY_IS("total_commits_count"))
-			s.v = &r->total_commits;
-		else if (KEY_IS("project"))
-			s.kind = SL_PROJECT;
-		else if (KEY_IS("user"))
-			s.kind = SL_USER;
-		else if (KEY_IS("commits"))
-			s.kind = SL_COMMITS;
-		else if (KEY_IS("object_attributes"))
-			s.kind = SL_ATTRS;
-		break;
-	case FR_PROJECT:
-		if (KEY_IS("path_with_namespace"))
-			s.v = &r->project;
-		break;
-	case FR_USER:
-		if (KEY_IS("name"))
-			s.v = &r->mr_user;
-		else if (KEY_IS("email"))
-			s.v = &r->mr_user_email;
-		break;
-	case FR_COMMIT:
-		if (KEY_IS("id"))
-			s.v = &f->c->id;
-		else if (KEY_IS("message"))
-			s.v = &f->c->message;
-		else if (KEY_IS("author"))
-			s.kind = SL_AUTHOR;
-		else
-			for (i = 0; i < NLISTS; i++)
-				if (len == strlen(list_names[i]) &&
-				    memcmp(key, list_names[i], len) == 0) {
-					s.kind = SL_LIST;
-					s.l = &f->c->lists[i];
-				}
-		break;
-	case FR_AUTHOR:
-		if (KEY_IS("name"))
-			s.v = &f->c->author;
-		else if (KEY_IS("email"))
-			s.v = &f->c->author_email;
-		break;
-	case FR_ATTRS:
-		if (KEY_IS("action"))
-			s.v = &r->action;
-		else if (KEY_IS("iid"))
-			s.v = &r->iid;
-		else if (KEY_IS("source_branch"))
-			s.v = &r->source_branch;
-		else if (KEY_IS("target_branch"))
-			s.v = &r->target_branch;
-		else if (KEY_IS("oldrev"))
-			s.v = &r->oldrev;
-		else if (KEY_IS("last_commit"))
-			s.kind = SL_LAST;
-		break;
-	default:
-		break;
-	}
-	if (s.kind == SL_VAL && !s.v)
-		s.kind = SL_SKIP;
+	while (k < end && (k->len != len || memcmp(k->name, key, len) != 0))
+		k++;
+	if (k == end)
+		return s;
+	s.kind = k->kind;
+	base = f->kind == FR_COMMIT || f->kind == FR_AUTHOR ? (char *)f->c
+							    : (char *)rd->r;
+	if (k->kind == SL_VAL)
+		s.v = (struct val *)(void *)(base + k->at);
+	else if (k->kind == SL_LIST)
+		s.l = &f->c->lists[k->at];
 	return s;
 }
-
-#undef KEY_IS
 
 /* The slot of the value that comes next, NULL for the top one. */
 static struct slot *next_slot(struct reader *rd)
@@ -383,19 +394,62 @@ static struct rcommit *commit_add(struct reader *rd)
 	return c;
 }
 
+/* The slot is given a new value: the one before is dropped (a key given
+ * twice counts the last time). Elements of a list are added instead. */
+static void slot_reset(struct raw *r, const struct slot *sl)
+{
+	switch (sl->kind) {
+	case SL_VAL:
+		val_reset(sl->v);
+		break;
+	case SL_PROJECT:
+		val_reset(&r->project);
+		break;
+	case SL_USER:
+		val_reset(&r->mr_user);
+		val_reset(&r->mr_user_email);
+		break;
+	case SL_COMMITS:
+		commits_reset(r);
+		break;
+	case SL_AUTHOR:
+		val_reset(&sl->c->author);
+		val_reset(&sl->c->author_email);
+		break;
+	case SL_LIST:
+		list_reset(sl->l);
+		break;
+	case SL_ATTRS:
+		attrs_reset(r);
+		break;
+	case SL_LAST:
+		rcommit_reset(&r->last);
+		break;
+	case SL_WORKFLOW:
+		val_reset(&r->task_id);
+		val_reset(&r->workflow_name);
+		r->workflow = false;
+		break;
+	default:
+		break;
+	}
+}
+
 /* A value that is not a container: seen, with its text (a string's, a
- * number's). */
+ * number's). Where an object or a list is read, it is a wrong type but
+ * for null, which counts as missing (as in the checks below). */
 static int scalar(void *ctx, enum seen seen, const char *s, size_t len)
 {
 	struct reader *rd = ctx;
 	struct slot *sl = next_slot(rd);
+	enum seen other = seen == SEEN_NULL ? SEEN_NULL : SEEN_OTHER;
 	struct list *l;
 
 	if (!sl)
 		return stop(rd, ZH_EINVALID, "body is not a JSON object");
+	slot_reset(rd->r, sl);
 	switch (sl->kind) {
 	case SL_VAL:
-		val_reset(sl->v);
 		sl->v->seen = seen;
 		if (seen == SEEN_STR && !(sl->v->s = strndup(s, len)))
 			return stop(rd, ZH_ENOMEM, "out of memory");
@@ -410,28 +464,15 @@ static int scalar(void *ctx, enum seen seen, const char *s, size_t len)
 			sl->v->i = strtoll(num, NULL, 10);
 		}
 		break;
-	case SL_PROJECT:
-		val_reset(&rd->r->project);
-		break;
-	case SL_USER:
-		val_reset(&rd->r->mr_user);
-		val_reset(&rd->r->mr_user_email);
-		break;
 	case SL_COMMITS:
-		commits_reset(rd->r);
-		rd->r->commits_seen = seen == SEEN_NULL ? SEEN_NULL : SEEN_OTHER;
+		rd->r->commits_seen = other;
+		break;
+	case SL_LIST:
+		sl->l->seen = other;
 		break;
 	case SL_COMMIT:
 		if (!commit_add(rd))
 			return 0;
-		break;
-	case SL_AUTHOR:
-		val_reset(&sl->c->author);
-		val_reset(&sl->c->author_email);
-		break;
-	case SL_LIST:
-		list_reset(sl->l);
-		sl->l->seen = seen == SEEN_NULL ? SEEN_NULL : SEEN_OTHER;
 		break;
 	case SL_PATH:
 		l = sl->l;
@@ -444,13 +485,7 @@ static int scalar(void *ctx, enum seen seen, const char *s, size_t len)
 			return stop(rd, ZH_ENOMEM, "out of memory");
 		l->n++;
 		break;
-	case SL_ATTRS:
-		attrs_reset(rd->r);
-		break;
-	case SL_LAST:
-		rcommit_reset(&rd->r->last);
-		break;
-	case SL_SKIP:
+	default: /* an object read as one: missing */
 		break;
 	}
 	return 1;
@@ -471,62 +506,57 @@ static int open_container(void *ctx, bool map)
 		if (!map)
 			return stop(rd, ZH_EINVALID,
 				    "body is not a JSON object");
-		f.kind = FR_ROOT;
-	} else {
-		switch (sl->kind) {
-		case SL_VAL:
-			val_reset(sl->v);
-			sl->v->seen = SEEN_OTHER;
-			break;
-		case SL_PROJECT:
-			val_reset(&r->project);
-			f.kind = map ? FR_PROJECT : FR_SKIP;
-			break;
-		case SL_USER:
-			val_reset(&r->mr_user);
-			val_reset(&r->mr_user_email);
-			f.kind = map ? FR_USER : FR_SKIP;
-			break;
-		case SL_COMMITS:
-			commits_reset(r);
-			r->commits_seen = map ? SEEN_OTHER : SEEN_STR;
-			f.kind = map ? FR_SKIP : FR_COMMITS;
-			break;
-		case SL_COMMIT:
-			if (!(f.c = commit_add(rd)))
-				return 0;
-			f.c->object = map;
-			f.kind = map ? FR_COMMIT : FR_SKIP;
-			break;
-		case SL_AUTHOR:
-			val_reset(&sl->c->author);
-			val_reset(&sl->c->author_email);
-			f.c = sl->c;
-			f.kind = map ? FR_AUTHOR : FR_SKIP;
-			break;
-		case SL_LIST:
-			list_reset(sl->l);
-			sl->l->seen = map ? SEEN_OTHER : SEEN_STR;
-			f.l = sl->l;
-			f.kind = map ? FR_SKIP : FR_LIST;
-			break;
-		case SL_PATH:
-			sl->l->bad = true;
-			break;
-		case SL_ATTRS:
-			attrs_reset(r);
-			r->attrs = map;
-			f.kind = map ? FR_ATTRS : FR_SKIP;
-			break;
-		case SL_LAST:
-			rcommit_reset(&r->last);
-			r->last.object = map;
-			f.c = &r->last;
-			f.kind = map ? FR_COMMIT : FR_SKIP;
-			break;
-		case SL_SKIP:
-			break;
-		}
+		rd->stack[rd->depth++] = (struct frame){.kind = FR_ROOT};
+		return 1;
+	}
+	slot_reset(r, sl);
+	switch (sl->kind) {
+	case SL_VAL:
+		sl->v->seen = SEEN_OTHER;
+		break;
+	case SL_PROJECT:
+		f.kind = map ? FR_PROJECT : FR_SKIP;
+		break;
+	case SL_USER:
+		f.kind = map ? FR_USER : FR_SKIP;
+		break;
+	case SL_COMMITS:
+		r->commits_seen = map ? SEEN_OTHER : SEEN_STR;
+		f.kind = map ? FR_SKIP : FR_COMMITS;
+		break;
+	case SL_COMMIT:
+		if (!(f.c = commit_add(rd)))
+			return 0;
+		f.c->object = map;
+		f.kind = map ? FR_COMMIT : FR_SKIP;
+		break;
+	case SL_AUTHOR:
+		f.c = sl->c;
+		f.kind = map ? FR_AUTHOR : FR_SKIP;
+		break;
+	case SL_LIST:
+		sl->l->seen = map ? SEEN_OTHER : SEEN_STR;
+		f.l = sl->l;
+		f.kind = map ? FR_SKIP : FR_LIST;
+		break;
+	case SL_PATH:
+		sl->l->bad = true;
+		break;
+	case SL_ATTRS:
+		r->attrs = map;
+		f.kind = map ? FR_ATTRS : FR_SKIP;
+		break;
+	case SL_LAST:
+		r->last.object = map;
+		f.c = &r->last;
+		f.kind = map ? FR_COMMIT : FR_SKIP;
+		break;
+	case SL_WORKFLOW:
+		r->workflow = map;
+		f.kind = map ? FR_WORKFLOW : FR_SKIP;
+		break;
+	case SL_SKIP:
+		break;
 	}
 	rd->stack[rd->depth++] = f;
 	return 1;
@@ -600,8 +630,8 @@ static const yajl_callbacks callbacks = {
 static int yajl_failed(yajl_handle h, const char *body, size_t len,
 		       struct zh_error *err)
 {
-	unsigned char *m = yajl_get_error(h, 0, (const unsigned char *)body,
-					  len);
+	unsigned char *m =
+	    yajl_get_error(h, 0, (const unsigned char *)body, len);
 	size_t n = m ? strlen((char *)m) : 0;
 	int rc;
 
@@ -759,8 +789,8 @@ static int take_push(struct zh_gitlab_event *e, struct raw *r,
 	size_t i;
 	int rc;
 
-	if ((rc = take_str(&e->user_name, &r->user_name, "", "user_name",
-			   false, err)) < 0 ||
+	if ((rc = take_str(&e->user_name, &r->user_name, "", "user_name", false,
+			   err)) < 0 ||
 	    (rc = take_str(&e->user_email, &r->user_email, "", "user_email",
 			   false, err)) < 0 ||
 	    (rc = take_str(&e->ref, &r->ref, "", "ref", true, err)) < 0 ||
@@ -834,8 +864,8 @@ int zh_gitlab_parse(struct zh_gitlab_event *out, const char *body, size_t len,
 	memset(out, 0, sizeof(*out));
 	memset(&r, 0, sizeof(r));
 	if ((rc = read_raw(&r, body, len, err)) < 0 ||
-	    (rc = take_str(&out->object_kind, &r.object_kind, "",
-			   "object_kind", true, err)) < 0)
+	    (rc = take_str(&out->object_kind, &r.object_kind, "", "object_kind",
+			   true, err)) < 0)
 		goto out;
 	if (strcmp(out->object_kind, "push") == 0)
 		out->kind = ZH_GITLAB_PUSH;
@@ -857,135 +887,30 @@ out:
 	return rc;
 }
 
-/* ---- Zadig's notification: json-c, as the rest of the programs ---- */
-
-/* Parse the whole of body as one JSON object; trailing data other than
- * white space is an error. */
-static int parse_json(json_object **out, const char *body, size_t len,
-		      struct zh_error *err)
-{
-	json_tokener *tok;
-	json_object *o = NULL;
-	enum json_tokener_error je;
-	size_t end, i;
-
-	*out = NULL;
-	if (len > (size_t)INT32_MAX)
-		return zh_error_set(err, ZH_EINVALID, "body is too large");
-	if (memchr(body, '\0', len))
-		return zh_error_set(err, ZH_EINVALID,
-				    "body is not JSON: it holds a NUL byte");
-	if (!(tok = json_tokener_new_ex(ZH_GITLAB_MAX_DEPTH)))
-		return zh_error_set(err, ZH_ENOMEM, "out of memory");
-	o = json_tokener_parse_ex(tok, body, (int)len);
-	je = json_tokener_get_error(tok);
-	if (!o && je == json_tokener_continue)
-		je = json_tokener_error_parse_eof;
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (!o || je != json_tokener_success) {
-		json_object_put(o);
-		return zh_error_set(err, ZH_EINVALID, "body is not JSON: %s",
-				    json_tokener_error_desc(je));
-	}
-	for (i = end; i < len; i++)
-		if (!strchr(" \t\r\n", body[i])) {
-			json_object_put(o);
-			return zh_error_set(err, ZH_EINVALID,
-					    "body is not JSON: trailing data "
-					    "after the object");
-		}
-	if (!json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		return zh_error_set(err, ZH_EINVALID,
-				    "body is not a JSON object");
-	}
-	*out = o;
-	return 0;
-}
-
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!o || !json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v) ||
-	    json_object_is_type(v, json_type_null))
-		return NULL;
-	return v;
-}
-
-/* Copy string field key of o into *out: missing or null leaves NULL
- * (an error when required), another type is an error. */
-static int str_field(char **out, json_object *o, const char *key,
-		     const char *where, bool required, struct zh_error *err)
-{
-	json_object *v = get(o, key);
-
-	*out = NULL;
-	if (!v) {
-		if (required)
-			return zh_error_set(err, ZH_EINVALID,
-					    "missing field '%s%s'", where, key);
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_string))
-		return zh_error_set(err, ZH_EINVALID,
-				    "field '%s%s' is not a string", where, key);
-	if (!(*out = strdup(json_object_get_string(v))))
-		return zh_error_set(err, ZH_ENOMEM, "out of memory");
-	return 0;
-}
-
-static int int_field(int64_t *out, bool *present, json_object *o,
-		     const char *key, const char *where, bool required,
-		     struct zh_error *err)
-{
-	json_object *v = get(o, key);
-
-	*out = 0;
-	if (present)
-		*present = v != NULL;
-	if (!v) {
-		if (required)
-			return zh_error_set(err, ZH_EINVALID,
-					    "missing field '%s%s'", where, key);
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_int))
-		return zh_error_set(err, ZH_EINVALID,
-				    "field '%s%s' is not an integer", where,
-				    key);
-	errno = 0;
-	*out = json_object_get_int64(v);
-	return 0;
-}
+/* ---- Zadig's notification ---- */
 
 int zh_gitlab_parse_zadig(char **workflow, int64_t *task_id, const char *body,
 			  size_t len, struct zh_error *err)
 {
-	json_object *o = NULL, *w;
+	static const char w[] = "workflow.";
+	struct raw r;
 	int rc;
 
 	*workflow = NULL;
 	*task_id = 0;
-	if ((rc = parse_json(&o, body, len, err)) < 0)
-		return rc;
-	w = get(o, "workflow");
-	if (!w || !json_object_is_type(w, json_type_object)) {
+	memset(&r, 0, sizeof(r));
+	if ((rc = read_raw(&r, body, len, err)) < 0)
+		goto out;
+	if (!r.workflow) {
 		rc = zh_error_set(err, ZH_EINVALID, "missing field 'workflow'");
 		goto out;
 	}
-	if ((rc = int_field(task_id, NULL, w, "task_id", "workflow.", true,
-			    err)) < 0 ||
-	    (rc = str_field(workflow, w, "workflow_name", "workflow.", true,
-			    err)) < 0)
-		goto out;
+	if ((rc = take_int(task_id, NULL, &r.task_id, w, "task_id", true,
+			   err)) < 0 ||
+	    (rc = take_str(workflow, &r.workflow_name, w, "workflow_name", true,
+			   err)) < 0)
+		*task_id = 0;
 out:
-	if (rc < 0) {
-		free(*workflow);
-		*workflow = NULL;
-	}
-	json_object_put(o);
+	raw_dispose(&r);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /* The bodies the receiver is sent (design.md §6): a GitLab push, tag push
  * or merge request event, and Zadig's workflow notification, read with
- * json-c into plain structs. Pure functions: no I/O. */
+ * yajl's event parser into plain structs. Pure functions: no I/O. */
 #ifndef ZH_WEBHOOK_GITLAB_H
 #define ZH_WEBHOOK_GITLAB_H
 
@@ -10,7 +10,7 @@
 
 #include "util/error.h"
 
-/* Bodies nest a few levels; deeper ones are refused (json-c's stack). */
+/* Bodies nest a few levels; deeper ones are refused. */
 #define ZH_GITLAB_MAX_DEPTH 64
 
 enum zh_gitlab_kind {

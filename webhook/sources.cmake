@@ -9,7 +9,7 @@ add_library(zh_webhook_parse STATIC
 	webhook/parsed.c
 )
 target_link_libraries(zh_webhook_parse PUBLIC zh_flags zh_util
-	PkgConfig::JSONC PkgConfig::YAJL PkgConfig::CRYPTO Threads::Threads)
+	PkgConfig::YAJL PkgConfig::CRYPTO Threads::Threads)
 
 add_executable(zadig-webhook
 	webhook/main.c
@@ -17,6 +17,6 @@ add_executable(zadig-webhook
 	webhook/work.c
 )
 target_link_libraries(zadig-webhook PRIVATE zh_webhook_parse zh
-	PkgConfig::MHD PkgConfig::JSONC PkgConfig::CRYPTO Threads::Threads)
+	PkgConfig::MHD PkgConfig::CRYPTO Threads::Threads)
 
 install(TARGETS zadig-webhook DESTINATION ${CMAKE_INSTALL_BINDIR})

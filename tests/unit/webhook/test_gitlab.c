@@ -292,11 +292,12 @@ static void test_order_and_repeats(void **state)
 	zh_gitlab_event_dispose(&e);
 
 	/* a merge request does not read commits, nor a push user */
-	body = "{\"commits\":5,\"user_name\":[1],\"object_kind\":"
-	       "\"merge_request\",\"project\":{\"path_with_namespace\":\"a/b\"},"
-	       "\"object_attributes\":{\"action\":\"close\",\"iid\":7,"
-	       "\"source_branch\":\"s\",\"target_branch\":\"t\","
-	       "\"last_commit\":{\"id\":\"c\",\"added\":[1]}}}";
+	body =
+	    "{\"commits\":5,\"user_name\":[1],\"object_kind\":"
+	    "\"merge_request\",\"project\":{\"path_with_namespace\":\"a/b\"},"
+	    "\"object_attributes\":{\"action\":\"close\",\"iid\":7,"
+	    "\"source_branch\":\"s\",\"target_branch\":\"t\","
+	    "\"last_commit\":{\"id\":\"c\",\"added\":[1]}}}";
 	assert_int_equal(zh_gitlab_parse(&e, body, strlen(body), &err), 0);
 	assert_int_equal(e.mr_iid, 7);
 	assert_string_equal(e.last_commit.id, "c");
@@ -346,6 +347,24 @@ static void test_zadig(void **state)
 					       26, &err),
 			 ZH_EINVALID);
 	assert_null(wf);
+	ok = "{\"workflow\":\"wf\"}";
+	assert_int_equal(zh_gitlab_parse_zadig(&wf, &id, ok, strlen(ok), &err),
+			 ZH_EINVALID);
+	assert_non_null(strstr(err.msg, "missing field 'workflow'"));
+	ok = "{\"workflow\":{\"workflow_name\":\"a\",\"task_id\":\"7\"}}";
+	assert_int_equal(zh_gitlab_parse_zadig(&wf, &id, ok, strlen(ok), &err),
+			 ZH_EINVALID);
+	assert_non_null(
+	    strstr(err.msg, "'workflow.task_id' is not an integer"));
+	assert_null(wf);
+	/* fields in any order, inside other objects skipped */
+	ok = "{\"x\":{\"workflow\":1},\"workflow\":{\"status\":{\"a\":[]},"
+	     "\"workflow_name\":\"b\",\"task_id\":8}}";
+	assert_int_equal(zh_gitlab_parse_zadig(&wf, &id, ok, strlen(ok), &err),
+			 0);
+	assert_string_equal(wf, "b");
+	assert_int_equal(id, 8);
+	free(wf);
 }
 
 int main(void)
