@@ -323,10 +323,12 @@ static struct slot key_slot(struct reader *rd, const struct frame *f,
 			    const unsigned char *key, size_t len)
 {
 	struct slot s = {.kind = SL_SKIP, .c = f->c};
-	const struct key *k = keys_in[f->kind].keys;
-	const struct key *end = k + keys_in[f->kind].n;
+	const struct key *k = keys_in[f->kind].keys, *end;
 	char *base;
 
+	if (!k) /* an object nobody reads (no pointer arithmetic on NULL) */
+		return s;
+	end = k + keys_in[f->kind].n;
 	while (k < end && (k->len != len || memcmp(k->name, key, len) != 0))
 		k++;
 	if (k == end)
