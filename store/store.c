@@ -79,6 +79,61 @@ static const char *const migrations[] = {
     ");"
     "INSERT INTO event_payloads (id, payload) SELECT id, payload FROM events;"
     "ALTER TABLE events DROP COLUMN payload;",
+    /* v3: the states' CHECKs as comparisons. SQLite checks `state IN
+     * (four values)` by building a temporary B-tree of the list, with a
+     * pager of its own, on every insert and on every update of a state:
+     * 1.4 us of the ~40 the receiver spends on an event (docs/
+     * BENCHMARKS.md, twelfth measurement). A constraint cannot be
+     * altered: both tables are rebuilt, as SQLite documents (new table,
+     * copy, drop, rename, indexes again). */
+    "CREATE TABLE triggers_v3 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  repo TEXT NOT NULL, ref TEXT NOT NULL, commit_id TEXT NOT NULL,"
+    "  rule TEXT NOT NULL,"
+    "  dedupe TEXT NOT NULL DEFAULT '',"
+    "  trigger_key TEXT NOT NULL UNIQUE,"
+    "  workflow TEXT NOT NULL, custom INTEGER NOT NULL DEFAULT 0,"
+    "  project TEXT, method TEXT NOT NULL, path TEXT NOT NULL, body TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'queued' CHECK (state = 'queued' OR"
+    "    state = 'sending' OR state = 'created' OR state = 'rejected'),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_try_ms INTEGER NOT NULL DEFAULT 0,"
+    "  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT, task_id INTEGER, url TEXT,"
+    "  noted_state TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    "  UNIQUE (repo, ref, commit_id, rule, dedupe)"
+    ");"
+    "INSERT INTO triggers_v3 (id, repo, ref, commit_id, rule, dedupe,"
+    "  trigger_key, workflow, custom, project, method, path, body, state,"
+    "  attempts, next_try_ms, lease_until_ms, last_error, task_id, url,"
+    "  noted_state, created_ms, updated_ms)"
+    "  SELECT id, repo, ref, commit_id, rule, dedupe, trigger_key,"
+    "  workflow, custom, project, method, path, body, state, attempts,"
+    "  next_try_ms, lease_until_ms, last_error, task_id, url, noted_state,"
+    "  created_ms, updated_ms FROM triggers;"
+    "DROP TABLE triggers;"
+    "ALTER TABLE triggers_v3 RENAME TO triggers;"
+    "CREATE INDEX triggers_due ON triggers (state, next_try_ms);"
+    "CREATE INDEX triggers_commit ON triggers (commit_id);"
+    "CREATE TABLE events_v3 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  delivery_key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'new' CHECK (state = 'new' OR"
+    "    state = 'working' OR state = 'done' OR state = 'failed'),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_try_ms INTEGER NOT NULL DEFAULT 0,"
+    "  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+    "  result TEXT,"
+    "  received_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL"
+    ");"
+    "INSERT INTO events_v3 (id, delivery_key, kind, state, attempts,"
+    "  next_try_ms, lease_until_ms, result, received_ms, updated_ms)"
+    "  SELECT id, delivery_key, kind, state, attempts, next_try_ms,"
+    "  lease_until_ms, result, received_ms, updated_ms FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v3 RENAME TO events;"
+    "CREATE INDEX events_due ON events (state, next_try_ms);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

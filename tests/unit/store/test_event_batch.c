@@ -160,7 +160,20 @@ static void exec_ok(sqlite3 *db, const char *sql)
 	sqlite3_free(msg);
 }
 
-/* A store written by schema v1 (payload inline) keeps its events. */
+static int query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* A store written by schema v1 (payload inline) keeps its events and its
+ * triggers through v2 and v3. */
 static void migrates_v1(void **state)
 {
 	char *dir = tmpdir_new();
@@ -193,6 +206,31 @@ static void migrates_v1(void **state)
 		"INSERT INTO events (delivery_key, kind, payload, next_try_ms,"
 		"  received_ms, updated_ms) VALUES ('old-1', 'push', "
 		"  '{\"object_kind\":\"push\"}', 5, 5, 5);"
+		"CREATE TABLE triggers ("
+		"  id INTEGER PRIMARY KEY,"
+		"  repo TEXT NOT NULL, ref TEXT NOT NULL,"
+		"  commit_id TEXT NOT NULL, rule TEXT NOT NULL,"
+		"  dedupe TEXT NOT NULL DEFAULT '',"
+		"  trigger_key TEXT NOT NULL UNIQUE,"
+		"  workflow TEXT NOT NULL, custom INTEGER NOT NULL DEFAULT 0,"
+		"  project TEXT, method TEXT NOT NULL, path TEXT NOT NULL,"
+		"  body TEXT,"
+		"  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN"
+		"    ('queued', 'sending', 'created', 'rejected')),"
+		"  attempts INTEGER NOT NULL DEFAULT 0,"
+		"  next_try_ms INTEGER NOT NULL DEFAULT 0,"
+		"  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+		"  last_error TEXT, task_id INTEGER, url TEXT,"
+		"  noted_state TEXT NOT NULL DEFAULT '',"
+		"  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+		"  UNIQUE (repo, ref, commit_id, rule, dedupe)"
+		");"
+		"CREATE INDEX triggers_due ON triggers (state, next_try_ms);"
+		"CREATE INDEX triggers_commit ON triggers (commit_id);"
+		"INSERT INTO triggers (repo, ref, commit_id, rule, trigger_key,"
+		"  workflow, method, path, state, task_id, created_ms,"
+		"  updated_ms) VALUES ('r', 'refs/heads/main', 'c1', 'build',"
+		"  'tk-1', 'wf', 'POST', '/p', 'created', 42, 7, 8);"
 		"PRAGMA user_version = 1;");
 	sqlite3_close(db);
 
@@ -209,6 +247,24 @@ static void migrates_v1(void **state)
 		  &err);
 	assert_true(dup);
 	zh_store_free(s);
+
+	/* v3 rebuilt both tables: the rows are kept, the states checked */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    query_int(db, "SELECT task_id FROM triggers WHERE trigger_key = "
+			  "'tk-1' AND state = 'created' AND created_ms = 7"),
+	    42);
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE triggers SET state = 'bogus'",
+				      NULL, NULL, NULL),
+			 SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db, "UPDATE events SET state = 'bogus'",
+				      NULL, NULL, NULL),
+			 SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_exec(db, "UPDATE events SET state = 'failed'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
 	tmpdir_remove(dir);
 }
 
