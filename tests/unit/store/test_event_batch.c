@@ -254,8 +254,7 @@ static void migrates_v1(void **state)
 	    query_int(db, "SELECT task_id FROM triggers WHERE trigger_key = "
 			  "'tk-1' AND state = 'created' AND created_ms = 7"),
 	    42);
-	assert_int_equal(sqlite3_exec(db,
-				      "UPDATE triggers SET state = 'bogus'",
+	assert_int_equal(sqlite3_exec(db, "UPDATE triggers SET state = 'bogus'",
 				      NULL, NULL, NULL),
 			 SQLITE_CONSTRAINT);
 	assert_int_equal(sqlite3_exec(db, "UPDATE events SET state = 'bogus'",
