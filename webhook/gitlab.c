@@ -61,7 +61,7 @@ const char *zh_gitlab_kind_name(enum zh_gitlab_kind k)
 	}
 }
 
-/* ---- GitLab events, read with yajl's event parser ----
+/* ---- GitLab's events (and Zadig's notification), read with yajl ----
  *
  * The receiver reads every event before it answers, so this is its hot
  * path. json-c built the tree of a whole body (a 2.6 KB push: some ninety
