@@ -367,31 +367,33 @@ static struct slot *next_slot(struct reader *rd)
 	return &f->next;
 }
 
-static bool grow(void **v, size_t *cap, size_t n, size_t size)
+/* Array v of n elements (size bytes each, room for *cap) with room for
+ * one more: v itself, or v grown (doubling, from 4); NULL when out of
+ * memory, v left as it was. */
+static void *grown(void *v, size_t *cap, size_t n, size_t size)
 {
 	size_t c = *cap ? *cap * 2 : 4;
 	void *p;
 
 	if (n < *cap)
-		return true;
-	if (!(p = realloc(*v, c * size)))
-		return false;
-	*v = p;
+		return v;
+	if (!(p = realloc(v, c * size)))
+		return NULL;
 	*cap = c;
-	return true;
+	return p;
 }
 
 static struct rcommit *commit_add(struct reader *rd)
 {
 	struct raw *r = rd->r;
-	struct rcommit *c;
+	struct rcommit *v, *c;
 
-	if (!grow((void **)&r->commits, &r->cap, r->ncommits,
-		  sizeof(*r->commits))) {
+	if (!(v = grown(r->commits, &r->cap, r->ncommits, sizeof(*v)))) {
 		stop(rd, ZH_ENOMEM, "out of memory");
 		return NULL;
 	}
-	c = &r->commits[r->ncommits++];
+	r->commits = v;
+	c = &v[r->ncommits++];
 	memset(c, 0, sizeof(*c));
 	return c;
 }
@@ -446,6 +448,7 @@ static int scalar(void *ctx, enum seen seen, const char *s, size_t len)
 	struct slot *sl = next_slot(rd);
 	enum seen other = seen == SEEN_NULL ? SEEN_NULL : SEEN_OTHER;
 	struct list *l;
+	char **v;
 
 	if (!sl)
 		return stop(rd, ZH_EINVALID, "body is not a JSON object");
@@ -482,8 +485,10 @@ static int scalar(void *ctx, enum seen seen, const char *s, size_t len)
 			l->bad = true;
 			break;
 		}
-		if (!grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) ||
-		    !(l->v[l->n] = strndup(s, len)))
+		if (!(v = grown(l->v, &l->cap, l->n, sizeof(*v))))
+			return stop(rd, ZH_ENOMEM, "out of memory");
+		l->v = v;
+		if (!(l->v[l->n] = strndup(s, len)))
 			return stop(rd, ZH_ENOMEM, "out of memory");
 		l->n++;
 		break;
@@ -684,29 +689,34 @@ static int read_raw(struct raw *r, const char *body, size_t len,
 
 /* ---- the checks of what was read, by kind ---- */
 
+/* v does not hold the type wanted (what: "a string"): missing or null
+ * is an error only when required, another type always. */
+static int not_taken(const struct val *v, const char *where, const char *key,
+		     bool required, const char *what, struct zh_error *err)
+{
+	if (v->seen == SEEN_NONE || v->seen == SEEN_NULL)
+		return required
+			   ? zh_error_set(err, ZH_EINVALID,
+					  "missing field '%s%s'", where, key)
+			   : 0;
+	return zh_error_set(err, ZH_EINVALID, "field '%s%s' is not %s", where,
+			    key, what);
+}
+
 /* Move the string v into *out: missing or null leaves NULL (an error
  * when required), another type is an error. */
 static int take_str(char **out, struct val *v, const char *where,
 		    const char *key, bool required, struct zh_error *err)
 {
 	*out = NULL;
-	switch (v->seen) {
-	case SEEN_STR:
-		*out = v->s;
-		v->s = NULL;
-		return 0;
-	case SEEN_NONE:
-	case SEEN_NULL:
-		if (required)
-			return zh_error_set(err, ZH_EINVALID,
-					    "missing field '%s%s'", where, key);
-		return 0;
-	default:
-		return zh_error_set(err, ZH_EINVALID,
-				    "field '%s%s' is not a string", where, key);
-	}
+	if (v->seen != SEEN_STR)
+		return not_taken(v, where, key, required, "a string", err);
+	*out = v->s;
+	v->s = NULL;
+	return 0;
 }
 
+/* The integer v into *out (0 when not one); *present: v held a value. */
 static int take_int(int64_t *out, bool *present, const struct val *v,
 		    const char *where, const char *key, bool required,
 		    struct zh_error *err)
@@ -714,21 +724,10 @@ static int take_int(int64_t *out, bool *present, const struct val *v,
 	*out = 0;
 	if (present)
 		*present = v->seen != SEEN_NONE && v->seen != SEEN_NULL;
-	switch (v->seen) {
-	case SEEN_INT:
-		*out = v->i;
-		return 0;
-	case SEEN_NONE:
-	case SEEN_NULL:
-		if (required)
-			return zh_error_set(err, ZH_EINVALID,
-					    "missing field '%s%s'", where, key);
-		return 0;
-	default:
-		return zh_error_set(err, ZH_EINVALID,
-				    "field '%s%s' is not an integer", where,
-				    key);
-	}
+	if (v->seen != SEEN_INT)
+		return not_taken(v, where, key, required, "an integer", err);
+	*out = v->i;
+	return 0;
 }
 
 static int take_paths(struct zh_gitlab_commit *c, struct list *l,
