@@ -82,8 +82,8 @@ static const char *const migrations[] = {
     /* v3: the states' CHECKs as comparisons. SQLite checks `state IN
      * (four values)` by building a temporary B-tree of the list, with a
      * pager of its own, on every insert and on every update of a state:
-     * 1.4 us of the ~40 the receiver spends on an event (docs/
-     * BENCHMARKS.md, twelfth measurement). A constraint cannot be
+     * 2.6-3.8 us an insert, of the ~40 the receiver spends on an event
+     * (docs/BENCHMARKS.md, twelfth measurement). A constraint cannot be
      * altered: both tables are rebuilt, as SQLite documents (new table,
      * copy, drop, rename, indexes again). */
     "CREATE TABLE triggers_v3 ("
