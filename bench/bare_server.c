@@ -3,8 +3,18 @@
  * each POST body, compares X-Gitlab-Token in constant time and replies 202
  * with a fixed body; nothing is parsed or stored.
  *
+ * With --durable FILE it is the floor of "durable before the 202" instead:
+ * each accepted request's connection is suspended and queued; a flusher
+ * thread appends one 64-byte record per queued request to FILE in one
+ * write, flushes it (fdatasync), and resumes the connections, which are
+ * then answered. Nothing parsed, no database: what libmicrohttpd and the
+ * disk cost a receiver that answers only after a flush (--no-sync: the
+ * same without the flush).
+ *
  * usage: bare_server --token T [--port N] [--port-file FILE] [--threads N]
+ *                    [--durable FILE [--no-sync]]
  * Listens on 127.0.0.1 only; SIGTERM or SIGINT stops it. */
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,13 +32,71 @@
 static const char accepted[] = "{\"status\":\"accepted\"}\n";
 static const char refused[] = "{\"error\":\"invalid X-Gitlab-Token\"}\n";
 
+/* One request waiting for the flush (--durable). */
+struct pending {
+	struct MHD_Connection *conn;
+	struct pending *next;
+};
+
 struct server {
 	const char *token;
 	struct MHD_Response *ok, *bad;
+	/* --durable */
+	int fd;
+	bool sync;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct pending *head, **tail;
+	bool stop;
 };
 
 /* Marks a request whose headers were seen; the body is then drained. */
 static int started;
+
+/* The flusher (--durable): everything queued meanwhile in one write and
+ * one flush, then the connections resumed. */
+static void *flusher(void *arg)
+{
+	struct server *s = arg;
+	static char rec[256 * 64];
+	struct pending *batch, *p, *next;
+	size_t n;
+
+	memset(rec, 'e', sizeof(rec));
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->head && !s->stop)
+			pthread_cond_wait(&s->cond, &s->lock);
+		if (!s->head)
+			break;
+		batch = s->head;
+		s->head = NULL;
+		s->tail = &s->head;
+		pthread_mutex_unlock(&s->lock);
+		for (n = 0, p = batch; p; p = p->next)
+			n++;
+		while (n) {
+			size_t k = n < 256 ? n : 256;
+
+			if (write(s->fd, rec, k * 64) != (ssize_t)(k * 64)) {
+				perror("bare_server: write");
+				exit(1);
+			}
+			n -= k;
+		}
+		if (s->sync && fdatasync(s->fd) != 0) {
+			perror("bare_server: fdatasync");
+			exit(1);
+		}
+		for (p = batch; p; p = next) {
+			next = p->next;
+			MHD_resume_connection(p->conn);
+		}
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
 
 static bool token_equal(const char *got, const char *want)
 {
@@ -48,6 +116,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 			      size_t *upload_data_size, void **con_cls)
 {
 	struct server *s = cls;
+	struct pending *p;
 	const char *tok;
 
 	(void)url;
@@ -62,10 +131,40 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		*upload_data_size = 0; /* read and dropped */
 		return MHD_YES;
 	}
+	if (*con_cls != &started) { /* resumed after the flush */
+		p = *con_cls;
+		*con_cls = &started;
+		free(p);
+		return MHD_queue_response(c, MHD_HTTP_ACCEPTED, s->ok);
+	}
 	tok = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Gitlab-Token");
 	if (!token_equal(tok, s->token))
 		return MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, s->bad);
-	return MHD_queue_response(c, MHD_HTTP_ACCEPTED, s->ok);
+	if (s->fd < 0)
+		return MHD_queue_response(c, MHD_HTTP_ACCEPTED, s->ok);
+	if (!(p = calloc(1, sizeof(*p))))
+		return MHD_NO;
+	p->conn = c;
+	*con_cls = p;
+	pthread_mutex_lock(&s->lock);
+	MHD_suspend_connection(c);
+	*s->tail = p;
+	s->tail = &p->next;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return MHD_YES;
+}
+
+/* A request ends: forget its con_cls (a pending one never resumed). */
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)c;
+	(void)why;
+	if (*con_cls && *con_cls != &started)
+		free(*con_cls);
+	*con_cls = NULL;
 }
 
 static struct MHD_Response *fixed(const char *body)
@@ -94,11 +193,12 @@ static long number(const char *v, const char *name)
 
 int main(int argc, char **argv)
 {
-	struct server s = {0};
+	struct server s = {.fd = -1, .sync = true};
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
-	const char *port_file = NULL;
+	const char *port_file = NULL, *durable = NULL;
 	long port = 0, threads = 2;
+	pthread_t flush_thread;
 	sigset_t set;
 	int i, sig;
 
@@ -111,14 +211,29 @@ int main(int argc, char **argv)
 			port_file = argv[i + 1];
 		else if (strcmp(argv[i], "--threads") == 0)
 			threads = number(argv[i + 1], "threads");
+		else if (strcmp(argv[i], "--durable") == 0)
+			durable = argv[i + 1];
+		else if (strcmp(argv[i], "--no-sync") == 0)
+			s.sync = false, i--;
 		else
 			break;
 	}
 	if (i != argc || !s.token || threads < 1) {
 		fputs("usage: bare_server --token T [--port N] [--port-file "
-		      "FILE] [--threads N]\n",
+		      "FILE] [--threads N] [--durable FILE [--no-sync]]\n",
 		      stderr);
 		return 2;
+	}
+	if (durable) {
+		s.fd = open(durable, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			    0600);
+		if (s.fd < 0) {
+			perror(durable);
+			return 1;
+		}
+		pthread_mutex_init(&s.lock, NULL);
+		pthread_cond_init(&s.cond, NULL);
+		s.tail = &s.head;
 	}
 	s.ok = fixed(accepted);
 	s.bad = fixed(refused);
@@ -140,11 +255,21 @@ int main(int argc, char **argv)
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		d = MHD_start_daemon(
 		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			MHD_USE_ITC | MHD_USE_ERROR_LOG,
+			MHD_USE_ITC | MHD_USE_ERROR_LOG |
+			(durable ? MHD_ALLOW_SUSPEND_RESUME : 0),
 		    0, NULL, NULL, handle, &s, MHD_OPTION_SOCK_ADDR, &sa,
-		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+		    /* a pool of one is no pool (and warned about) */
+		    MHD_OPTION_THREAD_POOL_SIZE,
+		    threads > 1 ? (unsigned)threads : 0u,
 		    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-		    MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_END);
+		    MHD_OPTION_CONNECTION_LIMIT, 512u,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		    MHD_OPTION_END);
+	}
+	if (d && durable &&
+	    pthread_create(&flush_thread, NULL, flusher, &s) != 0) {
+		fputs("bare_server: cannot start the flusher\n", stderr);
+		return 1;
 	}
 	if (!d) {
 		fputs("bare_server: cannot start the server\n", stderr);
@@ -167,6 +292,13 @@ int main(int argc, char **argv)
 	}
 	while (sigwait(&set, &sig) != 0)
 		;
+	if (durable) {
+		pthread_mutex_lock(&s.lock);
+		s.stop = true;
+		pthread_cond_signal(&s.cond);
+		pthread_mutex_unlock(&s.lock);
+		pthread_join(flush_thread, NULL);
+	}
 	MHD_stop_daemon(d);
 	MHD_destroy_response(s.ok);
 	MHD_destroy_response(s.bad);

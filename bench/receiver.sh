@@ -12,6 +12,12 @@
 #                   same with state_dir in memory, where a disk flush costs
 #                   nothing: what the code does when the disk is not the limit
 #   bare            bench/bare_server: libmicrohttpd, token check, 202
+#   bare-durable    bench/bare_server --durable: the same, answering only
+#                   once a 64-byte record per request is appended to a file
+#                   and flushed (one write and one fdatasync per batch),
+#                   with libmicrohttpd's suspend and resume, as many HTTP
+#                   threads as zadig-webhook: the floor of any receiver
+#                   that flushes before its 202, nothing parsed or indexed
 #   webhook (a)     Debian's webhook (adnanh/webhook), X-Gitlab-Token rule
 #                   that does not match
 #   webhook (b)     the same rule matching, running /bin/true
@@ -159,6 +165,16 @@ wait_file "$T/bare.port"
 URL[bare]=http://127.0.0.1:$(cat "$T/bare.port")/webhook/gitlab
 names+=(bare)
 
+# zadig-webhook's HTTP threads (webhook/server.c http_threads)
+[ "$(nproc)" -ge 4 ] && HTTP_THREADS=2 || HTTP_THREADS=1
+"$BUILD/bench/bare_server" --token "$SECRET" --port 0 --port-file "$T/bare-durable.port" \
+	--threads "$HTTP_THREADS" --durable "$T/bare-durable.log" &
+PID[bare-durable]=$!
+PIDS+=($!)
+wait_file "$T/bare-durable.port"
+URL[bare-durable]=http://127.0.0.1:$(cat "$T/bare-durable.port")/webhook/gitlab
+names+=(bare-durable)
+
 # wh NAME TOKEN-IN-RULE: adnanh/webhook with one hook, /hooks/gitlab
 wh() {
 	local port
@@ -285,6 +301,7 @@ echo "  >= 0.5x bare:         $(ratio "$z" "${MED[bare]}")x  $(verdict "$z >= 0.
 echo "  >= 5x webhook (a):    $(ratio "$z" "${MED[webhook-a]}")x  $(verdict "$z >= 5 * ${MED[webhook-a]}")"
 echo "  >= 10x webhook (b):   $(ratio "$z" "${MED[webhook-b]}")x  $(verdict "$z >= 10 * ${MED[webhook-b]}")"
 echo "  <= 30 us CPU/event:   $zc us  $(verdict "$zc <= 30")"
+echo "  (the durable floor, bare-durable: $(ratio "${MED[bare-durable]}" "${MED[bare]}")x bare, $(stats ${CPU[bare-durable]} | cut -d' ' -f1) us CPU/event; zadig-webhook $(ratio "$z" "${MED[bare-durable]}")x of it)"
 echo "  p99 <= 10 ms at $RATE/s: p50 $(awk -v u="$zp50" 'BEGIN {printf "%.2f", u / 1000}') ms, p99 $(awk -v u="$zp99" 'BEGIN {printf "%.2f", u / 1000}') ms, $zerr errors  $(verdict "$zp99 <= 10000 && $zerr == 0")"
 echo "  RSS <= 16 MB at $RATE/s: $(awk -v k="$zrss" 'BEGIN {printf "%.1f", k / 1024}') MB (webhook (a): $(awk -v k="${PRSS[webhook-a]}" 'BEGIN {printf "%.1f", k / 1024}') MB)  $(verdict "$zrss <= 16384")"
 r=${MED[zadig-webhook-read]}
