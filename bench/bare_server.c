@@ -31,6 +31,7 @@
 
 static const char accepted[] = "{\"status\":\"accepted\"}\n";
 static const char refused[] = "{\"error\":\"invalid X-Gitlab-Token\"}\n";
+static const char stopping[] = "{\"error\":\"stopping\"}\n";
 
 /* One request waiting for the flush (--durable). */
 struct pending {
@@ -40,7 +41,7 @@ struct pending {
 
 struct server {
 	const char *token;
-	struct MHD_Response *ok, *bad;
+	struct MHD_Response *ok, *bad, *stopping;
 	/* --durable */
 	int fd;
 	bool sync;
@@ -147,6 +148,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	p->conn = c;
 	*con_cls = p;
 	pthread_mutex_lock(&s->lock);
+	if (s->stop) { /* the flusher is gone: nothing would resume it */
+		pthread_mutex_unlock(&s->lock);
+		return MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					  s->stopping);
+	}
 	MHD_suspend_connection(c);
 	*s->tail = p;
 	s->tail = &p->next;
@@ -237,7 +243,8 @@ int main(int argc, char **argv)
 	}
 	s.ok = fixed(accepted);
 	s.bad = fixed(refused);
-	if (!s.ok || !s.bad)
+	s.stopping = fixed(stopping);
+	if (!s.ok || !s.bad || !s.stopping)
 		return 1;
 
 	sigemptyset(&set);
@@ -258,13 +265,12 @@ int main(int argc, char **argv)
 			MHD_USE_ITC | MHD_USE_ERROR_LOG |
 			(durable ? MHD_ALLOW_SUSPEND_RESUME : 0),
 		    0, NULL, NULL, handle, &s, MHD_OPTION_SOCK_ADDR, &sa,
-		    /* a pool of one is no pool (and warned about) */
-		    MHD_OPTION_THREAD_POOL_SIZE,
-		    threads > 1 ? (unsigned)threads : 0u,
 		    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 		    MHD_OPTION_CONNECTION_LIMIT, 512u,
 		    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-		    MHD_OPTION_END);
+		    /* a pool of one is no pool (and warned about) */
+		    threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+		    (unsigned)threads, MHD_OPTION_END);
 	}
 	if (d && durable &&
 	    pthread_create(&flush_thread, NULL, flusher, &s) != 0) {
@@ -302,5 +308,6 @@ int main(int argc, char **argv)
 	MHD_stop_daemon(d);
 	MHD_destroy_response(s.ok);
 	MHD_destroy_response(s.bad);
+	MHD_destroy_response(s.stopping);
 	return 0;
 }

@@ -1014,14 +1014,17 @@ int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
 	}
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	/* a pool of one thread is no pool: libmicrohttpd would say so in a
+	 * warning at every start, so the option ends the list then */
 	s->mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
 	    mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, s->fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, http_threads(),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+	    http_threads() > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+	    http_threads(), MHD_OPTION_END);
 	if (!s->mhd) {
 		stop_committer(s);
 		close(s->fd);
