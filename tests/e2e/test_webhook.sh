@@ -154,6 +154,9 @@ expect "no webhook.secret: exit 2" 2 "" "webhook.secret is required"
 # ---- start; learn the port; point public_url at it with SIGHUP ----
 wh_start "$CFG"
 check "listening line" log_has "^zadig-webhook: listening on 127\.0\.0\.1:$WH_PORT$"
+# the first line is the listening line: libmicrohttpd has nothing to warn
+# about (it did, below 4 cores, of a thread pool of one)
+check "nothing before the listening line" bash -c "head -n1 '$T/wh.err' | grep -q '^zadig-webhook: listening on '"
 write_wh_config "$WH_URL"
 kill -HUP "$WH_PID"
 check "SIGHUP with a good config reloads" wait_until 5 log_has "reloaded $CFG"
