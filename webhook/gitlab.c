@@ -1,10 +1,13 @@
 #include "webhook/gitlab.h"
 
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <yajl/yajl_parse.h>
+
+#include "util/buf.h"
 
 #include "util/banned.h"
 
@@ -914,4 +917,154 @@ int zh_gitlab_parse_zadig(char **workflow, int64_t *task_id, const char *body,
 out:
 	raw_dispose(&r);
 	return rc;
+}
+
+/* ---- an event written back, compact ---- */
+
+/* s as a JSON string: '"', '\\' and control characters escaped (a
+ * commit message's newlines and tabs as \n and \t), every other byte as
+ * it is (the parse does not check UTF-8 either). */
+static int put_str(struct zh_buf *b, const char *s)
+{
+	const char *run = s;
+	char esc[8];
+	int rc;
+
+	if ((rc = zh_buf_append(b, "\"", 1)) < 0)
+		return rc;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if ((rc = zh_buf_append(b, run, (size_t)(s - run))) < 0)
+			return rc;
+		if (c == '"' || c == '\\' || c == '\n' || c == '\t') {
+			esc[0] = '\\';
+			esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : (char)c;
+			rc = zh_buf_append(b, esc, 2);
+		} else {
+			rc = zh_buf_printf(b, "\\u%04x", c);
+		}
+		if (rc < 0)
+			return rc;
+		run = s + 1;
+	}
+	if ((rc = zh_buf_append(b, run, (size_t)(s - run))) < 0)
+		return rc;
+	return zh_buf_append(b, "\"", 1);
+}
+
+/* ,"key":"v" when v is set (sep: what goes before, "," or "") */
+static int put_field(struct zh_buf *b, const char **sep, const char *key,
+		     const char *v)
+{
+	int rc;
+
+	if (!v)
+		return 0;
+	if ((rc = zh_buf_printf(b, "%s\"%s\":", *sep, key)) < 0)
+		return rc;
+	*sep = ",";
+	return put_str(b, v);
+}
+
+/* {"name":..,"email":..} under key, when either is set */
+static int put_person(struct zh_buf *b, const char **sep, const char *key,
+		      const char *name, const char *email)
+{
+	const char *in = "";
+	int rc;
+
+	if (!name && !email)
+		return 0;
+	if ((rc = zh_buf_printf(b, "%s\"%s\":{", *sep, key)) < 0 ||
+	    (rc = put_field(b, &in, "name", name)) < 0 ||
+	    (rc = put_field(b, &in, "email", email)) < 0)
+		return rc;
+	*sep = ",";
+	return zh_buf_append(b, "}", 1);
+}
+
+/* A commit as its own object; its paths (added, modified and removed
+ * are one list once read) all as "added". */
+static int put_commit(struct zh_buf *b, const struct zh_gitlab_commit *c)
+{
+	const char *sep = "";
+	size_t i;
+	int rc;
+
+	if ((rc = zh_buf_append(b, "{", 1)) < 0 ||
+	    (rc = put_field(b, &sep, "id", c->id)) < 0 ||
+	    (rc = put_field(b, &sep, "message", c->message)) < 0 ||
+	    (rc = put_person(b, &sep, "author", c->author, c->author_email)) <
+		0)
+		return rc;
+	if (c->npaths) {
+		if ((rc = zh_buf_printf(b, "%s\"added\":[", sep)) < 0)
+			return rc;
+		for (i = 0; i < c->npaths; i++)
+			if ((i && (rc = zh_buf_append(b, ",", 1)) < 0) ||
+			    (rc = put_str(b, c->paths[i])) < 0)
+				return rc;
+		if ((rc = zh_buf_append(b, "]", 1)) < 0)
+			return rc;
+	}
+	return zh_buf_append(b, "}", 1);
+}
+
+int zh_gitlab_compact(struct zh_buf *out, const struct zh_gitlab_event *e)
+{
+	const char *sep = "";
+	size_t i;
+	int rc;
+
+	if (e->kind != ZH_GITLAB_PUSH && e->kind != ZH_GITLAB_TAG_PUSH &&
+	    e->kind != ZH_GITLAB_MERGE_REQUEST)
+		return ZH_EINVALID;
+	if ((rc = zh_buf_append(out, "{", 1)) < 0 ||
+	    (rc = put_field(out, &sep, "object_kind", e->object_kind)) < 0 ||
+	    (rc = zh_buf_puts(out, ",\"project\":{\"path_with_namespace\":")) <
+		0 ||
+	    (rc = put_str(out, e->project)) < 0 ||
+	    (rc = zh_buf_append(out, "}", 1)) < 0)
+		return rc;
+	if (e->kind == ZH_GITLAB_MERGE_REQUEST) {
+		const char *in = ","; /* after the iid */
+
+		if ((rc = put_person(out, &sep, "user", e->user_name,
+				     e->user_email)) < 0 ||
+		    (rc = zh_buf_printf(
+			 out, ",\"object_attributes\":{\"iid\":%" PRId64,
+			 e->mr_iid)) < 0 ||
+		    (rc = put_field(out, &in, "action", e->action)) < 0 ||
+		    (rc = put_field(out, &in, "source_branch",
+				    e->source_branch)) < 0 ||
+		    (rc = put_field(out, &in, "target_branch",
+				    e->target_branch)) < 0 ||
+		    (rc = put_field(out, &in, "oldrev", e->oldrev)) < 0)
+			return rc;
+		if (e->last_commit.id || e->last_commit.message ||
+		    e->last_commit.author || e->last_commit.author_email) {
+			if ((rc = zh_buf_puts(out, ",\"last_commit\":")) < 0 ||
+			    (rc = put_commit(out, &e->last_commit)) < 0)
+				return rc;
+		}
+		return zh_buf_puts(out, "}}");
+	}
+	if ((rc = put_field(out, &sep, "user_name", e->user_name)) < 0 ||
+	    (rc = put_field(out, &sep, "user_email", e->user_email)) < 0 ||
+	    (rc = put_field(out, &sep, "ref", e->ref)) < 0 ||
+	    (rc = put_field(out, &sep, "before", e->before)) < 0 ||
+	    (rc = put_field(out, &sep, "after", e->after)) < 0 ||
+	    (rc = put_field(out, &sep, "checkout_sha", e->checkout_sha)) < 0 ||
+	    (rc = zh_buf_printf(out, ",\"total_commits_count\":%" PRId64,
+				e->total_commits)) < 0 ||
+	    (rc = zh_buf_puts(out, ",\"commits\":[")) < 0)
+		return rc;
+	for (i = 0; i < e->ncommits; i++)
+		if ((i && (rc = zh_buf_append(out, ",", 1)) < 0) ||
+		    (rc = put_commit(out, &e->commits[i])) < 0)
+			return rc;
+	return zh_buf_puts(out, "]}");
 }

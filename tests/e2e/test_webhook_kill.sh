@@ -57,6 +57,16 @@ DB=$T/state/state.db
 echo "# in flight at the kill: $(sqlite3 "$DB" "SELECT count(*) FROM events WHERE state='working'") events, $(sqlite3 "$DB" "SELECT count(*) FROM triggers WHERE state='sending'") triggers"
 sqlite3 "$DB" "UPDATE events SET lease_until_ms=0 WHERE state='working';
 	UPDATE triggers SET lease_until_ms=0 WHERE state='sending';"
+# Events stored but not processed are read back from the store by the
+# restarted receiver: what was stored for them is the event's compact
+# form (zh_gitlab_compact: the fields a worker reads, in its own order),
+# not the body as delivered.
+waiting=$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE state IN ('new', 'working')")
+echo "# stored, not processed at the kill: $waiting events"
+check "events wait in the store at the kill" test "$waiting" -gt 0
+check "what a worker reads back is the compact form" test "$(sqlite3 "$DB" \
+	"SELECT count(*) FROM event_payloads WHERE payload NOT LIKE
+	'{\"object_kind\":\"push\",\"project\":{\"path_with_namespace\":\"load/app\"},\"ref\":%'")" = 0
 
 wh_start "$CFG"
 send_all

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "util/buf.h"
 #include "util/error.h"
 #include "webhook/gitlab.h"
 
@@ -367,6 +368,145 @@ static void test_zadig(void **state)
 	free(wf);
 }
 
+/* ---- zh_gitlab_compact: read back, the same event ---- */
+
+static void same_str(const char *a, const char *b, const char *what)
+{
+	if (!a != !b || (a && strcmp(a, b) != 0))
+		fail_msg("%s: '%s' against '%s'", what, a ? a : "(null)",
+			 b ? b : "(null)");
+}
+
+static void same_commit(const struct zh_gitlab_commit *a,
+			const struct zh_gitlab_commit *b)
+{
+	size_t i;
+
+	same_str(a->id, b->id, "commit id");
+	same_str(a->message, b->message, "commit message");
+	same_str(a->author, b->author, "commit author");
+	same_str(a->author_email, b->author_email, "commit author email");
+	assert_int_equal(a->npaths, b->npaths);
+	for (i = 0; i < a->npaths; i++)
+		same_str(a->paths[i], b->paths[i], "path");
+}
+
+/* body parses; its compact form parses into the same event, and is
+ * compact again byte for byte. Returns the compact form's length. */
+static size_t round_trip(const char *body, size_t len)
+{
+	struct zh_gitlab_event a, b;
+	struct zh_error err = {0};
+	struct zh_buf c1, c2;
+	size_t i, n;
+
+	if (zh_gitlab_parse(&a, body, len, &err) != 0)
+		fail_msg("parse: %s", err.msg);
+	zh_buf_init(&c1, 1 << 20);
+	zh_buf_init(&c2, 1 << 20);
+	assert_int_equal(zh_gitlab_compact(&c1, &a), 0);
+	if (zh_gitlab_parse(&b, c1.ptr, c1.len, &err) != 0)
+		fail_msg("compact form does not parse: %s\n%s", err.msg,
+			 zh_buf_cstr(&c1));
+	assert_int_equal(a.kind, b.kind);
+	same_str(a.object_kind, b.object_kind, "object_kind");
+	same_str(a.project, b.project, "project");
+	same_str(a.user_name, b.user_name, "user_name");
+	same_str(a.user_email, b.user_email, "user_email");
+	same_str(a.ref, b.ref, "ref");
+	same_str(a.before, b.before, "before");
+	same_str(a.after, b.after, "after");
+	same_str(a.checkout_sha, b.checkout_sha, "checkout_sha");
+	assert_int_equal(a.ncommits, b.ncommits);
+	for (i = 0; i < a.ncommits; i++)
+		same_commit(&a.commits[i], &b.commits[i]);
+	assert_int_equal(a.total_commits, b.total_commits);
+	same_str(a.action, b.action, "action");
+	assert_int_equal(a.mr_iid, b.mr_iid);
+	same_str(a.source_branch, b.source_branch, "source_branch");
+	same_str(a.target_branch, b.target_branch, "target_branch");
+	same_str(a.oldrev, b.oldrev, "oldrev");
+	same_commit(&a.last_commit, &b.last_commit);
+	assert_int_equal(zh_gitlab_compact(&c2, &b), 0);
+	assert_int_equal(c1.len, c2.len);
+	assert_memory_equal(c1.ptr, c2.ptr, c1.len);
+	n = c1.len;
+	zh_buf_dispose(&c1);
+	zh_buf_dispose(&c2);
+	zh_gitlab_event_dispose(&a);
+	zh_gitlab_event_dispose(&b);
+	return n;
+}
+
+static void test_compact(void **state)
+{
+	static const char *const fixtures[] = {
+	    "push.json",	"push_branch_create.json",
+	    "push_branch_delete.json", "tag_push.json",
+	    "mr_open.json",	"mr_merge.json",
+	};
+	static const char *const bodies[] = {
+	    /* every string escape, control characters, bytes that are not
+	     * UTF-8, a NUL that ends the string as read */
+	    "{\"object_kind\":\"push\",\"ref\":\"refs/heads/a\\\"b\\\\c\","
+	    "\"before\":\"0\",\"after\":\"1\",\"user_name\":\"\\u00e9\\t\\n"
+	    "\\u0001\\/\xff\xfe\",\"project\":{\"path_with_namespace\":"
+	    "\"g/p\"},\"commits\":[{\"id\":\"c1\",\"message\":\"m\\u0000"
+	    "rest\",\"added\":[\"a b\",\"x\\\"y\"],\"modified\":[],"
+	    "\"removed\":[\"z\"]},{\"id\":\"c2\",\"author\":{\"email\":"
+	    "\"e@x\"}}],\"total_commits_count\":40}",
+	    /* nulls and absent optional fields, a count below the list */
+	    "{\"object_kind\":\"tag_push\",\"ref\":\"refs/tags/v1\","
+	    "\"before\":\"0\",\"after\":\"1\",\"checkout_sha\":null,"
+	    "\"user_name\":null,\"project\":{\"path_with_namespace\":\"p\"},"
+	    "\"commits\":[{\"id\":\"c\",\"message\":null,\"author\":null}],"
+	    "\"total_commits_count\":0}",
+	    /* a merge request without last_commit, a negative iid */
+	    "{\"object_kind\":\"merge_request\",\"project\":"
+	    "{\"path_with_namespace\":\"p\"},\"object_attributes\":"
+	    "{\"action\":\"close\",\"iid\":-7,\"source_branch\":\"s\","
+	    "\"target_branch\":\"t\"}}",
+	    /* one with an oldrev and a user email only */
+	    "{\"object_kind\":\"merge_request\",\"user\":{\"email\":\"u@x\"},"
+	    "\"project\":{\"path_with_namespace\":\"p\"},"
+	    "\"object_attributes\":{\"action\":\"update\",\"iid\":9223372036854775807,"
+	    "\"source_branch\":\"s\",\"target_branch\":\"t\",\"oldrev\":\"o\","
+	    "\"last_commit\":{\"id\":\"l\"}}}",
+	};
+	struct zh_gitlab_event e;
+	struct zh_buf b;
+	size_t i, len, n;
+	char *body;
+
+	(void)state;
+	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
+		body = slurp(fixtures[i], &len);
+		n = round_trip(body, len);
+		/* what it is for: the stored form is a fraction of the body */
+		if (n * 2 > len)
+			fail_msg("%s: %zu bytes compact of %zu", fixtures[i],
+				 n, len);
+		free(body);
+	}
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		round_trip(bodies[i], strlen(bodies[i]));
+
+	/* only the kinds a worker reads */
+	parse_fixture(&e, "push.json");
+	free(e.object_kind);
+	e.object_kind = strdup("note");
+	e.kind = ZH_GITLAB_OTHER;
+	zh_buf_init(&b, 1024);
+	assert_int_equal(zh_gitlab_compact(&b, &e), ZH_EINVALID);
+	assert_int_equal(b.len, 0);
+	/* a full buffer fails, and says so */
+	e.kind = ZH_GITLAB_PUSH;
+	zh_buf_init(&b, 16);
+	assert_true(zh_gitlab_compact(&b, &e) < 0);
+	zh_buf_dispose(&b);
+	zh_gitlab_event_dispose(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +521,7 @@ int main(void)
 	    cmocka_unit_test(test_deep_nesting),
 	    cmocka_unit_test(test_order_and_repeats),
 	    cmocka_unit_test(test_zadig),
+	    cmocka_unit_test(test_compact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
