@@ -955,6 +955,19 @@ static int put_str(struct zh_buf *b, const char *s)
 	return zh_buf_append(b, "\"", 1);
 }
 
+/* sep"key": (no printf: it is ~3% of the receiver's CPU at two dozen
+ * fields an event) */
+static int put_key(struct zh_buf *b, const char *sep, const char *key)
+{
+	int rc;
+
+	if ((rc = zh_buf_puts(b, sep)) < 0 ||
+	    (rc = zh_buf_append(b, "\"", 1)) < 0 ||
+	    (rc = zh_buf_puts(b, key)) < 0)
+		return rc;
+	return zh_buf_append(b, "\":", 2);
+}
+
 /* ,"key":"v" when v is set (sep: what goes before, "," or "") */
 static int put_field(struct zh_buf *b, const char **sep, const char *key,
 		     const char *v)
@@ -963,7 +976,7 @@ static int put_field(struct zh_buf *b, const char **sep, const char *key,
 
 	if (!v)
 		return 0;
-	if ((rc = zh_buf_printf(b, "%s\"%s\":", *sep, key)) < 0)
+	if ((rc = put_key(b, *sep, key)) < 0)
 		return rc;
 	*sep = ",";
 	return put_str(b, v);
@@ -978,7 +991,8 @@ static int put_person(struct zh_buf *b, const char **sep, const char *key,
 
 	if (!name && !email)
 		return 0;
-	if ((rc = zh_buf_printf(b, "%s\"%s\":{", *sep, key)) < 0 ||
+	if ((rc = put_key(b, *sep, key)) < 0 ||
+	    (rc = zh_buf_append(b, "{", 1)) < 0 ||
 	    (rc = put_field(b, &in, "name", name)) < 0 ||
 	    (rc = put_field(b, &in, "email", email)) < 0)
 		return rc;
@@ -1001,7 +1015,8 @@ static int put_commit(struct zh_buf *b, const struct zh_gitlab_commit *c)
 		0)
 		return rc;
 	if (c->npaths) {
-		if ((rc = zh_buf_printf(b, "%s\"added\":[", sep)) < 0)
+		if ((rc = put_key(b, sep, "added")) < 0 ||
+		    (rc = zh_buf_append(b, "[", 1)) < 0)
 			return rc;
 		for (i = 0; i < c->npaths; i++)
 			if ((i && (rc = zh_buf_append(b, ",", 1)) < 0) ||
