@@ -50,6 +50,48 @@ void zh_gitlab_event_dispose(struct zh_gitlab_event *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/* One allocation of n bytes as malloc holds it. */
+static size_t held(size_t n)
+{
+	return (n + 16 + 15) & ~(size_t)15;
+}
+
+static size_t str_bytes(const char *s)
+{
+	return s ? held(strlen(s) + 1) : 0;
+}
+
+static size_t commit_bytes(const struct zh_gitlab_commit *c)
+{
+	size_t n = str_bytes(c->id) + str_bytes(c->message) +
+		   str_bytes(c->author) + str_bytes(c->author_email);
+	size_t i;
+
+	if (c->paths)
+		n += held(c->npaths * sizeof(*c->paths));
+	for (i = 0; i < c->npaths; i++)
+		n += str_bytes(c->paths[i]);
+	return n;
+}
+
+size_t zh_gitlab_event_bytes(const struct zh_gitlab_event *e)
+{
+	const char *const strs[] = {
+	    e->object_kind, e->project,	      e->user_name,	e->user_email,
+	    e->ref,	    e->before,	      e->after,		e->checkout_sha,
+	    e->action,	    e->source_branch, e->target_branch, e->oldrev,
+	};
+	size_t n = commit_bytes(&e->last_commit), i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		n += str_bytes(strs[i]);
+	if (e->commits)
+		n += held(e->ncommits * sizeof(*e->commits));
+	for (i = 0; i < e->ncommits; i++)
+		n += commit_bytes(&e->commits[i]);
+	return n;
+}
+
 const char *zh_gitlab_kind_name(enum zh_gitlab_kind k)
 {
 	switch (k) {

@@ -77,6 +77,10 @@ int zh_gitlab_parse(struct zh_gitlab_event *out, const char *body, size_t len,
 struct zh_buf;
 int zh_gitlab_compact(struct zh_buf *out, const struct zh_gitlab_event *e);
 
+/* The memory e holds, its own struct aside: every allocation with its
+ * bytes and malloc's overhead (16 bytes each, rounded to 16). */
+size_t zh_gitlab_event_bytes(const struct zh_gitlab_event *e);
+
 /* Zadig's workflow notification (zadig-api-notes.md):
  * {object_kind: "workflow", workflow: {task_id, workflow_name, ...}}.
  * workflow_name (malloc'd, caller frees) and task_id are required.

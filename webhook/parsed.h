@@ -2,9 +2,9 @@
  * claims it, so that the payload is not read and parsed twice (~6 µs
  * for a 2.6 KB push). A table of slots by event id: a newer event replaces
  * an older one in its slot, and all the parses kept stay within a budget
- * of payload bytes (a parse takes about as much memory as its payload); an
- * event not kept, or replaced, is parsed again from the store by its
- * worker, as after a restart. */
+ * of the memory they hold (zh_gitlab_event_bytes); an event not kept, or
+ * replaced, is parsed again from the store by its worker, as after a
+ * restart. */
 #ifndef ZH_WEBHOOK_PARSED_H
 #define ZH_WEBHOOK_PARSED_H
 
@@ -22,7 +22,7 @@
 
 struct zh_wh_parsed {
 	pthread_mutex_t lock;
-	size_t bytes; /* payload bytes of the parses kept */
+	size_t bytes; /* memory the parses kept hold */
 	struct {
 		int64_t id;
 		struct zh_gitlab_event *ev; /* NULL: empty */
@@ -32,8 +32,8 @@ struct zh_wh_parsed {
 
 void zh_wh_parsed_init(struct zh_wh_parsed *p);
 
-/* Keep ev (malloc'd, owned from now on) as the parse of event id, whose
- * payload is bytes long; freed at once when the budget would be passed. */
+/* Keep ev (malloc'd, owned from now on) as the parse of event id, which
+ * holds bytes of memory; freed at once when the budget would be passed. */
 void zh_wh_parsed_put(struct zh_wh_parsed *p, int64_t id,
 		      struct zh_gitlab_event *ev, size_t bytes);
 

@@ -333,7 +333,8 @@ static void stored_fresh(struct zh_webhook *w, struct request *q, int64_t id)
 		return;
 	}
 	if (q->ev && id > 0) {
-		zh_wh_parsed_put(&w->parsed, id, q->ev, q->body.len);
+		zh_wh_parsed_put(&w->parsed, id, q->ev,
+				 sizeof(*q->ev) + zh_gitlab_event_bytes(q->ev));
 		q->ev = NULL;
 	}
 }

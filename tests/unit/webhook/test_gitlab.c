@@ -507,6 +507,36 @@ static void test_compact(void **state)
 	zh_gitlab_event_dispose(&e);
 }
 
+/* zh_gitlab_event_bytes: what the parsed-events table budgets. */
+static void test_event_bytes(void **state)
+{
+	static const char small[] =
+	    "{\"object_kind\":\"push\",\"ref\":\"r\",\"before\":\"b\","
+	    "\"after\":\"a\",\"project\":{\"path_with_namespace\":\"p\"}}";
+	static const char one[] =
+	    "{\"object_kind\":\"push\",\"ref\":\"r\",\"before\":\"b\","
+	    "\"after\":\"a\",\"project\":{\"path_with_namespace\":\"p\"},"
+	    "\"commits\":[{\"id\":\"c\",\"added\":[\"x\"],\"removed\":"
+	    "[\"0123456789abcdef0123456789\"]}]}";
+	struct zh_gitlab_event e;
+	struct zh_error err = {0};
+	size_t commit_array;
+
+	(void)state;
+	/* five strings of at most 15 bytes: 32 bytes each as malloc
+	 * holds them (16 of overhead, rounded to 16) */
+	assert_int_equal(zh_gitlab_parse(&e, small, strlen(small), &err), 0);
+	assert_int_equal(zh_gitlab_event_bytes(&e), 5 * 32);
+	zh_gitlab_event_dispose(&e);
+	/* plus the commit array, its id, its paths array and two paths,
+	 * one of 27 bytes (48) */
+	assert_int_equal(zh_gitlab_parse(&e, one, strlen(one), &err), 0);
+	commit_array = (sizeof(struct zh_gitlab_commit) + 31) & ~(size_t)15;
+	assert_int_equal(zh_gitlab_event_bytes(&e),
+			 5 * 32 + commit_array + 32 + 32 + 32 + 48);
+	zh_gitlab_event_dispose(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -522,6 +552,7 @@ int main(void)
 	    cmocka_unit_test(test_order_and_repeats),
 	    cmocka_unit_test(test_zadig),
 	    cmocka_unit_test(test_compact),
+	    cmocka_unit_test(test_event_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
