@@ -103,6 +103,36 @@ int zh_buf_printf(struct zh_buf *b, const char *fmt, ...)
 	return rc;
 }
 
+int zh_buf_json_str(struct zh_buf *b, const char *s)
+{
+	const char *run = s;
+	char esc[2] = {'\\', 0};
+	int rc;
+
+	if ((rc = zh_buf_append(b, "\"", 1)) < 0)
+		return rc;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if ((rc = zh_buf_append(b, run, (size_t)(s - run))) < 0)
+			return rc;
+		if (c == '"' || c == '\\' || c == '\n' || c == '\t') {
+			esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : (char)c;
+			rc = zh_buf_append(b, esc, 2);
+		} else {
+			rc = zh_buf_printf(b, "\\u%04x", c);
+		}
+		if (rc < 0)
+			return rc;
+		run = s + 1;
+	}
+	if ((rc = zh_buf_append(b, run, (size_t)(s - run))) < 0)
+		return rc;
+	return zh_buf_append(b, "\"", 1);
+}
+
 const char *zh_buf_cstr(const struct zh_buf *b)
 {
 	return b->ptr ? b->ptr : "";

@@ -35,6 +35,12 @@ int zh_buf_printf(struct zh_buf *b, const char *fmt, ...)
 int zh_buf_vprintf(struct zh_buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* Append s as a JSON string, quotes included: '"' and '\\' escaped,
+ * newlines and tabs as \n and \t, other control characters as \u00XX,
+ * every other byte as it is (no UTF-8 check). Same returns as
+ * zh_buf_append. */
+int zh_buf_json_str(struct zh_buf *b, const char *s);
+
 /* The content as a C string ("" when empty); owned by the buffer. */
 const char *zh_buf_cstr(const struct zh_buf *b);
 

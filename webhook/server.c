@@ -187,19 +187,11 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status,
 {
 	struct zh_buf b;
 	enum MHD_Result ok;
-	const unsigned char *p;
 
 	zh_buf_init(&b, 4096);
-	zh_buf_puts(&b, "{\"error\":\"");
-	for (p = (const unsigned char *)msg; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			zh_buf_printf(&b, "\\%c", *p);
-		else if (*p < 0x20)
-			zh_buf_printf(&b, "\\u%04x", *p);
-		else
-			zh_buf_append(&b, p, 1);
-	}
-	zh_buf_puts(&b, "\"}\n");
+	zh_buf_puts(&b, "{\"error\":");
+	zh_buf_json_str(&b, msg);
+	zh_buf_puts(&b, "}\n");
 	ok = reply(c, status, "application/json", zh_buf_cstr(&b));
 	zh_buf_dispose(&b);
 	return ok;
@@ -296,16 +288,12 @@ static enum MHD_Result answer_stored(struct zh_webhook *w,
 				  "{\"status\":\"duplicate\"}\n");
 	}
 	atomic_fetch_add(&w->metrics.accepted, 1);
-	/* keys are printable ASCII without '"' or '\\' worth escaping here:
-	 * zh_webhook_key_valid let them through, so escape the two */
+	/* keys are printable ASCII (zh_webhook_key_valid), '"' and '\\'
+	 * among them */
 	zh_buf_init(&b, 1024);
-	zh_buf_puts(&b, "{\"id\":\"");
-	for (; *key; key++) {
-		if (*key == '"' || *key == '\\')
-			zh_buf_append(&b, "\\", 1);
-		zh_buf_append(&b, key, 1);
-	}
-	zh_buf_puts(&b, "\",\"status\":\"accepted\"}\n");
+	zh_buf_puts(&b, "{\"id\":");
+	zh_buf_json_str(&b, key);
+	zh_buf_puts(&b, ",\"status\":\"accepted\"}\n");
 	ok = reply_json(c, q->new_status, zh_buf_cstr(&b));
 	zh_buf_dispose(&b);
 	return ok;

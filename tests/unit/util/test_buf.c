@@ -52,11 +52,34 @@ static void grows_past_initial(void **state)
 	zh_buf_dispose(NULL);
 }
 
+static void json_str(void **state)
+{
+	struct zh_buf b;
+
+	(void)state;
+	zh_buf_init(&b, 1024);
+	assert_int_equal(zh_buf_json_str(&b, "a\"b\\c\nd\te\x01"
+					     "f\x1f\x7f\xc3\xa9"),
+			 0);
+	assert_string_equal(
+	    zh_buf_cstr(&b),
+	    "\"a\\\"b\\\\c\\nd\\te\\u0001f\\u001f\x7f\xc3\xa9\"");
+	zh_buf_reset(&b);
+	assert_int_equal(zh_buf_json_str(&b, ""), 0);
+	assert_string_equal(zh_buf_cstr(&b), "\"\"");
+	zh_buf_dispose(&b);
+	/* past the cap: an error, as for any append */
+	zh_buf_init(&b, 4);
+	assert_true(zh_buf_json_str(&b, "abcdef") < 0);
+	zh_buf_dispose(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(append_and_cap),
 		cmocka_unit_test(grows_past_initial),
+		cmocka_unit_test(json_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
