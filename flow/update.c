@@ -3,6 +3,8 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "gitrepo/gitrepo.h"
+
 #include "util/banned.h"
 
 /* Copy a hex id of 40 or 64 digits ending at a space; returns its length
@@ -73,5 +75,5 @@ bool zh_flow_update_may_fire(const struct zh_ref_update *u)
 {
 	return (strncmp(u->ref, "refs/heads/", 11) == 0 ||
 		strncmp(u->ref, "refs/tags/", 10) == 0) &&
-	       u->new_hex[strspn(u->new_hex, "0")] != '\0';
+	       !zh_oid_is_zero(u->new_hex);
 }
