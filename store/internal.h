@@ -14,8 +14,9 @@
 
 struct event_req; /* a zh_store_event_add waiting for a group commit */
 
-/* Prepared statements kept for the hot paths (store_cached). */
-#define STORE_CACHE 16
+/* Prepared statements kept for the hot paths (store_cached): room for
+ * every string constant passed to it (15 today). */
+#define STORE_CACHE 32
 
 struct zh_store {
 	sqlite3 *db;

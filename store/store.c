@@ -231,12 +231,16 @@ int store_cached(sqlite3_stmt **st, struct zh_store *s, const char *sql,
 			*st = s->cache[i].st;
 			return 0;
 		}
+	/* a statement that is not kept would never be finalized */
+	if (i == STORE_CACHE)
+		return zh_error_set(err, ZH_ESTORE,
+				    "state store '%s': more than %d kept "
+				    "statements (STORE_CACHE)",
+				    s->path, STORE_CACHE);
 	if ((ret = store_prepare(st, s, sql, err)))
 		return ret;
-	if (i < STORE_CACHE) {
-		s->cache[i].sql = sql;
-		s->cache[i].st = *st;
-	}
+	s->cache[i].sql = sql;
+	s->cache[i].st = *st;
 	return 0;
 }
 

@@ -287,10 +287,12 @@ int zh_store_task_find(struct zh_store_task *out, struct zh_store *s,
 	return ret;
 }
 
-/* SELECT sql with up to two text parameters and one integer (?3). */
+/* SELECT sql with up to two text parameters and one integer (?3); keep:
+ * sql is a string constant run often (once per commit a note is written
+ * for), kept prepared (store_cached). */
 static int list(struct zh_store_task_list *out, struct zh_store *s,
-		const char *sql, const char *a, const char *b, int64_t n,
-		struct zh_error *err)
+		const char *sql, bool keep, const char *a, const char *b,
+		int64_t n, struct zh_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int ret;
@@ -298,7 +300,8 @@ static int list(struct zh_store_task_list *out, struct zh_store *s,
 	out->items = NULL;
 	out->len = 0;
 	store_lock(s);
-	if ((ret = store_prepare(&st, s, sql, err)))
+	if ((ret = keep ? store_cached(&st, s, sql, err)
+			: store_prepare(&st, s, sql, err)))
 		goto out;
 	if (a)
 		store_bind_text(st, 1, a);
@@ -308,7 +311,10 @@ static int list(struct zh_store_task_list *out, struct zh_store *s,
 		store_bind_int(st, 3, n);
 	ret = read_list(out, s, st, err);
 out:
-	sqlite3_finalize(st);
+	if (keep)
+		store_release(st);
+	else
+		sqlite3_finalize(st);
 	store_unlock(s);
 	if (ret)
 		zh_store_task_list_dispose(out);
@@ -339,8 +345,12 @@ int zh_store_tasks_due(struct zh_store_task_list *out, struct zh_store *s,
 		out->len = 0;
 		return zh_error_set(err, ZH_EINVALID, "unknown task scope");
 	}
-	return list(out, s, sql, NULL, NULL, now_ms, err);
+	return list(out, s, sql, false, NULL, NULL, now_ms, err);
 }
+
+static const char of_commit_sql[] =
+    "SELECT " TASK_COLS " FROM tasks WHERE commit_id = ?2 AND repo = ?1 "
+    "ORDER BY workflow, task_id";
 
 int zh_store_tasks_of_commit(struct zh_store_task_list *out, struct zh_store *s,
 			     const char *repo, const char *commit,
@@ -352,10 +362,7 @@ int zh_store_tasks_of_commit(struct zh_store_task_list *out, struct zh_store *s,
 		return zh_error_set(err, ZH_EINVALID,
 				    "repository or commit missing");
 	}
-	return list(out, s,
-		    "SELECT " TASK_COLS " FROM tasks WHERE commit_id = ?2 "
-		    "AND repo = ?1 ORDER BY workflow, task_id",
-		    repo, commit, 0, err);
+	return list(out, s, of_commit_sql, true, repo, commit, 0, err);
 }
 
 int zh_store_tasks_give_up(int64_t *n, struct zh_store *s, int64_t now_ms,

@@ -545,9 +545,11 @@ int zh_store_trigger_reject(struct zh_store *s,
 	return finish(s, t, true, error, now_ms, err);
 }
 
-/* SELECT sql (one text parameter per non-NULL a, b) into out. */
+/* SELECT sql (one text parameter per non-NULL a, b) into out; keep: sql
+ * is a string constant run often (once per commit a note is written
+ * for), kept prepared (store_cached). */
 static int list(struct zh_store_trigger_list *out, struct zh_store *s,
-		const char *sql, const char *a, const char *b,
+		const char *sql, bool keep, const char *a, const char *b,
 		struct zh_error *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -556,7 +558,8 @@ static int list(struct zh_store_trigger_list *out, struct zh_store *s,
 	out->items = NULL;
 	out->len = 0;
 	store_lock(s);
-	if ((ret = store_prepare(&st, s, sql, err)))
+	if ((ret = keep ? store_cached(&st, s, sql, err)
+			: store_prepare(&st, s, sql, err)))
 		goto out;
 	if (a)
 		store_bind_text(st, 1, a);
@@ -564,12 +567,19 @@ static int list(struct zh_store_trigger_list *out, struct zh_store *s,
 		store_bind_text(st, 2, b);
 	ret = read_list(out, s, st, err);
 out:
-	sqlite3_finalize(st);
+	if (keep)
+		store_release(st);
+	else
+		sqlite3_finalize(st);
 	store_unlock(s);
 	if (ret)
 		zh_store_trigger_list_dispose(out);
 	return ret;
 }
+
+static const char of_commit_sql[] =
+    "SELECT " TRIGGER_COLS " FROM triggers WHERE commit_id = ?2 AND "
+    "repo = ?1 ORDER BY id";
 
 int zh_store_triggers_of_commit(struct zh_store_trigger_list *out,
 				struct zh_store *s, const char *repo,
@@ -581,10 +591,7 @@ int zh_store_triggers_of_commit(struct zh_store_trigger_list *out,
 		return zh_error_set(err, ZH_EINVALID,
 				    "repository or commit missing");
 	}
-	return list(out, s,
-		    "SELECT " TRIGGER_COLS " FROM triggers WHERE "
-		    "commit_id = ?2 AND repo = ?1 ORDER BY id",
-		    repo, commit, err);
+	return list(out, s, of_commit_sql, true, repo, commit, err);
 }
 
 int zh_store_triggers_pending(struct zh_store_trigger_list *out,
@@ -593,7 +600,7 @@ int zh_store_triggers_pending(struct zh_store_trigger_list *out,
 	return list(out, s,
 		    "SELECT " TRIGGER_COLS " FROM triggers WHERE "
 		    "state IN ('queued', 'sending') ORDER BY id",
-		    NULL, NULL, err);
+		    false, NULL, NULL, err);
 }
 
 int zh_store_queue_depth(int64_t *n, struct zh_store *s, struct zh_error *err)
