@@ -166,12 +166,13 @@ static void say_result(const struct zh_flow_result *res, bool sync_mode)
  * heap keeps what it is given (no trimming, no mmap for blocks up to
  * 4 MiB, where libgit2's and SQLite's big buffers would each be a fresh
  * mapping), and a kernel without MADV_POPULATE_WRITE (before 5.14) only
- * loses the head start. */
+ * loses the head start (headers without it: no prefault). */
 static void prefault_heap(void)
 {
+#ifdef MADV_POPULATE_WRITE
 	static bool done;
 	const size_t size = 1u << 20;
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a, end;
 	char *p;
 
 	if (done)
@@ -181,10 +182,12 @@ static void prefault_heap(void)
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	if (!(p = malloc(size)))
 		return;
+	/* the whole pages inside the block */
 	a = ((uintptr_t)p + page - 1) & ~(page - 1);
-	(void)madvise((void *)a, size - (a - (uintptr_t)p),
-		      MADV_POPULATE_WRITE);
+	end = ((uintptr_t)p + size) & ~(page - 1);
+	(void)madvise((void *)a, end - a, MADV_POPULATE_WRITE);
 	free(p);
+#endif
 }
 
 /* One "<old> <new> <ref>" update of repository name: record and (sync)
