@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/internal.h"
 #include "store/store.h"
 #include "tests/unit/store/helpers.h"
 #include "util/banned.h"
@@ -376,6 +377,45 @@ static void backoff_table(void **state)
 	}
 }
 
+/* store_cached keeps every statement it hands out (callers reset them,
+ * never finalize them): past its table it refuses, rather than hand out
+ * one nobody would finalize; the kept ones still come back, and the
+ * store closes cleanly (LeakSanitizer in the ASan build). */
+static void kept_statements_are_bounded(void **state)
+{
+	static char sql[STORE_CACHE + 1][24];
+	char *tmp = tmpdir_new();
+	struct zh_error err = {0};
+	struct zh_store *s;
+	sqlite3_stmt *st, *first = NULL;
+	size_t i;
+	int rc = 0;
+
+	(void)state;
+	s = open_ok(tmp);
+	store_lock(s);
+	for (i = 0; i <= STORE_CACHE; i++) {
+		snprintf(sql[i], sizeof(sql[i]), "SELECT %zu", i);
+		if ((rc = store_cached(&st, s, sql[i], &err)) < 0)
+			break;
+		if (i == 0)
+			first = st;
+	}
+	/* refused at the latest once the table is full, not before its
+	 * last free slot (the store itself may keep a few already) */
+	assert_int_equal(rc, ZH_ESTORE);
+	assert_true(i > 0 && i <= STORE_CACHE);
+	assert_non_null(strstr(err.msg, "kept statements"));
+	assert_int_equal(store_cached(&st, s, sql[0], &err), 0);
+	assert_ptr_equal(st, first);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	store_release(st);
+	store_unlock(s);
+	zh_store_free(s);
+	tmpdir_remove(tmp);
+}
+
 static void keys_are_random_hex(void **state)
 {
 	char a[ZH_STORE_KEY_LEN + 1], b[ZH_STORE_KEY_LEN + 1];
@@ -404,6 +444,7 @@ int main(void)
 	    cmocka_unit_test(first_opens_at_once_all_succeed),
 	    cmocka_unit_test(poller_lock_is_exclusive),
 	    cmocka_unit_test(backoff_table),
+	    cmocka_unit_test(kept_statements_are_bounded),
 	    cmocka_unit_test(keys_are_random_hex),
 	};
 
