@@ -195,6 +195,17 @@ static void tasks_of_commit_sorted(void **state)
 	assert_int_equal(l.items[1].task_id, 10);
 	assert_string_equal(l.items[2].workflow, "zeta");
 	zh_store_task_list_dispose(&l);
+	/* the statement is kept prepared: other values, then the first
+	 * again, each read afresh */
+	assert_ok(zh_store_tasks_of_commit(&l, f->s, "x", "c1", &err), &err);
+	assert_int_equal(l.len, 0);
+	zh_store_task_list_dispose(&l);
+	assert_ok(
+	    zh_store_tasks_of_commit(&l, f->s, "group/voting-app", "c1", &err),
+	    &err);
+	assert_int_equal(l.len, 3);
+	assert_int_equal(l.items[1].task_id, 10);
+	zh_store_task_list_dispose(&l);
 	zh_store_task_list_dispose(NULL);
 }
 

@@ -408,6 +408,12 @@ static void triggers_of_commit(void **state)
 	assert_ok(zh_store_triggers_of_commit(&l, f->s, "x", "c1", &err), &err);
 	assert_int_equal(l.len, 0);
 	zh_store_trigger_list_dispose(&l);
+	/* kept prepared: the first values again, read afresh */
+	assert_ok(zh_store_triggers_of_commit(&l, f->s, "group/voting-app",
+					      "c1", &err),
+		  &err);
+	assert_int_equal(l.len, 2);
+	zh_store_trigger_list_dispose(&l);
 }
 
 #define NKEYS 200
