@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -5,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -406,6 +408,71 @@ static void commit_new_ref(void **state)
 	free(dir);
 }
 
+/* A lock file left on the notes ref by a writer that was killed: once
+ * five minutes old it is removed and the update goes through; a fresh
+ * one (a writer at work) is waited for, then reported as a lock, and
+ * left alone. */
+static void stale_lock(void **state)
+{
+	struct zh_error err = {0};
+	struct zh_notes_batch *b = NULL;
+	struct zh_repo *r = NULL;
+	struct zh_note_line l[1];
+	struct timespec old[2];
+	char *ids[2], *dir, *lock;
+	int fd;
+
+	dir = make_repo(*state, ids, 2);
+	lock = fx_path(dir, ".git/refs/notes/zadig.lock");
+	assert_ok(zh_repo_open(&r, dir, false, &err));
+	assert_ok(zh_notes_batch_new(&b, &err));
+	l[0] = L("running", "wf", 7, "http://z/7", NULL, 0);
+	add(b, ids[0], l, 1);
+	assert_ok(zh_notes_commit(r, NULL, b, NULL, &err));
+	zh_notes_batch_free(b);
+
+	/* left by a killed writer an hour ago */
+	fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "0123\n", 5), 5);
+	close(fd);
+	clock_gettime(CLOCK_REALTIME, &old[0]);
+	old[0].tv_sec -= 3600;
+	old[1] = old[0];
+	assert_int_equal(utimensat(AT_FDCWD, lock, old, 0), 0);
+	assert_ok(zh_notes_batch_new(&b, &err));
+	l[0] = L("passed", "wf", 7, "http://z/7", NULL, 0);
+	add(b, ids[0], l, 1);
+	assert_ok(zh_notes_commit(r, NULL, b, NULL, &err));
+	assert_int_equal(zh_notes_batch_changed(b), 1);
+	assert_int_equal(access(lock, F_OK), -1);
+	expect_note(dir, ids[0], "passed wf #7 http://z/7");
+	zh_notes_batch_free(b);
+
+	/* a fresh one: not ours to remove */
+	fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_ok(zh_notes_batch_new(&b, &err));
+	l[0] = L("created", "other", 3, "http://z/o3", NULL, 0);
+	add(b, ids[1], l, 1);
+	assert_int_equal(zh_notes_commit(r, NULL, b, NULL, &err), ZH_EGIT);
+	assert_non_null(strstr(err.msg, "is locked: 'refs/notes/zadig.lock' "
+					"exists"));
+	assert_int_equal(access(lock, F_OK), 0);
+	/* once it is gone, the same batch goes through */
+	assert_int_equal(unlink(lock), 0);
+	assert_ok(zh_notes_commit(r, NULL, b, NULL, &err));
+	expect_note(dir, ids[1], "created other #3 http://z/o3");
+	expect_note(dir, ids[0], "passed wf #7 http://z/7");
+	zh_notes_batch_free(b);
+	zh_repo_free(r);
+	free(lock);
+	free(ids[0]);
+	free(ids[1]);
+	free(dir);
+}
+
 static void two_batches(void **state)
 {
 	struct zh_error err = {0};
@@ -798,6 +865,7 @@ int main(void)
 	    cmocka_unit_test(merge_undone),
 	    cmocka_unit_test_setup_teardown(commit_new_ref, setup, teardown),
 	    cmocka_unit_test_setup_teardown(two_batches, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stale_lock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(keeps_git_notes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(many_notes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(concurrent_writers, setup,
