@@ -4,6 +4,9 @@
 #ifndef ZH_GITREPO_INTERNAL_H
 #define ZH_GITREPO_INTERNAL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <git2.h>
 
 #include "gitrepo/gitrepo.h"
@@ -35,5 +38,18 @@ int zh_remote_new(git_remote **out, git_repository *repo, const char *url);
  * payload struct, so that the payload points at both. */
 void zh_remote_callbacks_init(git_remote_callbacks *cb,
 			      struct zh_remote_creds *creds);
+
+/* A writer holds a ref's lock for a moment (git and libgit2 alike): a
+ * lock file this old (seconds) was left by one that was killed, and
+ * would stop every later update of its ref until someone removed it. */
+#define ZH_STALE_LOCK_S 300
+
+/* Remove the lock file at path when it is ZH_STALE_LOCK_S old (a regular
+ * file, its modification time); true when it was. */
+bool zh_remove_stale_lock(const char *path);
+
+/* Remove the stale ref locks of the repository at git_dir
+ * (refs/ ** / *.lock, packed-refs.lock); the number removed. */
+size_t zh_remove_stale_ref_locks(const char *git_dir);
 
 #endif

@@ -169,7 +169,13 @@ static int fetch(git_repository *repo, const char *project, const char *url,
 	if (git_remote_default_branch(&head, remote) == 0 && head.ptr &&
 	    strncmp(head.ptr, "refs/heads/", 11) == 0)
 		git_repository_set_head(repo, head.ptr);
-	if (git_remote_fetch(remote, &refspecs, &fo, "zadig-hook mirror") < 0)
+	rc = git_remote_fetch(remote, &refspecs, &fo, "zadig-hook mirror");
+	/* a ref lock a killed fetch left would fail every later one: once
+	 * stale, it goes and the fetch is tried again */
+	if (rc < 0 && zh_remove_stale_ref_locks(git_repository_path(repo)) > 0)
+		rc = git_remote_fetch(remote, &refspecs, &fo,
+				      "zadig-hook mirror");
+	if (rc < 0)
 		rc = zh_error_set(err, ZH_EGIT, "cannot fetch '%s': %s",
 				  project, git_msg());
 	git_remote_disconnect(remote);

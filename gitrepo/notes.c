@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,10 +25,6 @@
  * about 1000, which keeps small repositories flat and readable. */
 #define FANOUT_AT 1000
 #define CAS_TRIES 12
-/* A writer holds a ref's lock for a moment (git and libgit2 alike): a
- * lock this old was left by one that was killed, and would stop every
- * later update of the notes until someone removed it. */
-#define STALE_LOCK_S 300
 /* From this many updates on, objects are written as one pack. */
 #define PACK_AT 32
 #define SIGNATURE_NAME "zadig-hook"
@@ -1392,21 +1387,17 @@ static void backoff(unsigned attempt)
 	nanosleep(&ts, NULL);
 }
 
-/* Remove the lock file of refname in repo when it is STALE_LOCK_S old;
- * true when it was (the update may go again at once). */
+/* Remove the lock file of refname in repo when a killed writer left it
+ * (zh_remove_stale_lock); true when it did. */
 static bool clear_stale_lock(git_repository *repo, const char *refname)
 {
 	const char *dir = git_repository_commondir(repo);
 	char path[PATH_MAX];
-	struct stat st;
 	int n;
 
 	n = snprintf(path, sizeof(path), "%s%s%s.lock", dir,
 		     dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", refname);
-	if (n < 0 || (size_t)n >= sizeof(path) || lstat(path, &st) != 0 ||
-	    !S_ISREG(st.st_mode) || time(NULL) - st.st_mtime < STALE_LOCK_S)
-		return false;
-	return unlink(path) == 0;
+	return n > 0 && (size_t)n < sizeof(path) && zh_remove_stale_lock(path);
 }
 
 int zh_notes_commit(struct zh_repo *r, const char *notes_ref,
@@ -1501,7 +1492,7 @@ int zh_notes_commit(struct zh_repo *r, const char *notes_ref,
 				    "exists (a git process writing it, or "
 				    "one that was killed: such a lock is "
 				    "removed once %d minutes old)",
-				    name, name, STALE_LOCK_S / 60);
+				    name, name, ZH_STALE_LOCK_S / 60);
 			else
 				rc = zh_error_set(
 				    err, ZH_EGIT,

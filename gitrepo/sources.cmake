@@ -4,5 +4,6 @@ zh_module(gitrepo SOURCES
 	gitrepo/mirror.c
 	gitrepo/notes_push.c
 	gitrepo/remote.c
+	gitrepo/stale_lock.c
 	DEPS zh_util zh_dep_libgit2
 )

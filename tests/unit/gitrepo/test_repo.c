@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,13 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "gitfix.h"
 #include "gitrepo/gitrepo.h"
+#include "gitrepo/internal.h"
 #include "util/error.h"
 
 #include "util/banned.h"
@@ -557,6 +561,54 @@ static void sha256_repo(void **state)
 	free(dir);
 }
 
+/* Make path (its directories too) with an age of age_s seconds. */
+static void file_aged(const char *dir, const char *rel, time_t age_s)
+{
+	struct timespec t[2];
+	char *p = fx_path(dir, rel);
+
+	fx_write(dir, rel, "x\n");
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= age_s;
+	t[1] = t[0];
+	assert_int_equal(utimensat(AT_FDCWD, p, t, 0), 0);
+	free(p);
+}
+
+/* The ref locks killed writers left: old ones anywhere under refs/ and
+ * packed-refs.lock go; a fresh lock (a writer at work), a ref that is
+ * not a lock and a lock outside refs/ stay. */
+static void stale_ref_locks(void **state)
+{
+	const char *dir = *state;
+	char *p;
+
+	file_aged(dir, "refs/heads/team/topic.lock", 3600);
+	file_aged(dir, "refs/notes/zadig.lock", ZH_STALE_LOCK_S + 5);
+	file_aged(dir, "packed-refs.lock", 3600);
+	file_aged(dir, "refs/tags/v1.lock", 2);
+	file_aged(dir, "refs/heads/main", 3600);
+	file_aged(dir, "index.lock", 3600);
+	assert_int_equal(zh_remove_stale_ref_locks(dir), 3);
+	p = fx_path(dir, "refs/heads/team/topic.lock");
+	assert_int_equal(access(p, F_OK), -1);
+	free(p);
+	p = fx_path(dir, "packed-refs.lock");
+	assert_int_equal(access(p, F_OK), -1);
+	free(p);
+	p = fx_path(dir, "refs/tags/v1.lock");
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	p = fx_path(dir, "refs/heads/main");
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	p = fx_path(dir, "index.lock");
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	assert_int_equal(zh_remove_stale_ref_locks(dir), 0);
+	assert_int_equal(zh_remove_stale_ref_locks("/nonexistent"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +623,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(commit_subjects, setup, teardown),
 	    cmocka_unit_test(oid_zero),
 	    cmocka_unit_test_setup_teardown(sha256_repo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stale_ref_locks, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gitrepo/gitrepo.h"
@@ -65,8 +67,10 @@ static void test_mirror(void **state)
 	struct zh_error err = {0};
 	struct zh_repo *r = NULL;
 	char *dir = fx_tmpdir(), *remote = fx_path(dir, "remote"),
-	     *sd = fx_path(dir, "state"), *c1, *c2, *c3, *mb;
+	     *sd = fx_path(dir, "state"), *c1, *c2, *c3, *c4, *mb, *lock;
+	struct timespec old[2];
 	char hex[65];
+	int fd;
 
 	(void)state;
 	mkdir(remote, 0700);
@@ -106,6 +110,30 @@ static void test_mirror(void **state)
 	    ZH_ENOTFOUND);
 	zh_repo_free(r);
 
+	/* a ref lock a killed fetch left: a fresh one fails the fetch and
+	 * stays; once stale (an hour old here) it goes and the fetch goes
+	 * through */
+	lock = fx_path(dir, "state/mirrors/g/p.git/refs/heads/main.lock");
+	fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	fx_write(remote, "d.txt", "d\n");
+	c4 = fx_commit(remote, "four");
+	assert_int_equal(
+	    zh_repo_mirror(&r, sd, "g/p", remote, NULL, NULL, &err), ZH_EGIT);
+	assert_null(r);
+	assert_int_equal(access(lock, F_OK), 0);
+	clock_gettime(CLOCK_REALTIME, &old[0]);
+	old[0].tv_sec -= 3600;
+	old[1] = old[0];
+	assert_int_equal(utimensat(AT_FDCWD, lock, old, 0), 0);
+	if (zh_repo_mirror(&r, sd, "g/p", remote, NULL, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(access(lock, F_OK), -1);
+	assert_int_equal(zh_repo_resolve(hex, sizeof(hex), r, "main", &err), 0);
+	assert_string_equal(hex, c4);
+	zh_repo_free(r);
+
 	/* an unreachable remote is an error naming the project, not the url */
 	assert_int_equal(zh_repo_mirror(&r, sd, "g/q", "/nonexistent/repo.git",
 					"user", "pa55word", &err),
@@ -126,6 +154,8 @@ static void test_mirror(void **state)
 	free(c1);
 	free(c2);
 	free(c3);
+	free(c4);
+	free(lock);
 	free(remote);
 	free(sd);
 	fx_rmrf(dir);
