@@ -1,6 +1,5 @@
 #include "gitrepo/notes.h"
 
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1387,19 +1386,6 @@ static void backoff(unsigned attempt)
 	nanosleep(&ts, NULL);
 }
 
-/* Remove the lock file of refname in repo when a killed writer left it
- * (zh_remove_stale_lock); true when it did. */
-static bool clear_stale_lock(git_repository *repo, const char *refname)
-{
-	const char *dir = git_repository_commondir(repo);
-	char path[PATH_MAX];
-	int n;
-
-	n = snprintf(path, sizeof(path), "%s%s%s.lock", dir,
-		     dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", refname);
-	return n > 0 && (size_t)n < sizeof(path) && zh_remove_stale_lock(path);
-}
-
 int zh_notes_commit(struct zh_repo *r, const char *notes_ref,
 		    struct zh_notes_batch *b, const char *message,
 		    struct zh_error *err)
@@ -1482,7 +1468,7 @@ int zh_notes_commit(struct zh_repo *r, const char *notes_ref,
 		if (rc != GIT_EMODIFIED && rc != GIT_EEXISTS &&
 		    rc != GIT_ELOCKED && rc != GIT_ENOTFOUND)
 			goto fail;
-		if (rc == GIT_ELOCKED && clear_stale_lock(repo, name))
+		if (rc == GIT_ELOCKED && zh_clear_stale_ref_lock(repo, name))
 			continue;
 		if (tries + 1 >= CAS_TRIES) {
 			if (rc == GIT_ELOCKED)

@@ -29,6 +29,20 @@ static const char *git_msg(void)
 	return e && e->message ? e->message : "unknown libgit2 error";
 }
 
+/* Point name at id (forced), once more after removing a lock a killed
+ * writer left on it (zh_clear_stale_ref_lock). libgit2's code. */
+static int create_ref(git_repository *repo, const char *name, const git_oid *id,
+		      const char *log)
+{
+	git_reference *ref = NULL;
+	int rc = git_reference_create(&ref, repo, name, id, 1, log);
+
+	if (rc == GIT_ELOCKED && zh_clear_stale_ref_lock(repo, name))
+		rc = git_reference_create(&ref, repo, name, id, 1, log);
+	git_reference_free(ref);
+	return rc;
+}
+
 /* Network trouble is ZH_ENET, anything else libgit2 reports ZH_EGIT. */
 static int git_code(void)
 {
@@ -305,8 +319,13 @@ static int fetch_remote(git_oid *rid, bool *has, git_repository *repo,
 		fo.prune = GIT_FETCH_NO_PRUNE;
 		fo.update_fetchhead = 0;
 		fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+		/* a lock a killed fetch left on the ref fetched into: once
+		 * stale, it goes and the fetch is tried again */
 		if (git_remote_fetch(rm, &refspecs, &fo,
-				     "zadig-hook: fetch notes") < 0) {
+				     "zadig-hook: fetch notes") < 0 &&
+		    (!zh_clear_stale_ref_lock(repo, ZH_NOTES_PUSH_REMOTE_REF) ||
+		     git_remote_fetch(rm, &refspecs, &fo,
+				      "zadig-hook: fetch notes") < 0)) {
 			rc = zh_error_set(err, git_code(),
 					  "cannot fetch notes '%s' from '%s': "
 					  "%s",
@@ -322,8 +341,8 @@ static int fetch_remote(git_oid *rid, bool *has, git_repository *repo,
 		}
 	}
 	/* the ref keeps the fetched objects from being pruned */
-	if (git_reference_create(&ref, repo, ZH_NOTES_PUSH_REMOTE_REF, rid, 1,
-				 "zadig-hook: remote notes") < 0)
+	if (create_ref(repo, ZH_NOTES_PUSH_REMOTE_REF, rid,
+		       "zadig-hook: remote notes") < 0)
 		rc = zh_error_set(err, ZH_EGIT, "cannot write '%s': %s",
 				  ZH_NOTES_PUSH_REMOTE_REF, git_msg());
 out:
@@ -547,14 +566,11 @@ static int rebuild(git_oid *out, struct zh_repo *r, git_repository *repo,
 		goto out;
 	/* zh_notes_commit writes onto a ref: one that starts at the
 	 * remote's commit, private to this merge */
-	if (git_reference_create(&ref, repo, REBUILD_REF, rid, 1,
-				 "zadig-hook: merge notes") < 0) {
+	if (create_ref(repo, REBUILD_REF, rid, "zadig-hook: merge notes") < 0) {
 		rc = zh_error_set(err, ZH_EGIT, "cannot write '%s': %s",
 				  REBUILD_REF, git_msg());
 		goto out;
 	}
-	git_reference_free(ref);
-	ref = NULL;
 	if ((rc = zh_notes_commit(r, REBUILD_REF, x.b, REBUILD_MESSAGE, err)) <
 	    0)
 		goto out;
@@ -585,6 +601,9 @@ static int move_ref(bool *moved, git_repository *repo, const char *name,
 					   "zadig-hook: notes from the remote");
 	git_reference_free(ref);
 	*moved = rc == 0;
+	/* a lock a killed writer left: gone for the caller's next try */
+	if (rc == GIT_ELOCKED)
+		(void)zh_clear_stale_ref_lock(repo, name);
 	if (rc == 0 || rc == GIT_EMODIFIED || rc == GIT_EEXISTS ||
 	    rc == GIT_ELOCKED || rc == GIT_ENOTFOUND)
 		return 0;

@@ -57,6 +57,17 @@ static size_t walk(char *path, size_t len, int depth)
 	return n;
 }
 
+bool zh_clear_stale_ref_lock(git_repository *repo, const char *refname)
+{
+	const char *dir = git_repository_commondir(repo);
+	char path[PATH_MAX];
+	int n;
+
+	n = snprintf(path, sizeof(path), "%s%s%s.lock", dir,
+		     dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", refname);
+	return n > 0 && (size_t)n < sizeof(path) && zh_remove_stale_lock(path);
+}
+
 size_t zh_remove_stale_ref_locks(const char *git_dir)
 {
 	char path[PATH_MAX];

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -189,6 +190,45 @@ static void push_new_ref(void **state)
 	free(w);
 	free(url);
 	free(fx_git(f->origin, "fsck", "--no-progress", NULL));
+}
+
+/* Lock files a pusher killed midway left on the refs a push writes (the
+ * remote's notes fetched, the merge's own ref, the notes ref): once
+ * stale, each goes and the push goes through. */
+static void stale_locks(void **state)
+{
+	static const char *const locks[] = {
+	    ".git/refs/zadig-hook/remote-notes.lock",
+	    ".git/refs/zadig-hook/notes-rebuild.lock",
+	    ".git/refs/notes/zadig.lock"};
+	struct fx *f = *state;
+	struct timespec old[2];
+	size_t i;
+
+	note(f->other, f->id[0], "passed", "wf-other", 1);
+	free(
+	    fx_git(f->other, "push", "-q", "origin", "refs/notes/zadig", NULL));
+	note(f->work, f->id[1], "passed", "wf", 5);
+	clock_gettime(CLOCK_REALTIME, &old[0]);
+	old[0].tv_sec -= 3600;
+	old[1] = old[0];
+	for (i = 0; i < sizeof(locks) / sizeof(*locks); i++) {
+		char *p = fx_path(f->work, locks[i]);
+
+		fx_write(f->work, locks[i], "0123\n");
+		assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+		free(p);
+	}
+	push(f->work, "origin");
+	expect_note(f->origin, f->id[0], "passed wf-other #1 http://z/1");
+	expect_note(f->origin, f->id[1], "passed wf #5 http://z/5");
+	expect_note(f->work, f->id[0], "passed wf-other #1 http://z/1");
+	for (i = 0; i < sizeof(locks) / sizeof(*locks); i++) {
+		char *p = fx_path(f->work, locks[i]);
+
+		assert_int_equal(access(p, F_OK), -1);
+		free(p);
+	}
 }
 
 /* ---- a remote with another writer's notes ---------------------------- */
@@ -490,6 +530,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(push_new_ref, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stale_locks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(merge_remote_notes, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(race, setup, teardown),
