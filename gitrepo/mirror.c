@@ -213,7 +213,10 @@ int zh_repo_mirror(struct zh_repo **out, const char *state_dir,
 	if (access(dir, F_OK) == 0) {
 		if ((rc = check_inside(state_dir, dir, false, err)) < 0)
 			goto out;
-		if (git_repository_open_bare(&repo, dir) < 0) {
+		/* one whose creation was cut short (a kill during the init)
+		 * is finished now: an init keeps what is there */
+		if (git_repository_open_bare(&repo, dir) < 0 &&
+		    git_repository_init(&repo, dir, 1) < 0) {
 			rc = zh_error_set(err, ZH_EGIT,
 					  "cannot open mirror '%s': %s", dir,
 					  git_msg());

@@ -134,6 +134,16 @@ static void test_mirror(void **state)
 	assert_string_equal(hex, c4);
 	zh_repo_free(r);
 
+	/* a mirror whose creation a kill cut short (directories, no HEAD
+	 * yet) is finished and fetched */
+	fx_write(dir, "state/mirrors/g/r.git/refs/heads/.keep", "");
+	fx_write(dir, "state/mirrors/g/r.git/objects/pack/.keep", "");
+	if (zh_repo_mirror(&r, sd, "g/r", remote, NULL, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(zh_repo_resolve(hex, sizeof(hex), r, "main", &err), 0);
+	assert_string_equal(hex, c4);
+	zh_repo_free(r);
+
 	/* an unreachable remote is an error naming the project, not the url */
 	assert_int_equal(zh_repo_mirror(&r, sd, "g/q", "/nonexistent/repo.git",
 					"user", "pa55word", &err),
