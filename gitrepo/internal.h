@@ -46,14 +46,14 @@ void zh_remote_callbacks_init(git_remote_callbacks *cb,
 
 /* Remove the lock file at path when it is ZH_STALE_LOCK_S old (a regular
  * file, its modification time); true when it was. */
-bool zh_remove_stale_lock(const char *path);
+bool zh_lockfile_remove_stale(const char *path);
 
 /* Remove the lock file of refname (a valid ref name) in repo when it is
  * stale; true when it was (the update may go again at once). */
-bool zh_clear_stale_ref_lock(git_repository *repo, const char *refname);
+bool zh_ref_lock_remove_stale(git_repository *repo, const char *refname);
 
 /* Remove the stale ref locks of the repository at git_dir
  * (refs/ ** / *.lock, packed-refs.lock); the number removed. */
-size_t zh_remove_stale_ref_locks(const char *git_dir);
+size_t zh_ref_locks_remove_stale(const char *git_dir);
 
 #endif

@@ -172,7 +172,7 @@ static int fetch(git_repository *repo, const char *project, const char *url,
 	rc = git_remote_fetch(remote, &refspecs, &fo, "zadig-hook mirror");
 	/* a ref lock a killed fetch left would fail every later one: once
 	 * stale, it goes and the fetch is tried again */
-	if (rc < 0 && zh_remove_stale_ref_locks(git_repository_path(repo)) > 0)
+	if (rc < 0 && zh_ref_locks_remove_stale(git_repository_path(repo)) > 0)
 		rc = git_remote_fetch(remote, &refspecs, &fo,
 				      "zadig-hook mirror");
 	if (rc < 0)

@@ -1468,7 +1468,7 @@ int zh_notes_commit(struct zh_repo *r, const char *notes_ref,
 		if (rc != GIT_EMODIFIED && rc != GIT_EEXISTS &&
 		    rc != GIT_ELOCKED && rc != GIT_ENOTFOUND)
 			goto fail;
-		if (rc == GIT_ELOCKED && zh_clear_stale_ref_lock(repo, name))
+		if (rc == GIT_ELOCKED && zh_ref_lock_remove_stale(repo, name))
 			continue;
 		if (tries + 1 >= CAS_TRIES) {
 			if (rc == GIT_ELOCKED)

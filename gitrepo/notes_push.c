@@ -30,14 +30,14 @@ static const char *git_msg(void)
 }
 
 /* Point name at id (forced), once more after removing a lock a killed
- * writer left on it (zh_clear_stale_ref_lock). libgit2's code. */
+ * writer left on it (zh_ref_lock_remove_stale). libgit2's code. */
 static int create_ref(git_repository *repo, const char *name, const git_oid *id,
 		      const char *log)
 {
 	git_reference *ref = NULL;
 	int rc = git_reference_create(&ref, repo, name, id, 1, log);
 
-	if (rc == GIT_ELOCKED && zh_clear_stale_ref_lock(repo, name))
+	if (rc == GIT_ELOCKED && zh_ref_lock_remove_stale(repo, name))
 		rc = git_reference_create(&ref, repo, name, id, 1, log);
 	git_reference_free(ref);
 	return rc;
@@ -323,7 +323,8 @@ static int fetch_remote(git_oid *rid, bool *has, git_repository *repo,
 		 * stale, it goes and the fetch is tried again */
 		if (git_remote_fetch(rm, &refspecs, &fo,
 				     "zadig-hook: fetch notes") < 0 &&
-		    (!zh_clear_stale_ref_lock(repo, ZH_NOTES_PUSH_REMOTE_REF) ||
+		    (!zh_ref_lock_remove_stale(repo,
+					       ZH_NOTES_PUSH_REMOTE_REF) ||
 		     git_remote_fetch(rm, &refspecs, &fo,
 				      "zadig-hook: fetch notes") < 0)) {
 			rc = zh_error_set(err, git_code(),
@@ -603,7 +604,7 @@ static int move_ref(bool *moved, git_repository *repo, const char *name,
 	*moved = rc == 0;
 	/* a lock a killed writer left: gone for the caller's next try */
 	if (rc == GIT_ELOCKED)
-		(void)zh_clear_stale_ref_lock(repo, name);
+		(void)zh_ref_lock_remove_stale(repo, name);
 	if (rc == 0 || rc == GIT_EMODIFIED || rc == GIT_EEXISTS ||
 	    rc == GIT_ELOCKED || rc == GIT_ENOTFOUND)
 		return 0;

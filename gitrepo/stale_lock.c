@@ -16,7 +16,7 @@
  * walked */
 #define MAX_DEPTH 16
 
-bool zh_remove_stale_lock(const char *path)
+bool zh_lockfile_remove_stale(const char *path)
 {
 	struct stat st;
 
@@ -50,14 +50,14 @@ static size_t walk(char *path, size_t len, int depth)
 		if (dir)
 			n += walk(path, len + 1 + k, depth + 1);
 		else if (k > 5 && strcmp(e->d_name + k - 5, ".lock") == 0)
-			n += zh_remove_stale_lock(path);
+			n += zh_lockfile_remove_stale(path);
 		path[len] = '\0';
 	}
 	closedir(d);
 	return n;
 }
 
-bool zh_clear_stale_ref_lock(git_repository *repo, const char *refname)
+bool zh_ref_lock_remove_stale(git_repository *repo, const char *refname)
 {
 	const char *dir = git_repository_commondir(repo);
 	char path[PATH_MAX];
@@ -65,10 +65,11 @@ bool zh_clear_stale_ref_lock(git_repository *repo, const char *refname)
 
 	n = snprintf(path, sizeof(path), "%s%s%s.lock", dir,
 		     dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", refname);
-	return n > 0 && (size_t)n < sizeof(path) && zh_remove_stale_lock(path);
+	return n > 0 && (size_t)n < sizeof(path) &&
+	       zh_lockfile_remove_stale(path);
 }
 
-size_t zh_remove_stale_ref_locks(const char *git_dir)
+size_t zh_ref_locks_remove_stale(const char *git_dir)
 {
 	char path[PATH_MAX];
 	size_t len, n;
@@ -81,7 +82,7 @@ size_t zh_remove_stale_ref_locks(const char *git_dir)
 	while (len > 1 && path[len - 1] == '/')
 		path[--len] = '\0';
 	memcpy(path + len, "/packed-refs.lock", sizeof("/packed-refs.lock"));
-	n = zh_remove_stale_lock(path);
+	n = zh_lockfile_remove_stale(path);
 	memcpy(path + len, "/refs", sizeof("/refs"));
 	return n + walk(path, len + 5, 0);
 }

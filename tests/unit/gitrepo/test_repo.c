@@ -589,7 +589,7 @@ static void stale_ref_locks(void **state)
 	file_aged(dir, "refs/tags/v1.lock", 2);
 	file_aged(dir, "refs/heads/main", 3600);
 	file_aged(dir, "index.lock", 3600);
-	assert_int_equal(zh_remove_stale_ref_locks(dir), 3);
+	assert_int_equal(zh_ref_locks_remove_stale(dir), 3);
 	p = fx_path(dir, "refs/heads/team/topic.lock");
 	assert_int_equal(access(p, F_OK), -1);
 	free(p);
@@ -605,8 +605,8 @@ static void stale_ref_locks(void **state)
 	p = fx_path(dir, "index.lock");
 	assert_int_equal(access(p, F_OK), 0);
 	free(p);
-	assert_int_equal(zh_remove_stale_ref_locks(dir), 0);
-	assert_int_equal(zh_remove_stale_ref_locks("/nonexistent"), 0);
+	assert_int_equal(zh_ref_locks_remove_stale(dir), 0);
+	assert_int_equal(zh_ref_locks_remove_stale("/nonexistent"), 0);
 }
 
 int main(void)
