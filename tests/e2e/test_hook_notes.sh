@@ -1,6 +1,7 @@
 #!/bin/bash
 # The notes the hook and its poller write: what a clone fetches and reads,
-# racing pushes, a poller killed mid-way, and no token anywhere.
+# racing pushes, a poller killed mid-way, a lock a killed writer left, and
+# no token anywhere.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_hook.sh"
 
@@ -169,6 +170,16 @@ check "shared state: still one poller for the store" test -z "$(pollers "$T/sb.g
 fake_ctl POST tasks "{\"kind\":\"product\",\"workflow\":\"wf-slow-build\",\"task_id\":${sid:-0},\"status\":\"passed\"}" >/dev/null
 check "shared state: sa's note ends passed" \
 	wait_note "$T/sa.git" slow/shared "^passed wf-slow-build #$sid .*rule=slow$" 10
+
+# ---- a notes lock a writer killed while holding it left ----
+touch -d '1 hour ago' "$G/refs/notes/zadig.lock"
+git -C "$W" checkout -q main
+git -C "$W" commit -q --allow-empty -m "after a stale lock"
+hrun git -C "$W" push origin main
+expect "push past a stale notes lock" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+check "stale notes lock: the note is written" \
+	wait_note "$G" main "^(created|running|passed) wf-dev #[0-9]+ .*rule=dev$" 10
+check "stale notes lock: removed" test ! -e "$G/refs/notes/zadig.lock"
 
 # ---- the token is nowhere ----
 git --git-dir="$G" log --all --notes=zadig >"$T/all-notes.txt"
