@@ -40,7 +40,7 @@
 #include "util/error.h"
 
 /* Schema version this build writes (PRAGMA user_version). */
-#define ZH_STORE_SCHEMA_VERSION 3
+#define ZH_STORE_SCHEMA_VERSION 4
 
 /* Length of a trigger key (hex characters, without the NUL). */
 #define ZH_STORE_KEY_LEN 32

@@ -394,7 +394,9 @@ out:
 	return ret;
 }
 
-/* What a trigger in state contributes to its commit's note. */
+/* What a trigger in state contributes to its commit's note: the same
+ * expression as in the index triggers_unnoted (store.c, v4), which SQLite
+ * uses only for a query that says the same. */
 #define NOTE_STATE_SQL "CASE state WHEN 'sending' THEN 'queued' ELSE state END"
 
 static const char *note_state(enum zh_store_trigger_state st)

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "store/internal.h"
 #include "store/store.h"
 #include "tests/unit/store/helpers.h"
 #include "util/banned.h"
@@ -318,6 +319,55 @@ static void notes_out_of_date(void **state)
 	assert_int_equal(commits(f->s, NULL, got), 0);
 }
 
+static int count_step(void *n)
+{
+	++*(long *)n;
+	return 0;
+}
+
+/* SQLite's steps for one zh_store_commits_to_note call. */
+static long note_query_steps(struct zh_store *s)
+{
+	char got[8][16];
+	long n = 0;
+
+	sqlite3_progress_handler(s->db, 1, count_step, &n);
+	assert_int_equal(commits(s, NULL, got), 1);
+	sqlite3_progress_handler(s->db, 0, NULL, NULL);
+	return n;
+}
+
+/* Which commits need a note is read off the triggers whose state no note
+ * shows yet (the index triggers_unnoted), not off every trigger the store
+ * ever recorded: 5,000 noted triggers more cost no step more. */
+static void notes_to_write_ignore_noted_triggers(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	struct zh_error err = {0};
+	long few, many;
+	int64_t tid;
+
+	assert_ok(zh_store_trigger_add(&tid, NULL, f->s, &sp, 0, &err), &err);
+	few = note_query_steps(f->s);
+	assert_int_equal(
+	    sqlite3_exec(
+		f->s->db,
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+		"FROM n WHERE i < 5000) INSERT INTO triggers (repo, ref, "
+		"commit_id, rule, trigger_key, workflow, method, path, state, "
+		"noted_state, created_ms, updated_ms) SELECT "
+		"'group/voting-app', 'refs/heads/main', printf('%040x', i), "
+		"'dev', 'k' || i, 'wf', 'POST', '/p', 'created', 'created', 0, "
+		"0 FROM n",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	many = note_query_steps(f->s);
+	if (many > few + 50)
+		fail_msg("%ld steps with 5,000 noted triggers, %ld without",
+			 many, few);
+}
+
 static void give_up_and_wakeup(void **state)
 {
 	struct store_fx *f = *state;
@@ -356,8 +406,11 @@ static void give_up_and_wakeup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    store_test(upsert_fills_and_updates), store_test(due_and_update),
-	    store_test(tasks_of_commit_sorted),	  store_test(notes_out_of_date),
+	    store_test(upsert_fills_and_updates),
+	    store_test(due_and_update),
+	    store_test(tasks_of_commit_sorted),
+	    store_test(notes_out_of_date),
+	    store_test(notes_to_write_ignore_noted_triggers),
 	    store_test(give_up_and_wakeup),
 	};
 
