@@ -757,6 +757,10 @@ static int push_local(struct conn *c, git_repository *repo, const char *path,
 	rc = git_reference_create_matching(&ref, rr, name, lid, 1,
 					   has ? &rid : &zero,
 					   "zadig-hook: push notes");
+	/* a lock a killed writer left on the remote's ref: gone for the
+	 * next try */
+	if (rc == GIT_ELOCKED)
+		(void)zh_ref_lock_remove_stale(rr, name);
 	if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS || rc == GIT_ELOCKED ||
 	    rc == GIT_ENOTFOUND) {
 		c->rejected = true;

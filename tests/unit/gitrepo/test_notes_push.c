@@ -193,14 +193,16 @@ static void push_new_ref(void **state)
 }
 
 /* Lock files a pusher killed midway left on the refs a push writes (the
- * remote's notes fetched, the merge's own ref, the notes ref): once
- * stale, each goes and the push goes through. */
+ * remote's notes fetched, the merge's own ref, the notes ref, and the
+ * notes ref of a remote on this machine, written directly): once stale,
+ * each goes and the push goes through. */
 static void stale_locks(void **state)
 {
 	static const char *const locks[] = {
-	    ".git/refs/zadig-hook/remote-notes.lock",
-	    ".git/refs/zadig-hook/notes-rebuild.lock",
-	    ".git/refs/notes/zadig.lock"};
+	    "work/.git/refs/zadig-hook/remote-notes.lock",
+	    "work/.git/refs/zadig-hook/notes-rebuild.lock",
+	    "work/.git/refs/notes/zadig.lock",
+	    "origin.git/refs/notes/zadig.lock"};
 	struct fx *f = *state;
 	struct timespec old[2];
 	size_t i;
@@ -213,9 +215,9 @@ static void stale_locks(void **state)
 	old[0].tv_sec -= 3600;
 	old[1] = old[0];
 	for (i = 0; i < sizeof(locks) / sizeof(*locks); i++) {
-		char *p = fx_path(f->work, locks[i]);
+		char *p = fx_path(f->tmp, locks[i]);
 
-		fx_write(f->work, locks[i], "0123\n");
+		fx_write(f->tmp, locks[i], "0123\n");
 		assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
 		free(p);
 	}
@@ -224,7 +226,7 @@ static void stale_locks(void **state)
 	expect_note(f->origin, f->id[1], "passed wf #5 http://z/5");
 	expect_note(f->work, f->id[0], "passed wf-other #1 http://z/1");
 	for (i = 0; i < sizeof(locks) / sizeof(*locks); i++) {
-		char *p = fx_path(f->work, locks[i]);
+		char *p = fx_path(f->tmp, locks[i]);
 
 		assert_int_equal(access(p, F_OK), -1);
 		free(p);
