@@ -1,13 +1,17 @@
 #include "gitrepo/mirror.h"
 #include "gitrepo/internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <git2.h>
@@ -15,6 +19,15 @@
 #include "util/buf.h"
 
 #include "util/banned.h"
+
+extern char **environ;
+
+/* A fetch that brings objects adds a pack, so a mirror fetched before
+ * every event of its project gathers one per push, and a lookup of an
+ * object an older pack holds searches them all: with 300 packs, 4 ms for
+ * one lookup in a fresh process, against 0.2 ms once they are one. Past
+ * this many, they are rolled up. */
+#define MIRROR_PACKS 16
 
 static const char *git_msg(void)
 {
@@ -185,6 +198,54 @@ out:
 	return rc;
 }
 
+static size_t count_packs(const char *git_dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	size_t n = 0, k;
+	DIR *d;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/objects/pack", git_dir) >=
+		sizeof(path) ||
+	    !(d = opendir(path)))
+		return 0;
+	while ((e = readdir(d)))
+		if ((k = strlen(e->d_name)) > 5 &&
+		    strcmp(e->d_name + k - 5, ".pack") == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Roll the packs of the mirror at git_dir up once there are more than
+ * MIRROR_PACKS: `git repack --geometric=2 -d`, which merges the small
+ * packs and the loose objects (the notes written there) and leaves a big
+ * pack alone, so it stays cheap however large the repository. git, not
+ * libgit2, which has no repack (its pack builder recomputes every delta);
+ * run without a shell, with a fixed command line. Best effort: where git
+ * is missing or fails, the packs stay and are tried again next time. */
+static void roll_up_packs(const char *git_dir)
+{
+	char arg[PATH_MAX + 16];
+	char *argv[] = {"git", arg, "repack", "-d", "-q", "--geometric=2", 0};
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int st;
+
+	if (count_packs(git_dir) <= MIRROR_PACKS ||
+	    (size_t)snprintf(arg, sizeof(arg), "--git-dir=%s", git_dir) >=
+		sizeof(arg))
+		return;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawnp(&pid, "git", &fa, NULL, argv, environ) == 0)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	posix_spawn_file_actions_destroy(&fa);
+}
+
 int zh_repo_mirror(struct zh_repo **out, const char *state_dir,
 		   const char *project, const char *url, const char *username,
 		   const char *password, struct zh_error *err)
@@ -246,6 +307,7 @@ int zh_repo_mirror(struct zh_repo **out, const char *state_dir,
 		goto out;
 	git_repository_free(repo);
 	repo = NULL;
+	roll_up_packs(dir);
 	rc = zh_repo_open(out, dir, false, err);
 out:
 	git_repository_free(repo);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -172,11 +173,76 @@ static void test_mirror(void **state)
 	free(dir);
 }
 
+static size_t packs(const char *git_dir)
+{
+	char *dir = fx_path(git_dir, "objects/pack");
+	struct dirent *e;
+	size_t n = 0, k;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if ((k = strlen(e->d_name)) > 5 &&
+		    strcmp(e->d_name + k - 5, ".pack") == 0)
+			n++;
+	closedir(d);
+	free(dir);
+	return n;
+}
+
+/* A fetch per push adds a pack per push: past 16 they are rolled up
+ * (git repack --geometric), and every commit is still there. */
+static void test_mirror_packs(void **state)
+{
+	struct zh_error err = {0};
+	struct zh_repo *r = NULL;
+	char *dir = fx_tmpdir(), *remote = fx_path(dir, "remote"),
+	     *sd = fx_path(dir, "state"), *first, *last = NULL;
+	char hex[65], name[16];
+	size_t i, most = 0, n;
+
+	(void)state;
+	mkdir(remote, 0700);
+	free(fx_git(remote, "init", "-q", "-b", "main", NULL));
+	fx_write(remote, "a.txt", "a\n");
+	first = fx_commit(remote, "one");
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "f%zu", i);
+		fx_write(remote, name, name);
+		free(last);
+		last = fx_commit(remote, name);
+		if (zh_repo_mirror(&r, sd, "g/p", remote, NULL, NULL, &err) !=
+		    0)
+			fail_msg("%s", err.msg);
+		n = packs(zh_repo_git_dir(r));
+		most = n > most ? n : most;
+		zh_repo_free(r);
+	}
+	if (most > 17)
+		fail_msg("%zu packs at most, past the 16 that start a roll-up",
+			 most);
+	if (zh_repo_mirror(&r, sd, "g/p", remote, NULL, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(zh_repo_resolve(hex, sizeof(hex), r, "main", &err), 0);
+	assert_string_equal(hex, last);
+	assert_int_equal(
+	    zh_repo_merge_base(hex, sizeof(hex), r, first, last, &err), 0);
+	assert_string_equal(hex, first);
+	zh_repo_free(r);
+	free(first);
+	free(last);
+	free(remote);
+	free(sd);
+	fx_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_paths),
 	    cmocka_unit_test(test_mirror),
+	    cmocka_unit_test(test_mirror_packs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
