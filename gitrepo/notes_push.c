@@ -319,14 +319,15 @@ static int fetch_remote(git_oid *rid, bool *has, git_repository *repo,
 		fo.prune = GIT_FETCH_NO_PRUNE;
 		fo.update_fetchhead = 0;
 		fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+		rc = git_remote_fetch(rm, &refspecs, &fo,
+				      "zadig-hook: fetch notes");
 		/* a lock a killed fetch left on the ref fetched into: once
 		 * stale, it goes and the fetch is tried again */
-		if (git_remote_fetch(rm, &refspecs, &fo,
-				     "zadig-hook: fetch notes") < 0 &&
-		    (!zh_ref_lock_remove_stale(repo,
-					       ZH_NOTES_PUSH_REMOTE_REF) ||
-		     git_remote_fetch(rm, &refspecs, &fo,
-				      "zadig-hook: fetch notes") < 0)) {
+		if (rc < 0 &&
+		    zh_ref_lock_remove_stale(repo, ZH_NOTES_PUSH_REMOTE_REF))
+			rc = git_remote_fetch(rm, &refspecs, &fo,
+					      "zadig-hook: fetch notes");
+		if (rc < 0) {
 			rc = zh_error_set(err, git_code(),
 					  "cannot fetch notes '%s' from '%s': "
 					  "%s",
