@@ -217,18 +217,37 @@ static size_t count_packs(const char *git_dir)
 	return n;
 }
 
+/* Whether git, run on a mirror, is given the variable env ("NAME=value")
+ * of the receiver's environment: what it needs to find itself and its
+ * temporary files, and the locale; nothing else (a token the config
+ * reads with ${NAME} is in that environment too). */
+static bool git_env_kept(const char *env)
+{
+	static const char *const keep[] = {
+	    "PATH=", "HOME=", "TMPDIR=", "TZ=", "LANG=", "LANGUAGE=", "LC_"};
+	size_t i;
+
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (strncmp(env, keep[i], strlen(keep[i])) == 0)
+			return true;
+	return false;
+}
+
 /* Roll the packs of the mirror at git_dir up once there are more than
  * MIRROR_PACKS: `git repack --geometric=2 -d`, which merges the small
  * packs and the loose objects (the notes written there) and leaves a big
  * pack alone, so it stays cheap however large the repository. git, not
  * libgit2, which has no repack (its pack builder recomputes every delta);
- * run without a shell, with a fixed command line. Best effort: where git
- * is missing or fails, the packs stay and are tried again next time. */
+ * run without a shell, with a fixed command line and the environment
+ * git_env_kept allows. Best effort: where git is missing or fails, the
+ * packs stay and are tried again next time. */
 static void roll_up_packs(const char *git_dir)
 {
 	char arg[PATH_MAX + 16];
 	char *argv[] = {"git", arg, "repack", "-d", "-q", "--geometric=2", 0};
 	posix_spawn_file_actions_t fa;
+	char **env;
+	size_t n = 0, i;
 	pid_t pid;
 	int st;
 
@@ -236,14 +255,22 @@ static void roll_up_packs(const char *git_dir)
 	    (size_t)snprintf(arg, sizeof(arg), "--git-dir=%s", git_dir) >=
 		sizeof(arg))
 		return;
+	while (environ[n])
+		n++;
+	if (!(env = calloc(n + 1, sizeof(*env))))
+		return;
+	for (i = n = 0; environ[i]; i++)
+		if (git_env_kept(environ[i]))
+			env[n++] = environ[i];
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (posix_spawnp(&pid, "git", &fa, NULL, argv, environ) == 0)
+	if (posix_spawnp(&pid, "git", &fa, NULL, argv, env) == 0)
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
 	posix_spawn_file_actions_destroy(&fa);
+	free(env);
 }
 
 int zh_repo_mirror(struct zh_repo **out, const char *state_dir,

@@ -237,12 +237,103 @@ static void test_mirror_packs(void **state)
 	free(dir);
 }
 
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *s;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	s = malloc(65536);
+	assert_non_null(s);
+	n = fread(s, 1, 65535, f);
+	s[n] = 0;
+	fclose(f);
+	return s;
+}
+
+/* The git that rolls the packs up gets no secret of the receiver's
+ * environment (a token the config reads with ${NAME}): only what git
+ * needs to run. A `git` earlier in PATH records the environment of the
+ * repack it is asked for, then runs the real one. */
+static void test_mirror_packs_env(void **state)
+{
+	struct zh_error err = {0};
+	struct zh_repo *r = NULL;
+	char *dir = fx_tmpdir(), *remote = fx_path(dir, "remote"),
+	     *sd = fx_path(dir, "state"), *bin = fx_path(dir, "bin"),
+	     *log = fx_path(dir, "bin/env.log"), *wrapper, *got;
+	char real[4096], script[8192], path[8192], name[16];
+	const char *old = getenv("PATH");
+	FILE *f;
+	size_t i;
+
+	(void)state;
+	f = popen("command -v git", "r");
+	assert_non_null(f);
+	assert_non_null(fgets(real, sizeof(real), f));
+	pclose(f);
+	real[strcspn(real, "\n")] = 0;
+	mkdir(bin, 0700);
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\n"
+		 "[ \"$2\" = repack ] && env >\"$(dirname \"$0\")/env.log\"\n"
+		 "exec %s \"$@\"\n",
+		 real);
+	fx_write(bin, "git", script);
+	wrapper = fx_path(bin, "git");
+	assert_int_equal(chmod(wrapper, 0700), 0);
+	snprintf(path, sizeof(path), "%s:%s", bin, old ? old : "/usr/bin:/bin");
+	old = old ? strdup(old) : NULL;
+	setenv("PATH", path, 1);
+	setenv("ZH_TEST_ZADIG_TOKEN", "s3cret-from-env", 1);
+	setenv("ZH_TEST_OTHER", "other-value", 1);
+
+	mkdir(remote, 0700);
+	free(fx_git(remote, "init", "-q", "-b", "main", NULL));
+	for (i = 0; i < 18; i++) {
+		snprintf(name, sizeof(name), "f%zu", i);
+		fx_write(remote, name, name);
+		free(fx_commit(remote, name));
+		if (zh_repo_mirror(&r, sd, "g/p", remote, NULL, NULL, &err) !=
+		    0)
+			fail_msg("%s", err.msg);
+		zh_repo_free(r);
+	}
+	unsetenv("ZH_TEST_OTHER");
+	unsetenv("ZH_TEST_ZADIG_TOKEN");
+	if (old)
+		setenv("PATH", old, 1);
+	free((char *)old);
+
+	got = read_all(log);
+	if (!got)
+		fail_msg("the repack never ran through %s", wrapper);
+	if (strstr(got, "s3cret-from-env"))
+		fail_msg("a secret reached git repack's environment:\n%s", got);
+	if (strstr(got, "other-value"))
+		fail_msg("the receiver's whole environment reached git "
+			 "repack:\n%s",
+			 got);
+	assert_non_null(strstr(got, "PATH="));
+	free(got);
+	free(wrapper);
+	free(log);
+	free(bin);
+	free(remote);
+	free(sd);
+	fx_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_paths),
 	    cmocka_unit_test(test_mirror),
 	    cmocka_unit_test(test_mirror_packs),
+	    cmocka_unit_test(test_mirror_packs_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
