@@ -1425,7 +1425,8 @@ int zh_notes_commit(struct zh_repo *r, const char *notes_ref,
 		repo = zh_repo_raw(r);
 	else if ((rc = git_repository_open_ext(&repo, zh_repo_git_dir(r),
 					       GIT_REPOSITORY_OPEN_NO_SEARCH,
-					       NULL)) < 0)
+					       NULL)) < 0 ||
+		 (rc = zh_repo_pack_without_deltas(repo)) < 0)
 		goto fail;
 	x.repo = repo;
 	if (x.pack && ((rc = git_repository_odb(&odb, repo)) < 0 ||

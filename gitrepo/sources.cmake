@@ -3,6 +3,7 @@ zh_module(gitrepo SOURCES
 	gitrepo/notes.c
 	gitrepo/mirror.c
 	gitrepo/notes_push.c
+	gitrepo/pack_config.c
 	gitrepo/remote.c
 	gitrepo/stale_lock.c
 	DEPS zh_util zh_dep_libgit2
