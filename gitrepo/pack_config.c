@@ -18,8 +18,12 @@
  * its packbuilder_config), later versions from pack.bigFileThreshold:
  * both are set, and with no delta the delta cache is never used. */
 static git_config_entry fixed[] = {
-    {.name = "pack.bigfilethreshold", .value = "1"},
-    {.name = "pack.deltacachesize", .value = "1"},
+    {.name = "pack.bigfilethreshold",
+     .value = "1",
+     .level = GIT_CONFIG_LEVEL_APP},
+    {.name = "pack.deltacachesize",
+     .value = "1",
+     .level = GIT_CONFIG_LEVEL_APP},
 };
 #define NFIXED (sizeof(fixed) / sizeof(fixed[0]))
 
@@ -55,7 +59,6 @@ static int fixed_get(git_config_backend *b, const char *key,
 		if (!(e = calloc(1, sizeof(*e))))
 			return -1;
 		*e = fixed[i];
-		e->level = GIT_CONFIG_LEVEL_APP;
 		e->free = entry_free;
 		*out = e;
 		return 0;

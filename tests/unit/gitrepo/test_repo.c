@@ -609,6 +609,59 @@ static void stale_ref_locks(void **state)
 	assert_int_equal(zh_ref_locks_remove_stale("/nonexistent"), 0);
 }
 
+/* zh_repo_pack_without_deltas: the packbuilder's settings read from a
+ * level above the repository's files; everything else as it was, and a
+ * write still lands in the repository's config file. */
+static int count_pack(const git_config_entry *e, void *payload)
+{
+	/* not git_config_foreach_match: libgit2 1.5 leaks the match data of
+	 * every name its regex does not match */
+	if (strncmp(e->name, "pack.", 5) == 0)
+		(*(int *)payload)++;
+	return 0;
+}
+
+static void pack_config_level(void **state)
+{
+	const char *dir = *state;
+	char *git_dir = fx_path(dir, "p.git"), *got;
+	git_repository *repo = NULL;
+	git_config *cfg = NULL, *snap = NULL;
+	int64_t v;
+	int n = 0;
+
+	free(fx_git(dir, "init", "-q", "--bare", git_dir, NULL));
+	free(fx_git(git_dir, "config", "pack.windowMemory", "7", NULL));
+	free(fx_git(git_dir, "config", "pack.deltaCacheSize", "9", NULL));
+	assert_int_equal(git_repository_open(&repo, git_dir), 0);
+	assert_int_equal(zh_repo_pack_without_deltas(repo), 0);
+	assert_int_equal(git_repository_config_snapshot(&snap, repo), 0);
+	assert_int_equal(
+	    git_config_get_int64(&v, snap, "pack.bigFileThreshold"), 0);
+	assert_int_equal(v, 1);
+	/* above the file's 9 */
+	assert_int_equal(git_config_get_int64(&v, snap, "pack.deltaCacheSize"),
+			 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(git_config_get_int64(&v, snap, "pack.windowMemory"),
+			 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(git_config_foreach(snap, count_pack, &n), 0);
+	assert_int_equal(n, 4);
+	git_config_free(snap);
+	assert_int_equal(git_repository_config(&cfg, repo), 0);
+	assert_int_equal(git_config_set_string(cfg, "zadig.other", "y"), 0);
+	git_config_free(cfg);
+	git_repository_free(repo);
+	got = fx_git(git_dir, "config", "--get", "zadig.other", NULL);
+	assert_string_equal(got, "y");
+	free(got);
+	got = fx_git(git_dir, "config", "--get", "pack.deltaCacheSize", NULL);
+	assert_string_equal(got, "9");
+	free(got);
+	free(git_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -624,6 +677,8 @@ int main(void)
 	    cmocka_unit_test(oid_zero),
 	    cmocka_unit_test_setup_teardown(sha256_repo, setup, teardown),
 	    cmocka_unit_test_setup_teardown(stale_ref_locks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(pack_config_level, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
