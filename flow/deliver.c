@@ -92,72 +92,116 @@ static const char *callback_key(const struct zh_trigger *t, char *buf,
 	return buf;
 }
 
+/* What one fired rule is recorded with, until the store has it. */
+struct pending {
+	struct zh_zadig_request req;
+	char key[ZH_STORE_KEY_LEN + 8];
+};
+
+int zh_flow_record_many(struct zh_flow_recorded_list *outs, struct zh_flow *f,
+			const struct zh_event *const *evs, size_t n,
+			unsigned flags, struct zh_error *err)
+{
+	struct zh_trigger_list *tl = NULL;
+	struct zh_store_trigger_spec *specs = NULL;
+	struct zh_store_trigger_added *added = NULL;
+	struct pending *p = NULL;
+	int64_t now = zh_store_now_ms(), due = 0;
+	size_t i, j, total = 0, at;
+	int rc = 0;
+
+	memset(outs, 0, n * sizeof(*outs));
+	if (n == 0)
+		return 0;
+	if (flags & ZH_FLOW_RECORD_SENDING)
+		due = f->deadline_ms ? f->deadline_ms : now + lease_ms(f);
+	if (!(tl = calloc(n, sizeof(*tl))))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	for (i = 0; i < n && rc == 0; i++) {
+		rc = zh_mapping_match(&tl[i], f->cfg, evs[i], trigger_key, NULL,
+				      err);
+		total += tl[i].len;
+	}
+	if (rc < 0 || total == 0)
+		goto out;
+	if (!(specs = calloc(total, sizeof(*specs))) ||
+	    !(added = calloc(total, sizeof(*added))) ||
+	    !(p = calloc(total, sizeof(*p)))) {
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0, at = 0; i < n; i++) {
+		if (tl[i].len &&
+		    !(outs[i].items = calloc(tl[i].len, sizeof(*outs->items)))) {
+			rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (j = 0; j < tl[i].len; j++, at++) {
+			const struct zh_trigger *t = &tl[i].items[j];
+			struct zh_store_trigger_spec *spec = &specs[at];
+
+			if (t->custom)
+				rc = zh_zadig_render_custom_create(
+				    &p[at].req, &t->custom_req, err);
+			else
+				rc = zh_zadig_render_product_create(
+				    &p[at].req, &t->product, err);
+			if (rc < 0)
+				goto out;
+			spec->repo = evs[i]->repo;
+			spec->ref = t->ref;
+			spec->commit = t->commit;
+			spec->rule = t->rule->name;
+			spec->custom = t->custom;
+			spec->workflow = t->custom ? t->custom_req.workflow_name
+						   : t->product.workflow_name;
+			spec->project = t->custom ? t->custom_req.project
+						  : t->product.project;
+			spec->method = p[at].req.method;
+			spec->path = p[at].req.path;
+			spec->body = p[at].req.body;
+			spec->key = callback_key(t, p[at].key, sizeof(p[at].key));
+			spec->force = flags & ZH_FLOW_RECORD_FORCE;
+			spec->due_ms = due;
+		}
+	}
+	if ((rc = zh_store_trigger_add_many(added, f->store, specs, total, now,
+					    err)) < 0)
+		goto out;
+	for (i = 0, at = 0; i < n; i++) {
+		for (j = 0; j < tl[i].len; j++, at++) {
+			struct zh_flow_recorded *r = &outs[i].items[j];
+
+			r->trigger_id = added[at].id;
+			r->existed = added[at].existed;
+			snprintf(r->rule, sizeof(r->rule), "%s", specs[at].rule);
+			snprintf(r->workflow, sizeof(r->workflow), "%s",
+				 specs[at].workflow);
+		}
+		outs[i].len = tl[i].len;
+	}
+out:
+	for (at = 0; p && at < total; at++)
+		zh_zadig_request_dispose(&p[at].req);
+	for (i = 0; i < n; i++)
+		zh_trigger_list_dispose(&tl[i]);
+	free(tl);
+	free(specs);
+	free(added);
+	free(p);
+	if (rc < 0) {
+		for (i = 0; i < n; i++)
+			free(outs[i].items);
+		memset(outs, 0, n * sizeof(*outs));
+	}
+	return rc;
+}
+
 int zh_flow_record(struct zh_flow_recorded_list *out, struct zh_flow *f,
 		   const struct zh_event *ev, unsigned flags,
 		   struct zh_error *err)
 {
-	struct zh_trigger_list tl = {0};
-	int64_t now = zh_store_now_ms(), due = 0;
-	size_t i;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (flags & ZH_FLOW_RECORD_SENDING)
-		due = f->deadline_ms ? f->deadline_ms : now + lease_ms(f);
-	if ((rc = zh_mapping_match(&tl, f->cfg, ev, trigger_key, NULL, err)) <
-	    0)
-		return rc;
-	if (tl.len && !(out->items = calloc(tl.len, sizeof(*out->items)))) {
-		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < tl.len; i++) {
-		const struct zh_trigger *t = &tl.items[i];
-		struct zh_flow_recorded *r = &out->items[out->len];
-		struct zh_store_trigger_spec spec;
-		struct zh_zadig_request req = {0};
-		char key[ZH_STORE_KEY_LEN + 8];
-
-		if (t->custom)
-			rc = zh_zadig_render_custom_create(&req, &t->custom_req,
-							   err);
-		else
-			rc = zh_zadig_render_product_create(&req, &t->product,
-							    err);
-		if (rc < 0)
-			goto out;
-		memset(&spec, 0, sizeof(spec));
-		spec.repo = ev->repo;
-		spec.ref = t->ref;
-		spec.commit = t->commit;
-		spec.rule = t->rule->name;
-		spec.custom = t->custom;
-		spec.workflow = t->custom ? t->custom_req.workflow_name
-					  : t->product.workflow_name;
-		spec.project = t->custom ? t->custom_req.project
-					 : t->product.project;
-		spec.method = req.method;
-		spec.path = req.path;
-		spec.body = req.body;
-		spec.key = callback_key(t, key, sizeof(key));
-		spec.force = flags & ZH_FLOW_RECORD_FORCE;
-		spec.due_ms = due;
-		rc = zh_store_trigger_add(&r->trigger_id, &r->existed,
-					  f->store, &spec, now, err);
-		snprintf(r->rule, sizeof(r->rule), "%s", spec.rule);
-		snprintf(r->workflow, sizeof(r->workflow), "%s", spec.workflow);
-		zh_zadig_request_dispose(&req);
-		if (rc < 0)
-			goto out;
-		out->len++;
-	}
-out:
-	zh_trigger_list_dispose(&tl);
-	if (rc < 0) {
-		free(out->items);
-		memset(out, 0, sizeof(*out));
-	}
-	return rc;
+	return zh_flow_record_many(out, f, &ev, 1, flags, err);
 }
 
 static bool lookup_disabled(struct zh_flow *f)

@@ -64,6 +64,13 @@ int zh_flow_record(struct zh_flow_recorded_list *out, struct zh_flow *f,
 		   const struct zh_event *ev, unsigned flags,
 		   struct zh_error *err);
 
+/* zh_flow_record for evs[0..n) into outs[0..n), in one transaction of the
+ * store (one flush for a push of many refs): all or nothing. Free each
+ * outs[i].items with free(). */
+int zh_flow_record_many(struct zh_flow_recorded_list *outs, struct zh_flow *f,
+			const struct zh_event *const *evs, size_t n,
+			unsigned flags, struct zh_error *err);
+
 enum zh_flow_outcome {
 	ZH_FLOW_CREATED,  /* Zadig made the task */
 	ZH_FLOW_QUEUED,   /* not delivered: will retry */

@@ -190,18 +190,26 @@ static void prefault_heap(void)
 #endif
 }
 
-/* One "<old> <new> <ref>" update of repository name: record and (sync)
- * deliver. */
-static void handle_update(struct zh_flow *f, struct zh_repo *r,
-			  const char *name, const struct zh_ref_update *u,
-			  bool skip_option)
-{
-	struct zh_flow_recorded_list rl = {0};
+/* A ref update that may fire, read from the repository. */
+struct update {
 	struct zh_flow_event fe;
+	struct zh_flow_recorded_list rl;
+};
+
+struct updates {
+	struct update **v; /* each apart: an event points into itself */
+	size_t len, cap;
+};
+
+/* Read the "<old> <new> <ref>" update u of repository name into *ups
+ * when a rule may fire on it; say why not otherwise. */
+static void read_update(struct updates *ups, struct zh_flow *f,
+			struct zh_repo *r, const char *name,
+			const struct zh_ref_update *u, bool skip_option)
+{
 	struct zh_error e = {0};
-	bool sync_mode = f->cfg->hook.mode == ZH_HOOK_SYNC;
+	struct update *up;
 	const char *ref = u->ref;
-	size_t i;
 
 	if (!zh_flow_update_may_fire(u))
 		return;
@@ -210,58 +218,122 @@ static void handle_update(struct zh_flow *f, struct zh_repo *r,
 		zh_hook_say("no rule matches %s", ref);
 		return;
 	}
-	prefault_heap();
-	if (zh_flow_event_read(&fe, r, f->cfg->hook.repo_root, ref, u->old_hex,
-			       u->new_hex, false, &e) < 0) {
-		zh_hook_say("%s: cannot read the push: %s; nothing triggered",
-			    ref, e.msg);
+	if (ups->len == ups->cap) {
+		size_t cap = ups->cap ? ups->cap * 2 : 4;
+		struct update **v = realloc(ups->v, cap * sizeof(*v));
+
+		if (!v) {
+			zh_hook_say("%s: out of memory; nothing triggered",
+				    ref);
+			return;
+		}
+		ups->v = v;
+		ups->cap = cap;
+	}
+	if (!(up = calloc(1, sizeof(*up)))) {
+		zh_hook_say("%s: out of memory; nothing triggered", ref);
 		return;
 	}
-	fe.ev.skip_option = skip_option;
-	fe.ev.callback_base = f->cfg->webhook.public_url;
-	fe.ev.callback_secret = f->cfg->webhook.secret;
-	if (zh_flow_record(&rl, f, &fe.ev,
-			   sync_mode ? ZH_FLOW_RECORD_SENDING : 0, &e) < 0) {
-		zh_hook_say("%s: %s; nothing triggered", ref, e.msg);
+	prefault_heap();
+	if (zh_flow_event_read(&up->fe, r, f->cfg->hook.repo_root, ref,
+			       u->old_hex, u->new_hex, false, &e) < 0) {
+		zh_hook_say("%s: cannot read the push: %s; nothing triggered",
+			    ref, e.msg);
+		free(up);
+		return;
+	}
+	up->fe.ev.skip_option = skip_option;
+	up->fe.ev.callback_base = f->cfg->webhook.public_url;
+	up->fe.ev.callback_secret = f->cfg->webhook.secret;
+	ups->v[ups->len++] = up;
+}
+
+/* Record every fired rule of the updates read, in one transaction (one
+ * flush however many refs and rules fire), then per update: deliver
+ * (sync) and say what became of each. */
+static void record_updates(struct updates *ups, struct zh_flow *f)
+{
+	const struct zh_event **evs = NULL;
+	struct zh_flow_recorded_list *rls = NULL;
+	struct zh_error e = {0};
+	bool sync_mode = f->cfg->hook.mode == ZH_HOOK_SYNC;
+	size_t k, i;
+
+	if (ups->len == 0)
+		return;
+	if (!(evs = calloc(ups->len, sizeof(*evs))) ||
+	    !(rls = calloc(ups->len, sizeof(*rls)))) {
+		zh_hook_say("out of memory; nothing triggered");
 		goto out;
 	}
-	if (rl.len == 0)
-		say_nothing(f->cfg, &fe.ev);
-	for (i = 0; i < rl.len; i++) {
-		struct zh_flow_result res;
+	for (k = 0; k < ups->len; k++)
+		evs[k] = &ups->v[k]->fe.ev;
+	if (zh_flow_record_many(rls, f, evs, ups->len,
+				sync_mode ? ZH_FLOW_RECORD_SENDING : 0,
+				&e) < 0) {
+		zh_hook_say("%s; nothing triggered", e.msg);
+		goto out;
+	}
+	for (k = 0; k < ups->len; k++) {
+		const struct zh_flow_recorded_list *rl = &rls[k];
 
-		memset(&res, 0, sizeof(res));
-		snprintf(res.rule, sizeof(res.rule), "%s", rl.items[i].rule);
-		snprintf(res.workflow, sizeof(res.workflow), "%s",
-			 rl.items[i].workflow);
-		res.outcome = ZH_FLOW_QUEUED;
-		snprintf(res.message, sizeof(res.message),
-			 "the hook deadline was reached");
-		if (rl.items[i].existed || sync_mode) {
-			if (zh_store_now_ms() < f->deadline_ms &&
-			    zh_flow_deliver_id(&res, f, rl.items[i].trigger_id,
-					       &e) < 0)
-				snprintf(res.message, sizeof(res.message), "%s",
-					 e.msg);
-		}
-		if (rl.items[i].existed && res.outcome != ZH_FLOW_REJECTED) {
-			res.outcome = ZH_FLOW_DONE;
-		} else if (res.outcome == ZH_FLOW_DONE) {
-			/* recorded by this push, but a running poller (of an
-			 * earlier push) claimed it first: this push's task */
-			if (!res.task_id) {
-				zh_hook_say(
-				    "%s: %s queued, the poller is sending it",
-				    res.rule, res.workflow);
-				continue;
+		if (rl->len == 0)
+			say_nothing(f->cfg, evs[k]);
+		for (i = 0; i < rl->len; i++) {
+			struct zh_flow_result res;
+
+			memset(&res, 0, sizeof(res));
+			snprintf(res.rule, sizeof(res.rule), "%s",
+				 rl->items[i].rule);
+			snprintf(res.workflow, sizeof(res.workflow), "%s",
+				 rl->items[i].workflow);
+			res.outcome = ZH_FLOW_QUEUED;
+			snprintf(res.message, sizeof(res.message),
+				 "the hook deadline was reached");
+			if (rl->items[i].existed || sync_mode) {
+				if (zh_store_now_ms() < f->deadline_ms &&
+				    zh_flow_deliver_id(&res, f,
+						       rl->items[i].trigger_id,
+						       &e) < 0)
+					snprintf(res.message,
+						 sizeof(res.message), "%s",
+						 e.msg);
 			}
-			res.outcome = ZH_FLOW_CREATED;
+			if (rl->items[i].existed &&
+			    res.outcome != ZH_FLOW_REJECTED) {
+				res.outcome = ZH_FLOW_DONE;
+			} else if (res.outcome == ZH_FLOW_DONE) {
+				/* recorded by this push, but a running poller
+				 * (of an earlier push) claimed it first: this
+				 * push's task */
+				if (!res.task_id) {
+					zh_hook_say("%s: %s queued, the poller "
+						    "is sending it",
+						    res.rule, res.workflow);
+					continue;
+				}
+				res.outcome = ZH_FLOW_CREATED;
+			}
+			say_result(&res, sync_mode);
 		}
-		say_result(&res, sync_mode);
 	}
 out:
-	free(rl.items);
-	zh_flow_event_dispose(&fe);
+	for (k = 0; rls && k < ups->len; k++)
+		free(rls[k].items);
+	free(rls);
+	free(evs);
+}
+
+static void updates_dispose(struct updates *ups)
+{
+	size_t k;
+
+	for (k = 0; k < ups->len; k++) {
+		zh_flow_event_dispose(&ups->v[k]->fe);
+		free(ups->v[k]);
+	}
+	free(ups->v);
+	memset(ups, 0, sizeof(*ups));
 }
 
 /* cfg: the configuration zh_hook_enqueue read, or NULL; ours to free. */
@@ -274,6 +346,7 @@ static int post_receive(const char *config, const char *chain,
 	struct zh_error e = {0};
 	struct zh_flow f;
 	struct zh_ref_update u;
+	struct updates ups = {0};
 	char *state = NULL, *name = NULL;
 	const char *line;
 	int64_t start = zh_store_now_ms();
@@ -322,8 +395,10 @@ static int post_receive(const char *config, const char *chain,
 			zh_hook_say("ignoring a malformed update line: %s",
 				    e.msg);
 		else
-			handle_update(&f, r, name, &u, skip);
+			read_update(&ups, &f, r, name, &u, skip);
 	}
+	record_updates(&ups, &f);
+	updates_dispose(&ups);
 
 	/* notes right away: queued and created lines (best effort) */
 	if (name) {

@@ -169,6 +169,20 @@ int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
 			 const struct zh_store_trigger_spec *spec,
 			 int64_t now_ms, struct zh_error *err);
 
+/* zh_store_trigger_add for specs[0..n) in one transaction (one flush
+ * for a push of many refs, or a ref firing many rules): out[i] says what
+ * became of specs[i]. All or nothing: on an error nothing is recorded and
+ * out is zeroed. A spec that repeats an earlier one of the same call is
+ * the same trigger (existed). Returns what zh_store_trigger_add does. */
+struct zh_store_trigger_added {
+	int64_t id;
+	bool existed;
+};
+int zh_store_trigger_add_many(struct zh_store_trigger_added *out,
+			      struct zh_store *s,
+			      const struct zh_store_trigger_spec *specs,
+			      size_t n, int64_t now_ms, struct zh_error *err);
+
 /* Read one trigger by id or by key. Returns 0, ZH_ENOTFOUND or ZH_ESTORE.
  * Dispose *out. */
 int zh_store_trigger_get(struct zh_store_trigger *out, struct zh_store *s,

@@ -154,19 +154,13 @@ static bool missing(const char *v)
 	return !v || !*v;
 }
 
-int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
-			 const struct zh_store_trigger_spec *spec,
-			 int64_t now_ms, struct zh_error *err)
+/* spec checked; *k its key: spec->key, or a fresh one written to key. */
+static int spec_key(const char **k, char key[ZH_STORE_KEY_LEN + 1],
+		    const struct zh_store_trigger_spec *spec,
+		    struct zh_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	char key[ZH_STORE_KEY_LEN + 1];
-	const char *k;
-	int rc, ret;
+	int ret;
 
-	if (id)
-		*id = 0;
-	if (existed)
-		*existed = false;
 	if (!spec || missing(spec->repo) || missing(spec->ref) ||
 	    missing(spec->commit) || missing(spec->rule) ||
 	    missing(spec->workflow) || missing(spec->method) ||
@@ -174,15 +168,25 @@ int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
 		return zh_error_set(err, ZH_EINVALID,
 				    "trigger lacks repo, ref, commit, rule, "
 				    "workflow or request");
-	k = spec->key;
-	if (!k) {
+	*k = spec->key;
+	if (!*k) {
 		if ((ret = zh_store_new_key(key, err)))
 			return ret;
-		k = key;
-	} else if (missing(k)) {
+		*k = key;
+	} else if (missing(*k)) {
 		return zh_error_set(err, ZH_EINVALID, "trigger key is empty");
 	}
-	store_lock(s);
+	return 0;
+}
+
+/* Insert spec under key k, the store's lock held. */
+static int add_one(struct zh_store_trigger_added *out, struct zh_store *s,
+		   const struct zh_store_trigger_spec *spec, const char *k,
+		   int64_t now_ms, struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
 	ret = store_prepare(
 	    &st, s,
 	    "INSERT INTO triggers (repo, ref, commit_id, rule, dedupe, "
@@ -211,15 +215,13 @@ int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
 	store_bind_int(st, 14, spec->due_ms > now_ms ? spec->due_ms : now_ms);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		if (id)
-			*id = sqlite3_column_int64(st, 0);
+		out->id = sqlite3_column_int64(st, 0);
 		rc = sqlite3_step(st);
 	} else if (rc == SQLITE_DONE) {
 		/* the key was there: rows are never deleted, so it still is */
 		sqlite3_finalize(st);
 		st = NULL;
-		if (existed)
-			*existed = true;
+		out->existed = true;
 		ret = store_prepare(&st, s,
 				    "SELECT id FROM triggers WHERE repo = ?1 "
 				    "AND ref = ?2 AND commit_id = ?3 AND "
@@ -233,8 +235,7 @@ int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
 		store_bind_text(st, 4, spec->rule);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
-			if (id)
-				*id = sqlite3_column_int64(st, 0);
+			out->id = sqlite3_column_int64(st, 0);
 			rc = SQLITE_DONE;
 		}
 	}
@@ -245,7 +246,71 @@ int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
 		ret = store_fail(s, rc, "add a trigger", err);
 out:
 	sqlite3_finalize(st);
+	return ret;
+}
+
+int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
+			 const struct zh_store_trigger_spec *spec,
+			 int64_t now_ms, struct zh_error *err)
+{
+	struct zh_store_trigger_added a = {0, false};
+	char key[ZH_STORE_KEY_LEN + 1];
+	const char *k;
+	int ret;
+
+	if (id)
+		*id = 0;
+	if (existed)
+		*existed = false;
+	if ((ret = spec_key(&k, key, spec, err)))
+		return ret;
+	store_lock(s);
+	ret = add_one(&a, s, spec, k, now_ms, err);
 	store_unlock(s);
+	if (ret == 0 && id)
+		*id = a.id;
+	if (ret == 0 && existed)
+		*existed = a.existed;
+	return ret;
+}
+
+int zh_store_trigger_add_many(struct zh_store_trigger_added *out,
+			      struct zh_store *s,
+			      const struct zh_store_trigger_spec *specs,
+			      size_t n, int64_t now_ms, struct zh_error *err)
+{
+	char(*keys)[ZH_STORE_KEY_LEN + 1] = NULL;
+	const char **k = NULL;
+	size_t i;
+	int ret = 0;
+
+	if (n == 0)
+		return 0;
+	memset(out, 0, n * sizeof(*out));
+	if (!(keys = calloc(n, sizeof(*keys))) || !(k = calloc(n, sizeof(*k)))) {
+		ret = zh_error_set(err, ZH_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n && ret == 0; i++)
+		ret = spec_key(&k[i], keys[i], &specs[i], err);
+	if (ret)
+		goto out;
+	store_lock(s);
+	/* one transaction, one flush, however many */
+	if ((ret = store_begin(s, err)) == 0) {
+		for (i = 0; i < n && ret == 0; i++)
+			ret = add_one(&out[i], s, &specs[i], k[i], now_ms, err);
+		if (ret)
+			store_rollback(s);
+		else
+			ret = store_commit(s, err);
+	}
+	store_unlock(s);
+out:
+	if (ret)
+		memset(out, 0, n * sizeof(*out));
+	free(keys);
+	free(k);
 	return ret;
 }
 

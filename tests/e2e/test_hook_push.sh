@@ -68,22 +68,22 @@ hrun git -C "$W" push origin v-tree
 expect "a tag of a tree: the push succeeds, the hook says why nothing fired" 0 "" \
 	"^$Z refs/tags/v-tree: cannot read the push: '[0-9a-f]{40}' is not a commit; nothing triggered"
 
-# ---- three refs in one push ----
-for b in a b c; do
+# ---- six refs in one push: recorded together, one flush ----
+for b in a b c d e f; do
 	git -C "$W" checkout -q -b "feature/$b" main
 	commit "$W" "work on $b"
 done
 n=$(creates wf-dev)
-hrun git -C "$W" push origin feature/a feature/b feature/c
-expect "three refs in one push" 0 "" "$Z dev: wf-dev #[0-9]+ created"
-check "three refs: three created lines" test "$(grep -c "$Z dev: wf-dev #[0-9]* created" "$T/err")" = 3
-for b in a b c; do
-	check "three refs: feature/$b noted" wait_note "$G" "feature/$b" "wf-dev #[0-9]+ .*rule=dev"
+hrun git -C "$W" push origin feature/a feature/b feature/c feature/d feature/e feature/f
+expect "six refs in one push" 0 "" "$Z dev: wf-dev #[0-9]+ created"
+check "six refs: six created lines" test "$(grep -c "$Z dev: wf-dev #[0-9]* created" "$T/err")" = 6
+for b in a b c d e f; do
+	check "six refs: feature/$b noted" wait_note "$G" "feature/$b" "wf-dev #[0-9]+ .*rule=dev"
 done
-check "three refs: three creates" test "$(creates wf-dev)" = $((n + 3))
+check "six refs: six creates" test "$(creates wf-dev)" = $((n + 6))
 requests
-for b in a b c; do
-	check "three refs: feature/$b sent as the branch" \
+for b in a b c d e f; do
+	check "six refs: feature/$b sent as the branch" \
 		grep -q "\\\\\"branch\\\\\": \\\\\"feature/$b\\\\\"" "$T/req.json"
 done
 

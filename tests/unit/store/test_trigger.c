@@ -83,6 +83,54 @@ static void add_dedupes_by_key(void **state)
 	    ZH_EINVALID);
 }
 
+/* zh_store_trigger_add_many is all or nothing: a spec refused midway
+ * (its key already names a trigger) leaves none of the call's triggers
+ * behind, nor does a spec lacking a field. */
+static void add_many_all_or_nothing(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_trigger_spec sp[3] = {spec_for("m1", "dev"),
+					      spec_for("m2", "dev"),
+					      spec_for("m3", "dev")};
+	struct zh_store_trigger_added out[3];
+	struct zh_store_trigger t;
+	struct zh_error err = {0};
+	char key[ZH_STORE_KEY_LEN + 1];
+	int64_t id, n;
+
+	assert_ok(zh_store_new_key(key, &err), &err);
+	sp[0].key = key;
+	assert_ok(zh_store_trigger_add(&id, NULL, f->s, &sp[0], 1, &err),
+		  &err);
+	sp[0].key = NULL;
+	sp[0].commit = "m0";
+	sp[2].key = key; /* m3 under m1's key */
+	assert_int_equal(zh_store_trigger_add_many(out, f->s, sp, 3, 2, &err),
+			 ZH_EINVALID);
+	assert_contains(err.msg, "already used");
+	assert_int_equal(out[0].id, 0);
+	assert_ok(zh_store_queue_depth(&n, f->s, &err), &err);
+	assert_int_equal(n, 1);
+
+	sp[2].key = NULL;
+	sp[2].rule = NULL;
+	assert_int_equal(zh_store_trigger_add_many(out, f->s, sp, 3, 2, &err),
+			 ZH_EINVALID);
+	assert_ok(zh_store_queue_depth(&n, f->s, &err), &err);
+	assert_int_equal(n, 1);
+
+	sp[2].rule = "dev";
+	assert_ok(zh_store_trigger_add_many(out, f->s, sp, 3, 3, &err), &err);
+	assert_ok(zh_store_queue_depth(&n, f->s, &err), &err);
+	assert_int_equal(n, 4);
+	assert_ok(zh_store_trigger_get(&t, f->s, out[1].id, &err), &err);
+	assert_string_equal(t.commit, "m2");
+	assert_int_equal(t.created_ms, 3);
+	zh_store_trigger_dispose(&t);
+	assert_int_equal(zh_store_trigger_add_many(out, f->s, sp, 0, 3, &err),
+			 0);
+}
+
 static void caller_key_and_lookup_by_key(void **state)
 {
 	struct store_fx *f = *state;
@@ -533,6 +581,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    store_test(add_dedupes_by_key),
+	    store_test(add_many_all_or_nothing),
 	    store_test(caller_key_and_lookup_by_key),
 	    store_test(claim_lease_and_interrupted),
 	    store_test(held_for_its_recorder),

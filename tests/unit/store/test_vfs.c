@@ -1,7 +1,8 @@
 /* store/vfs.c: a WAL that holds data is opened without SQLITE_OPEN_CREATE
  * (no directory flush at the first commit); a missing or empty one with it.
  * A recording VFS, registered as SQLite's default before the store's,
- * sees the flags the store's VFS passes down. */
+ * sees the flags the store's VFS passes down, and counts the flushes of
+ * the WAL: zh_store_trigger_add_many makes one however many it adds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,19 +22,40 @@
 #include "util/error.h"
 
 static sqlite3_vfs recorder;
-static int wal_opens, wal_creates;
+static int wal_opens, wal_creates, wal_syncs;
+/* the base VFS's file methods, and a copy counting a WAL's xSync */
+static const sqlite3_io_methods *base_methods;
+static sqlite3_io_methods wal_methods;
+
+static int record_sync(sqlite3_file *file, int flags)
+{
+	wal_syncs++;
+	return base_methods->xSync(file, flags);
+}
 
 static int record_open(sqlite3_vfs *self, sqlite3_filename name,
 		       sqlite3_file *file, int flags, int *out_flags)
 {
 	sqlite3_vfs *base = self->pAppData;
+	int rc;
 
 	if (flags & SQLITE_OPEN_WAL) {
 		wal_opens++;
 		if (flags & SQLITE_OPEN_CREATE)
 			wal_creates++;
 	}
-	return base->xOpen(base, name, file, flags, out_flags);
+	rc = base->xOpen(base, name, file, flags, out_flags);
+	if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) && file->pMethods) {
+		if (!base_methods) {
+			base_methods = file->pMethods;
+			wal_methods = *base_methods;
+			wal_methods.xSync = record_sync;
+		}
+		/* one unix VFS: every file has the same methods */
+		assert_ptr_equal(file->pMethods, base_methods);
+		file->pMethods = &wal_methods;
+	}
+	return rc;
 }
 
 static int register_recorder(void **state)
@@ -130,11 +152,54 @@ static void data_survives_every_open(void **state)
 	tmpdir_remove(dir);
 }
 
+/* Ten triggers (two of them the same) in one call: one flush of the WAL;
+ * the same ten one by one: one each. */
+static void add_many_flushes_once(void **state)
+{
+	char *dir = tmpdir_new();
+	struct zh_store_trigger_spec sp[10];
+	struct zh_store_trigger_added out[10];
+	struct zh_error err = {0};
+	struct zh_store *s;
+	char commits[10][8];
+	int64_t id;
+	size_t i;
+
+	(void)state;
+	s = open_ok(dir);
+	for (i = 0; i < 10; i++) {
+		snprintf(commits[i], sizeof(commits[i]), "c%zu", i % 9);
+		sp[i] = spec_for(commits[i], "dev");
+	}
+	wal_syncs = 0;
+	assert_ok(zh_store_trigger_add_many(out, s, sp, 10, 1, &err), &err);
+	assert_int_equal(wal_syncs, 1);
+	for (i = 0; i < 9; i++) {
+		assert_true(out[i].id > 0);
+		assert_false(out[i].existed);
+	}
+	/* c0 again, in the same call */
+	assert_true(out[9].existed);
+	assert_int_equal(out[9].id, out[0].id);
+
+	for (i = 0; i < 10; i++)
+		sp[i].rule = "prod";
+	wal_syncs = 0;
+	for (i = 0; i < 10; i++)
+		assert_ok(zh_store_trigger_add(&id, NULL, s, &sp[i], 2, &err),
+			  &err);
+	/* at least one per new trigger */
+	assert_in_range(wal_syncs, 9, 100);
+	zh_store_free(s);
+	tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(wal_with_data_opens_without_create),
 	    cmocka_unit_test(data_survives_every_open),
+	    cmocka_unit_test(add_many_flushes_once),
 	};
 
 	return cmocka_run_group_tests(tests, register_recorder, NULL);
