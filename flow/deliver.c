@@ -131,8 +131,9 @@ int zh_flow_record_many(struct zh_flow_recorded_list *outs, struct zh_flow *f,
 		goto out;
 	}
 	for (i = 0, at = 0; i < n; i++) {
-		if (tl[i].len &&
-		    !(outs[i].items = calloc(tl[i].len, sizeof(*outs->items)))) {
+		size_t len = tl[i].len;
+
+		if (len && !(outs[i].items = calloc(len, sizeof(*outs->items)))) {
 			rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 			goto out;
 		}
@@ -160,7 +161,8 @@ int zh_flow_record_many(struct zh_flow_recorded_list *outs, struct zh_flow *f,
 			spec->method = p[at].req.method;
 			spec->path = p[at].req.path;
 			spec->body = p[at].req.body;
-			spec->key = callback_key(t, p[at].key, sizeof(p[at].key));
+			spec->key =
+			    callback_key(t, p[at].key, sizeof(p[at].key));
 			spec->force = flags & ZH_FLOW_RECORD_FORCE;
 			spec->due_ms = due;
 		}
@@ -174,7 +176,8 @@ int zh_flow_record_many(struct zh_flow_recorded_list *outs, struct zh_flow *f,
 
 			r->trigger_id = added[at].id;
 			r->existed = added[at].existed;
-			snprintf(r->rule, sizeof(r->rule), "%s", specs[at].rule);
+			snprintf(r->rule, sizeof(r->rule), "%s",
+				 specs[at].rule);
 			snprintf(r->workflow, sizeof(r->workflow), "%s",
 				 specs[at].workflow);
 		}

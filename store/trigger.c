@@ -287,7 +287,8 @@ int zh_store_trigger_add_many(struct zh_store_trigger_added *out,
 	if (n == 0)
 		return 0;
 	memset(out, 0, n * sizeof(*out));
-	if (!(keys = calloc(n, sizeof(*keys))) || !(k = calloc(n, sizeof(*k)))) {
+	if (!(keys = calloc(n, sizeof(*keys))) ||
+	    !(k = calloc(n, sizeof(*k)))) {
 		ret = zh_error_set(err, ZH_ENOMEM, "out of memory");
 		goto out;
 	}

@@ -100,8 +100,7 @@ static void add_many_all_or_nothing(void **state)
 
 	assert_ok(zh_store_new_key(key, &err), &err);
 	sp[0].key = key;
-	assert_ok(zh_store_trigger_add(&id, NULL, f->s, &sp[0], 1, &err),
-		  &err);
+	assert_ok(zh_store_trigger_add(&id, NULL, f->s, &sp[0], 1, &err), &err);
 	sp[0].key = NULL;
 	sp[0].commit = "m0";
 	sp[2].key = key; /* m3 under m1's key */
