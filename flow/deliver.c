@@ -133,7 +133,8 @@ int zh_flow_record_many(struct zh_flow_recorded_list *outs, struct zh_flow *f,
 	for (i = 0, at = 0; i < n; i++) {
 		size_t len = tl[i].len;
 
-		if (len && !(outs[i].items = calloc(len, sizeof(*outs->items)))) {
+		if (len &&
+		    !(outs[i].items = calloc(len, sizeof(*outs[i].items)))) {
 			rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 			goto out;
 		}
