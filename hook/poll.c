@@ -170,50 +170,85 @@ void zh_hook_record_git_dir(struct zh_store *store, const char *name,
 	free(old);
 }
 
-/* Record the fired rules of one update of a spooled push (what the hook
- * does in sync mode before sending) and log what became of it. Returns 0
- * or ZH_ESTORE (the file is kept and read again later). */
-static int spooled_update(struct zh_flow *g, struct zh_repo *r,
-			  const char *name, const char *line, bool skip)
+/* One update of a spooled push read from the repository (malloc'd: its
+ * event points into it), or NULL when it cannot fire (logged). */
+static struct zh_flow_event *spooled_update(struct zh_flow *g,
+					    struct zh_repo *r, const char *name,
+					    const char *line, bool skip)
 {
-	struct zh_flow_recorded_list rl = {0};
-	struct zh_flow_event fe;
+	struct zh_flow_event *fe;
 	struct zh_ref_update u;
 	struct zh_error e = {0};
-	int rc;
 
 	if (zh_flow_parse_update(&u, line, strlen(line), &e) < 0) {
 		log_f("%s: ignoring a malformed update line: %s", name, e.msg);
-		return 0;
+		return NULL;
 	}
 	if (!zh_flow_update_may_fire(&u))
-		return 0;
+		return NULL;
 	if (!zh_mapping_may_fire_ref(g->cfg, name, u.ref)) {
 		/* the configuration changed since the push was queued */
 		log_f("%s %s %.12s: no rule matches", name, u.ref, u.new_hex);
-		return 0;
+		return NULL;
 	}
-	if (zh_flow_event_read(&fe, r, g->cfg->hook.repo_root, u.ref, u.old_hex,
+	if (!(fe = calloc(1, sizeof(*fe)))) {
+		log_f("%s %s: out of memory; nothing triggered", name, u.ref);
+		return NULL;
+	}
+	if (zh_flow_event_read(fe, r, g->cfg->hook.repo_root, u.ref, u.old_hex,
 			       u.new_hex, false, &e) < 0) {
 		log_f("%s %s: cannot read the push: %s; nothing triggered",
 		      name, u.ref, e.msg);
-		return 0;
+		free(fe);
+		return NULL;
 	}
-	fe.ev.skip_option = skip;
-	fe.ev.callback_base = g->cfg->webhook.public_url;
-	fe.ev.callback_secret = g->cfg->webhook.secret;
-	rc = zh_flow_record(&rl, g, &fe.ev, 0, &e);
-	if (rc < 0)
-		log_f("%s %s: %s", name, u.ref, e.msg);
-	else if (rl.len == 0)
-		log_f("%s %s %.12s: no rule fired", name, u.ref, fe.after);
-	else
-		log_f("%s %s %.12s: %zu rule(s) fired, first %s (%s)%s", name,
-		      u.ref, fe.after, rl.len, rl.items[0].rule,
-		      rl.items[0].workflow,
-		      rl.items[0].existed ? ", already recorded" : "");
-	free(rl.items);
-	zh_flow_event_dispose(&fe);
+	fe->ev.skip_option = skip;
+	fe->ev.callback_base = g->cfg->webhook.public_url;
+	fe->ev.callback_secret = g->cfg->webhook.secret;
+	return fe;
+}
+
+/* Record the fired rules of the updates of a spooled push in one
+ * transaction (as the hook does at push time) and log what became of
+ * each. Returns 0 or ZH_ESTORE (the file is kept and read again later). */
+static int record_spooled(struct zh_flow *g, const char *name,
+			  struct zh_flow_event **fes, size_t n)
+{
+	const struct zh_event **evs = NULL;
+	struct zh_flow_recorded_list *rls = NULL;
+	struct zh_error e = {0};
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (!(evs = calloc(n, sizeof(*evs))) ||
+	    !(rls = calloc(n, sizeof(*rls)))) {
+		free(evs);
+		log_f("%s: out of memory; the push stays queued", name);
+		return ZH_ESTORE;
+	}
+	for (i = 0; i < n; i++)
+		evs[i] = &fes[i]->ev;
+	if ((rc = zh_flow_record_many(rls, g, evs, n, 0, &e)) < 0)
+		log_f("%s %s%s: %s", name, fes[0]->ref,
+		      n > 1 ? " and the push's other refs" : "", e.msg);
+	for (i = 0; rc == 0 && i < n; i++) {
+		const struct zh_flow_recorded_list *rl = &rls[i];
+
+		if (rl->len == 0)
+			log_f("%s %s %.12s: no rule fired", name, fes[i]->ref,
+			      fes[i]->after);
+		else
+			log_f("%s %s %.12s: %zu rule(s) fired, first %s "
+			      "(%s)%s",
+			      name, fes[i]->ref, fes[i]->after, rl->len,
+			      rl->items[0].rule, rl->items[0].workflow,
+			      rl->items[0].existed ? ", already recorded" : "");
+		free(rl->items);
+	}
+	free(rls);
+	free(evs);
 	return rc == ZH_ESTORE ? rc : 0;
 }
 
@@ -226,9 +261,10 @@ static void take_spooled(struct zh_flow *f, const char *path)
 	struct zh_repo *r = NULL;
 	struct zh_error e = {0};
 	struct zh_flow g;
+	struct zh_flow_event **fes = NULL;
 	char *name = NULL;
-	bool keep = false;
-	size_t i;
+	bool keep = false, skip;
+	size_t i, nfes = 0;
 
 	if (zh_spool_read(&p, path, &e) < 0) {
 		if (e.code != ZH_ENOTFOUND) {
@@ -255,12 +291,23 @@ static void take_spooled(struct zh_flow *f, const char *path)
 		goto out;
 	}
 	zh_hook_record_git_dir(f->store, name, zh_repo_git_dir(r));
-	for (i = 0; i < p.nupdates && !keep; i++)
-		keep = spooled_update(
-			   &g, r, name, p.updates[i],
-			   zh_hook_skip_option((const char *const *)p.options,
-					       p.noptions)) == ZH_ESTORE;
+	if (p.nupdates && !(fes = calloc(p.nupdates, sizeof(*fes)))) {
+		log_f("%s: out of memory; the push stays queued", name);
+		keep = true;
+		goto out;
+	}
+	skip = zh_hook_skip_option((const char *const *)p.options, p.noptions);
+	for (i = 0; i < p.nupdates; i++)
+		if ((fes[nfes] =
+			 spooled_update(&g, r, name, p.updates[i], skip)))
+			nfes++;
+	keep = record_spooled(&g, name, fes, nfes) == ZH_ESTORE;
 out:
+	for (i = 0; i < nfes; i++) {
+		zh_flow_event_dispose(fes[i]);
+		free(fes[i]);
+	}
+	free(fes);
 	if (!keep)
 		unlink(path);
 	free(name);

@@ -109,6 +109,21 @@ check "skips: no create beyond the four" test "$(($(creates wf-dev) + $(creates 
 check "skips: no note on the skipped commits" test -z "$(note "$G" feature/zs)"
 git -C "$W" checkout -q main
 
+# ---- six refs in one push: the poller records them together ----
+n=$(creates wf-dev)
+for b in p1 p2 p3 p4 p5 p6; do
+	git -C "$W" checkout -q -b "feature/$b" main
+	commit "$W" "work on $b"
+done
+git -C "$W" checkout -q main
+hrun git -C "$W" push origin feature/p1 feature/p2 feature/p3 feature/p4 feature/p5 feature/p6
+check "six refs: six queued lines" test "$(grep -cE "^$Z refs/heads/feature/p[1-6] $Q" "$T/err")" = 6
+for b in p1 p2 p3 p4 p5 p6; do
+	check "six refs: feature/$b noted" wait_note "$G" "feature/$b" "^passed wf-dev #[0-9]+ "
+done
+check "six refs: six more creates" test "$(creates wf-dev)" = $((n + 6))
+check "six refs: pollers done" wait_pollers 20
+
 # ---- a busy poller takes a new push at once ----
 git -C "$W" checkout -q -b slow/s
 hrun git -C "$W" push origin slow/s
