@@ -1,5 +1,8 @@
 /* bench helper: write one note line for each commit id read from stdin,
- * as ONE notes commit (zh_notes_commit), and print the milliseconds. */
+ * as ONE notes commit (zh_notes_commit), and print the milliseconds; with
+ * a third argument, a bare repository on this machine, then push the
+ * notes ref there (zh_notes_push_send) and print those milliseconds on a
+ * second line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +10,7 @@
 
 #include "gitrepo/gitrepo.h"
 #include "gitrepo/notes.h"
+#include "gitrepo/notes_push.h"
 #include "util/banned.h"
 
 static double now_ms(void)
@@ -27,8 +31,10 @@ int main(int argc, char **argv)
 	double t0;
 	int rc = 1;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: notes_bench <repo> <status> < ids\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(
+		    stderr,
+		    "usage: notes_bench <repo> <status> [<remote>] < ids\n");
 		return 2;
 	}
 	if (zh_repo_open(&r, argv[1], false, &e) < 0 ||
@@ -54,6 +60,16 @@ int main(int argc, char **argv)
 	if (zh_notes_commit(r, "refs/notes/zadig", b, NULL, &e) < 0)
 		goto out;
 	printf("%.1f\n", now_ms() - t0);
+	if (argc == 4) {
+		bool rejected = false;
+
+		t0 = now_ms();
+		if (zh_notes_push_send(&rejected, r, "refs/notes/zadig",
+				       argv[3], NULL, NULL, &e) < 0 ||
+		    rejected)
+			goto out;
+		printf("%.1f\n", now_ms() - t0);
+	}
 	rc = 0;
 out:
 	if (rc)

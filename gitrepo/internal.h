@@ -59,9 +59,10 @@ size_t zh_ref_locks_remove_stale(const char *git_dir);
 /* Make the packs libgit2 builds for repo (its packbuilder) whole
  * objects, without git's delta search: a level of fixed values (the
  * "big file" threshold one byte) is added to repo's configuration, above
- * its files; nothing is written. For a repository instance of our own,
- * opened to write a batch of notes (gitrepo/pack_config.c says why).
- * Returns libgit2's code. */
+ * its files, for the life of the instance; nothing is written. For the
+ * packs of notes: a batch's, and a notes push's (gitrepo/pack_config.c
+ * says why). Returns libgit2's code: GIT_EEXISTS when repo has the level
+ * already. */
 int zh_repo_pack_without_deltas(git_repository *repo);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "gitfix.h"
 #include "gitrepo/gitrepo.h"
@@ -190,6 +191,46 @@ static void push_new_ref(void **state)
 	free(w);
 	free(url);
 	free(fx_git(f->origin, "fsck", "--no-progress", NULL));
+}
+
+/* The pack a push sends holds whole objects: libgit2's delta search is
+ * off for notes (pack_config.c). Three long notes that differ in a few
+ * characters would be deltas otherwise. */
+static void push_without_deltas(void **state)
+{
+	struct fx *f = *state;
+	char text[512], *pack = fx_path(f->origin, "objects/pack"), *out;
+	struct dirent *e;
+	size_t i, packs = 0;
+	DIR *d;
+
+	for (i = 0; i < 3; i++) {
+		memset(text, 'x', 400);
+		snprintf(text + 400, sizeof(text) - 400, " note %zu\n", i);
+		git_note(f->work, f->id[i], text);
+	}
+	push(f->work, "origin");
+	d = opendir(pack);
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		char idx[4096];
+		size_t n = strlen(e->d_name);
+
+		if (n < 4 || strcmp(e->d_name + n - 4, ".idx") != 0)
+			continue;
+		snprintf(idx, sizeof(idx), "%s/%s", pack, e->d_name);
+		out = fx_git(f->origin, "verify-pack", "-v", idx, NULL);
+		if (strstr(out, "chain length"))
+			fail_msg("a pushed pack holds deltas:\n%s", out);
+		free(out);
+		packs++;
+	}
+	closedir(d);
+	assert_true(packs > 0);
+	out = fx_git(f->origin, "notes", "--ref=zadig", "show", f->id[2], NULL);
+	assert_non_null(strstr(out, " note 2"));
+	free(out);
+	free(pack);
 }
 
 /* Lock files a pusher killed midway left on the refs a push writes (the
@@ -533,6 +574,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(push_new_ref, setup, teardown),
 	    cmocka_unit_test_setup_teardown(stale_locks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(push_without_deltas, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(merge_remote_notes, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(race, setup, teardown),
