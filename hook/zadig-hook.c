@@ -271,7 +271,10 @@ static void record_updates(struct updates *ups, struct zh_flow *f)
 	if (zh_flow_record_many(rls, f, evs, ups->len,
 				sync_mode ? ZH_FLOW_RECORD_SENDING : 0,
 				&e) < 0) {
-		zh_hook_say("%s; nothing triggered", e.msg);
+		/* all or nothing: each ref says so */
+		for (k = 0; k < ups->len; k++)
+			zh_hook_say("%s: %s; nothing triggered", evs[k]->ref,
+				    e.msg);
 		goto out;
 	}
 	for (k = 0; k < ups->len; k++) {

@@ -87,6 +87,24 @@ for b in a b c d e f; do
 		grep -q "\\\\\"branch\\\\\": \\\\\"feature/$b\\\\\"" "$T/req.json"
 done
 
+# ---- the store refuses the record: all or nothing, each ref says so ----
+sqlite3 "$G/zadig-hook/state.db" "CREATE TRIGGER refuse BEFORE INSERT ON triggers
+	BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+for b in q1 q2; do
+	git -C "$W" checkout -q -b "feature/$b" main
+	commit "$W" "work on $b"
+done
+n=$(creates wf-dev)
+hrun git -C "$W" push origin feature/q1 feature/q2
+for b in q1 q2; do
+	expect "store refuses: feature/$b says nothing triggered" 0 "" \
+		"^$Z refs/heads/feature/$b: .*refused by the test.*; nothing triggered"
+done
+check "store refuses: nothing sent" test "$(creates wf-dev)" = "$n"
+check "store refuses: nothing recorded" test "$(sqlite3 "$G/zadig-hook/state.db" \
+	"SELECT count(*) FROM triggers WHERE ref LIKE 'refs/heads/feature/q%'")" = 0
+sqlite3 "$G/zadig-hook/state.db" "DROP TRIGGER refuse"
+
 # ---- skip markers and push options ----
 git -C "$W" checkout -q main
 commit "$W" "wip [skip ci]"
