@@ -88,8 +88,10 @@ for b in a b c d e f; do
 done
 
 # ---- the store refuses the record: all or nothing, each ref says so ----
-sqlite3 "$G/zadig-hook/state.db" "CREATE TRIGGER refuse BEFORE INSERT ON triggers
-	BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+# (the poller may be writing: sqlite3 waits for its lock)
+check "store refuses: an SQL trigger refuses inserts" \
+	sqlite3 -cmd ".timeout 20000" "$G/zadig-hook/state.db" "CREATE TRIGGER refuse
+	BEFORE INSERT ON triggers BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
 for b in q1 q2; do
 	git -C "$W" checkout -q -b "feature/$b" main
 	commit "$W" "work on $b"
@@ -101,9 +103,10 @@ for b in q1 q2; do
 		"^$Z refs/heads/feature/$b: .*refused by the test.*; nothing triggered"
 done
 check "store refuses: nothing sent" test "$(creates wf-dev)" = "$n"
-check "store refuses: nothing recorded" test "$(sqlite3 "$G/zadig-hook/state.db" \
+check "store refuses: nothing recorded" test "$(sqlite3 -cmd ".timeout 20000" "$G/zadig-hook/state.db" \
 	"SELECT count(*) FROM triggers WHERE ref LIKE 'refs/heads/feature/q%'")" = 0
-sqlite3 "$G/zadig-hook/state.db" "DROP TRIGGER refuse"
+check "store refuses: the SQL trigger dropped" \
+	sqlite3 -cmd ".timeout 20000" "$G/zadig-hook/state.db" "DROP TRIGGER refuse"
 
 # ---- skip markers and push options ----
 git -C "$W" checkout -q main
