@@ -15,7 +15,7 @@
 struct event_req; /* a zh_store_event_add waiting for a group commit */
 
 /* Prepared statements kept for the hot paths (store_cached): room for
- * every string constant passed to it (15 today). */
+ * every string constant passed to it (17 today). */
 #define STORE_CACHE 32
 
 struct zh_store {

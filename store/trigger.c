@@ -179,7 +179,22 @@ static int spec_key(const char **k, char key[ZH_STORE_KEY_LEN + 1],
 	return 0;
 }
 
-/* Insert spec under key k, the store's lock held. */
+static const char insert_sql[] =
+    "INSERT INTO triggers (repo, ref, commit_id, rule, dedupe, "
+    "trigger_key, workflow, custom, project, method, path, body, "
+    "state, next_try_ms, created_ms, updated_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+    "'queued', ?14, ?13, ?13) "
+    "ON CONFLICT (repo, ref, commit_id, rule, dedupe) DO NOTHING "
+    "RETURNING id";
+
+static const char existing_sql[] =
+    "SELECT id FROM triggers WHERE repo = ?1 AND ref = ?2 AND "
+    "commit_id = ?3 AND rule = ?4 AND dedupe = ''";
+
+/* Insert spec under key k, the store's lock held. Both statements are
+ * kept prepared (store_cached): a push of many refs runs them once per
+ * fired rule. */
 static int add_one(struct zh_store_trigger_added *out, struct zh_store *s,
 		   const struct zh_store_trigger_spec *spec, const char *k,
 		   int64_t now_ms, struct zh_error *err)
@@ -187,18 +202,8 @@ static int add_one(struct zh_store_trigger_added *out, struct zh_store *s,
 	sqlite3_stmt *st = NULL;
 	int rc, ret;
 
-	ret = store_prepare(
-	    &st, s,
-	    "INSERT INTO triggers (repo, ref, commit_id, rule, dedupe, "
-	    "trigger_key, workflow, custom, project, method, path, body, "
-	    "state, next_try_ms, created_ms, updated_ms) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-	    "'queued', ?14, ?13, ?13) "
-	    "ON CONFLICT (repo, ref, commit_id, rule, dedupe) DO NOTHING "
-	    "RETURNING id",
-	    err);
-	if (ret)
-		goto out;
+	if ((ret = store_cached(&st, s, insert_sql, err)))
+		return ret;
 	store_bind_text(st, 1, spec->repo);
 	store_bind_text(st, 2, spec->ref);
 	store_bind_text(st, 3, spec->commit);
@@ -219,16 +224,10 @@ static int add_one(struct zh_store_trigger_added *out, struct zh_store *s,
 		rc = sqlite3_step(st);
 	} else if (rc == SQLITE_DONE) {
 		/* the key was there: rows are never deleted, so it still is */
-		sqlite3_finalize(st);
-		st = NULL;
+		store_release(st);
 		out->existed = true;
-		ret = store_prepare(&st, s,
-				    "SELECT id FROM triggers WHERE repo = ?1 "
-				    "AND ref = ?2 AND commit_id = ?3 AND "
-				    "rule = ?4 AND dedupe = ''",
-				    err);
-		if (ret)
-			goto out;
+		if ((ret = store_cached(&st, s, existing_sql, err)))
+			return ret;
 		store_bind_text(st, 1, spec->repo);
 		store_bind_text(st, 2, spec->ref);
 		store_bind_text(st, 3, spec->commit);
@@ -244,8 +243,7 @@ static int add_one(struct zh_store_trigger_added *out, struct zh_store *s,
 				   "trigger key '%s' is already used", k);
 	else if (rc != SQLITE_DONE)
 		ret = store_fail(s, rc, "add a trigger", err);
-out:
-	sqlite3_finalize(st);
+	store_release(st);
 	return ret;
 }
 
