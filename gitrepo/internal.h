@@ -61,8 +61,8 @@ size_t zh_ref_locks_remove_stale(const char *git_dir);
  * "big file" threshold one byte) is added to repo's configuration, above
  * its files, for the life of the instance; nothing is written. For the
  * packs of notes: a batch's, and a notes push's (gitrepo/pack_config.c
- * says why). Returns libgit2's code: GIT_EEXISTS when repo has the level
- * already. */
+ * says why). A repository that has the level keeps it as it is. Returns
+ * libgit2's code. */
 int zh_repo_pack_without_deltas(git_repository *repo);
 
 #endif

@@ -816,10 +816,8 @@ int zh_notes_push_send(bool *rejected, struct zh_repo *r, const char *notes_ref,
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	zh_remote_callbacks_init(&po.callbacks, &c.creds);
 	po.callbacks.push_update_reference = on_update;
-	/* notes find no delta worth the search (pack_config.c); once per
-	 * repository instance, which keeps the level */
-	rc = zh_repo_pack_without_deltas(repo);
-	if (rc < 0 && rc != GIT_EEXISTS) {
+	/* notes find no delta worth the search (pack_config.c) */
+	if (zh_repo_pack_without_deltas(repo) < 0) {
 		rc = zh_error_set(err, ZH_EGIT, "cannot push notes '%s': %s",
 				  name, git_msg());
 		goto out;

@@ -187,11 +187,17 @@ static int fixed_snapshot(git_config_backend **out, git_config_backend *b)
 int zh_repo_pack_without_deltas(git_repository *repo)
 {
 	git_config_backend *b;
-	git_config *cfg;
+	git_config *cfg, *level;
 	int rc;
 
 	if ((rc = git_repository_config(&cfg, repo)) < 0)
 		return rc;
+	/* added already (nothing else adds this level) */
+	if (git_config_open_level(&level, cfg, GIT_CONFIG_LEVEL_APP) == 0) {
+		git_config_free(level);
+		git_config_free(cfg);
+		return 0;
+	}
 	if (!(b = fixed_new())) {
 		git_config_free(cfg);
 		git_error_set_oom();
