@@ -56,4 +56,16 @@ int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 void zh_hook_record_git_dir(struct zh_store *store, const char *name,
 			    const char *git_dir);
 
+/* The update u of a push read from r as the hook and the poller record
+ * it: zh_flow_event_read with cfg's repo_root, then the push's skip
+ * option and cfg's callback. *out is malloc'd (its event points into it):
+ * free it with zh_hook_event_free. Returns 0, ZH_ENOMEM or what
+ * zh_flow_event_read returns. */
+struct zh_flow_event;
+struct zh_ref_update;
+int zh_hook_event_read(struct zh_flow_event **out, const struct zh_config *cfg,
+		       struct zh_repo *r, const struct zh_ref_update *u,
+		       bool skip, struct zh_error *err);
+void zh_hook_event_free(struct zh_flow_event *fe);
+
 #endif

@@ -170,8 +170,36 @@ void zh_hook_record_git_dir(struct zh_store *store, const char *name,
 	free(old);
 }
 
-/* One update of a spooled push read from the repository (malloc'd: its
- * event points into it), or NULL when it cannot fire (logged). */
+int zh_hook_event_read(struct zh_flow_event **out, const struct zh_config *cfg,
+		       struct zh_repo *r, const struct zh_ref_update *u,
+		       bool skip, struct zh_error *err)
+{
+	struct zh_flow_event *fe;
+	int rc;
+
+	*out = NULL;
+	if (!(fe = calloc(1, sizeof(*fe))))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	if ((rc = zh_flow_event_read(fe, r, cfg->hook.repo_root, u->ref,
+				     u->old_hex, u->new_hex, false, err)) < 0) {
+		free(fe);
+		return rc;
+	}
+	fe->ev.skip_option = skip;
+	fe->ev.callback_base = cfg->webhook.public_url;
+	fe->ev.callback_secret = cfg->webhook.secret;
+	*out = fe;
+	return 0;
+}
+
+void zh_hook_event_free(struct zh_flow_event *fe)
+{
+	zh_flow_event_dispose(fe);
+	free(fe);
+}
+
+/* One update of a spooled push read from the repository
+ * (zh_hook_event_read), or NULL when it cannot fire (logged). */
 static struct zh_flow_event *spooled_update(struct zh_flow *g,
 					    struct zh_repo *r, const char *name,
 					    const char *line, bool skip)
@@ -191,20 +219,9 @@ static struct zh_flow_event *spooled_update(struct zh_flow *g,
 		log_f("%s %s %.12s: no rule matches", name, u.ref, u.new_hex);
 		return NULL;
 	}
-	if (!(fe = calloc(1, sizeof(*fe)))) {
-		log_f("%s %s: out of memory; nothing triggered", name, u.ref);
-		return NULL;
-	}
-	if (zh_flow_event_read(fe, r, g->cfg->hook.repo_root, u.ref, u.old_hex,
-			       u.new_hex, false, &e) < 0) {
+	if (zh_hook_event_read(&fe, g->cfg, r, &u, skip, &e) < 0)
 		log_f("%s %s: cannot read the push: %s; nothing triggered",
 		      name, u.ref, e.msg);
-		free(fe);
-		return NULL;
-	}
-	fe->ev.skip_option = skip;
-	fe->ev.callback_base = g->cfg->webhook.public_url;
-	fe->ev.callback_secret = g->cfg->webhook.secret;
 	return fe;
 }
 
@@ -303,10 +320,8 @@ static void take_spooled(struct zh_flow *f, const char *path)
 			nfes++;
 	keep = record_spooled(&g, name, fes, nfes) == ZH_ESTORE;
 out:
-	for (i = 0; i < nfes; i++) {
-		zh_flow_event_dispose(fes[i]);
-		free(fes[i]);
-	}
+	for (i = 0; i < nfes; i++)
+		zh_hook_event_free(fes[i]);
 	free(fes);
 	if (!keep)
 		unlink(path);

@@ -190,14 +190,10 @@ static void prefault_heap(void)
 #endif
 }
 
-/* A ref update that may fire, read from the repository. */
-struct update {
-	struct zh_flow_event fe;
-	struct zh_flow_recorded_list rl;
-};
-
+/* The ref updates of a push that may fire, read from the repository
+ * (zh_hook_event_read). */
 struct updates {
-	struct update **v; /* each apart: an event points into itself */
+	struct zh_flow_event **v;
 	size_t len, cap;
 };
 
@@ -208,7 +204,6 @@ static void read_update(struct updates *ups, struct zh_flow *f,
 			const struct zh_ref_update *u, bool skip_option)
 {
 	struct zh_error e = {0};
-	struct update *up;
 	const char *ref = u->ref;
 
 	if (!zh_flow_update_may_fire(u))
@@ -220,7 +215,7 @@ static void read_update(struct updates *ups, struct zh_flow *f,
 	}
 	if (ups->len == ups->cap) {
 		size_t cap = ups->cap ? ups->cap * 2 : 4;
-		struct update **v = realloc(ups->v, cap * sizeof(*v));
+		struct zh_flow_event **v = realloc(ups->v, cap * sizeof(*v));
 
 		if (!v) {
 			zh_hook_say("%s: out of memory; nothing triggered",
@@ -230,22 +225,14 @@ static void read_update(struct updates *ups, struct zh_flow *f,
 		ups->v = v;
 		ups->cap = cap;
 	}
-	if (!(up = calloc(1, sizeof(*up)))) {
-		zh_hook_say("%s: out of memory; nothing triggered", ref);
-		return;
-	}
 	prefault_heap();
-	if (zh_flow_event_read(&up->fe, r, f->cfg->hook.repo_root, ref,
-			       u->old_hex, u->new_hex, false, &e) < 0) {
+	if (zh_hook_event_read(&ups->v[ups->len], f->cfg, r, u, skip_option,
+			       &e) < 0) {
 		zh_hook_say("%s: cannot read the push: %s; nothing triggered",
 			    ref, e.msg);
-		free(up);
 		return;
 	}
-	up->fe.ev.skip_option = skip_option;
-	up->fe.ev.callback_base = f->cfg->webhook.public_url;
-	up->fe.ev.callback_secret = f->cfg->webhook.secret;
-	ups->v[ups->len++] = up;
+	ups->len++;
 }
 
 /* Record every fired rule of the updates read, in one transaction (one
@@ -267,7 +254,7 @@ static void record_updates(struct updates *ups, struct zh_flow *f)
 		goto out;
 	}
 	for (k = 0; k < ups->len; k++)
-		evs[k] = &ups->v[k]->fe.ev;
+		evs[k] = &ups->v[k]->ev;
 	if (zh_flow_record_many(rls, f, evs, ups->len,
 				sync_mode ? ZH_FLOW_RECORD_SENDING : 0,
 				&e) < 0) {
@@ -331,10 +318,8 @@ static void updates_dispose(struct updates *ups)
 {
 	size_t k;
 
-	for (k = 0; k < ups->len; k++) {
-		zh_flow_event_dispose(&ups->v[k]->fe);
-		free(ups->v[k]);
-	}
+	for (k = 0; k < ups->len; k++)
+		zh_hook_event_free(ups->v[k]);
 	free(ups->v);
 	memset(ups, 0, sizeof(*ups));
 }
