@@ -9,10 +9,15 @@
  * write, flushes it (fdatasync), and resumes the connections, which are
  * then answered. Nothing parsed, no database: what libmicrohttpd and the
  * disk cost a receiver that answers only after a flush (--no-sync: the
- * same without the flush).
+ * same without the flush). --overwrite writes the records into a 4 MiB
+ * ring the file holds before serving, as SQLite reuses its WAL's blocks:
+ * an append also flushes the file's new size (a journal commit), an
+ * overwrite only the data. --flushers N runs N flusher threads, each
+ * taking what is queued when it is free: N flushes in flight at once.
  *
  * usage: bare_server --token T [--port N] [--port-file FILE] [--threads N]
- *                    [--durable FILE [--no-sync]]
+ *                    [--durable FILE [--no-sync] [--overwrite]
+ *                    [--flushers 1-8]]
  * Listens on 127.0.0.1 only; SIGTERM or SIGINT stops it. */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -49,7 +54,13 @@ struct server {
 	pthread_cond_t cond;
 	struct pending *head, **tail;
 	bool stop;
+	int flushers;	/* --flushers: flushes in flight at once */
+	bool overwrite; /* --overwrite: records into a preallocated ring */
+	off_t next;	/* --overwrite: where the next batch goes */
 };
+
+/* --overwrite: the ring's size, written and flushed before serving */
+#define RING (4 << 20)
 
 /* Marks a request whose headers were seen; the body is then drained. */
 static int started;
@@ -59,9 +70,10 @@ static int started;
 static void *flusher(void *arg)
 {
 	struct server *s = arg;
-	static char rec[256 * 64];
+	char rec[256 * 64];
 	struct pending *batch, *p, *next;
 	size_t n;
+	off_t off;
 
 	memset(rec, 'e', sizeof(rec));
 	pthread_mutex_lock(&s->lock);
@@ -73,16 +85,26 @@ static void *flusher(void *arg)
 		batch = s->head;
 		s->head = NULL;
 		s->tail = &s->head;
-		pthread_mutex_unlock(&s->lock);
 		for (n = 0, p = batch; p; p = p->next)
 			n++;
+		off = s->next;
+		if (s->overwrite) {
+			if (off + (off_t)n * 64 > RING)
+				off = 0;
+			s->next = off + (off_t)n * 64;
+		}
+		pthread_mutex_unlock(&s->lock);
 		while (n) {
 			size_t k = n < 256 ? n : 256;
+			ssize_t w = s->overwrite
+					? pwrite(s->fd, rec, k * 64, off)
+					: write(s->fd, rec, k * 64);
 
-			if (write(s->fd, rec, k * 64) != (ssize_t)(k * 64)) {
+			if (w != (ssize_t)(k * 64)) {
 				perror("bare_server: write");
 				exit(1);
 			}
+			off += (off_t)k * 64;
 			n -= k;
 		}
 		if (s->sync && fdatasync(s->fd) != 0) {
@@ -199,43 +221,68 @@ static long number(const char *v, const char *name)
 
 int main(int argc, char **argv)
 {
-	struct server s = {.fd = -1, .sync = true};
+	struct server s = {.fd = -1, .sync = true, .flushers = 1};
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
 	const char *port_file = NULL, *durable = NULL;
 	long port = 0, threads = 2;
-	pthread_t flush_thread;
+	pthread_t flush_thread[8];
 	sigset_t set;
 	int i, sig;
 
-	for (i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--token") == 0)
-			s.token = argv[i + 1];
-		else if (strcmp(argv[i], "--port") == 0)
-			port = number(argv[i + 1], "port");
-		else if (strcmp(argv[i], "--port-file") == 0)
-			port_file = argv[i + 1];
-		else if (strcmp(argv[i], "--threads") == 0)
-			threads = number(argv[i + 1], "threads");
-		else if (strcmp(argv[i], "--durable") == 0)
-			durable = argv[i + 1];
-		else if (strcmp(argv[i], "--no-sync") == 0)
-			s.sync = false, i--;
+	for (i = 1; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(o, "--no-sync") == 0) {
+			s.sync = false;
+			continue;
+		}
+		if (strcmp(o, "--overwrite") == 0) {
+			s.overwrite = true;
+			continue;
+		}
+		if (!v)
+			break;
+		i++;
+		if (strcmp(o, "--token") == 0)
+			s.token = v;
+		else if (strcmp(o, "--port") == 0)
+			port = number(v, "port");
+		else if (strcmp(o, "--port-file") == 0)
+			port_file = v;
+		else if (strcmp(o, "--threads") == 0)
+			threads = number(v, "threads");
+		else if (strcmp(o, "--durable") == 0)
+			durable = v;
+		else if (strcmp(o, "--flushers") == 0)
+			s.flushers = (int)number(v, "flushers");
 		else
 			break;
 	}
-	if (i != argc || !s.token || threads < 1) {
+	if (i != argc || !s.token || threads < 1 || s.flushers < 1 ||
+	    s.flushers > 8) {
 		fputs("usage: bare_server --token T [--port N] [--port-file "
-		      "FILE] [--threads N] [--durable FILE [--no-sync]]\n",
+		      "FILE] [--threads N] [--durable FILE [--no-sync] "
+		      "[--overwrite] [--flushers 1-8]]\n",
 		      stderr);
 		return 2;
 	}
 	if (durable) {
-		s.fd = open(durable, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		s.fd = open(durable,
+			    O_WRONLY | O_CREAT | O_CLOEXEC |
+				(s.overwrite ? O_TRUNC : O_APPEND),
 			    0600);
 		if (s.fd < 0) {
 			perror(durable);
 			return 1;
+		}
+		if (s.overwrite) { /* the ring's blocks exist before serving */
+			static char zero[RING];
+
+			if (write(s.fd, zero, RING) != RING || fsync(s.fd)) {
+				perror(durable);
+				return 1;
+			}
 		}
 		pthread_mutex_init(&s.lock, NULL);
 		pthread_cond_init(&s.cond, NULL);
@@ -272,11 +319,12 @@ int main(int argc, char **argv)
 		    threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 		    (unsigned)threads, MHD_OPTION_END);
 	}
-	if (d && durable &&
-	    pthread_create(&flush_thread, NULL, flusher, &s) != 0) {
-		fputs("bare_server: cannot start the flusher\n", stderr);
-		return 1;
-	}
+	for (i = 0; d && durable && i < s.flushers; i++)
+		if (pthread_create(&flush_thread[i], NULL, flusher, &s) != 0) {
+			fputs("bare_server: cannot start the flusher\n",
+			      stderr);
+			return 1;
+		}
 	if (!d) {
 		fputs("bare_server: cannot start the server\n", stderr);
 		return 1;
@@ -301,9 +349,10 @@ int main(int argc, char **argv)
 	if (durable) {
 		pthread_mutex_lock(&s.lock);
 		s.stop = true;
-		pthread_cond_signal(&s.cond);
+		pthread_cond_broadcast(&s.cond);
 		pthread_mutex_unlock(&s.lock);
-		pthread_join(flush_thread, NULL);
+		for (i = 0; i < s.flushers; i++)
+			pthread_join(flush_thread[i], NULL);
 	}
 	MHD_stop_daemon(d);
 	MHD_destroy_response(s.ok);
