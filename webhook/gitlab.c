@@ -11,42 +11,79 @@
 
 #include "util/banned.h"
 
-static void commit_dispose(struct zh_gitlab_commit *c)
-{
-	size_t i;
+/* A block of an event's memory; the newest first. */
+struct zh_gitlab_mem {
+	struct zh_gitlab_mem *next;
+	size_t used, cap;
+	_Alignas(max_align_t) char data[];
+};
 
-	free(c->id);
-	free(c->message);
-	free(c->author);
-	free(c->author_email);
-	for (i = 0; i < c->npaths; i++)
-		free(c->paths[i]);
-	free(c->paths);
-	memset(c, 0, sizeof(*c));
+/* The first block's size: a push's strings and arrays (~1.4 KB of a 2.6
+ * KB body) fit; each next block doubles, or holds what is asked. */
+#define MEM_FIRST 2048
+
+/* n bytes aligned to align (a power of two) in *head's newest block, or
+ * in a new one; NULL when out of memory. */
+static void *mem_alloc(struct zh_gitlab_mem **head, size_t n, size_t align)
+{
+	struct zh_gitlab_mem *b = *head;
+	size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0, cap;
+
+	if (!b || at > b->cap || b->cap - at < n) {
+		cap = b ? b->cap * 2 : MEM_FIRST;
+		if (cap < n)
+			cap = n;
+		if (cap > SIZE_MAX - sizeof(*b) ||
+		    !(b = malloc(sizeof(*b) + cap)))
+			return NULL;
+		b->next = *head;
+		b->cap = cap;
+		*head = b;
+		at = 0;
+	}
+	b->used = at + n;
+	return b->data + at;
+}
+
+/* s (n bytes, not NUL-terminated) as a string in *head. */
+static char *mem_str(struct zh_gitlab_mem **head, const char *s, size_t n)
+{
+	char *p = n < SIZE_MAX ? mem_alloc(head, n + 1, 1) : NULL;
+
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+/* An array of n elements of size bytes in *head, zeroed. */
+static void *mem_array(struct zh_gitlab_mem **head, size_t n, size_t size)
+{
+	void *p = size && n > SIZE_MAX / size
+		      ? NULL
+		      : mem_alloc(head, n * size, _Alignof(max_align_t));
+
+	if (p)
+		memset(p, 0, n * size);
+	return p;
+}
+
+static void mem_free(struct zh_gitlab_mem *b)
+{
+	struct zh_gitlab_mem *next;
+
+	for (; b; b = next) {
+		next = b->next;
+		free(b);
+	}
 }
 
 void zh_gitlab_event_dispose(struct zh_gitlab_event *e)
 {
-	size_t i;
-
 	if (!e)
 		return;
-	free(e->object_kind);
-	free(e->project);
-	free(e->user_name);
-	free(e->user_email);
-	free(e->ref);
-	free(e->before);
-	free(e->after);
-	free(e->checkout_sha);
-	for (i = 0; i < e->ncommits; i++)
-		commit_dispose(&e->commits[i]);
-	free(e->commits);
-	free(e->action);
-	free(e->source_branch);
-	free(e->target_branch);
-	free(e->oldrev);
-	commit_dispose(&e->last_commit);
+	mem_free(e->mem);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -56,39 +93,13 @@ static size_t held(size_t n)
 	return (n + 16 + 15) & ~(size_t)15;
 }
 
-static size_t str_bytes(const char *s)
-{
-	return s ? held(strlen(s) + 1) : 0;
-}
-
-static size_t commit_bytes(const struct zh_gitlab_commit *c)
-{
-	size_t n = str_bytes(c->id) + str_bytes(c->message) +
-		   str_bytes(c->author) + str_bytes(c->author_email);
-	size_t i;
-
-	if (c->paths)
-		n += held(c->npaths * sizeof(*c->paths));
-	for (i = 0; i < c->npaths; i++)
-		n += str_bytes(c->paths[i]);
-	return n;
-}
-
 size_t zh_gitlab_event_bytes(const struct zh_gitlab_event *e)
 {
-	const char *const strs[] = {
-	    e->object_kind, e->project,	      e->user_name,	e->user_email,
-	    e->ref,	    e->before,	      e->after,		e->checkout_sha,
-	    e->action,	    e->source_branch, e->target_branch, e->oldrev,
-	};
-	size_t n = commit_bytes(&e->last_commit), i;
+	const struct zh_gitlab_mem *b;
+	size_t n = 0;
 
-	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-		n += str_bytes(strs[i]);
-	if (e->commits)
-		n += held(e->ncommits * sizeof(*e->commits));
-	for (i = 0; i < e->ncommits; i++)
-		n += commit_bytes(&e->commits[i]);
+	for (b = e->mem; b; b = b->next)
+		n += held(sizeof(*b) + b->cap);
 	return n;
 }
 
@@ -145,6 +156,7 @@ struct rcommit {
 };
 
 struct raw { /* what a body said of the fields an event is read for */
+	struct zh_gitlab_mem *mem; /* every string below, the lists' arrays */
 	struct val object_kind, user_name, user_email, ref, before, after,
 	    checkout_sha, total_commits;
 	struct val project;		   /* project.path_with_namespace */
@@ -211,19 +223,15 @@ struct reader {
 	struct frame stack[ZH_GITLAB_MAX_DEPTH];
 };
 
+/* (A string dropped stays in the memory until it is freed: a key given
+ * twice, at most the body's size in all.) */
 static void val_reset(struct val *v)
 {
-	free(v->s);
 	memset(v, 0, sizeof(*v));
 }
 
 static void list_reset(struct list *l)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -278,6 +286,8 @@ static void raw_dispose(struct raw *r)
 		val_reset(vals[i]);
 	commits_reset(r);
 	attrs_reset(r);
+	mem_free(r->mem);
+	r->mem = NULL;
 }
 
 static int stop(struct reader *rd, int code, const char *msg)
@@ -501,7 +511,8 @@ static int scalar(void *ctx, enum seen seen, const char *s, size_t len)
 	switch (sl->kind) {
 	case SL_VAL:
 		sl->v->seen = seen;
-		if (seen == SEEN_STR && !(sl->v->s = strndup(s, len)))
+		if (seen == SEEN_STR &&
+		    !(sl->v->s = mem_str(&rd->r->mem, s, len)))
 			return stop(rd, ZH_ENOMEM, "out of memory");
 		if (seen == SEEN_INT) {
 			char num[32];
@@ -530,10 +541,17 @@ static int scalar(void *ctx, enum seen seen, const char *s, size_t len)
 			l->bad = true;
 			break;
 		}
-		if (!(v = grown(l->v, &l->cap, l->n, sizeof(*v))))
-			return stop(rd, ZH_ENOMEM, "out of memory");
-		l->v = v;
-		if (!(l->v[l->n] = strndup(s, len)))
+		if (l->n == l->cap) { /* doubling, from 4 */
+			if (!(v = mem_array(&rd->r->mem,
+					    l->cap ? l->cap * 2 : 4,
+					    sizeof(*v))))
+				return stop(rd, ZH_ENOMEM, "out of memory");
+			if (l->n)
+				memcpy(v, l->v, l->n * sizeof(*v));
+			l->v = v;
+			l->cap = l->cap ? l->cap * 2 : 4;
+		}
+		if (!(l->v[l->n] = mem_str(&rd->r->mem, s, len)))
 			return stop(rd, ZH_ENOMEM, "out of memory");
 		l->n++;
 		break;
@@ -775,11 +793,9 @@ static int take_int(int64_t *out, bool *present, const struct val *v,
 	return 0;
 }
 
-static int take_paths(struct zh_gitlab_commit *c, struct list *l,
-		      const char *key, struct zh_error *err)
+/* The list l of paths is one, or missing: anything else is an error. */
+static int paths_ok(const struct list *l, const char *key, struct zh_error *err)
 {
-	char **p;
-
 	if (l->seen == SEEN_NONE || l->seen == SEEN_NULL)
 		return 0;
 	if (l->seen != SEEN_STR)
@@ -789,22 +805,14 @@ static int take_paths(struct zh_gitlab_commit *c, struct list *l,
 		return zh_error_set(err, ZH_EINVALID,
 				    "field 'commits[].%s' holds a non-string",
 				    key);
-	if (!l->n)
-		return 0;
-	if (!(p = realloc(c->paths, (c->npaths + l->n) * sizeof(*p))))
-		return zh_error_set(err, ZH_ENOMEM, "out of memory");
-	c->paths = p;
-	memcpy(c->paths + c->npaths, l->v, l->n * sizeof(*p));
-	c->npaths += l->n;
-	l->n = 0;
 	return 0;
 }
 
 static int take_commit(struct zh_gitlab_commit *c, struct rcommit *r,
-		       const char *where, bool id_required, bool with_paths,
-		       struct zh_error *err)
+		       struct zh_gitlab_mem **mem, const char *where,
+		       bool id_required, bool with_paths, struct zh_error *err)
 {
-	size_t i;
+	size_t i, n = 0;
 	int rc;
 
 	if (!r->object) {
@@ -822,9 +830,21 @@ static int take_commit(struct zh_gitlab_commit *c, struct rcommit *r,
 	    (rc = take_str(&c->author_email, &r->author_email, "author.",
 			   "email", false, err)) < 0)
 		return rc;
-	for (i = 0; with_paths && i < NLISTS; i++)
-		if ((rc = take_paths(c, &r->lists[i], list_names[i], err)) < 0)
+	for (i = 0; with_paths && i < NLISTS; i++) {
+		if ((rc = paths_ok(&r->lists[i], list_names[i], err)) < 0)
 			return rc;
+		n += r->lists[i].n; /* none in a missing list */
+	}
+	if (!n)
+		return 0;
+	if (!(c->paths = mem_array(mem, n, sizeof(*c->paths))))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	for (i = 0; i < NLISTS; i++) {
+		if (r->lists[i].n)
+			memcpy(c->paths + c->npaths, r->lists[i].v,
+			       r->lists[i].n * sizeof(*c->paths));
+		c->npaths += r->lists[i].n;
+	}
 	return 0;
 }
 
@@ -849,12 +869,12 @@ static int take_push(struct zh_gitlab_event *e, struct raw *r,
 	if (r->commits_seen == SEEN_OTHER)
 		return zh_error_set(err, ZH_EINVALID,
 				    "field 'commits' is not a list");
-	if (r->ncommits &&
-	    !(e->commits = calloc(r->ncommits, sizeof(*e->commits))))
+	if (r->ncommits && !(e->commits = mem_array(&r->mem, r->ncommits,
+						    sizeof(*e->commits))))
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
 	for (i = 0; i < r->ncommits; i++) {
-		rc = take_commit(&e->commits[i], &r->commits[i], "commits[].",
-				 true, true, err);
+		rc = take_commit(&e->commits[i], &r->commits[i], &r->mem,
+				 "commits[].", true, true, err);
 		e->ncommits++;
 		if (rc < 0)
 			return rc;
@@ -896,7 +916,7 @@ static int take_mr(struct zh_gitlab_event *e, struct raw *r,
 	needs_commit = strcmp(e->action, "open") == 0 ||
 		       strcmp(e->action, "reopen") == 0 ||
 		       strcmp(e->action, "update") == 0;
-	return take_commit(&e->last_commit, &r->last,
+	return take_commit(&e->last_commit, &r->last, &r->mem,
 			   "object_attributes.last_commit.", needs_commit,
 			   false, err);
 }
@@ -929,6 +949,8 @@ int zh_gitlab_parse(struct zh_gitlab_event *out, const char *body, size_t len,
 	else
 		rc = take_push(out, &r, err);
 out:
+	out->mem = r.mem; /* what out took points into it */
+	r.mem = NULL;
 	raw_dispose(&r);
 	return rc;
 }
@@ -956,6 +978,11 @@ int zh_gitlab_parse_zadig(char **workflow, int64_t *task_id, const char *body,
 	    (rc = take_str(workflow, &r.workflow_name, w, "workflow_name", true,
 			   err)) < 0)
 		*task_id = 0;
+	else if (!(*workflow =
+		       strdup(*workflow))) { /* off the event's memory */
+		*task_id = 0;
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+	}
 out:
 	raw_dispose(&r);
 	return rc;

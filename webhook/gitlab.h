@@ -20,7 +20,14 @@ enum zh_gitlab_kind {
 	ZH_GITLAB_MERGE_REQUEST,
 };
 
-struct zh_gitlab_commit { /* malloc'd strings, any may be NULL but id */
+/* An event's memory: its strings and arrays, in a few blocks freed
+ * together (a push's are twenty-five or more; one allocation each cost
+ * ~1 us of the receiver's ~30 an event: docs/BENCHMARKS.md, seventeenth
+ * measurement). */
+struct zh_gitlab_mem;
+
+struct zh_gitlab_commit { /* in the event's mem; any string may be NULL
+			   * but id */
 	char *id;
 	char *message;
 	char *author;
@@ -29,7 +36,7 @@ struct zh_gitlab_commit { /* malloc'd strings, any may be NULL but id */
 	size_t npaths;
 };
 
-struct zh_gitlab_event { /* malloc'd strings; see dispose */
+struct zh_gitlab_event { /* strings and arrays in mem; see dispose */
 	enum zh_gitlab_kind kind;
 	char *object_kind;	      /* as sent */
 	char *project;		      /* project.path_with_namespace */
@@ -50,6 +57,8 @@ struct zh_gitlab_event { /* malloc'd strings; see dispose */
 	char *source_branch, *target_branch;
 	char *oldrev; /* present on an update that added commits */
 	struct zh_gitlab_commit last_commit; /* id may be NULL */
+
+	struct zh_gitlab_mem *mem; /* every string and array above */
 };
 
 /* Free the members and zero *e. NULL-safe. */

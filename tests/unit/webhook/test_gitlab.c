@@ -473,6 +473,7 @@ static void test_compact(void **state)
 	    "\"source_branch\":\"s\",\"target_branch\":\"t\",\"oldrev\":\"o\","
 	    "\"last_commit\":{\"id\":\"l\"}}}",
 	};
+	static char note[] = "note";
 	struct zh_gitlab_event e;
 	struct zh_buf b;
 	size_t i, len, n;
@@ -493,8 +494,8 @@ static void test_compact(void **state)
 
 	/* only the kinds a worker reads */
 	parse_fixture(&e, "push.json");
-	free(e.object_kind);
-	e.object_kind = strdup("note");
+	e.object_kind =
+	    note; /* (its strings are the event's, not freed apart) */
 	e.kind = ZH_GITLAB_OTHER;
 	zh_buf_init(&b, 1024);
 	assert_int_equal(zh_gitlab_compact(&b, &e), ZH_EINVALID);
@@ -507,7 +508,9 @@ static void test_compact(void **state)
 	zh_gitlab_event_dispose(&e);
 }
 
-/* zh_gitlab_event_bytes: what the parsed-events table budgets. */
+/* zh_gitlab_event_bytes: what the parsed-events table budgets. An
+ * event's strings and arrays are in blocks of 2 KiB, doubling, or one the
+ * size of a longer string. */
 static void test_event_bytes(void **state)
 {
 	static const char small[] =
@@ -520,21 +523,58 @@ static void test_event_bytes(void **state)
 	    "[\"0123456789abcdef0123456789\"]}]}";
 	struct zh_gitlab_event e;
 	struct zh_error err = {0};
-	size_t commit_array;
+	size_t block, n;
+	struct zh_buf b;
 
 	(void)state;
-	/* five strings of at most 15 bytes: 32 bytes each as malloc
-	 * holds them (16 of overhead, rounded to 16) */
+	/* five short strings: one block and its header, as malloc holds it
+	 * (16 bytes of overhead, rounded to 16) */
 	assert_int_equal(zh_gitlab_parse(&e, small, strlen(small), &err), 0);
-	assert_int_equal(zh_gitlab_event_bytes(&e), 5 * 32);
+	block = zh_gitlab_event_bytes(&e);
+	assert_true(block >= 2048 + 16 && block <= 2048 + 64);
+	assert_int_equal(block % 16, 0);
 	zh_gitlab_event_dispose(&e);
-	/* plus the commit array, its id, its paths array and two paths,
-	 * one of 27 bytes (48) */
+	/* a commit, its strings and its paths fit in the same block */
 	assert_int_equal(zh_gitlab_parse(&e, one, strlen(one), &err), 0);
-	commit_array = (sizeof(struct zh_gitlab_commit) + 31) & ~(size_t)15;
-	assert_int_equal(zh_gitlab_event_bytes(&e),
-			 5 * 32 + commit_array + 32 + 32 + 32 + 48);
+	assert_int_equal(zh_gitlab_event_bytes(&e), block);
+	assert_int_equal(e.commits[0].npaths, 2);
+	assert_string_equal(e.commits[0].paths[0], "x");
+	assert_string_equal(e.commits[0].paths[1],
+			    "0123456789abcdef0123456789");
 	zh_gitlab_event_dispose(&e);
+
+	/* past a block: a message of 5,000 bytes gets a block of its own,
+	 * twenty paths of 100 (their list grown from 4 to 32) the next;
+	 * every string and array read back whole */
+	zh_buf_init(&b, 1 << 20);
+	assert_int_equal(zh_buf_append(&b, one, strlen(one) - 3), 0);
+	assert_int_equal(zh_buf_printf(&b, "},{\"id\":\"d\",\"message\":\""),
+			 0);
+	for (n = 0; n < 5000; n++)
+		assert_int_equal(zh_buf_append(&b, "m", 1), 0);
+	assert_int_equal(zh_buf_printf(&b, "\",\"modified\":["), 0);
+	for (n = 0; n < 20; n++)
+		assert_int_equal(
+		    zh_buf_printf(&b, "%s\"%0100zu\"", n ? "," : "", n), 0);
+	assert_int_equal(zh_buf_printf(&b, "]}]}"), 0);
+	assert_int_equal(zh_gitlab_parse(&e, b.ptr, b.len, &err), 0);
+	assert_int_equal(e.ncommits, 2);
+	assert_int_equal(strlen(e.commits[1].message), 5000);
+	assert_int_equal(e.commits[1].npaths, 20);
+	for (n = 0; n < 20; n++) {
+		char want[101];
+
+		snprintf(want, sizeof(want), "%0100zu", n);
+		assert_string_equal(e.commits[1].paths[n], want);
+	}
+	assert_string_equal(e.commits[0].paths[1],
+			    "0123456789abcdef0123456789");
+	assert_string_equal(e.ref, "r");
+	n = zh_gitlab_event_bytes(&e);
+	assert_true(n >= 5000 + 20 * 101 + 20 * sizeof(char *) &&
+		    n <= 3 * (5000 + 20 * 101 + 60 * sizeof(char *)));
+	zh_gitlab_event_dispose(&e);
+	zh_buf_dispose(&b);
 }
 
 int main(void)

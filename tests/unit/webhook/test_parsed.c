@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,14 +16,22 @@
 
 #include "util/banned.h"
 
-/* A parse that owns memory, as a real one does. */
+/* A parse that owns memory: a real one. */
 static struct zh_gitlab_event *event(const char *ref)
 {
 	struct zh_gitlab_event *ev = calloc(1, sizeof(*ev));
+	char body[512];
+	int n;
 
 	assert_non_null(ev);
-	ev->ref = strdup(ref);
-	assert_non_null(ev->ref);
+	n = snprintf(body, sizeof(body),
+		     "{\"object_kind\": \"push\", \"ref\": \"%s\", "
+		     "\"before\": \"%040d\", \"after\": \"%040d\", "
+		     "\"project\": {\"path_with_namespace\": \"g/p\"}}",
+		     ref, 0, 1);
+	assert_true(n > 0 && (size_t)n < sizeof(body));
+	assert_int_equal(zh_gitlab_parse(ev, body, (size_t)n, NULL), 0);
+	assert_string_equal(ev->ref, ref);
 	return ev;
 }
 
