@@ -18,9 +18,10 @@ struct zh_gitlab_mem {
 	_Alignas(max_align_t) char data[];
 };
 
-/* The first block's size: a push's strings and arrays (~1.4 KB of a 2.6
- * KB body) fit; each next block doubles, or holds what is asked. */
-#define MEM_FIRST 2048
+/* The first block's size: what an event keeps of its body (816 bytes of
+ * the 2.6 KB push fixture, ~200 of a merge request's 6 KB) fits; each
+ * next block doubles, or holds what is asked. */
+#define MEM_FIRST 1024
 
 /* n bytes aligned to align (a power of two) in *head's newest block, or
  * in a new one; NULL when out of memory. */

@@ -509,7 +509,7 @@ static void test_compact(void **state)
 }
 
 /* zh_gitlab_event_bytes: what the parsed-events table budgets. An
- * event's strings and arrays are in blocks of 2 KiB, doubling, or one the
+ * event's strings and arrays are in blocks of 1 KiB, doubling, or one the
  * size of a longer string. */
 static void test_event_bytes(void **state)
 {
@@ -521,6 +521,14 @@ static void test_event_bytes(void **state)
 	    "\"after\":\"a\",\"project\":{\"path_with_namespace\":\"p\"},"
 	    "\"commits\":[{\"id\":\"c\",\"added\":[\"x\"],\"removed\":"
 	    "[\"0123456789abcdef0123456789\"]}]}";
+	static const char *const fixtures[] = {
+	    "push.json",
+	    "push_branch_create.json",
+	    "push_branch_delete.json",
+	    "tag_push.json",
+	    "mr_open.json",
+	    "mr_merge.json",
+	};
 	struct zh_gitlab_event e;
 	struct zh_error err = {0};
 	size_t block, n;
@@ -531,9 +539,15 @@ static void test_event_bytes(void **state)
 	 * (16 bytes of overhead, rounded to 16) */
 	assert_int_equal(zh_gitlab_parse(&e, small, strlen(small), &err), 0);
 	block = zh_gitlab_event_bytes(&e);
-	assert_true(block >= 2048 + 16 && block <= 2048 + 64);
+	assert_true(block >= 1024 + 16 && block <= 1024 + 64);
 	assert_int_equal(block % 16, 0);
 	zh_gitlab_event_dispose(&e);
+	/* what each of GitLab's events keeps fits in one block */
+	for (n = 0; n < sizeof(fixtures) / sizeof(fixtures[0]); n++) {
+		parse_fixture(&e, fixtures[n]);
+		assert_int_equal(zh_gitlab_event_bytes(&e), block);
+		zh_gitlab_event_dispose(&e);
+	}
 	/* a commit, its strings and its paths fit in the same block */
 	assert_int_equal(zh_gitlab_parse(&e, one, strlen(one), &err), 0);
 	assert_int_equal(zh_gitlab_event_bytes(&e), block);
