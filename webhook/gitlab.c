@@ -224,8 +224,9 @@ struct reader {
 	struct frame stack[ZH_GITLAB_MAX_DEPTH];
 };
 
-/* (A string dropped stays in the memory until it is freed: a key given
- * twice, at most the body's size in all.) */
+/* (What a key given twice held stays in the event's memory until it is
+ * freed: its strings the body's size at most, its lists' arrays a few
+ * times that; a string held 32 bytes or more of malloc's each before.) */
 static void val_reset(struct val *v)
 {
 	memset(v, 0, sizeof(*v));
