@@ -247,31 +247,6 @@ static int add_one(struct zh_store_trigger_added *out, struct zh_store *s,
 	return ret;
 }
 
-int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
-			 const struct zh_store_trigger_spec *spec,
-			 int64_t now_ms, struct zh_error *err)
-{
-	struct zh_store_trigger_added a = {0, false};
-	char key[ZH_STORE_KEY_LEN + 1];
-	const char *k;
-	int ret;
-
-	if (id)
-		*id = 0;
-	if (existed)
-		*existed = false;
-	if ((ret = spec_key(&k, key, spec, err)))
-		return ret;
-	store_lock(s);
-	ret = add_one(&a, s, spec, k, now_ms, err);
-	store_unlock(s);
-	if (ret == 0 && id)
-		*id = a.id;
-	if (ret == 0 && existed)
-		*existed = a.existed;
-	return ret;
-}
-
 int zh_store_trigger_add_many(struct zh_store_trigger_added *out,
 			      struct zh_store *s,
 			      const struct zh_store_trigger_spec *specs,
@@ -291,7 +266,7 @@ int zh_store_trigger_add_many(struct zh_store_trigger_added *out,
 		goto out;
 	}
 	for (i = 0; i < n && ret == 0; i++)
-		ret = spec_key(&k[i], keys[i], &specs[i], err);
+		ret = spec_key(&k[i], keys[i], specs ? &specs[i] : NULL, err);
 	if (ret)
 		goto out;
 	store_lock(s);
@@ -310,6 +285,20 @@ out:
 		memset(out, 0, n * sizeof(*out));
 	free(keys);
 	free(k);
+	return ret;
+}
+
+int zh_store_trigger_add(int64_t *id, bool *existed, struct zh_store *s,
+			 const struct zh_store_trigger_spec *spec,
+			 int64_t now_ms, struct zh_error *err)
+{
+	struct zh_store_trigger_added a;
+	int ret = zh_store_trigger_add_many(&a, s, spec, 1, now_ms, err);
+
+	if (id)
+		*id = ret ? 0 : a.id;
+	if (existed)
+		*existed = ret ? false : a.existed;
 	return ret;
 }
 
