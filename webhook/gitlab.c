@@ -544,14 +544,14 @@ static int scalar(void *ctx, enum seen seen, const char *s, size_t len)
 			break;
 		}
 		if (l->n == l->cap) { /* doubling, from 4 */
-			if (!(v = mem_array(&rd->r->mem,
-					    l->cap ? l->cap * 2 : 4,
-					    sizeof(*v))))
+			size_t cap = l->cap ? l->cap * 2 : 4;
+
+			if (!(v = mem_array(&rd->r->mem, cap, sizeof(*v))))
 				return stop(rd, ZH_ENOMEM, "out of memory");
 			if (l->n)
 				memcpy(v, l->v, l->n * sizeof(*v));
 			l->v = v;
-			l->cap = l->cap ? l->cap * 2 : 4;
+			l->cap = cap;
 		}
 		if (!(l->v[l->n] = mem_str(&rd->r->mem, s, len)))
 			return stop(rd, ZH_ENOMEM, "out of memory");
