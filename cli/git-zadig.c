@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "gitrepo/gitrepo.h"
+#include "gitrepo/notes.h"
 #include "util/banned.h"
 
 #define PROG ZH_CLI_PROG
@@ -67,11 +68,12 @@ int zh_cli_load_config(struct zh_config **out, const struct zh_cli_opts *o,
 	if (rc < 0)
 		return rc;
 	rc = zh_config_load(out, path, &diag, err);
-	print_diag(&diag, rc < 0);
+	/* one error is the error; several are listed, then counted */
+	print_diag(&diag, rc < 0 && diag.len > 1);
 	if (rc < 0 && diag.len > 1)
 		zh_error_set(err, rc, "%zu errors in '%s'", diag.len, path);
 	else if (rc < 0 && diag.len == 1)
-		zh_error_set(err, rc, "invalid configuration");
+		zh_error_set(err, rc, "%s", diag.msgs[0]);
 	zh_config_diag_dispose(&diag);
 	free(path);
 	return rc;
@@ -119,13 +121,14 @@ static int cmd_config(struct zh_cli_opts *o, struct zh_error *err)
 	return rc;
 }
 
-/* status without --live: no config needed (its notes.ref is used when
- * one loads) and no network. */
+/* status without --live: no config needed (the notes.ref of one that is
+ * found is used, whether or not the rest of it is valid here) and no
+ * network. */
 static int cmd_status(struct zh_cli_opts *o, struct zh_error *err)
 {
-	struct zh_config *cfg = NULL;
 	struct zh_repo *r = NULL;
-	char *path = NULL, *gitval = NULL;
+	struct zh_error e = {0};
+	char *path = NULL, *gitval = NULL, *ref = NULL;
 	int rc;
 
 	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
@@ -135,13 +138,13 @@ static int cmd_status(struct zh_cli_opts *o, struct zh_error *err)
 	if (!o->config && !getenv("ZADIG_HOOK_CONFIG"))
 		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
 	if (zh_config_locate(&path, o->config, gitval, NULL) == 0 &&
-	    zh_config_load(&cfg, path, NULL, NULL) < 0)
-		cfg = NULL;
+	    zh_config_notes_ref(&ref, path, &e) < 0)
+		fprintf(stderr, "git-zadig: warning: %s; reading %s\n", e.msg,
+			ZH_NOTES_REF_DEFAULT);
 	free(path);
 	free(gitval);
-	rc = zh_cli_status(r, cfg ? cfg->notes.ref : NULL, o->args, o->nargs,
-			   o->json, NULL, NULL, err);
-	zh_config_free(cfg);
+	rc = zh_cli_status(r, ref, o->args, o->nargs, o->json, NULL, NULL, err);
+	free(ref);
 	zh_repo_free(r);
 	return rc;
 }

@@ -97,6 +97,8 @@ static int run_task_verb(const struct zh_cli_opts *o,
 	struct zh_config *cfg = NULL;
 	int rc;
 
+	if (!*t.workflow)
+		return fail_usage(err, "no workflow name given");
 	if ((rc = parse_task_id(&t.id, o->args[1], err)) < 0)
 		return rc;
 	if ((rc = with_client(&cfg, &t.z, o, err)) == 0) {
@@ -182,6 +184,8 @@ static int cmd_cancel(struct zh_cli_opts *o, struct zh_error *err)
 
 static int cmd_approve(struct zh_cli_opts *o, struct zh_error *err)
 {
+	if (!*o->args[2])
+		return fail_usage(err, "no stage name given for the approval");
 	return run_task_verb(o, approve, err);
 }
 
@@ -399,6 +403,28 @@ out:
 	return rc;
 }
 
+/* The fields of note line l that a task's extra holds ("duration=36s
+ * tests=24/24"): all but kind and rule, which the store has apart, and
+ * those whose value a space would split. */
+static void note_extra(char *buf, size_t size, const struct zh_note_line *l)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < l->nfields && len < size; i++) {
+		const struct zh_note_field *fl = &l->fields[i];
+
+		if (strcmp(fl->key, "kind") == 0 ||
+		    strcmp(fl->key, "rule") == 0 || strchr(fl->value, ' ') ||
+		    !*fl->value)
+			continue;
+		len += (size_t)snprintf(buf + len, size - len, "%s%s=%s",
+					len ? " " : "", fl->key, fl->value);
+	}
+	if (len >= size)
+		buf[0] = '\0'; /* cut: better none than half of one */
+}
+
 /* Tasks a note names but the local store does not know (a clone that
  * fetched the notes): teach the store, so --live can ask Zadig. */
 static int learn_from_note(struct zh_store *s, const char *repo,
@@ -417,10 +443,18 @@ static int learn_from_note(struct zh_store *s, const char *repo,
 		len = nl ? (size_t)(nl - p) : strlen(p);
 		if (zh_note_line_parse(&l, p, len, NULL) == 0 &&
 		    l.task_id > 0) {
-			struct zh_store_task t;
+			struct zh_store_task t, known;
 			const char *kind = zh_note_line_get(&l, "kind");
+			char extra[256];
 
 			memset(&t, 0, sizeof(t));
+			note_extra(extra, sizeof(extra), &l);
+			/* as the note says, until Zadig says otherwise: the
+			 * notes written after the refresh keep it when Zadig
+			 * does not answer */
+			t.status = l.status;
+			t.extra = extra[0] ? extra : NULL;
+			t.final = zh_zadig_status_is_final(l.status);
 			t.workflow = l.workflow;
 			t.custom = kind && strcmp(kind, "custom") == 0;
 			t.task_id = l.task_id;
@@ -429,9 +463,9 @@ static int learn_from_note(struct zh_store *s, const char *repo,
 			t.rule = (char *)zh_note_line_get(&l, "rule");
 			t.url = strcmp(l.url, "-") ? l.url : NULL;
 			t.poll_interval_ms = cfg->poll.interval_ms;
-			if (zh_store_task_find(&t, s, l.workflow, t.custom,
+			if (zh_store_task_find(&known, s, l.workflow, t.custom,
 					       l.task_id, NULL) == 0)
-				zh_store_task_dispose(&t);
+				zh_store_task_dispose(&known);
 			else
 				rc =
 				    zh_store_task_upsert(NULL, s, &t, now, err);
@@ -449,6 +483,41 @@ struct session {
 	char *state, *name;
 };
 
+/* What the flow says (a trigger created or still queued, a task Zadig
+ * did not answer for, the token refused), for the person at the
+ * terminal. */
+static void session_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "git-zadig: %s\n", line);
+}
+
+/* Zadig's part of a sync or refresh, when it was not all done: the
+ * error the verb ends with (exit 1), after what it printed. */
+static int session_fail(const struct session *ss, struct zh_error *err)
+{
+	const struct zh_flow_tally *t = &ss->flow.tally;
+	char what[256];
+	int len = 0;
+
+	if (t->queued)
+		len += snprintf(what + len, sizeof(what) - (size_t)len,
+				"%d trigger%s still queued", t->queued,
+				t->queued == 1 ? "" : "s");
+	if (t->rejected)
+		len += snprintf(what + len, sizeof(what) - (size_t)len,
+				"%s%d trigger%s rejected", len ? ", " : "",
+				t->rejected, t->rejected == 1 ? "" : "s");
+	if (t->unpolled)
+		len += snprintf(what + len, sizeof(what) - (size_t)len,
+				"%s%d request%s for status unanswered",
+				len ? ", " : "", t->unpolled,
+				t->unpolled == 1 ? "" : "s");
+	if (!len)
+		return 0;
+	return zh_error_set(err, ZH_EZADIG, "%s (see above)", what);
+}
+
 static int session_open(struct session *ss, struct zh_repo *r,
 			const struct zh_config *cfg, struct zh_error *err)
 {
@@ -465,6 +534,7 @@ static int session_open(struct session *ss, struct zh_repo *r,
 	ss->flow.store = ss->store;
 	ss->flow.repo = r;
 	ss->flow.repo_name = ss->name;
+	ss->flow.log = session_log;
 	return 0;
 }
 
@@ -538,23 +608,26 @@ static int sync_repo(struct zh_repo *r, const struct zh_config *cfg,
 		     const struct zh_cli_opts *o, struct zh_error *err)
 {
 	struct session ss;
+	const struct zh_flow_tally *t = &ss.flow.tally;
 	size_t notes = 0;
-	int sent = 0, polled = 0, rc;
+	int rc;
 
 	if ((rc = session_open(&ss, r, cfg, err)) < 0)
 		goto out;
 	take_spool(&ss, r, o->config);
-	if ((rc = zh_flow_deliver_due(&sent, &ss.flow, true, err)) < 0 ||
+	if ((rc = zh_flow_deliver_due(NULL, &ss.flow, true, err)) < 0 ||
 	    (rc = zh_flow_poll(
-		 &polled, &ss.flow,
+		 NULL, &ss.flow,
 		 o->all ? ZH_STORE_TASKS_ALL : ZH_STORE_TASKS_PENDING, err)) <
 		0 ||
 	    (rc = zh_flow_write_notes(&notes, &ss.flow, err)) < 0)
 		goto out;
 	printf("delivered %d trigger%s, polled %d task%s, updated %zu "
 	       "note%s\n",
-	       sent, sent == 1 ? "" : "s", polled, polled == 1 ? "" : "s",
-	       notes, notes == 1 ? "" : "s");
+	       t->created, t->created == 1 ? "" : "s", t->polled,
+	       t->polled == 1 ? "" : "s", notes, notes == 1 ? "" : "s");
+	fflush(stdout);
+	rc = session_fail(&ss, err);
 out:
 	session_close(&ss);
 	return rc;
@@ -604,6 +677,9 @@ static int cmd_status_live(struct zh_cli_opts *o, struct zh_error *err)
 		goto out;
 	rc = zh_cli_status(r, cfg->notes.ref, o->args, o->nargs, o->json,
 			   refresh_commit, &ss, err);
+	fflush(stdout);
+	if (rc == 0)
+		rc = session_fail(&ss, err);
 out:
 	session_close(&ss);
 	zh_config_free(cfg);

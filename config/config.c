@@ -1639,6 +1639,79 @@ out:
 	return rc;
 }
 
+/* The value under key in mapping node map, or NULL. */
+static const yaml_node_t *map_value(struct ctx *x, const yaml_node_t *map,
+				    const char *key)
+{
+	const yaml_node_pair_t *p;
+
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		const yaml_node_t *k = node_at(x, p->key);
+
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    strcmp(sval(k), key) == 0)
+			return node_at(x, p->value);
+	}
+	return NULL;
+}
+
+int zh_config_notes_ref(char **out, const char *path, struct zh_error *err)
+{
+	const yaml_node_t *v;
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct ctx x;
+	char *text = NULL, *s = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if ((rc = read_file(&text, &len, path, err)))
+		return rc;
+	memset(&x, 0, sizeof(x));
+	x.name = path;
+	x.doc = &doc;
+	if (!yaml_parser_initialize(&parser)) {
+		free(text);
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = zh_error_set(err, ZH_ECONFIG, "'%s' is not valid yaml",
+				  path);
+		goto out_parser;
+	}
+	v = map_value(&x,
+		      map_value(&x, yaml_document_get_root_node(&doc), "notes"),
+		      "ref");
+	if (!v || is_null(v)) {
+		s = strdup("refs/notes/zadig");
+	} else if (v->type != YAML_SCALAR_NODE || expand(&x, v, &s) < 0 ||
+		   strncmp(s, "refs/", 5) != 0) {
+		free(s);
+		s = NULL;
+		rc = zh_error_set(err, ZH_ECONFIG,
+				  "notes.ref in '%s' is not "
+				  "usable",
+				  path);
+		goto out_doc;
+	}
+	if (!s)
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+	*out = s;
+out_doc:
+	yaml_document_delete(&doc);
+out_parser:
+	yaml_parser_delete(&parser);
+	msgs_dispose(&x.errs);
+	msgs_dispose(&x.warns);
+	free(text);
+	return rc;
+}
+
 void zh_config_free(struct zh_config *c)
 {
 	if (!c)

@@ -128,6 +128,12 @@ int zh_config_parse(struct zh_config **out, const char *name,
 
 void zh_config_free(struct zh_config *c);
 
+/* Only notes.ref of the file at path (its default when absent), read
+ * whatever else the file holds or lacks: `git zadig status` needs no more
+ * and must not fail for, say, a token's variable unset in the shell at
+ * hand. *out malloc'd. Returns 0, ZH_ECONFIG or ZH_ENOMEM. */
+int zh_config_notes_ref(char **out, const char *path, struct zh_error *err);
+
 /* Which file to read: explicit (--config) if set, else $ZADIG_HOOK_CONFIG,
  * else git_config_value (the repository's zadig.config, may be NULL), else
  * /etc/zadig-hook/config.yaml. *out is malloc'd. Returns 0, or ZH_ECONFIG

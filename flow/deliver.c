@@ -380,6 +380,24 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	return rc == ZH_ENOTFOUND ? 0 : rc;
 }
 
+static void tally_outcome(struct zh_flow *f, enum zh_flow_outcome o)
+{
+	switch (o) {
+	case ZH_FLOW_CREATED:
+		f->tally.created++;
+		break;
+	case ZH_FLOW_REJECTED:
+		f->tally.rejected++;
+		break;
+	case ZH_FLOW_QUEUED:
+	case ZH_FLOW_HELD:
+		f->tally.queued++;
+		break;
+	case ZH_FLOW_DONE:
+		break;
+	}
+}
+
 int zh_flow_deliver_id(struct zh_flow_result *res, struct zh_flow *f,
 		       int64_t trigger_id, struct zh_error *err)
 {
@@ -446,6 +464,8 @@ int zh_flow_deliver_due(int *n, struct zh_flow *f, bool ignore_backoff,
 		else if (rc == 0 && res.outcome == ZH_FLOW_QUEUED)
 			logf_(f, "%s/%s: still queued: %s", t.repo, t.rule,
 			      res.message);
+		if (rc == 0)
+			tally_outcome(f, res.outcome);
 		zh_store_trigger_dispose(&t);
 		count++;
 		if (rc < 0)
@@ -504,11 +524,13 @@ static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 	if (rc < 0) {
 		logf_(f, "cannot poll %s #%" PRId64 ": %s", k->workflow,
 		      k->task_id, e.msg);
+		f->tally.unpolled++;
 		/* keep the old status; try again later */
 		rc = zh_store_task_update(f->store, k->id, k->status, NULL,
 					  k->final, next, interval, now, err);
 		goto out;
 	}
+	f->tally.polled++;
 	final = zh_zadig_status_is_final(t.status);
 	zh_flow_task_extra(extra, sizeof(extra), &t);
 	rc = zh_store_task_update(f->store, k->id, t.status ? t.status : "",
@@ -529,15 +551,21 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 	size_t i;
 	int rc;
 
-	if (lookup_disabled(f) || client(&z, f, &e) < 0)
+	if (lookup_disabled(f))
 		return 0;
-	rc = zh_zadig_tasks_by_commit(&l, z, commit, &e);
+	if ((rc = client(&z, f, &e)) == 0)
+		rc = zh_zadig_tasks_by_commit(&l, z, commit, &e);
 	if (rc == ZH_ENOTFOUND) {
 		disable_lookup(f);
 		return 0;
 	}
-	if (rc < 0)
-		return 0; /* a hint only: polling by id goes on */
+	if (rc < 0) {
+		/* a hint only: polling by id goes on */
+		logf_(f, "cannot look up the tasks of %.12s: %s", commit,
+		      e.msg);
+		f->tally.unpolled++;
+		return 0;
+	}
 	for (i = 0; i < l.len; i++) {
 		const struct zh_zadig_task *k = &l.items[i];
 		struct zh_store_task st;

@@ -27,6 +27,16 @@ struct zh_flow {
 	zh_flow_log_fn log;
 	void *log_ctx;
 	int64_t deadline_ms; /* 0: none; else no request runs past it */
+	/* What the calls to Zadig came to (zh_flow_deliver_due, zh_flow_poll,
+	 * zh_flow_refresh_commit add to it): `git zadig sync` and `status
+	 * --live` report it and fail when something was not done. */
+	struct zh_flow_tally {
+		int created;  /* triggers Zadig took (or had taken: found) */
+		int rejected; /* refused for good (4xx) */
+		int queued;   /* not delivered, kept for a retry (held too) */
+		int polled;   /* tasks Zadig told us about */
+		int unpolled; /* tasks or commit lookups Zadig did not answer */
+	} tally;
 };
 
 /* Free what zh_flow made (the client); the rest is the caller's. */

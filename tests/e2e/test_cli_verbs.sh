@@ -20,6 +20,12 @@ run git zadig show onlyone
 expect "missing argument is a usage error" 2 "" "usage: git zadig show"
 run git zadig show wf abc
 expect "bad task id" 2 "" "invalid task id 'abc'"
+run git zadig show "" 3
+expect "an empty workflow name is a usage error" 2 "" "no workflow name given"
+run git zadig cancel "" 3 --custom
+expect "cancel: an empty workflow name is a usage error" 2 "" "no workflow name given"
+run git zadig approve wf 3 ""
+expect "approve: an empty stage is a usage error" 2 "" "no stage name given"
 run git zadig retry wf 1 --custom
 expect "option the verb does not take" 2 "" "does not take --custom"
 
@@ -115,9 +121,10 @@ expect "zadig down: connection refused" 1 "" "cannot reach zadig.*(refused|conne
 # config errors are exit 2
 printf 'zadig:\n  url: ftp://x\n  token: t\n' >"$T/ftp.yaml"
 run git zadig show wf-dev 9 --config "$T/ftp.yaml"
-expect "invalid config exits 2" 2 "" "ftp.yaml:2:"
+expect "invalid config exits 2" 2 "" "^git-zadig: error: .*ftp.yaml:2:"
 run git zadig show wf-dev 9 --config "$T/nope.yaml"
-expect "missing config exits 2" 2 "" "nope.yaml"
+expect "missing config exits 2" 2 "" "^git-zadig: error: cannot read '.*nope.yaml': No such file"
+check "missing config: one line" test "$(wc -l <"$T/err")" = 1
 
 # config check: every error, with FILE:LINE:COL, exit 2
 cat >"$T/bad.yaml" <<'YAML'

@@ -36,7 +36,9 @@ check "zadig down: the note says queued" \
 check "zadig down: nothing reached the fake" test "$(creates wf-dev)" = 0
 check "zadig down: hook.poll false starts no poller" test -z "$(pollers "$G")"
 run_in "$G" git zadig sync
-expect "zadig down: sync keeps it" 0 "^delivered 1 trigger"
+expect "zadig down: sync keeps it, and fails saying why" 1 "^delivered 0 triggers, " \
+	"^git-zadig: down/dev: still queued: cannot reach zadig at http://127.0.0.1:1.*connection refused$"
+check "zadig down: sync's error counts it" grep -q "^git-zadig: error: 1 trigger still queued" "$T/err"
 check "zadig down: sync: still queued" \
 	test "$(note "$G" main)" = "queued wf-dev #- - rule=dev"
 # Zadig is back: point the recorded config at it
@@ -105,7 +107,8 @@ check "zadig slow: the poller delivers the ref the hook had no time for" test -n
 check "zadig slow: ... and keeps the one whose request may still create a task" test -n "$a"
 a=${a:-main}
 run_in "$G" git zadig sync
-expect "zadig slow: an early sync" 0 "^delivered"
+expect "zadig slow: an early sync" 1 "^delivered" \
+	"still queued: an earlier request may still be in progress at zadig"
 check "zadig slow: an early sync leaves it queued" \
 	test "$(note "$G" "$a")" = "queued wf-dev #- - rule=dev"
 check "zadig slow: the late task is found (sync), not created again" \
@@ -175,8 +178,9 @@ check "401: the note says queued" wait_note "$G" main "^queued wf-dev #- - rule=
 check "401: refused creates" test "$(creates wf-dev 401)" -ge 1
 check "401: logged loudly" wait_for_log "$G" "ZADIG REFUSED THE TOKEN"
 # sync with the token still wrong keeps it
-(cd "$G" && ZADIG_TOKEN=still-wrong run git zadig sync)
-expect "401: sync with a wrong token" 0 "^delivered 1 trigger"
+ZADIG_TOKEN=still-wrong run_in "$G" git zadig sync
+expect "401: sync with a wrong token fails loudly" 1 "^delivered 0 triggers, " \
+	"^git-zadig: ZADIG REFUSED THE TOKEN for app/dev: .*401"
 check "401: still queued" test "$(note "$G" main)" = "queued wf-dev #- - rule=dev"
 n=$(creates wf-dev 200)
 run_in "$G" git zadig sync
@@ -186,5 +190,8 @@ check "401: the note ends passed" sync_until "$G" main "^passed wf-dev #[0-9]+ .
 run_in "$G" git zadig sync
 check "401: no further create" test "$(creates wf-dev 200)" = $((n + 1))
 
-check "sync printed no error" test ! -s "$T/sync.err"
+# (a sync says what it delivered, and that a trigger waits while an
+# earlier request may still create its task)
+check "sync printed no error but a trigger still queued" \
+	bash -c "! grep -vE 'still queued|created http|was sent before: found' '$T/sync.err'"
 hook_finish

@@ -51,6 +51,36 @@ else
 fi
 run git zadig status HEAD nosuchrev
 expect "status of an unknown revision" 1 "" "nosuchrev"
+
+# a config that does not load in this shell (its token's variable unset):
+# status still reads the notes ref it names
+git notes --ref=ci add -m "passed wf-ci #5 - rule=ci" HEAD
+printf 'zadig:\n  url: http://127.0.0.1:1\n  token: ${ZH_TEST_UNSET_VAR}\nnotes:\n  ref: refs/notes/ci\n' >"$T/ci.yaml"
+run git zadig status --config "$T/ci.yaml"
+expect "status reads notes.ref of a config that does not load here" 0 "^  passed wf-ci #5 - rule=ci$"
+printf 'notes: {ref: [\n' >"$T/broken.yaml"
+run git zadig status --config "$T/broken.yaml"
+expect "status with a broken config: says so, reads the default ref" 0 \
+	"^  passed wf-dev #1 " "^git-zadig: warning: .*broken.yaml.*; reading refs/notes/zadig$"
+
+# ---- status --live in the clone: the tasks its notes name are asked ----
+# (the clone's own store has never heard of them)
+run git zadig status --live --config "$CFG"
+expect "status --live in a clone that fetched the notes" 0 \
+	"^  passed wf-dev #1 http://127.0.0.1:$FAKE_PORT/.* duration=[0-9]+s tests=24/24 rule=dev$"
+requests
+check "status --live asked zadig for the task" \
+	grep -q "\"path\": \"/api/directory/workflowTask/id/1/pipelines/wf-dev\"" "$T/req.json"
+check "status --live: the note is one line still" test "$(note .git "$c" | wc -l)" = 1
+sed "s|^  url: .*|  url: http://127.0.0.1:$(closed_port)|" "$CFG" >"$T/down.yaml"
+run git zadig status --live --config "$T/down.yaml"
+expect "status --live, zadig down: what the note says, and exit 1" 1 \
+	"^  passed wf-dev #1 .* tests=24/24 rule=dev$" \
+	"^git-zadig: error: [0-9]+ requests? for status unanswered"
+check "status --live, zadig down: says which task" \
+	grep -qE "^git-zadig: cannot poll wf-dev #1: cannot reach zadig" "$T/err"
+check "status --live, zadig down: the note is kept" \
+	bash -c "git notes --ref=zadig show $c | grep -qE '^passed wf-dev #1 .*tests=24/24 rule=dev$'"
 cd "$T"
 
 # ---- many refs and pushes: lines accumulate, sorted ----
