@@ -17,7 +17,9 @@ bool zh_webhook_secret_equal(const char *given, const char *want)
 	size_t gl, wl, i, j = 0;
 	unsigned char d;
 
-	if (!given || !want)
+	/* an empty secret authenticates nobody (the config refuses one;
+	 * this holds should one get here) */
+	if (!given || !want || !*want)
 		return false;
 	/* not hashed: OpenSSL's digests cost each request a provider
 	 * lookup and the process ~2 MB of libcrypto pages. Every byte of

@@ -19,6 +19,9 @@
 
 #define PROG "zadig-webhook"
 #define DEFAULT_STATE_DIR "/var/lib/zadig-hook"
+/* How long SIGTERM waits for requests still arriving: GitLab gives up
+ * on a delivery after 10 s by default. */
+#define DRAIN_MS 10000
 
 static const char usage[] =
     "usage: zadig-webhook --config FILE [--listen HOST:PORT] "
@@ -138,10 +141,19 @@ static int load(struct zh_config **out, const char *path, const char *prefix)
 		return ZH_ECONFIG;
 	}
 	zh_config_diag_dispose(&d);
-	if (!cfg->webhook.secret) {
+	/* an empty secret or token would let an empty header in */
+	if (!cfg->webhook.secret || !*cfg->webhook.secret) {
 		fprintf(stderr,
 			PROG ": %s%s: webhook.secret is required (GitLab's "
-			     "secret token)\n",
+			     "secret token) and may not be empty\n",
+			prefix, path);
+		zh_config_free(cfg);
+		return ZH_ECONFIG;
+	}
+	if (cfg->webhook.zadig_token && !*cfg->webhook.zadig_token) {
+		fprintf(stderr,
+			PROG ": %s%s: webhook.zadig_token is empty (leave it "
+			     "out to turn /webhook/zadig off)\n",
 			prefix, path);
 		zh_config_free(cfg);
 		return ZH_ECONFIG;
@@ -211,7 +223,7 @@ int main(int argc, char **argv)
 	struct zh_error err = {0};
 	sigset_t set;
 	char addr[128];
-	int i, port = 0, rc, code = 0, sig;
+	int i, port = 0, rc, code = 0, sig, busy;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -330,6 +342,10 @@ out:
 	/* no new requests, the ones in progress finish; then the workers
 	 * finish the event in hand */
 	zh_wh_server_quiesce(w.server);
+	if ((busy = zh_wh_server_drain(w.server, DRAIN_MS)) > 0)
+		zh_wh_log("stopping: %d request%s still in progress after "
+			  "%d s, cut",
+			  busy, busy == 1 ? "" : "s", DRAIN_MS / 1000);
 	zh_wh_server_stop(w.server);
 	if (w.workers)
 		zh_wh_workers_stop(&w);

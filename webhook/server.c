@@ -73,7 +73,21 @@ struct zh_wh_server {
 	pthread_t ckpt;
 	pthread_cond_t ckcond;
 	bool ckstop, ckstarted;
+	/* connections with a request on the way: accepted and not yet
+	 * past a request, or in one (zh_wh_server_drain waits for them) */
+	atomic_int busy;
 };
+
+/* What a connection is doing (its socket context): busy from its accept
+ * until its request is answered and again from its next request's
+ * headers; idle in between (a kept-alive connection) */
+struct conn {
+	bool busy;
+};
+
+/* Set once stopping: answers close their connection, so that a
+ * kept-alive client sends its next request to the next receiver. */
+static atomic_bool draining;
 
 enum route {
 	ROUTE_GITLAB,
@@ -176,6 +190,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (atomic_load_explicit(&draining, memory_order_relaxed))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ok = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ok;
@@ -673,6 +689,50 @@ static bool past_drain(const struct request *q, unsigned long long n)
 	return n > q->max && n - q->max > DRAIN_MAX;
 }
 
+/* c's state, NULL when libmicrohttpd had no memory for it. */
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+static void conn_busy(struct zh_wh_server *s, struct MHD_Connection *c,
+		      bool busy)
+{
+	struct conn *k = conn_of(c);
+
+	if (!k || k->busy == busy)
+		return;
+	k->busy = busy;
+	atomic_fetch_add(&s->busy, busy ? 1 : -1);
+}
+
+static void notify_conn(void *cls, struct MHD_Connection *c,
+			void **socket_context,
+			enum MHD_ConnectionNotificationCode toe)
+{
+	struct zh_wh_server *s = cls;
+	struct conn *k = *socket_context;
+
+	(void)c;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		/* its request is on the way (without the memory, the
+		 * connection is just not waited for) */
+		if ((k = malloc(sizeof(*k)))) {
+			k->busy = true;
+			atomic_fetch_add(&s->busy, 1);
+		}
+		*socket_context = k;
+		return;
+	}
+	if (k && k->busy)
+		atomic_fetch_sub(&s->busy, 1);
+	free(k);
+	*socket_context = NULL;
+}
+
 /* The first call for a request: route it, and refuse what can be refused
  * before reading a byte of the body. */
 static enum MHD_Result begin(struct zh_webhook *w, struct MHD_Connection *c,
@@ -783,8 +843,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	struct request *q = *con_cls;
 
 	(void)version;
-	if (!q)
+	if (!q) {
+		conn_busy(s, c, true);
 		return begin(w, c, url, method, con_cls);
+	}
 	if (q->phase == STORE_DONE) {
 		/* resumed by the committer */
 		q->phase = STORE_NONE;
@@ -842,8 +904,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct zh_wh_server *s = cls;
 	struct request *q = *con_cls;
 
-	(void)c;
 	(void)toe;
+	conn_busy(s, c, false);
 	if (!q)
 		return;
 	zh_buf_dispose(&q->body);
@@ -1032,6 +1094,7 @@ int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s,
 	    http_threads() > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 	    http_threads(), MHD_OPTION_END);
 	if (!s->mhd) {
@@ -1048,8 +1111,28 @@ int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
 
 void zh_wh_server_quiesce(struct zh_wh_server *s)
 {
-	if (s && s->mhd)
-		MHD_quiesce_daemon(s->mhd);
+	atomic_store(&draining, true);
+	/* closed now, not at the stop: a client connecting while the
+	 * requests in flight finish is refused at once, not left in the
+	 * backlog to be reset */
+	if (s && s->mhd && MHD_quiesce_daemon(s->mhd) != MHD_INVALID_SOCKET &&
+	    s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
+}
+
+int zh_wh_server_drain(struct zh_wh_server *s, int64_t max_ms)
+{
+	const struct timespec tick = {0, 10 * 1000 * 1000};
+	int64_t waited = 0;
+	int n = 0;
+
+	while (s && (n = atomic_load(&s->busy)) > 0 && waited < max_ms) {
+		nanosleep(&tick, NULL);
+		waited += 10;
+	}
+	return n;
 }
 
 void zh_wh_server_stop(struct zh_wh_server *s)

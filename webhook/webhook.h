@@ -82,8 +82,15 @@ int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
 		       const char *listen, char *addr, size_t addrsize,
 		       int *port, struct zh_error *err);
 
-/* Stop accepting connections (the listening socket closes). */
+/* Stop accepting connections (the listening socket closes); answers
+ * from now on close their connections. */
 void zh_wh_server_quiesce(struct zh_wh_server *s);
+
+/* After zh_wh_server_quiesce: wait up to max_ms for the connections with
+ * a request on the way (accepted, or sending one) to be answered; kept-
+ * alive connections between requests are not waited for. Returns how
+ * many were still busy. */
+int zh_wh_server_drain(struct zh_wh_server *s, int64_t max_ms);
 
 /* Finish the requests in progress, stop the threads, free. NULL-safe. */
 void zh_wh_server_stop(struct zh_wh_server *s);

@@ -150,6 +150,12 @@ check "bad config: unknown key reported too" grep -q "bad.yaml:5:" "$T/err"
 printf 'zadig:\n  url: http://x\n  token: t\n' >"$T/nosecret.yaml"
 run zadig-webhook --config "$T/nosecret.yaml"
 expect "no webhook.secret: exit 2" 2 "" "webhook.secret is required"
+printf 'zadig:\n  url: http://x\n  token: t\nwebhook:\n  secret: ${ZH_EMPTY_SECRET}\n' >"$T/emptysecret.yaml"
+ZH_EMPTY_SECRET= run zadig-webhook --config "$T/emptysecret.yaml"
+expect "an empty webhook.secret: exit 2" 2 "" "webhook.secret is required .*and may not be empty"
+printf 'zadig:\n  url: http://x\n  token: t\nwebhook:\n  secret: s\n  zadig_token: ""\n' >"$T/emptyzt.yaml"
+run zadig-webhook --config "$T/emptyzt.yaml"
+expect "an empty webhook.zadig_token: exit 2" 2 "" "webhook.zadig_token is empty"
 
 # ---- start; learn the port; point public_url at it with SIGHUP ----
 wh_start "$CFG"
@@ -418,11 +424,46 @@ check "metrics: duplicates counted" grep -q '^zadig_webhook_events_duplicates_to
 check "metrics: created triggers counted" grep -q '^zadig_webhook_triggers_total{result="created"} 7$' "$T/metrics"
 check "metrics: notes written" metric_ge zadig_webhook_notes_written_total 1
 
-# ---- SIGTERM; restart keeps the state ----
-wh_stop TERM
+# ---- SIGTERM: requests on their way are answered, idle ones not awaited ----
+# fd 5: a kept-alive connection, idle after its request; fd 3: half of a
+# request's headers sent; fd 4: the headers and 20 bytes of the body
+len=$(wc -c <"$T/push.json")
+hdrs() {
+	printf 'POST /webhook/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Token: %s\r\nX-Gitlab-Event: Push Hook\r\nIdempotency-Key: %s\r\nwebhook-id: %s\r\nwebhook-timestamp: %s\r\nwebhook-signature: %s\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n' \
+		"$GL_SECRET" "$1" "$1" "$NOW" "$(sw_sign "$SK" "$1" "$NOW" "$T/push.json")" "$len"
+}
+exec 5<>"/dev/tcp/127.0.0.1/$WH_PORT"
+printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' >&5
+exec 3<>"/dev/tcp/127.0.0.1/$WH_PORT"
+hdrs term-3 | head -c 40 >&3
+exec 4<>"/dev/tcp/127.0.0.1/$WH_PORT"
+{ hdrs term-4 && head -c 20 "$T/push.json"; } >&4
+sleep 0.3
+t0=$(date +%s%N)
+kill -TERM "$WH_PID"
+sleep 0.5
+{ hdrs term-3 | tail -c +41 && cat "$T/push.json"; } >&3
+tail -c +21 "$T/push.json" >&4
+timeout 5 cat <&3 >"$T/r3"
+timeout 5 cat <&4 >"$T/r4"
+WH_RC=0
+wait "$WH_PID" 2>/dev/null || WH_RC=$?
+took=$((($(date +%s%N) - t0) / 1000000))
+WH_PID=
+exec 3<&- 4<&- 5<&-
+check "SIGTERM: a request whose headers were arriving is answered 202" grep -q "^HTTP/1.1 202" "$T/r3"
+check "SIGTERM: a request whose body was arriving is answered 202" grep -q "^HTTP/1.1 202" "$T/r4"
+check "SIGTERM: answers close their connection" grep -qi "^Connection: close" "$T/r4"
 check "SIGTERM: exit 0" test "$WH_RC" = 0
+check "SIGTERM: an idle kept-alive connection is not waited for (${took}ms)" test "$took" -lt 4000
 check "SIGTERM: logged" log_has "stopped$"
+check "SIGTERM: nothing was cut" bash -c "! grep -q 'still in progress' '$T/wh.err'"
 wh_start "$CFG"
+for k in term-3 term-4; do
+	gitlab "Push Hook" "$T/push.json" -H "Idempotency-Key: $k" -H "webhook-id: $k" \
+		-H "webhook-timestamp: $NOW" -H "webhook-signature: $(sw_sign "$SK" "$k" "$NOW" "$T/push.json")" >/dev/null
+	want "SIGTERM: the event of $k was stored" 200 '"status":"duplicate"'
+done
 gitlab "Push Hook" "$T/push.json" -H "Idempotency-Key: push-1" -H "webhook-id: push-1" \
 	-H "webhook-timestamp: $NOW" -H "webhook-signature: $(sw_sign "$SK" push-1 "$NOW" "$T/push.json")" >/dev/null
 want "after restart a redelivery is still a duplicate" 200 '"status":"duplicate"'

@@ -32,6 +32,9 @@ static void test_secret_equal(void **state)
 	assert_false(zh_webhook_secret_equal("", "s3cret"));
 	assert_false(zh_webhook_secret_equal(NULL, "s3cret"));
 	assert_false(zh_webhook_secret_equal("s3cret", NULL));
+	/* an empty secret lets nobody in, an empty header included */
+	assert_false(zh_webhook_secret_equal("", ""));
+	assert_false(zh_webhook_secret_equal("x", ""));
 }
 
 static void test_sign_vector(void **state)
