@@ -191,11 +191,14 @@ static int write_once(size_t *n, bool *stale, struct zh_flow *f,
 	for (i = 0; i < cl->len; i++) {
 		rc = add_commit(b, &nd[i], f, &cl->items[i], err);
 		if (rc == ZH_EINVALID) {
-			/* one odd record must not hold up every other note */
+			/* One odd record (a commit that is not a commit id)
+			 * must not hold up every other note; its rows stay
+			 * in nd and are marked noted below as if written, so
+			 * it is not picked again (nor logged) until one of
+			 * them changes: dropped from nd, it was "changed"
+			 * at once, rewritten 8 times a round, every round. */
 			if (f->log)
 				f->log(f->log_ctx, err->msg);
-			zh_store_trigger_list_dispose(&nd[i].triggers);
-			zh_store_task_list_dispose(&nd[i].tasks);
 			rc = 0;
 		}
 		if (rc < 0)

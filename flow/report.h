@@ -9,7 +9,10 @@
 /* Write the note of every commit of f->repo_name whose tasks or triggers
  * changed since they were last noted, into f->repo under notes.ref, as
  * one notes commit. *n (may be NULL) gets the number of notes changed.
- * Returns 0, ZH_ESTORE, ZH_EGIT or ZH_ENOMEM. */
+ * A commit whose note cannot be written (its id is not a commit id) is
+ * logged through f->log and counted as noted, so that it is not tried
+ * again until one of its rows changes. Returns 0, ZH_ESTORE, ZH_EGIT or
+ * ZH_ENOMEM. */
 int zh_flow_write_notes(size_t *n, struct zh_flow *f, struct zh_error *err);
 
 #endif

@@ -1,0 +1,146 @@
+/* zh_flow_write_notes: a record the notes cannot take (its commit is not
+ * a commit id: the receiver once stored a push with "after":"yy") is
+ * logged once and marked noted, not retried every round forever, and
+ * does not hold up the notes of the others. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "flow/report.h"
+#include "gitrepo/gitrepo.h"
+#include "gitrepo/notes.h"
+#include "store/store.h"
+#include "tests/unit/gitrepo/gitfix.h"
+#include "tests/unit/store/helpers.h"
+#include "util/error.h"
+
+#include "util/banned.h"
+
+static const char yaml[] =
+    "zadig: { url: \"http://127.0.0.1:1\", token: t, timeout: 5s }\n"
+    "rules:\n"
+    "  - name: dev\n"
+    "    branches: [main]\n"
+    "    workflow: { name: wf, env: dev, targets: [{ name: s, repos: [r] "
+    "}] }\n";
+
+struct fx {
+	char *dir, *state, *good;
+	struct zh_config *cfg;
+	struct zh_store *store;
+	struct zh_repo *repo;
+	struct zh_flow f;
+	int bad_lines; /* log lines about the bad record */
+	int lines;
+};
+
+static void log_line(void *ctx, const char *line)
+{
+	struct fx *x = ctx;
+
+	x->lines++;
+	if (strstr(line, "'yy' is not a commit id"))
+		x->bad_lines++;
+}
+
+static void record(struct fx *x, const char *commit)
+{
+	struct zh_store_trigger_spec sp = spec_for(commit, "dev");
+	struct zh_error err = {0};
+	bool existed = true;
+	int64_t id;
+
+	assert_ok(zh_store_trigger_add(&id, &existed, x->store, &sp,
+				       zh_store_now_ms(), &err),
+		  &err);
+	assert_false(existed);
+}
+
+static int setup(void **state)
+{
+	struct zh_error err = {0};
+	struct fx *x = calloc(1, sizeof(*x));
+
+	assert_non_null(x);
+	x->dir = fx_tmpdir();
+	free(fx_git(x->dir, "init", "-q", NULL));
+	fx_write(x->dir, "a.c", "a\n");
+	x->good = fx_commit(x->dir, "root");
+	x->state = fx_path(x->dir, ".git/zadig-state");
+	assert_int_equal(mkdir(x->state, 0700), 0);
+	assert_ok(zh_config_parse(&x->cfg, "t.yaml", yaml, sizeof(yaml) - 1,
+				  NULL, &err),
+		  &err);
+	assert_ok(zh_store_open(&x->store, x->state, &err), &err);
+	assert_ok(zh_repo_open(&x->repo, x->dir, false, &err), &err);
+	x->f.cfg = x->cfg;
+	x->f.store = x->store;
+	x->f.repo = x->repo;
+	x->f.log = log_line;
+	x->f.log_ctx = x;
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+
+	zh_flow_dispose(&x->f);
+	zh_repo_free(x->repo);
+	zh_store_free(x->store);
+	zh_config_free(x->cfg);
+	fx_rmrf(x->dir);
+	free(x->dir);
+	free(x->state);
+	free(x->good);
+	free(x);
+	return 0;
+}
+
+static void bad_commit_noted_once(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_commit_list cl = {0};
+	struct zh_error err = {0};
+	char *note = NULL;
+	size_t n = 0;
+
+	record(x, "yy");
+	record(x, x->good);
+	assert_ok(zh_flow_write_notes(&n, &x->f, &err), &err);
+	/* the good commit got its note, the bad record one log line */
+	assert_int_equal(n, 1);
+	assert_int_equal(x->bad_lines, 1);
+	assert_ok(zh_notes_read(&note, x->repo, NULL, x->good, &err), &err);
+	assert_non_null(note);
+	assert_contains(note, "queued voting-workflow-dev");
+	free(note);
+	/* and neither is picked again */
+	assert_ok(zh_store_commits_to_note(&cl, x->store, NULL, &err), &err);
+	assert_int_equal(cl.len, 0);
+	zh_store_commit_list_dispose(&cl);
+	n = 7;
+	assert_ok(zh_flow_write_notes(&n, &x->f, &err), &err);
+	assert_int_equal(n, 0);
+	assert_int_equal(x->bad_lines, 1);
+	assert_int_equal(x->lines, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(bad_commit_noted_once, setup,
+					    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
