@@ -781,6 +781,46 @@ static int take_str(char **out, struct val *v, const char *where,
 	return 0;
 }
 
+/* s is an object id: 40 hex digits (SHA-1), or 64 (SHA-256); lowered
+ * in place, as git writes them (the store keys commits by their text). */
+static bool commit_id(char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n != 40 && n != 64)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] >= 'A' && s[i] <= 'F')
+			s[i] = (char)(s[i] - 'A' + 'a');
+		else if (!((s[i] >= '0' && s[i] <= '9') ||
+			   (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+/* take_str of a commit id: a string that is not one is an error, and so
+ * is the zero id unless zero_ok (before and after, where GitLab says "no
+ * commit" for a branch created or deleted, as git does). An id that is
+ * not a commit's would fire rules, be sent to Zadig and never get its
+ * note. */
+static int take_id(char **out, struct val *v, const char *where,
+		   const char *key, bool required, bool zero_ok,
+		   struct zh_error *err)
+{
+	int rc;
+
+	if ((rc = take_str(out, v, where, key, required, err)) < 0 || !*out)
+		return rc;
+	if (commit_id(*out) && (zero_ok || strspn(*out, "0") != strlen(*out)))
+		return 0;
+	*out = NULL;
+	return zh_error_set(err, ZH_EINVALID,
+			    "field '%s%s' is not a commit id (40 or 64 hex "
+			    "digits)",
+			    where, key);
+}
+
 /* The integer v into *out (0 when not one); *present: v held a value. */
 static int take_int(int64_t *out, bool *present, const struct val *v,
 		    const char *where, const char *key, bool required,
@@ -823,8 +863,8 @@ static int take_commit(struct zh_gitlab_commit *c, struct rcommit *r,
 					    "missing field '%sid'", where);
 		return 0;
 	}
-	if ((rc = take_str(&c->id, &r->id, where, "id", id_required, err)) <
-		0 ||
+	if ((rc = take_id(&c->id, &r->id, where, "id", id_required, false,
+			  err)) < 0 ||
 	    (rc = take_str(&c->message, &r->message, where, "message", false,
 			   err)) < 0 ||
 	    (rc = take_str(&c->author, &r->author, "author.", "name", false,
@@ -862,11 +902,12 @@ static int take_push(struct zh_gitlab_event *e, struct raw *r,
 	    (rc = take_str(&e->user_email, &r->user_email, "", "user_email",
 			   false, err)) < 0 ||
 	    (rc = take_str(&e->ref, &r->ref, "", "ref", true, err)) < 0 ||
-	    (rc = take_str(&e->before, &r->before, "", "before", true, err)) <
+	    (rc = take_id(&e->before, &r->before, "", "before", true, true,
+			  err)) < 0 ||
+	    (rc = take_id(&e->after, &r->after, "", "after", true, true, err)) <
 		0 ||
-	    (rc = take_str(&e->after, &r->after, "", "after", true, err)) < 0 ||
-	    (rc = take_str(&e->checkout_sha, &r->checkout_sha, "",
-			   "checkout_sha", false, err)) < 0)
+	    (rc = take_id(&e->checkout_sha, &r->checkout_sha, "",
+			  "checkout_sha", false, false, err)) < 0)
 		return rc;
 	if (r->commits_seen == SEEN_OTHER)
 		return zh_error_set(err, ZH_EINVALID,
@@ -912,8 +953,8 @@ static int take_mr(struct zh_gitlab_event *e, struct raw *r,
 			   "source_branch", true, err)) < 0 ||
 	    (rc = take_str(&e->target_branch, &r->target_branch, w,
 			   "target_branch", true, err)) < 0 ||
-	    (rc = take_str(&e->oldrev, &r->oldrev, w, "oldrev", false, err)) <
-		0)
+	    (rc = take_id(&e->oldrev, &r->oldrev, w, "oldrev", false, false,
+			  err)) < 0)
 		return rc;
 	needs_commit = strcmp(e->action, "open") == 0 ||
 		       strcmp(e->action, "reopen") == 0 ||

@@ -70,8 +70,11 @@ void zh_gitlab_event_dispose(struct zh_gitlab_event *e);
  * merge_request project.path_with_namespace and object_attributes with
  * action, iid, source_branch and target_branch (last_commit.id required
  * for open, reopen and update). Other kinds need only object_kind and are
- * returned as ZH_GITLAB_OTHER. Returns 0, ZH_EINVALID ("body is not JSON:
- * ...", "missing field 'ref'", "field 'iid' is not an integer") or
+ * returned as ZH_GITLAB_OTHER. Commit ids (before, after, checkout_sha,
+ * commits[].id, oldrev, last_commit.id) must be 40 or 64 hex digits, read
+ * in lower case; the zero id only in before and after. Returns 0,
+ * ZH_EINVALID ("body is not JSON: ...", "missing field 'ref'", "field
+ * 'iid' is not an integer", "field 'after' is not a commit id ...") or
  * ZH_ENOMEM. Dispose *out (also after a failure). */
 int zh_gitlab_parse(struct zh_gitlab_event *out, const char *body, size_t len,
 		    struct zh_error *err);

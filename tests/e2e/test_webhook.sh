@@ -230,6 +230,22 @@ want "invalid JSON: 400 with a JSON error" 400 '^\{"error":"body is not JSON'
 printf '{"object_kind":"push","project":{"path_with_namespace":"group/voting-app"}}' >"$T/noref.json"
 gitlab "Push Hook" "$T/noref.json" >/dev/null
 want "missing field: 400 naming it" 400 "missing field 'ref'"
+# a commit id that is not one (it fired rules, went to Zadig as the
+# commit, and its note was retried every poll round forever): refused
+# before anything is stored, the key free for a good delivery
+printf '{"object_kind":"push","before":"%s","after":"yy","ref":"refs/heads/main","project":{"path_with_namespace":"group/voting-app"},"commits":[]}' "$C1" >"$T/badafter.json"
+gitlab "Push Hook" "$T/badafter.json" -H "Idempotency-Key: bad-after" >/dev/null
+want "after not a commit id: 400 naming it" 400 "^\\{\"error\":\"field 'after' is not a commit id"
+sed -e 's/"after":"yy"/"after":"'"$C2"'"/' -e 's/"commits":\[\]/"commits":[{"id":"c2"}]/' \
+	"$T/badafter.json" >"$T/badid.json"
+gitlab "Push Hook" "$T/badid.json" -H "Idempotency-Key: bad-after" >/dev/null
+want "commits[].id not a commit id: 400 naming it" 400 "field 'commits\\[\\]\\.id' is not a commit id"
+sed -e "s/\"id\": \"da1560886d4f094c3e6c9ef40349f7d38b5d27d7\"/\"id\": \"da15\"/" \
+	"$FIX/mr_open.json" >"$T/badmr.json"
+gitlab "Merge Request Hook" "$T/badmr.json" -H "Idempotency-Key: bad-after" >/dev/null
+want "merge request last_commit.id not a commit id: 400" 400 "field 'object_attributes\\.last_commit\\.id' is not a commit id"
+gitlab "Push Hook" "$T/other.json" -H "Idempotency-Key: bad-after" >/dev/null
+want "refused deliveries stored nothing: their key is free" 202 '"id":"bad-after","status":"accepted"'
 gitlab "Note Hook" "$T/push.json" -H "Idempotency-Key: note-1" >/dev/null
 want "Note Hook: 202 ignored" 202 '"status":"ignored"'
 printf '{"object_kind":"repository_update","event_name":"repository_update"}' >"$T/sys_other.json"

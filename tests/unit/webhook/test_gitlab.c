@@ -16,6 +16,14 @@
 
 #include "util/banned.h"
 
+/* Commit ids as GitLab sends them (40 hex digits; 64 in a SHA-256
+ * repository), and the zero id of a branch created or deleted. */
+#define ID_A "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"
+#define ID_C1 "b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327"
+#define ID_C2 "95790bf891e76fee5e1747ab589903a6a1f80f22"
+#define ID_0 "0000000000000000000000000000000000000000"
+#define ID_256 ID_A "0123456789abcdef01234567"
+
 static char *slurp(const char *name, size_t *len)
 {
 	char path[1024];
@@ -192,11 +200,13 @@ static void test_invalid(void **state)
 		       "missing field 'ref'");
 	expect_invalid("{\"object_kind\":\"push\",\"project\":"
 		       "{\"path_with_namespace\":\"a/b\"},\"ref\":\"r\","
-		       "\"before\":\"0\",\"after\":\"1\",\"commits\":{}}",
+		       "\"before\":\"" ID_0 "\",\"after\":\"" ID_A
+		       "\",\"commits\":{}}",
 		       "'commits' is not a list");
 	expect_invalid("{\"object_kind\":\"push\",\"project\":"
 		       "{\"path_with_namespace\":\"a/b\"},\"ref\":\"r\","
-		       "\"before\":\"0\",\"after\":\"1\",\"commits\":[{}]}",
+		       "\"before\":\"" ID_0 "\",\"after\":\"" ID_A
+		       "\",\"commits\":[{}]}",
 		       "missing field 'commits[].id'");
 	expect_invalid("{\"object_kind\":\"merge_request\",\"project\":"
 		       "{\"path_with_namespace\":\"a/b\"}}",
@@ -221,6 +231,128 @@ static void test_invalid(void **state)
 				 ZH_EINVALID);
 		zh_gitlab_event_dispose(&e);
 	}
+}
+
+/* design.md §6: an id that is not a commit's is refused with the field's
+ * name, before anything is stored (a push "after":"yy" fired rules, and
+ * the notes writer could never note it). 40 hex digits, or 64 (SHA-256);
+ * the zero id only where GitLab says "none" (before, after). */
+/* A push of project a/b: before, after, checkout_sha (NULL: absent) and
+ * one commit with id (NULL: none). */
+static void push_body(char *body, size_t size, const char *before,
+		      const char *after, const char *checkout,
+		      const char *commit)
+{
+	int n = snprintf(body, size,
+			 "{\"object_kind\":\"push\",\"project\":"
+			 "{\"path_with_namespace\":\"a/b\"},\"ref\":\"r\","
+			 "\"before\":\"%s\",\"after\":\"%s\"%s%s%s,"
+			 "\"commits\":[%s%s%s]}",
+			 before, after, checkout ? ",\"checkout_sha\":\"" : "",
+			 checkout ? checkout : "", checkout ? "\"" : "",
+			 commit ? "{\"id\":\"" : "", commit ? commit : "",
+			 commit ? "\"}" : "");
+
+	assert_true(n > 0 && (size_t)n < size);
+}
+
+static void expect_push(const char *before, const char *after,
+			const char *checkout, const char *commit,
+			const char *msg)
+{
+	struct zh_gitlab_event e;
+	struct zh_error err = {0};
+	char body[1024];
+
+	push_body(body, sizeof(body), before, after, checkout, commit);
+	if (msg) {
+		expect_invalid(body, msg);
+		return;
+	}
+	if (zh_gitlab_parse(&e, body, strlen(body), &err) != 0)
+		fail_msg("'%s': %s", body, err.msg);
+	zh_gitlab_event_dispose(&e);
+}
+
+/* A merge request updated to last_commit.id, from oldrev when not NULL. */
+static void expect_mr(const char *last, const char *oldrev, const char *msg)
+{
+	struct zh_gitlab_event e;
+	struct zh_error err = {0};
+	char body[1024];
+	int n = snprintf(body, sizeof(body),
+			 "{\"object_kind\":\"merge_request\",\"project\":"
+			 "{\"path_with_namespace\":\"a/b\"},"
+			 "\"object_attributes\":{\"action\":\"update\","
+			 "\"iid\":1,\"source_branch\":\"s\","
+			 "\"target_branch\":\"t\"%s%s%s,\"last_commit\":"
+			 "{\"id\":\"%s\"}}}",
+			 oldrev ? ",\"oldrev\":\"" : "", oldrev ? oldrev : "",
+			 oldrev ? "\"" : "", last);
+
+	assert_true(n > 0 && (size_t)n < sizeof(body));
+	if (msg) {
+		expect_invalid(body, msg);
+		return;
+	}
+	if (zh_gitlab_parse(&e, body, strlen(body), &err) != 0)
+		fail_msg("'%s': %s", body, err.msg);
+	zh_gitlab_event_dispose(&e);
+}
+
+static void test_commit_ids(void **state)
+{
+	struct zh_gitlab_event e;
+	struct zh_error err = {0};
+	char body[1024];
+
+	(void)state;
+	/* what GitLab sends: a push, a branch created, one deleted */
+	expect_push(ID_A, ID_A, ID_A, ID_A, NULL);
+	expect_push(ID_0, ID_A, ID_A, NULL, NULL);
+	expect_push(ID_A, ID_0, NULL, NULL, NULL);
+	/* a SHA-256 repository */
+	expect_push(ID_256, ID_256, ID_256, ID_256, NULL);
+	/* upper case is hex too, read as git writes it */
+	push_body(body, sizeof(body), ID_0,
+		  "DA1560886D4F094C3E6C9EF40349F7D38B5D27D7", NULL, NULL);
+	assert_int_equal(zh_gitlab_parse(&e, body, strlen(body), &err), 0);
+	assert_string_equal(e.after, ID_A);
+	zh_gitlab_event_dispose(&e);
+
+	expect_push(ID_0, "yy", NULL, NULL, "field 'after' is not a commit id");
+	expect_push("zz", ID_A, NULL, NULL,
+		    "field 'before' is not a commit id");
+	expect_push(ID_0, ID_A, "yy", NULL,
+		    "field 'checkout_sha' is not a commit id");
+	expect_push(ID_0, ID_A, NULL, "c1",
+		    "field 'commits[].id' is not a commit id");
+	expect_push(ID_0, "", NULL, NULL, "field 'after' is not a commit id");
+	/* one digit short, one too many, one that is not hex */
+	expect_push(ID_0, "da1560886d4f094c3e6c9ef40349f7d38b5d27d", NULL, NULL,
+		    "field 'after' is not a commit id");
+	expect_push(ID_0, ID_A "0", NULL, NULL,
+		    "field 'after' is not a commit id");
+	expect_push(ID_0, "da1560886d4f094c3e6c9ef40349f7d38b5d27dg", NULL,
+		    NULL, "field 'after' is not a commit id");
+	expect_push(ID_0, ID_A " ", NULL, NULL,
+		    "field 'after' is not a commit id");
+	/* the zero id names no commit */
+	expect_push(ID_0, ID_A, ID_0, NULL,
+		    "field 'checkout_sha' is not a commit id");
+	expect_push(ID_0, ID_A, NULL, ID_0,
+		    "field 'commits[].id' is not a commit id");
+
+	expect_mr(ID_A, NULL, NULL);
+	expect_mr(ID_A, ID_A, NULL);
+	expect_mr("yy", NULL,
+		  "field 'object_attributes.last_commit.id' is not a commit "
+		  "id");
+	expect_mr(ID_0, NULL,
+		  "field 'object_attributes.last_commit.id' is not a commit "
+		  "id");
+	expect_mr(ID_A, "yy",
+		  "field 'object_attributes.oldrev' is not a commit id");
 }
 
 static void test_other_kinds(void **state)
@@ -267,10 +399,10 @@ static void test_order_and_repeats(void **state)
 	struct zh_error err = {0};
 	const char *body =
 	    "{\"commits\":[{\"removed\":[\"r\"],\"author\":{\"email\":\"a@x\","
-	    "\"name\":\"A\"},\"added\":[\"a1\",\"a2\"],\"id\":\"c1\","
-	    "\"modified\":null,\"added\":[\"a\"]},{\"id\":\"c2\"}],"
+	    "\"name\":\"A\"},\"added\":[\"a1\",\"a2\"],\"id\":\"" ID_C1 "\","
+	    "\"modified\":null,\"added\":[\"a\"]},{\"id\":\"" ID_C2 "\"}],"
 	    "\"ref\":\"refs/heads/x\",\"ref\":\"refs/heads/main\","
-	    "\"before\":\"0\",\"after\":\"1\",\"user\":5,"
+	    "\"before\":\"" ID_0 "\",\"after\":\"" ID_A "\",\"user\":5,"
 	    "\"object_attributes\":[],\"total_commits_count\":1,"
 	    "\"project\":{\"path_with_namespace\":\"a/old\"},"
 	    "\"project\":{\"path_with_namespace\":\"a/b\",\"id\":[{}]},"
@@ -282,7 +414,7 @@ static void test_order_and_repeats(void **state)
 	assert_string_equal(e.project, "a/b");
 	assert_int_equal(e.ncommits, 2);
 	assert_int_equal(e.total_commits, 2); /* not below the list */
-	assert_string_equal(e.commits[0].id, "c1");
+	assert_string_equal(e.commits[0].id, ID_C1);
 	assert_string_equal(e.commits[0].author, "A");
 	assert_string_equal(e.commits[0].author_email, "a@x");
 	/* added (the last list given), modified, removed */
@@ -298,25 +430,27 @@ static void test_order_and_repeats(void **state)
 	    "\"merge_request\",\"project\":{\"path_with_namespace\":\"a/b\"},"
 	    "\"object_attributes\":{\"action\":\"close\",\"iid\":7,"
 	    "\"source_branch\":\"s\",\"target_branch\":\"t\","
-	    "\"last_commit\":{\"id\":\"c\",\"added\":[1]}}}";
+	    "\"last_commit\":{\"id\":\"" ID_C1 "\",\"added\":[1]}}}";
 	assert_int_equal(zh_gitlab_parse(&e, body, strlen(body), &err), 0);
 	assert_int_equal(e.mr_iid, 7);
-	assert_string_equal(e.last_commit.id, "c");
+	assert_string_equal(e.last_commit.id, ID_C1);
 	zh_gitlab_event_dispose(&e);
 
 	expect_invalid("{\"object_kind\":\"push\",\"project\":"
 		       "{\"path_with_namespace\":\"a/b\"},\"ref\":\"r\","
-		       "\"before\":\"0\",\"after\":\"1\",\"commits\":[{\"id\":"
-		       "\"c\",\"modified\":[\"m\",null]}]}",
+		       "\"before\":\"" ID_0 "\",\"after\":\"" ID_A
+		       "\",\"commits\":[{\"id\":"
+		       "\"" ID_C1 "\",\"modified\":[\"m\",null]}]}",
 		       "'commits[].modified' holds a non-string");
 	expect_invalid("{\"object_kind\":\"push\",\"project\":"
 		       "{\"path_with_namespace\":\"a/b\"},\"ref\":\"r\","
-		       "\"before\":\"0\",\"after\":\"1\",\"commits\":[{\"id\":"
-		       "\"c\",\"added\":{}}]}",
+		       "\"before\":\"" ID_0 "\",\"after\":\"" ID_A
+		       "\",\"commits\":[{\"id\":"
+		       "\"" ID_C1 "\",\"added\":{}}]}",
 		       "'commits[].added' is not a list");
 	expect_invalid("{\"object_kind\":\"push\",\"project\":"
 		       "{\"path_with_namespace\":\"a/b\"},\"ref\":\"r\","
-		       "\"before\":\"0\",\"after\":\"1\","
+		       "\"before\":\"" ID_0 "\",\"after\":\"" ID_A "\","
 		       "\"total_commits_count\":1.5}",
 		       "'total_commits_count' is not an integer");
 	expect_invalid("{\"object_kind\":\"push\",\"project\":\"a/b\"}",
@@ -449,17 +583,20 @@ static void test_compact(void **state)
 	    /* every string escape, control characters, bytes that are not
 	     * UTF-8, a NUL that ends the string as read */
 	    "{\"object_kind\":\"push\",\"ref\":\"refs/heads/a\\\"b\\\\c\","
-	    "\"before\":\"0\",\"after\":\"1\",\"user_name\":\"\\u00e9\\t\\n"
+	    "\"before\":\"" ID_0 "\",\"after\":\"" ID_A
+	    "\",\"user_name\":\"\\u00e9\\t\\n"
 	    "\\u0001\\/\xff\xfe\",\"project\":{\"path_with_namespace\":"
-	    "\"g/p\"},\"commits\":[{\"id\":\"c1\",\"message\":\"m\\u0000"
+	    "\"g/p\"},\"commits\":[{\"id\":\"" ID_C1 "\",\"message\":\"m\\u0000"
 	    "rest\",\"added\":[\"a b\",\"x\\\"y\"],\"modified\":[],"
-	    "\"removed\":[\"z\"]},{\"id\":\"c2\",\"author\":{\"email\":"
+	    "\"removed\":[\"z\"]},{\"id\":\"" ID_C2 "\",\"author\":{\"email\":"
 	    "\"e@x\"}}],\"total_commits_count\":40}",
 	    /* nulls and absent optional fields, a count below the list */
 	    "{\"object_kind\":\"tag_push\",\"ref\":\"refs/tags/v1\","
-	    "\"before\":\"0\",\"after\":\"1\",\"checkout_sha\":null,"
+	    "\"before\":\"" ID_0 "\",\"after\":\"" ID_A
+	    "\",\"checkout_sha\":null,"
 	    "\"user_name\":null,\"project\":{\"path_with_namespace\":\"p\"},"
-	    "\"commits\":[{\"id\":\"c\",\"message\":null,\"author\":null}],"
+	    "\"commits\":[{\"id\":\"" ID_C1
+	    "\",\"message\":null,\"author\":null}],"
 	    "\"total_commits_count\":0}",
 	    /* a merge request without last_commit, a negative iid */
 	    "{\"object_kind\":\"merge_request\",\"project\":"
@@ -469,9 +606,11 @@ static void test_compact(void **state)
 	    /* one with an oldrev and a user email only */
 	    "{\"object_kind\":\"merge_request\",\"user\":{\"email\":\"u@x\"},"
 	    "\"project\":{\"path_with_namespace\":\"p\"},"
-	    "\"object_attributes\":{\"action\":\"update\",\"iid\":9223372036854775807,"
-	    "\"source_branch\":\"s\",\"target_branch\":\"t\",\"oldrev\":\"o\","
-	    "\"last_commit\":{\"id\":\"l\"}}}",
+	    "\"object_attributes\":{\"action\":\"update\",\"iid\":"
+	    "9223372036854775807,"
+	    "\"source_branch\":\"s\",\"target_branch\":\"t\",\"oldrev\":"
+	    "\"" ID_C1 "\","
+	    "\"last_commit\":{\"id\":\"" ID_C2 "\"}}}",
 	};
 	static char note[] = "note";
 	struct zh_gitlab_event e;
@@ -514,12 +653,14 @@ static void test_compact(void **state)
 static void test_event_bytes(void **state)
 {
 	static const char small[] =
-	    "{\"object_kind\":\"push\",\"ref\":\"r\",\"before\":\"b\","
-	    "\"after\":\"a\",\"project\":{\"path_with_namespace\":\"p\"}}";
+	    "{\"object_kind\":\"push\",\"ref\":\"r\",\"before\":\"" ID_0 "\","
+	    "\"after\":\"" ID_A
+	    "\",\"project\":{\"path_with_namespace\":\"p\"}}";
 	static const char one[] =
-	    "{\"object_kind\":\"push\",\"ref\":\"r\",\"before\":\"b\","
-	    "\"after\":\"a\",\"project\":{\"path_with_namespace\":\"p\"},"
-	    "\"commits\":[{\"id\":\"c\",\"added\":[\"x\"],\"removed\":"
+	    "{\"object_kind\":\"push\",\"ref\":\"r\",\"before\":\"" ID_0 "\","
+	    "\"after\":\"" ID_A
+	    "\",\"project\":{\"path_with_namespace\":\"p\"},"
+	    "\"commits\":[{\"id\":\"" ID_C1 "\",\"added\":[\"x\"],\"removed\":"
 	    "[\"0123456789abcdef0123456789\"]}]}";
 	static const char *const fixtures[] = {
 	    "push.json",
@@ -562,8 +703,8 @@ static void test_event_bytes(void **state)
 	 * every string and array read back whole */
 	zh_buf_init(&b, 1 << 20);
 	assert_int_equal(zh_buf_append(&b, one, strlen(one) - 3), 0);
-	assert_int_equal(zh_buf_printf(&b, "},{\"id\":\"d\",\"message\":\""),
-			 0);
+	assert_int_equal(
+	    zh_buf_printf(&b, "},{\"id\":\"" ID_C2 "\",\"message\":\""), 0);
 	for (n = 0; n < 5000; n++)
 		assert_int_equal(zh_buf_append(&b, "m", 1), 0);
 	assert_int_equal(zh_buf_printf(&b, "\",\"modified\":["), 0);
@@ -601,6 +742,7 @@ int main(void)
 	    cmocka_unit_test(test_mr_open),
 	    cmocka_unit_test(test_mr_merge),
 	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_commit_ids),
 	    cmocka_unit_test(test_other_kinds),
 	    cmocka_unit_test(test_deep_nesting),
 	    cmocka_unit_test(test_order_and_repeats),
