@@ -137,6 +137,7 @@ enum seen { SEEN_NONE, SEEN_NULL, SEEN_STR, SEEN_INT, SEEN_OTHER };
 struct val {
 	enum seen seen;
 	char *s;   /* SEEN_STR */
+	bool nul;  /* s held a NUL (\u0000) where it is cut */
 	int64_t i; /* SEEN_INT */
 };
 
@@ -146,6 +147,7 @@ static const char *const list_names[NLISTS] = {"added", "modified", "removed"};
 struct list {		/* the paths a commit added, modified or removed */
 	enum seen seen; /* SEEN_STR for a list */
 	bool bad;	/* a list holding something else than strings */
+	bool nul;	/* a string of it held a NUL (\u0000) */
 	char **v;
 	size_t n, cap;
 };
@@ -516,6 +518,8 @@ static int scalar(void *ctx, enum seen seen, const char *s, size_t len)
 		if (seen == SEEN_STR &&
 		    !(sl->v->s = mem_str(&rd->r->mem, s, len)))
 			return stop(rd, ZH_ENOMEM, "out of memory");
+		if (seen == SEEN_STR)
+			sl->v->nul = memchr(s, '\0', len) != NULL;
 		if (seen == SEEN_INT) {
 			char num[32];
 
@@ -555,6 +559,8 @@ static int scalar(void *ctx, enum seen seen, const char *s, size_t len)
 		}
 		if (!(l->v[l->n] = mem_str(&rd->r->mem, s, len)))
 			return stop(rd, ZH_ENOMEM, "out of memory");
+		if (memchr(s, '\0', len))
+			l->nul = true;
 		l->n++;
 		break;
 	default: /* an object read as one: missing */
@@ -769,13 +775,19 @@ static int not_taken(const struct val *v, const char *where, const char *key,
 }
 
 /* Move the string v into *out: missing or null leaves NULL (an error
- * when required), another type is an error. */
+ * when required), another type is an error, and so is a string holding
+ * a NUL (an escaped one, \u0000: a raw one is not JSON), which C would
+ * read cut short. */
 static int take_str(char **out, struct val *v, const char *where,
 		    const char *key, bool required, struct zh_error *err)
 {
 	*out = NULL;
 	if (v->seen != SEEN_STR)
 		return not_taken(v, where, key, required, "a string", err);
+	if (v->nul)
+		return zh_error_set(err, ZH_EINVALID,
+				    "field '%s%s' contains a NUL character",
+				    where, key);
 	*out = v->s;
 	v->s = NULL;
 	return 0;
@@ -846,6 +858,11 @@ static int paths_ok(const struct list *l, const char *key, struct zh_error *err)
 	if (l->bad)
 		return zh_error_set(err, ZH_EINVALID,
 				    "field 'commits[].%s' holds a non-string",
+				    key);
+	if (l->nul)
+		return zh_error_set(err, ZH_EINVALID,
+				    "field 'commits[].%s' contains a NUL "
+				    "character",
 				    key);
 	return 0;
 }

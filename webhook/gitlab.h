@@ -72,10 +72,11 @@ void zh_gitlab_event_dispose(struct zh_gitlab_event *e);
  * for open, reopen and update). Other kinds need only object_kind and are
  * returned as ZH_GITLAB_OTHER. Commit ids (before, after, checkout_sha,
  * commits[].id, oldrev, last_commit.id) must be 40 or 64 hex digits, read
- * in lower case; the zero id only in before and after. Returns 0,
- * ZH_EINVALID ("body is not JSON: ...", "missing field 'ref'", "field
- * 'iid' is not an integer", "field 'after' is not a commit id ...") or
- * ZH_ENOMEM. Dispose *out (also after a failure). */
+ * in lower case; the zero id only in before and after. A string kept
+ * holding a NUL (\u0000) is refused. Returns 0, ZH_EINVALID ("body is not
+ * JSON: ...", "missing field 'ref'", "field 'iid' is not an integer",
+ * "field 'after' is not a commit id ...", "field 'ref' contains a NUL
+ * character") or ZH_ENOMEM. Dispose *out (also after a failure). */
 int zh_gitlab_parse(struct zh_gitlab_event *out, const char *body, size_t len,
 		    struct zh_error *err);
 

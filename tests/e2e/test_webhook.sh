@@ -246,6 +246,12 @@ gitlab "Merge Request Hook" "$T/badmr.json" -H "Idempotency-Key: bad-after" >/de
 want "merge request last_commit.id not a commit id: 400" 400 "field 'object_attributes\\.last_commit\\.id' is not a commit id"
 gitlab "Push Hook" "$T/other.json" -H "Idempotency-Key: bad-after" >/dev/null
 want "refused deliveries stored nothing: their key is free" 202 '"id":"bad-after","status":"accepted"'
+# \u0000 in a string kept was read cut there (refs/heads/ma\u0000in as
+# refs/heads/ma)
+sed -e 's#"ref":"refs/heads/main"#"ref":"refs/heads/ma\\u0000in"#' -e "s/\"yy\"/\"$C2\"/" \
+	"$T/badafter.json" >"$T/nul.json"
+gitlab "Push Hook" "$T/nul.json" -H "Idempotency-Key: nul-ref" >/dev/null
+want "\\u0000 in ref: 400 naming it" 400 "field 'ref' contains a NUL character"
 gitlab "Note Hook" "$T/push.json" -H "Idempotency-Key: note-1" >/dev/null
 want "Note Hook: 202 ignored" 202 '"status":"ignored"'
 printf '{"object_kind":"repository_update","event_name":"repository_update"}' >"$T/sys_other.json"

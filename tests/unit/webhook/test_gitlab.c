@@ -355,6 +355,78 @@ static void test_commit_ids(void **state)
 		  "field 'object_attributes.oldrev' is not a commit id");
 }
 
+/* A string the parse keeps holding \u0000 was cut there ("refs/heads/ma"
+ * for "refs/heads/ma\u0000in"): refused as a NUL byte in the body is. */
+static void test_nul_escape(void **state)
+{
+	static const char push[] =
+	    "{\"object_kind\":\"push\",\"project\":"
+	    "{\"path_with_namespace\":\"a/b\"},\"ref\":\"refs/heads/main\","
+	    "\"before\":\"" ID_0 "\",\"after\":\"" ID_A "\"";
+	char body[1024];
+
+	(void)state;
+	expect_invalid("{\"object_kind\":\"push\",\"project\":"
+		       "{\"path_with_namespace\":\"a/b\"},"
+		       "\"ref\":\"refs/heads/ma\\u0000in\","
+		       "\"before\":\"" ID_0 "\",\"after\":\"" ID_A "\"}",
+		       "field 'ref' contains a NUL character");
+	expect_invalid("{\"object_kind\":\"push\\u0000x\"}",
+		       "field 'object_kind' contains a NUL character");
+	expect_invalid("{\"object_kind\":\"push\",\"project\":"
+		       "{\"path_with_namespace\":\"a/b\\u0000c\"}}",
+		       "field 'project.path_with_namespace' contains a NUL "
+		       "character");
+	snprintf(body, sizeof(body), "%s,\"user_name\":\"\\u0000\"}", push);
+	expect_invalid(body, "field 'user_name' contains a NUL character");
+	snprintf(body, sizeof(body),
+		 "%s,\"commits\":[{\"id\":\"" ID_A "\",\"message\":\"m\\u0000"
+		 "rest\"}]}",
+		 push);
+	expect_invalid(body,
+		       "field 'commits[].message' contains a NUL character");
+	snprintf(body, sizeof(body),
+		 "%s,\"commits\":[{\"id\":\"" ID_A "\",\"removed\":"
+		 "[\"a\",\"b\\u0000c\"]}]}",
+		 push);
+	expect_invalid(body,
+		       "field 'commits[].removed' contains a NUL character");
+	expect_invalid("{\"object_kind\":\"merge_request\",\"project\":"
+		       "{\"path_with_namespace\":\"a/b\"},"
+		       "\"object_attributes\":{\"action\":\"close\","
+		       "\"iid\":1,\"source_branch\":\"s\\u0000\","
+		       "\"target_branch\":\"t\"}}",
+		       "field 'object_attributes.source_branch' contains a "
+		       "NUL character");
+	/* in what the parse does not keep: skipped, as the rest of it */
+	snprintf(body, sizeof(body), "%s,\"message\":\"\\u0000\"}", push);
+	{
+		struct zh_gitlab_event e;
+		struct zh_error err = {0};
+
+		if (zh_gitlab_parse(&e, body, strlen(body), &err) != 0)
+			fail_msg("'%s': %s", body, err.msg);
+		zh_gitlab_event_dispose(&e);
+	}
+	/* Zadig's notification too */
+	{
+		static const char zadig[] =
+		    "{\"workflow\":{\"task_id\":1,\"workflow_name\":"
+		    "\"wf\\u0000x\"}}";
+		struct zh_error err = {0};
+		char *wf = NULL;
+		int64_t id = 0;
+
+		assert_int_equal(
+		    zh_gitlab_parse_zadig(&wf, &id, zadig, strlen(zadig), &err),
+		    ZH_EINVALID);
+		assert_null(wf);
+		assert_non_null(strstr(err.msg,
+				       "field 'workflow.workflow_name' "
+				       "contains a NUL character"));
+	}
+}
+
 static void test_other_kinds(void **state)
 {
 	struct zh_gitlab_event e;
@@ -581,12 +653,12 @@ static void test_compact(void **state)
 	};
 	static const char *const bodies[] = {
 	    /* every string escape, control characters, bytes that are not
-	     * UTF-8, a NUL that ends the string as read */
+	     * UTF-8 (a NUL, \u0000, is refused: test_nul_escape) */
 	    "{\"object_kind\":\"push\",\"ref\":\"refs/heads/a\\\"b\\\\c\","
 	    "\"before\":\"" ID_0 "\",\"after\":\"" ID_A
 	    "\",\"user_name\":\"\\u00e9\\t\\n"
 	    "\\u0001\\/\xff\xfe\",\"project\":{\"path_with_namespace\":"
-	    "\"g/p\"},\"commits\":[{\"id\":\"" ID_C1 "\",\"message\":\"m\\u0000"
+	    "\"g/p\"},\"commits\":[{\"id\":\"" ID_C1 "\",\"message\":\"m\\u001f"
 	    "rest\",\"added\":[\"a b\",\"x\\\"y\"],\"modified\":[],"
 	    "\"removed\":[\"z\"]},{\"id\":\"" ID_C2 "\",\"author\":{\"email\":"
 	    "\"e@x\"}}],\"total_commits_count\":40}",
@@ -743,6 +815,7 @@ int main(void)
 	    cmocka_unit_test(test_mr_merge),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_commit_ids),
+	    cmocka_unit_test(test_nul_escape),
 	    cmocka_unit_test(test_other_kinds),
 	    cmocka_unit_test(test_deep_nesting),
 	    cmocka_unit_test(test_order_and_repeats),
