@@ -296,6 +296,89 @@ out:
 	return rc;
 }
 
+/* dir/value, or value alone when it is absolute; without trailing
+ * slashes. dir ends with '/' (libgit2's git dir). */
+static char *join_dir(const char *dir, const char *value)
+{
+	size_t dn = value[0] == '/' ? 0 : strlen(dir);
+	size_t vn = trim_slashes(value, strlen(value));
+	char *p = malloc(dn + vn + 1);
+
+	if (!p)
+		return NULL;
+	memcpy(p, dir, dn);
+	memcpy(p + dn, value, vn);
+	p[dn + vn] = '\0';
+	return p;
+}
+
+int zh_repo_hooks_dir(char **out, struct zh_repo *r, struct zh_error *err)
+{
+	git_config *cfg = NULL;
+	git_buf buf = {0};
+	const char *value = "hooks";
+	int rc;
+
+	*out = NULL;
+	if (git_repository_config(&cfg, r->repo) < 0) {
+		rc = git_fail(err, "cannot read config of", r->git_dir);
+		goto out;
+	}
+	/* expands "~/" as git does (libgit2 refuses "~user/", so do we) */
+	rc = git_config_get_path(&buf, cfg, "core.hooksPath");
+	if (rc < 0 && rc != GIT_ENOTFOUND) {
+		rc = git_fail(err, "cannot read config", "core.hooksPath");
+		goto out;
+	}
+	if (rc == 0)
+		value = buf.ptr ? buf.ptr : "";
+	if (!*value) {
+		rc = zh_error_set(err, ZH_EUSAGE,
+				  "core.hooksPath of '%s' is empty, so git "
+				  "runs none of its hooks: unset it or name a "
+				  "directory",
+				  r->git_dir);
+		goto out;
+	}
+	*out = join_dir(r->git_dir, value);
+	rc = *out ? 0 : zh_error_set(err, ZH_ENOMEM, "out of memory");
+out:
+	git_buf_dispose(&buf);
+	git_config_free(cfg);
+	return rc;
+}
+
+/* Whether path (a real path) is dir or below it. */
+static bool is_below(const char *path, const char *dir)
+{
+	size_t n;
+	char *real = dir ? realpath(dir, NULL) : NULL;
+	bool below;
+
+	if (!real)
+		return false;
+	n = trim_slashes(real, strlen(real));
+	if (n == 1 && real[0] == '/')
+		n = 0;
+	below =
+	    strncmp(path, real, n) == 0 && (path[n] == '\0' || path[n] == '/');
+	free(real);
+	return below;
+}
+
+bool zh_repo_contains(const struct zh_repo *r, const char *path)
+{
+	char *real = realpath(path, NULL);
+	bool in;
+
+	if (!real)
+		return false;
+	in = is_below(real, r->git_dir) ||
+	     (!r->bare && is_below(real, git_repository_workdir(r->repo)));
+	free(real);
+	return in;
+}
+
 int zh_repo_config_set(struct zh_repo *r, const char *key, const char *value,
 		       struct zh_error *err)
 {

@@ -34,6 +34,19 @@ int zh_repo_name(char **out, const struct zh_repo *r, const char *repo_root,
 int zh_repo_config_get(char **out, struct zh_repo *r, const char *key,
 		       struct zh_error *err);
 
+/* The directory git runs r's hooks from, as git resolves it for the hooks
+ * of a push: core.hooksPath (from any config level; "~/" expanded; a
+ * relative value is taken from the git dir, where git runs those hooks
+ * even in a non-bare repository), else "<git dir>/hooks". No trailing
+ * slash; the directory need not exist. *out is malloc'd. ZH_EUSAGE when
+ * core.hooksPath is set but empty (git then runs none of r's hooks),
+ * ZH_EGIT when the config cannot be read, ZH_ENOMEM. */
+int zh_repo_hooks_dir(char **out, struct zh_repo *r, struct zh_error *err);
+
+/* Whether path is inside r: its git dir or its work tree (or below).
+ * False when path does not resolve. */
+bool zh_repo_contains(const struct zh_repo *r, const char *path);
+
 /* Set a git config value in the repository's own config file. */
 int zh_repo_config_set(struct zh_repo *r, const char *key, const char *value,
 		       struct zh_error *err);

@@ -88,15 +88,36 @@ out:
 	return rc;
 }
 
+/* The directory git runs r's hooks from (core.hooksPath or hooks/),
+ * created when missing; *shared when it is outside the repository, where
+ * other repositories may run the hook too. The caller frees *out, also
+ * after a failure. */
+static int hooks_dir(char **out, bool *shared, struct zh_repo *r,
+		     struct zh_error *err)
+{
+	int rc = zh_repo_hooks_dir(out, r, err);
+
+	if (rc < 0)
+		return rc;
+	if (strlen(*out) >= PATH_MAX)
+		return zh_error_set(err, ZH_EINVALID, "'%s' is too long", *out);
+	if (mkdir(*out, 0755) != 0 && errno != EEXIST)
+		return zh_error_set(err, ZH_EIO, "cannot create '%s': %s", *out,
+				    strerror(errno));
+	*shared = !zh_repo_contains(r, *out);
+	return 0;
+}
+
 int zh_hook_install(const char *repo_path, const char *config, bool force,
 		    struct zh_error *err)
 {
-	char self[PATH_MAX], cfg_abs[PATH_MAX], hooks[PATH_MAX];
+	char self[PATH_MAX], cfg_abs[PATH_MAX], note[256] = "";
 	char hook[PATH_MAX + 32], chained[PATH_MAX + 32], backup[PATH_MAX + 32];
 	struct zh_buf old;
 	struct zh_repo *r = NULL;
-	const char *note = "";
-	bool ours = false, have_old = false;
+	char *hooks = NULL;
+	const char *base;
+	bool ours = false, have_old = false, shared = false;
 	int rc;
 
 	zh_buf_init(&old, 1 << 20);
@@ -132,15 +153,10 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 		rc = zh_error_set(err, ZH_EIO, "cannot find my own path");
 		goto out;
 	}
-	snprintf(hooks, sizeof(hooks), "%s%shooks", zh_repo_git_dir(r),
-		 zh_repo_git_dir(r)[strlen(zh_repo_git_dir(r)) - 1] == '/'
-		     ? ""
-		     : "/");
-	if (mkdir(hooks, 0755) != 0 && errno != EEXIST) {
-		rc = zh_error_set(err, ZH_EIO, "cannot create '%s': %s", hooks,
-				  strerror(errno));
+	if ((rc = hooks_dir(&hooks, &shared, r, err)) < 0)
 		goto out;
-	}
+	/* the messages name files as "<dir>/<name>", as in "hooks/..." */
+	base = strrchr(hooks, '/') ? strrchr(hooks, '/') + 1 : hooks;
 	snprintf(hook, sizeof(hook), "%s/post-receive", hooks);
 	snprintf(chained, sizeof(chained), "%s/" CHAINED, hooks);
 	snprintf(backup, sizeof(backup), "%s/" BACKUP, hooks);
@@ -157,14 +173,18 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 					  hook, strerror(errno));
 			goto out;
 		}
-		note = force ? " (the existing hook was replaced; kept as "
-			       "hooks/" BACKUP ")"
-			     : " (the existing hook still runs first: chained "
-			       "as hooks/" CHAINED ")";
+		snprintf(note, sizeof(note),
+			 force ? " (the existing hook was replaced; kept as "
+				 "%s/" BACKUP ")"
+			       : " (the existing hook still runs first: "
+				 "chained as %s/" CHAINED ")",
+			 base);
 	} else if (ours && access(chained, F_OK) == 0) {
-		note = " (updated; the chained hooks/" CHAINED " still runs)";
+		snprintf(note, sizeof(note),
+			 " (updated; the chained %s/" CHAINED " still runs)",
+			 base);
 	} else if (ours) {
-		note = " (updated)";
+		snprintf(note, sizeof(note), " (updated)");
 	}
 	if ((rc = write_hook(hook, self,
 			     access(chained, F_OK) == 0 ? chained : NULL,
@@ -178,9 +198,14 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 				     err)) < 0)
 		goto out;
 	printf("installed the post-receive hook in '%s'%s\n", hooks, note);
+	if (shared)
+		printf("note: '%s' is outside the repository: every repository "
+		       "using that core.hooksPath runs this hook\n",
+		       hooks);
 	if (config)
 		printf("recorded zadig.config = %s\n", cfg_abs);
 out:
+	free(hooks);
 	zh_buf_dispose(&old);
 	zh_repo_free(r);
 	return rc;

@@ -125,6 +125,44 @@ hrun git -C "$T/force" push origin main
 expect "push after --force" 0 "" "remote: zadig: dev: wf-dev #3 created"
 check "--force: the foreign hook no longer runs" test ! -e "$T/foreign.ran"
 
+# ---- core.hooksPath: the hook goes where git runs hooks from ----
+# relative: git runs a push's hooks in the git dir, so relative to that
+git init -q --bare "$T/hp.git"
+git --git-dir="$T/hp.git" config core.hooksPath custom-hooks
+run zadig-hook install "$T/hp.git" --config "$CFG"
+expect "core.hooksPath (relative): installed there" 0 \
+	"^installed the post-receive hook in '$T/hp.git/custom-hooks'$"
+check "core.hooksPath: nothing written to hooks/ (git does not look)" \
+	test ! -e "$T/hp.git/hooks/post-receive"
+check "core.hooksPath inside the repository: no note of other repositories" \
+	bash -c "! grep -q 'every repository' '$T/out'"
+git clone -q "file://$T/hp.git" "$T/hp" 2>/dev/null
+commit "$T/hp" "hooksPath push"
+hrun git -C "$T/hp" push origin main
+expect "push to a repository with core.hooksPath runs the hook" 0 "" \
+	"remote: zadig: dev: wf-dev #4 created"
+git init -q "$T/work2"
+git -C "$T/work2" config core.hooksPath rel-hooks
+run zadig-hook install "$T/work2" --config "$CFG"
+expect "core.hooksPath (relative, non-bare): the git dir, where push hooks run" 0 \
+	"^installed the post-receive hook in '$T/work2/.git/rel-hooks'$"
+# global, "~/": a directory every repository shares
+git config --global core.hooksPath "~/shared-hooks"
+git init -q --bare "$T/glob.git"
+run zadig-hook install "$T/glob.git" --config "$CFG"
+expect "core.hooksPath (global, ~/): installed there" 0 \
+	"^installed the post-receive hook in '$HOME/shared-hooks'$"
+check "core.hooksPath outside the repository: a note says who else runs it" \
+	grep -q "every repository using that core.hooksPath runs this hook" "$T/out"
+check "core.hooksPath (global): nothing written to hooks/" \
+	test ! -e "$T/glob.git/hooks/post-receive"
+git clone -q "file://$T/glob.git" "$T/glob" 2>/dev/null
+commit "$T/glob" "global hooksPath push"
+hrun git -C "$T/glob" push origin main
+expect "push with a global core.hooksPath runs the hook" 0 "" \
+	"remote: zadig: dev: wf-dev #5 created"
+git config --global --unset core.hooksPath
+
 # ---- SHA-256 repositories (libgit2 1.5 reads SHA-1 only) ----
 # libgit2 1.5 itself leaks its config regex match data when it refuses the
 # objectformat extension (git_repository_open_ext -> git_config_foreach_match
@@ -149,5 +187,5 @@ check "SHA-256: the push does not hang (${TOOK}ms, a push that sends nothing ${B
 unset LSAN_OPTIONS ASAN_OPTIONS
 check "SHA-256: the ref arrived" test -n "$(git --git-dir="$T/sha.git" rev-parse -q --verify refs/heads/main)"
 
-check "nothing but the three pushes reached the fake" test "$(creates wf-dev)" = 3
+check "nothing but the five pushes reached the fake" test "$(creates wf-dev)" = 5
 hook_finish
