@@ -266,8 +266,9 @@ int zh_hook_enqueue(const char *config, const char *chain,
 		zh_hook_say("cannot read the ref updates; nothing triggered");
 		goto out;
 	}
-	if (chain)
-		zh_hook_run_chained(chain, zh_buf_cstr(&in), in.len);
+	if (chain &&
+	    zh_hook_run_chained(chain, zh_buf_cstr(&in), in.len, &e) < 0)
+		zh_hook_say("%s", e.msg);
 	p.noptions = zh_hook_push_options(options, MAX_OPTIONS);
 	p.options = options;
 	skip = zh_hook_skip_option((const char *const *)options, p.noptions);

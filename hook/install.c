@@ -43,7 +43,10 @@ static int sh_quote(struct zh_buf *b, const char *s)
 	return rc ? rc : zh_buf_puts(b, "'");
 }
 
-static int write_hook(const char *path, const char *self, const char *chain,
+/* The hook names the chained hook by its place beside the script ($0,
+ * which git sets to the hook's path), so that it still runs, and is the
+ * right one, when the repository is moved or copied. */
+static int write_hook(const char *path, const char *self, bool chain,
 		      struct zh_error *err)
 {
 	struct zh_buf b, tmp;
@@ -54,17 +57,20 @@ static int write_hook(const char *path, const char *self, const char *chain,
 	rc = zh_buf_printf(&b,
 			   "#!/bin/sh\n%s\n# Reinstall with it; do not "
 			   "edit. Push data reaches zadig-hook on stdin "
-			   "only.\nexec ",
+			   "only.\n",
 			   MARKER);
+	if (rc == 0 && chain)
+		rc = zh_buf_puts(&b, "# " CHAINED " beside this script runs "
+				     "first.\ncase $0 in */*) d=${0%/*} ;; "
+				     "*) d=. ;; esac\n");
+	if (rc == 0)
+		rc = zh_buf_puts(&b, "exec ");
 	if (rc == 0)
 		rc = sh_quote(&b, self);
 	if (rc == 0)
 		rc = zh_buf_puts(&b, " post-receive");
-	if (rc == 0 && chain) {
-		rc = zh_buf_puts(&b, " --chain ");
-		if (rc == 0)
-			rc = sh_quote(&b, chain);
-	}
+	if (rc == 0 && chain)
+		rc = zh_buf_puts(&b, " --chain \"$d/" CHAINED "\"");
 	if (rc == 0)
 		rc = zh_buf_puts(&b, "\n");
 	if (rc == 0)
@@ -186,9 +192,7 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 	} else if (ours) {
 		snprintf(note, sizeof(note), " (updated)");
 	}
-	if ((rc = write_hook(hook, self,
-			     access(chained, F_OK) == 0 ? chained : NULL,
-			     err)) < 0)
+	if ((rc = write_hook(hook, self, access(chained, F_OK) == 0, err)) < 0)
 		goto out;
 	if (config &&
 	    (rc = zh_repo_config_set(r, "zadig.config", cfg_abs, err)) < 0)

@@ -107,26 +107,42 @@ void zh_hook_detach(void)
 		close(fd);
 }
 
-void zh_hook_run_chained(const char *path, const char *input, size_t len)
+int zh_hook_run_chained(const char *path, const char *input, size_t len,
+			struct zh_error *err)
 {
 	posix_spawn_file_actions_t fa;
 	char *argv[2];
-	int fds[2];
+	int fds[2], rc;
 	pid_t pid;
 	size_t off = 0;
 
-	if (access(path, X_OK) != 0 || pipe(fds) != 0)
-		return;
+	/* the hook names it only when install found it: it was lost since */
+	if (access(path, F_OK) != 0)
+		return zh_error_set(err, ZH_ENOTFOUND,
+				    "the chained hook '%s' is missing: it did "
+				    "not run",
+				    path);
+	if (access(path, X_OK) != 0)
+		return zh_error_set(err, ZH_EINVALID,
+				    "the chained hook '%s' is not executable: "
+				    "it did not run",
+				    path);
+	if (pipe(fds) != 0)
+		return zh_error_set(err, ZH_EIO,
+				    "cannot run the chained hook '%s': %s",
+				    path, strerror(errno));
 	argv[0] = (char *)path;
 	argv[1] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
 	posix_spawn_file_actions_addclose(&fa, fds[1]);
-	if (posix_spawn(&pid, path, &fa, NULL, argv, environ) != 0) {
+	if ((rc = posix_spawn(&pid, path, &fa, NULL, argv, environ)) != 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		close(fds[0]);
 		close(fds[1]);
-		return;
+		return zh_error_set(err, ZH_EIO,
+				    "cannot run the chained hook '%s': %s",
+				    path, strerror(rc));
 	}
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[0]);
@@ -143,6 +159,7 @@ void zh_hook_run_chained(const char *path, const char *input, size_t len)
 	close(fds[1]);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
+	return 0;
 }
 
 int zh_hook_read_stdin(struct zh_buf *in)

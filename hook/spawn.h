@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "util/buf.h"
+#include "util/error.h"
 
 /* Start `exe poll --git-dir GIT_DIR [--config CONFIG] --after PID`
  * (argv[0] "zadig-hook") in the background: stdin and stdout /dev/null,
@@ -38,8 +39,12 @@ int zh_hook_self_dir(char *buf, size_t size);
 void zh_hook_wait_gone(pid_t pid, int max_ms);
 
 /* Run the chained (pre-existing) hook at path with input on its stdin
- * and wait for it; nothing when it is not executable. */
-void zh_hook_run_chained(const char *path, const char *input, size_t len);
+ * and wait for it (its exit status does not matter). Returns 0 when it
+ * ran, ZH_ENOTFOUND when path is missing, ZH_EINVALID when it is not
+ * executable, ZH_EIO when it cannot be started; err says which hook, for
+ * the pusher. */
+int zh_hook_run_chained(const char *path, const char *input, size_t len,
+			struct zh_error *err);
 
 /* All of stdin (the hook's "<old> <new> <ref>" lines) into in. Returns 0,
  * ZH_EIO when reading fails or ZH_ETOOBIG beyond in's cap. */

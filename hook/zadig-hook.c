@@ -347,8 +347,9 @@ static int post_receive(const char *config, const char *chain,
 		zh_hook_say("cannot read the ref updates; nothing triggered");
 		goto out;
 	}
-	if (chain)
-		zh_hook_run_chained(chain, zh_buf_cstr(&in), in.len);
+	if (chain &&
+	    zh_hook_run_chained(chain, zh_buf_cstr(&in), in.len, &e) < 0)
+		zh_hook_say("%s", e.msg);
 	if (zh_repo_open(&r, ".", true, &e) < 0) {
 		if (strstr(e.msg, "objectformat"))
 			zh_hook_say(

@@ -87,7 +87,9 @@ check "the old hook is kept as post-receive.zadig-chained" \
 run zadig-hook install "$T/chain.git" --config "$CFG"
 expect "reinstall keeps the chain" 0 "updated; the chained hooks/post-receive.zadig-chained still runs"
 check "reinstall: the chain is still named in the hook" \
-	grep -q -- "--chain '$T/chain.git/hooks/post-receive.zadig-chained'" "$T/chain.git/hooks/post-receive"
+	grep -q -- "--chain .*/post-receive.zadig-chained" "$T/chain.git/hooks/post-receive"
+check "the chained hook is named by its place beside the hook, not by an absolute path" \
+	bash -c "! grep -qF '$T/' '$T/chain.git/hooks/post-receive'"
 
 git clone -q "file://$T/chain.git" "$T/chain" 2>/dev/null
 commit "$T/chain" "chained push"
@@ -163,6 +165,55 @@ expect "push with a global core.hooksPath runs the hook" 0 "" \
 	"remote: zadig: dev: wf-dev #5 created"
 git config --global --unset core.hooksPath
 
+# ---- the chained hook moves with the repository (GitLab's hashed storage
+# moves them); a copy runs its own ----
+check "pollers done before the repository moves" wait_pollers 20
+mv "$T/chain.git" "$T/moved it's.git"
+git -C "$T/chain" remote set-url origin "$T/moved it's.git"
+commit "$T/chain" "push after a move"
+hrun git -C "$T/chain" push origin main
+expect "push to a moved repository" 0 "" "remote: zadig: dev: wf-dev #6 created"
+check "moved: the chained hook still runs" grep -q "remote: old hook ran" "$T/err"
+check "pollers done before the repository is copied" wait_pollers 20
+cp -R "$T/moved it's.git" "$T/copy.git"
+sed -i 's/old hook ran/copy hook ran/' "$T/copy.git/hooks/post-receive.zadig-chained"
+hrun git -C "$T/chain" push "$T/copy.git" HEAD:refs/heads/nomatch-1
+expect "push to a copy" 0 "" "remote: zadig: no rule matches refs/heads/nomatch-1"
+check "copy: its own chained hook runs" grep -q "remote: copy hook ran" "$T/err"
+check "copy: not the original's" bash -c "! grep -q 'old hook ran' '$T/err'"
+chmod -x "$T/copy.git/hooks/post-receive.zadig-chained"
+hrun git -C "$T/chain" push "$T/copy.git" HEAD:refs/heads/nomatch-2
+expect "a chained hook that is not executable is named" 0 "" \
+	"^remote: zadig: the chained hook '.*post-receive.zadig-chained' is not executable"
+rm "$T/copy.git/hooks/post-receive.zadig-chained"
+hrun git -C "$T/chain" push "$T/copy.git" HEAD:refs/heads/nomatch-3
+expect "a missing chained hook is named" 0 "" \
+	"^remote: zadig: the chained hook '.*post-receive.zadig-chained' is missing"
+check "the push still reaches zadig-hook" grep -q "remote: zadig: no rule matches refs/heads/nomatch-3" "$T/err"
+
+# a hook an older install wrote names the chained hook by absolute path
+git init -q --bare "$T/old.git"
+git --git-dir="$T/old.git" config zadig.config "$CFG"
+printf '#!/bin/sh\necho "older chained ran" >&2\n' \
+	>"$T/old.git/hooks/post-receive.zadig-chained"
+chmod +x "$T/old.git/hooks/post-receive.zadig-chained"
+cat >"$T/old.git/hooks/post-receive" <<SH
+#!/bin/sh
+# zadig-hook: managed by \`zadig-hook install\`
+# Reinstall with it; do not edit. Push data reaches zadig-hook on stdin only.
+exec '$(command -v zadig-hook)' post-receive --chain '$T/old.git/hooks/post-receive.zadig-chained'
+SH
+chmod +x "$T/old.git/hooks/post-receive"
+hrun git -C "$T/chain" push "$T/old.git" HEAD:refs/heads/nomatch-4
+expect "an older hook still runs its chained hook" 0 "" "remote: older chained ran"
+run zadig-hook install "$T/old.git"
+expect "reinstall over an older hook keeps the chain" 0 \
+	"updated; the chained hooks/post-receive.zadig-chained still runs"
+check "reinstall over an older hook: no absolute path left" \
+	bash -c "! grep -qF '$T/' '$T/old.git/hooks/post-receive'"
+hrun git -C "$T/chain" push "$T/old.git" HEAD:refs/heads/nomatch-5
+expect "reinstalled: the chained hook still runs" 0 "" "remote: older chained ran"
+
 # ---- SHA-256 repositories (libgit2 1.5 reads SHA-1 only) ----
 # libgit2 1.5 itself leaks its config regex match data when it refuses the
 # objectformat extension (git_repository_open_ext -> git_config_foreach_match
@@ -187,5 +238,5 @@ check "SHA-256: the push does not hang (${TOOK}ms, a push that sends nothing ${B
 unset LSAN_OPTIONS ASAN_OPTIONS
 check "SHA-256: the ref arrived" test -n "$(git --git-dir="$T/sha.git" rev-parse -q --verify refs/heads/main)"
 
-check "nothing but the five pushes reached the fake" test "$(creates wf-dev)" = 5
+check "nothing but the six pushes reached the fake" test "$(creates wf-dev)" = 6
 hook_finish
