@@ -94,6 +94,96 @@ out:
 	return rc;
 }
 
+/* rename(2) src to dst unless dst exists, where rename would replace it:
+ * link(2) refuses a name that is taken. 0, or -1 with errno (EEXIST when
+ * dst is taken). */
+static int move_noreplace(const char *src, const char *dst)
+{
+	struct stat st;
+
+	if (link(src, dst) == 0)
+		return unlink(src);
+	if (errno == EEXIST)
+		return -1;
+	/* a file system without hard links: look, then rename */
+	if (lstat(dst, &st) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(src, dst);
+}
+
+/* Move the foreign hook to BACKUP, or BACKUP.<n> for the first free n:
+ * what an earlier --force kept is someone's hook too. name gets the name
+ * it took. */
+static int back_up(char *name, size_t size, const char *hooks, const char *hook,
+		   struct zh_error *err)
+{
+	char dst[PATH_MAX + 64];
+	int n;
+
+	for (n = 0; n < 1000; n++) {
+		if (n == 0)
+			snprintf(name, size, BACKUP);
+		else
+			snprintf(name, size, BACKUP ".%d", n);
+		snprintf(dst, sizeof(dst), "%s/%s", hooks, name);
+		if (move_noreplace(hook, dst) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return zh_error_set(err, ZH_EIO, "cannot move '%s': %s",
+					    hook, strerror(errno));
+	}
+	return zh_error_set(err, ZH_EIO,
+			    "cannot move '%s': '%s/" BACKUP "' up to .%d are "
+			    "all taken",
+			    hook, hooks, n - 1);
+}
+
+/* Move the foreign hook to CHAINED, refusing when an earlier install
+ * chained another one there: one of the two would stop running. */
+static int chain(const char *hook, const char *chained, struct zh_error *err)
+{
+	if (move_noreplace(hook, chained) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return zh_error_set(err, ZH_EIO, "cannot move '%s': %s", hook,
+				    strerror(errno));
+	return zh_error_set(err, ZH_EUSAGE,
+			    "'%s' is not zadig-hook's and '%s' already holds "
+			    "the hook an earlier install chained: merge the "
+			    "two into the latter (or remove one) and install "
+			    "again, or use --force to set the first aside",
+			    hook, chained);
+}
+
+/* Someone else's hook is in the way: keep it working (chained) or, with
+ * force, set it aside; note says which, naming files as base/<name>. */
+static int set_aside(char *note, size_t size, const char *hooks,
+		     const char *base, bool force, struct zh_error *err)
+{
+	char hook[PATH_MAX + 32], chained[PATH_MAX + 32], name[64];
+	int rc;
+
+	snprintf(hook, sizeof(hook), "%s/post-receive", hooks);
+	snprintf(chained, sizeof(chained), "%s/" CHAINED, hooks);
+	if (force) {
+		if ((rc = back_up(name, sizeof(name), hooks, hook, err)) < 0)
+			return rc;
+		snprintf(note, size,
+			 " (the existing hook was replaced; kept as %s/%s)",
+			 base, name);
+		return 0;
+	}
+	if ((rc = chain(hook, chained, err)) < 0)
+		return rc;
+	snprintf(note, size,
+		 " (the existing hook still runs first: chained as %s/" CHAINED
+		 ")",
+		 base);
+	return 0;
+}
+
 /* The directory git runs r's hooks from (core.hooksPath or hooks/),
  * created when missing; *shared when it is outside the repository, where
  * other repositories may run the hook too. The caller frees *out, also
@@ -118,7 +208,7 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 		    struct zh_error *err)
 {
 	char self[PATH_MAX], cfg_abs[PATH_MAX], note[256] = "";
-	char hook[PATH_MAX + 32], chained[PATH_MAX + 32], backup[PATH_MAX + 32];
+	char hook[PATH_MAX + 32], chained[PATH_MAX + 32];
 	struct zh_buf old;
 	struct zh_repo *r = NULL;
 	char *hooks = NULL;
@@ -165,26 +255,14 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 	base = strrchr(hooks, '/') ? strrchr(hooks, '/') + 1 : hooks;
 	snprintf(hook, sizeof(hook), "%s/post-receive", hooks);
 	snprintf(chained, sizeof(chained), "%s/" CHAINED, hooks);
-	snprintf(backup, sizeof(backup), "%s/" BACKUP, hooks);
 	if (read_file(&old, hook) == 0) {
 		have_old = true;
 		ours = strstr(zh_buf_cstr(&old), MARKER) != NULL;
 	}
 	if (have_old && !ours) {
-		/* someone else's hook: keep it working, or set it aside */
-		const char *dst = force ? backup : chained;
-
-		if (rename(hook, dst) != 0) {
-			rc = zh_error_set(err, ZH_EIO, "cannot move '%s': %s",
-					  hook, strerror(errno));
+		if ((rc = set_aside(note, sizeof(note), hooks, base, force,
+				    err)) < 0)
 			goto out;
-		}
-		snprintf(note, sizeof(note),
-			 force ? " (the existing hook was replaced; kept as "
-				 "%s/" BACKUP ")"
-			       : " (the existing hook still runs first: "
-				 "chained as %s/" CHAINED ")",
-			 base);
 	} else if (ours && access(chained, F_OK) == 0) {
 		snprintf(note, sizeof(note),
 			 " (updated; the chained %s/" CHAINED " still runs)",

@@ -1,6 +1,7 @@
 #!/bin/bash
 # zadig-hook install: idempotent, refuses what is not a repository, chains
-# or (--force) replaces an existing post-receive, records zadig.config and
+# or (--force) replaces an existing post-receive without ever overwriting
+# one it set aside, follows core.hooksPath, records zadig.config and
 # receive.advertisePushOptions; SHA-256 repositories get a clear answer.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_hook.sh"
@@ -213,6 +214,45 @@ check "reinstall over an older hook: no absolute path left" \
 	bash -c "! grep -qF '$T/' '$T/old.git/hooks/post-receive'"
 hrun git -C "$T/chain" push "$T/old.git" HEAD:refs/heads/nomatch-5
 expect "reinstalled: the chained hook still runs" 0 "" "remote: older chained ran"
+
+# ---- install never overwrites a hook an earlier install set aside ----
+git init -q --bare "$T/twice.git"
+H=$T/twice.git/hooks
+printf '#!/bin/sh\necho hook-A >&2\n' >"$H/post-receive"
+chmod +x "$H/post-receive"
+run zadig-hook install "$T/twice.git" --config "$CFG"
+expect "hook A is chained" 0 "chained as hooks/post-receive.zadig-chained"
+# someone puts another foreign hook over ours
+printf '#!/bin/sh\necho hook-B >&2\n' >"$H/post-receive"
+chmod +x "$H/post-receive"
+run zadig-hook install "$T/twice.git" --config "$CFG"
+expect "a second foreign hook while one is chained is refused" 2 "" \
+	"^zadig-hook: error: .*'$H/post-receive'.*'$H/post-receive.zadig-chained'.*--force"
+check "refused: hook A is still the chained hook" \
+	grep -q hook-A "$H/post-receive.zadig-chained"
+check "refused: hook B is still post-receive" grep -q hook-B "$H/post-receive"
+check "refused: no other file in hooks/" \
+	test "$(ls "$H" | grep -c post-receive)" = 2
+# --force again and again: each foreign hook gets a backup of its own
+git init -q --bare "$T/bk.git"
+H=$T/bk.git/hooks
+for h in C D E; do
+	printf '#!/bin/sh\necho hook-%s\n' "$h" >"$H/post-receive"
+	chmod +x "$H/post-receive"
+	run zadig-hook install "$T/bk.git" --config "$CFG" --force
+	case $h in
+	C) b=post-receive.zadig-backup ;;
+	D) b=post-receive.zadig-backup.1 ;;
+	E) b=post-receive.zadig-backup.2 ;;
+	esac
+	expect "--force over hook $h: kept as $b" 0 \
+		"replaced; kept as hooks/$b\)$"
+	check "--force over hook $h: $b holds it" grep -q "hook-$h" "$H/$b"
+done
+check "--force: hook C's backup survived" \
+	grep -q hook-C "$H/post-receive.zadig-backup"
+check "--force: hook D's backup survived" \
+	grep -q hook-D "$H/post-receive.zadig-backup.1"
 
 # ---- SHA-256 repositories (libgit2 1.5 reads SHA-1 only) ----
 # libgit2 1.5 itself leaks its config regex match data when it refuses the
