@@ -93,6 +93,7 @@ enum route {
 	ROUTE_GITLAB,
 	ROUTE_CALLBACK,
 	ROUTE_ZADIG,
+	ROUTE_HEALTH, /* GET /healthz: probed by the committer */
 };
 
 enum store_phase {
@@ -116,6 +117,7 @@ struct request {
 	struct zh_gitlab_event *ev; /* the parse, for the worker */
 	bool settled;		    /* stored done: no worker needed */
 	char result[160];	    /* when settled (zh_wh_settled) */
+	const char *why;	    /* GET /healthz: the answer's text */
 	unsigned new_status;
 	int store_rc;
 	bool duplicate;
@@ -231,24 +233,36 @@ static void reject(struct zh_webhook *w, enum zh_reject_reason why)
 
 /* ---- GET ---- */
 
-static enum MHD_Result healthz(struct zh_webhook *w, struct MHD_Connection *c)
+/* Probe the store for GET /healthz: 0 when it takes a write. After a
+ * refused event (a full disk may still have room for a small probe in the
+ * store's free pages) the probe writes what a big event needs, and the
+ * store is healthy again once that fits. Runs where the store is written
+ * (the committer), never on an HTTP thread: a store another process
+ * holds locked, or a slow flush, would hold up every request. */
+static int health_probe(struct zh_webhook *w, const char **why)
 {
 	struct zh_error err = {0};
 	bool failing = atomic_load(&w->intake_failing);
 
-	/* after a refused event (a full disk may still have room for a
-	 * small probe in the store's free pages): probe with what a big
-	 * event needs, and report healthy again once that fits */
 	if (zh_store_ping(w->store, zh_store_now_ms(),
 			  failing ? HEALTH_PROBE_BYTES : 0, &err) < 0) {
 		zh_wh_log("healthz: %s", err.msg);
-		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
-			     failing ? "state store refuses new events\n"
-				     : "state store not writable\n");
+		*why = failing ? "state store refuses new events\n"
+			       : "state store not writable\n";
+		return -1;
 	}
 	if (failing)
 		atomic_store(&w->intake_failing, false);
-	return reply(c, MHD_HTTP_OK, "text/plain", "ok\n");
+	*why = "ok\n";
+	return 0;
+}
+
+static enum MHD_Result answer_health(struct MHD_Connection *c,
+				     const struct request *q)
+{
+	return reply(
+	    c, q->store_rc < 0 ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK,
+	    "text/plain", q->why);
 }
 
 static enum MHD_Result metrics(struct zh_webhook *w, struct MHD_Connection *c)
@@ -343,6 +357,38 @@ static void stored_fresh(struct zh_webhook *w, struct request *q, int64_t id)
 	}
 }
 
+/* Hand q to the committer with its connection suspended (answered when
+ * it is resumed); false when the committer has stopped. */
+static bool enqueue(struct zh_wh_server *s, struct MHD_Connection *c,
+		    struct request *q)
+{
+	q->conn = c;
+	pthread_mutex_lock(&s->qlock);
+	if (!s->qrunning) {
+		pthread_mutex_unlock(&s->qlock);
+		return false;
+	}
+	q->phase = STORE_PENDING;
+	MHD_suspend_connection(c);
+	*s->qtail = q;
+	s->qtail = &q->next;
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+	return true;
+}
+
+/* GET /healthz: probed by the committer (health_probe), or here once it
+ * has stopped. */
+static enum MHD_Result healthz(struct zh_wh_server *s, struct MHD_Connection *c,
+			       struct request *q)
+{
+	q->route = ROUTE_HEALTH;
+	if (enqueue(s, c, q))
+		return MHD_YES;
+	q->store_rc = health_probe(s->w, &q->why);
+	return answer_health(c, q);
+}
+
 /* Store the event durably, then answer (answer_stored). Normally queued
  * for the committer with the connection suspended (answered when it is
  * resumed); stored here when the committer has stopped. */
@@ -359,18 +405,8 @@ static enum MHD_Result store_event(struct zh_wh_server *s,
 	if (!q->key || !q->kind)
 		return MHD_NO;
 	q->new_status = new_status;
-	q->conn = c;
-	pthread_mutex_lock(&s->qlock);
-	if (s->qrunning) {
-		q->phase = STORE_PENDING;
-		MHD_suspend_connection(c);
-		*s->qtail = q;
-		s->qtail = &q->next;
-		pthread_cond_signal(&s->qcond);
-		pthread_mutex_unlock(&s->qlock);
+	if (enqueue(s, c, q))
 		return MHD_YES;
-	}
-	pthread_mutex_unlock(&s->qlock);
 	event_in(&in, q, zh_store_now_ms());
 	q->store_rc = zh_store_event_add_in(&in, s->w->store, &err);
 	q->duplicate = in.duplicate;
@@ -396,30 +432,44 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 	struct request *q[BATCH_MAX];
 	struct zh_error err = {0};
 	int64_t now = zh_store_now_ms();
-	size_t n = 0, i;
+	size_t n = 0, nev = 0, nhealth = 0, i, e;
+	const char *why = NULL;
 	bool fresh = false;
-	int rc;
+	int rc, hrc = 0;
 
 	for (; *list && n < BATCH_MAX; *list = (*list)->next, n++) {
 		q[n] = *list;
-		event_in(&in[n], q[n], now);
+		if (q[n]->route == ROUTE_HEALTH)
+			nhealth++;
+		else
+			event_in(&in[nev++], q[n], now);
 	}
-	rc = zh_store_event_add_batch(in, n, s->w->store, &err);
-	atomic_store(&s->w->intake_failing, rc < 0);
+	rc = nev ? zh_store_event_add_batch(in, nev, s->w->store, &err) : 0;
+	if (nev)
+		atomic_store(&s->w->intake_failing, rc < 0);
+	/* one probe answers every health check queued meanwhile */
+	if (nhealth)
+		hrc = health_probe(s->w, &why);
 	/* the batch's log lines in one write, before the replies */
 	zh_wh_log_hold(logs, sizeof(logs));
-	for (i = 0; i < n; i++) {
+	for (i = 0, e = 0; i < n; i++) {
+		conn[i] = q[i]->conn;
+		q[i]->phase = STORE_DONE;
+		if (q[i]->route == ROUTE_HEALTH) {
+			q[i]->store_rc = hrc;
+			q[i]->why = why;
+			continue;
+		}
 		if (rc < 0)
 			zh_wh_log("key=%s result=refused: %s", q[i]->key,
 				  err.msg);
 		q[i]->store_rc = rc;
-		q[i]->duplicate = in[i].duplicate;
-		q[i]->phase = STORE_DONE;
-		if (rc == 0 && !in[i].duplicate) {
-			stored_fresh(s->w, q[i], in[i].id);
+		q[i]->duplicate = in[e].duplicate;
+		if (rc == 0 && !in[e].duplicate) {
+			stored_fresh(s->w, q[i], in[e].id);
 			fresh = fresh || !q[i]->settled;
 		}
-		conn[i] = q[i]->conn;
+		e++;
 	}
 	zh_wh_log_flush();
 	if (fresh)
@@ -735,10 +785,11 @@ static void notify_conn(void *cls, struct MHD_Connection *c,
 
 /* The first call for a request: route it, and refuse what can be refused
  * before reading a byte of the body. */
-static enum MHD_Result begin(struct zh_webhook *w, struct MHD_Connection *c,
+static enum MHD_Result begin(struct zh_wh_server *s, struct MHD_Connection *c,
 			     const char *url, const char *method,
 			     void **con_cls)
 {
+	struct zh_webhook *w = s->w;
 	bool post = strcmp(method, "POST") == 0;
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	struct request *q;
@@ -751,7 +802,12 @@ static enum MHD_Result begin(struct zh_webhook *w, struct MHD_Connection *c,
 		if (!get)
 			return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 					   "method not allowed");
-		return url[1] == 'h' ? healthz(w, c) : metrics(w, c);
+		if (url[1] == 'm')
+			return metrics(w, c);
+		if (!(q = calloc(1, sizeof(*q))))
+			return MHD_NO;
+		*con_cls = q;
+		return healthz(s, c, q);
 	}
 	if (strcmp(url, "/webhook/gitlab") == 0)
 		route = ROUTE_GITLAB;
@@ -799,6 +855,8 @@ static enum MHD_Result begin(struct zh_webhook *w, struct MHD_Connection *c,
 					   "invalid X-Zadig-Token");
 		}
 		break;
+	case ROUTE_HEALTH: /* a GET, routed above */
+		break;
 	case ROUTE_CALLBACK:
 		if (!callback_valid(cfg,
 				    MHD_lookup_connection_value(
@@ -845,11 +903,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	(void)version;
 	if (!q) {
 		conn_busy(s, c, true);
-		return begin(w, c, url, method, con_cls);
+		return begin(s, c, url, method, con_cls);
 	}
 	if (q->phase == STORE_DONE) {
 		/* resumed by the committer */
 		q->phase = STORE_NONE;
+		if (q->route == ROUTE_HEALTH)
+			return answer_health(c, q);
 		return answer_stored(w, c, q);
 	}
 	if (q->phase == STORE_PENDING)
@@ -894,6 +954,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		callback_hint(w, MHD_lookup_connection_value(
 				     c, MHD_GET_ARGUMENT_KIND, "k"));
 		return reply_json(c, MHD_HTTP_OK, "{\"status\":\"ok\"}\n");
+	case ROUTE_HEALTH: /* answered once probed */
+		break;
 	}
 	return MHD_NO;
 }

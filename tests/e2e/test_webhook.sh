@@ -169,6 +169,21 @@ check "SIGHUP with a good config reloads" wait_until 5 log_has "reloaded $CFG"
 
 run curl -s -o /dev/null -w '%{http_code}' "$WH_URL/healthz"
 expect "healthz 200" 0 "^200$"
+run curl -s -o /dev/null -w '%{http_code}' -I "$WH_URL/healthz"
+expect "healthz HEAD 200" 0 "^200$"
+# while another process holds the store's write lock, /healthz waits for
+# it (and says 200 once it gets it) without holding up other requests
+sqlite3 "$T/state/state.db" "BEGIN IMMEDIATE;" ".shell sleep 3" "ROLLBACK;" &
+lockp=$!
+sleep 0.5
+curl -s -o "$T/hz" -w '%{http_code}' --max-time 10 "$WH_URL/healthz" >"$T/hz.code" &
+hzp=$!
+sleep 0.3
+run curl -s -o /dev/null -w '%{time_total}' -X POST -H "X-Gitlab-Token: wrong" -d '{}' "$WH_URL/webhook/gitlab"
+check "healthz waiting for the store holds up no other request (${OUT}s)" \
+	awk -v t="$OUT" 'BEGIN { exit !(t < 1.0) }'
+wait "$hzp" "$lockp"
+check "healthz answers once the store is free" test "$(cat "$T/hz.code")" = 200
 run curl -s "$WH_URL/nope"
 expect "unknown path: 404 JSON" 0 '"error"'
 
@@ -441,7 +456,7 @@ for m in zadig_webhook_events_received_total zadig_webhook_events_accepted_total
 	zadig_webhook_zadig_request_seconds_count zadig_webhook_queue_depth zadig_webhook_notes_written_total; do
 	check "metrics: $m" grep -qF "$m" "$T/metrics"
 done
-check "metrics: 3 token rejections counted" grep -q '^zadig_webhook_events_rejected_total{reason="token"} 3$' "$T/metrics"
+check "metrics: 4 token rejections counted" grep -q '^zadig_webhook_events_rejected_total{reason="token"} 4$' "$T/metrics"
 check "metrics: duplicates counted" grep -q '^zadig_webhook_events_duplicates_total 3$' "$T/metrics"
 check "metrics: created triggers counted" grep -q '^zadig_webhook_triggers_total{result="created"} 7$' "$T/metrics"
 check "metrics: notes written" metric_ge zadig_webhook_notes_written_total 1
