@@ -36,9 +36,14 @@
 /* Headers of one connection; bodies are kept in our own capped buffer.
  * libmicrohttpd clears the whole of it before each request of a kept
  * connection: 64 KiB was 4% of the receiver's CPU under load. 16 KiB
- * takes requests with up to ~14 KB of headers (GitLab sends ~1 KB); more
- * is answered 431. */
+ * takes a POST with up to HEADERS_MAX of headers (GitLab sends ~1 KB);
+ * more is answered 431. */
 #define CONNECTION_MEMORY (16 * 1024)
+/* Header bytes a POST may bring: the rest of CONNECTION_MEMORY is room
+ * for the answer's headers. Past ~15 KB libmicrohttpd read the headers
+ * but had no room left to answer: an event stored and accepted would
+ * reach its sender as a dropped connection. */
+#define HEADERS_MAX (12 * 1024)
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 512
 /* /healthz after a refused event: a write this big must fit again */
@@ -783,6 +788,25 @@ static void notify_conn(void *cls, struct MHD_Connection *c,
 	*socket_context = NULL;
 }
 
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind,
+				       const char *key, const char *value)
+{
+	size_t *n = cls;
+
+	(void)kind;
+	/* "key: value\r\n" */
+	*n += strlen(key) + (value ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+static size_t headers_size(struct MHD_Connection *c)
+{
+	size_t n = 0;
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header_size, &n);
+	return n;
+}
+
 /* The first call for a request: route it, and refuse what can be refused
  * before reading a byte of the body. */
 static enum MHD_Result begin(struct zh_wh_server *s, struct MHD_Connection *c,
@@ -820,6 +844,9 @@ static enum MHD_Result begin(struct zh_wh_server *s, struct MHD_Connection *c,
 	if (!post)
 		return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 				   "method not allowed");
+	if (headers_size(c) > HEADERS_MAX)
+		return reply_error(c, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+				   "request headers larger than 12 KiB");
 	if (!(q = calloc(1, sizeof(*q))))
 		return MHD_NO;
 	q->route = route;

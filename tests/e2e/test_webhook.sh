@@ -461,6 +461,18 @@ check "metrics: duplicates counted" grep -q '^zadig_webhook_events_duplicates_to
 check "metrics: created triggers counted" grep -q '^zadig_webhook_triggers_total{result="created"} 7$' "$T/metrics"
 check "metrics: notes written" metric_ge zadig_webhook_notes_written_total 1
 
+# ---- headers too big for an answer to fit beside them: 431, not stored ----
+gitlab "Push Hook" "$T/push.json" -H "Idempotency-Key: pad-12500" -H "X-Pad: $(head -c 12500 /dev/zero | tr '\0' a)" >/dev/null
+want "12,500 bytes of headers: 431" 431 "request headers larger than 12 KiB"
+# (15 KB leave libmicrohttpd no room for any answer: the connection is
+# closed, but nothing may have been stored)
+gitlab "Push Hook" "$T/push.json" -H "Idempotency-Key: pad-15450" -H "X-Pad: $(head -c 15450 /dev/zero | tr '\0' a)" >/dev/null
+check "15,450 bytes of headers: not accepted" test "$(cat "$T/code")" != 202
+gitlab "Push Hook" "$T/push.json" -H "Idempotency-Key: pad-15450" -H "webhook-id: pad-15450" \
+	-H "webhook-timestamp: $NOW" -H "webhook-signature: $(sw_sign "$SK" pad-15450 "$NOW" "$T/push.json")" \
+	-H "X-Pad: $(head -c 10000 /dev/zero | tr '\0' a)" >/dev/null
+want "10,000 bytes of headers: accepted, and the refused delivery stored nothing" 202 '"status":"accepted"'
+
 # ---- SIGTERM: requests on their way are answered, idle ones not awaited ----
 # fd 5: a kept-alive connection, idle after its request; fd 3: half of a
 # request's headers sent; fd 4: the headers and 20 bytes of the body
