@@ -788,23 +788,13 @@ static void notify_conn(void *cls, struct MHD_Connection *c,
 	*socket_context = NULL;
 }
 
-static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind,
-				       const char *key, const char *value)
-{
-	size_t *n = cls;
-
-	(void)kind;
-	/* "key: value\r\n" */
-	*n += strlen(key) + (value ? strlen(value) : 0) + 4;
-	return MHD_YES;
-}
-
+/* The request line's and headers' bytes as they came. */
 static size_t headers_size(struct MHD_Connection *c)
 {
-	size_t n = 0;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 
-	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header_size, &n);
-	return n;
+	return ci ? ci->header_size : 0;
 }
 
 /* The first call for a request: route it, and refuse what can be refused
