@@ -536,7 +536,9 @@ int zh_zadig_render_custom_approve(struct zh_zadig_request *out,
 		0 ||
 	    (rc = add_query(&path, '&', "stage_name", stage)) < 0 ||
 	    (rc = add_query(&path, '&', "approve",
-			    approve ? "true" : "false")) < 0)
+			    approve ? "true" : "false")) < 0 ||
+	    (!empty(comment) &&
+	     (rc = add_query(&path, '&', "comment", comment)) < 0))
 		return nomem(&path, o, rc, err);
 	rc = ZH_ENOMEM;
 	if (add_str(o, "stage_name", stage) < 0 ||

@@ -292,6 +292,15 @@ static void other_requests(void **state)
 				    "  \"comment\": \"\"\n"
 				    "}");
 	zh_zadig_request_dispose(&r);
+	/* the seed lists comment among the query's parameters too */
+	assert_int_equal(zh_zadig_render_custom_approve(
+			     &r, "wf", 5, "qa", false, "not & yet", &err),
+			 0);
+	assert_string_equal(
+	    r.path, "/openapi/workflows/custom/task/approve?task_id=5"
+		    "&workflow_name=wf&taskId=5&workflowKey=wf&"
+		    "stage_name=qa&approve=false&comment=not%20%26%20yet");
+	zh_zadig_request_dispose(&r);
 	assert_int_equal(
 	    zh_zadig_render_custom_approve(&r, "wf", 5, "", false, "no", &err),
 	    ZH_EINVALID);
