@@ -61,7 +61,7 @@ int zh_cli_load_config(struct zh_config **out, const struct zh_cli_opts *o,
 	char *gitval = NULL, *path = NULL;
 	int rc;
 
-	if (r && !o->config && !getenv("ZADIG_HOOK_CONFIG"))
+	if (r && zh_config_wants_git_value(o->config))
 		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
 	rc = zh_config_locate(&path, o->config, gitval, err);
 	free(gitval);
@@ -91,7 +91,7 @@ static int cmd_config(struct zh_cli_opts *o, struct zh_error *err)
 		return fail_usage(err, "unknown config verb '%s' (try: check)",
 				  o->args[0]);
 	r = zh_cli_open_repo_quiet();
-	if (r && !o->args[1] && !o->config && !getenv("ZADIG_HOOK_CONFIG"))
+	if (r && zh_config_wants_git_value(o->args[1] ? o->args[1] : o->config))
 		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
 	zh_repo_free(r);
 	rc = zh_config_locate(&path, o->args[1] ? o->args[1] : o->config,
@@ -135,7 +135,7 @@ static int cmd_status(struct zh_cli_opts *o, struct zh_error *err)
 		return rc;
 	/* each commit, notes tree and note is read once */
 	zh_repo_object_cache(false);
-	if (!o->config && !getenv("ZADIG_HOOK_CONFIG"))
+	if (zh_config_wants_git_value(o->config))
 		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
 	if (zh_config_locate(&path, o->config, gitval, NULL) == 0 &&
 	    zh_config_notes_ref(&ref, path, &e) < 0)

@@ -141,6 +141,12 @@ int zh_config_notes_ref(char **out, const char *path, struct zh_error *err);
 int zh_config_locate(char **out, const char *explicit_path,
 		     const char *git_config_value, struct zh_error *err);
 
+/* Whether zh_config_locate would get as far as the repository's git
+ * config zadig.config: explicit_path and $ZADIG_HOOK_CONFIG unset or
+ * empty. Callers read zadig.config (a git process or a libgit2 lookup)
+ * only then. */
+bool zh_config_wants_git_value(const char *explicit_path);
+
 /* Parse "500ms", "10s", "5m", "24h" (sums like "1h30m" too) into ms.
  * Returns 0 or ZH_EINVALID. */
 int zh_config_parse_duration(int64_t *out_ms, const char *s);

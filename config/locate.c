@@ -16,17 +16,31 @@ static int found(char **out, const char *path, struct zh_error *err)
 	return 0;
 }
 
+/* Set but empty counts as unset: `ZADIG_HOOK_CONFIG= git push` must not
+ * hide the repository's zadig.config. */
+static const char *env_path(void)
+{
+	const char *env = getenv("ZADIG_HOOK_CONFIG");
+
+	return env && *env ? env : NULL;
+}
+
+bool zh_config_wants_git_value(const char *explicit_path)
+{
+	return !(explicit_path && *explicit_path) && !env_path();
+}
+
 int zh_config_locate(char **out, const char *explicit_path,
 		     const char *git_config_value, struct zh_error *err)
 {
-	const char *env = getenv("ZADIG_HOOK_CONFIG");
+	const char *env = env_path();
 
 	*out = NULL;
 	/* An explicit choice is returned even when the file is missing, so
 	 * that loading it names the file the user asked for. */
 	if (explicit_path && *explicit_path)
 		return found(out, explicit_path, err);
-	if (env && *env)
+	if (env)
 		return found(out, env, err);
 	if (git_config_value && *git_config_value)
 		return found(out, git_config_value, err);

@@ -150,7 +150,7 @@ static char *config_path(const char *explicit_path, const char *git_dir)
 	struct zh_error e = {0};
 	char *gitval = NULL, *path = NULL;
 
-	if (!explicit_path && !getenv("ZADIG_HOOK_CONFIG")) {
+	if (zh_config_wants_git_value(explicit_path)) {
 		/* command-line config (-c) of the git that runs us wins
 		 * over the file: let git answer then */
 		if (getenv("GIT_CONFIG_PARAMETERS") ||

@@ -62,7 +62,7 @@ int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 	char *gitval = NULL, *path = NULL;
 	int rc;
 
-	if (r && !explicit_path && !getenv("ZADIG_HOOK_CONFIG"))
+	if (r && zh_config_wants_git_value(explicit_path))
 		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
 	rc = zh_config_locate(&path, explicit_path, gitval, err);
 	free(gitval);

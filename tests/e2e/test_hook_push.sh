@@ -189,6 +189,15 @@ else
 	not_ok "git daemon did not start" "$(cat "$T/daemon.log")"
 fi
 
+# ---- ZADIG_HOOK_CONFIG set but empty is unset: zadig.config counts ----
+git -C "$W" checkout -q -b feature/emptyenv main
+commit "$W" "pushed with an empty ZADIG_HOOK_CONFIG"
+ZADIG_HOOK_CONFIG= hrun git -C "$W" push origin feature/emptyenv
+expect "empty ZADIG_HOOK_CONFIG: the hook reads zadig.config" 0 "" \
+	"^$Z dev: wf-dev #[0-9]+ created "
+run_in "$G" env ZADIG_HOOK_CONFIG= git zadig config check
+expect "empty ZADIG_HOOK_CONFIG: git zadig reads zadig.config" 0 "^ok$"
+
 # ---- async mode: the push only queues, the poller delivers ----
 hook_config "$T/async.yaml" "$FAKE_URL" async
 sed -i 's/^  timeout: 2s$/  timeout: 6s/' "$T/async.yaml"
@@ -205,5 +214,10 @@ check "async: the poller notes it (queued, or later already created)" \
 check "async: the poller delivers and the note ends passed" \
 	wait_note "$T/as.git" main "^passed wf-dev #[0-9]+ .*rule=dev$"
 check "async: exactly one create" test "$(creates wf-dev)" = $((n + 1))
+git -C "$T/as" checkout -q -b feature/emptyenv
+commit "$T/as" "queued with an empty ZADIG_HOOK_CONFIG"
+ZADIG_HOOK_CONFIG= hrun git -C "$T/as" push origin feature/emptyenv
+expect "async, empty ZADIG_HOOK_CONFIG: queued by zadig.config" 0 "" \
+	"^$Z refs/heads/feature/emptyenv queued \(async\)"
 
 hook_finish

@@ -145,12 +145,29 @@ static void locate(void **state)
 			    "create /etc/zadig-hook/config.yaml");
 }
 
+/* ZADIG_HOOK_CONFIG set but empty is unset (design.md §3), as
+ * zh_config_locate takes it: the repository's zadig.config still counts. */
+static void git_value_wanted(void **state)
+{
+	(void)state;
+	unsetenv("ZADIG_HOOK_CONFIG");
+	assert_true(zh_config_wants_git_value(NULL));
+	assert_true(zh_config_wants_git_value(""));
+	assert_false(zh_config_wants_git_value("/explicit.yaml"));
+	setenv("ZADIG_HOOK_CONFIG", "", 1);
+	assert_true(zh_config_wants_git_value(NULL));
+	setenv("ZADIG_HOOK_CONFIG", "/from/env.yaml", 1);
+	assert_false(zh_config_wants_git_value(NULL));
+	unsetenv("ZADIG_HOOK_CONFIG");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(durations),
 	    cmocka_unit_test(sizes),
 	    cmocka_unit_test(locate),
+	    cmocka_unit_test(git_value_wanted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
