@@ -370,6 +370,9 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 			snprintf(why, sizeof(why), "%d %s", e.zadig_code, text);
 		else
 			snprintf(why, sizeof(why), "%s", text);
+		/* the pusher sees what the note and a re-run hook show */
+		snprintf(res->message, sizeof(res->message), "%.*s",
+			 (int)sizeof(res->message) - 1, why);
 		logf_(f, "zadig rejected %s/%s: %s", t->repo, t->rule, e.msg);
 		rc = zh_store_trigger_reject(f->store, t, why, now, err);
 	} else {

@@ -130,7 +130,7 @@ git -C "$T/app" checkout -q -b bad/one
 commit "$T/app" "a workflow zadig does not have"
 hrun git -C "$T/app" push origin bad/one
 expect "rejected: the push succeeds" 0 "" \
-	"^$Z bad: rejected by zadig: .*6540.*workflow missing-wf not found"
+	"^$Z bad: rejected by zadig: 6540 [^ ].* \(workflow missing-wf not found\) *$"
 check "rejected: the note" \
 	wait_note "$G" bad/one '^rejected missing-wf #- - error="6540 [^"]*workflow missing-wf not found[^"]*" rule=bad$' 3
 check "rejected: one request" test "$(creates missing-wf)" = 1
