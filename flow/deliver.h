@@ -69,7 +69,8 @@ enum {
 
 /* Run the mapping for ev and record every fired rule as a trigger, keyed
  * by (repo, ref, commit, rule), as flags (ZH_FLOW_RECORD_*) say. Returns
- * 0, ZH_ESTORE, ZH_EINVALID or ZH_ENOMEM. Free out->items with free(). */
+ * 0, ZH_ESTORE, ZH_EBUSY, ZH_EINVALID or ZH_ENOMEM. Free out->items with
+ * free(). */
 int zh_flow_record(struct zh_flow_recorded_list *out, struct zh_flow *f,
 		   const struct zh_event *ev, unsigned flags,
 		   struct zh_error *err);

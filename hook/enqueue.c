@@ -229,12 +229,28 @@ static bool looks_like_git_dir(const char *dir)
 	return access(path, F_OK) == 0;
 }
 
+int zh_hook_spool(const char *state_dir, const char *git_dir,
+		  const char *config, char **updates, size_t n,
+		  struct zh_error *err)
+{
+	char *options[MAX_OPTIONS];
+	struct zh_spool_push p;
+
+	memset(&p, 0, sizeof(p));
+	p.git_dir = (char *)git_dir;
+	p.config = (char *)config;
+	p.noptions = zh_hook_push_options(options, MAX_OPTIONS);
+	p.options = options;
+	p.updates = updates;
+	p.nupdates = n;
+	return zh_spool_write(state_dir, &p, err);
+}
+
 int zh_hook_enqueue(const char *config, const char *chain,
 		    struct zh_config **loaded)
 {
 	struct zh_config *cfg = NULL;
 	struct zh_error e = {0};
-	struct zh_spool_push p;
 	struct zh_buf in;
 	char *options[MAX_OPTIONS], **lines = NULL, exe[PATH_MAX];
 	char *path = NULL, *git_dir = NULL, *name = NULL, *state = NULL;
@@ -245,7 +261,6 @@ int zh_hook_enqueue(const char *config, const char *chain,
 	int rc = 1, n;
 
 	*loaded = NULL;
-	memset(&p, 0, sizeof(p));
 	zh_buf_init(&in, MAX_STDIN);
 	if (!(git_dir = realpath(gd && *gd ? gd : ".", NULL)) ||
 	    !looks_like_git_dir(git_dir) ||
@@ -269,9 +284,8 @@ int zh_hook_enqueue(const char *config, const char *chain,
 	if (chain &&
 	    zh_hook_run_chained(chain, zh_buf_cstr(&in), in.len, &e) < 0)
 		zh_hook_say("%s", e.msg);
-	p.noptions = zh_hook_push_options(options, MAX_OPTIONS);
-	p.options = options;
-	skip = zh_hook_skip_option((const char *const *)options, p.noptions);
+	skip = zh_hook_skip_option((const char *const *)options,
+				   zh_hook_push_options(options, MAX_OPTIONS));
 	line = zh_buf_cstr(&in);
 	while ((n = zh_flow_next_update(&u, &line, &e)) != 0) {
 		if (n < 0) {
@@ -311,11 +325,7 @@ int zh_hook_enqueue(const char *config, const char *chain,
 		nlines++;
 	}
 	if (nlines) {
-		p.git_dir = git_dir;
-		p.config = path;
-		p.updates = lines;
-		p.nupdates = nlines;
-		if (zh_spool_write(state, &p, &e) < 0) {
+		if (zh_hook_spool(state, git_dir, path, lines, nlines, &e)) {
 			zh_hook_say("%s; nothing triggered", e.msg);
 			goto out;
 		}

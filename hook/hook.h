@@ -39,14 +39,28 @@ void zh_hook_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int zh_hook_enqueue(const char *config, const char *chain,
 		    struct zh_config **loaded);
 
+/* Store the n "<old> <new> <ref>" lines of a push into git_dir (an
+ * absolute path), with the push's options, as one file of the spool of
+ * state_dir for the poller to record (hook/spool.h); config: the
+ * configuration file the hook used, or NULL. Returns 0 or what
+ * zh_spool_write returns. */
+int zh_hook_spool(const char *state_dir, const char *git_dir,
+		  const char *config, char **updates, size_t n,
+		  struct zh_error *err);
+
 /* Start `zadig-hook poll` fully detached (new session, stdio closed,
  * stderr to <state_dir>/poller.log), so that git push returns at once. */
 void zh_hook_spawn_poller(const char *git_dir, const char *config,
 			  const char *state_dir);
 
-/* Load the config for repository r (--config, $ZADIG_HOOK_CONFIG, git
- * config zadig.config, /etc/zadig-hook/config.yaml); errors of the file
- * are appended to err's message. */
+/* The config file of repository r (--config, $ZADIG_HOOK_CONFIG, git
+ * config zadig.config, /etc/zadig-hook/config.yaml) into *path
+ * (malloc'd). Returns 0, ZH_ECONFIG (none found) or ZH_ENOMEM. */
+int zh_hook_locate_config(char **path, struct zh_repo *r,
+			  const char *explicit_path, struct zh_error *err);
+
+/* Load the config for repository r, found as zh_hook_locate_config finds
+ * it; errors of the file are appended to err's message. */
 int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 			const char *explicit_path, struct zh_error *err);
 

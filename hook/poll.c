@@ -227,7 +227,8 @@ static struct zh_flow_event *spooled_update(struct zh_flow *g,
 
 /* Record the fired rules of the updates of a spooled push in one
  * transaction (as the hook does at push time) and log what became of
- * each. Returns 0 or ZH_ESTORE (the file is kept and read again later). */
+ * each. Returns 0, or ZH_ESTORE or ZH_EBUSY (the file is kept and read
+ * again later). */
 static int record_spooled(struct zh_flow *g, const char *name,
 			  struct zh_flow_event **fes, size_t n)
 {
@@ -266,7 +267,7 @@ static int record_spooled(struct zh_flow *g, const char *name,
 	}
 	free(rls);
 	free(evs);
-	return rc == ZH_ESTORE ? rc : 0;
+	return rc == ZH_ESTORE || rc == ZH_EBUSY ? rc : 0;
 }
 
 /* One spooled push: record its triggers, then delete the file (unless
@@ -318,7 +319,7 @@ static void take_spooled(struct zh_flow *f, const char *path)
 		if ((fes[nfes] =
 			 spooled_update(&g, r, name, p.updates[i], skip)))
 			nfes++;
-	keep = record_spooled(&g, name, fes, nfes) == ZH_ESTORE;
+	keep = record_spooled(&g, name, fes, nfes) < 0;
 out:
 	for (i = 0; i < nfes; i++)
 		zh_hook_event_free(fes[i]);

@@ -55,18 +55,27 @@ static void usage(FILE *f)
 		"or configuration error.\n");
 }
 
-int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
-			const char *explicit_path, struct zh_error *err)
+int zh_hook_locate_config(char **path, struct zh_repo *r,
+			  const char *explicit_path, struct zh_error *err)
 {
-	struct zh_config_diag diag = {0};
-	char *gitval = NULL, *path = NULL;
+	char *gitval = NULL;
 	int rc;
 
 	if (r && zh_config_wants_git_value(explicit_path))
 		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
-	rc = zh_config_locate(&path, explicit_path, gitval, err);
+	rc = zh_config_locate(path, explicit_path, gitval, err);
 	free(gitval);
-	if (rc < 0)
+	return rc;
+}
+
+int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
+			const char *explicit_path, struct zh_error *err)
+{
+	struct zh_config_diag diag = {0};
+	char *path = NULL;
+	int rc;
+
+	if ((rc = zh_hook_locate_config(&path, r, explicit_path, err)) < 0)
 		return rc;
 	rc = zh_config_load(out, path, &diag, err);
 	if (rc < 0 && diag.len > 1)
@@ -191,11 +200,41 @@ static void prefault_heap(void)
 }
 
 /* The ref updates of a push that may fire, read from the repository
- * (zh_hook_event_read). */
+ * (zh_hook_event_read), and their "<old> <new> <ref>" lines (for the
+ * spool, should the store not take them). */
 struct updates {
 	struct zh_flow_event **v;
+	char **lines;
 	size_t len, cap;
 };
+
+/* Time kept back from the store's lock waits for what the hook still does
+ * after one (a spool file, starting the poller), so that hook.deadline
+ * holds while another process keeps the store locked. */
+#define STORE_MARGIN_MS 250
+
+/* The store's lock waits end before the deadline does. */
+static void bound_store_waits(struct zh_flow *f)
+{
+	zh_store_set_busy_timeout(f->store, f->deadline_ms - STORE_MARGIN_MS -
+						zh_store_now_ms());
+}
+
+static int grow(struct updates *ups)
+{
+	size_t cap = ups->cap ? ups->cap * 2 : 4;
+	struct zh_flow_event **v = realloc(ups->v, cap * sizeof(*v));
+	char **lines;
+
+	if (!v)
+		return ZH_ENOMEM;
+	ups->v = v;
+	if (!(lines = realloc(ups->lines, cap * sizeof(*lines))))
+		return ZH_ENOMEM;
+	ups->lines = lines;
+	ups->cap = cap;
+	return 0;
+}
 
 /* Read the "<old> <new> <ref>" update u of repository name into *ups
  * when a rule may fire on it; say why not otherwise. */
@@ -213,41 +252,76 @@ static void read_update(struct updates *ups, struct zh_flow *f,
 		zh_hook_say("no rule matches %s", ref);
 		return;
 	}
-	if (ups->len == ups->cap) {
-		size_t cap = ups->cap ? ups->cap * 2 : 4;
-		struct zh_flow_event **v = realloc(ups->v, cap * sizeof(*v));
-
-		if (!v) {
-			zh_hook_say("%s: out of memory; nothing triggered",
-				    ref);
-			return;
-		}
-		ups->v = v;
-		ups->cap = cap;
+	if (ups->len == ups->cap && grow(ups) < 0) {
+		zh_hook_say("%s: out of memory; nothing triggered", ref);
+		return;
 	}
+	if (!(ups->lines[ups->len] = malloc(strlen(ref) + 132))) {
+		zh_hook_say("%s: out of memory; nothing triggered", ref);
+		return;
+	}
+	/* normalised as an async hook spools it */
+	snprintf(ups->lines[ups->len], strlen(ref) + 132, "%s %s %s",
+		 u->old_hex, u->new_hex, ref);
 	prefault_heap();
 	if (zh_hook_event_read(&ups->v[ups->len], f->cfg, r, u, skip_option,
 			       &e) < 0) {
 		zh_hook_say("%s: cannot read the push: %s; nothing triggered",
 			    ref, e.msg);
+		free(ups->lines[ups->len]);
 		return;
 	}
 	ups->len++;
 }
 
+/* The store stayed locked by another process for as long as the deadline
+ * let the hook wait (why): the push goes to the spool, as an async hook's
+ * does, and the poller records it once the store is free. config: the
+ * hook's --config. */
+static void spool_updates(struct updates *ups, struct zh_flow *f,
+			  const char *config, const char *state,
+			  const struct zh_error *why)
+{
+	struct zh_error e = {0};
+	char *path = NULL;
+	size_t k;
+
+	/* the config the poller is to read it with; its own when unknown */
+	(void)zh_hook_locate_config(&path, f->repo, config, NULL);
+	if (zh_hook_spool(state, zh_repo_git_dir(f->repo), path, ups->lines,
+			  ups->len, &e) < 0) {
+		for (k = 0; k < ups->len; k++)
+			zh_hook_say("%s: %s; cannot queue it either: %s; "
+				    "nothing triggered",
+				    ups->v[k]->ref, why->msg, e.msg);
+		goto out;
+	}
+	for (k = 0; k < ups->len; k++)
+		zh_hook_say("%s queued, %s; %s", ups->v[k]->ref, why->msg,
+			    f->cfg->hook.poll ? "will retry"
+					      : "'git zadig sync' records it");
+out:
+	free(path);
+}
+
 /* Record every fired rule of the updates read, in one transaction (one
  * flush however many refs and rules fire), then per update: deliver
- * (sync) and say what became of each. */
-static void record_updates(struct updates *ups, struct zh_flow *f)
+ * (sync) and say what became of each. A store too busy to record them
+ * before the deadline: spooled instead (spool_updates) and true returned,
+ * so that the hook leaves the store alone. */
+static bool record_updates(struct updates *ups, struct zh_flow *f,
+			   const char *config, const char *state)
 {
 	const struct zh_event **evs = NULL;
 	struct zh_flow_recorded_list *rls = NULL;
 	struct zh_error e = {0};
 	bool sync_mode = f->cfg->hook.mode == ZH_HOOK_SYNC;
 	size_t k, i;
+	bool busy = false;
+	int rc;
 
 	if (ups->len == 0)
-		return;
+		return false;
 	if (!(evs = calloc(ups->len, sizeof(*evs))) ||
 	    !(rls = calloc(ups->len, sizeof(*rls)))) {
 		zh_hook_say("out of memory; nothing triggered");
@@ -255,9 +329,15 @@ static void record_updates(struct updates *ups, struct zh_flow *f)
 	}
 	for (k = 0; k < ups->len; k++)
 		evs[k] = &ups->v[k]->ev;
-	if (zh_flow_record_many(rls, f, evs, ups->len,
-				sync_mode ? ZH_FLOW_RECORD_SENDING : 0,
-				&e) < 0) {
+	bound_store_waits(f);
+	rc = zh_flow_record_many(rls, f, evs, ups->len,
+				 sync_mode ? ZH_FLOW_RECORD_SENDING : 0, &e);
+	if (rc == ZH_EBUSY) {
+		busy = true;
+		spool_updates(ups, f, config, state, &e);
+		goto out;
+	}
+	if (rc < 0) {
 		/* all or nothing: each ref says so */
 		for (k = 0; k < ups->len; k++)
 			zh_hook_say("%s: %s; nothing triggered", evs[k]->ref,
@@ -281,6 +361,7 @@ static void record_updates(struct updates *ups, struct zh_flow *f)
 			snprintf(res.message, sizeof(res.message),
 				 "the hook deadline was reached");
 			if (rl->items[i].existed || sync_mode) {
+				bound_store_waits(f);
 				if (zh_store_now_ms() < f->deadline_ms &&
 				    zh_flow_deliver_id(&res, f,
 						       rl->items[i].trigger_id,
@@ -312,15 +393,19 @@ out:
 		free(rls[k].items);
 	free(rls);
 	free(evs);
+	return busy;
 }
 
 static void updates_dispose(struct updates *ups)
 {
 	size_t k;
 
-	for (k = 0; k < ups->len; k++)
+	for (k = 0; k < ups->len; k++) {
 		zh_hook_event_free(ups->v[k]);
+		free(ups->lines[k]);
+	}
 	free(ups->v);
+	free(ups->lines);
 	memset(ups, 0, sizeof(*ups));
 }
 
@@ -339,7 +424,7 @@ static int post_receive(const char *config, const char *chain,
 	const char *line;
 	int64_t start = zh_store_now_ms();
 	int n;
-	bool skip = push_option_skip();
+	bool skip = push_option_skip(), busy;
 
 	memset(&f, 0, sizeof(f));
 	zh_buf_init(&in, MAX_STDIN);
@@ -386,11 +471,13 @@ static int post_receive(const char *config, const char *chain,
 		else
 			read_update(&ups, &f, r, name, &u, skip);
 	}
-	record_updates(&ups, &f);
+	busy = record_updates(&ups, &f, config, state);
 	updates_dispose(&ups);
 
-	/* notes right away: queued and created lines (best effort) */
-	if (name) {
+	/* notes right away: queued and created lines (best effort); a busy
+	 * store is the poller's to note */
+	if (name && !busy) {
+		bound_store_waits(&f);
 		zh_hook_record_git_dir(store, name, zh_repo_git_dir(r));
 		if (zh_store_now_ms() < f.deadline_ms) {
 			f.repo_name = name;

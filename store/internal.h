@@ -50,7 +50,8 @@ void store_unlock(struct zh_store *s);
 
 /* Turn SQLite result rc of doing `what` into a ZH_ESTORE message naming the
  * store (corrupt, full, read-only and busy get their own wording); returns
- * ZH_ESTORE, or ZH_ENOMEM for SQLITE_NOMEM. */
+ * ZH_ESTORE, ZH_EBUSY for SQLITE_BUSY and SQLITE_LOCKED (a lock another
+ * connection held past the busy timeout), or ZH_ENOMEM for SQLITE_NOMEM. */
 int store_fail(struct zh_store *s, int rc, const char *what,
 	       struct zh_error *err);
 

@@ -2,6 +2,7 @@
 #include "store/internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,7 +190,8 @@ int store_fail(struct zh_store *s, int rc, const char *what,
 				    s->path, msg);
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		return zh_error_set(err, ZH_ESTORE,
+		/* its own code: trying again later works (the hook spools) */
+		return zh_error_set(err, ZH_EBUSY,
 				    "state store '%s' is busy: cannot %s: %s",
 				    s->path, what, msg);
 	case SQLITE_IOERR:
@@ -657,6 +659,16 @@ void zh_store_free(struct zh_store *s)
 	pthread_mutex_destroy(&s->mu);
 	free(s->path);
 	free(s);
+}
+
+void zh_store_set_busy_timeout(struct zh_store *s, int64_t ms)
+{
+	/* SQLite takes an int; <= 0 turns the waiting off */
+	if (ms > INT_MAX)
+		ms = INT_MAX;
+	store_lock(s);
+	sqlite3_busy_timeout(s->db, ms > 0 ? (int)ms : 0);
+	store_unlock(s);
 }
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)

@@ -5,7 +5,8 @@
  *
  * Several processes (hook, detached poller, receiver, `git zadig`) use one
  * store at once: the database runs in WAL mode, waits up to 5 s for a lock
- * (busy_timeout) and every change is one statement or one short
+ * (busy_timeout; zh_store_set_busy_timeout changes it) and every change is
+ * one statement or one short
  * BEGIN IMMEDIATE ... COMMIT. Commits are synchronous=FULL: once a function
  * that writes has returned 0, the change survives a crash or a power loss
  * (the receiver replies 202 only after zh_store_event_add returned). The
@@ -27,6 +28,9 @@
  *   "cannot open state store '/x/state.db': Permission denied"
  *   "state store '/x/state.db' is corrupt: file is not a database"
  *   "state store '/x/state.db' is full: database or disk is full"
+ * ZH_EBUSY when another connection held the lock longer than the busy
+ * timeout ("state store '/x/state.db' is busy: cannot ...": wherever
+ * ZH_ESTORE may come, ZH_EBUSY may too; trying again later can work),
  * ZH_ENOTFOUND when the asked-for row does not exist or nothing is due,
  * ZH_ENOMEM, ZH_EINVALID for bad arguments. sqlite3 objects never leave
  * store/. */
@@ -63,6 +67,12 @@ int zh_store_open(struct zh_store **out, const char *dir, struct zh_error *err);
 
 /* Close the store. NULL-safe. */
 void zh_store_free(struct zh_store *s);
+
+/* How long from now on a call waits for a lock another connection holds
+ * before it fails with ZH_EBUSY: ms (<= 0: not at all) instead of the 5 s
+ * zh_store_open sets. For a program with a deadline of its own (the
+ * hook). */
+void zh_store_set_busy_timeout(struct zh_store *s, int64_t ms);
 
 /* Path of the database file ("<dir>/state.db"); owned by the store. */
 const char *zh_store_path(const struct zh_store *s);

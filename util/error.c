@@ -41,6 +41,7 @@ const char *zh_error_name(int code)
 	case ZH_ESTORE: return "store";
 	case ZH_EPROTO: return "protocol";
 	case ZH_EUSAGE: return "usage";
+	case ZH_EBUSY: return "busy";
 	}
 	return "error";
 }

@@ -18,6 +18,7 @@ enum {
 	ZH_ESTORE = -12,   /* state store */
 	ZH_EPROTO = -13,   /* a peer answered something we cannot parse */
 	ZH_EUSAGE = -14,   /* command-line usage (exit 2) */
+	ZH_EBUSY = -15,    /* state store locked by another process: transient */
 };
 
 struct zh_error {

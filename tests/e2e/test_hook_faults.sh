@@ -194,4 +194,46 @@ check "401: no further create" test "$(creates wf-dev 200)" = $((n + 1))
 # earlier request may still create its task)
 check "sync printed no error but a trigger still queued" \
 	bash -c "! grep -vE 'still queued|created http|was sent before: found' '$T/sync.err'"
+# ---- the store write-locked by another process: the hook keeps to its
+# deadline, spools the push, and the poller records it once the lock is
+# gone; one task ----
+command -v sqlite3 >/dev/null || not_ok "busy store: no sqlite3 CLI to hold the store's lock"
+hook_config "$T/busy.yaml" "$FAKE_URL" sync 1s
+new_repo busy "$T/busy.yaml"
+G=$T/busy.git
+hrun git -C "$T/busy" push origin main
+expect "busy store: a first push makes the store" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+check "busy store: the first push's poller is done" wait_pollers 20 "$G"
+git -C "$T/busy" checkout -q -b feature/locked
+commit "$T/busy" "pushed while the store is locked"
+c=$(git -C "$T/busy" rev-parse HEAD)
+n=$(creates wf-dev)
+baseline_push "$T/busy"
+# BEGIN IMMEDIATE holds the write lock until $T/release appears
+printf '%s\n' 'BEGIN IMMEDIATE;' 'DELETE FROM meta WHERE 0;' \
+	".shell touch '$T/locked'" \
+	".shell while [ ! -e '$T/release' ]; do sleep 0.1; done" \
+	'ROLLBACK;' | sqlite3 "$G/zadig-hook/state.db" >"$T/lock.out" 2>&1 &
+LOCKER=$!
+for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.1; done
+check "busy store: another process holds the write lock" test -e "$T/locked"
+timed_push "$T/busy" origin feature/locked
+expect "busy store: the push succeeds, says queued" 0 "" \
+	"^$Z refs/heads/feature/locked queued, state store .* is busy: .*; will retry *$"
+check "busy store: nothing said lost" bash -c "! grep -q 'nothing triggered' '$T/err'"
+check "busy store: the push keeps to hook.deadline (${TOOK}ms, deadline 1s, a push that sends nothing ${BASE}ms)" \
+	test "$TOOK" -lt $((BASE + 1000 + 1000))
+check "busy store: the push is spooled" \
+	bash -c "ls '$G'/zadig-hook/spool/*.push >/dev/null 2>&1"
+check "busy store: a poller is started for it" test -n "$(poller_of "$G")"
+check "busy store: nothing sent while locked" test "$(creates wf-dev)" = "$n"
+touch "$T/release"
+wait "$LOCKER"
+check "busy store: once the lock is gone the poller delivers" \
+	wait_note "$G" "$c" "^(created|running|passed) wf-dev #[0-9]+ .*rule=dev$" 20
+check "busy store: the spool is emptied" \
+	bash -c "! ls '$G'/zadig-hook/spool/*.push >/dev/null 2>&1"
+check "busy store: its pollers end" wait_pollers 20 "$G"
+check "busy store: exactly one create" test "$(creates wf-dev)" = $((n + 1))
+
 hook_finish

@@ -114,6 +114,40 @@ static void meta_get_set_delete(void **state)
 	tmpdir_remove(dir);
 }
 
+/* Another connection holds the write lock: a write waits for the busy
+ * timeout set (not the 5 s of zh_store_open) and fails with ZH_EBUSY, the
+ * code the hook spools a push on. */
+static void busy_waits_for_the_timeout_set(void **state)
+{
+	char *dir = tmpdir_new(), *db = join(dir, "state.db");
+	struct zh_error err = {0};
+	struct zh_store *s = open_ok(dir);
+	sqlite3 *other = NULL;
+	int64_t t0, took;
+
+	(void)state;
+	assert_int_equal(sqlite3_open(db, &other), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	zh_store_set_busy_timeout(s, 300);
+	t0 = zh_store_now_ms();
+	assert_int_equal(zh_store_meta_set(s, "k", "v", &err), ZH_EBUSY);
+	took = zh_store_now_ms() - t0;
+	assert_non_null(strstr(err.msg, "is busy: "));
+	assert_true(took >= 250 && took < 3000);
+	zh_store_set_busy_timeout(s, 0);
+	t0 = zh_store_now_ms();
+	assert_int_equal(zh_store_meta_set(s, "k", "v", &err), ZH_EBUSY);
+	assert_true(zh_store_now_ms() - t0 < 250);
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+	assert_ok(zh_store_meta_set(s, "k", "v", &err), &err);
+	zh_store_free(s);
+	free(db);
+	tmpdir_remove(dir);
+}
+
 /* Make db at dir/state.db with the given user_version and no tables. */
 static void craft_db(const char *dir, int version)
 {
@@ -438,6 +472,7 @@ int main(void)
 	    cmocka_unit_test(creates_dir_and_schema),
 	    cmocka_unit_test(reopen_keeps_data),
 	    cmocka_unit_test(meta_get_set_delete),
+	    cmocka_unit_test(busy_waits_for_the_timeout_set),
 	    cmocka_unit_test(migrates_old_and_refuses_newer),
 	    cmocka_unit_test(corrupt_file_is_reported),
 	    cmocka_unit_test(unusable_dir_is_reported),
