@@ -625,6 +625,18 @@ int zh_zadig_product_detail(struct zh_zadig_task *out, struct zh_zadig *z,
 	return rc;
 }
 
+/* call() for an action, whose answer must be empty or JSON. */
+static int acked(struct zh_zadig *z, const struct zh_zadig_request *req,
+		 struct zh_error *err)
+{
+	int rc = call(z, req, err);
+
+	if (rc == 0 &&
+	    (rc = zh_zadig_check_ack(z->body.ptr, z->body.len, err)) < 0)
+		scrub(err, z->token);
+	return rc;
+}
+
 static int product_action(struct zh_zadig *z, const char *workflow,
 			  int64_t task_id, const char *project,
 			  const char *action, struct zh_error *err)
@@ -635,7 +647,7 @@ static int product_action(struct zh_zadig *z, const char *workflow,
 	if ((rc = zh_zadig_render_product_action(&r, workflow, task_id, project,
 						 action, err)) < 0)
 		return rc;
-	rc = call(z, &r, err);
+	rc = acked(z, &r, err);
 	zh_zadig_request_dispose(&r);
 	return rc;
 }
@@ -700,7 +712,7 @@ int zh_zadig_custom_cancel(struct zh_zadig *z, const char *workflow,
 	if ((rc = zh_zadig_render_custom_task(&r, "DELETE", workflow, task_id,
 					      err)) < 0)
 		return rc;
-	rc = call(z, &r, err);
+	rc = acked(z, &r, err);
 	zh_zadig_request_dispose(&r);
 	return rc;
 }
@@ -715,7 +727,7 @@ int zh_zadig_custom_approve(struct zh_zadig *z, const char *workflow,
 	if ((rc = zh_zadig_render_custom_approve(&r, workflow, task_id, stage,
 						 approve, comment, err)) < 0)
 		return rc;
-	rc = call(z, &r, err);
+	rc = acked(z, &r, err);
 	zh_zadig_request_dispose(&r);
 	return rc;
 }

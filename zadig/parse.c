@@ -276,6 +276,32 @@ static int result_code_error(json_object *o, struct zh_error *err)
 	return zadig_error(err, n, jcstr(o, "errorMsg"), NULL);
 }
 
+int zh_zadig_check_ack(const char *body, size_t len, struct zh_error *err)
+{
+	json_object *o = NULL;
+	char line[QUOTE_MAX + 8];
+	size_t b = 0, e = body ? len : 0, nl;
+
+	while (b < e && is_space(body[b]))
+		b++;
+	while (e > b && is_space(body[e - 1]))
+		e--;
+	if (e == b)
+		return 0;
+	if (parse_json(&o, body + b, e - b) == 0) {
+		json_object_put(o);
+		return 0;
+	}
+	for (nl = b; nl < e && body[nl] != '\n' && body[nl] != '\r'; nl++)
+		;
+	clean(line, sizeof(line), body + b, nl - b, QUOTE_MAX);
+	return zh_error_set(err, ZH_EPROTO,
+			    "zadig answered with something that is not JSON "
+			    "(%s): is zadig.url Zadig's own address, not a "
+			    "login page or a proxy's?",
+			    line);
+}
+
 int zh_zadig_check_reply(long http, const char *body, size_t len,
 			 struct zh_error *err)
 {

@@ -263,4 +263,9 @@ int zh_zadig_custom_approve(struct zh_zadig *z, const char *workflow,
 int zh_zadig_check_reply(long http, const char *body, size_t len,
 			 struct zh_error *err);
 
+/* The 2xx body of an action (restart, cancel, approve): empty or JSON
+ * ({"message":"success"}); anything else, say a login page a proxy
+ * answered 200 with, means the action never reached Zadig: ZH_EPROTO. */
+int zh_zadig_check_ack(const char *body, size_t len, struct zh_error *err);
+
 #endif

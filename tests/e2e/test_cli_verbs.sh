@@ -92,6 +92,15 @@ fake_ctl POST fault '{"method":"*","path":"/api/","status":404,"body":"404 page 
 run git zadig retry wf-dev 9
 expect "404 plain text" 1 "" "HTTP 404: 404 page not found"
 
+# a 200 page (a login page a proxy answers with) is no success
+fake_ctl POST fault '{"method":"*","path":"/","status":200,"body":"<!doctype html><html>Sign in</html>","content_type":"text/html","times":3}' >/dev/null
+run git zadig cancel wf-dev 9
+expect "cancel answered by a page: exit 1" 1 "" "not JSON .*<!doctype html>.*zadig.url"
+run git zadig retry wf-dev 9
+expect "retry answered by a page: exit 1" 1 "" "not JSON"
+run git zadig cancel build-images 20 --custom
+expect "custom cancel answered by a page: exit 1" 1 "" "not JSON"
+
 # bad token and forbidden
 write_config "$T/bad.yaml" "$FAKE_URL"
 ZADIG_TOKEN=not-the-token run git zadig show wf-dev 9 --config "$T/bad.yaml"

@@ -21,6 +21,23 @@ static int check(long http, const char *body)
 	return zh_zadig_check_reply(http, body, body ? strlen(body) : 0, &err);
 }
 
+/* an action's 2xx answer: empty or JSON, never a page */
+static void action_acks(void **state)
+{
+	const char *page = "<!doctype html><html>Sign in</html>";
+
+	(void)state;
+	assert_int_equal(
+	    zh_zadig_check_ack("{\"message\":\"success\"}", 21, &err), 0);
+	assert_int_equal(zh_zadig_check_ack("", 0, &err), 0);
+	assert_int_equal(zh_zadig_check_ack(NULL, 0, &err), 0);
+	assert_int_equal(zh_zadig_check_ack(" \n", 2, &err), 0);
+	assert_int_equal(zh_zadig_check_ack(page, strlen(page), &err),
+			 ZH_EPROTO);
+	assert_non_null(strstr(err.msg, "not JSON"));
+	assert_non_null(strstr(err.msg, "<!doctype html>"));
+}
+
 static void auth_401_403(void **state)
 {
 	(void)state;
@@ -182,6 +199,7 @@ static void long_text_is_cut(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(action_acks),
 	    cmocka_unit_test(auth_401_403),
 	    cmocka_unit_test(business_error),
 	    cmocka_unit_test(internal_error),
