@@ -7,14 +7,24 @@
 #include "cli/cli.h"
 #include "gitrepo/notes.h"
 #include "util/banned.h"
+#include "util/buf.h"
 
+/* s as a JSON string: valid UTF-8 whatever the note holds (a byte that
+ * is not part of a sequence is U+FFFD). */
 static void json_str(FILE *f, const char *s)
 {
+	size_t n;
+
 	fputc('"', f);
 	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c == '"' || c == '\\')
+		if (c >= 0x80 && (n = zh_utf8_len(s))) {
+			fwrite(s, 1, n, f);
+			s += n - 1;
+		} else if (c >= 0x80)
+			fputs("\\ufffd", f);
+		else if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c == '\n')
 			fputs("\\n", f);
@@ -24,6 +34,25 @@ static void json_str(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+/* Whether field i of l may be a key of its JSON object: not one of the
+ * line's own (a hand-written "status=x" would make a second "status")
+ * nor a key an earlier field took. */
+static bool json_key_free(const struct zh_note_line *l, size_t i)
+{
+	static const char *const own[] = {"status", "workflow", "task_id",
+					  "url", NULL};
+	const char *k = l->fields[i].key;
+	size_t j;
+
+	for (j = 0; own[j]; j++)
+		if (strcmp(k, own[j]) == 0)
+			return false;
+	for (j = 0; j < i; j++)
+		if (strcmp(k, l->fields[j].key) == 0)
+			return false;
+	return true;
 }
 
 /* Each line of a note, for people or as JSON. */
@@ -64,6 +93,8 @@ static void print_note(FILE *f, const char *commit, const char *subject,
 				else
 					fputs("null", f);
 				for (i = 0; i < l.nfields; i++) {
+					if (!json_key_free(&l, i))
+						continue;
 					fputs(", ", f);
 					json_str(f, l.fields[i].key);
 					fputs(": ", f);

@@ -103,10 +103,40 @@ int zh_buf_printf(struct zh_buf *b, const char *fmt, ...)
 	return rc;
 }
 
+size_t zh_utf8_len(const char *p)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	unsigned char c = s[0];
+	size_t n, i;
+	unsigned cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0; /* a NUL ends it too */
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong, a surrogate, past U+10FFFF */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
 int zh_buf_json_str(struct zh_buf *b, const char *s)
 {
 	const char *run = s;
 	char esc[2] = {'\\', 0};
+	size_t n;
 	int rc;
 
 	if ((rc = zh_buf_append(b, "\"", 1)) < 0)
@@ -114,11 +144,18 @@ int zh_buf_json_str(struct zh_buf *b, const char *s)
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x80 && (n = zh_utf8_len(s))) {
+			s += n - 1;
+			continue;
+		}
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
 			continue;
 		if ((rc = zh_buf_append(b, run, (size_t)(s - run))) < 0)
 			return rc;
-		if (c == '"' || c == '\\' || c == '\n' || c == '\t') {
+		if (c >= 0x80) {
+			/* not UTF-8: JSON text must be */
+			rc = zh_buf_append(b, "\\ufffd", 6);
+		} else if (c == '"' || c == '\\' || c == '\n' || c == '\t') {
 			esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : (char)c;
 			rc = zh_buf_append(b, esc, 2);
 		} else {

@@ -37,9 +37,14 @@ int zh_buf_vprintf(struct zh_buf *b, const char *fmt, va_list ap)
 
 /* Append s as a JSON string, quotes included: '"' and '\\' escaped,
  * newlines and tabs as \n and \t, other control characters as \u00XX,
- * every other byte as it is (no UTF-8 check). Same returns as
- * zh_buf_append. */
+ * each byte that is not part of a valid UTF-8 sequence as \ufffd (JSON
+ * text is UTF-8), the rest as it is. Same returns as zh_buf_append. */
 int zh_buf_json_str(struct zh_buf *b, const char *s);
+
+/* The length of the valid UTF-8 sequence p starts with (1 for ASCII, NUL
+ * included), or 0 when it is not one (a stray, overlong or cut one, a
+ * surrogate). */
+size_t zh_utf8_len(const char *p);
 
 /* The content as a C string ("" when empty); owned by the buffer. */
 const char *zh_buf_cstr(const struct zh_buf *b);

@@ -63,6 +63,18 @@ run git zadig status --config "$T/broken.yaml"
 expect "status with a broken config: says so, reads the default ref" 0 \
 	"^  passed wf-dev #1 " "^git-zadig: warning: .*broken.yaml.*; reading refs/notes/zadig$"
 
+# a note with bytes that are not UTF-8 and a field named like a key of
+# the line's own: status --json stays valid JSON, one key each
+printf 'passed wf-j #7 - status=x who=caf\351\n' >"$T/j.note"
+git notes --ref=j add -F "$T/j.note" HEAD
+printf 'notes:\n  ref: refs/notes/j\n' >"$T/j.yaml"
+run git zadig status --json --config "$T/j.yaml"
+expect "status --json of an odd note" 0 '"status": "passed", "workflow": "wf-j", "task_id": 7, "url": null, "who": "caf\\ufffd"'
+if command -v python3 >/dev/null; then
+	check "status --json of an odd note is valid JSON" \
+		bash -c "python3 -m json.tool '$T/out' >/dev/null"
+fi
+
 # ---- status --live in the clone: the tasks its notes name are asked ----
 # (the clone's own store has never heard of them)
 run git zadig status --live --config "$CFG"

@@ -65,6 +65,16 @@ static void json_str(void **state)
 	    zh_buf_cstr(&b),
 	    "\"a\\\"b\\\\c\\nd\\te\\u0001f\\u001f\x7f\xc3\xa9\"");
 	zh_buf_reset(&b);
+	/* not UTF-8: a stray continuation, a cut sequence, an overlong '/',
+	 * a surrogate; a 4-byte one kept */
+	assert_int_equal(zh_buf_json_str(&b, "a\x80"
+					     "b\xc3 \xc0\xaf"
+					     "\xed\xa0\x80\xf0\x9f\x98\x80"),
+			 0);
+	assert_string_equal(zh_buf_cstr(&b),
+			    "\"a\\ufffdb\\ufffd \\ufffd\\ufffd\\ufffd\\ufffd"
+			    "\\ufffd\xf0\x9f\x98\x80\"");
+	zh_buf_reset(&b);
 	assert_int_equal(zh_buf_json_str(&b, ""), 0);
 	assert_string_equal(zh_buf_cstr(&b), "\"\"");
 	zh_buf_dispose(&b);
