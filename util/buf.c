@@ -1,5 +1,6 @@
 #include "util/buf.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +133,7 @@ size_t zh_utf8_len(const char *p)
 	return n;
 }
 
-int zh_buf_json_str(struct zh_buf *b, const char *s)
+static int json_str(struct zh_buf *b, const char *s, bool utf8)
 {
 	const char *run = s;
 	char esc[2] = {'\\', 0};
@@ -144,6 +145,8 @@ int zh_buf_json_str(struct zh_buf *b, const char *s)
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
+		if (c >= 0x80 && !utf8)
+			continue;
 		if (c >= 0x80 && (n = zh_utf8_len(s))) {
 			s += n - 1;
 			continue;
@@ -168,6 +171,16 @@ int zh_buf_json_str(struct zh_buf *b, const char *s)
 	if ((rc = zh_buf_append(b, run, (size_t)(s - run))) < 0)
 		return rc;
 	return zh_buf_append(b, "\"", 1);
+}
+
+int zh_buf_json_str(struct zh_buf *b, const char *s)
+{
+	return json_str(b, s, true);
+}
+
+int zh_buf_json_raw(struct zh_buf *b, const char *s)
+{
+	return json_str(b, s, false);
 }
 
 const char *zh_buf_cstr(const struct zh_buf *b)

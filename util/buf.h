@@ -41,6 +41,11 @@ int zh_buf_vprintf(struct zh_buf *b, const char *fmt, va_list ap)
  * text is UTF-8), the rest as it is. Same returns as zh_buf_append. */
 int zh_buf_json_str(struct zh_buf *b, const char *s);
 
+/* zh_buf_json_str keeping every byte >= 0x80 as it is: for JSON this
+ * program writes and reads back itself (a compact event body), where a
+ * path's bytes must stay the path's, UTF-8 or not. */
+int zh_buf_json_raw(struct zh_buf *b, const char *s);
+
 /* The length of the valid UTF-8 sequence p starts with (1 for ASCII, NUL
  * included), or 0 when it is not one (a stray, overlong or cut one, a
  * surrogate). */

@@ -1074,7 +1074,7 @@ static int put_field(struct zh_buf *b, const char **sep, const char *key,
 	if ((rc = put_key(b, *sep, key)) < 0)
 		return rc;
 	*sep = ",";
-	return zh_buf_json_str(b, v);
+	return zh_buf_json_raw(b, v);
 }
 
 /* {"name":..,"email":..} under key, when either is set */
@@ -1115,7 +1115,7 @@ static int put_commit(struct zh_buf *b, const struct zh_gitlab_commit *c)
 			return rc;
 		for (i = 0; i < c->npaths; i++)
 			if ((i && (rc = zh_buf_append(b, ",", 1)) < 0) ||
-			    (rc = zh_buf_json_str(b, c->paths[i])) < 0)
+			    (rc = zh_buf_json_raw(b, c->paths[i])) < 0)
 				return rc;
 		if ((rc = zh_buf_append(b, "]", 1)) < 0)
 			return rc;
@@ -1136,7 +1136,7 @@ int zh_gitlab_compact(struct zh_buf *out, const struct zh_gitlab_event *e)
 	    (rc = put_field(out, &sep, "object_kind", e->object_kind)) < 0 ||
 	    (rc = zh_buf_puts(out, ",\"project\":{\"path_with_namespace\":")) <
 		0 ||
-	    (rc = zh_buf_json_str(out, e->project)) < 0 ||
+	    (rc = zh_buf_json_raw(out, e->project)) < 0 ||
 	    (rc = zh_buf_append(out, "}", 1)) < 0)
 		return rc;
 	if (e->kind == ZH_GITLAB_MERGE_REQUEST) {
