@@ -489,14 +489,6 @@ static void set_entry(struct entry *x, char *text, const struct zh_note_line *l)
 }
 
 /* Apply one new line; text is its formatted form (taken over). */
-/* A trigger not yet a task. Its rule's task makes it stale (the task came
- * of it), unlike a rejection: a rejected trigger never becomes a task, so
- * a task of the same rule is another ref's, and both stand. */
-static bool queued_line(const struct zh_note_line *l)
-{
-	return l->task_id < 0 && strcmp(l->status, "rejected") != 0;
-}
-
 static int apply_line(struct entries *e, bool *changed,
 		      const struct zh_note_line *l, char *text)
 {
@@ -505,7 +497,7 @@ static int apply_line(struct entries *e, bool *changed,
 	struct entry *x;
 	size_t i;
 
-	if (queued_line(l)) {
+	if (l->task_id < 0) {
 		for (i = 0; i < e->len; i++) {
 			x = &e->v[i];
 			if (x->known && !x->gone && x->l.task_id >= 0 &&
@@ -550,10 +542,10 @@ static int apply_line(struct entries *e, bool *changed,
 	free(text);
 	if (l->task_id < 0)
 		return 0;
-	/* the task arrived: its queued line is done */
+	/* the task arrived: its queued or rejected line is done */
 	for (i = 0; i < e->len; i++) {
 		x = &e->v[i];
-		if (x->known && !x->gone && queued_line(&x->l) &&
+		if (x->known && !x->gone && x->l.task_id < 0 &&
 		    strcmp(x->l.workflow, l->workflow) == 0 &&
 		    streq_null(zh_note_line_get(&x->l, "rule"), rule)) {
 			x->gone = true;

@@ -255,23 +255,6 @@ static void merge_rules(void **state)
 		     "passed wf #50 http://z/50 rule=dev\n",
 		     true);
 
-	/* a rejection stands beside a task of its rule: it was another
-	 * ref's trigger (a rejected one never becomes a task) */
-	l[0] = L("rejected", "wf", -1, "-", rej, 2);
-	merge_expect("passed wf #50 http://z/50 rule=dev\n", l, 1,
-		     "rejected wf #- - error=\"6540 workflow not found\" "
-		     "rule=dev\n"
-		     "passed wf #50 http://z/50 rule=dev\n",
-		     true);
-	l[0] = L("created", "wf", 52, "http://z/52", dev, 1);
-	merge_expect("rejected wf #- - error=\"6540 workflow not found\" "
-		     "rule=dev\n",
-		     l, 1,
-		     "rejected wf #- - error=\"6540 workflow not found\" "
-		     "rule=dev\n"
-		     "created wf #52 http://z/52 rule=dev\n",
-		     true);
-
 	/* queued then the task in one merge */
 	l[0] = L("queued", "wf", -1, NULL, dev, 1);
 	l[1] = L("created", "wf", 51, "http://z/51", dev, 1);
