@@ -9,31 +9,15 @@
 #include "util/banned.h"
 #include "util/buf.h"
 
-/* s as a JSON string: valid UTF-8 whatever the note holds (a byte that
- * is not part of a sequence is U+FFFD). */
-static void json_str(FILE *f, const char *s)
+/* s as a JSON string (zh_buf_json_str: valid UTF-8 whatever the note
+ * holds), through tmp; null should memory run out. */
+static void json_str(FILE *f, struct zh_buf *tmp, const char *s)
 {
-	size_t n;
-
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x80 && (n = zh_utf8_len(s))) {
-			fwrite(s, 1, n, f);
-			s += n - 1;
-		} else if (c >= 0x80)
-			fputs("\\ufffd", f);
-		else if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	zh_buf_reset(tmp);
+	if (zh_buf_json_str(tmp, s ? s : "") < 0)
+		fputs("null", f);
+	else
+		fputs(zh_buf_cstr(tmp), f);
 }
 
 /* Whether field i of l may be a key of its JSON object: not one of the
@@ -60,11 +44,13 @@ static void print_note(FILE *f, const char *commit, const char *subject,
 		       const char *note, bool json, bool first)
 {
 	const char *p = note, *nl;
+	struct zh_buf tmp;
 	bool any = false;
 
+	zh_buf_init(&tmp, (size_t)1 << 30);
 	if (json) {
 		fprintf(f, "%s\n  {\"commit\": ", first ? "" : ",");
-		json_str(f, commit);
+		json_str(f, &tmp, commit);
 		fputs(", \"tasks\": [", f);
 	} else {
 		fprintf(f, "%.8s %s\n", commit, subject ? subject : "");
@@ -79,9 +65,9 @@ static void print_note(FILE *f, const char *commit, const char *subject,
 			if (json) {
 				fprintf(f, "%s\n    {\"status\": ",
 					any ? "," : "");
-				json_str(f, l.status);
+				json_str(f, &tmp, l.status);
 				fputs(", \"workflow\": ", f);
-				json_str(f, l.workflow);
+				json_str(f, &tmp, l.workflow);
 				if (l.task_id >= 0)
 					fprintf(f, ", \"task_id\": %lld",
 						l.task_id);
@@ -89,16 +75,16 @@ static void print_note(FILE *f, const char *commit, const char *subject,
 					fputs(", \"task_id\": null", f);
 				fputs(", \"url\": ", f);
 				if (l.url && strcmp(l.url, "-") != 0)
-					json_str(f, l.url);
+					json_str(f, &tmp, l.url);
 				else
 					fputs("null", f);
 				for (i = 0; i < l.nfields; i++) {
 					if (!json_key_free(&l, i))
 						continue;
 					fputs(", ", f);
-					json_str(f, l.fields[i].key);
+					json_str(f, &tmp, l.fields[i].key);
 					fputs(": ", f);
-					json_str(f, l.fields[i].value);
+					json_str(f, &tmp, l.fields[i].value);
 				}
 				fputc('}', f);
 			} else {
@@ -117,6 +103,7 @@ static void print_note(FILE *f, const char *commit, const char *subject,
 		fputs("  no zadig status (in a clone, fetch it: git fetch "
 		      "origin +refs/notes/zadig:refs/notes/zadig)\n",
 		      f);
+	zh_buf_dispose(&tmp);
 }
 
 /* What the status of one commit prints besides its note. */
