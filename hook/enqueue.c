@@ -229,6 +229,17 @@ static bool looks_like_git_dir(const char *dir)
 	return access(path, F_OK) == 0;
 }
 
+char *zh_hook_update_line(const struct zh_ref_update *u)
+{
+	/* normalised: lower-case ids, no '\r' */
+	size_t n = strlen(u->old_hex) + strlen(u->new_hex) + strlen(u->ref) + 3;
+	char *line = malloc(n);
+
+	if (line)
+		snprintf(line, n, "%s %s %s", u->old_hex, u->new_hex, u->ref);
+	return line;
+}
+
 int zh_hook_spool(const char *state_dir, const char *git_dir,
 		  const char *config, char **updates, size_t n,
 		  struct zh_error *err)
@@ -315,13 +326,10 @@ int zh_hook_enqueue(const char *config, const char *chain,
 			}
 			lines = nl;
 		}
-		/* normalised: lower-case ids, no '\r' */
-		if (!(lines[nlines] = malloc(strlen(u.ref) + 132))) {
+		if (!(lines[nlines] = zh_hook_update_line(&u))) {
 			zh_hook_say("out of memory; nothing triggered");
 			goto out;
 		}
-		snprintf(lines[nlines], strlen(u.ref) + 132, "%s %s %s",
-			 u.old_hex, u.new_hex, u.ref);
 		nlines++;
 	}
 	if (nlines) {

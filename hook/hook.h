@@ -39,6 +39,12 @@ void zh_hook_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int zh_hook_enqueue(const char *config, const char *chain,
 		    struct zh_config **loaded);
 
+/* Update u as the spool keeps it: "<old> <new> <ref>" (lower-case ids,
+ * no '\r', as zh_flow_next_update leaves them), malloc'd; NULL when out
+ * of memory. */
+struct zh_ref_update;
+char *zh_hook_update_line(const struct zh_ref_update *u);
+
 /* Store the n "<old> <new> <ref>" lines of a push into git_dir (an
  * absolute path), with the push's options, as one file of the spool of
  * state_dir for the poller to record (hook/spool.h); config: the
@@ -53,14 +59,9 @@ int zh_hook_spool(const char *state_dir, const char *git_dir,
 void zh_hook_spawn_poller(const char *git_dir, const char *config,
 			  const char *state_dir);
 
-/* The config file of repository r (--config, $ZADIG_HOOK_CONFIG, git
- * config zadig.config, /etc/zadig-hook/config.yaml) into *path
- * (malloc'd). Returns 0, ZH_ECONFIG (none found) or ZH_ENOMEM. */
-int zh_hook_locate_config(char **path, struct zh_repo *r,
-			  const char *explicit_path, struct zh_error *err);
-
-/* Load the config for repository r, found as zh_hook_locate_config finds
- * it; errors of the file are appended to err's message. */
+/* Load the config for repository r (--config, $ZADIG_HOOK_CONFIG, git
+ * config zadig.config, /etc/zadig-hook/config.yaml); errors of the file
+ * are appended to err's message. */
 int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 			const char *explicit_path, struct zh_error *err);
 

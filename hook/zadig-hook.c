@@ -55,27 +55,18 @@ static void usage(FILE *f)
 		"or configuration error.\n");
 }
 
-int zh_hook_locate_config(char **path, struct zh_repo *r,
-			  const char *explicit_path, struct zh_error *err)
-{
-	char *gitval = NULL;
-	int rc;
-
-	if (r && zh_config_wants_git_value(explicit_path))
-		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
-	rc = zh_config_locate(path, explicit_path, gitval, err);
-	free(gitval);
-	return rc;
-}
-
 int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 			const char *explicit_path, struct zh_error *err)
 {
 	struct zh_config_diag diag = {0};
-	char *path = NULL;
+	char *gitval = NULL, *path = NULL;
 	int rc;
 
-	if ((rc = zh_hook_locate_config(&path, r, explicit_path, err)) < 0)
+	if (r && zh_config_wants_git_value(explicit_path))
+		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
+	rc = zh_config_locate(&path, explicit_path, gitval, err);
+	free(gitval);
+	if (rc < 0)
 		return rc;
 	rc = zh_config_load(out, path, &diag, err);
 	if (rc < 0 && diag.len > 1)
@@ -256,13 +247,10 @@ static void read_update(struct updates *ups, struct zh_flow *f,
 		zh_hook_say("%s: out of memory; nothing triggered", ref);
 		return;
 	}
-	if (!(ups->lines[ups->len] = malloc(strlen(ref) + 132))) {
+	if (!(ups->lines[ups->len] = zh_hook_update_line(u))) {
 		zh_hook_say("%s: out of memory; nothing triggered", ref);
 		return;
 	}
-	/* normalised as an async hook spools it */
-	snprintf(ups->lines[ups->len], strlen(ref) + 132, "%s %s %s",
-		 u->old_hex, u->new_hex, ref);
 	prefault_heap();
 	if (zh_hook_event_read(&ups->v[ups->len], f->cfg, r, u, skip_option,
 			       &e) < 0) {
@@ -276,32 +264,26 @@ static void read_update(struct updates *ups, struct zh_flow *f,
 
 /* The store stayed locked by another process for as long as the deadline
  * let the hook wait (why): the push goes to the spool, as an async hook's
- * does, and the poller records it once the store is free. config: the
- * hook's --config. */
+ * does, with the configuration file the hook read, and the poller records
+ * it once the store is free. */
 static void spool_updates(struct updates *ups, struct zh_flow *f,
-			  const char *config, const char *state,
-			  const struct zh_error *why)
+			  const char *state, const struct zh_error *why)
 {
 	struct zh_error e = {0};
-	char *path = NULL;
 	size_t k;
 
-	/* the config the poller is to read it with; its own when unknown */
-	(void)zh_hook_locate_config(&path, f->repo, config, NULL);
-	if (zh_hook_spool(state, zh_repo_git_dir(f->repo), path, ups->lines,
-			  ups->len, &e) < 0) {
+	if (zh_hook_spool(state, zh_repo_git_dir(f->repo), f->cfg->path,
+			  ups->lines, ups->len, &e) < 0) {
 		for (k = 0; k < ups->len; k++)
 			zh_hook_say("%s: %s; cannot queue it either: %s; "
 				    "nothing triggered",
 				    ups->v[k]->ref, why->msg, e.msg);
-		goto out;
+		return;
 	}
 	for (k = 0; k < ups->len; k++)
 		zh_hook_say("%s queued, %s; %s", ups->v[k]->ref, why->msg,
 			    f->cfg->hook.poll ? "will retry"
 					      : "'git zadig sync' records it");
-out:
-	free(path);
 }
 
 /* Record every fired rule of the updates read, in one transaction (one
@@ -310,7 +292,7 @@ out:
  * before the deadline: spooled instead (spool_updates) and true returned,
  * so that the hook leaves the store alone. */
 static bool record_updates(struct updates *ups, struct zh_flow *f,
-			   const char *config, const char *state)
+			   const char *state)
 {
 	const struct zh_event **evs = NULL;
 	struct zh_flow_recorded_list *rls = NULL;
@@ -334,7 +316,7 @@ static bool record_updates(struct updates *ups, struct zh_flow *f,
 				 sync_mode ? ZH_FLOW_RECORD_SENDING : 0, &e);
 	if (rc == ZH_EBUSY) {
 		busy = true;
-		spool_updates(ups, f, config, state, &e);
+		spool_updates(ups, f, state, &e);
 		goto out;
 	}
 	if (rc < 0) {
@@ -471,7 +453,7 @@ static int post_receive(const char *config, const char *chain,
 		else
 			read_update(&ups, &f, r, name, &u, skip);
 	}
-	busy = record_updates(&ups, &f, config, state);
+	busy = record_updates(&ups, &f, state);
 	updates_dispose(&ups);
 
 	/* notes right away: queued and created lines (best effort); a busy
