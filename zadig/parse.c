@@ -276,25 +276,42 @@ static int result_code_error(json_object *o, struct zh_error *err)
 	return zadig_error(err, n, jcstr(o, "errorMsg"), NULL);
 }
 
+/* body[*b, *e): the body without the white space around it. */
+static void trim_body(size_t *b, size_t *e, const char *body, size_t len)
+{
+	*b = 0;
+	*e = body ? len : 0;
+	while (*b < *e && is_space(body[*b]))
+		(*b)++;
+	while (*e > *b && is_space(body[*e - 1]))
+		(*e)--;
+}
+
+/* The first line of body[b, e), cleaned and cut for a message. */
+static void quote_first_line(char line[QUOTE_MAX + 8], const char *body,
+			     size_t b, size_t e)
+{
+	size_t nl;
+
+	for (nl = b; nl < e && body[nl] != '\n' && body[nl] != '\r'; nl++)
+		;
+	clean(line, QUOTE_MAX + 8, body + b, nl - b, QUOTE_MAX);
+}
+
 int zh_zadig_check_ack(const char *body, size_t len, struct zh_error *err)
 {
 	json_object *o = NULL;
 	char line[QUOTE_MAX + 8];
-	size_t b = 0, e = body ? len : 0, nl;
+	size_t b, e;
 
-	while (b < e && is_space(body[b]))
-		b++;
-	while (e > b && is_space(body[e - 1]))
-		e--;
+	trim_body(&b, &e, body, len);
 	if (e == b)
 		return 0;
 	if (parse_json(&o, body + b, e - b) == 0) {
 		json_object_put(o);
 		return 0;
 	}
-	for (nl = b; nl < e && body[nl] != '\n' && body[nl] != '\r'; nl++)
-		;
-	clean(line, sizeof(line), body + b, nl - b, QUOTE_MAX);
+	quote_first_line(line, body, b, e);
 	return zh_error_set(err, ZH_EPROTO,
 			    "zadig answered with something that is not JSON "
 			    "(%s): is zadig.url Zadig's own address, not a "
@@ -307,17 +324,14 @@ int zh_zadig_check_reply(long http, const char *body, size_t len,
 {
 	json_object *o = NULL;
 	char line[QUOTE_MAX + 8];
-	size_t b = 0, e = body ? len : 0, nl;
+	size_t b, e;
 	int rc = 0;
 
 	if (err) {
 		err->http = (int)http;
 		err->zadig_code = 0;
 	}
-	while (b < e && is_space(body[b]))
-		b++;
-	while (e > b && is_space(body[e - 1]))
-		e--;
+	trim_body(&b, &e, body, len);
 	if (e > b && parse_json(&o, body + b, e - b) < 0)
 		o = NULL;
 	if (o && !json_object_is_type(o, json_type_object)) {
@@ -358,9 +372,7 @@ int zh_zadig_check_reply(long http, const char *body, size_t len,
 				  "zadig answered HTTP %ld with no body", http);
 		goto out;
 	}
-	for (nl = b; nl < e && body[nl] != '\n' && body[nl] != '\r'; nl++)
-		;
-	clean(line, sizeof(line), body + b, nl - b, QUOTE_MAX);
+	quote_first_line(line, body, b, e);
 	rc = zh_error_set(err, ZH_EZADIG, "zadig answered HTTP %ld: %s", http,
 			  line);
 out:
