@@ -267,7 +267,7 @@ static int record_spooled(struct zh_flow *g, const char *name,
 	}
 	free(rls);
 	free(evs);
-	return rc == ZH_ESTORE || rc == ZH_EBUSY ? rc : 0;
+	return zh_store_failed(rc) ? rc : 0;
 }
 
 /* One spooled push: record its triggers, then delete the file (unless

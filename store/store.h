@@ -65,6 +65,14 @@ struct zh_store;
  * Free *out with zh_store_free. */
 int zh_store_open(struct zh_store **out, const char *dir, struct zh_error *err);
 
+/* Whether rc says the store did not take a change: broken (ZH_ESTORE) or
+ * locked by another process past the busy timeout (ZH_EBUSY). Either way
+ * the change may go through later: callers that retry take both. */
+static inline bool zh_store_failed(int rc)
+{
+	return rc == ZH_ESTORE || rc == ZH_EBUSY;
+}
+
 /* Close the store. NULL-safe. */
 void zh_store_free(struct zh_store *s);
 

@@ -527,7 +527,7 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 		rc = open_repo(&r, w, wr, g.project, true, &err);
 		if (rc == 0)
 			rc = build(&b, r, &g, &err);
-		if (rc == ZH_ENOMEM || rc == ZH_ESTORE || rc == ZH_EBUSY ||
+		if (rc == ZH_ENOMEM || zh_store_failed(rc) ||
 		    (rc < 0 && e->attempts < REPO_ATTEMPTS)) {
 			zh_wh_log("key=%s project=%s ref=%s result=retry: %s",
 				  e->key, g.project, ref, err.msg);
@@ -555,8 +555,7 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 	b.ev.callback_secret = cfg->webhook.secret;
 	if ((rc = zh_flow_record(&rl, &k->flow, &b.ev, ZH_FLOW_RECORD_SENDING,
 				 &err)) < 0) {
-		bool retry =
-		    rc == ZH_ESTORE || rc == ZH_EBUSY || rc == ZH_ENOMEM;
+		bool retry = zh_store_failed(rc) || rc == ZH_ENOMEM;
 
 		zh_wh_log("key=%s project=%s ref=%s result=%s: %s", e->key,
 			  g.project, ref, retry ? "retry" : "failed", err.msg);
@@ -637,7 +636,7 @@ static void process_zadig(struct zh_wh_worker *k,
 	zh_metrics_observe(&k->w->metrics, mono_us() - t0);
 	zh_wh_log("key=%s workflow=%s #%" PRId64 " result=%s", e->key, wf, id,
 		  rc < 0 ? err.msg : "refreshed");
-	finish(k, e, rc == ZH_ESTORE || rc == ZH_EBUSY, false,
+	finish(k, e, zh_store_failed(rc), false,
 	       rc < 0 ? err.msg : "refreshed");
 	zh_wh_wake(k->w, false, true);
 out:
