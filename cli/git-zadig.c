@@ -54,18 +54,30 @@ static void print_diag(const struct zh_config_diag *d, bool errors)
 		fprintf(stderr, "%s\n", d->msgs[i]);
 }
 
+/* The configuration file (design.md §3): explicit (--config, a file
+ * named to `config check`), $ZADIG_HOOK_CONFIG, zadig.config of r (may be
+ * NULL), /etc/zadig-hook/config.yaml. */
+static int locate(char **path, struct zh_repo *r, const char *explicit,
+		  struct zh_error *err)
+{
+	char *gitval = NULL;
+	int rc;
+
+	if (r && zh_config_wants_git_value(explicit))
+		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
+	rc = zh_config_locate(path, explicit, gitval, err);
+	free(gitval);
+	return rc;
+}
+
 int zh_cli_load_config(struct zh_config **out, const struct zh_cli_opts *o,
 		       struct zh_repo *r, struct zh_error *err)
 {
 	struct zh_config_diag diag = {0};
-	char *gitval = NULL, *path = NULL;
+	char *path = NULL;
 	int rc;
 
-	if (r && zh_config_wants_git_value(o->config))
-		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
-	rc = zh_config_locate(&path, o->config, gitval, err);
-	free(gitval);
-	if (rc < 0)
+	if ((rc = locate(&path, r, o->config, err)) < 0)
 		return rc;
 	rc = zh_config_load(out, path, &diag, err);
 	/* one error is the error; several are listed, then counted */
@@ -83,7 +95,7 @@ static int cmd_config(struct zh_cli_opts *o, struct zh_error *err)
 {
 	struct zh_config_diag diag = {0};
 	struct zh_config *cfg = NULL;
-	char *path = NULL, *gitval = NULL;
+	char *path = NULL;
 	struct zh_repo *r;
 	int rc;
 
@@ -91,12 +103,8 @@ static int cmd_config(struct zh_cli_opts *o, struct zh_error *err)
 		return fail_usage(err, "unknown config verb '%s' (try: check)",
 				  o->args[0]);
 	r = zh_cli_open_repo_quiet();
-	if (r && zh_config_wants_git_value(o->args[1] ? o->args[1] : o->config))
-		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
+	rc = locate(&path, r, o->args[1] ? o->args[1] : o->config, err);
 	zh_repo_free(r);
-	rc = zh_config_locate(&path, o->args[1] ? o->args[1] : o->config,
-			      gitval, err);
-	free(gitval);
 	if (rc < 0)
 		return rc;
 	rc = zh_config_load(&cfg, path, &diag, err);
@@ -128,21 +136,18 @@ static int cmd_status(struct zh_cli_opts *o, struct zh_error *err)
 {
 	struct zh_repo *r = NULL;
 	struct zh_error e = {0};
-	char *path = NULL, *gitval = NULL, *ref = NULL;
+	char *path = NULL, *ref = NULL;
 	int rc;
 
 	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
 		return rc;
 	/* each commit, notes tree and note is read once */
 	zh_repo_object_cache(false);
-	if (zh_config_wants_git_value(o->config))
-		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
-	if (zh_config_locate(&path, o->config, gitval, NULL) == 0 &&
+	if (locate(&path, r, o->config, NULL) == 0 &&
 	    zh_config_notes_ref(&ref, path, &e) < 0)
 		fprintf(stderr, "git-zadig: warning: %s; reading %s\n", e.msg,
 			ZH_NOTES_REF_DEFAULT);
 	free(path);
-	free(gitval);
 	rc = zh_cli_status(r, ref, o->args, o->nargs, o->json, NULL, NULL, err);
 	free(ref);
 	zh_repo_free(r);
