@@ -414,26 +414,91 @@ static bool path_hex(char *hex, const char *path)
 	return n == HEXSZ;
 }
 
-/* Queue the task lines of the note at path (blob id) into the batch,
- * unless the base already has that very note. */
+/* One line of a note, without its newline. */
+struct span {
+	const char *p;
+	size_t len;
+};
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->p, y->p, n);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The lines of text [p, end), sorted, into *out (*n of them). */
+static int split_sorted(struct span **out, size_t *n, const char *p,
+			const char *end)
+{
+	struct span *v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		if (*n == cap) {
+			size_t c2 = cap ? 2 * cap : 8;
+			struct span *w = realloc(v, c2 * sizeof(*v));
+
+			if (!w) {
+				free(v);
+				return ZH_ENOMEM;
+			}
+			v = w;
+			cap = c2;
+		}
+		v[(*n)++] = (struct span){p, len};
+		p += len + (nl ? 1 : 0);
+	}
+	if (*n)
+		qsort(v, *n, sizeof(*v), span_cmp);
+	*out = v;
+	return 0;
+}
+
+/* Queue the task lines of the note at path (blob id) that the base's
+ * note of the same commit does not have, as they are, into the batch.
+ * A line the base has too is one this side did not change: the
+ * remote's own line (maybe newer) must stay. */
 static int collect_note(struct collect *x, const char *path, const git_oid *id)
 {
 	struct zh_note_line *lines = NULL;
-	git_blob *blob = NULL;
+	struct span *seen = NULL;
+	git_blob *blob = NULL, *bblob = NULL;
 	char hex[HEXSZ + 1];
 	const char *p, *end;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, cap = 0, nseen = 0, i;
 	git_oid old;
 	int rc = 0;
 
 	if (!path_hex(hex, path))
 		return 0; /* not a note: kept only by the remote's tree */
-	if (x->base && note_blob(&old, x->base, hex) && git_oid_equal(&old, id))
-		return 0;
-	if (git_blob_lookup(&blob, x->repo, id) < 0)
-		return zh_error_set(x->err, ZH_EGIT,
-				    "cannot read note of '%s': %s", hex,
-				    git_msg());
+	if (x->base && note_blob(&old, x->base, hex)) {
+		if (git_oid_equal(&old, id))
+			return 0;
+		if (git_blob_lookup(&bblob, x->repo, &old) < 0)
+			return zh_error_set(x->err, ZH_EGIT,
+					    "cannot read note of '%s': %s", hex,
+					    git_msg());
+		p = git_blob_rawcontent(bblob);
+		if (git_blob_rawsize(bblob) <= NOTE_MAX &&
+		    split_sorted(&seen, &nseen, p,
+				 p + git_blob_rawsize(bblob)) < 0) {
+			rc = zh_error_set(x->err, ZH_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (git_blob_lookup(&blob, x->repo, id) < 0) {
+		rc = zh_error_set(x->err, ZH_EGIT,
+				  "cannot read note of '%s': %s", hex,
+				  git_msg());
+		goto out;
+	}
 	p = git_blob_rawcontent(blob);
 	if (git_blob_rawsize(blob) > NOTE_MAX ||
 	    memchr(p, '\0', (size_t)git_blob_rawsize(blob)))
@@ -442,7 +507,12 @@ static int collect_note(struct collect *x, const char *path, const git_oid *id)
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		struct span key = {p, len};
 
+		p += len + (nl ? 1 : 0);
+		if (nseen &&
+		    bsearch(&key, seen, nseen, sizeof(*seen), span_cmp))
+			continue; /* unchanged here since the base */
 		if (n == cap) {
 			size_t c2 = cap ? 2 * cap : 8;
 			struct zh_note_line *v =
@@ -456,7 +526,7 @@ static int collect_note(struct collect *x, const char *path, const git_oid *id)
 			lines = v;
 			cap = c2;
 		}
-		rc = zh_note_line_parse(&lines[n], p, len, NULL);
+		rc = zh_note_line_parse(&lines[n], key.p, key.len, NULL);
 		if (rc == 0)
 			n++;
 		else if (rc == ZH_ENOMEM) {
@@ -464,7 +534,6 @@ static int collect_note(struct collect *x, const char *path, const git_oid *id)
 			goto out;
 		}
 		rc = 0; /* a person's line: the remote's text keeps its own */
-		p += len + (nl ? 1 : 0);
 	}
 	if (n)
 		rc = zh_notes_batch_add(x->b, hex, lines, n, x->err);
@@ -472,7 +541,9 @@ out:
 	for (i = 0; i < n; i++)
 		zh_note_line_dispose(&lines[i]);
 	free(lines);
+	free(seen);
 	git_blob_free(blob);
+	git_blob_free(bblob);
 	return rc;
 }
 

@@ -355,6 +355,44 @@ static void merge_remote_notes(void **state)
 	free(third);
 }
 
+/* A note both change, more than once: only the lines the receiver
+ * changed go on top of the remote's. A line of another writer it merged
+ * earlier, unchanged by it since, must not bring back the old status
+ * over the other writer's newer one. */
+static void merge_changed_lines_only(void **state)
+{
+	struct fx *f = *state;
+
+	note(f->work, f->id[1], "running", "wf", 5);
+	push(f->work, "origin");
+	free(fx_git(f->other, "fetch", "-q", "origin",
+		    "+refs/notes/zadig:refs/notes/zadig", NULL));
+	note(f->other, f->id[1], "running", "wf-other", 1);
+	free(
+	    fx_git(f->other, "push", "-q", "origin", "refs/notes/zadig", NULL));
+
+	/* the receiver's next change merges the other writer's line */
+	note(f->work, f->id[1], "passed", "wf", 5);
+	push(f->work, "origin");
+	expect_note(f->origin, f->id[1],
+		    "passed wf #5 http://z/5\nrunning wf-other #1 http://z/1");
+
+	/* the other writer's task ends; then the receiver adds a task */
+	free(fx_git(f->other, "fetch", "-q", "origin",
+		    "+refs/notes/zadig:refs/notes/zadig", NULL));
+	note(f->other, f->id[1], "passed", "wf-other", 1);
+	free(
+	    fx_git(f->other, "push", "-q", "origin", "refs/notes/zadig", NULL));
+	note(f->work, f->id[1], "running", "wf", 6);
+	push(f->work, "origin");
+	expect_note(f->origin, f->id[1],
+		    "passed wf #5 http://z/5\nrunning wf #6 http://z/6\n"
+		    "passed wf-other #1 http://z/1");
+	expect_note(f->work, f->id[1],
+		    "passed wf #5 http://z/5\nrunning wf #6 http://z/6\n"
+		    "passed wf-other #1 http://z/1");
+}
+
 /* ---- another writer pushes between our fetch and our push ------------ */
 
 static void race_once(struct fx *f, const char *remote)
@@ -577,6 +615,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(push_without_deltas, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(merge_remote_notes, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(merge_changed_lines_only, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(race, setup, teardown),
 	    cmocka_unit_test_setup_teardown(concurrent_pushers, setup,
