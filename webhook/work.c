@@ -315,11 +315,15 @@ static int build(struct built *b, struct zh_repo *r,
 	int rc;
 
 	if (g->kind == ZH_GITLAB_MERGE_REQUEST) {
-		size_t n = strlen(g->source_branch) + 12;
+		size_t n = 64;
 
+		/* the merge request's own ref, as GitLab names it: the
+		 * trigger's key, so that every merge request of a commit,
+		 * and the push of its branch, get a task of their own */
 		if (!(b->ref = malloc(n)))
 			return zh_error_set(err, ZH_ENOMEM, "out of memory");
-		snprintf(b->ref, n, "refs/heads/%s", g->source_branch);
+		snprintf(b->ref, n, "refs/merge-requests/%" PRId64 "/head",
+			 g->mr_iid);
 		if (r && (rc = mr_from_repo(b, r, g, err)) < 0)
 			return rc;
 		ev->kind = ZH_EVENT_MERGE_REQUEST;

@@ -68,7 +68,7 @@ rules:
           repos: [voting-app]
   - name: mr
     repo: group/voting-app
-    branches: [main]
+    branches: [main, "release/*"]
     events: [merge_request]
     workflow:
       name: wf-mr
@@ -316,6 +316,17 @@ want "merge request open: 202" 202 '"status":"accepted"'
 check "merge request: mr fires on last_commit" wait_until 10 create_count_is 1 mr "$C3"
 check "merge request: build uses the source branch and pr=iid" \
 	creates_are 1 '\"rule\":\"mr\"' '\"branch\":\"feature\"' '\"pr\":7'
+check "merge request: the trigger's ref is the merge request's" \
+	creates_are 1 '\"rule\":\"mr\"' '\"ref\":\"refs/merge-requests/7/head\"'
+# another merge request of the same source commit, to another target: a
+# trigger of its own (pr=8), not "known" as the first one's
+sed -e 's/"iid": 7,/"iid": 8,/' -e 's/"target_branch": "main"/"target_branch": "release\/1"/' \
+	"$T/mr.json" >"$T/mr8.json"
+gitlab "Merge Request Hook" "$T/mr8.json" -H "Idempotency-Key: mr-8" >/dev/null
+want "second merge request of one commit: 202" 202 '"status":"accepted"'
+check "second merge request of one commit fires too" wait_until 10 create_count_is 2 mr "$C3"
+check "second merge request: pr=8, its target branch" \
+	creates_are 1 '\"rule\":\"mr\"' '\"pr\":8' '\"ref\":\"refs/merge-requests/8/head\"'
 sed -e 's/"action": "open"/"action": "update"/' "$T/mr.json" >"$T/mr_update.json"
 gitlab "Merge Request Hook" "$T/mr_update.json" -H "Idempotency-Key: mr-2" >/dev/null
 want "merge request update without oldrev: 202" 202
@@ -458,7 +469,7 @@ for m in zadig_webhook_events_received_total zadig_webhook_events_accepted_total
 done
 check "metrics: 4 token rejections counted" grep -q '^zadig_webhook_events_rejected_total{reason="token"} 4$' "$T/metrics"
 check "metrics: duplicates counted" grep -q '^zadig_webhook_events_duplicates_total 3$' "$T/metrics"
-check "metrics: created triggers counted" grep -q '^zadig_webhook_triggers_total{result="created"} 7$' "$T/metrics"
+check "metrics: created triggers counted" grep -q '^zadig_webhook_triggers_total{result="created"} 8$' "$T/metrics"
 check "metrics: notes written" metric_ge zadig_webhook_notes_written_total 1
 
 # ---- headers too big for an answer to fit beside them: 431, not stored ----
@@ -517,12 +528,12 @@ gitlab "Push Hook" "$T/push.json" -H "Idempotency-Key: push-1" -H "webhook-id: p
 	-H "webhook-timestamp: $NOW" -H "webhook-signature: $(sw_sign "$SK" push-1 "$NOW" "$T/push.json")" >/dev/null
 want "after restart a redelivery is still a duplicate" 200 '"status":"duplicate"'
 one_each() {
-	creates_are 2 '\"rule\":\"dev\"' && creates_are 1 '\"rule\":\"mr\"' &&
+	creates_are 2 '\"rule\":\"dev\"' && creates_are 2 '\"rule\":\"mr\"' &&
 		creates_are 1 '\"rule\":\"rel\"' &&
 		creates_are 1 '\"rule\":\"src-only\"' &&
 		creates_are 1 '\"rule\":\"other\"'
 }
-check "one create per (commit, rule) overall" one_each
+check "one create per (repo, ref, commit, rule) overall" one_each
 wh_stop INT
 check "SIGINT: exit 0" test "$WH_RC" = 0
 
