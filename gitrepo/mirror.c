@@ -157,9 +157,12 @@ static int fetch(git_repository *repo, const char *project, const char *url,
 		 const char *username, const char *password,
 		 struct zh_error *err)
 {
-	static char *specs[] = {"+refs/heads/*:refs/heads/*",
-				"+refs/tags/*:refs/tags/*"};
-	git_strarray refspecs = {specs, 2};
+	/* GitLab keeps the commits of a merge request from a fork only
+	 * under refs/merge-requests/<iid>/head: read like a branch's */
+	static char *specs[] = {
+	    "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+	    "+refs/merge-requests/*/head:refs/merge-requests/*/head"};
+	git_strarray refspecs = {specs, 3};
 	git_fetch_options fo;
 	git_remote *remote = NULL;
 	git_buf head = {0};

@@ -111,6 +111,23 @@ static void test_mirror(void **state)
 	    ZH_ENOTFOUND);
 	zh_repo_free(r);
 
+	/* a merge request's head (GitLab keeps a fork's commits there
+	 * only) reaches the mirror too; its merge-result ref does not */
+	free(fx_git(remote, "update-ref", "refs/merge-requests/3/head", c2,
+		    NULL));
+	free(fx_git(remote, "update-ref", "refs/merge-requests/3/merge", c3,
+		    NULL));
+	if (zh_repo_mirror(&r, sd, "g/p", remote, NULL, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(zh_repo_resolve(hex, sizeof(hex), r,
+					 "refs/merge-requests/3/head", &err),
+			 0);
+	assert_string_equal(hex, c2);
+	assert_int_equal(zh_repo_resolve(hex, sizeof(hex), r,
+					 "refs/merge-requests/3/merge", &err),
+			 ZH_ENOTFOUND);
+	zh_repo_free(r);
+
 	/* a ref lock a killed fetch left: a fresh one fails the fetch and
 	 * stays; once stale (an hour old here) it goes and the fetch goes
 	 * through */
