@@ -518,6 +518,12 @@ static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 						     k->task_id, k->project,
 						     &e);
 	}
+	/* An answer naming no status tells nothing: the task's poll failed,
+	 * as if Zadig had not answered (the round goes on with the others
+	 * and this one backs off), never the status "" */
+	if (rc == 0 && !(t.status && *t.status))
+		rc =
+		    zh_error_set(&e, ZH_EPROTO, "zadig's answer has no status");
 	now = zh_store_now_ms();
 	interval = k->poll_interval_ms > 0 ? k->poll_interval_ms * 2
 					   : f->cfg->poll.interval_ms;
@@ -536,8 +542,8 @@ static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 	f->tally.polled++;
 	final = zh_zadig_status_is_final(t.status);
 	zh_flow_task_extra(extra, sizeof(extra), &t);
-	rc = zh_store_task_update(f->store, k->id, t.status ? t.status : "",
-				  extra, final, next, interval, now, err);
+	rc = zh_store_task_update(f->store, k->id, t.status, extra, final, next,
+				  interval, now, err);
 out:
 	zh_zadig_task_dispose(&t);
 	return rc;
@@ -598,18 +604,38 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 	return rc < 0 ? rc : 0;
 }
 
+/* A task of a round whose change the store did not take: the round's
+ * first failure goes to err, the others to the log. Whether the round
+ * stops: only for a busy store, where every other write would wait as
+ * long; anything else may be this task's alone (a full disk can refuse
+ * one change and take the next), and must not keep the tasks after it
+ * from being polled, round after round. */
+static bool task_failed(struct zh_flow *f, int *first, struct zh_error *err,
+			int rc, const struct zh_error *e)
+{
+	if (*first == 0) {
+		*first = rc;
+		if (err)
+			*err = *e;
+	} else {
+		logf_(f, "%s", e->msg);
+	}
+	return rc == ZH_EBUSY;
+}
+
 int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 		 struct zh_error *err)
 {
 	struct zh_store_task_list l = {0};
 	int64_t now = zh_store_now_ms();
-	int count = 0, rc;
+	int count = 0, first = 0, rc;
 	size_t i;
 
 	if ((rc = zh_store_tasks_due(&l, f->store, scope, now, err)) < 0)
 		return rc;
 	for (i = 0; i < l.len; i++) {
 		const struct zh_store_task *k = &l.items[i];
+		struct zh_error e = {0};
 
 		if (f->deadline_ms > 0 && zh_store_now_ms() >= f->deadline_ms)
 			break;
@@ -617,19 +643,28 @@ int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 		if (k->commit && k->rule &&
 		    (i == 0 || !l.items[i - 1].commit ||
 		     strcmp(l.items[i - 1].commit, k->commit) != 0) &&
-		    (rc = discover(f, k->repo, k->ref, k->commit, err)) < 0)
+		    (rc = discover(f, k->repo, k->ref, k->commit, &e)) < 0 &&
+		    task_failed(f, &first, err, rc, &e))
 			break;
-		if ((rc = poll_task(f, k, err)) < 0)
-			break;
+		if ((rc = poll_task(f, k, &e)) < 0) {
+			if (task_failed(f, &first, err, rc, &e))
+				break;
+			continue;
+		}
 		count++;
 	}
 	zh_store_task_list_dispose(&l);
-	if (rc == 0)
-		rc = zh_store_tasks_give_up(NULL, f->store, zh_store_now_ms(),
-					    f->cfg->poll.give_up_after_ms, err);
+	if (first != ZH_EBUSY) {
+		struct zh_error e = {0};
+
+		if ((rc = zh_store_tasks_give_up(
+			 NULL, f->store, zh_store_now_ms(),
+			 f->cfg->poll.give_up_after_ms, &e)) < 0)
+			(void)task_failed(f, &first, err, rc, &e);
+	}
 	if (n)
 		*n = count;
-	return rc;
+	return first;
 }
 
 int zh_flow_refresh_commit(struct zh_flow *f, const char *repo,

@@ -112,7 +112,11 @@ int zh_flow_deliver_due(int *n, struct zh_flow *f, bool ignore_backoff,
 
 /* Poll tasks (scope as in zh_store_tasks_due), pick up tasks others
  * started with the commitId lookup while the server has it, and give up
- * on tasks older than poll.give_up_after. Returns 0 or ZH_ESTORE. */
+ * on tasks older than poll.give_up_after. A task Zadig does not answer
+ * for (or answers without a status) keeps its status and backs off; one
+ * whose change the store refuses does not stop the round, a busy store
+ * does. Returns 0, or the first failure (ZH_ESTORE, ZH_EBUSY) in err, the
+ * others logged. */
 int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 		 struct zh_error *err);
 

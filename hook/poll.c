@@ -362,6 +362,14 @@ static int64_t spool_mtime(const char *state)
 	return m;
 }
 
+/* Whether a step of a round failed (rc < 0), logging why. */
+static bool step_failed(int rc, const struct zh_error *e)
+{
+	if (rc < 0)
+		log_line(NULL, e->msg);
+	return rc < 0;
+}
+
 /* Sleep until at, but wake when a hook spools a push (the spool
  * directory changes). */
 static void wait_until(int64_t at, const char *state)
@@ -419,16 +427,20 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	for (;;) {
 		struct zh_error e = {0};
 		int64_t at, now;
+		bool failed;
 
 		if (rounds++)
 			reload(&cfg, &f, r, config, state, said, sizeof(said));
 		take_spool(&f, state);
 		if (spool_only)
 			break;
-		if (zh_flow_deliver_due(NULL, &f, false, &e) < 0 ||
-		    zh_flow_poll(NULL, &f, ZH_STORE_TASKS_DUE, &e) < 0 ||
-		    zh_flow_write_notes(NULL, &f, &e) < 0)
-			log_line(NULL, e.msg);
+		/* every step, whatever became of the one before: the notes
+		 * of what was done are written even when a step failed */
+		failed =
+		    step_failed(zh_flow_deliver_due(NULL, &f, false, &e), &e);
+		failed |= step_failed(
+		    zh_flow_poll(NULL, &f, ZH_STORE_TASKS_DUE, &e), &e);
+		failed |= step_failed(zh_flow_write_notes(NULL, &f, &e), &e);
 		note_others(&f);
 		rc = zh_store_next_wakeup(&at, store, &e);
 		if (rc == ZH_ENOTFOUND && zh_spool_pending(state)) {
@@ -453,6 +465,10 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 			log_line(NULL, e.msg);
 			at = now + cfg->poll.interval_ms;
 		}
+		/* what failed (the store) may not have moved its due time:
+		 * a round straight after would do the same again, at once */
+		if (failed && at < now + cfg->poll.interval_ms)
+			at = now + cfg->poll.interval_ms;
 		if (now >= limit)
 			break;
 		if (at > now + cfg->poll.max_interval_ms)

@@ -236,4 +236,71 @@ check "busy store: the spool is emptied" \
 check "busy store: its pollers end" wait_pollers 20 "$G"
 check "busy store: exactly one create" test "$(creates wf-dev)" = $((n + 1))
 
+# ---- Zadig answers a task without a status: that task's poll failed
+# (it backs off like a network error), the other tasks are polled and
+# noted; no round loops on it ----
+hook_config "$T/nostatus.yaml" "$FAKE_URL"
+new_repo nostatus "$T/nostatus.yaml"
+G=$T/nostatus.git
+hrun git -C "$T/nostatus" push origin main:slow/a
+expect "no status: the slow task is created" 0 "" "^$Z slow: wf-slow-build #[0-9]+ created"
+id=$(sed -nE "s/^$Z slow: wf-slow-build #([0-9]+) created.*/\\1/p" "$T/err")
+P=/api/directory/workflowTask/id/$id/pipelines/wf-slow-build
+fake_ctl POST fault "{\"method\":\"GET\",\"path\":\"$P\",\"status\":200,\"body\":\"{\\\"task_id\\\":$id,\\\"workflow_name\\\":\\\"wf-slow-build\\\"}\",\"times\":-1}" >/dev/null
+check "no status: the poller reads the answer" \
+	wait_for_log "$G" "cannot poll wf-slow-build #$id: .*no status" 10
+start=$(now_ms)
+before=$(grep -c "^GET $P " "$T/fake.log")
+git -C "$T/nostatus" checkout -q -b feature/ns
+commit "$T/nostatus" "pushed while a task has no status"
+hrun git -C "$T/nostatus" push origin feature/ns
+expect "no status: another push" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+check "no status: the other task is polled and noted" \
+	wait_note "$G" feature/ns "^passed wf-dev #[0-9]+ .*rule=dev$" 15
+# at most one read a poll.interval (200ms), fewer as it backs off to 1s;
+# a round that came back at once made thousands
+s=$((($(now_ms) - start) / 1000 + 1))
+reads=$(($(grep -c "^GET $P " "$T/fake.log") - before))
+check "no status: the task is read as it backs off ($reads reads in ${s}s)" \
+	test "$reads" -le $((5 * s + 5))
+lines=$(grep -c "cannot poll wf-slow-build #$id" "$G/zadig-hook/poller.log")
+check "no status: one log line a read ($lines lines)" \
+	test "$lines" -le $((reads + before + 1))
+check "no status: its note keeps the status it had" \
+	wait_note "$G" slow/a "^(created|running) wf-slow-build #$id " 1
+# the fault never ends: the task would keep its poller until give_up_after
+for pid in $(pollers "$G"); do kill "$pid"; done
+wait_pollers 10 "$G"
+
+# ---- the store refuses what a poll of one task changes (as a full disk
+# may refuse one change and take another): the other tasks are polled and
+# noted, and no round follows another at once ----
+hook_config "$T/refuse.yaml" "$FAKE_URL"
+new_repo refuse "$T/refuse.yaml"
+G=$T/refuse.git
+hrun git -C "$T/refuse" push origin main:slow/a
+expect "store refuses a task: the slow task is created" 0 "" "^$Z slow: wf-slow-build #[0-9]+ created"
+id=$(sed -nE "s/^$Z slow: wf-slow-build #([0-9]+) created.*/\\1/p" "$T/err")
+P=/api/directory/workflowTask/id/$id/pipelines/wf-slow-build
+check "store refuses a task: an SQL trigger refuses its updates" \
+	sqlite3 -cmd ".timeout 20000" "$G/zadig-hook/state.db" "CREATE TRIGGER refuse
+	BEFORE UPDATE ON tasks WHEN old.workflow = 'wf-slow-build'
+	BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+check "store refuses a task: the poller says so" \
+	wait_for_log "$G" "refused by the test" 10
+start=$(now_ms)
+before=$(grep -c "^GET $P " "$T/fake.log")
+git -C "$T/refuse" checkout -q -b feature/rf
+commit "$T/refuse" "pushed while the store refuses a task"
+hrun git -C "$T/refuse" push origin feature/rf
+expect "store refuses a task: another push" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+check "store refuses a task: the other task is polled and noted" \
+	wait_note "$G" feature/rf "^passed wf-dev #[0-9]+ .*rule=dev$" 15
+s=$((($(now_ms) - start) / 1000 + 1))
+reads=$(($(grep -c "^GET $P " "$T/fake.log") - before))
+check "store refuses a task: a round a poll.interval ($reads reads in ${s}s)" \
+	test "$reads" -le $((5 * s + 5))
+for pid in $(pollers "$G"); do kill "$pid"; done
+wait_pollers 10 "$G"
+
 hook_finish

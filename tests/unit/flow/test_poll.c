@@ -1,0 +1,290 @@
+/* zh_flow_poll and zh_flow_refresh_commit against a tiny Zadig on
+ * 127.0.0.1 (libmicrohttpd, ephemeral port): an answer for one task that
+ * names no status is that task's failed poll (it backs off, its note line
+ * keeps the status it had), never the round's, so the other tasks are
+ * still polled and the task is not due again at once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+#include <microhttpd.h>
+
+#include "config/config.h"
+#include "flow/deliver.h"
+#include "store/store.h"
+#include "tests/unit/store/helpers.h"
+#include "util/error.h"
+
+#include "util/banned.h"
+
+#define COMMIT "0123456789abcdef0123456789abcdef01234567"
+
+/* What Zadig answers for the detail of task 1 of each workflow. */
+static const struct answer {
+	const char *workflow;
+	const char *body;
+} answers[] = {
+    {"wf-bad", "{\"task_id\":1,\"workflow_name\":\"wf-bad\"}"},
+    {"wf-empty", "{\"task_id\":1,\"workflow_name\":\"wf-empty\","
+		 "\"status\":\"\"}"},
+    {"wf-good", "{\"task_id\":1,\"workflow_name\":\"wf-good\","
+		"\"status\":\"passed\"}"},
+};
+#define NANSWERS (sizeof(answers) / sizeof(answers[0]))
+
+struct fx {
+	struct MHD_Daemon *d;
+	pthread_mutex_t lock;
+	int details[NANSWERS]; /* detail requests per workflow */
+	char *dir;
+	struct zh_config *cfg;
+	struct zh_store *store;
+	struct zh_flow f;
+	char logged[8][256];
+	size_t nlogged;
+};
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
+			       const char *url, const char *method,
+			       const char *version, const char *upload_data,
+			       size_t *upload_size, void **con_cls)
+{
+	static const char detail[] = "/api/directory/workflowTask/id/1/"
+				     "pipelines/";
+	struct fx *x = cls;
+	struct MHD_Response *resp;
+	const char *body = "[]"; /* the commitId lookup: nobody else's */
+	unsigned status = 200;
+	enum MHD_Result ret;
+	size_t i;
+
+	(void)method;
+	(void)version;
+	(void)upload_data;
+	if (!*con_cls) {
+		*con_cls = c;
+		return MHD_YES;
+	}
+	*upload_size = 0;
+	if (strncmp(url, detail, sizeof(detail) - 1) == 0) {
+		status = 404;
+		body = "404 page not found";
+		for (i = 0; i < NANSWERS; i++)
+			if (strcmp(url + sizeof(detail) - 1,
+				   answers[i].workflow) == 0) {
+				pthread_mutex_lock(&x->lock);
+				x->details[i]++;
+				pthread_mutex_unlock(&x->lock);
+				status = 200;
+				body = answers[i].body;
+			}
+	}
+	resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void log_line(void *ctx, const char *line)
+{
+	struct fx *x = ctx;
+
+	if (x->nlogged < sizeof(x->logged) / sizeof(x->logged[0]))
+		snprintf(x->logged[x->nlogged++], sizeof(x->logged[0]), "%s",
+			 line);
+}
+
+static int setup(void **state)
+{
+	struct sockaddr_in sa;
+	const union MHD_DaemonInfo *info;
+	struct zh_error err = {0};
+	struct fx *x = calloc(1, sizeof(*x));
+	char yaml[512];
+	int n;
+
+	assert_non_null(x);
+	pthread_mutex_init(&x->lock, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	x->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+				handler, x, MHD_OPTION_SOCK_ADDR,
+				(struct sockaddr *)&sa, MHD_OPTION_END);
+	assert_non_null(x->d);
+	info = MHD_get_daemon_info(x->d, MHD_DAEMON_INFO_BIND_PORT);
+	assert_true(info && info->port);
+	n = snprintf(yaml, sizeof(yaml),
+		     "zadig: { url: \"http://127.0.0.1:%u\", token: t, "
+		     "timeout: 5s }\n"
+		     "poll: { interval: 10s, max_interval: 2m }\n"
+		     "rules:\n"
+		     "  - name: dev\n"
+		     "    branches: [main]\n"
+		     "    workflow: { name: wf, env: dev, targets: [{ name: s, "
+		     "repos: [r] }] }\n",
+		     info->port);
+	x->dir = tmpdir_new();
+	if (zh_config_parse(&x->cfg, "t.yaml", yaml, (size_t)n, NULL, &err) <
+		0 ||
+	    zh_store_open(&x->store, x->dir, &err) < 0)
+		fail_msg("%s", err.msg);
+	x->f.cfg = x->cfg;
+	x->f.store = x->store;
+	x->f.log = log_line;
+	x->f.log_ctx = x;
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+
+	zh_flow_dispose(&x->f);
+	MHD_stop_daemon(x->d);
+	pthread_mutex_destroy(&x->lock);
+	zh_store_free(x->store);
+	zh_config_free(x->cfg);
+	tmpdir_remove(x->dir);
+	free(x);
+	return 0;
+}
+
+/* Task 1 of each workflow, running, of one commit, due since due_ms (the
+ * tasks without a status come first). Returns the row ids. */
+static void add_tasks(struct fx *x, int64_t ids[NANSWERS], int64_t due_ms)
+{
+	struct zh_error err = {0};
+	size_t i;
+
+	for (i = 0; i < NANSWERS; i++) {
+		struct zh_store_task t;
+
+		memset(&t, 0, sizeof(t));
+		t.workflow = (char *)answers[i].workflow;
+		t.task_id = 1;
+		t.repo = "g/r";
+		t.ref = "refs/heads/main";
+		t.commit = COMMIT;
+		t.rule = "dev";
+		t.status = "running";
+		t.next_poll_ms = due_ms + (int64_t)i;
+		assert_ok(zh_store_task_upsert(&ids[i], x->store, &t,
+					       zh_store_now_ms(), &err),
+			  &err);
+	}
+}
+
+static struct zh_store_task get(struct fx *x, int64_t id)
+{
+	struct zh_store_task t;
+	struct zh_error err = {0};
+
+	assert_ok(zh_store_task_get(&t, x->store, id, &err), &err);
+	return t;
+}
+
+/* What a task without a status in Zadig's answer comes to: still running
+ * for us, not final, and not due again before poll.interval. */
+static void backed_off(struct fx *x, int64_t id, int64_t before)
+{
+	struct zh_store_task t = get(x, id);
+
+	assert_string_equal(t.status, "running");
+	assert_false(t.final);
+	assert_int_equal(t.poll_interval_ms, 10000);
+	assert_true(t.next_poll_ms >= before + 10000);
+	zh_store_task_dispose(&t);
+}
+
+static void a_reply_without_status_fails_only_its_task(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t ids[NANSWERS], before = zh_store_now_ms();
+	int n = -1;
+	size_t i;
+
+	add_tasks(x, ids, before - 5000);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	assert_int_equal(n, 3);
+	assert_int_equal(x->f.tally.polled, 1);
+	assert_int_equal(x->f.tally.unpolled, 2);
+	backed_off(x, ids[0], before);
+	backed_off(x, ids[1], before);
+	t = get(x, ids[2]);
+	assert_string_equal(t.status, "passed");
+	assert_true(t.final);
+	zh_store_task_dispose(&t);
+	/* said once per task, naming it and what was wrong */
+	assert_int_equal(x->nlogged, 2);
+	assert_contains(x->logged[0], "wf-bad #1");
+	assert_contains(x->logged[0], "no status");
+	assert_contains(x->logged[1], "wf-empty #1");
+
+	/* the next round finds nothing due: no request, no line */
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	assert_int_equal(n, 0);
+	for (i = 0; i < NANSWERS; i++)
+		assert_int_equal(x->details[i], 1);
+	assert_int_equal(x->nlogged, 2);
+
+	/* due again: a second failure doubles the wait */
+	assert_ok(zh_store_task_update(x->store, ids[0], "running", NULL, false,
+				       before - 5000, 10000, before, &err),
+		  &err);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	assert_int_equal(n, 1);
+	t = get(x, ids[0]);
+	assert_int_equal(t.poll_interval_ms, 20000);
+	assert_true(t.next_poll_ms >= before + 20000);
+	zh_store_task_dispose(&t);
+}
+
+/* `git zadig status --live` and the receiver's callbacks: every task of
+ * the commit is asked about. */
+static void refresh_goes_past_a_reply_without_status(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t ids[NANSWERS];
+
+	add_tasks(x, ids, zh_store_now_ms() + 60000);
+	assert_ok(zh_flow_refresh_commit(&x->f, "g/r", COMMIT, &err), &err);
+	assert_int_equal(x->f.tally.polled, 1);
+	assert_int_equal(x->f.tally.unpolled, 2);
+	t = get(x, ids[2]);
+	assert_string_equal(t.status, "passed");
+	zh_store_task_dispose(&t);
+	t = get(x, ids[0]);
+	assert_string_equal(t.status, "running");
+	zh_store_task_dispose(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+		a_reply_without_status_fails_only_its_task, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		refresh_goes_past_a_reply_without_status, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
