@@ -590,7 +590,9 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 		st.repo = (char *)repo;
 		st.ref = (char *)ref;
 		st.commit = (char *)commit;
-		st.status = k->status;
+		/* "" says as little as no status: keep what is known (on
+		 * insert "created"); a note line cannot hold an empty one */
+		st.status = k->status && *k->status ? k->status : NULL;
 		st.url = k->url;
 		st.extra = extra[0] ? extra : NULL;
 		st.final = zh_zadig_status_is_final(k->status);

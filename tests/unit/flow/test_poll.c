@@ -46,6 +46,7 @@ struct fx {
 	struct MHD_Daemon *d;
 	pthread_mutex_t lock;
 	int details[NANSWERS]; /* detail requests per workflow */
+	const char *lookup;    /* the commitId lookup's answer */
 	char *dir;
 	struct zh_config *cfg;
 	struct zh_store *store;
@@ -63,7 +64,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 				     "pipelines/";
 	struct fx *x = cls;
 	struct MHD_Response *resp;
-	const char *body = "[]"; /* the commitId lookup: nobody else's */
+	const char *body = x->lookup;
 	unsigned status = 200;
 	enum MHD_Result ret;
 	size_t i;
@@ -146,6 +147,7 @@ static int setup(void **state)
 	x->f.store = x->store;
 	x->f.log = log_line;
 	x->f.log_ctx = x;
+	x->lookup = "[]"; /* nobody else's tasks */
 	*state = x;
 	return 0;
 }
@@ -277,6 +279,29 @@ static void refresh_goes_past_a_reply_without_status(void **state)
 	zh_store_task_dispose(&t);
 }
 
+/* A task others started, listed by the commitId lookup with an empty
+ * status: recorded as created (as one listed without a status), not as
+ * "", which no note line can hold (the commit's note was not written). */
+static void a_lookup_entry_with_an_empty_status(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t ids[NANSWERS];
+	int n = -1;
+
+	x->lookup = "[{\"task_id\":7,\"workflow_name\":\"wf-other\","
+		    "\"status\":\"\"}]";
+	add_tasks(x, ids, zh_store_now_ms() - 5000);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	assert_ok(zh_store_task_find(&t, x->store, "wf-other", false, 7, &err),
+		  &err);
+	assert_string_equal(t.status, "created");
+	assert_false(t.final);
+	assert_string_equal(t.commit, COMMIT);
+	zh_store_task_dispose(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +309,8 @@ int main(void)
 		a_reply_without_status_fails_only_its_task, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		refresh_goes_past_a_reply_without_status, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_lookup_entry_with_an_empty_status,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
