@@ -16,8 +16,11 @@
 int zh_hook_install(const char *repo_path, const char *config, bool force,
 		    struct zh_error *err);
 
-/* `zadig-hook poll`: deliver, poll and note until nothing is pending.
- * Exits quietly when another poller holds the store's lock. after > 1:
+/* `zadig-hook poll`: deliver, poll and note until nothing is pending
+ * (or only triggers older than poll.give_up_after + max_interval); on its
+ * way out it looks again once the lock is free, for work of a hook whose
+ * poller found it held. Exits quietly when another poller holds the
+ * store's lock. after > 1:
  * first wait (at most 1 s) for that process (the hook's git) to end.
  * spool_only (`poll --spool`, run by `git zadig sync`): record the
  * triggers of the pushes async hooks spooled, then exit (sending

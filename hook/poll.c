@@ -370,6 +370,49 @@ static bool step_failed(int rc, const struct zh_error *e)
 	return rc < 0;
 }
 
+/* Whether the poller has work left (1), and when its next round is due
+ * (*at): a trigger or task pending in the store, or a push in the spool,
+ * recorded less than poll.give_up_after + poll.max_interval ago (*newest:
+ * the newest work seen, for when the store cannot be read; start bounds
+ * that case if it never could). 0: nothing is pending. -1: only older
+ * work, which is a trigger Zadig never took (tasks are given up by
+ * then), left to the next push's poller or `git zadig sync`. */
+static int work_left(int64_t *at, int64_t *newest, struct zh_store *store,
+		     const char *state, const struct zh_config *cfg,
+		     int64_t start)
+{
+	struct zh_error e = {0};
+	int64_t now = zh_store_now_ms(), n = 0, base;
+	int rc = zh_store_next_wakeup(at, &n, store, &e);
+
+	if (rc < 0 && rc != ZH_ENOTFOUND) {
+		log_line(NULL, e.msg);
+		*at = now + cfg->poll.interval_ms;
+		base = *newest > start ? *newest : start;
+		return now < base + cfg->poll.give_up_after_ms +
+				   cfg->poll.max_interval_ms
+			   ? 1
+			   : -1;
+	}
+	if (zh_spool_pending(state)) {
+		/* a push the store did not take: try again later */
+		int64_t spooled = spool_mtime(state) / 1000000;
+
+		if (n < spooled)
+			n = spooled;
+		if (rc == ZH_ENOTFOUND)
+			*at = now + cfg->poll.interval_ms;
+		rc = 0;
+	}
+	if (rc == ZH_ENOTFOUND)
+		return 0;
+	if (*newest < n)
+		*newest = n;
+	return now < n + cfg->poll.give_up_after_ms + cfg->poll.max_interval_ms
+		   ? 1
+		   : -1;
+}
+
 /* Sleep until at, but wake when a hook spools a push (the spool
  * directory changes). */
 static void wait_until(int64_t at, const char *state)
@@ -391,7 +434,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	struct zh_repo *r = NULL;
 	struct zh_flow f;
 	char *state = NULL, *name = NULL;
-	int64_t start = zh_store_now_ms(), limit;
+	int64_t start = zh_store_now_ms(), newest = 0;
 	int lock = -1, rc, rounds = 0;
 	char said[512] = ""; /* the last config error logged */
 
@@ -422,12 +465,11 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	f.repo = r;
 	f.repo_name = name;
 	f.log = log_line;
-	/* a bound, whatever happens: give_up_after marks tasks unknown */
-	limit = start + cfg->poll.give_up_after_ms + cfg->poll.max_interval_ms;
 	for (;;) {
 		struct zh_error e = {0};
 		int64_t at, now;
 		bool failed;
+		int left;
 
 		if (rounds++)
 			reload(&cfg, &f, r, config, state, said, sizeof(said));
@@ -442,35 +484,32 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		    zh_flow_poll(NULL, &f, ZH_STORE_TASKS_DUE, &e), &e);
 		failed |= step_failed(zh_flow_write_notes(NULL, &f, &e), &e);
 		note_others(&f);
-		rc = zh_store_next_wakeup(&at, store, &e);
-		if (rc == ZH_ENOTFOUND && zh_spool_pending(state)) {
-			/* a push the store did not take: try again later */
-			rc = 0;
-			at = zh_store_now_ms() + cfg->poll.interval_ms;
-		}
-		if (rc == ZH_ENOTFOUND) {
-			/* nothing pending: done. A hook may have spooled a
-			 * push after our last look while its poller found the
-			 * lock still held: look again once it is free. */
-			rc = 0;
+		if (work_left(&at, &newest, store, state, cfg, start) <= 0) {
+			/* done. A hook that recorded or spooled a push since
+			 * our last look, and whose own poller found the lock
+			 * still held, left its work to us: look again once the
+			 * lock is free, and take it back if there is some (or
+			 * leave it to whoever took the lock meanwhile) */
 			zh_store_unlock_poller(lock);
 			lock = -1;
-			if (!zh_spool_pending(state) ||
+			left =
+			    work_left(&at, &newest, store, state, cfg, start);
+			if (left < 0)
+				log_line(NULL, "exiting: nothing newer than "
+					       "poll.give_up_after is pending; "
+					       "the queued triggers wait for "
+					       "the next push or 'git zadig "
+					       "sync'");
+			if (left <= 0 ||
 			    zh_store_lock_poller(&lock, state, &e) != 0)
 				break;
 			continue;
 		}
 		now = zh_store_now_ms();
-		if (rc < 0) {
-			log_line(NULL, e.msg);
-			at = now + cfg->poll.interval_ms;
-		}
 		/* what failed (the store) may not have moved its due time:
 		 * a round straight after would do the same again, at once */
 		if (failed && at < now + cfg->poll.interval_ms)
 			at = now + cfg->poll.interval_ms;
-		if (now >= limit)
-			break;
 		if (at > now + cfg->poll.max_interval_ms)
 			at = now + cfg->poll.max_interval_ms;
 		wait_until(at, state);

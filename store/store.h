@@ -400,10 +400,12 @@ int zh_store_mark_noted(struct zh_store *s,
 			struct zh_error *err);
 
 /* Earliest time something needs doing: a queued trigger's next try, a
- * 'sending' trigger's lease end, an unfinished task's next poll. Returns 0,
+ * 'sending' trigger's lease end, an unfinished task's next poll; and in
+ * *newest_ms (may be NULL) when the newest of them was recorded (a
+ * trigger's or task's creation, not its last try or poll). Returns 0,
  * ZH_ENOTFOUND when nothing is pending (the poller may exit), or
  * ZH_ESTORE. */
-int zh_store_next_wakeup(int64_t *at_ms, struct zh_store *s,
+int zh_store_next_wakeup(int64_t *at_ms, int64_t *newest_ms, struct zh_store *s,
 			 struct zh_error *err);
 
 /* For a process that commits often and cannot wait (the receiver): the

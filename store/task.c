@@ -522,22 +522,25 @@ out:
 	return ret;
 }
 
-int zh_store_next_wakeup(int64_t *at_ms, struct zh_store *s,
+int zh_store_next_wakeup(int64_t *at_ms, int64_t *newest_ms, struct zh_store *s,
 			 struct zh_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, ret;
 
 	*at_ms = 0;
+	if (newest_ms)
+		*newest_ms = 0;
 	store_lock(s);
 	ret = store_prepare(
 	    &st, s,
-	    "SELECT min(t) FROM ("
-	    "SELECT min(next_try_ms) AS t FROM triggers "
+	    "SELECT min(t), max(c) FROM ("
+	    "SELECT min(next_try_ms) AS t, max(created_ms) AS c FROM triggers "
 	    "WHERE state = 'queued' "
-	    "UNION ALL SELECT min(lease_until_ms) FROM triggers "
-	    "WHERE state = 'sending' "
-	    "UNION ALL SELECT min(next_poll_ms) FROM tasks WHERE final = 0)",
+	    "UNION ALL SELECT min(lease_until_ms), max(created_ms) "
+	    "FROM triggers WHERE state = 'sending' "
+	    "UNION ALL SELECT min(next_poll_ms), max(created_ms) FROM tasks "
+	    "WHERE final = 0)",
 	    err);
 	if (ret)
 		goto out;
@@ -546,10 +549,13 @@ int zh_store_next_wakeup(int64_t *at_ms, struct zh_store *s,
 		ret = store_fail(s, rc, "read the schedule", err);
 		goto out;
 	}
-	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
 		ret = zh_error_set(err, ZH_ENOTFOUND, "nothing is pending");
-	else
+	} else {
 		*at_ms = sqlite3_column_int64(st, 0);
+		if (newest_ms)
+			*newest_ms = sqlite3_column_int64(st, 1);
+	}
 out:
 	sqlite3_finalize(st);
 	store_unlock(s);

@@ -374,20 +374,22 @@ static void give_up_and_wakeup(void **state)
 	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
 	struct zh_store_task t;
 	struct zh_error err = {0};
-	int64_t id_old, id_new, n, at;
+	int64_t id_old, id_new, n, at, newest;
 
-	assert_int_equal(zh_store_next_wakeup(&at, f->s, &err), ZH_ENOTFOUND);
+	assert_int_equal(zh_store_next_wakeup(&at, &newest, f->s, &err),
+			 ZH_ENOTFOUND);
 	t = task_for("wf", 1, "c1");
 	t.next_poll_ms = 5000;
 	assert_ok(zh_store_task_upsert(&id_old, f->s, &t, 1000, &err), &err);
 	t = task_for("wf", 2, "c1");
 	t.next_poll_ms = 7000;
 	assert_ok(zh_store_task_upsert(&id_new, f->s, &t, 5000, &err), &err);
-	assert_ok(zh_store_next_wakeup(&at, f->s, &err), &err);
+	assert_ok(zh_store_next_wakeup(&at, &newest, f->s, &err), &err);
 	assert_int_equal(at, 5000);
+	assert_int_equal(newest, 5000);
 	assert_ok(zh_store_trigger_add(NULL, NULL, f->s, &sp, 4000, &err),
 		  &err);
-	assert_ok(zh_store_next_wakeup(&at, f->s, &err), &err);
+	assert_ok(zh_store_next_wakeup(&at, NULL, f->s, &err), &err);
 	assert_int_equal(at, 4000);
 
 	/* give up after 10 s: only the older task */
@@ -403,6 +405,63 @@ static void give_up_and_wakeup(void **state)
 	assert_ok(zh_store_tasks_give_up(NULL, f->s, 11000, 10000, &err), &err);
 }
 
+/* How new the newest pending work is (a poller's life is bound by it):
+ * the latest creation of a trigger not yet delivered or a task not yet
+ * final; what is done, or re-polled, does not count. */
+static void wakeup_names_the_newest_pending_work(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	struct zh_store_trigger tr;
+	struct zh_store_task t = task_for("wf", 1, "c1");
+	struct zh_error err = {0};
+	int64_t id, trig, at, newest;
+
+	t.next_poll_ms = 3000;
+	assert_ok(zh_store_task_upsert(&id, f->s, &t, 2000, &err), &err);
+	assert_ok(zh_store_trigger_add(&trig, NULL, f->s, &sp, 1000, &err),
+		  &err);
+	assert_ok(zh_store_next_wakeup(&at, &newest, f->s, &err), &err);
+	assert_int_equal(at, 1000);
+	assert_int_equal(newest, 2000);
+	/* polled again later: still work of 2000 */
+	assert_ok(zh_store_task_update(f->s, id, "running", NULL, false, 9000,
+				       1000, 8000, &err),
+		  &err);
+	assert_ok(zh_store_next_wakeup(&at, &newest, f->s, &err), &err);
+	assert_int_equal(newest, 2000);
+	/* final: only the trigger is left */
+	assert_ok(zh_store_task_update(f->s, id, "passed", NULL, true, 0, 1000,
+				       8500, &err),
+		  &err);
+	assert_ok(zh_store_next_wakeup(&at, &newest, f->s, &err), &err);
+	assert_int_equal(newest, 1000);
+	/* being sent (claimed): pending still */
+	assert_ok(zh_store_trigger_claim_id(&tr, f->s, trig, 9000, 60000, &err),
+		  &err);
+	assert_ok(zh_store_next_wakeup(&at, &newest, f->s, &err), &err);
+	assert_int_equal(at, 69000);
+	assert_int_equal(newest, 1000);
+	/* delivered: its task is the work now, new at 9500 */
+	assert_ok(zh_store_trigger_created(f->s, &tr, 7, "http://z/7", 10000,
+					   9500, &err),
+		  &err);
+	zh_store_trigger_dispose(&tr);
+	assert_ok(zh_store_next_wakeup(&at, &newest, f->s, &err), &err);
+	assert_int_equal(at, 19500);
+	assert_int_equal(newest, 9500);
+	/* and once it is final nothing is pending */
+	assert_ok(
+	    zh_store_task_find(&t, f->s, "voting-workflow-dev", false, 7, &err),
+	    &err);
+	assert_ok(zh_store_task_update(f->s, t.id, "failed", NULL, true, 0,
+				       1000, 20000, &err),
+		  &err);
+	zh_store_task_dispose(&t);
+	assert_int_equal(zh_store_next_wakeup(&at, &newest, f->s, &err),
+			 ZH_ENOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +471,7 @@ int main(void)
 	    store_test(notes_out_of_date),
 	    store_test(notes_to_write_ignore_noted_triggers),
 	    store_test(give_up_and_wakeup),
+	    store_test(wakeup_names_the_newest_pending_work),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,152 @@
+#!/bin/bash
+# The detached poller's life: it stays as long as work younger than
+# poll.give_up_after is pending, however long it has run itself, then
+# exits; and a push whose own poller found the lock held by a poller on
+# its way out is not left without one.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_hook.sh"
+
+fake_start
+Z="remote: zadig:"
+
+# etimes PID: the seconds PID has run
+etimes() {
+	ps -o etimes= -p "$1" 2>/dev/null | tr -d ' '
+}
+
+# runs_for PID SECONDS: until PID has run that long; 1 when it exits first
+runs_for() {
+	local t
+	while kill -0 "$1" 2>/dev/null; do
+		t=$(etimes "$1")
+		[ -n "$t" ] && [ "$t" -ge "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# wait_file FILE [SECONDS]: until FILE exists; 1 on timeout.
+wait_file() {
+	local i
+	for i in $(seq $((${2:-10} * 10))); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# only_poller GIT-DIR PID: until PID is GIT-DIR's only poller; 1 on
+# timeout (20 s).
+only_poller() {
+	local i
+	for i in $(seq 200); do
+		[ "$(pollers "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# task_id OUTPUT-FILE RULE WORKFLOW: the id the hook said RULE created
+task_id() {
+	sed -nE "s/^$Z $2: $3 #([0-9]+) created.*/\\1/p" "$1"
+}
+
+# ---- a poller outlives its first tasks while newer work is pending ----
+# give_up_after 20s: the poller started by the slow push used to stop at
+# its start + give_up_after + max_interval (21 s) whatever was pending
+hook_config "$T/life.yaml" "$FAKE_URL"
+sed -i 's/^  give_up_after: 5m$/  give_up_after: 20s/' "$T/life.yaml"
+new_repo life "$T/life.yaml"
+G=$T/life.git
+W=$T/life
+hrun git -C "$W" push origin main:slow/a
+expect "life: a task that never ends" 0 "" "^$Z slow: wf-slow-build #[0-9]+ created"
+P=$(poller_of "$G")
+check "life: its poller runs" test -n "$P"
+check "life: 12 s later the poller still runs" runs_for "$P" 12
+# the next task runs until the control plane ends it
+fake_ctl POST config '{"steps":1000}' >/dev/null
+commit "$W" "pushed 12 s into the poller's life"
+hrun git -C "$W" push origin HEAD:feature/z
+expect "life: a newer task" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+id=$(task_id "$T/err" dev wf-dev)
+check "life: the first task is given up after 20 s" \
+	wait_note "$G" slow/a "^unknown wf-slow-build " 20
+check "life: the poller runs on past its start + give_up_after + max_interval" \
+	runs_for "$P" 24
+check "life: ... while the newer task is pending" \
+	test "$(note "$G" feature/z | cut -d' ' -f1)" = running
+fake_ctl POST tasks "{\"kind\":\"product\",\"workflow\":\"wf-dev\",\"task_id\":$id,\"status\":\"passed\"}" >/dev/null
+fake_ctl POST config '{"steps":2}' >/dev/null
+check "life: the newer task's end is noted" \
+	wait_note "$G" feature/z "^passed wf-dev #$id " 10
+check "life: then nothing is pending and the poller exits" \
+	wait_pollers 10 "$G"
+
+# ---- the bound: a trigger Zadig never takes keeps no poller forever ----
+hook_config "$T/down.yaml" "http://127.0.0.1:$(closed_port)"
+sed -i 's/^  give_up_after: 5m$/  give_up_after: 3s/' "$T/down.yaml"
+new_repo down "$T/down.yaml"
+G=$T/down.git
+hrun git -C "$T/down" push origin main
+expect "bound: zadig down, queued" 0 "" "^$Z dev: queued, cannot reach zadig"
+check "bound: the poller retries it" \
+	wait_for_log "$G" "still queued: cannot reach zadig" 10
+check "bound: once the trigger is older than give_up_after + max_interval the poller exits" \
+	wait_pollers 30 "$G"
+check "bound: saying what it leaves" \
+	grep -q "the queued triggers wait for the next push or 'git zadig sync'" \
+	"$G/zadig-hook/poller.log"
+check "bound: the note still says queued" \
+	test "$(note "$G" main)" = "queued wf-dev #- - rule=dev"
+
+# ---- the hand-off: a push made while the poller is on its way out ----
+# gdb holds the poller where it has found nothing pending and is about to
+# let go of its lock; a sync push then records a task and starts a
+# poller, which finds the lock held and leaves the task to its holder
+handoff() {
+	local G=$T/hand.git W=$T/hand gdb_pid id
+	hook_config "$T/hand.yaml" "$FAKE_URL"
+	new_repo hand "$T/hand.yaml"
+	fake_ctl POST config '{"steps":1000}' >/dev/null
+	hrun git -C "$W" push origin main
+	expect "hand-off: a first task keeps a poller" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+	id=$(task_id "$T/err" dev wf-dev)
+	P=$(poller_of "$G")
+	check "hand-off: its poller runs" test -n "$P"
+	timeout 120 gdb -q -batch -p "$P" \
+		-ex 'break zh_store_unlock_poller' \
+		-ex "shell touch '$T/attached'" \
+		-ex continue \
+		-ex "shell touch '$T/at-exit'; i=0; while [ ! -e '$T/go' ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done" \
+		-ex delete -ex detach >"$T/gdb.log" 2>&1 &
+	gdb_pid=$!
+	check "hand-off: gdb holds the poller" wait_file "$T/attached" 60
+	fake_ctl POST tasks "{\"kind\":\"product\",\"workflow\":\"wf-dev\",\"task_id\":$id,\"status\":\"passed\"}" >/dev/null
+	fake_ctl POST config '{"steps":2}' >/dev/null
+	check "hand-off: the task ends and the poller is on its way out" \
+		wait_file "$T/at-exit" 30
+	commit "$W" "pushed while the poller lets go"
+	hrun git -C "$W" push origin HEAD:feature/h
+	expect "hand-off: the push creates a task" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+	check "hand-off: the push's own poller exits on the held lock" \
+		only_poller "$G" "$P"
+	touch "$T/go"
+	wait "$gdb_pid"
+	check "hand-off: the poller that was on its way out takes the task" \
+		wait_note "$G" feature/h "^passed wf-dev #[0-9]+ .*rule=dev$" 15
+	check "hand-off: then it exits" wait_pollers 20 "$G"
+}
+sleep 30 &
+probe=$!
+if ! command -v gdb >/dev/null ||
+	! gdb -q -batch -ex 'info address zh_store_unlock_poller' \
+		"$(command -v zadig-hook)" 2>&1 | grep -q 'is a function' ||
+	! gdb -q -batch -p "$probe" -ex 'info proc' 2>&1 | grep -q "^process $probe"; then
+	ok "hand-off: skipped (needs gdb, symbols and ptrace)"
+else
+	handoff
+fi
+kill "$probe"
+
+hook_finish
