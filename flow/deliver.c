@@ -625,29 +625,80 @@ static bool task_failed(struct zh_flow *f, int *first, struct zh_error *err,
 	return rc == ZH_EBUSY;
 }
 
+/* A commit of a round, with whether its lookup ran. */
+struct looked {
+	const struct zh_store_task *task; /* the first of ours of it */
+	bool done;
+};
+
+static int looked_cmp(const void *a, const void *b)
+{
+	const struct zh_store_task *x = ((const struct looked *)a)->task;
+	const struct zh_store_task *y = ((const struct looked *)b)->task;
+	int c = strcmp(x->repo ? x->repo : "", y->repo ? y->repo : "");
+
+	return c ? c : strcmp(x->commit, y->commit);
+}
+
+/* The commits of l that have a task of ours (one with a rule), each
+ * once, sorted for bsearch; *out NULL when there is none. */
+static int commits_of(struct looked **out, size_t *n,
+		      const struct zh_store_task_list *l)
+{
+	struct looked *v;
+	size_t i, j;
+
+	*out = NULL;
+	*n = 0;
+	if (!l->len)
+		return 0;
+	if (!(v = calloc(l->len, sizeof(*v))))
+		return ZH_ENOMEM;
+	for (i = j = 0; i < l->len; i++)
+		if (l->items[i].commit && l->items[i].rule)
+			v[j++].task = &l->items[i];
+	if (j)
+		qsort(v, j, sizeof(*v), looked_cmp);
+	for (i = *n = 0; i < j; i++)
+		if (!*n || looked_cmp(&v[*n - 1], &v[i]) != 0)
+			v[(*n)++] = v[i];
+	*out = v;
+	return 0;
+}
+
 int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 		 struct zh_error *err)
 {
 	struct zh_store_task_list l = {0};
+	struct looked *commits = NULL;
 	int64_t now = zh_store_now_ms();
 	int count = 0, first = 0, rc;
-	size_t i;
+	size_t i, ncommits = 0;
 
 	if ((rc = zh_store_tasks_due(&l, f->store, scope, now, err)) < 0)
 		return rc;
+	if (commits_of(&commits, &ncommits, &l) < 0) {
+		zh_store_task_list_dispose(&l);
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	}
 	for (i = 0; i < l.len; i++) {
 		const struct zh_store_task *k = &l.items[i];
+		struct looked key = {k, false}, *c = NULL;
 		struct zh_error e = {0};
 
 		if (f->deadline_ms > 0 && zh_store_now_ms() >= f->deadline_ms)
 			break;
-		/* once per commit: the lookup finds others' tasks */
-		if (k->commit && k->rule &&
-		    (i == 0 || !l.items[i - 1].commit ||
-		     strcmp(l.items[i - 1].commit, k->commit) != 0) &&
-		    (rc = discover(f, k->repo, k->ref, k->commit, &e)) < 0 &&
-		    task_failed(f, &first, err, rc, &e))
-			break;
+		/* once per commit of ours: the lookup finds others' tasks */
+		if (k->commit && ncommits)
+			c = bsearch(&key, commits, ncommits, sizeof(*commits),
+				    looked_cmp);
+		if (c && !c->done) {
+			c->done = true;
+			if ((rc = discover(f, c->task->repo, c->task->ref,
+					   k->commit, &e)) < 0 &&
+			    task_failed(f, &first, err, rc, &e))
+				break;
+		}
 		if ((rc = poll_task(f, k, &e)) < 0) {
 			if (task_failed(f, &first, err, rc, &e))
 				break;
@@ -655,6 +706,7 @@ int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 		}
 		count++;
 	}
+	free(commits);
 	zh_store_task_list_dispose(&l);
 	if (first != ZH_EBUSY) {
 		struct zh_error e = {0};

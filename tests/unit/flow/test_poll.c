@@ -46,6 +46,7 @@ struct fx {
 	struct MHD_Daemon *d;
 	pthread_mutex_t lock;
 	int details[NANSWERS]; /* detail requests per workflow */
+	int lookups;	       /* commitId lookups */
 	const char *lookup;    /* the commitId lookup's answer */
 	char *dir;
 	struct zh_config *cfg;
@@ -77,6 +78,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	*upload_size = 0;
+	if (strcmp(url, "/api/directory/workflowTask") == 0) {
+		pthread_mutex_lock(&x->lock);
+		x->lookups++;
+		pthread_mutex_unlock(&x->lock);
+	}
 	if (strncmp(url, detail, sizeof(detail) - 1) == 0) {
 		status = 404;
 		body = "404 page not found";
@@ -302,6 +308,47 @@ static void a_lookup_entry_with_an_empty_status(void **state)
 	zh_store_task_dispose(&t);
 }
 
+/* The commitId lookup runs once a round for each commit that has a task
+ * of ours due (one with a rule), wherever its tasks come in the round:
+ * also when a task others started comes first, and not again when the
+ * commit's tasks are not next to each other. */
+static void one_lookup_per_commit(void **state)
+{
+	static const struct {
+		const char *commit, *rule;
+	} due[] = {
+	    {COMMIT, NULL}, /* others' task first */
+	    {COMMIT, "dev"},
+	    {"1111111111111111111111111111111111111111", "dev"},
+	    {COMMIT, "dev"},
+	    {"1111111111111111111111111111111111111111", "dev"},
+	};
+	struct fx *x = *state;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms(), id;
+	int n = -1;
+	size_t i;
+
+	for (i = 0; i < sizeof(due) / sizeof(due[0]); i++) {
+		struct zh_store_task t;
+
+		memset(&t, 0, sizeof(t));
+		t.workflow = "wf-good";
+		t.task_id = (int64_t)i + 1;
+		t.repo = "g/r";
+		t.ref = "refs/heads/main";
+		t.commit = (char *)due[i].commit;
+		t.rule = (char *)due[i].rule;
+		t.status = "running";
+		t.next_poll_ms = now - 5000 + (int64_t)i;
+		assert_ok(zh_store_task_upsert(&id, x->store, &t, now, &err),
+			  &err);
+	}
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	assert_int_equal(n, 5);
+	assert_int_equal(x->lookups, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +358,8 @@ int main(void)
 		refresh_goes_past_a_reply_without_status, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_lookup_entry_with_an_empty_status,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(one_lookup_per_commit, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
