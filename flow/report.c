@@ -86,13 +86,45 @@ struct noted {
 	struct zh_store_task_list tasks;
 };
 
+/* Whether line l of commit c can go into a note. A line that cannot (a
+ * status Zadig sent with a space in it) is logged and left out, so that
+ * it does not keep the commit's other lines out of the note: its row is
+ * counted as noted with the others, so it is logged again only when the
+ * commit's note is written again. Returns 0, ZH_EINVALID (left out) or
+ * ZH_ENOMEM. */
+static int check_line(struct zh_flow *f, const struct zh_store_commit *c,
+		      const struct zh_note_line *l, struct zh_error *err)
+{
+	struct zh_error e = {0};
+	char *text = NULL, id[32];
+	int rc = zh_note_line_format(&text, l, &e);
+
+	free(text);
+	if (rc == ZH_EINVALID && f->log) {
+		char line[1200];
+
+		if (l->task_id < 0)
+			snprintf(id, sizeof(id), "#-");
+		else
+			snprintf(id, sizeof(id), "#%lld", l->task_id);
+		snprintf(line, sizeof(line),
+			 "note of %.64s in %.200s: %.200s %s left out: %s",
+			 c->commit, c->repo, l->workflow ? l->workflow : "", id,
+			 e.msg);
+		f->log(f->log_ctx, line);
+	}
+	if (rc < 0 && rc != ZH_EINVALID)
+		return zh_error_set(err, rc, "%s", e.msg);
+	return rc;
+}
+
 static int add_commit(struct zh_notes_batch *b, struct noted *nd,
 		      struct zh_flow *f, const struct zh_store_commit *c,
 		      struct zh_error *err)
 {
 	struct line *lines = NULL;
 	struct zh_note_line *flat = NULL;
-	size_t i, n = 0, cap;
+	size_t i, n = 0, nflat = 0, cap;
 	int rc;
 
 	if ((rc = zh_store_triggers_of_commit(&nd->triggers, f->store, c->repo,
@@ -116,10 +148,14 @@ static int add_commit(struct zh_notes_batch *b, struct noted *nd,
 	for (i = 0; i < nd->tasks.len; i++)
 		task_line(&lines[n++], &nd->tasks.items[i]);
 	for (i = 0; i < n; i++) {
-		flat[i] = lines[i].l;
-		flat[i].fields = lines[i].fields;
+		if ((rc = check_line(f, c, &lines[i].l, err)) == ZH_EINVALID)
+			continue;
+		if (rc < 0)
+			goto out;
+		flat[nflat] = lines[i].l;
+		flat[nflat++].fields = lines[i].fields;
 	}
-	rc = zh_notes_batch_add(b, c->commit, flat, n, err);
+	rc = nflat ? zh_notes_batch_add(b, c->commit, flat, nflat, err) : 0;
 out:
 	free(lines);
 	free(flat);

@@ -11,8 +11,9 @@
  * one notes commit. *n (may be NULL) gets the number of notes changed.
  * A commit whose note cannot be written (its id is not a commit id) is
  * logged through f->log and counted as noted, so that it is not tried
- * again until one of its rows changes. Returns 0, ZH_ESTORE, ZH_EGIT or
- * ZH_ENOMEM. */
+ * again until one of its rows changes; so is a single line a note cannot
+ * hold (a status with a space), which leaves out only that line. Returns
+ * 0, ZH_ESTORE, ZH_EGIT or ZH_ENOMEM. */
 int zh_flow_write_notes(size_t *n, struct zh_flow *f, struct zh_error *err);
 
 #endif

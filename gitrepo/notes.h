@@ -28,7 +28,8 @@ struct zh_note_field {
  * and zh_note_line_dispose frees them; a caller building a line may point
  * them at its own strings and never dispose it. */
 struct zh_note_line {
-	char *status;	   /* "passed", "queued", ... no spaces */
+	char *status;	   /* "passed", "notRun", "queued", ...: letters,
+			    * digits, '_' and '-' */
 	char *workflow;	   /* no spaces */
 	long long task_id; /* -1 for "#-" (no task yet) */
 	char *url;	   /* "-" (or NULL, written as "-") when none */
@@ -50,8 +51,9 @@ int zh_note_line_parse(struct zh_note_line *out, const char *line, size_t len,
 /* Format a line, without newline, into *out (malloc'd, caller frees).
  * A value holding a space, '"', '\\' or nothing is quoted; control
  * characters in values become spaces so the note stays one line per
- * task. ZH_EINVALID when status, workflow, url or a key is empty or holds
- * a space or control character, or task_id < -1; ZH_ENOMEM. */
+ * task. ZH_EINVALID when status is not a word of letters, digits, '_'
+ * and '-', when workflow, url or a key is empty or holds a space or
+ * control character, or task_id < -1; ZH_ENOMEM. */
 int zh_note_line_format(char **out, const struct zh_note_line *l,
 			struct zh_error *err);
 

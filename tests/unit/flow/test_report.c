@@ -1,7 +1,9 @@
 /* zh_flow_write_notes: a record the notes cannot take (its commit is not
  * a commit id: the receiver once stored a push with "after":"yy") is
  * logged once and marked noted, not retried every round forever, and
- * does not hold up the notes of the others. */
+ * does not hold up the notes of the others. A line the note cannot take
+ * (a status with a space) leaves out only that line, not the commit's
+ * other tasks; Zadig's own statuses (notRun) are written. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +42,7 @@ struct fx {
 	struct zh_flow f;
 	int bad_lines; /* log lines about the bad record */
 	int lines;
+	char last[1024]; /* the last log line */
 };
 
 static void log_line(void *ctx, const char *line)
@@ -47,8 +50,30 @@ static void log_line(void *ctx, const char *line)
 	struct fx *x = ctx;
 
 	x->lines++;
-	if (strstr(line, "'yy' is not a commit id"))
+	snprintf(x->last, sizeof(x->last), "%s", line);
+	if (strstr(line, "'yy' is not a commit id") ||
+	    strstr(line, "bad task status 'not run'"))
 		x->bad_lines++;
+}
+
+static void task(struct fx *x, const char *workflow, int64_t id,
+		 const char *status)
+{
+	struct zh_error err = {0};
+	struct zh_store_task t;
+
+	memset(&t, 0, sizeof(t));
+	t.workflow = (char *)workflow;
+	t.task_id = id;
+	t.status = (char *)status;
+	t.repo = "group/voting-app";
+	t.ref = "refs/heads/main";
+	t.commit = x->good;
+	t.rule = "dev";
+	t.url = "http://z/t";
+	assert_ok(
+	    zh_store_task_upsert(NULL, x->store, &t, zh_store_now_ms(), &err),
+	    &err);
 }
 
 static void record(struct fx *x, const char *commit)
@@ -135,11 +160,53 @@ static void bad_commit_noted_once(void **state)
 	assert_int_equal(x->lines, 1);
 }
 
+/* Found by the audit: a task Zadig said was notRun was refused, and with
+ * it every line of the commit, which was still counted as noted, so no
+ * line of it was ever written again. */
+static void bad_line_left_out(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_commit_list cl = {0};
+	struct zh_error err = {0};
+	char *note = NULL;
+	size_t n = 0;
+
+	task(x, "wf-a", 1, "notRun");
+	task(x, "wf-b", 2, "not run");
+	task(x, "wf-c", 3, "passed");
+	assert_ok(zh_flow_write_notes(&n, &x->f, &err), &err);
+	assert_int_equal(n, 1);
+	assert_ok(zh_notes_read(&note, x->repo, NULL, x->good, &err), &err);
+	assert_non_null(note);
+	assert_string_equal(note, "notRun wf-a #1 http://z/t rule=dev\n"
+				  "passed wf-c #3 http://z/t rule=dev\n");
+	free(note);
+	/* the bad line is logged once, naming the task and the commit */
+	assert_int_equal(x->bad_lines, 1);
+	assert_int_equal(x->lines, 1);
+	assert_contains(x->last, "wf-b #2");
+	assert_contains(x->last, x->good);
+	assert_ok(zh_store_commits_to_note(&cl, x->store, NULL, &err), &err);
+	assert_int_equal(cl.len, 0);
+	zh_store_commit_list_dispose(&cl);
+
+	/* a later status of the other tasks is written as usual */
+	task(x, "wf-a", 1, "passed");
+	assert_ok(zh_flow_write_notes(&n, &x->f, &err), &err);
+	assert_ok(zh_notes_read(&note, x->repo, NULL, x->good, &err), &err);
+	assert_string_equal(note, "passed wf-a #1 http://z/t rule=dev\n"
+				  "passed wf-c #3 http://z/t rule=dev\n");
+	free(note);
+	/* said again, as the note it is left out of was written again */
+	assert_int_equal(x->lines, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(bad_commit_noted_once, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(bad_line_left_out, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
