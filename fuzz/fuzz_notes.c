@@ -73,8 +73,18 @@ static bool same_rule(const struct zh_note_line *a,
 	return ra && rb ? strcmp(ra, rb) == 0 : ra == rb;
 }
 
-/* True when no task (workflow and id) has two different rule= fields
- * among the lines of old and lines. */
+static bool same_kind(const struct zh_note_line *a,
+		      const struct zh_note_line *b)
+{
+	const char *ka = zh_note_line_get(a, "kind");
+	const char *kb = zh_note_line_get(b, "kind");
+
+	return (ka && !strcmp(ka, "custom")) == (kb && !strcmp(kb, "custom"));
+}
+
+/* True when no task (workflow, kind and id: a product and a custom
+ * workflow's task may share a workflow name and id) has two different
+ * rule= fields among the lines of old and lines. */
 static bool rules_consistent(const char *old, const struct zh_note_line *lines,
 			     size_t n)
 {
@@ -100,7 +110,7 @@ static bool rules_consistent(const char *old, const struct zh_note_line *lines,
 
 			if (a->task_id >= 0 && a->task_id == b->task_id &&
 			    !strcmp(a->workflow, b->workflow) &&
-			    !same_rule(a, b))
+			    same_kind(a, b) && !same_rule(a, b))
 				ok = false;
 		}
 	}

@@ -489,12 +489,20 @@ static void set_entry(struct entry *x, char *text, const struct zh_note_line *l)
 	x->owned = false;
 }
 
+/* A custom workflow's task (kind=custom), else a product workflow's: a
+ * product and a custom workflow may share a name and a task id, and are
+ * two tasks (the store keys them by workflow, kind and task id). */
+static bool is_custom(const struct zh_note_line *l)
+{
+	return streq_null(zh_note_line_get(l, "kind"), "custom");
+}
+
 /* Apply one new line; text is its formatted form (taken over). */
 static int apply_line(struct entries *e, bool *changed,
 		      const struct zh_note_line *l, char *text)
 {
 	const char *rule = zh_note_line_get(l, "rule");
-	bool found = false;
+	bool found = false, custom = is_custom(l);
 	struct entry *x;
 	size_t i;
 
@@ -515,7 +523,8 @@ static int apply_line(struct entries *e, bool *changed,
 		    strcmp(x->l.workflow, l->workflow) != 0)
 			continue;
 		if (l->task_id >= 0
-			? x->l.task_id != l->task_id
+			? (x->l.task_id != l->task_id ||
+			   is_custom(&x->l) != custom)
 			: (x->l.task_id >= 0 ||
 			   !streq_null(zh_note_line_get(&x->l, "rule"), rule)))
 			continue;
@@ -566,6 +575,8 @@ static int cmp_entry(const void *pa, const void *pb)
 		return c;
 	if (a->l.task_id != b->l.task_id)
 		return a->l.task_id < b->l.task_id ? -1 : 1;
+	if (a->l.task_id >= 0 && is_custom(&a->l) != is_custom(&b->l))
+		return is_custom(&a->l) ? 1 : -1;
 	if (a->l.task_id < 0) {
 		const char *ra = zh_note_line_get(&a->l, "rule");
 		const char *rb = zh_note_line_get(&b->l, "rule");

@@ -61,14 +61,17 @@ int zh_note_line_format(char **out, const struct zh_note_line *l,
 const char *zh_note_line_get(const struct zh_note_line *l, const char *key);
 
 /* Merge lines into a note text (old_text NULL or "" for none), in order:
- * - a task line (task_id >= 0) replaces the line of the same workflow and
- *   task id, and drops the "#-" lines (queued, rejected) of its workflow
- *   with the same rule= field (both absent counts as the same);
+ * - a task line (task_id >= 0) replaces the line of the same workflow,
+ *   kind (kind=custom: a custom workflow's task; else a product
+ *   workflow's) and task id, and drops the "#-" lines (queued, rejected)
+ *   of its workflow with the same rule= field (both absent counts as the
+ *   same);
  * - a "#-" line replaces the "#-" line of the same workflow and rule; it
  *   is ignored when a task line of that workflow and rule exists (a
  *   late queued line must not come back after the task started);
  * - task lines are sorted by workflow, then task id numerically ("#-"
- *   first), and unknown lines follow in their order; blank lines go.
+ *   first), then kind (product first), and unknown lines follow in their
+ *   order; blank lines go.
  * *out (malloc'd, caller frees) is the new text, each line ending in
  * '\n'; when no line changes anything, it is a copy of old_text ("" for
  * NULL) and *changed is false. Returns 0, ZH_EINVALID (a line that does

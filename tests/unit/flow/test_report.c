@@ -56,24 +56,31 @@ static void log_line(void *ctx, const char *line)
 		x->bad_lines++;
 }
 
-static void task(struct fx *x, const char *workflow, int64_t id,
-		 const char *status)
+static void task_of(struct fx *x, const char *workflow, bool custom, int64_t id,
+		    const char *status, const char *rule)
 {
 	struct zh_error err = {0};
 	struct zh_store_task t;
 
 	memset(&t, 0, sizeof(t));
 	t.workflow = (char *)workflow;
+	t.custom = custom;
 	t.task_id = id;
 	t.status = (char *)status;
 	t.repo = "group/voting-app";
 	t.ref = "refs/heads/main";
 	t.commit = x->good;
-	t.rule = "dev";
+	t.rule = (char *)rule;
 	t.url = "http://z/t";
 	assert_ok(
 	    zh_store_task_upsert(NULL, x->store, &t, zh_store_now_ms(), &err),
 	    &err);
+}
+
+static void task(struct fx *x, const char *workflow, int64_t id,
+		 const char *status)
+{
+	task_of(x, workflow, false, id, status, "dev");
 }
 
 static void record(struct fx *x, const char *commit)
@@ -201,12 +208,43 @@ static void bad_line_left_out(void **state)
 	assert_int_equal(x->lines, 2);
 }
 
+/* Found by the audit: a product and a custom workflow of one name, each
+ * with its task #1 on the commit, shared one line: the custom task's
+ * replaced the product task's. */
+static void product_and_custom(void **state)
+{
+	struct fx *x = *state;
+	struct zh_error err = {0};
+	char *note = NULL;
+	size_t n = 0;
+
+	task_of(x, "wf-dev", true, 1, "running", "cust");
+	task_of(x, "wf-dev", false, 1, "passed", "dev");
+	assert_ok(zh_flow_write_notes(&n, &x->f, &err), &err);
+	assert_ok(zh_notes_read(&note, x->repo, NULL, x->good, &err), &err);
+	assert_non_null(note);
+	assert_string_equal(
+	    note, "passed wf-dev #1 http://z/t rule=dev\n"
+		  "running wf-dev #1 http://z/t kind=custom rule=cust\n");
+	free(note);
+	task_of(x, "wf-dev", true, 1, "failed", "cust");
+	assert_ok(zh_flow_write_notes(&n, &x->f, &err), &err);
+	assert_ok(zh_notes_read(&note, x->repo, NULL, x->good, &err), &err);
+	assert_string_equal(
+	    note, "passed wf-dev #1 http://z/t rule=dev\n"
+		  "failed wf-dev #1 http://z/t kind=custom rule=cust\n");
+	free(note);
+	assert_int_equal(x->lines, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(bad_commit_noted_once, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(bad_line_left_out, setup, teardown),
+	    cmocka_unit_test_setup_teardown(product_and_custom, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -338,6 +338,49 @@ static void merge_rules(void **state)
 	}
 }
 
+/* A product and a custom workflow may share a name, and Zadig numbers
+ * their tasks apart: wf #1 of each are two tasks (the store keeps
+ * (workflow, custom, task id)), told apart by kind=custom. Product
+ * first. */
+static void merge_kinds(void **state)
+{
+	struct zh_note_field dev[] = {{"rule", "dev"}};
+	struct zh_note_field cust[] = {{"kind", "custom"}, {"rule", "cust"}};
+	struct zh_note_line l[3];
+	const char *both = "passed wf #1 http://z/p1 rule=dev\n"
+			   "running wf #1 http://z/c1 kind=custom rule=cust\n";
+
+	(void)state;
+	/* the custom task's line does not replace the product task's */
+	l[0] = L("running", "wf", 1, "http://z/c1", cust, 2);
+	merge_expect("passed wf #1 http://z/p1 rule=dev\n", l, 1, both, true);
+	merge_expect(both, l, 1, both, false);
+	/* nor the other way round, and the product line goes first */
+	l[0] = L("passed", "wf", 1, "http://z/p1", dev, 1);
+	merge_expect("running wf #1 http://z/c1 kind=custom rule=cust\n", l, 1,
+		     both, true);
+	/* each replaces its own line */
+	l[0] = L("failed", "wf", 1, "http://z/c1", cust, 2);
+	l[1] = L("passed", "wf", 1, "http://z/p1", dev, 1);
+	merge_expect(both, l, 2,
+		     "passed wf #1 http://z/p1 rule=dev\n"
+		     "failed wf #1 http://z/c1 kind=custom rule=cust\n",
+		     true);
+	/* both from nothing, in either order, and each queued line goes */
+	l[0] = L("queued", "wf", -1, NULL, cust + 1, 1);
+	l[1] = L("running", "wf", 1, "http://z/c1", cust, 2);
+	l[2] = L("passed", "wf", 1, "http://z/p1", dev, 1);
+	merge_expect("queued wf #- - rule=dev\n", l, 3, both, true);
+	merge_expect(NULL, l + 1, 2, both, true);
+	/* sorted by workflow, task id, then kind */
+	l[0] = L("running", "wf", 2, "http://z/c2", cust, 2);
+	merge_expect(both, l, 1,
+		     "passed wf #1 http://z/p1 rule=dev\n"
+		     "running wf #1 http://z/c1 kind=custom rule=cust\n"
+		     "running wf #2 http://z/c2 kind=custom rule=cust\n",
+		     true);
+}
+
 /* Found by fuzz/fuzz_notes: lines that undo each other's change (two
  * answers for one task in a batch, merged again on top of a writer that
  * already wrote the same result) change nothing, so no notes commit. */
@@ -974,6 +1017,7 @@ int main(void)
 	    cmocka_unit_test(line_zadig_statuses),
 	    cmocka_unit_test(merge_rules),
 	    cmocka_unit_test(merge_undone),
+	    cmocka_unit_test(merge_kinds),
 	    cmocka_unit_test_setup_teardown(commit_new_ref, setup, teardown),
 	    cmocka_unit_test_setup_teardown(two_batches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(stale_lock, setup, teardown),
