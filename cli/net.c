@@ -189,9 +189,11 @@ static int cmd_approve(struct zh_cli_opts *o, struct zh_error *err)
 	return run_task_verb(o, approve, err);
 }
 
-/* Read rev as a push of ref from its first parent (trigger, explain). */
+/* Read rev as a push of ref from its first parent (trigger, explain).
+ * keep (may be NULL) gets the repository, which the caller then frees. */
 static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
-		      const struct zh_cli_opts *o, struct zh_error *err)
+		      struct zh_repo **keep, const struct zh_cli_opts *o,
+		      struct zh_error *err)
 {
 	char hex[72], *ref = NULL;
 	struct zh_commit_info tip = {0};
@@ -227,6 +229,10 @@ static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
 		goto out;
 	rc = zh_flow_event_read(fe, r, (*cfg)->hook.repo_root, ref,
 				tip.first_parent, hex, true, err);
+	if (rc == 0 && keep) {
+		*keep = r;
+		r = NULL;
+	}
 out:
 	zh_commit_info_dispose(&tip);
 	free(ref);
@@ -278,7 +284,7 @@ static int cmd_explain(struct zh_cli_opts *o, struct zh_error *err)
 	int rc;
 
 	memset(&fe, 0, sizeof(fe));
-	if ((rc = read_event(&fe, &cfg, o, err)) < 0)
+	if ((rc = read_event(&fe, &cfg, NULL, o, err)) < 0)
 		goto out;
 	fe.ev.callback_base = cfg->webhook.public_url;
 	if ((rc = zh_mapping_explain(&vl, cfg, &fe.ev, err)) < 0)
@@ -307,97 +313,6 @@ static int cmd_explain(struct zh_cli_opts *o, struct zh_error *err)
 	}
 out:
 	free(vl.items);
-	zh_flow_event_dispose(&fe);
-	zh_config_free(cfg);
-	return rc;
-}
-
-static int send_trigger(struct zh_zadig *z, const struct zh_trigger *t,
-			struct zh_error *err)
-{
-	struct zh_zadig_created c = {0};
-	int rc;
-
-	if (t->custom)
-		rc = zh_zadig_custom_create(&c, z, &t->custom_req, err);
-	else
-		rc = zh_zadig_product_create(&c, z, &t->product, err);
-	if (rc == 0)
-		printf("%s: %s #%" PRId64 " created %s\n", t->rule->name,
-		       c.workflow_name ? c.workflow_name
-		       : t->custom     ? t->custom_req.workflow_name
-				       : t->product.workflow_name,
-		       c.task_id, c.url ? c.url : "");
-	zh_zadig_created_dispose(&c);
-	return rc;
-}
-
-static int print_request(const struct zh_trigger *t, struct zh_error *err)
-{
-	struct zh_zadig_request req = {0};
-	int rc;
-
-	if (t->custom)
-		rc = zh_zadig_render_custom_create(&req, &t->custom_req, err);
-	else
-		rc = zh_zadig_render_product_create(&req, &t->product, err);
-	if (rc == 0)
-		printf("# rule %s\n%s %s\n%s\n", t->rule->name, req.method,
-		       req.path, req.body ? req.body : "");
-	zh_zadig_request_dispose(&req);
-	return rc;
-}
-
-static int cmd_trigger(struct zh_cli_opts *o, struct zh_error *err)
-{
-	struct zh_trigger_list tl = {0};
-	struct zh_flow_event fe;
-	struct zh_config *cfg = NULL;
-	struct zh_zadig *z = NULL;
-	size_t i, sent = 0;
-	int rc, failed = 0;
-
-	memset(&fe, 0, sizeof(fe));
-	if ((rc = read_event(&fe, &cfg, o, err)) < 0)
-		goto out;
-	if (o->rule && !zh_config_rule(cfg, o->rule)) {
-		rc = fail_usage(err, "no rule named '%s'", o->rule);
-		goto out;
-	}
-	fe.ev.callback_base = cfg->webhook.public_url;
-	fe.ev.callback_secret = cfg->webhook.secret;
-	if ((rc = zh_mapping_match(&tl, cfg, &fe.ev, random_id, NULL, err)) < 0)
-		goto out;
-	if (!o->dry_run && (rc = zh_flow_zadig_new(&z, cfg, err)) < 0)
-		goto out;
-	for (i = 0; i < tl.len; i++) {
-		const struct zh_trigger *t = &tl.items[i];
-		struct zh_error e = {0};
-
-		if (o->rule && strcmp(t->rule->name, o->rule) != 0)
-			continue;
-		sent++;
-		if (o->dry_run)
-			rc = print_request(t, &e);
-		else
-			rc = send_trigger(z, t, &e);
-		if (rc < 0) {
-			fprintf(stderr, "%s: error: %s: %s\n", ZH_CLI_PROG,
-				t->rule->name, e.msg);
-			if (!failed)
-				*err = e;
-			failed = 1;
-		}
-	}
-	rc = failed ? err->code : 0;
-	if (sent == 0)
-		printf("no rule fires for %s (see: git zadig explain)\n",
-		       fe.ref);
-	if (failed && tl.len > 1)
-		zh_error_set(err, err->code, "some triggers failed");
-out:
-	zh_trigger_list_dispose(&tl);
-	zh_zadig_free(z);
 	zh_flow_event_dispose(&fe);
 	zh_config_free(cfg);
 	return rc;
@@ -602,6 +517,200 @@ static void take_spool(const struct session *ss, struct zh_repo *r,
 			"git-zadig: pushes spooled by async hooks "
 			"wait for the running poller (see %s/poller.log)\n",
 			ss->state);
+}
+
+/* The workflow a trigger runs, as the rule names it. */
+static const char *trigger_workflow(const struct zh_trigger *t)
+{
+	return t->custom ? t->custom_req.workflow_name
+			 : t->product.workflow_name;
+}
+
+/* Send t; *c (dispose it) is what Zadig created. */
+static int send_trigger(struct zh_zadig_created *c, struct zh_zadig *z,
+			const struct zh_trigger *t, struct zh_error *err)
+{
+	int rc;
+
+	if (t->custom)
+		rc = zh_zadig_custom_create(c, z, &t->custom_req, err);
+	else
+		rc = zh_zadig_product_create(c, z, &t->product, err);
+	if (rc == 0)
+		printf("%s: %s #%" PRId64 " created %s\n", t->rule->name,
+		       c->workflow_name ? c->workflow_name
+					: trigger_workflow(t),
+		       c->task_id, c->url ? c->url : "");
+	return rc;
+}
+
+/* The tasks `git zadig trigger` creates go in the store of the
+ * repository, as the hook's do, with no trigger (an explicit request is
+ * never deduplicated): its note gets their lines, and the poller and
+ * `git zadig sync` follow them to their end (design.md §1.5). */
+struct follow {
+	struct session ss;
+	struct zh_repo *r;
+	bool open;	 /* ss is usable */
+	size_t recorded; /* tasks recorded */
+};
+
+static void follow_open(struct follow *fw, struct zh_repo *r,
+			const struct zh_config *cfg)
+{
+	struct zh_error e = {0};
+
+	fw->r = r;
+	if (session_open(&fw->ss, r, cfg, &e) < 0)
+		fprintf(stderr,
+			"git-zadig: warning: the tasks created are not "
+			"recorded, so neither noted nor followed: %s\n",
+			e.msg);
+	else
+		fw->open = true;
+}
+
+static void follow_task(struct follow *fw, const struct zh_flow_event *fe,
+			const struct zh_trigger *t,
+			const struct zh_zadig_created *c)
+{
+	struct zh_store_task task;
+	struct zh_error e = {0};
+	int64_t now = zh_store_now_ms(), poll;
+
+	if (!fw->open)
+		return;
+	poll = fw->ss.flow.cfg->poll.interval_ms;
+	memset(&task, 0, sizeof(task));
+	task.workflow = (char *)trigger_workflow(t);
+	task.custom = t->custom;
+	task.task_id = c->task_id;
+	task.project =
+	    (char *)(t->custom ? t->custom_req.project : t->product.project);
+	task.repo = fe->repo_name;
+	task.ref = (char *)t->ref;
+	task.commit = (char *)t->commit;
+	task.rule = (char *)t->rule->name;
+	task.url = c->url;
+	task.next_poll_ms = now + poll;
+	task.poll_interval_ms = poll;
+	if (zh_store_task_upsert(NULL, fw->ss.store, &task, now, &e) < 0)
+		fprintf(stderr,
+			"git-zadig: warning: %s: %s #%" PRId64
+			" is not recorded, so neither noted nor followed: %s\n",
+			t->rule->name, task.workflow, c->task_id, e.msg);
+	else
+		fw->recorded++;
+}
+
+/* Note what was recorded and, with hook.poll, start the poller as the
+ * hook does (one per store: a running one takes the tasks in its next
+ * round). Then free what follow_open took, the repository too. */
+static void follow_close(struct follow *fw, const struct zh_config *cfg)
+{
+	struct zh_error e = {0};
+	char dir[PATH_MAX], exe[PATH_MAX + 64];
+
+	if (fw->open && fw->recorded) {
+		if (zh_flow_write_notes(NULL, &fw->ss.flow, &e) < 0)
+			fprintf(stderr,
+				"git-zadig: warning: the notes are not written "
+				"yet (%s): the poller or 'git zadig sync' "
+				"writes them\n",
+				e.msg);
+		if (cfg->hook.poll && zh_hook_self_dir(dir, sizeof(dir)) == 0) {
+			hook_program(exe, sizeof(exe), dir);
+			zh_hook_spawn_detached(exe, zh_repo_git_dir(fw->r),
+					       cfg->path, fw->ss.state, 0);
+		}
+	}
+	session_close(&fw->ss);
+	zh_repo_free(fw->r);
+}
+
+static int print_request(const struct zh_trigger *t, struct zh_error *err)
+{
+	struct zh_zadig_request req = {0};
+	int rc;
+
+	if (t->custom)
+		rc = zh_zadig_render_custom_create(&req, &t->custom_req, err);
+	else
+		rc = zh_zadig_render_product_create(&req, &t->product, err);
+	if (rc == 0)
+		printf("# rule %s\n%s %s\n%s\n", t->rule->name, req.method,
+		       req.path, req.body ? req.body : "");
+	zh_zadig_request_dispose(&req);
+	return rc;
+}
+
+static int cmd_trigger(struct zh_cli_opts *o, struct zh_error *err)
+{
+	struct zh_trigger_list tl = {0};
+	struct zh_flow_event fe;
+	struct zh_config *cfg = NULL;
+	struct zh_zadig *z = NULL;
+	struct zh_repo *r = NULL;
+	struct follow fw;
+	size_t i, sent = 0;
+	int rc, failed = 0;
+
+	memset(&fe, 0, sizeof(fe));
+	memset(&fw, 0, sizeof(fw));
+	if ((rc = read_event(&fe, &cfg, &r, o, err)) < 0)
+		goto out;
+	if (o->rule && !zh_config_rule(cfg, o->rule)) {
+		rc = fail_usage(err, "no rule named '%s'", o->rule);
+		goto out;
+	}
+	fe.ev.callback_base = cfg->webhook.public_url;
+	fe.ev.callback_secret = cfg->webhook.secret;
+	if ((rc = zh_mapping_match(&tl, cfg, &fe.ev, random_id, NULL, err)) < 0)
+		goto out;
+	if (!o->dry_run && (rc = zh_flow_zadig_new(&z, cfg, err)) < 0)
+		goto out;
+	for (i = 0; i < tl.len; i++) {
+		const struct zh_trigger *t = &tl.items[i];
+		struct zh_zadig_created c = {0};
+		struct zh_error e = {0};
+
+		if (o->rule && strcmp(t->rule->name, o->rule) != 0)
+			continue;
+		sent++;
+		if (o->dry_run) {
+			rc = print_request(t, &e);
+		} else {
+			if (r) {
+				follow_open(&fw, r, cfg);
+				r = NULL;
+			}
+			if ((rc = send_trigger(&c, z, t, &e)) == 0)
+				follow_task(&fw, &fe, t, &c);
+			zh_zadig_created_dispose(&c);
+		}
+		if (rc < 0) {
+			fprintf(stderr, "%s: error: %s: %s\n", ZH_CLI_PROG,
+				t->rule->name, e.msg);
+			if (!failed)
+				*err = e;
+			failed = 1;
+		}
+	}
+	rc = failed ? err->code : 0;
+	if (sent == 0)
+		printf("no rule fires for %s (see: git zadig explain)\n",
+		       fe.ref);
+	if (failed && tl.len > 1)
+		zh_error_set(err, err->code, "some triggers failed");
+out:
+	if (cfg)
+		follow_close(&fw, cfg);
+	zh_repo_free(r);
+	zh_trigger_list_dispose(&tl);
+	zh_zadig_free(z);
+	zh_flow_event_dispose(&fe);
+	zh_config_free(cfg);
+	return rc;
 }
 
 static int sync_repo(struct zh_repo *r, const struct zh_config *cfg,

@@ -1,11 +1,14 @@
 #!/bin/bash
 # git zadig explain / trigger on real repositories: which rules fire and the
-# exact requests they send.
+# exact requests they send, and the notes of the tasks trigger created.
 . "$(dirname "$0")/lib.sh"
+# the poller trigger starts, stopped at exit
+. "$(dirname "$0")/lib_hook.sh"
 
 fake_start
 CFG=$T/config.yaml
 write_config "$CFG" "$FAKE_URL" '
+poll: { interval: 200ms, max_interval: 1s }
 webhook:
   public_url: http://127.0.0.1:9/hooks
   secret: cb-secret
@@ -116,6 +119,13 @@ expect "trigger all rules" 0 "^images: build-images #1 created"
 check "trigger: three rules sent" test "$(grep -c ' created ' "$T/out")" = 3
 fake_ctl GET requests >"$T/req.json"
 check "fake got product body with branch and pr" grep -q '\\"branch\\": *\\"main\\"' "$T/req.json"
+c=$(git rev-parse HEAD)
+check "trigger in a clone: its note, polled to the end" \
+	wait_note "$W/.git" "$c" "^passed voting-workflow-dev #2 .*rule=dev$"
+check "trigger: every task it created is noted" \
+	wait_note "$W/.git" "$c" "^passed build-images #1 .*kind=custom rule=images$"
+check "trigger: four lines" test "$(note "$W/.git" "$c" | wc -l)" = 4
+check "trigger: the poller ends" wait_pollers 20
 run git zadig trigger --rule nope
 expect "unknown rule" 2 "" "no rule named 'nope'"
 
