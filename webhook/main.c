@@ -272,6 +272,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_mutex_init(&w.mirror_lock, NULL);
 	zh_wh_parsed_init(&w.parsed);
+	zh_wh_hints_init(&w.hints);
 	pthread_cond_init(&w.wake, NULL);
 	atomic_init(&w.stopping, false);
 	zh_metrics_init(&w.metrics);
@@ -351,6 +352,8 @@ out:
 		zh_wh_workers_stop(&w);
 	zh_store_free(w.store);
 	zh_wh_parsed_dispose(&w.parsed);
+	/* hints no worker took: a hint only brings a poll forward */
+	zh_wh_hints_dispose(&w.hints);
 	zh_wh_conf_put(&w, w.conf);
 	free((char *)w.state_dir);
 	pthread_cond_destroy(&w.wake);

@@ -21,6 +21,7 @@ void zh_metrics_init(struct zh_metrics *m)
 	atomic_init(&m->duplicates, 0);
 	atomic_init(&m->ignored, 0);
 	atomic_init(&m->notes_written, 0);
+	atomic_init(&m->hints_dropped, 0);
 	atomic_init(&m->latency_count, 0);
 	atomic_init(&m->latency_sum_us, 0);
 	for (i = 0; i < ZH_REJECT_NREASONS; i++)
@@ -126,6 +127,12 @@ int zh_metrics_render(struct zh_buf *b, struct zh_metrics *m,
 				"zadig_webhook_queue_depth %" PRId64 "\n",
 				queue_depth)) < 0)
 		return rc;
-	return counter(b, "zadig_webhook_notes_written_total",
-		       "commit notes written", atomic_load(&m->notes_written));
+	if ((rc = counter(b, "zadig_webhook_notes_written_total",
+			  "commit notes written",
+			  atomic_load(&m->notes_written))) < 0)
+		return rc;
+	return counter(b, "zadig_webhook_hints_dropped_total",
+		       "Zadig callbacks and notifications answered but not "
+		       "acted on (queue full or state store busy)",
+		       atomic_load(&m->hints_dropped));
 }

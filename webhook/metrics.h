@@ -34,6 +34,9 @@ struct zh_metrics {
 	atomic_ullong rejected[ZH_REJECT_NREASONS];
 	atomic_ullong triggers[ZH_TRIGGER_NRESULTS];
 	atomic_ullong notes_written;
+	/* Zadig's hints answered and then dropped: the queue was full, or
+	 * the state store did not take them (webhook/hints.h) */
+	atomic_ullong hints_dropped;
 	atomic_ullong latency_buckets[ZH_METRICS_NBUCKETS]; /* not cumulative */
 	atomic_ullong latency_count;
 	atomic_ullong latency_sum_us;

@@ -655,32 +655,27 @@ static bool callback_valid(const struct zh_config *cfg, const char *k,
 	return ok;
 }
 
-/* The body is not read for status: the trigger's task is made due, and
- * the next poll round asks Zadig. */
-static void callback_hint(struct zh_webhook *w, const char *k)
+/* Hand a verified hint to the workers (work.c, take_hints), which do its
+ * store work: never here, where a store another process holds locked
+ * would hold up every request. One that does not fit is dropped: counted,
+ * and logged at the first drop, then once a minute at most. */
+static void queue_hint(struct zh_webhook *w, enum zh_wh_hint_kind kind,
+		       const char *key, const char *workflow, int64_t task_id)
 {
-	struct zh_store_trigger t = {0};
-	struct zh_store_task task = {0};
-	struct zh_error err = {0};
-	int64_t now = zh_store_now_ms();
+	unsigned long report = 0;
 
-	if (zh_store_trigger_get_by_key(&t, w->store, k, &err) < 0) {
-		zh_wh_log("callback for unknown trigger %.40s", k);
-		goto out;
+	if (zh_wh_hints_put(&w->hints, kind, key, workflow, task_id,
+			    zh_store_now_ms(), &report) == 0) {
+		zh_wh_wake(w, true, false);
+		return;
 	}
-	if (t.task_id > 0 &&
-	    zh_store_task_find(&task, w->store, t.workflow, t.custom, t.task_id,
-			       &err) == 0 &&
-	    !task.final)
-		zh_store_task_update(w->store, task.id, task.status, NULL,
-				     false, now, task.poll_interval_ms, now,
-				     &err);
-	zh_wh_log("callback for %s/%s %.12s %s #%" PRId64 ": polling now",
-		  t.repo, t.rule, t.commit, t.workflow, t.task_id);
-	zh_wh_wake(w, false, true);
-out:
-	zh_store_task_dispose(&task);
-	zh_store_trigger_dispose(&t);
+	atomic_fetch_add(&w->metrics.hints_dropped, 1);
+	if (report)
+		zh_wh_log("the queue of hints is full: %lu callback%s or "
+			  "notification%s dropped (the poll rounds still "
+			  "find their tasks' status)",
+			  report, report == 1 ? "" : "s",
+			  report == 1 ? "" : "s");
 }
 
 /* ---- POST /webhook/zadig ---- */
@@ -690,19 +685,21 @@ static enum MHD_Result zadig_notify(struct zh_wh_server *s,
 {
 	struct zh_webhook *w = s->w;
 	struct zh_error err = {0};
+	struct zh_buf b;
 	char *wf = NULL;
 	int64_t id;
 	const char *uuid = header(c, "X-Zadig-Event-UUID");
 	char key[300];
+	enum MHD_Result ok;
 
 	if (zh_gitlab_parse_zadig(&wf, &id, q->body.ptr ? q->body.ptr : "",
 				  q->body.len, &err) < 0) {
 		reject(w, ZH_REJECT_BAD_JSON);
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, err.msg);
 	}
-	free(wf);
 	if (uuid && *uuid) {
 		if (!zh_webhook_key_valid(uuid)) {
+			free(wf);
 			reject(w, ZH_REJECT_BAD_JSON);
 			return reply_error(c, MHD_HTTP_BAD_REQUEST,
 					   "invalid X-Zadig-Event-UUID");
@@ -715,7 +712,17 @@ static enum MHD_Result zadig_notify(struct zh_wh_server *s,
 				    q->body.len);
 		snprintf(key, sizeof(key), "zadig:%s", bkey);
 	}
-	return store_event(s, c, q, key, "zadig", MHD_HTTP_OK);
+	/* stored (and deduplicated by its key) by a worker: the answer
+	 * does not wait for the store */
+	queue_hint(w, ZH_WH_HINT_NOTIFY, key, wf, id);
+	free(wf);
+	zh_buf_init(&b, 1024);
+	zh_buf_puts(&b, "{\"id\":");
+	zh_buf_json_str(&b, key);
+	zh_buf_puts(&b, ",\"status\":\"accepted\"}\n");
+	ok = reply_json(c, MHD_HTTP_OK, zh_buf_cstr(&b));
+	zh_buf_dispose(&b);
+	return ok;
 }
 
 /* ---- dispatch ---- */
@@ -968,8 +975,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	case ROUTE_ZADIG:
 		return zadig_notify(s, c, q);
 	case ROUTE_CALLBACK:
-		callback_hint(w, MHD_lookup_connection_value(
-				     c, MHD_GET_ARGUMENT_KIND, "k"));
+		/* the body is not read for status: the worker makes the
+		 * trigger's task due, and the next poll round asks Zadig */
+		queue_hint(
+		    w, ZH_WH_HINT_CALLBACK,
+		    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"),
+		    NULL, 0);
 		return reply_json(c, MHD_HTTP_OK, "{\"status\":\"ok\"}\n");
 	case ROUTE_HEALTH: /* answered once probed */
 		break;

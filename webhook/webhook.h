@@ -14,6 +14,7 @@
 #include "store/store.h"
 #include "util/error.h"
 #include "webhook/gitlab.h"
+#include "webhook/hints.h"
 #include "webhook/metrics.h"
 #include "webhook/parsed.h"
 
@@ -37,13 +38,16 @@ struct zh_webhook {
 	 * write still fits */
 	atomic_bool intake_failing;
 	bool tick_now;		     /* a callback asked for a poll round */
-	unsigned long event_gen;     /* bumped when an event is stored */
+	unsigned long event_gen;     /* bumped when an event is stored or
+					a hint queued */
 	pthread_mutex_t mirror_lock; /* one fetch at a time */
 	struct zh_wh_worker *workers;
 	size_t nworkers;
 	struct zh_wh_server *server;
 	/* the HTTP side's parse of each event, for its worker */
 	struct zh_wh_parsed parsed;
+	/* Zadig's hints, answered by the HTTP side, for the workers */
+	struct zh_wh_hints hints;
 };
 
 /* Take a reference to the current config; give it back with
@@ -54,8 +58,8 @@ void zh_wh_conf_put(struct zh_webhook *w, struct zh_wh_conf *c);
 /* Make cfg (owned from now on) the current config. */
 void zh_wh_conf_set(struct zh_webhook *w, struct zh_config *cfg);
 
-/* Wake the workers: an event was stored (event) or a poll round is
- * wanted now (tick). */
+/* Wake the workers: an event was stored or a hint queued (event), or a
+ * poll round is wanted now (tick). */
 void zh_wh_wake(struct zh_webhook *w, bool event, bool tick);
 
 /* One line on stderr, "zadig-webhook: " first. Never hand it a secret. */
@@ -99,9 +103,9 @@ void zh_wh_server_stop(struct zh_wh_server *s);
 
 struct zh_wh_worker;
 
-/* Start n workers claiming events from the store; worker 0
- * also runs the periodic round (deliver, poll, notes). Returns 0 or
- * ZH_ENOMEM. */
+/* Start n workers taking Zadig's hints (w->hints) and claiming events
+ * from the store; worker 0 also runs the periodic round (deliver, poll,
+ * notes). Returns 0 or ZH_ENOMEM. */
 int zh_wh_workers_start(struct zh_webhook *w, size_t n, struct zh_error *err);
 
 /* Set stopping, wake and join the workers (each finishes its event). */

@@ -648,6 +648,123 @@ out:
 	free(wf);
 }
 
+/* ---- Zadig's hints (answered by the HTTP side, webhook/hints.h) ---- */
+
+/* A callback: its trigger's task is made due, and the next poll round
+ * (*tick: wanted now) asks Zadig. Returns 0 (an unknown trigger too) or
+ * the store's error. */
+static int hint_callback(bool *tick, struct zh_wh_worker *k,
+			 const struct zh_wh_hint *h, struct zh_error *err)
+{
+	struct zh_webhook *w = k->w;
+	struct zh_store_trigger t = {0};
+	struct zh_store_task task = {0};
+	int64_t now = zh_store_now_ms();
+	int rc;
+
+	rc = zh_store_trigger_get_by_key(&t, w->store, h->key, err);
+	if (rc == ZH_ENOTFOUND) {
+		zh_wh_log("callback for unknown trigger %.40s", h->key);
+		rc = 0;
+		goto out;
+	}
+	if (rc == 0 && t.task_id > 0) {
+		rc = zh_store_task_find(&task, w->store, t.workflow, t.custom,
+					t.task_id, err);
+		if (rc == 0 && !task.final)
+			rc = zh_store_task_update(
+			    w->store, task.id, task.status, NULL, false, now,
+			    task.poll_interval_ms, now, err);
+		if (rc == ZH_ENOTFOUND)
+			rc = 0; /* the poll round finds it */
+	}
+	if (rc < 0)
+		goto out;
+	zh_wh_log("callback for %s/%s %.12s %s #%" PRId64 ": polling now",
+		  t.repo, t.rule, t.commit, t.workflow, t.task_id);
+	*tick = true;
+out:
+	zh_store_task_dispose(&task);
+	zh_store_trigger_dispose(&t);
+	return rc;
+}
+
+/* A notification: stored as an event of kind "zadig" (its key
+ * deduplicates it), which a worker then claims (process_zadig). Only
+ * what that reads is stored. Returns 0 (a duplicate too) or the store's
+ * error. */
+static int hint_notify(struct zh_wh_worker *k, const struct zh_wh_hint *h,
+		       struct zh_error *err)
+{
+	struct zh_webhook *w = k->w;
+	struct zh_store_event_in in;
+	struct zh_buf b;
+	int rc;
+
+	zh_buf_init(&b, 64 + 6 * h->bytes);
+	if ((rc = zh_buf_printf(&b,
+				"{\"object_kind\":\"workflow\",\"workflow\":"
+				"{\"task_id\":%" PRId64 ",\"workflow_name\":",
+				h->task_id)) < 0 ||
+	    (rc = zh_buf_json_raw(&b, h->workflow)) < 0 ||
+	    (rc = zh_buf_puts(&b, "}}")) < 0) {
+		zh_buf_dispose(&b);
+		return zh_error_set(err, rc, "cannot store the notification");
+	}
+	memset(&in, 0, sizeof(in));
+	in.key = h->key;
+	in.kind = "zadig";
+	in.payload = zh_buf_cstr(&b);
+	in.payload_len = b.len;
+	in.now_ms = zh_store_now_ms();
+	rc = zh_store_event_add_in(&in, w->store, err);
+	zh_buf_dispose(&b);
+	if (rc < 0)
+		return rc;
+	if (in.duplicate) {
+		atomic_fetch_add(&w->metrics.duplicates, 1);
+		zh_wh_log("key=%s result=duplicate", h->key);
+	} else {
+		atomic_fetch_add(&w->metrics.accepted, 1);
+	}
+	return 0;
+}
+
+/* Do what the queued hints ask of the store. When the store fails one
+ * (another process holds it locked past the busy wait), the rest would
+ * wait as long each: they are dropped, as hints may be. */
+static void take_hints(struct zh_wh_worker *k)
+{
+	struct zh_wh_hint *list = zh_wh_hints_take(&k->w->hints), *h;
+	struct zh_error err = {0};
+	unsigned long dropped = 0;
+	bool tick = false, store_failed = false;
+	int rc;
+
+	for (h = list; h; h = h->next) {
+		if (store_failed) {
+			dropped++;
+			continue;
+		}
+		rc = h->kind == ZH_WH_HINT_CALLBACK
+			 ? hint_callback(&tick, k, h, &err)
+			 : hint_notify(k, h, &err);
+		if (rc < 0) {
+			dropped++;
+			store_failed = zh_store_failed(rc);
+		}
+	}
+	if (tick)
+		zh_wh_wake(k->w, false, true);
+	if (dropped) {
+		atomic_fetch_add(&k->w->metrics.hints_dropped, dropped);
+		zh_wh_log("%lu callback%s or notification%s dropped: %s",
+			  dropped, dropped == 1 ? "" : "s",
+			  dropped == 1 ? "" : "s", err.msg);
+	}
+	zh_wh_hints_free(list);
+}
+
 /* ---- the periodic round (worker 0) ---- */
 
 static void deliver_due(struct zh_wh_worker *k)
@@ -942,6 +1059,9 @@ static void *run(void *arg)
 		}
 		pthread_mutex_unlock(&w->lock);
 
+		/* before the claim: a notification stored here is claimed
+		 * with the rest */
+		take_hints(k);
 		now = zh_store_now_ms();
 		rc = zh_store_event_claim_batch(ev, CLAIM_MAX, &n, w->store,
 						now, lease_ms, &err);
