@@ -66,12 +66,12 @@ struct zh_wh_worker {
 	struct zh_flow flow;
 	const struct zh_wh_conf
 	    *flow_conf; /* the config flow's client is for */
-	/* worker 0: notes to push, and repositories without an origin
-	 * (logged once) */
+	/* worker 0: notes to push, and repositories without an origin or
+	 * whose name cannot name a mirror (each logged once) */
 	struct push_due *pushes;
 	size_t npushes;
-	char **no_origin;
-	size_t nno_origin;
+	char **no_origin, **no_mirror;
+	size_t nno_origin, nno_mirror;
 	/* the results of the claimed batch, recorded together (flush_done) */
 	struct zh_store_event_result done[CLAIM_MAX];
 	const char *done_key[CLAIM_MAX];
@@ -830,20 +830,21 @@ static void push_due_drop(struct zh_wh_worker *k, size_t i)
 	k->pushes[i] = k->pushes[--k->npushes];
 }
 
-/* Log "no origin" once per repository, not every round. */
-static bool no_origin_first(struct zh_wh_worker *k, const char *repo)
+/* Whether repo is new to the list (then added): what is logged once per
+ * repository, not every round. */
+static bool first_time(char ***list, size_t *n, const char *repo)
 {
 	char **v;
 	size_t i;
 
-	for (i = 0; i < k->nno_origin; i++)
-		if (strcmp(k->no_origin[i], repo) == 0)
+	for (i = 0; i < *n; i++)
+		if (strcmp((*list)[i], repo) == 0)
 			return false;
-	v = realloc(k->no_origin, (k->nno_origin + 1) * sizeof(*v));
+	v = realloc(*list, (*n + 1) * sizeof(*v));
 	if (v) {
-		k->no_origin = v;
-		if ((v[k->nno_origin] = strdup(repo)))
-			k->nno_origin++;
+		*list = v;
+		if ((v[*n] = strdup(repo)))
+			(*n)++;
 	}
 	return true;
 }
@@ -856,11 +857,14 @@ static void push_state_dispose(struct zh_wh_worker *k)
 		free(k->pushes[i].repo);
 	for (i = 0; i < k->nno_origin; i++)
 		free(k->no_origin[i]);
+	for (i = 0; i < k->nno_mirror; i++)
+		free(k->no_mirror[i]);
 	free(k->pushes);
 	free(k->no_origin);
+	free(k->no_mirror);
 	k->pushes = NULL;
-	k->no_origin = NULL;
-	k->npushes = k->nno_origin = 0;
+	k->no_origin = k->no_mirror = NULL;
+	k->npushes = k->nno_origin = k->nno_mirror = 0;
 }
 
 /* Push the notes of repository pd->repo to its origin (path) or to the
@@ -892,7 +896,7 @@ static bool push_one(struct zh_wh_worker *k, const struct zh_config *cfg,
 	}
 	zh_repo_free(r);
 	if (rc == ZH_ENOTFOUND && wr->path) {
-		if (no_origin_first(k, pd->repo))
+		if (first_time(&k->no_origin, &k->nno_origin, pd->repo))
 			zh_wh_log("notes of %s: not pushed: %s has no remote "
 				  "'origin'",
 				  pd->repo, wr->path);
@@ -947,14 +951,19 @@ static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 		const struct zh_webhook_repo *wr;
 		struct zh_repo *r = NULL;
 		size_t n = 0;
+		int rc;
 
 		for (j = 0; j < i; j++)
 			if (strcmp(l.items[j].repo, name) == 0)
 				break;
 		if (j < i || !(wr = repo_for(cfg, name)))
 			continue; /* done already, or nowhere to write */
-		if (open_repo(&r, k->w, wr, name, false, &err) < 0) {
-			zh_wh_log("notes of %s: %s", name, err.msg);
+		if ((rc = open_repo(&r, k->w, wr, name, false, &err)) < 0) {
+			/* a project name that cannot name a mirror ("..",
+			 * an absolute path) never will: said once */
+			if (!(wr->url && rc == ZH_EINVALID) ||
+			    first_time(&k->no_mirror, &k->nno_mirror, name))
+				zh_wh_log("notes of %s: %s", name, err.msg);
 			continue;
 		}
 		k->flow.repo = r;

@@ -31,6 +31,9 @@ git -C "$T/rw" commit -q --allow-empty -m root
 git -C "$T/rw" push -q origin HEAD:main 2>/dev/null
 C=$(git -C "$T/rw" rev-parse HEAD)
 write_config "$T/webhook.yaml" "$FAKE_URL" "state_dir: $ESC/in/state
+poll:
+  interval: 200ms
+  max_interval: 400ms
 webhook:
   secret: \${GL_SECRET}
   repos:
@@ -62,6 +65,13 @@ check "every event worked on" wait_until 20 bash -c \
 	"[ \$(sqlite3 '$ESC/in/state/state.db' \"SELECT count(*) FROM events WHERE state IN ('new','working')\") = 0 ]"
 sleep 0.5
 check "the receiver is alive" kill -0 "$WH_PID"
+# a project that cannot name a mirror has nowhere for its notes: said
+# once, not in every poll round (ten of them meanwhile)
+sleep 2
+check "a project that cannot name a mirror is logged" \
+	grep -q "^zadig-webhook: notes of .*: project name '.*' cannot name a mirror" "$T/wh.err"
+check "... once per project, not every round" \
+	test -z "$(grep "^zadig-webhook: notes of .*cannot name a mirror" "$T/wh.err" | sort | uniq -d)"
 find "$T" -path "$ESC/in/state" -prune -o -print | sort >"$T/after"
 check "nothing was created outside state_dir" \
 	test -z "$(comm -13 "$T/before" "$T/after" | grep -v -e "^$T/\(after\|before\|code\|reply\|curl.err\|wh.err\|fake.log\|p[0-9]*.json\)$")"
