@@ -11,6 +11,8 @@ static const char *const reasons[ZH_REJECT_NREASONS] = {
     "token", "too_big", "bad_json", "signature", "store"};
 static const char *const results[ZH_TRIGGER_NRESULTS] = {"created", "queued",
 							 "held", "rejected"};
+static const char *const callback_results[ZH_CALLBACK_NRESULTS] = {"accepted",
+								   "refused"};
 
 void zh_metrics_init(struct zh_metrics *m)
 {
@@ -28,6 +30,8 @@ void zh_metrics_init(struct zh_metrics *m)
 		atomic_init(&m->rejected[i], 0);
 	for (i = 0; i < ZH_TRIGGER_NRESULTS; i++)
 		atomic_init(&m->triggers[i], 0);
+	for (i = 0; i < ZH_CALLBACK_NRESULTS; i++)
+		atomic_init(&m->callbacks[i], 0);
 	for (i = 0; i < ZH_METRICS_NBUCKETS; i++)
 		atomic_init(&m->latency_buckets[i], 0);
 }
@@ -82,6 +86,19 @@ int zh_metrics_render(struct zh_buf *b, struct zh_metrics *m,
 			 "zadig_webhook_events_rejected_total{reason=\"%s\"} "
 			 "%llu\n",
 			 reasons[i], atomic_load(&m->rejected[i]))) < 0)
+			return rc;
+	/* not events: Zadig's callbacks are not in the counts above */
+	if ((rc = zh_buf_puts(b, "# HELP zadig_webhook_callbacks_total Zadig "
+				 "completion callbacks, by outcome\n"
+				 "# TYPE zadig_webhook_callbacks_total "
+				 "counter\n")) < 0)
+		return rc;
+	for (i = 0; i < ZH_CALLBACK_NRESULTS; i++)
+		if ((rc = zh_buf_printf(
+			 b,
+			 "zadig_webhook_callbacks_total{result=\"%s\"} %llu\n",
+			 callback_results[i], atomic_load(&m->callbacks[i]))) <
+		    0)
 			return rc;
 	if ((rc = zh_buf_puts(b, "# HELP zadig_webhook_triggers_total fired "
 				 "rules sent to Zadig, by outcome\n"

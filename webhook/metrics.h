@@ -26,6 +26,13 @@ enum zh_trigger_result {
 	ZH_TRIGGER_NRESULTS,
 };
 
+/* POST /callback/zadig: verified (answered 200) or refused (401). */
+enum zh_callback_result {
+	ZH_CALLBACK_ACCEPTED,
+	ZH_CALLBACK_REFUSED,
+	ZH_CALLBACK_NRESULTS,
+};
+
 /* Upper bounds (seconds) of the latency histogram's buckets. */
 #define ZH_METRICS_NBUCKETS 11
 
@@ -33,6 +40,7 @@ struct zh_metrics {
 	atomic_ullong received, accepted, duplicates, ignored;
 	atomic_ullong rejected[ZH_REJECT_NREASONS];
 	atomic_ullong triggers[ZH_TRIGGER_NRESULTS];
+	atomic_ullong callbacks[ZH_CALLBACK_NRESULTS];
 	atomic_ullong notes_written;
 	/* Zadig's hints answered and then dropped: the queue was full, or
 	 * the state store did not take them (webhook/hints.h) */

@@ -888,11 +888,15 @@ static enum MHD_Result begin(struct zh_wh_server *s, struct MHD_Connection *c,
 				    MHD_lookup_connection_value(
 					c, MHD_GET_ARGUMENT_KIND, "s"))) {
 			q->answered = true;
+			atomic_fetch_add(
+			    &w->metrics.callbacks[ZH_CALLBACK_REFUSED], 1);
 			zh_wh_log("callback refused: bad signature");
 			return reply_error(c, MHD_HTTP_UNAUTHORIZED,
 					   "invalid callback signature");
 		}
 		/* verified: 200 whatever the body */
+		atomic_fetch_add(&w->metrics.callbacks[ZH_CALLBACK_ACCEPTED],
+				 1);
 		return MHD_YES;
 	}
 	len = content_length(c, &has_len);

@@ -469,6 +469,7 @@ for m in zadig_webhook_events_received_total zadig_webhook_events_accepted_total
 	check "metrics: $m" grep -qF "$m" "$T/metrics"
 done
 check "metrics: 4 token rejections counted" grep -q '^zadig_webhook_events_rejected_total{reason="token"} 4$' "$T/metrics"
+check "metrics: 2 refused callbacks counted" grep -q '^zadig_webhook_callbacks_total{result="refused"} 2$' "$T/metrics"
 check "metrics: duplicates counted" grep -q '^zadig_webhook_events_duplicates_total 3$' "$T/metrics"
 check "metrics: created triggers counted" grep -q '^zadig_webhook_triggers_total{result="created"} 8$' "$T/metrics"
 check "metrics: notes written" metric_ge zadig_webhook_notes_written_total 1

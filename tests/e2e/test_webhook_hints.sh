@@ -137,6 +137,22 @@ n=$(grep -c 'callback for load/app/slow .*: polling now' "$T/wh.err")
 check "the queued hints are acted on once the store is free" \
 	wait_until 20 bash -c "[ \$(grep -c 'callback for load/app/slow .*: polling now' '$T/wh.err') -gt $n ]"
 
+# ---- refusals are counted ----
+K=${CB#*k=}
+post "/callback/zadig?k=${K%%&*}" "$T/notify.json" >/dev/null
+want "a callback without its signature: 401" 401
+post "${CB%s=*}s=$(printf '0%.0s' $(seq 64))" "$T/notify.json" >/dev/null
+want "a callback with a forged signature: 401" 401
+post /webhook/zadig "$T/notify.json" -H "X-Zadig-Token: wrong" >/dev/null
+want "a notification with a wrong token: 401" 401
+curl -s "$WH_URL/metrics" >"$T/metrics"
+check "metrics: refused callbacks counted" \
+	grep -q '^zadig_webhook_callbacks_total{result="refused"} 2$' "$T/metrics"
+check "metrics: verified callbacks counted, the dropped ones too" \
+	grep -q '^zadig_webhook_callbacks_total{result="accepted"} 1002$' "$T/metrics"
+check "metrics: a refused notification is a token rejection (with the 401 of GitLab's route)" \
+	grep -q '^zadig_webhook_events_rejected_total{reason="token"} 2$' "$T/metrics"
+
 wh_stop TERM
 check "SIGTERM: exit 0" test "$WH_RC" = 0
 check "no sanitizer report" bash -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/wh.err'"
