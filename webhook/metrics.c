@@ -24,7 +24,6 @@ void zh_metrics_init(struct zh_metrics *m)
 	atomic_init(&m->ignored, 0);
 	atomic_init(&m->notes_written, 0);
 	atomic_init(&m->hints_dropped, 0);
-	atomic_init(&m->latency_count, 0);
 	atomic_init(&m->latency_sum_us, 0);
 	for (i = 0; i < ZH_REJECT_NREASONS; i++)
 		atomic_init(&m->rejected[i], 0);
@@ -32,7 +31,7 @@ void zh_metrics_init(struct zh_metrics *m)
 		atomic_init(&m->triggers[i], 0);
 	for (i = 0; i < ZH_CALLBACK_NRESULTS; i++)
 		atomic_init(&m->callbacks[i], 0);
-	for (i = 0; i < ZH_METRICS_NBUCKETS; i++)
+	for (i = 0; i <= ZH_METRICS_NBUCKETS; i++)
 		atomic_init(&m->latency_buckets[i], 0);
 }
 
@@ -41,11 +40,9 @@ void zh_metrics_observe(struct zh_metrics *m, uint64_t us)
 	size_t i;
 
 	for (i = 0; i < ZH_METRICS_NBUCKETS; i++)
-		if ((double)us <= bounds[i] * 1e6) {
-			atomic_fetch_add(&m->latency_buckets[i], 1);
+		if ((double)us <= bounds[i] * 1e6)
 			break;
-		}
-	atomic_fetch_add(&m->latency_count, 1);
+	atomic_fetch_add(&m->latency_buckets[i], 1);
 	atomic_fetch_add(&m->latency_sum_us, us);
 }
 
@@ -59,7 +56,7 @@ static int counter(struct zh_buf *b, const char *name, const char *help,
 int zh_metrics_render(struct zh_buf *b, struct zh_metrics *m,
 		      int64_t queue_depth)
 {
-	unsigned long long cum = 0;
+	unsigned long long cum = 0, bucket[ZH_METRICS_NBUCKETS + 1];
 	size_t i;
 	int rc;
 
@@ -116,8 +113,12 @@ int zh_metrics_render(struct zh_buf *b, struct zh_metrics *m,
 				 "# TYPE zadig_webhook_zadig_request_seconds "
 				 "histogram\n")) < 0)
 		return rc;
+	/* each bucket read once: the cumulative counts, +Inf and _count
+	 * all come from the same reads */
+	for (i = 0; i <= ZH_METRICS_NBUCKETS; i++)
+		bucket[i] = atomic_load(&m->latency_buckets[i]);
 	for (i = 0; i < ZH_METRICS_NBUCKETS; i++) {
-		cum += atomic_load(&m->latency_buckets[i]);
+		cum += bucket[i];
 		if ((rc = zh_buf_printf(
 			 b,
 			 "zadig_webhook_zadig_request_seconds_bucket{le=\"%g\"}"
@@ -125,15 +126,14 @@ int zh_metrics_render(struct zh_buf *b, struct zh_metrics *m,
 			 bounds[i], cum)) < 0)
 			return rc;
 	}
+	cum += bucket[ZH_METRICS_NBUCKETS];
 	if ((rc = zh_buf_printf(
 		 b,
 		 "zadig_webhook_zadig_request_seconds_bucket{le=\"+Inf\"} "
 		 "%llu\n"
 		 "zadig_webhook_zadig_request_seconds_sum %.6f\n"
 		 "zadig_webhook_zadig_request_seconds_count %llu\n",
-		 atomic_load(&m->latency_count),
-		 (double)atomic_load(&m->latency_sum_us) / 1e6,
-		 atomic_load(&m->latency_count))) < 0)
+		 cum, (double)atomic_load(&m->latency_sum_us) / 1e6, cum)) < 0)
 		return rc;
 	if (queue_depth >= 0 &&
 	    (rc = zh_buf_printf(b,

@@ -45,8 +45,10 @@ struct zh_metrics {
 	/* Zadig's hints answered and then dropped: the queue was full, or
 	 * the state store did not take them (webhook/hints.h) */
 	atomic_ullong hints_dropped;
-	atomic_ullong latency_buckets[ZH_METRICS_NBUCKETS]; /* not cumulative */
-	atomic_ullong latency_count;
+	/* not cumulative; the last one past the largest bound. No count of
+	 * its own: +Inf and _count are their sum, so that a scrape reading
+	 * them while an observation is made stays consistent */
+	atomic_ullong latency_buckets[ZH_METRICS_NBUCKETS + 1];
 	atomic_ullong latency_sum_us;
 };
 
