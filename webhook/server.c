@@ -98,7 +98,8 @@ enum route {
 	ROUTE_GITLAB,
 	ROUTE_CALLBACK,
 	ROUTE_ZADIG,
-	ROUTE_HEALTH, /* GET /healthz: probed by the committer */
+	ROUTE_HEALTH,  /* GET /healthz: probed by the committer */
+	ROUTE_METRICS, /* GET /metrics: the queue depth read by it */
 };
 
 enum store_phase {
@@ -123,6 +124,7 @@ struct request {
 	bool settled;		    /* stored done: no worker needed */
 	char result[160];	    /* when settled (zh_wh_settled) */
 	const char *why;	    /* GET /healthz: the answer's text */
+	int64_t depth;		    /* GET /metrics: queue depth, < 0 unknown */
 	unsigned new_status;
 	int store_rc;
 	bool duplicate;
@@ -270,17 +272,28 @@ static enum MHD_Result answer_health(struct MHD_Connection *c,
 	    "text/plain", q->why);
 }
 
-static enum MHD_Result metrics(struct zh_webhook *w, struct MHD_Connection *c)
+/* Triggers not delivered plus events not processed, -1 when the store
+ * cannot say. Read by the committer, as the health probe is: the store
+ * is one connection, and while another thread waits for a lock another
+ * process holds, a read here would wait with it. */
+static int64_t queue_depth(struct zh_webhook *w)
 {
-	struct zh_buf b;
 	int64_t q = 0, e = 0;
-	enum MHD_Result ok;
 
 	if (zh_store_queue_depth(&q, w->store, NULL) < 0 ||
 	    zh_store_events_pending(&e, w->store, NULL) < 0)
-		q = -1, e = 0;
+		return -1;
+	return q + e;
+}
+
+static enum MHD_Result metrics(struct zh_webhook *w, struct MHD_Connection *c,
+			       int64_t depth)
+{
+	struct zh_buf b;
+	enum MHD_Result ok;
+
 	zh_buf_init(&b, 1024 * 1024);
-	if (zh_metrics_render(&b, &w->metrics, q < 0 ? -1 : q + e) < 0) {
+	if (zh_metrics_render(&b, &w->metrics, depth) < 0) {
 		zh_buf_dispose(&b);
 		return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				   "cannot render metrics");
@@ -394,6 +407,17 @@ static enum MHD_Result healthz(struct zh_wh_server *s, struct MHD_Connection *c,
 	return answer_health(c, q);
 }
 
+/* GET /metrics: the queue depth read by the committer, or here once it
+ * has stopped. */
+static enum MHD_Result metrics_get(struct zh_wh_server *s,
+				   struct MHD_Connection *c, struct request *q)
+{
+	q->route = ROUTE_METRICS;
+	if (enqueue(s, c, q))
+		return MHD_YES;
+	return metrics(s->w, c, queue_depth(s->w));
+}
+
 /* Store the event durably, then answer (answer_stored). Normally queued
  * for the committer with the connection suspended (answered when it is
  * resumed); stored here when the committer has stopped. */
@@ -437,15 +461,18 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 	struct request *q[BATCH_MAX];
 	struct zh_error err = {0};
 	int64_t now = zh_store_now_ms();
-	size_t n = 0, nev = 0, nhealth = 0, i, e;
+	size_t n = 0, nev = 0, nhealth = 0, nmetrics = 0, i, e;
 	const char *why = NULL;
 	bool fresh = false;
 	int rc, hrc = 0;
+	int64_t depth = -1;
 
 	for (; *list && n < BATCH_MAX; *list = (*list)->next, n++) {
 		q[n] = *list;
 		if (q[n]->route == ROUTE_HEALTH)
 			nhealth++;
+		else if (q[n]->route == ROUTE_METRICS)
+			nmetrics++;
 		else
 			event_in(&in[nev++], q[n], now);
 	}
@@ -455,6 +482,9 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 	/* one probe answers every health check queued meanwhile */
 	if (nhealth)
 		hrc = health_probe(s->w, &why);
+	/* and one read of the queue depth every scrape */
+	if (nmetrics)
+		depth = queue_depth(s->w);
 	/* the batch's log lines in one write, before the replies */
 	zh_wh_log_hold(logs, sizeof(logs));
 	for (i = 0, e = 0; i < n; i++) {
@@ -463,6 +493,10 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 		if (q[i]->route == ROUTE_HEALTH) {
 			q[i]->store_rc = hrc;
 			q[i]->why = why;
+			continue;
+		}
+		if (q[i]->route == ROUTE_METRICS) {
+			q[i]->depth = depth;
 			continue;
 		}
 		if (rc < 0)
@@ -823,11 +857,11 @@ static enum MHD_Result begin(struct zh_wh_server *s, struct MHD_Connection *c,
 		if (!get)
 			return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
 					   "method not allowed");
-		if (url[1] == 'm')
-			return metrics(w, c);
 		if (!(q = calloc(1, sizeof(*q))))
 			return MHD_NO;
 		*con_cls = q;
+		if (url[1] == 'm')
+			return metrics_get(s, c, q);
 		return healthz(s, c, q);
 	}
 	if (strcmp(url, "/webhook/gitlab") == 0)
@@ -879,7 +913,8 @@ static enum MHD_Result begin(struct zh_wh_server *s, struct MHD_Connection *c,
 					   "invalid X-Zadig-Token");
 		}
 		break;
-	case ROUTE_HEALTH: /* a GET, routed above */
+	case ROUTE_HEALTH: /* GETs, routed above */
+	case ROUTE_METRICS:
 		break;
 	case ROUTE_CALLBACK:
 		if (!callback_valid(cfg,
@@ -938,6 +973,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		q->phase = STORE_NONE;
 		if (q->route == ROUTE_HEALTH)
 			return answer_health(c, q);
+		if (q->route == ROUTE_METRICS)
+			return metrics(w, c, q->depth);
 		return answer_stored(w, c, q);
 	}
 	if (q->phase == STORE_PENDING)
@@ -986,7 +1023,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"),
 		    NULL, 0);
 		return reply_json(c, MHD_HTTP_OK, "{\"status\":\"ok\"}\n");
-	case ROUTE_HEALTH: /* answered once probed */
+	case ROUTE_HEALTH:  /* answered once probed */
+	case ROUTE_METRICS: /* answered once read */
 		break;
 	}
 	return MHD_NO;

@@ -105,6 +105,29 @@ check "once the store is free the callback makes the task due" \
 check "once the store is free the notification is stored and the task re-read" \
 	wait_until 10 log_has "key=zadig:n-1 workflow=wf-slow #1 result=refreshed"
 
+# ---- /metrics while a thread of the receiver waits for the store ----
+# (the worker taking a callback waits for the lock, holding the store):
+# the scrape waits for the store, no other request does
+lock_store 4
+post "$CB" "$T/notify.json" >/dev/null
+want "locked store: a callback a worker waits with" 200
+sleep 0.3
+(
+	c=$(curl -s -o "$T/m.txt" -w '%{http_code}' --max-time 10 "$WH_URL/metrics")
+	echo "$c $(when)" >"$T/m.res"
+) &
+mp=$!
+sleep 0.2
+post /webhook/gitlab "$T/e1.json" -H "X-Gitlab-Token: wrong" >/dev/null
+echo "$(cat "$T/code") $(when)" >"$T/401.res"
+check "locked store: a request after a scrape is answered at once ($(cat "$T/401.res"))" \
+	test "$(cat "$T/401.res")" = "401 held"
+unlock_store
+wait "$mp"
+check "and the scrape is answered once the store is free ($(cat "$T/m.res"))" \
+	grep -q "^200 " "$T/m.res"
+check "with the queue depth" grep -q "^zadig_webhook_queue_depth [0-9]" "$T/m.txt"
+
 # ---- X-Zadig-Event-UUID deduplicated, off the request ----
 post /webhook/zadig "$T/notify.json" -H "X-Zadig-Token: $ZT" -H "X-Zadig-Event-UUID: n-1" >/dev/null
 want "a redelivered notification: 200 (answered before it is deduplicated)" 200 '"status":"accepted"'
@@ -149,9 +172,9 @@ curl -s "$WH_URL/metrics" >"$T/metrics"
 check "metrics: refused callbacks counted" \
 	grep -q '^zadig_webhook_callbacks_total{result="refused"} 2$' "$T/metrics"
 check "metrics: verified callbacks counted, the dropped ones too" \
-	grep -q '^zadig_webhook_callbacks_total{result="accepted"} 1002$' "$T/metrics"
-check "metrics: a refused notification is a token rejection (with the 401 of GitLab's route)" \
-	grep -q '^zadig_webhook_events_rejected_total{reason="token"} 2$' "$T/metrics"
+	grep -q '^zadig_webhook_callbacks_total{result="accepted"} 1003$' "$T/metrics"
+check "metrics: a refused notification is a token rejection (with the two 401s of GitLab's route)" \
+	grep -q '^zadig_webhook_events_rejected_total{reason="token"} 3$' "$T/metrics"
 
 wh_stop TERM
 check "SIGTERM: exit 0" test "$WH_RC" = 0
