@@ -1029,6 +1029,15 @@ int zh_gitlab_parse_zadig(char **workflow, int64_t *task_id, const char *body,
 	memset(&r, 0, sizeof(r));
 	if ((rc = read_raw(&r, body, len, err)) < 0)
 		goto out;
+	if (r.object_kind.seen) {
+		char *kind = NULL;
+
+		if ((rc = take_str(&kind, &r.object_kind, "", "object_kind",
+				   true, err)) < 0)
+			goto out;
+		if (strcmp(kind, "workflow") != 0)
+			goto out; /* another kind of notification */
+	}
 	if (!r.workflow) {
 		rc = zh_error_set(err, ZH_EINVALID, "missing field 'workflow'");
 		goto out;

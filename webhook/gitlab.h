@@ -97,6 +97,7 @@ size_t zh_gitlab_event_bytes(const struct zh_gitlab_event *e);
 /* Zadig's workflow notification (zadig-api-notes.md):
  * {object_kind: "workflow", workflow: {task_id, workflow_name, ...}}.
  * workflow_name (malloc'd, caller frees) and task_id are required.
+ * Another object_kind is no error: 0 with *workflow NULL, nothing to do.
  * Returns 0, ZH_EINVALID or ZH_ENOMEM. */
 int zh_gitlab_parse_zadig(char **workflow, int64_t *task_id, const char *body,
 			  size_t len, struct zh_error *err);

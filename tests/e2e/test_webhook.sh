@@ -423,6 +423,9 @@ check "zadig notification: task re-read" wait_until 5 log_has "key=zadig:n-1 wor
 post /webhook/zadig "$T/notify.json" -H "X-Zadig-Token: $ZT" -H "X-Zadig-Event-UUID: n-1" >/dev/null
 want "zadig notification redelivered: 200, answered before it is deduplicated" 200 '"status":"accepted"'
 check "zadig notification redelivered: a duplicate, nothing re-read" wait_until 5 log_has "key=zadig:n-1 result=duplicate"
+printf '{"object_kind":"test","event":"test"}' >"$T/notify_other.json"
+post /webhook/zadig "$T/notify_other.json" -H "X-Zadig-Token: $ZT" -H "X-Zadig-Event-UUID: n-2" >/dev/null
+want "zadig notification of another kind: 200 ignored" 200 '"status":"ignored"'
 
 # ---- Standard Webhooks signatures ----
 write_wh_config "$WH_URL" "  zadig_token: \${ZT}

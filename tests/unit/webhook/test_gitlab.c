@@ -564,6 +564,16 @@ static void test_zadig(void **state)
 	assert_non_null(
 	    strstr(err.msg, "'workflow.task_id' is not an integer"));
 	assert_null(wf);
+	/* another kind of notification: not an error, nothing to do */
+	ok = "{\"object_kind\":\"test\",\"event\":\"test\"}";
+	assert_int_equal(zh_gitlab_parse_zadig(&wf, &id, ok, strlen(ok), &err),
+			 0);
+	assert_null(wf);
+	assert_int_equal(id, 0);
+	ok = "{\"object_kind\":7}";
+	assert_int_equal(zh_gitlab_parse_zadig(&wf, &id, ok, strlen(ok), &err),
+			 ZH_EINVALID);
+	assert_null(wf);
 	/* fields in any order, inside other objects skipped */
 	ok = "{\"x\":{\"workflow\":1},\"workflow\":{\"status\":{\"a\":[]},"
 	     "\"workflow_name\":\"b\",\"task_id\":8}}";
