@@ -232,10 +232,18 @@ static void disable_lookup(struct zh_flow *f)
 		      f->cfg->zadig.url);
 }
 
+/* What reconcile learnt about a trigger that may have been sent. */
+enum found {
+	FOUND,	   /* the task exists: res has it */
+	NOT_FOUND, /* the lookup answered without it: send */
+	NO_LOOKUP, /* none to ask (custom workflow, lookup off): send */
+	UNKNOWN,   /* the lookup failed: res->message says why */
+};
+
 /* An interrupted send may have created the task: look for it by commit
  * (product workflows only; the lookup covers the last 24 h). */
-static bool reconcile(struct zh_flow_result *res, struct zh_flow *f,
-		      const struct zh_store_trigger *t)
+static enum found reconcile(struct zh_flow_result *res, struct zh_flow *f,
+			    const struct zh_store_trigger *t)
 {
 	struct zh_zadig_task_list l = {0};
 	struct zh_zadig *z = NULL;
@@ -244,12 +252,23 @@ static bool reconcile(struct zh_flow_result *res, struct zh_flow *f,
 	size_t i;
 	int rc;
 
-	if (t->custom || lookup_disabled(f) || client(&z, f, &e) < 0)
-		return false;
-	rc = zh_zadig_tasks_by_commit(&l, z, t->commit, &e);
-	if (rc == ZH_ENOTFOUND)
+	if (t->custom || lookup_disabled(f))
+		return NO_LOOKUP;
+	if ((rc = client(&z, f, &e)) == 0)
+		rc = zh_zadig_tasks_by_commit(&l, z, t->commit, &e);
+	if (rc == ZH_ENOTFOUND) {
 		disable_lookup(f);
-	for (i = 0; rc == 0 && i < l.len; i++) {
+		return NO_LOOKUP;
+	}
+	if (rc < 0) {
+		/* sending again blindly could make a second task */
+		snprintf(res->message, sizeof(res->message),
+			 "cannot tell whether an earlier request created the "
+			 "task: %.400s",
+			 e.msg);
+		return UNKNOWN;
+	}
+	for (i = 0; i < l.len; i++) {
 		const struct zh_zadig_task *k = &l.items[i];
 
 		if (k->workflow_name && strcmp(k->workflow_name, t->workflow) ==
@@ -263,11 +282,11 @@ static bool reconcile(struct zh_flow_result *res, struct zh_flow *f,
 	}
 	zh_zadig_task_list_dispose(&l);
 	if (!best)
-		return false;
+		return NOT_FOUND;
 	res->task_id = best;
 	logf_(f, "trigger %s/%s for %.12s was sent before: found %s #%" PRId64,
 	      t->repo, t->rule, t->commit, t->workflow, best);
-	return true;
+	return FOUND;
 }
 
 /* A try that timed out or lost its connection may still create the task
@@ -277,6 +296,14 @@ static void maybe_sent_key(char *buf, size_t size,
 			   const struct zh_store_trigger *t)
 {
 	snprintf(buf, size, "maybe_sent:%" PRId64, t->id);
+}
+
+static void mark_maybe_sent(struct zh_flow *f, const char *mkey, int64_t at_ms)
+{
+	char at[32];
+
+	snprintf(at, sizeof(at), "%" PRId64, at_ms);
+	(void)zh_store_meta_set(f->store, mkey, at, NULL);
 }
 
 static bool maybe_sent_error(int rc, const struct zh_zadig *z)
@@ -316,12 +343,29 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 					    err);
 		return rc == ZH_ENOTFOUND ? 0 : rc;
 	}
-	if ((t->interrupted || sent_ms) && reconcile(res, f, t)) {
+	switch ((t->interrupted || sent_ms) ? reconcile(res, f, t)
+					    : NO_LOOKUP) {
+	case FOUND:
 		res->outcome = ZH_FLOW_CREATED;
 		(void)zh_store_meta_set(f->store, mkey, NULL, NULL);
 		return zh_store_trigger_created(f->store, t, res->task_id,
 						res->url, poll,
 						zh_store_now_ms(), err);
+	case UNKNOWN:
+		/* queued, to be reconciled again first: an interrupted
+		 * send went out before its lease ended, so at the latest a
+		 * zadig.timeout ago (no wait is due for it) */
+		now = zh_store_now_ms();
+		if (!sent_ms)
+			mark_maybe_sent(f, mkey,
+					now - f->cfg->zadig.timeout_ms);
+		res->outcome = ZH_FLOW_QUEUED;
+		rc =
+		    zh_store_trigger_retry(f->store, t, res->message, now, err);
+		return rc == ZH_ENOTFOUND ? 0 : rc;
+	case NOT_FOUND:
+	case NO_LOOKUP:
+		break;
 	}
 	req.method = t->method;
 	req.path = t->path;
@@ -335,10 +379,7 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	    (rc == 0 || (rc == ZH_EZADIG && e.http >= 400 && e.http < 500))) {
 		(void)zh_store_meta_set(f->store, mkey, NULL, NULL);
 	} else if (maybe_sent_error(rc, z)) {
-		char at[32];
-
-		snprintf(at, sizeof(at), "%" PRId64, now);
-		(void)zh_store_meta_set(f->store, mkey, at, NULL);
+		mark_maybe_sent(f, mkey, now);
 	}
 	if (rc == 0) {
 		res->outcome = ZH_FLOW_CREATED;

@@ -1,0 +1,439 @@
+/* Delivering a trigger whose earlier request may have reached Zadig
+ * (design.md §8): reconciled with the commitId lookup before it is sent
+ * again. Against a tiny in-process Zadig (libmicrohttpd on 127.0.0.1,
+ * ephemeral port) that answers each route as the test says and counts
+ * what it was asked. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <microhttpd.h>
+
+#include "config/config.h"
+#include "flow/deliver.h"
+#include "store/store.h"
+#include "tests/unit/store/helpers.h"
+#include "util/error.h"
+
+#include "util/banned.h"
+
+#define LOOKUP "/api/directory/workflowTask"
+#define CREATE "/api/directory/workflowTask/create"
+#define DETAIL "/api/directory/workflowTask/id/*"
+#define COMMIT "0123456789abcdef0123456789abcdef01234567"
+
+/* One answer: to method and path (a trailing '*' makes it a prefix),
+ * times times (-1: always); the first that fits is taken. */
+struct route {
+	char method[8];
+	char path[128];
+	unsigned status;
+	char body[2048];
+	long delay_ms;
+	int times;
+};
+
+struct upload {
+	char data[8192];
+	size_t len;
+};
+
+static struct server {
+	struct MHD_Daemon *d;
+	unsigned short port;
+	pthread_mutex_t lock;
+	struct route routes[16];
+	size_t nroutes;
+	char asked[64][192]; /* "METHOD /path" of each request */
+	size_t nasked;
+} srv;
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static bool fits(const struct route *r, const char *method, const char *url)
+{
+	size_t n = strlen(r->path);
+
+	if (r->times == 0 || strcmp(r->method, method))
+		return false;
+	if (n && r->path[n - 1] == '*')
+		return !strncmp(r->path, url, n - 1);
+	return !strcmp(r->path, url);
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
+			       const char *url, const char *method,
+			       const char *version, const char *upload_data,
+			       size_t *upload_size, void **con_cls)
+{
+	struct upload *up = *con_cls;
+	struct MHD_Response *resp;
+	struct route r = {.status = 404, .body = "404 page not found"};
+	enum MHD_Result ret;
+	size_t i;
+
+	(void)cls;
+	(void)version;
+	(void)upload_data;
+	if (!up) {
+		if (!(up = calloc(1, sizeof(*up))))
+			return MHD_NO;
+		*con_cls = up;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&srv.lock);
+	if (srv.nasked < sizeof(srv.asked) / sizeof(srv.asked[0]))
+		snprintf(srv.asked[srv.nasked++], sizeof(srv.asked[0]), "%s %s",
+			 method, url);
+	for (i = 0; i < srv.nroutes; i++) {
+		if (fits(&srv.routes[i], method, url)) {
+			if (srv.routes[i].times > 0)
+				srv.routes[i].times--;
+			r = srv.routes[i];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&srv.lock);
+	if (r.delay_ms)
+		sleep_ms(r.delay_ms);
+	resp = MHD_create_response_from_buffer(strlen(r.body), r.body,
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	ret = MHD_queue_response(c, r.status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	free(*con_cls);
+	*con_cls = NULL;
+}
+
+/* Add a route; body is a printf format. */
+static void route(const char *method, const char *path, unsigned status,
+		  int times, long delay_ms, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void route(const char *method, const char *path, unsigned status,
+		  int times, long delay_ms, const char *fmt, ...)
+{
+	struct route *r;
+	va_list ap;
+
+	pthread_mutex_lock(&srv.lock);
+	assert_true(srv.nroutes < sizeof(srv.routes) / sizeof(srv.routes[0]));
+	r = &srv.routes[srv.nroutes++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->method, sizeof(r->method), "%s", method);
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	r->status = status;
+	r->times = times;
+	r->delay_ms = delay_ms;
+	va_start(ap, fmt);
+	vsnprintf(r->body, sizeof(r->body), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&srv.lock);
+}
+
+/* Forget every route and every request. */
+static void reset(void)
+{
+	pthread_mutex_lock(&srv.lock);
+	srv.nroutes = 0;
+	srv.nasked = 0;
+	pthread_mutex_unlock(&srv.lock);
+}
+
+/* How many requests fitted method and path (as in a route). */
+static int asked(const char *method, const char *path)
+{
+	struct route r = {.times = -1};
+	char m[16], u[176];
+	size_t i;
+	int n = 0;
+
+	snprintf(r.method, sizeof(r.method), "%s", method);
+	snprintf(r.path, sizeof(r.path), "%s", path);
+	pthread_mutex_lock(&srv.lock);
+	for (i = 0; i < srv.nasked; i++)
+		if (sscanf(srv.asked[i], "%15s %175s", m, u) == 2 &&
+		    fits(&r, m, u))
+			n++;
+	pthread_mutex_unlock(&srv.lock);
+	return n;
+}
+
+/* A lookup answer's entry for task id of workflow wf, made now. */
+static const char *entry(char *buf, size_t n, const char *wf, int id)
+{
+	snprintf(buf, n,
+		 "{\"task_id\":%d,\"create_time\":%lld,\"start_time\":0,"
+		 "\"end_time\":0,\"status\":\"running\",\"url\":\"http://z/v1/"
+		 "projects/detail/p/pipelines/multi/%s/%d\"}",
+		 id, (long long)time(NULL), wf, id);
+	return buf;
+}
+
+struct fx {
+	char *dir;
+	struct zh_config *cfg;
+	struct zh_store *store;
+	struct zh_flow f;
+	char log[8192];
+};
+
+static void log_line(void *ctx, const char *line)
+{
+	struct fx *x = ctx;
+	size_t n = strlen(x->log);
+
+	snprintf(x->log + n, sizeof(x->log) - n, "%s\n", line);
+}
+
+static int setup(void **state)
+{
+	struct sockaddr_in sa;
+	const union MHD_DaemonInfo *info;
+	struct zh_error err = {0};
+	struct fx *x = calloc(1, sizeof(*x));
+	char yaml[512];
+	int n;
+
+	assert_non_null(x);
+	memset(&srv, 0, sizeof(srv));
+	pthread_mutex_init(&srv.lock, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	srv.d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
+	    NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, completed,
+	    NULL, MHD_OPTION_END);
+	if (!srv.d)
+		return -1;
+	info = MHD_get_daemon_info(srv.d, MHD_DAEMON_INFO_BIND_PORT);
+	if (!info || !info->port)
+		return -1;
+	srv.port = info->port;
+	n = snprintf(yaml, sizeof(yaml),
+		     "zadig: { url: \"http://127.0.0.1:%u\", token: t, "
+		     "timeout: 1s }\n"
+		     "poll: { interval: 200ms }\n"
+		     "rules:\n"
+		     "  - name: dev\n"
+		     "    branches: [\"*\"]\n"
+		     "    workflow: { name: wf, env: dev, targets: "
+		     "[{ name: s, repos: [r] }] }\n",
+		     srv.port);
+	x->dir = tmpdir_new();
+	if (zh_config_parse(&x->cfg, "t.yaml", yaml, (size_t)n, NULL, &err) <
+		0 ||
+	    zh_store_open(&x->store, x->dir, &err) < 0)
+		fail_msg("%s", err.msg);
+	x->f.cfg = x->cfg;
+	x->f.store = x->store;
+	x->f.log = log_line;
+	x->f.log_ctx = x;
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+
+	zh_flow_dispose(&x->f);
+	zh_store_free(x->store);
+	zh_config_free(x->cfg);
+	tmpdir_remove(x->dir);
+	free(x);
+	MHD_stop_daemon(srv.d);
+	pthread_mutex_destroy(&srv.lock);
+	return 0;
+}
+
+/* Record the trigger of rule dev for COMMIT on branch (its body builds
+ * repository r from that branch). */
+static int64_t add(struct fx *x, const char *branch)
+{
+	char ref[128], body[512];
+	struct zh_store_trigger_spec spec = {
+	    .repo = "g/r",
+	    .ref = ref,
+	    .commit = COMMIT,
+	    .rule = "dev",
+	    .workflow = "wf",
+	    .method = "POST",
+	    .path = CREATE,
+	    .body = body,
+	};
+	struct zh_error err = {0};
+	bool existed = true;
+	int64_t id = 0;
+
+	snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
+	snprintf(body, sizeof(body),
+		 "{\"workflow_name\":\"wf\",\"env_name\":\"dev\","
+		 "\"targets\":[{\"name\":\"s\",\"service_type\":\"k8s\","
+		 "\"build\":{\"repos\":[{\"repo_name\":\"r\",\"branch\":"
+		 "\"%s\",\"pr\":0}]}}]}",
+		 branch);
+	assert_ok(zh_store_trigger_add(&id, &existed, x->store, &spec,
+				       zh_store_now_ms(), &err),
+		  &err);
+	assert_false(existed);
+	return id;
+}
+
+/* A process claimed trigger id, sent it and died before it stored the
+ * answer: its lease has run out. */
+static void interrupt(struct fx *x, int64_t id)
+{
+	struct zh_store_trigger t = {0};
+	struct zh_error err = {0};
+
+	assert_ok(zh_store_trigger_claim_id(&t, x->store, id, zh_store_now_ms(),
+					    1, &err),
+		  &err);
+	zh_store_trigger_dispose(&t);
+	sleep_ms(5);
+}
+
+static struct zh_flow_result deliver(struct fx *x, int64_t id)
+{
+	struct zh_flow_result res;
+	struct zh_error err = {0};
+
+	assert_ok(zh_flow_deliver_id(&res, &x->f, id, &err), &err);
+	return res;
+}
+
+static void assert_state(struct fx *x, int64_t id,
+			 enum zh_store_trigger_state want, int64_t task_id)
+{
+	struct zh_store_trigger t = {0};
+	struct zh_error err = {0};
+
+	assert_ok(zh_store_trigger_get(&t, x->store, id, &err), &err);
+	assert_int_equal(t.state, want);
+	assert_int_equal(t.task_id, task_id);
+	zh_store_trigger_dispose(&t);
+}
+
+/* The lookup answers with the task: taken, nothing sent. */
+static void lookup_finds_the_task(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add(x, "main");
+	char e[512];
+
+	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 3));
+	interrupt(x, id);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 3);
+	assert_int_equal(asked("POST", CREATE), 0);
+	assert_state(x, id, ZH_STORE_CREATED, 3);
+	assert_contains(x->log, "was sent before: found wf #3");
+}
+
+/* The lookup fails (502, three tries): nothing is sent; the trigger stays
+ * queued, reconciled again on each try, until the lookup answers. */
+static void lookup_fails_nothing_resent(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add(x, "feature/a");
+	int i;
+
+	route("GET", LOOKUP, 502, -1, 0, "<html>502 Bad Gateway</html>");
+	route("POST", CREATE, 200, -1, 0,
+	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+	      "\"task_id\":7}");
+	interrupt(x, id);
+	for (i = 0; i < 2; i++) {
+		res = deliver(x, id);
+		assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+		assert_contains(res.message, "502");
+		assert_int_equal(asked("POST", CREATE), 0);
+		assert_int_equal(asked("GET", LOOKUP), 3 * (i + 1));
+		assert_state(x, id, ZH_STORE_QUEUED, 0);
+	}
+	/* the lookup answers, without the task: now it is sent */
+	reset();
+	route("GET", LOOKUP, 200, -1, 0, "[]");
+	route("POST", CREATE, 200, -1, 0,
+	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+	      "\"task_id\":7}");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 7);
+	assert_int_equal(asked("GET", LOOKUP), 1);
+	assert_int_equal(asked("POST", CREATE), 1);
+	assert_state(x, id, ZH_STORE_CREATED, 7);
+}
+
+/* r2: the create timed out (Zadig made the task, slowly); the lookup of
+ * the retry fails: no second request, no second task. */
+static void timed_out_then_lookup_fails(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add(x, "main");
+
+	route("POST", CREATE, 200, 1, 1500,
+	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+	      "\"task_id\":1}");
+	route("GET", LOOKUP, 502, 3, 0, "{\"message\":\"bad gateway\"}");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+	assert_contains(res.message, "did not answer within");
+	sleep_ms(1100); /* zadig.timeout: the earlier request's time */
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+	assert_int_equal(asked("POST", CREATE), 1);
+	assert_int_equal(asked("GET", LOOKUP), 3);
+	assert_state(x, id, ZH_STORE_QUEUED, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(lookup_finds_the_task, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(lookup_fails_nothing_resent, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(timed_out_then_lookup_fails, setup,
+					    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
