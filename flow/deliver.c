@@ -240,15 +240,55 @@ enum found {
 	UNKNOWN,   /* the lookup failed: res->message says why */
 };
 
+static int by_task_id(const void *a, const void *b)
+{
+	const struct zh_zadig_task *x = *(const struct zh_zadig_task *const *)a;
+	const struct zh_zadig_task *y = *(const struct zh_zadig_task *const *)b;
+
+	return (x->task_id > y->task_id) - (x->task_id < y->task_id);
+}
+
+/* Whether task k, listed by the lookup, may be t's: of its workflow, made
+ * no earlier than t was recorded (a minute's leeway for clocks), not
+ * another trigger's, and (its detail) built as t's request asks. Returns
+ * 0 (*fits set), or < 0 when the detail cannot be read (e). */
+static int may_be_ours(bool *fits, struct zh_flow *f, struct zh_zadig *z,
+		       const struct zh_store_trigger *t,
+		       const struct zh_zadig_task *k, struct zh_error *e)
+{
+	struct zh_zadig_task d = {0};
+	bool taken = false;
+	int rc;
+
+	*fits = false;
+	if (k->task_id <= 0 || !k->workflow_name ||
+	    strcmp(k->workflow_name, t->workflow) ||
+	    k->create_time * 1000 < t->created_ms - 60000)
+		return 0;
+	if ((rc = zh_store_task_taken(&taken, f->store, t, k->task_id, e)) <
+		0 ||
+	    taken)
+		return rc;
+	if ((rc = zh_zadig_product_detail(&d, z, t->workflow, k->task_id,
+					  t->project, e)) < 0)
+		return rc;
+	*fits = zh_zadig_task_fits_create(&d, t->body);
+	zh_zadig_task_dispose(&d);
+	return 0;
+}
+
 /* An interrupted send may have created the task: look for it by commit
- * (product workflows only; the lookup covers the last 24 h). */
+ * (product workflows only; the lookup covers the last 24 h). Of the tasks
+ * that may be t's, the lowest id. */
 static enum found reconcile(struct zh_flow_result *res, struct zh_flow *f,
 			    const struct zh_store_trigger *t)
 {
 	struct zh_zadig_task_list l = {0};
+	const struct zh_zadig_task **byid = NULL, *hit = NULL;
 	struct zh_zadig *z = NULL;
 	struct zh_error e = {0};
-	int64_t best = 0;
+	enum found found = NOT_FOUND;
+	bool fits = false;
 	size_t i;
 	int rc;
 
@@ -260,33 +300,38 @@ static enum found reconcile(struct zh_flow_result *res, struct zh_flow *f,
 		disable_lookup(f);
 		return NO_LOOKUP;
 	}
+	if (rc == 0 && l.len && !(byid = calloc(l.len, sizeof(*byid))))
+		rc = zh_error_set(&e, ZH_ENOMEM, "out of memory");
+	if (rc == 0) {
+		for (i = 0; i < l.len; i++)
+			byid[i] = &l.items[i];
+		if (l.len)
+			qsort(byid, l.len, sizeof(*byid), by_task_id);
+	}
+	for (i = 0; rc == 0 && !hit && i < l.len; i++)
+		if ((rc = may_be_ours(&fits, f, z, t, byid[i], &e)) == 0 &&
+		    fits)
+			hit = byid[i];
 	if (rc < 0) {
 		/* sending again blindly could make a second task */
 		snprintf(res->message, sizeof(res->message),
 			 "cannot tell whether an earlier request created the "
 			 "task: %.400s",
 			 e.msg);
-		return UNKNOWN;
+		found = UNKNOWN;
+	} else if (hit) {
+		res->task_id = hit->task_id;
+		snprintf(res->url, sizeof(res->url), "%s",
+			 hit->url ? hit->url : "");
+		logf_(f,
+		      "trigger %s/%s for %.12s was sent before: found %s "
+		      "#%" PRId64,
+		      t->repo, t->rule, t->commit, t->workflow, hit->task_id);
+		found = FOUND;
 	}
-	for (i = 0; i < l.len; i++) {
-		const struct zh_zadig_task *k = &l.items[i];
-
-		if (k->workflow_name && strcmp(k->workflow_name, t->workflow) ==
-					    0 &&
-		    k->create_time * 1000 >= t->created_ms - 60000 &&
-		    (!best || k->task_id < best)) {
-			best = k->task_id;
-			snprintf(res->url, sizeof(res->url), "%s",
-				 k->url ? k->url : "");
-		}
-	}
+	free(byid);
 	zh_zadig_task_list_dispose(&l);
-	if (!best)
-		return NOT_FOUND;
-	res->task_id = best;
-	logf_(f, "trigger %s/%s for %.12s was sent before: found %s #%" PRId64,
-	      t->repo, t->rule, t->commit, t->workflow, best);
-	return FOUND;
+	return found;
 }
 
 /* A try that timed out or lost its connection may still create the task
@@ -322,6 +367,7 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	struct zh_error e = {0};
 	int64_t now, poll = f->cfg->poll.interval_ms, sent_ms = 0;
 	char mkey[64], *v = NULL;
+	bool taken = false;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -346,11 +392,22 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	switch ((t->interrupted || sent_ms) ? reconcile(res, f, t)
 					    : NO_LOOKUP) {
 	case FOUND:
-		res->outcome = ZH_FLOW_CREATED;
-		(void)zh_store_meta_set(f->store, mkey, NULL, NULL);
-		return zh_store_trigger_created(f->store, t, res->task_id,
-						res->url, poll,
-						zh_store_now_ms(), err);
+		if ((rc = zh_store_trigger_found(&taken, f->store, t,
+						 res->task_id, res->url, poll,
+						 zh_store_now_ms(), err)) < 0)
+			return rc;
+		if (!taken) {
+			res->outcome = ZH_FLOW_CREATED;
+			(void)zh_store_meta_set(f->store, mkey, NULL, NULL);
+			return 0;
+		}
+		/* another trigger's since the lookup: look again */
+		snprintf(res->message, sizeof(res->message),
+			 "%s #%" PRId64 " was taken by another trigger",
+			 t->workflow, res->task_id);
+		res->task_id = 0;
+		res->url[0] = '\0';
+		/* fall through */
 	case UNKNOWN:
 		/* queued, to be reconciled again first: an interrupted
 		 * send went out before its lease ended, so at the latest a

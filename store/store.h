@@ -252,6 +252,26 @@ int zh_store_trigger_created(struct zh_store *s,
 			     const char *url, int64_t poll_interval_ms,
 			     int64_t now_ms, struct zh_error *err);
 
+/* Whether Zadig task task_id of t's workflow is another trigger's than
+ * t: one of t's commit created with it, or a task recorded for another
+ * (repo, ref, commit, rule). A task the commitId lookup found and no
+ * trigger recorded (no rule) is nobody's. Returns 0, ZH_EINVALID or
+ * ZH_ESTORE. */
+int zh_store_task_taken(bool *taken, struct zh_store *s,
+			const struct zh_store_trigger *t, int64_t task_id,
+			struct zh_error *err);
+
+/* Reconciliation found task task_id (url its page) as claimed trigger t's
+ * (the commitId lookup): zh_store_trigger_created, unless the task is
+ * another trigger's (zh_store_task_taken, checked in the same
+ * transaction): then *taken and nothing changes. A task found before
+ * without a rule becomes t's: its repo, ref, commit and rule are t's.
+ * Returns 0, ZH_EINVALID or ZH_ESTORE. */
+int zh_store_trigger_found(bool *taken, struct zh_store *s,
+			   const struct zh_store_trigger *t, int64_t task_id,
+			   const char *url, int64_t poll_interval_ms,
+			   int64_t now_ms, struct zh_error *err);
+
 /* A try of claimed trigger t failed in a way worth retrying (network, 5xx,
  * 408, 429): back to 'queued', next try at now + zh_store_backoff_ms(
  * t->attempts, random), error (may be NULL) kept as last_error.

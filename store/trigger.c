@@ -479,16 +479,78 @@ out:
 	return ret;
 }
 
-int zh_store_trigger_created(struct zh_store *s,
-			     const struct zh_store_trigger *t, int64_t task_id,
-			     const char *url, int64_t poll_interval_ms,
-			     int64_t now_ms, struct zh_error *err)
+/* Whether task task_id of t's workflow is held by another trigger than t
+ * (created with it) or recorded for another (repo, ref, commit, rule).
+ * With the store locked. */
+static int task_taken(bool *taken, struct zh_store *s,
+		      const struct zh_store_trigger *t, int64_t task_id,
+		      struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	*taken = false;
+	/* the commit narrows the triggers to those the lookup could list
+	 * (an index); the task row is found by its unique key */
+	ret = store_prepare(
+	    &st, s,
+	    "SELECT 1 FROM triggers WHERE commit_id = ?4 AND workflow = ?1 "
+	    "AND custom = ?2 AND task_id = ?3 AND state = 'created' AND "
+	    "id != ?5 "
+	    "UNION ALL SELECT 1 FROM tasks WHERE workflow = ?1 AND "
+	    "custom = ?2 AND task_id = ?3 AND rule IS NOT NULL AND NOT "
+	    "(repo IS ?6 AND ref IS ?7 AND commit_id IS ?4 AND rule IS ?8) "
+	    "LIMIT 1",
+	    err);
+	if (ret)
+		return ret;
+	store_bind_text(st, 1, t->workflow);
+	store_bind_int(st, 2, t->custom);
+	store_bind_int(st, 3, task_id);
+	store_bind_text(st, 4, t->commit);
+	store_bind_int(st, 5, t->id);
+	store_bind_text(st, 6, t->repo);
+	store_bind_text(st, 7, t->ref);
+	store_bind_text(st, 8, t->rule);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*taken = true;
+	else if (rc != SQLITE_DONE)
+		ret = store_fail(s, rc, "look up a task's trigger", err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int zh_store_task_taken(bool *taken, struct zh_store *s,
+			const struct zh_store_trigger *t, int64_t task_id,
+			struct zh_error *err)
+{
+	int ret;
+
+	*taken = false;
+	if (!t || !t->workflow || !t->commit)
+		return zh_error_set(err, ZH_EINVALID, "no trigger given");
+	store_lock(s);
+	ret = task_taken(taken, s, t, task_id, err);
+	store_unlock(s);
+	return ret;
+}
+
+/* zh_store_trigger_created; with taken (zh_store_trigger_found) only when
+ * the task is nobody else's, and a task found without a rule becomes
+ * t's. */
+static int record_created(bool *taken, struct zh_store *s,
+			  const struct zh_store_trigger *t, int64_t task_id,
+			  const char *url, int64_t poll_interval_ms,
+			  int64_t now_ms, struct zh_error *err)
 {
 	struct zh_store_task task;
 	sqlite3_stmt *st = NULL;
 	int rc, ret;
 
-	if (!t || !t->workflow)
+	if (taken)
+		*taken = false;
+	if (!t || !t->workflow || (taken && !t->commit))
 		return zh_error_set(err, ZH_EINVALID, "no trigger given");
 	memset(&task, 0, sizeof(task));
 	task.workflow = t->workflow;
@@ -505,6 +567,36 @@ int zh_store_trigger_created(struct zh_store *s,
 	store_lock(s);
 	if ((ret = store_begin(s, err)))
 		goto out;
+	if (taken) {
+		if ((ret = task_taken(taken, s, t, task_id, err)) || *taken)
+			goto out;
+		/* found by the lookup before, under whatever ref was being
+		 * polled then: it is this trigger's task */
+		ret = store_prepare(
+		    &st, s,
+		    "UPDATE tasks SET repo = ?4, ref = ?5, commit_id = ?6, "
+		    "rule = ?7, gen = gen + 1, updated_ms = ?8 WHERE "
+		    "workflow = ?1 AND custom = ?2 AND task_id = ?3 AND "
+		    "rule IS NULL",
+		    err);
+		if (ret)
+			goto out;
+		store_bind_text(st, 1, t->workflow);
+		store_bind_int(st, 2, t->custom);
+		store_bind_int(st, 3, task_id);
+		store_bind_text(st, 4, t->repo);
+		store_bind_text(st, 5, t->ref);
+		store_bind_text(st, 6, t->commit);
+		store_bind_text(st, 7, t->rule);
+		store_bind_int(st, 8, now_ms);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc != SQLITE_DONE) {
+			ret = store_fail(s, rc, "record a found task", err);
+			goto out;
+		}
+	}
 	/* not fenced by the claim: the task exists whoever sent it */
 	ret = store_prepare(&st, s,
 			    "UPDATE triggers SET state = 'created', "
@@ -528,10 +620,28 @@ int zh_store_trigger_created(struct zh_store *s,
 	ret = store_commit(s, err);
 out:
 	sqlite3_finalize(st);
-	if (ret)
+	if (ret || (taken && *taken))
 		store_rollback(s);
 	store_unlock(s);
 	return ret;
+}
+
+int zh_store_trigger_created(struct zh_store *s,
+			     const struct zh_store_trigger *t, int64_t task_id,
+			     const char *url, int64_t poll_interval_ms,
+			     int64_t now_ms, struct zh_error *err)
+{
+	return record_created(NULL, s, t, task_id, url, poll_interval_ms,
+			      now_ms, err);
+}
+
+int zh_store_trigger_found(bool *taken, struct zh_store *s,
+			   const struct zh_store_trigger *t, int64_t task_id,
+			   const char *url, int64_t poll_interval_ms,
+			   int64_t now_ms, struct zh_error *err)
+{
+	return record_created(taken, s, t, task_id, url, poll_interval_ms,
+			      now_ms, err);
 }
 
 /* Finish the claim on t: back to queued after a back-off, or rejected. */

@@ -729,3 +729,70 @@ int zh_zadig_parse_custom_detail(struct zh_zadig_task *out, const char *body,
 	parse_stages(out, jarray(o, "stages"), &oom);
 	return detail_done(out, o, body, len, oom, err);
 }
+
+/* ---- matching a task with the request that may have made it ---- */
+
+/* Whether the build repositories of targets (targets[].build.repos[])
+ * name repository name, and whether one of them is built from branch and
+ * pr (absent = 0). */
+static void repo_in(bool *named, bool *same, json_object *targets,
+		    const char *name, const char *branch, int64_t pr)
+{
+	size_t i, j, n = targets ? json_object_array_length(targets) : 0;
+
+	for (i = 0; i < n; i++) {
+		json_object *repos =
+		    jarray(jget(object_at(targets, i), "build"), "repos");
+		size_t m = repos ? json_object_array_length(repos) : 0;
+
+		for (j = 0; j < m; j++) {
+			json_object *r = object_at(repos, j);
+			const char *rn = jcstr(r, "repo_name");
+			const char *rb = jcstr(r, "branch");
+
+			if (!rn || strcmp(rn, name))
+				continue;
+			*named = true;
+			if (rb && !strcmp(rb, branch) && jint(r, "pr") == pr)
+				*same = true;
+		}
+	}
+}
+
+bool zh_zadig_task_fits_create(const struct zh_zadig_task *t,
+			       const char *create_body)
+{
+	json_object *req = NULL, *task = NULL, *targets, *theirs;
+	bool fits = true;
+	size_t i, j, n;
+
+	if (!t || !t->raw_json || !create_body ||
+	    parse_json(&req, create_body, strlen(create_body)) < 0 ||
+	    parse_json(&task, t->raw_json, strlen(t->raw_json)) < 0)
+		goto out;
+	targets = jarray(req, "targets");
+	theirs = jarray(task, "targets");
+	n = targets ? json_object_array_length(targets) : 0;
+	for (i = 0; fits && i < n; i++) {
+		json_object *repos =
+		    jarray(jget(object_at(targets, i), "build"), "repos");
+		size_t m = repos ? json_object_array_length(repos) : 0;
+
+		for (j = 0; fits && j < m; j++) {
+			json_object *r = object_at(repos, j);
+			const char *rn = jcstr(r, "repo_name");
+			const char *rb = jcstr(r, "branch");
+			bool named = false, same = false;
+
+			if (!rn || !rb)
+				continue;
+			repo_in(&named, &same, theirs, rn, rb, jint(r, "pr"));
+			/* a repository the task does not name says nothing */
+			fits = !named || same;
+		}
+	}
+out:
+	json_object_put(req);
+	json_object_put(task);
+	return fits;
+}

@@ -197,6 +197,15 @@ void zh_zadig_task_list_dispose(struct zh_zadig_task_list *l);
  * cancelled, reject, skipped, unstable); unknown strings are not final. */
 bool zh_zadig_status_is_final(const char *status);
 
+/* Whether product task t (from zh_zadig_product_detail) may have been
+ * made by the create request with body create_body (rendered by
+ * zh_zadig_render_product_create): false only when t builds a repository
+ * the body builds from another branch or pr (a task someone started for
+ * another branch, or the request of another ref). What cannot be told
+ * (no targets on either side, a body that is not JSON) fits. */
+bool zh_zadig_task_fits_create(const struct zh_zadig_task *t,
+			       const char *create_body);
+
 /* ---- endpoints ---- */
 
 /* GET /api/directory/workflowTask?commitId=<commit>. commit must be

@@ -279,16 +279,16 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Record the trigger of rule dev for COMMIT on branch (its body builds
+/* Record the trigger of rule for COMMIT on branch (its body builds
  * repository r from that branch). */
-static int64_t add(struct fx *x, const char *branch)
+static int64_t add_rule(struct fx *x, const char *branch, const char *rule)
 {
 	char ref[128], body[512];
 	struct zh_store_trigger_spec spec = {
 	    .repo = "g/r",
 	    .ref = ref,
 	    .commit = COMMIT,
-	    .rule = "dev",
+	    .rule = rule,
 	    .workflow = "wf",
 	    .method = "POST",
 	    .path = CREATE,
@@ -310,6 +310,50 @@ static int64_t add(struct fx *x, const char *branch)
 		  &err);
 	assert_false(existed);
 	return id;
+}
+
+static int64_t add(struct fx *x, const char *branch)
+{
+	return add_rule(x, branch, "dev");
+}
+
+/* Trigger id was sent and Zadig made task_id for it. */
+static void created(struct fx *x, int64_t id, int64_t task_id)
+{
+	struct zh_store_trigger t = {0};
+	struct zh_error err = {0};
+
+	assert_ok(zh_store_trigger_claim_id(&t, x->store, id, zh_store_now_ms(),
+					    60000, &err),
+		  &err);
+	assert_ok(zh_store_trigger_created(x->store, &t, task_id, "http://z/t",
+					   10000, zh_store_now_ms(), &err),
+		  &err);
+	zh_store_trigger_dispose(&t);
+}
+
+/* Zadig's detail of task id of wf: built from branch (NULL: a detail
+ * without targets, as for a workflow of release images). */
+static void detail(int id, const char *branch)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path),
+		 "/api/directory/workflowTask/id/%d/"
+		 "pipelines/wf",
+		 id);
+	if (!branch) {
+		route("GET", path, 200, -1, 0,
+		      "{\"workflow_name\":\"wf\",\"env_name\":\"\","
+		      "\"status\":\"running\"}");
+		return;
+	}
+	route("GET", path, 200, -1, 0,
+	      "{\"workflow_name\":\"wf\",\"env_name\":\"\","
+	      "\"status\":\"running\",\"targets\":[{\"name\":\"s\","
+	      "\"service_type\":\"k8s\",\"build\":{\"repos\":[{"
+	      "\"repo_name\":\"r\",\"branch\":\"%s\",\"pr\":0}]}}]}",
+	      branch);
 }
 
 /* A process claimed trigger id, sent it and died before it stored the
@@ -356,6 +400,7 @@ static void lookup_finds_the_task(void **state)
 	char e[512];
 
 	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 3));
+	detail(3, NULL);
 	interrupt(x, id);
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
@@ -424,6 +469,127 @@ static void timed_out_then_lookup_fails(void **state)
 	assert_state(x, id, ZH_STORE_QUEUED, 0);
 }
 
+/* r1: the lookup lists only the task another trigger of the commit holds
+ * (same workflow, same branch, another rule): not this one's; it is sent
+ * and gets its own task. */
+static void task_of_another_trigger_not_taken(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t other = add_rule(x, "main", "dev2"), id = add(x, "main");
+	char e[512];
+
+	created(x, other, 1);
+	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 1));
+	detail(1, "main");
+	route("POST", CREATE, 200, -1, 0,
+	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+	      "\"task_id\":2}");
+	interrupt(x, id);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 2);
+	assert_int_equal(asked("POST", CREATE), 1);
+	assert_state(x, id, ZH_STORE_CREATED, 2);
+	assert_state(x, other, ZH_STORE_CREATED, 1);
+}
+
+/* The one task of the commit was built from another branch (started by
+ * someone else, or for another ref): not this trigger's. */
+static void task_of_another_branch_not_taken(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add(x, "feature/a");
+	char e[512];
+
+	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 1));
+	detail(1, "main");
+	route("POST", CREATE, 200, -1, 0,
+	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+	      "\"task_id\":2}");
+	interrupt(x, id);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 2);
+	assert_int_equal(asked("POST", CREATE), 1);
+}
+
+/* Two tasks of the commit, the later one built from this trigger's
+ * branch: that one is taken, nothing is sent. */
+static void own_task_of_two_taken(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add(x, "feature/a");
+	char e1[512], e2[512];
+
+	route("GET", LOOKUP, 200, -1, 0, "[%s,%s]",
+	      entry(e1, sizeof(e1), "wf", 1), entry(e2, sizeof(e2), "wf", 2));
+	detail(1, "main");
+	detail(2, "feature/a");
+	interrupt(x, id);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 2);
+	assert_int_equal(asked("POST", CREATE), 0);
+	assert_state(x, id, ZH_STORE_CREATED, 2);
+}
+
+/* A task the lookup found earlier (stored without a rule, under the ref
+ * of the task that was being polled) and now found as this trigger's:
+ * it becomes the trigger's, ref and rule included. */
+static void found_task_becomes_the_triggers(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task st = {0}, got = {0};
+	struct zh_flow_result res;
+	struct zh_error err = {0};
+	int64_t id = add(x, "feature/a");
+	char e[512];
+
+	st.workflow = "wf";
+	st.task_id = 1;
+	st.repo = "g/r";
+	st.ref = "refs/heads/main";
+	st.commit = COMMIT;
+	st.status = "running";
+	assert_ok(
+	    zh_store_task_upsert(NULL, x->store, &st, zh_store_now_ms(), &err),
+	    &err);
+	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 1));
+	detail(1, "feature/a");
+	interrupt(x, id);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 1);
+	assert_int_equal(asked("POST", CREATE), 0);
+	assert_ok(zh_store_task_find(&got, x->store, "wf", false, 1, &err),
+		  &err);
+	assert_string_equal(got.rule, "dev");
+	assert_string_equal(got.ref, "refs/heads/feature/a");
+	zh_store_task_dispose(&got);
+}
+
+/* The lookup lists a task but its detail cannot be read: as a failed
+ * lookup, nothing is sent and the trigger stays queued. */
+static void detail_fails_nothing_resent(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add(x, "main");
+	char e[512];
+
+	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 1));
+	route("GET", DETAIL, 502, -1, 0, "<html>502 Bad Gateway</html>");
+	interrupt(x, id);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+	assert_contains(res.message, "502");
+	assert_int_equal(asked("POST", CREATE), 0);
+	assert_state(x, id, ZH_STORE_QUEUED, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +598,16 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(lookup_fails_nothing_resent, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(timed_out_then_lookup_fails, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(task_of_another_trigger_not_taken,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(task_of_another_branch_not_taken,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(own_task_of_two_taken, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(found_task_becomes_the_triggers,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(detail_fails_nothing_resent, setup,
 					    teardown),
 	};
 

@@ -388,6 +388,84 @@ static void created_adds_task(void **state)
 	zh_store_trigger_dispose(&t);
 }
 
+/* Reconciliation: a task another trigger holds (created with it, or a
+ * task row of another rule) is never recorded for a second one; a task
+ * found without a rule becomes the finder's; a forced trigger of the same
+ * key does not take the task of the keyed one. */
+static void found_only_when_nobody_elses(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	struct zh_store_trigger a, b, c;
+	struct zh_store_task task = {0};
+	struct zh_error err = {0};
+	int64_t ida, idb, idc;
+	bool taken = true;
+
+	assert_ok(zh_store_trigger_add(&ida, NULL, f->s, &sp, 50, &err), &err);
+	sp.ref = "refs/heads/feature/a";
+	assert_ok(zh_store_trigger_add(&idb, NULL, f->s, &sp, 50, &err), &err);
+	sp.force = true;
+	assert_ok(zh_store_trigger_add(&idc, NULL, f->s, &sp, 50, &err), &err);
+	assert_ok(zh_store_trigger_claim_id(&a, f->s, ida, 60, 10000, &err),
+		  &err);
+	assert_ok(zh_store_trigger_claim_id(&b, f->s, idb, 60, 10000, &err),
+		  &err);
+	assert_ok(zh_store_trigger_claim_id(&c, f->s, idc, 60, 10000, &err),
+		  &err);
+	assert_ok(zh_store_trigger_created(f->s, &a, 1, "http://z/1", 10000, 70,
+					   &err),
+		  &err);
+	/* task 1 is a's: b and c may not have it */
+	assert_ok(zh_store_task_taken(&taken, f->s, &b, 1, &err), &err);
+	assert_true(taken);
+	assert_ok(zh_store_task_taken(&taken, f->s, &a, 1, &err), &err);
+	assert_false(taken);
+	assert_ok(zh_store_trigger_found(&taken, f->s, &b, 1, "http://z/1",
+					 10000, 80, &err),
+		  &err);
+	assert_true(taken);
+	assert_ok(zh_store_trigger_found(&taken, f->s, &c, 1, "http://z/1",
+					 10000, 80, &err),
+		  &err);
+	assert_true(taken);
+	zh_store_trigger_dispose(&b);
+	assert_ok(zh_store_trigger_get(&b, f->s, idb, &err), &err);
+	assert_int_equal(b.state, ZH_STORE_SENDING);
+	assert_int_equal(b.task_id, 0);
+	/* task 2, found by the lookup before (no rule, another ref): b's */
+	task.workflow = "voting-workflow-dev";
+	task.task_id = 2;
+	task.repo = "group/voting-app";
+	task.ref = "refs/heads/main";
+	task.commit = "c1";
+	task.status = "running";
+	assert_ok(zh_store_task_upsert(NULL, f->s, &task, 85, &err), &err);
+	assert_ok(zh_store_task_taken(&taken, f->s, &b, 2, &err), &err);
+	assert_false(taken);
+	assert_ok(zh_store_trigger_found(&taken, f->s, &b, 2, "http://z/2",
+					 10000, 90, &err),
+		  &err);
+	assert_false(taken);
+	zh_store_trigger_dispose(&b);
+	assert_ok(zh_store_trigger_get(&b, f->s, idb, &err), &err);
+	assert_int_equal(b.state, ZH_STORE_CREATED);
+	assert_int_equal(b.task_id, 2);
+	assert_ok(zh_store_task_find(&task, f->s, "voting-workflow-dev", false,
+				     2, &err),
+		  &err);
+	assert_string_equal(task.ref, "refs/heads/feature/a");
+	assert_string_equal(task.rule, "dev");
+	assert_string_equal(task.status, "running");
+	zh_store_task_dispose(&task);
+	/* and now nobody else's either */
+	assert_ok(zh_store_task_taken(&taken, f->s, &c, 2, &err), &err);
+	assert_true(taken);
+	zh_store_trigger_dispose(&a);
+	zh_store_trigger_dispose(&b);
+	zh_store_trigger_dispose(&c);
+}
+
 static void sync_round_takes_each_once(void **state)
 {
 	struct store_fx *f = *state;
@@ -587,6 +665,7 @@ int main(void)
 	    store_test(retry_backs_off),
 	    store_test(reject_is_final),
 	    store_test(created_adds_task),
+	    store_test(found_only_when_nobody_elses),
 	    store_test(sync_round_takes_each_once),
 	    store_test(triggers_of_commit),
 	    store_test(two_processes_race),

@@ -276,6 +276,60 @@ static void custom_detail(void **state)
 	free(body);
 }
 
+/* A task fits a create request unless it builds one of the request's
+ * repositories from another branch or pr. */
+static void task_fits_create(void **state)
+{
+	static const char req[] =
+	    "{\"workflow_name\":\"wf\",\"env_name\":\"dev\",\"targets\":["
+	    "{\"name\":\"s\",\"build\":{\"repos\":[{\"repo_name\":\"r\","
+	    "\"branch\":\"feature/a\",\"pr\":0},{\"repo_name\":\"x\","
+	    "\"branch\":\"main\",\"pr\":0}]}}]}";
+	static const char *const fit[] = {
+	    /* the same repositories */
+	    "{\"targets\":[{\"name\":\"s\",\"build\":{\"repos\":[{"
+	    "\"repo_name\":\"r\",\"branch\":\"feature/a\",\"pr\":0},{"
+	    "\"repo_name\":\"x\",\"branch\":\"main\"}]}}]}",
+	    /* no targets, or repositories the request does not build */
+	    "{\"status\":\"running\"}",
+	    "{\"targets\":[{\"name\":\"s\",\"build\":{\"repos\":[{"
+	    "\"repo_name\":\"y\",\"branch\":\"dev\"}]}}]}",
+	    /* r built twice, once as asked */
+	    "{\"targets\":[{\"name\":\"s\",\"build\":{\"repos\":[{"
+	    "\"repo_name\":\"r\",\"branch\":\"main\"}]}},{\"name\":"
+	    "\"t\",\"build\":{\"repos\":[{\"repo_name\":\"r\","
+	    "\"branch\":\"feature/a\"}]}}]}",
+	};
+	static const char *const other[] = {
+	    /* another branch */
+	    "{\"targets\":[{\"name\":\"s\",\"build\":{\"repos\":[{"
+	    "\"repo_name\":\"r\",\"branch\":\"main\",\"pr\":0}]}}]}",
+	    /* a merge request's build */
+	    "{\"targets\":[{\"name\":\"s\",\"build\":{\"repos\":[{"
+	    "\"repo_name\":\"r\",\"branch\":\"feature/a\",\"pr\":7}]}}]}",
+	};
+	struct zh_zadig_task t = {0};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(fit) / sizeof(fit[0]); i++) {
+		t.raw_json = (char *)fit[i];
+		if (!zh_zadig_task_fits_create(&t, req))
+			fail_msg("does not fit: %s", fit[i]);
+	}
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		t.raw_json = (char *)other[i];
+		if (zh_zadig_task_fits_create(&t, req))
+			fail_msg("fits: %s", other[i]);
+	}
+	/* what cannot be told fits */
+	t.raw_json = (char *)"not json";
+	assert_true(zh_zadig_task_fits_create(&t, req));
+	t.raw_json = (char *)other[0];
+	assert_true(zh_zadig_task_fits_create(&t, "{}"));
+	assert_true(zh_zadig_task_fits_create(&t, NULL));
+}
+
 static void status_final(void **state)
 {
 	static const char *const fin[] = {"passed",    "failed", "timeout",
@@ -359,6 +413,7 @@ int main(void)
 	    cmocka_unit_test(created),
 	    cmocka_unit_test(product_detail),
 	    cmocka_unit_test(custom_detail),
+	    cmocka_unit_test(task_fits_create),
 	    cmocka_unit_test(status_final),
 	    cmocka_unit_test(unfinished_comment),
 	};
