@@ -208,6 +208,12 @@ int zh_flow_record(struct zh_flow_recorded_list *out, struct zh_flow *f,
 	return zh_flow_record_many(out, f, &ev, 1, flags, err);
 }
 
+/* The value a server's lookup is switched off with: the answer that did
+ * it. Earlier versions stored "1", also for any 404 (a proxy's page while
+ * Zadig restarted): such a server is asked again, and switched off again
+ * only when it answers "Invalid path". */
+#define LOOKUP_OFF "Invalid path"
+
 static bool lookup_disabled(struct zh_flow *f)
 {
 	char key[600], *v = NULL;
@@ -216,7 +222,7 @@ static bool lookup_disabled(struct zh_flow *f)
 	snprintf(key, sizeof(key), "commit_lookup_off:%s", f->cfg->zadig.url);
 	if (zh_store_meta_get(&v, f->store, key, NULL) < 0)
 		return false;
-	off = v != NULL;
+	off = v && !strcmp(v, LOOKUP_OFF);
 	free(v);
 	return off;
 }
@@ -226,7 +232,7 @@ static void disable_lookup(struct zh_flow *f)
 	char key[600];
 
 	snprintf(key, sizeof(key), "commit_lookup_off:%s", f->cfg->zadig.url);
-	if (zh_store_meta_set(f->store, key, "1", NULL) == 0)
+	if (zh_store_meta_set(f->store, key, LOOKUP_OFF, NULL) == 0)
 		logf_(f, "zadig at %s has no commitId lookup (v1.18+): "
 			 "switched off; tasks are polled by id",
 		      f->cfg->zadig.url);

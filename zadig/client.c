@@ -551,16 +551,20 @@ int zh_zadig_tasks_by_commit(struct zh_zadig_task_list *out, struct zh_zadig *z,
 			     const char *commit, struct zh_error *err)
 {
 	struct zh_zadig_request req;
+	struct zh_error own = {0};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (!err)
+		err = &own; /* its HTTP status tells the answers apart */
 	if ((rc = zh_zadig_render_tasks_by_commit(&req, commit, err)) < 0)
 		return rc;
 	rc = call(z, &req, err);
-	/* v1.18+ dropped the route: 500 "Invalid path" (404 behind some
-	 * proxies). Callers switch the lookup off on ZH_ENOTFOUND. */
-	if (rc == ZH_EZADIG && (strstr(zh_buf_cstr(&z->body), "Invalid path") ||
-				(err && err->http == 404)))
+	/* v1.18+ dropped the route: 500 "Invalid path". Callers switch the
+	 * lookup off on ZH_ENOTFOUND, for good: any other answer (a 404 of
+	 * a proxy while Zadig restarts) is a failed lookup. */
+	if (rc == ZH_EZADIG &&
+	    zh_zadig_lookup_gone(err->http, z->body.ptr, z->body.len))
 		rc = zh_error_set(err, ZH_ENOTFOUND,
 				  "zadig has no commitId lookup (removed in "
 				  "v1.18)");

@@ -56,6 +56,11 @@ int zh_zadig_render_custom_approve(struct zh_zadig_request *out,
 char *zh_zadig_task_url(const char *base, const char *project, const char *kind,
 			const char *workflow, int64_t task_id);
 
+/* Whether an HTTP http answer with body is the one of a server without
+ * the commitId lookup (v1.18+): 500 with "Invalid path" in the JSON
+ * error's description. */
+bool zh_zadig_lookup_gone(long http, const char *body, size_t len);
+
 /* The commitId lookup answer (a JSON array, or null). */
 int zh_zadig_parse_task_list(struct zh_zadig_task_list *out, const char *body,
 			     size_t len, struct zh_error *err);

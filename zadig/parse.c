@@ -451,6 +451,20 @@ static void names_from_url(struct zh_zadig_task *t, bool *oom)
 	}
 }
 
+bool zh_zadig_lookup_gone(long http, const char *body, size_t len)
+{
+	json_object *o = NULL;
+	const char *desc;
+	bool gone;
+
+	if (http != 500 || !body || parse_json(&o, body, len) < 0)
+		return false;
+	desc = jcstr(o, "description");
+	gone = desc && strstr(desc, "Invalid path");
+	json_object_put(o);
+	return gone;
+}
+
 int zh_zadig_parse_task_list(struct zh_zadig_task_list *out, const char *body,
 			     size_t len, struct zh_error *err)
 {

@@ -210,8 +210,9 @@ bool zh_zadig_task_fits_create(const struct zh_zadig_task *t,
 
 /* GET /api/directory/workflowTask?commitId=<commit>. commit must be
  * non-empty (an empty one matches everything). Returns ZH_ENOTFOUND with
- * a clear message when the server no longer has the endpoint (v1.18+
- * "Invalid path"); callers switch the lookup off. */
+ * a clear message when the server no longer has the endpoint (v1.18+:
+ * HTTP 500, "Invalid path" in the description); callers switch the
+ * lookup off. Any other error answer, a 404 included, is ZH_EZADIG. */
 int zh_zadig_tasks_by_commit(struct zh_zadig_task_list *out,
 			     struct zh_zadig *z, const char *commit,
 			     struct zh_error *err);

@@ -590,6 +590,69 @@ static void detail_fails_nothing_resent(void **state)
 	assert_state(x, id, ZH_STORE_QUEUED, 0);
 }
 
+/* r8: a 404 from the lookup (an ingress's default backend while Zadig
+ * restarts) is a failed lookup: nothing is sent, the lookup stays on and
+ * is asked again at the next try. */
+static void lookup_404_is_a_failed_lookup(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add(x, "main");
+
+	route("GET", LOOKUP, 404, 1, 0, "default backend - 404");
+	route("GET", LOOKUP, 200, -1, 0, "[]");
+	route("POST", CREATE, 200, -1, 0,
+	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+	      "\"task_id\":1}");
+	interrupt(x, id);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+	assert_contains(res.message, "404");
+	assert_int_equal(asked("POST", CREATE), 0);
+	assert_null(strstr(x->log, "switched off"));
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(asked("GET", LOOKUP), 2);
+	assert_int_equal(asked("POST", CREATE), 1);
+}
+
+/* The v1.18 answer switches the lookup off (one log line) and the
+ * trigger is sent; so is the next one, without asking. A lookup switched
+ * off before this answer was the only one that did (a stored "1") is
+ * asked again. */
+static void invalid_path_switches_lookup_off(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	struct zh_error err = {0};
+	int64_t id = add(x, "main"), id2 = add(x, "feature/a");
+	char key[128];
+
+	snprintf(key, sizeof(key), "commit_lookup_off:%s", x->cfg->zadig.url);
+	assert_ok(zh_store_meta_set(x->store, key, "1", &err), &err);
+	route("GET", LOOKUP, 500, -1, 0,
+	      "{\"message\":\"Internal Error: \",\"code\":500,"
+	      "\"description\":\"Invalid path\"}");
+	route("POST", CREATE, 200, 1, 0,
+	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+	      "\"task_id\":1}");
+	route("POST", CREATE, 200, 1, 0,
+	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+	      "\"task_id\":2}");
+	interrupt(x, id);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 1);
+	assert_int_equal(asked("GET", LOOKUP), 3);
+	assert_contains(x->log, "has no commitId lookup (v1.18+): switched "
+				"off");
+	interrupt(x, id2);
+	res = deliver(x, id2);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 2);
+	assert_int_equal(asked("GET", LOOKUP), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +672,10 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(detail_fails_nothing_resent, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(lookup_404_is_a_failed_lookup,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(invalid_path_switches_lookup_off,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

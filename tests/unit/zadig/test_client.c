@@ -602,6 +602,49 @@ static void token_stays_secret(void **state)
 	zh_zadig_free(z);
 }
 
+/* Only the v1.18 answer (500, "Invalid path" in the description) says
+ * the lookup is gone; any other 404 or 500 is a failed lookup (a proxy's
+ * default backend while Zadig restarts, a Zadig error). */
+static void lookup_gone_only_on_invalid_path(void **state)
+{
+	const struct reply failed[] = {
+	    {404, "default backend - 404", 0, 0},
+	    {404, "404 page not found", 0, 0},
+	    {404, "{\"code\":404,\"description\":\"Invalid path\"}", 0, 0},
+	    {500,
+	     "{\"code\":500,\"description\":\"db down\","
+	     "\"message\":\"Internal Error: \"}",
+	     0, 0},
+	    {502, "<html>Invalid path</html>", 0, 0},
+	};
+	const struct reply gone[] = {
+	    {500,
+	     "{\"message\":\"Internal Error: \",\"code\":500,"
+	     "\"description\":\"Invalid path\"}",
+	     0, 0},
+	};
+	struct zh_zadig_opts o = {0};
+	struct zh_zadig *z;
+	struct zh_zadig_task_list l;
+	struct zh_error err = {0};
+	size_t i;
+
+	(void)state;
+	o.get_retries = 0;
+	z = client(srv.port, TOKEN, &o);
+	for (i = 0; i < sizeof(failed) / sizeof(failed[0]); i++) {
+		script(&failed[i], 1);
+		if (zh_zadig_tasks_by_commit(&l, z, "abc", &err) != ZH_EZADIG)
+			fail_msg("HTTP %u %s: not a failed lookup: %s",
+				 failed[i].status, failed[i].body, err.msg);
+		assert_int_equal(err.http, (int)failed[i].status);
+	}
+	script(gone, 1);
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err),
+			 ZH_ENOTFOUND);
+	zh_zadig_free(z);
+}
+
 static void bad_options(void **state)
 {
 	struct zh_zadig_opts o = {0};
@@ -640,6 +683,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(token_stays_secret, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(lookup_gone_only_on_invalid_path,
+					    setup, teardown),
 	    cmocka_unit_test(bad_options),
 	};
 
