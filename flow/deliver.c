@@ -357,10 +357,22 @@ static void mark_maybe_sent(struct zh_flow *f, const char *mkey, int64_t at_ms)
 	(void)zh_store_meta_set(f->store, mkey, at, NULL);
 }
 
-static bool maybe_sent_error(int rc, const struct zh_zadig *z)
+/* Whether a create that failed with rc (e) may have made the task. */
+static bool maybe_sent_error(int rc, const struct zh_zadig *z,
+			     const struct zh_error *e)
 {
 	/* no client (z NULL) or a failure before the first byte: unsent */
-	return z && (rc == ZH_ETIMEOUT || rc == ZH_ENET) && !zh_zadig_unsent(z);
+	if (!z)
+		return false;
+	if (rc == ZH_ETIMEOUT || rc == ZH_ENET)
+		return !zh_zadig_unsent(z);
+	/* A 5xx of a gateway (502, 504), or any 5xx without Zadig's error
+	 * body (a proxy's page, an empty panic), says nothing of what
+	 * Zadig did behind it; Zadig's own error (with its code) is an
+	 * answer. (A 2xx we cannot read is a proxy's page, not sent on: a
+	 * reply of Zadig's cut short fails as a network error.) */
+	return rc == ZH_EZADIG && e->http >= 500 &&
+	       (e->http == 502 || e->http == 504 || !e->zadig_code);
 }
 
 /* Send claimed trigger t and record the outcome. */
@@ -441,7 +453,7 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	if (sent_ms &&
 	    (rc == 0 || (rc == ZH_EZADIG && e.http >= 400 && e.http < 500))) {
 		(void)zh_store_meta_set(f->store, mkey, NULL, NULL);
-	} else if (maybe_sent_error(rc, z)) {
+	} else if (maybe_sent_error(rc, z, &e)) {
 		mark_maybe_sent(f, mkey, now);
 	}
 	if (rc == 0) {

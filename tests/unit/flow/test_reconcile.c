@@ -653,6 +653,76 @@ static void invalid_path_switches_lookup_off(void **state)
 	assert_int_equal(asked("GET", LOOKUP), 3);
 }
 
+/* r11: a create answered by a gateway (502, 504), or by anything but
+ * Zadig itself (a 5xx without Zadig's error body: a proxy's page, an
+ * empty panic), may have created the task behind it: not sent again
+ * within zadig.timeout, then only after the lookup. */
+static void gateway_answer_may_have_created(void **state)
+{
+	static const struct {
+		unsigned status;
+		const char *body;
+	} answers[] = {
+	    {504, "<html>504 Gateway Time-out</html>"},
+	    {502, "{\"message\":\"An invalid response was received from "
+		  "the upstream server\"}"},
+	    {503, "<html>503 Service Temporarily Unavailable</html>"},
+	    {500, ""},
+	};
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	char branch[32], e[512];
+	int64_t id = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		reset();
+		snprintf(branch, sizeof(branch), "f/%zu", i);
+		id = add(x, branch);
+		route("POST", CREATE, answers[i].status, 1, 0, "%s",
+		      answers[i].body);
+		res = deliver(x, id);
+		assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+		res = deliver(x, id);
+		assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+		assert_string_equal(res.message, "an earlier request may still "
+						 "be in progress at zadig");
+		assert_int_equal(asked("POST", CREATE), 1);
+	}
+	/* the last one: Zadig did make it */
+	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 4));
+	detail(4, branch);
+	sleep_ms(1100);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 4);
+	assert_int_equal(asked("GET", LOOKUP), 1);
+	assert_int_equal(asked("POST", CREATE), 1);
+}
+
+/* Zadig's own error answer (its JSON, with a code) says the task was not
+ * made: retried at once, without a lookup. */
+static void zadig_error_sent_again(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add(x, "main");
+
+	route("POST", CREATE, 500, 1, 0,
+	      "{\"message\":\"Internal Error: \",\"code\":500,"
+	      "\"description\":\"db down\"}");
+	route("POST", CREATE, 200, -1, 0,
+	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+	      "\"task_id\":1}");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+	assert_contains(res.message, "db down");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(asked("GET", LOOKUP), 0);
+	assert_int_equal(asked("POST", CREATE), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -676,6 +746,10 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(invalid_path_switches_lookup_off,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(gateway_answer_may_have_created,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(zadig_error_sent_again, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
