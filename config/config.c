@@ -534,6 +534,51 @@ static bool listen_addr(const char *s)
 	return !errno && !*end && port >= 1 && port <= 65535;
 }
 
+/* Why s cannot be the notes ref, or NULL when it can: a ref under
+ * refs/notes/ by git's rules for ref names (git check-ref-format,
+ * libgit2's git_reference_name_is_valid), so that notes never go onto a
+ * branch and a name git refuses fails here, not at every run. why gets
+ * the reason. */
+static const char *notes_ref_problem(char *why, size_t n, const char *s)
+{
+	static const char prefix[] = "refs/notes/";
+	const char *p, *part;
+	size_t len = strlen(s), plen;
+
+	if (strncmp(s, prefix, sizeof(prefix) - 1) != 0)
+		return "it must be under refs/notes/, like refs/notes/zadig";
+	for (p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == ' ')
+			return "a ref name cannot contain a space";
+		if (c < 0x20 || c == 0x7f)
+			return "a ref name cannot contain a control character";
+		if (strchr("~^:?*[\\", c)) {
+			fmt(why, n, "a ref name cannot contain '%c'", c);
+			return why;
+		}
+	}
+	if (strstr(s, ".."))
+		return "a ref name cannot contain '..'";
+	if (strstr(s, "@{"))
+		return "a ref name cannot contain '@{'";
+	if (strstr(s, "//"))
+		return "a ref name cannot contain '//'";
+	if (s[len - 1] == '/')
+		return "a ref name cannot end with '/'";
+	if (s[len - 1] == '.')
+		return "a ref name cannot end with '.'";
+	for (part = s; *part; part += plen + (part[plen] == '/')) {
+		plen = strcspn(part, "/");
+		if (*part == '.')
+			return "no part of a ref name can start with '.'";
+		if (plen >= 5 && strncmp(part + plen - 5, ".lock", 5) == 0)
+			return "no part of a ref name can end with '.lock'";
+	}
+	return NULL;
+}
+
 static void *field(char *base, const struct zh_config_key *k)
 {
 	return base + k->off;
@@ -564,7 +609,7 @@ static void set_scalar(struct ctx *x, char *base, const struct zh_config_key *k,
 		       char *s, const char *raw, const yaml_mark_t *m,
 		       const char *disp)
 {
-	char choices[128];
+	char choices[128], reason[64];
 	const char *why;
 	int64_t v;
 	bool b;
@@ -590,11 +635,9 @@ static void set_scalar(struct ctx *x, char *base, const struct zh_config_key *k,
 			       raw);
 			break;
 		}
-		if ((k->flags & ZH_KF_REF) && strncmp(s, "refs/", 5) != 0) {
-			report(x, m,
-			       "%s must be a full ref name like "
-			       "refs/notes/zadig, got '%s'",
-			       disp, raw);
+		if ((k->flags & ZH_KF_REF) &&
+		    (why = notes_ref_problem(reason, sizeof(reason), s))) {
+			report(x, m, "invalid %s '%s': %s", disp, raw, why);
 			break;
 		}
 		free_secret(*(char **)field(base, k));
@@ -1664,7 +1707,8 @@ int zh_config_notes_ref(char **out, const char *path, struct zh_error *err)
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	struct ctx x;
-	char *text = NULL, *s = NULL;
+	char *text = NULL, *s = NULL, reason[64];
+	const char *why;
 	size_t len = 0;
 	int rc;
 
@@ -1687,22 +1731,27 @@ int zh_config_notes_ref(char **out, const char *path, struct zh_error *err)
 	v = map_value(&x,
 		      map_value(&x, yaml_document_get_root_node(&doc), "notes"),
 		      "ref");
+	/* The checks and messages of zh_config_load, for this key alone. */
 	if (!v || is_null(v)) {
-		s = strdup("refs/notes/zadig");
-	} else if (v->type != YAML_SCALAR_NODE || expand(&x, v, &s) < 0 ||
-		   strncmp(s, "refs/", 5) != 0) {
+		if (!(s = strdup("refs/notes/zadig")))
+			x.nomem = true;
+	} else if (v->type != YAML_SCALAR_NODE) {
+		report(&x, &v->start_mark, "expected a string, got %s",
+		       kind(v));
+	} else if (!expand(&x, v, &s) &&
+		   (why = notes_ref_problem(reason, sizeof(reason), s))) {
+		report(&x, &v->start_mark, "invalid notes.ref '%s': %s",
+		       sval(v), why);
+	}
+	if (x.nomem)
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+	else if (x.errs.len)
+		rc = zh_error_set(err, ZH_ECONFIG, "%s", x.errs.v[0].text);
+	if (rc) {
 		free(s);
 		s = NULL;
-		rc = zh_error_set(err, ZH_ECONFIG,
-				  "notes.ref in '%s' is not "
-				  "usable",
-				  path);
-		goto out_doc;
 	}
-	if (!s)
-		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 	*out = s;
-out_doc:
 	yaml_document_delete(&doc);
 out_parser:
 	yaml_parser_delete(&parser);

@@ -27,7 +27,7 @@ enum {
 	ZH_KF_SECRET = 1 << 3,	 /* wiped on free, never quoted */
 	ZH_KF_LISTEN = 1 << 4,	 /* host:port */
 	ZH_KF_ENUM_STR = 1 << 5, /* ENUM stored as a malloc'd string */
-	ZH_KF_REF = 1 << 6,	 /* a full ref name */
+	ZH_KF_REF = 1 << 6,	 /* a ref under refs/notes/ git accepts */
 };
 
 /* One key of the file. path is dotted from the top, "[]" marking list

@@ -61,7 +61,9 @@ const struct zh_config_key zh_config_keys[] = {
      .def = "refs/notes/zadig",
      .flags = ZH_KF_REF,
      .off = TOP(notes.ref),
-     .doc = "the notes ref the status is written to"},
+     .doc = "the notes ref the status is written to: a ref under "
+	    "refs/notes/ with a name git accepts (no spaces, `..`, `~`, "
+	    "`^`, `:`, ...)"},
     {.path = "notes.push",
      .type = ZH_KT_BOOL,
      .def = "false",

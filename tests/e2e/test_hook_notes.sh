@@ -62,6 +62,13 @@ printf 'notes: {ref: [\n' >"$T/broken.yaml"
 run git zadig status --config "$T/broken.yaml"
 expect "status with a broken config: says so, reads the default ref" 0 \
 	"^  passed wf-dev #1 " "^git-zadig: warning: .*broken.yaml.*; reading refs/notes/zadig$"
+# a notes.ref that is not a notes ref is not read either (it was: a branch)
+printf 'notes:\n  ref: refs/heads/main\n' >"$T/branch.yaml"
+run git zadig status --config "$T/branch.yaml"
+expect "status with notes.ref naming a branch: says so, reads the default ref" 0 \
+	"^  passed wf-dev #1 " "^git-zadig: warning: .*branch.yaml:2:8: invalid notes.ref 'refs/heads/main': it must be under refs/notes/, like refs/notes/zadig; reading refs/notes/zadig$"
+run git zadig config check "$T/branch.yaml"
+expect "config check refuses notes.ref naming a branch" 2 "branch.yaml:2:8: invalid notes.ref 'refs/heads/main'"
 
 # a note with bytes that are not UTF-8 and a field named like a key of
 # the line's own: status --json stays valid JSON, one key each

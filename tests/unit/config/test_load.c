@@ -433,15 +433,120 @@ static void wrong_types(void **state)
 	fails(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: e,"
 		    " release_images: {}}\n",
 	      "t.yaml:6:49: expected a list, got a mapping");
-	fails(ZADIG "notes: {ref: zadig}\n",
-	      "t.yaml:4:14: notes.ref must be a full ref name like "
-	      "refs/notes/zadig, got 'zadig'");
 	fails(ZADIG "webhook: {listen: 8080}\n",
 	      "t.yaml:4:19: invalid listen address '8080': expected "
 	      "host:port");
 	fails(ZADIG "webhook: {public_url: hooks.example.com}\n",
 	      "t.yaml:4:23: webhook.public_url must start with http:// or "
 	      "https://, got 'hooks.example.com'");
+}
+
+/* zh_config_notes_ref on a file holding text: its answer, or the error. */
+static int notes_ref_of(char **out, struct zh_error *e, const char *text)
+{
+	char path[] = "/tmp/zh-notes-ref-XXXXXX";
+	int fd = mkstemp(path), rc;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	rc = zh_config_notes_ref(out, path, e);
+	unlink(path);
+	return rc;
+}
+
+/* The audit: "refs/heads/main" passed and the notes commits went on top
+ * of the branch; "refs/notes/za dig" passed and failed at every run. */
+static void notes_ref(void **state)
+{
+	static const char *const good[] = {
+	    "refs/notes/zadig", "refs/notes/ci/prod", "refs/notes/a.b-c_d@x",
+	    "refs/notes/caf\xc3\xa9", NULL};
+	/* written: inside double quotes in the file; value: what it reads
+	 * (NULL: the same), quoted in the message */
+	static const struct {
+		const char *written, *value, *why;
+	} bad[] = {
+	    {"zadig", NULL,
+	     "it must be under refs/notes/, like refs/notes/zadig"},
+	    {"refs/heads/main", NULL,
+	     "it must be under refs/notes/, like refs/notes/zadig"},
+	    {"refs/notes", NULL,
+	     "it must be under refs/notes/, like refs/notes/zadig"},
+	    {"refs/notes/", NULL, "a ref name cannot end with '/'"},
+	    {"refs/notes/za dig", NULL, "a ref name cannot contain a space"},
+	    {"refs/notes/a\tb", NULL,
+	     "a ref name cannot contain a control character"},
+	    {"refs/notes/a\\x7fb",
+	     "refs/notes/a\x7f"
+	     "b",
+	     "a ref name cannot contain a control character"},
+	    {"refs/notes/a..b", NULL, "a ref name cannot contain '..'"},
+	    {"refs/notes/a@{1}", NULL, "a ref name cannot contain '@{'"},
+	    {"refs/notes/a//b", NULL, "a ref name cannot contain '//'"},
+	    {"refs/notes/a/", NULL, "a ref name cannot end with '/'"},
+	    {"refs/notes/a.", NULL, "a ref name cannot end with '.'"},
+	    {"refs/notes/.a", NULL, "no part of a ref name can start with '.'"},
+	    {"refs/notes/a/.b", NULL,
+	     "no part of a ref name can start with '.'"},
+	    {"refs/notes/a.lock", NULL,
+	     "no part of a ref name can end with '.lock'"},
+	    {"refs/notes/a.lock/b", NULL,
+	     "no part of a ref name can end with '.lock'"},
+	    {"refs/notes/a~1", NULL, "a ref name cannot contain '~'"},
+	    {"refs/notes/a^", NULL, "a ref name cannot contain '^'"},
+	    {"refs/notes/a:b", NULL, "a ref name cannot contain ':'"},
+	    {"refs/notes/a?", NULL, "a ref name cannot contain '?'"},
+	    {"refs/notes/a*", NULL, "a ref name cannot contain '*'"},
+	    {"refs/notes/a[b", NULL, "a ref name cannot contain '['"},
+	    {"refs/notes/a\\\\b", "refs/notes/a\\b",
+	     "a ref name cannot contain '\\'"},
+	};
+	struct zh_error e;
+	char text[256], want[512], *ref;
+	struct res r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; good[i]; i++) {
+		snprintf(text, sizeof(text), ZADIG "notes: {ref: '%s'}\n",
+			 good[i]);
+		ok(&r, text);
+		assert_string_equal(r.c->notes.ref, good[i]);
+		done(&r);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), ZADIG "notes: {ref: \"%s\"}\n",
+			 bad[i].written);
+		snprintf(want, sizeof(want),
+			 "t.yaml:4:14: invalid notes.ref '%s': %s",
+			 bad[i].value ? bad[i].value : bad[i].written,
+			 bad[i].why);
+		fails(text, want);
+	}
+	/* git zadig status reads notes.ref alone: the same rules */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(
+	    notes_ref_of(&ref, &e, "notes:\n  ref: refs/notes/ci\n"), 0);
+	assert_string_equal(ref, "refs/notes/ci");
+	free(ref);
+	assert_int_equal(notes_ref_of(&ref, &e, "zadig: {}\n"), 0);
+	assert_string_equal(ref, "refs/notes/zadig");
+	free(ref);
+	assert_int_equal(
+	    notes_ref_of(&ref, &e, "notes:\n  ref: refs/heads/main\n"),
+	    ZH_ECONFIG);
+	assert_null(ref);
+	assert_non_null(strstr(e.msg, ":2:8: invalid notes.ref "
+				      "'refs/heads/main': it must be under "
+				      "refs/notes/, like refs/notes/zadig"));
+	assert_int_equal(
+	    notes_ref_of(&ref, &e, "notes:\n  ref: 'refs/notes/za dig'\n"),
+	    ZH_ECONFIG);
+	assert_null(ref);
+	assert_non_null(strstr(e.msg, ":2:8: invalid notes.ref 'refs/notes/za "
+				      "dig': a ref name cannot contain a "
+				      "space"));
 }
 
 static void durations_and_sizes(void **state)
@@ -730,6 +835,7 @@ int main(void)
 	    cmocka_unit_test(unknown_keys),
 	    cmocka_unit_test(dotted_keys),
 	    cmocka_unit_test(wrong_types),
+	    cmocka_unit_test(notes_ref),
 	    cmocka_unit_test(durations_and_sizes),
 	    cmocka_unit_test(ranges_and_enums),
 	    cmocka_unit_test(globs),
