@@ -1285,7 +1285,10 @@ static void read_token(struct ctx *x, const char *file, const char *raw,
 		report(x, m, "token file name '%s' is too long", raw);
 		return;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO would wait for a writer (past the
+	 * hook's deadline); only a regular file is read, on which the flag
+	 * changes nothing. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		report(x, m, "cannot read token file '%s': %s", raw,
 		       strerror(errno));

@@ -33,8 +33,9 @@ const struct zh_config_key zh_config_keys[] = {
     {.path = "zadig.token_file",
      .type = ZH_KT_STRING,
      .off = TOP(zadig.token_file),
-     .doc = "file holding the token (mode 0600; relative to the config "
-	    "file), read at load time, trailing whitespace removed"},
+     .doc = "a regular file holding the token (mode 0600; relative to "
+	    "the config file), read at load time, trailing whitespace "
+	    "removed"},
     {.path = "zadig.timeout",
      .type = ZH_KT_DURATION,
      .def = "10s",

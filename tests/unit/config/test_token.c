@@ -29,8 +29,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	static const char *const files[] = {"token", "open-token", "empty",
-					    "two",   "tokfile",	   "c.yaml"};
+	static const char *const files[] = {
+	    "token", "open-token", "empty", "two", "tokfile", "c.yaml", "fifo"};
 	char path[256];
 	size_t i;
 
@@ -149,6 +149,33 @@ static void token_file_unreadable(void **state)
 		 "line",
 		 dir);
 	assert_string_equal(e.msg, want);
+	zh_config_diag_dispose(&d);
+}
+
+/* The audit: a FIFO named as token_file hung git zadig config check, and
+ * the hook past hook.deadline, in open() before the "not a regular
+ * file" check. SIGALRM ends the test if it blocks again. */
+static void token_file_fifo(void **state)
+{
+	struct zh_config *c;
+	struct zh_config_diag d;
+	struct zh_error e = {0};
+	char path[256], want[512];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	write_file("c.yaml", "zadig:\n  url: http://z\n  token_file: fifo\n",
+		   0644);
+	alarm(10);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), ZH_ECONFIG);
+	alarm(0);
+	snprintf(want, sizeof(want),
+		 "%s/c.yaml:3:15: token file 'fifo' is not a regular file",
+		 dir);
+	assert_string_equal(e.msg, want);
+	assert_int_equal(d.len, 1);
 	zh_config_diag_dispose(&d);
 }
 
@@ -280,6 +307,7 @@ int main(void)
 	    cmocka_unit_test(token_file_read_and_trimmed),
 	    cmocka_unit_test(token_file_mode_warning),
 	    cmocka_unit_test(token_file_unreadable),
+	    cmocka_unit_test(token_file_fifo),
 	    cmocka_unit_test(token_never_in_messages),
 	    cmocka_unit_test(names_from_env),
 	};
