@@ -1,8 +1,9 @@
 /* YAML -> struct zh_config, driven by the key table of keys.c.
  *
- * libyaml's document API gives a node tree with marks; we walk it once,
- * looking every key up in the table by its dotted path, and collect every
- * problem as "FILE:LINE:COL: message" instead of stopping at the first. */
+ * load() builds libyaml's node tree, with marks, from the parser's events;
+ * we walk it once, looking every key up in the table by its dotted path,
+ * and collect every problem as "FILE:LINE:COL: message" instead of
+ * stopping at the first. */
 #include "config/config.h"
 
 #include <ctype.h>
@@ -28,6 +29,7 @@
 #define MAX_STRING (1 << 20)
 /* Aliases make a small file a large (or cyclic) tree: bound the walk. */
 #define NODE_BUDGET 1000000
+/* Of the file (load) and, through aliases, of a free-form value. */
 #define MAX_DEPTH 64
 #define PATH_MAX_LEN 256
 #define DIST_MAX 48 /* longer unknown keys get no suggestion */
@@ -1499,15 +1501,326 @@ static void syntax_error(struct ctx *x, yaml_parser_t *p, const char *text,
 		report(x, &m, "yaml: %s", what);
 }
 
+/* ---- loading ---- */
+
+/* One YAML document as yaml_parser_load builds it, but read from the
+ * parser's events by load(), which stops at the first list or map nested
+ * deeper than MAX_DEPTH: libyaml's scanner does work in the depth of flow
+ * nesting on every token, so 200,000 '[' took minutes before anything
+ * looked at the depth. A node's tag is the one written, or NULL. Only
+ * doc.nodes is set; free with ydoc_dispose. */
+struct ydoc {
+	yaml_document_t doc;
+};
+
+struct anchor {
+	char *name;
+	int node;
+	yaml_mark_t mark;
+};
+
+struct loader {
+	struct ctx *x;
+	yaml_document_t *doc;
+	struct anchor *anchors;
+	size_t nanchors, capanchors;
+	/* the lists and maps being read, and a map's key waiting for its
+	 * value (0: none) */
+	struct {
+		int node, key;
+	} open[MAX_DEPTH];
+	size_t depth;
+};
+
+static void ydoc_dispose(struct ydoc *d)
+{
+	yaml_node_t *n;
+
+	for (n = d->doc.nodes.start; n && n < d->doc.nodes.top; n++) {
+		free(n->tag);
+		if (n->type == YAML_SCALAR_NODE)
+			free(n->data.scalar.value);
+		else if (n->type == YAML_SEQUENCE_NODE)
+			free(n->data.sequence.items.start);
+		else if (n->type == YAML_MAPPING_NODE)
+			free(n->data.mapping.pairs.start);
+	}
+	free(d->doc.nodes.start);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Grow the array at *start (n used of *cap elements of size) for one
+ * more; false when out of memory. */
+static bool grow(void **start, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : 8;
+	void *v;
+
+	if (n < *cap)
+		return true;
+	if (!(v = realloc(*start, ncap * size)))
+		return false;
+	*start = v;
+	*cap = ncap;
+	return true;
+}
+
+/* Append n (taking what it owns, also on failure); its index, or 0 when
+ * out of memory. Indexes, not pointers, last while nodes are added. */
+static int add_node(struct loader *l, yaml_node_t *n)
+{
+	yaml_document_t *doc = l->doc;
+	size_t len = (size_t)(doc->nodes.top - doc->nodes.start);
+	size_t cap = (size_t)(doc->nodes.end - doc->nodes.start);
+	void *start = doc->nodes.start;
+
+	if (!grow(&start, &cap, len, sizeof(*n))) {
+		free(n->tag);
+		if (n->type == YAML_SCALAR_NODE)
+			free(n->data.scalar.value);
+		l->x->nomem = true;
+		return 0;
+	}
+	doc->nodes.start = start;
+	doc->nodes.top = doc->nodes.start + len;
+	doc->nodes.end = doc->nodes.start + cap;
+	*doc->nodes.top++ = *n;
+	return (int)len + 1;
+}
+
+/* Make node id the next item of the open list, or the next key or value
+ * of the open map; the first node is the root. */
+static bool add_child(struct loader *l, int id)
+{
+	yaml_node_t *p;
+	size_t n, cap;
+	void *start;
+
+	if (!l->depth)
+		return true;
+	p = &l->doc->nodes.start[l->open[l->depth - 1].node - 1];
+	if (p->type == YAML_SEQUENCE_NODE) {
+		start = p->data.sequence.items.start;
+		n = (size_t)(p->data.sequence.items.top -
+			     (yaml_node_item_t *)start);
+		cap = (size_t)(p->data.sequence.items.end -
+			       (yaml_node_item_t *)start);
+		if (!grow(&start, &cap, n, sizeof(yaml_node_item_t)))
+			goto nomem;
+		p->data.sequence.items.start = start;
+		p->data.sequence.items.end = p->data.sequence.items.start + cap;
+		p->data.sequence.items.top = p->data.sequence.items.start + n;
+		*p->data.sequence.items.top++ = id;
+		return true;
+	}
+	if (!l->open[l->depth - 1].key) {
+		l->open[l->depth - 1].key = id;
+		return true;
+	}
+	start = p->data.mapping.pairs.start;
+	n = (size_t)(p->data.mapping.pairs.top - (yaml_node_pair_t *)start);
+	cap = (size_t)(p->data.mapping.pairs.end - (yaml_node_pair_t *)start);
+	if (!grow(&start, &cap, n, sizeof(yaml_node_pair_t)))
+		goto nomem;
+	p->data.mapping.pairs.start = start;
+	p->data.mapping.pairs.end = p->data.mapping.pairs.start + cap;
+	p->data.mapping.pairs.top = p->data.mapping.pairs.start + n;
+	p->data.mapping.pairs.top->key = l->open[l->depth - 1].key;
+	p->data.mapping.pairs.top->value = id;
+	p->data.mapping.pairs.top++;
+	l->open[l->depth - 1].key = 0;
+	return true;
+nomem:
+	l->x->nomem = true;
+	return false;
+}
+
+/* Remember anchor (from event e, may be NULL) for node id. libyaml's
+ * loader refuses an anchor defined twice; so does this one. */
+static bool add_anchor(struct loader *l, const yaml_char_t *anchor, int id,
+		       const yaml_mark_t *m)
+{
+	void *v = l->anchors;
+	struct anchor *a;
+	size_t i;
+
+	if (!anchor)
+		return true;
+	for (i = 0; i < l->nanchors; i++) {
+		if (strcmp(l->anchors[i].name, (const char *)anchor) == 0) {
+			report(l->x, m,
+			       "duplicate anchor '&%s' (first at "
+			       "line %d)",
+			       (const char *)anchor,
+			       (int)l->anchors[i].mark.line + 1);
+			return false;
+		}
+	}
+	if (!grow(&v, &l->capanchors, l->nanchors, sizeof(*a))) {
+		l->x->nomem = true;
+		return false;
+	}
+	l->anchors = v;
+	a = &l->anchors[l->nanchors];
+	if (!(a->name = strdup((const char *)anchor))) {
+		l->x->nomem = true;
+		return false;
+	}
+	l->nanchors++;
+	a->node = id;
+	a->mark = *m;
+	return true;
+}
+
+/* The node of one event: 1 added, 0 the document ended, -1 stop
+ * (reported, or out of memory). */
+static int load_event(struct loader *l, const yaml_event_t *e)
+{
+	const yaml_char_t *anchor = NULL, *tag = NULL;
+	yaml_node_t n;
+	size_t i;
+	int id;
+
+	memset(&n, 0, sizeof(n));
+	n.start_mark = e->start_mark;
+	n.end_mark = e->end_mark;
+	switch (e->type) {
+	case YAML_ALIAS_EVENT:
+		for (i = l->nanchors; i--;)
+			if (strcmp(l->anchors[i].name,
+				   (const char *)e->data.alias.anchor) == 0)
+				break;
+		if (i == (size_t)-1) {
+			report(l->x, &e->start_mark,
+			       "yaml: found undefined alias '*%s'",
+			       (const char *)e->data.alias.anchor);
+			return -1;
+		}
+		return add_child(l, l->anchors[i].node) ? 1 : -1;
+	case YAML_SCALAR_EVENT:
+		n.type = YAML_SCALAR_NODE;
+		anchor = e->data.scalar.anchor;
+		tag = e->data.scalar.tag;
+		n.data.scalar.length = e->data.scalar.length;
+		n.data.scalar.style = e->data.scalar.style;
+		if (!(n.data.scalar.value = malloc(n.data.scalar.length + 1)))
+			goto nomem;
+		memcpy(n.data.scalar.value, e->data.scalar.value,
+		       n.data.scalar.length + 1);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		if (l->depth == MAX_DEPTH) {
+			report(l->x, &e->start_mark,
+			       "nesting deeper than %d levels", MAX_DEPTH);
+			return -1;
+		}
+		if (e->type == YAML_SEQUENCE_START_EVENT) {
+			n.type = YAML_SEQUENCE_NODE;
+			anchor = e->data.sequence_start.anchor;
+			tag = e->data.sequence_start.tag;
+			n.data.sequence.style = e->data.sequence_start.style;
+		} else {
+			n.type = YAML_MAPPING_NODE;
+			anchor = e->data.mapping_start.anchor;
+			tag = e->data.mapping_start.tag;
+			n.data.mapping.style = e->data.mapping_start.style;
+		}
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		l->depth--;
+		return 1;
+	case YAML_DOCUMENT_END_EVENT:
+		return 0;
+	default: /* stream and document start */
+		return 1;
+	}
+	if (tag && !(n.tag = (yaml_char_t *)strdup((const char *)tag))) {
+		free(n.data.scalar.value);
+		goto nomem;
+	}
+	if (!(id = add_node(l, &n)) || !add_child(l, id) ||
+	    !add_anchor(l, anchor, id, &e->start_mark))
+		return -1;
+	if (n.type != YAML_SCALAR_NODE) {
+		l->open[l->depth].node = id;
+		l->open[l->depth].key = 0;
+		l->depth++;
+	}
+	return 1;
+nomem:
+	l->x->nomem = true;
+	return -1;
+}
+
+/* Load the first document of text into d. Returns 0 when it is complete
+ * (a second document, or a syntax error after the first, is reported
+ * but the first is still there to check), -1 when it is not: reported,
+ * or out of memory. */
+static int load(struct ctx *x, struct ydoc *d, const char *text, size_t len)
+{
+	struct loader l;
+	yaml_parser_t parser;
+	yaml_event_t e;
+	int rc = -1, r = 1;
+	bool empty = false;
+	size_t i;
+
+	memset(d, 0, sizeof(*d));
+	memset(&l, 0, sizeof(l));
+	l.x = x;
+	l.doc = &d->doc;
+	if (!yaml_parser_initialize(&parser)) {
+		x->nomem = true;
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (r > 0) {
+		if (!yaml_parser_parse(&parser, &e)) {
+			syntax_error(x, &parser, text, len);
+			goto out;
+		}
+		if (e.type == YAML_STREAM_END_EVENT)
+			empty = true;
+		r = empty ? 0 : load_event(&l, &e);
+		yaml_event_delete(&e);
+	}
+	if (r < 0)
+		goto out;
+	rc = 0;
+	/* What follows the first document: the end, or another one. */
+	if (empty)
+		goto out;
+	if (!yaml_parser_parse(&parser, &e)) {
+		syntax_error(x, &parser, text, len);
+		goto out;
+	}
+	if (e.type == YAML_DOCUMENT_START_EVENT) {
+		yaml_event_delete(&e);
+		if (!yaml_parser_parse(&parser, &e)) {
+			syntax_error(x, &parser, text, len);
+			goto out;
+		}
+		report(x, &e.start_mark, "only one yaml document is allowed");
+	}
+	yaml_event_delete(&e);
+out:
+	for (i = 0; i < l.nanchors; i++)
+		free(l.anchors[i].name);
+	free(l.anchors);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
 static int parse(struct zh_config **out, const char *name, const char *base_dir,
 		 const char *text, size_t len, struct zh_config_diag *diag,
 		 struct zh_error *err)
 {
 	struct ctx x;
 	struct frame *top = NULL;
-	yaml_parser_t parser;
-	yaml_document_t doc, extra;
-	bool parser_ok = false, doc_ok = false;
+	struct ydoc doc;
+	bool doc_ok = false;
 	const yaml_node_t *root = NULL;
 	char **msgs;
 	size_t n;
@@ -1518,7 +1831,7 @@ static int parse(struct zh_config **out, const char *name, const char *base_dir,
 	x.name = name ? name : "<config>";
 	x.base_dir = base_dir;
 	x.budget = NODE_BUDGET;
-	x.doc = &doc;
+	x.doc = &doc.doc;
 	if (diag)
 		memset(diag, 0, sizeof(*diag));
 	if (!(x.cfg = calloc(1, sizeof(*x.cfg))) ||
@@ -1529,28 +1842,10 @@ static int parse(struct zh_config **out, const char *name, const char *base_dir,
 	top->scope = "";
 	top->base = (char *)x.cfg;
 	apply_defaults(&x, "", top->base);
-	if (!yaml_parser_initialize(&parser)) {
-		x.nomem = true;
-		goto out;
-	}
-	parser_ok = true;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		syntax_error(&x, &parser, text, len);
-		goto out;
-	}
 	doc_ok = true;
-	root = yaml_document_get_root_node(&doc);
-	if (root && yaml_parser_load(&parser, &extra)) {
-		const yaml_node_t *r2 = yaml_document_get_root_node(&extra);
-
-		if (r2)
-			report(&x, &r2->start_mark,
-			       "only one yaml document is allowed");
-		yaml_document_delete(&extra);
-	} else if (root) {
-		syntax_error(&x, &parser, text, len);
-	}
+	if (load(&x, &doc, text, len) < 0)
+		goto out;
+	root = yaml_document_get_root_node(&doc.doc);
 	if (root && root->type != YAML_MAPPING_NODE && !is_null(root)) {
 		report(&x, &root->start_mark,
 		       "expected a mapping at the top level, got %s",
@@ -1564,9 +1859,7 @@ out:
 	if (x.cfg)
 		redact_scope(&x, "", (char *)x.cfg);
 	if (doc_ok)
-		yaml_document_delete(&doc);
-	if (parser_ok)
-		yaml_parser_delete(&parser);
+		ydoc_dispose(&doc);
 	free(top);
 	free(x.names);
 	if (x.nomem) {
@@ -1707,8 +2000,7 @@ static const yaml_node_t *map_value(struct ctx *x, const yaml_node_t *map,
 int zh_config_notes_ref(char **out, const char *path, struct zh_error *err)
 {
 	const yaml_node_t *v;
-	yaml_parser_t parser;
-	yaml_document_t doc;
+	struct ydoc doc;
 	struct ctx x;
 	char *text = NULL, *s = NULL, reason[64];
 	const char *why;
@@ -1720,20 +2012,21 @@ int zh_config_notes_ref(char **out, const char *path, struct zh_error *err)
 		return rc;
 	memset(&x, 0, sizeof(x));
 	x.name = path;
-	x.doc = &doc;
-	if (!yaml_parser_initialize(&parser)) {
-		free(text);
-		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	x.doc = &doc.doc;
+	if (load(&x, &doc, text, len) < 0) {
+		if (x.nomem)
+			rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+		else
+			rc = zh_error_set(err, ZH_ECONFIG, "%s",
+					  x.errs.len ? x.errs.v[0].text
+						     : "not valid yaml");
+		goto out;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		rc = zh_error_set(err, ZH_ECONFIG, "'%s' is not valid yaml",
-				  path);
-		goto out_parser;
-	}
-	v = map_value(&x,
-		      map_value(&x, yaml_document_get_root_node(&doc), "notes"),
-		      "ref");
+	/* What follows the first document is not this key's business. */
+	msgs_dispose(&x.errs);
+	v = map_value(
+	    &x, map_value(&x, yaml_document_get_root_node(&doc.doc), "notes"),
+	    "ref");
 	/* The checks and messages of zh_config_load, for this key alone. */
 	if (!v || is_null(v)) {
 		if (!(s = strdup("refs/notes/zadig")))
@@ -1755,9 +2048,8 @@ int zh_config_notes_ref(char **out, const char *path, struct zh_error *err)
 		s = NULL;
 	}
 	*out = s;
-	yaml_document_delete(&doc);
-out_parser:
-	yaml_parser_delete(&parser);
+out:
+	ydoc_dispose(&doc);
 	msgs_dispose(&x.errs);
 	msgs_dispose(&x.warns);
 	free(text);

@@ -332,6 +332,12 @@ static void syntax_errors(void **state)
 	      "t.yaml:5:1: only one yaml document is allowed");
 	fails("- a\n- b\n",
 	      "t.yaml:1:1: expected a mapping at the top level, got a list");
+	fails(ZADIG "x: [&a 1, &a 2]\n",
+	      "t.yaml:4:11: duplicate anchor '&a' (first at line 4)");
+	fails(ZADIG "x: [*a]\n",
+	      "t.yaml:4:5: yaml: found undefined alias '*a'");
+	fails(ZADIG "---\n---\n",
+	      "t.yaml:5:1: only one yaml document is allowed");
 }
 
 static void missing_zadig(void **state)
@@ -805,6 +811,68 @@ static void hostile_input(void **state)
 	done(&r);
 }
 
+/* n '[' then n ']' as the inputs of a rule, on line 9 from column 15,
+ * at the fifth level of the file. */
+static void deep_inputs(struct zh_buf *b, size_t n)
+{
+	size_t i;
+
+	zh_buf_init(b, 1 << 20);
+	assert_int_equal(zh_buf_puts(b,
+				     ZADIG "rules:\n  - name: a\n"
+					   "    custom_workflow:\n"
+					   "      project: p\n      name: n\n"
+					   "      inputs: "),
+			 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(zh_buf_puts(b, "["), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(zh_buf_puts(b, "]"), 0);
+	assert_int_equal(zh_buf_puts(b, "\n"), 0);
+}
+
+/* The audit: 200,000 levels of '[' (400 KB) took minutes in config
+ * check: libyaml's scanner does work in the depth on every token, and
+ * the whole file was read before the depth was looked at. Loading stops
+ * at the first list or map nested deeper than 64 levels of the file. */
+static void deep_nesting(void **state)
+{
+	struct zh_buf b;
+	struct res r;
+	size_t i;
+
+	(void)state;
+	deep_inputs(&b, 200000);
+	run(&r, zh_buf_cstr(&b));
+	assert_int_equal(r.rc, ZH_ECONFIG);
+	assert_int_equal(r.d.len, 1);
+	/* the 61st '[' is the 65th level */
+	assert_string_equal(r.d.msgs[0],
+			    "t.yaml:9:75: nesting deeper than 64 levels");
+	done(&r);
+	zh_buf_dispose(&b);
+	/* 64 levels are fine */
+	deep_inputs(&b, 60);
+	ok(&r, zh_buf_cstr(&b));
+	done(&r);
+	zh_buf_dispose(&b);
+	deep_inputs(&b, 61);
+	fails(zh_buf_cstr(&b), "t.yaml:9:75: nesting deeper than 64 levels");
+	zh_buf_dispose(&b);
+	/* also where nothing reads it, and in maps: the 64th '{' under
+	 * the top-level map, at column 4 + 63 * 4 */
+	zh_buf_init(&b, 1 << 20);
+	assert_int_equal(zh_buf_puts(&b, ZADIG "x: "), 0);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(zh_buf_puts(&b, "{a: "), 0);
+	assert_int_equal(zh_buf_puts(&b, "{}"), 0);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(zh_buf_puts(&b, "}"), 0);
+	assert_int_equal(zh_buf_puts(&b, "\n"), 0);
+	fails(zh_buf_cstr(&b), "t.yaml:4:256: nesting deeper than 64 levels");
+	zh_buf_dispose(&b);
+}
+
 static void load_missing_file(void **state)
 {
 	struct zh_config *c = NULL;
@@ -844,6 +912,7 @@ int main(void)
 	    cmocka_unit_test(all_errors_reported),
 	    cmocka_unit_test(many_rules),
 	    cmocka_unit_test(hostile_input),
+	    cmocka_unit_test(deep_nesting),
 	    cmocka_unit_test(load_missing_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
