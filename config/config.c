@@ -671,6 +671,13 @@ static void set_scalar(struct ctx *x, char *base, const struct zh_config_key *k,
 			       raw);
 			break;
 		}
+		if (v > ZH_CONFIG_MAX_DURATION_MS) {
+			report(x, m,
+			       "%s must be at most 876000h (100 years), got "
+			       "'%s'",
+			       disp, raw);
+			break;
+		}
 		*(int64_t *)field(base, k) = v;
 		break;
 	case ZH_KT_SIZE:

@@ -147,6 +147,11 @@ int zh_config_locate(char **out, const char *explicit_path,
  * only then. */
 bool zh_config_wants_git_value(const char *explicit_path);
 
+/* The longest duration a configuration holds: 100 years (876000h). The
+ * programs add durations to the time of day in ms, double poll intervals
+ * and multiply the timeout by a few; bounded here, that never overflows. */
+#define ZH_CONFIG_MAX_DURATION_MS (876000LL * 3600 * 1000)
+
 /* Parse "500ms", "10s", "5m", "24h" (sums like "1h30m" too) into ms.
  * Returns 0 or ZH_EINVALID. */
 int zh_config_parse_duration(int64_t *out_ms, const char *s);

@@ -587,6 +587,53 @@ static void durations_and_sizes(void **state)
 	done(&r);
 }
 
+/* The audit: hook.deadline: 9223372036854775807ms passed config check,
+ * then the start time plus the deadline overflowed and every rule was
+ * "queued, the hook deadline was reached". Durations end at 100 years
+ * (876000h), where now plus a few of them still fits in 64 bits. */
+static void duration_bound(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+	    {ZADIG "hook: {deadline: 9223372036854775807ms}\n",
+	     "t.yaml:4:18: hook.deadline must be at most 876000h (100 years), "
+	     "got '9223372036854775807ms'"},
+	    {ZADIG "hook: {deadline: 876000h1ms}\n",
+	     "t.yaml:4:18: hook.deadline must be at most 876000h (100 years), "
+	     "got '876000h1ms'"},
+	    {"zadig: {url: http://z, token: t, timeout: 876001h}\n",
+	     "t.yaml:1:43: zadig.timeout must be at most 876000h (100 years), "
+	     "got '876001h'"},
+	    {ZADIG "poll: {interval: 876001h, max_interval: 876000h}\n",
+	     "t.yaml:4:18: poll.interval must be at most 876000h (100 years), "
+	     "got '876001h'"},
+	    {ZADIG "poll: {max_interval: 876001h}\n",
+	     "t.yaml:4:22: poll.max_interval must be at most 876000h (100 "
+	     "years), got '876001h'"},
+	    {ZADIG "poll: {give_up_after: 876001h}\n",
+	     "t.yaml:4:23: poll.give_up_after must be at most 876000h (100 "
+	     "years), got '876001h'"},
+	};
+	const int64_t max = 876000LL * 3600 * 1000;
+	struct res r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		fails(bad[i].text, bad[i].want);
+	ok(&r, "zadig: {url: http://z, token: t, timeout: 876000h}\n"
+	       "hook: {deadline: 876000h}\n"
+	       "poll: {interval: 876000h, max_interval: 876000h,"
+	       " give_up_after: 876000h}\n");
+	assert_int_equal(r.c->zadig.timeout_ms, max);
+	assert_int_equal(r.c->hook.deadline_ms, max);
+	assert_int_equal(r.c->poll.interval_ms, max);
+	assert_int_equal(r.c->poll.max_interval_ms, max);
+	assert_int_equal(r.c->poll.give_up_after_ms, max);
+	done(&r);
+}
+
 static void ranges_and_enums(void **state)
 {
 	struct res r;
@@ -905,6 +952,7 @@ int main(void)
 	    cmocka_unit_test(wrong_types),
 	    cmocka_unit_test(notes_ref),
 	    cmocka_unit_test(durations_and_sizes),
+	    cmocka_unit_test(duration_bound),
 	    cmocka_unit_test(ranges_and_enums),
 	    cmocka_unit_test(globs),
 	    cmocka_unit_test(rule_shape),
