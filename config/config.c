@@ -338,18 +338,22 @@ static bool plain(const yaml_node_t *n)
 	       n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
-static bool is_null(const yaml_node_t *n)
+/* YAML 1.2 core schema null: "", "~", "null", "Null", "NULL". */
+static bool yaml_null(const char *s)
 {
 	static const char *const nulls[] = {"",	    "~",    "null",
 					    "Null", "NULL", NULL};
 	size_t i;
 
-	if (!plain(n))
-		return false;
 	for (i = 0; nulls[i]; i++)
-		if (strcmp(sval(n), nulls[i]) == 0)
+		if (strcmp(s, nulls[i]) == 0)
 			return true;
 	return false;
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+	return plain(n) && yaml_null(sval(n));
 }
 
 static const char *kind(const yaml_node_t *n)
@@ -829,7 +833,9 @@ out:
 		free(items);
 }
 
-/* YAML 1.2 core schema booleans and integers, for free-form values. */
+/* YAML 1.2 core schema scalars, for free-form values. */
+#define CORE_TAG "tag:yaml.org,2002:"
+
 static bool yaml_bool(bool *out, const char *s)
 {
 	static const char *const t[] = {"true", "True", "TRUE", NULL};
@@ -845,24 +851,248 @@ static bool yaml_bool(bool *out, const char *s)
 	return false;
 }
 
-static bool yaml_int(int64_t *out, const char *s)
+/* [-+]?[0-9]+, 0o[0-7]+ or 0x[0-9a-fA-F]+: 1 with *out set, -1 when it
+ * does not fit in int64_t, 0 when s is no integer. */
+static int yaml_int(int64_t *out, const char *s)
 {
 	const char *d = (*s == '-' || *s == '+') ? s + 1 : s;
+	unsigned long long u;
 	char *end;
-	long long v;
+	int base = 10;
 
-	if (!*d || strspn(d, "0123456789") != strlen(d))
-		return false;
+	if ((s[0] == '0' && s[1] == 'o') || (s[0] == '0' && s[1] == 'x')) {
+		d = s + 2;
+		base = s[1] == 'o' ? 8 : 16;
+	}
+	if (!*d || strspn(d, base == 8	  ? "01234567"
+			     : base == 16 ? "0123456789abcdefABCDEF"
+					  : "0123456789") != strlen(d))
+		return 0;
 	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
+	if (base == 10) {
+		*out = strtoll(s, &end, 10);
+		return errno ? -1 : 1;
+	}
+	u = strtoull(d, &end, base);
+	if (errno || u > INT64_MAX)
+		return -1;
+	*out = (int64_t)u;
+	return 1;
 }
 
-/* A YAML node as a free-form value: plain scalars that read as integers,
- * booleans or null become those; everything quoted is a string. NULL when
+/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+static bool yaml_float(const char *s)
+{
+	size_t n;
+
+	if (*s == '-' || *s == '+')
+		s++;
+	n = strspn(s, "0123456789");
+	s += n;
+	if (*s == '.') {
+		s++;
+		if (!n && !strspn(s, "0123456789"))
+			return false;
+		s += strspn(s, "0123456789");
+	} else if (!n) {
+		return false;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '-' || *s == '+')
+			s++;
+		if (!(n = strspn(s, "0123456789")))
+			return false;
+		s += n;
+	}
+	return !*s;
+}
+
+/* .inf, -.Inf, .NaN and the like: floats JSON cannot write. */
+static bool yaml_inf_nan(const char *s)
+{
+	const char *d = (*s == '-' || *s == '+') ? s + 1 : s;
+
+	if (strcmp(d, ".inf") == 0 || strcmp(d, ".Inf") == 0 ||
+	    strcmp(d, ".INF") == 0)
+		return true;
+	return d == s && (strcmp(s, ".nan") == 0 || strcmp(s, ".NaN") == 0 ||
+			  strcmp(s, ".NAN") == 0);
+}
+
+/* The JSON spelling of s, a yaml_float (or a decimal yaml_int): no '+',
+ * no leading zeros, a digit on each side of the point; a float keeps a
+ * point or an exponent ("1." is 1.0, "!!float 7" 7.0). malloc'd, NULL
+ * when out of memory. */
+static char *json_number(const char *s, bool is_float)
+{
+	struct zh_buf b;
+	size_t n;
+
+	zh_buf_init(&b, MAX_STRING);
+	if (*s == '-' && zh_buf_puts(&b, "-"))
+		goto fail;
+	if (*s == '-' || *s == '+')
+		s++;
+	n = strspn(s, "0123456789");
+	while (n > 1 && *s == '0') {
+		s++;
+		n--;
+	}
+	if (zh_buf_append(&b, n ? s : "0", n ? n : 1))
+		goto fail;
+	s += n;
+	if (*s == '.') {
+		n = strspn(++s, "0123456789");
+		if (n && (zh_buf_puts(&b, ".") || zh_buf_append(&b, s, n)))
+			goto fail;
+		s += n;
+	}
+	if (zh_buf_puts(&b, s))
+		goto fail;
+	if (is_float && !strpbrk(zh_buf_cstr(&b), ".eE") &&
+	    zh_buf_puts(&b, ".0"))
+		goto fail;
+	return zh_buf_detach(&b);
+fail:
+	zh_buf_dispose(&b);
+	return NULL;
+}
+
+/* "!!int" for the core schema's tags, else the tag as written. */
+static const char *tag_name(char *buf, size_t n, const char *tag)
+{
+	if (strncmp(tag, CORE_TAG, strlen(CORE_TAG)) != 0)
+		return tag;
+	fmt(buf, n, "!!%s", tag + strlen(CORE_TAG));
+	return buf;
+}
+
+static struct zh_value *string_value(struct ctx *x, const yaml_node_t *n)
+{
+	struct zh_value *v;
+	char *str;
+
+	if (expand(x, n, &str))
+		return NULL;
+	if (!(v = zh_value_new_string(str)))
+		x->nomem = true;
+	free(str);
+	return v;
+}
+
+static struct zh_value *number_value(struct ctx *x, const char *s,
+				     bool is_float)
+{
+	struct zh_value *v = NULL;
+	char *t = json_number(s, is_float);
+
+	if (!t || !(v = zh_value_new_number(t)))
+		x->nomem = true;
+	free(t);
+	return v;
+}
+
+/* A free-form scalar as YAML 1.2's core schema reads it. An explicit tag
+ * decides (!!str, !!int, !!float, !!bool, !!null; "!" is a string) and
+ * the text must fit it, whatever the quotes. Untagged, a quoted scalar is
+ * a string, and a plain one null, a boolean, an integer or a float when
+ * it reads as one (a float and an integer past int64_t as JSON numbers
+ * with their own digits), else a string. NULL when reported (or out of
+ * memory). */
+static struct zh_value *scalar_value(struct ctx *x, const yaml_node_t *n)
+{
+	const char *s = sval(n), *tag = (const char *)n->tag, *want = NULL;
+	struct zh_value *v = NULL;
+	bool b, is_int, is_float, dec;
+	char name[64];
+	int64_t i;
+	int r;
+
+	if (strlen(s) != n->data.scalar.length) {
+		report(x, &n->start_mark, "string contains a NUL byte");
+		return NULL;
+	}
+	if (tag && strcmp(tag, "!") == 0)
+		tag = CORE_TAG "str";
+	if ((!tag && !plain(n)) || (tag && strcmp(tag, CORE_TAG "str") == 0))
+		return string_value(x, n);
+	is_int = tag && strcmp(tag, CORE_TAG "int") == 0;
+	is_float = tag && strcmp(tag, CORE_TAG "float") == 0;
+	if ((!tag || strcmp(tag, CORE_TAG "null") == 0) && yaml_null(s)) {
+		v = zh_value_new(ZH_VALUE_NULL);
+		goto out;
+	}
+	if ((!tag || strcmp(tag, CORE_TAG "bool") == 0) && yaml_bool(&b, s)) {
+		v = zh_value_new_bool(b);
+		goto out;
+	}
+	if (!tag || is_int || is_float) {
+		r = yaml_int(&i, s);
+		dec = r && yaml_float(s); /* decimal digits */
+		if (r > 0 && !is_float) {
+			v = zh_value_new_int(i);
+			goto out;
+		}
+		if (r < 0 && !dec) {
+			report(x, &n->start_mark,
+			       "integer '%s' is out of range (quote it for a "
+			       "string)",
+			       s);
+			return NULL;
+		}
+		/* past int64_t, a decimal integer still has JSON digits */
+		if (dec || (!is_int && yaml_float(s)))
+			return number_value(x, s, is_float || !dec);
+		if (!is_int && yaml_inf_nan(s)) {
+			report(x, &n->start_mark,
+			       "invalid number '%s': JSON has no infinity or "
+			       "NaN (quote it for a string)",
+			       s);
+			return NULL;
+		}
+	}
+	if (!tag)
+		return string_value(x, n);
+	if (strcmp(tag, CORE_TAG "null") == 0)
+		want = "null, ~ or nothing";
+	else if (strcmp(tag, CORE_TAG "bool") == 0)
+		want = "true or false";
+	else if (is_int)
+		want = "an integer (decimal, 0o octal or 0x hex)";
+	else if (is_float)
+		want = "a number";
+	if (want)
+		report(x, &n->start_mark, "invalid %s '%s': expected %s",
+		       tag_name(name, sizeof(name), tag), s, want);
+	else
+		report(x, &n->start_mark,
+		       "unsupported tag '%s': free-form values take !!str, "
+		       "!!int, !!float, !!bool and !!null",
+		       tag_name(name, sizeof(name), tag));
+	return NULL;
+out:
+	if (!v)
+		x->nomem = true;
+	return v;
+}
+
+/* A list or map may carry its own tag, or "!", and no other. */
+static bool collection_tag(struct ctx *x, const yaml_node_t *n)
+{
+	const char *tag = (const char *)n->tag;
+	const char *own =
+	    n->type == YAML_SEQUENCE_NODE ? CORE_TAG "seq" : CORE_TAG "map";
+	char name[64];
+
+	if (!tag || strcmp(tag, "!") == 0 || strcmp(tag, own) == 0)
+		return true;
+	report(x, &n->start_mark, "unsupported tag '%s' on %s",
+	       tag_name(name, sizeof(name), tag), kind(n));
+	return false;
+}
+
+/* A YAML node as a free-form value (scalars: scalar_value). NULL when
  * something was reported (or out of memory). */
 static struct zh_value *to_value(struct ctx *x, const yaml_node_t *n, int depth)
 {
@@ -877,23 +1107,10 @@ static struct zh_value *to_value(struct ctx *x, const yaml_node_t *n, int depth)
 		return NULL;
 	}
 	if (n->type == YAML_SCALAR_NODE) {
-		const char *s = sval(n);
-		char *str;
-		bool b;
-		int64_t i;
-
-		if (is_null(n))
-			v = zh_value_new(ZH_VALUE_NULL);
-		else if (plain(n) && yaml_bool(&b, s))
-			v = zh_value_new_bool(b);
-		else if (plain(n) && yaml_int(&i, s))
-			v = zh_value_new_int(i);
-		else if (expand(x, n, &str))
+		if (!(v = scalar_value(x, n)))
 			return NULL;
-		else {
-			v = zh_value_new_string(str);
-			free(str);
-		}
+	} else if (!collection_tag(x, n)) {
+		return NULL;
 	} else if (n->type == YAML_SEQUENCE_NODE) {
 		yaml_node_item_t *it;
 

@@ -275,7 +275,8 @@ const struct zh_config_key zh_config_keys[] = {
     {.path = "rules[].workflow.release_images",
      .type = ZH_KT_ANY,
      .off = RULE(workflow.release_images),
-     .doc = "sent as release_images, as in the Zadig API"},
+     .doc = "sent as release_images, as in the Zadig API, typed like "
+	    "custom_workflow.inputs"},
     {.path = "rules[].workflow.callback",
      .type = ZH_KT_BOOL,
      .def = "false",
@@ -299,8 +300,9 @@ const struct zh_config_key zh_config_keys[] = {
      .type = ZH_KT_ANY,
      .def = "[]",
      .off = RULE(custom_workflow.inputs),
-     .doc = "the Input list of the Zadig API; strings may use the "
-	    "trigger-time variables"},
+     .doc = "the Input list of the Zadig API, typed by YAML 1.2's core "
+	    "schema (`!!str` and the other tags decide); strings may use "
+	    "the trigger-time variables"},
 };
 
 const size_t zh_config_nkeys =

@@ -25,6 +25,15 @@ struct zh_value *zh_value_new_string(const char *s)
 	return v;
 }
 
+struct zh_value *zh_value_new_number(const char *text)
+{
+	struct zh_value *v = zh_value_new_string(text);
+
+	if (v)
+		v->type = ZH_VALUE_NUMBER;
+	return v;
+}
+
 struct zh_value *zh_value_new_int(int64_t i)
 {
 	struct zh_value *v = zh_value_new(ZH_VALUE_INT);
@@ -102,6 +111,8 @@ struct zh_value *zh_value_dup(const struct zh_value *v)
 		return NULL;
 	if (v->type == ZH_VALUE_STRING)
 		c = zh_value_new_string(v->u.s);
+	else if (v->type == ZH_VALUE_NUMBER)
+		c = zh_value_new_number(v->u.s);
 	else if (!(c = zh_value_new(v->type)))
 		return NULL;
 	else
@@ -131,7 +142,7 @@ void zh_value_free(struct zh_value *v)
 	}
 	free(v->items);
 	free(v->keys);
-	if (v->type == ZH_VALUE_STRING)
+	if (v->type == ZH_VALUE_STRING || v->type == ZH_VALUE_NUMBER)
 		free(v->u.s);
 	free(v);
 }

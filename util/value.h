@@ -16,6 +16,7 @@ enum zh_value_type {
 	ZH_VALUE_STRING,
 	ZH_VALUE_LIST,
 	ZH_VALUE_MAP,
+	ZH_VALUE_NUMBER, /* any other number, as its JSON text in u.s */
 };
 
 struct zh_value {
@@ -23,7 +24,7 @@ struct zh_value {
 	union {
 		bool b;
 		int64_t i;
-		char *s; /* STRING: owned, NUL-terminated */
+		char *s; /* STRING, NUMBER: owned, NUL-terminated */
 	} u;
 	/* LIST and MAP: items in order; for MAP keys[i] names items[i]. */
 	struct zh_value **items;
@@ -38,6 +39,9 @@ struct zh_value *zh_value_new(enum zh_value_type type);
 struct zh_value *zh_value_new_string(const char *s);
 struct zh_value *zh_value_new_int(int64_t i);
 struct zh_value *zh_value_new_bool(bool b);
+/* A NUMBER written as text, which must be a JSON number ("2.5", "1e3",
+ * "12345678901234567890"): sent with exactly these digits. */
+struct zh_value *zh_value_new_number(const char *text);
 
 /* Append to a LIST (key NULL) or MAP (key required). Takes ownership of
  * item, also on failure. Returns 0 or ZH_ENOMEM / ZH_EINVALID. */

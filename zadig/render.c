@@ -134,6 +134,11 @@ static int from_value(json_object **out, const struct zh_value *v)
 	case ZH_VALUE_STRING:
 		o = json_object_new_string(v->u.s ? v->u.s : "");
 		break;
+	case ZH_VALUE_NUMBER:
+		/* written with the digits of the configuration: 2.5 stays
+		 * 2.5, 1e3 1e3, an integer past int64_t whole */
+		o = json_object_new_double_s(strtod(v->u.s, NULL), v->u.s);
+		break;
 	case ZH_VALUE_LIST:
 	case ZH_VALUE_MAP:
 		o = v->type == ZH_VALUE_LIST ? json_object_new_array()

@@ -27,6 +27,8 @@ rules:
         - name: result
           service_type: helm
           repos: [voting-app, "lib-${BRANCH}"]
+      release_images:
+        - { image: "r/vote:${SHORT_COMMIT}", service_name: vote, service_module: vote, replicas: 2, ratio: 0.25, tag: !!str 1.10 }
   - name: src-only
     repo: "voting-*"
     paths: ["src/**"]
@@ -48,6 +50,7 @@ rules:
           job_type: zadig-build
           parameters:
             registry: https://registry.example.com
+            typed: { s: !!str 5, t: !!str true, i: !!int "7", f: 2.5, e: 1e3, half: .5, one: 1., big: 12345678901234567890, hex: 0x1F, b: !!bool "false", n: !!null "", fi: !!float 7, q: "2.5", v: "${BRANCH}", sv: !!str "${BRANCH}" }
             service_list:
               - service_module: vote
                 service_name: voting
@@ -111,6 +114,13 @@ check "dry run: both custom name sets" grep -q '"workflow_key": *"build-images"'
 check "dry run: callback url signed" grep -qE '"callback_url": *"http://127.0.0.1:9/hooks/callback/zadig\?k=[0-9a-f]+&s=[0-9a-f]{64}"' "$T/out"
 fake_ctl GET requests >"$T/req.json"
 check "dry run sends nothing" grep -qv workflowTask "$T/req.json"
+# free-form values go as YAML's core schema reads them: explicit tags
+# honoured, floats as JSON numbers with their own digits
+for kv in '"s": "5"' '"t": "true"' '"i": 7' '"f": 2.5' '"e": 1e3' '"half": 0.5' \
+	'"one": 1.0' '"big": 12345678901234567890' '"hex": 31' '"b": false' '"n": null' \
+	'"fi": 7.0' '"q": "2.5"' '"v": "main"' '"sv": "main"' '"replicas": 2' '"ratio": 0.25' '"tag": "1.10"'; do
+	check "dry run: free-form $kv" grep -qF "$kv" "$T/out"
+done
 
 run git zadig trigger --rule dev
 expect "trigger one rule" 0 "^dev: voting-workflow-dev #1 created http://127.0.0.1:$FAKE_PORT/"

@@ -265,6 +265,129 @@ static void free_form(void **state)
 	done(&r);
 }
 
+/* The inputs of a custom workflow, on line 9 from column 16, as a
+ * one-item list. */
+#define INPUTS(v)                                                              \
+	ZADIG "rules:\n  - name: c\n    custom_workflow:\n"                    \
+	      "      project: p\n      name: n\n      inputs: [" v "]\n"
+
+/* The audit: explicit tags were ignored (!!str 5 was sent as 5, !!str
+ * true as true, !!int "7" as "7") and every float became a string (2.5
+ * as "2.5"). Free-form values follow YAML 1.2's core schema: tags
+ * decide, floats are numbers sent with their own digits. */
+static void free_form_types(void **state)
+{
+	static const struct {
+		const char *yaml;
+		enum zh_value_type type;
+		const char *s; /* STRING, NUMBER */
+		int64_t i;     /* INT, BOOL */
+	} good[] = {
+	    {"!!str 5", ZH_VALUE_STRING, "5", 0},
+	    {"!!str true", ZH_VALUE_STRING, "true", 0},
+	    {"!!str ~", ZH_VALUE_STRING, "~", 0},
+	    {"!!str 2.5", ZH_VALUE_STRING, "2.5", 0},
+	    {"! 12", ZH_VALUE_STRING, "12", 0},
+	    {"!!str '${BRANCH}'", ZH_VALUE_STRING, "${BRANCH}", 0},
+	    {"!!str \"${ZH_TEST_REGISTRY}\"", ZH_VALUE_STRING,
+	     "https://reg.example.com", 0},
+	    {"!!int \"7\"", ZH_VALUE_INT, NULL, 7},
+	    {"!!int 0o17", ZH_VALUE_INT, NULL, 15},
+	    {"0x1F", ZH_VALUE_INT, NULL, 31},
+	    {"0o17", ZH_VALUE_INT, NULL, 15},
+	    {"+12", ZH_VALUE_INT, NULL, 12},
+	    {"'0x1F'", ZH_VALUE_STRING, "0x1F", 0},
+	    {"2.5", ZH_VALUE_NUMBER, "2.5", 0},
+	    {"-2.50", ZH_VALUE_NUMBER, "-2.50", 0},
+	    {"1e3", ZH_VALUE_NUMBER, "1e3", 0},
+	    {"+1.5E-3", ZH_VALUE_NUMBER, "1.5E-3", 0},
+	    {".5", ZH_VALUE_NUMBER, "0.5", 0},
+	    {"-.5", ZH_VALUE_NUMBER, "-0.5", 0},
+	    {"1.", ZH_VALUE_NUMBER, "1.0", 0},
+	    {"007.5", ZH_VALUE_NUMBER, "7.5", 0},
+	    {"12345678901234567890", ZH_VALUE_NUMBER, "12345678901234567890",
+	     0},
+	    {"!!int 12345678901234567890", ZH_VALUE_NUMBER,
+	     "12345678901234567890", 0},
+	    {"!!float 7", ZH_VALUE_NUMBER, "7.0", 0},
+	    {"!!float '2.5'", ZH_VALUE_NUMBER, "2.5", 0},
+	    {"'2.5'", ZH_VALUE_STRING, "2.5", 0},
+	    {"1.2.3", ZH_VALUE_STRING, "1.2.3", 0},
+	    {"1e", ZH_VALUE_STRING, "1e", 0},
+	    {"!!bool 'false'", ZH_VALUE_BOOL, NULL, 0},
+	    {"!!bool TRUE", ZH_VALUE_BOOL, NULL, 1},
+	    {"!!null ''", ZH_VALUE_NULL, NULL, 0},
+	    {"!!null null", ZH_VALUE_NULL, NULL, 0},
+	};
+	static const struct {
+		const char *yaml, *msg;
+	} bad[] = {
+	    {"!!int x", "invalid !!int 'x': expected an integer (decimal, 0o "
+			"octal or 0x hex)"},
+	    {"!!int 2.5", "invalid !!int '2.5': expected an integer (decimal, "
+			  "0o octal or 0x hex)"},
+	    {"!!int '-0x1'", "invalid !!int '-0x1': expected an integer "
+			     "(decimal, 0o octal or 0x hex)"},
+	    {"!!float abc", "invalid !!float 'abc': expected a number"},
+	    {"!!float 0x1F", "invalid !!float '0x1F': expected a number"},
+	    {"!!bool yes", "invalid !!bool 'yes': expected true or false"},
+	    {"!!null x", "invalid !!null 'x': expected null, ~ or nothing"},
+	    {".inf", "invalid number '.inf': JSON has no infinity or NaN "
+		     "(quote it for a string)"},
+	    {"-.Inf", "invalid number '-.Inf': JSON has no infinity or NaN "
+		      "(quote it for a string)"},
+	    {"!!float .NaN", "invalid number '.NaN': JSON has no infinity or "
+			     "NaN (quote it for a string)"},
+	    {"0x1FFFFFFFFFFFFFFFF", "integer '0x1FFFFFFFFFFFFFFFF' is out of "
+				    "range (quote it for a string)"},
+	    {"!!binary aGk=", "unsupported tag '!!binary': free-form values "
+			      "take !!str, !!int, !!float, !!bool and !!null"},
+	    {"!x 1", "unsupported tag '!x': free-form values take !!str, "
+		     "!!int, !!float, !!bool and !!null"},
+	    {"!!str [1]", "unsupported tag '!!str' on a list"},
+	    {"!!seq {a: 1}", "unsupported tag '!!seq' on a mapping"},
+	};
+	char text[512], want[512];
+	const struct zh_value *v;
+	struct res r;
+	size_t i;
+
+	(void)state;
+	setenv("ZH_TEST_REGISTRY", "https://reg.example.com", 1);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), INPUTS("%s"), good[i].yaml);
+		ok(&r, text);
+		v = r.c->rules[0].custom_workflow.inputs->items[0];
+		if (v->type != good[i].type)
+			print_error("%s\n", good[i].yaml);
+		assert_int_equal(v->type, good[i].type);
+		if (good[i].s)
+			assert_string_equal(v->u.s, good[i].s);
+		else if (v->type == ZH_VALUE_INT)
+			assert_int_equal(v->u.i, good[i].i);
+		else if (v->type == ZH_VALUE_BOOL)
+			assert_int_equal(v->u.b, good[i].i);
+		assert_int_equal(v->line, 9);
+		assert_int_equal(v->col, 16);
+		done(&r);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), INPUTS("%s"), bad[i].yaml);
+		snprintf(want, sizeof(want), "t.yaml:9:16: %s", bad[i].msg);
+		fails(text, want);
+	}
+	/* the same in release_images, and collections may carry their own */
+	ok(&r, ZADIG "rules:\n  - name: p\n    workflow:\n      name: w\n"
+		     "      env: e\n      release_images: !!seq [!!map {image: "
+		     "!!str 1.10, ratio: 0.25, n: 3}, ! {}]\n");
+	v = r.c->rules[0].workflow.release_images->items[0];
+	assert_string_equal(zh_value_get(v, "image")->u.s, "1.10");
+	assert_int_equal(zh_value_get(v, "ratio")->type, ZH_VALUE_NUMBER);
+	assert_string_equal(zh_value_get(v, "ratio")->u.s, "0.25");
+	assert_int_equal(zh_value_get(v, "n")->u.i, 3);
+	done(&r);
+}
+
 static void env_expansion(void **state)
 {
 	static const char *const kept[] = {
@@ -943,6 +1066,7 @@ int main(void)
 	    cmocka_unit_test(defaults),
 	    cmocka_unit_test(values),
 	    cmocka_unit_test(free_form),
+	    cmocka_unit_test(free_form_types),
 	    cmocka_unit_test(env_expansion),
 	    cmocka_unit_test(syntax_errors),
 	    cmocka_unit_test(missing_zadig),

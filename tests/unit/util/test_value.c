@@ -19,6 +19,8 @@ static void build_get_dup(void **state)
 	(void)state;
 	assert_int_equal(zh_value_append(l, NULL, zh_value_new_int(7)), 0);
 	assert_int_equal(zh_value_append(l, NULL, zh_value_new_bool(true)), 0);
+	assert_int_equal(zh_value_append(l, NULL, zh_value_new_number("2.5")),
+			 0);
 	assert_int_equal(zh_value_append(m, "name", zh_value_new_string("x")), 0);
 	assert_int_equal(zh_value_append(m, "list", l), 0);
 	/* a map needs keys, a list refuses them */
@@ -31,6 +33,9 @@ static void build_get_dup(void **state)
 	assert_int_equal(c->len, 2);
 	assert_int_equal(zh_value_get(c, "list")->items[0]->u.i, 7);
 	assert_true(zh_value_get(c, "list")->items[1]->u.b);
+	assert_int_equal(zh_value_get(c, "list")->items[2]->type,
+			 ZH_VALUE_NUMBER);
+	assert_string_equal(zh_value_get(c, "list")->items[2]->u.s, "2.5");
 	zh_value_free(c);
 	zh_value_free(NULL);
 }

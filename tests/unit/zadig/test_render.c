@@ -182,6 +182,15 @@ static void custom_create(void **state)
 			 0);
 	assert_int_equal(
 	    zh_value_append(params, "z", zh_value_new(ZH_VALUE_NULL)), 0);
+	/* numbers with the configuration's own digits */
+	assert_int_equal(
+	    zh_value_append(params, "f", zh_value_new_number("2.50")), 0);
+	assert_int_equal(
+	    zh_value_append(params, "e", zh_value_new_number("1e3")), 0);
+	assert_int_equal(
+	    zh_value_append(params, "big",
+			    zh_value_new_number("12345678901234567890")),
+	    0);
 	assert_int_equal(zh_value_append(job, "parameters", params), 0);
 	assert_int_equal(zh_value_append(inputs, NULL, job), 0);
 	req.project = "demo";
@@ -202,7 +211,10 @@ static void custom_create(void **state)
 				    "      \"parameters\": {\n"
 				    "        \"n\": -3,\n"
 				    "        \"b\": true,\n"
-				    "        \"z\": null\n"
+				    "        \"z\": null,\n"
+				    "        \"f\": 2.50,\n"
+				    "        \"e\": 1e3,\n"
+				    "        \"big\": 12345678901234567890\n"
 				    "      }\n"
 				    "    }\n"
 				    "  ]\n"
