@@ -1731,10 +1731,15 @@ static void syntax_error(struct ctx *x, yaml_parser_t *p, const char *text,
  * parser's events by load(), which stops at the first list or map nested
  * deeper than MAX_DEPTH: libyaml's scanner does work in the depth of flow
  * nesting on every token, so 200,000 '[' took minutes before anything
- * looked at the depth. A node's tag is the one written, or NULL. Only
- * doc.nodes is set; free with ydoc_dispose. */
+ * looked at the depth. A node's tag is the one written, or NULL. An
+ * alias is a node of its own, a copy of the anchored node's struct at the
+ * alias's place, sharing (not owning) its contents: messages about the
+ * value there point at the alias, not at the anchor. Only doc.nodes is
+ * set; free with ydoc_dispose. */
 struct ydoc {
 	yaml_document_t doc;
+	bool *shared; /* by node index - 1: an alias's copy */
+	size_t cap;
 };
 
 struct anchor {
@@ -1745,6 +1750,7 @@ struct anchor {
 
 struct loader {
 	struct ctx *x;
+	struct ydoc *d;
 	yaml_document_t *doc;
 	struct anchor *anchors;
 	size_t nanchors, capanchors;
@@ -1761,6 +1767,8 @@ static void ydoc_dispose(struct ydoc *d)
 	yaml_node_t *n;
 
 	for (n = d->doc.nodes.start; n && n < d->doc.nodes.top; n++) {
+		if (d->shared[n - d->doc.nodes.start])
+			continue;
 		free(n->tag);
 		if (n->type == YAML_SCALAR_NODE)
 			free(n->data.scalar.value);
@@ -1770,6 +1778,7 @@ static void ydoc_dispose(struct ydoc *d)
 			free(n->data.mapping.pairs.start);
 	}
 	free(d->doc.nodes.start);
+	free(d->shared);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -1789,27 +1798,36 @@ static bool grow(void **start, size_t *cap, size_t n, size_t size)
 	return true;
 }
 
-/* Append n (taking what it owns, also on failure); its index, or 0 when
- * out of memory. Indexes, not pointers, last while nodes are added. */
-static int add_node(struct loader *l, yaml_node_t *n)
+/* Append n (taking what it owns unless shared, also on failure); its
+ * index, or 0 when out of memory. Indexes, not pointers, last while nodes
+ * are added. */
+static int add_node(struct loader *l, yaml_node_t *n, bool shared)
 {
 	yaml_document_t *doc = l->doc;
 	size_t len = (size_t)(doc->nodes.top - doc->nodes.start);
-	size_t cap = (size_t)(doc->nodes.end - doc->nodes.start);
-	void *start = doc->nodes.start;
+	size_t cap = l->d->cap, scap = l->d->cap;
+	void *start = doc->nodes.start, *sh = l->d->shared;
 
-	if (!grow(&start, &cap, len, sizeof(*n))) {
-		free(n->tag);
-		if (n->type == YAML_SCALAR_NODE)
-			free(n->data.scalar.value);
-		l->x->nomem = true;
-		return 0;
-	}
+	if (!grow(&sh, &scap, len, sizeof(bool)))
+		goto nomem;
+	l->d->shared = sh;
+	if (!grow(&start, &cap, len, sizeof(*n)))
+		goto nomem;
+	l->d->cap = cap;
 	doc->nodes.start = start;
 	doc->nodes.top = doc->nodes.start + len;
 	doc->nodes.end = doc->nodes.start + cap;
 	*doc->nodes.top++ = *n;
+	l->d->shared[len] = shared;
 	return (int)len + 1;
+nomem:
+	if (!shared) {
+		free(n->tag);
+		if (n->type == YAML_SCALAR_NODE)
+			free(n->data.scalar.value);
+	}
+	l->x->nomem = true;
+	return 0;
 }
 
 /* Make node id the next item of the open list, or the next key or value
@@ -1856,6 +1874,16 @@ static bool add_child(struct loader *l, int id)
 	return true;
 nomem:
 	l->x->nomem = true;
+	return false;
+}
+
+static bool is_open(const struct loader *l, int id)
+{
+	size_t i;
+
+	for (i = 0; i < l->depth; i++)
+		if (l->open[i].node == id)
+			return true;
 	return false;
 }
 
@@ -1920,7 +1948,17 @@ static int load_event(struct loader *l, const yaml_event_t *e)
 			       (const char *)e->data.alias.anchor);
 			return -1;
 		}
-		return add_child(l, l->anchors[i].node) ? 1 : -1;
+		id = l->anchors[i].node;
+		/* A list or map still being read (a cyclic alias) cannot be
+		 * copied: the alias is the node itself. */
+		if (!is_open(l, id)) {
+			n = l->doc->nodes.start[id - 1];
+			n.start_mark = e->start_mark;
+			n.end_mark = e->end_mark;
+			if (!(id = add_node(l, &n, true)))
+				return -1;
+		}
+		return add_child(l, id) ? 1 : -1;
 	case YAML_SCALAR_EVENT:
 		n.type = YAML_SCALAR_NODE;
 		anchor = e->data.scalar.anchor;
@@ -1964,7 +2002,7 @@ static int load_event(struct loader *l, const yaml_event_t *e)
 		free(n.data.scalar.value);
 		goto nomem;
 	}
-	if (!(id = add_node(l, &n)) || !add_child(l, id) ||
+	if (!(id = add_node(l, &n, false)) || !add_child(l, id) ||
 	    !add_anchor(l, anchor, id, &e->start_mark))
 		return -1;
 	if (n.type != YAML_SCALAR_NODE) {
@@ -1994,6 +2032,7 @@ static int load(struct ctx *x, struct ydoc *d, const char *text, size_t len)
 	memset(d, 0, sizeof(*d));
 	memset(&l, 0, sizeof(l));
 	l.x = x;
+	l.d = d;
 	l.doc = &d->doc;
 	if (!yaml_parser_initialize(&parser)) {
 		x->nomem = true;

@@ -1043,6 +1043,57 @@ static void deep_nesting(void **state)
 	zh_buf_dispose(&b);
 }
 
+/* The audit: a value reached through an alias was reported where its
+ * anchor is. Messages about the value at an alias point at the alias. */
+static void alias_positions(void **state)
+{
+	struct res r;
+	const struct zh_value *in;
+
+	(void)state;
+	fails(ZADIG "rules:\n  - name: &n a\n" WF "  - name: *n\n" WF,
+	      "t.yaml:7:11: duplicate rule name 'a' (first at line 5)");
+	run(&r, ZADIG "hook: {deadline: &d 5x}\npoll: {interval: *d}\n");
+	assert_int_equal(r.rc, ZH_ECONFIG);
+	assert_int_equal(r.d.len, 2);
+	assert_string_equal(r.d.msgs[0],
+			    "t.yaml:4:18: invalid duration '5x': expected e.g. "
+			    "500ms, 10s, 5m, 24h or 1h30m");
+	assert_string_equal(r.d.msgs[1],
+			    "t.yaml:5:18: invalid duration '5x': expected e.g. "
+			    "500ms, 10s, 5m, 24h or 1h30m");
+	done(&r);
+	/* a map through an alias: what it lacks is said at the alias, what
+	 * it holds where it is written */
+	run(&r, ZADIG "rules:\n  - name: a\n    custom_workflow: &m {a: 1}\n"
+		      "  - name: b\n    workflow: *m\n");
+	assert_int_equal(r.rc, ZH_ECONFIG);
+	assert_int_equal(r.d.len, 6);
+	assert_string_equal(r.d.msgs[0], "t.yaml:6:22: rules[0].custom_workflow"
+					 ".project is required");
+	assert_string_equal(r.d.msgs[2], "t.yaml:6:26: unknown key 'a' in "
+					 "'rules[0].custom_workflow'");
+	assert_string_equal(r.d.msgs[3], "t.yaml:6:26: unknown key 'a' in "
+					 "'rules[1].workflow'");
+	assert_string_equal(r.d.msgs[4],
+			    "t.yaml:8:15: rules[1].workflow.name is required");
+	done(&r);
+	/* free-form values keep the alias's place */
+	ok(&r, ZADIG "rules:\n  - name: c\n    custom_workflow:\n"
+		     "      project: p\n      name: n\n"
+		     "      inputs: [&v {a: 1}, *v, &s x, *s]\n");
+	in = r.c->rules[0].custom_workflow.inputs;
+	assert_int_equal(in->len, 4);
+	assert_int_equal(in->items[0]->line, 9);
+	assert_int_equal(in->items[0]->col, 16);
+	assert_int_equal(in->items[1]->line, 9);
+	assert_int_equal(in->items[1]->col, 27);
+	assert_int_equal(zh_value_get(in->items[1], "a")->u.i, 1);
+	assert_int_equal(in->items[3]->col, 37);
+	assert_string_equal(in->items[3]->u.s, "x");
+	done(&r);
+}
+
 static void load_missing_file(void **state)
 {
 	struct zh_config *c = NULL;
@@ -1085,6 +1136,7 @@ int main(void)
 	    cmocka_unit_test(many_rules),
 	    cmocka_unit_test(hostile_input),
 	    cmocka_unit_test(deep_nesting),
+	    cmocka_unit_test(alias_positions),
 	    cmocka_unit_test(load_missing_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
