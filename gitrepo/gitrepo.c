@@ -238,8 +238,12 @@ static char *relative_name(const char *dir, const char *root, bool *nomem)
 int zh_repo_name(char **out, const struct zh_repo *r, const char *repo_root,
 		 struct zh_error *err)
 {
-	const char *dir = r->bare ? git_repository_path(r->repo)
-				  : git_repository_workdir(r->repo);
+	/* a linked work tree is named as the repository it belongs to:
+	 * by its git dir (the main work tree's ".git", or a bare one) */
+	const char *dir = git_repository_is_worktree(r->repo)
+			      ? git_repository_commondir(r->repo)
+			  : r->bare ? git_repository_path(r->repo)
+				    : git_repository_workdir(r->repo);
 	char *real_dir = NULL, *real_root = NULL;
 	bool nomem = false;
 	int rc = 0;

@@ -189,6 +189,21 @@ static void repo_names(void **state)
 	/* not below repo_root ("repos2" merely shares a prefix) */
 	check_name(b5, root, "z");
 	check_name(b1, "/nonexistent/root", "x");
+	/* a linked work tree is the repository it belongs to, whether that
+	 * has a work tree of its own or is bare */
+	{
+		char *lw = fx_path(tmp, "elsewhere/wt-of-proj");
+		char *lb = fx_path(tmp, "elsewhere/wt-of-x");
+
+		free(fx_git(w, "push", "-q", b1, "main", NULL));
+		free(fx_git(w, "worktree", "add", "-q", lw, NULL));
+		free(fx_git(b1, "worktree", "add", "-q", lb, NULL));
+		check_name(lw, NULL, "my proj");
+		check_name(lb, NULL, "x");
+		check_name(lb, tmp, "srv/x");
+		free(lw);
+		free(lb);
+	}
 	/* the root itself is no name */
 	check_name(w, NULL, "my proj");
 	{
