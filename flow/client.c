@@ -23,7 +23,8 @@ int zh_flow_zadig_new(struct zh_zadig **out, const struct zh_config *cfg,
 
 char *zh_flow_state_dir(const struct zh_config *cfg, struct zh_repo *r)
 {
-	const char *gd = zh_repo_git_dir(r);
+	/* one store for all work trees of a repository */
+	const char *gd = zh_repo_common_dir(r);
 	size_t n;
 	char *s;
 

@@ -167,6 +167,13 @@ const char *zh_repo_git_dir(const struct zh_repo *r)
 	return r->git_dir;
 }
 
+const char *zh_repo_common_dir(const struct zh_repo *r)
+{
+	return git_repository_is_worktree(r->repo)
+		   ? git_repository_commondir(r->repo)
+		   : r->git_dir;
+}
+
 bool zh_repo_is_bare(const struct zh_repo *r)
 {
 	return r->bare;
@@ -241,7 +248,7 @@ int zh_repo_name(char **out, const struct zh_repo *r, const char *repo_root,
 	/* a linked work tree is named as the repository it belongs to:
 	 * by its git dir (the main work tree's ".git", or a bare one) */
 	const char *dir = git_repository_is_worktree(r->repo)
-			      ? git_repository_commondir(r->repo)
+			      ? zh_repo_common_dir(r)
 			  : r->bare ? git_repository_path(r->repo)
 				    : git_repository_workdir(r->repo);
 	char *real_dir = NULL, *real_root = NULL;

@@ -201,6 +201,19 @@ static void repo_names(void **state)
 		check_name(lw, NULL, "my proj");
 		check_name(lb, NULL, "x");
 		check_name(lb, tmp, "srv/x");
+		{
+			/* and shares its git dir (its state store) */
+			struct zh_error err = {0};
+			struct zh_repo *r = NULL;
+
+			assert_ok(zh_repo_open(&r, lw, false, &err));
+			assert_non_null(strstr(zh_repo_git_dir(r),
+					       "/my proj/.git/worktrees/"));
+			assert_non_null(
+			    strstr(zh_repo_common_dir(r), "/my proj/.git"));
+			assert_null(strstr(zh_repo_common_dir(r), "worktrees"));
+			zh_repo_free(r);
+		}
 		free(lw);
 		free(lb);
 	}
