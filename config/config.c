@@ -1697,6 +1697,22 @@ static void redact_scope(struct ctx *x, const char *scope, char *base)
 	}
 }
 
+/* Whether a flow collection ({ } or [ ]) that failed holds a ${NAME}
+ * before the failure: its braces are flow indicators, so the variable
+ * ended the collection, a mistake that deserves a hint. */
+static bool braces_in_flow(const yaml_parser_t *p, const char *text, size_t len)
+{
+	size_t from = p->context_mark.index, to = p->problem_mark.index, i;
+
+	if (p->error != YAML_PARSER_ERROR || !strstr(p->context, "flow") ||
+	    to > len)
+		return false;
+	for (i = from; i <= to && i + 1 < len; i++)
+		if (text[i] == '$' && text[i + 1] == '{')
+			return true;
+	return false;
+}
+
 /* libyaml's own error: where, what, and in which construct. */
 static void syntax_error(struct ctx *x, yaml_parser_t *p, const char *text,
 			 size_t len)
@@ -1718,9 +1734,12 @@ static void syntax_error(struct ctx *x, yaml_parser_t *p, const char *text,
 		}
 	}
 	if (p->context)
-		report(x, &m, "yaml: %s (%s at line %d column %d)", what,
+		report(x, &m, "yaml: %s (%s at line %d column %d)%s", what,
 		       p->context, (int)p->context_mark.line + 1,
-		       (int)p->context_mark.column + 1);
+		       (int)p->context_mark.column + 1,
+		       braces_in_flow(p, text, len)
+			   ? "; quote a ${NAME} inside { } or [ ]: \"${NAME}\""
+			   : "");
 	else
 		report(x, &m, "yaml: %s", what);
 }

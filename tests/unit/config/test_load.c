@@ -461,6 +461,16 @@ static void syntax_errors(void **state)
 	      "t.yaml:4:5: yaml: found undefined alias '*a'");
 	fails(ZADIG "---\n---\n",
 	      "t.yaml:5:1: only one yaml document is allowed");
+	/* ${NAME} is not YAML: inside { } or [ ] its braces end the
+	 * collection, which takes some telling */
+	fails(ZADIG "x: { a: b, c: ${X} }\n",
+	      "t.yaml:4:16: yaml: did not find expected ',' or '}' (while "
+	      "parsing a flow mapping at line 4 column 4); quote a ${NAME} "
+	      "inside { } or [ ]: \"${NAME}\"");
+	fails(ZADIG "x: [a,\n  ${X}]\n",
+	      "t.yaml:5:4: yaml: did not find expected ',' or ']' (while "
+	      "parsing a flow sequence at line 4 column 4); quote a ${NAME} "
+	      "inside { } or [ ]: \"${NAME}\"");
 }
 
 static void missing_zadig(void **state)
