@@ -2223,6 +2223,40 @@ out:
 	return rc;
 }
 
+/* *p from dir when it is relative ("" and NULL stay as they are). */
+static int from_dir(char **p, const char *dir)
+{
+	size_t n;
+	char *s;
+
+	if (!*p || !**p || **p == '/')
+		return 0;
+	n = strlen(dir) + strlen(*p) + 2;
+	if (!(s = malloc(n)))
+		return ZH_ENOMEM;
+	snprintf(s, n, "%s/%s", dir, *p);
+	free(*p);
+	*p = s;
+	return 0;
+}
+
+/* The paths of c, written relative to the file's directory dir, as
+ * token_file: wherever a program runs (the hook in the git dir, git
+ * zadig anywhere), they name the same store, CA and repositories. */
+static int paths_from_dir(struct zh_config *c, const char *dir)
+{
+	size_t i;
+
+	if (from_dir(&c->state_dir, dir) < 0 ||
+	    from_dir(&c->zadig.ca_file, dir) < 0 ||
+	    from_dir(&c->hook.repo_root, dir) < 0)
+		return ZH_ENOMEM;
+	for (i = 0; i < c->webhook.nrepos; i++)
+		if (from_dir(&c->webhook.repos[i].path, dir) < 0)
+			return ZH_ENOMEM;
+	return 0;
+}
+
 int zh_config_load(struct zh_config **out, const char *path,
 		   struct zh_config_diag *diag, struct zh_error *err)
 {
@@ -2249,7 +2283,8 @@ int zh_config_load(struct zh_config **out, const char *path,
 	else
 		dir[0] = '\0';
 	rc = parse(out, path, *dir ? dir : NULL, text, len, diag, err);
-	if (!rc && !((*out)->path = strdup(path))) {
+	if (!rc && (!((*out)->path = strdup(path)) ||
+		    (*dir && paths_from_dir(*out, dir) < 0))) {
 		zh_config_free(*out);
 		*out = NULL;
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");

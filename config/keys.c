@@ -45,7 +45,8 @@ const struct zh_config_key zh_config_keys[] = {
     {.path = "zadig.ca_file",
      .type = ZH_KT_STRING,
      .off = TOP(zadig.ca_file),
-     .doc = "CA bundle to verify Zadig's TLS certificate with"},
+     .doc = "CA bundle to verify Zadig's TLS certificate with (relative "
+	    "to the config file)"},
     {.path = "zadig.insecure_skip_tls_verify",
      .type = ZH_KT_BOOL,
      .def = "false",
@@ -54,8 +55,8 @@ const struct zh_config_key zh_config_keys[] = {
     {.path = "state_dir",
      .type = ZH_KT_STRING,
      .off = TOP(state_dir),
-     .doc = "directory of the state store; the hook defaults to "
-	    "`<git-dir>/zadig-hook`"},
+     .doc = "directory of the state store (relative to the config "
+	    "file); the hook defaults to `<git-dir>/zadig-hook`"},
     {.path = "notes", .type = ZH_KT_MAP, .doc = "git notes with task status"},
     {.path = "notes.ref",
      .type = ZH_KT_STRING,
@@ -88,7 +89,8 @@ const struct zh_config_key zh_config_keys[] = {
      .type = ZH_KT_STRING,
      .off = TOP(hook.repo_root),
      .doc = "repositories are named by their path relative to this "
-	    "directory (else by their directory name without .git)"},
+	    "directory (else by their directory name without .git; "
+	    "itself relative to the config file)"},
     {.path = "hook.poll",
      .type = ZH_KT_BOOL,
      .def = "true",
@@ -172,7 +174,8 @@ const struct zh_config_key zh_config_keys[] = {
     {.path = "webhook.repos[].path",
      .type = ZH_KT_STRING,
      .off = WREPO(path),
-     .doc = "a local repository; exactly one of path and url"},
+     .doc = "a local repository (relative to the config file); exactly "
+	    "one of path and url"},
     {.path = "webhook.repos[].url",
      .type = ZH_KT_STRING,
      .off = WREPO(url),

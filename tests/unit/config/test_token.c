@@ -87,6 +87,37 @@ static void token_file_read_and_trimmed(void **state)
 	zh_config_diag_dispose(&d);
 }
 
+/* Every path of the file is taken from the file's directory, as
+ * token_file is: the hook (run in the git dir), the poller and git zadig
+ * (run anywhere) must find one store, one CA and one root. */
+static void relative_paths(void **state)
+{
+	struct zh_config *c;
+	struct zh_config_diag d;
+	struct zh_error e = {0};
+	char want[512];
+
+	(void)state;
+	write_file("c.yaml",
+		   "zadig:\n  url: http://z\n  token: t\n  ca_file: ca.pem\n"
+		   "state_dir: st\nhook:\n  repo_root: ../repos\n"
+		   "webhook:\n  repos:\n    - { project: a, path: a.git }\n"
+		   "    - { project: b, path: /srv/b.git }\n",
+		   0644);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
+	snprintf(want, sizeof(want), "%s/st", dir);
+	assert_string_equal(c->state_dir, want);
+	snprintf(want, sizeof(want), "%s/ca.pem", dir);
+	assert_string_equal(c->zadig.ca_file, want);
+	snprintf(want, sizeof(want), "%s/../repos", dir);
+	assert_string_equal(c->hook.repo_root, want);
+	snprintf(want, sizeof(want), "%s/a.git", dir);
+	assert_string_equal(c->webhook.repos[0].path, want);
+	assert_string_equal(c->webhook.repos[1].path, "/srv/b.git");
+	zh_config_free(c);
+	zh_config_diag_dispose(&d);
+}
+
 static void token_file_mode_warning(void **state)
 {
 	struct zh_config *c;
@@ -305,6 +336,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(token_file_read_and_trimmed),
+	    cmocka_unit_test(relative_paths),
 	    cmocka_unit_test(token_file_mode_warning),
 	    cmocka_unit_test(token_file_unreadable),
 	    cmocka_unit_test(token_file_fifo),
