@@ -731,8 +731,10 @@ static enum MHD_Result zadig_notify(struct zh_wh_server *s,
 		reject(w, ZH_REJECT_BAD_JSON);
 		return reply_error(c, MHD_HTTP_BAD_REQUEST, err.msg);
 	}
-	if (!wf) /* not about a workflow task */
+	if (!wf) { /* not about a workflow task */
+		atomic_fetch_add(&w->metrics.ignored, 1);
 		return reply_json(c, MHD_HTTP_OK, "{\"status\":\"ignored\"}\n");
+	}
 	if (uuid && *uuid) {
 		if (!zh_webhook_key_valid(uuid)) {
 			free(wf);

@@ -424,8 +424,11 @@ post /webhook/zadig "$T/notify.json" -H "X-Zadig-Token: $ZT" -H "X-Zadig-Event-U
 want "zadig notification redelivered: 200, answered before it is deduplicated" 200 '"status":"accepted"'
 check "zadig notification redelivered: a duplicate, nothing re-read" wait_until 5 log_has "key=zadig:n-1 result=duplicate"
 printf '{"object_kind":"test","event":"test"}' >"$T/notify_other.json"
+IGN=$(metric zadig_webhook_events_ignored_total)
 post /webhook/zadig "$T/notify_other.json" -H "X-Zadig-Token: $ZT" -H "X-Zadig-Event-UUID: n-2" >/dev/null
 want "zadig notification of another kind: 200 ignored" 200 '"status":"ignored"'
+check "zadig notification of another kind: counted as ignored" \
+	[ "$(metric zadig_webhook_events_ignored_total)" = "$((IGN + 1))" ]
 
 # ---- Standard Webhooks signatures ----
 write_wh_config "$WH_URL" "  zadig_token: \${ZT}
