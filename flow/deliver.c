@@ -259,7 +259,7 @@ static int by_task_id(const void *a, const void *b)
  * another trigger's, and (its detail) built as t's request asks. Returns
  * 0 (*fits set), or < 0 when the detail cannot be read (e). */
 static int may_be_ours(bool *fits, struct zh_flow *f, struct zh_zadig *z,
-		       const struct zh_store_trigger *t,
+		       struct zh_store_trigger *t,
 		       const struct zh_zadig_task *k, struct zh_error *e)
 {
 	struct zh_zadig_task d = {0};
@@ -275,7 +275,11 @@ static int may_be_ours(bool *fits, struct zh_flow *f, struct zh_zadig *z,
 		0 ||
 	    taken)
 		return rc;
-	if ((rc = zh_zadig_product_detail(&d, z, t->workflow, k->task_id,
+	/* each read may take zadig.timeout: the claim must outlast them
+	 * and the create after them, or another process would send too */
+	if ((rc = zh_store_trigger_renew(f->store, t, zh_store_now_ms(),
+					 lease_ms(f), e)) < 0 ||
+	    (rc = zh_zadig_product_detail(&d, z, t->workflow, k->task_id,
 					  t->project, e)) < 0)
 		return rc;
 	*fits = zh_zadig_task_fits_create(&d, t->body);
@@ -287,7 +291,7 @@ static int may_be_ours(bool *fits, struct zh_flow *f, struct zh_zadig *z,
  * (product workflows only; the lookup covers the last 24 h). Of the tasks
  * that may be t's, the lowest id. */
 static enum found reconcile(struct zh_flow_result *res, struct zh_flow *f,
-			    const struct zh_store_trigger *t)
+			    struct zh_store_trigger *t)
 {
 	struct zh_zadig_task_list l = {0};
 	const struct zh_zadig_task **byid = NULL, *hit = NULL;
@@ -386,6 +390,7 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	int64_t now, poll = f->cfg->poll.interval_ms, sent_ms = 0;
 	char mkey[64], *v = NULL;
 	bool taken = false;
+	enum found found;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -407,8 +412,8 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 					    err);
 		return rc == ZH_ENOTFOUND ? 0 : rc;
 	}
-	switch ((t->interrupted || sent_ms) ? reconcile(res, f, t)
-					    : NO_LOOKUP) {
+	switch ((found = (t->interrupted || sent_ms) ? reconcile(res, f, t)
+						     : NO_LOOKUP)) {
 	case FOUND:
 		if ((rc = zh_store_trigger_found(&taken, f->store, t,
 						 res->task_id, res->url, poll,
@@ -441,6 +446,15 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	case NOT_FOUND:
 	case NO_LOOKUP:
 		break;
+	}
+	/* after a lookup, the create gets a whole lease of its own */
+	if (found == NOT_FOUND &&
+	    (rc = zh_store_trigger_renew(f->store, t, zh_store_now_ms(),
+					 lease_ms(f), &e)) < 0) {
+		res->outcome = ZH_FLOW_QUEUED;
+		snprintf(res->message, sizeof(res->message), "%s", e.msg);
+		return rc == ZH_ENOTFOUND ? 0
+					  : zh_error_set(err, rc, "%s", e.msg);
 	}
 	req.method = t->method;
 	req.path = t->path;

@@ -272,6 +272,14 @@ int zh_store_trigger_found(bool *taken, struct zh_store *s,
 			   const char *url, int64_t poll_interval_ms,
 			   int64_t now_ms, struct zh_error *err);
 
+/* Claimed trigger t stays ours until now + lease_ms: for a sender whose
+ * work (a reconciliation reading many task details) may outlast the
+ * claim's lease. Returns 0 (t->lease_until_ms updated), ZH_ENOTFOUND when
+ * the claim was lost or its lease had already ended, or ZH_ESTORE. */
+int zh_store_trigger_renew(struct zh_store *s, struct zh_store_trigger *t,
+			   int64_t now_ms, int64_t lease_ms,
+			   struct zh_error *err);
+
 /* A try of claimed trigger t failed in a way worth retrying (network, 5xx,
  * 408, 429): back to 'queued', next try at now + zh_store_backoff_ms(
  * t->attempts, random), error (may be NULL) kept as last_error.

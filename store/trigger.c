@@ -480,8 +480,9 @@ out:
 }
 
 /* Whether task task_id of t's workflow is held by another trigger than t
- * (created with it) or recorded for another (repo, ref, commit, rule).
- * With the store locked. */
+ * (created with it) or recorded with a rule and not as t's own task: for
+ * another (repo, ref, commit, rule), or for t's by `git zadig trigger`,
+ * an explicit request of its own. With the store locked. */
 static int task_taken(bool *taken, struct zh_store *s,
 		      const struct zh_store_trigger *t, int64_t task_id,
 		      struct zh_error *err)
@@ -499,7 +500,9 @@ static int task_taken(bool *taken, struct zh_store *s,
 	    "id != ?5 "
 	    "UNION ALL SELECT 1 FROM tasks WHERE workflow = ?1 AND "
 	    "custom = ?2 AND task_id = ?3 AND rule IS NOT NULL AND NOT "
-	    "(repo IS ?6 AND ref IS ?7 AND commit_id IS ?4 AND rule IS ?8) "
+	    "(repo IS ?6 AND ref IS ?7 AND commit_id IS ?4 AND rule IS ?8 "
+	    "AND EXISTS (SELECT 1 FROM triggers WHERE id = ?5 AND "
+	    "task_id = ?3 AND state = 'created')) "
 	    "LIMIT 1",
 	    err);
 	if (ret)
@@ -680,6 +683,46 @@ static int finish(struct zh_store *s, const struct zh_store_trigger *t,
 				   "trigger %lld was taken over by another "
 				   "process",
 				   (long long)t->id);
+out:
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return ret;
+}
+
+int zh_store_trigger_renew(struct zh_store *s, struct zh_store_trigger *t,
+			   int64_t now_ms, int64_t lease_ms,
+			   struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	if (!t)
+		return zh_error_set(err, ZH_EINVALID, "no trigger given");
+	if (lease_ms <= 0)
+		lease_ms = DEFAULT_LEASE_MS;
+	store_lock(s);
+	ret = store_prepare(&st, s,
+			    "UPDATE triggers SET lease_until_ms = ?3, "
+			    "updated_ms = ?4 WHERE id = ?1 AND "
+			    "state = 'sending' AND attempts = ?2 AND "
+			    "lease_until_ms > ?4",
+			    err);
+	if (ret)
+		goto out;
+	store_bind_int(st, 1, t->id);
+	store_bind_int(st, 2, t->attempts);
+	store_bind_int(st, 3, now_ms + lease_ms);
+	store_bind_int(st, 4, now_ms);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(s, rc, "renew a claim", err);
+	else if (sqlite3_changes(s->db) == 0)
+		ret = zh_error_set(err, ZH_ENOTFOUND,
+				   "trigger %lld was taken over by another "
+				   "process",
+				   (long long)t->id);
+	else
+		t->lease_until_ms = now_ms + lease_ms;
 out:
 	sqlite3_finalize(st);
 	store_unlock(s);

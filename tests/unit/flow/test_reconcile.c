@@ -723,6 +723,111 @@ static void zadig_error_sent_again(void **state)
 	assert_int_equal(asked("POST", CREATE), 2);
 }
 
+/* A task `git zadig trigger` made (recorded under the trigger's own repo,
+ * ref, commit and rule, but held by no trigger) is an explicit request of
+ * its own: an interrupted trigger of the push never takes it. */
+static void manual_task_not_taken(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task st = {0};
+	struct zh_flow_result res;
+	struct zh_error err = {0};
+	int64_t id = add(x, "main");
+	char e[512];
+
+	st.workflow = "wf";
+	st.task_id = 3;
+	st.repo = "g/r";
+	st.ref = "refs/heads/main";
+	st.commit = COMMIT;
+	st.rule = "dev";
+	st.next_poll_ms = zh_store_now_ms() + 1000;
+	st.poll_interval_ms = 1000;
+	assert_ok(
+	    zh_store_task_upsert(NULL, x->store, &st, zh_store_now_ms(), &err),
+	    &err);
+	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 3));
+	detail(3, "main");
+	route(
+	    "POST", CREATE, 200, -1, 0,
+	    "{\"project_name\":\"p\",\"workflow_name\":\"wf\",\"task_id\":4}");
+	interrupt(x, id);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 4);
+	assert_int_equal(asked("POST", CREATE), 1);
+}
+
+struct second {
+	struct fx *x;
+	int64_t id;
+	struct zh_flow_result res;
+	int rc;
+};
+
+static void *deliver_in_thread(void *p)
+{
+	struct second *a = p;
+	struct zh_error err = {0};
+
+	a->rc = zh_flow_deliver_id(&a->res, &a->x->f, a->id, &err);
+	return NULL;
+}
+
+/* A reconciliation that reads many task details outlasts the claim's first
+ * lease (2 * zadig.timeout + 5 s, 7 s here): it renews the lease as it
+ * goes, so another process does not claim the trigger meanwhile and
+ * both send it. */
+static void lease_renewed_while_reconciling(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store *s2 = NULL;
+	struct zh_flow f2;
+	struct zh_flow_result res;
+	struct zh_error err = {0};
+	int64_t id = add(x, "feature/a");
+	char body[4096], e[512];
+	size_t n = 0;
+	int i;
+	pthread_t th;
+	struct second a;
+
+	body[n++] = '[';
+	for (i = 1; i <= 9; i++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n, "%s%s",
+				      i > 1 ? "," : "",
+				      entry(e, sizeof(e), "wf", i));
+	snprintf(body + n, sizeof(body) - n, "]");
+	route("GET", LOOKUP, 200, -1, 0, "%s", body);
+	/* each detail answers within zadig.timeout (1 s), slowly */
+	route("GET", DETAIL, 200, -1, 900,
+	      "{\"workflow_name\":\"wf\",\"env_name\":\"\",\"status\":"
+	      "\"running\","
+	      "\"targets\":[{\"name\":\"s\",\"build\":{\"repos\":[{"
+	      "\"repo_name\":\"r\",\"branch\":\"main\",\"pr\":0}]}}]}");
+	route(
+	    "POST", CREATE, 200, -1, 0,
+	    "{\"project_name\":\"p\",\"workflow_name\":\"wf\",\"task_id\":9}");
+	interrupt(x, id);
+	assert_ok(zh_store_open(&s2, x->dir, &err), &err);
+	memset(&f2, 0, sizeof(f2));
+	f2.cfg = x->cfg;
+	f2.store = s2;
+	a.x = x;
+	a.id = id;
+	pthread_create(&th, NULL, deliver_in_thread, &a);
+	sleep_ms(7500); /* past the first claim's lease */
+	assert_ok(zh_flow_deliver_id(&res, &f2, id, &err), &err);
+	pthread_join(th, NULL);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(a.res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(a.res.task_id, 9);
+	assert_int_not_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(asked("POST", CREATE), 1);
+	zh_flow_dispose(&f2);
+	zh_store_free(s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -750,6 +855,10 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(zadig_error_sent_again, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(manual_task_not_taken, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(lease_renewed_while_reconciling,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
