@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,7 @@ struct ctx {
 	size_t seq;
 	long budget;
 	bool nomem, too_complex;
+	bool too_deep; /* a free-form value nested too deep was reported */
 	struct zh_config *cfg;
 	struct rule_name *names;
 	size_t nnames;
@@ -1042,8 +1044,24 @@ static struct zh_value *scalar_value(struct ctx *x, const yaml_node_t *n)
 			return NULL;
 		}
 		/* past int64_t, a decimal integer still has JSON digits */
-		if (dec || (!is_int && yaml_float(s)))
+		if (dec || (!is_int && yaml_float(s))) {
+			if (n->data.scalar.length > MAX_STRING) {
+				report(x, &n->start_mark,
+				       "number longer than %d bytes",
+				       MAX_STRING);
+				return NULL;
+			}
+			/* JSON's readers (Zadig's Go) take doubles */
+			if (isinf(strtod(s, NULL))) {
+				report(x, &n->start_mark,
+				       "number '%.40s%s' is out of range of "
+				       "JSON's numbers (quote it for a "
+				       "string)",
+				       s, strlen(s) > 40 ? "..." : "");
+				return NULL;
+			}
 			return number_value(x, s, is_float || !dec);
+		}
 		if (!is_int && yaml_inf_nan(s)) {
 			report(x, &n->start_mark,
 			       "invalid number '%s': JSON has no infinity or "
@@ -1099,11 +1117,14 @@ static struct zh_value *to_value(struct ctx *x, const yaml_node_t *n, int depth)
 	struct zh_value *v = NULL;
 	bool bad = false;
 
-	if (!spend(x, n))
+	if (!spend(x, n) || x->too_deep)
 		return NULL;
 	if (depth > MAX_DEPTH) {
+		/* once: an alias of a list holding itself would say it at
+		 * every leaf of its copies */
 		report(x, &n->start_mark, "nesting deeper than %d levels",
 		       MAX_DEPTH);
+		x->too_deep = true;
 		return NULL;
 	}
 	if (n->type == YAML_SCALAR_NODE) {

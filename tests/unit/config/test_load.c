@@ -340,6 +340,10 @@ static void free_form_types(void **state)
 			     "NaN (quote it for a string)"},
 	    {"0x1FFFFFFFFFFFFFFFF", "integer '0x1FFFFFFFFFFFFFFFF' is out of "
 				    "range (quote it for a string)"},
+	    {"1e400", "number '1e400' is out of range of JSON's numbers "
+		      "(quote it for a string)"},
+	    {"!!float -2e308", "number '-2e308' is out of range of JSON's "
+			       "numbers (quote it for a string)"},
 	    {"!!binary aGk=", "unsupported tag '!!binary': free-form values "
 			      "take !!str, !!int, !!float, !!bool and !!null"},
 	    {"!x 1", "unsupported tag '!x': free-form values take !!str, "
@@ -1022,6 +1026,28 @@ static void deep_nesting(void **state)
 	size_t i;
 
 	(void)state;
+	/* an alias of a list holding itself is reported once, not at each
+	 * of the leaves its copies would have */
+	run(&r, INPUTS("&c [*c, *c, *c]"));
+	assert_int_equal(r.rc, ZH_ECONFIG);
+	assert_int_equal(r.d.len, 1);
+	assert_non_null(strstr(r.d.msgs[0], "nesting deeper than 64 levels"));
+	done(&r);
+	/* a number longer than a string may be is said to be so */
+	zh_buf_init(&b, 4 << 20);
+	assert_int_equal(zh_buf_puts(&b,
+				     ZADIG "rules:\n  - name: r\n"
+					   "    custom_workflow: {project: p, "
+					   "name: n, inputs: [ "),
+			 0);
+	for (i = 0; i < (1 << 20) + 10; i++)
+		assert_int_equal(zh_buf_puts(&b, "1"), 0);
+	assert_int_equal(zh_buf_puts(&b, " ]}\n"), 0);
+	run(&r, zh_buf_cstr(&b));
+	assert_int_equal(r.rc, ZH_ECONFIG);
+	assert_non_null(strstr(r.d.msgs[0], "longer than 1048576 bytes"));
+	done(&r);
+	zh_buf_dispose(&b);
 	deep_inputs(&b, 200000);
 	run(&r, zh_buf_cstr(&b));
 	assert_int_equal(r.rc, ZH_ECONFIG);
