@@ -429,9 +429,9 @@ static int span_cmp(const void *a, const void *b)
 	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* The lines of text [p, end), sorted, into *out (*n of them). */
-static int split_sorted(struct span **out, size_t *n, const char *p,
-			const char *end)
+/* The lines of text [p, end), in order, into *out (*n of them). */
+static int split_lines(struct span **out, size_t *n, const char *p,
+		       const char *end)
 {
 	struct span *v = NULL;
 	size_t cap = 0;
@@ -455,8 +455,6 @@ static int split_sorted(struct span **out, size_t *n, const char *p,
 		v[(*n)++] = (struct span){p, len};
 		p += len + (nl ? 1 : 0);
 	}
-	if (*n)
-		qsort(v, *n, sizeof(*v), span_cmp);
 	*out = v;
 	return 0;
 }
@@ -468,11 +466,11 @@ static int split_sorted(struct span **out, size_t *n, const char *p,
 static int collect_note(struct collect *x, const char *path, const git_oid *id)
 {
 	struct zh_note_line *lines = NULL;
-	struct span *seen = NULL;
+	struct span *seen = NULL, *text = NULL;
 	git_blob *blob = NULL, *bblob = NULL;
 	char hex[HEXSZ + 1];
-	const char *p, *end;
-	size_t n = 0, cap = 0, nseen = 0, i;
+	const char *p;
+	size_t n = 0, nseen = 0, ntext = 0, i;
 	git_oid old;
 	int rc = 0;
 
@@ -486,11 +484,12 @@ static int collect_note(struct collect *x, const char *path, const git_oid *id)
 					    "cannot read note of '%s': %s", hex,
 					    git_msg());
 		p = git_blob_rawcontent(bblob);
-		if (git_blob_rawsize(bblob) <= NOTE_MAX &&
-		    split_sorted(&seen, &nseen, p,
-				 p + git_blob_rawsize(bblob)) < 0) {
-			rc = zh_error_set(x->err, ZH_ENOMEM, "out of memory");
-			goto out;
+		if (git_blob_rawsize(bblob) <= NOTE_MAX) {
+			if (split_lines(&seen, &nseen, p,
+					p + git_blob_rawsize(bblob)) < 0)
+				goto nomem;
+			if (nseen)
+				qsort(seen, nseen, sizeof(*seen), span_cmp);
 		}
 	}
 	if (git_blob_lookup(&blob, x->repo, id) < 0) {
@@ -503,44 +502,31 @@ static int collect_note(struct collect *x, const char *path, const git_oid *id)
 	if (git_blob_rawsize(blob) > NOTE_MAX ||
 	    memchr(p, '\0', (size_t)git_blob_rawsize(blob)))
 		goto out; /* not a note of ours */
-	end = p + git_blob_rawsize(blob);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		struct span key = {p, len};
-
-		p += len + (nl ? 1 : 0);
+	if (split_lines(&text, &ntext, p, p + git_blob_rawsize(blob)) < 0 ||
+	    (ntext && !(lines = calloc(ntext, sizeof(*lines)))))
+		goto nomem;
+	for (i = 0; i < ntext; i++) {
 		if (nseen &&
-		    bsearch(&key, seen, nseen, sizeof(*seen), span_cmp))
+		    bsearch(&text[i], seen, nseen, sizeof(*seen), span_cmp))
 			continue; /* unchanged here since the base */
-		if (n == cap) {
-			size_t c2 = cap ? 2 * cap : 8;
-			struct zh_note_line *v =
-			    realloc(lines, c2 * sizeof(*lines));
-
-			if (!v) {
-				rc = zh_error_set(x->err, ZH_ENOMEM,
-						  "out of memory");
-				goto out;
-			}
-			lines = v;
-			cap = c2;
-		}
-		rc = zh_note_line_parse(&lines[n], key.p, key.len, NULL);
+		rc =
+		    zh_note_line_parse(&lines[n], text[i].p, text[i].len, NULL);
+		if (rc == ZH_ENOMEM)
+			goto nomem;
 		if (rc == 0)
 			n++;
-		else if (rc == ZH_ENOMEM) {
-			rc = zh_error_set(x->err, rc, "out of memory");
-			goto out;
-		}
 		rc = 0; /* a person's line: the remote's text keeps its own */
 	}
 	if (n)
 		rc = zh_notes_batch_add(x->b, hex, lines, n, x->err);
+	goto out;
+nomem:
+	rc = zh_error_set(x->err, ZH_ENOMEM, "out of memory");
 out:
 	for (i = 0; i < n; i++)
 		zh_note_line_dispose(&lines[i]);
 	free(lines);
+	free(text);
 	free(seen);
 	git_blob_free(blob);
 	git_blob_free(bblob);
