@@ -248,8 +248,7 @@ enum found {
 
 static int by_task_id(const void *a, const void *b)
 {
-	const struct zh_zadig_task *x = *(const struct zh_zadig_task *const *)a;
-	const struct zh_zadig_task *y = *(const struct zh_zadig_task *const *)b;
+	const struct zh_zadig_task *x = a, *y = b;
 
 	return (x->task_id > y->task_id) - (x->task_id < y->task_id);
 }
@@ -294,7 +293,7 @@ static enum found reconcile(struct zh_flow_result *res, struct zh_flow *f,
 			    struct zh_store_trigger *t)
 {
 	struct zh_zadig_task_list l = {0};
-	const struct zh_zadig_task **byid = NULL, *hit = NULL;
+	const struct zh_zadig_task *hit = NULL;
 	struct zh_zadig *z = NULL;
 	struct zh_error e = {0};
 	enum found found = NOT_FOUND;
@@ -310,18 +309,13 @@ static enum found reconcile(struct zh_flow_result *res, struct zh_flow *f,
 		disable_lookup(f);
 		return NO_LOOKUP;
 	}
-	if (rc == 0 && l.len && !(byid = calloc(l.len, sizeof(*byid))))
-		rc = zh_error_set(&e, ZH_ENOMEM, "out of memory");
-	if (rc == 0) {
-		for (i = 0; i < l.len; i++)
-			byid[i] = &l.items[i];
-		if (l.len)
-			qsort(byid, l.len, sizeof(*byid), by_task_id);
-	}
+	/* the list is ours: sorted in place, lowest id first */
+	if (rc == 0 && l.len)
+		qsort(l.items, l.len, sizeof(*l.items), by_task_id);
 	for (i = 0; rc == 0 && !hit && i < l.len; i++)
-		if ((rc = may_be_ours(&fits, f, z, t, byid[i], &e)) == 0 &&
+		if ((rc = may_be_ours(&fits, f, z, t, &l.items[i], &e)) == 0 &&
 		    fits)
-			hit = byid[i];
+			hit = &l.items[i];
 	if (rc < 0) {
 		/* sending again blindly could make a second task */
 		snprintf(res->message, sizeof(res->message),
@@ -339,7 +333,6 @@ static enum found reconcile(struct zh_flow_result *res, struct zh_flow *f,
 		      t->repo, t->rule, t->commit, t->workflow, hit->task_id);
 		found = FOUND;
 	}
-	free(byid);
 	zh_zadig_task_list_dispose(&l);
 	return found;
 }
