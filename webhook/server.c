@@ -228,6 +228,24 @@ static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status,
 	return reply(c, status, "application/json", json);
 }
 
+/* {"id": key, "status": "accepted"}: a handled event or notification.
+ * Keys are printable ASCII (zh_webhook_key_valid), '"' and '\\' among
+ * them. */
+static enum MHD_Result reply_accepted(struct MHD_Connection *c, unsigned status,
+				      const char *key)
+{
+	struct zh_buf b;
+	enum MHD_Result ok;
+
+	zh_buf_init(&b, 1024);
+	zh_buf_puts(&b, "{\"id\":");
+	zh_buf_json_str(&b, key);
+	zh_buf_puts(&b, ",\"status\":\"accepted\"}\n");
+	ok = reply_json(c, status, zh_buf_cstr(&b));
+	zh_buf_dispose(&b);
+	return ok;
+}
+
 static const char *header(struct MHD_Connection *c, const char *name)
 {
 	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
@@ -321,8 +339,6 @@ static enum MHD_Result answer_stored(struct zh_webhook *w,
 				     const struct request *q)
 {
 	const char *key = q->key;
-	struct zh_buf b;
-	enum MHD_Result ok;
 
 	if (q->store_rc < 0) {
 		reject(w, ZH_REJECT_STORE);
@@ -336,15 +352,7 @@ static enum MHD_Result answer_stored(struct zh_webhook *w,
 				  "{\"status\":\"duplicate\"}\n");
 	}
 	atomic_fetch_add(&w->metrics.accepted, 1);
-	/* keys are printable ASCII (zh_webhook_key_valid), '"' and '\\'
-	 * among them */
-	zh_buf_init(&b, 1024);
-	zh_buf_puts(&b, "{\"id\":");
-	zh_buf_json_str(&b, key);
-	zh_buf_puts(&b, ",\"status\":\"accepted\"}\n");
-	ok = reply_json(c, q->new_status, zh_buf_cstr(&b));
-	zh_buf_dispose(&b);
-	return ok;
+	return reply_accepted(c, q->new_status, key);
 }
 
 /* What the store is given for q, received at now_ms. */
@@ -719,12 +727,10 @@ static enum MHD_Result zadig_notify(struct zh_wh_server *s,
 {
 	struct zh_webhook *w = s->w;
 	struct zh_error err = {0};
-	struct zh_buf b;
 	char *wf = NULL;
 	int64_t id;
 	const char *uuid = header(c, "X-Zadig-Event-UUID");
 	char key[300];
-	enum MHD_Result ok;
 
 	if (zh_gitlab_parse_zadig(&wf, &id, q->body.ptr ? q->body.ptr : "",
 				  q->body.len, &err) < 0) {
@@ -754,13 +760,7 @@ static enum MHD_Result zadig_notify(struct zh_wh_server *s,
 	 * does not wait for the store */
 	queue_hint(w, ZH_WH_HINT_NOTIFY, key, wf, id);
 	free(wf);
-	zh_buf_init(&b, 1024);
-	zh_buf_puts(&b, "{\"id\":");
-	zh_buf_json_str(&b, key);
-	zh_buf_puts(&b, ",\"status\":\"accepted\"}\n");
-	ok = reply_json(c, MHD_HTTP_OK, zh_buf_cstr(&b));
-	zh_buf_dispose(&b);
-	return ok;
+	return reply_accepted(c, MHD_HTTP_OK, key);
 }
 
 /* ---- dispatch ---- */
