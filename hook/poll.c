@@ -382,32 +382,29 @@ static int work_left(int64_t *at, int64_t *newest, struct zh_store *store,
 		     int64_t start)
 {
 	struct zh_error e = {0};
-	int64_t now = zh_store_now_ms(), n = 0, base;
+	int64_t now = zh_store_now_ms(), n = 0;
 	int rc = zh_store_next_wakeup(at, &n, store, &e);
 
 	if (rc < 0 && rc != ZH_ENOTFOUND) {
 		log_line(NULL, e.msg);
 		*at = now + cfg->poll.interval_ms;
-		base = *newest > start ? *newest : start;
-		return now < base + cfg->poll.give_up_after_ms +
-				   cfg->poll.max_interval_ms
-			   ? 1
-			   : -1;
-	}
-	if (zh_spool_pending(state)) {
-		/* a push the store did not take: try again later */
-		int64_t spooled = spool_mtime(state) / 1000000;
+		n = *newest > start ? *newest : start;
+	} else {
+		if (zh_spool_pending(state)) {
+			/* a push the store did not take: try again later */
+			int64_t spooled = spool_mtime(state) / 1000000;
 
-		if (n < spooled)
-			n = spooled;
+			if (n < spooled)
+				n = spooled;
+			if (rc == ZH_ENOTFOUND)
+				*at = now + cfg->poll.interval_ms;
+			rc = 0;
+		}
 		if (rc == ZH_ENOTFOUND)
-			*at = now + cfg->poll.interval_ms;
-		rc = 0;
+			return 0;
+		if (*newest < n)
+			*newest = n;
 	}
-	if (rc == ZH_ENOTFOUND)
-		return 0;
-	if (*newest < n)
-		*newest = n;
 	return now < n + cfg->poll.give_up_after_ms + cfg->poll.max_interval_ms
 		   ? 1
 		   : -1;
