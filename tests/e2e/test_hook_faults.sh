@@ -209,14 +209,17 @@ commit "$T/busy" "pushed while the store is locked"
 c=$(git -C "$T/busy" rev-parse HEAD)
 n=$(creates wf-dev)
 baseline_push "$T/busy"
-# BEGIN IMMEDIATE holds the write lock until $T/release appears
-printf '%s\n' 'BEGIN IMMEDIATE;' 'DELETE FROM meta WHERE 0;' \
+# BEGIN IMMEDIATE holds the write lock until $T/release appears (waiting
+# for it as the programs do: without a busy timeout, a write lock another
+# process held for a moment failed it, and nothing was locked)
+printf '%s\n' '.timeout 10000' 'BEGIN IMMEDIATE;' 'DELETE FROM meta WHERE 0;' \
 	".shell touch '$T/locked'" \
 	".shell while [ ! -e '$T/release' ]; do sleep 0.1; done" \
 	'ROLLBACK;' | sqlite3 "$G/zadig-hook/state.db" >"$T/lock.out" 2>&1 &
 LOCKER=$!
 for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.1; done
-check "busy store: another process holds the write lock" test -e "$T/locked"
+check "busy store: another process holds the write lock" \
+	bash -c "test -e '$T/locked' && ! grep -q . '$T/lock.out'"
 timed_push "$T/busy" origin feature/locked
 expect "busy store: the push succeeds, says queued" 0 "" \
 	"^$Z refs/heads/feature/locked queued, state store .* is busy: .*; will retry *$"
