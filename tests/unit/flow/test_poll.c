@@ -1,28 +1,22 @@
-/* zh_flow_poll and zh_flow_refresh_commit against a tiny Zadig on
- * 127.0.0.1 (libmicrohttpd, ephemeral port): an answer for one task that
+/* zh_flow_poll and zh_flow_refresh_commit against the tests' tiny Zadig
+ * (tests/unit/zadig/stub.h): an answer for one task that
  * names no status is that task's failed poll (it backs off, its note line
  * keeps the status it had), never the round's, so the other tasks are
  * still polled and the task is not due again at once. */
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <sys/socket.h>
-
 #include <cmocka.h>
-#include <microhttpd.h>
 
 #include "config/config.h"
 #include "flow/deliver.h"
 #include "store/store.h"
 #include "tests/unit/store/helpers.h"
+#include "tests/unit/zadig/stub.h"
 #include "util/error.h"
 
 #include "util/banned.h"
@@ -42,12 +36,10 @@ static const struct answer {
 };
 #define NANSWERS (sizeof(answers) / sizeof(answers[0]))
 
+#define LOOKUP "/api/directory/workflowTask"
+#define DETAIL "/api/directory/workflowTask/id/1/pipelines/"
+
 struct fx {
-	struct MHD_Daemon *d;
-	pthread_mutex_t lock;
-	int details[NANSWERS]; /* detail requests per workflow */
-	int lookups;	       /* commitId lookups */
-	const char *lookup;    /* the commitId lookup's answer */
 	char *dir;
 	struct zh_config *cfg;
 	struct zh_store *store;
@@ -56,53 +48,19 @@ struct fx {
 	size_t nlogged;
 };
 
-static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
-			       const char *url, const char *method,
-			       const char *version, const char *upload_data,
-			       size_t *upload_size, void **con_cls)
+/* Zadig answers the details of answers[] and the commitId lookup with
+ * lookup; any other request with 404. */
+static void zadig(const char *lookup)
 {
-	static const char detail[] = "/api/directory/workflowTask/id/1/"
-				     "pipelines/";
-	struct fx *x = cls;
-	struct MHD_Response *resp;
-	const char *body = x->lookup;
-	unsigned status = 200;
-	enum MHD_Result ret;
+	char path[128];
 	size_t i;
 
-	(void)method;
-	(void)version;
-	(void)upload_data;
-	if (!*con_cls) {
-		*con_cls = c;
-		return MHD_YES;
+	stub_reset();
+	for (i = 0; i < NANSWERS; i++) {
+		snprintf(path, sizeof(path), DETAIL "%s", answers[i].workflow);
+		stub_route("GET", path, 200, -1, 0, "%s", answers[i].body);
 	}
-	*upload_size = 0;
-	if (strcmp(url, "/api/directory/workflowTask") == 0) {
-		pthread_mutex_lock(&x->lock);
-		x->lookups++;
-		pthread_mutex_unlock(&x->lock);
-	}
-	if (strncmp(url, detail, sizeof(detail) - 1) == 0) {
-		status = 404;
-		body = "404 page not found";
-		for (i = 0; i < NANSWERS; i++)
-			if (strcmp(url + sizeof(detail) - 1,
-				   answers[i].workflow) == 0) {
-				pthread_mutex_lock(&x->lock);
-				x->details[i]++;
-				pthread_mutex_unlock(&x->lock);
-				status = 200;
-				body = answers[i].body;
-			}
-	}
-	resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
-					       MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return MHD_NO;
-	ret = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	stub_route("GET", LOOKUP, 200, -1, 0, "%s", lookup);
 }
 
 static void log_line(void *ctx, const char *line)
@@ -116,24 +74,12 @@ static void log_line(void *ctx, const char *line)
 
 static int setup(void **state)
 {
-	struct sockaddr_in sa;
-	const union MHD_DaemonInfo *info;
 	struct zh_error err = {0};
 	struct fx *x = calloc(1, sizeof(*x));
 	char yaml[512];
 	int n;
 
 	assert_non_null(x);
-	pthread_mutex_init(&x->lock, NULL);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	x->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-				handler, x, MHD_OPTION_SOCK_ADDR,
-				(struct sockaddr *)&sa, MHD_OPTION_END);
-	assert_non_null(x->d);
-	info = MHD_get_daemon_info(x->d, MHD_DAEMON_INFO_BIND_PORT);
-	assert_true(info && info->port);
 	n = snprintf(yaml, sizeof(yaml),
 		     "zadig: { url: \"http://127.0.0.1:%u\", token: t, "
 		     "timeout: 5s }\n"
@@ -143,7 +89,8 @@ static int setup(void **state)
 		     "    branches: [main]\n"
 		     "    workflow: { name: wf, env: dev, targets: [{ name: s, "
 		     "repos: [r] }] }\n",
-		     info->port);
+		     stub_start());
+	zadig("[]"); /* nobody else's tasks */
 	x->dir = tmpdir_new();
 	if (zh_config_parse(&x->cfg, "t.yaml", yaml, (size_t)n, NULL, &err) <
 		0 ||
@@ -153,7 +100,6 @@ static int setup(void **state)
 	x->f.store = x->store;
 	x->f.log = log_line;
 	x->f.log_ctx = x;
-	x->lookup = "[]"; /* nobody else's tasks */
 	*state = x;
 	return 0;
 }
@@ -163,13 +109,21 @@ static int teardown(void **state)
 	struct fx *x = *state;
 
 	zh_flow_dispose(&x->f);
-	MHD_stop_daemon(x->d);
-	pthread_mutex_destroy(&x->lock);
+	stub_stop();
 	zh_store_free(x->store);
 	zh_config_free(x->cfg);
 	tmpdir_remove(x->dir);
 	free(x);
 	return 0;
+}
+
+/* How many times the detail of task 1 of answers[i] was asked for. */
+static int details(size_t i)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), DETAIL "%s", answers[i].workflow);
+	return stub_asked("GET", path);
 }
 
 /* Task 1 of each workflow, running, of one commit, due since due_ms (the
@@ -249,7 +203,7 @@ static void a_reply_without_status_fails_only_its_task(void **state)
 	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
 	assert_int_equal(n, 0);
 	for (i = 0; i < NANSWERS; i++)
-		assert_int_equal(x->details[i], 1);
+		assert_int_equal(details(i), 1);
 	assert_int_equal(x->nlogged, 2);
 
 	/* due again: a second failure doubles the wait */
@@ -296,8 +250,8 @@ static void a_lookup_entry_with_an_empty_status(void **state)
 	int64_t ids[NANSWERS];
 	int n = -1;
 
-	x->lookup = "[{\"task_id\":7,\"workflow_name\":\"wf-other\","
-		    "\"status\":\"\"}]";
+	zadig("[{\"task_id\":7,\"workflow_name\":\"wf-other\","
+	      "\"status\":\"\"}]");
 	add_tasks(x, ids, zh_store_now_ms() - 5000);
 	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
 	assert_ok(zh_store_task_find(&t, x->store, "wf-other", false, 7, &err),
@@ -346,7 +300,7 @@ static void one_lookup_per_commit(void **state)
 	}
 	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
 	assert_int_equal(n, 5);
-	assert_int_equal(x->lookups, 2);
+	assert_int_equal(stub_asked("GET", LOOKUP), 2);
 }
 
 int main(void)

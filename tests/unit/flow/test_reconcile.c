@@ -1,29 +1,24 @@
 /* Delivering a trigger whose earlier request may have reached Zadig
  * (design.md §8): reconciled with the commitId lookup before it is sent
- * again. Against a tiny in-process Zadig (libmicrohttpd on 127.0.0.1,
- * ephemeral port) that answers each route as the test says and counts
- * what it was asked. */
+ * again. Against the tests' tiny Zadig (tests/unit/zadig/stub.h), which
+ * answers each route as the test says and counts what it was asked. */
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include <cmocka.h>
-#include <microhttpd.h>
 
 #include "config/config.h"
 #include "flow/deliver.h"
 #include "store/store.h"
 #include "tests/unit/store/helpers.h"
+#include "tests/unit/zadig/stub.h"
 #include "util/error.h"
 
 #include "util/banned.h"
@@ -32,162 +27,6 @@
 #define CREATE "/api/directory/workflowTask/create"
 #define DETAIL "/api/directory/workflowTask/id/*"
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
-
-/* One answer: to method and path (a trailing '*' makes it a prefix),
- * times times (-1: always); the first that fits is taken. */
-struct route {
-	char method[8];
-	char path[128];
-	unsigned status;
-	char body[2048];
-	long delay_ms;
-	int times;
-};
-
-struct upload {
-	char data[8192];
-	size_t len;
-};
-
-static struct server {
-	struct MHD_Daemon *d;
-	unsigned short port;
-	pthread_mutex_t lock;
-	struct route routes[16];
-	size_t nroutes;
-	char asked[64][192]; /* "METHOD /path" of each request */
-	size_t nasked;
-} srv;
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-static bool fits(const struct route *r, const char *method, const char *url)
-{
-	size_t n = strlen(r->path);
-
-	if (r->times == 0 || strcmp(r->method, method))
-		return false;
-	if (n && r->path[n - 1] == '*')
-		return !strncmp(r->path, url, n - 1);
-	return !strcmp(r->path, url);
-}
-
-static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
-			       const char *url, const char *method,
-			       const char *version, const char *upload_data,
-			       size_t *upload_size, void **con_cls)
-{
-	struct upload *up = *con_cls;
-	struct MHD_Response *resp;
-	struct route r = {.status = 404, .body = "404 page not found"};
-	enum MHD_Result ret;
-	size_t i;
-
-	(void)cls;
-	(void)version;
-	(void)upload_data;
-	if (!up) {
-		if (!(up = calloc(1, sizeof(*up))))
-			return MHD_NO;
-		*con_cls = up;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	pthread_mutex_lock(&srv.lock);
-	if (srv.nasked < sizeof(srv.asked) / sizeof(srv.asked[0]))
-		snprintf(srv.asked[srv.nasked++], sizeof(srv.asked[0]), "%s %s",
-			 method, url);
-	for (i = 0; i < srv.nroutes; i++) {
-		if (fits(&srv.routes[i], method, url)) {
-			if (srv.routes[i].times > 0)
-				srv.routes[i].times--;
-			r = srv.routes[i];
-			break;
-		}
-	}
-	pthread_mutex_unlock(&srv.lock);
-	if (r.delay_ms)
-		sleep_ms(r.delay_ms);
-	resp = MHD_create_response_from_buffer(strlen(r.body), r.body,
-					       MHD_RESPMEM_MUST_COPY);
-	if (!resp)
-		return MHD_NO;
-	ret = MHD_queue_response(c, r.status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
-		      enum MHD_RequestTerminationCode toe)
-{
-	(void)cls;
-	(void)c;
-	(void)toe;
-	free(*con_cls);
-	*con_cls = NULL;
-}
-
-/* Add a route; body is a printf format. */
-static void route(const char *method, const char *path, unsigned status,
-		  int times, long delay_ms, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static void route(const char *method, const char *path, unsigned status,
-		  int times, long delay_ms, const char *fmt, ...)
-{
-	struct route *r;
-	va_list ap;
-
-	pthread_mutex_lock(&srv.lock);
-	assert_true(srv.nroutes < sizeof(srv.routes) / sizeof(srv.routes[0]));
-	r = &srv.routes[srv.nroutes++];
-	memset(r, 0, sizeof(*r));
-	snprintf(r->method, sizeof(r->method), "%s", method);
-	snprintf(r->path, sizeof(r->path), "%s", path);
-	r->status = status;
-	r->times = times;
-	r->delay_ms = delay_ms;
-	va_start(ap, fmt);
-	vsnprintf(r->body, sizeof(r->body), fmt, ap);
-	va_end(ap);
-	pthread_mutex_unlock(&srv.lock);
-}
-
-/* Forget every route and every request. */
-static void reset(void)
-{
-	pthread_mutex_lock(&srv.lock);
-	srv.nroutes = 0;
-	srv.nasked = 0;
-	pthread_mutex_unlock(&srv.lock);
-}
-
-/* How many requests fitted method and path (as in a route). */
-static int asked(const char *method, const char *path)
-{
-	struct route r = {.times = -1};
-	char m[16], u[176];
-	size_t i;
-	int n = 0;
-
-	snprintf(r.method, sizeof(r.method), "%s", method);
-	snprintf(r.path, sizeof(r.path), "%s", path);
-	pthread_mutex_lock(&srv.lock);
-	for (i = 0; i < srv.nasked; i++)
-		if (sscanf(srv.asked[i], "%15s %175s", m, u) == 2 &&
-		    fits(&r, m, u))
-			n++;
-	pthread_mutex_unlock(&srv.lock);
-	return n;
-}
 
 /* A lookup answer's entry for task id of workflow wf, made now. */
 static const char *entry(char *buf, size_t n, const char *wf, int id)
@@ -218,30 +57,12 @@ static void log_line(void *ctx, const char *line)
 
 static int setup(void **state)
 {
-	struct sockaddr_in sa;
-	const union MHD_DaemonInfo *info;
 	struct zh_error err = {0};
 	struct fx *x = calloc(1, sizeof(*x));
 	char yaml[512];
 	int n;
 
 	assert_non_null(x);
-	memset(&srv, 0, sizeof(srv));
-	pthread_mutex_init(&srv.lock, NULL);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	srv.d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-	    NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, completed,
-	    NULL, MHD_OPTION_END);
-	if (!srv.d)
-		return -1;
-	info = MHD_get_daemon_info(srv.d, MHD_DAEMON_INFO_BIND_PORT);
-	if (!info || !info->port)
-		return -1;
-	srv.port = info->port;
 	n = snprintf(yaml, sizeof(yaml),
 		     "zadig: { url: \"http://127.0.0.1:%u\", token: t, "
 		     "timeout: 1s }\n"
@@ -251,7 +72,7 @@ static int setup(void **state)
 		     "    branches: [\"*\"]\n"
 		     "    workflow: { name: wf, env: dev, targets: "
 		     "[{ name: s, repos: [r] }] }\n",
-		     srv.port);
+		     stub_start());
 	x->dir = tmpdir_new();
 	if (zh_config_parse(&x->cfg, "t.yaml", yaml, (size_t)n, NULL, &err) <
 		0 ||
@@ -274,8 +95,7 @@ static int teardown(void **state)
 	zh_config_free(x->cfg);
 	tmpdir_remove(x->dir);
 	free(x);
-	MHD_stop_daemon(srv.d);
-	pthread_mutex_destroy(&srv.lock);
+	stub_stop();
 	return 0;
 }
 
@@ -343,17 +163,17 @@ static void detail(int id, const char *branch)
 		 "pipelines/wf",
 		 id);
 	if (!branch) {
-		route("GET", path, 200, -1, 0,
-		      "{\"workflow_name\":\"wf\",\"env_name\":\"\","
-		      "\"status\":\"running\"}");
+		stub_route("GET", path, 200, -1, 0,
+			   "{\"workflow_name\":\"wf\",\"env_name\":\"\","
+			   "\"status\":\"running\"}");
 		return;
 	}
-	route("GET", path, 200, -1, 0,
-	      "{\"workflow_name\":\"wf\",\"env_name\":\"\","
-	      "\"status\":\"running\",\"targets\":[{\"name\":\"s\","
-	      "\"service_type\":\"k8s\",\"build\":{\"repos\":[{"
-	      "\"repo_name\":\"r\",\"branch\":\"%s\",\"pr\":0}]}}]}",
-	      branch);
+	stub_route("GET", path, 200, -1, 0,
+		   "{\"workflow_name\":\"wf\",\"env_name\":\"\","
+		   "\"status\":\"running\",\"targets\":[{\"name\":\"s\","
+		   "\"service_type\":\"k8s\",\"build\":{\"repos\":[{"
+		   "\"repo_name\":\"r\",\"branch\":\"%s\",\"pr\":0}]}}]}",
+		   branch);
 }
 
 /* A process claimed trigger id, sent it and died before it stored the
@@ -367,7 +187,7 @@ static void interrupt(struct fx *x, int64_t id)
 					    1, &err),
 		  &err);
 	zh_store_trigger_dispose(&t);
-	sleep_ms(5);
+	stub_sleep_ms(5);
 }
 
 static struct zh_flow_result deliver(struct fx *x, int64_t id)
@@ -399,13 +219,14 @@ static void lookup_finds_the_task(void **state)
 	int64_t id = add(x, "main");
 	char e[512];
 
-	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 3));
+	stub_route("GET", LOOKUP, 200, -1, 0, "[%s]",
+		   entry(e, sizeof(e), "wf", 3));
 	detail(3, NULL);
 	interrupt(x, id);
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(res.task_id, 3);
-	assert_int_equal(asked("POST", CREATE), 0);
+	assert_int_equal(stub_asked("POST", CREATE), 0);
 	assert_state(x, id, ZH_STORE_CREATED, 3);
 	assert_contains(x->log, "was sent before: found wf #3");
 }
@@ -419,30 +240,30 @@ static void lookup_fails_nothing_resent(void **state)
 	int64_t id = add(x, "feature/a");
 	int i;
 
-	route("GET", LOOKUP, 502, -1, 0, "<html>502 Bad Gateway</html>");
-	route("POST", CREATE, 200, -1, 0,
-	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
-	      "\"task_id\":7}");
+	stub_route("GET", LOOKUP, 502, -1, 0, "<html>502 Bad Gateway</html>");
+	stub_route("POST", CREATE, 200, -1, 0,
+		   "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+		   "\"task_id\":7}");
 	interrupt(x, id);
 	for (i = 0; i < 2; i++) {
 		res = deliver(x, id);
 		assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
 		assert_contains(res.message, "502");
-		assert_int_equal(asked("POST", CREATE), 0);
-		assert_int_equal(asked("GET", LOOKUP), 3 * (i + 1));
+		assert_int_equal(stub_asked("POST", CREATE), 0);
+		assert_int_equal(stub_asked("GET", LOOKUP), 3 * (i + 1));
 		assert_state(x, id, ZH_STORE_QUEUED, 0);
 	}
 	/* the lookup answers, without the task: now it is sent */
-	reset();
-	route("GET", LOOKUP, 200, -1, 0, "[]");
-	route("POST", CREATE, 200, -1, 0,
-	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
-	      "\"task_id\":7}");
+	stub_reset();
+	stub_route("GET", LOOKUP, 200, -1, 0, "[]");
+	stub_route("POST", CREATE, 200, -1, 0,
+		   "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+		   "\"task_id\":7}");
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(res.task_id, 7);
-	assert_int_equal(asked("GET", LOOKUP), 1);
-	assert_int_equal(asked("POST", CREATE), 1);
+	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+	assert_int_equal(stub_asked("POST", CREATE), 1);
 	assert_state(x, id, ZH_STORE_CREATED, 7);
 }
 
@@ -454,18 +275,18 @@ static void timed_out_then_lookup_fails(void **state)
 	struct zh_flow_result res;
 	int64_t id = add(x, "main");
 
-	route("POST", CREATE, 200, 1, 1500,
-	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
-	      "\"task_id\":1}");
-	route("GET", LOOKUP, 502, 3, 0, "{\"message\":\"bad gateway\"}");
+	stub_route("POST", CREATE, 200, 1, 1500,
+		   "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+		   "\"task_id\":1}");
+	stub_route("GET", LOOKUP, 502, 3, 0, "{\"message\":\"bad gateway\"}");
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
 	assert_contains(res.message, "did not answer within");
-	sleep_ms(1100); /* zadig.timeout: the earlier request's time */
+	stub_sleep_ms(1100); /* zadig.timeout: the earlier request's time */
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
-	assert_int_equal(asked("POST", CREATE), 1);
-	assert_int_equal(asked("GET", LOOKUP), 3);
+	assert_int_equal(stub_asked("POST", CREATE), 1);
+	assert_int_equal(stub_asked("GET", LOOKUP), 3);
 	assert_state(x, id, ZH_STORE_QUEUED, 0);
 }
 
@@ -480,16 +301,17 @@ static void task_of_another_trigger_not_taken(void **state)
 	char e[512];
 
 	created(x, other, 1);
-	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 1));
+	stub_route("GET", LOOKUP, 200, -1, 0, "[%s]",
+		   entry(e, sizeof(e), "wf", 1));
 	detail(1, "main");
-	route("POST", CREATE, 200, -1, 0,
-	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
-	      "\"task_id\":2}");
+	stub_route("POST", CREATE, 200, -1, 0,
+		   "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+		   "\"task_id\":2}");
 	interrupt(x, id);
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(res.task_id, 2);
-	assert_int_equal(asked("POST", CREATE), 1);
+	assert_int_equal(stub_asked("POST", CREATE), 1);
 	assert_state(x, id, ZH_STORE_CREATED, 2);
 	assert_state(x, other, ZH_STORE_CREATED, 1);
 }
@@ -503,16 +325,17 @@ static void task_of_another_branch_not_taken(void **state)
 	int64_t id = add(x, "feature/a");
 	char e[512];
 
-	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 1));
+	stub_route("GET", LOOKUP, 200, -1, 0, "[%s]",
+		   entry(e, sizeof(e), "wf", 1));
 	detail(1, "main");
-	route("POST", CREATE, 200, -1, 0,
-	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
-	      "\"task_id\":2}");
+	stub_route("POST", CREATE, 200, -1, 0,
+		   "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+		   "\"task_id\":2}");
 	interrupt(x, id);
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(res.task_id, 2);
-	assert_int_equal(asked("POST", CREATE), 1);
+	assert_int_equal(stub_asked("POST", CREATE), 1);
 }
 
 /* Two tasks of the commit, the later one built from this trigger's
@@ -524,15 +347,16 @@ static void own_task_of_two_taken(void **state)
 	int64_t id = add(x, "feature/a");
 	char e1[512], e2[512];
 
-	route("GET", LOOKUP, 200, -1, 0, "[%s,%s]",
-	      entry(e1, sizeof(e1), "wf", 1), entry(e2, sizeof(e2), "wf", 2));
+	stub_route("GET", LOOKUP, 200, -1, 0, "[%s,%s]",
+		   entry(e1, sizeof(e1), "wf", 1),
+		   entry(e2, sizeof(e2), "wf", 2));
 	detail(1, "main");
 	detail(2, "feature/a");
 	interrupt(x, id);
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(res.task_id, 2);
-	assert_int_equal(asked("POST", CREATE), 0);
+	assert_int_equal(stub_asked("POST", CREATE), 0);
 	assert_state(x, id, ZH_STORE_CREATED, 2);
 }
 
@@ -557,13 +381,14 @@ static void found_task_becomes_the_triggers(void **state)
 	assert_ok(
 	    zh_store_task_upsert(NULL, x->store, &st, zh_store_now_ms(), &err),
 	    &err);
-	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 1));
+	stub_route("GET", LOOKUP, 200, -1, 0, "[%s]",
+		   entry(e, sizeof(e), "wf", 1));
 	detail(1, "feature/a");
 	interrupt(x, id);
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(res.task_id, 1);
-	assert_int_equal(asked("POST", CREATE), 0);
+	assert_int_equal(stub_asked("POST", CREATE), 0);
 	assert_ok(zh_store_task_find(&got, x->store, "wf", false, 1, &err),
 		  &err);
 	assert_string_equal(got.rule, "dev");
@@ -580,13 +405,14 @@ static void detail_fails_nothing_resent(void **state)
 	int64_t id = add(x, "main");
 	char e[512];
 
-	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 1));
-	route("GET", DETAIL, 502, -1, 0, "<html>502 Bad Gateway</html>");
+	stub_route("GET", LOOKUP, 200, -1, 0, "[%s]",
+		   entry(e, sizeof(e), "wf", 1));
+	stub_route("GET", DETAIL, 502, -1, 0, "<html>502 Bad Gateway</html>");
 	interrupt(x, id);
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
 	assert_contains(res.message, "502");
-	assert_int_equal(asked("POST", CREATE), 0);
+	assert_int_equal(stub_asked("POST", CREATE), 0);
 	assert_state(x, id, ZH_STORE_QUEUED, 0);
 }
 
@@ -599,21 +425,21 @@ static void lookup_404_is_a_failed_lookup(void **state)
 	struct zh_flow_result res;
 	int64_t id = add(x, "main");
 
-	route("GET", LOOKUP, 404, 1, 0, "default backend - 404");
-	route("GET", LOOKUP, 200, -1, 0, "[]");
-	route("POST", CREATE, 200, -1, 0,
-	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
-	      "\"task_id\":1}");
+	stub_route("GET", LOOKUP, 404, 1, 0, "default backend - 404");
+	stub_route("GET", LOOKUP, 200, -1, 0, "[]");
+	stub_route("POST", CREATE, 200, -1, 0,
+		   "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+		   "\"task_id\":1}");
 	interrupt(x, id);
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
 	assert_contains(res.message, "404");
-	assert_int_equal(asked("POST", CREATE), 0);
+	assert_int_equal(stub_asked("POST", CREATE), 0);
 	assert_null(strstr(x->log, "switched off"));
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
-	assert_int_equal(asked("GET", LOOKUP), 2);
-	assert_int_equal(asked("POST", CREATE), 1);
+	assert_int_equal(stub_asked("GET", LOOKUP), 2);
+	assert_int_equal(stub_asked("POST", CREATE), 1);
 }
 
 /* The v1.18 answer switches the lookup off (one log line) and the
@@ -630,27 +456,27 @@ static void invalid_path_switches_lookup_off(void **state)
 
 	snprintf(key, sizeof(key), "commit_lookup_off:%s", x->cfg->zadig.url);
 	assert_ok(zh_store_meta_set(x->store, key, "1", &err), &err);
-	route("GET", LOOKUP, 500, -1, 0,
-	      "{\"message\":\"Internal Error: \",\"code\":500,"
-	      "\"description\":\"Invalid path\"}");
-	route("POST", CREATE, 200, 1, 0,
-	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
-	      "\"task_id\":1}");
-	route("POST", CREATE, 200, 1, 0,
-	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
-	      "\"task_id\":2}");
+	stub_route("GET", LOOKUP, 500, -1, 0,
+		   "{\"message\":\"Internal Error: \",\"code\":500,"
+		   "\"description\":\"Invalid path\"}");
+	stub_route("POST", CREATE, 200, 1, 0,
+		   "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+		   "\"task_id\":1}");
+	stub_route("POST", CREATE, 200, 1, 0,
+		   "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+		   "\"task_id\":2}");
 	interrupt(x, id);
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(res.task_id, 1);
-	assert_int_equal(asked("GET", LOOKUP), 3);
+	assert_int_equal(stub_asked("GET", LOOKUP), 3);
 	assert_contains(x->log, "has no commitId lookup (v1.18+): switched "
 				"off");
 	interrupt(x, id2);
 	res = deliver(x, id2);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(res.task_id, 2);
-	assert_int_equal(asked("GET", LOOKUP), 3);
+	assert_int_equal(stub_asked("GET", LOOKUP), 3);
 }
 
 /* r11: a create answered by a gateway (502, 504), or by anything but
@@ -676,28 +502,29 @@ static void gateway_answer_may_have_created(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
-		reset();
+		stub_reset();
 		snprintf(branch, sizeof(branch), "f/%zu", i);
 		id = add(x, branch);
-		route("POST", CREATE, answers[i].status, 1, 0, "%s",
-		      answers[i].body);
+		stub_route("POST", CREATE, answers[i].status, 1, 0, "%s",
+			   answers[i].body);
 		res = deliver(x, id);
 		assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
 		res = deliver(x, id);
 		assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
 		assert_string_equal(res.message, "an earlier request may still "
 						 "be in progress at zadig");
-		assert_int_equal(asked("POST", CREATE), 1);
+		assert_int_equal(stub_asked("POST", CREATE), 1);
 	}
 	/* the last one: Zadig did make it */
-	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 4));
+	stub_route("GET", LOOKUP, 200, -1, 0, "[%s]",
+		   entry(e, sizeof(e), "wf", 4));
 	detail(4, branch);
-	sleep_ms(1100);
+	stub_sleep_ms(1100);
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(res.task_id, 4);
-	assert_int_equal(asked("GET", LOOKUP), 1);
-	assert_int_equal(asked("POST", CREATE), 1);
+	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+	assert_int_equal(stub_asked("POST", CREATE), 1);
 }
 
 /* Zadig's own error answer (its JSON, with a code) says the task was not
@@ -708,19 +535,19 @@ static void zadig_error_sent_again(void **state)
 	struct zh_flow_result res;
 	int64_t id = add(x, "main");
 
-	route("POST", CREATE, 500, 1, 0,
-	      "{\"message\":\"Internal Error: \",\"code\":500,"
-	      "\"description\":\"db down\"}");
-	route("POST", CREATE, 200, -1, 0,
-	      "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
-	      "\"task_id\":1}");
+	stub_route("POST", CREATE, 500, 1, 0,
+		   "{\"message\":\"Internal Error: \",\"code\":500,"
+		   "\"description\":\"db down\"}");
+	stub_route("POST", CREATE, 200, -1, 0,
+		   "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+		   "\"task_id\":1}");
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
 	assert_contains(res.message, "db down");
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
-	assert_int_equal(asked("GET", LOOKUP), 0);
-	assert_int_equal(asked("POST", CREATE), 2);
+	assert_int_equal(stub_asked("GET", LOOKUP), 0);
+	assert_int_equal(stub_asked("POST", CREATE), 2);
 }
 
 /* A task `git zadig trigger` made (recorded under the trigger's own repo,
@@ -746,16 +573,17 @@ static void manual_task_not_taken(void **state)
 	assert_ok(
 	    zh_store_task_upsert(NULL, x->store, &st, zh_store_now_ms(), &err),
 	    &err);
-	route("GET", LOOKUP, 200, -1, 0, "[%s]", entry(e, sizeof(e), "wf", 3));
+	stub_route("GET", LOOKUP, 200, -1, 0, "[%s]",
+		   entry(e, sizeof(e), "wf", 3));
 	detail(3, "main");
-	route(
+	stub_route(
 	    "POST", CREATE, 200, -1, 0,
 	    "{\"project_name\":\"p\",\"workflow_name\":\"wf\",\"task_id\":4}");
 	interrupt(x, id);
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(res.task_id, 4);
-	assert_int_equal(asked("POST", CREATE), 1);
+	assert_int_equal(stub_asked("POST", CREATE), 1);
 }
 
 struct second {
@@ -798,14 +626,14 @@ static void lease_renewed_while_reconciling(void **state)
 				      i > 1 ? "," : "",
 				      entry(e, sizeof(e), "wf", i));
 	snprintf(body + n, sizeof(body) - n, "]");
-	route("GET", LOOKUP, 200, -1, 0, "%s", body);
+	stub_route("GET", LOOKUP, 200, -1, 0, "%s", body);
 	/* each detail answers within zadig.timeout (1 s), slowly */
-	route("GET", DETAIL, 200, -1, 900,
-	      "{\"workflow_name\":\"wf\",\"env_name\":\"\",\"status\":"
-	      "\"running\","
-	      "\"targets\":[{\"name\":\"s\",\"build\":{\"repos\":[{"
-	      "\"repo_name\":\"r\",\"branch\":\"main\",\"pr\":0}]}}]}");
-	route(
+	stub_route("GET", DETAIL, 200, -1, 900,
+		   "{\"workflow_name\":\"wf\",\"env_name\":\"\",\"status\":"
+		   "\"running\","
+		   "\"targets\":[{\"name\":\"s\",\"build\":{\"repos\":[{"
+		   "\"repo_name\":\"r\",\"branch\":\"main\",\"pr\":0}]}}]}");
+	stub_route(
 	    "POST", CREATE, 200, -1, 0,
 	    "{\"project_name\":\"p\",\"workflow_name\":\"wf\",\"task_id\":9}");
 	interrupt(x, id);
@@ -816,14 +644,14 @@ static void lease_renewed_while_reconciling(void **state)
 	a.x = x;
 	a.id = id;
 	pthread_create(&th, NULL, deliver_in_thread, &a);
-	sleep_ms(7500); /* past the first claim's lease */
+	stub_sleep_ms(7500); /* past the first claim's lease */
 	assert_ok(zh_flow_deliver_id(&res, &f2, id, &err), &err);
 	pthread_join(th, NULL);
 	assert_int_equal(a.rc, 0);
 	assert_int_equal(a.res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(a.res.task_id, 9);
 	assert_int_not_equal(res.outcome, ZH_FLOW_CREATED);
-	assert_int_equal(asked("POST", CREATE), 1);
+	assert_int_equal(stub_asked("POST", CREATE), 1);
 	zh_flow_dispose(&f2);
 	zh_store_free(s2);
 }
