@@ -648,12 +648,30 @@ int zh_store_trigger_found(bool *taken, struct zh_store *s,
 }
 
 /* Finish the claim on t: back to queued after a back-off, or rejected. */
+/* Run st, an UPDATE of claimed trigger t fenced by its state and attempts:
+ * no row changed means another process claimed it since (ZH_ENOTFOUND). */
+static int step_fenced(struct zh_store *s, sqlite3_stmt *st,
+		       const struct zh_store_trigger *t, const char *what,
+		       struct zh_error *err)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, what, err);
+	if (sqlite3_changes(s->db) == 0)
+		return zh_error_set(err, ZH_ENOTFOUND,
+				    "trigger %lld was taken over by another "
+				    "process",
+				    (long long)t->id);
+	return 0;
+}
+
 static int finish(struct zh_store *s, const struct zh_store_trigger *t,
 		  bool rejected, const char *error, int64_t now_ms,
 		  struct zh_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, ret;
+	int ret;
 
 	if (!t)
 		return zh_error_set(err, ZH_EINVALID, "no trigger given");
@@ -675,14 +693,7 @@ static int finish(struct zh_store *s, const struct zh_store_trigger *t,
 							       store_random()));
 	store_bind_text(st, 5, error);
 	store_bind_int(st, 6, now_ms);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		ret = store_fail(s, rc, "update a trigger", err);
-	else if (sqlite3_changes(s->db) == 0)
-		ret = zh_error_set(err, ZH_ENOTFOUND,
-				   "trigger %lld was taken over by another "
-				   "process",
-				   (long long)t->id);
+	ret = step_fenced(s, st, t, "update a trigger", err);
 out:
 	sqlite3_finalize(st);
 	store_unlock(s);
@@ -694,7 +705,7 @@ int zh_store_trigger_renew(struct zh_store *s, struct zh_store_trigger *t,
 			   struct zh_error *err)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, ret;
+	int ret;
 
 	if (!t)
 		return zh_error_set(err, ZH_EINVALID, "no trigger given");
@@ -713,15 +724,7 @@ int zh_store_trigger_renew(struct zh_store *s, struct zh_store_trigger *t,
 	store_bind_int(st, 2, t->attempts);
 	store_bind_int(st, 3, now_ms + lease_ms);
 	store_bind_int(st, 4, now_ms);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		ret = store_fail(s, rc, "renew a claim", err);
-	else if (sqlite3_changes(s->db) == 0)
-		ret = zh_error_set(err, ZH_ENOTFOUND,
-				   "trigger %lld was taken over by another "
-				   "process",
-				   (long long)t->id);
-	else
+	if ((ret = step_fenced(s, st, t, "renew a claim", err)) == 0)
 		t->lease_until_ms = now_ms + lease_ms;
 out:
 	sqlite3_finalize(st);
