@@ -1512,30 +1512,43 @@ static void parse_map(struct ctx *x, struct frame *f, const char *path,
 	}
 }
 
+/* Path p as named in a file of directory dir (NULL: the working
+ * directory): an absolute p as it is. The one rule for every path a
+ * configuration names. malloc'd; NULL when out of memory. */
+static char *in_dir(const char *dir, const char *p)
+{
+	size_t n;
+	char *s;
+
+	if (p[0] == '/' || !dir || !*dir)
+		return strdup(p);
+	n = strlen(dir) + strlen(p) + 2;
+	if ((s = malloc(n)))
+		snprintf(s, n, "%s/%s", dir, p);
+	return s;
+}
+
 /* Read the token from file (path as written at m). Never quotes it.
  * Messages quote the name as written (raw): expanded, it may be a
  * secret, as with "token_file: ${ZADIG_TOKEN}" for "token:". */
 static void read_token(struct ctx *x, const char *file, const char *raw,
 		       const yaml_mark_t *m)
 {
-	char buf[MAX_TOKEN_FILE + 1], path[4096];
+	char buf[MAX_TOKEN_FILE + 1], *path = in_dir(x->base_dir, file);
 	struct stat st;
 	ssize_t n;
 	size_t len = 0, i;
 	int fd;
 
-	if (file[0] != '/' && x->base_dir)
-		n = snprintf(path, sizeof(path), "%s/%s", x->base_dir, file);
-	else
-		n = snprintf(path, sizeof(path), "%s", file);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
-		report(x, m, "token file name '%s' is too long", raw);
+	if (!path) {
+		x->nomem = true;
 		return;
 	}
 	/* O_NONBLOCK: opening a FIFO would wait for a writer (past the
 	 * hook's deadline); only a regular file is read, on which the flag
 	 * changes nothing. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	free(path);
 	if (fd < 0) {
 		report(x, m, "cannot read token file '%s': %s", raw,
 		       strerror(errno));
@@ -2247,15 +2260,12 @@ out:
 /* *p from dir when it is relative ("" and NULL stay as they are). */
 static int from_dir(char **p, const char *dir)
 {
-	size_t n;
 	char *s;
 
 	if (!*p || !**p || **p == '/')
 		return 0;
-	n = strlen(dir) + strlen(*p) + 2;
-	if (!(s = malloc(n)))
+	if (!(s = in_dir(dir, *p)))
 		return ZH_ENOMEM;
-	snprintf(s, n, "%s/%s", dir, *p);
 	free(*p);
 	*p = s;
 	return 0;
