@@ -57,24 +57,41 @@ static int parse_task_id(int64_t *out, const char *s, struct zh_error *err)
 	return 0;
 }
 
+/* The project of workflow wf (custom or product) as the rules name it:
+ * that of the rule called rule_name when it runs wf, else that of the
+ * first rule running wf that names one; NULL when none does. */
+static const char *rule_project(const struct zh_config *cfg,
+				const char *rule_name, const char *wf,
+				bool custom)
+{
+	const char *found = NULL;
+	size_t i;
+
+	for (i = 0; i < cfg->nrules; i++) {
+		const struct zh_rule *rule = &cfg->rules[i];
+		const char *name =
+		    custom ? rule->custom_workflow.name : rule->workflow.name;
+		const char *project = custom ? rule->custom_workflow.project
+					     : rule->workflow.project;
+
+		if (rule->custom != custom || !name || !project ||
+		    strcmp(name, wf) != 0)
+			continue;
+		if (rule_name && rule->name &&
+		    strcmp(rule->name, rule_name) == 0)
+			return project;
+		if (!found)
+			found = project;
+	}
+	return found;
+}
+
 /* The project to name for a product workflow: --project, else the
  * project of a rule that uses this workflow. */
 static const char *project_for(const struct zh_cli_opts *o,
 			       const struct zh_config *cfg, const char *wf)
 {
-	size_t i;
-
-	if (o->project)
-		return o->project;
-	for (i = 0; i < cfg->nrules; i++) {
-		const struct zh_rule *rule = &cfg->rules[i];
-
-		if (!rule->custom && rule->workflow.name &&
-		    strcmp(rule->workflow.name, wf) == 0 &&
-		    rule->workflow.project)
-			return rule->workflow.project;
-	}
-	return NULL;
+	return o->project ? o->project : rule_project(cfg, NULL, wf, false);
 }
 
 /* ---- verbs ---- */
@@ -376,6 +393,10 @@ static int learn_from_note(struct zh_store *s, const char *repo,
 			t.repo = (char *)repo;
 			t.commit = (char *)commit;
 			t.rule = (char *)zh_note_line_get(&l, "rule");
+			/* as the task was started (Zadig wants it from users
+			 * who are not admins, and for every custom task) */
+			t.project = (char *)rule_project(cfg, t.rule,
+							 t.workflow, t.custom);
 			t.url = strcmp(l.url, "-") ? l.url : NULL;
 			t.poll_interval_ms = cfg->poll.interval_ms;
 			if (zh_store_task_find(&known, s, l.workflow, t.custom,

@@ -118,6 +118,8 @@ int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 {
 	struct zh_notes_view *view = NULL;
 	struct row *rows = NULL;
+	struct zh_error first = {0};
+	bool failed = false;
 	int i, n = nrevs ? nrevs : 1, rc = 0;
 
 	if (!(rows = calloc((size_t)n, sizeof(*rows))))
@@ -135,23 +137,31 @@ int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 		goto out;
 	if (json)
 		fputs("[", stdout);
-	for (i = 0; i < n; i++) {
+	for (i = 0; rc == 0 && i < n; i++) {
 		char *note = NULL;
 
-		if (refresh && (rc = refresh(ctx, rows[i].id, err)) == 0)
+		/* a refresh that fails leaves the note as it was: print it,
+		 * go on, and fail at the end with the first refresh's error */
+		if (refresh &&
+		    refresh(ctx, rows[i].id, failed ? NULL : &first) < 0)
+			failed = true;
+		if (refresh)
 			rc =
 			    zh_notes_read(&note, r, notes_ref, rows[i].id, err);
-		else if (!refresh)
+		else
 			rc = zh_notes_view_read(&note, view, rows[i].id, err);
 		if (rc == 0)
 			print_note(stdout, rows[i].id, rows[i].subject, note,
 				   json, i == 0);
 		free(note);
-		if (rc < 0)
-			goto out;
 	}
-	if (json)
-		fputs("\n]\n", stdout);
+	if (json) /* whole JSON, whatever failed */
+		fputs(i ? "\n]\n" : "]\n", stdout);
+	if (rc == 0 && failed) {
+		if (err)
+			*err = first;
+		rc = first.code ? first.code : ZH_EIO;
+	}
 out:
 	fflush(stdout);
 	zh_notes_view_free(view);

@@ -100,6 +100,31 @@ check "status --live, zadig down: says which task" \
 	grep -qE "^git-zadig: cannot poll wf-dev #1: cannot reach zadig" "$T/err"
 check "status --live, zadig down: the note is kept" \
 	bash -c "git notes --ref=zadig show $c | grep -qE '^passed wf-dev #1 .*tests=24/24 rule=dev$'"
+# a note that cannot be written (a writer holds its lock): every commit is
+# still printed, the JSON stays whole, and the exit says it failed
+fake_ctl POST tasks '{"kind":"product","workflow":"wf-dev","task_id":1,"status":"running"}' >/dev/null
+touch .git/refs/notes/zadig.lock
+run git zadig status --live --json --config "$CFG" HEAD HEAD
+expect "status --live --json, notes locked: exit 1, says why" 1 \
+	'"status": "passed", "workflow": "wf-dev", "task_id": 1' "locked"
+check "status --live --json, notes locked: both commits" \
+	test "$(grep -c '"commit": ' "$T/out")" = 2
+if command -v python3 >/dev/null; then
+	check "status --live --json, notes locked: valid JSON" \
+		bash -c "python3 -m json.tool '$T/out' >/dev/null"
+fi
+rm -f .git/refs/notes/zadig.lock
+fake_ctl POST tasks '{"kind":"product","workflow":"wf-dev","task_id":1,"status":"passed"}' >/dev/null
+# the rule of a task the clone learns from a note names a project: the
+# task is asked for with it (Zadig needs it for users who are not admins)
+sed 's|^      name: wf-dev$|&\n      project: voting|' "$CFG" >"$T/project.yaml"
+rm -rf .git/zadig-hook
+run git zadig status --live --config "$T/project.yaml"
+expect "status --live, the rule names a project" 0 "^  passed wf-dev #1 "
+requests
+# (no rule of the config before names a project)
+check "status --live asked with the rule's project" \
+	grep -q '"query": "projectName=voting"' "$T/req.json"
 cd "$T"
 
 # ---- many refs and pushes: lines accumulate, sorted ----
