@@ -672,7 +672,9 @@ out:
 	return rc;
 }
 
-/* Tasks of commit that others started (commitId lookup). */
+/* Tasks of commit that others started (commitId lookup). A task the
+ * store knows is left as it is: its own detail says more (test reports)
+ * and is read when it is due (design.md §8). */
 static int discover(struct zh_flow *f, const char *repo, const char *ref,
 		    const char *commit, struct zh_error *err)
 {
@@ -705,6 +707,11 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 
 		if (!k->workflow_name || k->task_id <= 0)
 			continue;
+		if (zh_store_task_find(&st, f->store, k->workflow_name, false,
+				       k->task_id, NULL) == 0) {
+			zh_store_task_dispose(&st);
+			continue;
+		}
 		memset(&st, 0, sizeof(st));
 		zh_flow_task_extra(extra, sizeof(extra), k);
 		st.workflow = k->workflow_name;

@@ -303,6 +303,54 @@ static void one_lookup_per_commit(void **state)
 	assert_int_equal(stub_asked("GET", LOOKUP), 2);
 }
 
+/* The commitId lookup adds the tasks others started; a task the store
+ * knows keeps what its own detail said: the lookup's entry has no test
+ * reports, and a finished task of the commit lost its tests= whenever
+ * another of its tasks was still running (design.md §8). */
+static void lookup_leaves_known_tasks_alone(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms(), done, due;
+	int n = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf-done";
+	t.task_id = 3;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = COMMIT;
+	t.rule = "dev";
+	t.status = "passed";
+	t.extra = "duration=36s tests=24/24";
+	t.final = true;
+	assert_ok(zh_store_task_upsert(&done, x->store, &t, now, &err), &err);
+	t.workflow = "wf-good";
+	t.task_id = 1;
+	t.status = "running";
+	t.extra = NULL;
+	t.final = false;
+	t.next_poll_ms = now - 5000;
+	assert_ok(zh_store_task_upsert(&due, x->store, &t, now, &err), &err);
+	zadig("[{\"task_id\":3,\"workflow_name\":\"wf-done\","
+	      "\"status\":\"running\",\"start_time\":100,"
+	      "\"end_time\":0},"
+	      "{\"task_id\":1,\"workflow_name\":\"wf-good\","
+	      "\"status\":\"running\"}]");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	assert_int_equal(n, 1);
+	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+	t = get(x, done);
+	assert_string_equal(t.status, "passed");
+	assert_true(t.final);
+	assert_string_equal(t.extra, "duration=36s tests=24/24");
+	zh_store_task_dispose(&t);
+	t = get(x, due);
+	assert_string_equal(t.status, "passed");
+	zh_store_task_dispose(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +362,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(one_lookup_per_commit, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(lookup_leaves_known_tasks_alone,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
