@@ -624,13 +624,26 @@ static void follow_task(struct follow *fw, const struct zh_flow_event *fe,
 		fw->recorded++;
 }
 
+/* With hook.poll, start the poller of the store in state as the hook
+ * does: it follows the tasks to their end and retries what is queued (one
+ * per store: a running one takes them in its next round). */
+static void start_poller(const struct zh_config *cfg, struct zh_repo *r,
+			 const char *state)
+{
+	char dir[PATH_MAX], exe[PATH_MAX + 64];
+
+	if (!cfg->hook.poll || zh_hook_self_dir(dir, sizeof(dir)) < 0)
+		return;
+	hook_program(exe, sizeof(exe), dir);
+	zh_hook_spawn_detached(exe, zh_repo_git_dir(r), cfg->path, state, 0);
+}
+
 /* Note what was recorded and, with hook.poll, start the poller as the
  * hook does (one per store: a running one takes the tasks in its next
  * round). Then free what follow_open took, the repository too. */
 static void follow_close(struct follow *fw, const struct zh_config *cfg)
 {
 	struct zh_error e = {0};
-	char dir[PATH_MAX], exe[PATH_MAX + 64];
 
 	if (fw->open && fw->recorded) {
 		if (zh_flow_write_notes(NULL, &fw->ss.flow, &e) < 0)
@@ -639,11 +652,7 @@ static void follow_close(struct follow *fw, const struct zh_config *cfg)
 				"yet (%s): the poller or 'git zadig sync' "
 				"writes them\n",
 				e.msg);
-		if (cfg->hook.poll && zh_hook_self_dir(dir, sizeof(dir)) == 0) {
-			hook_program(exe, sizeof(exe), dir);
-			zh_hook_spawn_detached(exe, zh_repo_git_dir(fw->r),
-					       cfg->path, fw->ss.state, 0);
-		}
+		start_poller(cfg, fw->r, fw->ss.state);
 	}
 	session_close(&fw->ss);
 	zh_repo_free(fw->r);
@@ -757,6 +766,10 @@ static int sync_repo(struct zh_repo *r, const struct zh_config *cfg,
 	       t->created, t->created == 1 ? "" : "s", t->polled,
 	       t->polled == 1 ? "" : "s", notes, notes == 1 ? "" : "s");
 	fflush(stdout);
+	/* what it delivered or found running, or left queued, is followed
+	 * from here on, as after a push */
+	if (t->created || t->polled || t->queued)
+		start_poller(cfg, r, ss.state);
 	rc = session_fail(&ss, err);
 out:
 	session_close(&ss);

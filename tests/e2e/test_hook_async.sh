@@ -245,6 +245,15 @@ check "sync: the note has the task" \
 	wait_note "$G" feature/lone "^(created|running|passed) wf-dev #[0-9]+ .*rule=dev$" 1
 run_in "$G" git zadig sync
 check "a second sync creates nothing" test "$(creates wf-dev)" = $((n + 1))
+# sync starts the poller, as a push does: it follows feature/lone's task
+# to its end, and slow/s's, still running since its poller was killed
+# above (ended here, so that the poller can exit)
+id=$(note "$G" slow/s | sed -nE 's/^[a-z]+ wf-slow-build #([0-9]+) .*/\1/p')
+fake_ctl POST tasks "{\"kind\":\"product\",\"workflow\":\"wf-slow-build\",\"task_id\":${id:-0},\"status\":\"passed\"}" >/dev/null
+check "sync: a poller follows the task to its end" \
+	wait_note "$G" feature/lone "^passed wf-dev #[0-9]+ .*rule=dev$" 15
+check "sync: ... and the one left running before" \
+	wait_note "$G" slow/s "^passed wf-slow-build #[0-9]+ " 15
 
 # ---- the poller's log: a name with a newline cannot forge a line ----
 NL=$'odd\nFORGED line'

@@ -99,6 +99,16 @@ check "bound: saying what it leaves" \
 	"$G/zadig-hook/poller.log"
 check "bound: the note still says queued" \
 	test "$(note "$G" main)" = "queued wf-dev #- - rule=dev"
+# Zadig back: 'git zadig sync' delivers it, and a poller follows the task
+# to its end (sync used to leave it 'running' until the next push)
+sed -i "s|^  url: .*|  url: $FAKE_URL|" "$T/down.yaml"
+fake_ctl POST config '{"steps":3}' >/dev/null
+run_in "$G" git zadig sync
+expect "bound: sync delivers the queued trigger" 0 "^delivered 1 trigger, polled 1 task, updated 1 note$"
+check "bound: after sync, a poller follows the task to its end" \
+	wait_note "$G" main "^passed wf-dev #[0-9]+ .*rule=dev$" 20
+check "bound: then it exits" wait_pollers 20 "$G"
+fake_ctl POST config '{"steps":2}' >/dev/null
 
 # ---- the hand-off: a push made while the poller is on its way out ----
 # gdb holds the poller where it has found nothing pending and is about to
