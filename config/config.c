@@ -520,6 +520,15 @@ static bool http_url(const char *s)
 	return *rest && *rest != '/';
 }
 
+/* Whether http(s) URL s names a user (and password) before its host. */
+static bool url_userinfo(const char *s)
+{
+	const char *host = strstr(s, "://") + 3;
+	size_t n = strcspn(host, "/");
+
+	return memchr(host, '@', n) != NULL;
+}
+
 static bool listen_addr(const char *s)
 {
 	const char *colon = strrchr(s, ':'), *p;
@@ -634,6 +643,17 @@ static void set_scalar(struct ctx *x, char *base, const struct zh_config_key *k,
 			       "%s must start with http:// or https://, "
 			       "got '%s'",
 			       disp, raw);
+			break;
+		}
+		/* not quoted: that part may be a password */
+		if ((k->flags & ZH_KF_URL) && url_userinfo(s)) {
+			report(x, m,
+			       "%s must not hold a user name or password (the "
+			       "part before '@')%s",
+			       disp,
+			       strcmp(k->path, "zadig.url") == 0
+				   ? ": Zadig takes zadig.token"
+				   : "");
 			break;
 		}
 		if ((k->flags & ZH_KF_LISTEN) && !listen_addr(s)) {

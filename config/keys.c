@@ -24,7 +24,9 @@ const struct zh_config_key zh_config_keys[] = {
      .type = ZH_KT_STRING,
      .flags = ZH_KF_REQUIRED | ZH_KF_URL,
      .off = TOP(zadig.url),
-     .doc = "base URL of Zadig, http:// or https://"},
+     .doc = "base URL of Zadig, http:// or https://, with no "
+	    "user:password@ (refused: it would reach task URLs, notes and "
+	    "logs; Zadig takes the token)"},
     {.path = "zadig.token",
      .type = ZH_KT_STRING,
      .flags = ZH_KF_SECRET,
@@ -136,7 +138,8 @@ const struct zh_config_key zh_config_keys[] = {
      .type = ZH_KT_STRING,
      .flags = ZH_KF_URL,
      .off = TOP(webhook.public_url),
-     .doc = "how Zadig reaches this receiver (for callbacks)"},
+     .doc = "how Zadig reaches this receiver (for callbacks); no "
+	    "user:password@"},
     {.path = "webhook.zadig_token",
      .type = ZH_KT_STRING,
      .flags = ZH_KF_SECRET,

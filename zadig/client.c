@@ -85,6 +85,12 @@ static int check_url(const char *url, struct zh_error *err)
 	if (!*host || *host == '/')
 		return zh_error_set(err, ZH_EINVALID,
 				    "zadig url '%.200s' has no host", url);
+	/* a user and password there would go wherever the url goes (task
+	 * URLs, notes, errors): refused, and not quoted */
+	if (memchr(host, '@', strcspn(host, "/")))
+		return zh_error_set(err, ZH_EINVALID,
+				    "zadig url must not hold a user name or "
+				    "password");
 	for (i = 0; url[i]; i++)
 		if (isspace((unsigned char)url[i]) ||
 		    iscntrl((unsigned char)url[i]) || url[i] == '?' ||

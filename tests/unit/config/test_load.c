@@ -500,6 +500,27 @@ static void missing_zadig(void **state)
 	fails("zadig:\n  url: https://\n  token: x\n",
 	      "t.yaml:2:8: zadig.url must start with http:// or https://, "
 	      "got 'https://'");
+	/* a password there would reach task URLs, notes, logs and errors;
+	 * the message does not quote the value */
+	fails("zadig:\n  url: http://u:pw-SECRET@z\n  token: x\n",
+	      "t.yaml:2:8: zadig.url must not hold a user name or password "
+	      "(the part before '@'): Zadig takes zadig.token");
+	fails("zadig:\n  url: https://u@z/api\n  token: x\n",
+	      "t.yaml:2:8: zadig.url must not hold a user name or password "
+	      "(the part before '@'): Zadig takes zadig.token");
+	fails(ZADIG "webhook: {public_url: \"http://a:b@hooks\"}\n",
+	      "t.yaml:4:23: webhook.public_url must not hold a user name or "
+	      "password (the part before '@')");
+	/* an @ in the path is not a user */
+	{
+		struct zh_config *c = NULL;
+		struct zh_error e = {0};
+		const char *y = "zadig:\n  url: http://z/a@b\n  token: x\n";
+
+		assert_int_equal(
+		    zh_config_parse(&c, "t.yaml", y, strlen(y), NULL, &e), 0);
+		zh_config_free(c);
+	}
 }
 
 static void tokens(void **state)
