@@ -58,7 +58,8 @@ const struct zh_config_key zh_config_keys[] = {
      .type = ZH_KT_STRING,
      .off = TOP(state_dir),
      .doc = "directory of the state store (relative to the config "
-	    "file); the hook defaults to `<git-dir>/zadig-hook`"},
+	    "file); the hook and `git zadig` default to "
+	    "`<git-dir>/zadig-hook`, the receiver to `/var/lib/zadig-hook`"},
     {.path = "notes", .type = ZH_KT_MAP, .doc = "git notes with task status"},
     {.path = "notes.ref",
      .type = ZH_KT_STRING,
