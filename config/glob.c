@@ -1,9 +1,20 @@
 /* Syntax of the globs of design.md §4.2, checked at load time so that a
  * typo in a rule is a config error, not a rule that silently never fires. */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/internal.h"
 #include "util/banned.h"
+#include "util/buf.h"
+
+/* One character of a class at p, maybe escaped: its code point in *c (a
+ * UTF-8 character, as the matcher takes it); returns the bytes it spans. */
+static size_t class_char(const char *p, uint32_t *c)
+{
+	size_t esc = p[0] == '\\' && p[1];
+
+	return esc + zh_utf8_char(p + esc, c);
+}
 
 /* p points just after '['; returns the index just after the closing ']'
  * or 0 with *why set. */
@@ -14,18 +25,12 @@ static size_t class_end(const char *p, const char **why)
 	if (p[i] == '!' || p[i] == '^')
 		i++;
 	for (; p[i] && p[i] != ']'; n++) {
-		unsigned char lo;
+		uint32_t lo, hi;
 
-		if (p[i] == '\\' && p[i + 1])
-			i++;
-		lo = (unsigned char)p[i++];
+		i += class_char(p + i, &lo);
 		if (p[i] == '-' && p[i + 1] && p[i + 1] != ']') {
-			unsigned char hi;
-
 			i++;
-			if (p[i] == '\\' && p[i + 1])
-				i++;
-			hi = (unsigned char)p[i++];
+			i += class_char(p + i, &hi);
 			if (hi < lo) {
 				*why = "reversed range in '[...]'";
 				return 0;

@@ -15,16 +15,21 @@
 // a/**   everything under a/ but not "a" itself
 // ?      one character except '/'
 // [...]  one character except '/': "[abc]", "[a-z]", "[!a]", "[^a]"; a ']'
-//        right after '[' (or "[!") is literal; backslash escapes inside
+//        right after '[' (or "[!") is literal; backslash escapes inside;
+//        ranges go by code point ("[à-ÿ]")
 // \c     the character c literally
+// A character is a UTF-8 character ("release-?" matches "release-é"); a
+// byte that is not part of a valid UTF-8 sequence is one by itself.
 // A malformed pattern (unclosed '[', reversed range, trailing backslash)
 // takes the offending character literally; zh_glob_check reports it.
 #include "mapping/mapping.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/banned.h"
+#include "util/buf.h"
 
 enum tok_type {
 	T_LIT,	  /* one given character */
@@ -40,8 +45,11 @@ enum tok_type {
 
 struct tok {
 	unsigned char type;
-	unsigned char c;
-	unsigned char bits[32]; /* T_CLASS: member characters */
+	bool negate;		 /* T_CLASS: "[!...]" */
+	uint32_t c;		 /* T_LIT: the character's code point */
+	unsigned char ascii[16]; /* T_CLASS: the members below 0x80 */
+	const char *wide; /* T_CLASS: its members in the pattern when one is
+			     not ASCII, else NULL */
 };
 
 /* Small patterns are compiled on the stack: rules are matched against
@@ -50,58 +58,107 @@ struct tok {
 
 enum class_status { CLASS_OK, CLASS_UNCLOSED, CLASS_BAD_RANGE };
 
-static void set_bit(unsigned char *bits, unsigned char c)
+static void set_bit(unsigned char *bits, uint32_t c)
 {
 	bits[c >> 3] |= (unsigned char)(1u << (c & 7));
 }
 
-static bool has_bit(const unsigned char *bits, unsigned char c)
+static bool has_bit(const unsigned char *bits, uint32_t c)
 {
 	return bits[c >> 3] & (1u << (c & 7));
 }
 
-/* Parse the class starting at p (p[0] == '['). On success *len is the
- * number of pattern bytes it spans and bits its members. */
-static enum class_status parse_class(const char *p, size_t *len,
-				     unsigned char *bits)
+/* The character s starts with (zh_utf8_char), ASCII without a call:
+ * this runs for every character of every changed path. */
+static size_t next_char(const char *s, uint32_t *c)
 {
-	size_t j = 1;
-	bool negate = false, first = true;
-	unsigned i;
+	if ((unsigned char)*s < 0x80) {
+		*c = (unsigned char)*s;
+		return 1;
+	}
+	return zh_utf8_char(s, c);
+}
 
-	memset(bits, 0, 32);
+/* One character of a class, maybe escaped; returns the bytes it spans. */
+static size_t class_char(const char *p, uint32_t *c)
+{
+	size_t esc = p[0] == '\\' && p[1];
+
+	return esc + next_char(p + esc, c);
+}
+
+/* The member at p[*j] (not the NUL): a character or a range lo-hi.
+ * Advances *j past it. */
+static void class_member(const char *p, size_t *j, uint32_t *lo, uint32_t *hi)
+{
+	*j += class_char(p + *j, lo);
+	*hi = *lo;
+	if (p[*j] == '-' && p[*j + 1] && p[*j + 1] != ']') {
+		(*j)++;
+		*j += class_char(p + *j, hi);
+	}
+}
+
+/* Parse the class starting at p (p[0] == '['). On success *len is the
+ * number of pattern bytes it spans and t its members. */
+static enum class_status parse_class(const char *p, size_t *len, struct tok *t)
+{
+	size_t j = 1, start;
+	bool first = true;
+	uint32_t lo, hi, c;
+
+	memset(t->ascii, 0, sizeof(t->ascii));
+	t->negate = false;
+	t->wide = NULL;
 	if (p[j] == '!' || p[j] == '^') {
-		negate = true;
+		t->negate = true;
 		j++;
 	}
+	start = j;
 	for (;;) {
-		unsigned char lo, hi;
-
 		if (!p[j])
 			return CLASS_UNCLOSED;
 		if (p[j] == ']' && !first)
 			break;
 		first = false;
-		if (p[j] == '\\' && p[j + 1])
-			j++;
-		lo = (unsigned char)p[j++];
-		hi = lo;
-		if (p[j] == '-' && p[j + 1] && p[j + 1] != ']') {
-			j++;
-			if (p[j] == '\\' && p[j + 1])
-				j++;
-			hi = (unsigned char)p[j++];
-			if (hi < lo)
-				return CLASS_BAD_RANGE;
-		}
-		for (i = lo; i <= hi; i++)
-			set_bit(bits, (unsigned char)i);
+		class_member(p, &j, &lo, &hi);
+		if (hi < lo)
+			return CLASS_BAD_RANGE;
+		for (c = lo; c <= hi && c < 0x80; c++)
+			set_bit(t->ascii, c);
+		if (hi >= 0x80)
+			t->wide = p + start;
 	}
-	if (negate)
-		for (i = 0; i < 32; i++)
-			bits[i] = (unsigned char)~bits[i];
 	*len = j + 1;
 	return CLASS_OK;
+}
+
+/* Whether c (not ASCII) is a member of the class whose members start at
+ * p, a class parse_class accepted. */
+static bool in_wide(const char *p, uint32_t c)
+{
+	size_t j = 0;
+	bool first = true;
+	uint32_t lo, hi;
+
+	while (p[j] != ']' || first) {
+		first = false;
+		class_member(p, &j, &lo, &hi);
+		if (lo <= c && c <= hi)
+			return true;
+	}
+	return false;
+}
+
+static bool in_class(const struct tok *t, uint32_t c)
+{
+	bool in;
+
+	if (c < 0x80)
+		in = has_bit(t->ascii, c);
+	else
+		in = t->wide && in_wide(t->wide, c);
+	return in != t->negate;
 }
 
 /* Compile p into toks (room for strlen(p) tokens); returns the count. */
@@ -115,10 +172,8 @@ static size_t compile(struct tok *toks, const char *p)
 		size_t len;
 
 		t->type = T_LIT;
-		t->c = (unsigned char)p[i];
 		if (p[i] == '\\' && p[i + 1]) {
-			t->c = (unsigned char)p[i + 1];
-			i += 2;
+			i += 1 + next_char(p + i + 1, &t->c);
 		} else if (p[i] == '*') {
 			size_t run = 0;
 
@@ -139,11 +194,11 @@ static size_t compile(struct tok *toks, const char *p)
 			t->type = T_ANY;
 			i++;
 		} else if (p[i] == '[' &&
-			   parse_class(p + i, &len, t->bits) == CLASS_OK) {
+			   parse_class(p + i, &len, t) == CLASS_OK) {
 			t->type = T_CLASS;
 			i += len;
 		} else {
-			i++;
+			i += next_char(p + i, &t->c);
 		}
 		seg_start = t->type == T_LIT && t->c == '/';
 	}
@@ -183,11 +238,12 @@ static bool run(const struct tok *toks, size_t n, const char *s,
 	memset(cur, 0, n + 1);
 	cur[0] = 1;
 	close_set(cur, toks, n);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s) {
+		uint32_t c;
 		unsigned char *tmp;
 		bool live = false;
 
+		s += next_char(s, &c);
 		memset(next, 0, n + 1);
 		for (i = 0; i < n; i++) {
 			const struct tok *t = &toks[i];
@@ -204,7 +260,7 @@ static bool run(const struct tok *toks, size_t n, const char *s,
 					next[i + 1] = live = 1;
 				break;
 			case T_CLASS:
-				if (c != '/' && has_bit(t->bits, c))
+				if (c != '/' && in_class(t, c))
 					next[i + 1] = live = 1;
 				break;
 			case T_STAR:
@@ -270,7 +326,7 @@ int zh_glob_check(const char *pattern, struct zh_error *err)
 	if (!pattern)
 		return zh_error_set(err, ZH_EINVALID, "missing glob");
 	while (pattern[i]) {
-		unsigned char bits[32];
+		struct tok t;
 		size_t len;
 
 		switch (pattern[i]) {
@@ -283,7 +339,7 @@ int zh_glob_check(const char *pattern, struct zh_error *err)
 			i += 2;
 			break;
 		case '[':
-			switch (parse_class(pattern + i, &len, bits)) {
+			switch (parse_class(pattern + i, &len, &t)) {
 			case CLASS_UNCLOSED:
 				return zh_error_set(err, ZH_EINVALID,
 						    "unclosed '[' in glob '%s'",

@@ -104,33 +104,54 @@ int zh_buf_printf(struct zh_buf *b, const char *fmt, ...)
 	return rc;
 }
 
-size_t zh_utf8_len(const char *p)
+/* The length of the valid UTF-8 sequence p starts with, its code point
+ * in *cp, or 0. */
+static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
 {
-	const unsigned char *s = (const unsigned char *)p;
 	unsigned char c = s[0];
 	size_t n, i;
-	unsigned cp;
+	uint32_t v;
 
-	if (c < 0x80)
+	if (c < 0x80) {
+		*cp = c;
 		return 1;
+	}
 	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
+		n = 2, v = c & 0x1f;
 	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
+		n = 3, v = c & 0x0f;
 	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
+		n = 4, v = c & 0x07;
 	else
 		return 0;
 	for (i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0; /* a NUL ends it too */
-		cp = cp << 6 | (s[i] & 0x3f);
+		v = v << 6 | (s[i] & 0x3f);
 	}
 	/* overlong, a surrogate, past U+10FFFF */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+	if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) ||
+	    (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff)
 		return 0;
+	*cp = v;
 	return n;
+}
+
+size_t zh_utf8_len(const char *p)
+{
+	uint32_t cp;
+
+	return utf8_decode((const unsigned char *)p, &cp);
+}
+
+size_t zh_utf8_char(const char *p, uint32_t *cp)
+{
+	size_t n = utf8_decode((const unsigned char *)p, cp);
+
+	if (n)
+		return n;
+	*cp = ZH_UTF8_BYTE + (unsigned char)p[0];
+	return 1;
 }
 
 static int json_str(struct zh_buf *b, const char *s, bool utf8)

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct zh_buf {
 	char *ptr;  /* NULL until the first append */
@@ -50,6 +51,16 @@ int zh_buf_json_raw(struct zh_buf *b, const char *s);
  * included), or 0 when it is not one (a stray, overlong or cut one, a
  * surrogate). */
 size_t zh_utf8_len(const char *p);
+
+/* The code point zh_utf8_char gives a byte that is not part of a valid
+ * UTF-8 sequence: ZH_UTF8_BYTE + the byte, beyond U+10FFFF, so that it is
+ * a character of its own, equal to no other. */
+#define ZH_UTF8_BYTE 0x110000u
+
+/* The character p starts with: its valid UTF-8 sequence, else its first
+ * byte alone. Returns its length in bytes (1 for the NUL, whose code point
+ * is 0) and sets *cp. */
+size_t zh_utf8_char(const char *p, uint32_t *cp);
 
 /* The content as a C string ("" when empty); owned by the buffer. */
 const char *zh_buf_cstr(const struct zh_buf *b);

@@ -829,6 +829,8 @@ static void ranges_and_enums(void **state)
 
 static void globs(void **state)
 {
+	struct res r;
+
 	(void)state;
 	fails(ZADIG "rules:\n  - name: a\n    repo: 'g/[ab'\n" WF,
 	      "t.yaml:6:11: invalid glob 'g/[ab': unclosed '['");
@@ -839,6 +841,14 @@ static void globs(void **state)
 	fails(ZADIG "rules:\n  - name: a\n    paths: ['src/[z-a]']\n" WF,
 	      "t.yaml:6:13: invalid glob 'src/[z-a]': reversed range in "
 	      "'[...]'");
+	/* ranges of characters by code point, as the matcher has them */
+	fails(ZADIG
+	      "rules:\n  - name: a\n    branches: ['f/[\u00fc-\u00e9]']\n" WF,
+	      "t.yaml:6:16: invalid glob 'f/[\u00fc-\u00e9]': reversed range "
+	      "in '[...]'");
+	ok(&r, ZADIG
+	   "rules:\n  - name: a\n    branches: ['f/[\u00e9-\u00fc]']\n" WF);
+	done(&r);
 	fails(ZADIG "rules:\n  - name: a\n    ignore_paths: ['']\n" WF,
 	      "t.yaml:6:20: invalid glob '': empty pattern");
 	fails(ZADIG "webhook:\n  repos: [{project: 'a[', path: /x}]\n",

@@ -144,6 +144,49 @@ static const struct glob_case cases[] = {
     {"[abc", "a", false},
     {"a\\", "a\\", true},
     {"[z-a]", "[z-a]", true},
+    /* characters are UTF-8 characters: '?' and a class take a whole
+     * multi-byte sequence, a byte that is not UTF-8 is one by itself */
+    {"release-?", "release-\u00e9", true},
+    {"release-?", "release-e", true},
+    {"release-??", "release-\u00e9", false},
+    {"?", "\u20ac", true},
+    {"?", "\U0001F600", true},
+    {"?x?", "\u00e9x\u20ac", true},
+    {"?", "\xe9", true},
+    {"?", "\xc3", true},
+    {"?", "\xc3(", false},
+    {"??", "\xc3(", true},
+    {"a?z", "a\xff\xfez", false},
+    {"a??z", "a\xff\xfez", true},
+    {"?", "\xed\xa0\x80", false}, /* a surrogate is not UTF-8 */
+    {"???", "\xed\xa0\x80", true},
+    {"feat/[\u00fc]*", "feat/\u00e4x", false},
+    {"feat/[\u00fc]*", "feat/\u00fcx", true},
+    {"[\u00e9]", "\xc3", false},
+    {"[\u00e9]", "\xa9", false},
+    {"[\u00e9]", "\u00e9", true},
+    {"[!\u00fc]", "\u00e4", true},
+    {"[!\u00fc]", "\u00fc", false},
+    {"[!\u00fc]", "\xc3", true},
+    {"[!a]", "\u00e9", true},
+    {"[!a]x", "\u00e9x", true},
+    {"[\u00e0-\u00ff]", "\u00e9", true},
+    {"[\u00e0-\u00ff]", "a", false},
+    {"[\u00e0-\u00ff]", "\u0100", false},
+    {"[a-\u00ff]", "\u00e9", true},
+    {"[a-\u00ff]", "\u0100", false},
+    {"[\u03b1-\u03c9]x", "\u03bbx", true},
+    {"[\u03b1-\u03c9]x", "\u00e9x", false},
+    {"[a\u20acz]", "\u20ac", true},
+    {"[a\u20acz]", "\xe2", false},
+    {"[\\\u00e9]", "\u00e9", true},
+    {"[\xe9]", "\xe9", true},
+    {"[\xe9]", "\u00e9", false},
+    {"\\\u00e9", "\u00e9", true},
+    {"*\u00e9", "ab\u00e9", true},
+    {"*", "\u00e9/x", false},
+    {"\u00e9", "\u00e9", true},
+    {"\u00e9", "\xc3", false},
     /* long strings */
     {"*a*a*a*a*a*a*b", "aaaaaaaaaaab", true},
     {"**/deep/**/*.c", "x/y/z/deep/a/b/c/d.c", true},
@@ -151,17 +194,21 @@ static const struct glob_case cases[] = {
 
 static void table(void **state)
 {
-	size_t i;
+	size_t i, failed = 0;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		bool got = zh_glob_match(cases[i].pattern, cases[i].s);
 
-		if (got != cases[i].match)
-			fail_msg("glob '%s' on '%s': got %d, want %d",
-				 cases[i].pattern, cases[i].s, got,
-				 cases[i].match);
+		if (got != cases[i].match) {
+			print_error("glob '%s' on '%s': got %d, want %d\n",
+				    cases[i].pattern, cases[i].s, got,
+				    cases[i].match);
+			failed++;
+		}
 	}
+	if (failed)
+		fail_msg("%zu of the cases failed", failed);
 }
 
 static void null_args(void **state)
@@ -226,8 +273,21 @@ static void long_pattern(void **state)
 static void check(void **state)
 {
 	static const char *const good[] = {
-	    "",	   "main", "release/*", "**/x",	      "[a-z]",	 "[!a]",
-	    "[]]", "\\[",  "a\\\\",	"src/**/x.c", "v[0-9]*", "[\\]]",
+	    "",
+	    "main",
+	    "release/*",
+	    "**/x",
+	    "[a-z]",
+	    "[!a]",
+	    "[]]",
+	    "\\[",
+	    "a\\\\",
+	    "src/**/x.c",
+	    "v[0-9]*",
+	    "[\\]]",
+	    "[\u00e9-\u00fc]",
+	    "[a-\u00e9]",
+	    "[\xfe-\xff]",
 	};
 	static const struct {
 		const char *pattern, *msg;
@@ -238,6 +298,8 @@ static void check(void **state)
 	    {"[]", "unclosed '[' in glob '[]'"},
 	    {"a\\", "trailing backslash in glob 'a\\'"},
 	    {"[z-a]", "reversed range in glob '[z-a]'"},
+	    {"[\u00fc-\u00e9]", "reversed range in glob '[\u00fc-\u00e9]'"},
+	    {"[\u00e9-a]", "reversed range in glob '[\u00e9-a]'"},
 	};
 	struct zh_error err;
 	size_t i;

@@ -84,12 +84,48 @@ static void json_str(void **state)
 	zh_buf_dispose(&b);
 }
 
+/* One character: a valid UTF-8 sequence, else one byte by itself. */
+static void utf8_char(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		uint32_t cp;
+	} cases[] = {
+	    {"", 1, 0},
+	    {"a", 1, 'a'},
+	    {"/x", 1, '/'},
+	    {"\xc3\xa9x", 2, 0xe9},
+	    {"\xe2\x82\xac", 3, 0x20ac},
+	    {"\xf0\x9f\x98\x80", 4, 0x1f600},
+	    /* not UTF-8: each byte is a character beyond U+10FFFF */
+	    {"\xe9", 1, ZH_UTF8_BYTE + 0xe9},
+	    {"\xc3(", 1, ZH_UTF8_BYTE + 0xc3},
+	    {"\xc3", 1, ZH_UTF8_BYTE + 0xc3},
+	    {"\x80", 1, ZH_UTF8_BYTE + 0x80},
+	    {"\xc0\xaf", 1, ZH_UTF8_BYTE + 0xc0},
+	    {"\xed\xa0\x80", 1, ZH_UTF8_BYTE + 0xed},
+	    {"\xf4\x90\x80\x80", 1, ZH_UTF8_BYTE + 0xf4},
+	    {"\xff", 1, ZH_UTF8_BYTE + 0xff},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t cp = 1;
+
+		assert_int_equal(zh_utf8_char(cases[i].s, &cp), cases[i].len);
+		assert_int_equal(cp, cases[i].cp);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(append_and_cap),
-		cmocka_unit_test(grows_past_initial),
-		cmocka_unit_test(json_str),
+	    cmocka_unit_test(append_and_cap),
+	    cmocka_unit_test(grows_past_initial),
+	    cmocka_unit_test(json_str),
+	    cmocka_unit_test(utf8_char),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
