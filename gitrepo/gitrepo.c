@@ -424,12 +424,11 @@ static bool is_full_hex(const char *s)
 	return i == GIT_OID_HEXSZ;
 }
 
-/* Look rev up and peel it to a commit. A full hex id skips revparse's
- * guessing (it would also try it as a ref name). */
-static int lookup_commit(git_commit **out, git_repository *repo,
+/* Look rev up. A full hex id skips revparse's guessing (it would also
+ * try it as a ref name). */
+static int lookup_object(git_object **out, git_repository *repo,
 			 const char *rev, struct zh_error *err)
 {
-	git_object *obj = NULL, *peeled = NULL;
 	git_oid oid;
 	int rc;
 
@@ -437,35 +436,50 @@ static int lookup_commit(git_commit **out, git_repository *repo,
 	if (is_full_hex(rev)) {
 		rc = git_oid_fromstr(&oid, rev);
 		if (rc == 0)
-			rc =
-			    git_object_lookup(&obj, repo, &oid, GIT_OBJECT_ANY);
+			rc = git_object_lookup(out, repo, &oid, GIT_OBJECT_ANY);
 	} else {
-		rc = git_revparse_single(&obj, repo, rev);
+		rc = git_revparse_single(out, repo, rev);
 	}
-	if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC) {
-		rc = zh_error_set(err, ZH_ENOTFOUND, "unknown revision '%s'",
-				  rev);
-		goto out;
-	}
-	if (rc == GIT_EAMBIGUOUS) {
-		rc = zh_error_set(err, ZH_EINVALID, "ambiguous revision '%s'",
-				  rev);
-		goto out;
-	}
-	if (rc < 0) {
-		rc = git_fail(err, "cannot resolve", rev);
-		goto out;
-	}
-	if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
+	if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC)
+		return zh_error_set(err, ZH_ENOTFOUND, "unknown revision '%s'",
+				    rev);
+	if (rc == GIT_EAMBIGUOUS)
+		return zh_error_set(err, ZH_EINVALID, "ambiguous revision '%s'",
+				    rev);
+	if (rc < 0)
+		return git_fail(err, "cannot resolve", rev);
+	return 0;
+}
+
+/* Peel obj (rev) to a commit: 0 with *out NULL when it is an object that
+ * peels to none (a blob, a tree, a tag of one). */
+static int peel_commit(git_commit **out, git_object *obj, const char *rev,
+		       struct zh_error *err)
+{
+	git_object *peeled = NULL;
+	int rc = git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT);
+
+	*out = NULL;
+	if (rc == GIT_EPEEL || rc == GIT_EINVALIDSPEC)
+		return 0;
+	if (rc < 0)
+		return git_fail(err, "cannot read", rev);
+	*out = (git_commit *)peeled;
+	return 0;
+}
+
+/* Look rev up and peel it to a commit. */
+static int lookup_commit(git_commit **out, git_repository *repo,
+			 const char *rev, struct zh_error *err)
+{
+	git_object *obj = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = lookup_object(&obj, repo, rev, err)) == 0 &&
+	    (rc = peel_commit(out, obj, rev, err)) == 0 && !*out)
 		rc =
 		    zh_error_set(err, ZH_EINVALID, "'%s' is not a commit", rev);
-		goto out;
-	}
-	*out = (git_commit *)peeled;
-	peeled = NULL;
-	rc = 0;
-out:
-	git_object_free(peeled);
 	git_object_free(obj);
 	return rc;
 }
@@ -1145,6 +1159,7 @@ int zh_repo_changed_paths_ref(struct zh_paths *out, struct zh_repo *r,
 			      const char *new_hex, struct zh_error *err)
 {
 	struct walk w = {.repo = r->repo, .err = err};
+	git_object *oldo = NULL;
 	git_commit *oldc = NULL, *newc = NULL, *basec = NULL;
 	git_tree *ta = NULL, *tb = NULL;
 	git_oid base;
@@ -1163,9 +1178,13 @@ int zh_repo_changed_paths_ref(struct zh_paths *out, struct zh_repo *r,
 	if (!zh_oid_is_zero(old_hex)) {
 		/* an old id we do not have (e.g. the object was pruned) is
 		 * reported, not guessed around */
-		if ((rc = lookup_commit(&oldc, r->repo, old_hex, err)) < 0)
+		if ((rc = lookup_object(&oldo, r->repo, old_hex, err)) < 0 ||
+		    (rc = peel_commit(&oldc, oldo, old_hex, err)) < 0)
 			goto out;
-	} else {
+	}
+	if (!oldc) {
+		/* a new ref, or one whose old object is no commit (a tag
+		 * moved from a blob or a tree onto a commit) */
 		rc = new_ref_base(&base, &has_base, r, ref, newc, err);
 		if (rc < 0)
 			goto out;
@@ -1205,6 +1224,7 @@ out:
 	git_tree_free(ta);
 	git_tree_free(tb);
 	git_commit_free(oldc);
+	git_object_free(oldo);
 	git_commit_free(newc);
 	git_commit_free(basec);
 	return rc;

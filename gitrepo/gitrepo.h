@@ -101,10 +101,11 @@ void zh_paths_dispose(struct zh_paths *p);
 
 /* The changed paths of a ref update old -> new (design.md §4.2):
  * - old is a commit: the tree diff old -> new;
- * - old is NULL or zeros (a new branch): the diff from the merge base of
- *   new with the default branch (HEAD's target) when there is one and it
- *   differs from new; when there is none, every path of new's tree with
- *   out->all set.
+ * - old is NULL or zeros (a new branch), or an object that is no commit
+ *   (a tag moved from a blob or a tree onto a commit): the diff from the
+ *   merge base of new with the default branch (HEAD's target) when there
+ *   is one and it differs from new; when there is none, every path of
+ *   new's tree with out->all set.
  * The diff walks both trees and descends only into subtrees whose ids
  * differ, so its cost follows the change. */
 int zh_repo_changed_paths(struct zh_paths *out, struct zh_repo *r,

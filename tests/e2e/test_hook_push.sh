@@ -63,10 +63,17 @@ git -C "$W" tag other-tag
 hrun git -C "$W" push origin other-tag
 expect "tag no rule matches" 0 "" "^$Z no rule matches refs/tags/other-tag *$"
 
-git -C "$W" tag v-tree 'HEAD^{tree}'
+tree=$(git -C "$W" rev-parse 'HEAD^{tree}')
+git -C "$W" tag v-tree "$tree"
 hrun git -C "$W" push origin v-tree
 expect "a tag of a tree: the push succeeds, the hook says why nothing fired" 0 "" \
-	"^$Z refs/tags/v-tree: cannot read the push: '[0-9a-f]{40}' is not a commit; nothing triggered"
+	"^$Z refs/tags/v-tree: cannot read the push: '$tree' is not a commit; nothing triggered"
+# moved onto a commit: its old side is no commit, taken as a new tag
+hrun git -C "$W" push -f origin HEAD:refs/tags/v-tree
+expect "a tag moved from a tree onto a commit fires" 0 "" \
+	"^$Z rel: wf-release #[0-9]+ created $U"
+check "a tag moved from a tree: no error line" \
+	bash -c "! grep -q 'cannot read the push' '$T/err'"
 
 # ---- six refs in one push: recorded together, one flush ----
 for b in a b c d e f; do

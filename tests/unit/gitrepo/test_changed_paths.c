@@ -324,6 +324,67 @@ static void new_branches(void **state)
 	free(orphan);
 }
 
+/* A ref whose old object is no commit (a tag moved from a blob or a
+ * tree onto a commit) changes like a new one: from the merge base with
+ * HEAD, or every path without one. A new object that is no commit is an
+ * error naming it. */
+static void old_not_a_commit(void **state)
+{
+	struct fx *f = *state;
+	struct zh_error err = {0};
+	struct zh_paths p;
+	char *c1, *feat, *orphan, *blob, *tree, *atag, *want;
+
+	fx_write(f->w, "a", "a\n");
+	fx_write(f->w, "d/b", "b\n");
+	c1 = fx_commit(f->w, "c1");
+	blob = fx_git(f->w, "rev-parse", "HEAD:a", NULL);
+	tree = fx_git(f->w, "rev-parse", "HEAD^{tree}", NULL);
+	free(fx_git(f->w, "tag", "-a", "-m", "t", "tb", blob, NULL));
+	atag = fx_git(f->w, "rev-parse", "tb", NULL);
+	free(fx_git(f->w, "checkout", "-q", "-b", "feature", NULL));
+	fx_write(f->w, "f", "f\n");
+	feat = fx_commit(f->w, "feature");
+	free(fx_git(f->w, "checkout", "-q", "main", NULL));
+	fx_write(f->w, "m", "m\n");
+	free(fx_commit(f->w, "c2"));
+	expect_ref(f->r, "refs/tags/bt", blob, feat, false,
+		   (const char *[]){"f", NULL});
+	expect_ref(f->r, "refs/tags/bt", tree, feat, false,
+		   (const char *[]){"f", NULL});
+	expect_ref(f->r, "refs/tags/bt", atag, feat, false,
+		   (const char *[]){"f", NULL});
+	expect(f->r, blob, c1, false, (const char *[]){NULL});
+	/* no merge base: every path */
+	free(fx_git(f->w, "checkout", "-q", "--orphan", "lone", NULL));
+	free(fx_git(f->w, "rm", "-q", "-rf", ".", NULL));
+	fx_write(f->w, "o/1", "1\n");
+	orphan = fx_commit(f->w, "orphan");
+	free(fx_git(f->w, "checkout", "-q", "main", NULL));
+	expect_ref(f->r, "refs/tags/bt", blob, orphan, true,
+		   (const char *[]){"o/1", NULL});
+	/* the new side must be a commit; the message names the object */
+	assert_int_equal(zh_repo_changed_paths(&p, f->r, c1, blob, &err),
+			 ZH_EINVALID);
+	want = malloc(strlen(blob) + 32);
+	assert_non_null(want);
+	snprintf(want, strlen(blob) + 32, "'%s' is not a commit", blob);
+	assert_string_equal(err.msg, want);
+	zh_paths_dispose(&p);
+	assert_int_equal(zh_repo_changed_paths(&p, f->r, blob, tree, &err),
+			 ZH_EINVALID);
+	snprintf(want, strlen(tree) + 32, "'%s' is not a commit", tree);
+	assert_string_equal(err.msg, want);
+	zh_paths_dispose(&p);
+	free(want);
+	free(c1);
+	free(feat);
+	free(orphan);
+	free(blob);
+	free(tree);
+	free(atag);
+}
+
 /* n commits on ref (from commit "from", or a new root when NULL) with
  * git fast-import, each writing path; committer times t0, t0+1, ...
  * Returns the tip (malloc'd). */
@@ -624,6 +685,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(merge_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(new_branches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(bounded_base, setup, teardown),
+	    cmocka_unit_test_setup_teardown(old_not_a_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(first_push_bare, setup, teardown),
 	    cmocka_unit_test_setup_teardown(errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(random_histories, setup, teardown),
