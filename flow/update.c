@@ -1,6 +1,7 @@
 #include "flow/update.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gitrepo/gitrepo.h"
@@ -28,7 +29,7 @@ int zh_flow_parse_update(struct zh_ref_update *out, const char *line,
 {
 	size_t a, b, i;
 
-	memset(out, 0, sizeof(*out));
+	zh_ref_update_dispose(out);
 	if (len && line[len - 1] == '\r')
 		len--;
 	if (!(a = take_id(out->old_hex, line, len)) ||
@@ -37,13 +38,15 @@ int zh_flow_parse_update(struct zh_ref_update *out, const char *line,
 				    "not '<old-id> <new-id> <ref>'");
 	line += a + b + 2;
 	len -= a + b + 2;
-	if (len == 0 || len >= sizeof(out->ref))
-		return zh_error_set(err, ZH_EINVALID, "bad ref name length");
+	if (len == 0)
+		return zh_error_set(err, ZH_EINVALID, "empty ref name");
 	for (i = 0; i < len; i++)
 		if ((unsigned char)line[i] <= ' ' || line[i] == 0x7f)
 			return zh_error_set(err, ZH_EINVALID,
 					    "ref name has a space or control "
 					    "character");
+	if (!(out->ref = malloc(len + 1)))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
 	memcpy(out->ref, line, len);
 	out->ref[len] = '\0';
 	return 0;
@@ -54,6 +57,7 @@ int zh_flow_next_update(struct zh_ref_update *out, const char **cursor,
 {
 	const char *line = *cursor, *eol;
 	size_t len;
+	int rc;
 
 	for (;; line = eol + 1) {
 		if (!*line) {
@@ -66,9 +70,16 @@ int zh_flow_next_update(struct zh_ref_update *out, const char **cursor,
 			break;
 	}
 	*cursor = eol ? eol + 1 : line + len;
-	if (zh_flow_parse_update(out, line, len, err) < 0)
-		return ZH_EINVALID;
-	return 1;
+	rc = zh_flow_parse_update(out, line, len, err);
+	return rc < 0 ? rc : 1;
+}
+
+void zh_ref_update_dispose(struct zh_ref_update *u)
+{
+	if (!u)
+		return;
+	free(u->ref);
+	memset(u, 0, sizeof(*u));
 }
 
 bool zh_flow_update_may_fire(const struct zh_ref_update *u)

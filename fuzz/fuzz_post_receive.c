@@ -29,15 +29,16 @@ static void check(const struct zh_ref_update *u)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *end = p + size;
+	struct zh_ref_update u = {0};
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		struct zh_ref_update u;
 
 		if (zh_flow_parse_update(&u, p, len, NULL) == 0)
 			check(&u);
 		p += len + 1;
 	}
+	zh_ref_update_dispose(&u);
 	return 0;
 }

@@ -266,7 +266,7 @@ int zh_hook_enqueue(const char *config, const char *chain,
 	char *options[MAX_OPTIONS], **lines = NULL, exe[PATH_MAX];
 	char *path = NULL, *git_dir = NULL, *name = NULL, *state = NULL;
 	const char *gd = getenv("GIT_DIR"), *line;
-	struct zh_ref_update u;
+	struct zh_ref_update u = {0};
 	size_t i, nlines = 0, cap = 0;
 	bool skip;
 	int rc = 1, n;
@@ -351,6 +351,7 @@ int zh_hook_enqueue(const char *config, const char *chain,
 		    "next one",
 		    strerror(errno));
 out:
+	zh_ref_update_dispose(&u);
 	for (i = 0; i < nlines; i++)
 		free(lines[i]);
 	free(lines);

@@ -204,24 +204,26 @@ static struct zh_flow_event *spooled_update(struct zh_flow *g,
 					    struct zh_repo *r, const char *name,
 					    const char *line, bool skip)
 {
-	struct zh_flow_event *fe;
-	struct zh_ref_update u;
+	struct zh_flow_event *fe = NULL;
+	struct zh_ref_update u = {0};
 	struct zh_error e = {0};
 
 	if (zh_flow_parse_update(&u, line, strlen(line), &e) < 0) {
 		log_f("%s: ignoring a malformed update line: %s", name, e.msg);
-		return NULL;
+		goto out;
 	}
 	if (!zh_flow_update_may_fire(&u))
-		return NULL;
+		goto out;
 	if (!zh_mapping_may_fire_ref(g->cfg, name, u.ref)) {
 		/* the configuration changed since the push was queued */
 		log_f("%s %s %.12s: no rule matches", name, u.ref, u.new_hex);
-		return NULL;
+		goto out;
 	}
 	if (zh_hook_event_read(&fe, g->cfg, r, &u, skip, &e) < 0)
 		log_f("%s %s: cannot read the push: %s; nothing triggered",
 		      name, u.ref, e.msg);
+out:
+	zh_ref_update_dispose(&u);
 	return fe;
 }
 

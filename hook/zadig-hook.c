@@ -400,7 +400,7 @@ static int post_receive(const char *config, const char *chain,
 	struct zh_repo *r = NULL;
 	struct zh_error e = {0};
 	struct zh_flow f;
-	struct zh_ref_update u;
+	struct zh_ref_update u = {0};
 	struct updates ups = {0};
 	char *state = NULL, *name = NULL;
 	const char *line;
@@ -471,6 +471,7 @@ static int post_receive(const char *config, const char *chain,
 	if (cfg->hook.poll)
 		zh_hook_spawn_poller(zh_repo_git_dir(r), config, state);
 out:
+	zh_ref_update_dispose(&u);
 	zh_flow_dispose(&f);
 	zh_store_free(store);
 	free(state);

@@ -205,6 +205,28 @@ expect "empty ZADIG_HOOK_CONFIG: the hook reads zadig.config" 0 "" \
 run_in "$G" env ZADIG_HOOK_CONFIG= git zadig config check
 expect "empty ZADIG_HOOK_CONFIG: git zadig reads zadig.config" 0 "^ok$"
 
+# ---- a ref name of 1024 bytes or more: git takes it, so do we ----
+long_rule() {
+	cat >>"$1" <<YAML
+  - name: long
+    branches: ["long/**"]
+    workflow:
+      name: wf-long
+      env: dev
+      targets: [{ name: vote, repos: ["\${REPO}"] }]
+YAML
+}
+cp "$CFG" "$T/long.yaml"
+long_rule "$T/long.yaml"
+new_repo longref "$T/long.yaml"
+seg=$(printf 'd%.0s' $(seq 200))
+LONG=long/$seg/$seg/$seg/$seg/$seg/$seg
+hrun git -C "$T/longref" push origin "HEAD:refs/heads/$LONG"
+expect "a ref of $((${#LONG} + 11)) bytes fires its rule" 0 "" \
+	"^$Z long: wf-long #[0-9]+ created $U"
+check "a long ref: no malformed line" \
+	bash -c "! grep -q 'malformed' '$T/err'"
+
 # ---- async mode: the push only queues, the poller delivers ----
 hook_config "$T/async.yaml" "$FAKE_URL" async
 sed -i 's/^  timeout: 2s$/  timeout: 6s/' "$T/async.yaml"
@@ -226,5 +248,11 @@ commit "$T/as" "queued with an empty ZADIG_HOOK_CONFIG"
 ZADIG_HOOK_CONFIG= hrun git -C "$T/as" push origin feature/emptyenv
 expect "async, empty ZADIG_HOOK_CONFIG: queued by zadig.config" 0 "" \
 	"^$Z refs/heads/feature/emptyenv queued \(async\)"
+long_rule "$T/async.yaml"
+hrun git -C "$T/as" push origin "HEAD:refs/heads/$LONG"
+expect "async: a ref of $((${#LONG} + 11)) bytes is queued" 0 "" \
+	"^$Z refs/heads/$LONG queued \(async\)"
+check "async: the poller delivers the long ref's trigger" \
+	wait_note "$T/as.git" "refs/heads/$LONG" "^passed wf-long #[0-9]+ .*rule=long$"
 
 hook_finish
