@@ -893,9 +893,20 @@ bool zh_oid_is_zero(const char *hex)
  * a busy repository old still finds its base), the branch's own side 64
  * (a first push of more commits than that is nearly always a branch
  * started or rebased on HEAD's current commit, or an import), which keeps
- * a long new branch at ~0.4 ms of walking. */
+ * a long new branch at ~0.4 ms of walking.
+ *
+ * Equal commit times (rebase merges, git am, imports) say nothing of which
+ * commit is newer; taken in any order, the new tip's side would walk down
+ * through the fork point into the shared history and spend its bound
+ * there while HEAD's side was still on its way to the fork. So on a tie
+ * the commit fewer steps from its tip goes first, a step of the new tip's
+ * side counting NEW_STEP of HEAD's: both sides use up their bounds at the
+ * same pace, and a fork within both bounds is reached by both before
+ * either bound is spent. A commit both sides reached goes before the rest
+ * of its time, HEAD's side before the new tip's at an equal count. */
 #define NEW_WALK_MAX 64
 #define HEAD_WALK_MAX 256
+#define NEW_STEP (HEAD_WALK_MAX / NEW_WALK_MAX)
 
 enum { FROM_NEW = 1, FROM_HEAD = 2, FROM_BOTH = 3 };
 
@@ -907,11 +918,20 @@ struct paint {
 	bool used;
 };
 
+/* A queued commit; its order is fixed when it is queued. */
+struct queued {
+	size_t slot;
+	int64_t time;
+	unsigned steps; /* from its tip (NEW_STEP for each of the new tip's
+			   side); 0 once both sides reached it */
+	unsigned flags; /* the sides that had reached it */
+};
+
 struct base_walk {
 	git_repository *repo;
 	struct paint *slots; /* open addressing on the id */
 	size_t nslots, nused;
-	size_t *heap; /* slot indexes, newest commit time first */
+	struct queued *heap; /* first_out() order */
 	size_t nheap, capheap;
 	size_t walked[FROM_BOTH + 1];
 };
@@ -948,25 +968,32 @@ static int walk_grow(struct base_walk *bw)
 			slots[slot_of(slots, n, &bw->slots[i].id)] =
 			    bw->slots[i];
 	for (i = 0; i < bw->nheap; i++)
-		bw->heap[i] = slot_of(slots, n, &bw->slots[bw->heap[i]].id);
+		bw->heap[i].slot =
+		    slot_of(slots, n, &bw->slots[bw->heap[i].slot].id);
 	free(bw->slots);
 	bw->slots = slots;
 	bw->nslots = n;
 	return 0;
 }
 
-static bool newer(const struct base_walk *bw, size_t a, size_t b)
+/* Whether a goes before b: the newer commit, on a tie the one fewer
+ * steps from its tip, then the one more sides reached. */
+static bool first_out(const struct queued *a, const struct queued *b)
 {
-	return bw->slots[a].time > bw->slots[b].time;
+	if (a->time != b->time)
+		return a->time > b->time;
+	if (a->steps != b->steps)
+		return a->steps < b->steps;
+	return a->flags > b->flags;
 }
 
-static int heap_push(struct base_walk *bw, size_t slot)
+static int heap_push(struct base_walk *bw, const struct queued *q)
 {
 	size_t i;
 
 	if (bw->nheap == bw->capheap) {
 		size_t cap = bw->capheap ? bw->capheap * 2 : 256;
-		size_t *h = realloc(bw->heap, cap * sizeof(*h));
+		struct queued *h = realloc(bw->heap, cap * sizeof(*h));
 
 		if (!h)
 			return ZH_ENOMEM;
@@ -974,9 +1001,10 @@ static int heap_push(struct base_walk *bw, size_t slot)
 		bw->capheap = cap;
 	}
 	i = bw->nheap++;
-	bw->heap[i] = slot;
-	while (i > 0 && newer(bw, bw->heap[i], bw->heap[(i - 1) / 2])) {
-		size_t p = (i - 1) / 2, t = bw->heap[p];
+	bw->heap[i] = *q;
+	while (i > 0 && first_out(&bw->heap[i], &bw->heap[(i - 1) / 2])) {
+		size_t p = (i - 1) / 2;
+		struct queued t = bw->heap[p];
 
 		bw->heap[p] = bw->heap[i];
 		bw->heap[i] = t;
@@ -985,17 +1013,18 @@ static int heap_push(struct base_walk *bw, size_t slot)
 	return 0;
 }
 
-static size_t heap_pop(struct base_walk *bw)
+static struct queued heap_pop(struct base_walk *bw)
 {
-	size_t top = bw->heap[0], i = 0;
+	struct queued top = bw->heap[0], t;
+	size_t i = 0;
 
 	bw->heap[0] = bw->heap[--bw->nheap];
 	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i, t;
+		size_t l = 2 * i + 1, r = l + 1, m = i;
 
-		if (l < bw->nheap && newer(bw, bw->heap[l], bw->heap[m]))
+		if (l < bw->nheap && first_out(&bw->heap[l], &bw->heap[m]))
 			m = l;
-		if (r < bw->nheap && newer(bw, bw->heap[r], bw->heap[m]))
+		if (r < bw->nheap && first_out(&bw->heap[r], &bw->heap[m]))
 			m = r;
 		if (m == i)
 			break;
@@ -1007,10 +1036,12 @@ static size_t heap_pop(struct base_walk *bw)
 	return top;
 }
 
-/* Give commit c (id, time) the flags and queue it when that is news. */
+/* Give commit c (id, time), steps from its tip, the flags and queue it
+ * when that is news. */
 static int paint(struct base_walk *bw, const git_oid *id, int64_t time,
-		 unsigned flags)
+		 unsigned steps, unsigned flags)
 {
+	struct queued q;
 	struct paint *e;
 	size_t j;
 	int rc;
@@ -1029,7 +1060,11 @@ static int paint(struct base_walk *bw, const git_oid *id, int64_t time,
 	if ((e->flags & flags) == flags)
 		return 0;
 	e->flags |= flags;
-	return heap_push(bw, j);
+	q.slot = j;
+	q.time = e->time;
+	q.steps = e->flags == FROM_BOTH ? 0 : steps;
+	q.flags = e->flags;
+	return heap_push(bw, &q);
 }
 
 /* Expand the newest queued commit: *found when both sides reached it,
@@ -1037,9 +1072,10 @@ static int paint(struct base_walk *bw, const git_oid *id, int64_t time,
 static int walk_step(git_oid *found, bool *capped, struct base_walk *bw,
 		     struct zh_error *err)
 {
-	size_t j = heap_pop(bw), i, n;
-	struct paint *e = &bw->slots[j];
-	unsigned flags = e->flags;
+	struct queued q = heap_pop(bw);
+	struct paint *e = &bw->slots[q.slot];
+	unsigned flags = e->flags, steps;
+	size_t i, n;
 	git_commit *c = NULL;
 	git_oid id;
 	int rc = 0;
@@ -1060,6 +1096,7 @@ static int walk_step(git_oid *found, bool *capped, struct base_walk *bw,
 	if (git_commit_lookup(&c, bw->repo, &id) < 0)
 		return git_fail(err, "cannot read commit", "merge base");
 	n = git_commit_parentcount(c);
+	steps = q.steps + (flags == FROM_NEW ? NEW_STEP : 1);
 	for (i = 0; rc == 0 && i < n; i++) {
 		git_commit *p = NULL;
 
@@ -1067,7 +1104,8 @@ static int walk_step(git_oid *found, bool *capped, struct base_walk *bw,
 			rc = git_fail(err, "cannot read commit", "merge base");
 			break;
 		}
-		rc = paint(bw, git_commit_id(p), git_commit_time(p), flags);
+		rc = paint(bw, git_commit_id(p), git_commit_time(p), steps,
+			   flags);
 		git_commit_free(p);
 		if (rc == ZH_ENOMEM)
 			rc = zh_error_set(err, rc, "out of memory");
@@ -1092,10 +1130,10 @@ static int bounded_base(git_oid *base, bool *has_base, git_repository *repo,
 		*has_base = true;
 		return 0;
 	}
-	if ((rc = paint(&bw, git_commit_id(a), git_commit_time(a), FROM_NEW)) <
-		0 ||
-	    (rc = paint(&bw, git_commit_id(b), git_commit_time(b), FROM_HEAD)) <
-		0) {
+	if ((rc = paint(&bw, git_commit_id(a), git_commit_time(a), 0,
+			FROM_NEW)) < 0 ||
+	    (rc = paint(&bw, git_commit_id(b), git_commit_time(b), 0,
+			FROM_HEAD)) < 0) {
 		rc = zh_error_set(err, rc, "out of memory");
 		goto out;
 	}

@@ -386,10 +386,11 @@ static void old_not_a_commit(void **state)
 }
 
 /* n commits on ref (from commit "from", or a new root when NULL) with
- * git fast-import, each writing path; committer times t0, t0+1, ...
- * Returns the tip (malloc'd). */
-static char *chain(const char *dir, const char *ref, const char *from,
-		   unsigned n, long long t0, const char *path)
+ * git fast-import, each writing path; committer times t0 + step,
+ * t0 + 2 * step, ... Returns the tip (malloc'd). */
+static char *chain_step(const char *dir, const char *ref, const char *from,
+			unsigned n, long long t0, long long step,
+			const char *path)
 {
 	char *stream = fx_path(dir, "../stream"), cmd[4096], *tip;
 	const char *argv[] = {"sh", "-c", cmd, NULL};
@@ -401,7 +402,7 @@ static char *chain(const char *dir, const char *ref, const char *from,
 		fprintf(f,
 			"commit %s\nmark :%u\ncommitter T <t@e> %lld +0000\n"
 			"data 2\nc\n",
-			ref, i, t0 + i);
+			ref, i, t0 + (long long)i * step);
 		if (i > 1)
 			fprintf(f, "from :%u\n", i - 1);
 		else if (from)
@@ -416,6 +417,13 @@ static char *chain(const char *dir, const char *ref, const char *from,
 	tip = fx_git(dir, "rev-parse", ref, NULL);
 	free(stream);
 	return tip;
+}
+
+/* chain_step with times t0 + 1, t0 + 2, ... */
+static char *chain(const char *dir, const char *ref, const char *from,
+		   unsigned n, long long t0, const char *path)
+{
+	return chain_step(dir, ref, from, n, t0, 1, path);
 }
 
 /* A new branch longer than the merge-base walk's bound (64 commits on
@@ -474,6 +482,45 @@ static void bounded_base(void **state)
 	free(lone);
 	free(mid);
 	free(few);
+}
+
+/* Every commit with the same committer time (rebase merges, git am,
+ * imports): the walk has no time to go by, and HEAD's side must still
+ * reach the fork point within its bound. */
+static void equal_times(void **state)
+{
+	struct fx *f = *state;
+	const long long t = 2000000000;
+	char *fork, *one, *few, *side, *edge, *lng;
+
+	/* shared history longer than either bound */
+	fork = chain_step(f->w, "refs/heads/main", NULL, 300, t, 0, "h");
+	/* HEAD moved on by 200 commits */
+	free(chain_step(f->w, "refs/heads/main", fork, 200, t, 0, "m"));
+	one = chain_step(f->w, "refs/heads/one", fork, 1, t, 0, "o");
+	expect(f->r, ZERO, one, false, (const char *[]){"o", NULL});
+	few = chain_step(f->w, "refs/heads/few", fork, 60, t, 0, "e");
+	expect(f->r, ZERO, few, false, (const char *[]){"e", NULL});
+	/* the README's promise at its edge: 64 commits of the branch's own,
+	 * HEAD 256 commits past the fork */
+	side = chain_step(f->w, "refs/heads/side", fork, 256, t, 0, "s");
+	free(fx_git(f->w, "update-ref", "refs/heads/main", side, NULL));
+	edge = chain_step(f->w, "refs/heads/edge", fork, 64, t, 0, "g");
+	expect(f->r, ZERO, edge, false, (const char *[]){"g", NULL});
+	/* an older commit of HEAD's branch pushed as a new branch */
+	free(one);
+	one = fx_git(f->w, "rev-parse", "main~100", NULL);
+	expect(f->r, ZERO, one, false, (const char *[]){NULL});
+	/* a long branch from HEAD's commit: the walk still stops, the base
+	 * is HEAD's commit, which is exact here */
+	lng = chain_step(f->w, "refs/heads/long", side, 300, t, 0, "l");
+	expect(f->r, ZERO, lng, false, (const char *[]){"l", NULL});
+	free(fork);
+	free(one);
+	free(few);
+	free(side);
+	free(edge);
+	free(lng);
 }
 
 /* An empty bare repository receiving its first push, as post-receive
@@ -685,6 +732,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(merge_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(new_branches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(bounded_base, setup, teardown),
+	    cmocka_unit_test_setup_teardown(equal_times, setup, teardown),
 	    cmocka_unit_test_setup_teardown(old_not_a_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(first_push_bare, setup, teardown),
 	    cmocka_unit_test_setup_teardown(errors, setup, teardown),
