@@ -514,6 +514,30 @@ static void scrub(struct zh_error *err, const char *token)
 	}
 }
 
+/* Replace every copy of the token in the answer before anything reads
+ * it: the parsers cut Zadig's text to fit a message, and a token cut in
+ * two would leave a piece that scrub() cannot recognise. */
+static void scrub_body(struct zh_buf *b, const char *token)
+{
+	size_t tl = strlen(token), at = 0;
+	char *p;
+
+	if (tl < 4 || !b->ptr)
+		return;
+	/* memmem is a GNU extension; the body may hold NUL bytes. */
+	while (at + tl <= b->len) {
+		p = b->ptr + at;
+		if (memcmp(p, token, tl)) {
+			at++;
+			continue;
+		}
+		memmove(p + 3, p + tl, b->len - at - tl + 1);
+		memcpy(p, "***", 3);
+		b->len -= tl - 3;
+		at += 3;
+	}
+}
+
 /* Send req and check the answer; on 0 z->body holds it. */
 static int call(struct zh_zadig *z, const struct zh_zadig_request *req,
 		struct zh_error *err)
@@ -538,8 +562,10 @@ static int call(struct zh_zadig *z, const struct zh_zadig_request *req,
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = perform(z, req, &http, err)) == 0)
+	if ((rc = perform(z, req, &http, err)) == 0) {
+		scrub_body(&z->body, z->token);
 		rc = zh_zadig_check_reply(http, z->body.ptr, z->body.len, err);
+	}
 out:
 	/* The handle must not keep pointers to what we free here. */
 	cu->easy_setopt(z->curl, CURLOPT_HTTPHEADER, NULL);

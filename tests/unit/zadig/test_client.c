@@ -602,6 +602,53 @@ static void token_stays_secret(void **state)
 	zh_zadig_free(z);
 }
 
+/* Zadig's text is cut for messages (the description at 399 bytes, the
+ * message at 255, a quoted body at 200, the whole message at 511): a
+ * token echoed across a cut must not leave its first bytes behind. */
+static void token_straddling_a_cut(void **state)
+{
+	static const struct {
+		unsigned status;
+		const char *before, *after;
+	} shapes[] = {
+	    {502, "", " tail"},
+	    {200, "", " tail"}, /* an action's answer, not JSON */
+	    {400, "{\"code\":6000,\"description\":\"", "\"}"},
+	    {400, "{\"code\":6000,\"message\":\"", "\"}"},
+	    {400, "{\"code\":6000,\"message\":\"m\",\"description\":\"", "\"}"},
+	    {500, "{\"message\":\"", "\"}"},
+	    {500, "{\"resultCode\":7,\"errorMsg\":\"", "\"}"},
+	};
+	static char pad[600], body[1024];
+	struct zh_zadig_opts o = {0};
+	struct zh_zadig *z;
+	struct zh_error err = {0};
+	struct reply r = {0, body, 0, 0};
+	size_t i, n;
+
+	(void)state;
+	o.get_retries = 0;
+	z = client(srv.port, TOKEN, &o);
+	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		for (n = 150; n < 530; n++) {
+			memset(pad, 'A', n);
+			pad[n] = '\0';
+			snprintf(body, sizeof(body), "%s%s%s%s",
+				 shapes[i].before, pad, TOKEN, shapes[i].after);
+			r.status = shapes[i].status;
+			script(&r, 1);
+			memset(&err, 0, sizeof(err));
+			assert_true(zh_zadig_product_restart(z, "w", 1, NULL,
+							     &err) < 0);
+			if (strstr(err.msg, "eyJh") || strstr(err.msg, "c2Vj"))
+				fail_msg("HTTP %u, %zu bytes before the token: "
+					 "%s",
+					 shapes[i].status, n, err.msg);
+		}
+	}
+	zh_zadig_free(z);
+}
+
 /* Only the v1.18 answer (500, "Invalid path" in the description) says
  * the lookup is gone; any other 404 or 500 is a failed lookup (a proxy's
  * default backend while Zadig restarts, a Zadig error). */
@@ -682,6 +729,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(tls_failure_unsent, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(token_stays_secret, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(token_straddling_a_cut, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(lookup_gone_only_on_invalid_path,
 					    setup, teardown),
