@@ -191,6 +191,58 @@ static void usage(FILE *f)
 		   " network, git),\n2 usage or configuration error.\n");
 }
 
+/* The options that take a value, as "--name VALUE" or "--name=VALUE". */
+static const struct {
+	const char *name;
+	size_t offset;
+} value_opts[] = {
+    {"--config", offsetof(struct zh_cli_opts, config)},
+    {"--comment", offsetof(struct zh_cli_opts, comment)},
+    {"--ref", offsetof(struct zh_cli_opts, ref)},
+    {"--rule", offsetof(struct zh_cli_opts, rule)},
+    {"--project", offsetof(struct zh_cli_opts, project)},
+};
+
+/* The index in value_opts of option a, or -1 when a takes no value; *eq
+ * points at the value of "--name=VALUE", else is NULL. */
+static int value_opt(const char *a, const char **eq)
+{
+	size_t i, n;
+
+	*eq = NULL;
+	for (i = 0; i < sizeof(value_opts) / sizeof(value_opts[0]); i++) {
+		n = strlen(value_opts[i].name);
+		if (strncmp(a, value_opts[i].name, n) != 0 ||
+		    (a[n] != '\0' && a[n] != '='))
+			continue;
+		if (a[n] == '=')
+			*eq = a + n + 1;
+		return (int)i;
+	}
+	return -1;
+}
+
+/* The first -h, --help or --version of the command line that is an
+ * option, not the value of one ("--comment -h"), and stands before "--";
+ * NULL when there is none. */
+static const char *help_or_version(int argc, char **argv)
+{
+	const char *eq;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (value_opt(argv[i], &eq) >= 0 && !eq)
+			i++;
+		else if (strcmp(argv[i], "-h") == 0 ||
+			 strcmp(argv[i], "--help") == 0 ||
+			 strcmp(argv[i], "--version") == 0)
+			return argv[i];
+	}
+	return NULL;
+}
+
 /* Options may stand anywhere; "--" ends them. */
 static int parse_args(struct zh_cli_opts *o, const char **verb, int argc,
 		      char **argv, struct zh_error *err)
@@ -200,7 +252,8 @@ static int parse_args(struct zh_cli_opts *o, const char **verb, int argc,
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char **val = NULL;
+		const char *eq;
+		int k;
 
 		if (dashdash || a[0] != '-' || a[1] == '\0') {
 			if (!*verb)
@@ -223,36 +276,13 @@ static int parse_args(struct zh_cli_opts *o, const char **verb, int argc,
 			o->live = true;
 		else if (strcmp(a, "--all") == 0)
 			o->all = true;
-		else if (strcmp(a, "--config") == 0)
-			val = &o->config;
-		else if (strcmp(a, "--comment") == 0)
-			val = &o->comment;
-		else if (strcmp(a, "--ref") == 0)
-			val = &o->ref;
-		else if (strcmp(a, "--rule") == 0)
-			val = &o->rule;
-		else if (strcmp(a, "--project") == 0)
-			val = &o->project;
-		else if (strncmp(a, "--config=", 9) == 0)
-			o->config = a + 9;
-		else if (strncmp(a, "--comment=", 10) == 0)
-			o->comment = a + 10;
-		else if (strncmp(a, "--ref=", 6) == 0)
-			o->ref = a + 6;
-		else if (strncmp(a, "--rule=", 7) == 0)
-			o->rule = a + 7;
-		else if (strncmp(a, "--project=", 10) == 0)
-			o->project = a + 10;
-		else
+		else if ((k = value_opt(a, &eq)) < 0)
 			return fail_usage(err, "unknown option '%s'", a);
-		if (val) {
-			if (++i >= argc)
-				return fail_usage(err,
-						  "option '%s' needs a "
-						  "value",
-						  a);
-			*val = argv[i];
-		}
+		else if (!eq && ++i >= argc)
+			return fail_usage(err, "option '%s' needs a value", a);
+		else
+			*(const char **)((char *)o + value_opts[k].offset) =
+			    eq ? eq : argv[i];
 	}
 	return 0;
 }
@@ -299,24 +329,18 @@ int main(int argc, char **argv)
 {
 	struct zh_error err = {0};
 	struct zh_cli_opts o;
-	const char *verb = NULL;
+	const char *verb = NULL, *early;
 	const struct verb *v = NULL;
 	size_t i;
 	int rc, code = 0;
 
 	memset(&o, 0, sizeof(o));
-	for (i = 1; i < (size_t)argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
-			return 0;
-		}
-		if (strcmp(argv[i], "--version") == 0) {
+	if ((early = help_or_version(argc, argv))) {
+		if (strcmp(early, "--version") == 0)
 			printf("git-zadig (zadig-hook) %s\n", ZH_VERSION);
-			return 0;
-		}
+		else
+			usage(stdout);
+		return 0;
 	}
 	/* every argument may be a verb argument (status takes any number);
 	 * the padding lets verbs read optional ones as NULL */

@@ -78,6 +78,25 @@ expect "approve --reject" 0 "rejected stage 'deploy' of approval-flow #4"
 fake_ctl GET requests >"$T/requests.json"
 check "reject sends approve=false and the comment" grep -q 'not today' "$T/requests.json"
 
+# -h, --help and --version as the value of an option are that value, not a
+# request for the usage text
+fake_ctl POST reset >/dev/null
+fake_ctl POST tasks '{"kind":"custom","workflow":"approval-flow","task_id":5,"status":"waitforapprove"}' >/dev/null
+run git zadig approve approval-flow 5 deploy --comment -h
+expect "--comment -h is the comment" 0 "approved stage 'deploy' of approval-flow #5"
+fake_ctl GET requests >"$T/requests.json"
+check "--comment -h: the comment sent is -h" grep -q '\\"comment\\": *\\"-h\\"' "$T/requests.json"
+run git zadig trigger --rule -h --dry-run
+expect "--rule -h is the rule's name" 2 "" "'-h'"
+run git zadig explain --ref --help
+expect "--ref --help is the ref" 0 "^refs/heads/--help at "
+run git zadig show --config --version wf-dev 1
+expect "--config --version is the file" 2 "" "'--version'"
+run git zadig show wf-dev 1 -- --help
+expect "--help after -- is an argument" 2 "" "usage: git zadig show"
+run git zadig show --project p --help
+expect "--help after an option's value is still --help" 0 "approve <workflow>"
+
 # resultCode failure on HTTP 200
 fake_ctl POST tasks '{"kind":"product","workflow":"wf-dev","task_id":9,"status":"running"}' >/dev/null
 fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/id/9/","status":200,"body":"{\"resultCode\":500,\"errorMsg\":\"fail\"}","times":1}' >/dev/null
