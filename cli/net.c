@@ -138,10 +138,12 @@ static int show(struct task_verb *t, struct zh_error *err)
 	else
 		rc = zh_zadig_product_detail(&task, t->z, t->workflow, t->id,
 					     t->project, err);
-	if (rc == 0 && t->o->json)
+	if (rc == 0 && t->o->json) {
 		printf("%s\n", task.raw_json ? task.raw_json : "{}");
-	else if (rc == 0)
+	} else if (rc == 0) {
+		zh_zadig_task_clean(&task);
 		zh_cli_print_task(stdout, &task);
+	}
 	zh_zadig_task_dispose(&task);
 	return rc;
 }

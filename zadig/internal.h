@@ -50,6 +50,12 @@ int zh_zadig_render_custom_approve(struct zh_zadig_request *out,
 
 /* ---- parse.c: bodies -> structs (body need not be NUL-terminated) ---- */
 
+/* Zadig's text s[0, len) for a message or a terminal, into dst (n bytes,
+ * always NUL-terminated): at most max bytes, cut on a UTF-8 character
+ * boundary, each control character (ESC, BEL, CR, LF...) a space, no
+ * white space at the end. dst may be s (max no less than len). */
+void zh_zadig_clean(char *dst, size_t n, const char *s, size_t len, size_t max);
+
 /* The web-UI page of a task:
  * "<base>/v1/projects/detail/<project>/pipelines/<kind>/<workflow>/<id>"
  * with kind "multi" or "custom". NULL when out of memory. */

@@ -187,7 +187,7 @@ static void parse_task_fields(struct zh_zadig_task *t, json_object *o,
 	t->end_time = jint(o, "end_time");
 }
 
-static void clean(char *dst, size_t n, const char *s, size_t len, size_t max)
+void zh_zadig_clean(char *dst, size_t n, const char *s, size_t len, size_t max)
 {
 	size_t i, k = 0;
 
@@ -208,7 +208,7 @@ static void clean_message(char *dst, size_t n, const char *s)
 {
 	size_t len = s ? strlen(s) : 0;
 
-	clean(dst, n, s ? s : "", len, n - 1);
+	zh_zadig_clean(dst, n, s ? s : "", len, n - 1);
 	len = strlen(dst);
 	while (len > 0 && (dst[len - 1] == ':' || is_space(dst[len - 1])))
 		dst[--len] = '\0';
@@ -220,8 +220,8 @@ static int zadig_error(struct zh_error *err, int64_t code, const char *message,
 	char m[256], d[400];
 
 	clean_message(m, sizeof(m), message);
-	clean(d, sizeof(d), description ? description : "",
-	      description ? strlen(description) : 0, sizeof(d) - 1);
+	zh_zadig_clean(d, sizeof(d), description ? description : "",
+		       description ? strlen(description) : 0, sizeof(d) - 1);
 	if (err)
 		err->zadig_code = (int)code;
 	if (*m && *d)
@@ -295,7 +295,7 @@ static void quote_first_line(char line[QUOTE_MAX + 8], const char *body,
 
 	for (nl = b; nl < e && body[nl] != '\n' && body[nl] != '\r'; nl++)
 		;
-	clean(line, QUOTE_MAX + 8, body + b, nl - b, QUOTE_MAX);
+	zh_zadig_clean(line, QUOTE_MAX + 8, body + b, nl - b, QUOTE_MAX);
 }
 
 int zh_zadig_check_ack(const char *body, size_t len, struct zh_error *err)
@@ -620,13 +620,52 @@ static void parse_detail_fields(struct zh_zadig_task *t, json_object *o,
 	t->task_creator = jdup(o, "task_creator", oom);
 }
 
-/* Keep the answer as received (for --json) and release o; after a failed
- * allocation free all of t and fail. */
+/* body[0, len) with its control characters escaped: json-c reads them
+ * raw inside strings, where JSON wants them written \u001b, and printed
+ * raw they would drive the terminal. Outside strings (white space, or a
+ * comment json-c skips) each but a newline or tab becomes a space. NULL
+ * when out of memory. */
+static char *escape_controls(const char *body, size_t len)
+{
+	struct zh_buf b;
+	bool in = false, esc = false;
+	unsigned char c;
+	size_t i, from = 0;
+	int rc = 0;
+
+	zh_buf_init(&b, len * 6 + 1);
+	for (i = 0; i < len && rc == 0; i++) {
+		c = (unsigned char)body[i];
+		if (iscntrl(c) && (in || (c != '\n' && c != '\t'))) {
+			rc = zh_buf_append(&b, body + from, i - from);
+			if (rc == 0)
+				rc = in ? zh_buf_printf(&b, "\\u%04x", c)
+					: zh_buf_append(&b, " ", 1);
+			from = i + 1;
+		}
+		if (esc)
+			esc = false;
+		else if (in && c == '\\')
+			esc = true;
+		else if (c == '"')
+			in = !in;
+	}
+	if (rc == 0)
+		rc = zh_buf_append(&b, body + from, len - from);
+	if (rc < 0) {
+		zh_buf_dispose(&b);
+		return NULL;
+	}
+	return zh_buf_detach(&b);
+}
+
+/* Keep the answer (for --json) and release o; after a failed allocation
+ * free all of t and fail. */
 static int detail_done(struct zh_zadig_task *t, json_object *o,
 		       const char *body, size_t len, bool oom,
 		       struct zh_error *err)
 {
-	t->raw_json = body ? strndup(body, len) : NULL;
+	t->raw_json = body ? escape_controls(body, len) : NULL;
 	oom = oom || (body && !t->raw_json);
 	json_object_put(o);
 	if (oom) {

@@ -5,6 +5,7 @@
 
 #include "util/banned.h"
 #include "util/value.h"
+#include "zadig/internal.h"
 #include "zadig/zadig.h"
 
 static void dispose_target(struct zh_zadig_target *t)
@@ -116,6 +117,49 @@ void zh_zadig_task_dispose(struct zh_zadig_task *t)
 	free(t->stages);
 	free(t->raw_json);
 	memset(t, 0, sizeof(*t));
+}
+
+static void clean(char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (s)
+		zh_zadig_clean(s, n + 1, s, n, n);
+}
+
+void zh_zadig_task_clean(struct zh_zadig_task *t)
+{
+	struct zh_zadig_stage *s;
+	size_t i, j;
+
+	clean(t->workflow_name);
+	clean(t->workflow_key);
+	clean(t->project_name);
+	clean(t->status);
+	clean(t->url);
+	clean(t->env_name);
+	clean(t->task_creator);
+	for (i = 0; i < t->ntest_reports; i++) {
+		clean(t->test_reports[i].test_name);
+		clean(t->test_reports[i].detail_url);
+	}
+	for (i = 0; i < t->nimages; i++) {
+		clean(t->images[i].image);
+		clean(t->images[i].service_name);
+		clean(t->images[i].registry_repo);
+	}
+	for (i = 0; i < t->nstages; i++) {
+		s = &t->stages[i];
+		clean(s->name);
+		clean(s->status);
+		clean(s->approval.reject_or_approve);
+		clean(s->approval.description);
+		for (j = 0; j < s->njobs; j++) {
+			clean(s->jobs[j].name);
+			clean(s->jobs[j].type);
+			clean(s->jobs[j].status);
+		}
+	}
 }
 
 void zh_zadig_task_list_dispose(struct zh_zadig_task_list *l)

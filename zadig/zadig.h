@@ -183,9 +183,15 @@ struct zh_zadig_task {
 	size_t nimages;
 	struct zh_zadig_stage *stages;
 	size_t nstages;
-	char *raw_json;      /* the response body as received (for --json) */
+	char *raw_json; /* the response body as received (for --json),
+			   control characters in strings escaped */
 };
 void zh_zadig_task_dispose(struct zh_zadig_task *t);
+
+/* Blank the control characters of every string of t (raw_json aside) in
+ * place, as error messages have them, and drop the white space at their
+ * ends: Zadig's text, printed for people, must not drive the terminal. */
+void zh_zadig_task_clean(struct zh_zadig_task *t);
 
 struct zh_zadig_task_list {
 	struct zh_zadig_task *items;

@@ -97,6 +97,30 @@ expect "--help after -- is an argument" 2 "" "usage: git zadig show"
 run git zadig show --project p --help
 expect "--help after an option's value is still --help" 0 "approve <workflow>"
 
+# Zadig's strings reach the terminal without their control characters
+# (ESC, BEL, CR, LF, DEL), and --json stays JSON when Zadig's strings hold
+# them raw (json-c takes them, JSON does not)
+fake_ctl POST reset >/dev/null
+BAD='{\"task_id\":6,\"workflow_key\":\"approval-flow\",\"workflow_name\":\"Flow\\u001b]0;title\\u0007\",\"project_key\":\"p\",\"status\":\"wait\\u001b[31mforapprove\",\"url\":\"http://z/\\u001b[2J\",\"task_creator\":\"a\\nb\",\"stages\":[{\"name\":\"deploy\\r\",\"status\":\"running\\u0007\",\"approval\":{\"enabled\":true,\"reject_or_approve\":\"\\u001b[1m\",\"description\":\"ok?\\u001b[5m\\nfake: line\",\"needed_approvers\":1},\"jobs\":[{\"name\":\"j\\u001b\",\"type\":\"t\\b\",\"status\":\"s\\u007f\"}]}]}'
+fake_ctl POST fault "{\"method\":\"GET\",\"path\":\"/openapi/workflows/custom/task\",\"status\":200,\"body\":\"$BAD\",\"times\":1}" >/dev/null
+run git zadig show approval-flow 6 --custom
+expect "show: Zadig's control characters are blanked" 0 "^approval-flow #6: wait \[31mforapprove$"
+check "show: no control character in the output" bash -c "! LC_ALL=C grep -q '[[:cntrl:]]' '$T/out'"
+check "show: a newline in a description starts no line" bash -c "! grep -q '^fake: line' '$T/out'"
+check "show: the description is shown" grep -q "approval: .*ok? \[5m fake: line$" "$T/out"
+RAW=$(printf '%s' "$BAD" | sed 's/\\\\u001b/\\u001b/g; s/\\\\u0007/\\u0007/g; s/\\\\n/\\n/g; s/\\\\r/\\r/g')
+fake_ctl POST fault "{\"method\":\"GET\",\"path\":\"/openapi/workflows/custom/task\",\"status\":200,\"body\":\"$RAW\",\"times\":2}" >/dev/null
+run git zadig show approval-flow 6 --custom --json
+expect "show --json of raw control characters" 0 '"status"'
+check "show --json: no control character in the output" bash -c "! LC_ALL=C grep -q '[[:cntrl:]]' '$T/out'"
+if command -v python3 >/dev/null; then
+	check "show --json: valid JSON" \
+		bash -c "python3 -m json.tool '$T/out' >/dev/null"
+fi
+run git zadig show approval-flow 6 --custom
+expect "show of raw control characters" 0 "^approval-flow #6: wait \[31mforapprove$"
+check "show of raw control characters: none in the output" bash -c "! LC_ALL=C grep -q '[[:cntrl:]]' '$T/out'"
+
 # resultCode failure on HTTP 200
 fake_ctl POST tasks '{"kind":"product","workflow":"wf-dev","task_id":9,"status":"running"}' >/dev/null
 fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/id/9/","status":200,"body":"{\"resultCode\":500,\"errorMsg\":\"fail\"}","times":1}' >/dev/null

@@ -278,6 +278,37 @@ static void custom_detail(void **state)
 
 /* A task fits a create request unless it builds one of the request's
  * repositories from another branch or pr. */
+/* Control characters Zadig sends: raw_json (for --json) escapes those
+ * json-c took raw inside strings, keeping escaped quotes and the rest;
+ * zh_zadig_task_clean blanks them in the fields people read. */
+static void control_characters(void **state)
+{
+	static const char body[] =
+	    "{\"task_id\":6,\"workflow_name\":\"w\\\"\x1b[2J\",\r"
+	    "\"status\":\"run\x07ning\\u001b\\n\",\"stages\":[{\"name\":"
+	    "\"s\x7f\",\"approval\":{\"enabled\":true,\"description\":"
+	    "\"a\\nb\"}}]}";
+	struct zh_zadig_task t;
+	struct zh_error err = {0};
+
+	(void)state;
+	assert_int_equal(zh_zadig_parse_custom_detail(
+			     &t, body, sizeof(body) - 1, BASE, "w", 6, &err),
+			 0);
+	assert_string_equal(
+	    t.raw_json, "{\"task_id\":6,\"workflow_name\":\"w\\\"\\u001b[2J\", "
+			"\"status\":\"run\\u0007ning\\u001b\\n\","
+			"\"stages\":[{\"name\":\"s\\u007f\",\"approval\":"
+			"{\"enabled\":true,\"description\":\"a\\nb\"}}]}");
+	assert_string_equal(t.status, "run\aning\x1b\n");
+	zh_zadig_task_clean(&t);
+	assert_string_equal(t.workflow_name, "w\" [2J");
+	assert_string_equal(t.status, "run ning");
+	assert_string_equal(t.stages[0].name, "s");
+	assert_string_equal(t.stages[0].approval.description, "a b");
+	zh_zadig_task_dispose(&t);
+}
+
 static void task_fits_create(void **state)
 {
 	static const char req[] =
@@ -413,6 +444,7 @@ int main(void)
 	    cmocka_unit_test(created),
 	    cmocka_unit_test(product_detail),
 	    cmocka_unit_test(custom_detail),
+	    cmocka_unit_test(control_characters),
 	    cmocka_unit_test(task_fits_create),
 	    cmocka_unit_test(status_final),
 	    cmocka_unit_test(unfinished_comment),
