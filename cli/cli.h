@@ -57,7 +57,8 @@ const char *zh_cli_time(char *buf, size_t size, long long t);
 typedef int (*zh_cli_refresh_fn)(void *ctx, const char *commit_id,
 				 struct zh_error *err);
 
-/* git zadig status: the note of each rev (default HEAD) under notes_ref
+/* git zadig status: the note of each rev (default HEAD; of each commit of
+ * a range "A..B" or "A...B", as zh_repo_range lists them) under notes_ref
  * (NULL: the default), for people or as JSON. Every rev must resolve
  * before anything is printed. With refresh set it runs for each commit
  * before its note is read. */

@@ -112,47 +112,91 @@ struct row {
 	char *subject; /* the message's first line */
 };
 
+struct rows {
+	struct row *items;
+	size_t len, cap;
+};
+
+/* Read rev's commit into a new row. */
+static int add_row(struct rows *rows, struct zh_repo *r, const char *rev,
+		   struct zh_error *err)
+{
+	struct row *grown;
+	int rc;
+
+	if (rows->len == rows->cap) {
+		rows->cap = rows->cap ? rows->cap * 2 : 16;
+		if (!(grown = realloc(rows->items,
+				      rows->cap * sizeof(*rows->items))))
+			return zh_error_set(err, ZH_ENOMEM, "out of memory");
+		rows->items = grown;
+	}
+	rc = zh_repo_commit_subject(
+	    rows->items[rows->len].id, sizeof(rows->items[rows->len].id),
+	    &rows->items[rows->len].subject, r, rev, err);
+	if (rc == 0)
+		rows->len++;
+	return rc;
+}
+
+/* The rows of rev: its commit, or every commit of a range. */
+static int add_rev(struct rows *rows, struct zh_repo *r, const char *rev,
+		   struct zh_error *err)
+{
+	struct zh_revlist l;
+	size_t i;
+	int rc;
+
+	if (!zh_rev_is_range(rev))
+		return add_row(rows, r, rev, err);
+	rc = zh_repo_range(&l, r, rev, err);
+	for (i = 0; rc == 0 && i < l.len; i++)
+		rc = add_row(rows, r, l.ids[i], err);
+	zh_revlist_dispose(&l);
+	return rc;
+}
+
 int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 		  const char *const *revs, int nrevs, bool json,
 		  zh_cli_refresh_fn refresh, void *ctx, struct zh_error *err)
 {
 	struct zh_notes_view *view = NULL;
-	struct row *rows = NULL;
+	struct rows rows = {0};
 	struct zh_error first = {0};
 	bool failed = false;
-	int i, n = nrevs ? nrevs : 1, rc = 0;
+	size_t i;
+	int rc = 0;
 
-	if (!(rows = calloc((size_t)n, sizeof(*rows))))
-		return zh_error_set(err, ZH_ENOMEM, "out of memory");
 	/* every rev must resolve before anything is printed: read each
 	 * commit here, once, keeping only what is printed */
-	for (i = 0; i < n; i++)
-		if ((rc = zh_repo_commit_subject(
-			 rows[i].id, sizeof(rows[i].id), &rows[i].subject, r,
-			 nrevs ? revs[i] : "HEAD", err)) < 0)
-			goto out;
+	if (!nrevs)
+		rc = add_rev(&rows, r, "HEAD", err);
+	for (i = 0; rc == 0 && i < (size_t)nrevs; i++)
+		rc = add_rev(&rows, r, revs[i], err);
+	if (rc < 0)
+		goto out;
 	/* without refresh the notes do not change under us: read the notes
 	 * tree once for all commits */
 	if (!refresh && (rc = zh_notes_view_open(&view, r, notes_ref, err)) < 0)
 		goto out;
 	if (json)
 		fputs("[", stdout);
-	for (i = 0; rc == 0 && i < n; i++) {
+	for (i = 0; rc == 0 && i < rows.len; i++) {
+		struct row *row = &rows.items[i];
 		char *note = NULL;
 
 		/* a refresh that fails leaves the note as it was: print it,
 		 * go on, and fail at the end with the first refresh's error */
 		if (refresh &&
-		    refresh(ctx, rows[i].id, failed ? NULL : &first) < 0)
+		    refresh(ctx, row->id, failed ? NULL : &first) < 0)
 			failed = true;
 		if (refresh)
-			rc =
-			    zh_notes_read(&note, r, notes_ref, rows[i].id, err);
+			rc = zh_notes_read(&note, r, notes_ref, row->id, err);
 		else
-			rc = zh_notes_view_read(&note, view, rows[i].id, err);
+			rc = zh_notes_view_read(&note, view, row->id, err);
 		if (rc == 0)
-			print_note(stdout, rows[i].id, rows[i].subject, note,
-				   json, i == 0);
+			print_note(stdout, row->id, row->subject, note, json,
+				   i == 0);
 		free(note);
 	}
 	if (json) /* whole JSON, whatever failed */
@@ -165,8 +209,8 @@ int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 out:
 	fflush(stdout);
 	zh_notes_view_free(view);
-	for (i = 0; i < n; i++)
-		free(rows[i].subject);
-	free(rows);
+	for (i = 0; i < rows.len; i++)
+		free(rows.items[i].subject);
+	free(rows.items);
 	return rc;
 }

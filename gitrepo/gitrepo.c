@@ -558,6 +558,107 @@ out:
 	return rc;
 }
 
+bool zh_rev_is_range(const char *rev)
+{
+	return rev && strstr(rev, "..") != NULL;
+}
+
+void zh_revlist_dispose(struct zh_revlist *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->len; i++)
+		free(l->ids[i]);
+	free(l->ids);
+	memset(l, 0, sizeof(*l));
+}
+
+static int revlist_add(struct zh_revlist *l, size_t *cap, const git_oid *id)
+{
+	char hex[GIT_OID_HEXSZ + 1], **grown;
+
+	if (l->len == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		if (!(grown = realloc(l->ids, *cap * sizeof(*grown))))
+			return -1;
+		l->ids = grown;
+	}
+	git_oid_tostr(hex, sizeof(hex), id);
+	if (!(l->ids[l->len] = dup_str(hex, strlen(hex))))
+		return -1;
+	l->len++;
+	return 0;
+}
+
+/* Hide from walk what a and b share: the ancestors of their merge bases
+ * (none for unrelated histories). */
+static int hide_shared(git_revwalk *walk, git_repository *repo,
+		       const git_oid *a, const git_oid *b)
+{
+	git_oidarray bases = {0};
+	size_t i;
+	int rc = git_merge_bases(&bases, repo, a, b);
+
+	if (rc == GIT_ENOTFOUND)
+		return 0;
+	for (i = 0; rc == 0 && i < bases.count; i++)
+		rc = git_revwalk_hide(walk, &bases.ids[i]);
+	git_oidarray_dispose(&bases);
+	return rc;
+}
+
+int zh_repo_range(struct zh_revlist *out, struct zh_repo *r, const char *range,
+		  struct zh_error *err)
+{
+	const char *dots = strstr(range, ".."), *right;
+	git_commit *a = NULL, *b = NULL;
+	git_revwalk *walk = NULL;
+	char *left = NULL;
+	size_t cap = 0;
+	git_oid id;
+	bool sym;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	/* git takes ".." for a path, never for HEAD..HEAD */
+	if (!dots || !strcmp(range, ".."))
+		return zh_error_set(err, ZH_ENOTFOUND, "unknown revision '%s'",
+				    range);
+	sym = dots[2] == '.';
+	right = dots + (sym ? 3 : 2);
+	if (!(left = dup_str(range, (size_t)(dots - range))))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	if ((rc = lookup_commit(&a, r->repo, *left ? left : "HEAD", err)) < 0 ||
+	    (rc = lookup_commit(&b, r->repo, *right ? right : "HEAD", err)) < 0)
+		goto out;
+	if ((rc = git_revwalk_new(&walk, r->repo)) == 0 &&
+	    (rc = git_revwalk_push(walk, git_commit_id(b))) == 0) {
+		if (!sym)
+			rc = git_revwalk_hide(walk, git_commit_id(a));
+		else if ((rc = git_revwalk_push(walk, git_commit_id(a))) == 0)
+			rc = hide_shared(walk, r->repo, git_commit_id(a),
+					 git_commit_id(b));
+	}
+	while (rc == 0 && (rc = git_revwalk_next(&id, walk)) == 0)
+		if (revlist_add(out, &cap, &id) < 0) {
+			rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+			goto out;
+		}
+	if (rc != GIT_ITEROVER) {
+		rc = git_fail(err, "cannot walk", range);
+		goto out;
+	}
+	rc = 0;
+out:
+	git_revwalk_free(walk);
+	git_commit_free(a);
+	git_commit_free(b);
+	free(left);
+	return rc;
+}
+
 void zh_commit_info_dispose(struct zh_commit_info *c)
 {
 	if (!c)

@@ -67,6 +67,26 @@ void zh_repo_object_cache(bool on);
 int zh_repo_resolve(char *hex, size_t hexsize, struct zh_repo *r,
 		    const char *rev, struct zh_error *err);
 
+/* Whether rev is a range, "A..B" or "A...B" (a ref name holds no ".."). */
+bool zh_rev_is_range(const char *rev);
+
+struct zh_revlist {
+	char **ids; /* full hex commit ids */
+	size_t len;
+};
+void zh_revlist_dispose(struct zh_revlist *l);
+
+/* The commits of range, newest first as `git log <range>` lists them:
+ * for "A..B" those reachable from B and not from A, for "A...B" those
+ * reachable from A or B but not from both; a side left out is HEAD.
+ * Nothing is capped: a range over the whole history lists all of it.
+ * ZH_ENOTFOUND with "unknown revision 'X'" for a side that does not
+ * resolve (and for ".."), ZH_EINVALID for a side that is not a commit,
+ * ZH_EGIT, ZH_ENOMEM. Free *out with zh_revlist_dispose, also after a
+ * failure. */
+int zh_repo_range(struct zh_revlist *out, struct zh_repo *r, const char *range,
+		  struct zh_error *err);
+
 /* The current branch's full ref name ("refs/heads/main"), malloc'd; the
  * unborn branch of HEAD also counts. ZH_ENOTFOUND when HEAD is detached. */
 int zh_repo_current_branch(char **out, struct zh_repo *r, struct zh_error *err);
