@@ -684,7 +684,7 @@ static int cmd_trigger(struct zh_cli_opts *o, struct zh_error *err)
 	struct zh_zadig *z = NULL;
 	struct zh_repo *r = NULL;
 	struct follow fw;
-	size_t i, sent = 0;
+	size_t i, sending = 0;
 	int rc, failed = 0;
 
 	memset(&fe, 0, sizeof(fe));
@@ -701,6 +701,9 @@ static int cmd_trigger(struct zh_cli_opts *o, struct zh_error *err)
 		goto out;
 	if (!o->dry_run && (rc = zh_flow_zadig_new(&z, cfg, err)) < 0)
 		goto out;
+	for (i = 0; i < tl.len; i++)
+		if (!o->rule || strcmp(tl.items[i].rule->name, o->rule) == 0)
+			sending++;
 	for (i = 0; i < tl.len; i++) {
 		const struct zh_trigger *t = &tl.items[i];
 		struct zh_zadig_created c = {0};
@@ -708,7 +711,6 @@ static int cmd_trigger(struct zh_cli_opts *o, struct zh_error *err)
 
 		if (o->rule && strcmp(t->rule->name, o->rule) != 0)
 			continue;
-		sent++;
 		if (o->dry_run) {
 			rc = print_request(t, &e);
 		} else {
@@ -720,19 +722,23 @@ static int cmd_trigger(struct zh_cli_opts *o, struct zh_error *err)
 				follow_task(&fw, &fe, t, &c);
 			zh_zadig_created_dispose(&c);
 		}
-		if (rc < 0) {
+		if (rc < 0 && !failed) {
+			*err = e;
+			/* one request: main prints its error, once */
+			zh_error_set(err, e.code, "%s: %s", t->rule->name,
+				     e.msg);
+		}
+		if (rc < 0 && sending > 1)
 			fprintf(stderr, "%s: error: %s: %s\n", ZH_CLI_PROG,
 				t->rule->name, e.msg);
-			if (!failed)
-				*err = e;
+		if (rc < 0)
 			failed = 1;
-		}
 	}
 	rc = failed ? err->code : 0;
-	if (sent == 0)
+	if (sending == 0)
 		printf("no rule fires for %s (see: git zadig explain)\n",
 		       fe.ref);
-	if (failed && tl.len > 1)
+	if (failed && sending > 1)
 		zh_error_set(err, err->code, "some triggers failed");
 out:
 	if (cfg)

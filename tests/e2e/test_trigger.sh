@@ -139,6 +139,20 @@ check "trigger: the poller ends" wait_pollers 20
 run git zadig trigger --rule nope
 expect "unknown rule" 2 "" "no rule named 'nope'"
 
+# a failed request: its rule's error, once; the summary only after several
+fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/create","status":400,"body":"{\"code\":6540,\"message\":\"env dev is busy\"}","times":1}' >/dev/null
+run git zadig trigger --rule dev
+expect "trigger --rule: a refused request" 1 "" "^git-zadig: error: dev: zadig 6540: env dev is busy$"
+check "trigger --rule: one error line, no summary" test "$(wc -l <"$T/err")" = 1
+fake_ctl POST fault '{"method":"POST","path":"/","status":400,"body":"{\"code\":6540,\"message\":\"busy\"}","times":3}' >/dev/null
+run git zadig trigger
+expect "trigger: every request refused" 1 "" "^git-zadig: error: some triggers failed$"
+check "trigger: each rule's error" test "$(grep -c ': zadig 6540: busy$' "$T/err")" = 3
+fake_ctl POST fault '{"method":"POST","path":"/","status":400,"body":"{\"code\":6540,\"message\":\"busy\"}","times":1}' >/dev/null
+run git zadig trigger
+expect "trigger: one of three refused" 1 "created" "^git-zadig: error: some triggers failed$"
+check "trigger: one of three refused, its error" test "$(grep -c ': zadig 6540: busy$' "$T/err")" = 1
+
 # a new branch: diff from the merge base with main
 git checkout -q -b release/1.0
 echo d >src/new.c
