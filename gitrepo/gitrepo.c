@@ -669,9 +669,57 @@ void zh_commit_info_dispose(struct zh_commit_info *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* Whether a commit's encoding header names ISO-8859-1 (as git and iconv
+ * spell it: ISO-8859-1, iso8859-1, ISO_8859-1, latin1, latin-1, l1). */
+static bool is_latin1(const char *enc)
+{
+	char n[16];
+	size_t k = 0;
+
+	for (; *enc && k < sizeof(n) - 1; enc++)
+		if (*enc != '-' && *enc != '_')
+			n[k++] = (char)(*enc >= 'A' && *enc <= 'Z' ? *enc + 32
+								   : *enc);
+	n[k] = '\0';
+	return !*enc && (strcmp(n, "iso88591") == 0 ||
+			 strcmp(n, "latin1") == 0 || strcmp(n, "l1") == 0);
+}
+
+/* s as UTF-8: s itself (copied), or, with latin1 (the commit says
+ * ISO-8859-1), each byte >= 0x80 as the code point of its value, as git
+ * log shows such a commit; malloc'd. Other encodings are left as they
+ * are (a byte that is not UTF-8 goes into a request as U+FFFD). */
+static char *text_of(const char *s, bool latin1)
+{
+	size_t n = strlen(s), extra = 0, i, k = 0;
+	char *p;
+
+	if (latin1)
+		for (i = 0; i < n; i++)
+			extra += (unsigned char)s[i] >= 0x80;
+	if (!extra)
+		return dup_str(s, n);
+	if (!(p = malloc(n + extra + 1)))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x80) {
+			p[k++] = (char)c;
+		} else {
+			p[k++] = (char)(0xc0 | c >> 6);
+			p[k++] = (char)(0x80 | (c & 0x3f));
+		}
+	}
+	p[k] = '\0';
+	return p;
+}
+
 int zh_repo_commit(struct zh_commit_info *out, struct zh_repo *r,
 		   const char *rev, struct zh_error *err)
 {
+	const char *enc;
+	bool latin1;
 	git_commit *c = NULL;
 	const git_signature *a;
 	const char *msg;
@@ -690,9 +738,11 @@ int zh_repo_commit(struct zh_commit_info *out, struct zh_repo *r,
 	a = git_commit_author(c);
 	if (!msg)
 		msg = "";
-	out->message = dup_str(msg, strlen(msg));
-	out->author = dup_str(a->name, strlen(a->name));
-	out->author_email = dup_str(a->email, strlen(a->email));
+	enc = git_commit_message_encoding(c);
+	latin1 = enc && is_latin1(enc);
+	out->message = text_of(msg, latin1);
+	out->author = text_of(a->name, latin1);
+	out->author_email = text_of(a->email, latin1);
 	if (!out->message || !out->author || !out->author_email) {
 		zh_commit_info_dispose(out);
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");

@@ -154,25 +154,33 @@ size_t zh_utf8_char(const char *p, uint32_t *cp)
 	return 1;
 }
 
-static int json_str(struct zh_buf *b, const char *s, bool utf8)
+/* How json_str writes s. */
+enum json_mode {
+	JSON_UTF8, /* a JSON string; a byte that is not UTF-8 as \ufffd */
+	JSON_RAW,  /* a JSON string; bytes >= 0x80 as they are */
+	JSON_TEXT, /* JSON text as it is but for bytes that are not UTF-8 */
+};
+
+static int json_str(struct zh_buf *b, const char *s, enum json_mode mode)
 {
 	const char *run = s;
 	char esc[2] = {'\\', 0};
 	size_t n;
 	int rc;
 
-	if ((rc = zh_buf_append(b, "\"", 1)) < 0)
+	if (mode != JSON_TEXT && (rc = zh_buf_append(b, "\"", 1)) < 0)
 		return rc;
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c >= 0x80 && !utf8)
+		if (c >= 0x80 && mode == JSON_RAW)
 			continue;
 		if (c >= 0x80 && (n = zh_utf8_len(s))) {
 			s += n - 1;
 			continue;
 		}
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\')
+		if (c < 0x80 &&
+		    (mode == JSON_TEXT || (c >= 0x20 && c != '"' && c != '\\')))
 			continue;
 		if ((rc = zh_buf_append(b, run, (size_t)(s - run))) < 0)
 			return rc;
@@ -191,17 +199,22 @@ static int json_str(struct zh_buf *b, const char *s, bool utf8)
 	}
 	if ((rc = zh_buf_append(b, run, (size_t)(s - run))) < 0)
 		return rc;
-	return zh_buf_append(b, "\"", 1);
+	return mode == JSON_TEXT ? 0 : zh_buf_append(b, "\"", 1);
 }
 
 int zh_buf_json_str(struct zh_buf *b, const char *s)
 {
-	return json_str(b, s, true);
+	return json_str(b, s, JSON_UTF8);
 }
 
 int zh_buf_json_raw(struct zh_buf *b, const char *s)
 {
-	return json_str(b, s, false);
+	return json_str(b, s, JSON_RAW);
+}
+
+int zh_buf_json_utf8(struct zh_buf *b, const char *json)
+{
+	return json_str(b, json, JSON_TEXT);
 }
 
 const char *zh_buf_cstr(const struct zh_buf *b)

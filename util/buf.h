@@ -47,6 +47,12 @@ int zh_buf_json_str(struct zh_buf *b, const char *s);
  * path's bytes must stay the path's, UTF-8 or not. */
 int zh_buf_json_raw(struct zh_buf *b, const char *s);
 
+/* Append JSON text as it is but for each byte that is not part of a
+ * valid UTF-8 sequence, written \ufffd as by zh_buf_json_str: what
+ * json-c writes holds a string's bytes as they are, and every byte >= 0x80
+ * of JSON text is inside a string. Same returns as zh_buf_append. */
+int zh_buf_json_utf8(struct zh_buf *b, const char *json);
+
 /* The length of the valid UTF-8 sequence p starts with (1 for ASCII, NUL
  * included), or 0 when it is not one (a stray, overlong or cut one, a
  * surrogate). */

@@ -169,6 +169,28 @@ fail:
 	return ZH_ENOMEM;
 }
 
+/* A malloc'd copy of text (JSON json-c wrote) that is UTF-8: json-c
+ * writes a string's bytes as they are, and a branch, an author or a
+ * message from git may hold bytes that are not UTF-8, which would make
+ * the body no JSON; each goes as \ufffd. NULL when out of memory. */
+static char *utf8_copy(const char *text)
+{
+	const char *p = text;
+	struct zh_buf b;
+
+	while (*p && (unsigned char)*p < 0x80)
+		p++;
+	if (!*p) /* ASCII, as most bodies are */
+		return strdup(text);
+	/* at most 6 bytes (\ufffd) a byte */
+	zh_buf_init(&b, 6 * strlen(text));
+	if (zh_buf_json_utf8(&b, text) < 0) {
+		zh_buf_dispose(&b);
+		return NULL;
+	}
+	return zh_buf_detach(&b);
+}
+
 /* Serialise o into out->body and set the method and path; takes o. */
 static int finish(struct zh_zadig_request *out, const char *method,
 		  struct zh_buf *path, json_object *o, struct zh_error *err)
@@ -180,7 +202,7 @@ static int finish(struct zh_zadig_request *out, const char *method,
 	out->method = method;
 	if (o) {
 		text = json_object_to_json_string_ext(o, JSON_FLAGS);
-		if (!text || !(out->body = strdup(text))) {
+		if (!text || !(out->body = utf8_copy(text))) {
 			rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 			goto out;
 		}

@@ -50,6 +50,7 @@ rules:
           job_type: zadig-build
           parameters:
             registry: https://registry.example.com
+            who: "${AUTHOR} <${AUTHOR_EMAIL}>"
             typed: { s: !!str 5, t: !!str true, i: !!int "7", f: 2.5, e: 1e3, half: .5, one: 1., big: 12345678901234567890, hex: 0x1F, b: !!bool "false", n: !!null "", fi: !!float 7, q: "2.5", v: "${BRANCH}", sv: !!str "${BRANCH}" }
             service_list:
               - service_module: vote
@@ -121,6 +122,27 @@ for kv in '"s": "5"' '"t": "true"' '"i": 7' '"f": 2.5' '"e": 1e3' '"half": 0.5' 
 	'"fi": 7.0' '"q": "2.5"' '"v": "main"' '"sv": "main"' '"replicas": 2' '"ratio": 0.25' '"tag": "1.10"'; do
 	check "dry run: free-form $kv" grep -qF "$kv" "$T/out"
 done
+
+# request bodies are UTF-8 JSON whatever the commit's bytes: an
+# ISO-8859-1 commit (its encoding header says so) is read as git log
+# reads it; a byte that is not UTF-8 in a commit without one goes as
+# U+FFFD (its bytes went to Zadig as they were)
+git -c i18n.commitEncoding=ISO-8859-1 commit -q --allow-empty \
+	--author="$(printf 'Jos\xe9 <j\xe9@x>')" -m "$(printf 'caf\xe9')"
+run git zadig trigger --dry-run --rule images
+expect "latin1 commit: dry run" 0
+check "latin1 commit: the author re-encoded to UTF-8" \
+	grep -qF '"who": "José <jé@x>"' "$T/out"
+check "latin1 commit: the whole output is UTF-8" iconv -f UTF-8 -t UTF-8 "$T/out" -o /dev/null
+# (git commit would take the bytes for Latin-1 and write UTF-8)
+printf 'tree %s\nparent %s\nauthor Jos\xe9 <j@x> 1700000000 +0000\ncommitter C <c@x> 1700000000 +0000\n\ncaf\xe9\n' \
+	"$(git rev-parse HEAD^{tree})" "$(git rev-parse HEAD~1)" >"$T/raw-commit"
+git update-ref HEAD "$(git hash-object -t commit -w "$T/raw-commit")"
+run git zadig trigger --dry-run --rule images
+check "not UTF-8 in a commit without an encoding: U+FFFD" \
+	grep -qF '"who": "Jos\ufffd <j@x>"' "$T/out"
+check "not UTF-8: the whole output is UTF-8" iconv -f UTF-8 -t UTF-8 "$T/out" -o /dev/null
+git reset -q --hard HEAD~1
 
 run git zadig trigger --rule dev
 expect "trigger one rule" 0 "^dev: voting-workflow-dev #1 created http://127.0.0.1:$FAKE_PORT/"

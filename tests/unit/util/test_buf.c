@@ -119,6 +119,24 @@ static void utf8_char(void **state)
 	}
 }
 
+/* JSON text json-c wrote: as it is but for the bytes that are not UTF-8
+ * (in its strings), which zh_buf_json_str would write \ufffd too. */
+static void json_utf8(void **state)
+{
+	struct zh_buf b;
+
+	(void)state;
+	zh_buf_init(&b, 1024);
+	assert_int_equal(zh_buf_json_utf8(&b,
+					  "{\n  \"a\\\"\": \"Jos\xe9 "
+					  "\xc3\xa9\xc0\xaf\", \"n\": 1\n}"),
+			 0);
+	assert_string_equal(zh_buf_cstr(&b),
+			    "{\n  \"a\\\"\": \"Jos\\ufffd \xc3\xa9"
+			    "\\ufffd\\ufffd\", \"n\": 1\n}");
+	zh_buf_dispose(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +144,7 @@ int main(void)
 	    cmocka_unit_test(grows_past_initial),
 	    cmocka_unit_test(json_str),
 	    cmocka_unit_test(utf8_char),
+	    cmocka_unit_test(json_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

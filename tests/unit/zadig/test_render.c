@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "util/banned.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/value.h"
 #include "zadig/internal.h"
@@ -318,6 +319,73 @@ static void other_requests(void **state)
 	    ZH_EINVALID);
 }
 
+/* Every byte of body is part of a valid UTF-8 sequence. */
+static void assert_utf8(const char *body)
+{
+	size_t n;
+
+	for (; *body; body += n)
+		if (!(n = zh_utf8_len(body)))
+			fail_msg("not UTF-8 at '%.20s'", body);
+}
+
+/* A branch, an author or a message read from git may hold bytes that are
+ * not UTF-8 (an ISO-8859-1 commit, a ref of any bytes): every request
+ * body is still UTF-8 JSON, each such byte sent as U+FFFD, as
+ * zh_buf_json_str writes it; valid sequences stay as they are. */
+static void bodies_are_utf8(void **state)
+{
+	struct zh_zadig_repo repo = {"app", "ma\xe9n", 0};
+	struct zh_zadig_target t = {"svc", NULL, &repo, 1};
+	struct zh_zadig_kv vars[] = {{"author", "Jos\xe9"},
+				     {"ref\xff", "x\xc0\xaf\xe2\x82"}};
+	struct zh_zadig_product_req preq = {0};
+	struct zh_zadig_custom_req creq = {0};
+	struct zh_zadig_request r;
+	struct zh_error err = {0};
+	struct zh_value *inputs = zh_value_new(ZH_VALUE_LIST);
+	struct zh_value *job = zh_value_new(ZH_VALUE_MAP);
+
+	(void)state;
+	preq.workflow_name = "wf";
+	preq.env_name = "dev";
+	preq.targets = &t;
+	preq.ntargets = 1;
+	preq.callback_url = "http://h/cb?k=1";
+	preq.callback_vars = vars;
+	preq.ncallback_vars = 2;
+	assert_int_equal(zh_zadig_render_product_create(&r, &preq, &err), 0);
+	assert_utf8(r.body);
+	assert_non_null(strstr(r.body, "\"branch\": \"ma\\ufffdn\""));
+	assert_non_null(strstr(r.body, "\"author\": \"Jos\\ufffd\""));
+	/* an overlong '/', a sequence cut short: a U+FFFD a byte */
+	assert_non_null(strstr(r.body, "\"ref\\ufffd\": "
+				       "\"x\\ufffd\\ufffd\\ufffd\\ufffd\""));
+	zh_zadig_request_dispose(&r);
+
+	assert_int_equal(
+	    zh_value_append(job, "author", zh_value_new_string("Jos\xe9")), 0);
+	assert_int_equal(
+	    zh_value_append(job, "ok", zh_value_new_string("José 部署 😀")), 0);
+	assert_int_equal(zh_value_append(inputs, NULL, job), 0);
+	creq.project = "p";
+	creq.workflow_name = "w";
+	creq.inputs = inputs;
+	assert_int_equal(zh_zadig_render_custom_create(&r, &creq, &err), 0);
+	assert_utf8(r.body);
+	assert_non_null(strstr(r.body, "\"author\": \"Jos\\ufffd\""));
+	assert_non_null(strstr(r.body, "\"ok\": \"José 部署 😀\""));
+	zh_zadig_request_dispose(&r);
+
+	assert_int_equal(zh_zadig_render_custom_approve(&r, "wf", 5, "qa",
+							false, "caf\xe9", &err),
+			 0);
+	assert_utf8(r.body);
+	assert_non_null(strstr(r.body, "\"comment\": \"caf\\ufffd\""));
+	zh_zadig_request_dispose(&r);
+	zh_value_free(inputs);
+}
+
 /* zh_zadig_escape encodes exactly as curl_easy_escape (which it replaced
  * so that rendering does not load libcurl): every byte, alone and in a
  * string. */
@@ -368,6 +436,7 @@ int main(void)
 	    cmocka_unit_test(product_invalid),
 	    cmocka_unit_test(custom_create),
 	    cmocka_unit_test(other_requests),
+	    cmocka_unit_test(bodies_are_utf8),
 	    cmocka_unit_test(escape_like_curl),
 	};
 
