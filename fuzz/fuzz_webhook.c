@@ -3,10 +3,12 @@
  * notification; both parsers get the whole input.
  *
  * Properties checked beyond the sanitizers: the fields gitlab.h calls
- * required are set on success, a failure fills err with its own code,
- * and the event is disposed after a failure too (its contract); an
- * event the receiver stores compact (zh_gitlab_compact) reads back
- * without error into an event that is compact again in the same bytes. */
+ * required are set on success, a handled kind is the object_kind sent (a
+ * system hook's event_name alone never makes one), a failure fills err
+ * with its own code, and the event is disposed after a failure too (its
+ * contract); an event the receiver stores compact (zh_gitlab_compact)
+ * reads back without error into an event that is compact again in the
+ * same bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,10 @@ static void check(const struct zh_gitlab_event *e)
 	size_t i;
 
 	if (!e->object_kind)
+		abort();
+	/* the kind is object_kind's, never a system hook's event_name */
+	if (e->kind != ZH_GITLAB_OTHER &&
+	    strcmp(e->object_kind, zh_gitlab_kind_name(e->kind)) != 0)
 		abort();
 	switch (e->kind) {
 	case ZH_GITLAB_PUSH:

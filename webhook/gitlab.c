@@ -160,8 +160,8 @@ struct rcommit {
 
 struct raw { /* what a body said of the fields an event is read for */
 	struct zh_gitlab_mem *mem; /* every string below, the lists' arrays */
-	struct val object_kind, user_name, user_email, ref, before, after,
-	    checkout_sha, total_commits;
+	struct val object_kind, event_name, user_name, user_email, ref, before,
+	    after, checkout_sha, total_commits;
 	struct val project;		   /* project.path_with_namespace */
 	struct val mr_user, mr_user_email; /* user.name, user.email */
 	enum seen commits_seen;		   /* SEEN_STR for a list */
@@ -278,11 +278,11 @@ static void attrs_reset(struct raw *r)
 static void raw_dispose(struct raw *r)
 {
 	struct val *vals[] = {
-	    &r->object_kind,   &r->user_name,	  &r->user_email,
-	    &r->ref,	       &r->before,	  &r->after,
-	    &r->checkout_sha,  &r->project,	  &r->mr_user,
-	    &r->mr_user_email, &r->total_commits, &r->task_id,
-	    &r->workflow_name,
+	    &r->object_kind, &r->event_name,	&r->user_name,
+	    &r->user_email,  &r->ref,		&r->before,
+	    &r->after,	     &r->checkout_sha,	&r->project,
+	    &r->mr_user,     &r->mr_user_email, &r->total_commits,
+	    &r->task_id,     &r->workflow_name,
 	};
 	size_t i;
 
@@ -317,6 +317,7 @@ struct key {
 #define COMMIT(f) offsetof(struct rcommit, f)
 static const struct key root_keys[] = {
     KEY("object_kind", SL_VAL, RAW(object_kind)),
+    KEY("event_name", SL_VAL, RAW(event_name)),
     KEY("ref", SL_VAL, RAW(ref)),
     KEY("before", SL_VAL, RAW(before)),
     KEY("after", SL_VAL, RAW(after)),
@@ -989,8 +990,19 @@ int zh_gitlab_parse(struct zh_gitlab_event *out, const char *body, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	memset(&r, 0, sizeof(r));
-	if ((rc = read_raw(&r, body, len, err)) < 0 ||
-	    (rc = take_str(&out->object_kind, &r.object_kind, "", "object_kind",
+	if ((rc = read_raw(&r, body, len, err)) < 0)
+		goto out;
+	/* a system hook's other events (project_create, user_create,
+	 * repository_update, ...) name themselves by event_name alone; its
+	 * pushes and merge requests carry object_kind too */
+	if ((r.object_kind.seen == SEEN_NONE ||
+	     r.object_kind.seen == SEEN_NULL) &&
+	    r.event_name.seen == SEEN_STR) {
+		rc = take_str(&out->object_kind, &r.event_name, "",
+			      "event_name", true, err);
+		goto out;
+	}
+	if ((rc = take_str(&out->object_kind, &r.object_kind, "", "object_kind",
 			   true, err)) < 0)
 		goto out;
 	if (strcmp(out->object_kind, "push") == 0)

@@ -38,7 +38,8 @@ struct zh_gitlab_commit { /* in the event's mem; any string may be NULL
 
 struct zh_gitlab_event { /* strings and arrays in mem; see dispose */
 	enum zh_gitlab_kind kind;
-	char *object_kind;	      /* as sent */
+	char *object_kind;	      /* as sent; a system hook's event_name
+				       * for a body without one */
 	char *project;		      /* project.path_with_namespace */
 	char *user_name, *user_email; /* the pusher, may be NULL */
 
@@ -70,13 +71,15 @@ void zh_gitlab_event_dispose(struct zh_gitlab_event *e);
  * merge_request project.path_with_namespace and object_attributes with
  * action, iid, source_branch and target_branch (last_commit.id required
  * for open, reopen and update). Other kinds need only object_kind and are
- * returned as ZH_GITLAB_OTHER. Commit ids (before, after, checkout_sha,
- * commits[].id, oldrev, last_commit.id) must be 40 or 64 hex digits, read
- * in lower case; the zero id only in before and after. A string kept
- * holding a NUL (\u0000) is refused. Returns 0, ZH_EINVALID ("body is not
- * JSON: ...", "missing field 'ref'", "field 'iid' is not an integer",
- * "field 'after' is not a commit id ...", "field 'ref' contains a NUL
- * character") or ZH_ENOMEM. Dispose *out (also after a failure). */
+ * returned as ZH_GITLAB_OTHER, as is a body without object_kind that has
+ * a string event_name (a system hook's project_create, user_create, ...).
+ * Commit ids (before, after, checkout_sha, commits[].id, oldrev,
+ * last_commit.id) must be 40 or 64 hex digits, read in lower case; the
+ * zero id only in before and after. A string kept holding a NUL (\u0000)
+ * is refused. Returns 0, ZH_EINVALID ("body is not JSON: ...", "missing
+ * field 'ref'", "field 'iid' is not an integer", "field 'after' is not a
+ * commit id ...", "field 'ref' contains a NUL character") or ZH_ENOMEM.
+ * Dispose *out (also after a failure). */
 int zh_gitlab_parse(struct zh_gitlab_event *out, const char *body, size_t len,
 		    struct zh_error *err);
 

@@ -272,6 +272,25 @@ want "Note Hook: 202 ignored" 202 '"status":"ignored"'
 printf '{"object_kind":"repository_update","event_name":"repository_update"}' >"$T/sys_other.json"
 gitlab "System Hook" "$T/sys_other.json" >/dev/null
 want "system hook of another kind: 202 ignored" 202 '"status":"ignored"'
+# GitLab's system hook events other than pushes and merge requests
+# (project_create, user_create, repository_update, ...) have event_name and
+# no object_kind: ignored and counted so, not 400 bad_json
+IGN=$(metric zadig_webhook_events_ignored_total)
+BAD=$(metric 'zadig_webhook_events_rejected_total{reason="bad_json"}')
+for ev in '{"event_name":"project_create","created_at":"2012-07-21T07:30:54Z","name":"StoreCloud","path":"storecloud","path_with_namespace":"jsmith/storecloud","project_id":74,"project_visibility":"private","owner_name":"John Smith","owner_email":"johnsmith@example.com"}' \
+	'{"event_name":"user_create","created_at":"2012-07-21T07:44:07Z","email":"js@gitlabhq.com","name":"John Smith","username":"js","user_id":41}' \
+	'{"event_name":"repository_update","user_id":1,"project_id":1,"changes":[],"refs":["refs/heads/master"]}'; do
+	printf '%s' "$ev" >"$T/sys_event.json"
+	gitlab "System Hook" "$T/sys_event.json" >/dev/null
+	want "system hook $(sed 's/^{"event_name":"\([a-z_]*\)".*/\1/' "$T/sys_event.json"): 202 ignored" 202 '^\{"status":"ignored"\}$'
+done
+check "system hook events without object_kind: counted as ignored" \
+	[ "$(metric zadig_webhook_events_ignored_total)" = "$((IGN + 3))" ]
+check "system hook events without object_kind: not counted as bad_json" \
+	[ "$(metric 'zadig_webhook_events_rejected_total{reason="bad_json"}')" = "$BAD" ]
+printf '{"name":"x"}' >"$T/sys_none.json"
+gitlab "System Hook" "$T/sys_none.json" >/dev/null
+want "neither object_kind nor event_name: 400" 400 "missing field 'object_kind'"
 
 # ---- push: accepted, triggers once; redelivery is a duplicate ----
 gitlab "Push Hook" "$T/push.json" -H "Idempotency-Key: push-1" >/dev/null

@@ -192,6 +192,13 @@ static void test_invalid(void **state)
 	expect_invalid("{} x", "trailing data");
 	expect_invalid("[1]", "not a JSON object");
 	expect_invalid("{}", "missing field 'object_kind'");
+	/* neither a kind nor a system hook's event_name */
+	expect_invalid("{\"event_name\":3}", "missing field 'object_kind'");
+	expect_invalid("{\"event_name\":null}", "missing field 'object_kind'");
+	expect_invalid("{\"object_kind\":3,\"event_name\":\"x\"}",
+		       "'object_kind' is not a string");
+	expect_invalid("{\"event_name\":\"a\\u0000b\"}",
+		       "field 'event_name' contains a NUL character");
 	expect_invalid("{\"object_kind\":3}", "'object_kind' is not a string");
 	expect_invalid("{\"object_kind\":\"push\"}",
 		       "missing field 'project.path_with_namespace'");
@@ -444,6 +451,29 @@ static void test_other_kinds(void **state)
 	       "\"target_branch\":\"t\"}}";
 	assert_int_equal(zh_gitlab_parse(&e, body, strlen(body), &err), 0);
 	assert_null(e.last_commit.id);
+	zh_gitlab_event_dispose(&e);
+	/* a system hook's other events (project_create, user_create,
+	 * repository_update, ...) have event_name and no object_kind: not
+	 * ours, no error; its object_kind is the event_name */
+	body = "{\"event_name\":\"project_create\",\"name\":\"x\","
+	       "\"path_with_namespace\":\"js/x\",\"project_id\":74}";
+	if (zh_gitlab_parse(&e, body, strlen(body), &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(e.kind, ZH_GITLAB_OTHER);
+	assert_string_equal(e.object_kind, "project_create");
+	zh_gitlab_event_dispose(&e);
+	body = "{\"event_name\":\"repository_update\",\"user_id\":1,"
+	       "\"changes\":[],\"refs\":[\"refs/heads/master\"],"
+	       "\"object_kind\":null}";
+	if (zh_gitlab_parse(&e, body, strlen(body), &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(e.kind, ZH_GITLAB_OTHER);
+	zh_gitlab_event_dispose(&e);
+	/* an event_name "push" without object_kind is not read as a push:
+	 * GitLab's push bodies carry both */
+	body = "{\"event_name\":\"push\",\"ref\":\"refs/heads/main\"}";
+	assert_int_equal(zh_gitlab_parse(&e, body, strlen(body), &err), 0);
+	assert_int_equal(e.kind, ZH_GITLAB_OTHER);
 	zh_gitlab_event_dispose(&e);
 }
 
