@@ -273,6 +273,7 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&w.mirror_lock, NULL);
 	zh_wh_parsed_init(&w.parsed);
 	zh_wh_hints_init(&w.hints);
+	zh_wh_loglimit_init(&w.refused);
 	pthread_cond_init(&w.wake, NULL);
 	atomic_init(&w.stopping, false);
 	zh_metrics_init(&w.metrics);
@@ -354,6 +355,7 @@ out:
 	zh_wh_parsed_dispose(&w.parsed);
 	/* hints no worker took: a hint only brings a poll forward */
 	zh_wh_hints_dispose(&w.hints);
+	zh_wh_loglimit_dispose(&w.refused);
 	zh_wh_conf_put(&w, w.conf);
 	free((char *)w.state_dir);
 	pthread_cond_destroy(&w.wake);

@@ -256,6 +256,84 @@ static void reject(struct zh_webhook *w, enum zh_reject_reason why)
 	atomic_fetch_add(&w->metrics.rejected[why], 1);
 }
 
+static const char *route_path(enum route r)
+{
+	switch (r) {
+	case ROUTE_GITLAB:
+		return "/webhook/gitlab";
+	case ROUTE_CALLBACK:
+		return "/callback/zadig";
+	case ROUTE_ZADIG:
+		return "/webhook/zadig";
+	case ROUTE_HEALTH:
+		return "/healthz";
+	case ROUTE_METRICS:
+		return "/metrics";
+	}
+	return "?";
+}
+
+static void log_not_logged(unsigned long n)
+{
+	zh_wh_log("refused: %lu more request%s not logged (at most %d lines "
+		  "a second)",
+		  n, n == 1 ? "" : "s", ZH_WH_LOGLIMIT_PER_S);
+}
+
+void zh_wh_log_refused_flush(struct zh_webhook *w)
+{
+	unsigned long n = zh_wh_loglimit_flush(&w->refused, zh_store_now_ms());
+
+	if (n)
+		log_not_logged(n);
+}
+
+/* The client's address, as text, into buf. */
+static void client_address(char *buf, size_t size, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const void *in = NULL;
+
+	if (sa && sa->sa_family == AF_INET)
+		in = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa && sa->sa_family == AF_INET6)
+		in =
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (!in || !inet_ntop(sa->sa_family, in, buf, (socklen_t)size))
+		snprintf(buf, size, "?");
+}
+
+/* Answer a refused request status with {"error": msg}, and log it, so
+ * that what a sender's page shows (GitLab's webhook log) can be found:
+ * method, path, status, why (the reason the metrics count it under, or
+ * what else), the client's address and msg; never a header's value, the
+ * query or the body. At most a few lines a second (webhook/loglimit.h):
+ * a flood fills no disk. A reply that could not be queued is not
+ * logged (the drain of an oversized body asks again). */
+static enum MHD_Result refuse(struct zh_webhook *w, struct MHD_Connection *c,
+			      const char *method, const char *path,
+			      unsigned status, const char *why, const char *msg)
+{
+	enum MHD_Result ok = reply_error(c, status, msg);
+	char addr[INET6_ADDRSTRLEN];
+	unsigned long report;
+	bool log;
+
+	if (ok != MHD_YES)
+		return ok;
+	log = zh_wh_loglimit_take(&w->refused, zh_store_now_ms(), &report);
+	if (report)
+		log_not_logged(report);
+	if (log) {
+		client_address(addr, sizeof(addr), c);
+		zh_wh_log("refused: %s %.200s %u (%s) from %s: %s", method,
+			  path, status, why, addr, msg);
+	}
+	return ok;
+}
+
 /* ---- GET ---- */
 
 /* Probe the store for GET /healthz: 0 when it takes a write. After a
@@ -638,8 +716,8 @@ static enum MHD_Result gitlab(struct zh_wh_server *s, struct MHD_Connection *c,
 		q->body.ptr ? q->body.ptr : "", q->body.len,
 		(int64_t)time(NULL), &err) < 0) {
 		reject(w, ZH_REJECT_SIGNATURE);
-		zh_wh_log("rejected: signature: %s", err.msg);
-		return reply_error(c, MHD_HTTP_UNAUTHORIZED, err.msg);
+		return refuse(w, c, "POST", route_path(q->route),
+			      MHD_HTTP_UNAUTHORIZED, "signature", err.msg);
 	}
 	if (!handled_event(header(c, "X-Gitlab-Event"))) {
 		atomic_fetch_add(&w->metrics.ignored, 1);
@@ -653,7 +731,8 @@ static enum MHD_Result gitlab(struct zh_wh_server *s, struct MHD_Connection *c,
 			     &err);
 	if (rc < 0) {
 		reject(w, ZH_REJECT_BAD_JSON);
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, err.msg);
+		return refuse(w, c, "POST", route_path(q->route),
+			      MHD_HTTP_BAD_REQUEST, "bad_json", err.msg);
 	}
 	if (ev->kind == ZH_GITLAB_OTHER) {
 		atomic_fetch_add(&w->metrics.ignored, 1);
@@ -665,9 +744,10 @@ static enum MHD_Result gitlab(struct zh_wh_server *s, struct MHD_Connection *c,
 		key = header(c, "X-Gitlab-Event-UUID");
 	if (key && *key && !zh_webhook_key_valid(key)) {
 		reject(w, ZH_REJECT_BAD_JSON);
-		return reply_error(c, MHD_HTTP_BAD_REQUEST,
-				   "invalid delivery key (Idempotency-Key or "
-				   "X-Gitlab-Event-UUID)");
+		return refuse(w, c, "POST", route_path(q->route),
+			      MHD_HTTP_BAD_REQUEST, "bad_json",
+			      "invalid delivery key (Idempotency-Key or "
+			      "X-Gitlab-Event-UUID)");
 	}
 	if (!key || !*key) {
 		zh_webhook_body_key(bkey, q->body.ptr ? q->body.ptr : "",
@@ -735,7 +815,8 @@ static enum MHD_Result zadig_notify(struct zh_wh_server *s,
 	if (zh_gitlab_parse_zadig(&wf, &id, q->body.ptr ? q->body.ptr : "",
 				  q->body.len, &err) < 0) {
 		reject(w, ZH_REJECT_BAD_JSON);
-		return reply_error(c, MHD_HTTP_BAD_REQUEST, err.msg);
+		return refuse(w, c, "POST", route_path(q->route),
+			      MHD_HTTP_BAD_REQUEST, "bad_json", err.msg);
 	}
 	if (!wf) { /* not about a workflow task */
 		atomic_fetch_add(&w->metrics.ignored, 1);
@@ -745,8 +826,9 @@ static enum MHD_Result zadig_notify(struct zh_wh_server *s,
 		if (!zh_webhook_key_valid(uuid)) {
 			free(wf);
 			reject(w, ZH_REJECT_BAD_JSON);
-			return reply_error(c, MHD_HTTP_BAD_REQUEST,
-					   "invalid X-Zadig-Event-UUID");
+			return refuse(w, c, "POST", route_path(q->route),
+				      MHD_HTTP_BAD_REQUEST, "bad_json",
+				      "invalid X-Zadig-Event-UUID");
 		}
 		snprintf(key, sizeof(key), "zadig:%s", uuid);
 	} else {
@@ -859,8 +941,9 @@ static enum MHD_Result begin(struct zh_wh_server *s, struct MHD_Connection *c,
 
 	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/metrics") == 0) {
 		if (!get)
-			return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-					   "method not allowed");
+			return refuse(w, c, method, url,
+				      MHD_HTTP_METHOD_NOT_ALLOWED, "method",
+				      "method not allowed");
 		if (!(q = calloc(1, sizeof(*q))))
 			return MHD_NO;
 		*con_cls = q;
@@ -875,13 +958,15 @@ static enum MHD_Result begin(struct zh_wh_server *s, struct MHD_Connection *c,
 	else if (strcmp(url, "/webhook/zadig") == 0)
 		route = ROUTE_ZADIG;
 	else
-		return reply_error(c, MHD_HTTP_NOT_FOUND, "not found");
+		return refuse(w, c, method, url, MHD_HTTP_NOT_FOUND,
+			      "not_found", "not found");
 	if (!post)
-		return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-				   "method not allowed");
+		return refuse(w, c, method, url, MHD_HTTP_METHOD_NOT_ALLOWED,
+			      "method", "method not allowed");
 	if (headers_size(c) > HEADERS_MAX)
-		return reply_error(c, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
-				   "request headers larger than 12 KiB");
+		return refuse(w, c, method, url,
+			      MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+			      "headers", "request headers larger than 12 KiB");
 	if (!(q = calloc(1, sizeof(*q))))
 		return MHD_NO;
 	q->route = route;
@@ -900,21 +985,22 @@ static enum MHD_Result begin(struct zh_wh_server *s, struct MHD_Connection *c,
 					     cfg->webhook.secret)) {
 			reject(w, ZH_REJECT_TOKEN);
 			q->answered = true;
-			return reply_error(c, MHD_HTTP_UNAUTHORIZED,
-					   "invalid X-Gitlab-Token");
+			return refuse(w, c, method, url, MHD_HTTP_UNAUTHORIZED,
+				      "token", "invalid X-Gitlab-Token");
 		}
 		break;
 	case ROUTE_ZADIG:
 		if (!cfg->webhook.zadig_token) {
 			q->answered = true;
-			return reply_error(c, MHD_HTTP_NOT_FOUND, "not found");
+			return refuse(w, c, method, url, MHD_HTTP_NOT_FOUND,
+				      "not_found", "not found");
 		}
 		if (!zh_webhook_secret_equal(header(c, "X-Zadig-Token"),
 					     cfg->webhook.zadig_token)) {
 			reject(w, ZH_REJECT_TOKEN);
 			q->answered = true;
-			return reply_error(c, MHD_HTTP_UNAUTHORIZED,
-					   "invalid X-Zadig-Token");
+			return refuse(w, c, method, url, MHD_HTTP_UNAUTHORIZED,
+				      "token", "invalid X-Zadig-Token");
 		}
 		break;
 	case ROUTE_HEALTH: /* GETs, routed above */
@@ -929,9 +1015,9 @@ static enum MHD_Result begin(struct zh_wh_server *s, struct MHD_Connection *c,
 			q->answered = true;
 			atomic_fetch_add(
 			    &w->metrics.callbacks[ZH_CALLBACK_REFUSED], 1);
-			zh_wh_log("callback refused: bad signature");
-			return reply_error(c, MHD_HTTP_UNAUTHORIZED,
-					   "invalid callback signature");
+			return refuse(w, c, method, url, MHD_HTTP_UNAUTHORIZED,
+				      "signature",
+				      "invalid callback signature");
 		}
 		/* verified: 200 whatever the body */
 		atomic_fetch_add(&w->metrics.callbacks[ZH_CALLBACK_ACCEPTED],
@@ -945,8 +1031,8 @@ static enum MHD_Result begin(struct zh_wh_server *s, struct MHD_Connection *c,
 		if (!past_drain(q, len))
 			return MHD_YES; /* answered once it is read */
 		q->answered = true;
-		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
-				   "body larger than webhook.max_body");
+		return refuse(w, c, method, url, MHD_HTTP_CONTENT_TOO_LARGE,
+			      "too_big", "body larger than webhook.max_body");
 	}
 	/* the announced size at once: growing from 64 bytes by doubling
 	 * costs a push payload seven reallocations (a lie only costs the
@@ -1003,8 +1089,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		q->dropped += n;
 		/* past DRAIN_MAX: answer as soon as MHD lets us */
 		if (past_drain(q, q->dropped) &&
-		    reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
-				"body larger than webhook.max_body") == MHD_YES)
+		    refuse(w, c, method, url, MHD_HTTP_CONTENT_TOO_LARGE,
+			   "too_big",
+			   "body larger than webhook.max_body") == MHD_YES)
 			q->answered = true;
 		return MHD_YES;
 	}
@@ -1012,8 +1099,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	q->answered = true;
 	if (q->too_big)
-		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
-				   "body larger than webhook.max_body");
+		return refuse(w, c, method, url, MHD_HTTP_CONTENT_TOO_LARGE,
+			      "too_big", "body larger than webhook.max_body");
 	switch (q->route) {
 	case ROUTE_GITLAB:
 		return gitlab(s, c, q);

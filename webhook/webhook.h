@@ -15,6 +15,7 @@
 #include "util/error.h"
 #include "webhook/gitlab.h"
 #include "webhook/hints.h"
+#include "webhook/loglimit.h"
 #include "webhook/metrics.h"
 #include "webhook/parsed.h"
 
@@ -48,6 +49,8 @@ struct zh_webhook {
 	struct zh_wh_parsed parsed;
 	/* Zadig's hints, answered by the HTTP side, for the workers */
 	struct zh_wh_hints hints;
+	/* the log lines of refused requests (zh_wh_log_refused) */
+	struct zh_wh_loglimit refused;
 };
 
 /* Take a reference to the current config; give it back with
@@ -73,6 +76,11 @@ void zh_wh_log_hold(char *buf, size_t size);
 
 /* Write the lines held by this thread and stop holding. */
 void zh_wh_log_flush(void);
+
+/* Say how many refused requests were not logged, once their second is
+ * over (webhook/loglimit.h); called by the periodic round, so that the
+ * count of a flood's last second is not left unsaid. */
+void zh_wh_log_refused_flush(struct zh_webhook *w);
 
 /* ---- server.c: the HTTP side ---- */
 

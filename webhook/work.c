@@ -1013,6 +1013,7 @@ static void poll_round(struct zh_wh_worker *k, const struct zh_config *cfg,
 	uint64_t t0;
 	int n = 0;
 
+	zh_wh_log_refused_flush(k->w);
 	deliver_due(k);
 	if (atomic_load(&k->w->stopping))
 		return;
