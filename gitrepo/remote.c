@@ -20,6 +20,10 @@ int zh_remote_new(git_remote **out, git_repository *repo, const char *url)
 	return git_remote_create_with_opts(out, url, &ro);
 }
 
+/* When the remote refuses, the callback fails with a message of its
+ * own: libgit2 keeps it as the error, where giving up (GIT_PASSTHROUGH)
+ * has it say "remote authentication required but no callback set",
+ * which reads as if no credentials were configured. Never the password. */
 static int acquire(git_credential **out, const char *url,
 		   const char *username_from_url, unsigned int allowed_types,
 		   void *payload)
@@ -28,12 +32,32 @@ static int acquire(git_credential **out, const char *url,
 	const char *user = c->username ? c->username : username_from_url;
 
 	(void)url;
-	/* a refused password is not asked again: libgit2 would loop */
-	if (c->tries++ || !c->password ||
-	    !(allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
+	if (!(allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
 		return GIT_PASSTHROUGH;
-	return git_credential_userpass_plaintext_new(out, user ? user : "git",
-						     c->password);
+	if (!user)
+		user = "git";
+	/* a refused password is not offered again: libgit2 would loop */
+	if (c->tries++ && c->password) {
+		git_error_set(GIT_ERROR_NET,
+			      "the remote refused the credentials configured "
+			      "for it (user '%s')",
+			      user);
+		return GIT_EAUTH;
+	}
+	if (!c->password && username_from_url) {
+		/* libgit2 asks only once the url's were refused */
+		git_error_set(GIT_ERROR_NET,
+			      "the remote refused the credentials of its url "
+			      "(user '%s')",
+			      username_from_url);
+		return GIT_EAUTH;
+	}
+	if (!c->password) {
+		git_error_set(GIT_ERROR_NET, "the remote asks for credentials "
+					     "and none are configured");
+		return GIT_EAUTH;
+	}
+	return git_credential_userpass_plaintext_new(out, user, c->password);
 }
 
 void zh_remote_callbacks_init(git_remote_callbacks *cb,

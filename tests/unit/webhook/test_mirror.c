@@ -8,9 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -344,6 +348,127 @@ static void test_mirror_packs_env(void **state)
 	free(dir);
 }
 
+/* A git server over HTTP on 127.0.0.1 that refuses everyone: 401 with a
+ * Basic challenge to every request, counting those that brought an
+ * Authorization header. */
+struct refuser {
+	int fd;
+	unsigned short port;
+	int asked, authorized;
+	pthread_t thread;
+};
+
+static void *refuse_all(void *arg)
+{
+	static const char reply[] =
+	    "HTTP/1.1 401 Unauthorized\r\n"
+	    "WWW-Authenticate: Basic realm=\"git\"\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	struct refuser *g = arg;
+	char req[8192];
+	size_t n;
+	ssize_t k;
+	int c;
+
+	while ((c = accept(g->fd, NULL, NULL)) >= 0) {
+		n = 0;
+		while (n < sizeof(req) - 1 &&
+		       (k = read(c, req + n, sizeof(req) - 1 - n)) > 0) {
+			n += (size_t)k;
+			req[n] = '\0';
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		req[n] = '\0';
+		g->asked++;
+		if (strstr(req, "\r\nAuthorization: "))
+			g->authorized++;
+		if (write(c, reply, sizeof(reply) - 1) < 0)
+			break;
+		close(c);
+	}
+	return NULL;
+}
+
+static void refuser_start(struct refuser *g)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+
+	memset(g, 0, sizeof(*g));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(g->fd >= 0);
+	assert_int_equal(bind(g->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(g->fd, 16), 0);
+	assert_int_equal(getsockname(g->fd, (struct sockaddr *)&a, &len), 0);
+	g->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&g->thread, NULL, refuse_all, g), 0);
+}
+
+static void refuser_stop(struct refuser *g)
+{
+	shutdown(g->fd, SHUT_RDWR);
+	pthread_join(g->thread, NULL);
+	close(g->fd);
+}
+
+/* zh_repo_mirror of url fails; its message holds want and none of the
+ * texts in bad (NULL-terminated). */
+static void mirror_fails(const char *sd, const char *url, const char *user,
+			 const char *password, const char *want,
+			 const char *const *bad)
+{
+	struct zh_error err = {0};
+	struct zh_repo *r = NULL;
+
+	if (zh_repo_mirror(&r, sd, "g/p", url, user, password, &err) == 0)
+		fail_msg("mirrored from a remote that refuses everyone");
+	assert_null(r);
+	if (!strstr(err.msg, want))
+		fail_msg("'%s' lacks '%s'", err.msg, want);
+	for (; *bad; bad++)
+		if (strstr(err.msg, *bad))
+			fail_msg("'%s' holds '%s'", err.msg, *bad);
+}
+
+/* A remote that refuses the configured credentials says so, naming the
+ * user (never the password): libgit2's own text, when the credentials
+ * callback gives up, read as if none were configured. */
+static void test_mirror_credentials_refused(void **state)
+{
+	static const char *const bad[] = {"s3cret-pw", "no callback set", NULL};
+	struct refuser g;
+	char *dir = fx_tmpdir(), *sd = fx_path(dir, "state");
+	char url[128];
+
+	(void)state;
+	refuser_start(&g);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/g/p.git", g.port);
+	mirror_fails(sd, url, "oauth2", "s3cret-pw",
+		     "cannot reach the remote of 'g/p': the remote refused "
+		     "the credentials configured for it (user 'oauth2')",
+		     bad);
+	/* asked once without, once with them: not again */
+	assert_int_equal(g.authorized, 1);
+	/* none configured */
+	mirror_fails(sd, url, NULL, NULL,
+		     "the remote asks for credentials and none are "
+		     "configured",
+		     bad);
+	/* those of the url, refused */
+	snprintf(url, sizeof(url), "http://bob:s3cret-pw@127.0.0.1:%u/g/p.git",
+		 g.port);
+	mirror_fails(sd, url, NULL, NULL,
+		     "the remote refused the credentials of its url (user "
+		     "'bob')",
+		     bad);
+	refuser_stop(&g);
+	free(sd);
+	fx_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +476,7 @@ int main(void)
 	    cmocka_unit_test(test_mirror),
 	    cmocka_unit_test(test_mirror_packs),
 	    cmocka_unit_test(test_mirror_packs_env),
+	    cmocka_unit_test(test_mirror_credentials_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
