@@ -582,13 +582,17 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 		}
 		if ((rc = deliver(&res, k, rl.items[i].trigger_id, &err)) < 0) {
 			/* recorded: the periodic round delivers it */
-			zh_buf_printf(&result, "%s:queued", rl.items[i].rule);
+			zh_buf_printf(&result, "%s:queued (%s)",
+				      rl.items[i].rule, err.msg);
 			continue;
 		}
 		zh_buf_printf(&result, "%s:%s", rl.items[i].rule,
 			      outcome_name(res.outcome));
+		/* why a trigger is not created, as the retries' lines say */
 		if (res.outcome == ZH_FLOW_CREATED)
 			zh_buf_printf(&result, "#%" PRId64, res.task_id);
+		else if (res.message[0])
+			zh_buf_printf(&result, " (%s)", res.message);
 	}
 	zh_wh_log("key=%s project=%s ref=%s rules=%s result=%s%s", e->key,
 		  g.project, ref, zh_buf_cstr(&rules), zh_buf_cstr(&result),
@@ -680,8 +684,13 @@ static int hint_callback(bool *tick, struct zh_wh_worker *k,
 	}
 	if (rc < 0)
 		goto out;
-	zh_wh_log("callback for %s/%s %.12s %s #%" PRId64 ": polling now",
-		  t.repo, t.rule, t.commit, t.workflow, t.task_id);
+	if (t.task_id > 0)
+		zh_wh_log("callback for %s/%s %.12s %s #%" PRId64
+			  ": polling now",
+			  t.repo, t.rule, t.commit, t.workflow, t.task_id);
+	else /* its create's reply not stored yet */
+		zh_wh_log("callback for %s/%s %.12s %s: polling now", t.repo,
+			  t.rule, t.commit, t.workflow);
 	*tick = true;
 out:
 	zh_store_task_dispose(&task);
@@ -772,6 +781,7 @@ static void deliver_due(struct zh_wh_worker *k)
 	struct zh_store_trigger_list l = {0};
 	struct zh_error err = {0};
 	int64_t now = zh_store_now_ms();
+	char task[32];
 	size_t i;
 
 	if (zh_store_triggers_pending(&l, k->w->store, &err) < 0) {
@@ -790,12 +800,16 @@ static void deliver_due(struct zh_wh_worker *k)
 				  err.msg);
 			break;
 		}
+		/* a trigger Zadig made no task for has no number */
+		if (res.task_id > 0)
+			snprintf(task, sizeof(task), " #%" PRId64, res.task_id);
+		else
+			task[0] = '\0';
 		if (res.outcome != ZH_FLOW_DONE)
-			zh_wh_log("%s/%s %.12s: %s %s #%" PRId64 "%s%s",
-				  t->repo, t->rule, t->commit,
-				  outcome_name(res.outcome), res.workflow,
-				  res.task_id, res.message[0] ? ": " : "",
-				  res.message);
+			zh_wh_log("%s/%s %.12s: %s %s%s%s%s", t->repo, t->rule,
+				  t->commit, outcome_name(res.outcome),
+				  res.workflow, task,
+				  res.message[0] ? ": " : "", res.message);
 	}
 	zh_store_trigger_list_dispose(&l);
 }
