@@ -23,6 +23,7 @@ int zh_notes_ref_name(char *buf, size_t size, const char *notes_ref,
  * NULL user name means the url's, a NULL password offers nothing). The
  * password is offered once: a refused one is not asked again. */
 struct zh_remote_creds {
+	const char *url; /* the configured one: credentials go to its host */
 	const char *username, *password;
 	int tries;
 };

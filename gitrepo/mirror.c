@@ -166,7 +166,7 @@ static int fetch(git_repository *repo, const char *project, const char *url,
 	git_fetch_options fo;
 	git_remote *remote = NULL;
 	git_buf head = {0};
-	struct zh_remote_creds c = {username, password, 0};
+	struct zh_remote_creds c = {url, username, password, 0};
 	int rc = 0;
 
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);

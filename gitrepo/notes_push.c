@@ -275,7 +275,7 @@ static int fetch_remote(git_oid *rid, bool *has, git_repository *repo,
 	git_remote *rm = NULL;
 	git_reference *ref = NULL;
 	git_odb *odb = NULL;
-	struct zh_remote_creds c = {t->username, t->password, 0};
+	struct zh_remote_creds c = {t->url, t->username, t->password, 0};
 	size_t i, n = 0;
 	int rc = 0;
 
@@ -851,7 +851,7 @@ int zh_notes_push_send(bool *rejected, struct zh_repo *r, const char *notes_ref,
 {
 	git_repository *repo = zh_repo_raw(r);
 	struct target t;
-	struct conn c = {{username, password, 0}, false, ""};
+	struct conn c = {{NULL, username, password, 0}, false, ""};
 	char name[1024], spec[2100];
 	char *specs[] = {spec};
 	git_strarray refspecs = {specs, 1};
@@ -870,6 +870,7 @@ int zh_notes_push_send(bool *rejected, struct zh_repo *r, const char *notes_ref,
 	    !has_local)
 		goto out;
 	snprintf(spec, sizeof(spec), "%s:%s", name, name);
+	c.creds.url = t.pushurl;
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	zh_remote_callbacks_init(&po.callbacks, &c.creds);
 	po.callbacks.push_update_reference = on_update;

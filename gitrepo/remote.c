@@ -2,6 +2,12 @@
  * taken as written and the credential callback. */
 #include "gitrepo/internal.h"
 
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
 #include <git2.h>
 
 #include "util/banned.h"
@@ -20,6 +26,38 @@ int zh_remote_new(git_remote **out, git_repository *repo, const char *url)
 	return git_remote_create_with_opts(out, url, &ro);
 }
 
+/* The origin of url: its scheme and its host and port after any user,
+ * the port given by the scheme when it names none; false when url has no
+ * scheme:// (a local path or scp-like syntax). */
+static bool origin_of(char *out, size_t size, const char *url)
+{
+	const char *sep = strstr(url, "://"), *host, *end, *p;
+	bool port = false;
+	int n;
+
+	if (!sep)
+		return false;
+	host = sep + 3;
+	end = host + strcspn(host, "/?#");
+	for (p = host; p < end; p++)
+		if (*p == '@')
+			host = p + 1;
+	/* a ':' after any ']' (of an IPv6 address) names the port */
+	for (p = host; p < end; p++)
+		port = *p == ':' ? true : *p == ']' ? false : port;
+	n = snprintf(out, size, "%.*s://%.*s%s", (int)(sep - url), url,
+		     (int)(end - host), host,
+		     port				    ? ""
+		     : strncasecmp(url, "https://", 8) == 0 ? ":443"
+		     : strncasecmp(url, "http://", 7) == 0  ? ":80"
+							    : "");
+	if (n < 0 || (size_t)n >= size)
+		return false;
+	for (p = out; *p; p++)
+		*(char *)p = (char)tolower((unsigned char)*p);
+	return true;
+}
+
 /* When the remote refuses, the callback fails with a message of its
  * own: libgit2 keeps it as the error, where giving up (GIT_PASSTHROUGH)
  * has it say "remote authentication required but no callback set",
@@ -30,10 +68,21 @@ static int acquire(git_credential **out, const char *url,
 {
 	struct zh_remote_creds *c = payload;
 	const char *user = c->username ? c->username : username_from_url;
+	char want[512], got[512];
 
-	(void)url;
 	if (!(allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
 		return GIT_PASSTHROUGH;
+	/* libgit2 follows a redirect to another host and asks us there:
+	 * the credentials are for the configured one only */
+	if (c->url && url && origin_of(want, sizeof(want), c->url) &&
+	    (!origin_of(got, sizeof(got), url) || strcmp(want, got) != 0)) {
+		git_error_set(
+		    GIT_ERROR_NET,
+		    "the remote redirected to %s, which is not the "
+		    "host its credentials are for",
+		    origin_of(got, sizeof(got), url) ? got : "another place");
+		return GIT_EAUTH;
+	}
 	if (!user)
 		user = "git";
 	/* a refused password is not offered again: libgit2 would loop */

@@ -350,10 +350,11 @@ static void test_mirror_packs_env(void **state)
 
 /* A git server over HTTP on 127.0.0.1 that refuses everyone: 401 with a
  * Basic challenge to every request, counting those that brought an
- * Authorization header. */
+ * Authorization header; with to, it redirects every request there
+ * (http://localhost:<to>, the same path) instead. */
 struct refuser {
 	int fd;
-	unsigned short port;
+	unsigned short port, to;
 	int asked, authorized;
 	pthread_t thread;
 };
@@ -383,8 +384,22 @@ static void *refuse_all(void *arg)
 		g->asked++;
 		if (strstr(req, "\r\nAuthorization: "))
 			g->authorized++;
-		if (write(c, reply, sizeof(reply) - 1) < 0)
+		if (g->to) {
+			char path[4096] = "/", moved[4300];
+			int len;
+
+			sscanf(req, "%*s %4095s", path);
+			len = snprintf(moved, sizeof(moved),
+				       "HTTP/1.1 302 Found\r\nLocation: "
+				       "http://localhost:%u%s\r\n"
+				       "Content-Length: 0\r\nConnection: "
+				       "close\r\n\r\n",
+				       g->to, path);
+			if (write(c, moved, (size_t)len) < 0)
+				break;
+		} else if (write(c, reply, sizeof(reply) - 1) < 0) {
 			break;
+		}
 		close(c);
 	}
 	return NULL;
@@ -469,6 +484,35 @@ static void test_mirror_credentials_refused(void **state)
 	free(dir);
 }
 
+/* The configured credentials go to the configured host only: a remote
+ * that redirects to another host (localhost is not 127.0.0.1) does not
+ * get them there. */
+static void test_mirror_credentials_not_redirected(void **state)
+{
+	static const char *const bad[] = {"s3cret-pw", NULL};
+	struct refuser to, from;
+	char *dir = fx_tmpdir(), *sd = fx_path(dir, "state");
+	char url[128], want[160];
+
+	(void)state;
+	refuser_start(&to);
+	refuser_start(&from);
+	from.to = to.port;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/g/p.git", from.port);
+	snprintf(want, sizeof(want),
+		 "redirected to http://localhost:%u, which is not the host "
+		 "its credentials are for",
+		 to.port);
+	mirror_fails(sd, url, "oauth2", "s3cret-pw", want, bad);
+	assert_true(to.asked > 0);
+	assert_int_equal(to.authorized, 0);
+	refuser_stop(&from);
+	refuser_stop(&to);
+	free(sd);
+	fx_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +521,7 @@ int main(void)
 	    cmocka_unit_test(test_mirror_packs),
 	    cmocka_unit_test(test_mirror_packs_env),
 	    cmocka_unit_test(test_mirror_credentials_refused),
+	    cmocka_unit_test(test_mirror_credentials_not_redirected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
