@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <git2.h>
 
@@ -63,6 +65,14 @@ static char *dup_str(const char *s, size_t n)
 	return p;
 }
 
+/* Length of p without trailing slashes (keeps a lone "/"). */
+static size_t trim_slashes(const char *p, size_t n)
+{
+	while (n > 1 && p[n - 1] == '/')
+		n--;
+	return n;
+}
+
 /* libgit2 1.5's set_workdir leaks when the directory does not change,
  * so it is only called for a different one. */
 static bool same_dir(const char *workdir, const char *dir)
@@ -108,6 +118,137 @@ static int open_repo(git_repository **out, const char *path, bool discover)
 	return rc;
 }
 
+/* libgit2's check of a repository's owner is a process-wide switch: it is
+ * turned off only for the second look below, while no other open runs. */
+static pthread_rwlock_t owner_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static int open_locked(git_repository **out, const char *path, bool discover,
+		       bool check_owner)
+{
+	int rc;
+
+	if (check_owner) {
+		pthread_rwlock_rdlock(&owner_lock);
+		rc = open_repo(out, path, discover);
+		pthread_rwlock_unlock(&owner_lock);
+		return rc;
+	}
+	pthread_rwlock_wrlock(&owner_lock);
+	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+	rc = open_repo(out, path, discover);
+	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 1);
+	pthread_rwlock_unlock(&owner_lock);
+	return rc;
+}
+
+/* p (libgit2's, with a trailing slash) as git names a directory. */
+static char *dir_name(const char *p)
+{
+	return dup_str(p, trim_slashes(p, strlen(p)));
+}
+
+/* Whether git takes path as the current user's (git's
+ * is_path_owned_by_current_uid): owned by the effective user, or, for
+ * root, by root or by the user sudo runs it for (SUDO_UID). *uid gets the
+ * owner; a path that cannot be read counts as the user's here. */
+static bool owned_by_me(const char *path, uid_t *uid)
+{
+	const char *sudo = getenv("SUDO_UID");
+	uid_t me = geteuid();
+	struct stat st;
+	unsigned long v;
+	char *end;
+
+	if (lstat(path, &st) != 0)
+		return true;
+	*uid = st.st_uid;
+	if (st.st_uid == me)
+		return true;
+	if (me != 0 || !sudo || !*sudo)
+		return false;
+	errno = 0;
+	v = strtoul(sudo, &end, 10);
+	return !*end && errno == 0 && v == (unsigned long)st.st_uid;
+}
+
+/* The first directory of repo whose owner git checks (the work tree, its
+ * .git file, the git dir) that git takes as another user's, malloc'd;
+ * NULL when there is none (or no memory). */
+static char *foreign_dir(git_repository *repo, uid_t *uid)
+{
+	const char *wd = git_repository_workdir(repo);
+	char *p[3] = {NULL, NULL, NULL};
+	struct stat st;
+	char *found = NULL;
+	size_t i;
+
+	if (wd) {
+		p[0] = dir_name(wd);
+		if (p[0] && (p[1] = malloc(strlen(p[0]) + 6)))
+			snprintf(p[1], strlen(p[0]) + 6, "%s/.git", p[0]);
+		if (p[1] && (lstat(p[1], &st) != 0 || !S_ISREG(st.st_mode))) {
+			free(p[1]);
+			p[1] = NULL;
+		}
+	}
+	p[2] = dir_name(git_repository_path(repo));
+	for (i = 0; i < 3 && !found; i++)
+		if (p[i] && !owned_by_me(p[i], uid)) {
+			found = p[i];
+			p[i] = NULL;
+		}
+	for (i = 0; i < 3; i++)
+		free(p[i]);
+	return found;
+}
+
+/* open_repo, with the owner checked as git checks it. Returns 0,
+ * ZH_ENOTFOUND (no repository; err not set), ZH_ECONFIG (another user's:
+ * the message names the owner and git's fix) or ZH_EGIT. */
+static int open_checked(git_repository **out, const char *path, bool discover,
+			struct zh_error *err)
+{
+	git_repository *repo = NULL;
+	char *dir = NULL, *name = NULL;
+	const char *wd;
+	uid_t uid = 0;
+	int rc = open_locked(out, path, discover, true);
+
+	if (rc == 0)
+		return 0;
+	if (rc != GIT_EOWNER && rc != GIT_ENOTFOUND)
+		return git_fail(err, "cannot open repository", path);
+	/* Another user's repository is GIT_EOWNER, or, when no
+	 * safe.directory is set at all, GIT_ENOTFOUND ("config value
+	 * 'safe.directory' was not found") in libgit2 1.5.1: a second look
+	 * without the check tells it from a missing one. */
+	rc = rc == GIT_ENOTFOUND
+		 ? ZH_ENOTFOUND
+		 : git_fail(err, "cannot open repository", path);
+	if (open_locked(&repo, path, discover, false) < 0)
+		return rc;
+	dir = foreign_dir(repo, &uid);
+	wd = git_repository_workdir(repo);
+	name = dir_name(wd ? wd : git_repository_path(repo));
+	if (!dir || !name) {
+		if (rc == ZH_ENOTFOUND)
+			rc = git_fail(err, "cannot open repository", path);
+		goto out;
+	}
+	/* git's words, and the path git compares safe.directory with: the
+	 * work tree, else the git dir */
+	rc = zh_error_set(err, ZH_ECONFIG,
+			  "'%s' is owned by another user (uid %lu); git "
+			  "refuses such a repository: git config --global "
+			  "--add safe.directory %s",
+			  dir, (unsigned long)uid, name);
+out:
+	free(dir);
+	free(name);
+	git_repository_free(repo);
+	return rc;
+}
+
 int zh_repo_open(struct zh_repo **out, const char *path, bool discover,
 		 struct zh_error *err)
 {
@@ -125,18 +266,16 @@ int zh_repo_open(struct zh_repo **out, const char *path, bool discover,
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
-	rc = open_repo(&r->repo, path, discover);
-	if (rc == GIT_ENOTFOUND) {
+	rc = open_checked(&r->repo, path, discover, err);
+	if (rc == ZH_ENOTFOUND) {
 		rc = zh_error_set(err, ZH_ENOTFOUND,
 				  "'%s' is not a git repository", path);
 		goto out;
 	}
-	if (rc < 0) {
-		/* e.g. a SHA-256 repository ("unsupported extension name
-		 * extensions.objectformat") or one owned by another user */
-		rc = git_fail(err, "cannot open repository", path);
+	/* e.g. a SHA-256 repository ("unsupported extension name
+	 * extensions.objectformat") */
+	if (rc < 0)
 		goto out;
-	}
 	gd = git_repository_path(r->repo);
 	r->git_dir = dup_str(gd, strlen(gd));
 	if (!r->git_dir) {
@@ -177,14 +316,6 @@ const char *zh_repo_common_dir(const struct zh_repo *r)
 bool zh_repo_is_bare(const struct zh_repo *r)
 {
 	return r->bare;
-}
-
-/* Length of p without trailing slashes (keeps a lone "/"). */
-static size_t trim_slashes(const char *p, size_t n)
-{
-	while (n > 1 && p[n - 1] == '/')
-		n--;
-	return n;
 }
 
 static bool ends_with_git(const char *p, size_t n)
