@@ -202,7 +202,8 @@ static char *foreign_dir(git_repository *repo, uid_t *uid)
 	return found;
 }
 
-/* open_repo, with the owner checked as git checks it. Returns 0,
+/* open_repo, with the owner checked as git checks it: another user's
+ * repository is opened when git's safe.directory lets it in. Returns 0,
  * ZH_ENOTFOUND (no repository; err not set), ZH_ECONFIG (another user's:
  * the message names the owner and git's fix) or ZH_EGIT. */
 static int open_checked(git_repository **out, const char *path, bool discover,
@@ -235,6 +236,12 @@ static int open_checked(git_repository **out, const char *path, bool discover,
 			rc = git_fail(err, "cannot open repository", path);
 		goto out;
 	}
+	if (zh_safe_directory(name)) {
+		*out = repo;
+		repo = NULL;
+		rc = 0;
+		goto out;
+	}
 	/* git's words, and the path git compares safe.directory with: the
 	 * work tree, else the git dir */
 	rc = zh_error_set(err, ZH_ECONFIG,
@@ -246,6 +253,16 @@ out:
 	free(dir);
 	free(name);
 	git_repository_free(repo);
+	return rc;
+}
+
+int zh_git_open(git_repository **out, const char *path, struct zh_error *err)
+{
+	int rc = open_checked(out, path, false, err);
+
+	if (rc == ZH_ENOTFOUND)
+		rc = zh_error_set(err, ZH_ENOTFOUND,
+				  "'%s' is not a git repository", path);
 	return rc;
 }
 

@@ -13,10 +13,12 @@ struct zh_repo;
 
 /* Open the repository at path, or discover it from path upwards when
  * discover is true (like git does for a command run in a work tree).
- * Returns 0, ZH_ENOTFOUND ("'X' is not a git repository"), ZH_ECONFIG for
- * a repository another user owns that git refuses too (the message names
- * the owner and git's fix, `git config --global --add safe.directory
- * <path>`) or ZH_EGIT. */
+ * A repository another user owns is opened when git's safe.directory
+ * lets it in (as git reads it: "*", a path, an empty value; see
+ * zh_safe_directory). Returns 0, ZH_ENOTFOUND ("'X' is not a git
+ * repository"), ZH_ECONFIG for a repository another user owns that git
+ * refuses too (the message names the owner and git's fix, `git config
+ * --global --add safe.directory <path>`) or ZH_EGIT. */
 int zh_repo_open(struct zh_repo **out, const char *path, bool discover,
 		 struct zh_error *err);
 void zh_repo_free(struct zh_repo *r);

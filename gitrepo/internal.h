@@ -14,6 +14,17 @@
 /* The repository r wraps, owned by r. */
 git_repository *zh_repo_raw(struct zh_repo *r);
 
+/* Open the repository at path (no search upwards), checking its owner as
+ * zh_repo_open does; free with git_repository_free. Fails as
+ * zh_repo_open. */
+int zh_git_open(git_repository **out, const char *path, struct zh_error *err);
+
+/* Whether git's safe.directory lets in the repository git names path
+ * (its work tree, else its git dir, without a trailing slash) although
+ * another user owns it: the values of the system and global git config
+ * and of `git -c`, in git's order and with git's interpolation. */
+bool zh_safe_directory(const char *path);
+
 /* The full notes ref for notes_ref ("zadig", "refs/notes/zadig", or NULL
  * for the default) into buf. ZH_EINVALID when it is not a valid ref. */
 int zh_notes_ref_name(char *buf, size_t size, const char *notes_ref,

@@ -1435,10 +1435,9 @@ int zh_notes_commit(struct zh_repo *r, const char *notes_ref,
 	x.pack = b->len >= PACK_AT;
 	if (!x.pack)
 		repo = zh_repo_raw(r);
-	else if ((rc = git_repository_open_ext(&repo, zh_repo_git_dir(r),
-					       GIT_REPOSITORY_OPEN_NO_SEARCH,
-					       NULL)) < 0 ||
-		 (rc = zh_repo_pack_without_deltas(repo)) < 0)
+	else if ((rc = zh_git_open(&repo, zh_repo_git_dir(r), err)) < 0)
+		goto out;
+	else if ((rc = zh_repo_pack_without_deltas(repo)) < 0)
 		goto fail;
 	x.repo = repo;
 	if (x.pack && ((rc = git_repository_odb(&odb, repo)) < 0 ||

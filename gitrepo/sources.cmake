@@ -5,6 +5,7 @@ zh_module(gitrepo SOURCES
 	gitrepo/notes_push.c
 	gitrepo/pack_config.c
 	gitrepo/remote.c
+	gitrepo/safe_directory.c
 	gitrepo/stale_lock.c
 	DEPS zh_util zh_dep_libgit2
 )

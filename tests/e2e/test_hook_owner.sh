@@ -77,4 +77,96 @@ expect "listed in safe.directory: installed" 0 \
 run_in "$T/srv.git" git zadig status
 expect "listed in safe.directory: git zadig status reads it" 0
 
+# ---- safe.directory as git reads it (git-config(1)) ----
+# R: another user's repository (with a commit, for git zadig status)
+R=$T/star.git
+git clone -q --bare "$T/src" "$R"
+chown -R "$NOBODY:$NOBODY" "$R"
+
+# safe_dirs VALUE...: ~/.gitconfig's safe.directory list is VALUE...
+safe_dirs() {
+	local v
+	git config --global --unset-all safe.directory
+	for v in "$@"; do git config --global --add safe.directory "$v"; done
+}
+
+# verdict WANT NAME [GIT-OPTION...]: `git [GIT-OPTION...] zadig status` in
+# $R opens it (WANT 0) or refuses it (WANT 2), as git itself does there
+verdict() {
+	local want=$1 name=$2 gitrc=0
+	shift 2
+	git "$@" -C "$R" rev-parse --git-dir >/dev/null 2>&1 || gitrc=2
+	check "$name: git agrees" test "$gitrc" = "$want"
+	run_in "$R" git "$@" zadig status
+	if [ "$want" = 0 ]; then
+		expect "$name: opened" 0
+	else
+		expect "$name: refused" 2 "" "$(owned "$R")"
+	fi
+}
+
+safe_dirs '*'
+verdict 0 "safe.directory = *"
+run zadig-hook install "$R" --config "$CFG"
+expect "safe.directory = *: install" 0 \
+	"^installed the post-receive hook in '$R/hooks'$"
+safe_dirs '*' ''
+verdict 2 "'*' then an empty value (the list emptied)"
+safe_dirs '*' "$T/other.git" ''
+verdict 2 "'*', a path, then an empty value"
+safe_dirs '' "$R"
+verdict 0 "an empty value, then the path"
+safe_dirs "%(prefix)/$R"
+verdict 0 "%(prefix)/ and an absolute path"
+safe_dirs
+printf '[safe]\n\tdirectory = *\n' >"$T/safe.inc"
+printf '[include]\n\tpath = %s\n' "$T/safe.inc" >>"$HOME/.gitconfig"
+verdict 0 "'*' from an included file"
+git config --global --unset include.path
+
+# the other files git reads it from, and git's environment
+mkdir -p "$HOME/.config/git"
+printf '[safe]\n\tdirectory = *\n' >"$HOME/.config/git/config"
+verdict 0 "'*' in ~/.config/git/config"
+XDG_CONFIG_HOME=$T/xdg verdict 2 "XDG_CONFIG_HOME elsewhere"
+mkdir -p "$T/xdg/git"
+cp "$HOME/.config/git/config" "$T/xdg/git/config"
+XDG_CONFIG_HOME=$T/xdg verdict 0 "'*' in \$XDG_CONFIG_HOME/git/config"
+safe_dirs ''
+verdict 2 "~/.gitconfig (read after it) empties the list"
+rm -r "$HOME/.config/git" "$T/xdg"
+safe_dirs
+printf '[safe]\n\tdirectory = *\n' >"$T/global.config"
+GIT_CONFIG_GLOBAL=$T/global.config verdict 0 "'*' in GIT_CONFIG_GLOBAL"
+safe_dirs '*'
+GIT_CONFIG_GLOBAL=/dev/null verdict 2 "GIT_CONFIG_GLOBAL=/dev/null: no ~/.gitconfig"
+safe_dirs
+GIT_CONFIG_NOSYSTEM= GIT_CONFIG_SYSTEM=$T/global.config \
+	verdict 0 "'*' in the system config (GIT_CONFIG_SYSTEM)"
+GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_SYSTEM=$T/global.config \
+	verdict 2 "GIT_CONFIG_NOSYSTEM=1: no system config"
+verdict 0 "git -c safe.directory='*'" -c 'safe.directory=*'
+verdict 0 "git -c safe.directory=<path>" -c "safe.directory=$R"
+safe_dirs '*'
+verdict 2 "git -c safe.directory= (after ~/.gitconfig)" -c safe.directory=
+safe_dirs
+GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=Safe.Directory GIT_CONFIG_VALUE_0="$R" \
+	verdict 0 "GIT_CONFIG_COUNT, GIT_CONFIG_KEY_0, GIT_CONFIG_VALUE_0"
+git --git-dir="$R" config safe.directory '*'
+verdict 2 "the repository's own config is not read for it"
+
+# a path git quotes for git -c (a ' in it), and one below ~
+Q=$T/"it's.git"
+git clone -q --bare "$T/src" "$Q"
+chown -R "$NOBODY:$NOBODY" "$Q"
+run_in "$Q" git -c "safe.directory=$Q" zadig status
+expect "git -c safe.directory=<a path with a quote>" 0
+git clone -q --bare "$T/src" "$HOME/home.git"
+chown -R "$NOBODY:$NOBODY" "$HOME/home.git"
+R=$HOME/home.git
+safe_dirs '~/home.git'
+verdict 0 "~/ below HOME"
+safe_dirs "~root/home.git"
+verdict 2 "~root/ is root's home directory, not \$HOME"
+
 finish

@@ -69,5 +69,14 @@ check "the log says whose repository it is and git's fix" \
 check "never 'not a git repository'" \
 	bash -c "! grep -q 'not a git repository' '$T/wh.err'"
 
+# git's safe.directory = * lets it in, read at each event
+git config --global --add safe.directory '*'
+gitlab "Push Hook" "$T/push.json" -H "Idempotency-Key: owned-2" >/dev/null
+want "push after safe.directory = *: 202 accepted" 202
+check "safe.directory = *: the repository is read, the rule fires" \
+	wait_until 10 log_has "key=owned-2 .*rules=dev result=dev:created"
+check "safe.directory = *: neither retried nor degraded" \
+	bash -c "! grep -qE 'key=owned-2 .*(retry|degraded)' '$T/wh.err'"
+
 wh_stop
 finish

@@ -838,6 +838,47 @@ static void batch_pack_without_deltas(void **state)
 	free(dir);
 }
 
+/* A batch (written through a repository of its own) into a repository
+ * another user owns, which git's safe.directory = * lets in: opened as
+ * the caller's was. Needs root to give the repository away. */
+static void batch_in_another_users_repository(void **state)
+{
+	struct zh_error err = {0};
+	struct zh_repo *r = NULL;
+	struct zh_notes_batch *b = NULL;
+	char **ids = NULL, *dir, *out;
+	const char *chown_argv[] = {"chown", "-R", "65534:65534", NULL, NULL};
+	size_t n = 40, i;
+
+	if (geteuid() != 0)
+		skip();
+	dir = make_many(*state, &ids, n);
+	chown_argv[3] = dir;
+	assert_int_equal(fx_run(NULL, NULL, chown_argv), 0);
+	fx_write(*state, ".gitconfig", "[safe]\n\tdirectory = *\n");
+	assert_ok(zh_repo_open(&r, dir, false, &err));
+	assert_ok(zh_notes_batch_new(&b, &err));
+	for (i = 0; i < n; i++) {
+		char url[64];
+		struct zh_note_line l =
+		    L("passed", "wf", (long long)i, url, NULL, 0);
+
+		snprintf(url, sizeof(url), "http://z/%zu", i);
+		add(b, ids[i], &l, 1);
+	}
+	assert_ok(zh_notes_commit(r, "zadig", b, NULL, &err));
+	assert_int_equal(zh_notes_batch_changed(b), n);
+	zh_notes_batch_free(b);
+	zh_repo_free(r);
+	out = fx_git(dir, "notes", "--ref=zadig", "show", ids[n - 1], NULL);
+	assert_string_equal(out, "passed wf #39 http://z/39");
+	free(out);
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	free(dir);
+}
+
 static void many_notes(void **state)
 {
 	struct zh_error err = {0};
@@ -1025,6 +1066,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(batch_pack_without_deltas, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(many_notes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(batch_in_another_users_repository,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(concurrent_writers, setup,
 					    teardown),
 	};
