@@ -32,6 +32,32 @@ static int read_file(struct zh_buf *out, const char *path)
 	return 0;
 }
 
+/* Run as root (an admin installing into a repository of the git service
+ * user), give path the owner and group of the directory it is in: git
+ * runs the hook as the pushing user, and what install writes must stay
+ * the repository owner's to replace (hooks/, the hook, the config). */
+static int give_away(const char *path, struct zh_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct stat d, st;
+
+	if (geteuid() != 0)
+		return 0;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s",
+			 (int)(slash == path ? 1 : slash - path), path);
+	if (stat(dir, &d) != 0 || lstat(path, &st) != 0 ||
+	    ((st.st_uid != d.st_uid || st.st_gid != d.st_gid) &&
+	     lchown(path, d.st_uid, d.st_gid) != 0))
+		return zh_error_set(err, ZH_EIO,
+				    "cannot give '%s' to the owner of '%s': %s",
+				    path, dir, strerror(errno));
+	return 0;
+}
+
 /* 'x' -> 'x' with every ' as '\'' so sh reads it back verbatim. */
 static int sh_quote(struct zh_buf *b, const char *s)
 {
@@ -82,12 +108,16 @@ static int write_hook(const char *path, const char *self, bool chain,
 	fd = open(zh_buf_cstr(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		  0755);
 	if (fd < 0 || write(fd, b.ptr, b.len) != (ssize_t)b.len ||
-	    fchmod(fd, 0755) != 0 || close(fd) != 0 ||
-	    rename(zh_buf_cstr(&tmp), path) != 0) {
+	    fchmod(fd, 0755) != 0 || close(fd) != 0) {
 		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", path,
 				  strerror(errno));
-		unlink(zh_buf_cstr(&tmp));
+	} else if ((rc = give_away(zh_buf_cstr(&tmp), err)) == 0 &&
+		   rename(zh_buf_cstr(&tmp), path) != 0) {
+		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", path,
+				  strerror(errno));
 	}
+	if (rc < 0)
+		unlink(zh_buf_cstr(&tmp));
 out:
 	zh_buf_dispose(&b);
 	zh_buf_dispose(&tmp);
@@ -197,18 +227,21 @@ static int hooks_dir(char **out, bool *shared, struct zh_repo *r,
 		return rc;
 	if (strlen(*out) >= PATH_MAX)
 		return zh_error_set(err, ZH_EINVALID, "'%s' is too long", *out);
-	if (mkdir(*out, 0755) != 0 && errno != EEXIST)
+	if (mkdir(*out, 0755) == 0)
+		rc = give_away(*out, err);
+	else if (errno != EEXIST)
 		return zh_error_set(err, ZH_EIO, "cannot create '%s': %s", *out,
 				    strerror(errno));
 	*shared = !zh_repo_contains(r, *out);
-	return 0;
+	return rc;
 }
 
 int zh_hook_install(const char *repo_path, const char *config, bool force,
 		    struct zh_error *err)
 {
 	char self[PATH_MAX], cfg_abs[PATH_MAX], note[256] = "";
-	char hook[PATH_MAX + 32], chained[PATH_MAX + 32];
+	char hook[PATH_MAX + 32], chained[PATH_MAX + 32],
+	    cfg_file[PATH_MAX + 8];
 	struct zh_buf old;
 	struct zh_repo *r = NULL;
 	char *hooks = NULL;
@@ -278,6 +311,10 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 	/* so that `git push -o ci.skip` reaches the hook */
 	if ((rc = zh_repo_config_set(r, "receive.advertisePushOptions", "true",
 				     err)) < 0)
+		goto out;
+	/* libgit2 wrote a new file, the writer's */
+	snprintf(cfg_file, sizeof(cfg_file), "%sconfig", zh_repo_common_dir(r));
+	if ((rc = give_away(cfg_file, err)) < 0)
 		goto out;
 	printf("installed the post-receive hook in '%s'%s\n", hooks, note);
 	if (shared)

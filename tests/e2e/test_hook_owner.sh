@@ -169,4 +169,40 @@ verdict 0 "~/ below HOME"
 safe_dirs "~root/home.git"
 verdict 2 "~root/ is root's home directory, not \$HOME"
 
-finish
+# ---- root installs into the repository of the git service user ----
+# What install creates (hooks/, the hook, the config libgit2 rewrites)
+# goes to the repository's owner, who pushes (git runs the hook as the
+# pushing user) and must be able to install again.
+O=$T/own.git
+git init -q --bare "$O"
+rm -r "$O/hooks"
+chown -R "$NOBODY:$NOBODY" "$O"
+safe_dirs "$O"
+run zadig-hook install "$O" --config "$CFG"
+expect "root installs into another user's repository" 0 \
+	"^installed the post-receive hook in '$O/hooks'$"
+for f in hooks hooks/post-receive config; do
+	check "root's install: $f is the repository owner's" \
+		test "$(stat -c %u:%g "$O/$f")" = "$NOBODY:$NOBODY"
+done
+check "root's install: no temporary file left" \
+	test ! -e "$O/hooks/post-receive.tmp"
+
+# as the owner (who can reach $T and has a home): push, install again
+chmod 711 "$T"
+mkdir "$T/nobody"
+chown "$NOBODY:$NOBODY" "$T/nobody"
+as_owner() {
+	setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups \
+		env HOME="$T/nobody" "$@"
+}
+as_owner git clone -q "file://$O" "$T/nobody/clone" 2>/dev/null
+as_owner git -C "$T/nobody/clone" -c user.name=n -c user.email=n@e \
+	commit -q --allow-empty -m "the owner's commit"
+run as_owner git -C "$T/nobody/clone" push origin HEAD:main
+expect "the owner pushes: the hook runs and triggers" 0 "" \
+	"remote: zadig: dev: wf-dev #[0-9]+ created"
+run as_owner zadig-hook install "$O" --config "$CFG"
+expect "the owner installs again over root's install" 0 "\(updated\)"
+
+hook_finish
