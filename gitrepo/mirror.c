@@ -153,6 +153,41 @@ out:
 	return rc;
 }
 
+/* Make dir (below base, <state_dir>/mirrors) and its parents one at a
+ * time, each checked to resolve inside base before anything is made in
+ * it: a symlink already there never leads a mkdir outside state_dir. */
+static int mkdirs_inside(const char *state_dir, const char *base,
+			 const char *dir, struct zh_error *err)
+{
+	size_t n = strlen(base);
+	char *tmp, *p;
+	int rc = 0;
+
+	if (strncmp(dir, base, n) != 0 || dir[n] != '/')
+		return zh_error_set(err, ZH_EINVALID,
+				    "mirror '%s' is not below '%s'", dir, base);
+	if (!(tmp = strdup(dir)))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	for (p = tmp + n + 1; rc == 0; p++) {
+		char c = *p;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+			rc = zh_error_set(err, ZH_EIO,
+					  "cannot create directory '%s': %s",
+					  tmp, strerror(errno));
+		else
+			rc = check_inside(state_dir, tmp, false, err);
+		*p = c;
+		if (!c)
+			break;
+	}
+	free(tmp);
+	return rc;
+}
+
 static int fetch(git_repository *repo, const char *project, const char *url,
 		 const char *username, const char *password,
 		 struct zh_error *err)
@@ -318,9 +353,7 @@ int zh_repo_mirror(struct zh_repo **out, const char *state_dir,
 
 		/* create the parents and check them before the repository */
 		*slash = '\0';
-		rc = mkdirs(dir, err);
-		if (rc == 0)
-			rc = check_inside(state_dir, dir, true, err);
+		rc = mkdirs_inside(state_dir, base, dir, err);
 		*slash = '/';
 		if (rc < 0)
 			goto out;

@@ -513,6 +513,41 @@ static void test_mirror_credentials_not_redirected(void **state)
 	free(dir);
 }
 
+/* A symlink already under <state_dir>/mirrors never leads a directory
+ * of a new mirror outside state_dir: nothing is made beyond it. */
+static void test_mirror_symlink_not_followed(void **state)
+{
+	struct zh_error err = {0};
+	struct zh_repo *r = NULL;
+	char *dir = fx_tmpdir(), *sd = fx_path(dir, "state"),
+	     *mirrors = fx_path(dir, "state/mirrors"),
+	     *link = fx_path(dir, "state/mirrors/grp"),
+	     *outside = fx_path(dir, "outside"),
+	     *made = fx_path(dir, "outside/sub");
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(mkdir(sd, 0700), 0);
+	assert_int_equal(mkdir(mirrors, 0700), 0);
+	assert_int_equal(mkdir(outside, 0700), 0);
+	assert_int_equal(symlink(outside, link), 0);
+	assert_int_not_equal(zh_repo_mirror(&r, sd, "grp/sub/deeper/lib",
+					    "http://127.0.0.1:1/r.git", NULL,
+					    NULL, &err),
+			     0);
+	assert_null(r);
+	if (!strstr(err.msg, "resolves outside"))
+		fail_msg("%s", err.msg);
+	assert_int_equal(stat(made, &st), -1);
+	free(made);
+	free(outside);
+	free(link);
+	free(mirrors);
+	free(sd);
+	fx_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -522,6 +557,7 @@ int main(void)
 	    cmocka_unit_test(test_mirror_packs_env),
 	    cmocka_unit_test(test_mirror_credentials_refused),
 	    cmocka_unit_test(test_mirror_credentials_not_redirected),
+	    cmocka_unit_test(test_mirror_symlink_not_followed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
