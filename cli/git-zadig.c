@@ -185,7 +185,7 @@ static void usage(FILE *f)
 		   "/etc/zadig-hook/config.yaml)\n"
 		   "   --project NAME   project of a product workflow "
 		   "(?projectName=)\n"
-		   "   --json           machine-readable output (show)\n"
+		   "   --json           JSON output (status, show)\n"
 		   "   -h, --help       this text;  --version  the version\n"
 		   "\nExit status: 0 ok, 1 the operation failed (Zadig refused,"
 		   " network, git),\n2 usage or configuration error.\n");

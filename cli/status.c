@@ -41,7 +41,8 @@ static bool json_key_free(const struct zh_note_line *l, size_t i)
 
 /* Each line of a note, for people or as JSON. */
 static void print_note(FILE *f, const char *commit, const char *subject,
-		       const char *note, bool json, bool first)
+		       const char *note, bool json, bool first,
+		       const char *hint)
 {
 	const char *p = note, *nl;
 	struct zh_buf tmp;
@@ -100,9 +101,7 @@ static void print_note(FILE *f, const char *commit, const char *subject,
 	if (json)
 		fputs(any ? "\n  ]}" : "]}", f);
 	else if (!any)
-		fputs("  no zadig status (in a clone, fetch it: git fetch "
-		      "origin +refs/notes/zadig:refs/notes/zadig)\n",
-		      f);
+		fprintf(f, "  no zadig status%s\n", hint);
 	zh_buf_dispose(&tmp);
 }
 
@@ -156,6 +155,23 @@ static int add_rev(struct rows *rows, struct zh_repo *r, const char *rev,
 	return rc;
 }
 
+/* What follows "no zadig status": how to get the notes, when this
+ * repository has none under notes_ref (a clone that did not fetch them). */
+static void no_notes_hint(char *buf, size_t size, struct zh_repo *r,
+			  const char *notes_ref)
+{
+	char hex[72];
+
+	buf[0] = '\0';
+	if (!notes_ref)
+		notes_ref = ZH_NOTES_REF_DEFAULT;
+	if (zh_repo_resolve(hex, sizeof(hex), r, notes_ref, NULL) < 0)
+		snprintf(buf, size,
+			 " (no %s here; in a clone, fetch it: git fetch origin "
+			 "+%s:%s)",
+			 notes_ref, notes_ref, notes_ref);
+}
+
 int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 		  const char *const *revs, int nrevs, bool json,
 		  zh_cli_refresh_fn refresh, void *ctx, struct zh_error *err)
@@ -163,6 +179,7 @@ int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 	struct zh_notes_view *view = NULL;
 	struct rows rows = {0};
 	struct zh_error first = {0};
+	char hint[1024] = "";
 	bool failed = false;
 	size_t i;
 	int rc = 0;
@@ -194,9 +211,11 @@ int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 			rc = zh_notes_read(&note, r, notes_ref, row->id, err);
 		else
 			rc = zh_notes_view_read(&note, view, row->id, err);
+		if (rc == 0 && !json && !(note && *note))
+			no_notes_hint(hint, sizeof(hint), r, notes_ref);
 		if (rc == 0)
 			print_note(stdout, row->id, row->subject, note, json,
-				   i == 0);
+				   i == 0, hint);
 		free(note);
 	}
 	if (json) /* whole JSON, whatever failed */

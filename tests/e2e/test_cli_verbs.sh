@@ -14,6 +14,7 @@ run git zadig -h
 expect "-h lists verbs" 0 "approve <workflow> <task-id> <stage>"
 run git-zadig --help
 expect "--help lists verbs" 0 "approve <workflow> <task-id> <stage>"
+check "--help: --json is for status and show" grep -qE -- "--json +JSON output \(status, show\)" "$T/out"
 run git zadig frobnicate
 expect "unknown verb is a usage error" 2 "" "unknown verb 'frobnicate'"
 run git zadig show onlyone

@@ -26,8 +26,17 @@ check "the note is one line" test "$(note "$G" "$c" | wc -l)" = 1
 git clone -q "file://$G" "$T/clone"
 cd "$T/clone"
 run git zadig status
-expect "status in a clone without the notes" 0 "no zadig status \(in a clone, fetch it: git fetch origin \+refs/notes/zadig:refs/notes/zadig\)"
+expect "status in a clone without the notes" 0 "no zadig status \(no refs/notes/zadig here; in a clone, fetch it: git fetch origin \+refs/notes/zadig:refs/notes/zadig\)"
 git fetch -q origin "+refs/notes/zadig:refs/notes/zadig"
+# the notes are here: a commit without a note is said to have none, no hint
+git commit -q --allow-empty -m "not pushed"
+run git zadig status
+expect "status of a commit without a note, notes fetched: no hint" 0 "^  no zadig status$"
+# the hint names the notes ref the config names
+printf 'notes:\n  ref: refs/notes/other\n' >"$T/other.yaml"
+run git zadig status --config "$T/other.yaml"
+expect "status: the hint names notes.ref" 0 "no zadig status \(no refs/notes/other here; in a clone, fetch it: git fetch origin \+refs/notes/other:refs/notes/other\)"
+git reset -q --hard HEAD~1
 run git log --notes=zadig -1
 expect "git log --notes=zadig shows the line" 0 "^Notes \(zadig\):$"
 check "git log --notes=zadig: the task line" grep -qE "^    passed wf-dev #1 http://.* rule=dev$" "$T/out"
