@@ -108,7 +108,14 @@ static int cmd_config(struct zh_cli_opts *o, struct zh_error *err)
 	if (rc < 0)
 		return rc;
 	rc = zh_config_load(&cfg, path, &diag, err);
-	if (rc == 0) {
+	if (rc == 0 && cfg->zadig.token_error) {
+		/* the programs load it (a push is kept queued until the
+		 * token can be read), but nothing can be sent as it is */
+		print_diag(&diag, false);
+		printf("%s\n", cfg->zadig.token_error);
+		rc = zh_error_set(err, ZH_ECONFIG,
+				  "'%s' is not valid (1 error)", path);
+	} else if (rc == 0) {
 		print_diag(&diag, false);
 		printf("ok\n");
 	} else {

@@ -826,6 +826,10 @@ static int cmd_status_live(struct zh_cli_opts *o, struct zh_error *err)
 	}
 	if ((rc = session_open(&ss, r, cfg, err)) < 0)
 		goto out;
+	/* a token that cannot be read fails it as Zadig refusing it would,
+	 * before anything is printed */
+	if ((rc = zh_flow_zadig_new(&ss.flow.zadig, cfg, err)) < 0)
+		goto out;
 	rc = zh_cli_status(r, cfg->notes.ref, o->args, o->nargs, o->json,
 			   refresh_commit, &ss, err);
 	fflush(stdout);

@@ -57,6 +57,9 @@ struct ctx {
 	const char *base_dir; /* for a relative token_file; NULL: cwd */
 	yaml_document_t *doc;
 	struct msgs errs, warns;
+	/* why token_file cannot be read: an error only when errs has one
+	 * (zh_config_diag lists every error), else zadig.token_error */
+	struct msgs tok;
 	size_t seq;
 	long budget;
 	bool nomem, too_complex;
@@ -136,6 +139,20 @@ static void vreport(struct ctx *x, struct msgs *to, const yaml_mark_t *m,
 	to->v[to->len].col = col;
 	to->v[to->len].seq = x->seq++;
 	to->len++;
+}
+
+static void report_to(struct ctx *x, struct msgs *to, const yaml_mark_t *m,
+		      const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void report_to(struct ctx *x, struct msgs *to, const yaml_mark_t *m,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(x, to, m, fmt, ap);
+	va_end(ap);
 }
 
 static void report(struct ctx *x, const yaml_mark_t *m, const char *fmt, ...)
@@ -1548,34 +1565,31 @@ static char *in_dir(const char *dir, const char *p)
 	return s;
 }
 
-/* Read the token from file (path as written at m). Never quotes it.
- * Messages quote the name as written (raw): expanded, it may be a
- * secret, as with "token_file: ${ZADIG_TOKEN}" for "token:". */
-static void read_token(struct ctx *x, const char *file, const char *raw,
-		       const yaml_mark_t *m)
+/* Read the token from the file at path (named raw at m) into *out.
+ * Never quotes it. A problem goes to x->tok. Messages quote the name as
+ * written (raw): expanded, it may be a secret, as with
+ * "token_file: ${ZADIG_TOKEN}" for "token:". */
+static void read_token(struct ctx *x, char **out, const char *path,
+		       const char *raw, const yaml_mark_t *m)
 {
-	char buf[MAX_TOKEN_FILE + 1], *path = in_dir(x->base_dir, file);
+	char buf[MAX_TOKEN_FILE + 1];
 	struct stat st;
 	ssize_t n;
 	size_t len = 0, i;
 	int fd;
 
-	if (!path) {
-		x->nomem = true;
-		return;
-	}
 	/* O_NONBLOCK: opening a FIFO would wait for a writer (past the
 	 * hook's deadline); only a regular file is read, on which the flag
 	 * changes nothing. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	free(path);
 	if (fd < 0) {
-		report(x, m, "cannot read token file '%s': %s", raw,
-		       strerror(errno));
+		report_to(x, &x->tok, m, "cannot read token file '%s': %s", raw,
+			  strerror(errno));
 		return;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		report(x, m, "token file '%s' is not a regular file", raw);
+		report_to(x, &x->tok, m,
+			  "token file '%s' is not a regular file", raw);
 		goto out;
 	}
 	if (st.st_mode & (S_IRGRP | S_IROTH))
@@ -1586,39 +1600,65 @@ static void read_token(struct ctx *x, const char *file, const char *raw,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			report(x, m, "cannot read token file '%s': %s", raw,
-			       strerror(errno));
+			report_to(x, &x->tok, m,
+				  "cannot read token file '%s': %s", raw,
+				  strerror(errno));
 			goto out;
 		}
 		len += (size_t)n;
 	}
 	if (len > MAX_TOKEN_FILE) {
-		report(x, m, "token file '%s' is too big", raw);
+		report_to(x, &x->tok, m, "token file '%s' is too big", raw);
 		goto out;
 	}
 	while (len && isspace((unsigned char)buf[len - 1]))
 		len--;
 	buf[len] = '\0';
 	if (!len) {
-		report(x, m, "token file '%s' is empty", raw);
+		report_to(x, &x->tok, m, "token file '%s' is empty", raw);
 		goto out;
 	}
 	for (i = 0; i < len; i++) {
 		/* It goes into an HTTP header as it is. */
 		if (iscntrl((unsigned char)buf[i])) {
-			report(x, m,
-			       "token file '%s' must hold the token on one "
-			       "line",
-			       raw);
+			report_to(x, &x->tok, m,
+				  "token file '%s' must hold the token on "
+				  "one line",
+				  raw);
 			goto out;
 		}
 	}
-	free_secret(x->cfg->zadig.token);
-	if (!(x->cfg->zadig.token = strdup(buf)))
+	free_secret(*out);
+	if (!(*out = strdup(buf)))
 		x->nomem = true;
 out:
 	explicit_bzero(buf, sizeof(buf));
 	close(fd);
+}
+
+/* token_file at m, written raw: read it; when that fails, keep where it
+ * was named for zh_config_token. */
+static void load_token(struct ctx *x, const char *file, const char *raw,
+		       const yaml_mark_t *m)
+{
+	struct zh_config *c = x->cfg;
+	char *path = in_dir(x->base_dir, file);
+
+	if (!path) {
+		x->nomem = true;
+		return;
+	}
+	read_token(x, &c->zadig.token, path, raw, m);
+	if (!x->tok.len) {
+		free(path);
+		return;
+	}
+	c->token_src.path = path;
+	c->token_src.line = (int)m->line + 1;
+	c->token_src.col = (int)m->column + 1;
+	if (!(c->token_src.name = strdup(x->name)) ||
+	    !(c->token_src.raw = strdup(raw)))
+		x->nomem = true;
 }
 
 static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
@@ -1653,7 +1693,7 @@ static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
 			report(x, &f->val[it]->start_mark,
 			       "zadig.token contains a control character");
 	} else if (f->val[itf] && c->zadig.token_file) {
-		read_token(x, c->zadig.token_file, sval(f->val[itf]),
+		load_token(x, c->zadig.token_file, sval(f->val[itf]),
 			   &f->val[itf]->start_mark);
 	}
 	if (c->poll.max_interval_ms < c->poll.interval_ms) {
@@ -1741,6 +1781,7 @@ static void redact_scope(struct ctx *x, const char *scope, char *base)
 		    (s = *(char **)field(base, k))) {
 			redact(x, &x->errs, s);
 			redact(x, &x->warns, s);
+			redact(x, &x->tok, s);
 		}
 		if (k->type != ZH_KT_LIST)
 			continue;
@@ -2149,6 +2190,39 @@ out:
 	return rc;
 }
 
+/* A problem of a file the configuration names that only sending to
+ * Zadig meets (from: one message at most): into *to when the file loads,
+ * among the errors when it does not anyway (every error is listed). */
+static void take_deferred(struct ctx *x, struct msgs *from, char **to)
+{
+	struct msg *m;
+
+	if (!from->len)
+		return;
+	if (x->errs.len || !to) {
+		while (from->len) {
+			if (x->errs.len == x->errs.cap) {
+				size_t cap = x->errs.cap ? x->errs.cap * 2 : 8;
+				struct msg *v =
+				    realloc(x->errs.v, cap * sizeof(*v));
+
+				if (!v) {
+					x->nomem = true;
+					return;
+				}
+				x->errs.v = v;
+				x->errs.cap = cap;
+			}
+			x->errs.v[x->errs.len++] = from->v[--from->len];
+		}
+		return;
+	}
+	m = &from->v[--from->len];
+	free(*to);
+	*to = m->text;
+	m->text = NULL;
+}
+
 static int parse(struct zh_config **out, const char *name, const char *base_dir,
 		 const char *text, size_t len, struct zh_config_diag *diag,
 		 struct zh_error *err)
@@ -2198,6 +2272,7 @@ out:
 		ydoc_dispose(&doc);
 	free(top);
 	free(x.names);
+	take_deferred(&x, &x.tok, x.cfg ? &x.cfg->zadig.token_error : NULL);
 	if (x.nomem) {
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 	} else if (x.errs.len) {
@@ -2224,6 +2299,7 @@ out:
 	}
 	msgs_dispose(&x.errs);
 	msgs_dispose(&x.warns);
+	msgs_dispose(&x.tok);
 	if (rc)
 		zh_config_free(x.cfg);
 	else
@@ -2429,8 +2505,50 @@ void zh_config_free(struct zh_config *c)
 	if (!c)
 		return;
 	free_scope("", (char *)c);
+	free(c->zadig.token_error);
+	free(c->token_src.path);
+	free(c->token_src.name);
+	free(c->token_src.raw);
 	free(c->path);
 	free(c);
+}
+
+int zh_config_token(char **out, const struct zh_config *c, struct zh_error *err)
+{
+	yaml_mark_t m = {0, 0, 0};
+	struct ctx x;
+	int rc = 0;
+
+	*out = NULL;
+	if (c->zadig.token) {
+		if (!(*out = strdup(c->zadig.token)))
+			return zh_error_set(err, ZH_ENOMEM, "out of memory");
+		return 0;
+	}
+	if (!c->token_src.path)
+		return zh_error_set(err, ZH_ECONFIG, "%s",
+				    c->zadig.token_error
+					? c->zadig.token_error
+					: "no zadig.token or zadig.token_file");
+	memset(&x, 0, sizeof(x));
+	x.name = c->token_src.name;
+	m.line = (size_t)(c->token_src.line - 1);
+	m.column = (size_t)(c->token_src.col - 1);
+	read_token(&x, out, c->token_src.path, c->token_src.raw, &m);
+	/* the messages of the load, redacted as they were */
+	redact_scope(&x, "", (char *)c);
+	if (x.nomem)
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+	else if (x.tok.len)
+		rc = zh_error_set(err, ZH_ECONFIG, "%s", x.tok.v[0].text);
+	if (rc < 0) {
+		free_secret(*out);
+		*out = NULL;
+	}
+	msgs_dispose(&x.tok);
+	msgs_dispose(&x.warns);
+	msgs_dispose(&x.errs);
+	return rc;
 }
 
 void zh_config_diag_dispose(struct zh_config_diag *d)

@@ -68,12 +68,28 @@ struct zh_config {
 	char *path; /* the file it was read from */
 	struct {
 		char *url;
-		char *token; /* from token or token_file; never printed */
+		/* from token or token_file; never printed. NULL when
+		 * token_file could not be read: token_error */
+		char *token;
 		char *token_file;
+		/* "FILE:LINE:COL: cannot read token file ..." when token_file
+		 * could not be read at load, else NULL. Not an error of the
+		 * configuration, which loads: only sending to Zadig needs
+		 * the token, and zh_config_token tries the file again (a push
+		 * is recorded and kept queued meanwhile, design.md §8) */
+		char *token_error;
 		int64_t timeout_ms;      /* default 10s */
 		char *ca_file;
 		bool insecure_skip_tls_verify;
 	} zadig;
+	/* Where token_file was named, for zh_config_token; set with
+	 * token_error only. */
+	struct {
+		char *path; /* from the file's directory */
+		char *name; /* the file's name in messages */
+		char *raw;  /* token_file as written */
+		int line, col;
+	} token_src;
 	char *state_dir; /* NULL: the program's default */
 	struct {
 		char *ref; /* default refs/notes/zadig */
@@ -115,7 +131,8 @@ struct zh_config_diag {
 void zh_config_diag_dispose(struct zh_config_diag *d);
 
 /* Read and validate a file. On success *out is set (free with
- * zh_config_free) and returns 0; diag may still hold warnings. On failure
+ * zh_config_free) and returns 0; diag may still hold warnings, and
+ * zadig.token_error say that the token file cannot be read. On failure
  * returns ZH_ECONFIG, diag holds every error found (not only the first)
  * and err the first one. diag may be NULL. */
 int zh_config_load(struct zh_config **out, const char *path,
@@ -127,6 +144,15 @@ int zh_config_parse(struct zh_config **out, const char *name,
 		    struct zh_error *err);
 
 void zh_config_free(struct zh_config *c);
+
+/* The token to send with: zadig.token, or zadig.token_file read again
+ * when it could not be read at load (zadig.token_error: someone may have
+ * fixed it since), with the checks and messages of zh_config_load.
+ * *out is malloc'd: wipe it (explicit_bzero) before freeing. Returns 0,
+ * ZH_ECONFIG (err: "FILE:LINE:COL: cannot read token file ...") or
+ * ZH_ENOMEM. Safe from several threads on one c. */
+int zh_config_token(char **out, const struct zh_config *c,
+		    struct zh_error *err);
 
 /* Only notes.ref of the file at path (its default when absent), read
  * whatever else the file holds or lacks: `git zadig status` needs no more

@@ -10,15 +10,27 @@ int zh_flow_zadig_new(struct zh_zadig **out, const struct zh_config *cfg,
 		      struct zh_error *err)
 {
 	struct zh_zadig_opts opts;
+	struct zh_error e = {0};
+	char *token = NULL;
+	int rc;
 
+	*out = NULL;
+	/* a token file that could not be read is read again: it may have
+	 * been fixed since the configuration was loaded */
+	if ((rc = zh_config_token(&token, cfg, &e)) < 0)
+		return zh_error_set(err, rc == ZH_ENOMEM ? rc : ZH_EAUTH, "%s",
+				    e.msg);
 	memset(&opts, 0, sizeof(opts));
 	opts.url = cfg->zadig.url;
-	opts.token = cfg->zadig.token;
+	opts.token = token;
 	opts.timeout_ms = (long)cfg->zadig.timeout_ms;
 	opts.ca_file = cfg->zadig.ca_file;
 	opts.insecure = cfg->zadig.insecure_skip_tls_verify;
 	opts.get_retries = -1;
-	return zh_zadig_new(out, &opts, err);
+	rc = zh_zadig_new(out, &opts, err);
+	explicit_bzero(token, strlen(token));
+	free(token);
+	return rc;
 }
 
 char *zh_flow_state_dir(const struct zh_config *cfg, struct zh_repo *r)

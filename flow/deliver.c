@@ -475,9 +475,17 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	snprintf(res->message, sizeof(res->message), "%s", e.msg);
 	if (rc == ZH_EAUTH) {
 		res->outcome = ZH_FLOW_HELD;
-		logf_(f, "ZADIG REFUSED THE TOKEN for %s/%s: %s; the trigger "
-			 "stays queued until the token is fixed",
-		      t->repo, t->rule, e.msg);
+		/* no client: the token file cannot be read, nothing was sent */
+		if (!z)
+			logf_(f,
+			      "CANNOT READ THE ZADIG TOKEN for %s/%s: %s; the "
+			      "trigger stays queued until it can be read",
+			      t->repo, t->rule, e.msg);
+		else
+			logf_(f,
+			      "ZADIG REFUSED THE TOKEN for %s/%s: %s; the "
+			      "trigger stays queued until the token is fixed",
+			      t->repo, t->rule, e.msg);
 		rc = zh_store_trigger_hold(f->store, t, e.msg, now, err);
 	} else if (rc == ZH_EZADIG && e.http >= 400 && e.http < 500 &&
 		   e.http != 408 && e.http != 429) {

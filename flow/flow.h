@@ -11,8 +11,10 @@
 #include "util/error.h"
 #include "zadig/zadig.h"
 
-/* A Zadig client for cfg->zadig. Returns 0 or the client's errors.
- * Free with zh_zadig_free. */
+/* A Zadig client for cfg->zadig. Returns 0, ZH_EAUTH when the token
+ * file cannot be read (err: cfg->zadig.token_error's kind of message;
+ * like a token Zadig refuses, a trigger then stays queued) or the
+ * client's errors. Free with zh_zadig_free. */
 int zh_flow_zadig_new(struct zh_zadig **out, const struct zh_config *cfg,
 		      struct zh_error *err);
 

@@ -135,6 +135,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		no_secret(d.warnings[i], literal);
 	zh_config_diag_dispose(&d);
 	if (c)
+		no_secret(c->zadig.token_error, literal);
+	if (c)
 		use(c);
 	zh_config_free(c);
 	return 0;

@@ -276,6 +276,13 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 		}
 		if ((rc = zh_hook_load_config(&cfg, NULL, cfg_abs, err)) < 0)
 			goto out;
+		/* not fatal: the pushing users may read what we cannot */
+		if (cfg->zadig.token_error)
+			fprintf(stderr,
+				PROG ": warning: %s; until the pushing user "
+				     "can read it, pushes are recorded and "
+				     "kept queued\n",
+				cfg->zadig.token_error);
 		zh_config_free(cfg);
 	}
 	if (zh_hook_self(self, sizeof(self)) < 0) {

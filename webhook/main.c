@@ -141,6 +141,14 @@ static int load(struct zh_config **out, const char *path, const char *prefix)
 		return ZH_ECONFIG;
 	}
 	zh_config_diag_dispose(&d);
+	/* the receiver runs: events are taken and their triggers kept
+	 * until the file can be read (each try reads it again) */
+	if (cfg->zadig.token_error)
+		fprintf(stderr,
+			PROG ": warning: CANNOT READ THE ZADIG TOKEN: %s; "
+			     "events are accepted and their triggers stay "
+			     "queued until it can be read\n",
+			cfg->zadig.token_error);
 	/* an empty secret or token would let an empty header in */
 	if (!cfg->webhook.secret || !*cfg->webhook.secret) {
 		fprintf(stderr,

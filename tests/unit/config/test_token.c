@@ -142,44 +142,122 @@ static void token_file_mode_warning(void **state)
 	zh_config_diag_dispose(&d);
 }
 
+/* A token file the program cannot read (the hook runs as the pushing
+ * user) does not fail the configuration: only sending needs the token,
+ * so a push is still recorded and kept queued (design.md §8) and git
+ * zadig explain works. Why goes to zadig.token_error, at its place. */
+static void unreadable(const char *want_tail)
+{
+	struct zh_config *c = NULL;
+	struct zh_config_diag d;
+	struct zh_error e = {0};
+	char want[512], *tok = NULL;
+
+	snprintf(want, sizeof(want), "%s/c.yaml:3:15: %s", dir, want_tail);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
+	assert_non_null(c);
+	assert_int_equal(d.len, 0);
+	assert_null(c->zadig.token);
+	assert_non_null(c->zadig.token_error);
+	assert_string_equal(c->zadig.token_error, want);
+	/* asked for the token, it reads the file again: same answer */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(zh_config_token(&tok, c, &e), ZH_ECONFIG);
+	assert_null(tok);
+	assert_string_equal(e.msg, want);
+	zh_config_free(c);
+	zh_config_diag_dispose(&d);
+}
+
 static void token_file_unreadable(void **state)
 {
-	struct zh_config *c;
+	char path[256];
+
+	(void)state;
+	write_file("c.yaml",
+		   "zadig:\n  url: http://z\n  token_file: /nonexistent/tk\n",
+		   0644);
+	unreadable("cannot read token file '/nonexistent/tk': "
+		   "No such file or directory");
+
+	write_file("empty", "\n  \n", 0600);
+	write_file("c.yaml", "zadig:\n  url: http://z\n  token_file: empty\n",
+		   0644);
+	unreadable("token file 'empty' is empty");
+
+	write_file("two", "abc\ndef\n", 0600);
+	write_file("c.yaml", "zadig:\n  url: http://z\n  token_file: two\n",
+		   0644);
+	unreadable("token file 'two' must hold the token on one "
+		   "line");
+
+	/* a directory opens (as root too) but is no token */
+	snprintf(path, sizeof(path), "%s/tokdir", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	write_file("c.yaml", "zadig:\n  url: http://z\n  token_file: tokdir\n",
+		   0644);
+	unreadable("token file 'tokdir' is not a regular file");
+	assert_int_equal(rmdir(path), 0);
+}
+
+/* Once the file is fixed, zh_config_token reads it: the programs that
+ * loaded the configuration before (the receiver, a poller) deliver
+ * without a reload. */
+static void token_file_fixed_later(void **state)
+{
+	struct zh_config *c = NULL;
+	struct zh_config_diag d;
+	struct zh_error e = {0};
+	char *tok = NULL;
+
+	(void)state;
+	write_file("c.yaml", "zadig:\n  url: http://z\n  token_file: token\n",
+		   0644);
+	write_file("token", "", 0600);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
+	assert_non_null(c->zadig.token_error);
+	write_file("token", TOKEN "\n", 0600);
+	assert_int_equal(zh_config_token(&tok, c, &e), 0);
+	assert_string_equal(tok, TOKEN);
+	free(tok);
+	zh_config_free(c);
+	zh_config_diag_dispose(&d);
+
+	/* a token read at load is that one */
+	write_file("c.yaml", "zadig:\n  url: http://z\n  token: t0k\n", 0644);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
+	assert_null(c->zadig.token_error);
+	assert_int_equal(zh_config_token(&tok, c, &e), 0);
+	assert_string_equal(tok, "t0k");
+	free(tok);
+	zh_config_free(c);
+	zh_config_diag_dispose(&d);
+}
+
+/* With other errors the file fails anyway: the token file's problem is
+ * listed with them (git zadig config check shows every error). */
+static void token_file_with_other_errors(void **state)
+{
+	struct zh_config *c = NULL;
 	struct zh_config_diag d;
 	struct zh_error e = {0};
 	char want[512];
 
 	(void)state;
 	write_file("c.yaml",
-		   "zadig:\n  url: http://z\n  token_file: /nonexistent/tk\n",
+		   "zadig:\n  url: http://z\n  token_file: /nonexistent/tk\n"
+		   "  tokn: x\n",
 		   0644);
 	assert_int_equal(load(&c, &d, &e, "c.yaml"), ZH_ECONFIG);
+	assert_null(c);
+	assert_int_equal(d.len, 2);
 	snprintf(want, sizeof(want),
 		 "%s/c.yaml:3:15: cannot read token file '/nonexistent/tk': "
 		 "No such file or directory",
 		 dir);
+	assert_string_equal(d.msgs[0], want);
 	assert_string_equal(e.msg, want);
-	assert_int_equal(d.len, 1);
-	zh_config_diag_dispose(&d);
-
-	write_file("empty", "\n  \n", 0600);
-	write_file("c.yaml", "zadig:\n  url: http://z\n  token_file: empty\n",
-		   0644);
-	assert_int_equal(load(&c, &d, &e, "c.yaml"), ZH_ECONFIG);
-	snprintf(want, sizeof(want),
-		 "%s/c.yaml:3:15: token file 'empty' is empty", dir);
-	assert_string_equal(e.msg, want);
-	zh_config_diag_dispose(&d);
-
-	write_file("two", "abc\ndef\n", 0600);
-	write_file("c.yaml", "zadig:\n  url: http://z\n  token_file: two\n",
-		   0644);
-	assert_int_equal(load(&c, &d, &e, "c.yaml"), ZH_ECONFIG);
-	snprintf(want, sizeof(want),
-		 "%s/c.yaml:3:15: token file 'two' must hold the token on one "
-		 "line",
-		 dir);
-	assert_string_equal(e.msg, want);
+	assert_non_null(strstr(d.msgs[1], "unknown key 'tokn'"));
 	zh_config_diag_dispose(&d);
 }
 
@@ -188,10 +266,10 @@ static void token_file_unreadable(void **state)
  * file" check. SIGALRM ends the test if it blocks again. */
 static void token_file_fifo(void **state)
 {
-	struct zh_config *c;
+	struct zh_config *c = NULL;
 	struct zh_config_diag d;
 	struct zh_error e = {0};
-	char path[256], want[512];
+	char path[256], want[512], *tok = NULL;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/fifo", dir);
@@ -200,13 +278,16 @@ static void token_file_fifo(void **state)
 	write_file("c.yaml", "zadig:\n  url: http://z\n  token_file: fifo\n",
 		   0644);
 	alarm(10);
-	assert_int_equal(load(&c, &d, &e, "c.yaml"), ZH_ECONFIG);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
+	assert_int_equal(zh_config_token(&tok, c, &e), ZH_ECONFIG);
 	alarm(0);
 	snprintf(want, sizeof(want),
 		 "%s/c.yaml:3:15: token file 'fifo' is not a regular file",
 		 dir);
+	assert_string_equal(c->zadig.token_error, want);
 	assert_string_equal(e.msg, want);
-	assert_int_equal(d.len, 1);
+	assert_int_equal(d.len, 0);
+	zh_config_free(c);
 	zh_config_diag_dispose(&d);
 }
 
@@ -298,8 +379,9 @@ static void names_from_env(void **state)
 	    "    workflow: {name: w, env: e}\n"
 	    "  - name: 'r${ZH_TEST_OTHER}'\n"
 	    "    workflow: {name: w, env: e}\n",
-	    "zadig: {url: http://z, token_file: 'r${ZH_TEST_OTHER}'}\n",
 	};
+	const char *tf = "zadig: {url: http://z, token_file: "
+			 "'r${ZH_TEST_OTHER}'}\n";
 	const char *cb = "zadig: {url: http://z, token: t}\n"
 			 "rules:\n  - name: 'r${ZH_TEST_OTHER}'\n"
 			 "    workflow: {name: w, env: e, callback: true}\n";
@@ -319,6 +401,23 @@ static void names_from_env(void **state)
 		assert_non_null(strstr(e.msg, "'r${ZH_TEST_OTHER}'"));
 		zh_config_diag_dispose(&d);
 	}
+	/* a token file that cannot be read: quoted as written, at load and
+	 * when read again */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(zh_config_parse(&c, "t.yaml", tf, strlen(tf), &d, &e),
+			 0);
+	assert_non_null(c->zadig.token_error);
+	assert_null(strstr(c->zadig.token_error, TOKEN));
+	assert_non_null(strstr(c->zadig.token_error, "'r${ZH_TEST_OTHER}'"));
+	{
+		char *tok = NULL;
+
+		assert_int_equal(zh_config_token(&tok, c, &e), ZH_ECONFIG);
+		no_leak(&d, &e);
+		assert_non_null(strstr(e.msg, "'r${ZH_TEST_OTHER}'"));
+	}
+	zh_config_free(c);
+	zh_config_diag_dispose(&d);
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(zh_config_parse(&c, "t.yaml", cb, strlen(cb), &d, &e),
 			 0);
@@ -339,6 +438,8 @@ int main(void)
 	    cmocka_unit_test(relative_paths),
 	    cmocka_unit_test(token_file_mode_warning),
 	    cmocka_unit_test(token_file_unreadable),
+	    cmocka_unit_test(token_file_fixed_later),
+	    cmocka_unit_test(token_file_with_other_errors),
 	    cmocka_unit_test(token_file_fifo),
 	    cmocka_unit_test(token_never_in_messages),
 	    cmocka_unit_test(names_from_env),
