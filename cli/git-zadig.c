@@ -82,6 +82,10 @@ int zh_cli_load_config(struct zh_config **out, const struct zh_cli_opts *o,
 	rc = zh_config_load(out, path, &diag, err);
 	/* one error is the error; several are listed, then counted */
 	print_diag(&diag, rc < 0 && diag.len > 1);
+	/* every request will fail: said once here, each failure says how */
+	if (rc == 0 && (*out)->zadig.ca_error)
+		fprintf(stderr, "%s: warning: %s\n", PROG,
+			(*out)->zadig.ca_error);
 	if (rc < 0 && diag.len > 1)
 		zh_error_set(err, rc, "%zu errors in '%s'", diag.len, path);
 	else if (rc < 0 && diag.len == 1)
@@ -108,13 +112,18 @@ static int cmd_config(struct zh_cli_opts *o, struct zh_error *err)
 	if (rc < 0)
 		return rc;
 	rc = zh_config_load(&cfg, path, &diag, err);
-	if (rc == 0 && cfg->zadig.token_error) {
+	if (rc == 0 && (cfg->zadig.token_error || cfg->zadig.ca_error)) {
 		/* the programs load it (a push is kept queued until the
-		 * token can be read), but nothing can be sent as it is */
+		 * files can be read), but nothing can be sent as it is */
+		size_t n = 0;
+
 		print_diag(&diag, false);
-		printf("%s\n", cfg->zadig.token_error);
-		rc = zh_error_set(err, ZH_ECONFIG,
-				  "'%s' is not valid (1 error)", path);
+		if (cfg->zadig.token_error && ++n)
+			printf("%s\n", cfg->zadig.token_error);
+		if (cfg->zadig.ca_error && ++n)
+			printf("%s\n", cfg->zadig.ca_error);
+		rc = zh_error_set(err, ZH_ECONFIG, "'%s' is not valid (%zu %s)",
+				  path, n, n > 1 ? "errors" : "error");
 	} else if (rc == 0) {
 		print_diag(&diag, false);
 		printf("ok\n");

@@ -57,9 +57,10 @@ struct ctx {
 	const char *base_dir; /* for a relative token_file; NULL: cwd */
 	yaml_document_t *doc;
 	struct msgs errs, warns;
-	/* why token_file cannot be read: an error only when errs has one
-	 * (zh_config_diag lists every error), else zadig.token_error */
-	struct msgs tok;
+	/* why token_file (tok), ca_file (ca) cannot be read: errors only
+	 * when errs has one (zh_config_diag lists every error), else
+	 * zadig.token_error, zadig.ca_error */
+	struct msgs tok, ca;
 	size_t seq;
 	long budget;
 	bool nomem, too_complex;
@@ -1661,11 +1662,40 @@ static void load_token(struct ctx *x, const char *file, const char *raw,
 		x->nomem = true;
 }
 
+/* ca_file at m, written raw: whether libcurl will be able to load it.
+ * Opened and looked at only (O_NONBLOCK: a FIFO is not waited for). A
+ * problem goes to x->ca. */
+static void check_ca(struct ctx *x, const char *file, const char *raw,
+		     const yaml_mark_t *m)
+{
+	char *path = in_dir(x->base_dir, file);
+	struct stat st;
+	int fd;
+
+	if (!path) {
+		x->nomem = true;
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	free(path);
+	if (fd < 0)
+		report_to(x, &x->ca, m, "cannot read zadig.ca_file '%s': %s",
+			  raw, strerror(errno));
+	else if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		report_to(x, &x->ca, m,
+			  "zadig.ca_file '%s' is not a regular file", raw);
+	else if (st.st_size == 0)
+		report_to(x, &x->ca, m, "zadig.ca_file '%s' is empty", raw);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
 {
 	struct zh_config *c = x->cfg;
 	size_t iz = key_index("zadig"), it = key_index("zadig.token");
 	size_t itf = key_index("zadig.token_file");
+	const yaml_node_t *ca = f->val[key_index("zadig.ca_file")];
 	size_t i;
 
 	if (!f->val[iz]) {
@@ -1696,6 +1726,8 @@ static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
 		load_token(x, c->zadig.token_file, sval(f->val[itf]),
 			   &f->val[itf]->start_mark);
 	}
+	if (ca && c->zadig.ca_file && *c->zadig.ca_file)
+		check_ca(x, c->zadig.ca_file, sval(ca), &ca->start_mark);
 	if (c->poll.max_interval_ms < c->poll.interval_ms) {
 		const yaml_node_t *at = f->val[key_index("poll.max_interval")];
 
@@ -1782,6 +1814,7 @@ static void redact_scope(struct ctx *x, const char *scope, char *base)
 			redact(x, &x->errs, s);
 			redact(x, &x->warns, s);
 			redact(x, &x->tok, s);
+			redact(x, &x->ca, s);
 		}
 		if (k->type != ZH_KT_LIST)
 			continue;
@@ -2273,6 +2306,7 @@ out:
 	free(top);
 	free(x.names);
 	take_deferred(&x, &x.tok, x.cfg ? &x.cfg->zadig.token_error : NULL);
+	take_deferred(&x, &x.ca, x.cfg ? &x.cfg->zadig.ca_error : NULL);
 	if (x.nomem) {
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 	} else if (x.errs.len) {
@@ -2300,6 +2334,7 @@ out:
 	msgs_dispose(&x.errs);
 	msgs_dispose(&x.warns);
 	msgs_dispose(&x.tok);
+	msgs_dispose(&x.ca);
 	if (rc)
 		zh_config_free(x.cfg);
 	else
@@ -2506,6 +2541,7 @@ void zh_config_free(struct zh_config *c)
 		return;
 	free_scope("", (char *)c);
 	free(c->zadig.token_error);
+	free(c->zadig.ca_error);
 	free(c->token_src.path);
 	free(c->token_src.name);
 	free(c->token_src.raw);

@@ -80,6 +80,11 @@ struct zh_config {
 		char *token_error;
 		int64_t timeout_ms;      /* default 10s */
 		char *ca_file;
+		/* "FILE:LINE:COL: cannot read zadig.ca_file ..." when ca_file
+		 * cannot be read, else NULL: as token_error, not an error of
+		 * the configuration (every request fails, and is retried,
+		 * until it can be read); programs warn */
+		char *ca_error;
 		bool insecure_skip_tls_verify;
 	} zadig;
 	/* Where token_file was named, for zh_config_token; set with
@@ -132,7 +137,8 @@ void zh_config_diag_dispose(struct zh_config_diag *d);
 
 /* Read and validate a file. On success *out is set (free with
  * zh_config_free) and returns 0; diag may still hold warnings, and
- * zadig.token_error say that the token file cannot be read. On failure
+ * zadig.token_error and zadig.ca_error say that a file it names cannot
+ * be read. On failure
  * returns ZH_ECONFIG, diag holds every error found (not only the first)
  * and err the first one. diag may be NULL. */
 int zh_config_load(struct zh_config **out, const char *path,

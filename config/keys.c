@@ -50,7 +50,8 @@ const struct zh_config_key zh_config_keys[] = {
      .type = ZH_KT_STRING,
      .off = TOP(zadig.ca_file),
      .doc = "CA bundle to verify Zadig's TLS certificate with (relative "
-	    "to the config file)"},
+	    "to the config file); one that cannot be read is an error of "
+	    "`git zadig config check`, a warning of the programs"},
     {.path = "zadig.insecure_skip_tls_verify",
      .type = ZH_KT_BOOL,
      .def = "false",

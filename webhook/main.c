@@ -149,6 +149,12 @@ static int load(struct zh_config **out, const char *path, const char *prefix)
 			     "events are accepted and their triggers stay "
 			     "queued until it can be read\n",
 			cfg->zadig.token_error);
+	if (cfg->zadig.ca_error)
+		fprintf(stderr,
+			PROG ": warning: %s; every request to zadig fails, "
+			     "and triggers stay queued, until it can be "
+			     "read\n",
+			cfg->zadig.ca_error);
 	/* an empty secret or token would let an empty header in */
 	if (!cfg->webhook.secret || !*cfg->webhook.secret) {
 		fprintf(stderr,

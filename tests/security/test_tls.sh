@@ -129,6 +129,31 @@ check "hook, ca_file added: the first sync delivered it over TLS" \
 	test "$(ctl GET tasks | grep -c '"workflow": "wf-dev"')" = 2
 check "hook, ca_file added: well under zadig.timeout" \
 	test $(($(date +%s) - start)) -lt 30
+
+# a ca_file that cannot be read (the audit: config check said "ok", then
+# every request failed): config check names it at its place, exit 2; the
+# programs load, warn and keep the push queued until it can be read
+cfg "$T/noca.yaml" "  ca_file: noca.pem"
+WHY="$T/noca.yaml:5:12: cannot read zadig.ca_file 'noca.pem': No such file or directory"
+run git zadig config check "$T/noca.yaml"
+expect "missing ca_file: config check reports it" 2 "^$WHY$" \
+	"is not valid \(1 error\)"
+run git zadig --config "$T/noca.yaml" show wf-dev 1
+expect "missing ca_file: a verb warns at load, then fails" 1 "" \
+	"^git-zadig: warning: $WHY$"
+check "missing ca_file: ... with the CA's error" \
+	grep -q "^git-zadig: error: cannot load the CA certificates of zadig.ca_file '$T/noca.pem'" "$T/err"
+new_repo noca "$T/noca.yaml"
+n1=$(in_count)
+hrun git -C "$T/noca" push origin main
+expect "hook, missing ca_file: the push succeeds, queued with the reason" 0 "" \
+	"^remote: zadig: dev: queued, cannot load the CA certificates of zadig.ca_file '$T/noca.pem'.*; will retry"
+check "hook, missing ca_file: nothing reached zadig" test "$(in_count)" = "$n1"
+cp "$T/zadig.pem" "$T/noca.pem"
+run git zadig config check "$T/noca.yaml"
+expect "ca_file there now: config check" 0 "^ok$"
+run_in "$T/noca.git" git zadig sync
+expect "ca_file there now: git zadig sync delivers the push" 0 "^delivered 1 trigger"
 fake_stop
 TIMEOUT=3s
 

@@ -96,6 +96,9 @@ static void example_loads(void **state)
 		fail_msg("%s", e.msg);
 	}
 	assert_int_equal(d.nwarnings, 0);
+	/* no file it names is missing: git zadig config check says ok */
+	assert_null(c->zadig.token_error);
+	assert_null(c->zadig.ca_error);
 	assert_string_equal(c->zadig.token, "value-of-env");
 	assert_int_equal(c->nrules, 3);
 	assert_int_equal(c->webhook.nrepos, 2);

@@ -29,8 +29,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	static const char *const files[] = {
-	    "token", "open-token", "empty", "two", "tokfile", "c.yaml", "fifo"};
+	static const char *const files[] = {"token", "open-token", "empty",
+					    "two",   "tokfile",	   "c.yaml",
+					    "fifo",  "ca.pem"};
 	char path[256];
 	size_t i;
 
@@ -115,6 +116,69 @@ static void relative_paths(void **state)
 	assert_string_equal(c->webhook.repos[0].path, want);
 	assert_string_equal(c->webhook.repos[1].path, "/srv/b.git");
 	zh_config_free(c);
+	zh_config_diag_dispose(&d);
+}
+
+/* The audit: a zadig.ca_file that cannot be read passed config check,
+ * then every request failed ("cannot load the CA certificates") and
+ * pushes stayed queued for ever. It is found at load, at its place, in
+ * zadig.ca_error: not an error of the programs (a push is still recorded
+ * and kept queued), but one of git zadig config check. */
+static void ca_file_unreadable(void **state)
+{
+	static const struct {
+		const char *name, *content, *why;
+	} cases[] = {
+	    {"/nonexistent/ca.pem", NULL,
+	     "cannot read zadig.ca_file '/nonexistent/ca.pem': No such file "
+	     "or directory"},
+	    {"empty", "", "zadig.ca_file 'empty' is empty"},
+	    {".", NULL, "zadig.ca_file '.' is not a regular file"},
+	};
+	struct zh_config *c = NULL;
+	struct zh_config_diag d;
+	struct zh_error e = {0};
+	char text[256], want[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].content)
+			write_file(cases[i].name, cases[i].content, 0644);
+		snprintf(text, sizeof(text),
+			 "zadig:\n  url: https://z\n  token: t\n"
+			 "  ca_file: %s\n",
+			 cases[i].name);
+		write_file("c.yaml", text, 0644);
+		assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
+		snprintf(want, sizeof(want), "%s/c.yaml:4:12: %s", dir,
+			 cases[i].why);
+		assert_non_null(c->zadig.ca_error);
+		assert_string_equal(c->zadig.ca_error, want);
+		assert_int_equal(d.len, 0);
+		zh_config_free(c);
+		zh_config_diag_dispose(&d);
+	}
+
+	/* readable, from the file's directory: no error */
+	write_file("ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
+	write_file("c.yaml",
+		   "zadig:\n  url: https://z\n  token: t\n  ca_file: ca.pem\n",
+		   0644);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
+	assert_null(c->zadig.ca_error);
+	zh_config_free(c);
+	zh_config_diag_dispose(&d);
+
+	/* among the errors of a file that does not load anyway */
+	write_file("c.yaml",
+		   "zadig:\n  url: https://z\n  token: t\n"
+		   "  ca_file: /nonexistent/ca.pem\n  tokn: x\n",
+		   0644);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), ZH_ECONFIG);
+	assert_int_equal(d.len, 2);
+	assert_non_null(strstr(d.msgs[0], "c.yaml:4:12: cannot read "
+					  "zadig.ca_file"));
 	zh_config_diag_dispose(&d);
 }
 
@@ -436,6 +500,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(token_file_read_and_trimmed),
 	    cmocka_unit_test(relative_paths),
+	    cmocka_unit_test(ca_file_unreadable),
 	    cmocka_unit_test(token_file_mode_warning),
 	    cmocka_unit_test(token_file_unreadable),
 	    cmocka_unit_test(token_file_fixed_later),
