@@ -1319,6 +1319,7 @@ static void check_rule(struct ctx *x, struct frame *f, const yaml_node_t *n)
 	size_t iw = key_index("rules[].workflow");
 	size_t ic = key_index("rules[].custom_workflow");
 	size_t in = key_index("rules[].name");
+	unsigned events = r->events ? r->events : ZH_EVENT_PUSH;
 	char label[PATH_MAX_LEN + 16];
 	size_t i;
 
@@ -1326,6 +1327,18 @@ static void check_rule(struct ctx *x, struct frame *f, const yaml_node_t *n)
 	r->col = (int)n->start_mark.column + 1;
 	r->custom = f->val[ic] != NULL;
 	rule_label(f, label, sizeof(label));
+	/* the mapping reads tags for tag events only, and branches for
+	 * pushes and merge requests (their target branch) only */
+	if (r->tags.len && !(events & ZH_EVENT_TAG))
+		warn(x, &f->key[key_index("rules[].tags")]->start_mark,
+		     "%s: tags has no effect: events does not include tag",
+		     label);
+	if (r->branches.len &&
+	    !(events & (ZH_EVENT_PUSH | ZH_EVENT_MERGE_REQUEST)))
+		warn(x, &f->key[key_index("rules[].branches")]->start_mark,
+		     "%s: branches has no effect: events does not include "
+		     "push or merge_request",
+		     label);
 	if (f->val[iw] && f->val[ic])
 		report(x, &f->key[ic]->start_mark,
 		       "%s has both 'workflow' and 'custom_workflow'; use one",

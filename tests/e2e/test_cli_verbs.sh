@@ -199,4 +199,19 @@ GITLAB_WEBHOOK_SECRET=s ZADIG_NOTIFY_TOKEN=n WEBHOOK_SIGNING_KEY=whsec_MfKQ9r8GK
 	run git zadig config check "$ZH_SOURCE_DIR/config.example.yaml"
 expect "config check of the example (env set)" 0 "^ok$"
 
+# a filter the rule's events never use: a warning at its place (tags had
+# no effect, and the rule fired on every branch push)
+cat >"$T/noop.yaml" <<'YAML'
+zadig:
+  url: https://zadig.example.com
+  token: t
+rules:
+  - name: rel
+    tags: ["v*"]
+    workflow: { name: w, env: dev }
+YAML
+run git zadig config check "$T/noop.yaml"
+expect "config check: tags without the tag event is a warning" 0 "^ok$" \
+	"^git-zadig: warning: $T/noop.yaml:6:5: rule 'rel': tags has no effect: events does not include tag$"
+
 finish

@@ -914,6 +914,54 @@ static void callback_warning(void **state)
 	done(&r);
 }
 
+/* The audit: tags on a rule whose events leave out tag had no effect
+ * (the rule fired on every matching branch push, whatever the tags), and
+ * nothing said so; nor for branches on a rule of tag events only.
+ * (Merge requests match branches against the target branch: meaningful
+ * there.) A warning at the key. */
+static void filter_without_its_event(void **state)
+{
+	static const struct {
+		const char *rule, *warning;
+	} cases[] = {
+	    {"    tags: ['v*']\n",
+	     "t.yaml:6:5: rule 'a': tags has no effect: events does not "
+	     "include tag"},
+	    {"    events: [push, merge_request]\n    tags: ['v*']\n",
+	     "t.yaml:7:5: rule 'a': tags has no effect: events does not "
+	     "include tag"},
+	    {"    branches: [main]\n    events: tag\n",
+	     "t.yaml:6:5: rule 'a': branches has no effect: events does not "
+	     "include push or merge_request"},
+	    {"    tags: ['v*']\n    events: [tag]\n", NULL},
+	    {"    tags: ['v*']\n    events: [push, tag]\n    branches: [m]\n",
+	     NULL},
+	    {"    branches: [main]\n    events: [merge_request]\n", NULL},
+	    {"    branches: [main]\n    events: [tag, merge_request]\n"
+	     "    tags: ['v*']\n",
+	     NULL},
+	    {"    branches: [main]\n", NULL},
+	    {"    tags: []\n", NULL},
+	};
+	char text[512];
+	struct res r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), ZADIG "rules:\n  - name: a\n%s" WF,
+			 cases[i].rule);
+		ok(&r, text);
+		if (cases[i].warning) {
+			assert_int_equal(r.d.nwarnings, 1);
+			assert_string_equal(r.d.warnings[0], cases[i].warning);
+		} else {
+			assert_int_equal(r.d.nwarnings, 0);
+		}
+		done(&r);
+	}
+}
+
 /* Every error of one file, each at its place, sorted by position. */
 static void all_errors_reported(void **state)
 {
@@ -1205,6 +1253,7 @@ int main(void)
 	    cmocka_unit_test(deep_nesting),
 	    cmocka_unit_test(alias_positions),
 	    cmocka_unit_test(load_missing_file),
+	    cmocka_unit_test(filter_without_its_event),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
