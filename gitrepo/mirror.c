@@ -163,6 +163,8 @@ static int mkdirs_inside(const char *state_dir, const char *base,
 	char *tmp, *p;
 	int rc = 0;
 
+	if (strcmp(dir, base) == 0) /* a project of one segment */
+		return 0;
 	if (strncmp(dir, base, n) != 0 || dir[n] != '/')
 		return zh_error_set(err, ZH_EINVALID,
 				    "mirror '%s' is not below '%s'", dir, base);
