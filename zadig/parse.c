@@ -196,8 +196,19 @@ void zh_zadig_clean(char *dst, size_t n, const char *s, size_t len, size_t max)
 		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
 			len--;
 	}
-	for (i = 0; i < len && k + 1 < n; i++)
-		dst[k++] = iscntrl((unsigned char)s[i]) ? ' ' : s[i];
+	for (i = 0; i < len && k + 1 < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		/* a C1 control (U+0080-U+009F) is one too: U+009B is the
+		 * CSI of terminals that take 8-bit controls */
+		if (c == 0xc2 && i + 1 < len &&
+		    ((unsigned char)s[i + 1] & 0xe0) == 0x80) {
+			dst[k++] = ' ';
+			i++;
+			continue;
+		}
+		dst[k++] = iscntrl(c) ? ' ' : s[i];
+	}
 	while (k > 0 && is_space(dst[k - 1]))
 		k--;
 	dst[k] = '\0';

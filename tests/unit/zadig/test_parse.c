@@ -309,6 +309,22 @@ static void control_characters(void **state)
 	zh_zadig_task_dispose(&t);
 }
 
+/* C1 controls (U+0080-U+009F; U+009B is a CSI some terminals obey) are
+ * controls too; other characters of two bytes stay. */
+static void c1_controls(void **state)
+{
+	char out[64];
+	const char *in = "a\xc2\x9b"
+			 "2Jb\xc2\x85"
+			 "c\xc2\xa0"
+			 "d\xc3\xa9";
+
+	(void)state;
+	zh_zadig_clean(out, sizeof(out), in, strlen(in), 60);
+	assert_string_equal(out, "a 2Jb c\xc2\xa0"
+				 "d\xc3\xa9");
+}
+
 static void task_fits_create(void **state)
 {
 	static const char req[] =
@@ -445,6 +461,7 @@ int main(void)
 	    cmocka_unit_test(product_detail),
 	    cmocka_unit_test(custom_detail),
 	    cmocka_unit_test(control_characters),
+	    cmocka_unit_test(c1_controls),
 	    cmocka_unit_test(task_fits_create),
 	    cmocka_unit_test(status_final),
 	    cmocka_unit_test(unfinished_comment),
