@@ -24,14 +24,15 @@
 #define DRAIN_MS 10000
 
 static const char usage[] =
-    "usage: zadig-webhook --config FILE [--listen HOST:PORT] "
+    "usage: zadig-webhook [--config FILE] [--listen HOST:PORT] "
     "[--port-file FILE]\n"
     "\n"
     "The GitLab webhook receiver of zadig-hook: stores each push, tag\n"
     "push and merge request event, triggers the matching Zadig workflows,\n"
     "polls their status and writes it onto the commits as git notes.\n"
     "\n"
-    "  --config FILE     the configuration (YAML; also $ZADIG_HOOK_CONFIG)\n"
+    "  --config FILE     the configuration (YAML; else $ZADIG_HOOK_CONFIG,\n"
+    "                    else /etc/zadig-hook/config.yaml)\n"
     "  --listen ADDR     listen here instead of webhook.listen (port 0:\n"
     "                    any free port)\n"
     "  --port-file FILE  write the port listened on to FILE once ready\n"
@@ -235,6 +236,7 @@ int main(int argc, char **argv)
 	struct zh_webhook w;
 	struct zh_config *cfg = NULL;
 	struct zh_error err = {0};
+	char *located = NULL;
 	sigset_t set;
 	char addr[128];
 	int i, port = 0, rc, code = 0, sig, busy;
@@ -269,12 +271,17 @@ int main(int argc, char **argv)
 			die_usage("unknown argument '%s'", a);
 		}
 	}
-	if (!config)
-		config = getenv("ZADIG_HOOK_CONFIG");
-	if (!config || !*config)
-		die_usage("no configuration: use --config FILE");
-	if (load(&cfg, config, "error: ") < 0)
+	/* --config, $ZADIG_HOOK_CONFIG, /etc/zadig-hook/config.yaml (no
+	 * repository's git config here) */
+	if (zh_config_locate(&located, config, NULL, &err) < 0) {
+		fprintf(stderr, "zadig-webhook: error: %s\n", err.msg);
 		return 2;
+	}
+	config = located;
+	if (load(&cfg, config, "error: ") < 0) {
+		free(located);
+		return 2;
+	}
 
 	/* every thread would get a malloc arena of its own, each keeping
 	 * its high-water mark; four for the eight that allocate (two HTTP
@@ -300,6 +307,7 @@ int main(int argc, char **argv)
 
 		if (!sd) {
 			fputs(PROG ": error: out of memory\n", stderr);
+			free(located);
 			return 1;
 		}
 		w.state_dir = sd;
@@ -375,6 +383,7 @@ out:
 	pthread_cond_destroy(&w.wake);
 	pthread_mutex_destroy(&w.mirror_lock);
 	pthread_mutex_destroy(&w.lock);
+	free(located);
 	if (code == 0)
 		zh_wh_log("stopped");
 	return code;

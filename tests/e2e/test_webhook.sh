@@ -143,6 +143,12 @@ run zadig-webhook --frobnicate
 expect "unknown option: exit 2" 2 "" "^zadig-webhook: error: unknown argument '--frobnicate'"
 run zadig-webhook --config "$T/nope.yaml"
 expect "missing config: exit 2" 2 "" "^zadig-webhook: .*nope.yaml"
+# no --config, no $ZADIG_HOOK_CONFIG: /etc/zadig-hook/config.yaml, as for
+# the other programs (design §3); the error names where it looked
+if [ ! -e /etc/zadig-hook/config.yaml ]; then
+	ZADIG_HOOK_CONFIG= run zadig-webhook --listen 127.0.0.1:0
+	expect "no config anywhere: exit 2, /etc named" 2 "" "/etc/zadig-hook/config\.yaml"
+fi
 printf 'zadig:\n  url: ftp://x\n  token: t\nwebhook:\n  bogus: 1\n' >"$T/bad.yaml"
 run zadig-webhook --config "$T/bad.yaml"
 expect "bad config: every error, exit 2" 2 "" "bad.yaml:2:.*"
