@@ -18,7 +18,9 @@ usage: ./install.sh [--prefix DIR] [--build-dir DIR] [--no-deps] [--no-install]
 
 Installs the Debian packages zadig-hook needs (as root, with apt-get),
 configures and builds it with CMake into the build directory, and installs
-zadig-hook, zadig-webhook and git-zadig into PREFIX/bin.
+zadig-hook, zadig-webhook and git-zadig into PREFIX/bin (git-zadig-full
+and the test fake-zadig into PREFIX/libexec/zadig-hook, the git-zadig man
+page into PREFIX/share/man/man1).
 
   --prefix DIR      install below DIR (default: \$PREFIX or /usr/local)
   --build-dir DIR   build directory (default: \$BUILD_DIR or ./build)

@@ -87,9 +87,12 @@ run git zadig approve approval-flow 5 deploy --comment -h
 expect "--comment -h is the comment" 0 "approved stage 'deploy' of approval-flow #5"
 fake_ctl GET requests >"$T/requests.json"
 check "--comment -h: the comment sent is -h" grep -q '\\"comment\\": *\\"-h\\"' "$T/requests.json"
-run git zadig trigger --rule -h --dry-run
+# (in a repository of the test's own, not wherever ctest runs)
+git init -q "$T/opts"
+git -C "$T/opts" commit -q --allow-empty -m opts
+run_in "$T/opts" git zadig trigger --rule -h --dry-run
 expect "--rule -h is the rule's name" 2 "" "'-h'"
-run git zadig explain --ref --help
+run_in "$T/opts" git zadig explain --ref --help
 expect "--ref --help is the ref" 0 "^refs/heads/--help at "
 run git zadig show --config --version wf-dev 1
 expect "--config --version is the file" 2 "" "'--version'"
