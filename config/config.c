@@ -1346,6 +1346,7 @@ static void check_rule(struct ctx *x, struct frame *f, const yaml_node_t *n)
 	else if (!f->val[iw] && !f->val[ic])
 		report(x, &n->start_mark,
 		       "%s needs 'workflow' or 'custom_workflow'", label);
+
 	if (!r->name)
 		return;
 	if (!*r->name) {
@@ -1703,6 +1704,28 @@ static void check_ca(struct ctx *x, const char *file, const char *raw,
 		close(fd);
 }
 
+/* A webhook section is the receiver's: without GitLab's secret (or with
+ * an empty one, or an empty zadig_token) it would refuse to start, or let
+ * an empty header in; config check says so too. */
+static void check_receiver(struct ctx *x, struct frame *f)
+{
+	const yaml_node_t *w = f->val[key_index("webhook")];
+	const yaml_node_t *s = f->val[key_index("webhook.secret")];
+	const yaml_node_t *zt = f->val[key_index("webhook.zadig_token")];
+	const struct zh_config *c = x->cfg;
+
+	if (!w || x->errs.len) /* said once the rest holds */
+		return;
+	if (!c->webhook.secret || !*c->webhook.secret)
+		report(x, s ? &s->start_mark : &w->start_mark,
+		       "webhook.secret is required (GitLab's secret token) and "
+		       "may not be empty");
+	if (zt && c->webhook.zadig_token && !*c->webhook.zadig_token)
+		report(x, &zt->start_mark,
+		       "webhook.zadig_token is empty (leave it out to turn "
+		       "/webhook/zadig off)");
+}
+
 static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
 {
 	struct zh_config *c = x->cfg;
@@ -1776,6 +1799,28 @@ static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
 		     "rule '%s' asks for a callback but webhook.public_url "
 		     "or webhook.secret is not set; no callback is sent",
 		     raw);
+	}
+	check_receiver(x, f);
+	/* Zadig's create needs targets or images: every push would say
+	 * so and nothing would ever be triggered. Said once the rest holds
+	 * (a targets key of the wrong type has said enough). */
+	for (i = 0; !x->errs.len && i < c->nrules; i++) {
+		const struct zh_rule *r = &c->rules[i];
+		yaml_mark_t m = {0, 0, 0};
+		size_t j;
+
+		if (r->custom || r->workflow.ntargets ||
+		    (r->workflow.release_images &&
+		     r->workflow.release_images->len))
+			continue;
+		m.line = (size_t)(r->line - 1);
+		m.column = (size_t)(r->col - 1);
+		for (j = 0; j < x->nnames; j++)
+			if (x->names[j].name == r->name)
+				report(x, &m,
+				       "rule '%s': workflow needs 'targets' or "
+				       "'release_images'",
+				       x->names[j].raw);
 	}
 }
 

@@ -211,10 +211,22 @@ zadig:
 rules:
   - name: rel
     tags: ["v*"]
-    workflow: { name: w, env: dev }
+    workflow: { name: w, env: dev, targets: [{ name: s, repos: [r] }] }
 YAML
 run git zadig config check "$T/noop.yaml"
 expect "config check: tags without the tag event is a warning" 0 "^ok$" \
 	"^git-zadig: warning: $T/noop.yaml:6:5: rule 'rel': tags has no effect: events does not include tag$"
+
+# what no program could run is an error of config check too: a product
+# workflow with nothing to build (every push said so), a receiver section
+# without GitLab's secret (the receiver refused to start)
+printf 'zadig: {url: "https://z", token: t}\nrules:\n  - name: a\n    workflow: {name: w, env: e}\n' >"$T/notargets.yaml"
+run git zadig config check "$T/notargets.yaml"
+expect "config check: a workflow without targets or release_images" 2 \
+	"^$T/notargets.yaml:3:5: rule 'a': workflow needs 'targets' or 'release_images'$"
+printf 'zadig: {url: "https://z", token: t}\nwebhook: {listen: "127.0.0.1:1"}\n' >"$T/nosecret.yaml"
+run git zadig config check "$T/nosecret.yaml"
+expect "config check: a webhook section without its secret" 2 \
+	"^$T/nosecret.yaml:2:10: webhook.secret is required"
 
 finish

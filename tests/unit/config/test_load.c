@@ -25,7 +25,9 @@
 	"zadig:\n"                                                             \
 	"  url: https://zadig.example.com\n"                                   \
 	"  token: " TOKEN "\n"
-#define WF "    workflow: {name: w, env: dev}\n"
+#define WF                                                                     \
+	"    workflow: {name: w, env: dev, targets: [{name: s, repos: "        \
+	"[r]}]}\n"
 
 struct res {
 	struct zh_config *c;
@@ -142,6 +144,7 @@ static void values(void **state)
 		     "poll: {interval: 1s, max_interval: 5m,"
 		     " give_up_after: 1h}\n"
 		     "webhook:\n"
+		     "  secret: s\n"
 		     "  listen: '[::1]:9000'\n"
 		     "  max_body: 512KiB\n"
 		     "  workers: 64\n"
@@ -417,7 +420,7 @@ static void env_expansion(void **state)
 		 "  token: x\n"
 		 "rules:\n  - name: a\n    branches: ['${ZH_TEST_EMPTY}main']\n"
 		 "    workflow: {name: '%s $HOME ${ ${1X} ${lower', "
-		 "env: e}\n",
+		 "env: e, targets: [{name: s, repos: [r]}]}\n",
 		 zh_buf_cstr(&b));
 	ok(&r, text);
 	assert_string_equal(r.c->zadig.url, "https://zadig.example.com:8443");
@@ -737,10 +740,10 @@ static void durations_and_sizes(void **state)
 	      "KiB, MiB, GiB, KB, MB or GB (e.g. 1MiB)");
 	fails(ZADIG "webhook: {max_body: 0}\n",
 	      "t.yaml:4:21: webhook.max_body must be positive, got '0'");
-	ok(&r, ZADIG "webhook: {max_body: 1MB}\n");
+	ok(&r, ZADIG "webhook: {secret: s, max_body: 1MB}\n");
 	assert_int_equal(r.c->webhook.max_body, 1000000);
 	done(&r);
-	ok(&r, ZADIG "webhook: {max_body: 2048}\n");
+	ok(&r, ZADIG "webhook: {secret: s, max_body: 2048}\n");
 	assert_int_equal(r.c->webhook.max_body, 2048);
 	done(&r);
 }
@@ -899,7 +902,8 @@ static void callback_warning(void **state)
 
 	(void)state;
 	ok(&r, ZADIG "rules:\n  - name: a\n"
-		     "    workflow: {name: w, env: e, callback: true}\n");
+		     "    workflow: {name: w, env: e, callback: true, targets: "
+		     "[{name: s, repos: [r]}]}\n");
 	assert_true(r.c->rules[0].workflow.callback);
 	assert_int_equal(r.d.nwarnings, 1);
 	assert_string_equal(r.d.warnings[0],
@@ -909,7 +913,8 @@ static void callback_warning(void **state)
 	done(&r);
 	ok(&r, ZADIG "webhook: {public_url: 'https://h', secret: s}\n"
 		     "rules:\n  - name: a\n"
-		     "    workflow: {name: w, env: e, callback: true}\n");
+		     "    workflow: {name: w, env: e, callback: true, targets: "
+		     "[{name: s, repos: [r]}]}\n");
 	assert_int_equal(r.d.nwarnings, 0);
 	done(&r);
 }
@@ -960,6 +965,35 @@ static void filter_without_its_event(void **state)
 		}
 		done(&r);
 	}
+}
+
+/* Configurations no program could run, said by config check too: a
+ * product workflow Zadig gets nothing to build from, a receiver section
+ * without GitLab's secret. */
+static void unrunnable(void **state)
+{
+	struct res r;
+
+	(void)state;
+	fails(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: e}\n",
+	      "t.yaml:5:5: rule 'a': workflow needs 'targets' or "
+	      "'release_images'");
+	fails(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: e, "
+		    "release_images: []}\n",
+	      "t.yaml:5:5: rule 'a': workflow needs 'targets' or "
+	      "'release_images'");
+	ok(&r, ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: e, "
+		     "release_images: [{image: i}]}\n");
+	done(&r);
+	fails(ZADIG "webhook: {listen: '127.0.0.1:8080'}\n",
+	      "t.yaml:4:10: webhook.secret is required (GitLab's secret token) "
+	      "and may not be empty");
+	fails(ZADIG "webhook: {secret: ''}\n",
+	      "t.yaml:4:19: webhook.secret is required (GitLab's secret token) "
+	      "and may not be empty");
+	fails(ZADIG "webhook: {secret: s, zadig_token: ''}\n",
+	      "t.yaml:4:35: webhook.zadig_token is empty (leave it out to turn "
+	      "/webhook/zadig off)");
 }
 
 /* Every error of one file, each at its place, sorted by position. */
@@ -1254,6 +1288,7 @@ int main(void)
 	    cmocka_unit_test(alias_positions),
 	    cmocka_unit_test(load_missing_file),
 	    cmocka_unit_test(filter_without_its_event),
+	    cmocka_unit_test(unrunnable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

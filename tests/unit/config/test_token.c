@@ -102,7 +102,8 @@ static void relative_paths(void **state)
 	write_file("c.yaml",
 		   "zadig:\n  url: http://z\n  token: t\n  ca_file: ca.pem\n"
 		   "state_dir: st\nhook:\n  repo_root: ../repos\n"
-		   "webhook:\n  repos:\n    - { project: a, path: a.git }\n"
+		   "webhook:\n  secret: s\n  repos:\n    - { project: a, path: "
+		   "a.git }\n"
 		   "    - { project: b, path: /srv/b.git }\n",
 		   0644);
 	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
@@ -385,7 +386,8 @@ static void token_never_in_messages(void **state)
 	    "rules:\n  - name: '${ZH_TEST_TOKEN} x'\n"
 	    "    repo: '${ZH_TEST_TOKEN}['\n"
 	    "    events: '${ZH_TEST_TOKEN}'\n"
-	    "    workflow: {name: w, env: e}\n"
+	    "    workflow: {name: w, env: e, targets: [{name: s, repos: "
+	    "[r]}]}\n"
 	    "  - name: '${ZH_TEST_TOKEN}'\n"
 	    "    custom_workflow: {project: p, name: n}\n"
 	    "  - name: '${ZH_TEST_TOKEN}'\n"
@@ -414,7 +416,8 @@ static void token_never_in_messages(void **state)
 	write_file("c.yaml",
 		   "zadig:\n  url: http://z\n  token_file: tokfile\n"
 		   "rules:\n  - name: a\n"
-		   "    workflow: {name: w, env: e, callback: true}\n",
+		   "    workflow: {name: w, env: e, callback: true, targets: "
+		   "[{name: s, repos: [r]}]}\n",
 		   0644);
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
@@ -436,19 +439,23 @@ static void names_from_env(void **state)
 	    "rules:\n  - name: 'r${ZH_TEST_OTHER}'\n",
 	    "zadig: {url: http://z, token: t}\n"
 	    "rules:\n  - name: 'r${ZH_TEST_OTHER}'\n"
-	    "    workflow: {name: w, env: e}\n"
+	    "    workflow: {name: w, env: e, targets: [{name: s, repos: "
+	    "[r]}]}\n"
 	    "    custom_workflow: {project: p, name: n}\n",
 	    "zadig: {url: http://z, token: t}\n"
 	    "rules:\n  - name: 'r${ZH_TEST_OTHER}'\n"
-	    "    workflow: {name: w, env: e}\n"
+	    "    workflow: {name: w, env: e, targets: [{name: s, repos: "
+	    "[r]}]}\n"
 	    "  - name: 'r${ZH_TEST_OTHER}'\n"
-	    "    workflow: {name: w, env: e}\n",
+	    "    workflow: {name: w, env: e, targets: [{name: s, repos: "
+	    "[r]}]}\n",
 	};
 	const char *tf = "zadig: {url: http://z, token_file: "
 			 "'r${ZH_TEST_OTHER}'}\n";
 	const char *cb = "zadig: {url: http://z, token: t}\n"
 			 "rules:\n  - name: 'r${ZH_TEST_OTHER}'\n"
-			 "    workflow: {name: w, env: e, callback: true}\n";
+			 "    workflow: {name: w, env: e, callback: true, "
+			 "targets: [{name: s, repos: [r]}]}\n";
 	struct zh_config *c;
 	struct zh_config_diag d;
 	struct zh_error e;
