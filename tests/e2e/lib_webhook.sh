@@ -13,6 +13,20 @@ wh_cleanup() {
 }
 trap wh_cleanup EXIT
 
+# wh_config FILE [YAML]: the receiver tests' configuration (write_config's
+# zadig section, state_dir $T/state, fast polling, webhook.secret
+# ${GL_SECRET}); YAML goes on inside the webhook map, then whatever
+# follows it (rules: ...).
+wh_config() {
+	write_config "$1" "$FAKE_URL" "state_dir: $T/state
+poll:
+  interval: 200ms
+  max_interval: 400ms
+webhook:
+  secret: \${GL_SECRET}
+${2:-}"
+}
+
 # wh_start CONFIG [ARGS...]: start the receiver on 127.0.0.1, a port the
 # kernel chooses; stderr goes to $T/wh.err (appended). Sets WH_PID,
 # WH_PORT, WH_URL.

@@ -28,13 +28,7 @@ C2=$(git -C "$W" rev-parse HEAD)
 chown -R "$NOBODY:$NOBODY" "$W"
 
 CFG=$T/webhook.yaml
-write_config "$CFG" "$FAKE_URL" "state_dir: $T/state
-poll:
-  interval: 200ms
-  max_interval: 400ms
-webhook:
-  listen: 127.0.0.1:8080
-  secret: \${GL_SECRET}
+wh_config "$CFG" "  listen: 127.0.0.1:8080
   workers: 2
   repos:
     - project: group/voting-app

@@ -19,13 +19,7 @@ git -C "$W" commit -qam two
 C2=$(git -C "$W" rev-parse HEAD)
 
 CFG=$T/webhook.yaml
-write_config "$CFG" "$FAKE_URL" "state_dir: $T/state
-poll:
-  interval: 200ms
-  max_interval: 400ms
-webhook:
-  secret: \${GL_SECRET}
-  public_url: http://127.0.0.1:9
+wh_config "$CFG" "  public_url: http://127.0.0.1:9
   repos:
     - project: g/app
       path: $W

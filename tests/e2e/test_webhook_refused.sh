@@ -9,13 +9,7 @@ fake_start
 GL_SECRET="gl-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')-secret"
 export GL_SECRET
 CFG=$T/webhook.yaml
-write_config "$CFG" "$FAKE_URL" "state_dir: $T/state
-poll:
-  interval: 200ms
-  max_interval: 400ms
-webhook:
-  secret: \${GL_SECRET}
-  max_body: 1KiB"
+wh_config "$CFG" "  max_body: 1KiB"
 wh_start "$CFG"
 
 # a body the log must never show
