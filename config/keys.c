@@ -121,9 +121,10 @@ const struct zh_config_key zh_config_keys[] = {
      .off = TOP(poll.give_up_after_ms),
      .min = 1,
      .doc = "a task still not final then is marked unknown; the poller "
-	    "stops retrying a trigger Zadig does not take once the newest "
-	    "pending trigger or task is that old (the next push or `git "
-	    "zadig sync` tries it again)"},
+	    "stops retrying a trigger Zadig does not take, or a note it "
+	    "cannot write, once the newest pending trigger, task or "
+	    "unwritten note is that old (the next push or `git zadig sync` "
+	    "tries it again)"},
     {.path = "webhook",
      .type = ZH_KT_MAP,
      .doc = "the GitLab webhook receiver"},

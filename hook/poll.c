@@ -109,9 +109,32 @@ static void reload(struct zh_config **cfg, struct zh_flow *f, struct zh_repo *r,
 }
 
 /* With a state_dir shared by several repositories there is one poller
- * (the lock is per store) and it polls the tasks of all of them: write
- * the notes of the others too, into the git directory their hook
- * recorded ("git_dir:<repo>", see zadig-hook.c). */
+ * (the lock is per store) and it polls the tasks of all of them: it
+ * writes the notes of the others too, into the git directory their hook
+ * recorded ("git_dir:<repo>", see zadig-hook.c) when that still holds the
+ * repository. *r gets it opened (free with zh_repo_free), or NULL. */
+static void open_other(struct zh_repo **r, struct zh_flow *f, const char *name)
+{
+	struct zh_error e = {0};
+	char key[1024], *dir = NULL, *real = NULL;
+
+	*r = NULL;
+	if ((size_t)snprintf(key, sizeof(key), "git_dir:%s", name) >=
+		sizeof(key) ||
+	    zh_store_meta_get(&dir, f->store, key, NULL) < 0 || !dir)
+		goto out;
+	if (zh_repo_open(r, dir, false, &e) < 0 ||
+	    zh_repo_name(&real, *r, f->cfg->hook.repo_root, &e) < 0 ||
+	    strcmp(real, name) != 0) {
+		zh_repo_free(*r);
+		*r = NULL;
+	}
+out:
+	free(real);
+	free(dir);
+}
+
+/* Write the notes of the other repositories (open_other). */
 static void note_others(struct zh_flow *f)
 {
 	struct zh_store_commit_list cl = {0};
@@ -126,20 +149,14 @@ static void note_others(struct zh_flow *f)
 		const char *name = cl.items[i].repo;
 		struct zh_flow o;
 		struct zh_repo *r = NULL;
-		char key[1024], *dir = NULL, *real = NULL;
 
 		for (j = 0; j < i && strcmp(cl.items[j].repo, name) != 0; j++)
 			;
-		if (j < i || strcmp(name, f->repo_name) == 0 ||
-		    (size_t)snprintf(key, sizeof(key), "git_dir:%s", name) >=
-			sizeof(key) ||
-		    zh_store_meta_get(&dir, f->store, key, NULL) < 0 || !dir)
-			goto next; /* once per repository; ours is done */
-		/* the directory must still hold that repository */
-		if (zh_repo_open(&r, dir, false, &e) < 0 ||
-		    zh_repo_name(&real, r, f->cfg->hook.repo_root, &e) < 0 ||
-		    strcmp(real, name) != 0)
-			goto next;
+		if (j < i || strcmp(name, f->repo_name) == 0)
+			continue; /* once per repository; ours is done */
+		open_other(&r, f, name);
+		if (!r)
+			continue;
 		memset(&o, 0, sizeof(o));
 		o.cfg = f->cfg;
 		o.store = f->store;
@@ -148,12 +165,42 @@ static void note_others(struct zh_flow *f)
 		o.log = f->log;
 		if (zh_flow_write_notes(NULL, &o, &e) < 0)
 			log_line(NULL, e.msg);
-	next:
-		free(real);
-		free(dir);
 		zh_repo_free(r);
 	}
 	zh_store_commit_list_dispose(&cl);
+}
+
+/* When the newest change no note shows yet was recorded, among the
+ * repositories whose notes this poller writes (ours, open_other's); 0
+ * when their notes are all written. A write that failed (the notes ref
+ * locked by a git process, or by one that was killed: the notes code
+ * removes such a lock once 5 minutes old) is work left like a trigger
+ * not yet delivered. Returns 0 or ZH_ESTORE. */
+static int unwritten_notes(int64_t *changed, struct zh_flow *f,
+			   struct zh_error *err)
+{
+	struct zh_store_unwritten_list l = {0};
+	size_t i;
+	int rc;
+
+	*changed = 0;
+	if ((rc = zh_store_notes_unwritten(&l, f->store, err)) < 0)
+		return rc;
+	for (i = 0; i < l.len; i++) {
+		struct zh_repo *r = NULL;
+
+		if (l.items[i].changed_ms <= *changed)
+			continue;
+		if (strcmp(l.items[i].repo, f->repo_name) != 0) {
+			open_other(&r, f, l.items[i].repo);
+			if (!r)
+				continue;
+			zh_repo_free(r);
+		}
+		*changed = l.items[i].changed_ms;
+	}
+	zh_store_unwritten_list_dispose(&l);
+	return 0;
 }
 
 void zh_hook_record_git_dir(struct zh_store *store, const char *name,
@@ -372,26 +419,55 @@ static bool step_failed(int rc, const struct zh_error *e)
 	return rc < 0;
 }
 
+/* What work_left found pending: the store's schedule (a trigger or task)
+ * or a spooled push, and unwritten notes. */
+enum { WORK_SCHEDULE = 1, WORK_NOTES = 2 };
+
 /* Whether the poller has work left (1), and when its next round is due
- * (*at): a trigger or task pending in the store, or a push in the spool,
- * recorded less than poll.give_up_after + poll.max_interval ago (*newest:
- * the newest work seen, for when the store cannot be read; start bounds
- * that case if it never could). 0: nothing is pending. -1: only older
- * work, which is a trigger Zadig never took (tasks are given up by
- * then), left to the next push's poller or `git zadig sync`. */
-static int work_left(int64_t *at, int64_t *newest, struct zh_store *store,
-		     const char *state, const struct zh_config *cfg,
+ * (*at): a trigger or task pending in the store, a push in the spool, or
+ * a note not yet written (unwritten_notes), recorded or changed less than
+ * poll.give_up_after + poll.max_interval ago (*newest: the newest work
+ * seen, for when the store cannot be read; start bounds that case if it
+ * never could). *what tells which kinds are pending. Notes are written
+ * again after *notes_wait, which doubles from poll.interval to
+ * poll.max_interval while they stay unwritten. 0: nothing is pending.
+ * -1: only older work, which is a trigger Zadig never took (tasks are
+ * given up by then) or a note that could not be written, left to the
+ * next push's poller or `git zadig sync`. */
+static int work_left(int64_t *at, int64_t *newest, int *what,
+		     int64_t *notes_wait, struct zh_flow *f, const char *state,
 		     int64_t start)
 {
+	const struct zh_config *cfg = f->cfg;
 	struct zh_error e = {0};
-	int64_t now = zh_store_now_ms(), n = 0;
-	int rc = zh_store_next_wakeup(at, &n, store, &e);
+	int64_t now = zh_store_now_ms(), n = 0, changed = 0;
+	int rc = zh_store_next_wakeup(at, &n, f->store, &e);
 
+	*what = rc == 0 ? WORK_SCHEDULE : 0;
 	if (rc < 0 && rc != ZH_ENOTFOUND) {
 		log_line(NULL, e.msg);
 		*at = now + cfg->poll.interval_ms;
 		n = *newest > start ? *newest : start;
+		*what = WORK_SCHEDULE;
 	} else {
+		if (unwritten_notes(&changed, f, &e) < 0) {
+			log_line(NULL, e.msg);
+			changed = *newest > start ? *newest : start;
+		}
+		if (changed) {
+			if (n < changed)
+				n = changed;
+			if (rc == ZH_ENOTFOUND || *at > now + *notes_wait)
+				*at = now + *notes_wait;
+			*notes_wait =
+			    *notes_wait * 2 < cfg->poll.max_interval_ms
+				? *notes_wait * 2
+				: cfg->poll.max_interval_ms;
+			*what |= WORK_NOTES;
+			rc = 0;
+		} else {
+			*notes_wait = cfg->poll.interval_ms;
+		}
 		if (zh_spool_pending(state)) {
 			/* a push the store did not take: try again later */
 			int64_t spooled = spool_mtime(state) / 1000000;
@@ -400,6 +476,7 @@ static int work_left(int64_t *at, int64_t *newest, struct zh_store *store,
 				n = spooled;
 			if (rc == ZH_ENOTFOUND)
 				*at = now + cfg->poll.interval_ms;
+			*what |= WORK_SCHEDULE;
 			rc = 0;
 		}
 		if (rc == ZH_ENOTFOUND)
@@ -434,7 +511,8 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	struct zh_flow f;
 	char *state = NULL, *name = NULL;
 	int64_t start = zh_store_now_ms(), newest = 0;
-	int lock = -1, rc, rounds = 0;
+	int64_t notes_wait = 0;
+	int lock = -1, rc, rounds = 0, what = 0;
 	char said[512] = ""; /* the last config error logged */
 
 	memset(&f, 0, sizeof(f));
@@ -464,6 +542,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	f.repo = r;
 	f.repo_name = name;
 	f.log = log_line;
+	notes_wait = cfg->poll.interval_ms;
 	for (;;) {
 		struct zh_error e = {0};
 		int64_t at, now;
@@ -483,7 +562,8 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		    zh_flow_poll(NULL, &f, ZH_STORE_TASKS_DUE, &e), &e);
 		failed |= step_failed(zh_flow_write_notes(NULL, &f, &e), &e);
 		note_others(&f);
-		if (work_left(&at, &newest, store, state, cfg, start) <= 0) {
+		if (work_left(&at, &newest, &what, &notes_wait, &f, state,
+			      start) <= 0) {
 			/* done. A hook that recorded or spooled a push since
 			 * our last look, and whose own poller found the lock
 			 * still held, left its work to us: look again once the
@@ -491,14 +571,17 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 			 * leave it to whoever took the lock meanwhile) */
 			zh_store_unlock_poller(lock);
 			lock = -1;
-			left =
-			    work_left(&at, &newest, store, state, cfg, start);
+			left = work_left(&at, &newest, &what, &notes_wait, &f,
+					 state, start);
 			if (left < 0)
-				log_line(NULL, "exiting: nothing newer than "
-					       "poll.give_up_after is pending; "
-					       "the queued triggers wait for "
-					       "the next push or 'git zadig "
-					       "sync'");
+				log_f("exiting: nothing newer than "
+				      "poll.give_up_after is pending; %s wait "
+				      "for the next push or 'git zadig sync'",
+				      what == WORK_NOTES ? "the unwritten notes"
+				      : what & WORK_NOTES
+					  ? "the queued triggers and the "
+					    "unwritten notes"
+					  : "the queued triggers");
 			if (left <= 0 ||
 			    zh_store_lock_poller(&lock, state, &e) != 0)
 				break;

@@ -417,6 +417,26 @@ int zh_store_commits_to_note(struct zh_store_commit_list *out,
 			     struct zh_store *s, const char *repo,
 			     struct zh_error *err);
 
+/* A repository with notes out of date, and when the newest change no
+ * note of it shows yet was recorded (the row's last update). */
+struct zh_store_unwritten {
+	char *repo; /* malloc'd */
+	int64_t changed_ms;
+};
+struct zh_store_unwritten_list {
+	struct zh_store_unwritten *items;
+	size_t len;
+};
+void zh_store_unwritten_list_dispose(struct zh_store_unwritten_list *l);
+
+/* The repositories with commits whose note is out of date, as
+ * zh_store_commits_to_note finds them, by name: what a notes writer that
+ * failed (a notes ref locked) still has to do. Read off the rows no note
+ * shows yet (the indexes tasks_unnoted and triggers_unnoted): the rows
+ * already noted cost nothing. Returns 0 or ZH_ESTORE. Dispose *out. */
+int zh_store_notes_unwritten(struct zh_store_unwritten_list *out,
+			     struct zh_store *s, struct zh_error *err);
+
 /* After the note of a commit was written from triggers and tasks (as read
  * by zh_store_triggers_of_commit and zh_store_tasks_of_commit), record what
  * it now says. A row that changed after it was read stays out of date, so

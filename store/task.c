@@ -463,6 +463,77 @@ out:
 	return ret;
 }
 
+void zh_store_unwritten_list_dispose(struct zh_store_unwritten_list *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->len; i++)
+		free(l->items[i].repo);
+	free(l->items);
+	l->items = NULL;
+	l->len = 0;
+}
+
+int zh_store_notes_unwritten(struct zh_store_unwritten_list *out,
+			     struct zh_store *s, struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	bool oom = false;
+	int rc, ret;
+
+	out->items = NULL;
+	out->len = 0;
+	store_lock(s);
+	/* the conditions of zh_store_commits_to_note, which the partial
+	 * indexes' are */
+	ret = store_prepare(
+	    &st, s,
+	    "SELECT repo, max(u) FROM (SELECT repo, updated_ms AS u FROM "
+	    "tasks WHERE gen != noted_gen AND repo IS NOT NULL AND "
+	    "commit_id IS NOT NULL "
+	    "UNION ALL SELECT repo, updated_ms FROM triggers "
+	    "WHERE " NOTE_STATE_SQL
+	    " != noted_state) GROUP BY repo ORDER BY repo",
+	    err);
+	if (ret)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct zh_store_unwritten *u;
+
+		if (out->len == cap) {
+			size_t ncap = cap ? 2 * cap : 4;
+			void *p =
+			    realloc(out->items, ncap * sizeof(*out->items));
+
+			if (!p) {
+				ret = zh_error_set(err, ZH_ENOMEM,
+						   "out of memory");
+				goto out;
+			}
+			out->items = p;
+			cap = ncap;
+		}
+		u = &out->items[out->len++];
+		u->repo = store_col_dup(st, 0, &oom);
+		u->changed_ms = sqlite3_column_int64(st, 1);
+		if (oom) {
+			ret = zh_error_set(err, ZH_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = store_fail(s, rc, "list unwritten notes", err);
+out:
+	sqlite3_finalize(st);
+	store_unlock(s);
+	if (ret)
+		zh_store_unwritten_list_dispose(out);
+	return ret;
+}
+
 int zh_store_mark_noted(struct zh_store *s,
 			const struct zh_store_trigger_list *triggers,
 			const struct zh_store_task_list *tasks,

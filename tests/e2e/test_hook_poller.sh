@@ -110,6 +110,66 @@ check "bound: after sync, a poller follows the task to its end" \
 check "bound: then it exits" wait_pollers 20 "$G"
 fake_ctl POST config '{"steps":2}' >/dev/null
 
+# ---- a note a locked notes ref keeps from being written ----
+# the task ends within a second, its note cannot be written: the poller
+# used to exit three tries later (nothing it counted was pending), and
+# nothing wrote the note until the next push or `git zadig sync`
+# lock_count GIT-DIR: the poller's "is locked" lines so far
+lock_count() {
+	grep -c "notes ref 'refs/notes/zadig' is locked" \
+		"$1/zadig-hook/poller.log" 2>/dev/null || true
+}
+hook_config "$T/lock.yaml" "$FAKE_URL"
+sed -i 's/^  max_interval: 1s$/  max_interval: 4s/' "$T/lock.yaml"
+new_repo lock "$T/lock.yaml"
+G=$T/lock.git
+mkdir -p "$G/refs/notes"
+touch "$G/refs/notes/zadig.lock" # a git writing it, or killed just now
+hrun git -C "$T/lock" push origin main
+expect "locked notes: the task is created" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+id=$(task_id "$T/err" dev wf-dev)
+P=$(poller_of "$G")
+check "locked notes: its poller runs" test -n "$P"
+check "locked notes: the poller cannot write the note" \
+	wait_for_log "$G" "is locked: 'refs/notes/zadig.lock' exists" 10
+check "locked notes: the poller stays while the note is unwritten" \
+	runs_for "$P" 8
+# a try costs ~0.6 s (the notes code's own quick retries); between them
+# the poller waits poll.interval doubling to poll.max_interval (4 s)
+n=$(lock_count "$G")
+sleep 3
+n=$(($(lock_count "$G") - n))
+check "locked notes: backing off, not a try every poll.interval ($n in 3 s)" \
+	test "$n" -le 1
+# the killed writer's lock turns 5 minutes old: the poller removes it
+touch -d '10 minutes ago' "$G/refs/notes/zadig.lock"
+check "locked notes: once the lock is stale the poller writes the note" \
+	wait_note "$G" main "^passed wf-dev #$id .*rule=dev$" 10
+check "locked notes: the stale lock is gone" \
+	test ! -e "$G/refs/notes/zadig.lock"
+check "locked notes: then the poller exits" wait_pollers 10 "$G"
+
+# the bound: a note still unwritten poll.give_up_after after its last
+# change keeps no poller (a lock younger than 5 minutes, give_up_after 3s)
+hook_config "$T/lockb.yaml" "$FAKE_URL"
+sed -i 's/^  give_up_after: 5m$/  give_up_after: 3s/' "$T/lockb.yaml"
+new_repo lockb "$T/lockb.yaml"
+G=$T/lockb.git
+mkdir -p "$G/refs/notes"
+touch "$G/refs/notes/zadig.lock"
+hrun git -C "$T/lockb" push origin main
+expect "locked notes, bound: the task is created" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+check "locked notes, bound: the poller exits after give_up_after + max_interval" \
+	wait_pollers 30 "$G"
+check "locked notes, bound: saying what it leaves" \
+	grep -q "the unwritten notes wait for the next push or 'git zadig sync'" \
+	"$G/zadig-hook/poller.log"
+rm -f "$G/refs/notes/zadig.lock"
+run_in "$G" git zadig sync
+expect "locked notes, bound: sync writes the note" 0 "updated 1 note$"
+check "locked notes, bound: the note says passed" \
+	wait_note "$G" main "^passed wf-dev #[0-9]+ .*rule=dev$" 1
+
 # ---- the hand-off: a push made while the poller is on its way out ----
 # gdb holds the poller where it has found nothing pending and is about to
 # let go of its lock; a sync push then records a task and starts a

@@ -368,6 +368,99 @@ static void notes_to_write_ignore_noted_triggers(void **state)
 			 many, few);
 }
 
+/* zh_store_notes_unwritten as "repo@changed_ms,..." into buf. */
+static const char *unwritten(struct zh_store *s, char *buf, size_t size)
+{
+	struct zh_store_unwritten_list l;
+	struct zh_error err = {0};
+	size_t i, n = 0;
+
+	assert_ok(zh_store_notes_unwritten(&l, s, &err), &err);
+	buf[0] = '\0';
+	for (i = 0; i < l.len && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s@%lld",
+				      i ? "," : "", l.items[i].repo,
+				      (long long)l.items[i].changed_ms);
+	zh_store_unwritten_list_dispose(&l);
+	return buf;
+}
+
+/* What a poller whose notes write failed still has to do: the
+ * repositories whose notes are out of date, each with its newest change
+ * (the poller's life is bound by it, as by pending triggers and tasks). */
+static void notes_unwritten_by_repository(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	struct zh_store_trigger tr;
+	struct zh_store_task t = task_for("wf", 1, "c2");
+	struct zh_error err = {0};
+	char buf[256];
+	int64_t tid, kid;
+	long few, many;
+
+	assert_string_equal(unwritten(f->s, buf, sizeof(buf)), "");
+	assert_ok(zh_store_trigger_add(&tid, NULL, f->s, &sp, 1000, &err),
+		  &err);
+	assert_string_equal(unwritten(f->s, buf, sizeof(buf)),
+			    "group/voting-app@1000");
+	note_commit(f->s, "c1");
+	assert_string_equal(unwritten(f->s, buf, sizeof(buf)), "");
+	/* sending shows as queued: nothing to write */
+	assert_ok(zh_store_trigger_claim_id(&tr, f->s, tid, 1500, 0, &err),
+		  &err);
+	assert_string_equal(unwritten(f->s, buf, sizeof(buf)), "");
+	zh_store_trigger_dispose(&tr);
+
+	/* a task of another repository, then a final status of it */
+	t.repo = "group/other";
+	assert_ok(zh_store_task_upsert(&kid, f->s, &t, 2000, &err), &err);
+	assert_ok(zh_store_task_update(f->s, kid, "passed", NULL, true, 0, 0,
+				       3000, &err),
+		  &err);
+	assert_string_equal(unwritten(f->s, buf, sizeof(buf)),
+			    "group/other@3000");
+	/* a task that names no commit has no note to write */
+	t = task_for("wf", 2, NULL);
+	t.repo = NULL;
+	assert_ok(zh_store_task_upsert(NULL, f->s, &t, 4000, &err), &err);
+	assert_string_equal(unwritten(f->s, buf, sizeof(buf)),
+			    "group/other@3000");
+
+	/* read off the rows no note shows: 5,000 noted ones cost no step */
+	sqlite3_progress_handler(f->s->db, 1, count_step, &few);
+	few = 0;
+	unwritten(f->s, buf, sizeof(buf));
+	sqlite3_progress_handler(f->s->db, 0, NULL, NULL);
+	assert_int_equal(
+	    sqlite3_exec(
+		f->s->db,
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+		"FROM n WHERE i < 5000) INSERT INTO triggers (repo, ref, "
+		"commit_id, rule, trigger_key, workflow, method, path, state, "
+		"noted_state, created_ms, updated_ms) SELECT "
+		"'group/voting-app', 'refs/heads/main', printf('%040x', i), "
+		"'dev', 'k' || i, 'wf', 'POST', '/p', 'created', 'created', 0, "
+		"0 FROM n; "
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+		"FROM n WHERE i < 5000) INSERT INTO tasks (workflow, custom, "
+		"task_id, repo, commit_id, status, final, gen, noted_gen, "
+		"created_ms, updated_ms) SELECT 'wf', 0, 100 + i, "
+		"'group/voting-app', printf('%040x', i), 'passed', 1, 2, 2, "
+		"0, 0 FROM n",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	many = 0;
+	sqlite3_progress_handler(f->s->db, 1, count_step, &many);
+	assert_string_equal(unwritten(f->s, buf, sizeof(buf)),
+			    "group/other@3000");
+	sqlite3_progress_handler(f->s->db, 0, NULL, NULL);
+	if (many > few + 50)
+		fail_msg("%ld steps with 10,000 noted rows, %ld without", many,
+			 few);
+	zh_store_unwritten_list_dispose(NULL);
+}
+
 static void give_up_and_wakeup(void **state)
 {
 	struct store_fx *f = *state;
@@ -470,6 +563,7 @@ int main(void)
 	    store_test(tasks_of_commit_sorted),
 	    store_test(notes_out_of_date),
 	    store_test(notes_to_write_ignore_noted_triggers),
+	    store_test(notes_unwritten_by_repository),
 	    store_test(give_up_and_wakeup),
 	    store_test(wakeup_names_the_newest_pending_work),
 	};
