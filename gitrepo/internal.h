@@ -64,6 +64,18 @@ bool zh_lockfile_remove_stale(const char *path);
  * stale; true when it was (the update may go again at once). */
 bool zh_ref_lock_remove_stale(git_repository *repo, const char *refname);
 
+/* The lock file of refname in repo into buf ("<common dir>/<refname>.lock");
+ * false when it does not fit. */
+bool zh_ref_lock_path(char *buf, size_t size, git_repository *repo,
+		      const char *refname);
+
+/* Say in err (ZH_EGIT) that the notes ref refname is locked: lockfile (as
+ * the reader should see it: relative to the repository the message is
+ * about, or a full path for another one) exists, and when such a lock
+ * goes. Returns ZH_EGIT. */
+int zh_notes_ref_locked(struct zh_error *err, const char *refname,
+			const char *lockfile);
+
 /* Remove the stale ref locks of the repository at git_dir
  * (refs/ ** / *.lock, packed-refs.lock); the number removed. */
 size_t zh_ref_locks_remove_stale(const char *git_dir);

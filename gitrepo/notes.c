@@ -1483,20 +1483,18 @@ int zh_notes_commit(struct zh_repo *r, const char *notes_ref,
 		if (rc == GIT_ELOCKED && zh_ref_lock_remove_stale(repo, name))
 			continue;
 		if (tries + 1 >= CAS_TRIES) {
-			if (rc == GIT_ELOCKED)
-				rc = zh_error_set(
-				    err, ZH_EGIT,
-				    "notes ref '%s' is locked: '%s.lock' "
-				    "exists (a git process writing it, or "
-				    "one that was killed: such a lock is "
-				    "removed once %d minutes old)",
-				    name, name, ZH_STALE_LOCK_S / 60);
-			else
+			if (rc == GIT_ELOCKED) {
+				char lock[sizeof(name) + 8];
+
+				snprintf(lock, sizeof(lock), "%s.lock", name);
+				rc = zh_notes_ref_locked(err, name, lock);
+			} else {
 				rc = zh_error_set(
 				    err, ZH_EGIT,
 				    "notes ref '%s' kept changing, "
 				    "gave up after %u tries",
 				    name, CAS_TRIES);
+			}
 			goto out;
 		}
 		/* another writer moved the ref: redo on top of its commit */

@@ -1,5 +1,6 @@
 #include "gitrepo/notes_push.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,9 @@
 #define HEXSZ 40
 #define PUSH_TRIES 5
 #define LOCAL_TRIES 8
+/* updates of a ref found locked, a moment apart, before it is said to be
+ * locked (a writer holds a ref's lock for a moment) */
+#define LOCKED_TRIES 3
 /* as notes.c: a note over this is not ours to rewrite */
 #define NOTE_MAX (1024 * 1024)
 #define REBUILD_REF "refs/zadig-hook/notes-rebuild"
@@ -52,6 +56,21 @@ static int git_code(void)
 		  e->klass == GIT_ERROR_SSH || e->klass == GIT_ERROR_HTTP))
 		return ZH_ENET;
 	return ZH_EGIT;
+}
+
+static void pause_a_little(unsigned attempt)
+{
+	struct timespec ts;
+	unsigned long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* jitter: two writers that collided must not collide again */
+	ms = 10UL * (attempt + 1) +
+	     (unsigned long)(((uint64_t)ts.tv_nsec ^ (uint64_t)getpid()) %
+			     (50UL * (attempt + 1)));
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)ms * 1000000L;
+	nanosleep(&ts, NULL);
 }
 
 /* The remote as given: the urls to use and what to call it in messages. */
@@ -645,9 +664,10 @@ out:
 }
 
 /* Move name from old (NULL: must not exist) to id; *moved false when
- * another writer moved it first. */
-static int move_ref(bool *moved, git_repository *repo, const char *name,
-		    const git_oid *id, const git_oid *old, struct zh_error *err)
+ * another writer moved it first, or holds its lock (*locked). */
+static int move_ref(bool *moved, bool *locked, git_repository *repo,
+		    const char *name, const git_oid *id, const git_oid *old,
+		    struct zh_error *err)
 {
 	git_reference *ref = NULL;
 	git_oid zero;
@@ -661,8 +681,7 @@ static int move_ref(bool *moved, git_repository *repo, const char *name,
 	git_reference_free(ref);
 	*moved = rc == 0;
 	/* a lock a killed writer left: gone for the caller's next try */
-	if (rc == GIT_ELOCKED)
-		(void)zh_ref_lock_remove_stale(repo, name);
+	*locked = rc == GIT_ELOCKED && !zh_ref_lock_remove_stale(repo, name);
 	if (rc == 0 || rc == GIT_EMODIFIED || rc == GIT_EEXISTS ||
 	    rc == GIT_ELOCKED || rc == GIT_ENOTFOUND)
 		return 0;
@@ -678,8 +697,8 @@ int zh_notes_push_prepare(bool *done, struct zh_repo *r, const char *notes_ref,
 	struct target t;
 	char name[1024];
 	git_oid lid, rid, nid;
-	bool has_local, has_remote, moved;
-	unsigned tries;
+	bool has_local, has_remote, moved, locked = false;
+	unsigned tries, nlocked = 0;
 	int rc;
 
 	*done = false;
@@ -690,6 +709,14 @@ int zh_notes_push_prepare(bool *done, struct zh_repo *r, const char *notes_ref,
 	if ((rc = fetch_remote(&rid, &has_remote, repo, &t, name, err)) < 0)
 		goto out;
 	for (tries = 0;; tries++) {
+		nlocked = locked ? nlocked + 1 : 0;
+		if (nlocked >= LOCKED_TRIES) {
+			char lock[sizeof(name) + 8];
+
+			snprintf(lock, sizeof(lock), "%s.lock", name);
+			rc = zh_notes_ref_locked(err, name, lock);
+			goto out;
+		}
 		if (tries >= LOCAL_TRIES) {
 			rc = zh_error_set(err, ZH_EGIT,
 					  "notes ref '%s' kept changing, gave "
@@ -697,6 +724,8 @@ int zh_notes_push_prepare(bool *done, struct zh_repo *r, const char *notes_ref,
 					  name, LOCAL_TRIES);
 			goto out;
 		}
+		if (locked)
+			pause_a_little(nlocked); /* a writer's moment */
 		if ((rc = read_ref(&lid, &has_local, repo, name, err)) < 0)
 			goto out;
 		if (!has_remote) {
@@ -725,7 +754,7 @@ int zh_notes_push_prepare(bool *done, struct zh_repo *r, const char *notes_ref,
 		}
 		if (!has_local || rc == 1) {
 			/* the remote has everything we have, and more */
-			rc = move_ref(&moved, repo, name, &rid,
+			rc = move_ref(&moved, &locked, repo, name, &rid,
 				      has_local ? &lid : NULL, err);
 			if (rc < 0)
 				goto out;
@@ -736,7 +765,8 @@ int zh_notes_push_prepare(bool *done, struct zh_repo *r, const char *notes_ref,
 			continue;
 		}
 		if ((rc = rebuild(&nid, r, repo, &lid, &rid, err)) < 0 ||
-		    (rc = move_ref(&moved, repo, name, &nid, &lid, err)) < 0)
+		    (rc = move_ref(&moved, &locked, repo, name, &nid, &lid,
+				   err)) < 0)
 			goto out;
 		if (moved)
 			goto out;
@@ -775,6 +805,8 @@ static int push_local(struct conn *c, git_repository *repo, const char *path,
 	git_indexer_progress stats;
 	git_buf pack = {0};
 	git_oid rid, zero;
+	char lock[PATH_MAX];
+	unsigned tries;
 	bool has;
 	int rc;
 
@@ -811,16 +843,27 @@ static int push_local(struct conn *c, git_repository *repo, const char *path,
 	    (rc = wp->append(wp, pack.ptr, pack.size, &stats)) < 0 ||
 	    (rc = wp->commit(wp, &stats)) < 0)
 		goto fail;
-	/* a zero old id: the ref must still not exist */
-	rc = git_reference_create_matching(&ref, rr, name, lid, 1,
-					   has ? &rid : &zero,
-					   "zadig-hook: push notes");
-	/* a lock a killed writer left on the remote's ref: gone for the
-	 * next try */
-	if (rc == GIT_ELOCKED)
-		(void)zh_ref_lock_remove_stale(rr, name);
-	if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS || rc == GIT_ELOCKED ||
-	    rc == GIT_ENOTFOUND) {
+	for (tries = 0;; tries++) {
+		/* a zero old id: the ref must still not exist */
+		rc = git_reference_create_matching(&ref, rr, name, lid, 1,
+						   has ? &rid : &zero,
+						   "zadig-hook: push notes");
+		git_reference_free(ref);
+		ref = NULL;
+		if (rc != GIT_ELOCKED || tries + 1 >= LOCKED_TRIES)
+			break;
+		/* a lock a killed writer left on the remote's ref goes at
+		 * once; a writer's own, in a moment */
+		if (!zh_ref_lock_remove_stale(rr, name))
+			pause_a_little(tries + 1);
+	}
+	if (rc == GIT_ELOCKED) {
+		/* not a race another try wins: say who holds it up */
+		if (!zh_ref_lock_path(lock, sizeof(lock), rr, name))
+			snprintf(lock, sizeof(lock), "%s.lock", name);
+		rc = zh_notes_ref_locked(err, name, lock);
+	} else if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS ||
+		   rc == GIT_ENOTFOUND) {
 		c->rejected = true;
 		snprintf(c->status, sizeof(c->status),
 			 "the remote ref changed meanwhile");
@@ -919,21 +962,6 @@ out:
 	rc = scrub(err, &t, rc);
 	target_dispose(&t);
 	return rc;
-}
-
-static void pause_a_little(unsigned attempt)
-{
-	struct timespec ts;
-	unsigned long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	/* jitter: two writers that collided must not collide again */
-	ms = 10UL * (attempt + 1) +
-	     (unsigned long)(((uint64_t)ts.tv_nsec ^ (uint64_t)getpid()) %
-			     (50UL * (attempt + 1)));
-	ts.tv_sec = 0;
-	ts.tv_nsec = (long)ms * 1000000L;
-	nanosleep(&ts, NULL);
 }
 
 int zh_notes_push(struct zh_repo *r, const char *notes_ref, const char *remote,

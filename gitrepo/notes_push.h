@@ -41,7 +41,9 @@
  * (bad notes_ref or remote), ZH_ENOTFOUND (no such remote name; message
  * "no remote 'NAME'"), ZH_ENET (the remote cannot be reached), ZH_EGIT
  * (a libgit2 failure, or the push stayed rejected; the message names the
- * remote's reason) or ZH_ENOMEM. */
+ * remote's reason; or the local notes ref, or that of a remote on this
+ * machine, stayed locked: the message names the lock file, as
+ * zh_notes_commit's does, and the push is not tried again) or ZH_ENOMEM. */
 int zh_notes_push(struct zh_repo *r, const char *notes_ref, const char *remote,
 		  const char *username, const char *password,
 		  struct zh_error *err);

@@ -57,15 +57,32 @@ static size_t walk(char *path, size_t len, int depth)
 	return n;
 }
 
-bool zh_ref_lock_remove_stale(git_repository *repo, const char *refname)
+bool zh_ref_lock_path(char *buf, size_t size, git_repository *repo,
+		      const char *refname)
 {
 	const char *dir = git_repository_commondir(repo);
-	char path[PATH_MAX];
 	int n;
 
-	n = snprintf(path, sizeof(path), "%s%s%s.lock", dir,
+	n = snprintf(buf, size, "%s%s%s.lock", dir,
 		     dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", refname);
-	return n > 0 && (size_t)n < sizeof(path) &&
+	return n > 0 && (size_t)n < size;
+}
+
+int zh_notes_ref_locked(struct zh_error *err, const char *refname,
+			const char *lockfile)
+{
+	return zh_error_set(err, ZH_EGIT,
+			    "notes ref '%s' is locked: '%s' exists (a git "
+			    "process writing it, or one that was killed: such "
+			    "a lock is removed once %d minutes old)",
+			    refname, lockfile, ZH_STALE_LOCK_S / 60);
+}
+
+bool zh_ref_lock_remove_stale(git_repository *repo, const char *refname)
+{
+	char path[PATH_MAX];
+
+	return zh_ref_lock_path(path, sizeof(path), repo, refname) &&
 	       zh_lockfile_remove_stale(path);
 }
 

@@ -274,6 +274,65 @@ static void stale_locks(void **state)
 	}
 }
 
+/* A notes ref a writer holds locked (a fresh lock file: a git process
+ * writing it, or one killed less than 5 minutes ago) is said to be
+ * locked, and by which file, as the notes code says it of the local ref:
+ * the remote's ref was "rejected: the remote ref changed meanwhile
+ * (after 5 tries)", tried 5 times in quick succession, and the local one
+ * "kept changing". */
+static void locked_refs(void **state)
+{
+	static const char why[] =
+	    "' exists (a git process writing it, or one that was killed: "
+	    "such a lock is removed once 5 minutes old)";
+	struct fx *f = *state;
+	struct zh_error err = {0};
+	struct zh_repo *r = NULL;
+	char *lock = fx_path(f->origin, "refs/notes/zadig.lock");
+	char *mine = fx_path(f->work, ".git/refs/notes/zadig.lock");
+	char want[1024], url[1024];
+	int rc;
+
+	note(f->work, f->id[0], "passed", "wf", 1);
+	fx_write(f->origin, "refs/notes/zadig.lock", "0123\n");
+	assert_ok(zh_repo_open(&r, f->work, false, &err));
+	snprintf(want, sizeof(want),
+		 "notes ref 'refs/notes/zadig' is locked: '%s%s", lock, why);
+	rc = zh_notes_push(r, NULL, "origin", NULL, NULL, &err);
+	assert_int_equal(rc, ZH_EGIT);
+	assert_string_equal(err.msg, want);
+	snprintf(url, sizeof(url), "file://%s", f->origin);
+	rc = zh_notes_push(r, NULL, url, NULL, NULL, &err);
+	assert_int_equal(rc, ZH_EGIT);
+	assert_string_equal(err.msg, want);
+	assert_false(has_ref(f->origin));
+	/* the writer is done: the push goes through */
+	assert_int_equal(unlink(lock), 0);
+	push(f->work, "origin");
+	expect_note(f->origin, f->id[0], "passed wf #1 http://z/1");
+
+	/* the local ref locked when the remote's notes are to be taken */
+	free(fx_git(f->other, "fetch", "-q", "origin",
+		    "+refs/notes/zadig:refs/notes/zadig", NULL));
+	note(f->other, f->id[1], "passed", "wf-other", 2);
+	free(
+	    fx_git(f->other, "push", "-q", "origin", "refs/notes/zadig", NULL));
+	fx_write(f->work, ".git/refs/notes/zadig.lock", "0123\n");
+	rc = zh_notes_push(r, NULL, "origin", NULL, NULL, &err);
+	assert_int_equal(rc, ZH_EGIT);
+	snprintf(want, sizeof(want),
+		 "notes ref 'refs/notes/zadig' is locked: "
+		 "'refs/notes/zadig.lock%s",
+		 why);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(unlink(mine), 0);
+	push(f->work, "origin");
+	expect_note(f->work, f->id[1], "passed wf-other #2 http://z/2");
+	zh_repo_free(r);
+	free(lock);
+	free(mine);
+}
+
 /* ---- a remote with another writer's notes ---------------------------- */
 
 static void merge_remote_notes(void **state)
@@ -612,6 +671,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(push_new_ref, setup, teardown),
 	    cmocka_unit_test_setup_teardown(stale_locks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(locked_refs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(push_without_deltas, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(merge_remote_notes, setup,
