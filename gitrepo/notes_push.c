@@ -689,9 +689,12 @@ static int move_ref(bool *moved, bool *locked, git_repository *repo,
 			    git_msg());
 }
 
-int zh_notes_push_prepare(bool *done, struct zh_repo *r, const char *notes_ref,
-			  const char *remote, const char *username,
-			  const char *password, struct zh_error *err)
+/* zh_notes_push_prepare; *none: done because there is no local notes
+ * ref (nothing of ours to push). */
+static int push_prepare(bool *done, bool *none, struct zh_repo *r,
+			const char *notes_ref, const char *remote,
+			const char *username, const char *password,
+			struct zh_error *err)
 {
 	git_repository *repo = zh_repo_raw(r);
 	struct target t;
@@ -702,6 +705,7 @@ int zh_notes_push_prepare(bool *done, struct zh_repo *r, const char *notes_ref,
 	int rc;
 
 	*done = false;
+	*none = false;
 	if ((rc = zh_notes_ref_name(name, sizeof(name), notes_ref, err)) < 0 ||
 	    (rc = resolve_target(&t, repo, remote, username, password, err)) <
 		0)
@@ -728,6 +732,7 @@ int zh_notes_push_prepare(bool *done, struct zh_repo *r, const char *notes_ref,
 			pause_a_little(nlocked); /* a writer's moment */
 		if ((rc = read_ref(&lid, &has_local, repo, name, err)) < 0)
 			goto out;
+		*none = !has_local;
 		if (!has_remote) {
 			*done = !has_local;
 			goto out;
@@ -776,6 +781,16 @@ out:
 	rc = scrub(err, &t, rc);
 	target_dispose(&t);
 	return rc;
+}
+
+int zh_notes_push_prepare(bool *done, struct zh_repo *r, const char *notes_ref,
+			  const char *remote, const char *username,
+			  const char *password, struct zh_error *err)
+{
+	bool none;
+
+	return push_prepare(done, &none, r, notes_ref, remote, username,
+			    password, err);
 }
 
 /* The path of a local remote ("/srv/x.git", "file:///srv/x.git"), or
@@ -888,9 +903,12 @@ out:
 	return rc;
 }
 
-int zh_notes_push_send(bool *rejected, struct zh_repo *r, const char *notes_ref,
-		       const char *remote, const char *username,
-		       const char *password, struct zh_error *err)
+/* zh_notes_push_send; *none: nothing sent because there is no local
+ * notes ref (another process deleted it since prepare). */
+static int push_send(bool *rejected, bool *none, struct zh_repo *r,
+		     const char *notes_ref, const char *remote,
+		     const char *username, const char *password,
+		     struct zh_error *err)
 {
 	git_repository *repo = zh_repo_raw(r);
 	struct target t;
@@ -905,13 +923,17 @@ int zh_notes_push_send(bool *rejected, struct zh_repo *r, const char *notes_ref,
 	int rc;
 
 	*rejected = false;
+	*none = false;
 	if ((rc = zh_notes_ref_name(name, sizeof(name), notes_ref, err)) < 0 ||
 	    (rc = resolve_target(&t, repo, remote, username, password, err)) <
 		0)
 		return rc;
-	if ((rc = read_ref(&lid, &has_local, repo, name, err)) < 0 ||
-	    !has_local)
+	if ((rc = read_ref(&lid, &has_local, repo, name, err)) < 0)
 		goto out;
+	if (!has_local) {
+		*none = true;
+		goto out;
+	}
 	snprintf(spec, sizeof(spec), "%s:%s", name, name);
 	c.creds.url = t.pushurl;
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
@@ -964,30 +986,147 @@ out:
 	return rc;
 }
 
-int zh_notes_push(struct zh_repo *r, const char *notes_ref, const char *remote,
+int zh_notes_push_send(bool *rejected, struct zh_repo *r, const char *notes_ref,
+		       const char *remote, const char *username,
+		       const char *password, struct zh_error *err)
+{
+	bool none;
+
+	return push_send(rejected, &none, r, notes_ref, remote, username,
+			 password, err);
+}
+
+int zh_notes_push(enum zh_notes_pushed *out, struct zh_repo *r,
+		  const char *notes_ref, const char *remote,
 		  const char *username, const char *password,
 		  struct zh_error *err)
 {
 	char last[sizeof(err->msg)] = "";
+	enum zh_notes_pushed ignored;
 	unsigned tries;
-	bool done, rejected;
+	bool done, rejected, none;
 	int rc;
 
+	if (!out)
+		out = &ignored;
+	*out = ZH_NOTES_PUSHED_NONE;
 	for (tries = 0; tries < PUSH_TRIES; tries++) {
 		if (tries)
 			pause_a_little(tries);
-		if ((rc = zh_notes_push_prepare(&done, r, notes_ref, remote,
-						username, password, err)) < 0)
+		if ((rc = push_prepare(&done, &none, r, notes_ref, remote,
+				       username, password, err)) < 0)
 			return rc;
-		if (done)
+		if (done) {
+			*out = none ? ZH_NOTES_PUSHED_NONE
+				    : ZH_NOTES_PUSHED_UP_TO_DATE;
 			return 0;
-		if ((rc = zh_notes_push_send(&rejected, r, notes_ref, remote,
-					     username, password, err)) < 0)
+		}
+		if ((rc = push_send(&rejected, &none, r, notes_ref, remote,
+				    username, password, err)) < 0)
 			return rc;
-		if (!rejected)
+		if (!rejected) {
+			*out =
+			    none ? ZH_NOTES_PUSHED_NONE : ZH_NOTES_PUSHED_SENT;
 			return 0;
+		}
 		snprintf(last, sizeof(last), "%s", err ? err->msg : "");
 	}
 	return zh_error_set(err, ZH_EGIT, "%s (after %u tries)", last,
 			    PUSH_TRIES);
+}
+
+int zh_notes_head(char *hex, size_t size, struct zh_repo *r,
+		  const char *notes_ref, struct zh_error *err)
+{
+	char name[1024];
+	git_oid id;
+	bool has;
+	int rc;
+
+	if (size)
+		hex[0] = '\0';
+	if ((rc = zh_notes_ref_name(name, sizeof(name), notes_ref, err)) < 0 ||
+	    (rc = read_ref(&id, &has, zh_repo_raw(r), name, err)) < 0)
+		return rc;
+	if (has)
+		git_oid_tostr(hex, size, &id);
+	return 0;
+}
+
+int zh_notes_restore(bool *restored, struct zh_repo *r, const char *notes_ref,
+		     const char *ours, struct zh_error *err)
+{
+	git_repository *repo = zh_repo_raw(r);
+	git_odb *odb = NULL;
+	char name[1024];
+	git_oid oid, cur, nid;
+	bool has, moved, locked = false, exists;
+	unsigned tries, nlocked = 0;
+	int rc;
+
+	*restored = false;
+	if ((rc = zh_notes_ref_name(name, sizeof(name), notes_ref, err)) < 0)
+		return rc;
+	if (strlen(ours) != HEXSZ || git_oid_fromstr(&oid, ours) < 0)
+		return zh_error_set(err, ZH_EINVALID,
+				    "bad notes commit id '%.64s'", ours);
+	for (tries = 0;; tries++) {
+		nlocked = locked ? nlocked + 1 : 0;
+		if (nlocked >= LOCKED_TRIES) {
+			char lock[sizeof(name) + 8];
+
+			snprintf(lock, sizeof(lock), "%s.lock", name);
+			return zh_notes_ref_locked(err, name, lock);
+		}
+		if (tries >= LOCAL_TRIES)
+			return zh_error_set(err, ZH_EGIT,
+					    "notes ref '%s' kept changing, "
+					    "gave up after %u tries",
+					    name, LOCAL_TRIES);
+		if (locked)
+			pause_a_little(nlocked); /* a writer's moment */
+		if ((rc = read_ref(&cur, &has, repo, name, err)) < 0)
+			return rc;
+		if (has && git_oid_equal(&cur, &oid))
+			return 0;
+		if (tries == 0) {
+			if (git_repository_odb(&odb, repo) < 0)
+				return zh_error_set(err, ZH_EGIT,
+						    "cannot read notes: %s",
+						    git_msg());
+			exists = git_odb_exists(odb, &oid);
+			git_odb_free(odb);
+			if (!exists)
+				return zh_error_set(
+				    err, ZH_ENOTFOUND,
+				    "notes commit %s is no longer in the "
+				    "repository",
+				    ours);
+		}
+		if (has) {
+			/* the ref moved on from ours: nothing lost */
+			rc = git_graph_descendant_of(repo, &cur, &oid);
+			if (rc == 1)
+				return 0;
+			if (rc < 0)
+				return zh_error_set(err, ZH_EGIT,
+						    "cannot compare notes "
+						    "histories: %s",
+						    git_msg());
+			/* ours's changes since they last met, on top */
+			if ((rc = rebuild(&nid, r, repo, &oid, &cur, err)) < 0)
+				return rc;
+			if (git_oid_equal(&nid, &cur))
+				return 0; /* it holds them all */
+		} else {
+			git_oid_cpy(&nid, &oid);
+		}
+		if ((rc = move_ref(&moved, &locked, repo, name, &nid,
+				   has ? &cur : NULL, err)) < 0)
+			return rc;
+		if (moved) {
+			*restored = true;
+			return 0;
+		}
+	}
 }

@@ -9,6 +9,7 @@
 #define ZH_GITREPO_NOTES_PUSH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "gitrepo/gitrepo.h"
 #include "util/error.h"
@@ -17,9 +18,16 @@
  * (kept between pushes: it holds the fetched objects). */
 #define ZH_NOTES_PUSH_REMOTE_REF "refs/zadig-hook/remote-notes"
 
+/* What zh_notes_push did. */
+enum zh_notes_pushed {
+	ZH_NOTES_PUSHED_NONE,	    /* no local notes ref: nothing to push */
+	ZH_NOTES_PUSHED_UP_TO_DATE, /* the remote had the local notes */
+	ZH_NOTES_PUSHED_SENT,	    /* the remote's ref took the local one */
+};
+
 /* Push notes_ref (a full ref, a name below refs/notes/, or NULL for the
  * default) of r to remote without force, until it is accepted (a few
- * tries):
+ * tries); *out (may be NULL) says what was done:
  * 1. the remote's notes ref is fetched (a remote without one is fine);
  * 2. when the local notes commit does not descend from the remote's, the
  *    local notes ref is rebuilt on top of the remote's commit: the task
@@ -36,15 +44,16 @@
  * URL or absolute path. username/password (may be NULL) answer one
  * authentication request per connection; neither the password nor a
  * URL's user information ever appears in err. Nothing to push (no local
- * notes ref) returns 0. Non-task lines (a person's remarks) of a note
- * changed on both sides keep only the remote's. Returns 0, ZH_EINVALID
- * (bad notes_ref or remote), ZH_ENOTFOUND (no such remote name; message
- * "no remote 'NAME'"), ZH_ENET (the remote cannot be reached), ZH_EGIT
- * (a libgit2 failure, or the push stayed rejected; the message names the
- * remote's reason; or the local notes ref, or that of a remote on this
- * machine, stayed locked: the message names the lock file, as
+ * notes ref) returns 0 with *out ZH_NOTES_PUSHED_NONE. Non-task lines (a
+ * person's remarks) of a note changed on both sides keep only the remote's.
+ * Returns 0, ZH_EINVALID (bad notes_ref or remote), ZH_ENOTFOUND (no such
+ * remote name; message "no remote 'NAME'"), ZH_ENET (the remote cannot be
+ * reached), ZH_EGIT (a libgit2 failure, or the push stayed rejected; the
+ * message names the remote's reason; or the local notes ref, or that of a
+ * remote on this machine, stayed locked: the message names the lock file, as
  * zh_notes_commit's does, and the push is not tried again) or ZH_ENOMEM. */
-int zh_notes_push(struct zh_repo *r, const char *notes_ref, const char *remote,
+int zh_notes_push(enum zh_notes_pushed *out, struct zh_repo *r,
+		  const char *notes_ref, const char *remote,
 		  const char *username, const char *password,
 		  struct zh_error *err);
 
@@ -65,5 +74,27 @@ int zh_notes_push_prepare(bool *done, struct zh_repo *r, const char *notes_ref,
 int zh_notes_push_send(bool *rejected, struct zh_repo *r, const char *notes_ref,
 		       const char *remote, const char *username,
 		       const char *password, struct zh_error *err);
+
+/* The commit notes_ref of r points at, as hex into hex (41 bytes
+ * suffice); "" when there is no such ref. Returns 0, ZH_EINVALID (bad
+ * notes_ref) or ZH_EGIT. */
+int zh_notes_head(char *hex, size_t size, struct zh_repo *r,
+		  const char *notes_ref, struct zh_error *err);
+
+/* Put the notes of ours (the hex id of a notes commit notes_ref of r
+ * pointed at: what this process wrote there) back into notes_ref when
+ * the ref lost them, as a process that fetches into the repository with
+ * --prune does (a `git clone --mirror` kept current by cron deletes the
+ * ref, or resets it to the remote's): a deleted ref points at ours again;
+ * a ref that moved to a commit not descending from ours gets a commit on
+ * top holding the task lines ours changed since the two last met, merged
+ * as zh_notes_push merges the local notes into the remote's. The ref
+ * moves by compare-and-swap; the cost follows the lines put back. A ref
+ * at ours, or descending from it, is left alone. *restored tells whether
+ * the ref moved. Returns 0, ZH_ENOTFOUND (ours is no longer in the
+ * repository: its notes cannot be put back), ZH_EINVALID, ZH_EGIT (the
+ * notes ref stayed locked, say) or ZH_ENOMEM. */
+int zh_notes_restore(bool *restored, struct zh_repo *r, const char *notes_ref,
+		     const char *ours, struct zh_error *err);
 
 #endif

@@ -51,11 +51,15 @@
  * of the one or two committed since the last claim. */
 #define LINGER_MS 10
 
-/* A repository whose notes changed and are not pushed yet (notes.push). */
+/* A repository whose notes changed and are not pushed yet (notes.push),
+ * and the commit its notes ref pointed at after we last wrote or pushed
+ * it ("" unknown): what another process that fetches into the repository
+ * with --prune may take away before the push goes through (put_back). */
 struct push_due {
 	char *repo;
 	int64_t next_ms;
 	unsigned fails;
+	char ours[41]; /* a SHA-1 id in hex */
 };
 
 struct zh_wh_worker {
@@ -816,26 +820,41 @@ static void deliver_due(struct zh_wh_worker *k)
 
 /* ---- notes.push ---- */
 
-static void push_due_add(struct zh_wh_worker *k, const char *repo)
+static struct push_due *push_due_find(struct zh_wh_worker *k, const char *repo)
 {
-	struct push_due *v;
 	size_t i;
 
 	for (i = 0; i < k->npushes; i++)
-		if (strcmp(k->pushes[i].repo, repo) == 0) {
-			/* new notes: no reason to wait for the back-off */
-			k->pushes[i].next_ms = 0;
+		if (strcmp(k->pushes[i].repo, repo) == 0)
+			return &k->pushes[i];
+	return NULL;
+}
+
+/* repo's notes (r) changed: push them soon; what its notes ref points at
+ * now is ours (unless it cannot be read: then what was, if anything). */
+static void push_due_add(struct zh_wh_worker *k, const char *repo,
+			 struct zh_repo *r, const struct zh_config *cfg)
+{
+	struct push_due *v = push_due_find(k, repo);
+	char head[sizeof(v->ours)];
+
+	if (v) {
+		/* new notes: no reason to wait for the back-off */
+		v->next_ms = 0;
+	} else {
+		v = realloc(k->pushes, (k->npushes + 1) * sizeof(*v));
+		if (!v)
+			return; /* the next change of its notes asks again */
+		k->pushes = v;
+		v += k->npushes;
+		memset(v, 0, sizeof(*v));
+		if (!(v->repo = strdup(repo)))
 			return;
-		}
-	v = realloc(k->pushes, (k->npushes + 1) * sizeof(*v));
-	if (!v)
-		return; /* the next change of its notes asks again */
-	k->pushes = v;
-	v[k->npushes].repo = strdup(repo);
-	v[k->npushes].next_ms = 0;
-	v[k->npushes].fails = 0;
-	if (v[k->npushes].repo)
 		k->npushes++;
+	}
+	if (zh_notes_head(head, sizeof(head), r, cfg->notes.ref, NULL) == 0 &&
+	    head[0])
+		memcpy(v->ours, head, sizeof(head));
 }
 
 static void push_due_drop(struct zh_wh_worker *k, size_t i)
@@ -881,15 +900,55 @@ static void push_state_dispose(struct zh_wh_worker *k)
 	k->npushes = k->nno_origin = k->nno_mirror = 0;
 }
 
+/* Put back into r the notes pd->ours holds when its notes ref lost them
+ * since we wrote or pushed it: a `git fetch --prune` into a `path:`
+ * repository that mirrors GitLab's (cron) deletes the notes ref, or
+ * resets it to GitLab's, while a push of ours is failing. The store
+ * counts those lines as written: nobody else would write them again.
+ * Returns false when they are not (yet) back (logged). */
+static bool put_back(struct push_due *pd, struct zh_repo *r,
+		     const struct zh_config *cfg)
+{
+	struct zh_error err = {0};
+	bool restored = false;
+	int rc;
+
+	if (!pd->ours[0])
+		return true;
+	rc = zh_notes_restore(&restored, r, cfg->notes.ref, pd->ours, &err);
+	if (rc == ZH_ENOTFOUND) {
+		zh_wh_log("notes of %s: notes written here are missing from "
+			  "%s (deleted or reset by another process) and "
+			  "cannot be put back: %s",
+			  pd->repo, cfg->notes.ref, err.msg);
+		pd->ours[0] = '\0'; /* said once */
+		return true;
+	}
+	if (rc < 0) {
+		zh_wh_log("notes of %s: notes written here are missing from %s "
+			  "(deleted or reset by another process), not put "
+			  "back yet, will retry: %s",
+			  pd->repo, cfg->notes.ref, err.msg);
+		return false;
+	}
+	if (restored)
+		zh_wh_log("notes of %s: notes written here were missing from "
+			  "%s (deleted or reset by another process): put back",
+			  pd->repo, cfg->notes.ref);
+	return true;
+}
+
 /* Push the notes of repository pd->repo to its origin (path) or to the
  * mirrored url. Returns true when it is done with (pushed, or nowhere to
  * push); false to try again later. */
 static bool push_one(struct zh_wh_worker *k, const struct zh_config *cfg,
-		     const struct push_due *pd)
+		     struct push_due *pd)
 {
 	const struct zh_webhook_repo *wr = repo_for(cfg, pd->repo);
+	enum zh_notes_pushed did = ZH_NOTES_PUSHED_NONE;
 	struct zh_error err = {0};
 	struct zh_repo *r = NULL;
+	char head[sizeof(pd->ours)];
 	int rc;
 
 	if (!wr)
@@ -898,16 +957,26 @@ static bool push_one(struct zh_wh_worker *k, const struct zh_config *cfg,
 		zh_wh_log("notes of %s: not pushed: %s", pd->repo, err.msg);
 		return false;
 	}
+	if (!put_back(pd, r, cfg)) {
+		zh_repo_free(r);
+		return false;
+	}
 	if (wr->path) {
-		rc = zh_notes_push(r, cfg->notes.ref, "origin", NULL, NULL,
-				   &err);
+		rc = zh_notes_push(&did, r, cfg->notes.ref, "origin", NULL,
+				   NULL, &err);
 	} else {
 		/* the mirror's objects and refs: one network user at a time */
 		pthread_mutex_lock(&k->w->mirror_lock);
-		rc = zh_notes_push(r, cfg->notes.ref, wr->url, wr->username,
-				   wr->password, &err);
+		rc = zh_notes_push(&did, r, cfg->notes.ref, wr->url,
+				   wr->username, wr->password, &err);
 		pthread_mutex_unlock(&k->w->mirror_lock);
 	}
+	/* a push that failed may have moved the notes ref onto the remote's
+	 * notes (with ours on top) */
+	if (rc < 0 &&
+	    zh_notes_head(head, sizeof(head), r, cfg->notes.ref, NULL) == 0 &&
+	    head[0])
+		memcpy(pd->ours, head, sizeof(head));
 	zh_repo_free(r);
 	if (rc == ZH_ENOTFOUND && wr->path) {
 		if (first_time(&k->no_origin, &k->nno_origin, pd->repo))
@@ -921,7 +990,13 @@ static bool push_one(struct zh_wh_worker *k, const struct zh_config *cfg,
 			  err.msg);
 		return false;
 	}
-	zh_wh_log("notes of %s: pushed", pd->repo);
+	if (did == ZH_NOTES_PUSHED_SENT)
+		zh_wh_log("notes of %s: pushed", pd->repo);
+	else if (did == ZH_NOTES_PUSHED_UP_TO_DATE)
+		zh_wh_log("notes of %s: the remote has them already", pd->repo);
+	else
+		zh_wh_log("notes of %s: nothing pushed: no notes ref %s",
+			  pd->repo, cfg->notes.ref);
 	return true;
 }
 
@@ -963,6 +1038,7 @@ static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 	for (i = 0; i < l.len && !atomic_load(&k->w->stopping); i++) {
 		const char *name = l.items[i].repo;
 		const struct zh_webhook_repo *wr;
+		struct push_due *pd;
 		struct zh_repo *r = NULL;
 		size_t n = 0;
 		int rc;
@@ -980,6 +1056,13 @@ static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 				zh_wh_log("notes of %s: %s", name, err.msg);
 			continue;
 		}
+		/* notes of ours another process took away come back before
+		 * the new ones go on top (they would hide the loss) */
+		if (cfg->notes.push && (pd = push_due_find(k, name)) &&
+		    !put_back(pd, r, cfg)) {
+			zh_repo_free(r);
+			continue;
+		}
 		k->flow.repo = r;
 		k->flow.repo_name = name;
 		if (zh_flow_write_notes(&n, &k->flow, &err) < 0) {
@@ -987,7 +1070,7 @@ static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 		} else {
 			atomic_fetch_add(&k->w->metrics.notes_written, n);
 			if (n > 0 && cfg->notes.push)
-				push_due_add(k, name);
+				push_due_add(k, name, r, cfg);
 		}
 		k->flow.repo = NULL;
 		k->flow.repo_name = NULL;

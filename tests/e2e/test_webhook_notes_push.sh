@@ -45,6 +45,14 @@ S2=$(git -C "$S" rev-parse HEAD)
 M=$T/mirrored.git
 git clone -q --mirror "$O" "$M"
 
+# a project whose path is a `git clone --mirror` of GitLab's repository
+# kept current by cron (`git fetch --prune`: every ref the remote lacks
+# goes, refs/notes/zadig too)
+GL=$T/gitlab.git
+MP=$T/mirror-path.git
+git clone -q --bare "$O" "$GL"
+git clone -q --mirror "$GL" "$MP"
+
 CFG=$T/webhook.yaml
 write_config "$CFG" "$FAKE_URL" "state_dir: $T/state
 notes:
@@ -63,6 +71,8 @@ webhook:
       path: $S
     - project: group/mirrored
       url: $M
+    - project: group/mirror-path
+      path: $MP
 rules:
   - name: dev
     repo: \"group/*\"
@@ -135,6 +145,47 @@ mirror_passed() {
 check "mirror: the passed line reaches the mirrored url" wait_until 20 mirror_passed
 check "mirror: the notes that were there are kept" \
 	bash -c "git --git-dir '$M' notes --ref=zadig show '$C2' | grep -q '^failed other-wf #8 '"
+
+# ---- a path: mirror whose fetch --prune deletes the unpushed notes ----
+# the push fails (GitLab's notes ref locked); meanwhile the mirror's cron
+# fetches with --prune and the local notes ref is gone: the receiver used
+# to find nothing to push, log "pushed", and the note was lost everywhere
+mkdir -p "$GL/refs/notes"
+touch "$GL/refs/notes/zadig.lock"
+sed -e "s/95790bf891e76fee5e1747ab589903a6a1f80f22/$C1/" \
+	-e "s/da1560886d4f094c3e6c9ef40349f7d38b5d27d7/$C2/g" \
+	-e "s#mike/diaspora#group/mirror-path#" \
+	-e "s#refs/heads/master#refs/heads/main#" "$FIX/push.json" >"$T/mp.json"
+gitlab "Push Hook" "$T/mp.json" -H "Idempotency-Key: mirror-path-1" >/dev/null
+want "mirror path push: 202 accepted" 202 '"status":"accepted"'
+mp_note() {
+	git --git-dir "$1" notes --ref=zadig show "$C2" 2>/dev/null | grep -q "^passed wf-dev #4 "
+}
+check "mirror path: the note is written locally" wait_until 20 mp_note "$MP"
+# a try that failed after the last note was written: the next try is a
+# back-off away (a try under way could still win once the lock is gone)
+mp_fails() {
+	grep -c "notes of group/mirror-path: not pushed, will retry" "$T/wh.err"
+}
+n=$(mp_fails)
+mp_failed_again() {
+	[ "$(mp_fails)" -gt "$n" ]
+}
+check "mirror path: its push keeps failing on the lock" \
+	wait_until 20 mp_failed_again
+check "mirror path: ... saying so" log_has \
+	"notes of group/mirror-path: not pushed, will retry: notes ref 'refs/notes/zadig' is locked: '$GL/refs/notes/zadig.lock' exists"
+git --git-dir "$MP" fetch -q --prune
+check "mirror path: the cron's fetch --prune deleted the notes ref" \
+	bash -c "! git --git-dir '$MP' rev-parse -q --verify refs/notes/zadig"
+rm -f "$GL/refs/notes/zadig.lock"
+check "mirror path: the note reaches GitLab once the lock is gone" \
+	wait_until 30 mp_note "$GL"
+check "mirror path: and is back in the mirror" mp_note "$MP"
+check "mirror path: the receiver says it put the notes back" \
+	log_has "notes of group/mirror-path: notes written here were missing from refs/notes/zadig \(deleted or reset by another process\): put back"
+check "mirror path: never 'pushed' while the notes were missing" \
+	bash -c "! grep -q 'notes of group/mirror-path: nothing pushed' '$T/wh.err'"
 
 run curl -s -o /dev/null -w '%{http_code}' "$WH_URL/healthz"
 expect "still serving" 0 "^200$"

@@ -151,7 +151,7 @@ static void push(const char *dir, const char *remote)
 	struct zh_repo *r = NULL;
 
 	assert_ok(zh_repo_open(&r, dir, false, &err));
-	assert_ok(zh_notes_push(r, NULL, remote, NULL, NULL, &err));
+	assert_ok(zh_notes_push(NULL, r, NULL, remote, NULL, NULL, &err));
 	zh_repo_free(r);
 }
 
@@ -298,11 +298,11 @@ static void locked_refs(void **state)
 	assert_ok(zh_repo_open(&r, f->work, false, &err));
 	snprintf(want, sizeof(want),
 		 "notes ref 'refs/notes/zadig' is locked: '%s%s", lock, why);
-	rc = zh_notes_push(r, NULL, "origin", NULL, NULL, &err);
+	rc = zh_notes_push(NULL, r, NULL, "origin", NULL, NULL, &err);
 	assert_int_equal(rc, ZH_EGIT);
 	assert_string_equal(err.msg, want);
 	snprintf(url, sizeof(url), "file://%s", f->origin);
-	rc = zh_notes_push(r, NULL, url, NULL, NULL, &err);
+	rc = zh_notes_push(NULL, r, NULL, url, NULL, NULL, &err);
 	assert_int_equal(rc, ZH_EGIT);
 	assert_string_equal(err.msg, want);
 	assert_false(has_ref(f->origin));
@@ -318,7 +318,7 @@ static void locked_refs(void **state)
 	free(
 	    fx_git(f->other, "push", "-q", "origin", "refs/notes/zadig", NULL));
 	fx_write(f->work, ".git/refs/notes/zadig.lock", "0123\n");
-	rc = zh_notes_push(r, NULL, "origin", NULL, NULL, &err);
+	rc = zh_notes_push(NULL, r, NULL, "origin", NULL, NULL, &err);
 	assert_int_equal(rc, ZH_EGIT);
 	snprintf(want, sizeof(want),
 		 "notes ref 'refs/notes/zadig' is locked: "
@@ -331,6 +331,99 @@ static void locked_refs(void **state)
 	zh_repo_free(r);
 	free(lock);
 	free(mine);
+}
+
+/* What a push did: the receiver logged "pushed" when there was no local
+ * notes ref at all (nothing was pushed). */
+static void push_says_what_it_did(void **state)
+{
+	struct fx *f = *state;
+	struct zh_error err = {0};
+	struct zh_repo *r = NULL;
+	enum zh_notes_pushed did = ZH_NOTES_PUSHED_SENT;
+
+	assert_ok(zh_repo_open(&r, f->work, false, &err));
+	assert_ok(zh_notes_push(&did, r, NULL, "origin", NULL, NULL, &err));
+	assert_int_equal(did, ZH_NOTES_PUSHED_NONE);
+	/* the remote has notes, we have none: taken, nothing pushed */
+	note(f->other, f->id[0], "passed", "wf-other", 1);
+	free(
+	    fx_git(f->other, "push", "-q", "origin", "refs/notes/zadig", NULL));
+	assert_ok(zh_notes_push(&did, r, NULL, "origin", NULL, NULL, &err));
+	assert_int_equal(did, ZH_NOTES_PUSHED_NONE);
+	note(f->work, f->id[1], "passed", "wf", 2);
+	assert_ok(zh_notes_push(&did, r, NULL, "origin", NULL, NULL, &err));
+	assert_int_equal(did, ZH_NOTES_PUSHED_SENT);
+	assert_ok(zh_notes_push(&did, r, NULL, "origin", NULL, NULL, &err));
+	assert_int_equal(did, ZH_NOTES_PUSHED_UP_TO_DATE);
+	zh_repo_free(r);
+}
+
+/* Notes another process took away from the notes ref (a `git fetch
+ * --prune` into a mirror deletes it, or resets it to the remote's) come
+ * back from the commit we wrote; a ref that moved on from it is left. */
+static void restore_lost_notes(void **state)
+{
+	struct fx *f = *state;
+	struct zh_error err = {0};
+	struct zh_repo *r = NULL;
+	char ours[41], theirs[41], head[41];
+	bool restored = true;
+	char *id;
+	int rc;
+
+	assert_ok(zh_repo_open(&r, f->work, false, &err));
+	note(f->work, f->id[0], "passed", "wf", 1);
+	assert_ok(zh_notes_head(ours, sizeof(ours), r, NULL, &err));
+	assert_int_equal(strlen(ours), 40);
+	/* at ours: nothing to do */
+	assert_ok(zh_notes_restore(&restored, r, NULL, ours, &err));
+	assert_false(restored);
+
+	/* deleted: back at ours */
+	free(fx_git(f->work, "update-ref", "-d", "refs/notes/zadig", NULL));
+	assert_ok(zh_notes_head(head, sizeof(head), r, NULL, &err));
+	assert_string_equal(head, "");
+	assert_ok(zh_notes_restore(&restored, r, NULL, ours, &err));
+	assert_true(restored);
+	assert_ok(zh_notes_head(head, sizeof(head), r, NULL, &err));
+	assert_string_equal(head, ours);
+
+	/* moved on (a newer note on top): left alone */
+	note(f->work, f->id[1], "running", "wf", 2);
+	assert_ok(zh_notes_head(head, sizeof(head), r, NULL, &err));
+	assert_ok(zh_notes_restore(&restored, r, NULL, ours, &err));
+	assert_false(restored);
+	id = ref_of(f->work);
+	assert_string_equal(id, head);
+	free(id);
+
+	/* reset to another writer's notes, which lack ours: ours's lines
+	 * go on top of theirs, theirs stay */
+	note(f->other, f->id[1], "failed", "wf-other", 7);
+	note(f->other, f->id[2], "passed", "wf-other", 8);
+	id = ref_of(f->other);
+	snprintf(theirs, sizeof(theirs), "%s", id);
+	free(id);
+	free(fx_git(f->work, "fetch", "-q", f->other,
+		    "+refs/notes/zadig:refs/notes/zadig", NULL));
+	assert_ok(zh_notes_restore(&restored, r, NULL, head, &err));
+	assert_true(restored);
+	expect_note(f->work, f->id[0], "passed wf #1 http://z/1");
+	expect_note(f->work, f->id[1],
+		    "running wf #2 http://z/2\nfailed wf-other #7 http://z/7");
+	expect_note(f->work, f->id[2], "passed wf-other #8 http://z/8");
+	is_ancestor(f->work, theirs, "refs/notes/zadig");
+
+	/* a commit that is gone cannot be put back */
+	rc = zh_notes_restore(&restored, r, NULL,
+			      "0123456789abcdef0123456789abcdef01234567", &err);
+	assert_int_equal(rc, ZH_ENOTFOUND);
+	assert_false(restored);
+	assert_non_null(strstr(err.msg, "is no longer in the repository"));
+	rc = zh_notes_restore(&restored, r, NULL, "xyz", &err);
+	assert_int_equal(rc, ZH_EINVALID);
+	zh_repo_free(r);
 }
 
 /* ---- a remote with another writer's notes ---------------------------- */
@@ -476,7 +569,7 @@ static void race_once(struct fx *f, const char *remote)
 	assert_non_null(strstr(err.msg, "rejected"));
 	expect_note(f->origin, f->id[1], "passed wf-other #2 http://z/2");
 
-	assert_ok(zh_notes_push(r, NULL, remote, NULL, NULL, &err));
+	assert_ok(zh_notes_push(NULL, r, NULL, remote, NULL, NULL, &err));
 	expect_note(f->origin, f->id[0], "passed wf #1 http://z/1");
 	expect_note(f->origin, f->id[1], "passed wf-other #2 http://z/2");
 	zh_repo_free(r);
@@ -525,8 +618,8 @@ static void concurrent_pushers(void **state)
 				_exit(3);
 			rc = zh_repo_open(&r, dirs[k], false, &err);
 			if (rc == 0)
-				rc = zh_notes_push(r, NULL, "origin", NULL,
-						   NULL, &err);
+				rc = zh_notes_push(NULL, r, NULL, "origin",
+						   NULL, NULL, &err);
 			if (rc != 0)
 				fprintf(stderr, "pusher %zu: %s\n", k, err.msg);
 			zh_repo_free(r);
@@ -564,16 +657,17 @@ static void errors(void **state)
 
 	note(f->work, f->id[0], "passed", "wf", 1);
 	assert_ok(zh_repo_open(&r, f->work, false, &err));
-	rc = zh_notes_push(r, NULL, "upstream", NULL, NULL, &err);
+	rc = zh_notes_push(NULL, r, NULL, "upstream", NULL, NULL, &err);
 	assert_int_equal(rc, ZH_ENOTFOUND);
 	assert_string_equal(err.msg, "no remote 'upstream'");
-	rc = zh_notes_push(r, NULL, "bad name", NULL, NULL, &err);
+	rc = zh_notes_push(NULL, r, NULL, "bad name", NULL, NULL, &err);
 	assert_int_equal(rc, ZH_EINVALID);
-	rc = zh_notes_push(r, "bad..ref", "origin", NULL, NULL, &err);
+	rc = zh_notes_push(NULL, r, "bad..ref", "origin", NULL, NULL, &err);
 	assert_int_equal(rc, ZH_EINVALID);
 	/* nothing listens on port 1; no secret in the message */
-	rc = zh_notes_push(r, NULL, "http://bob:s3cretpw@127.0.0.1:1/x.git",
-			   "bob", "hunter22", &err);
+	rc = zh_notes_push(NULL, r, NULL,
+			   "http://bob:s3cretpw@127.0.0.1:1/x.git", "bob",
+			   "hunter22", &err);
 	assert_true(rc == ZH_ENET || rc == ZH_EGIT);
 	assert_null(strstr(err.msg, "s3cretpw"));
 	assert_null(strstr(err.msg, "hunter22"));
@@ -672,6 +766,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(push_new_ref, setup, teardown),
 	    cmocka_unit_test_setup_teardown(stale_locks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(locked_refs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(push_says_what_it_did, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(restore_lost_notes, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(push_without_deltas, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(merge_remote_notes, setup,
