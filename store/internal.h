@@ -89,6 +89,11 @@ int store_bind_int(sqlite3_stmt *st, int i, int64_t v);
  * failure. */
 char *store_col_dup(sqlite3_stmt *st, int i, bool *oom);
 
+/* items (*cap of size bytes each) with room for one past len: itself, or
+ * moved to twice the room when full; NULL when out of memory (items is
+ * kept, the caller's to free). */
+void *store_grow(void *items, size_t *cap, size_t len, size_t size);
+
 /* Insert or update a task row (zh_store_task_upsert) with the store
  * already locked, inside or outside a transaction. */
 int store_task_upsert(int64_t *id, struct zh_store *s,

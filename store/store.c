@@ -350,6 +350,19 @@ int store_bind_int(sqlite3_stmt *st, int i, int64_t v)
 	return sqlite3_bind_int64(st, i, (sqlite3_int64)v);
 }
 
+void *store_grow(void *items, size_t *cap, size_t len, size_t size)
+{
+	size_t ncap;
+
+	if (len < *cap)
+		return items;
+	ncap = *cap ? 2 * *cap : 8;
+	if (!(items = realloc(items, ncap * size)))
+		return NULL;
+	*cap = ncap;
+	return items;
+}
+
 char *store_col_dup(sqlite3_stmt *st, int i, bool *oom)
 {
 	const unsigned char *t;

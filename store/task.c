@@ -91,20 +91,14 @@ static int read_list(struct zh_store_task_list *out, struct zh_store *s,
 		     sqlite3_stmt *st, struct zh_error *err)
 {
 	size_t cap = 0;
+	void *p;
 	int rc, ret;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (out->len == cap) {
-			size_t ncap = cap ? 2 * cap : 8;
-			void *p =
-			    realloc(out->items, ncap * sizeof(*out->items));
-
-			if (!p)
-				return zh_error_set(err, ZH_ENOMEM,
-						    "out of memory");
-			out->items = p;
-			cap = ncap;
-		}
+		if (!(p = store_grow(out->items, &cap, out->len,
+				     sizeof(*out->items))))
+			return zh_error_set(err, ZH_ENOMEM, "out of memory");
+		out->items = p;
 		if ((ret = read_row(&out->items[out->len], st, err)))
 			return ret;
 		out->len++;
@@ -411,6 +405,7 @@ int zh_store_commits_to_note(struct zh_store_commit_list *out,
 {
 	sqlite3_stmt *st = NULL;
 	size_t cap = 0;
+	void *p;
 	bool oom = false;
 	int rc, ret;
 
@@ -432,19 +427,12 @@ int zh_store_commits_to_note(struct zh_store_commit_list *out,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct zh_store_commit *c;
 
-		if (out->len == cap) {
-			size_t ncap = cap ? 2 * cap : 8;
-			void *p =
-			    realloc(out->items, ncap * sizeof(*out->items));
-
-			if (!p) {
-				ret = zh_error_set(err, ZH_ENOMEM,
-						   "out of memory");
-				goto out;
-			}
-			out->items = p;
-			cap = ncap;
+		if (!(p = store_grow(out->items, &cap, out->len,
+				     sizeof(*out->items)))) {
+			ret = zh_error_set(err, ZH_ENOMEM, "out of memory");
+			goto out;
 		}
+		out->items = p;
 		c = &out->items[out->len++];
 		c->repo = store_col_dup(st, 0, &oom);
 		c->commit = store_col_dup(st, 1, &oom);
@@ -481,6 +469,7 @@ int zh_store_notes_unwritten(struct zh_store_unwritten_list *out,
 {
 	sqlite3_stmt *st = NULL;
 	size_t cap = 0;
+	void *p;
 	bool oom = false;
 	int rc, ret;
 
@@ -503,19 +492,12 @@ int zh_store_notes_unwritten(struct zh_store_unwritten_list *out,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct zh_store_unwritten *u;
 
-		if (out->len == cap) {
-			size_t ncap = cap ? 2 * cap : 4;
-			void *p =
-			    realloc(out->items, ncap * sizeof(*out->items));
-
-			if (!p) {
-				ret = zh_error_set(err, ZH_ENOMEM,
-						   "out of memory");
-				goto out;
-			}
-			out->items = p;
-			cap = ncap;
+		if (!(p = store_grow(out->items, &cap, out->len,
+				     sizeof(*out->items)))) {
+			ret = zh_error_set(err, ZH_ENOMEM, "out of memory");
+			goto out;
 		}
+		out->items = p;
 		u = &out->items[out->len++];
 		u->repo = store_col_dup(st, 0, &oom);
 		u->changed_ms = sqlite3_column_int64(st, 1);

@@ -126,20 +126,14 @@ static int read_list(struct zh_store_trigger_list *out, struct zh_store *s,
 		     sqlite3_stmt *st, struct zh_error *err)
 {
 	size_t cap = 0;
+	void *p;
 	int rc, ret;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (out->len == cap) {
-			size_t ncap = cap ? 2 * cap : 8;
-			void *p =
-			    realloc(out->items, ncap * sizeof(*out->items));
-
-			if (!p)
-				return zh_error_set(err, ZH_ENOMEM,
-						    "out of memory");
-			out->items = p;
-			cap = ncap;
-		}
+		if (!(p = store_grow(out->items, &cap, out->len,
+				     sizeof(*out->items))))
+			return zh_error_set(err, ZH_ENOMEM, "out of memory");
+		out->items = p;
 		if ((ret = read_row(&out->items[out->len], st, err)))
 			return ret;
 		out->len++;
