@@ -40,6 +40,12 @@ static void init_libgit2(void)
 	 * index-pack for a push). About 5% of `git zadig status`. */
 	if (init_result >= 0)
 		git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	/* The owner of a repository is checked as git checks it, by
+	 * open_checked: libgit2 1.5.1's own check reads safe.directory
+	 * itself and crashes on a line without a value ([safe] directory),
+	 * which git reads as an empty one. */
+	if (init_result >= 0)
+		git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
 }
 
 static const char *git_msg(void)
@@ -118,29 +124,6 @@ static int open_repo(git_repository **out, const char *path, bool discover)
 	return rc;
 }
 
-/* libgit2's check of a repository's owner is a process-wide switch: it is
- * turned off only for the second look below, while no other open runs. */
-static pthread_rwlock_t owner_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-static int open_locked(git_repository **out, const char *path, bool discover,
-		       bool check_owner)
-{
-	int rc;
-
-	if (check_owner) {
-		pthread_rwlock_rdlock(&owner_lock);
-		rc = open_repo(out, path, discover);
-		pthread_rwlock_unlock(&owner_lock);
-		return rc;
-	}
-	pthread_rwlock_wrlock(&owner_lock);
-	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
-	rc = open_repo(out, path, discover);
-	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 1);
-	pthread_rwlock_unlock(&owner_lock);
-	return rc;
-}
-
 /* p (libgit2's, with a trailing slash) as git names a directory. */
 static char *dir_name(const char *p)
 {
@@ -202,10 +185,11 @@ static char *foreign_dir(git_repository *repo, uid_t *uid)
 	return found;
 }
 
-/* open_repo, with the owner checked as git checks it: another user's
- * repository is opened when git's safe.directory lets it in. Returns 0,
- * ZH_ENOTFOUND (no repository; err not set), ZH_ECONFIG (another user's:
- * the message names the owner and git's fix) or ZH_EGIT. */
+/* open_repo, with the owner checked as git checks it (libgit2's own check
+ * is off, init_libgit2): another user's repository is opened when git's
+ * safe.directory lets it in. Returns 0, ZH_ENOTFOUND (no repository; err
+ * not set), ZH_ECONFIG (another user's: the message names the owner and
+ * git's fix) or ZH_EGIT. */
 static int open_checked(git_repository **out, const char *path, bool discover,
 			struct zh_error *err)
 {
@@ -213,43 +197,34 @@ static int open_checked(git_repository **out, const char *path, bool discover,
 	char *dir = NULL, *name = NULL;
 	const char *wd;
 	uid_t uid = 0;
-	int rc = open_locked(out, path, discover, true);
+	int rc = open_repo(&repo, path, discover);
 
-	if (rc == 0)
-		return 0;
-	if (rc != GIT_EOWNER && rc != GIT_ENOTFOUND)
+	if (rc == GIT_ENOTFOUND)
+		return ZH_ENOTFOUND;
+	if (rc < 0)
 		return git_fail(err, "cannot open repository", path);
-	/* Another user's repository is GIT_EOWNER, or, when no
-	 * safe.directory is set at all, GIT_ENOTFOUND ("config value
-	 * 'safe.directory' was not found") in libgit2 1.5.1: a second look
-	 * without the check tells it from a missing one. */
-	rc = rc == GIT_ENOTFOUND
-		 ? ZH_ENOTFOUND
-		 : git_fail(err, "cannot open repository", path);
-	if (open_locked(&repo, path, discover, false) < 0)
-		return rc;
-	dir = foreign_dir(repo, &uid);
+	if (!(dir = foreign_dir(repo, &uid))) {
+		*out = repo; /* ours */
+		return 0;
+	}
 	wd = git_repository_workdir(repo);
 	name = dir_name(wd ? wd : git_repository_path(repo));
-	if (!dir || !name) {
-		if (rc == ZH_ENOTFOUND)
-			rc = git_fail(err, "cannot open repository", path);
-		goto out;
-	}
-	if (zh_safe_directory(name)) {
+	if (!name) {
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+	} else if (zh_safe_directory(name)) {
 		*out = repo;
 		repo = NULL;
 		rc = 0;
-		goto out;
+	} else {
+		/* git's words, and the path git compares safe.directory
+		 * with: the work tree, else the git dir */
+		rc =
+		    zh_error_set(err, ZH_ECONFIG,
+				 "'%s' is owned by another user (uid %lu); git "
+				 "refuses such a repository: git config "
+				 "--global --add safe.directory %s",
+				 dir, (unsigned long)uid, name);
 	}
-	/* git's words, and the path git compares safe.directory with: the
-	 * work tree, else the git dir */
-	rc = zh_error_set(err, ZH_ECONFIG,
-			  "'%s' is owned by another user (uid %lu); git "
-			  "refuses such a repository: git config --global "
-			  "--add safe.directory %s",
-			  dir, (unsigned long)uid, name);
-out:
 	free(dir);
 	free(name);
 	git_repository_free(repo);

@@ -190,6 +190,33 @@ static int mkdirs_inside(const char *state_dir, const char *base,
 	return rc;
 }
 
+/* A url on this machine (a path, file://) names a repository whose owner
+ * is checked as git checks it (safe.directory), as for every repository
+ * opened here: libgit2's local transport does not check it, its own check
+ * being off (init_libgit2). */
+static int check_local(const char *project, const char *url,
+		       struct zh_error *err)
+{
+	const char *path = strncmp(url, "file://", 7) == 0 ? url + 7
+			   : url[0] == '/'		   ? url
+							   : NULL;
+	git_repository *r = NULL;
+	struct zh_error e = {0};
+	int rc;
+
+	if (!path)
+		return 0;
+	rc = zh_git_open(&r, path, &e);
+	git_repository_free(r);
+	/* none there: the fetch says so, naming the project */
+	if (rc == ZH_ENOTFOUND)
+		return 0;
+	return rc < 0 ? zh_error_set(err, rc,
+				     "cannot reach the remote of '%s': %s",
+				     project, e.msg)
+		      : 0;
+}
+
 static int fetch(git_repository *repo, const char *project, const char *url,
 		 const char *username, const char *password,
 		 struct zh_error *err)
@@ -368,7 +395,8 @@ int zh_repo_mirror(struct zh_repo **out, const char *state_dir,
 		if ((rc = check_inside(state_dir, dir, false, err)) < 0)
 			goto out;
 	}
-	if ((rc = fetch(repo, project, url, username, password, err)) < 0)
+	if ((rc = check_local(project, url, err)) < 0 ||
+	    (rc = fetch(repo, project, url, username, password, err)) < 0)
 		goto out;
 	git_repository_free(repo);
 	repo = NULL;

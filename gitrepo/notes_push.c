@@ -826,12 +826,9 @@ static int push_local(struct conn *c, git_repository *repo, const char *path,
 	int rc;
 
 	memset(&zero, 0, sizeof(zero));
-	if (git_repository_open_ext(&rr, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
-				    NULL) < 0) {
-		rc = zh_error_set(err, ZH_EGIT, "cannot open '%s': %s",
-				  t->label, git_msg());
+	/* its owner checked as git checks it (safe.directory) */
+	if ((rc = zh_git_open(&rr, path, err)) < 0)
 		goto out;
-	}
 	if ((rc = read_ref(&rid, &has, rr, name, err)) < 0)
 		goto out;
 	if (has && git_oid_equal(&rid, lid))

@@ -154,6 +154,15 @@ GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=Safe.Directory GIT_CONFIG_VALUE_0="$R" \
 	verdict 0 "GIT_CONFIG_COUNT, GIT_CONFIG_KEY_0, GIT_CONFIG_VALUE_0"
 git --git-dir="$R" config safe.directory '*'
 verdict 2 "the repository's own config is not read for it"
+git --git-dir="$R" config --unset safe.directory
+# a line without a value, which git reads as an empty one (libgit2 1.5.1
+# crashed on it, checking another user's repository)
+safe_dirs
+printf '[safe]\n\tdirectory\n' >>"$HOME/.gitconfig"
+verdict 2 "a safe.directory line without a value (the list emptied)"
+printf '\tdirectory = %s\n' "$R" >>"$HOME/.gitconfig"
+verdict 0 "a line without a value, then the path"
+safe_dirs
 
 # a path git quotes for git -c (a ' in it), and one below ~
 Q=$T/"it's.git"

@@ -548,6 +548,50 @@ static void test_mirror_symlink_not_followed(void **state)
 	free(dir);
 }
 
+/* A mirror's url on this machine names a repository whose owner is
+ * checked as git checks it: another user's is refused, with git's fix
+ * (libgit2's local transport read it, its own check being off). */
+static void test_mirror_local_url_of_another_user(void **state)
+{
+	struct zh_error err = {0};
+	struct zh_repo *r = NULL;
+	char *dir = fx_tmpdir(), *remote = fx_path(dir, "remote"),
+	     *sd = fx_path(dir, "state"), *home = fx_path(dir, "home"), *c1,
+	     *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	mkdir(home, 0700);
+	setenv("HOME", home, 1);
+	mkdir(remote, 0700);
+	free(fx_git(remote, "init", "-q", "-b", "main", NULL));
+	fx_write(remote, "a.txt", "a\n");
+	c1 = fx_commit(remote, "one");
+	{
+		char cmd[4200];
+
+		snprintf(cmd, sizeof(cmd), "chown -R 65534:65534 '%s'", remote);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_not_equal(
+	    zh_repo_mirror(&r, sd, "g/p", remote, NULL, NULL, &err), 0);
+	assert_null(r);
+	if (!strstr(err.msg, "is owned by another user"))
+		fail_msg("%s", err.msg);
+	if (old_home)
+		setenv("HOME", old_home, 1);
+	free(old_home);
+	free(c1);
+	free(home);
+	free(sd);
+	free(remote);
+	fx_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +602,7 @@ int main(void)
 	    cmocka_unit_test(test_mirror_credentials_refused),
 	    cmocka_unit_test(test_mirror_credentials_not_redirected),
 	    cmocka_unit_test(test_mirror_symlink_not_followed),
+	    cmocka_unit_test(test_mirror_local_url_of_another_user),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
