@@ -112,16 +112,20 @@ static int cmd_config(struct zh_cli_opts *o, struct zh_error *err)
 	if (rc < 0)
 		return rc;
 	rc = zh_config_load(&cfg, path, &diag, err);
-	if (rc == 0 && (cfg->zadig.token_error || cfg->zadig.ca_error)) {
+	if (rc == 0 && (cfg->zadig.token_error || cfg->zadig.ca_error ||
+			cfg->ncheck_errors)) {
 		/* the programs load it (a push is kept queued until the
-		 * files can be read), but nothing can be sent as it is */
-		size_t n = 0;
+		 * files can be read; the other rules run), but not all of it
+		 * can run as it is */
+		size_t n = 0, i;
 
 		print_diag(&diag, false);
 		if (cfg->zadig.token_error && ++n)
 			printf("%s\n", cfg->zadig.token_error);
 		if (cfg->zadig.ca_error && ++n)
 			printf("%s\n", cfg->zadig.ca_error);
+		for (i = 0; i < cfg->ncheck_errors; i++, n++)
+			printf("%s\n", cfg->check_errors[i]);
 		rc = zh_error_set(err, ZH_ECONFIG, "'%s' is not valid (%zu %s)",
 				  path, n, n > 1 ? "errors" : "error");
 	} else if (rc == 0) {

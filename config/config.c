@@ -61,6 +61,7 @@ struct ctx {
 	 * when errs has one (zh_config_diag lists every error), else
 	 * zadig.token_error, zadig.ca_error */
 	struct msgs tok, ca;
+	struct msgs chk; /* zh_config.check_errors */
 	size_t seq;
 	long budget;
 	bool nomem, too_complex;
@@ -1705,8 +1706,8 @@ static void check_ca(struct ctx *x, const char *file, const char *raw,
 }
 
 /* A webhook section is the receiver's: without GitLab's secret (or with
- * an empty one, or an empty zadig_token) it would refuse to start, or let
- * an empty header in; config check says so too. */
+ * an empty one, or an empty zadig_token) it refuses to start (it would
+ * let an empty header in); config check says so too (check_errors). */
 static void check_receiver(struct ctx *x, struct frame *f)
 {
 	const yaml_node_t *w = f->val[key_index("webhook")];
@@ -1714,16 +1715,16 @@ static void check_receiver(struct ctx *x, struct frame *f)
 	const yaml_node_t *zt = f->val[key_index("webhook.zadig_token")];
 	const struct zh_config *c = x->cfg;
 
-	if (!w || x->errs.len) /* said once the rest holds */
+	if (!w)
 		return;
 	if (!c->webhook.secret || !*c->webhook.secret)
-		report(x, s ? &s->start_mark : &w->start_mark,
-		       "webhook.secret is required (GitLab's secret token) and "
-		       "may not be empty");
+		report_to(x, &x->chk, s ? &s->start_mark : &w->start_mark,
+			  "webhook.secret is required (GitLab's secret token) "
+			  "and may not be empty");
 	if (zt && c->webhook.zadig_token && !*c->webhook.zadig_token)
-		report(x, &zt->start_mark,
-		       "webhook.zadig_token is empty (leave it out to turn "
-		       "/webhook/zadig off)");
+		report_to(x, &x->chk, &zt->start_mark,
+			  "webhook.zadig_token is empty (leave it out to turn "
+			  "/webhook/zadig off)");
 }
 
 static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
@@ -1801,10 +1802,9 @@ static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
 		     raw);
 	}
 	check_receiver(x, f);
-	/* Zadig's create needs targets or images: every push would say
-	 * so and nothing would ever be triggered. Said once the rest holds
-	 * (a targets key of the wrong type has said enough). */
-	for (i = 0; !x->errs.len && i < c->nrules; i++) {
+	/* Zadig's create needs targets or images: every push the rule
+	 * fires for says so and nothing is triggered (check_errors) */
+	for (i = 0; i < c->nrules; i++) {
 		const struct zh_rule *r = &c->rules[i];
 		yaml_mark_t m = {0, 0, 0};
 		size_t j;
@@ -1817,10 +1817,10 @@ static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
 		m.column = (size_t)(r->col - 1);
 		for (j = 0; j < x->nnames; j++)
 			if (x->names[j].name == r->name)
-				report(x, &m,
-				       "rule '%s': workflow needs 'targets' or "
-				       "'release_images'",
-				       x->names[j].raw);
+				report_to(x, &x->chk, &m,
+					  "rule '%s': workflow needs 'targets' "
+					  "or 'release_images'",
+					  x->names[j].raw);
 	}
 }
 
@@ -2365,6 +2365,12 @@ out:
 	free(x.names);
 	take_deferred(&x, &x.tok, x.cfg ? &x.cfg->zadig.token_error : NULL);
 	take_deferred(&x, &x.ca, x.cfg ? &x.cfg->zadig.ca_error : NULL);
+	/* said once the rest holds (a targets key of the wrong type has
+	 * said enough) */
+	if (x.cfg && !x.errs.len && x.chk.len &&
+	    !(x.cfg->check_errors = take_msgs(&x.chk, &x.cfg->ncheck_errors)))
+		x.nomem = true;
+	msgs_dispose(&x.chk);
 	if (x.nomem) {
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 	} else if (x.errs.len) {
@@ -2595,11 +2601,16 @@ out:
 
 void zh_config_free(struct zh_config *c)
 {
+	size_t i;
+
 	if (!c)
 		return;
 	free_scope("", (char *)c);
 	free(c->zadig.token_error);
 	free(c->zadig.ca_error);
+	for (i = 0; i < c->ncheck_errors; i++)
+		free(c->check_errors[i]);
+	free(c->check_errors);
 	free(c->token_src.path);
 	free(c->token_src.name);
 	free(c->token_src.raw);

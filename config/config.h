@@ -66,6 +66,14 @@ struct zh_webhook_repo {
 
 struct zh_config {
 	char *path; /* the file it was read from */
+	/* "FILE:LINE:COL: ..." for what one program or rule cannot run as
+	 * written (a product workflow with neither targets nor
+	 * release_images, a webhook section without webhook.secret), sorted:
+	 * errors of `git zadig config check`, not of the configuration,
+	 * which the programs load as earlier versions did (the hook goes on
+	 * with the other rules; the receiver refuses to start on its own) */
+	char **check_errors;
+	size_t ncheck_errors;
 	struct {
 		char *url;
 		/* from token or token_file; never printed. NULL when

@@ -255,4 +255,25 @@ expect "async: a ref of $((${#LONG} + 11)) bytes is queued" 0 "" \
 check "async: the poller delivers the long ref's trigger" \
 	wait_note "$T/as.git" "refs/heads/$LONG" "^passed wf-long #[0-9]+ .*rule=long$"
 
+# ---- what config check calls an error a hook still runs past ----
+# (the receiver's webhook.secret; a rule with nothing to build): earlier
+# versions pushed with such a file, and an upgrade must not stop them
+hook_config "$T/chk.yaml" "$FAKE_URL" sync 5s "webhook:
+  public_url: http://127.0.0.1:9/h"
+cat >>"$T/chk.yaml" <<'YAML'
+  - name: nothing
+    branches: ["nothing/*"]
+    workflow: { name: wf-nothing, env: dev }
+YAML
+new_repo chk "$T/chk.yaml"
+hrun git -C "$T/chk" push origin main
+expect "config check's errors: the other rules run" 0 "" \
+	"^$Z dev: wf-dev #[0-9]+ created"
+hrun git -C "$T/chk" push origin main:nothing/a
+expect "config check's errors: the rule with nothing to build says so" 0 "" \
+	"^$Z refs/heads/nothing/a: product workflow request needs 'targets' or 'release_images'; nothing triggered"
+run git zadig config check "$T/chk.yaml"
+expect "config check says both" 2 "webhook.secret is required"
+check "config check: the rule too" grep -q "rule 'nothing': workflow needs 'targets' or 'release_images'" "$T/out"
+
 hook_finish
