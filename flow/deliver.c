@@ -106,8 +106,9 @@ int zh_flow_record_many(struct zh_flow_recorded_list *outs, struct zh_flow *f,
 	struct zh_store_trigger_spec *specs = NULL;
 	struct zh_store_trigger_added *added = NULL;
 	struct pending *p = NULL;
+	size_t *which = NULL; /* specs index of each fired rule, or SIZE_MAX */
 	int64_t now = zh_store_now_ms(), due = 0;
-	size_t i, j, total = 0, at;
+	size_t i, j, total = 0, at, nspecs = 0;
 	int rc = 0;
 
 	memset(outs, 0, n * sizeof(*outs));
@@ -126,7 +127,8 @@ int zh_flow_record_many(struct zh_flow_recorded_list *outs, struct zh_flow *f,
 		goto out;
 	if (!(specs = calloc(total, sizeof(*specs))) ||
 	    !(added = calloc(total, sizeof(*added))) ||
-	    !(p = calloc(total, sizeof(*p)))) {
+	    !(p = calloc(total, sizeof(*p))) ||
+	    !(which = calloc(total, sizeof(*which)))) {
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -138,18 +140,37 @@ int zh_flow_record_many(struct zh_flow_recorded_list *outs, struct zh_flow *f,
 			rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 			goto out;
 		}
-		for (j = 0; j < tl[i].len; j++, at++) {
+		outs[i].len = len;
+		for (j = 0; j < len; j++, at++) {
 			const struct zh_trigger *t = &tl[i].items[j];
-			struct zh_store_trigger_spec *spec = &specs[at];
+			struct zh_flow_recorded *r = &outs[i].items[j];
+			struct zh_store_trigger_spec *spec = &specs[nspecs];
+			struct zh_error e = {0};
 
+			snprintf(r->rule, sizeof(r->rule), "%s", t->rule->name);
+			snprintf(r->workflow, sizeof(r->workflow), "%s",
+				 t->custom ? t->custom_req.workflow_name
+					   : t->product.workflow_name);
 			if (t->custom)
 				rc = zh_zadig_render_custom_create(
-				    &p[at].req, &t->custom_req, err);
+				    &p[at].req, &t->custom_req, &e);
 			else
 				rc = zh_zadig_render_product_create(
-				    &p[at].req, &t->product, err);
-			if (rc < 0)
+				    &p[at].req, &t->product, &e);
+			/* rules are independent (design.md §4.2): one whose
+			 * request cannot be made is said, the others go on */
+			if (rc == ZH_ENOMEM) {
+				*err = e;
 				goto out;
+			}
+			which[at] = SIZE_MAX;
+			if (rc < 0) {
+				snprintf(r->error, sizeof(r->error), "%s",
+					 e.msg);
+				rc = 0;
+				continue;
+			}
+			which[at] = nspecs++;
 			spec->repo = evs[i]->repo;
 			spec->ref = t->ref;
 			spec->commit = t->commit;
@@ -168,21 +189,18 @@ int zh_flow_record_many(struct zh_flow_recorded_list *outs, struct zh_flow *f,
 			spec->due_ms = due;
 		}
 	}
-	if ((rc = zh_store_trigger_add_many(added, f->store, specs, total, now,
-					    err)) < 0)
+	if (nspecs && (rc = zh_store_trigger_add_many(added, f->store, specs,
+						      nspecs, now, err)) < 0)
 		goto out;
 	for (i = 0, at = 0; i < n; i++) {
 		for (j = 0; j < tl[i].len; j++, at++) {
 			struct zh_flow_recorded *r = &outs[i].items[j];
 
-			r->trigger_id = added[at].id;
-			r->existed = added[at].existed;
-			snprintf(r->rule, sizeof(r->rule), "%s",
-				 specs[at].rule);
-			snprintf(r->workflow, sizeof(r->workflow), "%s",
-				 specs[at].workflow);
+			if (which[at] == SIZE_MAX)
+				continue;
+			r->trigger_id = added[which[at]].id;
+			r->existed = added[which[at]].existed;
 		}
-		outs[i].len = tl[i].len;
 	}
 out:
 	for (at = 0; p && at < total; at++)
@@ -193,6 +211,7 @@ out:
 	free(specs);
 	free(added);
 	free(p);
+	free(which);
 	if (rc < 0) {
 		for (i = 0; i < n; i++)
 			free(outs[i].items);

@@ -48,6 +48,9 @@ struct zh_flow_recorded {
 	bool existed; /* already recorded before: not to be sent again */
 	char rule[128];
 	char workflow[256];
+	/* why the rule's request could not be made (then nothing is
+	 * recorded for it, trigger_id 0); "" when it was recorded */
+	char error[512];
 };
 struct zh_flow_recorded_list {
 	struct zh_flow_recorded *items;

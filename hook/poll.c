@@ -302,7 +302,13 @@ static int record_spooled(struct zh_flow *g, const char *name,
 		      n > 1 ? " and the push's other refs" : "", e.msg);
 	for (i = 0; rc == 0 && i < n; i++) {
 		const struct zh_flow_recorded_list *rl = &rls[i];
+		size_t j;
 
+		for (j = 0; j < rl->len; j++)
+			if (rl->items[j].error[0])
+				log_f("%s %s %.12s: %s: %s; not triggered",
+				      name, fes[i]->ref, fes[i]->after,
+				      rl->items[j].rule, rl->items[j].error);
 		if (rl->len == 0)
 			log_f("%s %s %.12s: no rule fired", name, fes[i]->ref,
 			      fes[i]->after);

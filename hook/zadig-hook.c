@@ -334,6 +334,12 @@ static bool record_updates(struct updates *ups, struct zh_flow *f,
 		for (i = 0; i < rl->len; i++) {
 			struct zh_flow_result res;
 
+			if (rl->items[i].error[0]) {
+				zh_hook_say("%s: %s; not triggered",
+					    rl->items[i].rule,
+					    rl->items[i].error);
+				continue;
+			}
 			memset(&res, 0, sizeof(res));
 			snprintf(res.rule, sizeof(res.rule), "%s",
 				 rl->items[i].rule);

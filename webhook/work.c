@@ -580,6 +580,11 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 
 		if (i)
 			zh_buf_puts(&result, ",");
+		if (rl.items[i].error[0]) {
+			zh_buf_printf(&result, "%s:failed (%s)",
+				      rl.items[i].rule, rl.items[i].error);
+			continue;
+		}
 		if (rl.items[i].existed) {
 			zh_buf_printf(&result, "%s:known", rl.items[i].rule);
 			continue;

@@ -271,7 +271,17 @@ expect "config check's errors: the other rules run" 0 "" \
 	"^$Z dev: wf-dev #[0-9]+ created"
 hrun git -C "$T/chk" push origin main:nothing/a
 expect "config check's errors: the rule with nothing to build says so" 0 "" \
-	"^$Z refs/heads/nothing/a: product workflow request needs 'targets' or 'release_images'; nothing triggered"
+	"^$Z nothing: product workflow request needs 'targets' or 'release_images'; not triggered"
+# rules are independent (design §4.2): one whose request cannot be made
+# keeps neither the other rules of its ref nor the push's other refs
+sed -i 's|^    branches: \["nothing/\*"\]$|    branches: [main, "nothing/*"]|' "$T/chk.yaml"
+commit "$T/chk" "both rules"
+hrun git -C "$T/chk" push origin main main:nothing/b
+expect "one rule's request cannot be made: the other rule runs" 0 "" \
+	"^$Z dev: wf-dev #[0-9]+ created" \
+	"^$Z nothing: product workflow request needs 'targets' or 'release_images'; not triggered"
+check "... and it is said for both refs" \
+	test "$(grep -c "^$Z nothing: product workflow request needs" "$T/err")" = 2
 run git zadig config check "$T/chk.yaml"
 expect "config check says both" 2 "webhook.secret is required"
 check "config check: the rule too" grep -q "rule 'nothing': workflow needs 'targets' or 'release_images'" "$T/out"
