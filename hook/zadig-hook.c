@@ -207,8 +207,7 @@ struct updates {
 /* The store's lock waits end before the deadline does. */
 static void bound_store_waits(struct zh_flow *f)
 {
-	zh_store_set_busy_timeout(f->store, f->deadline_ms - STORE_MARGIN_MS -
-						zh_store_now_ms());
+	zh_store_set_busy_deadline(f->store, f->deadline_ms - STORE_MARGIN_MS);
 }
 
 static int grow(struct updates *ups)
@@ -348,15 +347,19 @@ static bool record_updates(struct updates *ups, struct zh_flow *f,
 			res.outcome = ZH_FLOW_QUEUED;
 			snprintf(res.message, sizeof(res.message),
 				 "the hook deadline was reached");
-			if (rl->items[i].existed || sync_mode) {
-				bound_store_waits(f);
-				if (zh_store_now_ms() < f->deadline_ms &&
-				    zh_flow_deliver_id(&res, f,
-						       rl->items[i].trigger_id,
-						       &e) < 0)
-					snprintf(res.message,
-						 sizeof(res.message), "%s",
-						 e.msg);
+			if ((rl->items[i].existed || sync_mode) &&
+			    zh_store_now_ms() < f->deadline_ms &&
+			    zh_flow_deliver_id(&res, f, rl->items[i].trigger_id,
+					       &e) < 0) {
+				/* not sent (the store refused its claim, a
+				 * poller sends it): deliver_id cleared res */
+				snprintf(res.rule, sizeof(res.rule), "%s",
+					 rl->items[i].rule);
+				snprintf(res.workflow, sizeof(res.workflow),
+					 "%s", rl->items[i].workflow);
+				res.outcome = ZH_FLOW_QUEUED;
+				snprintf(res.message, sizeof(res.message), "%s",
+					 e.msg);
 			}
 			if (rl->items[i].existed &&
 			    res.outcome != ZH_FLOW_REJECTED) {
