@@ -295,6 +295,7 @@ int main(int argc, char **argv)
 	zh_wh_parsed_init(&w.parsed);
 	zh_wh_hints_init(&w.hints);
 	zh_wh_loglimit_init(&w.refused);
+	zh_wh_loglimit_init(&w.http_log);
 	pthread_cond_init(&w.wake, NULL);
 	atomic_init(&w.stopping, false);
 	zh_metrics_init(&w.metrics);
@@ -378,6 +379,7 @@ out:
 	/* hints no worker took: a hint only brings a poll forward */
 	zh_wh_hints_dispose(&w.hints);
 	zh_wh_loglimit_dispose(&w.refused);
+	zh_wh_loglimit_dispose(&w.http_log);
 	zh_wh_conf_put(&w, w.conf);
 	free((char *)w.state_dir);
 	pthread_cond_destroy(&w.wake);

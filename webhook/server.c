@@ -46,6 +46,12 @@
 #define HEADERS_MAX (12 * 1024)
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 512
+/* Of those, one client address may hold this many: one client holding
+ * idle connections (or trickling a byte into each before the timeout)
+ * kept every other waiting for CONNECTION_TIMEOUT_S, GitLab included.
+ * GitLab's deliveries are answered in milliseconds: 128 at once is far
+ * more than it sends. */
+#define CONNECTION_LIMIT_PER_CLIENT 128
 /* /healthz after a refused event: a write this big must fit again */
 #define HEALTH_PROBE_BYTES (64 * 1024)
 /* An oversized body is read and dropped up to this much past max_body
@@ -280,12 +286,22 @@ static void log_not_logged(unsigned long n)
 		  n, n == 1 ? "" : "s", ZH_WH_LOGLIMIT_PER_S);
 }
 
+static void http_not_logged(unsigned long n)
+{
+	zh_wh_log("http: %lu more message%s not logged (at most %d lines a "
+		  "second)",
+		  n, n == 1 ? "" : "s", ZH_WH_LOGLIMIT_PER_S);
+}
+
 void zh_wh_log_refused_flush(struct zh_webhook *w)
 {
-	unsigned long n = zh_wh_loglimit_flush(&w->refused, zh_store_now_ms());
+	int64_t now = zh_store_now_ms();
+	unsigned long n = zh_wh_loglimit_flush(&w->refused, now);
 
 	if (n)
 		log_not_logged(n);
+	if ((n = zh_wh_loglimit_flush(&w->http_log, now)))
+		http_not_logged(n);
 }
 
 /* The client's address, as text, into buf. */
@@ -1141,12 +1157,22 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd's messages, through their own limit: a client dropping
+ * connections half-sent gets one each. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct zh_webhook *w = cls;
+	unsigned long report = 0;
 	char line[1024];
 	size_t n;
 
-	(void)cls;
+	if (!zh_wh_loglimit_take(&w->http_log, zh_store_now_ms(), &report)) {
+		if (report)
+			http_not_logged(report);
+		return;
+	}
+	if (report)
+		http_not_logged(report);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n && line[n - 1] == '\n')
@@ -1312,12 +1338,13 @@ int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
 	 * warning at every start, so the option ends the list then */
 	s->mhd = MHD_start_daemon(
 	    flags, 0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER,
-	    mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, s->fd,
+	    mhd_log, w, MHD_OPTION_LISTEN_SOCKET, s->fd,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-	    MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)CONNECTION_LIMIT_PER_CLIENT, MHD_OPTION_NOTIFY_COMPLETED,
+	    completed, s, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s,
 	    http_threads() > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 	    http_threads(), MHD_OPTION_END);
 	if (!s->mhd) {

@@ -51,6 +51,10 @@ struct zh_webhook {
 	struct zh_wh_hints hints;
 	/* the log lines of refused requests (zh_wh_log_refused) */
 	struct zh_wh_loglimit refused;
+	/* libmicrohttpd's own messages ("Connection was closed by remote
+	 * side with incomplete request."): one per connection a client
+	 * drops, as many as it likes */
+	struct zh_wh_loglimit http_log;
 };
 
 /* Take a reference to the current config; give it back with

@@ -78,6 +78,54 @@ check "flood: the count line names the limit" \
 	log_has "refused: [0-9]+ more requests? not logged \(at most 5 lines a second\)$"
 check "flood: never the token" bash -c "! grep -qF '$WRONG' '$T/wh.err'"
 
+# connections dropped half-sent: libmicrohttpd says so for each, through
+# its own limit (it wrote a line each, ~930 a second from one client)
+before=$(wc -l <"$T/wh.err")
+command -v python3 >/dev/null || { finish; exit; }
+python3 - "$WH_PORT" <<'PY'
+import socket, sys, time
+for _ in range(6):
+    cs = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(50)]
+    for c in cs:
+        c.sendall(b"PO")
+    time.sleep(0.2)
+    for c in cs:
+        c.close()
+PY
+sleep 1.5
+curl -s -o /dev/null "$WH_URL/healthz"
+dropped=$(tail -n +"$((before + 1))" "$T/wh.err" | grep -c '^zadig-webhook: http: ')
+check "dropped connections: at most a few lines ($dropped)" test "$dropped" -le 20
+check "dropped connections: the rest counted" \
+	wait_until 5 log_has "http: [0-9]+ more messages? not logged \(at most 5 lines a second\)$"
+
+# one client holding idle connections (or trickling bytes into them)
+# takes at most 128 of the receiver's 512: another client is still
+# answered at once (it waited for the 30 s connection timeout)
+python3 - "$WH_PORT" "$T/held" <<'PY' &
+import os, socket, sys, time
+cs = []
+for _ in range(520):
+    c = socket.socket()
+    c.bind(("127.0.0.2", 0))
+    try:
+        c.connect(("127.0.0.1", int(sys.argv[1])))
+    except OSError:
+        pass
+    cs.append(c)
+open(sys.argv[2], "w").close()
+time.sleep(20)
+PY
+HOLDER=$!
+wait_until 10 test -e "$T/held"
+start=$(date +%s%3N)
+code=$(curl -s --interface 127.0.0.1 --max-time 10 -o /dev/null -w '%{http_code}' "$WH_URL/healthz")
+took=$(($(date +%s%3N) - start))
+check "one client's idle connections: another is answered at once ($code in ${took}ms)" \
+	test "$code" = 200 -a "$took" -lt 3000
+kill "$HOLDER" 2>/dev/null
+wait "$HOLDER" 2>/dev/null
+
 wh_stop
 check "stops cleanly" test "$WH_RC" = 0
 finish
