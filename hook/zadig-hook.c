@@ -207,7 +207,8 @@ struct updates {
 /* The store's lock waits end before the deadline does. */
 static void bound_store_waits(struct zh_flow *f)
 {
-	zh_store_set_busy_deadline(f->store, f->deadline_ms - STORE_MARGIN_MS);
+	zh_store_set_busy_timeout(f->store, f->deadline_ms - STORE_MARGIN_MS -
+						zh_store_now_ms());
 }
 
 static int grow(struct updates *ups)
@@ -347,6 +348,8 @@ static bool record_updates(struct updates *ups, struct zh_flow *f,
 			res.outcome = ZH_FLOW_QUEUED;
 			snprintf(res.message, sizeof(res.message),
 				 "the hook deadline was reached");
+			if (rl->items[i].existed || sync_mode)
+				bound_store_waits(f);
 			if ((rl->items[i].existed || sync_mode) &&
 			    zh_store_now_ms() < f->deadline_ms &&
 			    zh_flow_deliver_id(&res, f, rl->items[i].trigger_id,

@@ -38,8 +38,6 @@ struct zh_store {
 	/* a checkpoint's first pass is done: the next commit copies what is
 	 * left (zh_store_checkpoint) */
 	atomic_bool ckpt_tail;
-	/* zh_store_set_busy_deadline: no lock is waited for past it */
-	int64_t busy_deadline_ms;
 	/* store_cached: statements by the address of their SQL text */
 	struct {
 		const char *sql;

@@ -684,30 +684,6 @@ void zh_store_set_busy_timeout(struct zh_store *s, int64_t ms)
 	store_unlock(s);
 }
 
-/* SQLite's busy handler for a deadline: its own waits (sqlite3's
- * busy_timeout: 1, 2, 5, ... 100 ms), the last cut to what is left. */
-static int busy_until(void *arg, int count)
-{
-	static const int waits[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50};
-	struct zh_store *s = arg;
-	int64_t left = s->busy_deadline_ms - zh_store_now_ms();
-	int ms = count < (int)(sizeof(waits) / sizeof(waits[0])) ? waits[count]
-								 : 100;
-
-	if (left <= 0)
-		return 0;
-	sqlite3_sleep(ms < left ? ms : (int)left);
-	return 1;
-}
-
-void zh_store_set_busy_deadline(struct zh_store *s, int64_t deadline_ms)
-{
-	store_lock(s);
-	s->busy_deadline_ms = deadline_ms;
-	sqlite3_busy_handler(s->db, busy_until, s);
-	store_unlock(s);
-}
-
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct zh_store *s = arg;

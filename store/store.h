@@ -82,13 +82,6 @@ void zh_store_free(struct zh_store *s);
  * hook). */
 void zh_store_set_busy_timeout(struct zh_store *s, int64_t ms);
 
-/* The same until deadline_ms (zh_store_now_ms's clock), however long the
- * calls in between take (the hook's requests to Zadig), or 200 ms from a
- * call's first try when that is later (what a write after a request
- * records outweighs a moment past the deadline): a program with a
- * deadline of its own (the hook). */
-void zh_store_set_busy_deadline(struct zh_store *s, int64_t deadline_ms);
-
 /* Path of the database file ("<dir>/state.db"); owned by the store. */
 const char *zh_store_path(const struct zh_store *s);
 
