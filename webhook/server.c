@@ -279,29 +279,36 @@ static const char *route_path(enum route r)
 	return "?";
 }
 
-static void log_not_logged(unsigned long n)
+/* "<what>: N more <unit>s not logged": the lines a limit kept back. */
+static void say_not_logged(const char *what, const char *unit, unsigned long n)
 {
-	zh_wh_log("refused: %lu more request%s not logged (at most %d lines "
-		  "a second)",
-		  n, n == 1 ? "" : "s", ZH_WH_LOGLIMIT_PER_S);
+	if (n)
+		zh_wh_log("%s: %lu more %s%s not logged (at most %d lines a "
+			  "second)",
+			  what, n, unit, n == 1 ? "" : "s",
+			  ZH_WH_LOGLIMIT_PER_S);
 }
 
-static void http_not_logged(unsigned long n)
+/* Whether a line of l's may be logged now (webhook/loglimit.h); those it
+ * kept back in the seconds before are said first. */
+static bool may_log(struct zh_wh_loglimit *l, const char *what,
+		    const char *unit)
 {
-	zh_wh_log("http: %lu more message%s not logged (at most %d lines a "
-		  "second)",
-		  n, n == 1 ? "" : "s", ZH_WH_LOGLIMIT_PER_S);
+	unsigned long report;
+	bool ok = zh_wh_loglimit_take(l, zh_store_now_ms(), &report);
+
+	say_not_logged(what, unit, report);
+	return ok;
 }
 
 void zh_wh_log_refused_flush(struct zh_webhook *w)
 {
 	int64_t now = zh_store_now_ms();
-	unsigned long n = zh_wh_loglimit_flush(&w->refused, now);
 
-	if (n)
-		log_not_logged(n);
-	if ((n = zh_wh_loglimit_flush(&w->http_log, now)))
-		http_not_logged(n);
+	say_not_logged("refused", "request",
+		       zh_wh_loglimit_flush(&w->refused, now));
+	say_not_logged("http", "message",
+		       zh_wh_loglimit_flush(&w->http_log, now));
 }
 
 /* The client's address, as text, into buf. */
@@ -334,15 +341,8 @@ static enum MHD_Result refuse(struct zh_webhook *w, struct MHD_Connection *c,
 {
 	enum MHD_Result ok = reply_error(c, status, msg);
 	char addr[INET6_ADDRSTRLEN];
-	unsigned long report;
-	bool log;
 
-	if (ok != MHD_YES)
-		return ok;
-	log = zh_wh_loglimit_take(&w->refused, zh_store_now_ms(), &report);
-	if (report)
-		log_not_logged(report);
-	if (log) {
+	if (ok == MHD_YES && may_log(&w->refused, "refused", "request")) {
 		client_address(addr, sizeof(addr), c);
 		zh_wh_log("refused: %s %.200s %u (%s) from %s: %s", method,
 			  path, status, why, addr, msg);
@@ -1162,17 +1162,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct zh_webhook *w = cls;
-	unsigned long report = 0;
 	char line[1024];
 	size_t n;
 
-	if (!zh_wh_loglimit_take(&w->http_log, zh_store_now_ms(), &report)) {
-		if (report)
-			http_not_logged(report);
+	if (!may_log(&w->http_log, "http", "message"))
 		return;
-	}
-	if (report)
-		http_not_logged(report);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n && line[n - 1] == '\n')
