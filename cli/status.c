@@ -180,7 +180,7 @@ int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 	struct rows rows = {0};
 	struct zh_error first = {0};
 	char hint[1024] = "";
-	bool failed = false;
+	bool failed = false, hinted = false;
 	size_t i;
 	int rc = 0;
 
@@ -211,8 +211,12 @@ int zh_cli_status(struct zh_repo *r, const char *notes_ref,
 			rc = zh_notes_read(&note, r, notes_ref, row->id, err);
 		else
 			rc = zh_notes_view_read(&note, view, row->id, err);
-		if (rc == 0 && !json && !(note && *note))
+		/* once, but after each refresh (which may write the ref) */
+		if (rc == 0 && !json && !(note && *note) &&
+		    (refresh || !hinted)) {
 			no_notes_hint(hint, sizeof(hint), r, notes_ref);
+			hinted = true;
+		}
 		if (rc == 0)
 			print_note(stdout, row->id, row->subject, note, json,
 				   i == 0, hint);
