@@ -204,6 +204,17 @@ struct updates {
  * holds while another process keeps the store locked. */
 #define STORE_MARGIN_MS 250
 
+/* A recorded rule's result when it is not sent now: queued, and why. */
+static void queued(struct zh_flow_result *res, const struct zh_flow_recorded *r,
+		   const char *why)
+{
+	memset(res, 0, sizeof(*res));
+	snprintf(res->rule, sizeof(res->rule), "%s", r->rule);
+	snprintf(res->workflow, sizeof(res->workflow), "%s", r->workflow);
+	res->outcome = ZH_FLOW_QUEUED;
+	snprintf(res->message, sizeof(res->message), "%s", why);
+}
+
 /* The store's lock waits end before the deadline does. */
 static void bound_store_waits(struct zh_flow *f)
 {
@@ -340,29 +351,17 @@ static bool record_updates(struct updates *ups, struct zh_flow *f,
 					    rl->items[i].error);
 				continue;
 			}
-			memset(&res, 0, sizeof(res));
-			snprintf(res.rule, sizeof(res.rule), "%s",
-				 rl->items[i].rule);
-			snprintf(res.workflow, sizeof(res.workflow), "%s",
-				 rl->items[i].workflow);
-			res.outcome = ZH_FLOW_QUEUED;
-			snprintf(res.message, sizeof(res.message),
-				 "the hook deadline was reached");
-			if (rl->items[i].existed || sync_mode)
+			queued(&res, &rl->items[i],
+			       "the hook deadline was reached");
+			if (rl->items[i].existed || sync_mode) {
 				bound_store_waits(f);
-			if ((rl->items[i].existed || sync_mode) &&
-			    zh_store_now_ms() < f->deadline_ms &&
-			    zh_flow_deliver_id(&res, f, rl->items[i].trigger_id,
-					       &e) < 0) {
 				/* not sent (the store refused its claim, a
 				 * poller sends it): deliver_id cleared res */
-				snprintf(res.rule, sizeof(res.rule), "%s",
-					 rl->items[i].rule);
-				snprintf(res.workflow, sizeof(res.workflow),
-					 "%s", rl->items[i].workflow);
-				res.outcome = ZH_FLOW_QUEUED;
-				snprintf(res.message, sizeof(res.message), "%s",
-					 e.msg);
+				if (zh_store_now_ms() < f->deadline_ms &&
+				    zh_flow_deliver_id(&res, f,
+						       rl->items[i].trigger_id,
+						       &e) < 0)
+					queued(&res, &rl->items[i], e.msg);
 			}
 			if (rl->items[i].existed &&
 			    res.outcome != ZH_FLOW_REJECTED) {
