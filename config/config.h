@@ -104,6 +104,7 @@ struct zh_config {
 		int line, col;
 	} token_src;
 	char *state_dir; /* NULL: the program's default */
+	int64_t state_keep_ms; /* default 90 days; 0: forever */
 	struct {
 		char *ref; /* default refs/notes/zadig */
 		bool push;

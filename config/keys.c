@@ -63,6 +63,15 @@ const struct zh_config_key zh_config_keys[] = {
      .doc = "directory of the state store (relative to the config "
 	    "file); the hook and `git zadig` default to "
 	    "`<git-dir>/zadig-hook`, the receiver to `/var/lib/zadig-hook`"},
+    {.path = "state_keep",
+     .type = ZH_KT_DURATION,
+     .def = "2160h",
+     .off = TOP(state_keep_ms),
+     .doc = "how long the state store keeps a trigger or task after it "
+	    "settled (Zadig took or refused it, or it ended) and its note "
+	    "was written: 90 days by default, `0s` forever. The notes keep "
+	    "every line; a later push of a commit the store forgot fires "
+	    "its rules again"},
     {.path = "notes", .type = ZH_KT_MAP, .doc = "git notes with task status"},
     {.path = "notes.ref",
      .type = ZH_KT_STRING,

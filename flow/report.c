@@ -292,3 +292,49 @@ out:
 	zh_store_commit_list_dispose(&cl);
 	return rc;
 }
+
+#define PRUNE_EVERY_MS (3600LL * 1000)
+#define PRUNED_KEY "pruned_ms"
+
+int zh_flow_prune(int64_t *n, struct zh_flow *f, int64_t now_ms,
+		  struct zh_error *err)
+{
+	int64_t keep = f->cfg->state_keep_ms, every, got = 0;
+	char *last = NULL, now[24];
+	int rc;
+
+	if (n)
+		*n = 0;
+	if (keep <= 0)
+		return 0;
+	every = keep < PRUNE_EVERY_MS ? keep : PRUNE_EVERY_MS;
+	rc = zh_store_meta_get(&last, f->store, PRUNED_KEY, err);
+	if (rc < 0 && rc != ZH_ENOTFOUND)
+		return rc;
+	if (rc == 0) {
+		int64_t at = strtoll(last, NULL, 10);
+
+		free(last);
+		/* a clock set back must not stop it for good */
+		if (at <= now_ms && now_ms - at < every)
+			return 0;
+	}
+	snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+	/* first, so that two processes asking at once prune once, mostly,
+	 * and one that fails does not make every poller round try again */
+	if ((rc = zh_store_meta_set(f->store, PRUNED_KEY, now, err)) < 0 ||
+	    (rc = zh_store_prune(&got, f->store, now_ms - keep, err)) < 0)
+		return rc;
+	if (got > 0 && f->log) {
+		char line[160];
+
+		snprintf(line, sizeof(line),
+			 "store: forgot %lld settled triggers and tasks older "
+			 "than state_keep",
+			 (long long)got);
+		f->log(f->log_ctx, line);
+	}
+	if (n)
+		*n = got;
+	return 0;
+}

@@ -567,6 +567,8 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		failed |= step_failed(
 		    zh_flow_poll(NULL, &f, ZH_STORE_TASKS_DUE, &e), &e);
 		failed |= step_failed(zh_flow_write_notes(NULL, &f, &e), &e);
+		failed |= step_failed(
+		    zh_flow_prune(NULL, &f, zh_store_now_ms(), &e), &e);
 		note_others(&f);
 		if (work_left(&at, &newest, &what, &notes_wait, &f, state,
 			      start) <= 0) {

@@ -1,6 +1,7 @@
 zh_module(store SOURCES
 	store/event.c
 	store/lock.c
+	store/prune.c
 	store/store.c
 	store/task.c
 	store/trigger.c

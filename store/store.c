@@ -143,6 +143,13 @@ static const char *const migrations[] = {
     "CREATE INDEX triggers_unnoted ON triggers (repo, commit_id)"
     "  WHERE CASE state WHEN 'sending' THEN 'queued' ELSE state END"
     "  != noted_state;",
+    /* v5: what zh_store_prune may forget, by age: settled triggers and
+     * final tasks. Partial, so that a row enters it once, when it settles,
+     * and the triggers still being sent or the tasks still polled cost
+     * nothing; the conditions are the prune's, term for term. */
+    "CREATE INDEX triggers_settled ON triggers (updated_ms)"
+    "  WHERE state = 'created' OR state = 'rejected';"
+    "CREATE INDEX tasks_final ON tasks (updated_ms) WHERE final = 1;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

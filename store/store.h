@@ -44,7 +44,7 @@
 #include "util/error.h"
 
 /* Schema version this build writes (PRAGMA user_version). */
-#define ZH_STORE_SCHEMA_VERSION 4
+#define ZH_STORE_SCHEMA_VERSION 5
 
 /* Length of a trigger key (hex characters, without the NUL). */
 #define ZH_STORE_KEY_LEN 32
@@ -608,6 +608,20 @@ int zh_store_events_pending(int64_t *n, struct zh_store *s,
  * ZH_ESTORE. */
 int zh_store_events_prune(int64_t *n, struct zh_store *s, int64_t before_ms,
 			  struct zh_error *err);
+
+/* ---- forgetting what is settled ---- */
+
+/* Delete what the store no longer needs, last changed before before_ms:
+ * triggers Zadig took or refused, with the state their commit's note
+ * shows, and final tasks whose note shows their last status. A created
+ * trigger goes with its task, never before it. Notes keep every line; a
+ * forgotten trigger no longer deduplicates, so a later push of the same
+ * commit to the same ref fires its rule again. In transactions of a few
+ * hundred rows, so that no hook waits long for the store. *n (may be
+ * NULL) gets how many rows. Returns 0 or ZH_ESTORE (what was deleted
+ * before the error stays deleted). */
+int zh_store_prune(int64_t *n, struct zh_store *s, int64_t before_ms,
+		   struct zh_error *err);
 
 /* ---- meta: small persistent flags ---- */
 

@@ -1134,6 +1134,8 @@ static void poll_round(struct zh_wh_worker *k, const struct zh_config *cfg,
 	if (zh_store_now_ms() >= *next_prune) {
 		zh_store_events_prune(NULL, k->w->store,
 				      zh_store_now_ms() - EVENT_KEEP_MS, NULL);
+		if (zh_flow_prune(NULL, &k->flow, zh_store_now_ms(), &err) < 0)
+			zh_wh_log("store: %s", err.msg);
 		*next_prune = zh_store_now_ms() + PRUNE_EVERY_MS;
 	}
 }

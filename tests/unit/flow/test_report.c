@@ -237,6 +237,65 @@ static void product_and_custom(void **state)
 	assert_int_equal(x->lines, 0);
 }
 
+static void final_noted_task(struct fx *x, int64_t id)
+{
+	struct zh_error err = {0};
+	struct zh_store_task t;
+
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf";
+	t.task_id = id;
+	t.status = "passed";
+	t.final = true;
+	t.repo = "group/voting-app";
+	t.commit = x->good;
+	t.rule = "dev";
+	assert_ok(
+	    zh_store_task_upsert(NULL, x->store, &t, zh_store_now_ms(), &err),
+	    &err);
+	assert_ok(zh_flow_write_notes(NULL, &x->f, &err), &err);
+}
+
+/* zh_flow_prune forgets what settled longer than state_keep ago, at most
+ * once per hour (or per state_keep when shorter) for the store, whoever
+ * asks; a clock set back does not stop it; state_keep 0 keeps all. */
+static void prune_once_per_period(void **state)
+{
+	struct fx *x = *state;
+	struct zh_error err = {0};
+	int64_t n = -1, now = zh_store_now_ms() + 10000;
+	char *note = NULL;
+
+	x->f.repo_name = "group/voting-app";
+	final_noted_task(x, 1);
+	x->cfg->state_keep_ms = 0;
+	assert_ok(zh_flow_prune(&n, &x->f, now, &err), &err);
+	assert_int_equal(n, 0);
+	x->cfg->state_keep_ms = 1000;
+	assert_ok(zh_flow_prune(&n, &x->f, now, &err), &err);
+	assert_int_equal(n, 1);
+	assert_string_equal(x->last, "store: forgot 1 settled triggers and "
+				     "tasks older than state_keep");
+	assert_ok(zh_notes_read(&note, x->repo, NULL, x->good, &err), &err);
+	assert_non_null(note);
+	assert_non_null(strstr(note, "passed wf #1 "));
+	free(note);
+
+	final_noted_task(x, 2);
+	assert_ok(zh_flow_prune(&n, &x->f, now + 999, &err), &err);
+	assert_int_equal(n, 0); /* not yet again */
+	assert_ok(zh_flow_prune(&n, &x->f, now + 1000, &err), &err);
+	assert_int_equal(n, 1);
+	/* the clock set back a day: it prunes (nothing that old) and goes on */
+	final_noted_task(x, 3);
+	assert_ok(zh_flow_prune(&n, &x->f, now - 86400000, &err), &err);
+	assert_int_equal(n, 0);
+	assert_ok(zh_flow_prune(&n, &x->f, now - 86400000 + 1000, &err), &err);
+	assert_int_equal(n, 0);
+	assert_ok(zh_flow_prune(&n, &x->f, now + 2000, &err), &err);
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +303,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(bad_line_left_out, setup, teardown),
 	    cmocka_unit_test_setup_teardown(product_and_custom, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(prune_once_per_period, setup,
 					    teardown),
 	};
 

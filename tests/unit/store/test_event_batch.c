@@ -231,6 +231,23 @@ static void migrates_v1(void **state)
 		"  workflow, method, path, state, task_id, created_ms,"
 		"  updated_ms) VALUES ('r', 'refs/heads/main', 'c1', 'build',"
 		"  'tk-1', 'wf', 'POST', '/p', 'created', 42, 7, 8);"
+		"CREATE TABLE tasks ("
+		"  id INTEGER PRIMARY KEY,"
+		"  workflow TEXT NOT NULL, custom INTEGER NOT NULL,"
+		"  task_id INTEGER NOT NULL, project TEXT,"
+		"  repo TEXT, ref TEXT, commit_id TEXT, rule TEXT,"
+		"  status TEXT NOT NULL, url TEXT, extra TEXT,"
+		"  final INTEGER NOT NULL DEFAULT 0,"
+		"  next_poll_ms INTEGER NOT NULL DEFAULT 0,"
+		"  poll_interval_ms INTEGER NOT NULL DEFAULT 0,"
+		"  gen INTEGER NOT NULL DEFAULT 1,"
+		"  noted_gen INTEGER NOT NULL DEFAULT 0,"
+		"  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+		"  UNIQUE (workflow, custom, task_id)"
+		");"
+		"INSERT INTO tasks (workflow, custom, task_id, status, final,"
+		"  gen, noted_gen, created_ms, updated_ms) VALUES ('wf', 0, 42,"
+		"  'passed', 1, 2, 2, 7, 9);"
 		"PRAGMA user_version = 1;");
 	sqlite3_close(db);
 
@@ -254,6 +271,16 @@ static void migrates_v1(void **state)
 	    query_int(db, "SELECT task_id FROM triggers WHERE trigger_key = "
 			  "'tk-1' AND state = 'created' AND created_ms = 7"),
 	    42);
+	/* v5 indexed the settled rows by age: the old ones are found */
+	assert_int_equal(
+	    query_int(db, "SELECT count(*) FROM triggers INDEXED BY "
+			  "triggers_settled WHERE (state = 'created' OR "
+			  "state = 'rejected') AND updated_ms < 10"),
+	    1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM tasks INDEXED BY "
+				       "tasks_final WHERE final = 1 AND "
+				       "updated_ms < 10"),
+			 1);
 	assert_int_equal(sqlite3_exec(db, "UPDATE triggers SET state = 'bogus'",
 				      NULL, NULL, NULL),
 			 SQLITE_CONSTRAINT);
