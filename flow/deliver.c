@@ -392,6 +392,23 @@ static bool maybe_sent_error(int rc, const struct zh_zadig *z,
 }
 
 /* Send claimed trigger t and record the outcome. */
+/* Whether t's rule was taken out of the configuration since t was
+ * queued: an admin who removes a rule (a deployment gone wrong) must not
+ * see its queued triggers sent once Zadig is back. Only where f's
+ * configuration is the one t's repository records with: everywhere but
+ * a poller or `git zadig` of another repository sharing the store, whose
+ * configuration may hold other rules. An explicit `git zadig trigger`
+ * (forced) is sent with the rule it named. */
+static bool rule_removed(const struct zh_flow *f,
+			 const struct zh_store_trigger *t)
+{
+	if (t->forced || !t->rule || !*t->rule)
+		return false;
+	if (f->repo_name && strcmp(f->repo_name, t->repo) != 0)
+		return false;
+	return !zh_config_rule(f->cfg, t->rule);
+}
+
 static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 		   struct zh_store_trigger *t, struct zh_error *err)
 {
@@ -458,6 +475,17 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	case NOT_FOUND:
 	case NO_LOOKUP:
 		break;
+	}
+	if (rule_removed(f, t)) {
+		snprintf(res->message, sizeof(res->message),
+			 "rule '%.200s' is no longer in the configuration; "
+			 "not sent",
+			 t->rule);
+		res->outcome = ZH_FLOW_REJECTED;
+		logf_(f, "%s/%s: %s", t->repo, t->rule, res->message);
+		rc = zh_store_trigger_reject(f->store, t, res->message,
+					     zh_store_now_ms(), err);
+		return rc == ZH_ENOTFOUND ? 0 : rc;
 	}
 	/* after a lookup, the create gets a whole lease of its own */
 	if (found == NOT_FOUND &&
