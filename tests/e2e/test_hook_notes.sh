@@ -264,6 +264,26 @@ check "stale notes lock: the note is written" \
 	wait_note "$G" main "^(created|running|passed) wf-dev #[0-9]+ .*rule=dev$" 10
 check "stale notes lock: removed" test ! -e "$G/refs/notes/zadig.lock"
 
+# ---- README set-up step 4, as written: a pattern refspec ----
+git init -q --bare "$T/fresh.git"
+zadig-hook install "$T/fresh.git" --config "$CFG" >/dev/null
+git clone -q "file://$T/fresh.git" "$T/fresh" 2>/dev/null
+cd "$T/fresh"
+git commit -q --allow-empty -m "no rule fires for this branch"
+git push -q origin HEAD:refs/heads/norule 2>/dev/null
+git config --add remote.origin.fetch '+refs/notes/zadig*:refs/notes/zadig*'
+git config notes.displayRef refs/notes/zadig
+run git fetch
+expect "step 4: a fetch before the server has notes works" 0
+git push -q origin HEAD:main 2>/dev/null
+check "step 4: the server's note" \
+	wait_note "$T/fresh.git" main "^passed wf-dev #[0-9]+ " 10
+run git fetch
+expect "step 4: fetch" 0
+run git log -1
+expect "step 4: git log shows the note" 0 "^    passed wf-dev #[0-9]+ "
+cd "$T"
+
 # ---- the token is nowhere ----
 git --git-dir="$G" log --all --notes=zadig >"$T/all-notes.txt"
 check "notes were written (the next check reads them)" grep -q "rule=dev" "$T/all-notes.txt"
