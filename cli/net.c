@@ -210,6 +210,18 @@ static int cmd_approve(struct zh_cli_opts *o, struct zh_error *err)
 
 /* Read rev as a push of ref from its first parent (trigger, explain).
  * keep (may be NULL) gets the repository, which the caller then frees. */
+/* Whether commit hex is in r (a shallow clone lacks its boundary's
+ * parents). */
+static bool have_commit(struct zh_repo *r, const char *hex)
+{
+	struct zh_commit_info c = {0};
+	struct zh_error e = {0};
+	int rc = zh_repo_commit(&c, r, hex, &e);
+
+	zh_commit_info_dispose(&c);
+	return rc != ZH_ENOTFOUND;
+}
+
 static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
 		      struct zh_repo **keep, const struct zh_cli_opts *o,
 		      struct zh_error *err)
@@ -217,6 +229,7 @@ static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
 	char hex[72], *ref = NULL;
 	struct zh_commit_info tip = {0};
 	struct zh_repo *r = NULL;
+	bool shallow;
 	int rc;
 
 	if ((rc = zh_repo_open(&r, ".", true, err)) < 0)
@@ -246,8 +259,15 @@ static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
 	}
 	if ((rc = zh_repo_commit(&tip, r, hex, err)) < 0)
 		goto out;
-	rc = zh_flow_event_read(fe, r, (*cfg)->hook.repo_root, ref,
-				tip.first_parent, hex, true, err);
+	/* a shallow clone's boundary: the parent is not here, so, as for a
+	 * root commit, every path counts (${BEFORE} still names it) */
+	shallow = tip.first_parent[0] && !have_commit(r, tip.first_parent);
+	rc =
+	    zh_flow_event_read(fe, r, (*cfg)->hook.repo_root, ref,
+			       shallow ? "" : tip.first_parent, hex, true, err);
+	if (rc == 0 && shallow)
+		snprintf(fe->before, sizeof(fe->before), "%s",
+			 tip.first_parent);
 	if (rc == 0 && keep) {
 		*keep = r;
 		r = NULL;

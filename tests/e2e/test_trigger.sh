@@ -218,6 +218,14 @@ git fast-import --quiet <"$T/long.fi"
 run git zadig explain long --ref refs/heads/main
 expect "10,000-commit history" 0 "1 changed path"
 
+# a shallow clone: the tip's parent is not there, so every path counts
+git clone -q --depth 1 "file://$W" "$T/shallow/voting-app" 2>/dev/null
+run_in "$T/shallow/voting-app" git zadig explain
+expect "shallow clone: explain" 0 "no base: every path counts"
+check "shallow clone: src-only fires" grep -qE "src-only +fires" "$T/out"
+run_in "$T/shallow/voting-app" git zadig trigger --dry-run
+expect "shallow clone: trigger --dry-run" 0 "^POST /api/directory/workflowTask/create"
+
 # 200 rules
 {
 	printf 'zadig:\n  url: %s\n  token: ${ZADIG_TOKEN}\nrules:\n' "$FAKE_URL"
