@@ -948,8 +948,15 @@ int zh_repo_commit_subject(char *id, size_t idsize, char **subject,
 
 /* ---- changed paths: a tree walk that opens only differing subtrees ---- */
 
+/* Trees nested deeper than this are refused: each level is two frames
+ * of the walk on the stack, and a pushed tree 30,000 levels deep (git
+ * 2.39 takes it; newer git refuses past core.maxTreeDepth, 2048) overflowed
+ * it, crashing the hook or the receiver. */
+#define MAX_TREE_DEPTH 2048
+
 struct walk {
 	git_repository *repo;
+	int depth;	    /* of the current directory */
 	struct zh_buf path; /* the current directory, "" or ending in '/' */
 	char **items;
 	size_t len, cap;
@@ -1024,6 +1031,11 @@ static int descend(struct walk *w, const git_tree_entry *ea,
 	git_tree *ta = NULL, *tb = NULL;
 	int rc;
 
+	if (w->depth >= MAX_TREE_DEPTH)
+		return zh_error_set(w->err, ZH_EINVALID,
+				    "trees nested deeper than %d levels below "
+				    "'%.200s'",
+				    MAX_TREE_DEPTH, zh_buf_cstr(&w->path));
 	rc = zh_buf_puts(&w->path, name);
 	if (rc == 0)
 		rc = zh_buf_puts(&w->path, "/");
@@ -1036,7 +1048,9 @@ static int descend(struct walk *w, const git_tree_entry *ea,
 		goto out;
 	if (eb && (rc = load_tree(&tb, w, git_tree_entry_id(eb))) < 0)
 		goto out;
+	w->depth++;
 	rc = walk_pair(w, ta, tb);
+	w->depth--;
 out:
 	w->path.len = saved;
 	if (w->path.ptr)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <git2.h>
 
 #include "gitfix.h"
 #include "gitrepo/gitrepo.h"
@@ -581,6 +582,85 @@ static void errors(void **state)
 	free(tag);
 }
 
+/* A commit on parent (hex) whose tree is `depth` directories "a" deep
+ * with one file at the bottom, made with libgit2 (git would take a
+ * process per level). */
+static char *deep_commit(const char *dir, const char *parent, int depth)
+{
+	git_repository *repo = NULL;
+	git_treebuilder *tb = NULL;
+	git_oid blob, tree, pid, cid;
+	git_tree *t = NULL;
+	git_commit *pc = NULL;
+	git_signature *sig = NULL;
+	char *hex = malloc(GIT_OID_HEXSZ + 1);
+	int i;
+
+	assert_non_null(hex);
+	assert_int_equal(git_repository_open(&repo, dir), 0);
+	assert_int_equal(git_blob_create_from_buffer(&blob, repo, "x\n", 2), 0);
+	assert_int_equal(git_treebuilder_new(&tb, repo, NULL), 0);
+	assert_int_equal(
+	    git_treebuilder_insert(NULL, tb, "f", &blob, GIT_FILEMODE_BLOB), 0);
+	assert_int_equal(git_treebuilder_write(&tree, tb), 0);
+	for (i = 0; i < depth; i++) {
+		git_treebuilder_clear(tb);
+		assert_int_equal(git_treebuilder_insert(NULL, tb, "a", &tree,
+							GIT_FILEMODE_TREE),
+				 0);
+		assert_int_equal(git_treebuilder_write(&tree, tb), 0);
+	}
+	assert_int_equal(git_tree_lookup(&t, repo, &tree), 0);
+	assert_int_equal(git_oid_fromstr(&pid, parent), 0);
+	assert_int_equal(git_commit_lookup(&pc, repo, &pid), 0);
+	assert_int_equal(git_signature_now(&sig, "T", "t@example.com"), 0);
+	assert_int_equal(git_commit_create_v(&cid, repo, NULL, sig, sig, NULL,
+					     "deep", t, 1, pc),
+			 0);
+	git_oid_tostr(hex, GIT_OID_HEXSZ + 1, &cid);
+	git_signature_free(sig);
+	git_commit_free(pc);
+	git_tree_free(t);
+	git_treebuilder_free(tb);
+	git_repository_free(repo);
+	return hex;
+}
+
+/* A tree nested deeper than git lets a repository hold (core.maxTreeDepth)
+ * is refused with an error, not walked level by level on the stack until
+ * the program crashes; one as deep as that limit is read. */
+static void deep_trees(void **state)
+{
+	struct fx *f = *state;
+	struct zh_error err = {0};
+	struct zh_paths p;
+	char *c1, *ok, *deep, want[2 * 2048 + 2];
+	int i;
+
+	fx_write(f->w, "a0", "a\n");
+	c1 = fx_commit(f->w, "c1");
+	ok = deep_commit(f->w, c1, 2047);
+	for (i = 0; i < 2047; i++)
+		memcpy(want + 2 * i, "a/", 2);
+	memcpy(want + 2 * 2047, "f", 2);
+	assert_ok(zh_repo_changed_paths(&p, f->r, c1, ok, &err));
+	assert_int_equal(p.len, 2);
+	assert_string_equal(p.items[0], want); /* '/' sorts before '0' */
+	assert_string_equal(p.items[1], "a0");
+	zh_paths_dispose(&p);
+	deep = deep_commit(f->w, c1, 30000);
+	assert_int_equal(zh_repo_changed_paths(&p, f->r, c1, deep, &err),
+			 ZH_EINVALID);
+	assert_non_null(strstr(err.msg, "nested deeper than 2048 levels"));
+	assert_int_equal(p.len, 0);
+	zh_paths_dispose(&p);
+	assert_int_equal(zh_repo_tree_paths(&p, f->r, deep, &err), ZH_EINVALID);
+	zh_paths_dispose(&p);
+	free(c1);
+	free(ok);
+	free(deep);
+}
+
 /* ---- random histories compared with git diff ---- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -736,6 +816,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(old_not_a_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(first_push_bare, setup, teardown),
 	    cmocka_unit_test_setup_teardown(errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(deep_trees, setup, teardown),
 	    cmocka_unit_test_setup_teardown(random_histories, setup, teardown),
 	};
 
