@@ -1570,9 +1570,15 @@ static void parse_map(struct ctx *x, struct frame *f, const char *path,
  * configuration names. malloc'd; NULL when out of memory. */
 static char *in_dir(const char *dir, const char *p)
 {
+	const char *home = getenv("HOME");
 	size_t n;
 	char *s;
 
+	/* "~/" is $HOME, as in git's path values */
+	if (p[0] == '~' && p[1] == '/' && home && home[0] == '/') {
+		dir = home;
+		p += 2;
+	}
 	if (p[0] == '/' || !dir || !*dir)
 		return strdup(p);
 	n = strlen(dir) + strlen(p) + 2;

@@ -298,6 +298,13 @@ const char *zh_repo_git_dir(const struct zh_repo *r)
 	return r->git_dir;
 }
 
+const char *zh_repo_top(const struct zh_repo *r)
+{
+	const char *w = git_repository_workdir(r->repo);
+
+	return w ? w : r->git_dir;
+}
+
 const char *zh_repo_common_dir(const struct zh_repo *r)
 {
 	return git_repository_is_worktree(r->repo)

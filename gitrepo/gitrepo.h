@@ -26,6 +26,10 @@ void zh_repo_free(struct zh_repo *r);
 /* The git directory ("/srv/x.git/" or "/work/.git/"), owned by r. */
 const char *zh_repo_git_dir(const struct zh_repo *r);
 
+/* The top of the work tree ("/work/"), or the git directory of a bare
+ * repository: where git runs hooks. Owned by r. */
+const char *zh_repo_top(const struct zh_repo *r);
+
 /* The git directory the repository's work trees share: the git dir, or
  * for a linked work tree (git worktree add) the main one's. Owned by r. */
 const char *zh_repo_common_dir(const struct zh_repo *r);

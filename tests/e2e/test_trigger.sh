@@ -226,6 +226,23 @@ check "shallow clone: src-only fires" grep -qE "src-only +fires" "$T/out"
 run_in "$T/shallow/voting-app" git zadig trigger --dry-run
 expect "shallow clone: trigger --dry-run" 0 "^POST /api/directory/workflowTask/create"
 
+# zadig.config as git path values are read: "~/" and relative (from the
+# top of the work tree, wherever git zadig runs in it)
+unset ZADIG_HOOK_CONFIG
+cp "$CFG" "$W/.zadig.yaml"
+git -C "$W" config zadig.config .zadig.yaml
+mkdir -p "$W/src/deep"
+run_in "$W/src/deep" git zadig explain
+expect "relative zadig.config, run in a subdirectory" 0 "dev +(fires|skip)"
+git -C "$W" config --unset zadig.config
+cp "$CFG" "$HOME/zadig.yaml"
+git config --global zadig.config '~/zadig.yaml'
+run_in "$W/src/deep" git zadig explain
+expect "zadig.config '~/zadig.yaml'" 0 "dev +(fires|skip)"
+git config --global --unset zadig.config
+rm -f "$W/.zadig.yaml"
+export ZADIG_HOOK_CONFIG=$CFG
+
 # 200 rules
 {
 	printf 'zadig:\n  url: %s\n  token: ${ZADIG_TOKEN}\nrules:\n' "$FAKE_URL"

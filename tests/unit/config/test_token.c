@@ -183,6 +183,40 @@ static void ca_file_unreadable(void **state)
 	zh_config_diag_dispose(&d);
 }
 
+/* "~/" at the start of a path is $HOME, as git expands it in path
+ * values: a personal config names `token_file: ~/.config/zadig/token`. */
+static void home_paths(void **state)
+{
+	struct zh_config *c;
+	struct zh_config_diag d;
+	struct zh_error e = {0};
+	char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+	char want[512];
+
+	(void)state;
+	assert_int_equal(setenv("HOME", dir, 1), 0);
+	write_file("token", TOKEN "\n", 0600);
+	write_file("c.yaml",
+		   "zadig:\n  url: http://z\n  token_file: ~/token\n"
+		   "state_dir: ~/st\nhook:\n  repo_root: ~user/x\n",
+		   0644);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
+	assert_string_equal(c->zadig.token, TOKEN);
+	snprintf(want, sizeof(want), "%s/st", dir);
+	assert_string_equal(c->state_dir, want);
+	/* only "~/": "~user" is a name like any other */
+	snprintf(want, sizeof(want), "%s/~user/x", dir);
+	assert_string_equal(c->hook.repo_root, want);
+	zh_config_free(c);
+	zh_config_diag_dispose(&d);
+	if (home) {
+		setenv("HOME", home, 1);
+		free(home);
+	} else {
+		unsetenv("HOME");
+	}
+}
+
 static void token_file_mode_warning(void **state)
 {
 	struct zh_config *c;
@@ -507,6 +541,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(token_file_read_and_trimmed),
 	    cmocka_unit_test(relative_paths),
+	    cmocka_unit_test(home_paths),
 	    cmocka_unit_test(ca_file_unreadable),
 	    cmocka_unit_test(token_file_mode_warning),
 	    cmocka_unit_test(token_file_unreadable),
