@@ -250,7 +250,9 @@ static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
 		char why[sizeof(err->msg)];
 
 		snprintf(why, sizeof(why), "%s", err->msg);
-		zh_error_set(err, rc, "%.400s; name the ref with --ref", why);
+		/* no branch to go by: the command line must say (exit 2) */
+		rc = zh_error_set(err, rc == ZH_ENOTFOUND ? ZH_EUSAGE : rc,
+				  "%.400s; name the ref with --ref", why);
 		goto out;
 	}
 	if (!ref) {

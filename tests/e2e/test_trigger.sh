@@ -203,7 +203,7 @@ expect "unknown revision" 1 "" "unknown revision 'nosuchrev'"
 # detached HEAD needs --ref
 git checkout -q --detach HEAD
 run git zadig explain
-expect "detached HEAD without --ref" 1 "" "detached"
+expect "detached HEAD without --ref: a usage error" 2 "" "^git-zadig: error: HEAD is detached; name the ref with --ref$"
 run git zadig explain --ref main
 expect "detached HEAD with --ref" 0 "refs/heads/main"
 git checkout -q main
