@@ -1340,6 +1340,18 @@ static void check_rule(struct ctx *x, struct frame *f, const yaml_node_t *n)
 		     "%s: branches has no effect: events does not include "
 		     "push or merge_request",
 		     label);
+	/* a new tag's paths are its diff from the merge base with HEAD's
+	 * branch: none for a tag on a commit of it, the usual release tag */
+	if (events == ZH_EVENT_TAG && r->paths.len)
+		warn(x, &f->key[key_index("rules[].paths")]->start_mark,
+		     "%s: a tag on a commit of HEAD's branch changes no path, "
+		     "so paths lets it fire only for tags on other commits",
+		     label);
+	if (events == ZH_EVENT_TAG && r->ignore_paths.len)
+		warn(x, &f->key[key_index("rules[].ignore_paths")]->start_mark,
+		     "%s: a tag on a commit of HEAD's branch changes no path, "
+		     "so ignore_paths lets it fire for every such tag",
+		     label);
 	if (f->val[iw] && f->val[ic])
 		report(x, &f->key[ic]->start_mark,
 		       "%s has both 'workflow' and 'custom_workflow'; use one",

@@ -947,6 +947,16 @@ static void filter_without_its_event(void **state)
 	     NULL},
 	    {"    branches: [main]\n", NULL},
 	    {"    tags: []\n", NULL},
+	    /* a new tag on a commit HEAD's branch has changes no path */
+	    {"    tags: ['v*']\n    events: [tag]\n    paths: [src/**]\n",
+	     "t.yaml:8:5: rule 'a': a tag on a commit of HEAD's branch "
+	     "changes no path, so paths lets it fire only for tags on "
+	     "other commits"},
+	    {"    events: [tag]\n    ignore_paths: ['*.md']\n",
+	     "t.yaml:7:5: rule 'a': a tag on a commit of HEAD's branch "
+	     "changes no path, so ignore_paths lets it fire for every such "
+	     "tag"},
+	    {"    events: [push, tag]\n    paths: [src/**]\n", NULL},
 	};
 	char text[512];
 	struct res r;
