@@ -25,6 +25,7 @@ struct zh_cli_opts {
 	const char *config;
 	const char *comment;
 	const char *ref;
+	const char *repo; /* trigger, explain: the repository's name */
 	const char *rule;
 	const char *project;
 	bool json, custom, reject, dry_run, live, all;

@@ -212,9 +212,10 @@ static const struct verb verbs[] = {
      "cancel <workflow> <task-id> [--custom]"},
     {"approve", NULL, 3, 3, "reject comment config",
      "approve <workflow> <task-id> <stage> [--reject] [--comment TEXT]"},
-    {"trigger", NULL, 0, 1, "ref rule dry-run config",
-     "trigger [<rev>] [--ref REF] [--rule NAME] [--dry-run]"},
-    {"explain", NULL, 0, 1, "ref config", "explain [<rev>] [--ref REF]"},
+    {"trigger", NULL, 0, 1, "ref repo rule dry-run config",
+     "trigger [<rev>] [--ref REF] [--repo NAME] [--rule NAME] [--dry-run]"},
+    {"explain", NULL, 0, 1, "ref repo config",
+     "explain [<rev>] [--ref REF] [--repo NAME]"},
     {"config", cmd_config, 1, 2, "config", "config check [FILE]"},
 };
 
@@ -232,6 +233,9 @@ static void usage(FILE *f)
 		   "/etc/zadig-hook/config.yaml)\n"
 		   "   --project NAME   project of a product workflow "
 		   "(?projectName=)\n"
+		   "   --repo NAME      the repository's name for the rules "
+		   "(trigger, explain;\n"
+		   "                    else as the hook names it)\n"
 		   "   --json           JSON output (status, show)\n"
 		   "   -h, --help       this text;  --version  the version\n"
 		   "\nExit status: 0 ok, 1 the operation failed (Zadig refused,"
@@ -246,6 +250,7 @@ static const struct {
     {"--config", offsetof(struct zh_cli_opts, config)},
     {"--comment", offsetof(struct zh_cli_opts, comment)},
     {"--ref", offsetof(struct zh_cli_opts, ref)},
+    {"--repo", offsetof(struct zh_cli_opts, repo)},
     {"--rule", offsetof(struct zh_cli_opts, rule)},
     {"--project", offsetof(struct zh_cli_opts, project)},
 };
@@ -351,6 +356,7 @@ static int check_options(const struct zh_cli_opts *o, const struct verb *v,
 	    {"all", offsetof(struct zh_cli_opts, all), true},
 	    {"comment", offsetof(struct zh_cli_opts, comment), false},
 	    {"ref", offsetof(struct zh_cli_opts, ref), false},
+	    {"repo", offsetof(struct zh_cli_opts, repo), false},
 	    {"rule", offsetof(struct zh_cli_opts, rule), false},
 	    {"project", offsetof(struct zh_cli_opts, project), false},
 	};

@@ -270,6 +270,18 @@ static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
 	if (rc == 0 && shallow)
 		snprintf(fe->before, sizeof(fe->before), "%s",
 			 tip.first_parent);
+	if (rc == 0 && o->repo) {
+		char *name = strdup(o->repo);
+
+		if (!name) {
+			zh_flow_event_dispose(fe);
+			rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+			goto out;
+		}
+		free(fe->repo_name);
+		fe->repo_name = name;
+		fe->ev.repo = name;
+	}
 	if (rc == 0 && keep) {
 		*keep = r;
 		r = NULL;
@@ -478,13 +490,18 @@ static int session_fail(const struct session *ss, struct zh_error *err)
 	return zh_error_set(err, ZH_EZADIG, "%s (see above)", what);
 }
 
+/* name: the repository's (--repo), else as the hook names it. */
 static int session_open(struct session *ss, struct zh_repo *r,
-			const struct zh_config *cfg, struct zh_error *err)
+			const struct zh_config *cfg, const char *name,
+			struct zh_error *err)
 {
 	int rc;
 
 	memset(ss, 0, sizeof(*ss));
-	if ((rc = zh_repo_name(&ss->name, r, cfg->hook.repo_root, err)) < 0)
+	if (name && !(ss->name = strdup(name)))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	if (!name &&
+	    (rc = zh_repo_name(&ss->name, r, cfg->hook.repo_root, err)) < 0)
 		return rc;
 	if (!(ss->state = zh_flow_state_dir(cfg, r)))
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
@@ -601,12 +618,12 @@ struct follow {
 };
 
 static void follow_open(struct follow *fw, struct zh_repo *r,
-			const struct zh_config *cfg)
+			const struct zh_config *cfg, const char *name)
 {
 	struct zh_error e = {0};
 
 	fw->r = r;
-	if (session_open(&fw->ss, r, cfg, &e) < 0)
+	if (session_open(&fw->ss, r, cfg, name, &e) < 0)
 		fprintf(stderr,
 			"git-zadig: warning: the tasks created are not "
 			"recorded, so neither noted nor followed: %s\n",
@@ -737,7 +754,7 @@ static int cmd_trigger(struct zh_cli_opts *o, struct zh_error *err)
 			rc = print_request(t, &e);
 		} else {
 			if (r) {
-				follow_open(&fw, r, cfg);
+				follow_open(&fw, r, cfg, fe.repo_name);
 				r = NULL;
 			}
 			if ((rc = send_trigger(&c, z, t, &e)) == 0)
@@ -781,7 +798,7 @@ static int sync_repo(struct zh_repo *r, const struct zh_config *cfg,
 	size_t notes = 0;
 	int rc;
 
-	if ((rc = session_open(&ss, r, cfg, err)) < 0)
+	if ((rc = session_open(&ss, r, cfg, NULL, err)) < 0)
 		goto out;
 	take_spool(&ss, r, o->config);
 	if ((rc = zh_flow_deliver_due(NULL, &ss.flow, true, err)) < 0 ||
@@ -846,7 +863,7 @@ static int cmd_status_live(struct zh_cli_opts *o, struct zh_error *err)
 					  err)) < 0)
 			goto out;
 	}
-	if ((rc = session_open(&ss, r, cfg, err)) < 0)
+	if ((rc = session_open(&ss, r, cfg, NULL, err)) < 0)
 		goto out;
 	/* a token that cannot be read fails it as Zadig refusing it would,
 	 * before anything is printed */

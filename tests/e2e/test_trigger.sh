@@ -243,6 +243,22 @@ git config --global --unset zadig.config
 rm -f "$W/.zadig.yaml"
 export ZADIG_HOOK_CONFIG=$CFG
 
+# --repo: a clone named as the server names it (hook.repo_root there)
+write_config "$T/grouped.yaml" "$FAKE_URL" '
+rules:
+  - name: grouped
+    repo: group/voting-app
+    workflow: { name: wf-grouped, env: dev, targets: [{ name: t, repos: ["${REPO}"] }] }
+'
+run git zadig explain --config "$T/grouped.yaml"
+expect "explain in a clone: the repo glob does not match its name" 0 "grouped +skip: +repo 'voting-app' does not match"
+run git zadig explain --config "$T/grouped.yaml" --repo group/voting-app
+expect "explain --repo" 0 "grouped +fires"
+run git zadig trigger --dry-run --config "$T/grouped.yaml" --repo group/voting-app
+expect "trigger --dry-run --repo: \${REPO} is the name given" 0 '"group/voting-app"'
+run git zadig status --repo x
+expect "status does not take --repo" 2 "" "'status' does not take --repo"
+
 # 200 rules
 {
 	printf 'zadig:\n  url: %s\n  token: ${ZADIG_TOKEN}\nrules:\n' "$FAKE_URL"
