@@ -598,11 +598,12 @@ static int send_trigger(struct zh_zadig_created *c, struct zh_zadig *z,
 		rc = zh_zadig_custom_create(c, z, &t->custom_req, err);
 	else
 		rc = zh_zadig_product_create(c, z, &t->product, err);
+	/* the workflow as the rule names it, as the hook says it and the
+	 * note has it: not Zadig's echo of it, which goes to a terminal
+	 * uncleaned */
 	if (rc == 0)
 		printf("%s: %s #%" PRId64 " created %s\n", t->rule->name,
-		       c->workflow_name ? c->workflow_name
-					: trigger_workflow(t),
-		       c->task_id, c->url ? c->url : "");
+		       trigger_workflow(t), c->task_id, c->url ? c->url : "");
 	return rc;
 }
 
