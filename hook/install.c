@@ -32,26 +32,53 @@ static int read_file(struct zh_buf *out, const char *path)
 	return 0;
 }
 
+/* The directory path is in, into dir. */
+static void dir_of(char *dir, size_t size, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(dir, size, ".");
+	else
+		snprintf(dir, size, "%.*s",
+			 (int)(slash == path ? 1 : slash - path), path);
+}
+
 /* Run as root (an admin installing into a repository of the git service
  * user), give path the owner and group of the directory it is in: git
  * runs the hook as the pushing user, and what install writes must stay
  * the repository owner's to replace (hooks/, the hook, the config). */
 static int give_away(const char *path, struct zh_error *err)
 {
-	const char *slash = strrchr(path, '/');
 	char dir[PATH_MAX];
 	struct stat d, st;
 
 	if (geteuid() != 0)
 		return 0;
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s",
-			 (int)(slash == path ? 1 : slash - path), path);
+	dir_of(dir, sizeof(dir), path);
 	if (stat(dir, &d) != 0 || lstat(path, &st) != 0 ||
 	    ((st.st_uid != d.st_uid || st.st_gid != d.st_gid) &&
 	     lchown(path, d.st_uid, d.st_gid) != 0))
+		return zh_error_set(err, ZH_EIO,
+				    "cannot give '%s' to the owner of '%s': %s",
+				    path, dir, strerror(errno));
+	return 0;
+}
+
+/* give_away for the file install created and holds open as fd, named
+ * path: by the descriptor, as whatever the directory's owner puts at the
+ * name meanwhile is not ours to change. */
+static int give_away_fd(int fd, const char *path, struct zh_error *err)
+{
+	char dir[PATH_MAX];
+	struct stat d, st;
+
+	if (geteuid() != 0)
+		return 0;
+	dir_of(dir, sizeof(dir), path);
+	if (stat(dir, &d) != 0 || fstat(fd, &st) != 0 ||
+	    ((st.st_uid != d.st_uid || st.st_gid != d.st_gid) &&
+	     fchown(fd, d.st_uid, d.st_gid) != 0))
 		return zh_error_set(err, ZH_EIO,
 				    "cannot give '%s' to the owner of '%s': %s",
 				    path, dir, strerror(errno));
@@ -76,7 +103,7 @@ static int write_hook(const char *path, const char *self, bool chain,
 		      struct zh_error *err)
 {
 	struct zh_buf b, tmp;
-	int fd, rc;
+	int fd = -1, rc;
 
 	zh_buf_init(&b, 64 * 1024);
 	zh_buf_init(&tmp, PATH_MAX + 16);
@@ -105,18 +132,33 @@ static int write_hook(const char *path, const char *self, bool chain,
 		rc = zh_error_set(err, rc, "hook path too long");
 		goto out;
 	}
-	fd = open(zh_buf_cstr(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		  0755);
-	if (fd < 0 || write(fd, b.ptr, b.len) != (ssize_t)b.len ||
-	    fchmod(fd, 0755) != 0 || close(fd) != 0) {
+	/* hooks/ is the repository owner's: whatever is at the temporary
+	 * name (a symlink to a file of root's, planted for a root install
+	 * to write through and make 0755) goes, and only a file of our own
+	 * making, opened without following links, is written */
+	if (unlink(zh_buf_cstr(&tmp)) != 0 && errno != ENOENT) {
+		rc = zh_error_set(err, ZH_EIO, "cannot remove '%s': %s",
+				  zh_buf_cstr(&tmp), strerror(errno));
+		goto out;
+	}
+	fd = open(zh_buf_cstr(&tmp),
+		  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
+	if (fd < 0 || write(fd, b.ptr, b.len) != (ssize_t)b.len) {
 		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", path,
 				  strerror(errno));
-	} else if ((rc = give_away(zh_buf_cstr(&tmp), err)) == 0 &&
-		   rename(zh_buf_cstr(&tmp), path) != 0) {
+	} else if ((rc = give_away_fd(fd, zh_buf_cstr(&tmp), err)) == 0 &&
+		   fchmod(fd, 0755) != 0) {
 		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", path,
 				  strerror(errno));
 	}
-	if (rc < 0)
+	if (fd >= 0 && close(fd) != 0 && rc == 0)
+		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", path,
+				  strerror(errno));
+	if (rc == 0 && rename(zh_buf_cstr(&tmp), path) != 0)
+		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", path,
+				  strerror(errno));
+	/* only what we created: a name taken meanwhile (EEXIST) is not */
+	if (rc < 0 && fd >= 0)
 		unlink(zh_buf_cstr(&tmp));
 out:
 	zh_buf_dispose(&b);

@@ -42,6 +42,23 @@ check "install again: nothing chained (no loop onto itself)" \
 check "install again: no temporary file left" \
 	test ! -e "$T/app.git/hooks/post-receive.tmp"
 
+# a symlink planted at the temporary name (the repository's owner can
+# write hooks/; root installs): install writes its own file, never
+# through the link
+printf 'victim\n' >"$T/victim"
+chmod 0600 "$T/victim"
+ln -s "$T/victim" "$T/app.git/hooks/post-receive.tmp"
+run zadig-hook install "$T/app.git" --config "$CFG"
+expect "install over a symlink at the temporary name" 0 "\(updated\)"
+check "the symlink's target is not written" \
+	test "$(cat "$T/victim")" = victim
+check "the symlink's target keeps its mode" \
+	test "$(stat -c %a "$T/victim")" = 600
+check "the hook is still ours, a file, executable" \
+	bash -c "test ! -L '$T/app.git/hooks/post-receive' && test -x '$T/app.git/hooks/post-receive' && cmp -s '$T/hook.first' '$T/app.git/hooks/post-receive'"
+check "no temporary name left" \
+	test ! -e "$T/app.git/hooks/post-receive.tmp" -a ! -L "$T/app.git/hooks/post-receive.tmp"
+
 git clone -q "file://$T/app.git" "$T/app-clone" 2>/dev/null
 commit "$T/app-clone" "for timing"
 
