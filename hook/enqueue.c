@@ -268,8 +268,8 @@ int zh_hook_enqueue(const char *config, const char *chain,
 	const char *gd = getenv("GIT_DIR"), *line;
 	struct zh_ref_update u = {0};
 	size_t i, nlines = 0, cap = 0;
-	bool skip;
-	int rc = 1, n;
+	bool skip, started = false;
+	int rc = 1, n, self_errno = 0;
 
 	*loaded = NULL;
 	zh_buf_init(&in, MAX_STDIN);
@@ -332,24 +332,27 @@ int zh_hook_enqueue(const char *config, const char *chain,
 		}
 		nlines++;
 	}
-	if (nlines) {
-		if (zh_hook_spool(state, git_dir, path, lines, nlines, &e)) {
-			zh_hook_say("%s; nothing triggered", e.msg);
-			goto out;
-		}
-		for (i = 0; i < nlines; i++)
-			zh_hook_say("%s queued (async); status with 'git zadig "
-				    "status'",
-				    strrchr(lines[i], ' ') + 1);
+	if (nlines &&
+	    zh_hook_spool(state, git_dir, path, lines, nlines, &e) < 0) {
+		zh_hook_say("%s; nothing triggered", e.msg);
+		goto out;
 	}
-	/* the poller, also for what earlier pushes left queued */
-	if (zh_hook_self(exe, sizeof(exe)) == 0)
+	/* the poller, also for what earlier pushes left queued; before
+	 * saying anything, which is all a pusher gone can cut short */
+	if (zh_hook_self(exe, sizeof(exe)) == 0) {
 		zh_hook_spawn_detached(exe, git_dir, config, state, getppid());
-	else if (nlines)
+		started = true;
+	} else {
+		self_errno = errno;
+	}
+	for (i = 0; i < nlines; i++)
+		zh_hook_say("%s queued (async); status with 'git zadig status'",
+			    strrchr(lines[i], ' ') + 1);
+	if (!started && nlines)
 		zh_hook_say(
 		    "cannot start the poller (%s); the push waits for the "
 		    "next one",
-		    strerror(errno));
+		    strerror(self_errno));
 out:
 	zh_ref_update_dispose(&u);
 	for (i = 0; i < nlines; i++)

@@ -111,6 +111,8 @@ int zh_hook_run_chained(const char *path, const char *input, size_t len,
 			struct zh_error *err)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t dfl;
 	char *argv[2];
 	int fds[2], rc;
 	pid_t pid;
@@ -136,7 +138,16 @@ int zh_hook_run_chained(const char *path, const char *input, size_t len,
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
 	posix_spawn_file_actions_addclose(&fa, fds[1]);
-	if ((rc = posix_spawn(&pid, path, &fa, NULL, argv, environ)) != 0) {
+	/* the hook ignores SIGPIPE (main); the admin's hook gets the
+	 * default, as git would run it */
+	posix_spawnattr_init(&attr);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawn(&pid, path, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		close(fds[0]);
 		close(fds[1]);
@@ -146,6 +157,7 @@ int zh_hook_run_chained(const char *path, const char *input, size_t len,
 	}
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[0]);
+	/* a hook that does not read all of its input: EPIPE, not SIGPIPE */
 	signal(SIGPIPE, SIG_IGN);
 	while (off < len) {
 		ssize_t w = write(fds[1], input + off, len - off);

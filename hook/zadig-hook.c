@@ -548,10 +548,15 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(verb, "post-receive") == 0)
+	if (strcmp(verb, "post-receive") == 0) {
+		/* a pusher gone (Ctrl-C, a dropped connection) leaves our
+		 * stdout and stderr a pipe nobody reads: what we say is then
+		 * lost (its write fails, ignored), the push's work is not */
+		signal(SIGPIPE, SIG_IGN);
 		return zh_hook_enqueue(config, chain, &cfg) == 0
 			   ? 0
 			   : post_receive(config, chain, cfg);
+	}
 	if (strcmp(verb, "install") == 0) {
 		if (!repo) {
 			fprintf(stderr,
