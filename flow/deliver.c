@@ -579,6 +579,29 @@ static void tally_outcome(struct zh_flow *f, enum zh_flow_outcome o)
 	}
 }
 
+int zh_flow_trigger_result(struct zh_flow_result *res, struct zh_flow *f,
+			   int64_t trigger_id, struct zh_error *err)
+{
+	struct zh_store_trigger t = {0};
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = zh_store_trigger_get(&t, f->store, trigger_id, err)) < 0)
+		return rc;
+	res->outcome = ZH_FLOW_DONE;
+	snprintf(res->rule, sizeof(res->rule), "%s", t.rule);
+	snprintf(res->workflow, sizeof(res->workflow), "%s", t.workflow);
+	res->task_id = t.task_id;
+	snprintf(res->url, sizeof(res->url), "%s", t.url ? t.url : "");
+	if (t.state == ZH_STORE_REJECTED) {
+		res->outcome = ZH_FLOW_REJECTED;
+		snprintf(res->message, sizeof(res->message), "%s",
+			 t.last_error ? t.last_error : "");
+	}
+	zh_store_trigger_dispose(&t);
+	return 0;
+}
+
 int zh_flow_deliver_id(struct zh_flow_result *res, struct zh_flow *f,
 		       int64_t trigger_id, struct zh_error *err)
 {
@@ -590,21 +613,8 @@ int zh_flow_deliver_id(struct zh_flow_result *res, struct zh_flow *f,
 				       zh_store_now_ms(), lease_ms(f), err);
 	if (rc == ZH_ENOTFOUND) {
 		/* delivered (or being delivered) by someone else */
-		res->outcome = ZH_FLOW_DONE;
-		if (zh_store_trigger_get(&t, f->store, trigger_id, NULL) == 0) {
-			snprintf(res->rule, sizeof(res->rule), "%s", t.rule);
-			snprintf(res->workflow, sizeof(res->workflow), "%s",
-				 t.workflow);
-			res->task_id = t.task_id;
-			snprintf(res->url, sizeof(res->url), "%s",
-				 t.url ? t.url : "");
-			if (t.state == ZH_STORE_REJECTED) {
-				res->outcome = ZH_FLOW_REJECTED;
-				snprintf(res->message, sizeof(res->message),
-					 "%s", t.last_error ? t.last_error : "");
-			}
-		}
-		zh_store_trigger_dispose(&t);
+		if (zh_flow_trigger_result(res, f, trigger_id, NULL) < 0)
+			res->outcome = ZH_FLOW_DONE;
 		return 0;
 	}
 	if (rc < 0)

@@ -107,6 +107,14 @@ struct zh_flow_result {
 int zh_flow_deliver_id(struct zh_flow_result *res, struct zh_flow *f,
 		       int64_t trigger_id, struct zh_error *err);
 
+/* What became of trigger trigger_id so far, sending nothing (the async
+ * hook, for a trigger an earlier push recorded): ZH_FLOW_DONE with its
+ * task when Zadig created one (task_id 0 while it is queued or being
+ * sent), ZH_FLOW_REJECTED with Zadig's message. Returns 0, or
+ * ZH_ENOTFOUND / ZH_ESTORE with *res cleared. */
+int zh_flow_trigger_result(struct zh_flow_result *res, struct zh_flow *f,
+			   int64_t trigger_id, struct zh_error *err);
+
 /* Deliver every due trigger (any queued one with ignore_backoff), until
  * none is left or the deadline passes. *n counts the tries (may be NULL).
  * Returns 0 or ZH_ESTORE. */

@@ -353,7 +353,17 @@ static bool record_updates(struct updates *ups, struct zh_flow *f,
 			}
 			queued(&res, &rl->items[i],
 			       "the hook deadline was reached");
-			if (rl->items[i].existed || sync_mode) {
+			if (rl->items[i].existed && !sync_mode) {
+				/* async only records: a trigger an earlier
+				 * push left queued is the poller's (or 'git
+				 * zadig sync's) to send */
+				struct zh_flow_result got;
+
+				if (zh_flow_trigger_result(
+					&got, f, rl->items[i].trigger_id,
+					NULL) == 0)
+					res = got;
+			} else if (rl->items[i].existed || sync_mode) {
 				bound_store_waits(f);
 				/* not sent (the store refused its claim, a
 				 * poller sends it): deliver_id cleared res */

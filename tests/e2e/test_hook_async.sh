@@ -202,6 +202,17 @@ if run git zadig config check "$T/nopoll.yaml" && [ "$RC" = 0 ]; then
 		test "$(grep -c "initialize program:" "$T/err")" = 1
 	check "poll: false: libcurl is never loaded to record" \
 		bash -c "! grep -q libcurl '$T/err'"
+	# the same update again (a re-run hook, a branch deleted and pushed
+	# again): its trigger is already recorded and still queued; async
+	# only records, it never sends
+	n=$(creates wf-dev)
+	RC=0
+	printf '%040d %s refs/heads/feature/ld\n' 0 "$c" |
+		(cd "$T/np.git" && GIT_DIR=. zadig-hook post-receive) >"$T/out" 2>"$T/err" || RC=$?
+	expect "poll: false, recorded again: already queued" 0 "" "^zadig: dev: already queued *$"
+	check "poll: false, recorded again: nothing sent" test "$(creates wf-dev)" = "$n"
+	check "poll: false, recorded again: still queued" \
+		bash -c "cd '$T/np.git' && git zadig status $c | grep -q 'queued wf-dev'"
 	full=$(command -v zadig-hook)
 	check "zadig-hook does not link libcurl (it loads it)" \
 		bash -c "test -x '$full' && readelf -d '$full' | grep -q NEEDED && ! readelf -d '$full' | grep -q libcurl"
