@@ -245,11 +245,80 @@ void zh_hook_event_free(struct zh_flow_event *fe)
 	free(fe);
 }
 
+/* The spooled pushes a poller kept for a later round and said so: each
+ * is said once, not each round. */
+struct kept {
+	char **paths;
+	size_t len, cap;
+};
+
+static bool kept_has(const struct kept *k, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < k->len; i++)
+		if (strcmp(k->paths[i], path) == 0)
+			return true;
+	return false;
+}
+
+static void kept_add(struct kept *k, const char *path)
+{
+	char *dup;
+
+	if (k->len == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 8;
+		char **v = realloc(k->paths, cap * sizeof(*v));
+
+		if (!v)
+			return; /* then said again next round */
+		k->paths = v;
+		k->cap = cap;
+	}
+	if ((dup = strdup(path)))
+		k->paths[k->len++] = dup;
+}
+
+static void kept_dispose(struct kept *k)
+{
+	while (k->len)
+		free(k->paths[--k->len]);
+	free(k->paths);
+	memset(k, 0, sizeof(*k));
+}
+
+/* Move spool file path to failed/ in its directory, out of every later
+ * round, and say why (what went wrong, then what the poller did). Kept
+ * where it is when it cannot be moved: nothing a push does is lost. */
+static void set_aside(const char *path, const char *why, const char *when)
+{
+	const char *slash = strrchr(path, '/');
+	char dst[PATH_MAX + 16];
+	int n;
+
+	n = snprintf(dst, sizeof(dst), "%.*s/failed", (int)(slash - path),
+		     path);
+	if (n < 0 || (size_t)n >= sizeof(dst) - strlen(slash) ||
+	    (mkdir(dst, 0700) != 0 && errno != EEXIST)) {
+		log_f("%s; %scannot set it aside in '%s': %s; kept", why, when,
+		      dst, strerror(errno));
+		return;
+	}
+	snprintf(dst + n, sizeof(dst) - (size_t)n, "%s", slash);
+	if (rename(path, dst) != 0)
+		log_f("%s; %scannot set it aside as '%s': %s; kept", why, when,
+		      dst, strerror(errno));
+	else
+		log_f("%s; %sset aside as '%s'", why, when, dst);
+}
+
 /* One update of a spooled push read from the repository
- * (zh_hook_event_read), or NULL when it cannot fire (logged). */
+ * (zh_hook_event_read), or NULL when it cannot fire (logged) or cannot
+ * be read now (why says so, when still empty). */
 static struct zh_flow_event *spooled_update(struct zh_flow *g,
 					    struct zh_repo *r, const char *name,
-					    const char *line, bool skip)
+					    const char *line, bool skip,
+					    char *why, size_t why_size)
 {
 	struct zh_flow_event *fe = NULL;
 	struct zh_ref_update u = {0};
@@ -266,9 +335,10 @@ static struct zh_flow_event *spooled_update(struct zh_flow *g,
 		log_f("%s %s %.12s: no rule matches", name, u.ref, u.new_hex);
 		goto out;
 	}
-	if (zh_hook_event_read(&fe, g->cfg, r, &u, skip, &e) < 0)
-		log_f("%s %s: cannot read the push: %s; nothing triggered",
-		      name, u.ref, e.msg);
+	if (zh_hook_event_read(&fe, g->cfg, r, &u, skip, &e) < 0 && !*why)
+		snprintf(why, why_size,
+			 "queued push of %s %s: cannot read it: %s", name,
+			 u.ref, e.msg);
 out:
 	zh_ref_update_dispose(&u);
 	return fe;
@@ -276,10 +346,11 @@ out:
 
 /* Record the fired rules of the updates of a spooled push in one
  * transaction (as the hook does at push time) and log what became of
- * each. Returns 0, or ZH_ESTORE or ZH_EBUSY (the file is kept and read
- * again later). */
+ * each; again (a push kept from an earlier round), only what is new.
+ * Returns 0, or a negative ZH_E* code (the file is kept and read again
+ * later). */
 static int record_spooled(struct zh_flow *g, const char *name,
-			  struct zh_flow_event **fes, size_t n)
+			  struct zh_flow_event **fes, size_t n, bool again)
 {
 	const struct zh_event **evs = NULL;
 	struct zh_flow_recorded_list *rls = NULL;
@@ -293,7 +364,7 @@ static int record_spooled(struct zh_flow *g, const char *name,
 	    !(rls = calloc(n, sizeof(*rls)))) {
 		free(evs);
 		log_f("%s: out of memory; the push stays queued", name);
-		return ZH_ESTORE;
+		return ZH_ENOMEM;
 	}
 	for (i = 0; i < n; i++)
 		evs[i] = &fes[i]->ev;
@@ -304,6 +375,10 @@ static int record_spooled(struct zh_flow *g, const char *name,
 		const struct zh_flow_recorded_list *rl = &rls[i];
 		size_t j;
 
+		if (again && (rl->len == 0 || rl->items[0].existed)) {
+			free(rl->items);
+			continue;
+		}
 		for (j = 0; j < rl->len; j++)
 			if (rl->items[j].error[0])
 				log_f("%s %s %.12s: %s: %s; not triggered",
@@ -322,12 +397,15 @@ static int record_spooled(struct zh_flow *g, const char *name,
 	}
 	free(rls);
 	free(evs);
-	return zh_store_failed(rc) ? rc : 0;
+	return rc;
 }
 
-/* One spooled push: record its triggers, then delete the file (unless
- * the store failed: then it stays for the next round). */
-static void take_spooled(struct zh_flow *f, const char *path)
+/* One spooled push: record its triggers, then delete the file. A file
+ * that is no spool file is set aside (spool/failed/); one that cannot be
+ * taken now (the repository or a commit cannot be read, the store fails,
+ * out of memory: it may pass) stays for the next round, said once, and
+ * is set aside once it is poll.give_up_after old. */
+static void take_spooled(struct zh_flow *f, const char *path, struct kept *k)
 {
 	struct zh_spool_push p;
 	struct zh_config *own = NULL;
@@ -335,19 +413,23 @@ static void take_spooled(struct zh_flow *f, const char *path)
 	struct zh_error e = {0};
 	struct zh_flow g;
 	struct zh_flow_event **fes = NULL;
-	char *name = NULL;
-	bool keep = false, skip;
+	struct stat st;
+	char *name = NULL, why[1024] = "";
+	bool again = kept_has(k, path), skip;
 	size_t i, nfes = 0;
 
 	if (zh_spool_read(&p, path, &e) < 0) {
-		if (e.code != ZH_ENOTFOUND) {
-			log_line(NULL, e.msg);
-			unlink(path);
-		}
-		return;
+		if (e.code == ZH_EINVALID)
+			set_aside(path, e.msg, "");
+		else if (e.code != ZH_ENOTFOUND)
+			snprintf(why, sizeof(why), "%s", e.msg);
+		if (e.code == ZH_EINVALID || e.code == ZH_ENOTFOUND)
+			return;
+		goto out;
 	}
 	if (zh_repo_open(&r, p.git_dir, false, &e) < 0) {
-		log_f("queued push of '%s' dropped: %s", p.git_dir, e.msg);
+		snprintf(why, sizeof(why), "queued push of '%s': %s", p.git_dir,
+			 e.msg);
 		goto out;
 	}
 	/* the config the hook used (another repository's hook may have
@@ -357,37 +439,53 @@ static void take_spooled(struct zh_flow *f, const char *path)
 	g.zadig = NULL;
 	if (p.config && zh_hook_load_config(&own, r, p.config, &e) == 0)
 		g.cfg = own;
-	else if (p.config)
+	else if (p.config && !again)
 		log_f("%s; using the poller's configuration", e.msg);
 	if (zh_repo_name(&name, r, g.cfg->hook.repo_root, &e) < 0) {
-		log_f("queued push of '%s' dropped: %s", p.git_dir, e.msg);
+		snprintf(why, sizeof(why), "queued push of '%s': %s", p.git_dir,
+			 e.msg);
 		goto out;
 	}
 	zh_hook_record_git_dir(f->store, name, zh_repo_git_dir(r));
 	if (p.nupdates && !(fes = calloc(p.nupdates, sizeof(*fes)))) {
-		log_f("%s: out of memory; the push stays queued", name);
-		keep = true;
+		snprintf(why, sizeof(why), "queued push of %s: out of memory",
+			 name);
 		goto out;
 	}
 	skip = zh_hook_skip_option((const char *const *)p.options, p.noptions);
 	for (i = 0; i < p.nupdates; i++)
-		if ((fes[nfes] =
-			 spooled_update(&g, r, name, p.updates[i], skip)))
+		if ((fes[nfes] = spooled_update(&g, r, name, p.updates[i], skip,
+						why, sizeof(why))))
 			nfes++;
-	keep = record_spooled(&g, name, fes, nfes) < 0;
+	/* what could be read is recorded now; the rest next round (what
+	 * is recorded already is taken once) */
+	if (record_spooled(&g, name, fes, nfes, again) < 0 && !why[0])
+		snprintf(why, sizeof(why),
+			 "queued push of %s: the store did not take it", name);
 out:
 	for (i = 0; i < nfes; i++)
 		zh_hook_event_free(fes[i]);
 	free(fes);
-	if (!keep)
+	if (!why[0]) {
 		unlink(path);
+	} else if (stat(path, &st) == 0 &&
+		   (int64_t)(time(NULL) - st.st_mtime) * 1000 >
+		       f->cfg->poll.give_up_after_ms) {
+		set_aside(path, why,
+			  "still failing after poll.give_up_after: ");
+	} else if (!again) {
+		log_f("%s; kept, tried again each round until it is "
+		      "poll.give_up_after old",
+		      why);
+		kept_add(k, path);
+	}
 	free(name);
 	zh_config_free(own);
 	zh_repo_free(r);
 	zh_spool_push_dispose(&p);
 }
 
-static void take_spool(struct zh_flow *f, const char *state)
+static void take_spool(struct zh_flow *f, const char *state, struct kept *k)
 {
 	struct zh_error e = {0};
 	char **paths = NULL;
@@ -398,7 +496,7 @@ static void take_spool(struct zh_flow *f, const char *state)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		take_spooled(f, paths[i]);
+		take_spooled(f, paths[i], k);
 		free(paths[i]);
 	}
 	free(paths);
@@ -520,6 +618,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	int64_t notes_wait = 0;
 	int lock = -1, rc, rounds = 0, what = 0;
 	char said[512] = ""; /* the last config error logged */
+	struct kept kept = {0};
 
 	memset(&f, 0, sizeof(f));
 	/* started by a hook: let its push end first */
@@ -557,7 +656,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 
 		if (rounds++)
 			reload(&cfg, &f, r, config, state, said, sizeof(said));
-		take_spool(&f, state);
+		take_spool(&f, state, &kept);
 		if (spool_only)
 			break;
 		/* every step, whatever became of the one before: the notes
@@ -607,6 +706,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 out:
 	if (lock >= 0)
 		zh_store_unlock_poller(lock);
+	kept_dispose(&kept);
 	zh_flow_dispose(&f);
 	zh_store_free(store);
 	free(state);
