@@ -99,7 +99,8 @@ const struct zh_config_key zh_config_keys[] = {
      .def = "10s",
      .off = TOP(hook.deadline_ms),
      .min = 1,
-     .doc = "the hook never runs longer than this"},
+     .doc = "the hook's own work never runs longer than this (counted "
+	    "from when a chained post-receive hook has finished)"},
     {.path = "hook.repo_root",
      .type = ZH_KT_STRING,
      .off = TOP(hook.repo_root),
