@@ -346,7 +346,8 @@ int zh_hook_enqueue(const char *config, const char *chain,
 		self_errno = errno;
 	}
 	for (i = 0; i < nlines; i++)
-		zh_hook_say("%s queued (async); status with 'git zadig status'",
+		zh_hook_say("%s queued (async); status: git fetch, then git "
+			    "zadig status",
 			    strrchr(lines[i], ' ') + 1);
 	if (!started && nlines)
 		zh_hook_say(

@@ -9,7 +9,7 @@ fake_start
 CFG=$T/async.yaml
 hook_config "$CFG" "$FAKE_URL" async
 Z="remote: zadig:"
-Q="queued \\(async\\); status with 'git zadig status' *$"
+Q="queued \\(async\\); status: git fetch, then git zadig status *$"
 
 new_repo app "$CFG"
 W=$T/app

@@ -236,7 +236,7 @@ n=$(creates wf-dev)
 fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/create","delay_ms":1500,"times":1}' >/dev/null
 hrun git -C "$T/as" push origin main
 check "async: no create was answered while the push ran" test "$(creates wf-dev)" = "$n"
-expect "async push" 0 "" "^$Z refs/heads/main queued \(async\); status with 'git zadig status' *$"
+expect "async push" 0 "" "^$Z refs/heads/main queued \(async\); status: git fetch, then git zadig status *$"
 check "async: no task URL in the push output" bash -c "! grep -q created '$T/err'"
 check "async: the poller notes it (queued, or later already created)" \
 	wait_note "$T/as.git" main "^(queued wf-dev #- - |(created|running|passed) wf-dev #[0-9]+ )" 5
