@@ -70,9 +70,13 @@ int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 
 /* Remember where repository name lives ("git_dir:<name>" in the store's
  * meta), for the poller of a store that several repositories share
- * (state_dir): it writes their notes too. Best effort. */
-void zh_hook_record_git_dir(struct zh_store *store, const char *name,
-			    const char *git_dir);
+ * (state_dir): it writes their notes too. Best effort. Returns whether
+ * another repository of that name was recorded there and still is one
+ * (its git dir into other): two repositories named alike in one store
+ * share their triggers' keys and their notes go to whichever pushed last,
+ * which the caller must say. */
+bool zh_hook_record_git_dir(struct zh_store *store, const char *name,
+			    const char *git_dir, char *other, size_t othersize);
 
 /* The update u of a push read from r as the hook and the poller record
  * it: zh_flow_event_read with cfg's repo_root, then the push's skip

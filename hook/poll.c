@@ -203,18 +203,34 @@ static int unwritten_notes(int64_t *changed, struct zh_flow *f,
 	return 0;
 }
 
-void zh_hook_record_git_dir(struct zh_store *store, const char *name,
-			    const char *git_dir)
+/* Whether git dirs a and b are two repositories, both still there. */
+static bool other_repository(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX], head[PATH_MAX + 8];
+
+	if (!realpath(a, ra) || !realpath(b, rb) || strcmp(ra, rb) == 0)
+		return false;
+	snprintf(head, sizeof(head), "%s/HEAD", ra);
+	return access(head, F_OK) == 0;
+}
+
+bool zh_hook_record_git_dir(struct zh_store *store, const char *name,
+			    const char *git_dir, char *other, size_t othersize)
 {
 	char key[1024], *old = NULL;
+	bool clash = false;
 
 	if ((size_t)snprintf(key, sizeof(key), "git_dir:%s", name) >=
 	    sizeof(key))
-		return;
+		return false;
 	if (zh_store_meta_get(&old, store, key, NULL) < 0 || !old ||
-	    strcmp(old, git_dir) != 0)
+	    strcmp(old, git_dir) != 0) {
+		if (old && (clash = other_repository(old, git_dir)))
+			snprintf(other, othersize, "%s", old);
 		(void)zh_store_meta_set(store, key, git_dir, NULL);
+	}
 	free(old);
+	return clash;
 }
 
 int zh_hook_event_read(struct zh_flow_event **out, const struct zh_config *cfg,
@@ -414,7 +430,7 @@ static void take_spooled(struct zh_flow *f, const char *path, struct kept *k)
 	struct zh_flow g;
 	struct zh_flow_event **fes = NULL;
 	struct stat st;
-	char *name = NULL, why[1024] = "";
+	char *name = NULL, why[1024] = "", other[PATH_MAX];
 	bool again = kept_has(k, path), skip;
 	size_t i, nfes = 0;
 
@@ -446,7 +462,13 @@ static void take_spooled(struct zh_flow *f, const char *path, struct kept *k)
 			 e.msg);
 		goto out;
 	}
-	zh_hook_record_git_dir(f->store, name, zh_repo_git_dir(r));
+	if (zh_hook_record_git_dir(f->store, name, zh_repo_git_dir(r), other,
+				   sizeof(other)))
+		log_f("%s: %s is named '%s' too, in this state_dir: their "
+		      "pushes of one commit count as one and their notes go "
+		      "astray; set hook.repo_root so that names differ, or "
+		      "give each its own state_dir",
+		      zh_repo_git_dir(r), other, name);
 	if (p.nupdates && !(fes = calloc(p.nupdates, sizeof(*fes)))) {
 		snprintf(why, sizeof(why), "queued push of %s: out of memory",
 			 name);

@@ -2,6 +2,7 @@
  * from post-receive: a push never fails because of zadig-hook. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
@@ -423,7 +424,7 @@ static int post_receive(const char *config, const char *chain,
 	struct zh_flow f;
 	struct zh_ref_update u = {0};
 	struct updates ups = {0};
-	char *state = NULL, *name = NULL;
+	char *state = NULL, *name = NULL, other[PATH_MAX];
 	const char *line;
 	int64_t start;
 	int n;
@@ -484,7 +485,14 @@ static int post_receive(const char *config, const char *chain,
 	 * store is the poller's to note */
 	if (name && !busy) {
 		bound_store_waits(&f);
-		zh_hook_record_git_dir(store, name, zh_repo_git_dir(r));
+		if (zh_hook_record_git_dir(store, name, zh_repo_git_dir(r),
+					   other, sizeof(other)))
+			zh_hook_say("warning: %s is named '%s' too, in this "
+				    "state_dir: their pushes of one commit "
+				    "count as one and their notes go astray; "
+				    "set hook.repo_root so that names differ, "
+				    "or give each its own state_dir",
+				    other, name);
 		if (zh_store_now_ms() < f.deadline_ms) {
 			f.repo_name = name;
 			if (zh_flow_write_notes(NULL, &f, &e) < 0)

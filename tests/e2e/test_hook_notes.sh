@@ -254,6 +254,24 @@ fake_ctl POST tasks "{\"kind\":\"product\",\"workflow\":\"wf-slow-build\",\"task
 check "shared state: sa's note ends passed" \
 	wait_note "$T/sa.git" slow/shared "^passed wf-slow-build #$sid .*rule=slow$" 10
 
+# two repositories named alike ("app") in one state_dir: the second to
+# push is told, once per change of the one recorded
+check "shared state: no clash said so far" \
+	bash -c "! grep -q 'is named' '$T/err'"
+mkdir -p "$T/g1" "$T/g2"
+git init -q --bare "$T/g1/app.git"
+git init -q --bare "$T/g2/app.git"
+zadig-hook install "$T/g1/app.git" --config "$T/shared.yaml" >/dev/null
+zadig-hook install "$T/g2/app.git" --config "$T/shared.yaml" >/dev/null
+git clone -q "file://$T/g1/app.git" "$T/g1/app" 2>/dev/null
+git -C "$T/g1/app" commit -q --allow-empty -m "one app"
+hrun git -C "$T/g1/app" push origin HEAD:refs/heads/feature/one
+expect "same names: the first push" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+check "same names: nothing said yet" bash -c "! grep -q 'is named' '$T/err'"
+hrun git -C "$T/g1/app" push "file://$T/g2/app.git" HEAD:refs/heads/feature/two
+expect "same names: the other repository is told" 0 "" \
+	"^$Z warning: $T/g1/app.git/? is named 'app' too, in this state_dir: .*set hook.repo_root so that names differ"
+
 # ---- a notes lock a writer killed while holding it left ----
 touch -d '1 hour ago' "$G/refs/notes/zadig.lock"
 git -C "$W" checkout -q main
