@@ -1,6 +1,8 @@
 #include "util/buf.h"
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +41,16 @@ static int grow(struct zh_buf *b, size_t need)
 
 	if (need > b->max)
 		return ZH_ETOOBIG;
-	if (need + 1 <= b->cap)
+	if (need < b->cap)
 		return 0;
+	/* no object is larger than PTRDIFF_MAX; it keeps need + 1 and the
+	 * doubling below from wrapping (max may be SIZE_MAX: no cap) */
+	if (need >= (size_t)PTRDIFF_MAX)
+		return ZH_ENOMEM;
 	cap = b->cap ? b->cap : 64;
 	while (cap < need + 1)
-		cap *= 2;
-	if (cap > b->max + 1)
+		cap = cap <= (size_t)PTRDIFF_MAX / 2 ? cap * 2 : need + 1;
+	if (b->max < SIZE_MAX && cap > b->max + 1)
 		cap = b->max + 1;
 	p = realloc(b->ptr, cap);
 	if (!p)

@@ -52,6 +52,26 @@ static void grows_past_initial(void **state)
 	zh_buf_dispose(NULL);
 }
 
+/* No cap (SIZE_MAX): the allocation still holds what was appended, where
+ * max + 1 wrapped to 0 and the buffer shrank to nothing. A size no
+ * allocation can reach fails, where doubling the capacity wrapped to 0
+ * and never ended. */
+static void no_cap(void **state)
+{
+	struct zh_buf b;
+	char c = 'x';
+
+	(void)state;
+	zh_buf_init(&b, SIZE_MAX);
+	assert_int_equal(zh_buf_puts(&b, "hello, world"), 0);
+	assert_true(b.cap >= b.len + 1);
+	assert_string_equal(zh_buf_cstr(&b), "hello, world");
+	assert_int_equal(zh_buf_append(&b, &c, SIZE_MAX / 2 + 10), ZH_ENOMEM);
+	assert_int_equal(zh_buf_append(&b, &c, SIZE_MAX - b.len), ZH_ENOMEM);
+	assert_string_equal(zh_buf_cstr(&b), "hello, world");
+	zh_buf_dispose(&b);
+}
+
 static void json_str(void **state)
 {
 	struct zh_buf b;
@@ -142,6 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(append_and_cap),
 	    cmocka_unit_test(grows_past_initial),
+	    cmocka_unit_test(no_cap),
 	    cmocka_unit_test(json_str),
 	    cmocka_unit_test(utf8_char),
 	    cmocka_unit_test(json_utf8),
