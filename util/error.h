@@ -32,7 +32,8 @@ struct zh_error {
 void zh_error_clear(struct zh_error *err);
 
 /* Format the message into err (NULL-safe) and return code, so that the
- * detecting site can write `return zh_error_set(err, ZH_EX, "...")`. */
+ * detecting site can write `return zh_error_set(err, ZH_EX, "...")`. A
+ * message longer than err->msg is cut on a UTF-8 character boundary. */
 int zh_error_set(struct zh_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

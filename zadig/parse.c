@@ -229,10 +229,17 @@ static int zadig_error(struct zh_error *err, int64_t code, const char *message,
 		       const char *description)
 {
 	char m[256], d[400];
+	size_t room = sizeof(err->msg) - 1, used;
 
 	clean_message(m, sizeof(m), message);
+	/* the description gets what the message leaves of err->msg, so
+	 * that a long one is cut on a character and its ')' stays */
+	used = (size_t)snprintf(NULL, 0, "zadig %" PRId64 ": %s ()", code, m);
+	room = used < room ? room - used : 0;
+	if (room > sizeof(d) - 1)
+		room = sizeof(d) - 1;
 	zh_zadig_clean(d, sizeof(d), description ? description : "",
-		       description ? strlen(description) : 0, sizeof(d) - 1);
+		       description ? strlen(description) : 0, room);
 	if (err)
 		err->zadig_code = (int)code;
 	if (*m && *d)

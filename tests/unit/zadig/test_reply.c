@@ -1,8 +1,10 @@
 /* zh_zadig_check_reply against every reply shape of zadig-api-notes.md. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +198,58 @@ static void long_text_is_cut(void **state)
 	assert_int_equal(n % 3, 0);
 }
 
+/* Whether s is whole UTF-8: no sequence cut short, none stray. */
+static bool whole_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n, i;
+
+	while (*p) {
+		n = *p < 0x80		  ? 1
+		    : (*p & 0xe0) == 0xc0 ? 2
+		    : (*p & 0xf0) == 0xe0 ? 3
+		    : (*p & 0xf8) == 0xf0 ? 4
+					  : 0;
+		if (!n)
+			return false;
+		for (i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+		p += n;
+	}
+	return true;
+}
+
+/* A long Chinese message and description: the description is cut to
+ * what err->msg holds, on a character, and its parenthesis closed, where
+ * the whole line was cut at 511 bytes inside a character. */
+static void long_business_error_fits(void **state)
+{
+	char body[4096], msg[400], desc[800];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		memcpy(msg + 3 * i, "取", 3);
+	msg[300] = '\0';
+	for (i = 0; i < 250; i++)
+		memcpy(desc + 3 * i, "中", 3);
+	desc[750] = '\0';
+	snprintf(body, sizeof(body),
+		 "{\"code\":6163,\"description\":\"%s\",\"message\":"
+		 "\"%s\",\"type\":\"error\"}",
+		 desc, msg);
+	assert_int_equal(check(400, body), ZH_EZADIG);
+	n = strlen(err.msg);
+	if (!whole_utf8(err.msg))
+		fail_msg("cut inside a character: ...%s", err.msg + n - 8);
+	assert_true(n < sizeof(err.msg) && n > sizeof(err.msg) - 8);
+	assert_memory_equal(err.msg, "zadig 6163: 取取", 18);
+	assert_non_null(strstr(err.msg, "取 (中中"));
+	assert_string_equal(err.msg + n - 4, "中)");
+	assert_int_equal(err.zadig_code, 6163);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +262,7 @@ int main(void)
 	    cmocka_unit_test(successes),
 	    cmocka_unit_test(empty_and_text),
 	    cmocka_unit_test(long_text_is_cut),
+	    cmocka_unit_test(long_business_error_fits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
