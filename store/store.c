@@ -329,9 +329,11 @@ int store_commit(struct zh_store *s, struct zh_error *err)
 	int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 
 	if (rc != SQLITE_OK) {
-		store_fail(s, rc, "commit", err);
+		/* its code, not ZH_ESTORE: a busy commit is tried again
+		 * later (ZH_EBUSY), as any other busy step */
+		rc = store_fail(s, rc, "commit", err);
 		store_rollback(s);
-		return ZH_ESTORE;
+		return rc;
 	}
 	if (atomic_load_explicit(&s->ckpt_tail, memory_order_relaxed))
 		checkpoint_tail(s);

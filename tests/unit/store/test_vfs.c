@@ -23,6 +23,7 @@
 
 static sqlite3_vfs recorder;
 static int wal_opens, wal_creates, wal_syncs;
+static int sync_fails; /* what the WAL's next xSync returns, when not 0 */
 /* the base VFS's file methods, and a copy counting a WAL's xSync */
 static const sqlite3_io_methods *base_methods;
 static sqlite3_io_methods wal_methods;
@@ -30,6 +31,8 @@ static sqlite3_io_methods wal_methods;
 static int record_sync(sqlite3_file *file, int flags)
 {
 	wal_syncs++;
+	if (sync_fails)
+		return sync_fails;
 	return base_methods->xSync(file, flags);
 }
 
@@ -194,12 +197,43 @@ static void add_many_flushes_once(void **state)
 	tmpdir_remove(dir);
 }
 
+/* A commit that SQLite fails as busy is ZH_EBUSY, as store.h promises
+ * (the hook spools the push and tries again later), where store_commit
+ * answered ZH_ESTORE whatever store_fail said. Nothing of it is kept. */
+static void busy_commit_is_busy(void **state)
+{
+	char *dir = tmpdir_new();
+	struct zh_store_trigger_spec sp[2] = {spec_for("c1", "dev"),
+					      spec_for("c2", "dev")};
+	struct zh_store_trigger_added out[2];
+	struct zh_error err = {0};
+	struct zh_store *s;
+	int rc;
+
+	(void)state;
+	s = open_ok(dir);
+	sync_fails = SQLITE_BUSY;
+	rc = zh_store_trigger_add_many(out, s, sp, 2, 1, &err);
+	sync_fails = 0;
+	if (rc != ZH_EBUSY)
+		fail_msg("returned %d, not ZH_EBUSY: %s", rc, err.msg);
+	assert_contains(err.msg, "is busy: cannot commit");
+	assert_int_equal(out[0].id, 0);
+	/* rolled back: the same call records both afresh */
+	assert_ok(zh_store_trigger_add_many(out, s, sp, 2, 2, &err), &err);
+	assert_false(out[0].existed);
+	assert_false(out[1].existed);
+	zh_store_free(s);
+	tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(wal_with_data_opens_without_create),
 	    cmocka_unit_test(data_survives_every_open),
 	    cmocka_unit_test(add_many_flushes_once),
+	    cmocka_unit_test(busy_commit_is_busy),
 	};
 
 	return cmocka_run_group_tests(tests, register_recorder, NULL);
