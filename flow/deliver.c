@@ -10,8 +10,9 @@
 #include "util/banned.h"
 
 /* How long a claimed trigger is ours before others may reconcile it: a
- * send ends within zadig.timeout (curl enforces it), so twice that and a
- * margin; after a crash the trigger is picked up again that soon. */
+ * request ends within zadig.timeout, GET retries included (client()), so
+ * twice that and a margin; after a crash the trigger is picked up again
+ * that soon. */
 static int64_t lease_ms(const struct zh_flow *f)
 {
 	return 2 * f->cfg->zadig.timeout_ms + 5000;
@@ -41,24 +42,26 @@ void zh_flow_dispose(struct zh_flow *f)
 	f->zadig = NULL;
 }
 
-/* The client, with its timeout cut to what is left of the deadline.
- * ZH_ETIMEOUT when nothing is left. */
+/* The client for one call: it ends, GET retries included, within
+ * zadig.timeout from now (the lease counts on it) and never past the
+ * deadline. ZH_ETIMEOUT when nothing is left of the deadline. */
 static int client(struct zh_zadig **out, struct zh_flow *f,
 		  struct zh_error *err)
 {
+	int64_t now = zh_store_now_ms();
+	int64_t until = now + f->cfg->zadig.timeout_ms;
 	int rc;
 
 	if (!f->zadig && (rc = zh_flow_zadig_new(&f->zadig, f->cfg, err)) < 0)
 		return rc;
 	if (f->deadline_ms > 0) {
-		int64_t left = f->deadline_ms - zh_store_now_ms();
-		int64_t t = f->cfg->zadig.timeout_ms;
-
-		if (left < 50)
+		if (f->deadline_ms - now < 50)
 			return zh_error_set(err, ZH_ETIMEOUT,
 					    "deadline reached");
-		zh_zadig_set_timeout(f->zadig, (long)(left < t ? left : t));
+		if (f->deadline_ms < until)
+			until = f->deadline_ms;
 	}
+	zh_zadig_set_deadline(f->zadig, until);
 	*out = f->zadig;
 	return 0;
 }
@@ -276,11 +279,12 @@ static int by_task_id(const void *a, const void *b)
  * no earlier than t was recorded (a minute's leeway for clocks), not
  * another trigger's, and (its detail) built as t's request asks. Returns
  * 0 (*fits set), or < 0 when the detail cannot be read (e). */
-static int may_be_ours(bool *fits, struct zh_flow *f, struct zh_zadig *z,
+static int may_be_ours(bool *fits, struct zh_flow *f,
 		       struct zh_store_trigger *t,
 		       const struct zh_zadig_task *k, struct zh_error *e)
 {
 	struct zh_zadig_task d = {0};
+	struct zh_zadig *z = NULL;
 	bool taken = false;
 	int rc;
 
@@ -297,6 +301,7 @@ static int may_be_ours(bool *fits, struct zh_flow *f, struct zh_zadig *z,
 	 * and the create after them, or another process would send too */
 	if ((rc = zh_store_trigger_renew(f->store, t, zh_store_now_ms(),
 					 lease_ms(f), e)) < 0 ||
+	    (rc = client(&z, f, e)) < 0 ||
 	    (rc = zh_zadig_product_detail(&d, z, t->workflow, k->task_id,
 					  t->project, e)) < 0)
 		return rc;
@@ -332,7 +337,7 @@ static enum found reconcile(struct zh_flow_result *res, struct zh_flow *f,
 	if (rc == 0 && l.len)
 		qsort(l.items, l.len, sizeof(*l.items), by_task_id);
 	for (i = 0; rc == 0 && !hit && i < l.len; i++)
-		if ((rc = may_be_ours(&fits, f, z, t, &l.items[i], &e)) == 0 &&
+		if ((rc = may_be_ours(&fits, f, t, &l.items[i], &e)) == 0 &&
 		    fits)
 			hit = &l.items[i];
 	if (rc < 0) {

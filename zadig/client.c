@@ -25,6 +25,8 @@
 #define DEFAULT_MAX_BODY ((size_t)8 * 1024 * 1024)
 #define DEFAULT_RETRIES 2
 #define DEFAULT_RETRY_BASE_MS 200L
+/* the least time a GET retry is worth making with (after its back-off) */
+#define MIN_RETRY_MS 100L
 
 struct zh_zadig {
 	CURL *curl;
@@ -32,6 +34,9 @@ struct zh_zadig {
 	char *token;
 	char *ca_file; /* for messages; NULL when the system store is used */
 	long timeout_ms;
+	long connect_ms;
+	int64_t deadline_ms; /* on CLOCK_MONOTONIC; 0: none */
+	long try_ms;	     /* the timeout of the last try */
 	size_t max_body;
 	int get_retries;
 	long retry_base_ms;
@@ -39,6 +44,7 @@ struct zh_zadig {
 	struct zh_buf body; /* the last answer */
 	bool too_big, oom;
 	bool unsent; /* the last request failed before it was sent */
+	CURLcode cc; /* curl's result of the last try */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -104,16 +110,10 @@ static int check_url(const char *url, struct zh_error *err)
 
 static int setopts(struct zh_zadig *z, const struct zh_zadig_opts *opts)
 {
-	long connect_ms = opts->connect_timeout_ms;
 	CURL *c = z->curl;
 
-	if (connect_ms <= 0)
-		connect_ms = z->timeout_ms < MAX_CONNECT_TIMEOUT_MS
-				 ? z->timeout_ms
-				 : MAX_CONNECT_TIMEOUT_MS;
+	/* the timeouts are set before each try (arm) */
 	if (cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L) ||
-	    cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, z->timeout_ms) ||
-	    cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) ||
 	    cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") ||
 	    cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) ||
 	    cu->easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) ||
@@ -138,16 +138,49 @@ static int setopts(struct zh_zadig *z, const struct zh_zadig_opts *opts)
 	return 0;
 }
 
-void zh_zadig_set_timeout(struct zh_zadig *z, long timeout_ms)
+static int64_t clock_ms(clockid_t id)
 {
-	if (timeout_ms <= 0)
-		timeout_ms = 1;
-	z->timeout_ms = timeout_ms;
-	cu->easy_setopt(z->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-	cu->easy_setopt(z->curl, CURLOPT_CONNECTTIMEOUT_MS,
-			timeout_ms < MAX_CONNECT_TIMEOUT_MS
-			    ? timeout_ms
-			    : MAX_CONNECT_TIMEOUT_MS);
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void zh_zadig_set_deadline(struct zh_zadig *z, int64_t deadline_ms)
+{
+	int64_t at;
+
+	if (deadline_ms <= 0) {
+		z->deadline_ms = 0;
+		return;
+	}
+	/* kept on the monotonic clock: the wall clock set back or forth
+	 * while a request runs neither stretches nor cuts it */
+	at = clock_ms(CLOCK_MONOTONIC) +
+	     (deadline_ms - clock_ms(CLOCK_REALTIME));
+	z->deadline_ms = at > 0 ? at : 1;
+}
+
+/* What the next try may take: the timeout, cut to what is left of the
+ * deadline (<= 0: nothing is left). */
+static long time_left(const struct zh_zadig *z)
+{
+	int64_t left;
+
+	if (!z->deadline_ms)
+		return z->timeout_ms;
+	left = z->deadline_ms - clock_ms(CLOCK_MONOTONIC);
+	return left < z->timeout_ms ? (long)left : z->timeout_ms;
+}
+
+/* Set the timeouts of a try that may take ms. */
+static int arm(struct zh_zadig *z, long ms)
+{
+	long connect = z->connect_ms < ms ? z->connect_ms : ms;
+
+	z->try_ms = ms;
+	return cu->easy_setopt(z->curl, CURLOPT_TIMEOUT_MS, ms) ||
+	       cu->easy_setopt(z->curl, CURLOPT_CONNECTTIMEOUT_MS, connect);
 }
 
 int zh_zadig_new(struct zh_zadig **out, const struct zh_zadig_opts *opts,
@@ -178,6 +211,11 @@ int zh_zadig_new(struct zh_zadig **out, const struct zh_zadig_opts *opts,
 		goto nomem;
 	z->timeout_ms =
 	    opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+	z->connect_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
+			: z->timeout_ms < MAX_CONNECT_TIMEOUT_MS
+			    ? z->timeout_ms
+			    : MAX_CONNECT_TIMEOUT_MS;
+	z->try_ms = z->timeout_ms;
 	z->max_body = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
 	z->get_retries =
 	    opts->get_retries < 0 ? DEFAULT_RETRIES : opts->get_retries;
@@ -381,7 +419,7 @@ static int net_error(struct zh_zadig *z, CURLcode cc, struct zh_error *err)
 	case CURLE_OPERATION_TIMEDOUT:
 		return zh_error_set(err, ZH_ETIMEOUT,
 				    "zadig did not answer within %ldms",
-				    z->timeout_ms);
+				    z->try_ms);
 	case CURLE_FILESIZE_EXCEEDED:
 		return zh_error_set(err, ZH_ETOOBIG,
 				    "zadig answer is larger than the %zu byte "
@@ -441,10 +479,11 @@ static int perform_once(struct zh_zadig *z, const struct zh_zadig_request *req,
 	z->oom = false;
 	z->errbuf[0] = '\0';
 	z->unsent = false;
+	z->cc = CURLE_OK;
 	*http = 0;
 	if (set_method(z->curl, req))
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
-	cc = cu->easy_perform(z->curl);
+	cc = z->cc = cu->easy_perform(z->curl);
 	if (cc != CURLE_OK) {
 		if (err) {
 			err->http = 0;
@@ -460,6 +499,46 @@ static int perform_once(struct zh_zadig *z, const struct zh_zadig_request *req,
 static bool retry_status(long http)
 {
 	return http >= 500 || http == 408 || http == 429;
+}
+
+/* curl failures of the configuration (the TLS certificate, zadig.ca_file,
+ * the URL): the same request fails the same way however often it is
+ * made. */
+static bool config_error(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CLIENTCERT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Whether a try that ended with rc (0: answered HTTP http) may go better
+ * when made again. */
+static bool retryable(const struct zh_zadig *z, int rc, long http)
+{
+	if (rc == ZH_ETIMEOUT)
+		return true;
+	if (rc == ZH_ENET)
+		return !config_error(z->cc);
+	if (rc < 0 || !retry_status(http))
+		return false;
+	/* v1.18's answer to the commitId lookup: the route is gone */
+	return !zh_zadig_lookup_gone(http, z->body.ptr, z->body.len);
 }
 
 static void sleep_ms(long ms)
@@ -480,22 +559,38 @@ static long jitter(struct zh_zadig *z, long span)
 }
 
 /* Run req, retrying idempotent GETs on network errors, timeouts and
- * 5xx/408/429. On 0 *http holds the last status and z->body the answer. */
+ * 5xx/408/429, never past the deadline: each try's timeout is cut to what
+ * is left of it, and a retry is made only when its back-off and a try
+ * still fit. On 0 *http holds the last status and z->body the answer. */
 static int perform(struct zh_zadig *z, const struct zh_zadig_request *req,
 		   long *http, struct zh_error *err)
 {
 	int tries = 1, i, rc;
-	long delay = z->retry_base_ms;
+	long delay = z->retry_base_ms, wait, ms;
 
 	if (!strcmp(req->method, "GET"))
 		tries += z->get_retries;
 	for (i = 0;; i++) {
+		if ((ms = time_left(z)) <= 0) {
+			*http = 0;
+			z->unsent = true;
+			if (err) {
+				err->http = 0;
+				err->zadig_code = 0;
+			}
+			return zh_error_set(err, ZH_ETIMEOUT,
+					    "the deadline came before the "
+					    "request was sent to zadig");
+		}
+		if (arm(z, ms))
+			return zh_error_set(err, ZH_ENOMEM, "out of memory");
 		rc = perform_once(z, req, http, err);
-		if (!(rc == ZH_ENET || rc == ZH_ETIMEOUT ||
-		      (rc == 0 && retry_status(*http))) ||
-		    i + 1 >= tries)
+		if (i + 1 >= tries || !retryable(z, rc, *http))
 			return rc;
-		sleep_ms(delay + jitter(z, delay / 4 + 1));
+		wait = delay + jitter(z, delay / 4 + 1);
+		if (z->deadline_ms && time_left(z) < wait + MIN_RETRY_MS)
+			return rc;
+		sleep_ms(wait);
 		delay *= 2;
 	}
 }

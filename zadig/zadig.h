@@ -35,7 +35,10 @@ struct zh_zadig_opts {
 	const char *ca_file;  /* optional CA bundle */
 	bool insecure;        /* skip TLS verification */
 	size_t max_body;      /* response cap; 0 means 8 MiB */
-	int get_retries;      /* extra tries for GETs on network/5xx; -1 = 2 */
+	int get_retries;      /* extra tries for GETs on network/5xx; -1 = 2;
+				 never on a TLS certificate or CA file
+				 problem, nor on v1.18's 500 "Invalid
+				 path" */
 	long retry_base_ms;   /* first back-off for GET retries; 0 = 200 ms */
 };
 
@@ -45,16 +48,21 @@ int zh_zadig_new(struct zh_zadig **out, const struct zh_zadig_opts *opts,
 		 struct zh_error *err);
 void zh_zadig_free(struct zh_zadig *z);
 
-/* Change the per-request timeout (the hook shrinks it to what is left of
- * its deadline). */
-void zh_zadig_set_timeout(struct zh_zadig *z, long timeout_ms);
+/* Bound every later call of z by deadline_ms (wall-clock milliseconds
+ * since the epoch, as zh_store_now_ms; 0: none, the default): the timeout
+ * and connect timeout of each try are cut to what is left, a GET is
+ * retried only while its back-off and another try fit before it, and a
+ * call that finds nothing left fails with ZH_ETIMEOUT before it sends
+ * anything (zh_zadig_unsent). */
+void zh_zadig_set_deadline(struct zh_zadig *z, int64_t deadline_ms);
 
 /* The base URL the client was made with (no trailing slash). */
 const char *zh_zadig_base_url(const struct zh_zadig *z);
 
 /* True when the last call of z failed with ZH_ENET before any byte of
  * its request was sent (DNS, connect, TLS handshake or certificate
- * check): Zadig cannot have acted on it, so a create may be sent again
+ * check), or with ZH_ETIMEOUT because its deadline had come before it
+ * was sent: Zadig cannot have acted on it, so a create may be sent again
  * at once. False after an answer, a timeout or a reset, which may have
  * reached Zadig. NULL-safe (false). */
 bool zh_zadig_unsent(const struct zh_zadig *z);

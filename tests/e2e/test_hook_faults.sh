@@ -122,6 +122,48 @@ for r in main feature/s; do
 	check "zadig slow: one task line on $r" test "$(note "$G" "$r" | wc -l)" = 1
 done
 
+# ---- the same commit pushed again after its create timed out, Zadig's
+# commitId lookup slow: the push still ends by hook.deadline (each of the
+# lookup's three tries took the whole timeout, the push three times the
+# deadline); the task is found later, not created twice ----
+hook_config "$T/relook.yaml" "$FAKE_URL" sync 2s '
+webhook:
+  public_url: http://127.0.0.1:9/hooks
+  secret: callback-secret'
+sed -i -e 's/^  deadline: 2s$/  deadline: 2s\n  poll: false/' \
+	-e 's/^      env: dev$/      env: dev\n      callback: true/' "$T/relook.yaml"
+new_repo relook "$T/relook.yaml"
+G=$T/relook.git
+git -C "$T/relook" checkout -q -b feature/relook
+commit "$T/relook" "pushed again after a create that timed out"
+# the lookup fault below also slows task reads: no poller may be reading
+check "re-push: earlier pollers have exited" wait_pollers 20
+n=$(creates wf-dev)
+fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/create","delay_ms":3500,"times":1}' >/dev/null
+hrun git -C "$T/relook" push origin feature/relook
+expect "re-push: the first create times out" 0 "" \
+	"^$Z dev: queued, zadig did not answer within [0-9]+ms; will retry"
+# the earlier request's zadig.timeout is over; the fake has made its task
+sleep 2.5
+git -C "$T/relook" push -q origin :feature/relook 2>/dev/null
+baseline_push "$T/relook"
+fake_ctl POST fault '{"method":"GET","path":"/api/directory/workflowTask","delay_ms":4500,"times":3}' >/dev/null
+timed_push "$T/relook" origin feature/relook
+expect "re-push: the push succeeds" 0 "" "^$Z dev: already queued"
+check "re-push: the slow lookup ends by the deadline (${TOOK}ms, deadline 2s, a push that sends nothing ${BASE}ms)" \
+	test "$TOOK" -lt $((BASE + 2000 + 1000))
+check "re-push: still queued" test "$(note "$G" feature/relook)" = "queued wf-dev #- - rule=dev"
+# what is left of the lookup's fault is taken by requests of our own
+for _ in 1 2 3; do
+	fake_ctl GET faults | grep -q '"delay_ms": *4500' || break
+	curl -s -o /dev/null -m 0.2 "$FAKE_URL/api/directory/workflowTask" || true
+done
+check "re-push: the slow lookup is over" \
+	bash -c "! curl -s '$FAKE_URL/__fake/faults' | grep -q '\"delay_ms\": *4500'"
+check "re-push: sync finds the task the first create made" \
+	sync_until "$G" feature/relook "^(created|running|passed) wf-dev #[0-9]+ " 10
+check "re-push: exactly one create" test "$(creates wf-dev)" = $((n + 1))
+
 # ---- Zadig rejects the request: final, shown, noted, not retried ----
 hook_config "$T/cfg.yaml" "$FAKE_URL"
 new_repo app "$T/cfg.yaml"

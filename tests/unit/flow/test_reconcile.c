@@ -469,14 +469,54 @@ static void invalid_path_switches_lookup_off(void **state)
 	res = deliver(x, id);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(res.task_id, 1);
-	assert_int_equal(stub_asked("GET", LOOKUP), 3);
+	/* asked once: the answer is not retried */
+	assert_int_equal(stub_asked("GET", LOOKUP), 1);
 	assert_contains(x->log, "has no commitId lookup (v1.18+): switched "
 				"off");
 	interrupt(x, id2);
 	res = deliver(x, id2);
 	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
 	assert_int_equal(res.task_id, 2);
-	assert_int_equal(stub_asked("GET", LOOKUP), 3);
+	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+}
+
+/* A lookup Zadig is slow to answer ends, retries included, within
+ * zadig.timeout (1 s here) without a deadline, and by the hook's deadline
+ * with one: the trigger stays queued, nothing is sent. Each of its three
+ * tries took a whole timeout (and the deadline was set once, as the
+ * timeout of every try), so the claim's lease (made for one request's
+ * time) ran out, and a push waited three times as long. */
+static void slow_lookup_bounded(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	struct timespec a, b;
+	int64_t id = add(x, "main"), id2 = add(x, "feature/a");
+	long ms;
+
+	stub_route("GET", LOOKUP, 200, -1, 2000, "[]");
+	interrupt(x, id);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	res = deliver(x, id);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+	assert_contains(res.message, "cannot tell whether an earlier request");
+	if (ms > 1000 + 400)
+		fail_msg("zadig.timeout is 1s; the lookup took %ldms", ms);
+
+	x->f.deadline_ms = zh_store_now_ms() + 600;
+	interrupt(x, id2);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	res = deliver(x, id2);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+	if (ms > 600 + 400)
+		fail_msg("the deadline was 600ms away; the lookup took %ldms",
+			 ms);
+	assert_int_equal(stub_asked("POST", CREATE), 0);
+	x->f.deadline_ms = 0;
 }
 
 /* r11: a create answered by a gateway (502, 504), or by anything but
@@ -679,6 +719,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(invalid_path_switches_lookup_off,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(slow_lookup_bounded, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(gateway_answer_may_have_created,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(zadig_error_sent_again, setup,

@@ -472,6 +472,224 @@ static void timeout(void **state)
 	zh_zadig_free(z);
 }
 
+static long since_ms(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (b.tv_sec - a->tv_sec) * 1000 +
+	       (b.tv_nsec - a->tv_nsec) / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A loopback port that takes connections (the kernel completes them) and
+ * never answers: nothing accepts them. The socket, to close. */
+static int silent_server(unsigned short *port, int backlog)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, backlog), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A server that never answers: a GET ends by the client's deadline, its
+ * tries cut to what is left and no retry started that cannot fit, where
+ * each of the three tries took the whole timeout (2 s here: 6 s). */
+static void deadline_bounds_a_get(void **state)
+{
+	struct zh_zadig_opts o = {0};
+	struct zh_zadig *z;
+	struct zh_zadig_task_list l;
+	struct zh_zadig_task t;
+	struct zh_error err = {0};
+	struct timespec a;
+	unsigned short port;
+	int fd = silent_server(&port, 16);
+	long ms;
+
+	(void)state;
+	o.timeout_ms = 2000;
+	o.get_retries = -1;
+	z = client(port, TOKEN, &o);
+	zh_zadig_set_deadline(z, wall_ms() + 500);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err),
+			 ZH_ETIMEOUT);
+	ms = since_ms(&a);
+	if (ms < 400 || ms > 500 + 300)
+		fail_msg("the deadline was 500ms away; the GET took %ldms", ms);
+	assert_non_null(strstr(err.msg, "zadig did not answer within "));
+	assert_false(zh_zadig_unsent(z));
+
+	/* the same client, the deadline gone by: nothing is sent */
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(zh_zadig_product_detail(&t, z, "w", 1, NULL, &err),
+			 ZH_ETIMEOUT);
+	assert_true(since_ms(&a) < 100);
+	assert_string_equal(err.msg, "the deadline came before the request "
+				     "was sent to zadig");
+	assert_int_equal(err.http, 0);
+	assert_true(zh_zadig_unsent(z));
+
+	/* the deadline taken off: the timeout alone */
+	zh_zadig_free(z);
+	o.timeout_ms = 300;
+	o.get_retries = 0;
+	z = client(port, TOKEN, &o);
+	zh_zadig_set_deadline(z, wall_ms() + 100);
+	zh_zadig_set_deadline(z, 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(zh_zadig_product_detail(&t, z, "w", 1, NULL, &err),
+			 ZH_ETIMEOUT);
+	ms = since_ms(&a);
+	assert_true(ms >= 250 && ms < 900);
+	zh_zadig_free(z);
+	close(fd);
+}
+
+/* Retries still happen while the deadline leaves time for them; one whose
+ * back-off and a try would not fit is not made (nor its back-off slept). */
+static void deadline_leaves_time_for_retries(void **state)
+{
+	const struct reply r[] = {
+	    {503, "", 0, 0},
+	    {503, "", 0, 0},
+	    {200, "[]", 0, 0},
+	};
+	const struct reply busy[] = {{503, "", 0, 0}};
+	struct zh_zadig_opts o = {0};
+	struct zh_zadig *z;
+	struct zh_zadig_task_list l;
+	struct zh_error err = {0};
+	struct timespec a;
+
+	(void)state;
+	o.get_retries = -1;
+	o.retry_base_ms = 300;
+	z = client(srv.port, TOKEN, &o);
+	zh_zadig_set_deadline(z, wall_ms() + 5000);
+	script(r, 3);
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err), 0);
+	assert_int_equal(srv.requests, 3);
+
+	/* 300ms of back-off and a try do not fit in 350ms */
+	zh_zadig_set_deadline(z, wall_ms() + 350);
+	script(busy, 1);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err),
+			 ZH_EZADIG);
+	assert_int_equal(err.http, 503);
+	assert_int_equal(srv.requests, 1);
+	assert_true(since_ms(&a) < 300);
+	zh_zadig_free(z);
+}
+
+/* The connect timeout given stays whatever the deadline: a connection
+ * the server never takes fails after it, not after the request timeout. */
+static void connect_timeout_kept(void **state)
+{
+	struct zh_zadig_opts o = {0};
+	struct zh_zadig *z;
+	struct zh_zadig_task t;
+	struct zh_error err = {0};
+	struct sockaddr_in sa;
+	struct timespec a;
+	unsigned short port;
+	int fd = silent_server(&port, 0), fill[4], i;
+	long ms;
+
+	(void)state;
+	/* a full accept queue: the kernel drops further connection tries */
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(fill[i] >= 0);
+		(void)connect(fill[i], (struct sockaddr *)&sa, sizeof(sa));
+	}
+	sleep_ms(50);
+	o.timeout_ms = 5000;
+	o.connect_timeout_ms = 300;
+	o.get_retries = 0;
+	z = client(port, TOKEN, &o);
+	zh_zadig_set_deadline(z, wall_ms() + 4000);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(zh_zadig_product_detail(&t, z, "w", 1, NULL, &err),
+			 ZH_ETIMEOUT);
+	ms = since_ms(&a);
+	if (ms < 250 || ms > 1500)
+		fail_msg("connect timeout 300ms; the call took %ldms", ms);
+	zh_zadig_free(z);
+	for (i = 0; i < 4; i++)
+		close(fill[i]);
+	close(fd);
+}
+
+/* No retry that cannot help: v1.18's 500 "Invalid path" (the commitId
+ * lookup is gone) and a CA file that cannot be loaded (configuration),
+ * where each was asked three times, with back-off. */
+static void no_retry_that_cannot_help(void **state)
+{
+	const struct reply gone[] = {
+	    {500,
+	     "{\"message\":\"Internal Error: \",\"code\":500,"
+	     "\"description\":\"Invalid path\"}",
+	     0, 0},
+	};
+	const struct reply ok[] = {{200, detail_body, 0, 0}};
+	struct zh_zadig_opts o = {0};
+	struct zh_zadig *z = NULL;
+	struct zh_zadig_task_list l;
+	struct zh_zadig_task t;
+	struct zh_error err = {0};
+	struct timespec a;
+	char url[64];
+
+	(void)state;
+	o.get_retries = -1;
+	o.retry_base_ms = 300;
+	z = client(srv.port, TOKEN, &o);
+	script(gone, 1);
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err),
+			 ZH_ENOTFOUND);
+	assert_int_equal(srv.requests, 1);
+	zh_zadig_free(z);
+
+	script(ok, 1);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u", srv.port);
+	o.url = url;
+	o.token = TOKEN;
+	o.timeout_ms = 3000;
+	o.ca_file = "/nonexistent/zadig-ca.pem";
+	assert_int_equal(zh_zadig_new(&z, &o, &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(zh_zadig_product_detail(&t, z, "w", 1, NULL, &err),
+			 ZH_ENET);
+	assert_non_null(strstr(err.msg, "zadig.ca_file"));
+	if (since_ms(&a) >= 300 || srv.connections > 1)
+		fail_msg("tried again: %ldms, %d connections", since_ms(&a),
+			 srv.connections);
+	zh_zadig_free(z);
+}
+
 static unsigned short closed_port(void)
 {
 	struct sockaddr_in sa;
@@ -725,6 +943,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(post_not_retried, setup, teardown),
 	    cmocka_unit_test_setup_teardown(body_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(timeout, setup, teardown),
+	    cmocka_unit_test(deadline_bounds_a_get),
+	    cmocka_unit_test_setup_teardown(deadline_leaves_time_for_retries,
+					    setup, teardown),
+	    cmocka_unit_test(connect_timeout_kept),
+	    cmocka_unit_test_setup_teardown(no_retry_that_cannot_help, setup,
+					    teardown),
 	    cmocka_unit_test(refused),
 	    cmocka_unit_test_setup_teardown(tls_failure_unsent, setup,
 					    teardown),
