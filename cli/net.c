@@ -657,7 +657,9 @@ static void follow_task(struct follow *fw, const struct zh_flow_event *fe,
 	task.url = c->url;
 	task.next_poll_ms = now + poll;
 	task.poll_interval_ms = poll;
-	if (zh_store_task_upsert(NULL, fw->ss.store, &task, now, &e) < 0)
+	/* a row of this id for another commit is an older task: Zadig's
+	 * ids started again */
+	if (zh_store_task_created(NULL, fw->ss.store, &task, now, &e) < 0)
 		fprintf(stderr,
 			"git-zadig: warning: %s: %s #%" PRId64
 			" is not recorded, so neither noted nor followed: %s\n",

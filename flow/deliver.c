@@ -690,7 +690,13 @@ void zh_flow_task_extra(char *buf, size_t size, const struct zh_zadig_task *t)
 			 len ? " " : "", ok, tests);
 }
 
-/* Ask Zadig for one task and record what it says. */
+/* How much later than we recorded a task Zadig may say it made it (its
+ * clock ahead of ours) before it is taken for another task of the same
+ * id. */
+#define REUSED_LEEWAY_MS (10 * 60 * 1000)
+
+/* Ask Zadig for one task and record what it says, unless it is another
+ * task now: one Zadig made after we recorded ours. */
 static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 		     struct zh_error *err)
 {
@@ -733,6 +739,21 @@ static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 		goto out;
 	}
 	f->tally.polled++;
+	if (t.create_time > 0 &&
+	    t.create_time * 1000 > k->created_ms + REUSED_LEEWAY_MS) {
+		/* made after we recorded ours: Zadig gave the id out again
+		 * (its ids started again) to a task none of ours knows, so
+		 * what it says is no commit's here; ours is gone */
+		logf_(f,
+		      "%s #%" PRId64 " of %.12s is another task now (made "
+		      "after this one was recorded; zadig's task ids started "
+		      "again?): no longer polled",
+		      k->workflow, k->task_id, k->commit ? k->commit : "-");
+		rc = zh_store_task_update(f->store, k->id,
+					  k->final ? k->status : "unknown",
+					  NULL, true, next, interval, now, err);
+		goto out;
+	}
 	final = zh_zadig_status_is_final(t.status);
 	zh_flow_task_extra(extra, sizeof(extra), &t);
 	rc = zh_store_task_update(f->store, k->id, t.status, extra, final, next,
@@ -743,8 +764,10 @@ out:
 }
 
 /* Tasks of commit that others started (commitId lookup). A task the
- * store knows is left as it is: its own detail says more (test reports)
- * and is read when it is due (design.md §8). */
+ * store knows of this commit is left as it is: its own detail says more
+ * (test reports) and is read when it is due (design.md §8). One the store
+ * holds for another commit is an older task of the same id (Zadig's ids
+ * started again): the task is this commit's now. */
 static int discover(struct zh_flow *f, const char *repo, const char *ref,
 		    const char *commit, struct zh_error *err)
 {
@@ -779,8 +802,13 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 			continue;
 		if (zh_store_task_find(&st, f->store, k->workflow_name, false,
 				       k->task_id, NULL) == 0) {
+			/* of any repository: the lookup knows commits only
+			 * (forks share them) */
+			bool same = st.commit && !strcmp(st.commit, commit);
+
 			zh_store_task_dispose(&st);
-			continue;
+			if (same)
+				continue;
 		}
 		memset(&st, 0, sizeof(st));
 		zh_flow_task_extra(extra, sizeof(extra), k);
@@ -798,8 +826,8 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 		st.final = zh_zadig_status_is_final(k->status);
 		st.poll_interval_ms = f->cfg->poll.interval_ms;
 		st.next_poll_ms = now + st.poll_interval_ms;
-		if ((rc = zh_store_task_upsert(NULL, f->store, &st, now, err)) <
-		    0)
+		if ((rc = zh_store_task_created(NULL, f->store, &st, now,
+						err)) < 0)
 			break;
 	}
 	zh_zadig_task_list_dispose(&l);

@@ -100,6 +100,12 @@ int store_task_upsert(int64_t *id, struct zh_store *s,
 		      const struct zh_store_task *t, int64_t now_ms,
 		      struct zh_error *err);
 
+/* zh_store_task_created with the store already locked, inside a
+ * transaction. */
+int store_task_created(int64_t *id, struct zh_store *s,
+		       const struct zh_store_task *t, int64_t now_ms,
+		       struct zh_error *err);
+
 /* Random bits for jitter. */
 unsigned store_random(void);
 

@@ -243,7 +243,9 @@ int zh_store_trigger_claim_id(struct zh_store_trigger *out, struct zh_store *s,
 
 /* Zadig created task task_id (url its page) for claimed trigger t: the
  * trigger becomes 'created' and the task row is added (status "created",
- * first poll at now + poll_interval_ms) in one transaction. Recorded even
+ * first poll at now + poll_interval_ms) in one transaction; a row of that
+ * id held for another commit, ref or rule is an older task of a reused id
+ * and becomes t's (zh_store_task_created). Recorded even
  * when the claim was lost meanwhile, so that no created task is forgotten;
  * a trigger already created keeps its first task id. Returns 0 or
  * ZH_ESTORE. */
@@ -252,10 +254,13 @@ int zh_store_trigger_created(struct zh_store *s,
 			     const char *url, int64_t poll_interval_ms,
 			     int64_t now_ms, struct zh_error *err);
 
-/* Whether Zadig task task_id of t's workflow is another trigger's than
- * t: one of t's commit created with it, or a task recorded for another
- * (repo, ref, commit, rule). A task the commitId lookup found and no
- * trigger recorded (no rule) is nobody's. Returns 0, ZH_EINVALID or
+/* Whether Zadig task task_id of t's workflow, which the commitId lookup
+ * lists for t's commit, is another trigger's than t: one of t's commit
+ * created with it, or a task recorded for another ref or rule of t's
+ * commit. A task the commitId lookup found and no trigger recorded (no
+ * rule) is nobody's; so is a task recorded for another commit: an older
+ * task whose id Zadig gave out again (its ids started again), which t's
+ * replaces (zh_store_trigger_found). Returns 0, ZH_EINVALID or
  * ZH_ESTORE. */
 int zh_store_task_taken(bool *taken, struct zh_store *s,
 			const struct zh_store_trigger *t, int64_t task_id,
@@ -356,6 +361,21 @@ void zh_store_task_list_dispose(struct zh_store_task_list *l);
 int zh_store_task_upsert(int64_t *id, struct zh_store *s,
 			 const struct zh_store_task *t, int64_t now_ms,
 			 struct zh_error *err);
+
+/* Record task t (as zh_store_task_upsert) that Zadig just named as a
+ * task of t->commit: the reply to a create (`git zadig trigger`), or the
+ * commitId lookup of that commit. A row of the same task id that is
+ * another commit's (or, when t has a rule, another ref's or rule's of
+ * t's commit) holds an older task whose id Zadig gave out again (Zadig
+ * reinstalled, the workflow made again under its name: ids start at 1
+ * again): that row becomes t as an insert would make it (NULL status:
+ * "created"; t's schedule; first recorded now_ms), so that t's commit
+ * gets its note and its polls, and the older commit's note keeps the
+ * line it has. One transaction. Returns 0, ZH_EINVALID (no workflow,
+ * repository or commit) or ZH_ESTORE. */
+int zh_store_task_created(int64_t *id, struct zh_store *s,
+			  const struct zh_store_task *t, int64_t now_ms,
+			  struct zh_error *err);
 
 /* Record a poll result for task row id: status (required), extra (NULL
  * keeps it), whether it is final, and when to poll next. Returns 0,

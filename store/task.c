@@ -170,6 +170,90 @@ int store_task_upsert(int64_t *id, struct zh_store *s,
 	return ret;
 }
 
+/* A row of t's task id that is another commit's, or another trigger's of
+ * t's commit (t has a rule, the row another one or another ref), holds an
+ * older task whose id Zadig gave out again: it becomes t, as an insert of
+ * t would make it (status, schedule, first recorded now), keeping its row
+ * id, so that a poll of it under way lands on t's commit. gen moves on:
+ * t's commit gets its note; the old commit's note keeps its line. */
+static int replace_reused(struct zh_store *s, const struct zh_store_task *t,
+			  int64_t now_ms, struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	ret = store_prepare(
+	    &st, s,
+	    "UPDATE tasks SET repo = ?4, ref = ?5, commit_id = ?6, rule = ?7, "
+	    "project = ?8, status = coalesce(?9, 'created'), url = ?10, "
+	    "extra = ?11, final = ?12, next_poll_ms = ?13, "
+	    "poll_interval_ms = ?14, created_ms = ?15, updated_ms = ?15, "
+	    "gen = gen + 1 WHERE workflow = ?1 AND custom = ?2 AND "
+	    "task_id = ?3 AND NOT (repo IS ?4 AND commit_id IS ?6 AND "
+	    "(?7 IS NULL OR rule IS NULL OR (ref IS ?5 AND rule IS ?7)))",
+	    err);
+	if (ret)
+		return ret;
+	store_bind_text(st, 1, t->workflow);
+	store_bind_int(st, 2, t->custom);
+	store_bind_int(st, 3, t->task_id);
+	store_bind_text(st, 4, t->repo);
+	store_bind_text(st, 5, t->ref);
+	store_bind_text(st, 6, t->commit);
+	store_bind_text(st, 7, t->rule);
+	store_bind_text(st, 8, t->project);
+	store_bind_text(st, 9, t->status);
+	store_bind_text(st, 10, t->url);
+	store_bind_text(st, 11, t->extra);
+	store_bind_int(st, 12, t->final);
+	store_bind_int(st, 13, t->next_poll_ms);
+	store_bind_int(st, 14, t->poll_interval_ms);
+	store_bind_int(st, 15, now_ms);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(s, rc, "record a task", err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_task_created(int64_t *id, struct zh_store *s,
+		       const struct zh_store_task *t, int64_t now_ms,
+		       struct zh_error *err)
+{
+	int ret;
+
+	if (!t || !t->workflow || !*t->workflow)
+		return zh_error_set(err, ZH_EINVALID, "task lacks a workflow");
+	if (!t->repo || !t->commit)
+		return zh_error_set(err, ZH_EINVALID,
+				    "task lacks a repository or commit");
+	if ((ret = replace_reused(s, t, now_ms, err)))
+		return ret;
+	return store_task_upsert(id, s, t, now_ms, err);
+}
+
+int zh_store_task_created(int64_t *id, struct zh_store *s,
+			  const struct zh_store_task *t, int64_t now_ms,
+			  struct zh_error *err)
+{
+	int ret;
+
+	if (id)
+		*id = 0;
+	store_lock(s);
+	if ((ret = store_begin(s, err)) == 0) {
+		ret = store_task_created(id, s, t, now_ms, err);
+		if (ret)
+			store_rollback(s);
+		else
+			ret = store_commit(s, err);
+	}
+	store_unlock(s);
+	if (ret && id)
+		*id = 0;
+	return ret;
+}
+
 int zh_store_task_upsert(int64_t *id, struct zh_store *s,
 			 const struct zh_store_task *t, int64_t now_ms,
 			 struct zh_error *err)

@@ -475,8 +475,10 @@ out:
 
 /* Whether task task_id of t's workflow is held by another trigger than t
  * (created with it) or recorded with a rule and not as t's own task: for
- * another (repo, ref, commit, rule), or for t's by `git zadig trigger`,
- * an explicit request of its own. With the store locked. */
+ * another (repo, ref, rule) of t's commit, or for t's by `git zadig
+ * trigger`, an explicit request of its own. A row of another commit is
+ * not: the lookup lists the task for t's commit, so that row is an older
+ * task of the same id. With the store locked. */
 static int task_taken(bool *taken, struct zh_store *s,
 		      const struct zh_store_trigger *t, int64_t task_id,
 		      struct zh_error *err)
@@ -493,7 +495,8 @@ static int task_taken(bool *taken, struct zh_store *s,
 	    "AND custom = ?2 AND task_id = ?3 AND state = 'created' AND "
 	    "id != ?5 "
 	    "UNION ALL SELECT 1 FROM tasks WHERE workflow = ?1 AND "
-	    "custom = ?2 AND task_id = ?3 AND rule IS NOT NULL AND NOT "
+	    "custom = ?2 AND task_id = ?3 AND rule IS NOT NULL AND "
+	    "commit_id IS ?4 AND NOT "
 	    "(repo IS ?6 AND ref IS ?7 AND commit_id IS ?4 AND rule IS ?8 "
 	    "AND EXISTS (SELECT 1 FROM triggers WHERE id = ?5 AND "
 	    "task_id = ?3 AND state = 'created')) "
@@ -567,14 +570,15 @@ static int record_created(bool *taken, struct zh_store *s,
 	if (taken) {
 		if ((ret = task_taken(taken, s, t, task_id, err)) || *taken)
 			goto out;
-		/* found by the lookup before, under whatever ref was being
-		 * polled then: it is this trigger's task */
+		/* found by the lookup of this commit before, under
+		 * whatever ref was being polled then: it is this trigger's
+		 * task (one of another commit is replaced below) */
 		ret = store_prepare(
 		    &st, s,
 		    "UPDATE tasks SET repo = ?4, ref = ?5, commit_id = ?6, "
 		    "rule = ?7, gen = gen + 1, updated_ms = ?8 WHERE "
 		    "workflow = ?1 AND custom = ?2 AND task_id = ?3 AND "
-		    "rule IS NULL",
+		    "rule IS NULL AND repo IS ?4 AND commit_id IS ?6",
 		    err);
 		if (ret)
 			goto out;
@@ -612,7 +616,7 @@ static int record_created(bool *taken, struct zh_store *s,
 		ret = store_fail(s, rc, "record a created task", err);
 		goto out;
 	}
-	if ((ret = store_task_upsert(NULL, s, &task, now_ms, err)))
+	if ((ret = store_task_created(NULL, s, &task, now_ms, err)))
 		goto out;
 	ret = store_commit(s, err);
 out:

@@ -351,6 +351,97 @@ static void lookup_leaves_known_tasks_alone(void **state)
 	zh_store_task_dispose(&t);
 }
 
+/* Zadig's ids started again: the detail of a task we recorded names a
+ * task made after that (create_time), another task that took the id. Its
+ * status is not ours: the row keeps its status, is polled no more (final;
+ * "unknown" when it had not ended), and the log says why. */
+static void a_task_made_later_is_another_task(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms(), done, due;
+	long long later = (long long)(now / 1000 + 3600);
+	int n = -1;
+
+	stub_route("GET", DETAIL "wf-a", 200, -1, 0,
+		   "{\"task_id\":1,\"workflow_name\":\"wf-a\","
+		   "\"status\":\"failed\",\"create_time\":%lld}",
+		   later);
+	stub_route("GET", DETAIL "wf-b", 200, -1, 0,
+		   "{\"task_id\":1,\"workflow_name\":\"wf-b\","
+		   "\"status\":\"failed\",\"create_time\":%lld}",
+		   later);
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf-a";
+	t.task_id = 1;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = COMMIT;
+	t.rule = "dev";
+	t.status = "passed";
+	t.extra = "tests=24/24";
+	t.final = true;
+	assert_ok(zh_store_task_upsert(&done, x->store, &t, now, &err), &err);
+	t.workflow = "wf-b";
+	t.status = "running";
+	t.extra = NULL;
+	t.final = false;
+	t.next_poll_ms = now - 5000;
+	assert_ok(zh_store_task_upsert(&due, x->store, &t, now, &err), &err);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	assert_int_equal(n, 2);
+	t = get(x, done);
+	assert_string_equal(t.status, "passed");
+	assert_string_equal(t.extra, "tests=24/24");
+	assert_true(t.final);
+	zh_store_task_dispose(&t);
+	t = get(x, due);
+	assert_string_equal(t.status, "unknown");
+	assert_true(t.final);
+	zh_store_task_dispose(&t);
+	assert_true(x->nlogged >= 2);
+	assert_non_null(strstr(x->logged[0], "is another task now"));
+}
+
+/* The lookup of a commit lists a task id the store holds for another
+ * commit (ids started again): the task is this commit's now. */
+static void lookup_takes_a_reused_id(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms(), old, due;
+	int n = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf-done";
+	t.task_id = 3;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = "fedcba9876543210fedcba9876543210fedcba98";
+	t.rule = "dev";
+	t.status = "passed";
+	t.final = true;
+	assert_ok(zh_store_task_upsert(&old, x->store, &t, now, &err), &err);
+	t.workflow = "wf-good";
+	t.task_id = 1;
+	t.commit = COMMIT;
+	t.status = "running";
+	t.final = false;
+	t.next_poll_ms = now - 5000;
+	assert_ok(zh_store_task_upsert(&due, x->store, &t, now, &err), &err);
+	zadig("[{\"task_id\":3,\"workflow_name\":\"wf-done\","
+	      "\"status\":\"running\"}]");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	t = get(x, old);
+	assert_string_equal(t.commit, COMMIT);
+	assert_string_equal(t.status, "running");
+	assert_null(t.rule);
+	assert_false(t.final);
+	zh_store_task_dispose(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +455,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(lookup_leaves_known_tasks_alone,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_task_made_later_is_another_task,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(lookup_takes_a_reused_id, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,6 +87,74 @@ static void upsert_fills_and_updates(void **state)
 			 ZH_ENOTFOUND);
 }
 
+/* What Zadig says it just created (`git zadig trigger`) or the commitId
+ * lookup lists for a commit is that commit's task now: a row of the same
+ * id held for another commit is an older task whose id Zadig gave out
+ * again, replaced as if new; one of the same commit is updated as
+ * zh_store_task_upsert does. */
+static void created_replaces_a_reused_id(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_task t = task_for("wf", 1, "c1"), got;
+	struct zh_error err = {0};
+	int64_t id, id2;
+
+	t.rule = "dev";
+	t.url = "http://z/1";
+	t.status = "passed";
+	t.extra = "tests=24/24";
+	t.final = true;
+	assert_ok(zh_store_task_upsert(&id, f->s, &t, 100, &err), &err);
+
+	t = task_for("wf", 1, "c2");
+	t.rule = "dev";
+	t.url = "http://z/1b";
+	t.next_poll_ms = 5000;
+	t.poll_interval_ms = 1000;
+	assert_ok(zh_store_task_created(&id2, f->s, &t, 4000, &err), &err);
+	assert_int_equal(id2, id);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_string_equal(got.commit, "c2");
+	assert_string_equal(got.status, "created");
+	assert_string_equal(got.url, "http://z/1b");
+	assert_null(got.extra);
+	assert_false(got.final);
+	assert_int_equal(got.next_poll_ms, 5000);
+	assert_int_equal(got.poll_interval_ms, 1000);
+	assert_int_equal(got.created_ms, 4000);
+	assert_int_equal(got.gen, 2);
+	zh_store_task_dispose(&got);
+
+	/* the lookup of c2 lists it (no rule): the same task */
+	t.rule = NULL;
+	t.status = "running";
+	t.url = NULL;
+	assert_ok(zh_store_task_created(NULL, f->s, &t, 4500, &err), &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_string_equal(got.status, "running");
+	assert_string_equal(got.rule, "dev");
+	assert_string_equal(got.url, "http://z/1b");
+	assert_int_equal(got.created_ms, 4000);
+	zh_store_task_dispose(&got);
+
+	/* the lookup of c3 lists #1: c3's now, started by others */
+	t.commit = "c3";
+	t.ref = NULL;
+	assert_ok(zh_store_task_created(NULL, f->s, &t, 6000, &err), &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_string_equal(got.commit, "c3");
+	assert_null(got.rule);
+	assert_null(got.ref);
+	assert_null(got.url);
+	assert_string_equal(got.status, "running");
+	assert_int_equal(got.created_ms, 6000);
+	zh_store_task_dispose(&got);
+
+	t.workflow = NULL;
+	assert_int_equal(zh_store_task_created(NULL, f->s, &t, 1, &err),
+			 ZH_EINVALID);
+}
+
 static size_t ids(const struct zh_store_task_list *l, int64_t *out)
 {
 	size_t i;
@@ -559,6 +627,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    store_test(upsert_fills_and_updates),
+	    store_test(created_replaces_a_reused_id),
 	    store_test(due_and_update),
 	    store_test(tasks_of_commit_sorted),
 	    store_test(notes_out_of_date),

@@ -466,6 +466,154 @@ static void found_only_when_nobody_elses(void **state)
 	zh_store_trigger_dispose(&c);
 }
 
+/* Zadig's task ids started again (Zadig reinstalled, the workflow made
+ * again under its name): a task id created for one commit that the store
+ * holds for another is that one's old task, which the new one replaces,
+ * polled from the start; the old commit keeps its note (lines stay) but
+ * no row. */
+static void created_replaces_a_reused_id(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	struct zh_store_trigger a, b;
+	struct zh_store_task task;
+	struct zh_store_task_list l;
+	struct zh_store_trigger_list tl;
+	struct zh_store_commit_list cl;
+	struct zh_error err = {0};
+	int64_t ida, idb, row;
+
+	assert_ok(zh_store_trigger_add(&ida, NULL, f->s, &sp, 50, &err), &err);
+	assert_ok(zh_store_trigger_claim_id(&a, f->s, ida, 50, 10000, &err),
+		  &err);
+	assert_ok(zh_store_trigger_created(f->s, &a, 1, "http://z/1", 10000, 60,
+					   &err),
+		  &err);
+	assert_ok(zh_store_task_find(&task, f->s, "voting-workflow-dev", false,
+				     1, &err),
+		  &err);
+	row = task.id;
+	assert_ok(zh_store_task_update(f->s, row, "passed", "tests=24/24", true,
+				       0, 10000, 70, &err),
+		  &err);
+	zh_store_task_dispose(&task);
+	assert_ok(
+	    zh_store_tasks_of_commit(&l, f->s, "group/voting-app", "c1", &err),
+	    &err);
+	assert_ok(zh_store_triggers_of_commit(&tl, f->s, "group/voting-app",
+					      "c1", &err),
+		  &err);
+	assert_ok(zh_store_mark_noted(f->s, &tl, &l, &err), &err);
+	zh_store_task_list_dispose(&l);
+	zh_store_trigger_list_dispose(&tl);
+
+	/* a day later, the next commit's task is #1 again */
+	sp.commit = "c2";
+	assert_ok(zh_store_trigger_add(&idb, NULL, f->s, &sp, 86400000, &err),
+		  &err);
+	assert_ok(
+	    zh_store_trigger_claim_id(&b, f->s, idb, 86400000, 10000, &err),
+	    &err);
+	assert_ok(zh_store_trigger_created(f->s, &b, 1, "http://z/1b", 10000,
+					   86400010, &err),
+		  &err);
+	assert_ok(zh_store_task_find(&task, f->s, "voting-workflow-dev", false,
+				     1, &err),
+		  &err);
+	assert_int_equal(task.id, row);
+	assert_string_equal(task.commit, "c2");
+	assert_string_equal(task.ref, "refs/heads/main");
+	assert_string_equal(task.rule, "dev");
+	assert_string_equal(task.status, "created");
+	assert_string_equal(task.url, "http://z/1b");
+	assert_null(task.extra);
+	assert_false(task.final);
+	assert_int_equal(task.next_poll_ms, 86410010);
+	assert_int_equal(task.poll_interval_ms, 10000);
+	assert_int_equal(task.created_ms, 86400010);
+	zh_store_task_dispose(&task);
+	/* polled again, and the new commit's note is to be written */
+	assert_ok(
+	    zh_store_tasks_due(&l, f->s, ZH_STORE_TASKS_DUE, 86410010, &err),
+	    &err);
+	assert_int_equal(l.len, 1);
+	zh_store_task_list_dispose(&l);
+	assert_ok(zh_store_commits_to_note(&cl, f->s, NULL, &err), &err);
+	assert_int_equal(cl.len, 1);
+	assert_string_equal(cl.items[0].commit, "c2");
+	zh_store_commit_list_dispose(&cl);
+	assert_ok(
+	    zh_store_tasks_of_commit(&l, f->s, "group/voting-app", "c1", &err),
+	    &err);
+	assert_int_equal(l.len, 0);
+	zh_store_task_list_dispose(&l);
+	/* a late reply to the same trigger changes nothing */
+	assert_ok(zh_store_task_update(f->s, row, "running", NULL, false,
+				       86420000, 10000, 86410020, &err),
+		  &err);
+	assert_ok(zh_store_trigger_created(f->s, &b, 1, "http://z/1b", 10000,
+					   86410030, &err),
+		  &err);
+	assert_ok(zh_store_task_get(&task, f->s, row, &err), &err);
+	assert_string_equal(task.status, "running");
+	assert_int_equal(task.created_ms, 86400010);
+	zh_store_task_dispose(&task);
+	zh_store_trigger_dispose(&a);
+	zh_store_trigger_dispose(&b);
+}
+
+/* Reconciliation after the ids started again: the commitId lookup of c2
+ * lists #1, which the store holds for c1: an older task of that id, not
+ * another trigger's; found, it becomes c2's. */
+static void found_takes_a_reused_id(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	struct zh_store_trigger a, b;
+	struct zh_store_task task;
+	struct zh_error err = {0};
+	int64_t ida, idb;
+	bool taken = true;
+
+	assert_ok(zh_store_trigger_add(&ida, NULL, f->s, &sp, 50, &err), &err);
+	assert_ok(zh_store_trigger_claim_id(&a, f->s, ida, 50, 10000, &err),
+		  &err);
+	assert_ok(zh_store_trigger_created(f->s, &a, 1, "http://z/1", 10000, 60,
+					   &err),
+		  &err);
+	sp.commit = "c2";
+	assert_ok(zh_store_trigger_add(&idb, NULL, f->s, &sp, 100, &err), &err);
+	assert_ok(zh_store_trigger_claim_id(&b, f->s, idb, 100, 10000, &err),
+		  &err);
+	assert_ok(zh_store_task_taken(&taken, f->s, &b, 1, &err), &err);
+	assert_false(taken);
+	assert_ok(zh_store_trigger_found(&taken, f->s, &b, 1, "http://z/1b",
+					 10000, 110, &err),
+		  &err);
+	assert_false(taken);
+	assert_ok(zh_store_task_find(&task, f->s, "voting-workflow-dev", false,
+				     1, &err),
+		  &err);
+	assert_string_equal(task.commit, "c2");
+	assert_string_equal(task.status, "created");
+	assert_int_equal(task.created_ms, 110);
+	zh_store_task_dispose(&task);
+	zh_store_trigger_dispose(&b);
+	assert_ok(zh_store_trigger_get(&b, f->s, idb, &err), &err);
+	assert_int_equal(b.state, ZH_STORE_CREATED);
+	assert_int_equal(b.task_id, 1);
+	/* still fenced: c2's task is taken for another trigger of c2 */
+	sp.ref = "refs/heads/feature/a";
+	zh_store_trigger_dispose(&b);
+	assert_ok(zh_store_trigger_add(&idb, NULL, f->s, &sp, 120, &err), &err);
+	assert_ok(zh_store_trigger_claim_id(&b, f->s, idb, 120, 10000, &err),
+		  &err);
+	assert_ok(zh_store_task_taken(&taken, f->s, &b, 1, &err), &err);
+	assert_true(taken);
+	zh_store_trigger_dispose(&a);
+	zh_store_trigger_dispose(&b);
+}
+
 static void sync_round_takes_each_once(void **state)
 {
 	struct store_fx *f = *state;
@@ -666,6 +814,8 @@ int main(void)
 	    store_test(reject_is_final),
 	    store_test(created_adds_task),
 	    store_test(found_only_when_nobody_elses),
+	    store_test(created_replaces_a_reused_id),
+	    store_test(found_takes_a_reused_id),
 	    store_test(sync_round_takes_each_once),
 	    store_test(triggers_of_commit),
 	    store_test(two_processes_race),
