@@ -99,6 +99,7 @@ static const char *project_for(const struct zh_cli_opts *o,
 /* What a task verb (show, retry, cancel, approve) works with. */
 struct task_verb {
 	const struct zh_cli_opts *o;
+	const struct zh_config *cfg;
 	struct zh_zadig *z;
 	const char *workflow;
 	const char *project; /* product workflows: ?projectName= */
@@ -119,6 +120,7 @@ static int run_task_verb(const struct zh_cli_opts *o,
 	if ((rc = parse_task_id(&t.id, o->args[1], err)) < 0)
 		return rc;
 	if ((rc = with_client(&cfg, &t.z, o, err)) == 0) {
+		t.cfg = cfg;
 		t.project = project_for(o, cfg, t.workflow);
 		rc = act(&t, err);
 	}
@@ -148,13 +150,19 @@ static int show(struct task_verb *t, struct zh_error *err)
 	return rc;
 }
 
+static void follow_action(const struct task_verb *t, bool custom,
+			  const char *status);
+
 static int retry(struct task_verb *t, struct zh_error *err)
 {
 	int rc =
 	    zh_zadig_product_restart(t->z, t->workflow, t->id, t->project, err);
 
-	if (rc == 0)
+	if (rc == 0) {
 		printf("restarted %s #%" PRId64 "\n", t->workflow, t->id);
+		/* Zadig runs it again from 'created' */
+		follow_action(t, false, "created");
+	}
 	return rc;
 }
 
@@ -167,8 +175,10 @@ static int cancel(struct task_verb *t, struct zh_error *err)
 	else
 		rc = zh_zadig_product_cancel(t->z, t->workflow, t->id,
 					     t->project, err);
-	if (rc == 0)
+	if (rc == 0) {
 		printf("cancelled %s #%" PRId64 "\n", t->workflow, t->id);
+		follow_action(t, t->o->custom, NULL);
+	}
 	return rc;
 }
 
@@ -179,10 +189,12 @@ static int approve(struct task_verb *t, struct zh_error *err)
 					 !o->reject,
 					 o->comment ? o->comment : "", err);
 
-	if (rc == 0)
+	if (rc == 0) {
 		printf("%s stage '%s' of %s #%" PRId64 "\n",
 		       o->reject ? "rejected" : "approved", o->args[2],
 		       t->workflow, t->id);
+		follow_action(t, true, NULL);
+	}
 	return rc;
 }
 
@@ -680,6 +692,49 @@ static void start_poller(const struct zh_config *cfg, struct zh_repo *r,
 		return;
 	hook_program(exe, sizeof(exe), dir);
 	zh_hook_spawn_detached(exe, zh_repo_git_dir(r), cfg->path, state, 0);
+}
+
+/* After Zadig took action on a task (restart, cancel, approve): when the
+ * store of the repository around us follows that task, poll it again now
+ * (status, when given, is what Zadig made it), write its note and, with
+ * hook.poll, start the poller, so that the note follows the task to its
+ * new end: a restarted task was final, and neither the poller nor
+ * `git zadig sync` polled it again. A repository without a store gets
+ * none; what fails here is said and leaves the verb's result alone. */
+static void follow_action(const struct task_verb *t, bool custom,
+			  const char *status)
+{
+	const struct zh_config *cfg = t->cfg;
+	struct zh_repo *r = zh_cli_open_repo_quiet();
+	struct zh_error e = {0};
+	struct session ss;
+	char *state = NULL, db[PATH_MAX];
+	int rc;
+
+	memset(&ss, 0, sizeof(ss));
+	if (!r || !(state = zh_flow_state_dir(cfg, r)))
+		goto out;
+	snprintf(db, sizeof(db), "%s/state.db", state);
+	if (access(db, F_OK) != 0)
+		goto out;
+	if ((rc = session_open(&ss, r, cfg, &e)) == 0)
+		rc = zh_store_task_repoll(ss.store, t->workflow, custom, t->id,
+					  status, cfg->poll.interval_ms,
+					  zh_store_now_ms(), &e);
+	if (rc == ZH_ENOTFOUND)
+		goto out;
+	if (rc == 0 && (rc = zh_flow_write_notes(NULL, &ss.flow, &e)) == 0) {
+		start_poller(cfg, r, ss.state);
+		goto out;
+	}
+	fprintf(stderr,
+		"git-zadig: warning: %s #%" PRId64 " is not followed yet (%s): "
+		"'git zadig sync --all' polls it\n",
+		t->workflow, t->id, e.msg);
+out:
+	session_close(&ss);
+	free(state);
+	zh_repo_free(r);
 }
 
 /* Note what was recorded and, with hook.poll, start the poller as the

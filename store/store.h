@@ -385,6 +385,19 @@ int zh_store_task_update(struct zh_store *s, int64_t id, const char *status,
 			 int64_t poll_interval_ms, int64_t now_ms,
 			 struct zh_error *err);
 
+/* Zadig took an action on task (workflow, custom, task_id) that changes
+ * its state (`git zadig retry` restarted it, cancel, approve): follow it
+ * again as a task just created: not final, polled at now_ms and then
+ * every poll_interval_ms doubling, its give-up time counted from now_ms
+ * (created_ms); status (NULL keeps the stored one and its fields)
+ * replaces the stored one and drops its note fields (duration=, tests=
+ * of the run before). Returns 0, ZH_ENOTFOUND when the store does not know the
+ * task, ZH_EINVALID or ZH_ESTORE. */
+int zh_store_task_repoll(struct zh_store *s, const char *workflow, bool custom,
+			 int64_t task_id, const char *status,
+			 int64_t poll_interval_ms, int64_t now_ms,
+			 struct zh_error *err);
+
 /* Read one task by row id, or by (workflow, custom, task_id). Returns 0,
  * ZH_ENOTFOUND or ZH_ESTORE. Dispose *out. */
 int zh_store_task_get(struct zh_store_task *out, struct zh_store *s, int64_t id,

@@ -308,6 +308,47 @@ out:
 	return ret;
 }
 
+int zh_store_task_repoll(struct zh_store *s, const char *workflow, bool custom,
+			 int64_t task_id, const char *status,
+			 int64_t poll_interval_ms, int64_t now_ms,
+			 struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	if (!workflow || !*workflow)
+		return zh_error_set(err, ZH_EINVALID, "workflow is missing");
+	store_lock(s);
+	ret = store_prepare(&st, s,
+			    "UPDATE tasks SET gen = gen + (?4 IS NOT NULL AND "
+			    "(?4 IS NOT status OR extra IS NOT NULL)), "
+			    "status = coalesce(?4, status), extra = CASE WHEN "
+			    "?4 IS NULL THEN extra END, final = 0, "
+			    "next_poll_ms = ?6, "
+			    "poll_interval_ms = ?5, created_ms = ?6, "
+			    "updated_ms = ?6 WHERE workflow = ?1 AND "
+			    "custom = ?2 AND task_id = ?3",
+			    err);
+	if (ret)
+		goto out;
+	store_bind_text(st, 1, workflow);
+	store_bind_int(st, 2, custom);
+	store_bind_int(st, 3, task_id);
+	store_bind_text(st, 4, status);
+	store_bind_int(st, 5, poll_interval_ms);
+	store_bind_int(st, 6, now_ms);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(s, rc, "update a task", err);
+	else if (sqlite3_changes(s->db) == 0)
+		ret = zh_error_set(err, ZH_ENOTFOUND, "no task %s #%lld",
+				   workflow, (long long)task_id);
+out:
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return ret;
+}
+
 static int get_one(struct zh_store_task *out, struct zh_store *s,
 		   sqlite3_stmt *st, struct zh_error *err)
 {

@@ -2,6 +2,7 @@
 # git zadig show / retry / cancel / approve against fake Zadig, in every
 # server generation, with every error shape.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_hook.sh"
 
 fake_start --steps 3
 CFG=$T/config.yaml
@@ -228,5 +229,71 @@ printf 'zadig: {url: "https://z", token: t}\nwebhook: {listen: "127.0.0.1:1"}\n'
 run git zadig config check "$T/nosecret.yaml"
 expect "config check: a webhook section without its secret" 2 \
 	"^$T/nosecret.yaml:2:10: webhook.secret is required"
+
+# a retry, cancel or approve of a task the repository's store follows: the
+# note follows the task Zadig restarted, cancelled or resumed, without a
+# 'git zadig sync' (the note stayed at the old final status for good)
+unset ZADIG_HOOK_CONFIG # the repository's own config, as the hook's
+fake_ctl POST reset >/dev/null
+fake_ctl POST config '{"final":"failed","steps":2}' >/dev/null
+hook_config "$T/hook.yaml" "$FAKE_URL"
+new_repo app "$T/hook.yaml"
+G=$T/app.git
+Z="remote: zadig:"
+hrun git -C "$T/app" push origin main
+expect "push: a task that fails" 0 "" "^$Z dev: wf-dev #1 created"
+c=$(git -C "$T/app" rev-parse HEAD)
+check "its note ends failed" wait_note "$G" "$c" "^failed wf-dev #1 "
+check "the poller is done" wait_pollers 20
+fake_ctl POST config '{"final":"passed"}' >/dev/null
+run_in "$G" git zadig retry wf-dev 1
+expect "retry of a task the store follows" 0 "restarted wf-dev #1"
+check "retry: the note ends passed, no sync needed" \
+	wait_note "$G" "$c" "^passed wf-dev #1 .*tests=24/24 rule=dev$"
+check "retry: the poller is done" wait_pollers 20
+
+# cancel: the note says cancelled after the next poll
+git -C "$T/app" checkout -q -b slow/one
+commit "$T/app" "slow"
+hrun git -C "$T/app" push origin slow/one
+expect "push: a task that never ends" 0 "" "^$Z slow: wf-slow-build #1 created"
+s=$(git -C "$T/app" rev-parse HEAD)
+check "its note says running" wait_note "$G" "$s" "^running wf-slow-build #1 "
+run_in "$G" git zadig cancel wf-slow-build 1
+expect "cancel of a task the store follows" 0 "cancelled wf-slow-build #1"
+check "cancel: the note ends cancelled" \
+	wait_note "$G" "$s" "^cancelled wf-slow-build #1 " 10
+
+# approve: the custom task goes on from its approval to its end
+cat >>"$T/hook.yaml" <<'YAML'
+  - name: approval
+    branches: ["approve/*"]
+    custom_workflow:
+      project: helm
+      name: approval-flow
+      inputs:
+        - job_name: build
+          job_type: zadig-build
+          parameters: { branch: "${BRANCH}" }
+YAML
+git -C "$T/app" checkout -q -b approve/one
+commit "$T/app" "approve"
+hrun git -C "$T/app" push origin approve/one
+expect "push: a task that waits for approval" 0 "" "^$Z approval: approval-flow #1 created"
+a=$(git -C "$T/app" rev-parse HEAD)
+check "its note says it waits" wait_note "$G" "$a" "^waitforapprove approval-flow #1 "
+run_in "$G" git zadig approve approval-flow 1 deploy
+expect "approve of a task the store follows" 0 "approved stage 'deploy' of approval-flow #1"
+check "approve: the note ends passed" \
+	wait_note "$G" "$a" "^passed approval-flow #1 .*kind=custom rule=approval$"
+
+# a verb outside any repository with a store, or for a task no store
+# knows, works as before and makes no store
+fake_ctl POST tasks '{"kind":"product","workflow":"wf-dev","task_id":7,"status":"failed"}' >/dev/null
+git init -q "$T/plain"
+run_in "$T/plain" git zadig retry wf-dev 7 --config "$CFG"
+expect "retry in a repository without a store" 0 "restarted wf-dev #7"
+check "no store made for it" test ! -e "$T/plain/.git/zadig-hook"
+check "every poller exits" wait_pollers 20
 
 finish

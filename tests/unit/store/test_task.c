@@ -155,6 +155,61 @@ static void created_replaces_a_reused_id(void **state)
 			 ZH_EINVALID);
 }
 
+/* `git zadig retry` restarted a final task: it is polled again from now,
+ * as Zadig says it is, and its give-up time starts again; cancel and
+ * approve keep the status until the poll. */
+static void repoll_follows_a_task_again(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_task t = task_for("wf", 1, "c1"), got;
+	struct zh_store_task_list l;
+	struct zh_error err = {0};
+	int64_t id;
+
+	t.rule = "dev";
+	t.status = "failed";
+	t.extra = "duration=3s tests=20/24";
+	t.final = true;
+	t.poll_interval_ms = 60000;
+	assert_ok(zh_store_task_upsert(&id, f->s, &t, 100, &err), &err);
+	assert_ok(zh_store_task_repoll(f->s, "wf", false, 1, "created", 200,
+				       5000, &err),
+		  &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_string_equal(got.status, "created");
+	assert_null(got.extra);
+	assert_false(got.final);
+	assert_int_equal(got.next_poll_ms, 5000);
+	assert_int_equal(got.poll_interval_ms, 200);
+	assert_int_equal(got.created_ms, 5000);
+	assert_int_equal(got.gen, 2);
+	zh_store_task_dispose(&got);
+	assert_ok(zh_store_tasks_due(&l, f->s, ZH_STORE_TASKS_DUE, 5000, &err),
+		  &err);
+	assert_int_equal(l.len, 1);
+	zh_store_task_list_dispose(&l);
+
+	assert_ok(zh_store_task_update(f->s, id, "running", "x=1", false, 9000,
+				       400, 6000, &err),
+		  &err);
+	assert_ok(
+	    zh_store_task_repoll(f->s, "wf", false, 1, NULL, 200, 7000, &err),
+	    &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_string_equal(got.status, "running");
+	assert_string_equal(got.extra, "x=1");
+	assert_int_equal(got.next_poll_ms, 7000);
+	assert_int_equal(got.gen, 3);
+	zh_store_task_dispose(&got);
+
+	assert_int_equal(
+	    zh_store_task_repoll(f->s, "wf", true, 1, NULL, 200, 7000, &err),
+	    ZH_ENOTFOUND);
+	assert_int_equal(
+	    zh_store_task_repoll(f->s, NULL, false, 1, NULL, 200, 7000, &err),
+	    ZH_EINVALID);
+}
+
 static size_t ids(const struct zh_store_task_list *l, int64_t *out)
 {
 	size_t i;
@@ -628,6 +683,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    store_test(upsert_fills_and_updates),
 	    store_test(created_replaces_a_reused_id),
+	    store_test(repoll_follows_a_task_again),
 	    store_test(due_and_update),
 	    store_test(tasks_of_commit_sorted),
 	    store_test(notes_out_of_date),
