@@ -868,6 +868,51 @@ static int looked_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->commit, y->commit);
 }
 
+/* "1h05m", "2m30s", "20s": how long, for a log line. */
+static void say_duration(char *buf, size_t size, int64_t ms)
+{
+	int64_t s = ms / 1000;
+
+	if (s >= 3600)
+		snprintf(buf, size, "%" PRId64 "h%02dm", s / 3600,
+			 (int)(s % 3600 / 60));
+	else if (s >= 60)
+		snprintf(buf, size, "%" PRId64 "m%02ds", s / 60, (int)(s % 60));
+	else
+		snprintf(buf, size, "%" PRId64 "s", s);
+}
+
+/* Mark the tasks not final poll.give_up_after after they were recorded
+ * as unknown, one log line each: the operator learns which task the
+ * notes stopped following, and that Zadig may still run it. */
+static void give_up(struct zh_flow *f, int *first, struct zh_error *err)
+{
+	struct zh_store_task_list l = {0};
+	struct zh_error e = {0};
+	int64_t now = zh_store_now_ms();
+	char took[32];
+	size_t i;
+	int rc;
+
+	if ((rc = zh_store_tasks_give_up(
+		 &l, f->store, now, f->cfg->poll.give_up_after_ms, &e)) < 0) {
+		(void)task_failed(f, first, err, rc, &e);
+		return;
+	}
+	for (i = 0; i < l.len; i++) {
+		const struct zh_store_task *t = &l.items[i];
+
+		say_duration(took, sizeof(took), now - t->created_ms);
+		logf_(f,
+		      "gave up on %s #%" PRId64 " of %s %s %.12s: not final "
+		      "%s after it was recorded (poll.give_up_after); noted "
+		      "unknown ('git zadig sync --all' asks Zadig again)",
+		      t->workflow, t->task_id, t->repo ? t->repo : "-",
+		      t->ref ? t->ref : "-", t->commit ? t->commit : "-", took);
+	}
+	zh_store_task_list_dispose(&l);
+}
+
 /* The commits of l that have a task of ours (one with a rule), each
  * once, sorted for bsearch; *out NULL when there is none. */
 static int commits_of(struct looked **out, size_t *n,
@@ -936,14 +981,8 @@ int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 	}
 	free(commits);
 	zh_store_task_list_dispose(&l);
-	if (first != ZH_EBUSY) {
-		struct zh_error e = {0};
-
-		if ((rc = zh_store_tasks_give_up(
-			 NULL, f->store, zh_store_now_ms(),
-			 f->cfg->poll.give_up_after_ms, &e)) < 0)
-			(void)task_failed(f, &first, err, rc, &e);
-	}
+	if (first != ZH_EBUSY)
+		give_up(f, &first, err);
 	if (n)
 		*n = count;
 	return first;

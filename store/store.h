@@ -426,9 +426,11 @@ int zh_store_tasks_of_commit(struct zh_store_task_list *out, struct zh_store *s,
 
 /* Mark every unfinished task first recorded at or before
  * now - give_up_after_ms as final with status "unknown" (polling gave up).
- * *n (may be NULL) gets how many. Returns 0 or ZH_ESTORE. */
-int zh_store_tasks_give_up(int64_t *n, struct zh_store *s, int64_t now_ms,
-			   int64_t give_up_after_ms, struct zh_error *err);
+ * *out (may be NULL) gets those tasks as they are now (dispose it).
+ * Returns 0, ZH_ESTORE or ZH_ENOMEM (the tasks are marked all the same). */
+int zh_store_tasks_give_up(struct zh_store_task_list *out, struct zh_store *s,
+			   int64_t now_ms, int64_t give_up_after_ms,
+			   struct zh_error *err);
 
 /* ---- notes bookkeeping ---- */
 

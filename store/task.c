@@ -484,32 +484,38 @@ int zh_store_tasks_of_commit(struct zh_store_task_list *out, struct zh_store *s,
 	return list(out, s, of_commit_sql, true, repo, commit, 0, err);
 }
 
-int zh_store_tasks_give_up(int64_t *n, struct zh_store *s, int64_t now_ms,
-			   int64_t give_up_after_ms, struct zh_error *err)
+int zh_store_tasks_give_up(struct zh_store_task_list *out, struct zh_store *s,
+			   int64_t now_ms, int64_t give_up_after_ms,
+			   struct zh_error *err)
 {
+	struct zh_store_task_list l = {0};
 	sqlite3_stmt *st = NULL;
-	int rc, ret;
+	int ret;
 
-	if (n)
-		*n = 0;
+	if (out) {
+		out->items = NULL;
+		out->len = 0;
+	}
 	store_lock(s);
+	/* every row changes on the first step; the rest reads them back */
 	ret = store_prepare(&st, s,
 			    "UPDATE tasks SET status = 'unknown', final = 1, "
 			    "gen = gen + 1, updated_ms = ?1 "
-			    "WHERE final = 0 AND created_ms <= ?2",
+			    "WHERE final = 0 AND created_ms <= ?2 "
+			    "RETURNING " TASK_COLS,
 			    err);
 	if (ret)
 		goto out;
 	store_bind_int(st, 1, now_ms);
 	store_bind_int(st, 2, now_ms - give_up_after_ms);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE)
-		ret = store_fail(s, rc, "give up tasks", err);
-	else if (n)
-		*n = sqlite3_changes(s->db);
+	ret = read_list(&l, s, st, err);
 out:
 	sqlite3_finalize(st);
 	store_unlock(s);
+	if (ret || !out)
+		zh_store_task_list_dispose(&l);
+	else
+		*out = l;
 	return ret;
 }
 

@@ -442,6 +442,43 @@ static void lookup_takes_a_reused_id(void **state)
 	zh_store_task_dispose(&t);
 }
 
+/* A task given up after poll.give_up_after gets one line, naming it,
+ * its commit and how long it was followed; it used to turn unknown
+ * without a word. */
+static void a_task_given_up_is_logged(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t id, now = zh_store_now_ms();
+	int n = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf-good";
+	t.task_id = 7;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = COMMIT;
+	t.rule = "dev";
+	t.status = "running";
+	t.next_poll_ms = now + 3600000; /* not due: only the give-up */
+	assert_ok(
+	    zh_store_task_upsert(&id, x->store, &t, now - 25 * 3600000LL, &err),
+	    &err);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	t = get(x, id);
+	assert_string_equal(t.status, "unknown");
+	zh_store_task_dispose(&t);
+	assert_int_equal(x->nlogged, 1);
+	assert_contains(x->logged[0], "gave up on wf-good #7 of g/r "
+				      "refs/heads/main 0123456789ab:");
+	assert_contains(x->logged[0], " 25h00m after ");
+	assert_contains(x->logged[0], "poll.give_up_after");
+	/* once */
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	assert_int_equal(x->nlogged, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +488,8 @@ int main(void)
 		refresh_goes_past_a_reply_without_status, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_lookup_entry_with_an_empty_status,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_task_given_up_is_logged, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(one_lookup_per_commit, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(lookup_leaves_known_tasks_alone,

@@ -590,7 +590,8 @@ static void give_up_and_wakeup(void **state)
 	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
 	struct zh_store_task t;
 	struct zh_error err = {0};
-	int64_t id_old, id_new, n, at, newest;
+	struct zh_store_task_list gone = {0};
+	int64_t id_old, id_new, at, newest;
 
 	assert_int_equal(zh_store_next_wakeup(&at, &newest, f->s, &err),
 			 ZH_ENOTFOUND);
@@ -609,8 +610,16 @@ static void give_up_and_wakeup(void **state)
 	assert_int_equal(at, 4000);
 
 	/* give up after 10 s: only the older task */
-	assert_ok(zh_store_tasks_give_up(&n, f->s, 11000, 10000, &err), &err);
-	assert_int_equal(n, 1);
+	assert_ok(zh_store_tasks_give_up(&gone, f->s, 11000, 10000, &err),
+		  &err);
+	assert_int_equal(gone.len, 1);
+	/* the tasks given up, for a log line each */
+	assert_int_equal(gone.items[0].id, id_old);
+	assert_string_equal(gone.items[0].workflow, "wf");
+	assert_int_equal(gone.items[0].task_id, 1);
+	assert_string_equal(gone.items[0].status, "unknown");
+	assert_int_equal(gone.items[0].created_ms, 1000);
+	zh_store_task_list_dispose(&gone);
 	assert_ok(zh_store_task_get(&t, f->s, id_old, &err), &err);
 	assert_string_equal(t.status, "unknown");
 	assert_true(t.final);
