@@ -91,7 +91,7 @@ static void reload(struct zh_config **cfg, struct zh_flow *f, struct zh_repo *r,
 	if (zh_hook_load_config(&n, r, config, &e) < 0) {
 		if (strcmp(said, e.msg) != 0) {
 			snprintf(said, said_size, "%s", e.msg);
-			log_line(NULL, e.msg);
+			log_f("%s; keeping the previous configuration", e.msg);
 		}
 		return;
 	}
