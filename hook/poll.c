@@ -77,12 +77,16 @@ static void sleep_ms(int64_t ms)
 }
 
 /* Read the config again: a poller may run for hours and later hooks leave
- * the work to it, so a fixed URL or token file must reach it. The old
- * config stays when the new one does not load (said once) or names
- * another state directory (whose lock this poller does not hold). */
+ * the work to it, so a fixed URL or token file must reach it. A config
+ * that does not load leaves the old one in place (said once per error,
+ * in *said). One that names another state directory is taken all the
+ * same but for state_dir: this poller holds the lock of its store, not of
+ * the new one, and finishes the work pending here with the new URL,
+ * token and timings (said once per directory, in *moved), while the next
+ * hook starts a poller for the new store. */
 static void reload(struct zh_config **cfg, struct zh_flow *f, struct zh_repo *r,
 		   const char *config, const char *state, char *said,
-		   size_t said_size)
+		   size_t said_size, char *moved, size_t moved_size)
 {
 	struct zh_config *n = NULL;
 	struct zh_error e = {0};
@@ -96,10 +100,31 @@ static void reload(struct zh_config **cfg, struct zh_flow *f, struct zh_repo *r,
 		return;
 	}
 	said[0] = '\0';
-	if (!(s = zh_flow_state_dir(n, r)) || strcmp(s, state) != 0) {
-		free(s);
+	if (!(s = zh_flow_state_dir(n, r))) {
 		zh_config_free(n);
 		return;
+	}
+	if (strcmp(s, state) != 0) {
+		char *keep = strdup(state);
+
+		if (!keep) {
+			free(s);
+			zh_config_free(n);
+			return;
+		}
+		if (strcmp(moved, s) != 0) {
+			snprintf(moved, moved_size, "%s", s);
+			log_f("config: state_dir changed to '%s'; this poller "
+			      "keeps serving '%s' (with the new zadig and poll "
+			      "settings) until its work there is done, new "
+			      "pushes go to '%s'; anything it leaves needs "
+			      "'git zadig sync' with state_dir '%s'",
+			      s, state, s, state);
+		}
+		free(n->state_dir);
+		n->state_dir = keep;
+	} else {
+		moved[0] = '\0';
 	}
 	free(s);
 	zh_flow_dispose(f); /* its client was made from the old config */
@@ -641,6 +666,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	int lock = -1, rc, rounds = 0, what = 0;
 	char said[512] = ""; /* the last config error logged */
 	struct kept kept = {0};
+	char moved[PATH_MAX] = ""; /* the last other state_dir logged */
 
 	memset(&f, 0, sizeof(f));
 	/* started by a hook: let its push end first */
@@ -677,7 +703,8 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		int left;
 
 		if (rounds++)
-			reload(&cfg, &f, r, config, state, said, sizeof(said));
+			reload(&cfg, &f, r, config, state, said, sizeof(said),
+			       moved, sizeof(moved));
 		take_spool(&f, state, &kept);
 		if (spool_only)
 			break;
