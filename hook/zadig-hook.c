@@ -413,6 +413,35 @@ static void updates_dispose(struct updates *ups)
 	memset(ups, 0, sizeof(*ups));
 }
 
+/* Most refs a push with a broken configuration gets a line for (the
+ * rest are counted). */
+#define TRIGGER_LATER_MAX 5
+
+/* After a configuration error nothing of the push is recorded: say, per
+ * ref that could fire, how to send it once the file is fixed. */
+static void say_trigger_later(const char *line)
+{
+	struct zh_ref_update u = {0};
+	struct zh_error e = {0};
+	size_t said = 0, more = 0;
+	int n;
+
+	while ((n = zh_flow_next_update(&u, &line, &e)) != 0) {
+		if (n < 0 || !zh_flow_update_may_fire(&u))
+			continue;
+		if (said++ < TRIGGER_LATER_MAX)
+			zh_hook_say("%s: once the configuration is fixed, run "
+				    "'git zadig trigger %.12s --ref %s' in "
+				    "the repository",
+				    u.ref, u.new_hex, u.ref);
+		else
+			more++;
+	}
+	if (more)
+		zh_hook_say("and %zu more refs: the same for each", more);
+	zh_ref_update_dispose(&u);
+}
+
 /* cfg: the configuration zh_hook_enqueue read, or NULL; ours to free. */
 static int post_receive(const char *config, const char *chain,
 			struct zh_config *cfg)
@@ -455,6 +484,7 @@ static int post_receive(const char *config, const char *chain,
 	if (!cfg && zh_hook_load_config(&cfg, r, config, &e) < 0) {
 		zh_hook_say("configuration error: %s; nothing triggered",
 			    e.msg);
+		say_trigger_later(zh_buf_cstr(&in));
 		goto out;
 	}
 	if (!(state = zh_flow_state_dir(cfg, r)) ||
