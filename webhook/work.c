@@ -62,6 +62,15 @@ struct push_due {
 	char ours[41]; /* a SHA-1 id in hex */
 };
 
+/* The notes failure last logged for a repository: the same one again
+ * only every REPEAT_LOG_MS (a moved repository fails every round). */
+struct note_err {
+	char *repo;
+	char msg[sizeof(((struct zh_error *)0)->msg)];
+	int64_t ms;
+	unsigned repeats;
+};
+
 struct zh_wh_worker {
 	struct zh_webhook *w;
 	size_t index;
@@ -74,8 +83,11 @@ struct zh_wh_worker {
 	 * whose name cannot name a mirror (each logged once) */
 	struct push_due *pushes;
 	size_t npushes;
-	char **no_origin, **no_mirror;
-	size_t nno_origin, nno_mirror;
+	char **no_origin, **no_mirror, **no_repo;
+	size_t nno_origin, nno_mirror, nno_repo;
+	/* worker 0: per repository, the notes failure last logged */
+	struct note_err *note_errs;
+	size_t nnote_errs;
 	/* the results of the claimed batch, recorded together (flush_done) */
 	struct zh_store_event_result done[CLAIM_MAX];
 	const char *done_key[CLAIM_MAX];
@@ -897,12 +909,71 @@ static void push_state_dispose(struct zh_wh_worker *k)
 		free(k->no_origin[i]);
 	for (i = 0; i < k->nno_mirror; i++)
 		free(k->no_mirror[i]);
+	for (i = 0; i < k->nno_repo; i++)
+		free(k->no_repo[i]);
+	for (i = 0; i < k->nnote_errs; i++)
+		free(k->note_errs[i].repo);
 	free(k->pushes);
 	free(k->no_origin);
 	free(k->no_mirror);
+	free(k->no_repo);
+	free(k->note_errs);
 	k->pushes = NULL;
-	k->no_origin = k->no_mirror = NULL;
-	k->npushes = k->nno_origin = k->nno_mirror = 0;
+	k->no_origin = k->no_mirror = k->no_repo = NULL;
+	k->note_errs = NULL;
+	k->npushes = k->nno_origin = k->nno_mirror = k->nno_repo = 0;
+	k->nnote_errs = 0;
+}
+
+/* Log that the notes of repo could not be written (msg, then hint), as
+ * poll_error does: a new failure at once, the same one again only once
+ * per REPEAT_LOG_MS with the number of rounds it failed meanwhile. */
+static void note_error(struct zh_wh_worker *k, const char *repo,
+		       const char *msg, const char *hint)
+{
+	int64_t now = zh_store_now_ms();
+	struct note_err *ne = NULL, *v;
+	size_t i;
+
+	for (i = 0; i < k->nnote_errs; i++)
+		if (strcmp(k->note_errs[i].repo, repo) == 0)
+			ne = &k->note_errs[i];
+	if (ne && strcmp(ne->msg, msg) == 0 && now - ne->ms < REPEAT_LOG_MS) {
+		ne->repeats++;
+		return;
+	}
+	if (ne && strcmp(ne->msg, msg) == 0 && ne->repeats)
+		zh_wh_log("notes of %s: %s%s (and %u times since)", repo, msg,
+			  hint, ne->repeats);
+	else
+		zh_wh_log("notes of %s: %s%s", repo, msg, hint);
+	if (!ne) {
+		if (!(v = realloc(k->note_errs,
+				  (k->nnote_errs + 1) * sizeof(*v))))
+			return;
+		k->note_errs = v;
+		ne = &v[k->nnote_errs];
+		memset(ne, 0, sizeof(*ne));
+		if (!(ne->repo = strdup(repo)))
+			return;
+		k->nnote_errs++;
+	}
+	snprintf(ne->msg, sizeof(ne->msg), "%s", msg);
+	ne->ms = now;
+	ne->repeats = 0;
+}
+
+/* The notes of repo were written: a failure after this is new. */
+static void note_ok(struct zh_wh_worker *k, const char *repo)
+{
+	size_t i;
+
+	for (i = 0; i < k->nnote_errs; i++)
+		if (strcmp(k->note_errs[i].repo, repo) == 0) {
+			free(k->note_errs[i].repo);
+			k->note_errs[i] = k->note_errs[--k->nnote_errs];
+			return;
+		}
 }
 
 /* Put back into r the notes pd->ours holds when its notes ref lost them
@@ -1051,14 +1122,34 @@ static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 		for (j = 0; j < i; j++)
 			if (strcmp(l.items[j].repo, name) == 0)
 				break;
-		if (j < i || !(wr = repo_for(cfg, name)))
-			continue; /* done already, or nowhere to write */
+		if (j < i)
+			continue; /* done already */
+		if (!(wr = repo_for(cfg, name))) {
+			/* nowhere to write (never configured: its events
+			 * were read from the payload; or removed since) */
+			if (first_time(&k->no_repo, &k->nno_repo, name))
+				zh_wh_log("notes of %s: not written: no "
+					  "webhook.repos entry matches the "
+					  "project (add one and send SIGHUP)",
+					  name);
+			continue;
+		}
 		if ((rc = open_repo(&r, k->w, wr, name, false, &err)) < 0) {
 			/* a project name that cannot name a mirror ("..",
 			 * an absolute path) never will: said once */
-			if (!(wr->url && rc == ZH_EINVALID) ||
-			    first_time(&k->no_mirror, &k->nno_mirror, name))
-				zh_wh_log("notes of %s: %s", name, err.msg);
+			if (wr->url && rc == ZH_EINVALID) {
+				if (first_time(&k->no_mirror, &k->nno_mirror,
+					       name))
+					zh_wh_log("notes of %s: %s", name,
+						  err.msg);
+			} else {
+				note_error(k, name, err.msg,
+					   wr->path
+					       ? "; the notes wait: fix its "
+						 "webhook.repos path and send "
+						 "SIGHUP"
+					       : "");
+			}
 			continue;
 		}
 		/* notes of ours another process took away come back before
@@ -1071,8 +1162,9 @@ static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 		k->flow.repo = r;
 		k->flow.repo_name = name;
 		if (zh_flow_write_notes(&n, &k->flow, &err) < 0) {
-			zh_wh_log("notes of %s: %s", name, err.msg);
+			note_error(k, name, err.msg, "");
 		} else {
+			note_ok(k, name);
 			atomic_fetch_add(&k->w->metrics.notes_written, n);
 			if (n > 0 && cfg->notes.push)
 				push_due_add(k, name, r, cfg);
