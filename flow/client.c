@@ -11,7 +11,7 @@ int zh_flow_zadig_new(struct zh_zadig **out, const struct zh_config *cfg,
 {
 	struct zh_zadig_opts opts;
 	struct zh_error e = {0};
-	char *token = NULL;
+	char *token = NULL, name[1100];
 	int rc;
 
 	*out = NULL;
@@ -23,6 +23,11 @@ int zh_flow_zadig_new(struct zh_zadig **out, const struct zh_config *cfg,
 	memset(&opts, 0, sizeof(opts));
 	opts.url = cfg->zadig.url;
 	opts.token = token;
+	if (cfg->zadig.token_file) {
+		snprintf(name, sizeof(name), "zadig.token_file '%.1024s'",
+			 cfg->zadig.token_file);
+		opts.token_name = name;
+	}
 	opts.timeout_ms = (long)cfg->zadig.timeout_ms;
 	opts.ca_file = cfg->zadig.ca_file;
 	opts.insecure = cfg->zadig.insecure_skip_tls_verify;

@@ -536,8 +536,9 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 		else
 			logf_(f,
 			      "ZADIG REFUSED THE TOKEN for %s/%s: %s; the "
-			      "trigger stays queued until the token is fixed",
-			      t->repo, t->rule, e.msg);
+			      "trigger stays queued until the token is fixed%s",
+			      t->repo, t->rule, e.msg,
+			      f->token_fix ? f->token_fix : "");
 		rc = zh_store_trigger_hold(f->store, t, e.msg, now, err);
 	} else if (rc == ZH_EZADIG && e.http >= 400 && e.http < 500 &&
 		   e.http != 408 && e.http != 429) {

@@ -27,6 +27,9 @@ struct zh_flow {
 	zh_flow_log_fn log;
 	void *log_ctx;
 	int64_t deadline_ms; /* 0: none; else no request runs past it */
+	/* how a fixed token reaches this program, ending the line of a
+	 * token Zadig refused (" (... on SIGHUP)"); may be NULL */
+	const char *token_fix;
 	/* What the calls to Zadig came to (zh_flow_deliver_due, zh_flow_poll,
 	 * zh_flow_refresh_commit add to it): `git zadig sync` and `status
 	 * --live` report it and fail when something was not done. */

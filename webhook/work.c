@@ -138,6 +138,11 @@ static void bind_conf(struct zh_wh_worker *k, const struct zh_wh_conf *conf)
 	k->flow.log = flow_log;
 	k->flow.log_ctx = k;
 	k->flow.deadline_ms = 0;
+	/* the file is read at load: a rotated token needs a reload */
+	k->flow.token_fix = conf->cfg->zadig.token_file
+				? "; zadig-webhook reads zadig.token_file "
+				  "again on SIGHUP"
+				: NULL;
 	k->flow.repo = NULL;
 	k->flow.repo_name = NULL;
 }

@@ -32,6 +32,7 @@ struct zh_zadig {
 	CURL *curl;
 	char *base;
 	char *token;
+	char *token_name; /* opts->token_name, for a refused token */
 	char *ca_file; /* for messages; NULL when the system store is used */
 	long timeout_ms;
 	long connect_ms;
@@ -209,6 +210,8 @@ int zh_zadig_new(struct zh_zadig **out, const struct zh_zadig_opts *opts,
 	if (opts->ca_file && *opts->ca_file &&
 	    !(z->ca_file = strdup(opts->ca_file)))
 		goto nomem;
+	if (opts->token_name && !(z->token_name = strdup(opts->token_name)))
+		goto nomem;
 	z->timeout_ms =
 	    opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
 	z->connect_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
@@ -251,6 +254,7 @@ void zh_zadig_free(struct zh_zadig *z)
 	}
 	free(z->base);
 	free(z->ca_file);
+	free(z->token_name);
 	zh_buf_dispose(&z->body);
 	free(z);
 }
@@ -660,6 +664,12 @@ static int call(struct zh_zadig *z, const struct zh_zadig_request *req,
 	if ((rc = perform(z, req, &http, err)) == 0) {
 		scrub_body(&z->body, z->token);
 		rc = zh_zadig_check_reply(http, z->body.ptr, z->body.len, err);
+		/* say which setting holds the token Zadig refused */
+		if (rc == ZH_EAUTH && http == 401 && z->token_name)
+			rc = zh_error_set(err, ZH_EAUTH,
+					  "zadig refused the token (HTTP 401): "
+					  "check %s",
+					  z->token_name);
 	}
 out:
 	/* The handle must not keep pointers to what we free here. */

@@ -30,6 +30,9 @@ struct zh_zadig; /* a client: one curl handle reused for every call */
 struct zh_zadig_opts {
 	const char *url;      /* base URL, http or https, no trailing path */
 	const char *token;    /* API token; copied, never logged */
+	/* where the token is configured, named when Zadig refuses it
+	 * ("zadig.token_file '/etc/zadig-hook/token'"); NULL: zadig.token */
+	const char *token_name;
 	long timeout_ms;      /* per request; 0 means 10 s */
 	long connect_timeout_ms; /* 0 means min(timeout, 5 s) */
 	const char *ca_file;  /* optional CA bundle */

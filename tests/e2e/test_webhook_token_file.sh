@@ -61,6 +61,21 @@ run curl -s -o /dev/null -w '%{http_code}' "$WH_URL/healthz"
 expect "token file fixed: /healthz 200" 0 "^200$"
 sleep 1
 check "token file fixed: delivered once" creates_are 1 wf-load
+
+# a token Zadig refuses, from the file: the line names the file (it used
+# to say "check zadig.token") and that the receiver reads it on SIGHUP
+printf 'not-the-token\n' >"$TF"
+kill -HUP "$WH_PID"
+wait_until 5 log_has "reloaded $CFG"
+load_event "$T/push2.json" 2 3 2
+gitlab "Push Hook" "$T/push2.json" -H "X-Gitlab-Event-UUID: token-file-2" >/dev/null
+want "refused token: the event is accepted" 202 '"status": *"accepted"'
+check "refused token: the line names the token file and SIGHUP" wait_until 20 \
+	log_has "ZADIG REFUSED THE TOKEN for load/app/load: zadig refused the token \(HTTP 401\): check zadig.token_file '$TF'; the trigger stays queued until the token is fixed; zadig-webhook reads zadig.token_file again on SIGHUP$"
+printf '%s\n' "$TOKEN" >"$TF"
+kill -HUP "$WH_PID"
+check "refused token: fixed and SIGHUP, delivered" \
+	wait_until 30 log_has "load/app/load [0-9a-f]{12}: created wf-load #2$"
 wh_stop
 check "the receiver stops cleanly" test "$WH_RC" = 0
 check "no sanitizer report from the receiver" \
