@@ -717,7 +717,7 @@ static void follow_action(const struct task_verb *t, bool custom,
 	snprintf(db, sizeof(db), "%s/state.db", state);
 	if (access(db, F_OK) != 0)
 		goto out;
-	if ((rc = session_open(&ss, r, cfg, &e)) == 0)
+	if ((rc = session_open(&ss, r, cfg, NULL, &e)) == 0)
 		rc = zh_store_task_repoll(ss.store, t->workflow, custom, t->id,
 					  status, cfg->poll.interval_ms,
 					  zh_store_now_ms(), &e);
