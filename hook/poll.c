@@ -653,6 +653,15 @@ static void wait_until(int64_t at, const char *state)
 	}
 }
 
+/* Whether r's git directory is no longer where it was opened. */
+static bool repo_gone(const struct zh_repo *r)
+{
+	char head[PATH_MAX + 8];
+
+	snprintf(head, sizeof(head), "%s/HEAD", zh_repo_git_dir(r));
+	return access(head, F_OK) != 0 && errno == ENOENT;
+}
+
 int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		 bool spool_only, struct zh_error *err)
 {
@@ -705,6 +714,17 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		if (rounds++)
 			reload(&cfg, &f, r, config, state, said, sizeof(said),
 			       moved, sizeof(moved));
+		if (repo_gone(r)) {
+			/* moved or deleted: its notes cannot be written here,
+			 * and while we hold the lock (the store may have moved
+			 * with it) no poller of its new place would start */
+			log_f(
+			    "%s is gone (moved or deleted): this poller stops; "
+			    "the next push there (or 'git zadig sync') goes "
+			    "on with its work",
+			    zh_repo_git_dir(r));
+			break;
+		}
 		take_spool(&f, state, &kept);
 		if (spool_only)
 			break;

@@ -219,4 +219,28 @@ else
 fi
 kill "$probe"
 
+# ---- the repository moved away under its poller ----
+hook_config "$T/mv.yaml" "$FAKE_URL"
+new_repo mv "$T/mv.yaml"
+git -C "$T/mv" checkout -q -b slow/mv
+hrun git -C "$T/mv" push origin slow/mv
+expect "moved: a task that runs on" 0 "" "^$Z slow: wf-slow-build #[0-9]+ created"
+mid=$(task_id "$T/err" slow wf-slow-build)
+P=$(poller_of "$T/mv.git")
+check "moved: its poller runs" test -n "$P"
+# moved, keeping its name (without hook.repo_root, its directory's)
+check "moved: its poller runs a while first" runs_for "$P" 2
+mkdir "$T/elsewhere"
+mv "$T/mv.git" "$T/elsewhere/mv.git"
+check "moved: the poller says so and stops" \
+	wait_for_log "$T/elsewhere/mv.git" "$T/mv.git/? is gone \(moved or deleted\): this poller stops" 10
+check "moved: ... and exits" bash -c "for i in \$(seq 100); do kill -0 $P 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
+fake_ctl POST tasks "{\"kind\":\"product\",\"workflow\":\"wf-slow-build\",\"task_id\":${mid:-0},\"status\":\"passed\"}" >/dev/null
+git -C "$T/mv" remote set-url origin "file://$T/elsewhere/mv.git"
+commit "$T/mv" "pushed into the new place"
+hrun git -C "$T/mv" push origin HEAD:feature/mv
+expect "moved: a push in the new place" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
+check "moved: its poller notes the task the old one followed" \
+	wait_note "$T/elsewhere/mv.git" slow/mv "^passed wf-slow-build #$mid " 15
+
 hook_finish
