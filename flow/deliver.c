@@ -691,13 +691,9 @@ void zh_flow_task_extra(char *buf, size_t size, const struct zh_zadig_task *t)
 			 len ? " " : "", ok, tests);
 }
 
-/* How much later than we recorded a task Zadig may say it made it (its
- * clock ahead of ours) before it is taken for another task of the same
- * id. */
-#define REUSED_LEEWAY_MS (10 * 60 * 1000)
-
 /* Ask Zadig for one task and record what it says, unless it is another
- * task now: one Zadig made after we recorded ours. */
+ * task now: one whose create_time is not the one the first poll of ours
+ * read (both Zadig's clock: ours may differ from it by any amount). */
 static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 		     struct zh_error *err)
 {
@@ -740,16 +736,22 @@ static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 		goto out;
 	}
 	f->tally.polled++;
-	if (t.create_time > 0 &&
-	    t.create_time * 1000 > k->created_ms + REUSED_LEEWAY_MS) {
-		/* made after we recorded ours: Zadig gave the id out again
-		 * (its ids started again) to a task none of ours knows, so
-		 * what it says is no commit's here; ours is gone */
+	if (t.create_time > 0 && k->zadig_created == 0)
+		/* the first look at it: what tells it from a later task of
+		 * the same id (best effort: unknown, it is not checked) */
+		(void)zh_store_task_zadig_created(f->store, k->id,
+						  t.create_time, NULL);
+	if (t.create_time > 0 && k->zadig_created > 0 &&
+	    t.create_time != k->zadig_created) {
+		/* Zadig gave the id out again (its ids started again) to a
+		 * task none of ours knows, so what it says is no commit's
+		 * here; ours is gone */
 		logf_(f,
-		      "%s #%" PRId64 " of %.12s is another task now (made "
-		      "after this one was recorded; zadig's task ids started "
-		      "again?): no longer polled",
-		      k->workflow, k->task_id, k->commit ? k->commit : "-");
+		      "%s #%" PRId64 " of %.12s is another task now (zadig "
+		      "made it at %" PRId64 ", ours at %" PRId64
+		      "; zadig's task ids started again?): no longer polled",
+		      k->workflow, k->task_id, k->commit ? k->commit : "-",
+		      t.create_time, k->zadig_created);
 		rc = zh_store_task_update(f->store, k->id,
 					  k->final ? k->status : "unknown",
 					  NULL, true, next, interval, now, err);

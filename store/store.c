@@ -149,7 +149,11 @@ static const char *const migrations[] = {
      * nothing; the conditions are the prune's, term for term. */
     "CREATE INDEX triggers_settled ON triggers (updated_ms)"
     "  WHERE state = 'created' OR state = 'rejected';"
-    "CREATE INDEX tasks_final ON tasks (updated_ms) WHERE final = 1;",
+    "CREATE INDEX tasks_final ON tasks (updated_ms) WHERE final = 1;"
+    /* and when Zadig says it made the task (create_time, its clock): a
+     * detail naming a later one is another task that took the id */
+    "ALTER TABLE tasks ADD COLUMN zadig_created INTEGER NOT NULL "
+    "DEFAULT 0;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

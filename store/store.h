@@ -339,6 +339,9 @@ struct zh_store_task { /* strings malloc'd, any may be NULL but workflow
 	int64_t created_ms, updated_ms;
 	int64_t gen;	   /* bumped whenever status, url or extra change */
 	int64_t noted_gen; /* gen last written into the commit's note */
+	int64_t zadig_created; /* Zadig's create_time (unix s) of the task
+				* this row follows, as first polled; 0: not
+				* polled yet, or a new task since */
 };
 
 /* Free the members and zero the struct. NULL-safe. */
@@ -397,6 +400,14 @@ int zh_store_task_repoll(struct zh_store *s, const char *workflow, bool custom,
 			 int64_t task_id, const char *status,
 			 int64_t poll_interval_ms, int64_t now_ms,
 			 struct zh_error *err);
+
+/* The first poll of task row id read Zadig's create_time for it: kept
+ * (unless one is already), so that a later detail of the same id naming
+ * another create_time shows another task (Zadig's ids started again).
+ * Reset by zh_store_task_created (a new task of the id) and
+ * zh_store_task_repoll. Returns 0 or ZH_ESTORE. */
+int zh_store_task_zadig_created(struct zh_store *s, int64_t id,
+				int64_t create_time, struct zh_error *err);
 
 /* Read one task by row id, or by (workflow, custom, task_id). Returns 0,
  * ZH_ENOTFOUND or ZH_ESTORE. Dispose *out. */

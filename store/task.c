@@ -9,7 +9,7 @@
 #define TASK_COLS                                                              \
 	"id, workflow, custom, task_id, project, repo, ref, commit_id, rule, " \
 	"status, url, extra, final, next_poll_ms, poll_interval_ms, "          \
-	"created_ms, updated_ms, gen, noted_gen"
+	"created_ms, updated_ms, gen, noted_gen, zadig_created"
 
 void zh_store_task_dispose(struct zh_store_task *t)
 {
@@ -80,6 +80,7 @@ static int read_row(struct zh_store_task *out, sqlite3_stmt *st,
 	out->updated_ms = sqlite3_column_int64(st, 16);
 	out->gen = sqlite3_column_int64(st, 17);
 	out->noted_gen = sqlite3_column_int64(st, 18);
+	out->zadig_created = sqlite3_column_int64(st, 19);
 	if (oom) {
 		zh_store_task_dispose(out);
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
@@ -188,6 +189,7 @@ static int replace_reused(struct zh_store *s, const struct zh_store_task *t,
 	    "project = ?8, status = coalesce(?9, 'created'), url = ?10, "
 	    "extra = ?11, final = ?12, next_poll_ms = ?13, "
 	    "poll_interval_ms = ?14, created_ms = ?15, updated_ms = ?15, "
+	    "zadig_created = 0, "
 	    "gen = gen + 1 WHERE workflow = ?1 AND custom = ?2 AND "
 	    "task_id = ?3 AND NOT (repo IS ?4 AND commit_id IS ?6 AND "
 	    "(?7 IS NULL OR rule IS NULL OR (ref IS ?5 AND rule IS ?7)))",
@@ -326,7 +328,8 @@ int zh_store_task_repoll(struct zh_store *s, const char *workflow, bool custom,
 			    "?4 IS NULL THEN extra END, final = 0, "
 			    "next_poll_ms = ?6, "
 			    "poll_interval_ms = ?5, created_ms = ?6, "
-			    "updated_ms = ?6 WHERE workflow = ?1 AND "
+			    "updated_ms = ?6, zadig_created = 0 WHERE "
+			    "workflow = ?1 AND "
 			    "custom = ?2 AND task_id = ?3",
 			    err);
 	if (ret)
@@ -741,6 +744,29 @@ int zh_store_next_wakeup(int64_t *at_ms, int64_t *newest_ms, struct zh_store *s,
 			*newest_ms = sqlite3_column_int64(st, 1);
 	}
 out:
+	sqlite3_finalize(st);
+	store_unlock(s);
+	return ret;
+}
+
+int zh_store_task_zadig_created(struct zh_store *s, int64_t id,
+				int64_t create_time, struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	store_lock(s);
+	ret = store_prepare(&st, s,
+			    "UPDATE tasks SET zadig_created = ?2 WHERE id = ?1 "
+			    "AND zadig_created = 0",
+			    err);
+	if (ret == 0) {
+		store_bind_int(st, 1, id);
+		store_bind_int(st, 2, create_time);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE)
+			ret = store_fail(s, rc, "update a task", err);
+	}
 	sqlite3_finalize(st);
 	store_unlock(s);
 	return ret;

@@ -389,6 +389,13 @@ static void a_task_made_later_is_another_task(void **state)
 	t.final = false;
 	t.next_poll_ms = now - 5000;
 	assert_ok(zh_store_task_upsert(&due, x->store, &t, now, &err), &err);
+	/* their first polls read Zadig's create_time of ours: earlier */
+	assert_ok(
+	    zh_store_task_zadig_created(x->store, done, later - 7200, &err),
+	    &err);
+	assert_ok(
+	    zh_store_task_zadig_created(x->store, due, later - 7200, &err),
+	    &err);
 	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
 	assert_int_equal(n, 2);
 	t = get(x, done);
@@ -402,6 +409,46 @@ static void a_task_made_later_is_another_task(void **state)
 	zh_store_task_dispose(&t);
 	assert_true(x->nlogged >= 2);
 	assert_non_null(strstr(x->logged[0], "is another task now"));
+}
+
+/* Zadig's clock a day ahead of ours: its create_time is read once, at
+ * the first poll, and only a later detail naming another one is another
+ * task. (Compared with our clock, every task was "made later" and given
+ * up at its first poll.) */
+static void zadig_clock_ahead_is_the_same_task(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms(), id;
+	long long ahead = (long long)(now / 1000 + 86400);
+	int n = -1;
+
+	stub_route("GET", DETAIL "wf-a", 200, -1, 0,
+		   "{\"task_id\":1,\"workflow_name\":\"wf-a\","
+		   "\"status\":\"running\",\"create_time\":%lld}",
+		   ahead);
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf-a";
+	t.task_id = 1;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = COMMIT;
+	t.rule = "dev";
+	t.next_poll_ms = now - 5000;
+	assert_ok(zh_store_task_upsert(&id, x->store, &t, now, &err), &err);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	t = get(x, id);
+	assert_string_equal(t.status, "running");
+	assert_false(t.final);
+	assert_int_equal(t.zadig_created, ahead);
+	zh_store_task_dispose(&t);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	t = get(x, id);
+	assert_string_equal(t.status, "running");
+	assert_false(t.final);
+	zh_store_task_dispose(&t);
+	assert_int_equal(x->nlogged, 0);
 }
 
 /* The lookup of a commit lists a task id the store holds for another
@@ -495,6 +542,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(lookup_leaves_known_tasks_alone,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_task_made_later_is_another_task,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(zadig_clock_ahead_is_the_same_task,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(lookup_takes_a_reused_id, setup,
 					    teardown),
