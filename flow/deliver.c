@@ -400,16 +400,17 @@ static bool maybe_sent_error(int rc, const struct zh_zadig *z,
 /* Whether t's rule was taken out of the configuration since t was
  * queued: an admin who removes a rule (a deployment gone wrong) must not
  * see its queued triggers sent once Zadig is back. Only where f's
- * configuration is the one t's repository records with: everywhere but
- * a poller or `git zadig` of another repository sharing the store, whose
- * configuration may hold other rules. An explicit `git zadig trigger`
- * (forced) is sent with the rule it named. */
+ * configuration is surely the one t's repository records with: the
+ * poller and `git zadig` of t's own repository. Not the receiver, nor a
+ * poller of another repository sharing the store: each may read another
+ * configuration, with other rules, than the program that recorded t. An
+ * explicit `git zadig trigger` (forced) is sent with the rule it named. */
 static bool rule_removed(const struct zh_flow *f,
 			 const struct zh_store_trigger *t)
 {
 	if (t->forced || !t->rule || !*t->rule)
 		return false;
-	if (f->repo_name && strcmp(f->repo_name, t->repo) != 0)
+	if (!f->repo_name || strcmp(f->repo_name, t->repo) != 0)
 		return false;
 	return !zh_config_rule(f->cfg, t->rule);
 }
