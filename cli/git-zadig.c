@@ -54,31 +54,6 @@ static void print_diag(const struct zh_config_diag *d, bool errors)
 		fprintf(stderr, "%s\n", d->msgs[i]);
 }
 
-/* A path from git config, as git reads path values: "~/" is $HOME; and
- * relative, from top (where the hook, run there, finds it too), not from
- * wherever in the work tree git zadig runs. Takes v; malloc'd, NULL when
- * out of memory. */
-static char *path_value(char *v, const char *top)
-{
-	const char *home = getenv("HOME"), *dir = top, *rest = v;
-	size_t n;
-	char *s;
-
-	if (v[0] == '~' && v[1] == '/' && home && home[0] == '/') {
-		dir = home;
-		rest = v + 2;
-	} else if (v[0] == '/' || !*v) {
-		return v;
-	}
-	n = strlen(dir) + strlen(rest) + 2;
-	if ((s = malloc(n)))
-		snprintf(s, n, "%s%s%s", dir,
-			 dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/",
-			 rest);
-	free(v);
-	return s;
-}
-
 /* The configuration file (design.md §3): explicit (--config, a file
  * named to `config check`), $ZADIG_HOOK_CONFIG, zadig.config of r (may be
  * NULL), /etc/zadig-hook/config.yaml. */
@@ -90,7 +65,7 @@ static int locate(char **path, struct zh_repo *r, const char *explicit,
 
 	if (r && zh_config_wants_git_value(explicit))
 		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
-	if (gitval && !(gitval = path_value(gitval, zh_repo_top(r))))
+	if (gitval && !(gitval = zh_config_git_path(gitval, zh_repo_top(r))))
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
 	rc = zh_config_locate(path, explicit, gitval, err);
 	free(gitval);

@@ -182,6 +182,13 @@ int zh_config_notes_ref(char **out, const char *path, struct zh_error *err);
 int zh_config_locate(char **out, const char *explicit_path,
 		     const char *git_config_value, struct zh_error *err);
 
+/* git config zadig.config v (taken: freed or returned) as git reads a
+ * path: "~/" is $HOME, and a relative one starts at top, the top of the
+ * work tree or the git dir of a bare repository, where git runs hooks:
+ * the hook, the poller and git zadig (anywhere in the work tree) read
+ * the same file. malloc'd; NULL when out of memory. */
+char *zh_config_git_path(char *v, const char *top);
+
 /* Whether zh_config_locate would get as far as the repository's git
  * config zadig.config: explicit_path and $ZADIG_HOOK_CONFIG unset or
  * empty. Callers read zadig.config (a git process or a libgit2 lookup)

@@ -1,4 +1,5 @@
 /* Which configuration file to read (design.md §3). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,4 +51,25 @@ int zh_config_locate(char **out, const char *explicit_path,
 			    "no configuration: pass --config, set "
 			    "ZADIG_HOOK_CONFIG or git config zadig.config, "
 			    "or create " DEFAULT_PATH);
+}
+
+char *zh_config_git_path(char *v, const char *top)
+{
+	const char *home = getenv("HOME"), *dir = top, *rest = v;
+	size_t n;
+	char *s;
+
+	if (v[0] == '~' && v[1] == '/' && home && home[0] == '/') {
+		dir = home;
+		rest = v + 2;
+	} else if (v[0] == '/' || !*v) {
+		return v;
+	}
+	n = strlen(dir) + strlen(rest) + 2;
+	if ((s = malloc(n)))
+		snprintf(s, n, "%s%s%s", dir,
+			 dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/",
+			 rest);
+	free(v);
+	return s;
 }

@@ -148,7 +148,7 @@ out:
 static char *config_path(const char *explicit_path, const char *git_dir)
 {
 	struct zh_error e = {0};
-	char *gitval = NULL, *path = NULL;
+	char *gitval = NULL, *path = NULL, cwd[PATH_MAX];
 
 	if (zh_config_wants_git_value(explicit_path)) {
 		/* command-line config (-c) of the git that runs us wins
@@ -158,6 +158,14 @@ static char *config_path(const char *explicit_path, const char *git_dir)
 		    repo_config_file(&gitval, git_dir) != FOUND)
 			gitval = git_config_get();
 	}
+	/* git runs the hook at the top of the work tree, or in the git
+	 * dir of a bare repository: where a relative one starts */
+	if (gitval && !getcwd(cwd, sizeof(cwd))) {
+		free(gitval);
+		return NULL;
+	}
+	if (gitval && !(gitval = zh_config_git_path(gitval, cwd)))
+		return NULL;
 	(void)zh_config_locate(&path, explicit_path, gitval, &e);
 	free(gitval);
 	return path;

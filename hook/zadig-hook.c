@@ -65,6 +65,8 @@ int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 
 	if (r && zh_config_wants_git_value(explicit_path))
 		(void)zh_repo_config_get(&gitval, r, "zadig.config", NULL);
+	if (gitval && !(gitval = zh_config_git_path(gitval, zh_repo_top(r))))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
 	rc = zh_config_locate(&path, explicit_path, gitval, err);
 	free(gitval);
 	if (rc < 0)

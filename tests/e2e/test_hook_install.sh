@@ -296,4 +296,27 @@ unset LSAN_OPTIONS ASAN_OPTIONS
 check "SHA-256: the ref arrived" test -n "$(git --git-dir="$T/sha.git" rev-parse -q --verify refs/heads/main)"
 
 check "nothing but the six pushes reached the fake" test "$(creates wf-dev)" = 6
+
+# zadig.config as git reads a path, in the hook and its async path too:
+# "~/" is $HOME, a relative one starts in the (bare) git dir
+cp "$CFG" "$HOME/home.yaml"
+hook_config "$T/async.yaml" "$FAKE_URL" async
+k=0
+Z="remote: zadig:"
+for v in '~/home.yaml' 'rel.yaml'; do
+	n=cfgpath$((++k))
+	new_repo $n "$CFG"
+	cp "$T/async.yaml" "$T/$n.git/rel.yaml"
+	git --git-dir="$T/$n.git" config zadig.config "$v"
+	hrun git -C "$T/$n" push origin main
+	if [ "$v" = rel.yaml ]; then
+		expect "zadig.config '$v' (async): queued" 0 "" \
+			"^$Z refs/heads/main queued \(async\)"
+		check "zadig.config '$v' (async): delivered" \
+			wait_note "$T/$n.git" main "^(created|running|passed) wf-dev " 10
+	else
+		expect "zadig.config '$v': the hook reads it" 0 "" \
+			"^$Z dev: wf-dev #[0-9]+ created"
+	fi
+done
 hook_finish
