@@ -714,16 +714,28 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		if (rounds++)
 			reload(&cfg, &f, r, config, state, said, sizeof(said),
 			       moved, sizeof(moved));
-		if (repo_gone(r)) {
-			/* moved or deleted: its notes cannot be written here,
-			 * and while we hold the lock (the store may have moved
-			 * with it) no poller of its new place would start */
-			log_f(
-			    "%s is gone (moved or deleted): this poller stops; "
-			    "the next push there (or 'git zadig sync') goes "
-			    "on with its work",
-			    zh_repo_git_dir(r));
-			break;
+		if (f.repo && repo_gone(r)) {
+			const char *gd = zh_repo_git_dir(r);
+
+			/* moved or deleted: its notes cannot be written here.
+			 * A store that went with it is no longer where the next
+			 * push's poller looks, and while we hold its lock none
+			 * would start there: stop */
+			if (strncmp(state, gd, strlen(gd)) == 0) {
+				log_f("%s is gone (moved or deleted): this "
+				      "poller stops; the next push there (or "
+				      "'git zadig sync') goes on with its work",
+				      gd);
+				break;
+			}
+			/* a store of several repositories: go on with the
+			 * others, and with its notes wherever a push of it
+			 * records it next (open_other, as for the others) */
+			log_f("%s is gone (moved or deleted): its notes are "
+			      "written again once a push records where it is",
+			      gd);
+			f.repo = NULL;
+			f.repo_name = "";
 		}
 		take_spool(&f, state, &kept);
 		if (spool_only)

@@ -272,6 +272,29 @@ hrun git -C "$T/g1/app" push "file://$T/g2/app.git" HEAD:refs/heads/feature/two
 expect "same names: the other repository is told" 0 "" \
 	"^$Z warning: $T/g1/app.git/? is named 'app' too, in this state_dir: .*set hook.repo_root so that names differ"
 
+# one of the repositories deleted under the poller they share: it goes
+# on with the other
+new_repo sc "$T/shared.yaml"
+new_repo sd "$T/shared.yaml"
+git -C "$T/sc" checkout -q -b slow/c
+git -C "$T/sd" checkout -q -b slow/d
+for g in sa.git sb.git g1/app.git g2/app.git; do wait_pollers 20 "$T/$g"; done
+hrun git -C "$T/sc" push origin slow/c
+expect "shared, deleted: a slow task in sc" 0 "" "^$Z slow: wf-slow-build #[0-9]+ created"
+cid=$(sed -n 's/.*wf-slow-build #\([0-9]*\) created.*/\1/p' "$T/err")
+hrun git -C "$T/sd" push origin slow/d
+expect "shared, deleted: a slow task in sd" 0 "" "^$Z slow: wf-slow-build #[0-9]+ created"
+did=$(sed -n 's/.*wf-slow-build #\([0-9]*\) created.*/\1/p' "$T/err")
+check "shared, deleted: one poller, sc's" test -n "$(poller_of "$T/sc.git")"
+sleep 1.5
+rm -rf "$T/sc.git"
+check "shared, deleted: the poller says so" \
+	bash -c "for i in \$(seq 100); do grep -q '$T/sc.git/ is gone (moved or deleted): its notes are written again once a push records where it is' '$T/shared-state/poller.log' && exit 0; sleep 0.1; done; exit 1"
+fake_ctl POST tasks "{\"kind\":\"product\",\"workflow\":\"wf-slow-build\",\"task_id\":${did:-0},\"status\":\"passed\"}" >/dev/null
+check "shared, deleted: it goes on with sd's task" \
+	wait_note "$T/sd.git" slow/d "^passed wf-slow-build #$did .*rule=slow$" 10
+fake_ctl POST tasks "{\"kind\":\"product\",\"workflow\":\"wf-slow-build\",\"task_id\":${cid:-0},\"status\":\"passed\"}" >/dev/null
+
 # ---- a notes lock a writer killed while holding it left ----
 touch -d '1 hour ago' "$G/refs/notes/zadig.lock"
 git -C "$W" checkout -q main
