@@ -771,3 +771,40 @@ int zh_store_task_zadig_created(struct zh_store *s, int64_t id,
 	store_unlock(s);
 	return ret;
 }
+
+int zh_store_mark_repo_noted(struct zh_store *s, const char *repo,
+			     struct zh_error *err)
+{
+	static const char *const sql[] = {
+	    "UPDATE tasks SET noted_gen = gen WHERE repo = ?1 AND "
+	    "gen != noted_gen",
+	    "UPDATE triggers SET noted_state = " NOTE_STATE_SQL
+	    " WHERE repo = ?1 AND " NOTE_STATE_SQL " != noted_state",
+	};
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc, ret;
+
+	if (!repo)
+		return zh_error_set(err, ZH_EINVALID, "repository is missing");
+	store_lock(s);
+	if ((ret = store_begin(s, err)))
+		goto out;
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && !ret; i++) {
+		if ((ret = store_prepare(&st, s, sql[i], err)))
+			break;
+		store_bind_text(st, 1, repo);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE)
+			ret = store_fail(s, rc, "record a note", err);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (ret)
+		store_rollback(s);
+	else
+		ret = store_commit(s, err);
+out:
+	store_unlock(s);
+	return ret;
+}

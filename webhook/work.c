@@ -1137,6 +1137,11 @@ static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 					  "webhook.repos entry matches the "
 					  "project (add one and send SIGHUP)",
 					  name);
+			/* counted as noted: not listed again every round,
+			 * and forgotten after state_keep like the others */
+			if (zh_store_mark_repo_noted(k->w->store, name, &err) <
+			    0)
+				note_error(k, name, err.msg, "");
 			continue;
 		}
 		if ((rc = open_repo(&r, k->w, wr, name, false, &err)) < 0) {

@@ -442,6 +442,35 @@ static void notes_out_of_date(void **state)
 	assert_int_equal(commits(f->s, NULL, got), 0);
 }
 
+/* A repository whose notes have nowhere to go is counted as noted in one
+ * call; what changes afterwards needs its note again. */
+static void repo_marked_noted(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	struct zh_store_task t = task_for("wf", 5, "c1"), other;
+	struct zh_error err = {0};
+	char got[8][16];
+	int64_t id;
+
+	assert_ok(zh_store_trigger_add(NULL, NULL, f->s, &sp, 0, &err), &err);
+	assert_ok(zh_store_task_upsert(&id, f->s, &t, 0, &err), &err);
+	other = task_for("wf", 6, "c9");
+	other.repo = "elsewhere";
+	assert_ok(zh_store_task_upsert(NULL, f->s, &other, 0, &err), &err);
+	assert_int_equal(commits(f->s, NULL, got), 2);
+	assert_ok(zh_store_mark_repo_noted(f->s, "group/voting-app", &err),
+		  &err);
+	assert_int_equal(commits(f->s, NULL, got), 1);
+	assert_string_equal(got[0], "c9");
+	assert_ok(zh_store_task_update(f->s, id, "running", NULL, false, 0, 0,
+				       5, &err),
+		  &err);
+	assert_int_equal(commits(f->s, "group/voting-app", got), 1);
+	assert_int_equal(zh_store_mark_repo_noted(f->s, NULL, &err),
+			 ZH_EINVALID);
+}
+
 static int count_step(void *n)
 {
 	++*(long *)n;
@@ -696,6 +725,7 @@ int main(void)
 	    store_test(due_and_update),
 	    store_test(tasks_of_commit_sorted),
 	    store_test(notes_out_of_date),
+	    store_test(repo_marked_noted),
 	    store_test(notes_to_write_ignore_noted_triggers),
 	    store_test(notes_unwritten_by_repository),
 	    store_test(give_up_and_wakeup),
