@@ -489,6 +489,7 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 			 t->rule);
 		res->outcome = ZH_FLOW_REJECTED;
 		logf_(f, "%s/%s: %s", t->repo, t->rule, res->message);
+		(void)zh_store_meta_set(f->store, mkey, NULL, NULL);
 		rc = zh_store_trigger_reject(f->store, t, res->message,
 					     zh_store_now_ms(), err);
 		return rc == ZH_ENOTFOUND ? 0 : rc;

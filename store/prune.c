@@ -74,6 +74,18 @@ int zh_store_prune(int64_t *n, struct zh_store *s, int64_t before_ms,
 			    prune_batch(&got, s, prune_sql[i], before_ms, err);
 			total += got;
 		} while (!ret && got == PRUNE_BATCH);
+	/* the "maybe sent" marks of triggers gone (flow/deliver.c): an id
+	 * SQLite gives out again (the table emptied) must not find one */
+	if (!ret && total > 0) {
+		store_lock(s);
+		ret =
+		    store_exec(s,
+			       "DELETE FROM meta WHERE key LIKE 'maybe_sent:%' "
+			       "AND CAST(substr(key, 12) AS INTEGER) NOT IN "
+			       "(SELECT id FROM triggers)",
+			       err);
+		store_unlock(s);
+	}
 	if (n)
 		*n = total;
 	return ret;

@@ -139,6 +139,26 @@ static void forgets_only_settled_and_noted(void **state)
 		    &err);
 		assert_false(existed);
 	}
+	/* a "maybe sent" mark goes with its trigger, others stay */
+	{
+		char key[64], *v = NULL;
+
+		snprintf(key, sizeof(key), "maybe_sent:%lld",
+			 (long long)queued);
+		assert_ok(zh_store_meta_set(f->s, key, "1", &err), &err);
+		assert_ok(
+		    zh_store_meta_set(f->s, "maybe_sent:99999", "1", &err),
+		    &err);
+		rejected = trigger_at(f->s, "c7", "dev", -1, 100);
+		note_commit(f->s, "c7");
+		assert_ok(zh_store_prune(&n, f->s, 500, &err), &err);
+		assert_int_equal(n, 1);
+		assert_ok(zh_store_meta_get(&v, f->s, key, &err), &err);
+		free(v);
+		assert_int_equal(
+		    zh_store_meta_get(&v, f->s, "maybe_sent:99999", &err),
+		    ZH_ENOTFOUND);
+	}
 	/* nothing more to forget: 0 */
 	assert_ok(zh_store_prune(&n, f->s, 500, &err), &err);
 	assert_int_equal(n, 0);
