@@ -26,6 +26,7 @@ struct zh_cli_opts {
 	const char *comment;
 	const char *ref;
 	const char *repo; /* trigger, explain: the repository's name */
+	const char *before; /* trigger, explain: the ref's old value */
 	const char *rule;
 	const char *project;
 	bool json, custom, reject, dry_run, live, all;

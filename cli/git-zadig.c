@@ -187,10 +187,11 @@ static const struct verb verbs[] = {
      "cancel <workflow> <task-id> [--custom]"},
     {"approve", NULL, 3, 3, "reject comment config",
      "approve <workflow> <task-id> <stage> [--reject] [--comment TEXT]"},
-    {"trigger", NULL, 0, 1, "ref repo rule dry-run config",
-     "trigger [<rev>] [--ref REF] [--repo NAME] [--rule NAME] [--dry-run]"},
-    {"explain", NULL, 0, 1, "ref repo config",
-     "explain [<rev>] [--ref REF] [--repo NAME]"},
+    {"trigger", NULL, 0, 1, "ref before repo rule dry-run config",
+     "trigger [<rev>] [--ref REF] [--before OLD] [--repo NAME] [--rule NAME] "
+     "[--dry-run]"},
+    {"explain", NULL, 0, 1, "ref before repo config",
+     "explain [<rev>] [--ref REF] [--before OLD] [--repo NAME]"},
     {"config", cmd_config, 1, 2, "config", "config check [FILE]"},
 };
 
@@ -211,6 +212,10 @@ static void usage(FILE *f)
 		   "   --repo NAME      the repository's name for the rules "
 		   "(trigger, explain;\n"
 		   "                    else as the hook names it)\n"
+		   "   --before OLD     the ref's value before the push "
+		   "(trigger, explain;\n"
+		   "                    0: a new ref; else rev's first "
+		   "parent)\n"
 		   "   --json           JSON output (status, show)\n"
 		   "   -h, --help       this text;  --version  the version\n"
 		   "\nExit status: 0 ok, 1 the operation failed (Zadig refused,"
@@ -226,6 +231,7 @@ static const struct {
     {"--comment", offsetof(struct zh_cli_opts, comment)},
     {"--ref", offsetof(struct zh_cli_opts, ref)},
     {"--repo", offsetof(struct zh_cli_opts, repo)},
+    {"--before", offsetof(struct zh_cli_opts, before)},
     {"--rule", offsetof(struct zh_cli_opts, rule)},
     {"--project", offsetof(struct zh_cli_opts, project)},
 };
@@ -332,6 +338,7 @@ static int check_options(const struct zh_cli_opts *o, const struct verb *v,
 	    {"comment", offsetof(struct zh_cli_opts, comment), false},
 	    {"ref", offsetof(struct zh_cli_opts, ref), false},
 	    {"repo", offsetof(struct zh_cli_opts, repo), false},
+	    {"before", offsetof(struct zh_cli_opts, before), false},
 	    {"rule", offsetof(struct zh_cli_opts, rule), false},
 	    {"project", offsetof(struct zh_cli_opts, project), false},
 	};

@@ -238,7 +238,7 @@ static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
 		      struct zh_repo **keep, const struct zh_cli_opts *o,
 		      struct zh_error *err)
 {
-	char hex[72], *ref = NULL;
+	char hex[72], old[72], *ref = NULL;
 	struct zh_commit_info tip = {0};
 	struct zh_repo *r = NULL;
 	bool shallow;
@@ -273,12 +273,27 @@ static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
 	}
 	if ((rc = zh_repo_commit(&tip, r, hex, err)) < 0)
 		goto out;
-	/* a shallow clone's boundary: the parent is not here, so, as for a
-	 * root commit, every path counts (${BEFORE} still names it) */
-	shallow = tip.first_parent[0] && !have_commit(r, tip.first_parent);
-	rc =
-	    zh_flow_event_read(fe, r, (*cfg)->hook.repo_root, ref,
-			       shallow ? "" : tip.first_parent, hex, true, err);
+	shallow = false;
+	if (o->before) {
+		/* the push as the hook saw it: old -> new, or a new ref (its
+		 * paths from the merge base with HEAD's branch) */
+		if (strspn(o->before, "0") == strlen(o->before))
+			snprintf(old, sizeof(old), "%040d", 0);
+		else if ((rc = zh_repo_resolve(old, sizeof(old), r, o->before,
+					       err)) < 0)
+			goto out;
+		rc = zh_flow_event_read(fe, r, (*cfg)->hook.repo_root, ref, old,
+					hex, false, err);
+	} else {
+		/* a shallow clone's boundary: the parent is not here, so, as
+		 * for a root commit, every path counts (${BEFORE} still
+		 * names it) */
+		shallow =
+		    tip.first_parent[0] && !have_commit(r, tip.first_parent);
+		rc = zh_flow_event_read(fe, r, (*cfg)->hook.repo_root, ref,
+					shallow ? "" : tip.first_parent, hex,
+					true, err);
+	}
 	if (rc == 0 && shallow)
 		snprintf(fe->before, sizeof(fe->before), "%s",
 			 tip.first_parent);

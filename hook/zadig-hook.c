@@ -433,9 +433,11 @@ static void say_trigger_later(const char *line)
 			continue;
 		if (said++ < TRIGGER_LATER_MAX)
 			zh_hook_say("%s: once the configuration is fixed, run "
-				    "'git zadig trigger %.12s --ref %s' in "
-				    "the repository",
-				    u.ref, u.new_hex, u.ref);
+				    "'git zadig trigger %.12s --ref %s "
+				    "--before %.12s' in the repository",
+				    u.ref, u.new_hex, u.ref,
+				    zh_oid_is_zero(u.old_hex) ? "0"
+							      : u.old_hex);
 		else
 			more++;
 	}

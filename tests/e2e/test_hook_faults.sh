@@ -208,9 +208,9 @@ check "broken config: nothing sent" test "$(creates wf-dev)" = "$n"
 # the push is not recorded: the pusher is told how to send it later
 sha=$(git -C "$T/app" rev-parse HEAD)
 expect "broken config: how to trigger it once fixed" 0 "" \
-	"^$Z refs/heads/feature/broken: once the configuration is fixed, run 'git zadig trigger ${sha:0:12} --ref refs/heads/feature/broken' in the repository"
+	"^$Z refs/heads/feature/broken: once the configuration is fixed, run 'git zadig trigger ${sha:0:12} --ref refs/heads/feature/broken --before 0' in the repository"
 cp "$T/cfg.good" "$T/cfg.yaml"
-run_in "$G" git zadig trigger "${sha:0:12}" --ref refs/heads/feature/broken
+run_in "$G" git zadig trigger "${sha:0:12}" --ref refs/heads/feature/broken --before 0
 expect "broken config: that command sends it" 0 "^dev: wf-dev #[0-9]+ created"
 
 # ---- 401: held until the token is fixed, then delivered once ----

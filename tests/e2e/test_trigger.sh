@@ -105,6 +105,15 @@ run git zadig explain
 check "skip marker, any case" grep -qE "dev +skip: .*skip ci" "$T/out"
 git commit -q --amend -m "code change"
 
+# --before: the push as the hook saw it, not from the first parent
+run git zadig explain --before HEAD~2
+expect "explain --before: old -> new" 0 "at [0-9a-f]+ in voting-app: 4 changed paths$"
+run git zadig explain --before 0 --ref refs/heads/topic
+expect "explain --before 0: a new ref, from its merge base with HEAD's branch" 0 \
+	"src-only +skip: +no changed path matches"
+run git zadig explain --before no-such-rev
+expect "explain --before: an unknown revision" 1 "" "unknown revision 'no-such-rev'"
+
 run git zadig trigger --dry-run
 expect "dry run" 0 "^POST /api/directory/workflowTask/create\?projectName=voting$"
 check "dry run: custom workflow request" grep -q "^POST /openapi/workflows/custom/task$" "$T/out"
