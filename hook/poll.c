@@ -250,8 +250,14 @@ bool zh_hook_record_git_dir(struct zh_store *store, const char *name,
 		return false;
 	if (zh_store_meta_get(&old, store, key, NULL) < 0 || !old ||
 	    strcmp(old, git_dir) != 0) {
-		if (old && (clash = other_repository(old, git_dir)))
-			snprintf(other, othersize, "%s", old);
+		if (old && (clash = other_repository(old, git_dir))) {
+			size_t n = strlen(old);
+
+			/* as people write it: no trailing '/' */
+			while (n > 1 && old[n - 1] == '/')
+				n--;
+			snprintf(other, othersize, "%.*s", (int)n, old);
+		}
 		(void)zh_store_meta_set(store, key, git_dir, NULL);
 	}
 	free(old);

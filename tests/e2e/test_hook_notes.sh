@@ -270,7 +270,7 @@ expect "same names: the first push" 0 "" "^$Z dev: wf-dev #[0-9]+ created"
 check "same names: nothing said yet" bash -c "! grep -q 'is named' '$T/err'"
 hrun git -C "$T/g1/app" push "file://$T/g2/app.git" HEAD:refs/heads/feature/two
 expect "same names: the other repository is told" 0 "" \
-	"^$Z warning: $T/g1/app.git/? is named 'app' too, in this state_dir: .*set hook.repo_root so that names differ"
+	"^$Z warning: $T/g1/app.git is named 'app' too, in this state_dir: .*set hook.repo_root so that names differ"
 
 # one of the repositories deleted under the poller they share: it goes
 # on with the other
