@@ -293,8 +293,8 @@ static int may_be_ours(bool *fits, struct zh_flow *f,
 	    strcmp(k->workflow_name, t->workflow) ||
 	    k->create_time * 1000 < t->created_ms - 60000)
 		return 0;
-	if ((rc = zh_store_task_taken(&taken, f->store, t, k->task_id, e)) <
-		0 ||
+	if ((rc = zh_store_task_taken(&taken, f->store, t, k->task_id,
+				      k->create_time, e)) < 0 ||
 	    taken)
 		return rc;
 	/* each read may take zadig.timeout: the claim must outlast them
@@ -312,9 +312,9 @@ static int may_be_ours(bool *fits, struct zh_flow *f,
 
 /* An interrupted send may have created the task: look for it by commit
  * (product workflows only; the lookup covers the last 24 h). Of the tasks
- * that may be t's, the lowest id. */
-static enum found reconcile(struct zh_flow_result *res, struct zh_flow *f,
-			    struct zh_store_trigger *t)
+ * that may be t's, the lowest id; *create_time gets when Zadig made it. */
+static enum found reconcile(struct zh_flow_result *res, int64_t *create_time,
+			    struct zh_flow *f, struct zh_store_trigger *t)
 {
 	struct zh_zadig_task_list l = {0};
 	const struct zh_zadig_task *hit = NULL;
@@ -349,6 +349,7 @@ static enum found reconcile(struct zh_flow_result *res, struct zh_flow *f,
 		found = UNKNOWN;
 	} else if (hit) {
 		res->task_id = hit->task_id;
+		*create_time = hit->create_time;
 		snprintf(res->url, sizeof(res->url), "%s",
 			 hit->url ? hit->url : "");
 		logf_(f,
@@ -422,7 +423,7 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	struct zh_zadig_created c = {0};
 	struct zh_zadig *z = NULL;
 	struct zh_error e = {0};
-	int64_t now, poll = f->cfg->poll.interval_ms, sent_ms = 0;
+	int64_t now, poll = f->cfg->poll.interval_ms, sent_ms = 0, made = 0;
 	char mkey[64], *v = NULL;
 	bool taken = false;
 	enum found found;
@@ -447,12 +448,13 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 					    err);
 		return rc == ZH_ENOTFOUND ? 0 : rc;
 	}
-	switch ((found = (t->interrupted || sent_ms) ? reconcile(res, f, t)
-						     : NO_LOOKUP)) {
+	switch ((found = (t->interrupted || sent_ms)
+			     ? reconcile(res, &made, f, t)
+			     : NO_LOOKUP)) {
 	case FOUND:
-		if ((rc = zh_store_trigger_found(&taken, f->store, t,
-						 res->task_id, res->url, poll,
-						 zh_store_now_ms(), err)) < 0)
+		if ((rc = zh_store_trigger_found(
+			 &taken, f->store, t, res->task_id, made, res->url,
+			 poll, zh_store_now_ms(), err)) < 0)
 			return rc;
 		if (!taken) {
 			res->outcome = ZH_FLOW_CREATED;
@@ -770,9 +772,11 @@ out:
 
 /* Tasks of commit that others started (commitId lookup). A task the
  * store knows of this commit is left as it is: its own detail says more
- * (test reports) and is read when it is due (design.md §8). One the store
- * holds for another commit is an older task of the same id (Zadig's ids
- * started again): the task is this commit's now. */
+ * (test reports) and is read when it is due (design.md §8). So is one it
+ * holds for another commit (a create names a branch only: the task of
+ * one commit builds a later one), unless Zadig made the listed task at
+ * another time than that one: an older task of the same id (Zadig's ids
+ * started again), and the task is this commit's now. */
 static int discover(struct zh_flow *f, const char *repo, const char *ref,
 		    const char *commit, struct zh_error *err)
 {
@@ -810,9 +814,12 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 			/* of any repository: the lookup knows commits only
 			 * (forks share them) */
 			bool same = st.commit && !strcmp(st.commit, commit);
+			bool older = k->create_time > 0 &&
+				     st.zadig_created > 0 &&
+				     st.zadig_created != k->create_time;
 
 			zh_store_task_dispose(&st);
-			if (same)
+			if (same || !older)
 				continue;
 		}
 		memset(&st, 0, sizeof(st));
@@ -831,8 +838,8 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 		st.final = zh_zadig_status_is_final(k->status);
 		st.poll_interval_ms = f->cfg->poll.interval_ms;
 		st.next_poll_ms = now + st.poll_interval_ms;
-		if ((rc = zh_store_task_created(NULL, f->store, &st, now,
-						err)) < 0)
+		st.zadig_created = k->create_time;
+		if ((rc = zh_store_task_listed(f->store, &st, now, err)) < 0)
 			break;
 	}
 	zh_zadig_task_list_dispose(&l);

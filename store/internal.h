@@ -101,10 +101,12 @@ int store_task_upsert(int64_t *id, struct zh_store *s,
 		      struct zh_error *err);
 
 /* zh_store_task_created with the store already locked, inside a
- * transaction. */
+ * transaction; listed: t is what the commitId lookup lists, and a row
+ * of another commit is replaced only as zh_store_task_listed would (one
+ * not replaced is updated as zh_store_task_upsert does). */
 int store_task_created(int64_t *id, struct zh_store *s,
-		       const struct zh_store_task *t, int64_t now_ms,
-		       struct zh_error *err);
+		       const struct zh_store_task *t, bool listed,
+		       int64_t now_ms, struct zh_error *err);
 
 /* Random bits for jitter. */
 unsigned store_random(void);

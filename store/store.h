@@ -255,27 +255,31 @@ int zh_store_trigger_created(struct zh_store *s,
 			     int64_t now_ms, struct zh_error *err);
 
 /* Whether Zadig task task_id of t's workflow, which the commitId lookup
- * lists for t's commit, is another trigger's than t: one of t's commit
- * created with it, or a task recorded for another ref or rule of t's
- * commit. A task the commitId lookup found and no trigger recorded (no
- * rule) is nobody's; so is a task recorded for another commit: an older
- * task whose id Zadig gave out again (its ids started again), which t's
- * replaces (zh_store_trigger_found). Returns 0, ZH_EINVALID or
+ * lists for t's commit as made at create_time (unix s, Zadig's clock; 0:
+ * not named), is another trigger's than t: one of t's commit created
+ * with it, or a task recorded with a rule for another (repo, ref,
+ * commit, rule). A task the commitId lookup found and no trigger
+ * recorded (no rule) is nobody's; so is a task recorded for another
+ * commit that Zadig made at another time than create_time (both known):
+ * an older task whose id Zadig gave out again (its ids started again),
+ * which t's replaces (zh_store_trigger_found). Returns 0, ZH_EINVALID or
  * ZH_ESTORE. */
 int zh_store_task_taken(bool *taken, struct zh_store *s,
 			const struct zh_store_trigger *t, int64_t task_id,
-			struct zh_error *err);
+			int64_t create_time, struct zh_error *err);
 
-/* Reconciliation found task task_id (url its page) as claimed trigger t's
- * (the commitId lookup): zh_store_trigger_created, unless the task is
- * another trigger's (zh_store_task_taken, checked in the same
- * transaction): then *taken and nothing changes. A task found before
- * without a rule becomes t's: its repo, ref, commit and rule are t's.
- * Returns 0, ZH_EINVALID or ZH_ESTORE. */
+/* Reconciliation found task task_id (url its page, made at create_time
+ * by the commitId lookup) as claimed trigger t's: zh_store_trigger_created,
+ * unless the task is another trigger's (zh_store_task_taken, checked in
+ * the same transaction): then *taken and nothing changes. A task found
+ * before without a rule becomes t's: its repo, ref, commit and rule are
+ * t's; a row of another commit only when it is an older task of the id
+ * (zh_store_task_listed). Returns 0, ZH_EINVALID or ZH_ESTORE. */
 int zh_store_trigger_found(bool *taken, struct zh_store *s,
 			   const struct zh_store_trigger *t, int64_t task_id,
-			   const char *url, int64_t poll_interval_ms,
-			   int64_t now_ms, struct zh_error *err);
+			   int64_t create_time, const char *url,
+			   int64_t poll_interval_ms, int64_t now_ms,
+			   struct zh_error *err);
 
 /* Claimed trigger t stays ours until now + lease_ms: for a sender whose
  * work (a reconciliation reading many task details) may outlast the
@@ -340,8 +344,8 @@ struct zh_store_task { /* strings malloc'd, any may be NULL but workflow
 	int64_t gen;	   /* bumped whenever status, url or extra change */
 	int64_t noted_gen; /* gen last written into the commit's note */
 	int64_t zadig_created; /* Zadig's create_time (unix s) of the task
-				* this row follows, as first polled; 0: not
-				* polled yet, or a new task since */
+				* this row follows, as first polled or
+				* listed by the lookup; 0: not known yet */
 };
 
 /* Free the members and zero the struct. NULL-safe. */
@@ -354,31 +358,44 @@ struct zh_store_task_list {
 void zh_store_task_list_dispose(struct zh_store_task_list *l);
 
 /* Insert or update the task (t->workflow, t->custom, t->task_id); t->id,
- * created_ms, updated_ms, gen and noted_gen are ignored. On insert NULL
- * status means "created". On update non-NULL project/status/url/extra
- * replace the stored ones, repo/ref/commit/rule only fill empty ones
- * (a task found by the commitId lookup does not erase the rule that
- * started it); final, next_poll_ms and poll_interval_ms are replaced only
+ * created_ms, updated_ms, gen and noted_gen are ignored, zadig_created
+ * too but on insert. On insert NULL status means "created". On update non-NULL
+ * project/status/url/extra replace the stored ones, repo/ref/commit/rule only
+ * fill empty ones (a task found by the commitId lookup does not erase the rule
+ * that started it); final, next_poll_ms and poll_interval_ms are replaced only
  * when t->status is given. *id (may be NULL) gets the row id. Returns 0,
  * ZH_EINVALID or ZH_ESTORE. */
 int zh_store_task_upsert(int64_t *id, struct zh_store *s,
 			 const struct zh_store_task *t, int64_t now_ms,
 			 struct zh_error *err);
 
-/* Record task t (as zh_store_task_upsert) that Zadig just named as a
- * task of t->commit: the reply to a create (`git zadig trigger`), or the
- * commitId lookup of that commit. A row of the same task id that is
- * another commit's (or, when t has a rule, another ref's or rule's of
- * t's commit) holds an older task whose id Zadig gave out again (Zadig
- * reinstalled, the workflow made again under its name: ids start at 1
- * again): that row becomes t as an insert would make it (NULL status:
- * "created"; t's schedule; first recorded now_ms), so that t's commit
- * gets its note and its polls, and the older commit's note keeps the
- * line it has. One transaction. Returns 0, ZH_EINVALID (no workflow,
- * repository or commit) or ZH_ESTORE. */
+/* Record task t (as zh_store_task_upsert) that Zadig just created for
+ * t->commit: the reply to a create (`git zadig trigger`). A row of the
+ * same task id that is another commit's (or, when t has a rule, another
+ * ref's or rule's of t's commit) holds an older task whose id Zadig gave
+ * out again (Zadig reinstalled, the workflow made again under its name:
+ * ids start at 1 again): that row becomes t as an insert would make it
+ * (NULL status: "created"; t's schedule; first recorded now_ms; Zadig's
+ * create_time t->zadig_created), so that t's commit gets its note and
+ * its polls, and the older commit's note keeps the line it has. One
+ * transaction. Returns 0, ZH_EINVALID (no workflow, repository or
+ * commit) or ZH_ESTORE. */
 int zh_store_task_created(int64_t *id, struct zh_store *s,
 			  const struct zh_store_task *t, int64_t now_ms,
 			  struct zh_error *err);
+
+/* Record task t that the commitId lookup of t->commit lists (rule NULL;
+ * t->zadig_created its create_time, 0 when the lookup names none) when
+ * the store has no row of its id. A row of t's commit is left as it is,
+ * and so is one of another commit: a task made for one commit is listed
+ * for others too (a product create names only a branch, and builds the
+ * branch's head; repositories of a shared store share Zadig's tasks).
+ * Only a row whose task Zadig made at another time than t (both
+ * create_times known, and different) is an older task whose id Zadig
+ * gave out again, and becomes t as zh_store_task_created makes it. One
+ * transaction. Returns 0, ZH_EINVALID or ZH_ESTORE. */
+int zh_store_task_listed(struct zh_store *s, const struct zh_store_task *t,
+			 int64_t now_ms, struct zh_error *err);
 
 /* Record a poll result for task row id: status (required), extra (NULL
  * keeps it), whether it is final, and when to poll next. Returns 0,
@@ -404,8 +421,8 @@ int zh_store_task_repoll(struct zh_store *s, const char *workflow, bool custom,
 /* The first poll of task row id read Zadig's create_time for it: kept
  * (unless one is already), so that a later detail of the same id naming
  * another create_time shows another task (Zadig's ids started again).
- * Reset by zh_store_task_created (a new task of the id) and
- * zh_store_task_repoll. Returns 0 or ZH_ESTORE. */
+ * Reset by zh_store_task_created and zh_store_task_listed (a new task
+ * of the id: t's) and zh_store_task_repoll. Returns 0 or ZH_ESTORE. */
 int zh_store_task_zadig_created(struct zh_store *s, int64_t id,
 				int64_t create_time, struct zh_error *err);
 

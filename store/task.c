@@ -124,9 +124,9 @@ int store_task_upsert(int64_t *id, struct zh_store *s,
 	    &st, s,
 	    "INSERT INTO tasks (workflow, custom, task_id, project, repo, "
 	    "ref, commit_id, rule, status, url, extra, final, next_poll_ms, "
-	    "poll_interval_ms, created_ms, updated_ms) VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7, ?8, coalesce(?9, 'created'), ?10, ?11, ?12, "
-	    "?13, ?14, ?15, ?15) "
+	    "poll_interval_ms, created_ms, updated_ms, zadig_created) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, coalesce(?9, 'created'), "
+	    "?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16) "
 	    "ON CONFLICT (workflow, custom, task_id) DO UPDATE SET "
 	    "gen = gen + ((?9 IS NOT NULL AND ?9 IS NOT status) OR "
 	    "(?10 IS NOT NULL AND ?10 IS NOT url) OR "
@@ -159,6 +159,7 @@ int store_task_upsert(int64_t *id, struct zh_store *s,
 	store_bind_int(st, 13, t->next_poll_ms);
 	store_bind_int(st, 14, t->poll_interval_ms);
 	store_bind_int(st, 15, now_ms);
+	store_bind_int(st, 16, t->zadig_created);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		if (id)
@@ -176,23 +177,32 @@ int store_task_upsert(int64_t *id, struct zh_store *s,
  * older task whose id Zadig gave out again: it becomes t, as an insert of
  * t would make it (status, schedule, first recorded now), keeping its row
  * id, so that a poll of it under way lands on t's commit. gen moves on:
- * t's commit gets its note; the old commit's note keeps its line. */
-static int replace_reused(struct zh_store *s, const struct zh_store_task *t,
+ * t's commit gets its note; the old commit's note keeps its line. listed
+ * (the commitId lookup named t, not a create): only a row of another
+ * commit whose task Zadig made at another time than t (both create_times
+ * known), as the same task is listed for other commits too. *replaced
+ * (may be NULL) says whether a row was. */
+static int replace_reused(bool *replaced, struct zh_store *s,
+			  const struct zh_store_task *t, bool listed,
 			  int64_t now_ms, struct zh_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, ret;
 
+	if (replaced)
+		*replaced = false;
 	ret = store_prepare(
 	    &st, s,
 	    "UPDATE tasks SET repo = ?4, ref = ?5, commit_id = ?6, rule = ?7, "
 	    "project = ?8, status = coalesce(?9, 'created'), url = ?10, "
 	    "extra = ?11, final = ?12, next_poll_ms = ?13, "
 	    "poll_interval_ms = ?14, created_ms = ?15, updated_ms = ?15, "
-	    "zadig_created = 0, "
+	    "zadig_created = ?17, "
 	    "gen = gen + 1 WHERE workflow = ?1 AND custom = ?2 AND "
 	    "task_id = ?3 AND NOT (repo IS ?4 AND commit_id IS ?6 AND "
-	    "(?7 IS NULL OR rule IS NULL OR (ref IS ?5 AND rule IS ?7)))",
+	    "(?7 IS NULL OR rule IS NULL OR (ref IS ?5 AND rule IS ?7))) "
+	    "AND (NOT ?16 OR (commit_id IS NOT ?6 AND ?17 > 0 AND "
+	    "zadig_created > 0 AND zadig_created != ?17))",
 	    err);
 	if (ret)
 		return ret;
@@ -211,16 +221,46 @@ static int replace_reused(struct zh_store *s, const struct zh_store_task *t,
 	store_bind_int(st, 13, t->next_poll_ms);
 	store_bind_int(st, 14, t->poll_interval_ms);
 	store_bind_int(st, 15, now_ms);
+	store_bind_int(st, 16, listed);
+	store_bind_int(st, 17, t->zadig_created);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		ret = store_fail(s, rc, "record a task", err);
+	else if (replaced)
+		*replaced = sqlite3_changes(s->db) > 0;
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Whether the store has a row of t's task id. */
+static int task_exists(bool *exists, struct zh_store *s,
+		       const struct zh_store_task *t, struct zh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, ret;
+
+	*exists = false;
+	ret = store_prepare(&st, s,
+			    "SELECT 1 FROM tasks WHERE workflow = ?1 AND "
+			    "custom = ?2 AND task_id = ?3",
+			    err);
+	if (ret)
+		return ret;
+	store_bind_text(st, 1, t->workflow);
+	store_bind_int(st, 2, t->custom);
+	store_bind_int(st, 3, t->task_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*exists = true;
+	else if (rc != SQLITE_DONE)
+		ret = store_fail(s, rc, "read a task", err);
 	sqlite3_finalize(st);
 	return ret;
 }
 
 int store_task_created(int64_t *id, struct zh_store *s,
-		       const struct zh_store_task *t, int64_t now_ms,
-		       struct zh_error *err)
+		       const struct zh_store_task *t, bool listed,
+		       int64_t now_ms, struct zh_error *err)
 {
 	int ret;
 
@@ -229,22 +269,37 @@ int store_task_created(int64_t *id, struct zh_store *s,
 	if (!t->repo || !t->commit)
 		return zh_error_set(err, ZH_EINVALID,
 				    "task lacks a repository or commit");
-	if ((ret = replace_reused(s, t, now_ms, err)))
+	if ((ret = replace_reused(NULL, s, t, listed, now_ms, err)))
 		return ret;
 	return store_task_upsert(id, s, t, now_ms, err);
 }
 
-int zh_store_task_created(int64_t *id, struct zh_store *s,
-			  const struct zh_store_task *t, int64_t now_ms,
-			  struct zh_error *err)
+/* zh_store_task_created (listed false) or zh_store_task_listed. */
+static int task_created(int64_t *id, struct zh_store *s,
+			const struct zh_store_task *t, bool listed,
+			int64_t now_ms, struct zh_error *err)
 {
+	bool replaced = false, exists = false;
 	int ret;
 
 	if (id)
 		*id = 0;
+	if (!t || !t->workflow || !*t->workflow)
+		return zh_error_set(err, ZH_EINVALID, "task lacks a workflow");
+	if (!t->repo || !t->commit)
+		return zh_error_set(err, ZH_EINVALID,
+				    "task lacks a repository or commit");
 	store_lock(s);
 	if ((ret = store_begin(s, err)) == 0) {
-		ret = store_task_created(id, s, t, now_ms, err);
+		if (!listed)
+			ret = store_task_created(id, s, t, false, now_ms, err);
+		else if ((ret = replace_reused(&replaced, s, t, true, now_ms,
+					       err)) == 0 &&
+			 !replaced &&
+			 (ret = task_exists(&exists, s, t, err)) == 0 &&
+			 !exists)
+			/* nobody's yet: t's */
+			ret = store_task_upsert(id, s, t, now_ms, err);
 		if (ret)
 			store_rollback(s);
 		else
@@ -254,6 +309,19 @@ int zh_store_task_created(int64_t *id, struct zh_store *s,
 	if (ret && id)
 		*id = 0;
 	return ret;
+}
+
+int zh_store_task_created(int64_t *id, struct zh_store *s,
+			  const struct zh_store_task *t, int64_t now_ms,
+			  struct zh_error *err)
+{
+	return task_created(id, s, t, false, now_ms, err);
+}
+
+int zh_store_task_listed(struct zh_store *s, const struct zh_store_task *t,
+			 int64_t now_ms, struct zh_error *err)
+{
+	return task_created(NULL, s, t, true, now_ms, err);
 }
 
 int zh_store_task_upsert(int64_t *id, struct zh_store *s,

@@ -475,13 +475,15 @@ out:
 
 /* Whether task task_id of t's workflow is held by another trigger than t
  * (created with it) or recorded with a rule and not as t's own task: for
- * another (repo, ref, rule) of t's commit, or for t's by `git zadig
- * trigger`, an explicit request of its own. A row of another commit is
- * not: the lookup lists the task for t's commit, so that row is an older
- * task of the same id. With the store locked. */
+ * another (repo, ref, commit, rule), or for t's by `git zadig trigger`,
+ * an explicit request of its own. A row of another commit whose task
+ * Zadig made at another time than the one the lookup lists
+ * (create_time) is not: an older task of the same id. Without that
+ * evidence it is the same task, listed for t's commit too (a create
+ * names a branch only). With the store locked. */
 static int task_taken(bool *taken, struct zh_store *s,
 		      const struct zh_store_trigger *t, int64_t task_id,
-		      struct zh_error *err)
+		      int64_t create_time, struct zh_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, ret;
@@ -495,8 +497,9 @@ static int task_taken(bool *taken, struct zh_store *s,
 	    "AND custom = ?2 AND task_id = ?3 AND state = 'created' AND "
 	    "id != ?5 "
 	    "UNION ALL SELECT 1 FROM tasks WHERE workflow = ?1 AND "
-	    "custom = ?2 AND task_id = ?3 AND rule IS NOT NULL AND "
-	    "commit_id IS ?4 AND NOT "
+	    "custom = ?2 AND task_id = ?3 AND rule IS NOT NULL AND NOT "
+	    "(commit_id IS NOT ?4 AND ?9 > 0 AND zadig_created > 0 AND "
+	    "zadig_created != ?9) AND NOT "
 	    "(repo IS ?6 AND ref IS ?7 AND commit_id IS ?4 AND rule IS ?8 "
 	    "AND EXISTS (SELECT 1 FROM triggers WHERE id = ?5 AND "
 	    "task_id = ?3 AND state = 'created')) "
@@ -512,6 +515,7 @@ static int task_taken(bool *taken, struct zh_store *s,
 	store_bind_text(st, 6, t->repo);
 	store_bind_text(st, 7, t->ref);
 	store_bind_text(st, 8, t->rule);
+	store_bind_int(st, 9, create_time);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*taken = true;
@@ -523,7 +527,7 @@ static int task_taken(bool *taken, struct zh_store *s,
 
 int zh_store_task_taken(bool *taken, struct zh_store *s,
 			const struct zh_store_trigger *t, int64_t task_id,
-			struct zh_error *err)
+			int64_t create_time, struct zh_error *err)
 {
 	int ret;
 
@@ -531,18 +535,19 @@ int zh_store_task_taken(bool *taken, struct zh_store *s,
 	if (!t || !t->workflow || !t->commit)
 		return zh_error_set(err, ZH_EINVALID, "no trigger given");
 	store_lock(s);
-	ret = task_taken(taken, s, t, task_id, err);
+	ret = task_taken(taken, s, t, task_id, create_time, err);
 	store_unlock(s);
 	return ret;
 }
 
-/* zh_store_trigger_created; with taken (zh_store_trigger_found) only when
- * the task is nobody else's, and a task found without a rule becomes
- * t's. */
+/* zh_store_trigger_created; with taken (zh_store_trigger_found, the
+ * lookup listing the task as made at create_time) only when the task is
+ * nobody else's, and a task found without a rule becomes t's. */
 static int record_created(bool *taken, struct zh_store *s,
 			  const struct zh_store_trigger *t, int64_t task_id,
-			  const char *url, int64_t poll_interval_ms,
-			  int64_t now_ms, struct zh_error *err)
+			  int64_t create_time, const char *url,
+			  int64_t poll_interval_ms, int64_t now_ms,
+			  struct zh_error *err)
 {
 	struct zh_store_task task;
 	sqlite3_stmt *st = NULL;
@@ -564,15 +569,18 @@ static int record_created(bool *taken, struct zh_store *s,
 	task.url = (char *)url;
 	task.next_poll_ms = now_ms + poll_interval_ms;
 	task.poll_interval_ms = poll_interval_ms;
+	task.zadig_created = create_time;
 	store_lock(s);
 	if ((ret = store_begin(s, err)))
 		goto out;
 	if (taken) {
-		if ((ret = task_taken(taken, s, t, task_id, err)) || *taken)
+		if ((ret =
+			 task_taken(taken, s, t, task_id, create_time, err)) ||
+		    *taken)
 			goto out;
 		/* found by the lookup of this commit before, under
 		 * whatever ref was being polled then: it is this trigger's
-		 * task (one of another commit is replaced below) */
+		 * task (an older one of another commit is replaced below) */
 		ret = store_prepare(
 		    &st, s,
 		    "UPDATE tasks SET repo = ?4, ref = ?5, commit_id = ?6, "
@@ -616,7 +624,8 @@ static int record_created(bool *taken, struct zh_store *s,
 		ret = store_fail(s, rc, "record a created task", err);
 		goto out;
 	}
-	if ((ret = store_task_created(NULL, s, &task, now_ms, err)))
+	if ((ret = store_task_created(NULL, s, &task, taken != NULL, now_ms,
+				      err)))
 		goto out;
 	ret = store_commit(s, err);
 out:
@@ -632,17 +641,18 @@ int zh_store_trigger_created(struct zh_store *s,
 			     const char *url, int64_t poll_interval_ms,
 			     int64_t now_ms, struct zh_error *err)
 {
-	return record_created(NULL, s, t, task_id, url, poll_interval_ms,
+	return record_created(NULL, s, t, task_id, 0, url, poll_interval_ms,
 			      now_ms, err);
 }
 
 int zh_store_trigger_found(bool *taken, struct zh_store *s,
 			   const struct zh_store_trigger *t, int64_t task_id,
-			   const char *url, int64_t poll_interval_ms,
-			   int64_t now_ms, struct zh_error *err)
+			   int64_t create_time, const char *url,
+			   int64_t poll_interval_ms, int64_t now_ms,
+			   struct zh_error *err)
 {
-	return record_created(taken, s, t, task_id, url, poll_interval_ms,
-			      now_ms, err);
+	return record_created(taken, s, t, task_id, create_time, url,
+			      poll_interval_ms, now_ms, err);
 }
 
 /* Finish the claim on t: back to queued after a back-off, or rejected. */

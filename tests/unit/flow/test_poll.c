@@ -452,7 +452,9 @@ static void zadig_clock_ahead_is_the_same_task(void **state)
 }
 
 /* The lookup of a commit lists a task id the store holds for another
- * commit (ids started again): the task is this commit's now. */
+ * commit, made at another time (create_time, Zadig's clock) than the
+ * task the store follows under that id (ids started again): the task is
+ * this commit's now. */
 static void lookup_takes_a_reused_id(void **state)
 {
 	struct fx *x = *state;
@@ -478,14 +480,72 @@ static void lookup_takes_a_reused_id(void **state)
 	t.final = false;
 	t.next_poll_ms = now - 5000;
 	assert_ok(zh_store_task_upsert(&due, x->store, &t, now, &err), &err);
+	assert_ok(zh_store_task_zadig_created(x->store, old, 1000, &err), &err);
 	zadig("[{\"task_id\":3,\"workflow_name\":\"wf-done\","
-	      "\"status\":\"running\"}]");
+	      "\"status\":\"running\",\"create_time\":5000}]");
 	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
 	t = get(x, old);
 	assert_string_equal(t.commit, COMMIT);
 	assert_string_equal(t.status, "running");
 	assert_null(t.rule);
 	assert_false(t.final);
+	assert_int_equal(t.zadig_created, 5000);
+	zh_store_task_dispose(&t);
+}
+
+/* The same task is listed by the lookup of another commit than the one
+ * it was made for: a product create names only a branch, so a task made
+ * for one commit (a queued trigger sent after a later push) builds the
+ * branch's head; repositories sharing a store share Zadig's tasks. With
+ * nothing to tell it from another task of the id (the same create_time,
+ * or one side's unknown) it stays its commit's, rule and all: that
+ * commit's note was stuck on it. */
+static void lookup_leaves_another_commits_task(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms(), same, unknown, due;
+	int n = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf-done";
+	t.task_id = 3;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = "fedcba9876543210fedcba9876543210fedcba98";
+	t.rule = "dev";
+	t.status = "running";
+	t.next_poll_ms = now + 60000;
+	assert_ok(zh_store_task_upsert(&same, x->store, &t, now, &err), &err);
+	assert_ok(zh_store_task_zadig_created(x->store, same, 1000, &err),
+		  &err);
+	t.workflow = "wf-new";
+	assert_ok(zh_store_task_upsert(&unknown, x->store, &t, now, &err),
+		  &err);
+	t.workflow = "wf-good";
+	t.task_id = 1;
+	t.commit = COMMIT;
+	t.next_poll_ms = now - 5000;
+	assert_ok(zh_store_task_upsert(&due, x->store, &t, now, &err), &err);
+	zadig("[{\"task_id\":3,\"workflow_name\":\"wf-done\","
+	      "\"status\":\"passed\",\"create_time\":1000},"
+	      "{\"task_id\":3,\"workflow_name\":\"wf-new\","
+	      "\"status\":\"passed\",\"create_time\":2000}]");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+	t = get(x, same);
+	assert_string_equal(t.commit,
+			    "fedcba9876543210fedcba9876543210fedcba98");
+	assert_string_equal(t.rule, "dev");
+	assert_string_equal(t.status, "running");
+	assert_int_equal(t.zadig_created, 1000);
+	zh_store_task_dispose(&t);
+	t = get(x, unknown);
+	assert_string_equal(t.commit,
+			    "fedcba9876543210fedcba9876543210fedcba98");
+	assert_string_equal(t.rule, "dev");
+	assert_string_equal(t.status, "running");
 	zh_store_task_dispose(&t);
 }
 
@@ -547,6 +607,8 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(lookup_takes_a_reused_id, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(lookup_leaves_another_commits_task,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,15 +28,22 @@
 #define DETAIL "/api/directory/workflowTask/id/*"
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
 
-/* A lookup answer's entry for task id of workflow wf, made now. */
-static const char *entry(char *buf, size_t n, const char *wf, int id)
+/* A lookup answer's entry for task id of workflow wf, made at (unix s). */
+static const char *entry_at(char *buf, size_t n, const char *wf, int id,
+			    int64_t at)
 {
 	snprintf(buf, n,
 		 "{\"task_id\":%d,\"create_time\":%lld,\"start_time\":0,"
 		 "\"end_time\":0,\"status\":\"running\",\"url\":\"http://z/v1/"
 		 "projects/detail/p/pipelines/multi/%s/%d\"}",
-		 id, (long long)time(NULL), wf, id);
+		 id, (long long)at, wf, id);
 	return buf;
+}
+
+/* The same, made now. */
+static const char *entry(char *buf, size_t n, const char *wf, int id)
+{
+	return entry_at(buf, n, wf, id, (int64_t)time(NULL));
 }
 
 struct fx {
@@ -626,6 +633,107 @@ static void manual_task_not_taken(void **state)
 	assert_int_equal(stub_asked("POST", CREATE), 1);
 }
 
+/* Task 3 of wf, recorded for another commit (rule dev) and first polled
+ * when Zadig said it was made at zadig_created. */
+static int64_t of_another_commit(struct fx *x, int64_t zadig_created)
+{
+	struct zh_store_task st = {0};
+	struct zh_error err = {0};
+	int64_t row;
+
+	st.workflow = "wf";
+	st.task_id = 3;
+	st.repo = "g/r";
+	st.ref = "refs/heads/main";
+	st.commit = "fedcba9876543210fedcba9876543210fedcba98";
+	st.rule = "dev";
+	st.next_poll_ms = zh_store_now_ms() + 60000;
+	st.poll_interval_ms = 1000;
+	assert_ok(
+	    zh_store_task_upsert(&row, x->store, &st, zh_store_now_ms(), &err),
+	    &err);
+	if (zadig_created)
+		assert_ok(zh_store_task_zadig_created(x->store, row,
+						      zadig_created, &err),
+			  &err);
+	return row;
+}
+
+/* The lookup of this trigger's commit lists the task another commit's
+ * trigger holds (a create names only a branch: the task built the
+ * branch's head), and nothing tells it from that one: it is not this
+ * trigger's; it is sent, and the other commit keeps its task.
+ * zadig_created: when its first poll says Zadig made it, -1 when the
+ * lookup does. */
+static void another_commits_task_stays(struct fx *x, int64_t zadig_created)
+{
+	struct zh_store_task got = {0};
+	struct zh_flow_result res;
+	struct zh_error err = {0};
+	int64_t id = add(x, "main"), row, at = (int64_t)time(NULL);
+	char e[512];
+
+	row = of_another_commit(x, zadig_created < 0 ? at : zadig_created);
+	stub_route("GET", LOOKUP, 200, -1, 0, "[%s]",
+		   entry_at(e, sizeof(e), "wf", 3, at));
+	detail(3, "main");
+	stub_route(
+	    "POST", CREATE, 200, -1, 0,
+	    "{\"project_name\":\"p\",\"workflow_name\":\"wf\",\"task_id\":4}");
+	interrupt(x, id);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 4);
+	assert_int_equal(stub_asked("POST", CREATE), 1);
+	assert_state(x, id, ZH_STORE_CREATED, 4);
+	assert_ok(zh_store_task_get(&got, x->store, row, &err), &err);
+	assert_string_equal(got.commit,
+			    "fedcba9876543210fedcba9876543210fedcba98");
+	assert_string_equal(got.rule, "dev");
+	zh_store_task_dispose(&got);
+}
+
+/* made when the lookup says */
+static void task_of_another_commit_not_taken(void **state)
+{
+	another_commits_task_stays(*state, -1);
+}
+
+/* not polled yet: its create_time is not known */
+static void unpolled_task_of_another_commit_not_taken(void **state)
+{
+	another_commits_task_stays(*state, 0);
+}
+
+/* The lookup lists a task id another commit's row holds for a task Zadig
+ * made at another time: an older task whose id Zadig gave out again
+ * (its ids started again); this trigger's now. */
+static void reused_id_of_another_commit_taken(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task got = {0};
+	struct zh_flow_result res;
+	struct zh_error err = {0};
+	int64_t id = add(x, "main"), row;
+	char e[512];
+
+	row = of_another_commit(x, (int64_t)time(NULL) - 86400);
+	stub_route("GET", LOOKUP, 200, -1, 0, "[%s]",
+		   entry(e, sizeof(e), "wf", 3));
+	detail(3, "main");
+	interrupt(x, id);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 3);
+	assert_int_equal(stub_asked("POST", CREATE), 0);
+	assert_state(x, id, ZH_STORE_CREATED, 3);
+	assert_ok(zh_store_task_get(&got, x->store, row, &err), &err);
+	assert_string_equal(got.commit, COMMIT);
+	assert_string_equal(got.rule, "dev");
+	assert_string_equal(got.status, "created");
+	zh_store_task_dispose(&got);
+}
+
 struct second {
 	struct fx *x;
 	int64_t id;
@@ -727,6 +835,12 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(manual_task_not_taken, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(task_of_another_commit_not_taken,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		unpolled_task_of_another_commit_not_taken, setup, teardown),
+	    cmocka_unit_test_setup_teardown(reused_id_of_another_commit_taken,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(lease_renewed_while_reconciling,
 					    setup, teardown),
 	};

@@ -87,11 +87,10 @@ static void upsert_fills_and_updates(void **state)
 			 ZH_ENOTFOUND);
 }
 
-/* What Zadig says it just created (`git zadig trigger`) or the commitId
- * lookup lists for a commit is that commit's task now: a row of the same
- * id held for another commit is an older task whose id Zadig gave out
- * again, replaced as if new; one of the same commit is updated as
- * zh_store_task_upsert does. */
+/* What Zadig says it just created (`git zadig trigger`) for a commit is
+ * that commit's task now: a row of the same id held for another commit
+ * is an older task whose id Zadig gave out again, replaced as if new;
+ * one of the same commit is updated as zh_store_task_upsert does. */
 static void created_replaces_a_reused_id(void **state)
 {
 	struct store_fx *f = *state;
@@ -125,7 +124,7 @@ static void created_replaces_a_reused_id(void **state)
 	assert_int_equal(got.gen, 2);
 	zh_store_task_dispose(&got);
 
-	/* the lookup of c2 lists it (no rule): the same task */
+	/* named for c2 again (no rule): the same task */
 	t.rule = NULL;
 	t.status = "running";
 	t.url = NULL;
@@ -137,7 +136,7 @@ static void created_replaces_a_reused_id(void **state)
 	assert_int_equal(got.created_ms, 4000);
 	zh_store_task_dispose(&got);
 
-	/* the lookup of c3 lists #1: c3's now, started by others */
+	/* created for c3: #1 is c3's now */
 	t.commit = "c3";
 	t.ref = NULL;
 	assert_ok(zh_store_task_created(NULL, f->s, &t, 6000, &err), &err);
@@ -153,6 +152,79 @@ static void created_replaces_a_reused_id(void **state)
 	t.workflow = NULL;
 	assert_int_equal(zh_store_task_created(NULL, f->s, &t, 1, &err),
 			 ZH_EINVALID);
+}
+
+/* What the commitId lookup of a commit lists is recorded as found by
+ * nobody (no rule) when the store has no row of its id. A row of another
+ * commit is the same task listed for that commit too (a create names a
+ * branch only), and stays as it is, unless Zadig made the listed task
+ * at another time than that row's (both known): an older task whose id
+ * Zadig gave out again, which the listed one replaces. */
+static void listed_replaces_only_an_older_task(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_task t = task_for("wf", 3, "c1"), got;
+	struct zh_error err = {0};
+	int64_t id;
+
+	t.rule = "dev";
+	t.status = "running";
+	t.next_poll_ms = 900;
+	assert_ok(zh_store_task_upsert(&id, f->s, &t, 100, &err), &err);
+
+	t = task_for("wf", 3, "c2");
+	t.status = "passed";
+	t.final = true;
+	t.next_poll_ms = 5000;
+	/* nothing known of when either was made */
+	assert_ok(zh_store_task_listed(f->s, &t, 4000, &err), &err);
+	/* the row's known, not the listed one's */
+	assert_ok(zh_store_task_zadig_created(f->s, id, 1000, &err), &err);
+	assert_ok(zh_store_task_listed(f->s, &t, 4000, &err), &err);
+	/* the same time */
+	t.zadig_created = 1000;
+	assert_ok(zh_store_task_listed(f->s, &t, 4000, &err), &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_string_equal(got.commit, "c1");
+	assert_string_equal(got.rule, "dev");
+	assert_string_equal(got.status, "running");
+	assert_false(got.final);
+	assert_int_equal(got.next_poll_ms, 900);
+	assert_int_equal(got.created_ms, 100);
+	assert_int_equal(got.zadig_created, 1000);
+	assert_int_equal(got.gen, 1);
+	zh_store_task_dispose(&got);
+
+	/* made later: another task took #3 */
+	t.zadig_created = 2000;
+	assert_ok(zh_store_task_listed(f->s, &t, 6000, &err), &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_string_equal(got.commit, "c2");
+	assert_null(got.rule);
+	assert_string_equal(got.status, "passed");
+	assert_true(got.final);
+	assert_int_equal(got.created_ms, 6000);
+	assert_int_equal(got.zadig_created, 2000);
+	zh_store_task_dispose(&got);
+
+	/* listed again for c2: known, left as it is */
+	t.status = "failed";
+	assert_ok(zh_store_task_listed(f->s, &t, 7000, &err), &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_string_equal(got.status, "passed");
+	zh_store_task_dispose(&got);
+
+	/* a new id: recorded, with when Zadig made it */
+	t.task_id = 4;
+	assert_ok(zh_store_task_listed(f->s, &t, 8000, &err), &err);
+	assert_ok(zh_store_task_find(&got, f->s, "wf", false, 4, &err), &err);
+	assert_string_equal(got.commit, "c2");
+	assert_string_equal(got.status, "failed");
+	assert_int_equal(got.zadig_created, 2000);
+	zh_store_task_dispose(&got);
+
+	t.commit = NULL;
+	assert_int_equal(zh_store_task_listed(f->s, &t, 1, &err), ZH_EINVALID);
 }
 
 /* `git zadig retry` restarted a final task: it is polled again from now,
@@ -721,6 +793,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    store_test(upsert_fills_and_updates),
 	    store_test(created_replaces_a_reused_id),
+	    store_test(listed_replaces_only_an_older_task),
 	    store_test(repoll_follows_a_task_again),
 	    store_test(due_and_update),
 	    store_test(tasks_of_commit_sorted),

@@ -417,15 +417,15 @@ static void found_only_when_nobody_elses(void **state)
 					   &err),
 		  &err);
 	/* task 1 is a's: b and c may not have it */
-	assert_ok(zh_store_task_taken(&taken, f->s, &b, 1, &err), &err);
+	assert_ok(zh_store_task_taken(&taken, f->s, &b, 1, 0, &err), &err);
 	assert_true(taken);
-	assert_ok(zh_store_task_taken(&taken, f->s, &a, 1, &err), &err);
+	assert_ok(zh_store_task_taken(&taken, f->s, &a, 1, 0, &err), &err);
 	assert_false(taken);
-	assert_ok(zh_store_trigger_found(&taken, f->s, &b, 1, "http://z/1",
+	assert_ok(zh_store_trigger_found(&taken, f->s, &b, 1, 0, "http://z/1",
 					 10000, 80, &err),
 		  &err);
 	assert_true(taken);
-	assert_ok(zh_store_trigger_found(&taken, f->s, &c, 1, "http://z/1",
+	assert_ok(zh_store_trigger_found(&taken, f->s, &c, 1, 0, "http://z/1",
 					 10000, 80, &err),
 		  &err);
 	assert_true(taken);
@@ -441,9 +441,9 @@ static void found_only_when_nobody_elses(void **state)
 	task.commit = "c1";
 	task.status = "running";
 	assert_ok(zh_store_task_upsert(NULL, f->s, &task, 85, &err), &err);
-	assert_ok(zh_store_task_taken(&taken, f->s, &b, 2, &err), &err);
+	assert_ok(zh_store_task_taken(&taken, f->s, &b, 2, 0, &err), &err);
 	assert_false(taken);
-	assert_ok(zh_store_trigger_found(&taken, f->s, &b, 2, "http://z/2",
+	assert_ok(zh_store_trigger_found(&taken, f->s, &b, 2, 0, "http://z/2",
 					 10000, 90, &err),
 		  &err);
 	assert_false(taken);
@@ -459,7 +459,7 @@ static void found_only_when_nobody_elses(void **state)
 	assert_string_equal(task.status, "running");
 	zh_store_task_dispose(&task);
 	/* and now nobody else's either */
-	assert_ok(zh_store_task_taken(&taken, f->s, &c, 2, &err), &err);
+	assert_ok(zh_store_task_taken(&taken, f->s, &c, 2, 0, &err), &err);
 	assert_true(taken);
 	zh_store_trigger_dispose(&a);
 	zh_store_trigger_dispose(&b);
@@ -563,8 +563,9 @@ static void created_replaces_a_reused_id(void **state)
 }
 
 /* Reconciliation after the ids started again: the commitId lookup of c2
- * lists #1, which the store holds for c1: an older task of that id, not
- * another trigger's; found, it becomes c2's. */
+ * lists #1, made at another time than the task the store holds for c1
+ * under that id (its first poll read when): an older task of that id,
+ * not another trigger's; found, it becomes c2's. */
 static void found_takes_a_reused_id(void **state)
 {
 	struct store_fx *f = *state;
@@ -581,14 +582,19 @@ static void found_takes_a_reused_id(void **state)
 	assert_ok(zh_store_trigger_created(f->s, &a, 1, "http://z/1", 10000, 60,
 					   &err),
 		  &err);
+	assert_ok(zh_store_task_find(&task, f->s, "voting-workflow-dev", false,
+				     1, &err),
+		  &err);
+	assert_ok(zh_store_task_zadig_created(f->s, task.id, 1000, &err), &err);
+	zh_store_task_dispose(&task);
 	sp.commit = "c2";
 	assert_ok(zh_store_trigger_add(&idb, NULL, f->s, &sp, 100, &err), &err);
 	assert_ok(zh_store_trigger_claim_id(&b, f->s, idb, 100, 10000, &err),
 		  &err);
-	assert_ok(zh_store_task_taken(&taken, f->s, &b, 1, &err), &err);
+	assert_ok(zh_store_task_taken(&taken, f->s, &b, 1, 5000, &err), &err);
 	assert_false(taken);
-	assert_ok(zh_store_trigger_found(&taken, f->s, &b, 1, "http://z/1b",
-					 10000, 110, &err),
+	assert_ok(zh_store_trigger_found(&taken, f->s, &b, 1, 5000,
+					 "http://z/1b", 10000, 110, &err),
 		  &err);
 	assert_false(taken);
 	assert_ok(zh_store_task_find(&task, f->s, "voting-workflow-dev", false,
@@ -597,6 +603,7 @@ static void found_takes_a_reused_id(void **state)
 	assert_string_equal(task.commit, "c2");
 	assert_string_equal(task.status, "created");
 	assert_int_equal(task.created_ms, 110);
+	assert_int_equal(task.zadig_created, 5000);
 	zh_store_task_dispose(&task);
 	zh_store_trigger_dispose(&b);
 	assert_ok(zh_store_trigger_get(&b, f->s, idb, &err), &err);
@@ -608,8 +615,72 @@ static void found_takes_a_reused_id(void **state)
 	assert_ok(zh_store_trigger_add(&idb, NULL, f->s, &sp, 120, &err), &err);
 	assert_ok(zh_store_trigger_claim_id(&b, f->s, idb, 120, 10000, &err),
 		  &err);
-	assert_ok(zh_store_task_taken(&taken, f->s, &b, 1, &err), &err);
+	assert_ok(zh_store_task_taken(&taken, f->s, &b, 1, 5000, &err), &err);
 	assert_true(taken);
+	zh_store_trigger_dispose(&a);
+	zh_store_trigger_dispose(&b);
+}
+
+/* The commitId lookup of c2 lists #1, which c1's trigger holds: a create
+ * names a branch only, so c1's task may build c2 (a queued trigger sent
+ * after the next push). With nothing that tells it from c1's task (the
+ * same create_time, or one side's unknown) it is c1's, taken: c2's
+ * trigger is sent, and c1's row stays as it is. */
+static void found_leaves_another_commits_task(void **state)
+{
+	static const int64_t listed[] = {1000, 0, 1000};
+	struct store_fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	struct zh_store_trigger a, b;
+	struct zh_store_task task;
+	struct zh_error err = {0};
+	int64_t ida, idb, row;
+	bool taken = false;
+	size_t i;
+
+	assert_ok(zh_store_trigger_add(&ida, NULL, f->s, &sp, 50, &err), &err);
+	assert_ok(zh_store_trigger_claim_id(&a, f->s, ida, 50, 10000, &err),
+		  &err);
+	assert_ok(zh_store_trigger_created(f->s, &a, 1, "http://z/1", 10000, 60,
+					   &err),
+		  &err);
+	assert_ok(zh_store_task_find(&task, f->s, "voting-workflow-dev", false,
+				     1, &err),
+		  &err);
+	row = task.id;
+	zh_store_task_dispose(&task);
+	sp.commit = "c2";
+	assert_ok(zh_store_trigger_add(&idb, NULL, f->s, &sp, 100, &err), &err);
+	assert_ok(zh_store_trigger_claim_id(&b, f->s, idb, 100, 10000, &err),
+		  &err);
+	for (i = 0; i < sizeof(listed) / sizeof(listed[0]); i++) {
+		/* c1's task polled: its create_time is known from then */
+		if (i == 1)
+			assert_ok(
+			    zh_store_task_zadig_created(f->s, row, 1000, &err),
+			    &err);
+		taken = false;
+		assert_ok(
+		    zh_store_task_taken(&taken, f->s, &b, 1, listed[i], &err),
+		    &err);
+		assert_true(taken);
+		taken = false;
+		assert_ok(zh_store_trigger_found(&taken, f->s, &b, 1, listed[i],
+						 "http://z/1b", 10000, 110,
+						 &err),
+			  &err);
+		assert_true(taken);
+		assert_ok(zh_store_task_get(&task, f->s, row, &err), &err);
+		assert_string_equal(task.commit, "c1");
+		assert_string_equal(task.rule, "dev");
+		assert_string_equal(task.url, "http://z/1");
+		assert_int_equal(task.created_ms, 60);
+		zh_store_task_dispose(&task);
+	}
+	zh_store_trigger_dispose(&b);
+	assert_ok(zh_store_trigger_get(&b, f->s, idb, &err), &err);
+	assert_int_equal(b.state, ZH_STORE_SENDING);
+	assert_int_equal(b.task_id, 0);
 	zh_store_trigger_dispose(&a);
 	zh_store_trigger_dispose(&b);
 }
@@ -816,6 +887,7 @@ int main(void)
 	    store_test(found_only_when_nobody_elses),
 	    store_test(created_replaces_a_reused_id),
 	    store_test(found_takes_a_reused_id),
+	    store_test(found_leaves_another_commits_task),
 	    store_test(sync_round_takes_each_once),
 	    store_test(triggers_of_commit),
 	    store_test(two_processes_race),
