@@ -697,7 +697,8 @@ void zh_flow_task_extra(char *buf, size_t size, const struct zh_zadig_task *t)
 
 /* Ask Zadig for one task and record what it says, unless it is another
  * task now: one whose create_time is not the one the first poll of ours
- * read (both Zadig's clock: ours may differ from it by any amount). */
+ * read (both Zadig's clock: ours may differ from it by any amount). A
+ * task the store forgot meanwhile is skipped. */
 static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 		     struct zh_error *err)
 {
@@ -766,6 +767,10 @@ static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 	rc = zh_store_task_update(f->store, k->id, t.status, extra, final, next,
 				  interval, now, err);
 out:
+	/* forgotten since the round read it (a prune of another process,
+	 * state_keep): nothing is left to record it on */
+	if (rc == ZH_ENOTFOUND)
+		rc = 0;
 	zh_zadig_task_dispose(&t);
 	return rc;
 }

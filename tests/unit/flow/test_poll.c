@@ -3,6 +3,7 @@
  * names no status is that task's failed poll (it backs off, its note line
  * keeps the status it had), never the round's, so the other tasks are
  * still polled and the task is not due again at once. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -549,6 +550,89 @@ static void lookup_leaves_another_commits_task(void **state)
 	zh_store_task_dispose(&t);
 }
 
+/* What another process does to the store while a task's detail is
+ * being read: run once Zadig is asked for path. */
+struct meanwhile {
+	struct fx *x;
+	const char *path;
+	void (*run)(struct meanwhile *m);
+	int64_t id;
+	pthread_t th;
+};
+
+static void *meanwhile_main(void *p)
+{
+	struct meanwhile *m = p;
+	int i;
+
+	for (i = 0; i < 1000 && stub_asked("GET", m->path) == 0; i++)
+		stub_sleep_ms(5);
+	m->run(m);
+	return NULL;
+}
+
+/* Start m; Zadig answers the detail at m->path (status passed) only
+ * delay_ms after it is asked, when m has run. */
+static void meanwhile_start(struct meanwhile *m, long delay_ms)
+{
+	stub_route("GET", m->path, 200, -1, delay_ms,
+		   "{\"task_id\":1,\"status\":\"passed\"}");
+	assert_int_equal(pthread_create(&m->th, NULL, meanwhile_main, m), 0);
+}
+
+/* state_keep: the settled tasks of a day ago are forgotten */
+static void prune(struct meanwhile *m)
+{
+	struct zh_error err = {0};
+	int64_t n = 0;
+
+	assert_ok(
+	    zh_store_prune(&n, m->x->store, zh_store_now_ms() - 86400000, &err),
+	    &err);
+	assert_int_equal(n, 1);
+}
+
+/* `git zadig sync --all` polls every task, finished ones too; a prune
+ * of another process (state_keep) forgets a finished one while its
+ * detail is read: it is skipped, where the round failed ('no task N',
+ * exit 1) after it had polled every task. */
+static void a_task_forgotten_while_polled(void **state)
+{
+	struct fx *x = *state;
+	struct meanwhile m = {x, DETAIL "wf-a", prune, 0, 0};
+	struct zh_store_task_list l = {0};
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms(), old, ids[NANSWERS];
+	int n = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf-a";
+	t.task_id = 1;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = "fedcba9876543210fedcba9876543210fedcba98";
+	t.rule = "dev";
+	t.status = "passed";
+	t.final = true;
+	assert_ok(zh_store_task_upsert(&old, x->store, &t,
+				       now - 30 * 86400000LL, &err),
+		  &err);
+	assert_ok(zh_store_tasks_of_commit(&l, x->store, "g/r", t.commit, &err),
+		  &err);
+	assert_ok(zh_store_mark_noted(x->store, NULL, &l, &err), &err);
+	zh_store_task_list_dispose(&l);
+	add_tasks(x, ids, now - 5000);
+	meanwhile_start(&m, 300);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	pthread_join(m.th, NULL);
+	assert_int_equal(zh_store_task_get(&t, x->store, old, &err),
+			 ZH_ENOTFOUND);
+	t = get(x, ids[2]);
+	assert_string_equal(t.status, "passed");
+	zh_store_task_dispose(&t);
+}
+
 /* A task given up after poll.give_up_after gets one line, naming it,
  * its commit and how long it was followed; it used to turn unknown
  * without a word. */
@@ -608,6 +692,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(lookup_takes_a_reused_id, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(lookup_leaves_another_commits_task,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_task_forgotten_while_polled,
 					    setup, teardown),
 	};
 
