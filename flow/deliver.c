@@ -698,7 +698,8 @@ void zh_flow_task_extra(char *buf, size_t size, const struct zh_zadig_task *t)
 /* Ask Zadig for one task and record what it says, unless it is another
  * task now: one whose create_time is not the one the first poll of ours
  * read (both Zadig's clock: ours may differ from it by any amount). A
- * task the store forgot meanwhile is skipped. */
+ * task the store forgot meanwhile, or gave to a new task of the id, is
+ * skipped. */
 static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 		     struct zh_error *err)
 {
@@ -736,39 +737,42 @@ static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 		      k->task_id, e.msg);
 		f->tally.unpolled++;
 		/* keep the old status; try again later */
-		rc = zh_store_task_update(f->store, k->id, k->status, NULL,
-					  k->final, next, interval, now, err);
+		rc =
+		    zh_store_task_polled(f->store, k, k->status, NULL, k->final,
+					 0, next, interval, now, err);
 		goto out;
 	}
 	f->tally.polled++;
-	if (t.create_time > 0 && k->zadig_created == 0)
-		/* the first look at it: what tells it from a later task of
-		 * the same id (best effort: unknown, it is not checked) */
-		(void)zh_store_task_zadig_created(f->store, k->id,
-						  t.create_time, NULL);
 	if (t.create_time > 0 && k->zadig_created > 0 &&
 	    t.create_time != k->zadig_created) {
 		/* Zadig gave the id out again (its ids started again) to a
 		 * task none of ours knows, so what it says is no commit's
 		 * here; ours is gone */
-		logf_(f,
-		      "%s #%" PRId64 " of %.12s is another task now (zadig "
-		      "made it at %" PRId64 ", ours at %" PRId64
-		      "; zadig's task ids started again?): no longer polled",
-		      k->workflow, k->task_id, k->commit ? k->commit : "-",
-		      t.create_time, k->zadig_created);
-		rc = zh_store_task_update(f->store, k->id,
-					  k->final ? k->status : "unknown",
-					  NULL, true, next, interval, now, err);
+		rc = zh_store_task_polled(
+		    f->store, k, k->final ? k->status : "unknown", NULL, true,
+		    0, next, interval, now, err);
+		if (rc == 0)
+			logf_(f,
+			      "%s #%" PRId64 " of %.12s is another task now "
+			      "(zadig made it at %" PRId64 ", ours at %" PRId64
+			      "; zadig's task ids started again?): no longer "
+			      "polled",
+			      k->workflow, k->task_id,
+			      k->commit ? k->commit : "-", t.create_time,
+			      k->zadig_created);
 		goto out;
 	}
 	final = zh_zadig_status_is_final(t.status);
 	zh_flow_task_extra(extra, sizeof(extra), &t);
-	rc = zh_store_task_update(f->store, k->id, t.status, extra, final, next,
-				  interval, now, err);
+	/* the first look at it keeps its create_time: what tells it from
+	 * a later task of the same id */
+	rc = zh_store_task_polled(f->store, k, t.status, extra, final,
+				  t.create_time, next, interval, now, err);
 out:
 	/* forgotten since the round read it (a prune of another process,
-	 * state_keep): nothing is left to record it on */
+	 * state_keep), or another task's now (a new task of the id that
+	 * another process or this round's lookup recorded): nothing this
+	 * poll read is that task's */
 	if (rc == ZH_ENOTFOUND)
 		rc = 0;
 	zh_zadig_task_dispose(&t);

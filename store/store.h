@@ -405,6 +405,22 @@ int zh_store_task_update(struct zh_store *s, int64_t id, const char *status,
 			 int64_t poll_interval_ms, int64_t now_ms,
 			 struct zh_error *err);
 
+/* Record a poll result, as zh_store_task_update does, for task k as a
+ * round read it (zh_store_tasks_due), and Zadig's create_time for it (0:
+ * not known) unless one is kept already; only while row k->id is still
+ * that task: of k's repository and commit, first recorded when k was,
+ * with k's create_time. A poll takes its time (Zadig's answer), and
+ * meanwhile another process, or the round's own commitId lookup, may
+ * have given the row to a new task of the id (zh_store_task_created,
+ * zh_store_task_listed, zh_store_task_repoll), or forgotten it
+ * (zh_store_prune). Returns 0, ZH_ENOTFOUND (the row is gone or another
+ * task's: nothing is written), ZH_EINVALID or ZH_ESTORE. */
+int zh_store_task_polled(struct zh_store *s, const struct zh_store_task *k,
+			 const char *status, const char *extra, bool final,
+			 int64_t create_time, int64_t next_poll_ms,
+			 int64_t poll_interval_ms, int64_t now_ms,
+			 struct zh_error *err);
+
 /* Zadig took an action on task (workflow, custom, task_id) that changes
  * its state (`git zadig retry` restarted it, cancel, approve): follow it
  * again as a task just created: not final, polled at now_ms and then
@@ -418,9 +434,10 @@ int zh_store_task_repoll(struct zh_store *s, const char *workflow, bool custom,
 			 int64_t poll_interval_ms, int64_t now_ms,
 			 struct zh_error *err);
 
-/* The first poll of task row id read Zadig's create_time for it: kept
- * (unless one is already), so that a later detail of the same id naming
- * another create_time shows another task (Zadig's ids started again).
+/* Keep Zadig's create_time for task row id (unless one is already), as
+ * its first poll does (zh_store_task_polled), so that a later detail of
+ * the same id naming another create_time shows another task (Zadig's ids
+ * started again).
  * Reset by zh_store_task_created and zh_store_task_listed (a new task
  * of the id: t's) and zh_store_task_repoll. Returns 0 or ZH_ESTORE. */
 int zh_store_task_zadig_created(struct zh_store *s, int64_t id,

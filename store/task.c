@@ -338,10 +338,13 @@ int zh_store_task_upsert(int64_t *id, struct zh_store *s,
 	return ret;
 }
 
-int zh_store_task_update(struct zh_store *s, int64_t id, const char *status,
-			 const char *extra, bool final, int64_t next_poll_ms,
-			 int64_t poll_interval_ms, int64_t now_ms,
-			 struct zh_error *err)
+/* zh_store_task_update, or with k zh_store_task_polled: only if row
+ * k->id is still the task k was read as. */
+static int update_task(struct zh_store *s, int64_t id,
+		       const struct zh_store_task *k, const char *status,
+		       const char *extra, bool final, int64_t create_time,
+		       int64_t next_poll_ms, int64_t poll_interval_ms,
+		       int64_t now_ms, struct zh_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, ret;
@@ -349,13 +352,20 @@ int zh_store_task_update(struct zh_store *s, int64_t id, const char *status,
 	if (!status || !*status)
 		return zh_error_set(err, ZH_EINVALID, "task status is missing");
 	store_lock(s);
+	/* a new task of the id (zh_store_task_created, _listed, _repoll)
+	 * records it anew: another commit, first recorded at another time,
+	 * or Zadig's create_time reset */
 	ret = store_prepare(&st, s,
 			    "UPDATE tasks SET gen = gen + (status IS NOT ?2 OR "
 			    "(?3 IS NOT NULL AND extra IS NOT ?3)), "
 			    "status = ?2, extra = coalesce(?3, extra), "
 			    "final = ?4, next_poll_ms = ?5, "
-			    "poll_interval_ms = ?6, updated_ms = ?7 "
-			    "WHERE id = ?1",
+			    "poll_interval_ms = ?6, updated_ms = ?7, "
+			    "zadig_created = CASE WHEN zadig_created = 0 "
+			    "THEN ?8 ELSE zadig_created END "
+			    "WHERE id = ?1 AND (NOT ?9 OR (repo IS ?10 AND "
+			    "commit_id IS ?11 AND created_ms = ?12 AND "
+			    "zadig_created = ?13))",
 			    err);
 	if (ret)
 		goto out;
@@ -366,16 +376,49 @@ int zh_store_task_update(struct zh_store *s, int64_t id, const char *status,
 	store_bind_int(st, 5, next_poll_ms);
 	store_bind_int(st, 6, poll_interval_ms);
 	store_bind_int(st, 7, now_ms);
+	store_bind_int(st, 8, create_time);
+	store_bind_int(st, 9, k != NULL);
+	if (k) {
+		store_bind_text(st, 10, k->repo);
+		store_bind_text(st, 11, k->commit);
+		store_bind_int(st, 12, k->created_ms);
+		store_bind_int(st, 13, k->zadig_created);
+	}
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		ret = store_fail(s, rc, "update a task", err);
 	else if (sqlite3_changes(s->db) == 0)
-		ret = zh_error_set(err, ZH_ENOTFOUND, "no task %lld",
-				   (long long)id);
+		ret = k ? zh_error_set(err, ZH_ENOTFOUND,
+				       "%s #%lld is no longer the task polled",
+				       k->workflow ? k->workflow : "-",
+				       (long long)k->task_id)
+			: zh_error_set(err, ZH_ENOTFOUND, "no task %lld",
+				       (long long)id);
 out:
 	sqlite3_finalize(st);
 	store_unlock(s);
 	return ret;
+}
+
+int zh_store_task_update(struct zh_store *s, int64_t id, const char *status,
+			 const char *extra, bool final, int64_t next_poll_ms,
+			 int64_t poll_interval_ms, int64_t now_ms,
+			 struct zh_error *err)
+{
+	return update_task(s, id, NULL, status, extra, final, 0, next_poll_ms,
+			   poll_interval_ms, now_ms, err);
+}
+
+int zh_store_task_polled(struct zh_store *s, const struct zh_store_task *k,
+			 const char *status, const char *extra, bool final,
+			 int64_t create_time, int64_t next_poll_ms,
+			 int64_t poll_interval_ms, int64_t now_ms,
+			 struct zh_error *err)
+{
+	if (!k)
+		return zh_error_set(err, ZH_EINVALID, "no task given");
+	return update_task(s, k->id, k, status, extra, final, create_time,
+			   next_poll_ms, poll_interval_ms, now_ms, err);
 }
 
 int zh_store_task_repoll(struct zh_store *s, const char *workflow, bool custom,

@@ -633,6 +633,111 @@ static void a_task_forgotten_while_polled(void **state)
 	zh_store_task_dispose(&t);
 }
 
+/* The round's lookup of one commit lists a task id it then polls for
+ * another commit, made at another time (Zadig's ids started again): the
+ * task is the first commit's now, and the poll of the older one (the
+ * round read it before) writes nothing on it, where it wrote 'unknown'
+ * (final) onto the new task and the first commit's note never showed its
+ * end. */
+static void
+a_task_reused_in_the_round_is_not_polled_as_the_old_one(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms(), old, due;
+	int n = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf-done";
+	t.task_id = 3;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = "fedcba9876543210fedcba9876543210fedcba98";
+	t.rule = "dev";
+	t.status = "running";
+	t.next_poll_ms = now - 4000;
+	assert_ok(zh_store_task_upsert(&old, x->store, &t, now, &err), &err);
+	assert_ok(zh_store_task_zadig_created(x->store, old, 1000, &err), &err);
+	t.workflow = "wf-good";
+	t.task_id = 1;
+	t.commit = COMMIT;
+	t.next_poll_ms = now - 5000;
+	assert_ok(zh_store_task_upsert(&due, x->store, &t, now, &err), &err);
+	zadig("[{\"task_id\":3,\"workflow_name\":\"wf-done\","
+	      "\"status\":\"running\",\"create_time\":5000}]");
+	stub_route("GET", "/api/directory/workflowTask/id/3/pipelines/wf-done",
+		   200, -1, 0,
+		   "{\"task_id\":3,\"workflow_name\":\"wf-done\","
+		   "\"status\":\"running\",\"create_time\":5000}");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	t = get(x, old);
+	assert_string_equal(t.commit, COMMIT);
+	assert_string_equal(t.status, "running");
+	assert_false(t.final);
+	assert_int_equal(t.zadig_created, 5000);
+	zh_store_task_dispose(&t);
+	assert_int_equal(x->nlogged, 0);
+}
+
+/* Another process records a create's answer naming the id of a task
+ * being polled, for another commit (Zadig's ids started again): the new
+ * task becomes that row, and the poll under way writes nothing on it,
+ * where it wrote the older task's status and create_time. */
+static void replace(struct meanwhile *m)
+{
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t id = 0;
+
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf-a";
+	t.task_id = 1;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = "fedcba9876543210fedcba9876543210fedcba98";
+	t.rule = "dev";
+	t.next_poll_ms = zh_store_now_ms() + 60000;
+	t.poll_interval_ms = 10000;
+	assert_ok(zh_store_task_created(&id, m->x->store, &t, zh_store_now_ms(),
+					&err),
+		  &err);
+	assert_int_equal(id, m->id);
+}
+
+static void a_task_replaced_while_polled(void **state)
+{
+	struct fx *x = *state;
+	struct meanwhile m = {x, DETAIL "wf-a", replace, 0, 0};
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms();
+	int n = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf-a";
+	t.task_id = 1;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = COMMIT;
+	t.rule = "dev";
+	t.status = "running";
+	t.next_poll_ms = now - 5000;
+	assert_ok(zh_store_task_upsert(&m.id, x->store, &t, now - 1000, &err),
+		  &err);
+	meanwhile_start(&m, 300);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	pthread_join(m.th, NULL);
+	t = get(x, m.id);
+	assert_string_equal(t.commit,
+			    "fedcba9876543210fedcba9876543210fedcba98");
+	assert_string_equal(t.status, "created");
+	assert_false(t.final);
+	assert_int_equal(t.zadig_created, 0);
+	assert_true(t.next_poll_ms > now + 30000);
+	zh_store_task_dispose(&t);
+}
+
 /* A task given up after poll.give_up_after gets one line, naming it,
  * its commit and how long it was followed; it used to turn unknown
  * without a word. */
@@ -695,6 +800,11 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_task_forgotten_while_polled,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		a_task_reused_in_the_round_is_not_polled_as_the_old_one, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(a_task_replaced_while_polled, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

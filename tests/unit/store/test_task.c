@@ -282,6 +282,76 @@ static void repoll_follows_a_task_again(void **state)
 	    ZH_EINVALID);
 }
 
+/* A poll's result lands on the task the round read, never on a new task
+ * that took its row meanwhile (another commit's, recorded again by a
+ * retry, or one Zadig made at another time), nor on a forgotten one. */
+static void polled_only_as_read(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_task t = task_for("wf", 1, "c1"), k, got;
+	struct zh_error err = {0};
+	int64_t id;
+
+	t.rule = "dev";
+	t.status = "running";
+	assert_ok(zh_store_task_upsert(&id, f->s, &t, 100, &err), &err);
+	assert_ok(zh_store_task_get(&k, f->s, id, &err), &err);
+	/* the first poll keeps Zadig's create_time */
+	assert_ok(zh_store_task_polled(f->s, &k, "running", "x=1", false, 1000,
+				       900, 400, 200, &err),
+		  &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_int_equal(got.zadig_created, 1000);
+	assert_string_equal(got.extra, "x=1");
+	assert_int_equal(got.next_poll_ms, 900);
+	zh_store_task_dispose(&got);
+	/* read before that poll: it is not what the row follows now */
+	assert_int_equal(zh_store_task_polled(f->s, &k, "passed", NULL, true,
+					      1000, 900, 400, 300, &err),
+			 ZH_ENOTFOUND);
+	zh_store_task_dispose(&k);
+	assert_ok(zh_store_task_get(&k, f->s, id, &err), &err);
+	assert_ok(zh_store_task_polled(f->s, &k, "running", NULL, false, 2000,
+				       900, 400, 300, &err),
+		  &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_int_equal(got.zadig_created, 1000);
+	zh_store_task_dispose(&got);
+
+	/* a create answer of c2 names #1: c2's task now */
+	t = task_for("wf", 1, "c2");
+	t.rule = "dev";
+	assert_ok(zh_store_task_created(NULL, f->s, &t, 4000, &err), &err);
+	assert_int_equal(zh_store_task_polled(f->s, &k, "passed", NULL, true, 0,
+					      900, 400, 4100, &err),
+			 ZH_ENOTFOUND);
+	zh_store_task_dispose(&k);
+	assert_ok(zh_store_task_get(&k, f->s, id, &err), &err);
+	assert_string_equal(k.status, "created");
+	/* retried: followed again from its start */
+	assert_ok(
+	    zh_store_task_repoll(f->s, "wf", false, 1, NULL, 200, 5000, &err),
+	    &err);
+	assert_int_equal(zh_store_task_polled(f->s, &k, "passed", NULL, true,
+					      3000, 900, 400, 5100, &err),
+			 ZH_ENOTFOUND);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_string_equal(got.status, "created");
+	assert_false(got.final);
+	assert_int_equal(got.zadig_created, 0);
+	zh_store_task_dispose(&got);
+	zh_store_task_dispose(&k);
+
+	/* forgotten */
+	k.id = 999;
+	assert_int_equal(zh_store_task_polled(f->s, &k, "passed", NULL, true, 0,
+					      900, 400, 6000, &err),
+			 ZH_ENOTFOUND);
+	assert_int_equal(zh_store_task_polled(f->s, NULL, "passed", NULL, true,
+					      0, 900, 400, 6000, &err),
+			 ZH_EINVALID);
+}
+
 static size_t ids(const struct zh_store_task_list *l, int64_t *out)
 {
 	size_t i;
@@ -795,6 +865,7 @@ int main(void)
 	    store_test(created_replaces_a_reused_id),
 	    store_test(listed_replaces_only_an_older_task),
 	    store_test(repoll_follows_a_task_again),
+	    store_test(polled_only_as_read),
 	    store_test(due_and_update),
 	    store_test(tasks_of_commit_sorted),
 	    store_test(notes_out_of_date),
