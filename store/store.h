@@ -398,8 +398,10 @@ int zh_store_task_listed(struct zh_store *s, const struct zh_store_task *t,
 			 int64_t now_ms, struct zh_error *err);
 
 /* Record a poll result for task row id: status (required), extra (NULL
- * keeps it), whether it is final, and when to poll next. Returns 0,
- * ZH_ENOTFOUND, ZH_EINVALID or ZH_ESTORE. */
+ * keeps it), whether it is final, and when to poll next. The row's
+ * updated_ms becomes now_ms only when status, extra or final change (a
+ * finished task polled again still ages towards zh_store_prune). Returns
+ * 0, ZH_ENOTFOUND, ZH_EINVALID or ZH_ESTORE. */
 int zh_store_task_update(struct zh_store *s, int64_t id, const char *status,
 			 const char *extra, bool final, int64_t next_poll_ms,
 			 int64_t poll_interval_ms, int64_t now_ms,

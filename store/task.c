@@ -352,15 +352,21 @@ static int update_task(struct zh_store *s, int64_t id,
 	if (!status || !*status)
 		return zh_error_set(err, ZH_EINVALID, "task status is missing");
 	store_lock(s);
-	/* a new task of the id (zh_store_task_created, _listed, _repoll)
-	 * records it anew: another commit, first recorded at another time,
-	 * or Zadig's create_time reset */
+	/* updated_ms is the last change, by which a finished task is
+	 * forgotten (zh_store_prune) and a note known unwritten since: a
+	 * poll that says what the row has is none. A new task of the id
+	 * (zh_store_task_created, _listed, _repoll) records it anew:
+	 * another commit, first recorded at another time, or Zadig's
+	 * create_time reset */
 	ret = store_prepare(&st, s,
 			    "UPDATE tasks SET gen = gen + (status IS NOT ?2 OR "
 			    "(?3 IS NOT NULL AND extra IS NOT ?3)), "
 			    "status = ?2, extra = coalesce(?3, extra), "
 			    "final = ?4, next_poll_ms = ?5, "
-			    "poll_interval_ms = ?6, updated_ms = ?7, "
+			    "poll_interval_ms = ?6, updated_ms = CASE WHEN "
+			    "status IS NOT ?2 OR (?3 IS NOT NULL AND extra IS "
+			    "NOT ?3) OR final IS NOT ?4 THEN ?7 ELSE "
+			    "updated_ms END, "
 			    "zadig_created = CASE WHEN zadig_created = 0 "
 			    "THEN ?8 ELSE zadig_created END "
 			    "WHERE id = ?1 AND (NOT ?9 OR (repo IS ?10 AND "

@@ -633,6 +633,46 @@ static void a_task_forgotten_while_polled(void **state)
 	zh_store_task_dispose(&t);
 }
 
+/* `git zadig sync --all` in cron asks Zadig about every task, finished
+ * ones too: one that says what it said before has not changed, and is
+ * forgotten once state_keep after it ended, where every such poll made
+ * it new again and the store kept it for ever. */
+static void a_finished_task_polled_again_ages(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task_list l = {0};
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms(), id, n = -1;
+	int polled = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf-good";
+	t.task_id = 1;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = COMMIT;
+	t.rule = "dev";
+	t.status = "passed";
+	t.extra = "";
+	t.final = true;
+	assert_ok(zh_store_task_upsert(&id, x->store, &t, now - 30 * 86400000LL,
+				       &err),
+		  &err);
+	assert_ok(zh_store_tasks_of_commit(&l, x->store, "g/r", COMMIT, &err),
+		  &err);
+	assert_ok(zh_store_mark_noted(x->store, NULL, &l, &err), &err);
+	zh_store_task_list_dispose(&l);
+	assert_ok(zh_flow_poll(&polled, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	assert_int_equal(polled, 1);
+	assert_int_equal(details(2), 1);
+	t = get(x, id);
+	assert_int_equal(t.updated_ms, now - 30 * 86400000LL);
+	zh_store_task_dispose(&t);
+	assert_ok(zh_store_prune(&n, x->store, now - 86400000, &err), &err);
+	assert_int_equal(n, 1);
+}
+
 /* The round's lookup of one commit lists a task id it then polls for
  * another commit, made at another time (Zadig's ids started again): the
  * task is the first commit's now, and the poll of the older one (the
@@ -805,6 +845,8 @@ int main(void)
 		teardown),
 	    cmocka_unit_test_setup_teardown(a_task_replaced_while_polled, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(a_finished_task_polled_again_ages,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -282,6 +282,49 @@ static void repoll_follows_a_task_again(void **state)
 	    ZH_EINVALID);
 }
 
+/* A poll that tells nothing new (the same status, extra and end) moves
+ * the next poll on but not the row's last change (updated_ms), by which
+ * it is forgotten state_keep after it ended and which says since when a
+ * note is unwritten. */
+static void update_changes_updated_only_on_change(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_task t = task_for("wf", 1, "c1"), got;
+	struct zh_error err = {0};
+	int64_t id;
+
+	t.status = "running";
+	assert_ok(zh_store_task_upsert(&id, f->s, &t, 100, &err), &err);
+	assert_ok(zh_store_task_update(f->s, id, "running", NULL, false, 900,
+				       400, 200, &err),
+		  &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_int_equal(got.updated_ms, 100);
+	assert_int_equal(got.next_poll_ms, 900);
+	assert_int_equal(got.poll_interval_ms, 400);
+	zh_store_task_dispose(&got);
+	assert_ok(zh_store_task_update(f->s, id, "running", "x=1", false, 900,
+				       400, 300, &err),
+		  &err);
+	assert_ok(zh_store_task_update(f->s, id, "running", "x=1", false, 1900,
+				       800, 400, &err),
+		  &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_int_equal(got.updated_ms, 300);
+	assert_int_equal(got.next_poll_ms, 1900);
+	zh_store_task_dispose(&got);
+	/* final: a change, even with the same status */
+	assert_ok(zh_store_task_update(f->s, id, "running", NULL, true, 0, 800,
+				       500, &err),
+		  &err);
+	assert_ok(zh_store_task_update(f->s, id, "running", "x=1", true, 0, 800,
+				       600, &err),
+		  &err);
+	assert_ok(zh_store_task_get(&got, f->s, id, &err), &err);
+	assert_int_equal(got.updated_ms, 500);
+	zh_store_task_dispose(&got);
+}
+
 /* A poll's result lands on the task the round read, never on a new task
  * that took its row meanwhile (another commit's, recorded again by a
  * retry, or one Zadig made at another time), nor on a forgotten one. */
@@ -866,6 +909,7 @@ int main(void)
 	    store_test(listed_replaces_only_an_older_task),
 	    store_test(repoll_follows_a_task_again),
 	    store_test(polled_only_as_read),
+	    store_test(update_changes_updated_only_on_change),
 	    store_test(due_and_update),
 	    store_test(tasks_of_commit_sorted),
 	    store_test(notes_out_of_date),
