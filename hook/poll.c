@@ -359,9 +359,19 @@ static void set_aside(const char *path, const char *why, const char *when)
 		log_f("%s; %sset aside as '%s'", why, when, dst);
 }
 
+/* Whether a failure to read a spooled push can pass with time (I/O, an
+ * object not found yet or gone in a gc, out of memory, a busy store): a
+ * malformed or oversized one (a tag of a tree or a blob, a tree nested
+ * deeper than 2048 levels, a path too long) reads the same every round. */
+static bool may_pass(int code)
+{
+	return code != ZH_EINVALID && code != ZH_ETOOBIG;
+}
+
 /* One update of a spooled push read from the repository
- * (zh_hook_event_read), or NULL when it cannot fire (logged) or cannot
- * be read now (why says so, when still empty). */
+ * (zh_hook_event_read), or NULL when it cannot fire (logged: one that can
+ * never be read says so as the sync hook does) or cannot be read now
+ * (why says so, when still empty). */
 static struct zh_flow_event *spooled_update(struct zh_flow *g,
 					    struct zh_repo *r, const char *name,
 					    const char *line, bool skip,
@@ -382,7 +392,13 @@ static struct zh_flow_event *spooled_update(struct zh_flow *g,
 		log_f("%s %s %.12s: no rule matches", name, u.ref, u.new_hex);
 		goto out;
 	}
-	if (zh_hook_event_read(&fe, g->cfg, r, &u, skip, &e) < 0 && !*why)
+	if (zh_hook_event_read(&fe, g->cfg, r, &u, skip, &e) == 0)
+		goto out;
+	if (!may_pass(e.code))
+		log_f("%s %s %.12s: cannot read the push: %s; nothing "
+		      "triggered",
+		      name, u.ref, u.new_hex, e.msg);
+	else if (!*why)
 		snprintf(why, why_size,
 			 "queued push of %s %s: cannot read it: %s", name,
 			 u.ref, e.msg);
@@ -451,7 +467,8 @@ static int record_spooled(struct zh_flow *g, const char *name,
  * that is no spool file is set aside (spool/failed/); one that cannot be
  * taken now (the repository or a commit cannot be read, the store fails,
  * out of memory: it may pass) stays for the next round, said once, and
- * is set aside once it is poll.give_up_after old. */
+ * is set aside once it is poll.give_up_after old. An update that can
+ * never be read (may_pass) fires nothing and keeps no file. */
 static void take_spooled(struct zh_flow *f, const char *path, struct kept *k)
 {
 	struct zh_spool_push p;
@@ -489,8 +506,13 @@ static void take_spooled(struct zh_flow *f, const char *path, struct kept *k)
 	else if (p.config && !again)
 		log_f("%s; using the poller's configuration", e.msg);
 	if (zh_repo_name(&name, r, g.cfg->hook.repo_root, &e) < 0) {
-		snprintf(why, sizeof(why), "queued push of '%s': %s", p.git_dir,
-			 e.msg);
+		if (may_pass(e.code))
+			snprintf(why, sizeof(why), "queued push of '%s': %s",
+				 p.git_dir, e.msg);
+		else
+			log_f("queued push of '%s': cannot read the push: %s; "
+			      "nothing triggered",
+			      p.git_dir, e.msg);
 		goto out;
 	}
 	if (zh_hook_record_git_dir(f->store, name, zh_repo_git_dir(r), other,
