@@ -369,18 +369,18 @@ static bool may_pass(int code)
 }
 
 /* One update of a spooled push read from the repository
- * (zh_hook_event_read), or NULL when it cannot fire (logged: one that can
- * never be read says so as the sync hook does) or cannot be read now
- * (why says so, when still empty). */
-static struct zh_flow_event *spooled_update(struct zh_flow *g,
-					    struct zh_repo *r, const char *name,
-					    const char *line, bool skip,
-					    char *why, size_t why_size)
+ * (zh_hook_event_read) into *fe. Returns 0, *fe NULL when it cannot fire
+ * (logged: one that can never be read says so as the sync hook does), or
+ * -1 when it cannot be read now (why says so, when still empty). */
+static int spooled_update(struct zh_flow_event **fe, struct zh_flow *g,
+			  struct zh_repo *r, const char *name, const char *line,
+			  bool skip, char *why, size_t why_size)
 {
-	struct zh_flow_event *fe = NULL;
 	struct zh_ref_update u = {0};
 	struct zh_error e = {0};
+	int rc = 0;
 
+	*fe = NULL;
 	if (zh_flow_parse_update(&u, line, strlen(line), &e) < 0) {
 		log_f("%s: ignoring a malformed update line: %s", name, e.msg);
 		goto out;
@@ -392,19 +392,41 @@ static struct zh_flow_event *spooled_update(struct zh_flow *g,
 		log_f("%s %s %.12s: no rule matches", name, u.ref, u.new_hex);
 		goto out;
 	}
-	if (zh_hook_event_read(&fe, g->cfg, r, &u, skip, &e) == 0)
+	if (zh_hook_event_read(fe, g->cfg, r, &u, skip, &e) == 0)
 		goto out;
-	if (!may_pass(e.code))
+	if (!may_pass(e.code)) {
 		log_f("%s %s %.12s: cannot read the push: %s; nothing "
 		      "triggered",
 		      name, u.ref, u.new_hex, e.msg);
-	else if (!*why)
+		goto out;
+	}
+	rc = -1;
+	if (!*why)
 		snprintf(why, why_size,
 			 "queued push of %s %s: cannot read it: %s", name,
 			 u.ref, e.msg);
 out:
 	zh_ref_update_dispose(&u);
-	return fe;
+	return rc;
+}
+
+/* Keep in spool file path, a push p kept for a later round, only the
+ * updates left: those recorded (or that fire nothing) are not read and
+ * recorded again each round, nor sent again once state_keep has
+ * forgotten them. Said when it fails, unless again. */
+static void keep_left(const char *path, const struct zh_spool_push *p,
+		      char **left, size_t nleft, bool again)
+{
+	struct zh_spool_push q = *p;
+	struct zh_error e = {0};
+
+	if (nleft == p->nupdates)
+		return;
+	q.updates = left;
+	q.nupdates = nleft;
+	if (zh_spool_rewrite(path, &q, &e) < 0 && !again)
+		log_f("%s; its recorded updates stay in it (taken once)",
+		      e.msg);
 }
 
 /* Record the fired rules of the updates of a spooled push in one
@@ -467,8 +489,9 @@ static int record_spooled(struct zh_flow *g, const char *name,
  * that is no spool file is set aside (spool/failed/); one that cannot be
  * taken now (the repository or a commit cannot be read, the store fails,
  * out of memory: it may pass) stays for the next round, said once, and
- * is set aside once it is poll.give_up_after old. An update that can
- * never be read (may_pass) fires nothing and keeps no file. */
+ * is set aside once it is poll.give_up_after old; holding only the
+ * updates not recorded yet (keep_left). An update that can never be read
+ * (may_pass) fires nothing and keeps no file. */
 static void take_spooled(struct zh_flow *f, const char *path, struct kept *k)
 {
 	struct zh_spool_push p;
@@ -479,8 +502,9 @@ static void take_spooled(struct zh_flow *f, const char *path, struct kept *k)
 	struct zh_flow_event **fes = NULL;
 	struct stat st;
 	char *name = NULL, why[1024] = "", other[PATH_MAX];
+	char **left = NULL, **got = NULL; /* p's updates, borrowed */
 	bool again = kept_has(k, path), skip;
-	size_t i, nfes = 0;
+	size_t i, nfes = 0, nleft = 0;
 
 	if (zh_spool_read(&p, path, &e) < 0) {
 		if (e.code == ZH_EINVALID)
@@ -527,20 +551,37 @@ static void take_spooled(struct zh_flow *f, const char *path, struct kept *k)
 			 name);
 		goto out;
 	}
+	if (p.nupdates && (!(left = calloc(p.nupdates, sizeof(*left))) ||
+			   !(got = calloc(p.nupdates, sizeof(*got))))) {
+		snprintf(why, sizeof(why), "queued push of %s: out of memory",
+			 name);
+		goto out;
+	}
 	skip = zh_hook_skip_option((const char *const *)p.options, p.noptions);
-	for (i = 0; i < p.nupdates; i++)
-		if ((fes[nfes] = spooled_update(&g, r, name, p.updates[i], skip,
-						why, sizeof(why))))
-			nfes++;
-	/* what could be read is recorded now; the rest next round (what
-	 * is recorded already is taken once) */
-	if (record_spooled(&g, name, fes, nfes, again) < 0 && !why[0])
-		snprintf(why, sizeof(why),
-			 "queued push of %s: the store did not take it", name);
+	for (i = 0; i < p.nupdates; i++) {
+		if (spooled_update(&fes[nfes], &g, r, name, p.updates[i], skip,
+				   why, sizeof(why)) < 0)
+			left[nleft++] = p.updates[i];
+		else if (fes[nfes])
+			got[nfes++] = p.updates[i];
+	}
+	/* what could be read is recorded now; the rest next round */
+	if (record_spooled(&g, name, fes, nfes, again) < 0) {
+		if (!why[0])
+			snprintf(why, sizeof(why),
+				 "queued push of %s: the store did not take it",
+				 name);
+		for (i = 0; i < nfes; i++)
+			left[nleft++] = got[i];
+	}
+	if (why[0])
+		keep_left(path, &p, left, nleft, again);
 out:
 	for (i = 0; i < nfes; i++)
 		zh_hook_event_free(fes[i]);
 	free(fes);
+	free(left);
+	free(got);
 	if (!why[0]) {
 		unlink(path);
 	} else if (stat(path, &st) == 0 &&

@@ -122,14 +122,71 @@ static void file_name(char *buf, size_t size, const char *dir, const char *pre,
 		 ts.tv_nsec % 1000000, (int)getpid(), r, suf);
 }
 
+/* p in the spool file format, into b. */
+static int encode(struct zh_buf *b, const struct zh_spool_push *p)
+{
+	size_t i;
+	int rc = zh_buf_puts(b, MAGIC);
+
+	if (rc == 0)
+		rc = put(b, 'g', p->git_dir);
+	if (rc == 0 && p->config)
+		rc = put(b, 'c', p->config);
+	for (i = 0; rc == 0 && i < p->noptions; i++)
+		rc = put(b, 'o', p->options[i]);
+	for (i = 0; rc == 0 && i < p->nupdates; i++)
+		rc = put(b, 'u', p->updates[i]);
+	return rc;
+}
+
+/* b durably as dst of directory dir: written to temporary file tmp,
+ * flushed, renamed, the directory flushed. With times, the file gets
+ * those once renamed (an old temporary file is a killed hook's leftover:
+ * drop_stale). */
+static int write_durably(const char *dir, const char *tmp, const char *dst,
+			 const struct zh_buf *b, const struct timespec *times,
+			 struct zh_error *err)
+{
+	int rc = 0,
+	    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0 || write_all(fd, b->ptr, b->len) < 0 || fsync(fd) != 0) {
+		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", tmp,
+				  strerror(errno));
+		goto fail;
+	}
+	if (rename(tmp, dst) != 0) {
+		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", dst,
+				  strerror(errno));
+		goto fail;
+	}
+	if (times)
+		(void)futimens(fd, times);
+	if (close(fd) != 0)
+		return zh_error_set(err, ZH_EIO, "cannot write '%s': %s", dst,
+				    strerror(errno));
+	/* the rename itself must survive a crash too */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0)
+		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", dir,
+				  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return rc;
+}
+
 int zh_spool_write(const char *state_dir, const struct zh_spool_push *p,
 		   struct zh_error *err)
 {
 	struct zh_buf b;
 	char tmp[4096], dst[4096];
 	char *dir = zh_spool_dir(state_dir);
-	size_t i;
-	int rc, fd = -1;
+	int rc;
 
 	zh_buf_init(&b, MAX_FILE);
 	if (!dir) {
@@ -138,44 +195,53 @@ int zh_spool_write(const char *state_dir, const struct zh_spool_push *p,
 	}
 	if ((rc = make_dirs(dir, err)) < 0)
 		goto out;
-	rc = zh_buf_puts(&b, MAGIC);
-	if (rc == 0)
-		rc = put(&b, 'g', p->git_dir);
-	if (rc == 0 && p->config)
-		rc = put(&b, 'c', p->config);
-	for (i = 0; rc == 0 && i < p->noptions; i++)
-		rc = put(&b, 'o', p->options[i]);
-	for (i = 0; rc == 0 && i < p->nupdates; i++)
-		rc = put(&b, 'u', p->updates[i]);
-	if (rc < 0) {
+	if ((rc = encode(&b, p)) < 0) {
 		rc = zh_error_set(err, rc, "push too big to queue");
 		goto out;
 	}
 	file_name(tmp, sizeof(tmp), dir, "tmp-", "");
 	file_name(dst, sizeof(dst), dir, "", SUFFIX);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, b.ptr, b.len) < 0 || fsync(fd) != 0 ||
-	    close(fd) != 0) {
-		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", tmp,
-				  strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
+	rc = write_durably(dir, tmp, dst, &b, NULL, err);
+out:
+	zh_buf_dispose(&b);
+	free(dir);
+	return rc;
+}
+
+int zh_spool_rewrite(const char *path, const struct zh_spool_push *p,
+		     struct zh_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	struct zh_buf b;
+	struct timespec times[2];
+	struct stat st;
+	char tmp[4096], *dir = NULL;
+	int rc;
+
+	zh_buf_init(&b, MAX_FILE);
+	if (!slash) {
+		rc = zh_error_set(err, ZH_EINVALID, "'%s' is not a spool file",
+				  path);
 		goto out;
 	}
-	if (rename(tmp, dst) != 0) {
-		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", dst,
-				  strerror(errno));
-		unlink(tmp);
+	if (stat(path, &st) != 0) {
+		rc =
+		    zh_error_set(err, errno == ENOENT ? ZH_ENOTFOUND : ZH_EIO,
+				 "cannot read '%s': %s", path, strerror(errno));
 		goto out;
 	}
-	/* the rename itself must survive a crash too */
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0)
-		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", dir,
-				  strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	if (!(dir = strndup(path, (size_t)(slash - path)))) {
+		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = encode(&b, p)) < 0) {
+		rc = zh_error_set(err, rc, "push too big to queue");
+		goto out;
+	}
+	times[0] = st.st_atim;
+	times[1] = st.st_mtim;
+	file_name(tmp, sizeof(tmp), dir, "tmp-", "");
+	rc = write_durably(dir, tmp, path, &b, times, err);
 out:
 	zh_buf_dispose(&b);
 	free(dir);

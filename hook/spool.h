@@ -41,6 +41,13 @@ char *zh_spool_dir(const char *state_dir);
 int zh_spool_write(const char *state_dir, const struct zh_spool_push *p,
 		   struct zh_error *err);
 
+/* Replace spool file path by p (the updates a poller has not recorded
+ * yet), as durably as zh_spool_write and with the file's times kept: its
+ * age is how long the push has been queued. Returns 0, ZH_ENOTFOUND (no
+ * such file), ZH_EIO, ZH_ETOOBIG or ZH_ENOMEM. */
+int zh_spool_rewrite(const char *path, const struct zh_spool_push *p,
+		     struct zh_error *err);
+
 /* The files of the spool of state_dir, oldest first, as full paths in
  * *paths (free each and the array; *n counts them). A missing spool is
  * empty. Returns 0, ZH_EIO or ZH_ENOMEM. */
