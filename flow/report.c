@@ -307,6 +307,10 @@ int zh_flow_prune(int64_t *n, struct zh_flow *f, int64_t now_ms,
 		*n = 0;
 	if (keep <= 0)
 		return 0;
+	/* a push the poller keeps spooled (hook/poll.c) is read again until
+	 * then: its recorded rows must still say so, or it fires again */
+	if (keep < f->cfg->poll.give_up_after_ms)
+		keep = f->cfg->poll.give_up_after_ms;
 	every = keep < PRUNE_EVERY_MS ? keep : PRUNE_EVERY_MS;
 	rc = zh_store_meta_get(&last, f->store, PRUNED_KEY, err);
 	if (rc < 0 && rc != ZH_ENOTFOUND)

@@ -19,10 +19,10 @@ int zh_flow_write_notes(size_t *n, struct zh_flow *f, struct zh_error *err);
 
 /* Once an hour at most for the whole store (or once per state_keep when
  * shorter), whichever process asks: forget the triggers and tasks that
- * settled and were noted more than state_keep before now_ms
- * (zh_store_prune), logging how many through f->log when any. Nothing
- * with state_keep 0. *n (may be NULL) gets how many rows. Returns 0,
- * ZH_ESTORE or ZH_ENOMEM. */
+ * settled and were noted more than state_keep (at least
+ * poll.give_up_after) before now_ms (zh_store_prune), logging how many
+ * through f->log when any. Nothing with state_keep 0. *n (may be NULL) gets how
+ * many rows. Returns 0, ZH_ESTORE or ZH_ENOMEM. */
 int zh_flow_prune(int64_t *n, struct zh_flow *f, int64_t now_ms,
 		  struct zh_error *err);
 

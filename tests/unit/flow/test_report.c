@@ -268,6 +268,7 @@ static void prune_once_per_period(void **state)
 
 	x->f.repo_name = "group/voting-app";
 	final_noted_task(x, 1);
+	x->cfg->poll.give_up_after_ms = 1000;
 	x->cfg->state_keep_ms = 0;
 	assert_ok(zh_flow_prune(&n, &x->f, now, &err), &err);
 	assert_int_equal(n, 0);
@@ -296,6 +297,25 @@ static void prune_once_per_period(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* A trigger or task is kept at least poll.give_up_after, state_keep
+ * shorter or not: a push the poller keeps spooled that long must find
+ * its rows, or its triggers would be recorded and sent again. */
+static void prune_keeps_give_up_after(void **state)
+{
+	struct fx *x = *state;
+	struct zh_error err = {0};
+	int64_t n = -1, now = zh_store_now_ms();
+
+	x->f.repo_name = "group/voting-app";
+	final_noted_task(x, 1);
+	x->cfg->state_keep_ms = 1000;
+	x->cfg->poll.give_up_after_ms = 60000;
+	assert_ok(zh_flow_prune(&n, &x->f, now + 10000, &err), &err);
+	assert_int_equal(n, 0);
+	assert_ok(zh_flow_prune(&n, &x->f, now + 70000, &err), &err);
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +325,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(product_and_custom, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(prune_once_per_period, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(prune_keeps_give_up_after, setup,
 					    teardown),
 	};
 
