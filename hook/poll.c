@@ -292,71 +292,130 @@ void zh_hook_event_free(struct zh_flow_event *fe)
 	free(fe);
 }
 
-/* The spooled pushes a poller kept for a later round and said so: each
- * is said once, not each round. */
+/* The spooled pushes a poller kept for a later round: since when it
+ * tries (the first failure it saw) and what it said, each said once per
+ * poller, not each round. */
+struct kept_file {
+	char *path;
+	int64_t since; /* ms */
+	bool stuck;    /* said that it cannot be set aside */
+};
+
 struct kept {
-	char **paths;
+	struct kept_file *v;
 	size_t len, cap;
 };
 
-static bool kept_has(const struct kept *k, const char *path)
+static struct kept_file *kept_find(struct kept *k, const char *path)
 {
 	size_t i;
 
 	for (i = 0; i < k->len; i++)
-		if (strcmp(k->paths[i], path) == 0)
-			return true;
-	return false;
+		if (strcmp(k->v[i].path, path) == 0)
+			return &k->v[i];
+	return NULL;
 }
 
-static void kept_add(struct kept *k, const char *path)
+/* path kept since now; NULL when out of memory (then said again next
+ * round). */
+static struct kept_file *kept_add(struct kept *k, const char *path, int64_t now)
 {
-	char *dup;
+	struct kept_file *kf;
 
 	if (k->len == k->cap) {
 		size_t cap = k->cap ? 2 * k->cap : 8;
-		char **v = realloc(k->paths, cap * sizeof(*v));
+		struct kept_file *v = realloc(k->v, cap * sizeof(*v));
 
 		if (!v)
-			return; /* then said again next round */
-		k->paths = v;
+			return NULL;
+		k->v = v;
 		k->cap = cap;
 	}
-	if ((dup = strdup(path)))
-		k->paths[k->len++] = dup;
+	kf = &k->v[k->len];
+	memset(kf, 0, sizeof(*kf));
+	if (!(kf->path = strdup(path)))
+		return NULL;
+	kf->since = now;
+	k->len++;
+	return kf;
+}
+
+static void kept_drop(struct kept *k, const char *path)
+{
+	struct kept_file *kf = kept_find(k, path);
+
+	if (!kf)
+		return;
+	free(kf->path);
+	*kf = k->v[--k->len];
+}
+
+/* When the newest of the kept files first failed; 0 when none. */
+static int64_t kept_newest(const struct kept *k)
+{
+	int64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < k->len; i++)
+		if (k->v[i].since > n)
+			n = k->v[i].since;
+	return n;
 }
 
 static void kept_dispose(struct kept *k)
 {
 	while (k->len)
-		free(k->paths[--k->len]);
-	free(k->paths);
+		free(k->v[--k->len].path);
+	free(k->v);
 	memset(k, 0, sizeof(*k));
+}
+
+/* Since when a kept spool file (st) counts as failing: the first failure
+ * a poller saw (since), or its last change when later. Not its age alone:
+ * a file no poller tried for days gets a full poll.give_up_after of tries
+ * before it is set aside, on a failure that may pass in a minute. */
+static int64_t failing_since(int64_t since, const struct stat *st)
+{
+	int64_t m = (int64_t)st->st_mtime * 1000;
+
+	return m > since ? m : since;
 }
 
 /* Move spool file path to failed/ in its directory, out of every later
  * round, and say why (what went wrong, then what the poller did). Kept
- * where it is when it cannot be moved: nothing a push does is lost. */
-static void set_aside(const char *path, const char *why, const char *when)
+ * where it is when it cannot be moved: nothing a push does is lost; said
+ * once per poller (k), tried again each round. */
+static void set_aside(struct kept *k, const char *path, const char *why,
+		      const char *when)
 {
 	const char *slash = strrchr(path, '/');
-	char dst[PATH_MAX + 16];
+	struct kept_file *kf;
+	char dst[PATH_MAX + 16], fail[PATH_MAX + 320];
 	int n;
 
 	n = snprintf(dst, sizeof(dst), "%.*s/failed", (int)(slash - path),
 		     path);
 	if (n < 0 || (size_t)n >= sizeof(dst) - strlen(slash) ||
 	    (mkdir(dst, 0700) != 0 && errno != EEXIST)) {
-		log_f("%s; %scannot set it aside in '%s': %s; kept", why, when,
-		      dst, strerror(errno));
-		return;
+		snprintf(fail, sizeof(fail), "cannot set it aside in '%s': %s",
+			 dst, strerror(errno));
+	} else {
+		snprintf(dst + n, sizeof(dst) - (size_t)n, "%s", slash);
+		if (rename(path, dst) == 0) {
+			log_f("%s; %sset aside as '%s'", why, when, dst);
+			kept_drop(k, path);
+			return;
+		}
+		snprintf(fail, sizeof(fail), "cannot set it aside as '%s': %s",
+			 dst, strerror(errno));
 	}
-	snprintf(dst + n, sizeof(dst) - (size_t)n, "%s", slash);
-	if (rename(path, dst) != 0)
-		log_f("%s; %scannot set it aside as '%s': %s; kept", why, when,
-		      dst, strerror(errno));
-	else
-		log_f("%s; %sset aside as '%s'", why, when, dst);
+	if (!(kf = kept_find(k, path)))
+		kf = kept_add(k, path, zh_store_now_ms());
+	if (kf && kf->stuck)
+		return;
+	log_f("%s; %s%s; kept", why, when, fail);
+	if (kf)
+		kf->stuck = true;
 }
 
 /* Whether a failure to read a spooled push can pass with time (I/O, an
@@ -489,9 +548,9 @@ static int record_spooled(struct zh_flow *g, const char *name,
  * that is no spool file is set aside (spool/failed/); one that cannot be
  * taken now (the repository or a commit cannot be read, the store fails,
  * out of memory: it may pass) stays for the next round, said once, and
- * is set aside once it is poll.give_up_after old; holding only the
- * updates not recorded yet (keep_left). An update that can never be read
- * (may_pass) fires nothing and keeps no file. */
+ * is set aside once it has failed for poll.give_up_after (failing_since);
+ * it holds only the updates not recorded yet (keep_left). An update that
+ * can never be read (may_pass) fires nothing and keeps no file. */
 static void take_spooled(struct zh_flow *f, const char *path, struct kept *k)
 {
 	struct zh_spool_push p;
@@ -503,13 +562,17 @@ static void take_spooled(struct zh_flow *f, const char *path, struct kept *k)
 	struct stat st;
 	char *name = NULL, why[1024] = "", other[PATH_MAX];
 	char **left = NULL, **got = NULL; /* p's updates, borrowed */
-	bool again = kept_has(k, path), skip;
+	struct kept_file *kf = kept_find(k, path);
+	bool again = kf != NULL, skip;
+	int64_t now, since;
 	size_t i, nfes = 0, nleft = 0;
 
 	if (zh_spool_read(&p, path, &e) < 0) {
 		if (e.code == ZH_EINVALID)
-			set_aside(path, e.msg, "");
-		else if (e.code != ZH_ENOTFOUND)
+			set_aside(k, path, e.msg, "");
+		else if (e.code == ZH_ENOTFOUND)
+			kept_drop(k, path);
+		else
 			snprintf(why, sizeof(why), "%s", e.msg);
 		if (e.code == ZH_EINVALID || e.code == ZH_ENOTFOUND)
 			return;
@@ -582,18 +645,20 @@ out:
 	free(fes);
 	free(left);
 	free(got);
+	now = zh_store_now_ms();
+	since = kf ? kf->since : now;
 	if (!why[0]) {
 		unlink(path);
-	} else if (stat(path, &st) == 0 &&
-		   (int64_t)(time(NULL) - st.st_mtime) * 1000 >
-		       f->cfg->poll.give_up_after_ms) {
-		set_aside(path, why,
+		kept_drop(k, path);
+	} else if (stat(path, &st) == 0 && now - failing_since(since, &st) >
+					       f->cfg->poll.give_up_after_ms) {
+		set_aside(k, path, why,
 			  "still failing after poll.give_up_after: ");
 	} else if (!again) {
-		log_f("%s; kept, tried again each round until it is "
-		      "poll.give_up_after old",
+		log_f("%s; kept, tried again each round for "
+		      "poll.give_up_after",
 		      why);
-		kept_add(k, path);
+		kept_add(k, path, now);
 	}
 	free(name);
 	zh_config_free(own);
@@ -605,11 +670,21 @@ static void take_spool(struct zh_flow *f, const char *state, struct kept *k)
 {
 	struct zh_error e = {0};
 	char **paths = NULL;
-	size_t i, n = 0;
+	size_t i, j, n = 0;
 
 	if (zh_spool_list(&paths, &n, state, &e) < 0) {
 		log_line(NULL, e.msg);
 		return;
+	}
+	/* a kept file gone meanwhile (taken by another poller, moved by
+	 * hand) keeps this poller up no longer */
+	for (i = k->len; i-- > 0;) {
+		for (j = 0; j < n && strcmp(paths[j], k->v[i].path) != 0; j++)
+			;
+		if (j == n) {
+			free(k->v[i].path);
+			k->v[i] = k->v[--k->len];
+		}
 	}
 	for (i = 0; i < n; i++) {
 		take_spooled(f, paths[i], k);
@@ -644,8 +719,9 @@ static bool step_failed(int rc, const struct zh_error *e)
 enum { WORK_SCHEDULE = 1, WORK_NOTES = 2 };
 
 /* Whether the poller has work left (1), and when its next round is due
- * (*at): a trigger or task pending in the store, a push in the spool, or
- * a note not yet written (unwritten_notes), recorded or changed less than
+ * (*at): a trigger or task pending in the store, a push in the spool (a
+ * kept one counts from its first failure, k), or a note not yet written
+ * (unwritten_notes), recorded or changed less than
  * poll.give_up_after + poll.max_interval ago (*newest: the newest work
  * seen, for when the store cannot be read; start bounds that case if it
  * never could). *what tells which kinds are pending. Notes are written
@@ -656,7 +732,7 @@ enum { WORK_SCHEDULE = 1, WORK_NOTES = 2 };
  * next push's poller or `git zadig sync`. */
 static int work_left(int64_t *at, int64_t *newest, int *what,
 		     int64_t *notes_wait, struct zh_flow *f, const char *state,
-		     int64_t start)
+		     const struct kept *k, int64_t start)
 {
 	const struct zh_config *cfg = f->cfg;
 	struct zh_error e = {0};
@@ -694,6 +770,8 @@ static int work_left(int64_t *at, int64_t *newest, int *what,
 
 			if (n < spooled)
 				n = spooled;
+			if (n < kept_newest(k))
+				n = kept_newest(k);
 			if (rc == ZH_ENOTFOUND)
 				*at = now + cfg->poll.interval_ms;
 			*what |= WORK_SCHEDULE;
@@ -820,7 +898,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		    zh_flow_prune(NULL, &f, zh_store_now_ms(), &e), &e);
 		note_others(&f);
 		if (work_left(&at, &newest, &what, &notes_wait, &f, state,
-			      start) <= 0) {
+			      &kept, start) <= 0) {
 			/* done. A hook that recorded or spooled a push since
 			 * our last look, and whose own poller found the lock
 			 * still held, left its work to us: look again once the
@@ -829,7 +907,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 			zh_store_unlock_poller(lock);
 			lock = -1;
 			left = work_left(&at, &newest, &what, &notes_wait, &f,
-					 state, start);
+					 state, &kept, start);
 			if (left < 0)
 				log_f("exiting: nothing newer than "
 				      "poll.give_up_after is pending; %s wait "

@@ -3,7 +3,8 @@
 # yet (the repository cannot be opened for now: moved, another owner,
 # EMFILE): the file stays and is taken once it can be, where the poller
 # deleted it. A file that is not a spool file, and one still failing
-# after poll.give_up_after, is set aside in spool/failed/, said once.
+# poll.give_up_after after a poller first failed to take it, is set aside
+# in spool/failed/, said once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_hook.sh"
 
@@ -82,7 +83,8 @@ take_spool
 expect "unreadable commit: said" 0 "" "queued push of a refs/heads/main: cannot read it: .*; kept"
 check "unreadable commit: still spooled" test "$(spooled)" = 1
 
-# ---- still failing after poll.give_up_after (5m): set aside, said ----
+# ---- still failing poll.give_up_after after the first failure a poller
+# saw (1s here): set aside, said ----
 exec 9>>"$S/poller.lock"
 flock -n 9 || not_ok "the test takes the poller lock again"
 commit "$T/a" "second"
@@ -91,9 +93,12 @@ check "the second push's poller is done" wait_pollers 20
 exec 9>&-
 check "the second push is spooled" test "$(spooled)" = 2
 mv "$T/a.git" "$T/a.away"
-touch -d '-6 minutes' "$S"/spool/*.push
-take_spool
-expect "given up: said" 0 "" "a.git.*still failing after poll.give_up_after: set aside as '$S/spool/failed/"
+sed 's/give_up_after: 5m/give_up_after: 1s/' "$CFG" >"$T/short.yaml"
+zadig-hook poll --git-dir "$T/b.git" --config "$T/short.yaml" \
+	2>>"$S/poller.log" &
+check "given up: said" \
+	wait_log "a.git.*still failing after poll.give_up_after: set aside as '$S/spool/failed/"
+check "given up: the poller exits" wait_pollers 20
 check "given up: out of the spool" test "$(spooled)" = 0
 check "given up: both kept in spool/failed/" test "$(failed)" = 3
 mv "$T/a.away" "$T/a.git"
