@@ -529,13 +529,14 @@ int zh_store_mark_noted(struct zh_store *s,
 			const struct zh_store_task_list *tasks,
 			struct zh_error *err);
 
-/* Count every row of repo as noted, its note unwritten: for a
- * repository whose notes have nowhere to go (the receiver's project with
- * no webhook.repos entry), so that it is not listed as out of date every
- * round and state_keep forgets its rows. A row that changes afterwards is
- * out of date again. Returns 0, ZH_EINVALID or ZH_ESTORE. */
+/* Count every row of repo last changed before before_ms as noted, its
+ * note unwritten: for a repository whose notes have nowhere to go (the
+ * receiver's project with no webhook.repos entry) for that long, so that
+ * it is not listed as out of date every round for good and state_keep
+ * forgets its rows. A row that changes afterwards is out of date again.
+ * Returns 0, ZH_EINVALID or ZH_ESTORE. */
 int zh_store_mark_repo_noted(struct zh_store *s, const char *repo,
-			     struct zh_error *err);
+			     int64_t before_ms, struct zh_error *err);
 
 /* Earliest time something needs doing: a queued trigger's next try, a
  * 'sending' trigger's lease end, an unfinished task's next poll; and in

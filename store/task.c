@@ -890,13 +890,14 @@ int zh_store_task_zadig_created(struct zh_store *s, int64_t id,
 }
 
 int zh_store_mark_repo_noted(struct zh_store *s, const char *repo,
-			     struct zh_error *err)
+			     int64_t before_ms, struct zh_error *err)
 {
 	static const char *const sql[] = {
 	    "UPDATE tasks SET noted_gen = gen WHERE repo = ?1 AND "
-	    "gen != noted_gen",
+	    "gen != noted_gen AND updated_ms < ?2",
 	    "UPDATE triggers SET noted_state = " NOTE_STATE_SQL
-	    " WHERE repo = ?1 AND " NOTE_STATE_SQL " != noted_state",
+	    " WHERE repo = ?1 AND " NOTE_STATE_SQL " != noted_state "
+	    "AND updated_ms < ?2",
 	};
 	sqlite3_stmt *st = NULL;
 	size_t i;
@@ -911,6 +912,7 @@ int zh_store_mark_repo_noted(struct zh_store *s, const char *repo,
 		if ((ret = store_prepare(&st, s, sql[i], err)))
 			break;
 		store_bind_text(st, 1, repo);
+		store_bind_int(st, 2, before_ms);
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE)
 			ret = store_fail(s, rc, "record a note", err);

@@ -1137,10 +1137,14 @@ static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 					  "webhook.repos entry matches the "
 					  "project (add one and send SIGHUP)",
 					  name);
-			/* counted as noted: not listed again every round,
-			 * and forgotten after state_keep like the others */
-			if (zh_store_mark_repo_noted(k->w->store, name, &err) <
-			    0)
+			/* once that old, counted as noted: not listed again
+			 * every round for good, and forgotten after
+			 * state_keep like the others (an entry put back
+			 * sooner, after a mistake, gets the notes) */
+			if (zh_store_mark_repo_noted(
+				k->w->store, name,
+				zh_store_now_ms() - cfg->poll.give_up_after_ms,
+				&err) < 0)
 				note_error(k, name, err.msg, "");
 			continue;
 		}
