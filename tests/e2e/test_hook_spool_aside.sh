@@ -58,6 +58,10 @@ check "a's poller exits" wait_pollers 20
 commit "$T/a" "second"
 c=$(git -C "$T/a" rev-parse HEAD)
 git -C "$T/a" push -q origin HEAD:refs/heads/nomatch-x 2>/dev/null
+# that push's poller must be gone before the file below is written and
+# a.git moved: it would take the file itself, racing the move (libgit2
+# 1.5 leaks what it had read of a repository renamed under it)
+check "nomatch push: its poller exits" wait_pollers 20
 F=0000000000000000002-1-00000000.push
 printf 'zadig-hook spool 1\ng%s\0u%s %s refs/heads/main\0' "$T/a.git" \
 	"$(git -C "$T/a" rev-parse HEAD~1)" "$c" >"$S/spool/$F"
