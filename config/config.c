@@ -1604,7 +1604,7 @@ static char *in_dir(const char *dir, const char *p)
  * written (raw): expanded, it may be a secret, as with
  * "token_file: ${ZADIG_TOKEN}" for "token:". */
 static void read_token(struct ctx *x, char **out, const char *path,
-		       const char *raw, const yaml_mark_t *m)
+		       const char *raw, const yaml_mark_t *m, int64_t *mtime_ns)
 {
 	char buf[MAX_TOKEN_FILE + 1];
 	struct stat st;
@@ -1626,6 +1626,9 @@ static void read_token(struct ctx *x, char **out, const char *path,
 			  "token file '%s' is not a regular file", raw);
 		goto out;
 	}
+	if (mtime_ns)
+		*mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+			    st.st_mtim.tv_nsec;
 	if (st.st_mode & (S_IRGRP | S_IROTH))
 		warn(x, m, "token file '%s' is readable by others (chmod 600)",
 		     raw);
@@ -1682,7 +1685,9 @@ static void load_token(struct ctx *x, const char *file, const char *raw,
 		x->nomem = true;
 		return;
 	}
-	read_token(x, &c->zadig.token, path, raw, m);
+	read_token(x, &c->zadig.token, path, raw, m, &c->token_mtime_ns);
+	if (!(c->token_path = strdup(path)))
+		x->nomem = true;
 	if (!x->tok.len) {
 		free(path);
 		return;
@@ -2630,6 +2635,7 @@ void zh_config_free(struct zh_config *c)
 		free(c->check_errors[i]);
 	free(c->check_errors);
 	free(c->token_src.path);
+	free(c->token_path);
 	free(c->token_src.name);
 	free(c->token_src.raw);
 	free(c->path);
@@ -2657,7 +2663,7 @@ int zh_config_token(char **out, const struct zh_config *c, struct zh_error *err)
 	x.name = c->token_src.name;
 	m.line = (size_t)(c->token_src.line - 1);
 	m.column = (size_t)(c->token_src.col - 1);
-	read_token(&x, out, c->token_src.path, c->token_src.raw, &m);
+	read_token(&x, out, c->token_src.path, c->token_src.raw, &m, NULL);
 	/* the messages of the load, redacted as they were */
 	redact_scope(&x, "", (char *)c);
 	if (x.nomem)

@@ -103,6 +103,11 @@ struct zh_config {
 		char *raw;  /* token_file as written */
 		int line, col;
 	} token_src;
+	/* token_file (from the file's directory) and its change time
+	 * (st_mtim in ns) when it was read; 0 when it could not be: the
+	 * receiver reloads once the file changes (a rotated token) */
+	char *token_path;
+	int64_t token_mtime_ns;
 	char *state_dir; /* NULL: the program's default */
 	int64_t state_keep_ms; /* default 90 days; 0: forever */
 	struct {

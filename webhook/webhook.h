@@ -55,6 +55,9 @@ struct zh_webhook {
 	 * side with incomplete request."): one per connection a client
 	 * drops, as many as it likes */
 	struct zh_wh_loglimit http_log;
+	/* the change time of zadig.token_file a reload was asked for (see
+	 * work.c token_file_changed): once per change of the file */
+	_Atomic int64_t token_reload_mtime;
 };
 
 /* Take a reference to the current config; give it back with

@@ -8,11 +8,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,10 +140,11 @@ static void bind_conf(struct zh_wh_worker *k, const struct zh_wh_conf *conf)
 	k->flow.log = flow_log;
 	k->flow.log_ctx = k;
 	k->flow.deadline_ms = 0;
-	/* the file is read at load: a rotated token needs a reload */
+	/* the file is read at load, and again once it changes
+	 * (token_file_changed) */
 	k->flow.token_fix = conf->cfg->zadig.token_file
 				? "; zadig-webhook reads zadig.token_file "
-				  "again on SIGHUP"
+				  "again when it changes (or on SIGHUP)"
 				: NULL;
 	k->flow.repo = NULL;
 	k->flow.repo_name = NULL;
@@ -1214,6 +1217,31 @@ static void poll_error(struct zh_wh_worker *k, const char *msg)
 	k->poll_err_repeats = 0;
 }
 
+/* A zadig.token_file changed since the running config read it (a
+ * rotated token, or a file that can be read now): reload as SIGHUP does,
+ * as the hook's poller reads the file again by itself. Asked once per
+ * change of the file, by one worker: a config that does not load keeps
+ * the running one, and is not tried again until the file changes again.
+ * The path is not logged: "token_file: ${X}" may expand to a secret. */
+static void token_file_changed(struct zh_wh_worker *k,
+			       const struct zh_config *cfg)
+{
+	struct stat st;
+	int64_t m, seen;
+
+	if (!cfg->token_path || stat(cfg->token_path, &st) != 0)
+		return;
+	m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	if (m == cfg->token_mtime_ns)
+		return;
+	seen = atomic_load(&k->w->token_reload_mtime);
+	if (seen == m || !atomic_compare_exchange_strong(
+			     &k->w->token_reload_mtime, &seen, m))
+		return;
+	zh_wh_log("zadig.token_file changed: reloading the configuration");
+	kill(getpid(), SIGHUP);
+}
+
 static void poll_round(struct zh_wh_worker *k, const struct zh_config *cfg,
 		       int64_t *next_prune)
 {
@@ -1222,6 +1250,7 @@ static void poll_round(struct zh_wh_worker *k, const struct zh_config *cfg,
 	int n = 0;
 
 	zh_wh_log_refused_flush(k->w);
+	token_file_changed(k, cfg);
 	deliver_due(k);
 	if (atomic_load(&k->w->stopping))
 		return;

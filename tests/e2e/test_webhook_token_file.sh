@@ -70,12 +70,18 @@ wait_until 5 log_has "reloaded $CFG"
 load_event "$T/push2.json" 2 3 2
 gitlab "Push Hook" "$T/push2.json" -H "X-Gitlab-Event-UUID: token-file-2" >/dev/null
 want "refused token: the event is accepted" 202 '"status": *"accepted"'
-check "refused token: the line names the token file and SIGHUP" wait_until 20 \
-	log_has "ZADIG REFUSED THE TOKEN for load/app/load: zadig refused the token \(HTTP 401\): check zadig.token_file '$TF'; the trigger stays queued until the token is fixed; zadig-webhook reads zadig.token_file again on SIGHUP$"
+check "refused token: the line names the token file" wait_until 20 \
+	log_has "ZADIG REFUSED THE TOKEN for load/app/load: zadig refused the token \(HTTP 401\): check zadig.token_file '$TF'; the trigger stays queued until the token is fixed; zadig-webhook reads zadig.token_file again when it changes \(or on SIGHUP\)$"
+# the file rotated, no SIGHUP: the receiver sees it change and reloads
+n=$(grep -c "reloaded $CFG" "$T/wh.err")
+sleep 1.1 # a later change time than the refused token's file
 printf '%s\n' "$TOKEN" >"$TF"
-kill -HUP "$WH_PID"
-check "refused token: fixed and SIGHUP, delivered" \
+check "refused token: the file rotated, no SIGHUP: delivered" \
 	wait_until 30 log_has "load/app/load [0-9a-f]{12}: created wf-load #2$"
+check "refused token: it said why it reloaded" \
+	log_has "^zadig-webhook: zadig.token_file changed: reloading the configuration$"
+check "refused token: one reload for the change" \
+	test "$(grep -c "reloaded $CFG" "$T/wh.err")" = $((n + 1))
 wh_stop
 check "the receiver stops cleanly" test "$WH_RC" = 0
 check "no sanitizer report from the receiver" \
