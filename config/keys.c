@@ -70,8 +70,9 @@ const struct zh_config_key zh_config_keys[] = {
      .doc = "how long the state store keeps a trigger or task after it "
 	    "settled (Zadig took or refused it, or it ended) and its note "
 	    "was written: 90 days by default, `0s` forever, never less "
-	    "than `poll.give_up_after` (a queued push is read again that "
-	    "long). The notes keep every line; a later push of a commit "
+	    "than `poll.give_up_after` (a spooled push the poller keeps is "
+	    "read again that long). The notes keep every line; a later push "
+	    "of a commit "
 	    "the store forgot fires its rules again"},
     {.path = "notes", .type = ZH_KT_MAP, .doc = "git notes with task status"},
     {.path = "notes.ref",

@@ -148,7 +148,7 @@ out:
 static char *config_path(const char *explicit_path, const char *git_dir)
 {
 	struct zh_error e = {0};
-	char *gitval = NULL, *path = NULL, cwd[PATH_MAX];
+	char *gitval = NULL, *path = NULL, top[PATH_MAX];
 
 	if (zh_config_wants_git_value(explicit_path)) {
 		/* command-line config (-c) of the git that runs us wins
@@ -158,14 +158,20 @@ static char *config_path(const char *explicit_path, const char *git_dir)
 		    repo_config_file(&gitval, git_dir) != FOUND)
 			gitval = git_config_get();
 	}
-	/* git runs the hook at the top of the work tree, or in the git
-	 * dir of a bare repository: where a relative one starts */
-	if (gitval && !getcwd(cwd, sizeof(cwd))) {
-		free(gitval);
-		return NULL;
+	/* a relative one starts at the top of the work tree, as
+	 * zh_hook_load_config takes it (zh_repo_top): the directory holding
+	 * the git dir ".git" of a work tree, else the (bare) git dir */
+	if (gitval) {
+		size_t n = strlen(git_dir);
+
+		snprintf(top, sizeof(top), "%.*s", (int)n, git_dir);
+		while (n > 1 && top[n - 1] == '/')
+			top[--n] = '\0';
+		if (n > 5 && strcmp(top + n - 5, "/.git") == 0)
+			top[n - 5] = '\0';
+		if (!(gitval = zh_config_git_path(gitval, top)))
+			return NULL;
 	}
-	if (gitval && !(gitval = zh_config_git_path(gitval, cwd)))
-		return NULL;
 	(void)zh_config_locate(&path, explicit_path, gitval, &e);
 	free(gitval);
 	return path;
