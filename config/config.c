@@ -1673,8 +1673,9 @@ out:
 	close(fd);
 }
 
-/* token_file at m, written raw: read it; when that fails, keep where it
- * was named for zh_config_token. */
+/* token_file at m, written raw: read it, and keep where it was named:
+ * for zh_config_token when that failed, and for the receiver, which
+ * reloads once the file changes (token_file_changed). */
 static void load_token(struct ctx *x, const char *file, const char *raw,
 		       const yaml_mark_t *m)
 {
@@ -1685,13 +1686,7 @@ static void load_token(struct ctx *x, const char *file, const char *raw,
 		x->nomem = true;
 		return;
 	}
-	read_token(x, &c->zadig.token, path, raw, m, &c->token_mtime_ns);
-	if (!(c->token_path = strdup(path)))
-		x->nomem = true;
-	if (!x->tok.len) {
-		free(path);
-		return;
-	}
+	read_token(x, &c->zadig.token, path, raw, m, &c->token_src.mtime_ns);
 	c->token_src.path = path;
 	c->token_src.line = (int)m->line + 1;
 	c->token_src.col = (int)m->column + 1;
@@ -2635,7 +2630,6 @@ void zh_config_free(struct zh_config *c)
 		free(c->check_errors[i]);
 	free(c->check_errors);
 	free(c->token_src.path);
-	free(c->token_path);
 	free(c->token_src.name);
 	free(c->token_src.raw);
 	free(c->path);

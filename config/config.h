@@ -95,19 +95,18 @@ struct zh_config {
 		char *ca_error;
 		bool insecure_skip_tls_verify;
 	} zadig;
-	/* Where token_file was named, for zh_config_token; set with
-	 * token_error only. */
+	/* Where token_file was named (NULL without one): for
+	 * zh_config_token, which reads it again when the load could not
+	 * (token_error), and for the receiver, which reloads once it
+	 * changes (a rotated token). */
 	struct {
 		char *path; /* from the file's directory */
 		char *name; /* the file's name in messages */
 		char *raw;  /* token_file as written */
 		int line, col;
+		int64_t
+		    mtime_ns; /* st_mtim when read; 0 when it could not be */
 	} token_src;
-	/* token_file (from the file's directory) and its change time
-	 * (st_mtim in ns) when it was read; 0 when it could not be: the
-	 * receiver reloads once the file changes (a rotated token) */
-	char *token_path;
-	int64_t token_mtime_ns;
 	char *state_dir; /* NULL: the program's default */
 	int64_t state_keep_ms; /* default 90 days; 0: forever */
 	struct {

@@ -1229,10 +1229,10 @@ static void token_file_changed(struct zh_wh_worker *k,
 	struct stat st;
 	int64_t m, seen;
 
-	if (!cfg->token_path || stat(cfg->token_path, &st) != 0)
+	if (!cfg->token_src.path || stat(cfg->token_src.path, &st) != 0)
 		return;
 	m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	if (m == cfg->token_mtime_ns)
+	if (m == cfg->token_src.mtime_ns)
 		return;
 	seen = atomic_load(&k->w->token_reload_mtime);
 	if (seen == m || !atomic_compare_exchange_strong(
