@@ -436,15 +436,6 @@ int zh_store_task_repoll(struct zh_store *s, const char *workflow, bool custom,
 			 int64_t poll_interval_ms, int64_t now_ms,
 			 struct zh_error *err);
 
-/* Keep Zadig's create_time for task row id (unless one is already), as
- * its first poll does (zh_store_task_polled), so that a later detail of
- * the same id naming another create_time shows another task (Zadig's ids
- * started again).
- * Reset by zh_store_task_created and zh_store_task_listed (a new task
- * of the id: t's) and zh_store_task_repoll. Returns 0 or ZH_ESTORE. */
-int zh_store_task_zadig_created(struct zh_store *s, int64_t id,
-				int64_t create_time, struct zh_error *err);
-
 /* Read one task by row id, or by (workflow, custom, task_id). Returns 0,
  * ZH_ENOTFOUND or ZH_ESTORE. Dispose *out. */
 int zh_store_task_get(struct zh_store_task *out, struct zh_store *s, int64_t id,

@@ -866,29 +866,6 @@ out:
 	return ret;
 }
 
-int zh_store_task_zadig_created(struct zh_store *s, int64_t id,
-				int64_t create_time, struct zh_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, ret;
-
-	store_lock(s);
-	ret = store_prepare(&st, s,
-			    "UPDATE tasks SET zadig_created = ?2 WHERE id = ?1 "
-			    "AND zadig_created = 0",
-			    err);
-	if (ret == 0) {
-		store_bind_int(st, 1, id);
-		store_bind_int(st, 2, create_time);
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_DONE)
-			ret = store_fail(s, rc, "update a task", err);
-	}
-	sqlite3_finalize(st);
-	store_unlock(s);
-	return ret;
-}
-
 int zh_store_mark_repo_noted(struct zh_store *s, const char *repo,
 			     int64_t before_ms, struct zh_error *err)
 {

@@ -391,12 +391,8 @@ static void a_task_made_later_is_another_task(void **state)
 	t.next_poll_ms = now - 5000;
 	assert_ok(zh_store_task_upsert(&due, x->store, &t, now, &err), &err);
 	/* their first polls read Zadig's create_time of ours: earlier */
-	assert_ok(
-	    zh_store_task_zadig_created(x->store, done, later - 7200, &err),
-	    &err);
-	assert_ok(
-	    zh_store_task_zadig_created(x->store, due, later - 7200, &err),
-	    &err);
+	assert_ok(set_zadig_created(x->store, done, later - 7200, &err), &err);
+	assert_ok(set_zadig_created(x->store, due, later - 7200, &err), &err);
 	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
 	assert_int_equal(n, 2);
 	t = get(x, done);
@@ -481,7 +477,7 @@ static void lookup_takes_a_reused_id(void **state)
 	t.final = false;
 	t.next_poll_ms = now - 5000;
 	assert_ok(zh_store_task_upsert(&due, x->store, &t, now, &err), &err);
-	assert_ok(zh_store_task_zadig_created(x->store, old, 1000, &err), &err);
+	assert_ok(set_zadig_created(x->store, old, 1000, &err), &err);
 	zadig("[{\"task_id\":3,\"workflow_name\":\"wf-done\","
 	      "\"status\":\"running\",\"create_time\":5000}]");
 	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
@@ -519,8 +515,7 @@ static void lookup_leaves_another_commits_task(void **state)
 	t.status = "running";
 	t.next_poll_ms = now + 60000;
 	assert_ok(zh_store_task_upsert(&same, x->store, &t, now, &err), &err);
-	assert_ok(zh_store_task_zadig_created(x->store, same, 1000, &err),
-		  &err);
+	assert_ok(set_zadig_created(x->store, same, 1000, &err), &err);
 	t.workflow = "wf-new";
 	assert_ok(zh_store_task_upsert(&unknown, x->store, &t, now, &err),
 		  &err);
@@ -698,7 +693,7 @@ a_task_reused_in_the_round_is_not_polled_as_the_old_one(void **state)
 	t.status = "running";
 	t.next_poll_ms = now - 4000;
 	assert_ok(zh_store_task_upsert(&old, x->store, &t, now, &err), &err);
-	assert_ok(zh_store_task_zadig_created(x->store, old, 1000, &err), &err);
+	assert_ok(set_zadig_created(x->store, old, 1000, &err), &err);
 	t.workflow = "wf-good";
 	t.task_id = 1;
 	t.commit = COMMIT;

@@ -653,8 +653,7 @@ static int64_t of_another_commit(struct fx *x, int64_t zadig_created)
 	    zh_store_task_upsert(&row, x->store, &st, zh_store_now_ms(), &err),
 	    &err);
 	if (zadig_created)
-		assert_ok(zh_store_task_zadig_created(x->store, row,
-						      zadig_created, &err),
+		assert_ok(set_zadig_created(x->store, row, zadig_created, &err),
 			  &err);
 	return row;
 }

@@ -108,3 +108,18 @@ struct zh_store_trigger_spec spec_for(const char *commit, const char *rule)
 	sp.body = "{\"workflow_name\":\"voting-workflow-dev\"}";
 	return sp;
 }
+
+int set_zadig_created(struct zh_store *s, int64_t id, int64_t create_time,
+		      struct zh_error *err)
+{
+	struct zh_store_task t;
+	int rc;
+
+	if ((rc = zh_store_task_get(&t, s, id, err)) < 0)
+		return rc;
+	rc = zh_store_task_polled(s, &t, t.status, NULL, t.final, create_time,
+				  t.next_poll_ms, t.poll_interval_ms,
+				  t.updated_ms, err);
+	zh_store_task_dispose(&t);
+	return rc;
+}

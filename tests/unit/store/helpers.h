@@ -34,6 +34,12 @@ int store_teardown(void **state);
 /* A trigger spec with every field set; commit and rule vary per test. */
 struct zh_store_trigger_spec spec_for(const char *commit, const char *rule);
 
+/* Record Zadig's create_time for task row id, unless it has one, as its
+ * first poll does (zh_store_task_polled, nothing else changed). Returns
+ * what zh_store_task_get or zh_store_task_polled does. */
+int set_zadig_created(struct zh_store *s, int64_t id, int64_t create_time,
+		      struct zh_error *err);
+
 /* Assert that ret is 0, printing err's message otherwise. */
 #define assert_ok(ret, err)                                                    \
 	do {                                                                   \

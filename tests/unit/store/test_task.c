@@ -179,7 +179,7 @@ static void listed_replaces_only_an_older_task(void **state)
 	/* nothing known of when either was made */
 	assert_ok(zh_store_task_listed(f->s, &t, 4000, &err), &err);
 	/* the row's known, not the listed one's */
-	assert_ok(zh_store_task_zadig_created(f->s, id, 1000, &err), &err);
+	assert_ok(set_zadig_created(f->s, id, 1000, &err), &err);
 	assert_ok(zh_store_task_listed(f->s, &t, 4000, &err), &err);
 	/* the same time */
 	t.zadig_created = 1000;

@@ -585,7 +585,7 @@ static void found_takes_a_reused_id(void **state)
 	assert_ok(zh_store_task_find(&task, f->s, "voting-workflow-dev", false,
 				     1, &err),
 		  &err);
-	assert_ok(zh_store_task_zadig_created(f->s, task.id, 1000, &err), &err);
+	assert_ok(set_zadig_created(f->s, task.id, 1000, &err), &err);
 	zh_store_task_dispose(&task);
 	sp.commit = "c2";
 	assert_ok(zh_store_trigger_add(&idb, NULL, f->s, &sp, 100, &err), &err);
@@ -656,9 +656,8 @@ static void found_leaves_another_commits_task(void **state)
 	for (i = 0; i < sizeof(listed) / sizeof(listed[0]); i++) {
 		/* c1's task polled: its create_time is known from then */
 		if (i == 1)
-			assert_ok(
-			    zh_store_task_zadig_created(f->s, row, 1000, &err),
-			    &err);
+			assert_ok(set_zadig_created(f->s, row, 1000, &err),
+				  &err);
 		taken = false;
 		assert_ok(
 		    zh_store_task_taken(&taken, f->s, &b, 1, listed[i], &err),
