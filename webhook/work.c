@@ -64,13 +64,19 @@ struct push_due {
 	char ours[41]; /* a SHA-1 id in hex */
 };
 
-/* The notes failure last logged for a repository: the same one again
- * only every REPEAT_LOG_MS (a moved repository fails every round). */
-struct note_err {
-	char *repo;
+/* A failure last logged: the same one again only every REPEAT_LOG_MS,
+ * with how many times it came meanwhile (a full disk, a moved repository:
+ * every round; the log must not flood). */
+struct repeat_log {
 	char msg[sizeof(((struct zh_error *)0)->msg)];
 	int64_t ms;
 	unsigned repeats;
+};
+
+/* The notes failure last logged for a repository. */
+struct note_err {
+	char *repo;
+	struct repeat_log last;
 };
 
 struct zh_wh_worker {
@@ -96,11 +102,8 @@ struct zh_wh_worker {
 	size_t ndone;
 	/* the batch's log lines, written together (zh_wh_log_hold) */
 	char log[16 * 1024];
-	/* the last poll error, repeated at most every REPEAT_LOG_MS (a full
-	 * disk fails every round: the log must not flood) */
-	char poll_err[sizeof(((struct zh_error *)0)->msg)];
-	int64_t poll_err_ms;
-	unsigned poll_err_repeats;
+	/* the last poll error */
+	struct repeat_log poll_err;
 };
 
 int64_t zh_wh_event_lease_ms(const struct zh_config *cfg)
@@ -933,42 +936,61 @@ static void push_state_dispose(struct zh_wh_worker *k)
 	k->nnote_errs = 0;
 }
 
+/* Whether failure msg is to be logged now (new, or REPEAT_LOG_MS since
+ * it was); *since gets how many times it came unlogged meanwhile. */
+static bool repeat_log_due(struct repeat_log *r, const char *msg,
+			   unsigned *since)
+{
+	int64_t now = zh_store_now_ms();
+	bool same = strcmp(r->msg, msg) == 0;
+
+	if (same && now - r->ms < REPEAT_LOG_MS) {
+		r->repeats++;
+		return false;
+	}
+	*since = same ? r->repeats : 0;
+	snprintf(r->msg, sizeof(r->msg), "%s", msg);
+	r->ms = now;
+	r->repeats = 0;
+	return true;
+}
+
+/* The repeat_log of repo's notes failures; NULL when out of memory. */
+static struct repeat_log *note_log(struct zh_wh_worker *k, const char *repo)
+{
+	struct note_err *v;
+	size_t i;
+
+	for (i = 0; i < k->nnote_errs; i++)
+		if (strcmp(k->note_errs[i].repo, repo) == 0)
+			return &k->note_errs[i].last;
+	if (!(v = realloc(k->note_errs, (k->nnote_errs + 1) * sizeof(*v))))
+		return NULL;
+	k->note_errs = v;
+	v += k->nnote_errs;
+	memset(v, 0, sizeof(*v));
+	if (!(v->repo = strdup(repo)))
+		return NULL;
+	k->nnote_errs++;
+	return &v->last;
+}
+
 /* Log that the notes of repo could not be written (msg, then hint), as
  * poll_error does: a new failure at once, the same one again only once
  * per REPEAT_LOG_MS with the number of rounds it failed meanwhile. */
 static void note_error(struct zh_wh_worker *k, const char *repo,
 		       const char *msg, const char *hint)
 {
-	int64_t now = zh_store_now_ms();
-	struct note_err *ne = NULL, *v;
-	size_t i;
+	struct repeat_log *r = note_log(k, repo);
+	unsigned since = 0;
 
-	for (i = 0; i < k->nnote_errs; i++)
-		if (strcmp(k->note_errs[i].repo, repo) == 0)
-			ne = &k->note_errs[i];
-	if (ne && strcmp(ne->msg, msg) == 0 && now - ne->ms < REPEAT_LOG_MS) {
-		ne->repeats++;
+	if (r && !repeat_log_due(r, msg, &since))
 		return;
-	}
-	if (ne && strcmp(ne->msg, msg) == 0 && ne->repeats)
+	if (since)
 		zh_wh_log("notes of %s: %s%s (and %u times since)", repo, msg,
-			  hint, ne->repeats);
+			  hint, since);
 	else
 		zh_wh_log("notes of %s: %s%s", repo, msg, hint);
-	if (!ne) {
-		if (!(v = realloc(k->note_errs,
-				  (k->nnote_errs + 1) * sizeof(*v))))
-			return;
-		k->note_errs = v;
-		ne = &v[k->nnote_errs];
-		memset(ne, 0, sizeof(*ne));
-		if (!(ne->repo = strdup(repo)))
-			return;
-		k->nnote_errs++;
-	}
-	snprintf(ne->msg, sizeof(ne->msg), "%s", msg);
-	ne->ms = now;
-	ne->repeats = 0;
 }
 
 /* The notes of repo were written: a failure after this is new. */
@@ -1200,21 +1222,14 @@ static void write_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
  * REPEAT_LOG_MS, with the number of rounds it failed meanwhile. */
 static void poll_error(struct zh_wh_worker *k, const char *msg)
 {
-	int64_t now = zh_store_now_ms();
+	unsigned since = 0;
 
-	if (strcmp(k->poll_err, msg) == 0 &&
-	    now - k->poll_err_ms < REPEAT_LOG_MS) {
-		k->poll_err_repeats++;
+	if (!repeat_log_due(&k->poll_err, msg, &since))
 		return;
-	}
-	if (strcmp(k->poll_err, msg) == 0 && k->poll_err_repeats)
-		zh_wh_log("poll: %s (and %u times since)", msg,
-			  k->poll_err_repeats);
+	if (since)
+		zh_wh_log("poll: %s (and %u times since)", msg, since);
 	else
 		zh_wh_log("poll: %s", msg);
-	snprintf(k->poll_err, sizeof(k->poll_err), "%s", msg);
-	k->poll_err_ms = now;
-	k->poll_err_repeats = 0;
 }
 
 /* A zadig.token_file changed since the running config read it (a
@@ -1258,7 +1273,7 @@ static void poll_round(struct zh_wh_worker *k, const struct zh_config *cfg,
 	if (zh_flow_poll(&n, &k->flow, ZH_STORE_TASKS_DUE, &err) < 0)
 		poll_error(k, err.msg);
 	else
-		k->poll_err[0] = '\0';
+		k->poll_err.msg[0] = '\0';
 	if (n > 0) {
 		uint64_t each = (mono_us() - t0) / (uint64_t)n;
 
