@@ -180,13 +180,29 @@ wait_note() {
 	return 1
 }
 
+# wait_in_file FILE PATTERN [SECONDS]: until FILE holds the grep -E
+# PATTERN; 1 on timeout (10 s).
+wait_in_file() {
+	local i
+	for i in $(seq $((${3:-10} * 10))); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_for_log GIT-DIR PATTERN [SECONDS]: until the poller.log of GIT-DIR's
 # store holds the grep -E PATTERN; 1 on timeout.
 wait_for_log() {
+	wait_in_file "$1/zadig-hook/poller.log" "$2" "${3:-10}"
+}
+
+# wait_creates WORKFLOW N: until the fake got N creates of WORKFLOW; 1 on
+# timeout (10 s).
+wait_creates() {
 	local i
-	for i in $(seq $((${3:-10} * 10))); do
-		grep -qE -- "$2" "$1/zadig-hook/poller.log" 2>/dev/null &&
-			return 0
+	for i in $(seq 100); do
+		[ "$(creates "$1")" = "$2" ] && return 0
 		sleep 0.1
 	done
 	return 1

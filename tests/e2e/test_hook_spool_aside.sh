@@ -20,19 +20,9 @@ failed() { find "$S/spool/failed" -type f 2>/dev/null | wc -l; }
 take_spool() {
 	run zadig-hook poll --git-dir "$T/b.git" --spool
 }
+# wait_log PATTERN: until the shared poller.log holds PATTERN (10 s)
 wait_log() {
-	for _ in $(seq "${2:-100}"); do
-		grep -qE -- "$1" "$S/poller.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-wait_creates() {
-	for _ in $(seq 100); do
-		[ "$(creates "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_in_file "$S/poller.log" "$1"
 }
 
 # ---- a file that cannot be set aside (spool/failed is a file): said

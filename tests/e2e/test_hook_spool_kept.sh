@@ -23,19 +23,7 @@ take_spool() {
 }
 # wait_log PATTERN: until the shared poller.log holds PATTERN (10 s)
 wait_log() {
-	for _ in $(seq 100); do
-		grep -qE -- "$1" "$S/poller.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# wait_creates WORKFLOW N: until the fake got N creates for WORKFLOW (10 s)
-wait_creates() {
-	for _ in $(seq 100); do
-		[ "$(creates "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_in_file "$S/poller.log" "$1"
 }
 
 # the poller lock held: the hook's own poller leaves the spool alone

@@ -16,14 +16,6 @@ W=$T/a
 S=$G/zadig-hook
 spool_file() { find "$S/spool" -maxdepth 1 -name '*.push' 2>/dev/null; }
 spooled() { spool_file | wc -l; }
-# wait_creates WORKFLOW N: until the fake got N creates for WORKFLOW (10 s)
-wait_creates() {
-	for _ in $(seq 100); do
-		[ "$(creates "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 hrun git -C "$W" push origin main
 expect "a first push" 0 "" "refs/heads/main queued \\(async\\)"
