@@ -23,9 +23,11 @@ int zh_flow_zadig_new(struct zh_zadig **out, const struct zh_config *cfg,
 	memset(&opts, 0, sizeof(opts));
 	opts.url = cfg->zadig.url;
 	opts.token = token;
+	/* as written: "${X}" expanded may be anything, a secret too */
 	if (cfg->zadig.token_file) {
 		snprintf(name, sizeof(name), "zadig.token_file '%.1024s'",
-			 cfg->zadig.token_file);
+			 cfg->token_src.raw ? cfg->token_src.raw
+					    : cfg->zadig.token_file);
 		opts.token_name = name;
 	}
 	opts.timeout_ms = (long)cfg->zadig.timeout_ms;

@@ -10,11 +10,14 @@ fake_start
 GL_SECRET="gl-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')-secret"
 export GL_SECRET
 TF=$T/token
+# named through the environment: messages say it as written
+export TOKEN_FILE=$TF
+RAW='\$\{TOKEN_FILE\}' # as a grep -E pattern
 CFG=$T/webhook.yaml
 cat >"$CFG" <<YAML
 zadig:
   url: $FAKE_URL
-  token_file: $TF
+  token_file: \${TOKEN_FILE}
   timeout: 2s
 state_dir: $T/state
 poll:
@@ -32,7 +35,7 @@ rules:
         - name: app
           repos: [app]
 YAML
-WHY="$CFG:3:15: cannot read token file '$TF': No such file or directory"
+WHY="$CFG:3:15: cannot read token file '$RAW': No such file or directory"
 
 wh_start "$CFG"
 check "unreadable token file: the receiver starts" \
@@ -71,7 +74,7 @@ load_event "$T/push2.json" 2 3 2
 gitlab "Push Hook" "$T/push2.json" -H "X-Gitlab-Event-UUID: token-file-2" >/dev/null
 want "refused token: the event is accepted" 202 '"status": *"accepted"'
 check "refused token: the line names the token file" wait_until 20 \
-	log_has "ZADIG REFUSED THE TOKEN for load/app/load: zadig refused the token \(HTTP 401\): check zadig.token_file '$TF'; the trigger stays queued until the token is fixed; zadig-webhook reads zadig.token_file again when it changes \(or on SIGHUP\)$"
+	log_has "ZADIG REFUSED THE TOKEN for load/app/load: zadig refused the token \(HTTP 401\): check zadig.token_file '$RAW'; the trigger stays queued until the token is fixed; zadig-webhook reads zadig.token_file again when it changes \(or on SIGHUP\)$"
 # the file rotated, no SIGHUP: the receiver sees it change and reloads
 n=$(grep -c "reloaded $CFG" "$T/wh.err")
 sleep 1.1 # a later change time than the refused token's file
