@@ -1340,6 +1340,11 @@ static void check_rule(struct ctx *x, struct frame *f, const yaml_node_t *n)
 		     "%s: branches has no effect: events does not include "
 		     "push or merge_request",
 		     label);
+	if (r->forks && !(events & ZH_EVENT_MERGE_REQUEST))
+		warn(x, &f->key[key_index("rules[].forks")]->start_mark,
+		     "%s: forks has no effect: events does not include "
+		     "merge_request",
+		     label);
 	/* a new tag's paths are its diff from the merge base with HEAD's
 	 * branch: none for a tag on a commit of it, the usual release tag */
 	if (events == ZH_EVENT_TAG && r->paths.len)

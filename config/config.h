@@ -42,6 +42,7 @@ struct zh_rule {
 	unsigned events;             /* ZH_EVENT_* bits; default PUSH */
 	struct zh_strlist paths;
 	struct zh_strlist ignore_paths;
+	bool forks;		     /* merge requests from forks too */
 	bool custom;                 /* custom_workflow (else workflow) */
 	struct {
 		char *name, *env, *project;

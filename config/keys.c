@@ -255,6 +255,13 @@ const struct zh_config_key zh_config_keys[] = {
      .flags = ZH_KF_GLOB,
      .off = RULE(ignore_paths),
      .doc = "do not fire when every changed path matches these globs"},
+    {.path = "rules[].forks",
+     .type = ZH_KT_BOOL,
+     .def = "false",
+     .off = RULE(forks),
+     .doc = "merge_request rules: fire for merge requests from another "
+	    "project (a fork) too, whose code then runs with this "
+	    "project's Zadig workflow and credentials"},
     {.path = "rules[].workflow",
      .type = ZH_KT_MAP,
      .doc = "a product workflow to run; exactly one of workflow and "

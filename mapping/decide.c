@@ -150,6 +150,12 @@ enum zh_verdict zh_mapping_decide(char *reason, const struct zh_rule *r,
 		return say(reason, ZH_SKIP_BRANCH, "%s '%s' matches none of %s",
 			   what, name, list);
 	}
+	/* its code would run with the project's credentials, which GitLab
+	 * keeps from the pipelines of a fork's merge requests */
+	if (ev->kind == ZH_EVENT_MERGE_REQUEST && ev->mr_fork && !r->forks)
+		return say(reason, ZH_SKIP_FORK,
+			   "merge request from a fork (%s); forks is false",
+			   ev->mr_fork);
 	if (ref_only)
 		return ZH_FIRE;
 	/* With all_paths and no list we cannot tell what changed: everything

@@ -31,6 +31,8 @@ struct zh_event {
 	int64_t mr_iid;           /* merge requests, else 0 */
 	const char *mr_source_branch;
 	const char *mr_target_branch;
+	const char *mr_fork;	   /* a merge request from another project (a
+				      fork): that project, else NULL */
 	const char *callback_base; /* webhook.public_url or NULL */
 	const char *callback_secret; /* webhook.secret, for the HMAC */
 };
@@ -41,6 +43,7 @@ enum zh_verdict {
 	ZH_SKIP_REPO,
 	ZH_SKIP_EVENT,
 	ZH_SKIP_BRANCH, /* or tag / MR target branch */
+	ZH_SKIP_FORK,	/* a merge request from a fork, forks false */
 	ZH_SKIP_PATHS,
 	ZH_SKIP_IGNORED_PATHS,
 	ZH_SKIP_MARKER, /* [skip ci] etc. in the tip message */
@@ -65,10 +68,11 @@ int zh_mapping_explain(struct zh_verdict_list *out,
 		       struct zh_error *err);
 
 /* Whether some rule of cfg may fire for ev, from what is known before a
- * commit is read: ev->deleted, repo, kind, ref and mr_target_branch
- * (paths, message and push options are not looked at). False means no
- * rule fires whatever the commits are: the hook and the receiver ask it
- * first, so that a ref no rule covers costs no walk, diff or fetch. */
+ * commit is read: ev->deleted, repo, kind, ref, mr_target_branch and
+ * mr_fork (paths, message and push options are not looked at). False
+ * means no rule fires whatever the commits are: the hook and the receiver
+ * ask it first, so that a ref no rule covers costs no walk, diff or
+ * fetch. */
 bool zh_mapping_may_fire(const struct zh_config *cfg, const struct zh_event *ev);
 
 /* zh_mapping_may_fire for an update of ref (refs/tags/...: a tag event,

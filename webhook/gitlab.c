@@ -19,7 +19,7 @@ struct zh_gitlab_mem {
 };
 
 /* The first block's size: what an event keeps of its body (816 bytes of
- * the 2.6 KB push fixture, ~200 of a merge request's 6 KB) fits; each
+ * the 2.6 KB push fixture, ~260 of a merge request's 6 KB) fits; each
  * next block doubles, or holds what is asked. */
 #define MEM_FIRST 1024
 
@@ -169,6 +169,8 @@ struct raw { /* what a body said of the fields an event is read for */
 	size_t ncommits, cap;
 	bool attrs; /* object_attributes is an object */
 	struct val action, iid, source_branch, target_branch, oldrev;
+	struct val source_id, target_id; /* source_project_id, ... */
+	struct val source;		 /* source.path_with_namespace */
 	struct rcommit last; /* object_attributes.last_commit */
 	bool workflow;	     /* Zadig's notification: workflow is an object */
 	struct val task_id, workflow_name;
@@ -187,6 +189,7 @@ enum slot_kind {
 	SL_PATH,     /* an element of it */
 	SL_ATTRS,    /* object_attributes */
 	SL_LAST,     /* its last_commit */
+	SL_SOURCE,   /* its source (project) */
 	SL_WORKFLOW, /* Zadig's workflow object */
 };
 
@@ -201,6 +204,7 @@ enum frame_kind {
 	FR_AUTHOR, /* c's */
 	FR_LIST,   /* l */
 	FR_ATTRS,
+	FR_SOURCE,
 	FR_WORKFLOW,
 };
 
@@ -271,6 +275,9 @@ static void attrs_reset(struct raw *r)
 	val_reset(&r->source_branch);
 	val_reset(&r->target_branch);
 	val_reset(&r->oldrev);
+	val_reset(&r->source_id);
+	val_reset(&r->target_id);
+	val_reset(&r->source);
 	rcommit_reset(&r->last);
 	r->attrs = false;
 }
@@ -354,6 +361,12 @@ static const struct key attrs_keys[] = {
     KEY("target_branch", SL_VAL, RAW(target_branch)),
     KEY("oldrev", SL_VAL, RAW(oldrev)),
     KEY("last_commit", SL_LAST, 0),
+    KEY("source_project_id", SL_VAL, RAW(source_id)),
+    KEY("target_project_id", SL_VAL, RAW(target_id)),
+    KEY("source", SL_SOURCE, 0),
+};
+static const struct key source_keys[] = {
+    KEY("path_with_namespace", SL_VAL, RAW(source)),
 };
 static const struct key workflow_keys[] = {
     KEY("task_id", SL_VAL, RAW(task_id)),
@@ -371,10 +384,10 @@ static const struct {
 	const struct key *keys;
 	size_t n;
 } keys_in[] = {
-    [FR_ROOT] = KEYS(root_keys),	 [FR_PROJECT] = KEYS(project_keys),
-    [FR_USER] = KEYS(user_keys),	 [FR_COMMIT] = KEYS(commit_keys),
-    [FR_AUTHOR] = KEYS(author_keys),	 [FR_ATTRS] = KEYS(attrs_keys),
-    [FR_WORKFLOW] = KEYS(workflow_keys),
+    [FR_ROOT] = KEYS(root_keys),     [FR_PROJECT] = KEYS(project_keys),
+    [FR_USER] = KEYS(user_keys),     [FR_COMMIT] = KEYS(commit_keys),
+    [FR_AUTHOR] = KEYS(author_keys), [FR_ATTRS] = KEYS(attrs_keys),
+    [FR_SOURCE] = KEYS(source_keys), [FR_WORKFLOW] = KEYS(workflow_keys),
 };
 #undef KEYS
 
@@ -488,6 +501,9 @@ static void slot_reset(struct raw *r, const struct slot *sl)
 		break;
 	case SL_LAST:
 		rcommit_reset(&r->last);
+		break;
+	case SL_SOURCE:
+		val_reset(&r->source);
 		break;
 	case SL_WORKFLOW:
 		val_reset(&r->task_id);
@@ -629,6 +645,9 @@ static int open_container(void *ctx, bool map)
 		r->last.object = map;
 		f.c = &r->last;
 		f.kind = map ? FR_COMMIT : FR_SKIP;
+		break;
+	case SL_SOURCE:
+		f.kind = map ? FR_SOURCE : FR_SKIP;
 		break;
 	case SL_WORKFLOW:
 		r->workflow = map;
@@ -972,7 +991,13 @@ static int take_mr(struct zh_gitlab_event *e, struct raw *r,
 	    (rc = take_str(&e->target_branch, &r->target_branch, w,
 			   "target_branch", true, err)) < 0 ||
 	    (rc = take_id(&e->oldrev, &r->oldrev, w, "oldrev", false, false,
-			  err)) < 0)
+			  err)) < 0 ||
+	    (rc = take_int(&e->source_project_id, NULL, &r->source_id, w,
+			   "source_project_id", false, err)) < 0 ||
+	    (rc = take_int(&e->target_project_id, NULL, &r->target_id, w,
+			   "target_project_id", false, err)) < 0 ||
+	    (rc = take_str(&e->source_project, &r->source, w,
+			   "source.path_with_namespace", false, err)) < 0)
 		return rc;
 	needs_commit = strcmp(e->action, "open") == 0 ||
 		       strcmp(e->action, "reopen") == 0 ||
@@ -980,6 +1005,16 @@ static int take_mr(struct zh_gitlab_event *e, struct raw *r,
 	return take_commit(&e->last_commit, &r->last, &r->mem,
 			   "object_attributes.last_commit.", needs_commit,
 			   false, err);
+}
+
+bool zh_gitlab_mr_fork(const struct zh_gitlab_event *e)
+{
+	if (e->kind != ZH_GITLAB_MERGE_REQUEST)
+		return false;
+	if (e->source_project_id && e->target_project_id)
+		return e->source_project_id != e->target_project_id;
+	return e->source_project && e->project &&
+	       strcmp(e->source_project, e->project) != 0;
 }
 
 int zh_gitlab_parse(struct zh_gitlab_event *out, const char *body, size_t len,
@@ -1144,6 +1179,28 @@ static int put_commit(struct zh_buf *b, const struct zh_gitlab_commit *c)
 	return zh_buf_append(b, "}", 1);
 }
 
+/* A merge request's source and target projects, when sent. */
+static int put_projects(struct zh_buf *b, const struct zh_gitlab_event *e)
+{
+	int rc;
+
+	if (e->source_project_id &&
+	    (rc = zh_buf_printf(b, ",\"source_project_id\":%" PRId64,
+				e->source_project_id)) < 0)
+		return rc;
+	if (e->target_project_id &&
+	    (rc = zh_buf_printf(b, ",\"target_project_id\":%" PRId64,
+				e->target_project_id)) < 0)
+		return rc;
+	if (!e->source_project)
+		return 0;
+	if ((rc = zh_buf_puts(b, ",\"source\":{\"path_with_namespace\":")) <
+		0 ||
+	    (rc = zh_buf_json_raw(b, e->source_project)) < 0)
+		return rc;
+	return zh_buf_append(b, "}", 1);
+}
+
 int zh_gitlab_compact(struct zh_buf *out, const struct zh_gitlab_event *e)
 {
 	const char *sep = "";
@@ -1173,7 +1230,8 @@ int zh_gitlab_compact(struct zh_buf *out, const struct zh_gitlab_event *e)
 				    e->source_branch)) < 0 ||
 		    (rc = put_field(out, &in, "target_branch",
 				    e->target_branch)) < 0 ||
-		    (rc = put_field(out, &in, "oldrev", e->oldrev)) < 0)
+		    (rc = put_field(out, &in, "oldrev", e->oldrev)) < 0 ||
+		    (rc = put_projects(out, e)) < 0)
 			return rc;
 		if (e->last_commit.id || e->last_commit.message ||
 		    e->last_commit.author || e->last_commit.author_email) {

@@ -58,9 +58,17 @@ struct zh_gitlab_event { /* strings and arrays in mem; see dispose */
 	char *source_branch, *target_branch;
 	char *oldrev; /* present on an update that added commits */
 	struct zh_gitlab_commit last_commit; /* id may be NULL */
+	/* where the merge request comes from and goes to: 0 when not sent */
+	int64_t source_project_id, target_project_id;
+	char *source_project; /* source.path_with_namespace, may be NULL */
 
 	struct zh_gitlab_mem *mem; /* every string and array above */
 };
+
+/* Whether merge request e comes from another project than its own (a
+ * fork): told by source_project_id and target_project_id when both were
+ * sent, else by source.path_with_namespace against the project's. */
+bool zh_gitlab_mr_fork(const struct zh_gitlab_event *e);
 
 /* Free the members and zero *e. NULL-safe. */
 void zh_gitlab_event_dispose(struct zh_gitlab_event *e);
@@ -79,7 +87,9 @@ void zh_gitlab_event_dispose(struct zh_gitlab_event *e);
  * is refused. Returns 0, ZH_EINVALID ("body is not JSON: ...", "missing
  * field 'ref'", "field 'iid' is not an integer", "field 'after' is not a
  * commit id ...", "field 'ref' contains a NUL character") or ZH_ENOMEM.
- * Dispose *out (also after a failure). */
+ * A merge request's source_project_id, target_project_id and
+ * source.path_with_namespace are optional. Dispose *out (also after a
+ * failure). */
 int zh_gitlab_parse(struct zh_gitlab_event *out, const char *body, size_t len,
 		    struct zh_error *err);
 

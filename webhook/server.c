@@ -128,7 +128,7 @@ struct request {
 	char *key, *kind;
 	struct zh_gitlab_event *ev; /* the parse, for the worker */
 	bool settled;		    /* stored done: no worker needed */
-	char result[160];	    /* when settled (zh_wh_settled) */
+	char result[320];	    /* when settled (zh_wh_settled) */
 	const char *why;	    /* GET /healthz: the answer's text */
 	int64_t depth;		    /* GET /metrics: queue depth, < 0 unknown */
 	unsigned new_status;
@@ -698,7 +698,7 @@ static void *committer(void *arg)
 
 /* What a worker is to read of q's event, in place of its body: the
  * fields the parse keeps, as a body of the same kind (zh_gitlab_compact;
- * a 2.6 KB push is ~840 bytes, a 6.4 KB merge request ~400), so that the
+ * a 2.6 KB push is ~840 bytes, a 6.4 KB merge request ~520), so that the
  * commit that stores it writes a fraction of the pages. Left as it came
  * when that fails. */
 static void compact_body(struct request *q)

@@ -202,10 +202,25 @@ static enum zh_event_kind push_kind(const struct zh_gitlab_event *g)
 		   : ZH_EVENT_PUSH;
 }
 
+/* The project merge request g comes from when it is another one (a
+ * fork): its path, else its id written in buf; NULL for the project's
+ * own. */
+static const char *mr_fork(const struct zh_gitlab_event *g, char *buf,
+			   size_t size)
+{
+	if (!zh_gitlab_mr_fork(g))
+		return NULL;
+	if (g->source_project)
+		return g->source_project;
+	snprintf(buf, size, "project %" PRId64, g->source_project_id);
+	return buf;
+}
+
 bool zh_wh_settled(const struct zh_config *cfg, const struct zh_gitlab_event *g,
 		   char *result, size_t size)
 {
 	struct zh_event ev = {.repo = g->project, .ref = g->ref};
+	char fork[32];
 
 	if (g->kind == ZH_GITLAB_MERGE_REQUEST) {
 		if (!(strcmp(g->action, "open") == 0 ||
@@ -217,6 +232,7 @@ bool zh_wh_settled(const struct zh_config *cfg, const struct zh_gitlab_event *g,
 		}
 		ev.kind = ZH_EVENT_MERGE_REQUEST;
 		ev.mr_target_branch = g->target_branch;
+		ev.mr_fork = mr_fork(g, fork, sizeof(fork));
 	} else if (zh_oid_is_zero(g->after)) {
 		return false; /* a deletion: the usual path says "deleted" */
 	} else {
@@ -224,6 +240,18 @@ bool zh_wh_settled(const struct zh_config *cfg, const struct zh_gitlab_event *g,
 	}
 	if (zh_mapping_may_fire(cfg, &ev))
 		return false;
+	if (ev.mr_fork) {
+		const char *from = ev.mr_fork;
+
+		/* a rule would fire for the project's own */
+		ev.mr_fork = NULL;
+		if (zh_mapping_may_fire(cfg, &ev)) {
+			snprintf(result, size,
+				 "ignored (merge request from a fork: %s)",
+				 from);
+			return true;
+		}
+	}
 	snprintf(result, size, "no rule matches");
 	return true;
 }
@@ -246,6 +274,7 @@ struct built {
 	struct zh_paths paths;
 	const char **plist; /* degraded: the payload's paths, borrowed */
 	char *ref;
+	char fork[32]; /* a fork's id, when its path was not sent */
 	bool degraded;
 };
 
@@ -360,6 +389,7 @@ static int build(struct built *b, struct zh_repo *r,
 		ev->mr_iid = g->mr_iid;
 		ev->mr_source_branch = g->source_branch;
 		ev->mr_target_branch = g->target_branch;
+		ev->mr_fork = mr_fork(g, b->fork, sizeof(b->fork));
 		if (!r) {
 			b->degraded = true;
 			ev->message = g->last_commit.message;
@@ -524,7 +554,7 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 	struct zh_buf rules, result;
 	const struct zh_webhook_repo *wr;
 	const char *ref = "-";
-	char settled[160];
+	char settled[320];
 	size_t i;
 	int rc;
 

@@ -957,6 +957,12 @@ static void filter_without_its_event(void **state)
 	     "changes no path, so ignore_paths lets it fire for every such "
 	     "tag"},
 	    {"    events: [push, tag]\n    paths: [src/**]\n", NULL},
+	    /* forks: merge requests only */
+	    {"    forks: true\n",
+	     "t.yaml:6:5: rule 'a': forks has no effect: events does not "
+	     "include merge_request"},
+	    {"    events: [merge_request]\n    forks: true\n", NULL},
+	    {"    forks: false\n", NULL},
 	};
 	char text[512];
 	struct res r;

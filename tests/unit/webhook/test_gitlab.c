@@ -153,7 +153,74 @@ static void test_mr_open(void **state)
 	assert_string_equal(e.last_commit.author, "GitLab dev user");
 	assert_null(e.oldrev);
 	assert_string_equal(e.user_name, "Administrator");
+	/* from the project itself */
+	assert_int_equal(e.source_project_id, 14);
+	assert_int_equal(e.target_project_id, 14);
+	assert_string_equal(e.source_project, "awesome_space/awesome_project");
+	assert_false(zh_gitlab_mr_fork(&e));
 	zh_gitlab_event_dispose(&e);
+}
+
+static void expect_invalid(const char *body, const char *msg);
+
+/* A merge request from another project (a fork): told by the projects'
+ * ids, else by the source project's path against the project's. */
+static void test_mr_fork(void **state)
+{
+	static const char head[] =
+	    "{\"object_kind\":\"merge_request\",\"project\":"
+	    "{\"path_with_namespace\":\"g/app\"},\"object_attributes\":"
+	    "{\"action\":\"open\",\"iid\":7,\"source_branch\":\"evil\","
+	    "\"target_branch\":\"main\",\"last_commit\":{\"id\":\"" ID_C1 "\"}";
+	static const struct {
+		const char *attrs;
+		bool fork;
+		const char *source;
+	} cases[] = {
+	    {",\"source_project_id\":999,\"target_project_id\":14,"
+	     "\"source\":{\"path_with_namespace\":\"evil/app\"}}}",
+	     true, "evil/app"},
+	    {",\"source_project_id\":999,\"target_project_id\":14}}", true,
+	     NULL},
+	    {",\"source_project_id\":14,\"target_project_id\":14,"
+	     "\"source\":{\"path_with_namespace\":\"g/app\"}}}",
+	     false, "g/app"},
+	    /* the ids decide: a project renamed meanwhile */
+	    {",\"source_project_id\":14,\"target_project_id\":14,"
+	     "\"source\":{\"path_with_namespace\":\"g/old\"}}}",
+	     false, "g/old"},
+	    {",\"source\":{\"path_with_namespace\":\"evil/app\"}}}", true,
+	     "evil/app"},
+	    {",\"source\":{\"path_with_namespace\":\"g/app\"}}}", false,
+	     "g/app"},
+	    {",\"source\":null}}", false, NULL},
+	    {"}}", false, NULL},
+	};
+	struct zh_gitlab_event e;
+	struct zh_error err = {0};
+	char body[1024];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(body, sizeof(body), "%s%s", head, cases[i].attrs);
+		if (zh_gitlab_parse(&e, body, strlen(body), &err) != 0)
+			fail_msg("%s: %s", body, err.msg);
+		if (zh_gitlab_mr_fork(&e) != cases[i].fork)
+			fail_msg("%s: fork %d", body, !cases[i].fork);
+		if (!cases[i].source)
+			assert_null(e.source_project);
+		else
+			assert_string_equal(e.source_project, cases[i].source);
+		zh_gitlab_event_dispose(&e);
+	}
+	expect_invalid("{\"object_kind\":\"merge_request\",\"project\":"
+		       "{\"path_with_namespace\":\"g/app\"},"
+		       "\"object_attributes\":{\"action\":\"close\","
+		       "\"iid\":7,\"source_branch\":\"s\",\"target_branch\":"
+		       "\"t\",\"source_project_id\":\"9\"}}",
+		       "field 'object_attributes.source_project_id' is not an "
+		       "integer");
 }
 
 static void test_mr_merge(void **state)
@@ -672,6 +739,9 @@ static size_t round_trip(const char *body, size_t len)
 	same_str(a.source_branch, b.source_branch, "source_branch");
 	same_str(a.target_branch, b.target_branch, "target_branch");
 	same_str(a.oldrev, b.oldrev, "oldrev");
+	assert_int_equal(a.source_project_id, b.source_project_id);
+	assert_int_equal(a.target_project_id, b.target_project_id);
+	same_str(a.source_project, b.source_project, "source_project");
 	same_commit(&a.last_commit, &b.last_commit);
 	assert_int_equal(zh_gitlab_compact(&c2, &b), 0);
 	assert_int_equal(c1.len, c2.len);
@@ -723,6 +793,13 @@ static void test_compact(void **state)
 	    "\"source_branch\":\"s\",\"target_branch\":\"t\",\"oldrev\":"
 	    "\"" ID_C1 "\","
 	    "\"last_commit\":{\"id\":\"" ID_C2 "\"}}}",
+	    /* one from a fork */
+	    "{\"object_kind\":\"merge_request\",\"project\":"
+	    "{\"path_with_namespace\":\"p\"},\"object_attributes\":"
+	    "{\"action\":\"close\",\"iid\":1,\"source_branch\":\"s\","
+	    "\"target_branch\":\"t\",\"source_project_id\":9,"
+	    "\"target_project_id\":8,\"source\":{\"path_with_namespace\":"
+	    "\"f/p\"}}}",
 	};
 	static char note[] = "note";
 	struct zh_gitlab_event e;
@@ -852,6 +929,7 @@ int main(void)
 	    cmocka_unit_test(test_branch_delete),
 	    cmocka_unit_test(test_tag),
 	    cmocka_unit_test(test_mr_open),
+	    cmocka_unit_test(test_mr_fork),
 	    cmocka_unit_test(test_mr_merge),
 	    cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_commit_ids),
