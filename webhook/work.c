@@ -275,6 +275,7 @@ struct built {
 	const char **plist; /* degraded: the payload's paths, borrowed */
 	char *ref;
 	char fork[32]; /* a fork's id, when its path was not sent */
+	char sample[160]; /* why this is a sample event ("": it is not) */
 	bool degraded;
 };
 
@@ -363,6 +364,32 @@ static int mr_from_repo(struct built *b, struct zh_repo *r,
 	return 0;
 }
 
+/* GitLab's "Test -> Tag push events" (Gitlab::DataBuilder::Push.
+ * build_sample) sends ref = the newest tag, after = the default branch's
+ * head and checkout_sha = the tag's commit, where a push of a tag has
+ * checkout_sha = after peeled to its commit. peeled: after peeled, read
+ * from the repository; NULL without one: then a sample's after is a
+ * commit the payload lists, which a real tag push's never is (after is
+ * the tag object, or the commit itself and so checkout_sha). Says why in
+ * b->sample. */
+static void tag_sample(struct built *b, const struct zh_gitlab_event *g,
+		       const char *peeled)
+{
+	size_t i;
+	bool listed = false;
+
+	if (push_kind(g) != ZH_EVENT_TAG || !g->checkout_sha ||
+	    strcmp(peeled ? peeled : g->after, g->checkout_sha) == 0)
+		return;
+	for (i = 0; !peeled && i < g->ncommits; i++)
+		listed = listed || strcmp(g->commits[i].id, g->after) == 0;
+	if (peeled || listed)
+		snprintf(b->sample, sizeof(b->sample),
+			 "sample event: after %.12s is not the tag's commit "
+			 "%.12s, as GitLab's Test button sends",
+			 g->after, g->checkout_sha);
+}
+
 /* Fill b for g. r may be NULL: the payload is used. */
 static int build(struct built *b, struct zh_repo *r,
 		 const struct zh_gitlab_event *g, struct zh_error *err)
@@ -406,6 +433,7 @@ static int build(struct built *b, struct zh_repo *r,
 					     g->after, false, err)) < 0)
 			return rc;
 		*ev = b->fe.ev;
+		tag_sample(b, g, b->fe.after);
 	} else {
 		const char *tip = g->after;
 
@@ -419,6 +447,8 @@ static int build(struct built *b, struct zh_repo *r,
 		ev->deleted = zh_oid_is_zero(g->after);
 		if (!ev->deleted && from_payload(b, g, tip) < 0)
 			return zh_error_set(err, ZH_ENOMEM, "out of memory");
+		if (!ev->deleted)
+			tag_sample(b, g, NULL);
 	}
 	ev->repo = g->project;
 	return 0;
@@ -610,6 +640,12 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 	}
 	if (!r && (rc = build(&b, NULL, &g, &err)) < 0) {
 		finish(k, e, true, false, err.msg);
+		goto out;
+	}
+	if (b.sample[0]) {
+		snprintf(settled, sizeof(settled), "ignored (%s)", b.sample);
+		zh_wh_log_settled(e->key, &g, settled);
+		finish(k, e, false, false, settled);
 		goto out;
 	}
 	b.ev.callback_base = cfg->webhook.public_url;

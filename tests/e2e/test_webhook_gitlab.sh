@@ -1,6 +1,7 @@
 #!/bin/bash
 # zadig-webhook against what a real GitLab sends beyond the plain cases of
-# test_webhook.sh: merge requests from forks, fake Zadig behind it.
+# test_webhook.sh: merge requests from forks, GitLab's Test button, fake
+# Zadig behind it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_webhook.sh"
 
@@ -20,9 +21,15 @@ echo f >"$W/src/feature.c"
 git -C "$W" add -A && git -C "$W" commit -qm "feature work"
 C2=$(git -C "$W" rev-parse HEAD)
 git -C "$W" checkout -q main
+git -C "$W" tag -a v1.0 -m release "$C1"
+TAGOBJ=$(git -C "$W" rev-parse v1.0)
+echo b >>"$W/src/app.c"
+git -C "$W" commit -qam "after the release"
+C3=$(git -C "$W" rev-parse HEAD)
 
 CFG=$T/webhook.yaml
-wh_config "$CFG" "  repos:
+wh_config "$CFG" "  public_url: http://127.0.0.1:9
+  repos:
     - project: g/app
       path: $W
 rules:
@@ -44,6 +51,17 @@ rules:
     workflow:
       name: wf-mr-forks
       env: dev
+      targets:
+        - name: app
+          repos: [app]
+  - name: rel
+    repo: \"g/*\"
+    tags: [\"v*\"]
+    events: [tag]
+    workflow:
+      name: wf-rel
+      env: prod
+      callback: true
       targets:
         - name: app
           repos: [app]"
@@ -90,6 +108,56 @@ gitlab "Merge Request Hook" "$T/own.json" -H "Idempotency-Key: own-1" >/dev/null
 want "merge request of the project itself: 202" 202 '"status":"accepted"'
 check "merge request of the project itself: mr fires" \
 	wait_until 10 log_has "key=own-1 project=g/app ref=evil-branch rules=mr result=mr:created"
+
+# ---- GitLab's Test -> Tag push events ----
+# Gitlab::DataBuilder::Push.build_sample: ref the newest tag, before and
+# after the default branch's last commits, checkout_sha the tag's commit
+# tag_event FILE PROJECT AFTER [COMMIT-IDS...]: a tag push of v1.0 (its
+# commit C1) with after AFTER, listing the commits given
+tag_event() {
+	local file=$1 project=$2 after=$3 sep= id
+	shift 3
+	{
+		printf '{"object_kind":"tag_push","event_name":"tag_push","before":"%s","after":"%s",' "$C1" "$after"
+		printf '"ref":"refs/tags/v1.0","checkout_sha":"%s","user_name":"Admin",' "$C1"
+		printf '"project":{"path_with_namespace":"%s"},"commits":[' "$project"
+		for id in "$@"; do
+			printf '%s{"id":"%s","message":"m","author":{"name":"A","email":"a@x"},"added":[],"modified":["src/app.c"],"removed":[]}' "$sep" "$id"
+			sep=,
+		done
+		printf '],"total_commits_count":%d}' $#
+	} >"$file"
+}
+tag_event "$T/tag_test.json" g/app "$C3" "$C3" "$C1"
+gitlab "Tag Push Hook" "$T/tag_test.json" -H "Idempotency-Key: tag-test-1" >/dev/null
+want "Test -> Tag push events: 202" 202 '"status":"accepted"'
+check "Test -> Tag push events: not fired, logged as a sample event" \
+	wait_until 10 log_has "key=tag-test-1 project=g/app ref=refs/tags/v1.0 rules=- result=ignored \(sample event: after ${C3:0:12} is not the tag's commit ${C1:0:12}"
+# without a repository: after is a commit the payload lists, never so for
+# a real push of a tag (after: the tag object, or the commit itself)
+tag_event "$T/tag_test_norepo.json" g/norepo "$C3" "$C3" "$C1"
+gitlab "Tag Push Hook" "$T/tag_test_norepo.json" -H "Idempotency-Key: tag-test-2" >/dev/null
+check "Test -> Tag push events without a repository: not fired either" \
+	wait_until 10 log_has "key=tag-test-2 project=g/norepo ref=refs/tags/v1.0 rules=- result=ignored \(sample event: after ${C3:0:12} is not the tag's commit ${C1:0:12}"
+sleep 0.5
+check "Test -> Tag push events: nothing sent to Zadig" creates_are 0 '\"workflow_name\":\"wf-rel\"'
+# the real push of the annotated tag: after is the tag object
+tag_event "$T/tag.json" g/app "$TAGOBJ" "$C1"
+gitlab "Tag Push Hook" "$T/tag.json" -H "Idempotency-Key: tag-1" >/dev/null
+check "a real tag push fires on the tag's commit" \
+	wait_until 10 log_has "key=tag-1 project=g/app ref=refs/tags/v1.0 rules=rel result=rel:created"
+check "... sent with the tag's commit" create_count_is 1 rel "$C1"
+tag_event "$T/tag_norepo.json" g/norepo "$TAGOBJ" "$C1"
+gitlab "Tag Push Hook" "$T/tag_norepo.json" -H "Idempotency-Key: tag-2" >/dev/null
+check "a real tag push without a repository fires on checkout_sha" \
+	wait_until 10 log_has "key=tag-2 project=g/norepo ref=refs/tags/v1.0 rules=rel result=rel:created.*\(degraded\)"
+check "... sent with the tag's commit" create_count_is 2 rel "$C1"
+# a lightweight tag: after is the commit
+tag_event "$T/tag_light.json" g/norepo "$C1"
+sed -i 's#refs/tags/v1.0#refs/tags/v1.0-light#' "$T/tag_light.json"
+gitlab "Tag Push Hook" "$T/tag_light.json" -H "Idempotency-Key: tag-3" >/dev/null
+check "a lightweight tag without a repository fires" \
+	wait_until 10 log_has "key=tag-3 project=g/norepo ref=refs/tags/v1.0-light rules=rel result=rel:created"
 
 wh_stop
 check "stops cleanly" test "$WH_RC" = 0
