@@ -723,6 +723,8 @@ static enum MHD_Result gitlab(struct zh_wh_server *s, struct MHD_Connection *c,
 	struct zh_error err = {0};
 	const char *key;
 	char bkey[ZH_WEBHOOK_BODY_KEY_LEN + 1];
+	char ukey[256]; /* a UUID of 200 characters at most, ':', 16 */
+	bool by_uuid;
 	int rc;
 
 	if (cfg->webhook.signing_key &&
@@ -756,7 +758,7 @@ static enum MHD_Result gitlab(struct zh_wh_server *s, struct MHD_Connection *c,
 				  "{\"status\":\"ignored\"}\n");
 	}
 	key = header(c, "Idempotency-Key");
-	if (!key || !*key)
+	if ((by_uuid = !key || !*key))
 		key = header(c, "X-Gitlab-Event-UUID");
 	if (key && *key && !zh_webhook_key_valid(key)) {
 		reject(w, ZH_REJECT_BAD_JSON);
@@ -765,10 +767,18 @@ static enum MHD_Result gitlab(struct zh_wh_server *s, struct MHD_Connection *c,
 			      "invalid delivery key (Idempotency-Key or "
 			      "X-Gitlab-Event-UUID)");
 	}
-	if (!key || !*key) {
+	if (!key || !*key || by_uuid)
 		zh_webhook_body_key(bkey, q->body.ptr ? q->body.ptr : "",
 				    q->body.len);
+	if (!key || !*key) {
 		key = bkey;
+	} else if (by_uuid) {
+		/* GitLab gives every hook a request causes that request's
+		 * UUID (a bot pushing two branches in answer to a webhook
+		 * sends two events with one): the body tells them apart,
+		 * and a Resend carries the same body */
+		snprintf(ukey, sizeof(ukey), "%s:%.16s", key, bkey + 7);
+		key = ukey;
 	}
 	/* judged by the configuration it arrived under */
 	q->settled = zh_wh_settled(cfg, ev, q->result, sizeof(q->result));

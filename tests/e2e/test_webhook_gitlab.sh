@@ -1,7 +1,7 @@
 #!/bin/bash
 # zadig-webhook against what a real GitLab sends beyond the plain cases of
-# test_webhook.sh: merge requests from forks, GitLab's Test button, fake
-# Zadig behind it.
+# test_webhook.sh: merge requests from forks, GitLab's Test button, one
+# X-Gitlab-Event-UUID on several events, fake Zadig behind it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_webhook.sh"
 
@@ -158,6 +158,33 @@ sed -i 's#refs/tags/v1.0#refs/tags/v1.0-light#' "$T/tag_light.json"
 gitlab "Tag Push Hook" "$T/tag_light.json" -H "Idempotency-Key: tag-3" >/dev/null
 check "a lightweight tag without a repository fires" \
 	wait_until 10 log_has "key=tag-3 project=g/norepo ref=refs/tags/v1.0-light rules=rel result=rel:created"
+
+# ---- one X-Gitlab-Event-UUID, several events ----
+# GitLab gives every hook a request causes that request's UUID
+# (RecursionDetection::UUID): a bot answering a webhook by pushing two
+# branches sends two events with the same UUID, and before 17.4 no
+# Idempotency-Key
+git -C "$W" branch b1 "$C1"
+git -C "$W" branch b2 "$C2"
+for b in b1 b2; do
+	printf '{"object_kind":"push","before":"%040d","after":"%s","ref":"refs/heads/%s","project":{"path_with_namespace":"g/app"},"commits":[],"total_commits_count":0}' \
+		0 "$(git -C "$W" rev-parse $b)" $b >"$T/uuid_$b.json"
+done
+gitlab "Push Hook" "$T/uuid_b1.json" -H "X-Gitlab-Event-UUID: shared-uuid" >/dev/null
+want "one UUID, first event: 202" 202 '"id":"shared-uuid:[0-9a-f]{16}","status":"accepted"'
+K1=$(sed 's/.*"id":"\([^"]*\)".*/\1/' "$T/reply")
+gitlab "Push Hook" "$T/uuid_b2.json" -H "X-Gitlab-Event-UUID: shared-uuid" >/dev/null
+want "one UUID, another event: 202, not a duplicate" 202 '"id":"shared-uuid:[0-9a-f]{16}","status":"accepted"'
+K2=$(sed 's/.*"id":"\([^"]*\)".*/\1/' "$T/reply")
+check "one UUID, two events: two keys" test "$K1" != "$K2"
+check "one UUID, two events: both read" \
+	wait_until 10 bash -c "grep -q 'key=$K1 project=g/app ref=refs/heads/b1 ' '$T/wh.err' && grep -q 'key=$K2 project=g/app ref=refs/heads/b2 ' '$T/wh.err'"
+gitlab "Push Hook" "$T/uuid_b2.json" -H "X-Gitlab-Event-UUID: shared-uuid" >/dev/null
+want "one UUID, the same event again (Resend): duplicate" 200 '"status":"duplicate"'
+check "... logged with its key" wait_until 5 log_has "key=$K2 result=duplicate"
+# with Idempotency-Key (GitLab 17.4 on) that is the key, as it was
+gitlab "Push Hook" "$T/uuid_b1.json" -H "X-Gitlab-Event-UUID: shared-uuid" -H "Idempotency-Key: idem-1" >/dev/null
+want "Idempotency-Key is the key, whatever the UUID" 202 '"id":"idem-1","status":"accepted"'
 
 wh_stop
 check "stops cleanly" test "$WH_RC" = 0
