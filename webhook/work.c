@@ -296,7 +296,11 @@ static int cmp_str(const void *a, const void *b)
 
 /* The payload's commit list: the tip is the listed commit whose id is
  * the new one; the paths are the union of every listed commit's, unless
- * the list is empty or truncated (then every path counts as changed). */
+ * the list is truncated, or empty for an update (then every path counts
+ * as changed). A new branch or tag with no commit at all has none: GitLab
+ * lists the commits the repository did not have, none for a branch made
+ * at a commit it had (with a repository, its merge base is that commit,
+ * or past it). */
 static int from_payload(struct built *b, const struct zh_gitlab_event *g,
 			const char *tip_id)
 {
@@ -311,6 +315,8 @@ static int from_payload(struct built *b, const struct zh_gitlab_event *g,
 	b->ev.author = tip && tip->author ? tip->author : g->user_name;
 	b->ev.author_email =
 	    tip && tip->author_email ? tip->author_email : g->user_email;
+	if (!g->ncommits && !g->total_commits && zh_oid_is_zero(g->before))
+		return 0;
 	if (!g->ncommits || g->total_commits > (int64_t)g->ncommits) {
 		b->ev.all_paths = true;
 		return 0;

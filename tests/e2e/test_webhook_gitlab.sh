@@ -1,7 +1,8 @@
 #!/bin/bash
 # zadig-webhook against what a real GitLab sends beyond the plain cases of
 # test_webhook.sh: merge requests from forks, GitLab's Test button, one
-# X-Gitlab-Event-UUID on several events, fake Zadig behind it.
+# X-Gitlab-Event-UUID on several events, a branch created without new
+# commits, fake Zadig behind it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_webhook.sh"
 
@@ -50,6 +51,16 @@ rules:
     forks: true
     workflow:
       name: wf-mr-forks
+      env: dev
+      targets:
+        - name: app
+          repos: [app]
+  - name: src-only
+    repo: g/norepo
+    branches: [\"feature-*\"]
+    paths: [\"src/**\"]
+    workflow:
+      name: wf-src
       env: dev
       targets:
         - name: app
@@ -185,6 +196,36 @@ check "... logged with its key" wait_until 5 log_has "key=$K2 result=duplicate"
 # with Idempotency-Key (GitLab 17.4 on) that is the key, as it was
 gitlab "Push Hook" "$T/uuid_b1.json" -H "X-Gitlab-Event-UUID: shared-uuid" -H "Idempotency-Key: idem-1" >/dev/null
 want "Idempotency-Key is the key, whatever the UUID" 202 '"id":"idem-1","status":"accepted"'
+
+# ---- a branch created without new commits, no repository ----
+# "If you create and push a branch without any new commits, the commits
+# attribute in the payload is empty": no path changed (with a repository:
+# none since its merge base), where every path counted
+sed -e 's#refs/heads/changes#refs/heads/feature-x#' \
+	-e 's#eeshangarg/my-awesome-project#g/norepo#' \
+	"$FIX/push_branch_create.json" >"$T/create.json"
+gitlab "Push Hook" "$T/create.json" -H "Idempotency-Key: create-1" >/dev/null
+want "branch created without new commits: 202" 202 '"status":"accepted"'
+check "branch created without new commits: no paths rule fires" \
+	wait_until 10 log_has "key=create-1 project=g/norepo ref=refs/heads/feature-x rules=- result=no rule matches \(degraded\)$"
+# an update that lists no commit still counts every path
+sed -e "s/\"before\":\"0\{40\}\"/\"before\":\"$C1\"/" \
+	-e 's#feature-x#feature-y#' "$T/create.json" >"$T/update.json"
+gitlab "Push Hook" "$T/update.json" -H "Idempotency-Key: update-1" >/dev/null
+check "an update listing no commit: every path counts" \
+	wait_until 10 log_has "key=update-1 project=g/norepo ref=refs/heads/feature-y rules=src-only result=src-only:created"
+# and so does a new branch whose list was cut off (more than 20 commits)
+python3 - "$T/create.json" >"$T/create_many.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["ref"] = "refs/heads/feature-z"
+d["commits"] = [{"id": d["after"], "message": "m", "added": ["docs/a.md"]}]
+d["total_commits_count"] = 25
+print(json.dumps(d))
+PY
+gitlab "Push Hook" "$T/create_many.json" -H "Idempotency-Key: create-2" >/dev/null
+check "a new branch of 25 commits, 1 listed: every path counts" \
+	wait_until 10 log_has "key=create-2 project=g/norepo ref=refs/heads/feature-z rules=src-only result=src-only:created"
 
 wh_stop
 check "stops cleanly" test "$WH_RC" = 0
