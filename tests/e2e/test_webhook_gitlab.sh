@@ -2,7 +2,7 @@
 # zadig-webhook against what a real GitLab sends beyond the plain cases of
 # test_webhook.sh: merge requests from forks, GitLab's Test button, one
 # X-Gitlab-Event-UUID on several events, a branch created without new
-# commits, fake Zadig behind it.
+# commits, a push of 16,000 files, fake Zadig behind it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_webhook.sh"
 
@@ -226,6 +226,32 @@ PY
 gitlab "Push Hook" "$T/create_many.json" -H "Idempotency-Key: create-2" >/dev/null
 check "a new branch of 25 commits, 1 listed: every path counts" \
 	wait_until 10 log_has "key=create-2 project=g/norepo ref=refs/heads/feature-z rules=src-only result=src-only:created"
+
+# ---- a push touching 16,000 files ----
+# GitLab lists every path of every commit, uncapped: 1.3 MB, over the
+# default webhook.max_body; the 413 says which limit, and raised, it fits
+python3 - "$C1" "$C2" >"$T/big.json" <<'PY'
+import json, sys
+paths = ["vendor/github.com/example-organisation/some-module-%03d/internal/file%05d.go" % (i // 100, i)
+         for i in range(16000)] + ["src/x.c"]
+print(json.dumps({"object_kind": "push", "before": sys.argv[1],
+                  "after": sys.argv[2], "ref": "refs/heads/feature-big",
+                  "project": {"path_with_namespace": "g/norepo"},
+                  "commits": [{"id": sys.argv[2], "message": "vendor",
+                               "added": paths, "modified": [],
+                               "removed": []}],
+                  "total_commits_count": 1}))
+PY
+gitlab "Push Hook" "$T/big.json" -H "Idempotency-Key: big-1" >/dev/null
+want "16,000 files, 1 MB: 413 naming the limit" 413 \
+	'"error":"body larger than webhook.max_body \(1048576 bytes\)"'
+sed -i 's#^  public_url: .*#&\n  max_body: 4MiB#' "$CFG"
+kill -HUP "$WH_PID"
+check "max_body raised: reloaded" wait_until 5 log_has "reloaded $CFG"
+gitlab "Push Hook" "$T/big.json" -H "Idempotency-Key: big-1" >/dev/null
+want "16,000 files, max_body 4MiB: 202" 202 '"status":"accepted"'
+check "16,000 files: the paths rule fires on the one source file" \
+	wait_until 20 log_has "key=big-1 project=g/norepo ref=refs/heads/feature-big rules=src-only result=src-only:created"
 
 wh_stop
 check "stops cleanly" test "$WH_RC" = 0

@@ -39,7 +39,7 @@ check "bad Idempotency-Key: logged" \
 gitlab "Push Hook" "$T/big.json" >/dev/null
 want "over max_body: 413" 413
 check "over max_body: logged" \
-	refused "POST /webhook/gitlab 413 \(too_big\) from 127\.0\.0\.1: body larger than webhook.max_body"
+	refused "POST /webhook/gitlab 413 \(too_big\) from 127\.0\.0\.1: body larger than webhook.max_body \(1024 bytes\)"
 sleep 1.1
 post "/callback/zadig?k=abc&s=0000" "$T/push.json" >/dev/null
 want "forged callback: 401" 401
