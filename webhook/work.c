@@ -277,6 +277,7 @@ struct built {
 	char fork[32]; /* a fork's id, when its path was not sent */
 	char sample[160]; /* why this is a sample event ("": it is not) */
 	bool degraded;
+	bool before_unknown; /* read as a new ref's (unknown_before) */
 };
 
 static void built_dispose(struct built *b)
@@ -396,6 +397,21 @@ static void tag_sample(struct built *b, const struct zh_gitlab_event *g,
 			 g->after, g->checkout_sha);
 }
 
+/* Whether g's before is a commit r does not have while its after is
+ * one r has: a force push whose old tip never reached the repository (a
+ * mirror fetches what the remote's refs reach). Waiting would not bring
+ * it, where a missing after is a mirror behind GitLab for a moment. */
+static bool unknown_before(struct zh_repo *r, const struct zh_gitlab_event *g)
+{
+	struct zh_error err = {0};
+	char id[65];
+
+	return !zh_oid_is_zero(g->before) &&
+	       zh_repo_resolve(id, sizeof(id), r, g->before, &err) ==
+		   ZH_ENOTFOUND &&
+	       zh_repo_resolve(id, sizeof(id), r, g->after, &err) == 0;
+}
+
 /* Fill b for g. r may be NULL: the payload is used. */
 static int build(struct built *b, struct zh_repo *r,
 		 const struct zh_gitlab_event *g, struct zh_error *err)
@@ -435,9 +451,16 @@ static int build(struct built *b, struct zh_repo *r,
 			ev->all_paths = true;
 		}
 	} else if (r && !zh_oid_is_zero(g->after)) {
-		if ((rc = zh_flow_event_read(&b->fe, r, NULL, g->ref, g->before,
+		/* then the changed paths are a new ref's, from its merge
+		 * base with HEAD's branch, as the hook reads a new branch */
+		b->before_unknown = unknown_before(r, g);
+		if ((rc = zh_flow_event_read(&b->fe, r, NULL, g->ref,
+					     b->before_unknown ? NULL
+							       : g->before,
 					     g->after, false, err)) < 0)
 			return rc;
+		/* ${BEFORE} is what GitLab said */
+		snprintf(b->fe.before, sizeof(b->fe.before), "%s", g->before);
 		*ev = b->fe.ev;
 		tag_sample(b, g, b->fe.after);
 	} else {
@@ -644,6 +667,11 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 			  "payload's commit list",
 			  e->key, g.project);
 	}
+	if (b.before_unknown)
+		zh_wh_log("key=%s before %.12s is not in the repository of %s: "
+			  "changed paths from the merge base, as for a new "
+			  "branch",
+			  e->key, g.before, g.project);
 	if (!r && (rc = build(&b, NULL, &g, &err)) < 0) {
 		finish(k, e, true, false, err.msg);
 		goto out;

@@ -2,7 +2,8 @@
 # zadig-webhook against what a real GitLab sends beyond the plain cases of
 # test_webhook.sh: merge requests from forks, GitLab's Test button, one
 # X-Gitlab-Event-UUID on several events, a branch created without new
-# commits, a push of 16,000 files, fake Zadig behind it.
+# commits, a push of 16,000 files, a force push from a commit the
+# repository never had, fake Zadig behind it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_webhook.sh"
 
@@ -51,6 +52,16 @@ rules:
     forks: true
     workflow:
       name: wf-mr-forks
+      env: dev
+      targets:
+        - name: app
+          repos: [app]
+  - name: feature
+    repo: g/app
+    branches: [feature]
+    paths: [\"src/**\"]
+    workflow:
+      name: wf-feature
       env: dev
       targets:
         - name: app
@@ -252,6 +263,22 @@ gitlab "Push Hook" "$T/big.json" -H "Idempotency-Key: big-1" >/dev/null
 want "16,000 files, max_body 4MiB: 202" 202 '"status":"accepted"'
 check "16,000 files: the paths rule fires on the one source file" \
 	wait_until 20 log_has "key=big-1 project=g/norepo ref=refs/heads/feature-big rules=src-only result=src-only:created"
+
+# ---- a before the repository never had ----
+# a force push whose old tip never reached the repository (a mirror that
+# did not fetch it): no waiting for it, the paths from the merge base
+GONE=$(printf '%040x' 123456789)
+{
+	printf '{"object_kind":"push","before":"%s","after":"%s","ref":"refs/heads/feature",' "$GONE" "$C2"
+	printf '"project":{"path_with_namespace":"g/app"},"user_name":"Pusher",'
+	printf '"commits":[{"id":"%s","message":"payload message","added":["docs/only.md"]}],"total_commits_count":1}' "$C2"
+} >"$T/force.json"
+gitlab "Push Hook" "$T/force.json" -H "Idempotency-Key: force-1" >/dev/null
+want "force push from an unknown commit: 202" 202 '"status":"accepted"'
+check "force push from an unknown commit: fires at once, read from the repository" \
+	wait_until 10 log_has "key=force-1 project=g/app ref=refs/heads/feature rules=feature result=feature:created#[0-9]+$"
+check "... said why" log_has "key=force-1 before ${GONE:0:12} is not in the repository of g/app: changed paths from the merge base, as for a new branch"
+check "... not retried" bash -c "! grep -q 'key=force-1 .*result=retry' '$T/wh.err'"
 
 wh_stop
 check "stops cleanly" test "$WH_RC" = 0
