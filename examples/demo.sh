@@ -31,8 +31,11 @@ git config --global user.name "Demo Developer"
 git config --global user.email dev@example.com
 git config --global init.defaultBranch main
 
+# --repo-root: the fake knows the commit a task built, as Zadig does (its
+# commitId lookup has the times of a note's duration=)
 "$fake" --listen 127.0.0.1 --port 0 --port-file "$demo/port" \
-	--token "$ZADIG_TOKEN" --steps 2 >"$demo/fake.log" 2>&1 &
+	--token "$ZADIG_TOKEN" --steps 2 --repo-root "$demo" \
+	>"$demo/fake.log" 2>&1 &
 fake_pid=$!
 for _ in $(seq 100); do [ -s "$demo/port" ] && break; sleep 0.05; done
 url=http://127.0.0.1:$(cat "$demo/port")

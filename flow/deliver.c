@@ -695,13 +695,121 @@ void zh_flow_task_extra(char *buf, size_t size, const struct zh_zadig_task *t)
 			 len ? " " : "", ok, tests);
 }
 
+/* The entry of task k in l (a commitId lookup), or NULL. */
+static const struct zh_zadig_task *listed(const struct zh_zadig_task_list *l,
+					  const struct zh_store_task *k)
+{
+	size_t i;
+
+	for (i = 0; l && i < l->len; i++)
+		if (l->items[i].task_id == k->task_id &&
+		    l->items[i].workflow_name &&
+		    !strcmp(l->items[i].workflow_name, k->workflow))
+			return &l->items[i];
+	return NULL;
+}
+
+/* The "duration=..." of k's note fields, kept for a poll that learns no
+ * times of a task that ended as k was: NULL when there is none. */
+static const char *kept_duration(const struct zh_store_task *k,
+				 const struct zh_zadig_task *t, size_t *len)
+{
+	const char *d;
+
+	if (!k->final || !k->status || strcmp(k->status, t->status) ||
+	    !k->extra)
+		return NULL;
+	if (strncmp(k->extra, "duration=", 9) == 0)
+		d = k->extra;
+	else if ((d = strstr(k->extra, " duration=")))
+		d++;
+	else
+		return NULL;
+	*len = strcspn(d, " ");
+	return d;
+}
+
+/* Zadig's product task detail names no times: the commitId lookup does,
+ * for tasks of the last 24 hours, and t takes them from it: from known
+ * (the round's lookup of k's commit; NULL when there was none) when it
+ * lists the task as t says it is, else, when t has ended, from a lookup
+ * of its own (one request for a finished task, while Zadig has the
+ * lookup), which replaces known for the tasks after it. A task known
+ * does not list is no lookup's (made over 24 hours ago). A task that
+ * ended as the store has it, with its duration, is not looked up. */
+static void product_times(struct zh_flow *f, const struct zh_store_task *k,
+			  struct zh_zadig_task *t,
+			  struct zh_zadig_task_list *known)
+{
+	struct zh_zadig_task_list l = {0};
+	const struct zh_zadig_task *e = known ? listed(known, k) : NULL;
+	bool final = zh_zadig_status_is_final(t->status);
+	struct zh_zadig *z = NULL;
+	struct zh_error err = {0};
+	size_t n;
+	int rc;
+
+	if (k->custom || t->create_time || t->start_time || t->end_time ||
+	    !k->commit || !*k->commit)
+		return;
+	if (final &&
+	    (known ? e && !(zh_zadig_status_is_final(e->status) && e->end_time)
+		   : !kept_duration(k, t, &n)) &&
+	    !lookup_disabled(f)) {
+		if ((rc = client(&z, f, &err)) == 0)
+			rc = zh_zadig_tasks_by_commit(&l, z, k->commit, &err);
+		if (rc == ZH_ENOTFOUND)
+			disable_lookup(f);
+		else if (rc < 0)
+			logf_(f, "cannot look up when %s #%" PRId64 " ran: %s",
+			      k->workflow, k->task_id, err.msg);
+		if (rc == 0 && known) {
+			zh_zadig_task_list_dispose(known);
+			*known = l;
+			memset(&l, 0, sizeof(l));
+		}
+		e = listed(known ? known : &l, k);
+	}
+	if (e) {
+		t->create_time = e->create_time;
+		/* a duration only for the end the note says */
+		if (final && zh_zadig_status_is_final(e->status)) {
+			t->start_time = e->start_time;
+			t->end_time = e->end_time;
+		}
+	}
+	zh_zadig_task_list_dispose(&l);
+}
+
+/* The note fields of t (zh_flow_task_extra) into buf, with the duration
+ * the store has of k when Zadig told none this time (a task the lookup
+ * no longer lists). */
+static void task_extra(char *buf, size_t size, const struct zh_store_task *k,
+		       const struct zh_zadig_task *t)
+{
+	const char *d;
+	size_t n = 0, len;
+
+	zh_flow_task_extra(buf, size, t);
+	if (strstr(buf, "duration=") || !(d = kept_duration(k, t, &n)))
+		return;
+	len = strlen(buf);
+	if (n + 1 + len >= size)
+		return;
+	memmove(buf + n + (len ? 1 : 0), buf, len + 1);
+	memcpy(buf, d, n);
+	if (len)
+		buf[n] = ' ';
+}
+
 /* Ask Zadig for one task and record what it says, unless it is another
  * task now: one whose create_time is not the one the first poll of ours
  * read (both Zadig's clock: ours may differ from it by any amount). A
  * task the store forgot meanwhile, or gave to a new task of the id, is
- * skipped. */
+ * skipped. known: the round's commitId lookup of k's commit, or NULL
+ * (product_times). */
 static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
-		     struct zh_error *err)
+		     struct zh_zadig_task_list *known, struct zh_error *err)
 {
 	struct zh_zadig_task t = {0};
 	struct zh_zadig *z = NULL;
@@ -743,6 +851,7 @@ static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 		goto out;
 	}
 	f->tally.polled++;
+	product_times(f, k, &t, known);
 	if (t.create_time > 0 && k->zadig_created > 0 &&
 	    t.create_time != k->zadig_created) {
 		/* Zadig gave the id out again (its ids started again) to a
@@ -763,7 +872,7 @@ static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 		goto out;
 	}
 	final = zh_zadig_status_is_final(t.status);
-	zh_flow_task_extra(extra, sizeof(extra), &t);
+	task_extra(extra, sizeof(extra), k, &t);
 	/* the first look at it keeps its create_time: what tells it from
 	 * a later task of the same id */
 	rc = zh_store_task_polled(f->store, k, t.status, extra, final,
@@ -785,9 +894,12 @@ out:
  * holds for another commit (a create names a branch only: the task of
  * one commit builds a later one), unless Zadig made the listed task at
  * another time than that one: an older task of the same id (Zadig's ids
- * started again), and the task is this commit's now. */
+ * started again), and the task is this commit's now. keep (may be NULL)
+ * gets the lookup's answer, for the times of the commit's tasks
+ * (product_times; the caller disposes it): 1 is returned when it did. */
 static int discover(struct zh_flow *f, const char *repo, const char *ref,
-		    const char *commit, struct zh_error *err)
+		    const char *commit, struct zh_zadig_task_list *keep,
+		    struct zh_error *err)
 {
 	struct zh_zadig_task_list l = {0};
 	struct zh_zadig *z = NULL;
@@ -851,6 +963,10 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 		if ((rc = zh_store_task_listed(f->store, &st, now, err)) < 0)
 			break;
 	}
+	if (rc == 0 && keep) {
+		*keep = l;
+		return 1;
+	}
 	zh_zadig_task_list_dispose(&l);
 	return rc < 0 ? rc : 0;
 }
@@ -874,10 +990,12 @@ static bool task_failed(struct zh_flow *f, int *first, struct zh_error *err,
 	return rc == ZH_EBUSY;
 }
 
-/* A commit of a round, with whether its lookup ran. */
+/* A commit of a round, with whether its lookup ran and what it said. */
 struct looked {
 	const struct zh_store_task *task; /* the first of ours of it */
 	bool done;
+	bool listed; /* l is the lookup's answer */
+	struct zh_zadig_task_list l;
 };
 
 static int looked_cmp(const void *a, const void *b)
@@ -977,7 +1095,7 @@ int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 	}
 	for (i = 0; i < l.len; i++) {
 		const struct zh_store_task *k = &l.items[i];
-		struct looked key = {k, false}, *c = NULL;
+		struct looked key = {.task = k}, *c = NULL;
 		struct zh_error e = {0};
 
 		if (f->deadline_ms > 0 && zh_store_now_ms() >= f->deadline_ms)
@@ -988,18 +1106,22 @@ int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 				    looked_cmp);
 		if (c && !c->done) {
 			c->done = true;
-			if ((rc = discover(f, c->task->repo, c->task->ref,
-					   k->commit, &e)) < 0 &&
-			    task_failed(f, &first, err, rc, &e))
+			rc = discover(f, c->task->repo, c->task->ref, k->commit,
+				      &c->l, &e);
+			c->listed = rc == 1;
+			if (rc < 0 && task_failed(f, &first, err, rc, &e))
 				break;
 		}
-		if ((rc = poll_task(f, k, &e)) < 0) {
+		if ((rc = poll_task(f, k, c && c->listed ? &c->l : NULL, &e)) <
+		    0) {
 			if (task_failed(f, &first, err, rc, &e))
 				break;
 			continue;
 		}
 		count++;
 	}
+	for (i = 0; i < ncommits; i++)
+		zh_zadig_task_list_dispose(&commits[i].l);
 	free(commits);
 	zh_store_task_list_dispose(&l);
 	if (first != ZH_EBUSY)
@@ -1013,16 +1135,20 @@ int zh_flow_refresh_commit(struct zh_flow *f, const char *repo,
 			   const char *commit, struct zh_error *err)
 {
 	struct zh_store_task_list l = {0};
+	struct zh_zadig_task_list known = {0};
+	bool listed;
 	size_t i;
 	int rc;
 
-	if ((rc = discover(f, repo, NULL, commit, err)) < 0)
+	if ((rc = discover(f, repo, NULL, commit, &known, err)) < 0)
 		return rc;
-	if ((rc = zh_store_tasks_of_commit(&l, f->store, repo, commit, err)) <
+	listed = rc == 1;
+	if ((rc = zh_store_tasks_of_commit(&l, f->store, repo, commit, err)) ==
 	    0)
-		return rc;
-	for (i = 0; i < l.len && rc == 0; i++)
-		rc = poll_task(f, &l.items[i], err);
+		for (i = 0; i < l.len && rc == 0; i++)
+			rc = poll_task(f, &l.items[i], listed ? &known : NULL,
+				       err);
 	zh_store_task_list_dispose(&l);
+	zh_zadig_task_list_dispose(&known);
 	return rc;
 }

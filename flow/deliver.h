@@ -125,7 +125,9 @@ int zh_flow_deliver_due(int *n, struct zh_flow *f, bool ignore_backoff,
 			struct zh_error *err);
 
 /* Poll tasks (scope as in zh_store_tasks_due), pick up tasks others
- * started with the commitId lookup while the server has it, and give up
+ * started with the commitId lookup while the server has it (which also
+ * has the times a product task's detail lacks: one lookup more for a
+ * product task that ends after the round's lookup listed it), and give up
  * on tasks older than poll.give_up_after. A task Zadig does not answer
  * for (or answers without a status) keeps its status and backs off; one
  * whose change the store refuses does not stop the round, a busy store

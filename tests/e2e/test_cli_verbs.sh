@@ -38,7 +38,15 @@ for gen in v1.15 v1.17 v1.18; do
 
 	run git zadig show wf-dev 7
 	expect "$gen: show product task" 0 "^wf-dev #7: running" 
-	check "$gen: show prints the task url" grep -q "/pipelines/multi/wf-dev/7" "$T/out"
+	# Zadig's product task detail names no times, no url and no project
+	check "$gen: show of a product task: no times" \
+		bash -c "! grep -q '^  created:' '$T/out'"
+	check "$gen: show, no project known: no url" \
+		bash -c "! grep -q '^  url:' '$T/out'"
+	run git zadig show wf-dev 7 --project default
+	expect "$gen: show --project" 0 "^wf-dev #7: "
+	check "$gen: show --project prints the task url" \
+		grep -q "^  url:      $FAKE_URL/v1/projects/detail/default/pipelines/multi/wf-dev/7$" "$T/out"
 	run git zadig show wf-dev 7 --json
 	expect "$gen: show --json" 0 '"status": *"(running|passed)"'
 

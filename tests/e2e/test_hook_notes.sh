@@ -5,7 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_hook.sh"
 
-fake_start
+# (--repo-root: fake Zadig knows the commit each task built, as Zadig
+# does, so its commitId lookup has the times a note's duration needs)
+fake_start --repo-root "$T"
 CFG=$T/config.yaml
 hook_config "$CFG" "$FAKE_URL"
 Z="remote: zadig:"
@@ -228,7 +230,7 @@ pid=$(poller_of "$G")
 check "queued: the poller waits for zadig" test -n "$pid"
 [ -n "$pid" ] && kill -9 $pid
 wait_pollers 5 "$G"
-fake_start --port "$FAKE_PORT"
+fake_start --port "$FAKE_PORT" --repo-root "$T"
 check "the fake is back on the same port" test "$FAKE_URL" = "http://127.0.0.1:$(cat "$T/fake.port")"
 # the restarted fake forgot its tasks: Zadig never reuses a task id
 fake_ctl POST tasks '{"kind":"product","workflow":"wf-slow-build","task_id":2,"status":"failed"}' >/dev/null

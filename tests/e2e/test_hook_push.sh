@@ -4,7 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_hook.sh"
 
-fake_start
+# (--repo-root: fake Zadig knows the commit each task built, as Zadig
+# does, so its commitId lookup has the times a note's duration needs)
+fake_start --repo-root "$T"
 CFG=$T/config.yaml
 hook_config "$CFG" "$FAKE_URL"
 Z="remote: zadig:"
@@ -254,6 +256,19 @@ expect "async: a ref of $((${#LONG} + 11)) bytes is queued" 0 "" \
 	"^$Z refs/heads/$LONG queued \(async\)"
 check "async: the poller delivers the long ref's trigger" \
 	wait_note "$T/as.git" "refs/heads/$LONG" "^passed wf-long #[0-9]+ .*rule=long$"
+
+# ---- v1.18+: no commitId lookup, so no times for a product task ----
+# (Zadig's product task detail names none): its note has no duration=
+new_repo v118 "$CFG"
+fake_ctl POST config '{"generation":"v1.18"}' >/dev/null
+hrun git -C "$T/v118" push origin main
+expect "v1.18: push" 0 "" "^$Z dev: wf-dev #[0-9]+ created $U"
+check "v1.18: the poller switches the lookup off" \
+	wait_for_log "$T/v118.git" "has no commitId lookup"
+check "v1.18: the note ends passed, without a duration" \
+	wait_note "$T/v118.git" main "^passed wf-dev #[0-9]+ ${U}[^ ]+ tests=24/24 rule=dev$"
+check "v1.18: its poller ends" wait_pollers 20 "$T/v118.git"
+fake_ctl POST config '{"generation":"v1.15"}' >/dev/null
 
 # ---- what config check calls an error a hook still runs past ----
 # (the receiver's webhook.secret; a rule with nothing to build): earlier

@@ -6,7 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_hook.sh"
 
-fake_start
+# (--repo-root: fake Zadig knows the commit each task built, as Zadig
+# does, so its commitId lookup has the times a note's duration needs)
+fake_start --repo-root "$T"
 CFG=$T/config.yaml
 hook_config "$CFG" "$FAKE_URL"
 new_repo app "$CFG"

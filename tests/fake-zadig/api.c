@@ -1,6 +1,7 @@
 /* fake-zadig: the Zadig Open API endpoints (/api and /openapi). */
 #include "tests/fake-zadig/fake.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdlib.h>
@@ -248,6 +249,74 @@ static int check_product_body(json_object *body, char *why, size_t n)
 
 static const char *const ERR_CREATE = "新建或更新wokflow失败";
 
+/* The 40 hex digits text starts with, into out (41 bytes). */
+static bool take_oid(char *out, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < 40; i++)
+		if (!isxdigit((unsigned char)text[i]))
+			return false;
+	memcpy(out, text, 40);
+	out[40] = '\0';
+	return true;
+}
+
+/* The commit ref of git directory dir names, from its loose ref file or
+ * its packed-refs; false when neither has it. */
+static bool read_ref(char *out, const char *dir, const char *ref)
+{
+	char path[4096], line[1024];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, ref);
+	if ((f = fopen(path, "r"))) {
+		found = fgets(line, sizeof(line), f) && take_oid(out, line);
+		fclose(f);
+		if (found)
+			return true;
+	}
+	snprintf(path, sizeof(path), "%s/packed-refs", dir);
+	if (!(f = fopen(path, "r")))
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		found = strlen(line) > 41 && line[40] == ' ' &&
+			!strcmp(line + 41, ref) && take_oid(out, line);
+	}
+	fclose(f);
+	return found;
+}
+
+/* The commit a product create builds, as Zadig knows it: where the
+ * branch of its first target's first repository is now, in
+ * <repo_root>/<repo_name>.git or <repo_root>/<repo_name>/.git. */
+static bool built_commit(char *out, const struct fz_server *s,
+			 json_object *targets)
+{
+	json_object *tg, *repos, *repo;
+	const char *name, *branch;
+	char dir[4096], ref[1024];
+
+	if (!s->repo_root || !targets || !json_object_array_length(targets))
+		return false;
+	tg = json_object_array_get_idx(targets, 0);
+	repos = jget(jget(tg, "build"), "repos");
+	repo = json_object_array_get_idx(repos, 0);
+	name = jstr(repo, "repo_name");
+	branch = jstr(repo, "branch");
+	if (!nonempty(name) || !nonempty(branch) || strstr(name, "..") ||
+	    strstr(branch, ".."))
+		return false;
+	snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
+	snprintf(dir, sizeof(dir), "%s/%s.git", s->repo_root, name);
+	if (read_ref(out, dir, ref))
+		return true;
+	snprintf(dir, sizeof(dir), "%s/%s/.git", s->repo_root, name);
+	return read_ref(out, dir, ref);
+}
+
 static void product_create(struct fz_reply *r, struct fz_server *s,
 			   const struct fz_request *rq)
 {
@@ -255,7 +324,7 @@ static void product_create(struct fz_reply *r, struct fz_server *s,
 	json_object *cb, *vars;
 	const char *wf, *project, *commit;
 	struct fz_task *t;
-	char why[512];
+	char why[512], built[41];
 
 	if (!body || !json_object_is_type(body, json_type_object)) {
 		fz_reply_zerr(r, 400, 6540, ERR_CREATE, "invalid json body");
@@ -281,6 +350,8 @@ static void product_create(struct fz_reply *r, struct fz_server *s,
 	commit = jstr(vars, "commit");
 	if (!commit)
 		commit = header(rq, "X-Fake-Commit");
+	if (!nonempty(commit) && built_commit(built, s, jget(body, "targets")))
+		commit = built;
 
 	t = fz_task_add(s, FZ_PRODUCT, wf, 0);
 	free(t->project);
@@ -340,11 +411,11 @@ static json_object *test_reports(const struct fz_task *t)
 	return arr;
 }
 
-static json_object *product_detail_json(struct fz_server *s,
-					const struct fz_task *t)
+/* Exactly the seed's fields: no task id, no times, no url (the commitId
+ * lookup has those). */
+static json_object *product_detail_json(const struct fz_task *t)
 {
 	json_object *o = json_object_new_object();
-	char *url = fz_task_url(s, t);
 
 	json_object_object_add(o, "workflow_name",
 			       json_object_new_string(t->workflow));
@@ -356,10 +427,6 @@ static json_object *product_detail_json(struct fz_server *s,
 	json_object_object_add(o, "images", fz_task_images(t));
 	json_object_object_add(o, "test_reports", test_reports(t));
 	json_object_object_add(o, "status", json_object_new_string(t->status));
-	json_object_object_add(o, "task_id", json_object_new_int64(t->id));
-	add_times(o, t);
-	json_object_object_add(o, "url", json_object_new_string(url));
-	free(url);
 	return o;
 }
 
@@ -427,7 +494,7 @@ static void product_task(struct fz_reply *r, struct fz_server *s,
 			return;
 		}
 		fz_task_advance(s, t);
-		fz_reply_json(r, 200, product_detail_json(s, t));
+		fz_reply_json(r, 200, product_detail_json(t));
 	} else if (!strcmp(action, "restart")) {
 		if (!t) {
 			fz_reply_zerr(r, 400, 6164, ERR_RESTART, "%s", NO_DOCS);

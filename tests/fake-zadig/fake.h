@@ -73,6 +73,11 @@ struct fz_server {
 	const char *token;
 	const char *forbidden;
 	char base_url[512];
+	/* NULL, or where the repositories a product task builds are
+	 * (<repo_root>/<repo_name>.git or <repo_root>/<repo_name>/.git):
+	 * a task is the commit its first repository's branch is at when it
+	 * is created, as Zadig knows the commit it built */
+	const char *repo_root;
 	struct fz_settings start, cur;
 	struct fz_task *tasks, *tasks_tail;
 	struct fz_fault *faults;

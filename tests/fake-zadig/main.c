@@ -183,7 +183,8 @@ static void usage(FILE *f)
 	       "v1.15|v1.17|v1.18]\n"
 	       "                  [--steps N] [--final STATUS] [--base-url URL]"
 	       " [--log FILE]\n"
-	       "                  [--tls-cert FILE --tls-key FILE]\n");
+	       "                  [--tls-cert FILE --tls-key FILE]"
+	       " [--repo-root DIR]\n");
 }
 
 struct options {
@@ -223,6 +224,7 @@ static int parse_args(struct options *o, struct fz_server *s, int argc,
 	    {"log", required_argument, NULL, 'L'},
 	    {"tls-cert", required_argument, NULL, 'C'},
 	    {"tls-key", required_argument, NULL, 'K'},
+	    {"repo-root", required_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -274,6 +276,9 @@ static int parse_args(struct options *o, struct fz_server *s, int argc,
 			break;
 		case 'K':
 			o->tls_key = optarg;
+			break;
+		case 'R':
+			s->repo_root = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -74,9 +74,16 @@ check() {
 }
 
 # ---- start ------------------------------------------------------------
+# a repository under --repo-root: where its branch is, a task built it
+mkdir -p "$T/repos/built.git/refs/heads/feature" "$T/repos/packed/.git"
+BUILT=0123456789abcdef0123456789abcdef01234567
+PACKED=89abcdef0123456789abcdef0123456789abcdef
+echo "$BUILT" >"$T/repos/built.git/refs/heads/feature/x"
+printf '# pack-refs with: peeled fully-peeled sorted\n%s refs/heads/main\n' \
+	"$PACKED" >"$T/repos/packed/.git/packed-refs"
 "$FAKE" --listen 127.0.0.1 --port 0 --port-file "$T/port" --token "$TOKEN" \
-	--forbidden-token forbidden-tok --log "$T/fake.log" >"$T/stdout" \
-	2>"$T/stderr" &
+	--forbidden-token forbidden-tok --log "$T/fake.log" \
+	--repo-root "$T/repos" >"$T/stdout" 2>"$T/stderr" &
 PID=$!
 for _ in $(seq 200); do
 	[ -s "$T/port" ] && break
@@ -141,8 +148,10 @@ check "detail: env_name empty" grep -q '"env_name":""' "$T/body"
 check "detail: image per target" grep -q '"image":"registry.local/svc:1","service_name":"svc","registry_repo":"registry.local"' "$T/body"
 check "detail: test report 24/24" grep -q '"tests":24,"successes":24,"failures":0' "$T/body"
 check "detail: relative detail_url" grep -q '"detail_url":"/v1/projects/detail/proj/pipelines/multi/testcase/wf/1/test/' "$T/body"
-check "detail: url" grep -q "\"url\":\"$URL/v1/projects/detail/proj/pipelines/multi/wf/1\"" "$T/body"
-check "detail: end_time set" grep -qE '"end_time":[1-9]' "$T/body"
+# the seed's fields, no others: the lookup has the id, times and url
+check "detail: no task_id, times or url" \
+	bash -c "! grep -qE '\"(task_id|create_time|start_time|end_time|url)\":' '$T/body'"
+check "detail: the seed's fields" grep -qE '^\{"workflow_name":"wf","env_name":"","targets":\[.*\],"images":\[.*\],"test_reports":\[.*\],"status":"passed"\}$' "$T/body"
 req GET /api/directory/workflowTask/id/99/pipelines/wf
 expect "unknown task: proxied 6161 in a 500" 500 '^\{"code":500,"description":"\[400 BadRequest\] \{\\"code\\":6161'
 
@@ -178,6 +187,17 @@ expect "lookup by commit prefix" 200 '^\[\{"task_id":1,"create_time":[0-9]+,"sta
 check "lookup is served as text/plain" grep -qi '^content-type: text/plain' "$T/headers"
 req GET '/api/directory/workflowTask?commitId=ffff'
 expect "lookup: no match" 200 '^\[\]$'
+# --repo-root: a task is the commit its repository's branch is at
+json POST /api/directory/workflowTask/create '{"workflow_name":"wf-built","env_name":"dev","targets":[{"name":"svc","build":{"repos":[{"repo_name":"built","branch":"feature/x"}]}}]}'
+req GET "/api/directory/workflowTask?commitId=$BUILT"
+expect "lookup: the commit a loose ref names" 200 '^\[\{"task_id":1,.*/pipelines/multi/wf-built/1"\}\]$'
+json POST /api/directory/workflowTask/create '{"workflow_name":"wf-packed","env_name":"dev","targets":[{"name":"svc","build":{"repos":[{"repo_name":"packed","branch":"main"}]}}]}'
+req GET "/api/directory/workflowTask?commitId=${PACKED:0:8}"
+expect "lookup: the commit packed-refs names" 200 '^\[\{"task_id":1,.*/pipelines/multi/wf-packed/1"\}\]$'
+json POST /api/directory/workflowTask/create '{"workflow_name":"wf-nobranch","env_name":"dev","targets":[{"name":"svc","build":{"repos":[{"repo_name":"built","branch":"gone"}]}}]}'
+ctl GET tasks
+check "no such branch: no commit" \
+	bash -c "grep -A4 '\"workflow\": \"wf-nobranch\"' '$T/body' | grep -q '\"commit\": null'"
 req GET '/api/directory/workflowTask?commitId='
 expect "lookup: empty commitId matches everything" 200 'wf-slow'
 ctl POST tasks '{"kind":"product","workflow":"old","task_id":5,"status":"passed","commit":"abcdef99","create_time":1000}'

@@ -341,7 +341,8 @@ static void lookup_leaves_known_tasks_alone(void **state)
 	      "\"status\":\"running\"}]");
 	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
 	assert_int_equal(n, 1);
-	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+	/* and once more for wf-good's times: it ended after the first */
+	assert_int_equal(stub_asked("GET", LOOKUP), 2);
 	t = get(x, done);
 	assert_string_equal(t.status, "passed");
 	assert_true(t.final);
@@ -810,6 +811,178 @@ static void a_task_given_up_is_logged(void **state)
 	assert_int_equal(x->nlogged, 1);
 }
 
+/* Task 1 of wf-p, of COMMIT, with the rule dev, due: status, final and
+ * extra as given. Zadig's detail of it is the seed's, without task id,
+ * times or url (status passed). */
+static int64_t add_product(struct fx *x, const char *status, bool final,
+			   const char *extra)
+{
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t id, now = zh_store_now_ms();
+
+	stub_route("GET", DETAIL "wf-p", 200, -1, 0,
+		   "{\"workflow_name\":\"wf-p\",\"env_name\":\"\","
+		   "\"targets\":[],\"images\":[],\"test_reports\":[],"
+		   "\"status\":\"passed\"}");
+	memset(&t, 0, sizeof(t));
+	t.workflow = "wf-p";
+	t.task_id = 1;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = COMMIT;
+	t.rule = "dev";
+	t.status = (char *)status;
+	t.final = final;
+	t.extra = (char *)extra;
+	t.next_poll_ms = now - 5000;
+	assert_ok(zh_store_task_upsert(&id, x->store, &t, now, &err), &err);
+	return id;
+}
+
+/* A commitId lookup entry of task 1 of wf-p, as Zadig sends it (no
+ * workflow name: the url has it). */
+#define P_ENTRY(created, start, end, status)                                   \
+	"{\"task_id\":1,\"create_time\":" #created ",\"start_time\":" #start   \
+	",\"end_time\":" #end ",\"status\":\"" status "\",\"url\":"            \
+	"\"http://z/v1/projects/detail/p/pipelines/multi/wf-p/1\"}"
+
+/* Zadig's product task detail names no times: the round's lookup of the
+ * commit listed the task running, the detail says it ended, and one
+ * lookup more has its times: the note gets its duration, the store the
+ * time Zadig made it. */
+static void a_product_tasks_duration_comes_from_the_lookup(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t id;
+	int n = -1;
+
+	stub_reset();
+	stub_route("GET", LOOKUP, 200, 1, 0,
+		   "[" P_ENTRY(100, 110, 0, "running") "]");
+	stub_route("GET", LOOKUP, 200, -1, 0,
+		   "[" P_ENTRY(100, 110, 146, "passed") "]");
+	id = add_product(x, "running", false, NULL);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	t = get(x, id);
+	assert_string_equal(t.status, "passed");
+	assert_string_equal(t.extra, "duration=36s");
+	assert_int_equal(t.zadig_created, 100);
+	zh_store_task_dispose(&t);
+	assert_int_equal(stub_asked("GET", LOOKUP), 2);
+	assert_int_equal(x->nlogged, 0);
+}
+
+/* The round's lookup listed the task ended: no second lookup. */
+static void a_product_task_listed_ended_is_not_looked_up_again(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t id;
+	int n = -1;
+
+	stub_reset();
+	stub_route("GET", LOOKUP, 200, -1, 0,
+		   "[" P_ENTRY(100, 110, 146, "passed") "]");
+	id = add_product(x, "running", false, NULL);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	t = get(x, id);
+	assert_string_equal(t.extra, "duration=36s");
+	zh_store_task_dispose(&t);
+	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+	/* `git zadig status --live`: the same */
+	assert_ok(zh_flow_refresh_commit(&x->f, "g/r", COMMIT, &err), &err);
+	t = get(x, id);
+	assert_string_equal(t.extra, "duration=36s");
+	zh_store_task_dispose(&t);
+	assert_int_equal(stub_asked("GET", LOOKUP), 2);
+}
+
+/* v1.18+ has no lookup: no times, so no duration (none is made up), and
+ * no lookup is sent for it once the server's was switched off. */
+static void without_the_lookup_a_product_task_has_no_duration(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t id;
+	int n = -1;
+
+	stub_reset();
+	stub_route("GET", LOOKUP, 500, -1, 0,
+		   "{\"message\":\"Internal Error: \",\"code\":500,"
+		   "\"description\":\"Invalid path\"}");
+	id = add_product(x, "running", false, NULL);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	t = get(x, id);
+	assert_string_equal(t.status, "passed");
+	assert_true(t.final);
+	assert_string_equal(t.extra, "");
+	assert_int_equal(t.zadig_created, 0);
+	zh_store_task_dispose(&t);
+	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+	assert_int_equal(x->nlogged, 1);
+	assert_contains(x->logged[0], "has no commitId lookup");
+}
+
+/* `git zadig sync --all` polls a finished task again when the lookup no
+ * longer lists it (a day later): its duration stays, and no lookup is
+ * sent for it. */
+static void a_finished_product_task_keeps_its_duration(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t id;
+	int n = -1;
+
+	id = add_product(x, "passed", true, "duration=36s tests=24/24");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	t = get(x, id);
+	assert_string_equal(t.extra, "duration=36s");
+	zh_store_task_dispose(&t);
+	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+	/* without the round's lookup (it failed): none either */
+	stub_reset();
+	add_product(x, "passed", true, "tests=24/24 duration=5s");
+	stub_route("GET", LOOKUP, 502, -1, 0, "%s", "");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	t = get(x, id);
+	assert_string_equal(t.extra, "duration=5s");
+	zh_store_task_dispose(&t);
+	/* the round's (and its retries) */
+	assert_true(stub_asked("GET", LOOKUP) >= 1);
+}
+
+/* The lookup names another create_time for a product task's id than
+ * the store keeps for it (Zadig's ids started again): the task polled is
+ * another one, as with the custom details, which carry it. */
+static void a_product_task_made_at_another_time_is_another_task(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t id;
+	int n = -1;
+
+	stub_reset();
+	stub_route("GET", LOOKUP, 200, -1, 0,
+		   "[" P_ENTRY(500, 510, 546, "passed") "]");
+	id = add_product(x, "running", false, NULL);
+	assert_ok(set_zadig_created(x->store, id, 100, &err), &err);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	t = get(x, id);
+	assert_string_equal(t.status, "unknown");
+	assert_true(t.final);
+	assert_int_equal(t.zadig_created, 100);
+	zh_store_task_dispose(&t);
+	assert_true(x->nlogged >= 1);
+	assert_contains(x->logged[0], "is another task now");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -842,6 +1015,20 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(a_finished_task_polled_again_ages,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		a_product_tasks_duration_comes_from_the_lookup, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		a_product_task_listed_ended_is_not_looked_up_again, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		without_the_lookup_a_product_task_has_no_duration, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		a_finished_product_task_keeps_its_duration, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		a_product_task_made_at_another_time_is_another_task, setup,
+		teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
