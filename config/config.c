@@ -1406,6 +1406,25 @@ static void check_rule(struct ctx *x, struct frame *f, const yaml_node_t *n)
 	x->nnames++;
 }
 
+/* The seed's BuildArgs.repos is "must": Zadig builds a target from its
+ * repositories and refuses a create without them, every push the rule
+ * fires for (check_errors). An image deployed without a build is a
+ * release image. */
+static void check_target(struct ctx *x, struct frame *f, const yaml_node_t *n)
+{
+	const struct zh_rule_target *t = (const struct zh_rule_target *)f->base;
+	const yaml_node_t *r =
+	    f->val[key_index("rules[].workflow.targets[].repos")];
+
+	if (t->repos.len)
+		return;
+	report_to(x, &x->chk, r ? &r->start_mark : &n->start_mark,
+		  "%s needs 'repos' (Zadig builds a target from its "
+		  "repositories; release_images deploys an image without a "
+		  "build)",
+		  f->disp);
+}
+
 static void check_webhook_repo(struct ctx *x, struct frame *f,
 			       const yaml_node_t *n)
 {
@@ -1464,6 +1483,9 @@ static void parse_list(struct ctx *x, struct frame *f,
 			parse_map(x, c, scope, c->disp, it);
 			if (strcmp(scope, "rules[]") == 0)
 				check_rule(x, c, it);
+			else if (strcmp(scope, "rules[].workflow.targets[]") ==
+				 0)
+				check_target(x, c, it);
 			else if (strcmp(scope, "webhook.repos[]") == 0)
 				check_webhook_repo(x, c, it);
 		}
@@ -1728,6 +1750,55 @@ static void check_ca(struct ctx *x, const char *file, const char *raw,
 		close(fd);
 }
 
+/* Where v came from, for a message (its rule's place when unknown). */
+static yaml_mark_t value_mark(const struct zh_value *v, const struct zh_rule *r)
+{
+	yaml_mark_t m = {0, 0, 0};
+
+	m.line = (size_t)((v->line ? v->line : r->line) - 1);
+	m.column = (size_t)((v->line ? v->col : r->col) - 1);
+	return m;
+}
+
+/* Each release image names what the seed requires of it ("must"):
+ * image, service_name and service_module, strings (they may hold the
+ * trigger-time variables). Zadig refuses a create without them, every
+ * push the rule fires for (check_errors). */
+static void check_images(struct ctx *x, const struct zh_rule *r,
+			 const char *raw)
+{
+	static const char *const keys[] = {"image", "service_name",
+					   "service_module"};
+	const struct zh_value *l = r->workflow.release_images, *v;
+	yaml_mark_t m;
+	size_t i, k;
+
+	/* (one that is not a list is an error of the configuration) */
+	if (!l || l->type != ZH_VALUE_LIST)
+		return;
+	for (i = 0; i < l->len; i++) {
+		m = value_mark(l->items[i], r);
+		if (l->items[i]->type != ZH_VALUE_MAP) {
+			report_to(x, &x->chk, &m,
+				  "rule '%s': release_images[%zu] must be a "
+				  "mapping of image, service_name and "
+				  "service_module",
+				  raw, i);
+			continue;
+		}
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			v = zh_value_get(l->items[i], keys[k]);
+			if (v && v->type == ZH_VALUE_STRING && *v->u.s)
+				continue;
+			report_to(x, &x->chk, &m,
+				  "rule '%s': release_images[%zu] needs '%s', "
+				  "a non-empty string",
+				  raw, i, keys[k]);
+			break;
+		}
+	}
+}
+
 /* A webhook section is the receiver's: without GitLab's secret (or with
  * an empty one, or an empty zadig_token) it refuses to start (it would
  * let an empty header in); config check says so too (check_errors). */
@@ -1832,9 +1903,13 @@ static void check_top(struct ctx *x, struct frame *f, const yaml_node_t *root)
 		yaml_mark_t m = {0, 0, 0};
 		size_t j;
 
-		if (r->custom || r->workflow.ntargets ||
-		    (r->workflow.release_images &&
-		     r->workflow.release_images->len))
+		if (r->custom)
+			continue;
+		for (j = 0; j < x->nnames; j++)
+			if (x->names[j].name == r->name)
+				check_images(x, r, x->names[j].raw);
+		if (r->workflow.ntargets || (r->workflow.release_images &&
+					     r->workflow.release_images->len))
 			continue;
 		m.line = (size_t)(r->line - 1);
 		m.column = (size_t)(r->col - 1);

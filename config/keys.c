@@ -301,12 +301,14 @@ const struct zh_config_key zh_config_keys[] = {
     {.path = "rules[].workflow.targets[].repos",
      .type = ZH_KT_STRLIST,
      .off = TGT(repos),
-     .doc = "code repositories built with the pushed branch"},
+     .doc = "code repositories built with the pushed branch; at least "
+	    "one (Zadig builds a target from them)"},
     {.path = "rules[].workflow.release_images",
      .type = ZH_KT_ANY,
      .off = RULE(workflow.release_images),
      .doc = "sent as release_images, as in the Zadig API, typed like "
-	    "custom_workflow.inputs"},
+	    "custom_workflow.inputs: a list of maps, each with the strings "
+	    "image, service_name and service_module"},
     {.path = "rules[].workflow.callback",
      .type = ZH_KT_BOOL,
      .def = "false",

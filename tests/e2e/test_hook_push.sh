@@ -279,6 +279,9 @@ cat >>"$T/chk.yaml" <<'YAML'
   - name: nothing
     branches: ["nothing/*"]
     workflow: { name: wf-nothing, env: dev }
+  - name: norepos
+    branches: ["norepos/*"]
+    workflow: { name: wf-norepos, env: dev, targets: [{ name: vote }] }
 YAML
 new_repo chk "$T/chk.yaml"
 hrun git -C "$T/chk" push origin main
@@ -297,8 +300,16 @@ expect "one rule's request cannot be made: the other rule runs" 0 "" \
 	"^$Z nothing: product workflow request needs 'targets' or 'release_images'; not triggered"
 check "... and it is said for both refs" \
 	test "$(grep -c "^$Z nothing: product workflow request needs" "$T/err")" = 2
+# a target without repos: Zadig refuses the create (the seed's
+# build.repos is "must"), so it is not sent
+n=$(creates wf-norepos)
+hrun git -C "$T/chk" push origin main:norepos/a
+expect "a target without repos: the rule says so" 0 "" \
+	"^$Z norepos: 'targets\[0\].build.repos' is empty: Zadig builds a target from its repositories; not triggered"
+check "a target without repos: nothing sent" test "$(creates wf-norepos)" = "$n"
 run git zadig config check "$T/chk.yaml"
 expect "config check says both" 2 "webhook.secret is required"
 check "config check: the rule too" grep -q "rule 'nothing': workflow needs 'targets' or 'release_images'" "$T/out"
+check "config check: the target without repos" grep -q "rules\[6\].workflow.targets\[0\] needs 'repos'" "$T/out"
 
 hook_finish

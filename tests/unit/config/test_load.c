@@ -1010,9 +1010,36 @@ static void unrunnable(void **state)
 		    "t.yaml:5:5: rule 'a': workflow needs 'targets' or "
 		    "'release_images'");
 	ok(&r, ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: e, "
-		     "release_images: [{image: i}]}\n");
+		     "release_images: [{image: i, service_name: s, "
+		     "service_module: '${BRANCH}'}]}\n");
 	assert_int_equal(r.c->ncheck_errors, 0);
 	done(&r);
+	/* what Zadig's create requires (the seed's "must"): a target is
+	 * built from its repositories; an image names its service and
+	 * service module */
+	check_error(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: "
+			  "e, targets: [{name: s}]}\n",
+		    "t.yaml:6:43: rules[0].workflow.targets[0] needs 'repos' "
+		    "(Zadig builds a target from its repositories; "
+		    "release_images deploys an image without a build)");
+	check_error(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: "
+			  "e, targets: [{name: s, repos: []}]}\n",
+		    "t.yaml:6:60: rules[0].workflow.targets[0] needs 'repos' "
+		    "(Zadig builds a target from its repositories; "
+		    "release_images deploys an image without a build)");
+	check_error(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: "
+			  "e, release_images: [{image: i, service_name: s}]}\n",
+		    "t.yaml:6:50: rule 'a': release_images[0] needs "
+		    "'service_module', a non-empty string");
+	check_error(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: "
+			  "e, release_images: [{image: '', service_name: 1, "
+			  "service_module: m}]}\n",
+		    "t.yaml:6:50: rule 'a': release_images[0] needs 'image', "
+		    "a non-empty string");
+	check_error(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: "
+			  "e, release_images: [i]}\n",
+		    "t.yaml:6:50: rule 'a': release_images[0] must be a "
+		    "mapping of image, service_name and service_module");
 	/* a hook's configuration that an earlier version took: public_url
 	 * without the secret (no callback is sent, with a warning) */
 	check_error(ZADIG "webhook: {public_url: 'http://h/'}\n",

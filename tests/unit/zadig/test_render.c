@@ -24,7 +24,7 @@ static void product_full(void **state)
 	};
 	struct zh_zadig_target targets[] = {
 	    {"redis3", NULL, repos, 2},
-	    {"web", "helm", NULL, 0},
+	    {"web", "helm", &repos[0], 1},
 	};
 	struct zh_zadig_kv vars[] = {{"k1", "1"}, {"sha", "abc"}};
 	struct zh_zadig_product_req req = {0};
@@ -39,6 +39,9 @@ static void product_full(void **state)
 	assert_int_equal(
 	    zh_value_append(img, "service_name", zh_value_new_string("gss")),
 	    0);
+	assert_int_equal(zh_value_append(img, "service_module",
+					 zh_value_new_string("go-sample-site")),
+			 0);
 	assert_int_equal(zh_value_append(images, NULL, img), 0);
 	req.workflow_name = "wf-dev";
 	req.env_name = "dev";
@@ -81,6 +84,11 @@ static void product_full(void **state)
 			    "      \"service_type\": \"helm\",\n"
 			    "      \"build\": {\n"
 			    "        \"repos\": [\n"
+			    "          {\n"
+			    "            \"repo_name\": \"voting-app\",\n"
+			    "            \"branch\": \"master\",\n"
+			    "            \"pr\": 0\n"
+			    "          }\n"
 			    "        ]\n"
 			    "      }\n"
 			    "    }\n"
@@ -88,7 +96,8 @@ static void product_full(void **state)
 			    "  \"release_images\": [\n"
 			    "    {\n"
 			    "      \"image\": \"r/a:1\",\n"
-			    "      \"service_name\": \"gss\"\n"
+			    "      \"service_name\": \"gss\",\n"
+			    "      \"service_module\": \"go-sample-site\"\n"
 			    "    }\n"
 			    "  ],\n"
 			    "  \"callback\": {\n"
@@ -161,6 +170,58 @@ static void product_invalid(void **state)
 	assert_string_equal(err.msg,
 			    "'targets[0].build.repos[0].branch' is empty");
 	zh_value_free(notlist);
+}
+
+/* What the seed calls "must" in a create: a target's build.repos, and
+ * image, service_name and service_module of each release image. Zadig
+ * refuses the request without them. */
+static void product_seed_required(void **state)
+{
+	struct zh_zadig_target t = {"svc", NULL, NULL, 0};
+	struct zh_zadig_product_req req = {0};
+	struct zh_zadig_request r;
+	struct zh_error err = {0};
+	struct zh_value *images = zh_value_new(ZH_VALUE_LIST);
+	struct zh_value *img = zh_value_new(ZH_VALUE_MAP);
+
+	(void)state;
+	req.workflow_name = "wf";
+	req.env_name = "dev";
+	req.targets = &t;
+	req.ntargets = 1;
+	assert_int_equal(zh_zadig_render_product_create(&r, &req, &err),
+			 ZH_EINVALID);
+	assert_string_equal(err.msg,
+			    "'targets[0].build.repos' is empty: Zadig builds "
+			    "a target from its repositories");
+	assert_null(r.body);
+	req.targets = NULL;
+	req.ntargets = 0;
+	req.release_images = images;
+	assert_int_equal(zh_value_append(images, NULL, img), 0);
+	assert_int_equal(
+	    zh_value_append(img, "image", zh_value_new_string("reg/x:1")), 0);
+	assert_int_equal(
+	    zh_value_append(img, "service_name", zh_value_new_string("x")), 0);
+	assert_int_equal(zh_zadig_render_product_create(&r, &req, &err),
+			 ZH_EINVALID);
+	assert_string_equal(err.msg, "'release_images[0].service_module' is "
+				     "required, a non-empty string");
+	assert_int_equal(
+	    zh_value_append(img, "service_module", zh_value_new_string("")), 0);
+	assert_int_equal(zh_zadig_render_product_create(&r, &req, &err),
+			 ZH_EINVALID);
+	assert_string_equal(err.msg, "'release_images[0].service_module' is "
+				     "required, a non-empty string");
+	assert_int_equal(
+	    zh_value_append(images, NULL, zh_value_new_string("reg/y:1")), 0);
+	free(img->items[2]->u.s);
+	img->items[2]->u.s = strdup("x");
+	assert_int_equal(zh_zadig_render_product_create(&r, &req, &err),
+			 ZH_EINVALID);
+	assert_string_equal(err.msg, "'release_images[1]' must be a map of "
+				     "image, service_name and service_module");
+	zh_value_free(images);
 }
 
 static void custom_create(void **state)
@@ -434,6 +495,7 @@ int main(void)
 	    cmocka_unit_test(product_full),
 	    cmocka_unit_test(product_minimal),
 	    cmocka_unit_test(product_invalid),
+	    cmocka_unit_test(product_seed_required),
 	    cmocka_unit_test(custom_create),
 	    cmocka_unit_test(other_requests),
 	    cmocka_unit_test(bodies_are_utf8),
