@@ -153,11 +153,59 @@ static int show(struct task_verb *t, struct zh_error *err)
 static void follow_action(const struct task_verb *t, bool custom,
 			  const char *status);
 
+static bool restartable(const char *status)
+{
+	return !strcmp(status, "failed") || !strcmp(status, "timeout") ||
+	       !strcmp(status, "cancelled");
+}
+
+static bool cancellable(const char *status)
+{
+	return !zh_zadig_status_is_final(status);
+}
+
+/* Zadig refuses a product task's restart or cancel with nothing but
+ * resultCode 500 "fail": err (Zadig's answer, rc) gets why, from the
+ * task's status (the seed: only a failed, timed-out or cancelled task is
+ * restarted; a task that has ended is not cancelled), or what reading
+ * the task answered. Other failures (no answer, a refused token) are
+ * left as they are. */
+static int say_why(struct task_verb *t, int rc, const char *verb,
+		   bool (*can)(const char *status), const char *rule,
+		   struct zh_error *err)
+{
+	struct zh_zadig_task task = {0};
+	struct zh_error e = {0};
+	char zadig[sizeof(err->msg)];
+
+	if (rc != ZH_EZADIG || !err->zadig_code)
+		return rc;
+	snprintf(zadig, sizeof(zadig), "%s", err->msg);
+	if (zh_zadig_product_detail(&task, t->z, t->workflow, t->id, t->project,
+				    &e) < 0) {
+		zh_error_set(err, rc,
+			     "cannot %s %s #%" PRId64 ": %s (and reading the "
+			     "task: %s)",
+			     verb, t->workflow, t->id, zadig, e.msg);
+	} else if (task.status && *task.status && !can(task.status)) {
+		zh_zadig_task_clean(&task);
+		zh_error_set(
+		    err, rc, "cannot %s %s #%" PRId64 ": it is %s, and %s (%s)",
+		    verb, t->workflow, t->id, task.status, rule, zadig);
+	}
+	zh_zadig_task_dispose(&task);
+	return rc;
+}
+
 static int retry(struct task_verb *t, struct zh_error *err)
 {
 	int rc =
 	    zh_zadig_product_restart(t->z, t->workflow, t->id, t->project, err);
 
+	rc = say_why(t, rc, "retry", restartable,
+		     "only a failed, timed-out or cancelled task can be "
+		     "retried",
+		     err);
 	if (rc == 0) {
 		printf("restarted %s #%" PRId64 "\n", t->workflow, t->id);
 		/* Zadig runs it again from 'created' */
@@ -173,8 +221,11 @@ static int cancel(struct task_verb *t, struct zh_error *err)
 	if (t->o->custom)
 		rc = zh_zadig_custom_cancel(t->z, t->workflow, t->id, err);
 	else
-		rc = zh_zadig_product_cancel(t->z, t->workflow, t->id,
-					     t->project, err);
+		rc = say_why(t,
+			     zh_zadig_product_cancel(t->z, t->workflow, t->id,
+						     t->project, err),
+			     "cancel", cancellable,
+			     "a task that has ended cannot be cancelled", err);
 	if (rc == 0) {
 		printf("cancelled %s #%" PRId64 "\n", t->workflow, t->id);
 		follow_action(t, t->o->custom, NULL);

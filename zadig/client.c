@@ -665,10 +665,12 @@ static int call(struct zh_zadig *z, const struct zh_zadig_request *req,
 		scrub_body(&z->body, z->token);
 		rc = zh_zadig_check_reply(http, z->body.ptr, z->body.len, err);
 		/* say which setting holds the token Zadig refused */
-		if (rc == ZH_EAUTH && http == 401 && z->token_name)
+		if (rc == ZH_EAUTH && z->token_name &&
+		    (http == 401 || (err && err->zadig_code == 401)))
 			rc = zh_error_set(err, ZH_EAUTH,
-					  "zadig refused the token (HTTP 401): "
+					  "zadig refused the token (%s 401): "
 					  "check %s",
+					  http == 401 ? "HTTP" : "resultCode",
 					  z->token_name);
 	}
 out:

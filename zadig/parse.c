@@ -281,17 +281,30 @@ static int business_error(json_object *o, struct zh_error *err)
 }
 
 /* {"resultCode":N,"errorMsg":"..."}: non-zero N is a failure even on a
- * 200. Returns 0 otherwise. */
+ * 200; 401 and 403 are a refused token and a denied permission, as the
+ * HTTP statuses are (ZH_EAUTH). Returns 0 otherwise. */
 static int result_code_error(json_object *o, struct zh_error *err)
 {
 	json_object *rcode = jget(o, "resultCode");
+	char m[128];
 	int64_t n;
 
 	if (!jisint(rcode) || (n = json_object_get_int64(rcode)) == 0)
 		return 0;
 	if (err)
 		err->zadig_code = (int)n;
-	return zadig_error(err, n, jcstr(o, "errorMsg"), NULL);
+	if (n != 401 && n != 403)
+		return zadig_error(err, n, jcstr(o, "errorMsg"), NULL);
+	clean_message(m, sizeof(m), jcstr(o, "errorMsg"));
+	if (n == 401)
+		return zh_error_set(err, ZH_EAUTH,
+				    "zadig refused the token (resultCode "
+				    "401%s%s): check zadig.token",
+				    *m ? ": " : "", m);
+	return zh_error_set(err, ZH_EAUTH,
+			    "zadig denied permission (resultCode 403%s%s): "
+			    "the token's user may not do this in this project",
+			    *m ? ": " : "", m);
 }
 
 /* body[*b, *e): the body without the white space around it. */

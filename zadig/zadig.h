@@ -255,7 +255,8 @@ int zh_zadig_product_detail(struct zh_zadig_task *out, struct zh_zadig *z,
 			    const char *project, struct zh_error *err);
 
 /* POST .../restart and POST .../cancel. A 200 with a non-zero resultCode
- * is ZH_EZADIG. */
+ * is ZH_EZADIG (ZH_EAUTH for 401 and 403); Zadig says no more than
+ * resultCode 500 "fail" of why it did not restart or cancel a task. */
 int zh_zadig_product_restart(struct zh_zadig *z, const char *workflow,
 			     int64_t task_id, const char *project,
 			     struct zh_error *err);

@@ -53,11 +53,20 @@ for gen in v1.15 v1.17 v1.18; do
 	fake_ctl POST tasks '{"kind":"product","workflow":"wf-dev","task_id":8,"status":"running"}' >/dev/null
 	run git zadig cancel wf-dev 8
 	expect "$gen: cancel product task" 0 "cancelled wf-dev #8"
+	# Zadig answers a refused cancel or restart with only resultCode 500
+	# "fail": the task's status says why
 	run git zadig cancel wf-dev 8
-	expect "$gen: cancel of a final task shows zadig's error" 1 "" \
-		"^git-zadig: error: zadig 6163: 取消工作流任务失败 \(task: wf-dev:8 is cancelled, cannot cancel\)$"
+	expect "$gen: cancel of a final task says why" 1 "" \
+		"^git-zadig: error: cannot cancel wf-dev #8: it is cancelled, and a task that has ended cannot be cancelled \(zadig 500: fail\)$"
 	run git zadig retry wf-dev 8
 	expect "$gen: retry cancelled task" 0 "restarted wf-dev #8"
+	fake_ctl POST tasks '{"kind":"product","workflow":"wf-dev","task_id":10,"status":"passed"}' >/dev/null
+	run git zadig retry wf-dev 10
+	expect "$gen: retry of a passed task says why" 1 "" \
+		"^git-zadig: error: cannot retry wf-dev #10: it is passed, and only a failed, timed-out or cancelled task can be retried \(zadig 500: fail\)$"
+	run git zadig retry wf-dev 99
+	expect "$gen: retry of an unknown task: both answers" 1 "" \
+		"^git-zadig: error: cannot retry wf-dev #99: zadig 500: fail \(and reading the task: zadig 6161: 获取工作流任务失败\)$"
 	run git zadig show wf-dev 99
 	expect "$gen: unknown task: proxied error unwrapped" 1 "" "zadig 6161: 获取工作流任务失败"
 
@@ -139,6 +148,15 @@ fake_ctl POST tasks '{"kind":"product","workflow":"wf-dev","task_id":9,"status":
 fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/id/9/","status":200,"body":"{\"resultCode\":500,\"errorMsg\":\"fail\"}","times":1}' >/dev/null
 run git zadig cancel wf-dev 9
 expect "200 with resultCode 500 is a failure" 1 "" "zadig 500: fail"
+# resultCode 401 and 403: the token refused, the permission denied
+fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/id/9/","status":200,"body":"{\"resultCode\":403,\"errorMsg\":\"forbidden\"}","times":1}' >/dev/null
+run git zadig cancel wf-dev 9
+expect "resultCode 403 is a denied permission" 1 "" \
+	"^git-zadig: error: zadig denied permission \(resultCode 403: forbidden\): the token's user may not do this in this project$"
+fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/id/9/","status":200,"body":"{\"resultCode\":401,\"errorMsg\":\"auth failed!\"}","times":1}' >/dev/null
+run git zadig retry wf-dev 9
+expect "resultCode 401 is a refused token" 1 "" \
+	"^git-zadig: error: zadig refused the token \(resultCode 401: auth failed!\): check zadig.token$"
 
 # error shapes
 fake_ctl POST fault '{"method":"GET","path":"/api/directory/workflowTask/id/","status":500,"body":"","times":3}' >/dev/null

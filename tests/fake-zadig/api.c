@@ -91,6 +91,18 @@ static void reply_product_success(struct fz_reply *r, struct fz_server *s)
 	fz_reply_json(r, 200, o);
 }
 
+/* Product restart and cancel fail as the real server's do: HTTP 200,
+ * resultCode 500 "fail", whatever the reason (not the seed's 6164/6163
+ * business errors). */
+static void reply_product_fail(struct fz_reply *r)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "resultCode", json_object_new_int(500));
+	json_object_object_add(o, "errorMsg", json_object_new_string("fail"));
+	fz_reply_json(r, 200, o);
+}
+
 static void reply_created(struct fz_reply *r, const struct fz_task *t)
 {
 	json_object *o = json_object_new_object();
@@ -438,7 +450,6 @@ static void reply_no_task(struct fz_reply *r)
 			     "\"error\"}");
 }
 
-static const char *const ERR_RESTART = "重试工作流任务失败";
 static const char *const ERR_CANCEL = "取消工作流任务失败";
 static const char *const ERR_APPROVE = "批准工作流任务失败";
 static const char *const NO_DOCS = "mongo: no documents in result";
@@ -496,25 +507,17 @@ static void product_task(struct fz_reply *r, struct fz_server *s,
 		fz_task_advance(s, t);
 		fz_reply_json(r, 200, product_detail_json(t));
 	} else if (!strcmp(action, "restart")) {
-		if (!t) {
-			fz_reply_zerr(r, 400, 6164, ERR_RESTART, "%s", NO_DOCS);
-		} else if (strcmp(t->status, "failed") &&
+		if (!t || (strcmp(t->status, "failed") &&
 			   strcmp(t->status, "timeout") &&
-			   strcmp(t->status, "cancelled")) {
-			fz_reply_zerr(r, 400, 6164, ERR_RESTART,
-				      "task %s:%lld is %s, cannot restart",
-				      t->workflow, t->id, t->status);
+			   strcmp(t->status, "cancelled"))) {
+			reply_product_fail(r);
 		} else {
 			fz_task_restart(t);
 			reply_product_success(r, s);
 		}
 	} else {
-		if (!t) {
-			fz_reply_zerr(r, 400, 6163, ERR_CANCEL, "%s", NO_DOCS);
-		} else if (fz_status_final(t->status)) {
-			fz_reply_zerr(r, 400, 6163, ERR_CANCEL,
-				      "task: %s:%lld is %s, cannot cancel",
-				      t->workflow, t->id, t->status);
+		if (!t || fz_status_final(t->status)) {
+			reply_product_fail(r);
 		} else {
 			fz_task_set_status(s, t, "cancelled");
 			reply_product_success(r, s);

@@ -139,6 +139,28 @@ static void result_code(void **state)
 	assert_string_equal(err.msg, "zadig 400: param is illegal!");
 }
 
+/* The seed's error codes of the lookup, and what restart and cancel
+ * answer a user without the right: a refused token, a denied permission,
+ * as the HTTP 401 and 403 are, not Zadig refusing the request. */
+static void result_code_auth(void **state)
+{
+	(void)state;
+	assert_int_equal(check(200, "{\"resultCode\":401,\"errorMsg\":"
+				    "\"auth failed!\"}"),
+			 ZH_EAUTH);
+	assert_string_equal(err.msg, "zadig refused the token (resultCode "
+				     "401: auth failed!): check zadig.token");
+	assert_int_equal(err.zadig_code, 401);
+	assert_int_equal(err.http, 200);
+	assert_int_equal(check(200, "{\"resultCode\":403,\"errorMsg\":"
+				    "\"forbidden\"}"),
+			 ZH_EAUTH);
+	assert_string_equal(err.msg, "zadig denied permission (resultCode "
+				     "403: forbidden): the token's user may "
+				     "not do this in this project");
+	assert_int_equal(err.zadig_code, 403);
+}
+
 static void successes(void **state)
 {
 	(void)state;
@@ -259,6 +281,7 @@ int main(void)
 	    cmocka_unit_test(internal_error),
 	    cmocka_unit_test(proxied_error),
 	    cmocka_unit_test(result_code),
+	    cmocka_unit_test(result_code_auth),
 	    cmocka_unit_test(successes),
 	    cmocka_unit_test(empty_and_text),
 	    cmocka_unit_test(long_text_is_cut),
