@@ -12,9 +12,10 @@
 
 #define PROG "zadig-hook"
 
-/* `zadig-hook install <repo> [--config FILE] [--force]` */
-int zh_hook_install(const char *repo_path, const char *config, bool force,
-		    struct zh_error *err);
+/* `zadig-hook install <repo> [--config FILE] [--force]`; argv0: how
+ * zadig-hook was run (argv[0]), for the path the hook script runs it by. */
+int zh_hook_install(const char *repo_path, const char *config,
+		    const char *argv0, bool force, struct zh_error *err);
 
 /* `zadig-hook poll`: deliver, poll and note until nothing is pending
  * (or only triggers older than poll.give_up_after + max_interval); on its

@@ -98,7 +98,10 @@ static int sh_quote(struct zh_buf *b, const char *s)
 
 /* The hook names the chained hook by its place beside the script ($0,
  * which git sets to the hook's path), so that it still runs, and is the
- * right one, when the repository is moved or copied. */
+ * right one, when the repository is moved or copied. When zadig-hook is
+ * no longer at self (a new PREFIX, uninstalled), the script says so and
+ * still runs the chained hook, which reads the push from the script's
+ * stdin, and exits 0 as zadig-hook would. */
 static int write_hook(const char *path, const char *self, bool chain,
 		      struct zh_error *err)
 {
@@ -117,11 +120,20 @@ static int write_hook(const char *path, const char *self, bool chain,
 				     "first.\ncase $0 in */*) d=${0%/*} ;; "
 				     "*) d=. ;; esac\n");
 	if (rc == 0)
-		rc = zh_buf_puts(&b, "exec ");
+		rc = zh_buf_puts(&b, "z=");
 	if (rc == 0)
 		rc = sh_quote(&b, self);
 	if (rc == 0)
-		rc = zh_buf_puts(&b, " post-receive");
+		rc = zh_buf_puts(
+		    &b, "\nif ! [ -x \"$z\" ]; then\n"
+			"\tprintf \"zadig: '%s' is missing or not "
+			"executable: nothing triggered; run 'zadig-hook "
+			"install' on this repository again\\n\" "
+			"\"$z\" >&2\n");
+	if (rc == 0 && chain)
+		rc = zh_buf_puts(&b, "\t\"$d/" CHAINED "\"\n");
+	if (rc == 0)
+		rc = zh_buf_puts(&b, "\texit 0\nfi\nexec \"$z\" post-receive");
 	if (rc == 0 && chain)
 		rc = zh_buf_puts(&b, " --chain \"$d/" CHAINED "\"");
 	if (rc == 0)
@@ -229,6 +241,54 @@ static int chain(const char *hook, const char *chained, struct zh_error *err)
 			    hook, chained);
 }
 
+/* Whether path names the file this program runs from (/proc/self/exe:
+ * the same inode). */
+static bool is_self(const char *path)
+{
+	struct stat a, b;
+
+	return stat(path, &a) == 0 && stat("/proc/self/exe", &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* The path the hook script runs zadig-hook by, into buf: the one install
+ * was run by (argv0 when absolute, else its first executable match on an
+ * absolute PATH entry, as the shell found it) when that is this very
+ * program, else the file it runs from. The path run by is often a stable
+ * link (/usr/local/bin/zadig-hook -> /opt/zadig-hook/1.2/bin/zadig-hook)
+ * that an upgrade points at the next release before the old one is
+ * removed; the file it resolves to goes with that release. Returns 0 or
+ * -1. */
+static int hook_exe(char *buf, size_t size, const char *argv0)
+{
+	const char *path = getenv("PATH"), *end;
+
+	if (argv0 && argv0[0] == '/') {
+		if (strlen(argv0) < size && is_self(argv0)) {
+			snprintf(buf, size, "%s", argv0);
+			return 0;
+		}
+	} else if (argv0 && *argv0 && !strchr(argv0, '/') && path) {
+		for (; *path; path = *end ? end + 1 : end) {
+			int n;
+
+			if (!(end = strchr(path, ':')))
+				end = path + strlen(path);
+			if (*path != '/')
+				continue;
+			n = snprintf(buf, size, "%.*s/%s", (int)(end - path),
+				     path, argv0);
+			if (n < 0 || (size_t)n >= size ||
+			    access(buf, X_OK) != 0)
+				continue;
+			if (is_self(buf))
+				return 0;
+			break; /* the shell ran that one: not us */
+		}
+	}
+	return zh_hook_self(buf, size);
+}
+
 /* Someone else's hook is in the way: keep it working (chained) or, with
  * force, set it aside; note says which, naming files as base/<name>. */
 static int set_aside(char *note, size_t size, const char *hooks,
@@ -278,8 +338,8 @@ static int hooks_dir(char **out, bool *shared, struct zh_repo *r,
 	return rc;
 }
 
-int zh_hook_install(const char *repo_path, const char *config, bool force,
-		    struct zh_error *err)
+int zh_hook_install(const char *repo_path, const char *config,
+		    const char *argv0, bool force, struct zh_error *err)
 {
 	char self[PATH_MAX], cfg_abs[PATH_MAX], note[256] = "";
 	char hook[PATH_MAX + 32], chained[PATH_MAX + 32],
@@ -327,7 +387,7 @@ int zh_hook_install(const char *repo_path, const char *config, bool force,
 				cfg->zadig.token_error);
 		zh_config_free(cfg);
 	}
-	if (zh_hook_self(self, sizeof(self)) < 0) {
+	if (hook_exe(self, sizeof(self), argv0) < 0) {
 		rc = zh_error_set(err, ZH_EIO, "cannot find my own path");
 		goto out;
 	}

@@ -620,7 +620,7 @@ int main(int argc, char **argv)
 				PROG);
 			return 2;
 		}
-		rc = zh_hook_install(repo, config, force, &err);
+		rc = zh_hook_install(repo, config, argv[0], force, &err);
 	} else if (strcmp(verb, "poll") == 0) {
 		rc = zh_hook_poll(git_dir, config, after, spool, &err);
 	} else {

@@ -28,7 +28,8 @@ expect "install" 0 "^installed the post-receive hook in '$T/app.git/hooks'$"
 check "install prints the recorded config" grep -qx "recorded zadig.config = $CFG" "$T/out"
 check "the hook is executable" test -x "$T/app.git/hooks/post-receive"
 check "the hook runs zadig-hook post-receive" \
-	grep -q "zadig-hook' post-receive$" "$T/app.git/hooks/post-receive"
+	bash -c "grep -qx \"z='\$(command -v zadig-hook)'\" '$T/app.git/hooks/post-receive' &&
+		grep -qx 'exec \"\$z\" post-receive' '$T/app.git/hooks/post-receive'"
 cp "$T/app.git/hooks/post-receive" "$T/hook.first"
 check "git config zadig.config is the absolute config path" \
 	test "$(git --git-dir="$T/app.git" config zadig.config)" = "$CFG"
