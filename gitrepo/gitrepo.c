@@ -408,18 +408,37 @@ out:
 	return rc;
 }
 
-int zh_repo_config_get(char **out, struct zh_repo *r, const char *key,
+/* The repository's config (all levels), or its own file alone (local):
+ * *cfg to free with git_config_free. */
+static int open_config(git_config **cfg, struct zh_repo *r, bool local,
 		       struct zh_error *err)
+{
+	git_config *all = NULL;
+	int rc = 0;
+
+	*cfg = NULL;
+	if (git_repository_config(&all, r->repo) < 0)
+		return git_fail(err, "cannot read config of", r->git_dir);
+	if (!local) {
+		*cfg = all;
+		return 0;
+	}
+	if (git_config_open_level(cfg, all, GIT_CONFIG_LEVEL_LOCAL) < 0)
+		rc = git_fail(err, "cannot open config of", r->git_dir);
+	git_config_free(all);
+	return rc;
+}
+
+static int config_get(char **out, struct zh_repo *r, const char *key,
+		      bool local, struct zh_error *err)
 {
 	git_config *cfg = NULL;
 	git_buf buf = {0};
 	int rc;
 
 	*out = NULL;
-	if (git_repository_config(&cfg, r->repo) < 0) {
-		rc = git_fail(err, "cannot read config of", r->git_dir);
+	if ((rc = open_config(&cfg, r, local, err)) < 0)
 		goto out;
-	}
 	rc = git_config_get_string_buf(&buf, cfg, key);
 	if (rc == GIT_ENOTFOUND) {
 		rc = 0;
@@ -434,6 +453,38 @@ int zh_repo_config_get(char **out, struct zh_repo *r, const char *key,
 out:
 	git_buf_dispose(&buf);
 	git_config_free(cfg);
+	return rc;
+}
+
+int zh_repo_config_get(char **out, struct zh_repo *r, const char *key,
+		       struct zh_error *err)
+{
+	return config_get(out, r, key, false, err);
+}
+
+int zh_repo_config_get_local(char **out, struct zh_repo *r, const char *key,
+			     struct zh_error *err)
+{
+	return config_get(out, r, key, true, err);
+}
+
+int zh_repo_config_unset(struct zh_repo *r, const char *key,
+			 struct zh_error *err)
+{
+	git_config *local = NULL;
+	int rc;
+
+	if ((rc = open_config(&local, r, true, err)) < 0)
+		return rc;
+	/* every value: a key set twice by hand goes too */
+	rc = git_config_delete_multivar(local, key, ".*");
+	if (rc == GIT_ENOTFOUND)
+		rc = 0;
+	else if (rc < 0)
+		rc = git_fail(err, "cannot unset config", key);
+	else
+		rc = 1;
+	git_config_free(local);
 	return rc;
 }
 

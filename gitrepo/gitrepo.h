@@ -64,6 +64,15 @@ bool zh_repo_contains(const struct zh_repo *r, const char *path);
 int zh_repo_config_set(struct zh_repo *r, const char *key, const char *value,
 		       struct zh_error *err);
 
+/* zh_repo_config_get from the repository's own config file alone. */
+int zh_repo_config_get_local(char **out, struct zh_repo *r, const char *key,
+			     struct zh_error *err);
+
+/* Remove key (every value of it) from the repository's own config file.
+ * Returns 1 when it was there, 0 when not, or ZH_EGIT. */
+int zh_repo_config_unset(struct zh_repo *r, const char *key,
+			 struct zh_error *err);
+
 /* libgit2's object cache, on by default, process-wide. A program that
  * reads each object once (git zadig status) turns it off: every cached
  * commit is fresh memory, and a first touch of a page is what costs here

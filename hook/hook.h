@@ -17,6 +17,16 @@
 int zh_hook_install(const char *repo_path, const char *config,
 		    const char *argv0, bool force, struct zh_error *err);
 
+/* `zadig-hook uninstall <repo> [--purge] [--force]`: put the chained
+ * hook back as post-receive (or remove ours), unset zadig.config (and
+ * receive.advertisePushOptions when install set it); with purge, stop
+ * the repository's poller and remove <git-dir>/zadig-hook. A foreign
+ * post-receive is never touched; one over the chained hook, or a hooks
+ * directory outside the repository, is refused (ZH_EUSAGE, nothing
+ * changed) unless force. Prints what it did. */
+int zh_hook_uninstall(const char *repo_path, bool purge, bool force,
+		      struct zh_error *err);
+
 /* `zadig-hook poll`: deliver, poll and note until nothing is pending
  * (or only triggers older than poll.give_up_after + max_interval); on its
  * way out it looks again once the lock is free, for work of a hook whose

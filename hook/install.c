@@ -1,13 +1,19 @@
-/* zadig-hook install: put the hook into a repository. */
+/* zadig-hook install and uninstall: put the hook into a repository, and
+ * take it out again. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "flow/flow.h"
 #include "hook/hook.h"
 #include "hook/spawn.h"
 #include "util/banned.h"
@@ -16,6 +22,9 @@
 #define MARKER "# zadig-hook: managed by `zadig-hook install`"
 #define CHAINED "post-receive.zadig-chained"
 #define BACKUP "post-receive.zadig-backup"
+/* set by install when it was the one to set receive.advertisePushOptions,
+ * which uninstall then unsets */
+#define PUSH_OPTIONS_SET "zadig.setAdvertisePushOptions"
 
 static int read_file(struct zh_buf *out, const char *path)
 {
@@ -338,6 +347,25 @@ static int hooks_dir(char **out, bool *shared, struct zh_repo *r,
 	return rc;
 }
 
+/* Open the repository at path for install or uninstall. ZH_EUSAGE when
+ * it is none; else what zh_repo_open returns, a SHA-256 one named. */
+static int open_repo(struct zh_repo **r, const char *path, struct zh_error *err)
+{
+	int rc = zh_repo_open(r, path, false, err);
+
+	if (rc == ZH_ENOTFOUND)
+		return zh_error_set(err, ZH_EUSAGE,
+				    "'%s' is not a git repository", path);
+	/* a repository libgit2 cannot open: say why, not "no repo" */
+	if (rc < 0 && strstr(err->msg, "objectformat"))
+		return zh_error_set(err, rc,
+				    "'%s' uses SHA-256 object ids, which "
+				    "zadig-hook cannot read (libgit2 1.5 "
+				    "supports SHA-1 only)",
+				    path);
+	return rc;
+}
+
 int zh_hook_install(const char *repo_path, const char *config,
 		    const char *argv0, bool force, struct zh_error *err)
 {
@@ -346,27 +374,14 @@ int zh_hook_install(const char *repo_path, const char *config,
 	    cfg_file[PATH_MAX + 8];
 	struct zh_buf old;
 	struct zh_repo *r = NULL;
-	char *hooks = NULL;
+	char *hooks = NULL, *was = NULL;
 	const char *base;
 	bool ours = false, have_old = false, shared = false;
 	int rc;
 
 	zh_buf_init(&old, 1 << 20);
-	if ((rc = zh_repo_open(&r, repo_path, false, err)) == ZH_ENOTFOUND) {
-		rc = zh_error_set(err, ZH_EUSAGE,
-				  "'%s' is not a git repository", repo_path);
+	if ((rc = open_repo(&r, repo_path, err)) < 0)
 		goto out;
-	}
-	if (rc < 0) {
-		/* a repository libgit2 cannot open: say why, not "no repo" */
-		if (strstr(err->msg, "objectformat"))
-			rc = zh_error_set(err, rc,
-					  "'%s' uses SHA-256 object ids, which "
-					  "zadig-hook cannot read (libgit2 "
-					  "1.5 supports SHA-1 only)",
-					  repo_path);
-		goto out;
-	}
 	if (config) {
 		struct zh_config *cfg = NULL;
 
@@ -417,8 +432,13 @@ int zh_hook_install(const char *repo_path, const char *config,
 	if (config &&
 	    (rc = zh_repo_config_set(r, "zadig.config", cfg_abs, err)) < 0)
 		goto out;
-	/* so that `git push -o ci.skip` reaches the hook */
-	if ((rc = zh_repo_config_set(r, "receive.advertisePushOptions", "true",
+	/* so that `git push -o ci.skip` reaches the hook; uninstall unsets
+	 * it again only when install was the one to set it */
+	if ((rc = zh_repo_config_get_local(
+		 &was, r, "receive.advertisePushOptions", err)) < 0 ||
+	    (!was &&
+	     (rc = zh_repo_config_set(r, PUSH_OPTIONS_SET, "true", err)) < 0) ||
+	    (rc = zh_repo_config_set(r, "receive.advertisePushOptions", "true",
 				     err)) < 0)
 		goto out;
 	/* libgit2 wrote a new file, the writer's */
@@ -434,7 +454,367 @@ int zh_hook_install(const char *repo_path, const char *config,
 		printf("recorded zadig.config = %s\n", cfg_abs);
 out:
 	free(hooks);
+	free(was);
 	zh_buf_dispose(&old);
+	zh_repo_free(r);
+	return rc;
+}
+
+/* ---- uninstall ---- */
+
+/* Remove entry name of directory at and, for a directory, all it holds,
+ * never following a symlink: the repository's owner may change the tree
+ * while root removes it. 0, or -1 with errno. */
+static int rm_at(int at, const char *name, int depth)
+{
+	struct dirent *e;
+	DIR *d;
+	int fd, keep;
+
+	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR)
+		return -1;
+	if (depth > 64) {
+		errno = ELOOP;
+		return -1;
+	}
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (rm_at(dirfd(d), e->d_name, depth + 1) < 0) {
+			keep = errno;
+			closedir(d);
+			errno = keep;
+			return -1;
+		}
+	}
+	closedir(d);
+	return unlinkat(at, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0
+									: -1;
+}
+
+/* Whether process pid holds a descriptor of the file st describes. */
+static bool holds_open(long pid, const struct stat *st)
+{
+	char dir[64], fdpath[128];
+	struct dirent *e;
+	struct stat o;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
+	if (!(d = opendir(dir)))
+		return false;
+	while (!found && (e = readdir(d))) {
+		snprintf(fdpath, sizeof(fdpath), "%s/%.32s", dir, e->d_name);
+		found = e->d_name[0] != '.' && stat(fdpath, &o) == 0 &&
+			o.st_dev == st->st_dev && o.st_ino == st->st_ino;
+	}
+	closedir(d);
+	return found;
+}
+
+/* The process that holds the flock on path (/proc/locks names it by
+ * inode; the device it prints is not always stat's, so a candidate must
+ * also hold the file open), or 0. */
+static pid_t lock_holder(const char *path)
+{
+	char line[256], kind[16];
+	unsigned long long ino;
+	struct stat st;
+	pid_t pid = 0;
+	long p;
+	FILE *f;
+
+	if (stat(path, &st) != 0 || !(f = fopen("/proc/locks", "re")))
+		return 0;
+	while (!pid && fgets(line, sizeof(line), f)) {
+		/* "1: FLOCK  ADVISORY  WRITE 1234 fe:00:5678 0 EOF"; a
+		 * waiter's line has "->" after the number */
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %*x:%*x:%llu", kind, &p,
+			   &ino) == 3 &&
+		    strcmp(kind, "FLOCK") == 0 && ino == st.st_ino && p > 1 &&
+		    holds_open(p, &st))
+			pid = (pid_t)p;
+	}
+	fclose(f);
+	return pid;
+}
+
+/* Take the poller lock of the store in state, so that no poller works on
+ * it (nor starts) while it is removed: one holding it is sent SIGTERM
+ * (its work goes with the store; a poller killed at any moment leaves
+ * nothing behind) and waited for, 5 s at most. *lock: the descriptor,
+ * for zh_store_unlock_poller. */
+static int stop_poller(int *lock, const char *state, struct zh_error *err)
+{
+	struct timespec tick = {0, 50000000};
+	char path[PATH_MAX + 16];
+	pid_t pid = 0, holder;
+	int i, rc;
+
+	snprintf(path, sizeof(path), "%s/poller.lock", state);
+	for (i = 0; i < 100; i++) {
+		if ((rc = zh_store_lock_poller(lock, state, err)) !=
+		    ZH_STORE_LOCK_HELD)
+			return rc;
+		/* each holder once: another poller (a push's, just
+		 * started) may take the lock the first let go of */
+		if ((holder = lock_holder(path)) > 0 && holder != pid) {
+			pid = holder;
+			if (kill(pid, SIGTERM) != 0)
+				break;
+		}
+		nanosleep(&tick, NULL);
+	}
+	if (pid > 0)
+		return zh_error_set(err, ZH_EIO,
+				    "the poller (pid %ld) still holds '%s': "
+				    "nothing was changed; stop it and run "
+				    "uninstall --purge again",
+				    (long)pid, path);
+	return zh_error_set(err, ZH_EIO,
+			    "a poller still holds '%s' and it cannot be told "
+			    "which process it is: nothing was changed; stop "
+			    "it ('zadig-hook poll --git-dir ...') and run "
+			    "uninstall --purge again",
+			    path);
+}
+
+/* What uninstall finds in a repository and does there. */
+struct found {
+	char hook[PATH_MAX + 32], chained[PATH_MAX + 32];
+	char *hooks;
+	const char *base; /* "hooks", as messages name files */
+	bool have_hook, ours, have_chained, shared;
+	char *state;	   /* <git-dir>/zadig-hook */
+	char *other_state; /* a state_dir the configuration names */
+	char *notes_ref;
+};
+
+static void found_dispose(struct found *f)
+{
+	free(f->hooks);
+	free(f->state);
+	free(f->other_state);
+	free(f->notes_ref);
+}
+
+/* Fill f for r: its hooks, and where the configuration keeps its state
+ * and notes (read before zadig.config goes; the defaults when it does not
+ * load). */
+static int look(struct found *f, struct zh_repo *r, struct zh_error *err)
+{
+	struct zh_config *cfg = NULL;
+	struct zh_error e = {0};
+	struct zh_buf cur;
+	struct stat st;
+	const char *gd = zh_repo_common_dir(r);
+	size_t n;
+	int rc;
+
+	if ((rc = zh_repo_hooks_dir(&f->hooks, r, err)) < 0)
+		return rc;
+	if (strlen(f->hooks) >= PATH_MAX)
+		return zh_error_set(err, ZH_EINVALID, "'%s' is too long",
+				    f->hooks);
+	f->base =
+	    strrchr(f->hooks, '/') ? strrchr(f->hooks, '/') + 1 : f->hooks;
+	f->shared = !zh_repo_contains(r, f->hooks);
+	snprintf(f->hook, sizeof(f->hook), "%s/post-receive", f->hooks);
+	snprintf(f->chained, sizeof(f->chained), "%s/" CHAINED, f->hooks);
+	zh_buf_init(&cur, 1 << 20);
+	rc = read_file(&cur, f->hook);
+	f->have_hook = rc == 0;
+	f->ours = rc == 0 && strstr(zh_buf_cstr(&cur), MARKER);
+	zh_buf_dispose(&cur);
+	if (rc == ZH_EIO)
+		return zh_error_set(err, rc, "cannot read '%s': %s", f->hook,
+				    strerror(errno));
+	f->have_chained = lstat(f->chained, &st) == 0;
+
+	n = strlen(gd) + sizeof("/zadig-hook");
+	if (!(f->state = malloc(n)))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	snprintf(f->state, n, "%s%szadig-hook", gd,
+		 gd[0] && gd[strlen(gd) - 1] == '/' ? "" : "/");
+	if (zh_hook_load_config(&cfg, r, NULL, &e) == 0) {
+		if (cfg->state_dir && strcmp(cfg->state_dir, f->state) != 0)
+			f->other_state = strdup(cfg->state_dir);
+		f->notes_ref = strdup(cfg->notes.ref);
+		zh_config_free(cfg);
+	}
+	if (!f->notes_ref && !(f->notes_ref = strdup("refs/notes/zadig")))
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Take the hook out (uninstall's first step): put the chained hook back
+ * as post-receive, or remove ours. Says what it did. */
+static int remove_hook(const struct found *f, struct zh_error *err)
+{
+	if (f->have_chained) {
+		/* over ours at once (rename), else only into a free name */
+		if ((f->have_hook ? rename(f->chained, f->hook)
+				  : move_noreplace(f->chained, f->hook)) != 0)
+			return zh_error_set(
+			    err, ZH_EIO, "cannot move '%s' to '%s': %s",
+			    f->chained, f->hook, strerror(errno));
+		printf("restored %s/" CHAINED " as %s/post-receive in '%s'\n",
+		       f->base, f->base, f->hooks);
+		return 0;
+	}
+	if (unlink(f->hook) != 0 && errno != ENOENT)
+		return zh_error_set(err, ZH_EIO, "cannot remove '%s': %s",
+				    f->hook, strerror(errno));
+	printf("removed the post-receive hook from '%s'\n", f->hooks);
+	return 0;
+}
+
+/* Unset the git config install set: zadig.config, and
+ * receive.advertisePushOptions when install was the one to set it. Sets
+ * *did when something was unset. */
+static int unset_config(bool *did, struct zh_repo *r, struct zh_error *err)
+{
+	char cfg_file[PATH_MAX + 8], *v = NULL;
+	bool set;
+	int rc;
+
+	if ((rc = zh_repo_config_get_local(&v, r, PUSH_OPTIONS_SET, err)) < 0)
+		return rc;
+	set = v != NULL;
+	free(v);
+	if ((rc = zh_repo_config_unset(r, "zadig.config", err)) < 0)
+		return rc;
+	if (rc == 1) {
+		printf("unset zadig.config\n");
+		*did = true;
+	}
+	if (set) {
+		if ((rc = zh_repo_config_unset(
+			 r, "receive.advertisePushOptions", err)) < 0 ||
+		    (rc = zh_repo_config_unset(r, PUSH_OPTIONS_SET, err)) < 0)
+			return rc;
+		printf("unset receive.advertisePushOptions (install had set "
+		       "it)\n");
+		*did = true;
+	}
+	if (!*did)
+		return 0;
+	/* libgit2 wrote a new file, the writer's */
+	snprintf(cfg_file, sizeof(cfg_file), "%sconfig", zh_repo_common_dir(r));
+	return give_away(cfg_file, err);
+}
+
+/* Whether r's local config holds key. */
+static bool has_local(struct zh_repo *r, const char *key)
+{
+	struct zh_error e = {0};
+	char *v = NULL;
+	bool has = zh_repo_config_get_local(&v, r, key, &e) == 0 && v;
+
+	free(v);
+	return has;
+}
+
+/* Whether rev names a commit of r. */
+static bool has_ref(struct zh_repo *r, const char *ref)
+{
+	struct zh_error e = {0};
+	char hex[72];
+
+	return zh_repo_resolve(hex, sizeof(hex), r, ref, &e) == 0;
+}
+
+int zh_hook_uninstall(const char *repo_path, bool purge, bool force,
+		      struct zh_error *err)
+{
+	struct found f = {0};
+	struct zh_repo *r = NULL;
+	struct stat st;
+	bool touch, installed, did = false, have_state;
+	int lock = -1, rc;
+
+	if ((rc = open_repo(&r, repo_path, err)) < 0 ||
+	    (rc = look(&f, r, err)) < 0)
+		goto out;
+	/* ours, or nothing there: the chained hook goes back */
+	touch = (!f.have_hook || f.ours) && (f.have_hook || f.have_chained);
+	if (f.have_hook && !f.ours && f.have_chained && !force) {
+		rc = zh_error_set(err, ZH_EUSAGE,
+				  "'%s' is not zadig-hook's and '%s' holds the "
+				  "hook install chained: put the one that "
+				  "should run (or the two merged) at "
+				  "post-receive and remove the other, or use "
+				  "--force to leave both as they are; nothing "
+				  "was changed",
+				  f.hook, f.chained);
+		goto out;
+	}
+	if (touch && f.shared && !force) {
+		rc = zh_error_set(err, ZH_EUSAGE,
+				  "'%s' is outside the repository: every "
+				  "repository using that core.hooksPath runs "
+				  "its hook; use --force to uninstall it for "
+				  "all of them; nothing was changed",
+				  f.hooks);
+		goto out;
+	}
+	have_state = lstat(f.state, &st) == 0;
+	installed = touch || f.have_chained || has_local(r, "zadig.config") ||
+		    has_local(r, PUSH_OPTIONS_SET);
+	if (purge && have_state && S_ISDIR(st.st_mode) &&
+	    (rc = stop_poller(&lock, f.state, err)) < 0)
+		goto out;
+	if (!installed)
+		printf("zadig-hook is not installed in '%s'\n", repo_path);
+	if (touch && (rc = remove_hook(&f, err)) < 0)
+		goto out;
+	if (!touch && f.have_hook && !f.ours)
+		printf("%s/post-receive is not zadig-hook's: left as it is\n",
+		       f.base);
+	if (!touch && f.have_chained)
+		printf("%s/" CHAINED " is left as it is (the hook install "
+		       "chained)\n",
+		       f.base);
+	if ((rc = unset_config(&did, r, err)) < 0)
+		goto out;
+	if (!did && has_local(r, "receive.advertisePushOptions") && installed)
+		printf("kept receive.advertisePushOptions (set before install, "
+		       "or by an older install)\n");
+	if (purge && have_state) {
+		if (rm_at(AT_FDCWD, f.state, 0) != 0) {
+			rc = zh_error_set(err, ZH_EIO, "cannot remove '%s': %s",
+					  f.state, strerror(errno));
+			goto out;
+		}
+		printf("removed '%s' (the state store, spool and "
+		       "poller.log)\n",
+		       f.state);
+	} else if (have_state) {
+		printf("kept '%s' (the state store, spool and poller.log; "
+		       "--purge removes it)\n",
+		       f.state);
+	}
+	if (f.other_state && access(f.other_state, F_OK) == 0)
+		printf("kept state_dir '%s' (from the configuration: other "
+		       "repositories may share it)\n",
+		       f.other_state);
+	if (purge && has_ref(r, f.notes_ref))
+		printf("kept the notes (%s): 'git update-ref -d %s' in the "
+		       "repository drops them\n",
+		       f.notes_ref, f.notes_ref);
+out:
+	zh_store_unlock_poller(lock);
+	found_dispose(&f);
 	zh_repo_free(r);
 	return rc;
 }

@@ -36,6 +36,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: zadig-hook install <repo.git> [--config FILE] "
 		"[--force]\n"
+		"       zadig-hook uninstall <git-dir>... [--purge] "
+		"[--force]\n"
 		"       zadig-hook post-receive [--config FILE]   (the hook; "
 		"reads <old> <new> <ref> lines)\n"
 		"       zadig-hook poll [--git-dir DIR] [--config FILE] "
@@ -47,6 +49,14 @@ static void usage(FILE *f)
 		"git config zadig.config;\n"
 		"          --force replaces a foreign hook instead (kept as "
 		"post-receive.zadig-backup)\n"
+		"uninstall take the hook out (the chained hook becomes "
+		"post-receive again) and\n"
+		"          unset zadig.config; --purge also stops the "
+		"repository's poller and\n"
+		"          removes <git-dir>/zadig-hook (the notes stay); "
+		"--force goes on where a\n"
+		"          foreign hook or a shared core.hooksPath would "
+		"stop it\n"
 		"poll      the detached status poller the hook starts; "
 		"--spool: only record\n"
 		"          the pushes async hooks left (git zadig sync runs "
@@ -548,12 +558,41 @@ out:
 	return 0;
 }
 
+/* `zadig-hook uninstall`: each repository in turn, also after one failed;
+ * the exit status of the worst failure (2 before 1). Frees repos. */
+static int uninstall(const char **repos, size_t n, bool purge, bool force)
+{
+	struct zh_error err = {0};
+	int worst = 0, rc;
+	size_t i;
+
+	if (n == 0) {
+		fprintf(stderr,
+			"%s: error: usage: zadig-hook uninstall "
+			"<git-dir>... [--purge] [--force]\n",
+			PROG);
+		return 2;
+	}
+	for (i = 0; i < n; i++) {
+		if ((rc = zh_hook_uninstall(repos[i], purge, force, &err)) == 0)
+			continue;
+		fprintf(stderr, "%s: error: %s\n", PROG, err.msg);
+		rc = zh_error_exit_code(rc);
+		if (rc > worst)
+			worst = rc;
+	}
+	free(repos);
+	return worst;
+}
+
 int main(int argc, char **argv)
 {
 	const char *verb = NULL, *config = NULL, *git_dir = NULL;
 	const char *chain = NULL, *repo = NULL;
+	const char **repos = NULL;
 	struct zh_error err = {0};
-	bool force = false, spool = false;
+	bool force = false, spool = false, purge = false;
+	size_t nrepos = 0;
 	struct zh_config *cfg = NULL;
 	pid_t after = 0;
 	int i, rc;
@@ -571,6 +610,8 @@ int main(int argc, char **argv)
 			force = true;
 		} else if (strcmp(a, "--spool") == 0) {
 			spool = true;
+		} else if (strcmp(a, "--purge") == 0) {
+			purge = true;
 		} else if ((strcmp(a, "--config") == 0 ||
 			    strcmp(a, "--git-dir") == 0 ||
 			    strcmp(a, "--chain") == 0) &&
@@ -591,13 +632,23 @@ int main(int argc, char **argv)
 			return 2;
 		} else if (!verb) {
 			verb = a;
-		} else if (!repo) {
-			repo = a;
 		} else {
-			fprintf(stderr, "%s: error: too many arguments\n",
-				PROG);
-			return 2;
+			if (!repos &&
+			    !(repos = calloc((size_t)argc, sizeof(*repos)))) {
+				fprintf(stderr, "%s: error: out of memory\n",
+					PROG);
+				return 1;
+			}
+			repos[nrepos++] = a;
 		}
+	}
+	repo = nrepos ? repos[0] : NULL;
+	if (verb && strcmp(verb, "uninstall") == 0)
+		return uninstall(repos, nrepos, purge, force);
+	free(repos);
+	if (nrepos > 1) {
+		fprintf(stderr, "%s: error: too many arguments\n", PROG);
+		return 2;
 	}
 	if (!verb) {
 		usage(stderr);
