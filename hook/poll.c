@@ -26,6 +26,48 @@
 #include "store/store.h"
 #include "util/banned.h"
 
+/* <state>/poller.log when the poller logs there (its stderr, as a hook
+ * starts it: zh_hook_spawn_detached), else "". */
+static char log_path[PATH_MAX + 16];
+
+/* Whether stderr is the file path names. */
+static bool is_stderr(const char *path)
+{
+	struct stat a, b;
+
+	return fstat(2, &a) == 0 && stat(path, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Log to <state>/poller.log from now on when stderr is that file, and
+ * follow it when it is rotated (follow_log). */
+static void log_to(const char *state)
+{
+	snprintf(log_path, sizeof(log_path), "%s/poller.log", state);
+	if (!is_stderr(log_path))
+		log_path[0] = '\0';
+}
+
+/* Before each line: once log_path no longer names the file stderr is
+ * (renamed away by logrotate, or removed), stderr goes to the file of
+ * that name, made when missing; the lines before went to the old one. A
+ * log copied and truncated needs nothing: writes append. */
+static void follow_log(void)
+{
+	int fd;
+
+	if (!log_path[0] || is_stderr(log_path))
+		return;
+	fd = open(log_path,
+		  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return; /* the old file it is, then */
+	if (fd != 2) {
+		dup2(fd, 2);
+		close(fd);
+	}
+}
+
 /* One line of poller.log. Repository names, refs and Zadig's messages end
  * up in lines: control characters are written as \xNN so that none can
  * end a line early and forge the next one. */
@@ -47,6 +89,7 @@ static void log_line(void *ctx, const char *line)
 			esc[n++] = (char)*p;
 	}
 	esc[n] = '\0';
+	follow_log();
 	fprintf(stderr, "%s zadig-hook poll[%d]: %s\n", ts, (int)getpid(), esc);
 	fflush(stderr);
 }
@@ -852,6 +895,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	f.repo_name = name;
 	f.log = log_line;
 	notes_wait = cfg->poll.interval_ms;
+	log_to(state);
 	for (;;) {
 		struct zh_error e = {0};
 		int64_t at, now;
