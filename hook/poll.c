@@ -843,6 +843,60 @@ static void wait_until(int64_t at, const char *state)
 	}
 }
 
+/* Whether this poller's program file was replaced or removed since it
+ * started (an upgrade: the kernel then names it "<path> (deleted)"); exe
+ * gets that path, where a new one may be. */
+static bool exe_replaced(char *exe, size_t size)
+{
+	const char *deleted = " (deleted)";
+	size_t n, d = strlen(deleted);
+
+	if (zh_hook_self(exe, size) < 0)
+		return false;
+	n = strlen(exe);
+	if (n <= d || strcmp(exe + n - d, deleted) != 0)
+		return false;
+	exe[n - d] = '\0';
+	return true;
+}
+
+/* Between rounds: whether a newer zadig-hook should go on with the work
+ * (logged). This program's file was replaced since it started: *next
+ * gets the path of the new one, for the caller to start once it let go
+ * of the lock; or removed (*next empty). Or a newer zadig-hook changed the
+ * store's schema, which this one may misread: the next push or `git
+ * zadig sync` starts the new one's poller. */
+static bool give_way(char *next, size_t size, struct zh_store *store)
+{
+	struct zh_error e = {0};
+	int v;
+
+	if (exe_replaced(next, size)) {
+		if (access(next, X_OK) == 0) {
+			log_f("'%s' was replaced since this poller started: "
+			      "the new one takes over",
+			      next);
+			return true;
+		}
+		log_f("'%s' was removed since this poller started: exiting; "
+		      "the next push or 'git zadig sync' goes on with the "
+		      "work",
+		      next);
+		next[0] = '\0';
+		return true;
+	}
+	next[0] = '\0';
+	if (zh_store_schema_version(&v, store, &e) == 0 &&
+	    v > ZH_STORE_SCHEMA_VERSION) {
+		log_f("state store '%s' has schema version %d, newer than this "
+		      "poller knows (%d): exiting; the next push or 'git zadig "
+		      "sync' starts the new zadig-hook's",
+		      zh_store_path(store), v, ZH_STORE_SCHEMA_VERSION);
+		return true;
+	}
+	return false;
+}
+
 /* Whether r's git directory is no longer where it was opened. */
 static bool repo_gone(const struct zh_repo *r)
 {
@@ -866,6 +920,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	char said[512] = ""; /* the last config error logged */
 	struct kept kept = {0};
 	char moved[PATH_MAX] = ""; /* the last other state_dir logged */
+	char next[PATH_MAX] = "";  /* a new zadig-hook to hand over to */
 
 	memset(&f, 0, sizeof(f));
 	/* started by a hook: let its push end first */
@@ -902,7 +957,9 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		bool failed;
 		int left;
 
-		if (rounds++)
+		if (rounds++ && give_way(next, sizeof(next), store))
+			break;
+		if (rounds > 1)
 			reload(&cfg, &f, r, config, state, said, sizeof(said),
 			       moved, sizeof(moved));
 		if (f.repo && repo_gone(r)) {
@@ -978,6 +1035,10 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 out:
 	if (lock >= 0)
 		zh_store_unlock_poller(lock);
+	/* after the lock: the new poller takes it */
+	if (next[0])
+		zh_hook_spawn_detached(next, zh_repo_git_dir(r), config, state,
+				       0);
 	kept_dispose(&kept);
 	zh_flow_dispose(&f);
 	zh_store_free(store);

@@ -1,7 +1,9 @@
 #!/bin/bash
 # A poller that runs for long, as an admin meets it: its poller.log
 # rotated under it (renamed away, or copied and truncated) is followed by
-# a new file of that name.
+# a new file of that name; an upgrade that replaces its program makes it
+# hand over to the new one, and a store a newer zadig-hook changed makes
+# it exit.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_hook.sh"
 
@@ -79,4 +81,61 @@ cp "$T/good.yaml" "$CFG"
 check "the same poller ran throughout" test "$(poller_of "$G")" = "$pid"
 
 kill "$pid" 2>/dev/null
+
+# ---- an upgrade replaces the program under a running poller ----
+mkdir -p "$T/bin"
+cp "$(command -v zadig-hook)" "$T/bin/zadig-hook"
+new_repo up "$CFG"
+run "$T/bin/zadig-hook" install "$T/up.git" --config "$CFG"
+expect "install from \$T/bin" 0 "updated"
+git -C "$T/up" checkout -q -b slow/2
+hrun git -C "$T/up" push origin slow/2
+expect "up: a task that never ends" 0 "" "$Z slow: wf-slow-build #[0-9]+ created"
+old=$(poller_of "$T/up.git")
+check "up: its poller runs" test -n "$old"
+check "up: the poller is at work" wait_locked "$T/up.git/zadig-hook/poller.lock"
+check "up: the poller runs the program in \$T/bin" \
+	test "$(readlink "/proc/$old/exe")" = "$T/bin/zadig-hook"
+# as install(1) and package managers do: a new file renamed over the old
+cp "$(command -v zadig-hook)" "$T/bin/zadig-hook.new"
+mv -f "$T/bin/zadig-hook.new" "$T/bin/zadig-hook"
+check "upgraded: the old poller logs why it goes" \
+	wait_for_log "$T/up.git" "'$T/bin/zadig-hook' was replaced since this poller started: the new one takes over" 10
+# gone_from PID GIT-DIR: until PID is no poller of GIT-DIR; 1 on timeout
+gone_from() {
+	local i
+	for i in $(seq 100); do
+		pollers "$2" | grep -qx "$1" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "upgraded: the old poller exits" gone_from "$old" "$T/up.git"
+new=$(poller_of "$T/up.git")
+check "upgraded: a new poller runs" test -n "$new" -a "$new" != "$old"
+check "upgraded: the new poller runs the new program" \
+	test "$(readlink "/proc/$new/exe")" = "$T/bin/zadig-hook"
+check "upgraded: the new poller is at work" wait_locked "$T/up.git/zadig-hook/poller.lock"
+tid=$(grep -o 'wf-slow-build #[0-9]*' "$T/err" | head -n 1 | tr -dc 0-9)
+fake_ctl POST tasks "{\"kind\":\"product\",\"workflow\":\"wf-slow-build\",\"task_id\":${tid:-0},\"status\":\"passed\"}" >/dev/null
+check "upgraded: the new poller follows the task to its end" \
+	wait_note "$T/up.git" slow/2 "^passed wf-slow-build #$tid " 15
+check "upgraded: and exits once nothing is pending" wait_pollers 20 "$T/up.git"
+
+# ---- a newer zadig-hook changed the store's schema ----
+git -C "$T/up" checkout -q -b slow/3
+hrun git -C "$T/up" push origin slow/3
+expect "up: another task that never ends" 0 "" "$Z slow: wf-slow-build #[0-9]+ created"
+p3=$(poller_of "$T/up.git")
+check "up: a poller runs" test -n "$p3"
+check "up: the poller is at work" wait_locked "$T/up.git/zadig-hook/poller.lock"
+sqlite3 "$T/up.git/zadig-hook/state.db" 'PRAGMA user_version = 999'
+check "a newer schema: the poller says so" \
+	wait_for_log "$T/up.git" "has schema version 999, newer than this poller knows \([0-9]+\): exiting" 10
+check "a newer schema: the poller exits (and starts none)" wait_pollers 10 "$T/up.git"
+check "a newer schema: no lock held" bash -c "flock -n '$T/up.git/zadig-hook/poller.lock' true"
+sqlite3 "$T/up.git/zadig-hook/state.db" "PRAGMA user_version = $(sqlite3 "$T/app.git/zadig-hook/state.db" 'PRAGMA user_version')"
+run zadig-hook uninstall "$T/up.git" --purge
+expect "up: purged (its task never ends)" 0 "removed"
+
 hook_finish
