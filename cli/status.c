@@ -20,6 +20,20 @@ static void json_str(FILE *f, struct zh_buf *tmp, const char *s)
 		fputs(zh_buf_cstr(tmp), f);
 }
 
+/* Text of others (a commit's subject, a note's line) for the terminal:
+ * what it would obey shows as an escape (zh_buf_display), through tmp; a
+ * line's "\r\n" ending is its end. */
+static void put_text(FILE *f, struct zh_buf *tmp, const char *s, size_t len)
+{
+	if (len && s[len - 1] == '\r')
+		len--;
+	zh_buf_reset(tmp);
+	if (zh_buf_display(tmp, s, len) < 0)
+		fputs("?", f);
+	else
+		fputs(zh_buf_cstr(tmp), f);
+}
+
 /* Whether field i of l may be a key of its JSON object: not one of the
  * line's own (a hand-written "status=x" would make a second "status")
  * nor a key an earlier field took. */
@@ -54,7 +68,10 @@ static void print_note(FILE *f, const char *commit, const char *subject,
 		json_str(f, &tmp, commit);
 		fputs(", \"tasks\": [", f);
 	} else {
-		fprintf(f, "%.8s %s\n", commit, subject ? subject : "");
+		fprintf(f, "%.8s ", commit);
+		put_text(f, &tmp, subject ? subject : "",
+			 subject ? strlen(subject) : 0);
+		fputc('\n', f);
 	}
 	while (p && *p) {
 		struct zh_note_line l = {0};
@@ -88,12 +105,13 @@ static void print_note(FILE *f, const char *commit, const char *subject,
 					json_str(f, &tmp, l.fields[i].value);
 				}
 				fputc('}', f);
-			} else {
-				fprintf(f, "  %.*s\n", (int)len, p);
 			}
 			any = true;
-		} else if (len && !json) {
-			fprintf(f, "  %.*s\n", (int)len, p);
+		}
+		if (len && !json) {
+			fputs("  ", f);
+			put_text(f, &tmp, p, len);
+			fputc('\n', f);
 		}
 		zh_note_line_dispose(&l);
 		p = nl ? nl + 1 : NULL;

@@ -160,6 +160,49 @@ size_t zh_utf8_char(const char *p, uint32_t *cp)
 	return 1;
 }
 
+bool zh_char_is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+	       (cp >= ZH_UTF8_BYTE + 0x80 && cp <= ZH_UTF8_BYTE + 0x9f) ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+int zh_buf_display(struct zh_buf *b, const char *s, size_t len)
+{
+	const char *run = s, *end = s + len;
+	uint32_t cp;
+	size_t n;
+	int rc;
+
+	while (s < end) {
+		unsigned char c[5] = {0};
+
+		/* s need not be NUL-terminated: a sequence len cuts is bytes */
+		memcpy(c, s, (size_t)(end - s) < 4 ? (size_t)(end - s) : 4);
+		if (!(n = utf8_decode(c, &cp))) {
+			cp = ZH_UTF8_BYTE + c[0];
+			n = 1;
+		}
+		if (!zh_char_is_control(cp)) {
+			s += n;
+			continue;
+		}
+		if ((rc = zh_buf_append(b, run, (size_t)(s - run))) < 0)
+			return rc;
+		if (cp == '\t')
+			rc = zh_buf_append(b, " ", 1);
+		else if (cp < 0x80 || cp >= ZH_UTF8_BYTE)
+			rc = zh_buf_printf(b, "\\x%02x", (unsigned char)s[0]);
+		else
+			rc = zh_buf_printf(b, "<U+%04X>", (unsigned)cp);
+		if (rc < 0)
+			return rc;
+		s += n;
+		run = s;
+	}
+	return zh_buf_append(b, run, (size_t)(s - run));
+}
+
 /* How json_str writes s. */
 enum json_mode {
 	JSON_UTF8, /* a JSON string; a byte that is not UTF-8 as \ufffd */
@@ -167,10 +210,21 @@ enum json_mode {
 	JSON_TEXT, /* JSON text as it is but for bytes that are not UTF-8 */
 };
 
+/* Whether json_str writes character c (< 0x80) as it is. */
+static bool json_plain(unsigned char c, enum json_mode mode)
+{
+	if (mode == JSON_TEXT)
+		return true;
+	/* DEL is JSON, but what is printed must not drive a terminal */
+	return c >= 0x20 && c != '"' && c != '\\' &&
+	       (c != 0x7f || mode == JSON_RAW);
+}
+
 static int json_str(struct zh_buf *b, const char *s, enum json_mode mode)
 {
 	const char *run = s;
 	char esc[2] = {'\\', 0};
+	uint32_t cp;
 	size_t n;
 	int rc;
 
@@ -181,16 +235,20 @@ static int json_str(struct zh_buf *b, const char *s, enum json_mode mode)
 
 		if (c >= 0x80 && mode == JSON_RAW)
 			continue;
-		if (c >= 0x80 && (n = zh_utf8_len(s))) {
+		n = c >= 0x80 ? utf8_decode((const unsigned char *)s, &cp) : 0;
+		if (n && (mode == JSON_TEXT || !zh_char_is_control(cp))) {
 			s += n - 1;
 			continue;
 		}
-		if (c < 0x80 &&
-		    (mode == JSON_TEXT || (c >= 0x20 && c != '"' && c != '\\')))
+		if (c < 0x80 && json_plain(c, mode))
 			continue;
 		if ((rc = zh_buf_append(b, run, (size_t)(s - run))) < 0)
 			return rc;
-		if (c >= 0x80) {
+		if (n) {
+			/* a C1 or bidi control, as the same character */
+			rc = zh_buf_printf(b, "\\u%04x", (unsigned)cp);
+			s += n - 1;
+		} else if (c >= 0x80) {
 			/* not UTF-8: JSON text must be */
 			rc = zh_buf_append(b, "\\ufffd", 6);
 		} else if (c == '"' || c == '\\' || c == '\n' || c == '\t') {

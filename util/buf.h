@@ -4,6 +4,7 @@
 #define ZH_UTIL_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,9 +38,10 @@ int zh_buf_vprintf(struct zh_buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
 /* Append s as a JSON string, quotes included: '"' and '\\' escaped,
- * newlines and tabs as \n and \t, other control characters as \u00XX,
- * each byte that is not part of a valid UTF-8 sequence as \ufffd (JSON
- * text is UTF-8), the rest as it is. Same returns as zh_buf_append. */
+ * newlines and tabs as \n and \t, the other characters of
+ * zh_char_is_control (DEL, C1 and bidi ones too) as \uXXXX, each byte
+ * that is not part of a valid UTF-8 sequence as \ufffd (JSON text is
+ * UTF-8), the rest as it is. Same returns as zh_buf_append. */
 int zh_buf_json_str(struct zh_buf *b, const char *s);
 
 /* zh_buf_json_str keeping every byte >= 0x80 as it is: for JSON this
@@ -52,6 +54,19 @@ int zh_buf_json_raw(struct zh_buf *b, const char *s);
  * json-c writes holds a string's bytes as they are, and every byte >= 0x80
  * of JSON text is inside a string. Same returns as zh_buf_append. */
 int zh_buf_json_utf8(struct zh_buf *b, const char *json);
+
+/* Whether a terminal would obey character cp (as zh_utf8_char gives it)
+ * rather than show it: a C0 control, DEL, a C1 control (U+0080-U+009F,
+ * or a byte 0x80-0x9F that is not UTF-8: the CSI of terminals that take
+ * 8-bit controls is 0x9B), or a bidi embedding, override or isolate
+ * (U+202A-U+202E, U+2066-U+2069), which reorders what follows. */
+bool zh_char_is_control(uint32_t cp);
+
+/* Append s[0, len) for a terminal (text of others: commit messages,
+ * notes, Zadig's answers): a tab as a space, each other character
+ * zh_char_is_control names as an escape, "\x1b" for a byte, "<U+202E>"
+ * for a code point, the rest as it is. Same returns as zh_buf_append. */
+int zh_buf_display(struct zh_buf *b, const char *s, size_t len);
 
 /* The length of the valid UTF-8 sequence p starts with (1 for ASCII, NUL
  * included), or 0 when it is not one (a stray, overlong or cut one, a

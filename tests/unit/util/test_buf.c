@@ -83,7 +83,17 @@ static void json_str(void **state)
 			 0);
 	assert_string_equal(
 	    zh_buf_cstr(&b),
-	    "\"a\\\"b\\\\c\\nd\\te\\u0001f\\u001f\x7f\xc3\xa9\"");
+	    "\"a\\\"b\\\\c\\nd\\te\\u0001f\\u001f\\u007f\xc3\xa9\"");
+	zh_buf_reset(&b);
+	/* what a terminal obeys rather than shows (C1 controls, bidi
+	 * overrides) is escaped too: the same string, safe to print */
+	assert_int_equal(zh_buf_json_str(&b, "\xc2\x9b"
+					     "2J\xc2\x85\xc2\xa0\xe2\x80\xae"
+					     "x\xe2\x81\xa9\xe2\x80\x8f"),
+			 0);
+	assert_string_equal(zh_buf_cstr(&b),
+			    "\"\\u009b2J\\u0085\xc2\xa0\\u202ex\\u2069"
+			    "\xe2\x80\x8f\"");
 	zh_buf_reset(&b);
 	/* not UTF-8: a stray continuation, a cut sequence, an overlong '/',
 	 * a surrogate; a 4-byte one kept */
@@ -157,6 +167,38 @@ static void json_utf8(void **state)
 	zh_buf_dispose(&b);
 }
 
+/* Text for a terminal: what it would obey shows as an escape. */
+static void display(void **state)
+{
+	static const char in[] =
+	    "a\tb\x1b[2J\rc\x7f\x07\xc2\x9b"
+	    "d\x9b\x85\xe2\x80\xaa\xe2\x80\xae"
+	    "e\xe2\x81\xa6\xe2\x81\xa9\xc3\xa9\xe9\xe2\x80\xaf";
+	struct zh_buf b;
+
+	(void)state;
+	zh_buf_init(&b, 1024);
+	/* C0 (a tab is a space), DEL, C1 as UTF-8 and as a lone byte, bidi
+	 * embeddings, overrides and isolates; the rest as it is, bytes that
+	 * are not UTF-8 but no C1 control included */
+	assert_int_equal(zh_buf_display(&b, in, strlen(in)), 0);
+	assert_string_equal(zh_buf_cstr(&b),
+			    "a b\\x1b[2J\\x0dc\\x7f\\x07<U+009B>d\\x9b\\x85"
+			    "<U+202A><U+202E>e<U+2066><U+2069>\xc3\xa9\xe9"
+			    "\xe2\x80\xaf");
+	/* len bytes only, a NUL included; a sequence len cuts is bytes */
+	zh_buf_reset(&b);
+	assert_int_equal(zh_buf_display(&b, "ab\0\x1b", 4), 0);
+	assert_string_equal(zh_buf_cstr(&b), "ab\\x00\\x1b");
+	zh_buf_reset(&b);
+	assert_int_equal(zh_buf_display(&b, "x\xc2\x9b", 2), 0);
+	assert_string_equal(zh_buf_cstr(&b), "x\xc2");
+	zh_buf_dispose(&b);
+	zh_buf_init(&b, 4);
+	assert_true(zh_buf_display(&b, "\x1b\x1b", 2) < 0);
+	zh_buf_dispose(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +208,7 @@ int main(void)
 	    cmocka_unit_test(json_str),
 	    cmocka_unit_test(utf8_char),
 	    cmocka_unit_test(json_utf8),
+	    cmocka_unit_test(display),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,48 @@
+#!/bin/bash
+# Text of others (commit messages, notes people wrote, Zadig's answers,
+# ref names) reaches terminals as text: no escape sequence, carriage
+# return, C1 control or bidi override in it drives the terminal of
+# whoever reads it, and --json stays JSON.
+E2E=$(dirname "$0")/../e2e
+. "$E2E/lib.sh"
+. "$E2E/lib_hook.sh"
+
+# terminal_safe FILE: FILE holds no byte a terminal would obey: C0 but
+# tab and newline, DEL, C1 (UTF-8 or a lone byte), bidi embeddings,
+# overrides and isolates.
+terminal_safe() {
+	! LC_ALL=C grep -qaP '[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|(^|[\x00-\x7f])[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]' "$1"
+}
+
+# has FILE STRING: FILE holds STRING as it is (no pattern).
+has() {
+	grep -qaF -- "$2" "$1"
+}
+
+# ---- git zadig status: commit subjects and note lines ----
+R=$T/st
+git init -q "$R"
+cd "$R" || exit 1
+git commit -q --allow-empty -m "$(printf 'fix\033[2J\033]8;;http://evil/\033\\link\033]8;;\033\\ \033]0;PWNED\007t\xe2\x80\xaeA\xc2\x9bB\x9bC\tD\rX\033[2K')" 2>/dev/null
+git notes --ref=zadig add -m "$(printf 'failed wf #3 - rule=r\npassed\rfailed \033[2J\xe2\x80\xae\xc2\x85 \x9b\x7f')" HEAD
+run git zadig status
+expect "status of a hostile commit" 0
+check "status: no control character reaches the terminal" terminal_safe "$T/out"
+check "status: the subject's escape shows" has "$T/out" 'fix\x1b[2J\x1b]8;;http://evil/'
+check "status: a BEL shows" has "$T/out" 'PWNED\x07t'
+check "status: bidi and C1 controls show" has "$T/out" 't<U+202E>A<U+009B>B'
+# (a byte that is not UTF-8 in a message is read as Latin-1: U+009B)
+check "status: a tab is a space, a carriage return shows" \
+	has "$T/out" 'C D\x0dX\x1b[2K'
+check "status: the task line stays" grep -q '^  failed wf #3 - rule=r$' "$T/out"
+check "status: a carriage return in a note line shows" \
+	has "$T/out" '  passed\x0dfailed \x1b[2J<U+202E><U+0085> \x9b\x7f'
+run git zadig status --json
+expect "status --json of a hostile commit" 0
+check "status --json: no control character reaches the terminal" terminal_safe "$T/out"
+if command -v python3 >/dev/null; then
+	check "status --json: valid JSON" \
+		python3 -c 'import json, sys; json.load(open(sys.argv[1], encoding="utf-8"))' "$T/out"
+fi
+
+finish
