@@ -538,8 +538,15 @@ struct session {
  * terminal. */
 static void session_log(void *ctx, const char *line)
 {
+	struct zh_buf b;
+
 	(void)ctx;
-	fprintf(stderr, "git-zadig: %s\n", line);
+	/* names, refs and Zadig's text: shown, never obeyed, and a newline
+	 * in one cannot forge the next line */
+	zh_buf_init(&b, 64 * 1024);
+	if (zh_buf_display(&b, line, strlen(line)) == 0)
+		fprintf(stderr, "git-zadig: %s\n", zh_buf_cstr(&b));
+	zh_buf_dispose(&b);
 }
 
 /* Zadig's part of a sync or refresh, when it was not all done: the

@@ -24,6 +24,8 @@
 #include "hook/spool.h"
 #include "mapping/mapping.h"
 #include "store/store.h"
+#include "util/buf.h"
+
 #include "util/banned.h"
 
 /* <state>/poller.log when the poller logs there (its stderr, as a hook
@@ -69,28 +71,26 @@ static void follow_log(void)
 }
 
 /* One line of poller.log. Repository names, refs and Zadig's messages end
- * up in lines: control characters are written as \xNN so that none can
- * end a line early and forge the next one. */
+ * up in lines: what a terminal would obey is written as an escape
+ * (zh_buf_display: \xNN, <U+202E>) so that nothing can end a line early
+ * and forge the next one, nor drive the terminal of whoever tails it. */
 static void log_line(void *ctx, const char *line)
 {
-	char ts[32], esc[4096];
+	char ts[32];
 	struct tm tm;
+	struct zh_buf esc;
 	time_t now = time(NULL);
-	const unsigned char *p;
-	size_t n = 0;
+	size_t n = strnlen(line, 4096);
 
 	(void)ctx;
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	for (p = (const unsigned char *)line; *p && n + 5 < sizeof(esc); p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			n += (size_t)snprintf(esc + n, 5, "\\x%02x", *p);
-		else
-			esc[n++] = (char)*p;
-	}
-	esc[n] = '\0';
+	zh_buf_init(&esc, 8 * 4096);
 	follow_log();
-	fprintf(stderr, "%s zadig-hook poll[%d]: %s\n", ts, (int)getpid(), esc);
+	if (zh_buf_display(&esc, line, n) == 0)
+		fprintf(stderr, "%s zadig-hook poll[%d]: %s\n", ts,
+			(int)getpid(), zh_buf_cstr(&esc));
+	zh_buf_dispose(&esc);
 	fflush(stderr);
 }
 

@@ -96,14 +96,22 @@ int zh_hook_load_config(struct zh_config **out, struct zh_repo *r,
 
 void zh_hook_say(const char *fmt, ...)
 {
+	struct zh_buf line, shown;
 	va_list ap;
+	int rc;
 
-	fputs("zadig: ", stderr);
+	/* refs and Zadig's text reach the pusher's terminal: shown, never
+	 * obeyed */
+	zh_buf_init(&line, 64 * 1024);
+	zh_buf_init(&shown, 256 * 1024);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = zh_buf_vprintf(&line, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (rc == 0 && zh_buf_display(&shown, line.ptr, line.len) == 0)
+		fprintf(stderr, "zadig: %s\n", zh_buf_cstr(&shown));
 	fflush(stderr);
+	zh_buf_dispose(&line);
+	zh_buf_dispose(&shown);
 }
 
 static bool push_option_skip(void)

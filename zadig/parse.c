@@ -104,7 +104,19 @@ static int64_t jint(json_object *o, const char *key)
 	return n;
 }
 
-/* A strdup of a string member; NULL when absent, *oom on failure. */
+/* Zadig's text s, in place, as zh_zadig_clean makes it. NULL-safe. */
+static void clean_str(char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (s)
+		zh_zadig_clean(s, n + 1, s, n, n);
+}
+
+/* A copy of a string member, cleaned: whatever reads it (a note, a log
+ * line, a message, a terminal) gets Zadig's text without the control
+ * characters that would drive a terminal or break a line. NULL when
+ * absent, *oom on failure. */
 static char *jdup(json_object *o, const char *key, bool *oom)
 {
 	const char *s = jcstr(o, key);
@@ -114,6 +126,7 @@ static char *jdup(json_object *o, const char *key, bool *oom)
 		return NULL;
 	if (!(r = strdup(s)))
 		*oom = true;
+	clean_str(r);
 	return r;
 }
 
@@ -137,8 +150,6 @@ static json_object *jarray(json_object *o, const char *key)
 	return v;
 }
 
-/* Copy s into dst (size n) with control characters as spaces and at
- * most max bytes, never cutting a UTF-8 sequence. */
 /* Keep *s when it is a non-empty string, else make it a copy of
  * fallback (NULL stays NULL). */
 static void default_str(char **s, const char *fallback, bool *oom)
@@ -597,6 +608,15 @@ static char *absolute(const char *base, const char *url, bool *oom)
 	return r;
 }
 
+/* absolute(), cleaned as jdup cleans. */
+static char *clean_absolute(const char *base, const char *url, bool *oom)
+{
+	char *r = absolute(base, url, oom);
+
+	clean_str(r);
+	return r;
+}
+
 static void parse_reports(struct zh_zadig_task *t, json_object *a,
 			  const char *base, bool *oom)
 {
@@ -616,7 +636,8 @@ static void parse_reports(struct zh_zadig_task *t, json_object *a,
 		r->failures = jint(f, "failures");
 		r->skips = jint(f, "skips");
 		r->errors = jint(f, "errors");
-		r->detail_url = absolute(base, jcstr(f, "detail_url"), oom);
+		r->detail_url =
+		    clean_absolute(base, jcstr(f, "detail_url"), oom);
 	}
 }
 
@@ -802,7 +823,10 @@ int zh_zadig_parse_custom_detail(struct zh_zadig_task *out, const char *body,
 	out->custom = true;
 	parse_detail_fields(out, o, workflow, task_id, &oom);
 	out->workflow_key = jdup(o, "workflow_key", &oom);
-	default_str(&out->project_name, jcstr(o, "project_key"), &oom);
+	if (!out->project_name || !*out->project_name) {
+		free(out->project_name);
+		out->project_name = jdup(o, "project_key", &oom);
+	}
 	/* The web UI names custom workflows by their key. */
 	if (!out->url && !oom && out->project_name && *out->project_name &&
 	    (out->workflow_key || workflow))

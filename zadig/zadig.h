@@ -176,7 +176,8 @@ struct zh_zadig_image {
 };
 
 /* A task as any endpoint describes it. Fields an endpoint does not send
- * are NULL / 0. status is whatever Zadig said (any string). */
+ * are NULL / 0. status is whatever Zadig said (any string). Every string
+ * but raw_json comes cleaned as zh_zadig_task_clean cleans it. */
 struct zh_zadig_task {
 	int64_t task_id;
 	char *workflow_name; /* display name (or the key on old servers) */

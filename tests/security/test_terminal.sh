@@ -45,4 +45,35 @@ if command -v python3 >/dev/null; then
 		python3 -c 'import json, sys; json.load(open(sys.argv[1], encoding="utf-8"))' "$T/out"
 fi
 
+# ---- Zadig's strings: sync, status --live, the hook ----
+# fault METHOD PATH STATUS BODY [TIMES]: the fake answers PATH (a prefix)
+# with BODY, JSON text written here as Zadig would send it.
+fault() {
+	local b=${4//\\/\\\\}
+	b=${b//\"/\\\"}
+	fake_ctl POST fault "{\"method\":\"$1\",\"path\":\"$2\",\"status\":$3,\"body\":\"$b\",\"times\":${5:-1}}" >/dev/null
+}
+
+fake_start
+CFG=$T/config.yaml
+hook_config "$CFG" "$FAKE_URL"
+sed -i 's/^hook:$/hook:\n  poll: false/' "$CFG"
+new_repo app "$CFG"
+G=$T/app.git
+hrun git -C "$T/app" push origin main
+expect "push" 0 "" "zadig: dev: wf-dev #1 created"
+c=$(git -C "$T/app" rev-parse HEAD)
+HOSTILE='\u001b]0;PWNED\u0007\u001b[2J\nERROR forged\r\u009b2J\u202e'
+fault GET /api/directory/workflowTask/id/1/pipelines/wf-dev 200 \
+	"{\"task_id\":1,\"workflow_name\":\"wf-dev\",\"status\":\"$HOSTILE\"}" -1
+run_in "$G" git zadig sync --all
+check "sync: Zadig's status reaches stderr as text" terminal_safe "$T/err"
+check "sync: stdout is text" terminal_safe "$T/out"
+check "sync: the bad status is said" grep -q "bad task status" "$T/err"
+check "sync: no forged line" bash -c "! grep -q '^ERROR forged' '$T/err'"
+run_in "$G" git zadig status --live
+check "status --live: stderr is text" terminal_safe "$T/err"
+check "status --live: stdout is text" terminal_safe "$T/out"
+fake_ctl POST reset >/dev/null
+
 finish

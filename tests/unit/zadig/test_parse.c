@@ -300,12 +300,73 @@ static void control_characters(void **state)
 			"\"status\":\"run\\u0007ning\\u001b\\n\","
 			"\"stages\":[{\"name\":\"s\\u007f\",\"approval\":"
 			"{\"enabled\":true,\"description\":\"a\\nb\"}}]}");
-	assert_string_equal(t.status, "run\aning\x1b\n");
+	/* cleaned as it is read: every use of Zadig's strings (a note, a
+	 * log line, an error message) gets them so */
+	assert_string_equal(t.status, "run ning");
+	assert_string_equal(t.workflow_name, "w\" [2J");
 	zh_zadig_task_clean(&t);
 	assert_string_equal(t.workflow_name, "w\" [2J");
 	assert_string_equal(t.status, "run ning");
 	assert_string_equal(t.stages[0].name, "s");
 	assert_string_equal(t.stages[0].approval.description, "a b");
+	zh_zadig_task_dispose(&t);
+}
+
+/* The lookup, create and detail answers are cleaned as they are read:
+ * names, statuses, URLs, project keys and report links. */
+static void cleaned_when_read(void **state)
+{
+	static const char list[] =
+	    "[{\"task_id\":7,\"status\":\"\\u001b]0;PWNED\\u0007\\u001b[2J\\n"
+	    "ERROR forged\",\"url\":\"" BASE "/v1/projects/detail/p/pipelines/"
+	    "multi/wf/7\\r\\u001b[2K\"}]";
+	static const char created[] =
+	    "{\"task_id\":3,\"workflow_name\":\"wf\\u001b[2J\","
+	    "\"project_name\":\"\\u0007\"}";
+	static const char custom[] =
+	    "{\"task_id\":4,\"workflow_key\":\"k\",\"project_key\":"
+	    "\"p\\u001b[1m\",\"status\":\"passed\",\"stages\":[]}";
+	static const char product[] =
+	    "{\"task_id\":5,\"status\":\"passed\",\"test_reports\":[{"
+	    "\"test_name\":\"t\\r\",\"function_test_report\":{\"detail_url\":"
+	    "\"/r\\u001b[2J\"}}]}";
+	struct zh_zadig_task_list l;
+	struct zh_zadig_created c;
+	struct zh_zadig_task t;
+	struct zh_error err = {0};
+
+	(void)state;
+	assert_int_equal(
+	    zh_zadig_parse_task_list(&l, list, sizeof(list) - 1, &err), 0);
+	assert_int_equal(l.len, 1);
+	assert_string_equal(l.items[0].status, " ]0;PWNED  [2J ERROR forged");
+	assert_string_equal(l.items[0].url, BASE
+			    "/v1/projects/detail/p/pipelines/multi/wf/7  [2K");
+	zh_zadig_task_list_dispose(&l);
+
+	assert_int_equal(zh_zadig_parse_created(&c, created,
+						sizeof(created) - 1, BASE,
+						"proj", "w", false, &err),
+			 0);
+	assert_string_equal(c.workflow_name, "wf [2J");
+	/* blank: the request's project */
+	assert_string_equal(c.project_name, "proj");
+	zh_zadig_created_dispose(&c);
+
+	assert_int_equal(zh_zadig_parse_custom_detail(&t, custom,
+						      sizeof(custom) - 1, BASE,
+						      "k", 4, &err),
+			 0);
+	assert_string_equal(t.project_name, "p [1m");
+	zh_zadig_task_dispose(&t);
+
+	assert_int_equal(
+	    zh_zadig_parse_product_detail(&t, product, sizeof(product) - 1,
+					  BASE, "wf", 5, "p", &err),
+	    0);
+	assert_int_equal(t.ntest_reports, 1);
+	assert_string_equal(t.test_reports[0].test_name, "t");
+	assert_string_equal(t.test_reports[0].detail_url, BASE "/r [2J");
 	zh_zadig_task_dispose(&t);
 }
 
@@ -458,6 +519,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(commit_list),
 	    cmocka_unit_test(created),
+	    cmocka_unit_test(cleaned_when_read),
 	    cmocka_unit_test(product_detail),
 	    cmocka_unit_test(custom_detail),
 	    cmocka_unit_test(control_characters),
