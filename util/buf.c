@@ -160,6 +160,14 @@ size_t zh_utf8_char(const char *p, uint32_t *cp)
 	return 1;
 }
 
+size_t zh_utf8_char_n(const char *p, size_t len, uint32_t *cp)
+{
+	char c[5] = {0};
+
+	memcpy(c, p, len < 4 ? len : 4);
+	return zh_utf8_char(c, cp);
+}
+
 bool zh_char_is_control(uint32_t cp)
 {
 	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
@@ -175,14 +183,7 @@ int zh_buf_display(struct zh_buf *b, const char *s, size_t len)
 	int rc;
 
 	while (s < end) {
-		unsigned char c[5] = {0};
-
-		/* s need not be NUL-terminated: a sequence len cuts is bytes */
-		memcpy(c, s, (size_t)(end - s) < 4 ? (size_t)(end - s) : 4);
-		if (!(n = utf8_decode(c, &cp))) {
-			cp = ZH_UTF8_BYTE + c[0];
-			n = 1;
-		}
+		n = zh_utf8_char_n(s, (size_t)(end - s), &cp);
 		if (!zh_char_is_control(cp)) {
 			s += n;
 			continue;

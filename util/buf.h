@@ -83,6 +83,10 @@ size_t zh_utf8_len(const char *p);
  * is 0) and sets *cp. */
 size_t zh_utf8_char(const char *p, uint32_t *cp);
 
+/* zh_utf8_char of p[0, len) (len > 0), which need not be NUL-terminated:
+ * a sequence len cuts is bytes. */
+size_t zh_utf8_char_n(const char *p, size_t len, uint32_t *cp);
+
 /* The content as a C string ("" when empty); owned by the buffer. */
 const char *zh_buf_cstr(const struct zh_buf *b);
 

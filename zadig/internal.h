@@ -52,8 +52,10 @@ int zh_zadig_render_custom_approve(struct zh_zadig_request *out,
 
 /* Zadig's text s[0, len) for a message or a terminal, into dst (n bytes,
  * always NUL-terminated): at most max bytes, cut on a UTF-8 character
- * boundary, each control character (ESC, BEL, CR, LF...) a space, no
- * white space at the end. dst may be s (max no less than len). */
+ * boundary, each control character a terminal obeys (ESC, BEL, CR, LF,
+ * DEL..., C1 controls as UTF-8 or as a lone byte 0x80-0x9F, bidi
+ * controls: zh_char_is_control) a space, no white space at the end. dst
+ * may be s (max no less than len). */
 void zh_zadig_clean(char *dst, size_t n, const char *s, size_t len, size_t max);
 
 /* The web-UI page of a task:

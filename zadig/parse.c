@@ -1,6 +1,5 @@
 /* Reply checking and JSON -> structs: pure functions, no I/O, so that
  * every reply shape of shared/zadig-api-notes.md is unit-tested. */
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,25 +199,27 @@ static void parse_task_fields(struct zh_zadig_task *t, json_object *o,
 
 void zh_zadig_clean(char *dst, size_t n, const char *s, size_t len, size_t max)
 {
-	size_t i, k = 0;
+	size_t i = 0, k = 0, m;
+	uint32_t cp;
 
 	if (len > max) {
 		len = max;
 		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
 			len--;
 	}
-	for (i = 0; i < len && k + 1 < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		/* a C1 control (U+0080-U+009F) is one too: U+009B is the
-		 * CSI of terminals that take 8-bit controls */
-		if (c == 0xc2 && i + 1 < len &&
-		    ((unsigned char)s[i + 1] & 0xe0) == 0x80) {
+	while (i < len && k + 1 < n) {
+		/* C0, DEL, C1 (U+009B is the CSI of terminals that take 8-bit
+		 * controls, and so is a lone byte 0x9B) and bidi controls */
+		m = zh_utf8_char_n(s + i, len - i, &cp);
+		if (zh_char_is_control(cp)) {
 			dst[k++] = ' ';
-			i++;
-			continue;
+		} else if (k + m < n) {
+			memmove(dst + k, s + i, m);
+			k += m;
+		} else {
+			break;
 		}
-		dst[k++] = iscntrl(c) ? ' ' : s[i];
+		i += m;
 	}
 	while (k > 0 && is_space(dst[k - 1]))
 		k--;
@@ -674,33 +675,40 @@ static void parse_detail_fields(struct zh_zadig_task *t, json_object *o,
 
 /* body[0, len) with its control characters escaped: json-c reads them
  * raw inside strings, where JSON wants them written \u001b, and printed
- * raw they would drive the terminal. Outside strings (white space, or a
- * comment json-c skips) each but a newline or tab becomes a space. NULL
- * when out of memory. */
+ * raw they would drive the terminal. So are C1 and bidi controls, as the
+ * same characters (\u009b, \u202e), and a byte that is not UTF-8 is
+ * U+FFFD (\ufffd): the text is UTF-8 JSON. Outside strings (white space,
+ * or a comment json-c skips) each but a newline or tab becomes a space.
+ * NULL when out of memory. */
 static char *escape_controls(const char *body, size_t len)
 {
 	struct zh_buf b;
 	bool in = false, esc = false;
-	unsigned char c;
-	size_t i, from = 0;
+	uint32_t cp;
+	size_t i = 0, m, from = 0;
 	int rc = 0;
 
 	zh_buf_init(&b, len * 6 + 1);
-	for (i = 0; i < len && rc == 0; i++) {
-		c = (unsigned char)body[i];
-		if (iscntrl(c) && (in || (c != '\n' && c != '\t'))) {
+	while (i < len && rc == 0) {
+		m = zh_utf8_char_n(body + i, len - i, &cp);
+		if ((zh_char_is_control(cp) || cp >= ZH_UTF8_BYTE) &&
+		    (in || (cp != '\n' && cp != '\t'))) {
 			rc = zh_buf_append(&b, body + from, i - from);
-			if (rc == 0)
-				rc = in ? zh_buf_printf(&b, "\\u%04x", c)
-					: zh_buf_append(&b, " ", 1);
-			from = i + 1;
+			if (rc == 0 && !in)
+				rc = zh_buf_append(&b, " ", 1);
+			else if (rc == 0 && cp >= ZH_UTF8_BYTE)
+				rc = zh_buf_append(&b, "\\ufffd", 6);
+			else if (rc == 0)
+				rc = zh_buf_printf(&b, "\\u%04x", (unsigned)cp);
+			from = i + m;
 		}
 		if (esc)
 			esc = false;
-		else if (in && c == '\\')
+		else if (in && cp == '\\')
 			esc = true;
-		else if (c == '"')
+		else if (cp == '"')
 			in = !in;
+		i += m;
 	}
 	if (rc == 0)
 		rc = zh_buf_append(&b, body + from, len - from);

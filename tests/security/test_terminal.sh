@@ -76,4 +76,36 @@ check "status --live: stderr is text" terminal_safe "$T/err"
 check "status --live: stdout is text" terminal_safe "$T/out"
 fake_ctl POST reset >/dev/null
 
+# C1 controls, as UTF-8 and as a lone byte that is not UTF-8, and a bidi
+# override: git zadig show --json stays UTF-8 JSON, safe to print
+fault GET /api/directory/workflowTask/id/1/pipelines/wf-dev 200 \
+	"$(printf '{"task_id":1,"workflow_name":"wf-dev","status":"a\xc2\x85b\xc2\x9b2Jc\x9b2Jd\xe2\x80\xaee"}')" 2
+run_in "$G" git zadig show wf-dev 1 --json
+expect "show --json of C1 controls" 0 '"status"'
+check "show --json: C1 and bidi controls escaped" terminal_safe "$T/out"
+check "show --json: as the same characters, U+FFFD for the byte" \
+	has "$T/out" 'a\u0085b\u009b2Jc\ufffd2Jd\u202ee'
+if command -v python3 >/dev/null; then
+	check "show --json: valid UTF-8 JSON" \
+		python3 -c 'import json, sys; json.load(open(sys.argv[1], encoding="utf-8"))' "$T/out"
+fi
+run_in "$G" git zadig show wf-dev 1
+expect "show of C1 controls" 0
+check "show: C1 and bidi controls blanked" terminal_safe "$T/out"
+
+# a create Zadig rejects with such a message: the pusher's line and the
+# note's error="..." hold none of them
+fault POST /api/directory/workflowTask/create 400 \
+	"$(printf '{"type":"error","code":6540,"message":"bad\xe2\x80\xae","description":"x\x9b2Jy\xc2\x85z\u202e\u001b[2J"}')"
+git -C "$T/app" checkout -q -b feature/r
+commit "$T/app" r
+hrun git -C "$T/app" push origin feature/r
+expect "push of a rejected create" 0 "" "zadig: dev: rejected by zadig: 6540 bad"
+check "push: the pusher's terminal gets text" terminal_safe "$T/err"
+r=$(git -C "$T/app" rev-parse HEAD)
+note "$G" "$r" >"$T/note"
+check "the rejection is noted" grep -q '^rejected wf-dev #- - error=' "$T/note"
+check "the note's error holds no control character" terminal_safe "$T/note"
+fake_ctl POST reset >/dev/null
+
 finish

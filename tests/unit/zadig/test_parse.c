@@ -386,6 +386,51 @@ static void c1_controls(void **state)
 				 "d\xc3\xa9");
 }
 
+/* So are bytes 0x80-0x9F that are not UTF-8 (a lone 0x9B is the CSI of
+ * a terminal that takes 8-bit controls) and bidi embeddings, overrides
+ * and isolates, which reorder what follows; other bytes that are not
+ * UTF-8, and other characters of three bytes, stay. */
+static void lone_c1_and_bidi(void **state)
+{
+	char out[64], in[64];
+
+	(void)state;
+	snprintf(in, sizeof(in), "%s",
+		 "a\x9b"
+		 "2Jb\x85\xe2\x80\xae"
+		 "c\xe2\x81\xa6\xe2\x80\xaa"
+		 "d\xe9\xe2\x82\xac\xe2\x80\x8f\xe2\x81\xa9");
+	zh_zadig_clean(out, sizeof(out), in, strlen(in), 60);
+	assert_string_equal(out, "a 2Jb  c  d\xe9\xe2\x82\xac\xe2\x80\x8f");
+	/* in place, as zh_zadig_task_clean cleans */
+	zh_zadig_clean(in, sizeof(in), in, strlen(in), strlen(in));
+	assert_string_equal(in, out);
+}
+
+/* --json prints raw_json: C1 and bidi controls escaped as the same
+ * characters, bytes that are not UTF-8 as U+FFFD, so that it is UTF-8
+ * JSON and safe to print. */
+static void raw_json_c1(void **state)
+{
+	static const char body[] = "{\"task_id\":6,\"status\":\"a\xc2\x85"
+				   "b\xc2\x9b"
+				   "2Jc\x9b"
+				   "2Jd\xe2\x80\xae"
+				   "e\xc3\xa9\"}";
+	struct zh_zadig_task t;
+	struct zh_error err = {0};
+
+	(void)state;
+	assert_int_equal(zh_zadig_parse_custom_detail(
+			     &t, body, sizeof(body) - 1, BASE, "w", 6, &err),
+			 0);
+	assert_string_equal(t.raw_json,
+			    "{\"task_id\":6,\"status\":\"a\\u0085b\\u009b2Jc"
+			    "\\ufffd2Jd\\u202ee\xc3\xa9\"}");
+	assert_string_equal(t.status, "a b 2Jc 2Jd e\xc3\xa9");
+	zh_zadig_task_dispose(&t);
+}
+
 static void task_fits_create(void **state)
 {
 	static const char req[] =
@@ -519,6 +564,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(commit_list),
 	    cmocka_unit_test(created),
+	    cmocka_unit_test(lone_c1_and_bidi),
+	    cmocka_unit_test(raw_json_c1),
 	    cmocka_unit_test(cleaned_when_read),
 	    cmocka_unit_test(product_detail),
 	    cmocka_unit_test(custom_detail),
