@@ -5,7 +5,7 @@
  * Properties checked beyond the sanitizers: a failure fills err with its
  * own code and a message of printable text on one line (messages quote
  * the body, which may hold anything), a non-2xx status is never success,
- * a URL we build is built on the client's base URL and a test report's
+ * a task's URL is a page of the client's base URL and a test report's
  * detail_url is made absolute. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,13 +40,18 @@ static void check_url(const char *url)
 		abort();
 }
 
-/* A task's own url is what Zadig sent; a report's detail_url is made
- * absolute unless Zadig sent none. */
+/* A task's own url is a page of the base URL (Zadig's, or built); a
+ * report's detail_url is made absolute unless Zadig sent none. */
 static void check_task(const struct zh_zadig_task *t)
 {
 	const char *u;
 	size_t i;
 
+	/* a page of the base URL, which a note line can hold */
+	check_url(t->url);
+	for (u = t->url; u && *u; u++)
+		if ((unsigned char)*u <= ' ' || (unsigned char)*u >= 0x7f)
+			abort();
 	for (i = 0; i < t->ntest_reports; i++) {
 		u = t->test_reports[i].detail_url;
 		if (u && *u && strncmp(u, "http://", 7) &&
@@ -82,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		break;
 	case 1:
-		rc = zh_zadig_parse_task_list(&l, body, len, &err);
+		rc = zh_zadig_parse_task_list(&l, body, len, BASE, &err);
 		for (i = 0; rc == 0 && i < l.len; i++)
 			check_task(&l.items[i]);
 		zh_zadig_task_list_dispose(&l);

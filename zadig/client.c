@@ -709,7 +709,7 @@ int zh_zadig_tasks_by_commit(struct zh_zadig_task_list *out, struct zh_zadig *z,
 				  "v1.18)");
 	if (rc == 0)
 		rc = zh_zadig_parse_task_list(out, z->body.ptr, z->body.len,
-					      err);
+					      z->base, err);
 	zh_zadig_request_dispose(&req);
 	return rc;
 }

@@ -69,9 +69,12 @@ char *zh_zadig_task_url(const char *base, const char *project, const char *kind,
  * error's description. */
 bool zh_zadig_lookup_gone(long http, const char *body, size_t len);
 
-/* The commitId lookup answer (a JSON array, or null). */
+/* The commitId lookup answer (a JSON array, or null). A task's url is
+ * Zadig's when it is a page of base, else the page built from base and
+ * the names read from Zadig's url (NULL when it names none). */
 int zh_zadig_parse_task_list(struct zh_zadig_task_list *out, const char *body,
-			     size_t len, struct zh_error *err);
+			     size_t len, const char *base,
+			     struct zh_error *err);
 
 /* A create answer {project_name, workflow_name, task_id}; project and
  * workflow fill what the answer leaves out; custom picks the URL kind. */
@@ -81,7 +84,8 @@ int zh_zadig_parse_created(struct zh_zadig_created *out, const char *body,
 			   struct zh_error *err);
 
 /* A product-workflow task detail; task_id and project fill what the
- * answer leaves out (project may be NULL). */
+ * answer leaves out (project may be NULL). The url is Zadig's when it is
+ * a page of base, else built from base, as for the lookup. */
 int zh_zadig_parse_product_detail(struct zh_zadig_task *out, const char *body,
 				  size_t len, const char *base,
 				  const char *workflow, int64_t task_id,

@@ -16,6 +16,9 @@
 /* How much of a non-JSON error body we quote. */
 #define QUOTE_MAX 200
 
+/* The longest url of Zadig's we take for a task's page. */
+#define URL_MAX 4096
+
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -458,7 +461,38 @@ char *zh_zadig_task_url(const char *base, const char *project, const char *kind,
 	return zh_buf_detach(&b);
 }
 
-/* The segment of url after marker, up to the next '/', '?' or end. */
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* s with its %XX escapes decoded, in place (a %00 stays as it is: a
+ * name does not end there). */
+static void percent_decode(char *s)
+{
+	char *w = s;
+	int hi, lo;
+
+	for (; *s; s++) {
+		if (s[0] == '%' && (hi = hex_digit(s[1])) >= 0 &&
+		    (lo = hex_digit(s[2])) >= 0 && (hi || lo)) {
+			*w++ = (char)(hi << 4 | lo);
+			s += 2;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/* The segment of url after marker, up to the next '/', '?' or end,
+ * percent-decoded. */
 static char *segment_after(const char *url, const char *marker, bool *oom)
 {
 	const char *p = strstr(url, marker), *q;
@@ -471,9 +505,49 @@ static char *segment_after(const char *url, const char *marker, bool *oom)
 		;
 	if (q == p)
 		return NULL;
-	if (!(r = strndup(p, (size_t)(q - p))))
+	if (!(r = strndup(p, (size_t)(q - p)))) {
 		*oom = true;
+		return NULL;
+	}
+	/* decoded, it is Zadig's text again */
+	percent_decode(r);
+	clean_str(r);
 	return r;
+}
+
+/* Whether url is a page of Zadig at base that a note can hold: base,
+ * '/', then printable ASCII, no longer than URL_MAX. */
+static bool zadig_page(const char *url, const char *base)
+{
+	size_t n = base ? strlen(base) : 0;
+	const char *p;
+
+	if (!n || strncmp(url, base, n) != 0 || url[n] != '/' ||
+	    strlen(url) > URL_MAX)
+		return false;
+	for (p = url; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* The web-UI page of task t, for notes and people: Zadig's url when it
+ * is a page of base (zadig.url), else, as for a created task, the page
+ * built from base and t's project, workflow (of kind) and id; else none.
+ * A url of another server, a javascript: one or one with a space (which
+ * no note line holds) is not shown: the task is Zadig's at base. */
+static void own_url(struct zh_zadig_task *t, const char *base, const char *kind,
+		    const char *workflow)
+{
+	if (t->url && zadig_page(t->url, base))
+		return;
+	free(t->url);
+	t->url = NULL;
+	/* NULL too when out of memory: a task with no page is "-" */
+	if (t->project_name && *t->project_name && workflow && *workflow &&
+	    t->task_id > 0)
+		t->url = zh_zadig_task_url(base, t->project_name, kind,
+					   workflow, t->task_id);
 }
 
 /* The commitId lookup sends no names: read them from the web-UI URL
@@ -509,7 +583,7 @@ bool zh_zadig_lookup_gone(long http, const char *body, size_t len)
 }
 
 int zh_zadig_parse_task_list(struct zh_zadig_task_list *out, const char *body,
-			     size_t len, struct zh_error *err)
+			     size_t len, const char *base, struct zh_error *err)
 {
 	json_object *a = NULL, *it;
 	struct zh_zadig_task *t;
@@ -541,6 +615,7 @@ int zh_zadig_parse_task_list(struct zh_zadig_task_list *out, const char *body,
 				       JSON_C_TO_STRING_NOSLASHESCAPE),
 			   &oom);
 		names_from_url(t, &oom);
+		own_url(t, base, "multi", t->workflow_name);
 	}
 out:
 	json_object_put(a);
@@ -750,10 +825,7 @@ int zh_zadig_parse_product_detail(struct zh_zadig_task *out, const char *body,
 	parse_detail_fields(out, o, workflow, task_id, &oom);
 	default_str(&out->project_name, project, &oom);
 	out->env_name = jdup(o, "env_name", &oom);
-	if (!out->url && !oom && out->project_name && *out->project_name &&
-	    out->workflow_name && *out->workflow_name)
-		out->url = zh_zadig_task_url(base, out->project_name, "multi",
-					     out->workflow_name, out->task_id);
+	own_url(out, base, "multi", out->workflow_name);
 	parse_images(out, jarray(o, "images"), &oom);
 	parse_reports(out, jarray(o, "test_reports"), base, &oom);
 	return detail_done(out, o, body, len, oom, err);
@@ -836,12 +908,8 @@ int zh_zadig_parse_custom_detail(struct zh_zadig_task *out, const char *body,
 		out->project_name = jdup(o, "project_key", &oom);
 	}
 	/* The web UI names custom workflows by their key. */
-	if (!out->url && !oom && out->project_name && *out->project_name &&
-	    (out->workflow_key || workflow))
-		out->url = zh_zadig_task_url(
-		    base, out->project_name, "custom",
-		    out->workflow_key ? out->workflow_key : workflow,
-		    out->task_id);
+	own_url(out, base, "custom",
+		out->workflow_key ? out->workflow_key : workflow);
 	parse_stages(out, jarray(o, "stages"), &oom);
 	return detail_done(out, o, body, len, oom, err);
 }

@@ -108,4 +108,26 @@ check "the rejection is noted" grep -q '^rejected wf-dev #- - error=' "$T/note"
 check "the note's error holds no control character" terminal_safe "$T/note"
 fake_ctl POST reset >/dev/null
 
+# the commitId lookup's urls go into notes only as pages of zadig.url:
+# another server's, a javascript: one, one with a space (no note line
+# holds it) or a bidi override give the page built from zadig.url
+fake_ctl POST fault '{"method":"GET","path":"/api/directory/workflowTask/id/","times":-1}' >/dev/null
+P=/v1/projects/detail/p/pipelines/multi
+fault GET /api/directory/workflowTask 200 "[{\"task_id\":7,\"status\":\"passed\",\"url\":\"javascript://zadig$P/deploy-prod/7?%0Aalert(1)\"},{\"task_id\":8,\"status\":\"failed\",\"url\":\"https://phish.example$P/wf-x/8\"},{\"task_id\":9,\"status\":\"running\",\"url\":\"$FAKE_URL$P/wf-sp/9?a b\"},{\"task_id\":10,\"status\":\"passed\",\"url\":\"$FAKE_URL$P/wf-bidi/10\\u202e\"}]" -1
+run_in "$G" git zadig sync --all
+check "lookup: sync's stderr is text" terminal_safe "$T/err"
+note "$G" "$c" >"$T/note"
+check "lookup: the note is text" terminal_safe "$T/note"
+check "lookup: no javascript: url" bash -c "! grep -q javascript '$T/note'"
+check "lookup: no other server's url" bash -c "! grep -q phish '$T/note'"
+check "lookup: a javascript: url's task gets zadig.url's page" \
+	grep -qxF "passed deploy-prod #7 $FAKE_URL$P/deploy-prod/7" "$T/note"
+check "lookup: another server's task gets zadig.url's page" \
+	grep -qxF "failed wf-x #8 $FAKE_URL$P/wf-x/8" "$T/note"
+check "lookup: a url with a space: the line is not dropped" \
+	grep -qxF "running wf-sp #9 $FAKE_URL$P/wf-sp/9" "$T/note"
+check "lookup: a url with a bidi override: the line is not dropped" \
+	grep -qxF "passed wf-bidi #10 $FAKE_URL$P/wf-bidi/10" "$T/note"
+fake_ctl POST reset >/dev/null
+
 finish

@@ -47,7 +47,9 @@ static void commit_list(void **state)
 	char *body = slurp("commit_list.json", &len);
 
 	(void)state;
-	assert_int_equal(zh_zadig_parse_task_list(&l, body, len, &err), 0);
+	assert_int_equal(zh_zadig_parse_task_list(&l, body, len,
+						  "http://my.zadig.com", &err),
+			 0);
 	assert_int_equal(l.len, 1);
 	assert_int_equal(l.items[0].task_id, 49);
 	assert_int_equal(l.items[0].create_time, 1639466317);
@@ -63,17 +65,25 @@ static void commit_list(void **state)
 	assert_false(l.items[0].custom);
 	assert_non_null(l.items[0].raw_json);
 	zh_zadig_task_list_dispose(&l);
+	/* a page of another server: the one of zadig.url instead */
+	assert_int_equal(zh_zadig_parse_task_list(&l, body, len, BASE, &err),
+			 0);
+	assert_string_equal(l.items[0].url,
+			    BASE "/v1/projects/detail/proxy/pipelines/multi/"
+				 "workflow-demo/49");
+	zh_zadig_task_list_dispose(&l);
 	free(body);
 
 	/* Go's nil slice, an empty list, garbage */
-	assert_int_equal(zh_zadig_parse_task_list(&l, "null", 4, &err), 0);
+	assert_int_equal(zh_zadig_parse_task_list(&l, "null", 4, BASE, &err),
+			 0);
 	assert_int_equal(l.len, 0);
-	assert_int_equal(zh_zadig_parse_task_list(&l, "[]", 2, &err), 0);
+	assert_int_equal(zh_zadig_parse_task_list(&l, "[]", 2, BASE, &err), 0);
 	assert_int_equal(l.len, 0);
 	zh_zadig_task_list_dispose(&l);
-	assert_int_equal(zh_zadig_parse_task_list(&l, "Invalid", 7, &err),
+	assert_int_equal(zh_zadig_parse_task_list(&l, "Invalid", 7, BASE, &err),
 			 ZH_EPROTO);
-	assert_int_equal(zh_zadig_parse_task_list(&l, "{}", 2, &err),
+	assert_int_equal(zh_zadig_parse_task_list(&l, "{}", 2, BASE, &err),
 			 ZH_EPROTO);
 	zh_zadig_task_list_dispose(&l);
 }
@@ -337,11 +347,13 @@ static void cleaned_when_read(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    zh_zadig_parse_task_list(&l, list, sizeof(list) - 1, &err), 0);
+	    zh_zadig_parse_task_list(&l, list, sizeof(list) - 1, BASE, &err),
+	    0);
 	assert_int_equal(l.len, 1);
 	assert_string_equal(l.items[0].status, " ]0;PWNED  [2J ERROR forged");
-	assert_string_equal(l.items[0].url, BASE
-			    "/v1/projects/detail/p/pipelines/multi/wf/7  [2K");
+	/* not a URL a note can hold: the page of the task, rebuilt */
+	assert_string_equal(l.items[0].url,
+			    BASE "/v1/projects/detail/p/pipelines/multi/wf/7");
 	zh_zadig_task_list_dispose(&l);
 
 	assert_int_equal(zh_zadig_parse_created(&c, created,
@@ -368,6 +380,60 @@ static void cleaned_when_read(void **state)
 	assert_string_equal(t.test_reports[0].test_name, "t");
 	assert_string_equal(t.test_reports[0].detail_url, BASE "/r [2J");
 	zh_zadig_task_dispose(&t);
+}
+
+/* The lookup's url goes into notes: Zadig's page of the task only when
+ * it is one of zadig.url (base, '/', then printable ASCII); else the page
+ * rebuilt from base and the names read from it, as a created task's. */
+static void lookup_urls(void **state)
+{
+	static const char list[] =
+	    "[{\"task_id\":7,\"url\":\"javascript://zadig/v1/projects/detail/p/"
+	    "pipelines/multi/deploy-prod/7?%0Aalert(1)\"},"
+	    "{\"task_id\":8,\"url\":\"https://phish.example/v1/projects/"
+	    "detail/p/pipelines/multi/wf/8\"},"
+	    "{\"task_id\":9,\"url\":\"" BASE "/v1/projects/detail/p/pipelines/"
+	    "multi/wf/9?a b\"},"
+	    "{\"task_id\":10,\"url\":\"" BASE "/v1/projects/detail/p/pipelines/"
+	    "multi/wf/10?x=1\"},"
+	    "{\"task_id\":11,\"url\":\"" BASE ".evil.example/v1/projects/"
+	    "detail/p/pipelines/multi/wf/11\"},"
+	    "{\"task_id\":12,\"url\":\"" BASE "/v1/projects/detail/my%2Dp/"
+	    "pipelines/multi/w%20f/12\"},"
+	    "{\"task_id\":13,\"url\":\"https://phish.example/x\"},"
+	    "{\"task_id\":14,\"url\":\"" BASE "/v1/projects/detail/p/pipelines/"
+	    "multi/wf/14\\u202e\"}]";
+	static const char *const want[] = {
+	    BASE "/v1/projects/detail/p/pipelines/multi/deploy-prod/7",
+	    BASE "/v1/projects/detail/p/pipelines/multi/wf/8",
+	    BASE "/v1/projects/detail/p/pipelines/multi/wf/9",
+	    BASE "/v1/projects/detail/p/pipelines/multi/wf/10?x=1",
+	    BASE "/v1/projects/detail/p/pipelines/multi/wf/11",
+	    BASE "/v1/projects/detail/my%2Dp/pipelines/multi/w%20f/12",
+	    NULL,
+	    BASE "/v1/projects/detail/p/pipelines/multi/wf/14",
+	};
+	struct zh_zadig_task_list l;
+	struct zh_error err = {0};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(
+	    zh_zadig_parse_task_list(&l, list, sizeof(list) - 1, BASE, &err),
+	    0);
+	assert_int_equal(l.len, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < l.len; i++) {
+		if (want[i])
+			assert_string_equal(l.items[i].url, want[i]);
+		else
+			assert_null(l.items[i].url);
+	}
+	/* names are read percent-decoded */
+	assert_string_equal(l.items[5].project_name, "my-p");
+	assert_string_equal(l.items[5].workflow_name, "w f");
+	assert_string_equal(l.items[0].workflow_name, "deploy-prod");
+	assert_null(l.items[6].workflow_name);
+	zh_zadig_task_list_dispose(&l);
 }
 
 /* C1 controls (U+0080-U+009F; U+009B is a CSI some terminals obey) are
@@ -546,7 +612,7 @@ static void unfinished_comment(void **state)
 							"w", false, &err),
 				 ZH_EPROTO);
 		zh_zadig_created_dispose(&c);
-		assert_int_equal(zh_zadig_parse_task_list(&l, b, n, &err),
+		assert_int_equal(zh_zadig_parse_task_list(&l, b, n, BASE, &err),
 				 ZH_EPROTO);
 		zh_zadig_task_list_dispose(&l);
 		assert_int_equal(zh_zadig_check_reply(200, b, n, &err), 0);
@@ -564,6 +630,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(commit_list),
 	    cmocka_unit_test(created),
+	    cmocka_unit_test(lookup_urls),
 	    cmocka_unit_test(lone_c1_and_bidi),
 	    cmocka_unit_test(raw_json_c1),
 	    cmocka_unit_test(cleaned_when_read),
