@@ -87,10 +87,11 @@ struct noted {
 };
 
 /* Whether line l of commit c can go into a note. A line that cannot (a
- * status Zadig sent with a space in it) is logged and left out, so that
- * it does not keep the commit's other lines out of the note: its row is
- * counted as noted with the others, so it is logged again only when the
- * commit's note is written again. Returns 0, ZH_EINVALID (left out) or
+ * status Zadig sent with a space in it, a line past the note's line
+ * limit) is logged and left out, so that it does not keep the commit's
+ * other lines, nor the other commits' notes, out: its row is counted as
+ * noted with the others, so it is logged again only when the commit's
+ * note is written again. Returns 0, ZH_EINVALID (left out) or
  * ZH_ENOMEM. */
 static int check_line(struct zh_flow *f, const struct zh_store_commit *c,
 		      const struct zh_note_line *l, struct zh_error *err)
@@ -100,6 +101,8 @@ static int check_line(struct zh_flow *f, const struct zh_store_commit *c,
 	int rc = zh_note_line_format(&text, l, &e);
 
 	free(text);
+	if (rc == ZH_ETOOBIG)
+		rc = ZH_EINVALID;
 	if (rc == ZH_EINVALID && f->log) {
 		char line[1200];
 

@@ -16,8 +16,14 @@
 /* How much of a non-JSON error body we quote. */
 #define QUOTE_MAX 200
 
-/* The longest url of Zadig's we take for a task's page. */
-#define URL_MAX 4096
+/* The most of a string of Zadig's we keep (statuses, names, messages):
+ * a task line, which holds a few of them, stays far below the 64 KiB a
+ * note line may have. */
+#define TEXT_MAX 4096
+
+/* The longest url of Zadig's we take for a task's page; longer, the page
+ * is built (from names of at most TEXT_MAX bytes). */
+#define URL_MAX 2048
 
 static bool is_space(char c)
 {
@@ -106,19 +112,20 @@ static int64_t jint(json_object *o, const char *key)
 	return n;
 }
 
-/* Zadig's text s, in place, as zh_zadig_clean makes it. NULL-safe. */
+/* Zadig's text s, in place, as zh_zadig_clean makes it, cut to
+ * TEXT_MAX bytes. NULL-safe. */
 static void clean_str(char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
 	if (s)
-		zh_zadig_clean(s, n + 1, s, n, n);
+		zh_zadig_clean(s, n + 1, s, n, TEXT_MAX);
 }
 
-/* A copy of a string member, cleaned: whatever reads it (a note, a log
- * line, a message, a terminal) gets Zadig's text without the control
- * characters that would drive a terminal or break a line. NULL when
- * absent, *oom on failure. */
+/* A copy of a string member, cleaned and capped: whatever reads it (a
+ * note, a log line, a message, a terminal) gets Zadig's text without the
+ * control characters that would drive a terminal or break a line, and
+ * short enough for a note line. NULL when absent, *oom on failure. */
 static char *jdup(json_object *o, const char *key, bool *oom)
 {
 	const char *s = jcstr(o, key);

@@ -208,6 +208,52 @@ static void bad_line_left_out(void **state)
 	assert_int_equal(x->lines, 2);
 }
 
+/* Found by the audit: a task line past the note's 64 KiB line limit (a
+ * lookup listed a task with a 70,000-byte URL) failed every notes write
+ * of the store, so no note was written any more. Such a line is left
+ * out and logged, as a bad status is. */
+static void long_line_left_out(void **state)
+{
+	struct fx *x = *state;
+	struct zh_error err = {0};
+	struct zh_store_task t;
+	char *note = NULL, *url, *other;
+	size_t n = 0;
+
+	other = fx_commit(x->dir, "second");
+	url = malloc(70001);
+	assert_non_null(url);
+	memcpy(url, "http://z/", 9);
+	memset(url + 9, 'a', 70000 - 9);
+	url[70000] = '\0';
+	memset(&t, 0, sizeof(t));
+	t.workflow = "other-wf";
+	t.task_id = 500;
+	t.status = "passed";
+	t.repo = "group/voting-app";
+	t.commit = x->good;
+	t.url = url;
+	assert_ok(
+	    zh_store_task_upsert(NULL, x->store, &t, zh_store_now_ms(), &err),
+	    &err);
+	task(x, "wf-a", 1, "passed");
+	record(x, other);
+	assert_ok(zh_flow_write_notes(&n, &x->f, &err), &err);
+	assert_int_equal(n, 2);
+	assert_ok(zh_notes_read(&note, x->repo, NULL, x->good, &err), &err);
+	assert_string_equal(note, "passed wf-a #1 http://z/t rule=dev\n");
+	free(note);
+	assert_ok(zh_notes_read(&note, x->repo, NULL, other, &err), &err);
+	assert_non_null(note);
+	assert_contains(note, "queued voting-workflow-dev");
+	free(note);
+	assert_int_equal(x->lines, 1);
+	assert_contains(x->last, "other-wf #500 left out");
+	assert_contains(x->last, "too long");
+	free(url);
+	free(other);
+}
+
 /* Found by the audit: a product and a custom workflow of one name, each
  * with its task #1 on the commit, shared one line: the custom task's
  * replaced the product task's. */
@@ -322,6 +368,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(bad_commit_noted_once, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(bad_line_left_out, setup, teardown),
+	    cmocka_unit_test_setup_teardown(long_line_left_out, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(product_and_custom, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(prune_once_per_period, setup,

@@ -436,6 +436,50 @@ static void lookup_urls(void **state)
 	zh_zadig_task_list_dispose(&l);
 }
 
+/* Zadig's strings are capped as they are read, so that no task line
+ * grows past what a note takes: a url past the cap is not Zadig's page
+ * (the page is rebuilt), names and statuses are cut. */
+static void long_strings(void **state)
+{
+	struct zh_zadig_task_list l;
+	struct zh_error err = {0};
+	struct zh_buf b;
+	size_t i;
+
+	(void)state;
+	zh_buf_init(&b, 1 << 20);
+	assert_int_equal(zh_buf_puts(&b, "[{\"task_id\":500,\"status\":\""), 0);
+	for (i = 0; i < 70000; i++)
+		assert_int_equal(zh_buf_puts(&b, "s"), 0);
+	assert_int_equal(
+	    zh_buf_puts(&b, "\",\"url\":\"" BASE
+			    "/v1/projects/detail/p/pipelines/multi/other-wf/"
+			    "500?"),
+	    0);
+	for (i = 0; i < 70000; i++)
+		assert_int_equal(zh_buf_puts(&b, "u"), 0);
+	assert_int_equal(zh_buf_puts(&b, "\"},{\"task_id\":501,\"url\":\"" BASE
+					 "/v1/projects/detail/p/pipelines/"
+					 "multi/"),
+			 0);
+	for (i = 0; i < 70000; i++)
+		assert_int_equal(zh_buf_puts(&b, "w"), 0);
+	assert_int_equal(zh_buf_puts(&b, "/501\"}]"), 0);
+	assert_int_equal(zh_zadig_parse_task_list(&l, b.ptr, b.len, BASE, &err),
+			 0);
+	assert_int_equal(l.len, 2);
+	assert_int_equal(strlen(l.items[0].status), 4096);
+	assert_string_equal(l.items[0].url,
+			    BASE "/v1/projects/detail/p/pipelines/multi/"
+				 "other-wf/500");
+	assert_true(strlen(l.items[1].workflow_name) > 1000);
+	assert_true(strlen(l.items[1].workflow_name) <= 4096);
+	assert_non_null(l.items[1].url);
+	assert_true(strlen(l.items[1].url) < 8192);
+	zh_zadig_task_list_dispose(&l);
+	zh_buf_dispose(&b);
+}
+
 /* C1 controls (U+0080-U+009F; U+009B is a CSI some terminals obey) are
  * controls too; other characters of two bytes stay. */
 static void c1_controls(void **state)
@@ -631,6 +675,7 @@ int main(void)
 	    cmocka_unit_test(commit_list),
 	    cmocka_unit_test(created),
 	    cmocka_unit_test(lookup_urls),
+	    cmocka_unit_test(long_strings),
 	    cmocka_unit_test(lone_c1_and_bidi),
 	    cmocka_unit_test(raw_json_c1),
 	    cmocka_unit_test(cleaned_when_read),
