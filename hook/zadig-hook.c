@@ -437,27 +437,60 @@ static void updates_dispose(struct updates *ups)
  * rest are counted). */
 #define TRIGGER_LATER_MAX 5
 
+/* s as one word of a command to copy into a shell: as it is when no
+ * shell gives any of its characters a meaning, else in single quotes,
+ * each ' as '\'' (git lets a ref hold $ ( ) ; ` ' | and more). NULL when
+ * out of memory. */
+static char *shell_word(const char *s)
+{
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789/._-+@,=%:";
+	struct zh_buf b;
+	int rc;
+
+	if (*s && strspn(s, plain) == strlen(s))
+		return strdup(s);
+	zh_buf_init(&b, SIZE_MAX);
+	rc = zh_buf_puts(&b, "'");
+	for (; rc == 0 && *s; s++)
+		rc = *s == '\'' ? zh_buf_puts(&b, "'\\''")
+				: zh_buf_append(&b, s, 1);
+	if (rc == 0)
+		rc = zh_buf_puts(&b, "'");
+	if (rc < 0) {
+		zh_buf_dispose(&b);
+		return NULL;
+	}
+	return zh_buf_detach(&b);
+}
+
 /* After a configuration error nothing of the push is recorded: say, per
- * ref that could fire, how to send it once the file is fixed. */
+ * ref that could fire, how to send it once the file is fixed, as a
+ * command to paste. */
 static void say_trigger_later(const char *line)
 {
 	struct zh_ref_update u = {0};
 	struct zh_error e = {0};
 	size_t said = 0, more = 0;
+	char *ref;
 	int n;
 
 	while ((n = zh_flow_next_update(&u, &line, &e)) != 0) {
 		if (n < 0 || !zh_flow_update_may_fire(&u))
 			continue;
-		if (said++ < TRIGGER_LATER_MAX)
-			zh_hook_say("%s: once the configuration is fixed, run "
-				    "'git zadig trigger %.12s --ref %s "
-				    "--before %.12s' in the repository",
-				    u.ref, u.new_hex, u.ref,
-				    zh_oid_is_zero(u.old_hex) ? "0"
-							      : u.old_hex);
-		else
+		if (said++ >= TRIGGER_LATER_MAX) {
 			more++;
+			continue;
+		}
+		if (!(ref = shell_word(u.ref)))
+			continue;
+		zh_hook_say("%s: once the configuration is fixed, run "
+			    "'git zadig trigger %.12s --ref %s "
+			    "--before %.12s' in the repository",
+			    u.ref, u.new_hex, ref,
+			    zh_oid_is_zero(u.old_hex) ? "0" : u.old_hex);
+		free(ref);
 	}
 	if (more)
 		zh_hook_say("and %zu more refs: the same for each", more);

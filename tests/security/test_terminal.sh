@@ -130,4 +130,35 @@ check "lookup: a url with a bidi override: the line is not dropped" \
 	grep -qxF "passed wf-bidi #10 $FAKE_URL$P/wf-bidi/10" "$T/note"
 fake_ctl POST reset >/dev/null
 
+# ---- a command to copy and paste: the hook's hint after a broken
+# configuration quotes the ref for the shell (git lets a ref hold
+# $ ( ) { } ; ' |), so that pasting it runs no code of the pusher's ----
+hook_config "$T/broken.yaml" "$FAKE_URL"
+new_repo paste "$T/broken.yaml"
+printf 'rules: [\n' >>"$T/broken.yaml"
+mkdir -p "$T/pastehere"
+# paste LINE: run the command of the hint in LINE with git a function
+# that writes its arguments, one a line, to $T/args
+paste_hint() {
+	local cmd
+	cmd=$(sed -n "s/.*, run '\(.*\)' in the repository *\$/\1/p" <<<"$1")
+	[ -n "$cmd" ] || return 1
+	(cd "$T/pastehere" && git() { printf '%s\n' "$@" >"$T/args"; } &&
+		eval "$cmd")
+}
+for ref in 'y$(touch${IFS}PWNED)' "q'\$(touch\${IFS}PWNED2)'|x;y" 'plain/ref-1.0_x+y@z,w=v%'; do
+	git -C "$T/paste" branch -q -f "$ref"
+	hrun git -C "$T/paste" push origin "refs/heads/$ref"
+	expect "broken config, ref $ref: the push succeeds" 0 "" "configuration error"
+	line=$(grep -F "zadig: refs/heads/$ref: once the configuration is fixed" "$T/err")
+	rm -f "$T/args"
+	check "ref $ref: the hint pastes" paste_hint "$line"
+	check "ref $ref: pasted, it runs nothing else" \
+		bash -c "[ -z \"\$(ls -A '$T/pastehere')\" ]"
+	rm -rf "$T/pastehere" && mkdir "$T/pastehere"
+	check "ref $ref: pasted, git gets the ref as it is" \
+		grep -qxF -- "refs/heads/$ref" "$T/args"
+done
+check "a plain ref is not quoted" grep -qF -- "--ref refs/heads/plain/ref-1.0_x+y@z,w=v% --before 0'" "$T/err"
+
 finish
