@@ -397,7 +397,18 @@ static bool maybe_sent_error(int rc, const struct zh_zadig *z,
 	       (e->http == 502 || e->http == 504 || !e->zadig_code);
 }
 
-/* Send claimed trigger t and record the outcome. */
+/* Whether Zadig refused a create that failed with rc (e) for good: a 4xx
+ * but 408 and 429, read from the status of Zadig's backend when Zadig
+ * proxied its error (an HTTP 500 with "[400 BadRequest] {...}" in it, as
+ * it answers product-workflow creates). */
+static bool refused(int rc, const struct zh_error *e)
+{
+	int status = zh_zadig_error_status(e);
+
+	return rc == ZH_EZADIG && status >= 400 && status < 500 &&
+	       status != 408 && status != 429;
+}
+
 /* Whether t's rule was taken out of the configuration since t was
  * queued: an admin who removes a rule (a deployment gone wrong) must not
  * see its queued triggers sent once Zadig is back. Only where f's
@@ -416,6 +427,7 @@ static bool rule_removed(const struct zh_flow *f,
 	return !zh_config_rule(f->cfg, t->rule);
 }
 
+/* Send claimed trigger t and record the outcome. */
 static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 		   struct zh_store_trigger *t, struct zh_error *err)
 {
@@ -513,8 +525,7 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 		rc = zh_zadig_send_create(&c, z, &req, t->custom, t->project,
 					  t->workflow, &e);
 	now = zh_store_now_ms();
-	if (sent_ms &&
-	    (rc == 0 || (rc == ZH_EZADIG && e.http >= 400 && e.http < 500))) {
+	if (sent_ms && (rc == 0 || refused(rc, &e))) {
 		(void)zh_store_meta_set(f->store, mkey, NULL, NULL);
 	} else if (maybe_sent_error(rc, z, &e)) {
 		mark_maybe_sent(f, mkey, now);
@@ -544,8 +555,7 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 			      t->repo, t->rule, e.msg,
 			      f->token_fix ? f->token_fix : "");
 		rc = zh_store_trigger_hold(f->store, t, e.msg, now, err);
-	} else if (rc == ZH_EZADIG && e.http >= 400 && e.http < 500 &&
-		   e.http != 408 && e.http != 429) {
+	} else if (refused(rc, &e)) {
 		const char *text = e.msg;
 		char why[600];
 

@@ -25,6 +25,10 @@ struct zh_error {
 	int code;        /* one of ZH_E*, 0 when unset */
 	int http;        /* HTTP status of the failing request, 0 if none */
 	int zadig_code;  /* Zadig's business "code" (e.g. 6163), 0 if none */
+	/* for an error Zadig proxied from its backend (HTTP 500, "[400
+	 * BadRequest] {...}" in the description): the backend's status,
+	 * which says what became of the request; 0 if none */
+	int proxied_http;
 	char msg[512];   /* lower-case, no full stop; never holds a secret */
 };
 

@@ -492,6 +492,7 @@ static int perform_once(struct zh_zadig *z, const struct zh_zadig_request *req,
 		if (err) {
 			err->http = 0;
 			err->zadig_code = 0;
+			err->proxied_http = 0;
 		}
 		z->unsent = failed_before_send(cc);
 		return net_error(z, cc, err);
@@ -581,6 +582,7 @@ static int perform(struct zh_zadig *z, const struct zh_zadig_request *req,
 			if (err) {
 				err->http = 0;
 				err->zadig_code = 0;
+				err->proxied_http = 0;
 			}
 			return zh_error_set(err, ZH_ETIMEOUT,
 					    "the deadline came before the "
@@ -666,11 +668,14 @@ static int call(struct zh_zadig *z, const struct zh_zadig_request *req,
 		rc = zh_zadig_check_reply(http, z->body.ptr, z->body.len, err);
 		/* say which setting holds the token Zadig refused */
 		if (rc == ZH_EAUTH && z->token_name &&
-		    (http == 401 || (err && err->zadig_code == 401)))
+		    (zh_zadig_error_status(err) == 401 ||
+		     (err && err->zadig_code == 401)))
 			rc = zh_error_set(err, ZH_EAUTH,
 					  "zadig refused the token (%s 401): "
 					  "check %s",
-					  http == 401 ? "HTTP" : "resultCode",
+					  zh_zadig_error_status(err) == 401
+						  ? "HTTP"
+						  : "resultCode",
 					  z->token_name);
 	}
 out:

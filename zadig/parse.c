@@ -274,6 +274,24 @@ static int zadig_error(struct zh_error *err, int64_t code, const char *message,
 			    code);
 }
 
+/* The status a proxied error's description starts with ("[400
+ * BadRequest] {...}": what Zadig's backend answered), or 0. */
+static int proxied_status(const char *desc)
+{
+	int i, n = 0;
+
+	if (!desc || desc[0] != '[')
+		return 0;
+	for (i = 1; i <= 3; i++) {
+		if (desc[i] < '0' || desc[i] > '9')
+			return 0;
+		n = n * 10 + (desc[i] - '0');
+	}
+	if (desc[4] != ' ' && desc[4] != ']')
+		return 0;
+	return n >= 100 ? n : 0;
+}
+
 /* {"type","message","code","description","extra"} and the 500 fallback,
  * unwrapping a proxied "[400 BadRequest] {json}" description. Returns 0
  * when o is no such object. */
@@ -378,11 +396,12 @@ int zh_zadig_check_reply(long http, const char *body, size_t len,
 	json_object *o = NULL;
 	char line[QUOTE_MAX + 8];
 	size_t b, e;
-	int rc = 0;
+	int rc = 0, proxied;
 
 	if (err) {
 		err->http = (int)http;
 		err->zadig_code = 0;
+		err->proxied_http = 0;
 	}
 	trim_body(&b, &e, body, len);
 	if (e > b && parse_json(&o, body + b, e - b) < 0)
@@ -390,6 +409,15 @@ int zh_zadig_check_reply(long http, const char *body, size_t len,
 	if (o && !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		o = NULL;
+	}
+	/* Zadig's 500 of an error its backend answered: that status says
+	 * what became of the request (a 400 is final, a 403 a permission) */
+	if (http >= 500 && jisint(jget(o, "code")) &&
+	    (proxied = proxied_status(jcstr(o, "description")))) {
+		if (err)
+			err->proxied_http = proxied;
+		if (proxied == 401 || proxied == 403)
+			http = proxied;
 	}
 
 	if (http >= 200 && http < 300) {
@@ -431,6 +459,13 @@ int zh_zadig_check_reply(long http, const char *body, size_t len,
 out:
 	json_object_put(o);
 	return rc;
+}
+
+int zh_zadig_error_status(const struct zh_error *err)
+{
+	if (!err)
+		return 0;
+	return err->proxied_http ? err->proxied_http : err->http;
 }
 
 /* ---- answers -> structs ---- */

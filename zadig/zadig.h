@@ -14,6 +14,8 @@
  * reset, DNS, TLS), ZH_ETIMEOUT, ZH_ETOOBIG (body over the cap), ZH_EPROTO
  * (2xx body we cannot parse), ZH_ENOTFOUND (commitId lookup gone: see
  * zh_zadig_tasks_by_commit), ZH_ENOMEM, ZH_EINVALID (bad arguments). */
+/* For an error Zadig proxied from its backend, err->proxied_http holds the
+ * backend's status (zh_zadig_error_status). */
 #ifndef ZH_ZADIG_ZADIG_H
 #define ZH_ZADIG_ZADIG_H
 
@@ -291,6 +293,14 @@ int zh_zadig_custom_approve(struct zh_zadig *z, const char *workflow,
  * status, body (may be NULL/empty). Fills err. */
 int zh_zadig_check_reply(long http, const char *body, size_t len,
 			 struct zh_error *err);
+
+/* What Zadig answered a call that failed with err: for an error Zadig
+ * proxied from its backend (HTTP 500, "[400 BadRequest] {...}" in the
+ * description: err->proxied_http) the backend's status, else the HTTP
+ * status (0: no answer). It tells what became of the request (a 4xx was
+ * refused, a 5xx may go better later); err->http stays what the logs
+ * show. A proxied 401 or 403 is ZH_EAUTH, as a plain one. */
+int zh_zadig_error_status(const struct zh_error *err);
 
 /* The 2xx body of an action (restart, cancel, approve): empty or JSON
  * ({"message":"success"}); anything else, say a login page a proxy

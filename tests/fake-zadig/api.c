@@ -338,18 +338,21 @@ static void product_create(struct fz_reply *r, struct fz_server *s,
 	struct fz_task *t;
 	char why[512], built[41];
 
+	/* The Open API front reads the body itself (its error is its own
+	 * 500) and hands it to the backend, whose errors it proxies: a
+	 * 500 with "[400 BadRequest] {...}" in the description. */
 	if (!body || !json_object_is_type(body, json_type_object)) {
-		fz_reply_zerr(r, 400, 6540, ERR_CREATE, "invalid json body");
+		fz_reply_internal(r, "invalid json body");
 		goto out;
 	}
 	if (check_product_body(body, why, sizeof(why))) {
-		fz_reply_zerr(r, 400, 6540, ERR_CREATE, "%s", why);
+		fz_reply_proxied(r, 6540, ERR_CREATE, "%s", why);
 		goto out;
 	}
 	wf = jstr(body, "workflow_name");
 	if (starts_with(wf, "missing-")) {
-		fz_reply_zerr(r, 400, 6540, ERR_CREATE, "workflow %s not found",
-			      wf);
+		fz_reply_proxied(r, 6540, ERR_CREATE, "workflow %s not found",
+				 wf);
 		goto out;
 	}
 	project = jstr(body, "product_tmpl_name");
@@ -444,10 +447,7 @@ static json_object *product_detail_json(const struct fz_task *t)
 
 static void reply_no_task(struct fz_reply *r)
 {
-	fz_reply_internal(r, "[400 BadRequest] "
-			     "{\"code\":6161,\"description\":\"\",\"extra\":{},"
-			     "\"message\":\"获取工作流任务失败\",\"type\":"
-			     "\"error\"}");
+	fz_reply_proxied(r, 6161, "获取工作流任务失败", "%s", "");
 }
 
 static const char *const ERR_CANCEL = "取消工作流任务失败";

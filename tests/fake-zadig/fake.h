@@ -142,6 +142,9 @@ void fz_reply_text(struct fz_reply *r, int status, const char *ctype,
 void fz_reply_zerr(struct fz_reply *r, int status, int code, const char *msg,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void fz_reply_internal(struct fz_reply *r, const char *description);
+void fz_reply_proxied(struct fz_reply *r, int code, const char *msg,
+		      const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 void fz_sleep_ms(struct fz_server *s, long ms);
 
 /* api.c */

@@ -116,19 +116,21 @@ expect "wrong method: 404" 404 "404 page not found"
 
 # ---- product create ---------------------------------------------------
 TARGET='{"name":"svc","service_type":"k8s","build":{"repos":[{"repo_name":"r","branch":"main","pr":0}]}}'
+# create errors are the backend's, proxied: 500 with "[400 BadRequest] {...}"
 json POST /api/directory/workflowTask/create '{"workflow_name":"wf"}'
-expect "create without env_name: 6540" 400 '"code":6540.*"description":"env_name is required"'
-check "zadig error shape" grep -q '"type":"error"' "$T/body"
+expect "create without env_name: 6540, proxied" 500 '^\{"code":500,"description":"\[400 BadRequest\] \{\\"code\\":6540,\\"description\\":\\"env_name is required\\",\\"extra\\":\{\},\\"message\\":\\"新建或更新wokflow失败\\",\\"type\\":\\"error\\"\}","message":"Internal Error: "\}$'
 json POST /api/directory/workflowTask/create '{"workflow_name":"wf","env_name":"dev"}'
-expect "create without targets" 400 "targets or release_images is required"
+expect "create without targets" 500 "targets or release_images is required"
 json POST /api/directory/workflowTask/create '{"workflow_name":"wf","env_name":"dev","targets":[{"name":"svc","build":{"repos":[{"repo_name":"r","branch":"main","pr":"1"}]}}]}'
-expect "create with a string pr" 400 "pr must be an integer"
+expect "create with a string pr" 500 "pr must be an integer"
 json POST /api/directory/workflowTask/create '{"workflow_name":"wf","env_name":"dev","targets":[{"name":"svc","service_type":"vm","build":{"repos":[{"repo_name":"r","branch":"main"}]}}]}'
-expect "create with a bad service_type" 400 "service_type must be k8s or helm"
+expect "create with a bad service_type" 500 "service_type must be k8s or helm"
 json POST /api/directory/workflowTask/create '{"workflow_name":"wf","env_name":"dev","targets":[{"name":"svc","build":{"repos":[{"branch":"main"}]}}]}'
-expect "create without repo_name" 400 "repo_name is required"
+expect "create without repo_name" 500 "repo_name is required"
 json POST /api/directory/workflowTask/create "{\"workflow_name\":\"missing-wf\",\"env_name\":\"dev\",\"targets\":[$TARGET]}"
-expect "create of a missing workflow" 400 '"message":"新建或更新wokflow失败","description":"workflow missing-wf not found"'
+expect "create of a missing workflow" 500 '\[400 BadRequest\] .*\\"description\\":\\"workflow missing-wf not found\\".*\\"message\\":\\"新建或更新wokflow失败\\"'
+json POST /api/directory/workflowTask/create '{"workflow_name":'
+expect "create with a body that is not json: the front's own 500" 500 '^\{"code":500,"description":"invalid json body","message":"Internal Error: "\}$'
 json POST '/api/directory/workflowTask/create?projectName=proj' \
 	"{\"workflow_name\":\"wf\",\"env_name\":\"dev\",\"targets\":[$TARGET]}" \
 	-H 'X-Fake-Commit: abcdef0123456789'

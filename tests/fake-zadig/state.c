@@ -499,6 +499,37 @@ void fz_reply_internal(struct fz_reply *r, const char *description)
 	fz_reply_json(r, 500, o);
 }
 
+/* A business error of Zadig's backend (aslan) that the Open API front
+ * (picket) proxied: HTTP 500 "Internal Error: " whose description is
+ * "[400 BadRequest] " and the backend's error, its keys in Go's order. */
+void fz_reply_proxied(struct fz_reply *r, int code, const char *msg,
+		      const char *fmt, ...)
+{
+	json_object *o = json_object_new_object();
+	char desc[1024], *inner, *outer;
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(desc, sizeof(desc), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "code", json_object_new_int(code));
+	json_object_object_add(o, "description", json_object_new_string(desc));
+	json_object_object_add(o, "extra", json_object_new_object());
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	json_object_object_add(o, "type", json_object_new_string("error"));
+	inner = fz_json_dump(o, NULL);
+	n = strlen(inner) + 32;
+	outer = malloc(n);
+	if (!outer)
+		abort();
+	snprintf(outer, n, "[400 BadRequest] %s", inner);
+	fz_reply_internal(r, outer);
+	free(outer);
+	free(inner);
+	json_object_put(o);
+}
+
 /* Sleeps in short slices so that shutdown is never held up by a delay. */
 void fz_sleep_ms(struct fz_server *s, long ms)
 {

@@ -597,6 +597,81 @@ static void zadig_error_sent_again(void **state)
 	assert_int_equal(stub_asked("POST", CREATE), 2);
 }
 
+/* Zadig's answer to a create its backend refused: HTTP 500 with the
+ * backend's error in the description, "[<status>] {<error>}" (printf
+ * arguments: the status, the code, the description). */
+#define PROXIED                                                                  \
+	"{\"code\":500,\"message\":\"Internal Error: \",\"description\":"        \
+	"\"[%s] {\\\"code\\\":%d,\\\"description\\\":\\\"%s\\\","                \
+	"\\\"extra\\\":{},\\\"message\\\":\\\"新建或更新wokflow失败\\\"," \
+	"\\\"type\\\":\\\"error\\\"}\"}"
+
+/* A create the backend refused with a 4xx, proxied in a 500, is refused
+ * for good as a plain 400 is: rejected with Zadig's code and text, sent
+ * once, where it was retried for 24 hours. */
+static void proxied_refusal_is_final(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add(x, "main"), id2 = add(x, "feature/a");
+
+	stub_route("POST", CREATE, 500, 1, 0, PROXIED, "400 BadRequest", 6540,
+		   "workflow wf not found");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_REJECTED);
+	assert_string_equal(res.message, "6540 新建或更新wokflow失败 "
+					 "(workflow wf not found)");
+	assert_state(x, id, ZH_STORE_REJECTED, 0);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_REJECTED);
+	assert_int_equal(stub_asked("POST", CREATE), 1);
+
+	/* the plain form: a 400 with Zadig's error */
+	stub_route("POST", CREATE, 400, 1, 0,
+		   "{\"type\":\"error\",\"code\":6540,\"message\":\"新建"
+		   "或更新wokflow失败\",\"description\":\"workflow wf not "
+		   "found\",\"extra\":{}}");
+	res = deliver(x, id2);
+	assert_int_equal(res.outcome, ZH_FLOW_REJECTED);
+	assert_string_equal(res.message, "6540 新建或更新wokflow失败 "
+					 "(workflow wf not found)");
+	assert_int_equal(stub_asked("POST", CREATE), 2);
+}
+
+/* A proxied 5xx of the backend (or a 408, a 429) is retried at once, as
+ * Zadig's own 5xx is; a proxied 401 or 403 holds the trigger as an
+ * empty 401 or 403 does. */
+static void proxied_retry_and_auth(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add(x, "main");
+
+	stub_route("POST", CREATE, 500, 1, 0, PROXIED,
+		   "500 InternalServerError", 6540, "mongo down");
+	stub_route("POST", CREATE, 500, 1, 0, PROXIED, "429 TooManyRequests",
+		   6540, "slow down");
+	stub_route("POST", CREATE, 500, 1, 0,
+		   "{\"code\":500,\"message\":\"Internal Error: \","
+		   "\"description\":\"[403 Forbidden] \"}");
+	stub_route("POST", CREATE, 200, -1, 0,
+		   "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+		   "\"task_id\":1}");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+	assert_contains(res.message, "mongo down");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+	assert_contains(res.message, "slow down");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_HELD);
+	assert_contains(res.message, "403");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(stub_asked("GET", LOOKUP), 0);
+	assert_int_equal(stub_asked("POST", CREATE), 4);
+}
+
 /* A task `git zadig trigger` made (recorded under the trigger's own repo,
  * ref, commit and rule, but held by no trigger) is an explicit request of
  * its own: an interrupted trigger of the push never takes it. */
@@ -831,6 +906,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(gateway_answer_may_have_created,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(zadig_error_sent_again, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(proxied_refusal_is_final, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(proxied_retry_and_auth, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(manual_task_not_taken, setup,
 					    teardown),

@@ -121,6 +121,59 @@ static void proxied_error(void **state)
 				     "BadGateway] {oops)");
 }
 
+/* The status of Zadig's backend, proxied in a 500's description
+ * ("[400 BadRequest] ..."), is what says what became of the request:
+ * kept beside the HTTP status, which the logs keep. A proxied 401 or 403
+ * is a refused token or a missing permission, as a plain one. */
+static void proxied_status(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    check(500, "{\"code\":500,\"description\":\"[400 BadRequest] "
+		       "{\\\"code\\\":6540,\\\"message\\\":\\\"x\\\"}\","
+		       "\"message\":\"Internal Error: \"}"),
+	    ZH_EZADIG);
+	assert_int_equal(err.http, 500);
+	assert_int_equal(err.proxied_http, 400);
+	assert_int_equal(zh_zadig_error_status(&err), 400);
+	assert_int_equal(err.zadig_code, 6540);
+
+	/* an inner text that is not json still names the status */
+	assert_int_equal(check(500, "{\"code\":500,\"description\":\"[502 "
+				    "BadGateway] {oops\",\"message\":"
+				    "\"Internal Error: \"}"),
+			 ZH_EZADIG);
+	assert_int_equal(err.proxied_http, 502);
+	assert_int_equal(zh_zadig_error_status(&err), 502);
+
+	assert_int_equal(check(500, "{\"code\":500,\"description\":\"[403 "
+				    "Forbidden] \",\"message\":\"Internal "
+				    "Error: \"}"),
+			 ZH_EAUTH);
+	assert_non_null(strstr(err.msg, "zadig denied permission (HTTP 403)"));
+	assert_int_equal(err.http, 500);
+	assert_int_equal(zh_zadig_error_status(&err), 403);
+	assert_int_equal(check(500, "{\"code\":500,\"description\":\"[401 "
+				    "Unauthorized] \",\"message\":\"Internal "
+				    "Error: \"}"),
+			 ZH_EAUTH);
+	assert_non_null(strstr(err.msg, "zadig refused the token (HTTP 401)"));
+
+	/* no status there: none */
+	assert_int_equal(check(500, "{\"code\":500,\"description\":\"[oops] "
+				    "x\",\"message\":\"Internal Error: \"}"),
+			 ZH_EZADIG);
+	assert_int_equal(err.proxied_http, 0);
+	assert_int_equal(zh_zadig_error_status(&err), 500);
+	assert_int_equal(check(400, "{\"code\":6540,\"description\":\"[400 "
+				    "BadRequest] y\",\"message\":\"m\"}"),
+			 ZH_EZADIG);
+	assert_int_equal(err.proxied_http, 0);
+	assert_int_equal(check(404, "404 page not found"), ZH_EZADIG);
+	assert_int_equal(err.proxied_http, 0);
+	assert_int_equal(zh_zadig_error_status(&err), 404);
+}
+
 static void result_code(void **state)
 {
 	(void)state;
@@ -280,6 +333,7 @@ int main(void)
 	    cmocka_unit_test(business_error),
 	    cmocka_unit_test(internal_error),
 	    cmocka_unit_test(proxied_error),
+	    cmocka_unit_test(proxied_status),
 	    cmocka_unit_test(result_code),
 	    cmocka_unit_test(result_code_auth),
 	    cmocka_unit_test(successes),
