@@ -400,11 +400,15 @@ static bool maybe_sent_error(int rc, const struct zh_zadig *z,
 /* Whether Zadig refused a create that failed with rc (e) for good: a 4xx
  * but 408 and 429, read from the status of Zadig's backend when Zadig
  * proxied its error (an HTTP 500 with "[400 BadRequest] {...}" in it, as
- * it answers product-workflow creates). */
+ * it answers product-workflow creates). A 404 without Zadig's error (no
+ * code: an ingress's default backend, a zadig.url with a wrong path)
+ * never reached Zadig's handler: not sent, retried. */
 static bool refused(int rc, const struct zh_error *e)
 {
 	int status = zh_zadig_error_status(e);
 
+	if (status == 404 && !e->zadig_code)
+		return false;
 	return rc == ZH_EZADIG && status >= 400 && status < 500 &&
 	       status != 408 && status != 429;
 }

@@ -395,6 +395,7 @@ int zh_zadig_check_reply(long http, const char *body, size_t len,
 {
 	json_object *o = NULL;
 	char line[QUOTE_MAX + 8];
+	const char *hint;
 	size_t b, e;
 	int rc = 0, proxied;
 
@@ -442,20 +443,27 @@ int zh_zadig_check_reply(long http, const char *body, size_t len,
 	if (o && ((rc = business_error(o, err)) < 0 ||
 		  (rc = result_code_error(o, err)) < 0))
 		goto out;
+	/* Zadig answers its own 404s with its error; any other (an
+	 * ingress's default backend, its router's plain text for a path it
+	 * does not have) means the request did not reach Zadig's API */
+	hint = http == 404 ? " (no Zadig API at that address: check zadig.url)"
+			   : "";
 	if (o && jcstr(o, "message") && *jcstr(o, "message")) {
 		clean_message(line, sizeof(line), jcstr(o, "message"));
-		rc = zh_error_set(err, ZH_EZADIG, "zadig answered HTTP %ld: %s",
-				  http, line);
+		rc = zh_error_set(err, ZH_EZADIG,
+				  "zadig answered HTTP %ld: %s%s", http, line,
+				  hint);
 		goto out;
 	}
 	if (e == b) {
 		rc = zh_error_set(err, ZH_EZADIG,
-				  "zadig answered HTTP %ld with no body", http);
+				  "zadig answered HTTP %ld with no body%s",
+				  http, hint);
 		goto out;
 	}
 	quote_first_line(line, body, b, e);
-	rc = zh_error_set(err, ZH_EZADIG, "zadig answered HTTP %ld: %s", http,
-			  line);
+	rc = zh_error_set(err, ZH_EZADIG, "zadig answered HTTP %ld: %s%s", http,
+			  line, hint);
 out:
 	json_object_put(o);
 	return rc;

@@ -672,6 +672,42 @@ static void proxied_retry_and_auth(void **state)
 	assert_int_equal(stub_asked("POST", CREATE), 4);
 }
 
+/* A 404 without Zadig's error (an ingress's default backend, a zadig.url
+ * with a wrong path) never reached Zadig: queued, saying so, and sent
+ * again at the next try (nothing to wait for or look up), where it was
+ * rejected for good. A 404 with Zadig's error is Zadig's refusal. */
+static void plain_404_is_not_final(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add(x, "main"), id2 = add(x, "feature/a");
+
+	stub_route("POST", CREATE, 404, 1, 0, "default backend - 404");
+	stub_route("POST", CREATE, 404, 1, 0, "%s", "");
+	stub_route("POST", CREATE, 200, 1, 0,
+		   "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+		   "\"task_id\":1}");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+	assert_contains(res.message, "HTTP 404: default backend - 404");
+	assert_contains(res.message, "zadig.url");
+	assert_state(x, id, ZH_STORE_QUEUED, 0);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+	assert_contains(res.message, "zadig.url");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(stub_asked("GET", LOOKUP), 0);
+	assert_int_equal(stub_asked("POST", CREATE), 3);
+
+	stub_route("POST", CREATE, 404, 1, 0,
+		   "{\"type\":\"error\",\"code\":6540,\"message\":\"not "
+		   "found\",\"description\":\"workflow wf\",\"extra\":{}}");
+	res = deliver(x, id2);
+	assert_int_equal(res.outcome, ZH_FLOW_REJECTED);
+	assert_string_equal(res.message, "6540 not found (workflow wf)");
+}
+
 /* A task `git zadig trigger` made (recorded under the trigger's own repo,
  * ref, commit and rule, but held by no trigger) is an explicit request of
  * its own: an interrupted trigger of the push never takes it. */
@@ -910,6 +946,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(proxied_refusal_is_final, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(proxied_retry_and_auth, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(plain_404_is_not_final, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(manual_task_not_taken, setup,
 					    teardown),

@@ -236,10 +236,21 @@ static void empty_and_text(void **state)
 	assert_int_equal(check(500, " \r\n"), ZH_EZADIG);
 	assert_string_equal(err.msg, "zadig answered HTTP 500 with no body");
 
+	/* a 404 without Zadig's error: not Zadig's API there */
 	assert_int_equal(check(404, "404 page not found"), ZH_EZADIG);
 	assert_string_equal(err.msg, "zadig answered HTTP 404: 404 page not "
-				     "found");
+				     "found (no Zadig API at that address: "
+				     "check zadig.url)");
 	assert_int_equal(err.http, 404);
+	assert_int_equal(check(404, ""), ZH_EZADIG);
+	assert_string_equal(err.msg, "zadig answered HTTP 404 with no body (no "
+				     "Zadig API at that address: check "
+				     "zadig.url)");
+	assert_int_equal(check(404, "{\"message\":\"no Route matched\"}"),
+			 ZH_EZADIG);
+	assert_string_equal(err.msg, "zadig answered HTTP 404: no Route "
+				     "matched (no Zadig API at that address: "
+				     "check zadig.url)");
 
 	assert_int_equal(check(502, "\n  <html>\r\n<head><title>502 Bad "
 				    "Gateway</title></head>"),
