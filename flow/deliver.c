@@ -371,11 +371,15 @@ static void maybe_sent_key(char *buf, size_t size,
 	snprintf(buf, size, "maybe_sent:%" PRId64, t->id);
 }
 
-static void mark_maybe_sent(struct zh_flow *f, const char *mkey, int64_t at_ms)
+/* unread: the try was answered 2xx without a task id we could read
+ * (zh_zadig_answer_unread), kept after the time as " unread" */
+static void mark_maybe_sent(struct zh_flow *f, const char *mkey, int64_t at_ms,
+			    bool unread)
 {
-	char at[32];
+	char at[48];
 
-	snprintf(at, sizeof(at), "%" PRId64, at_ms);
+	snprintf(at, sizeof(at), "%" PRId64 "%s", at_ms,
+		 unread ? " unread" : "");
 	(void)zh_store_meta_set(f->store, mkey, at, NULL);
 }
 
@@ -388,13 +392,54 @@ static bool maybe_sent_error(int rc, const struct zh_zadig *z,
 		return false;
 	if (rc == ZH_ETIMEOUT || rc == ZH_ENET)
 		return !zh_zadig_unsent(z);
-	/* A 5xx of a gateway (502, 504), or any 5xx without Zadig's error
-	 * body (a proxy's page, an empty panic), says nothing of what
-	 * Zadig did behind it; Zadig's own error (with its code) is an
-	 * answer. (A 2xx we cannot read is a proxy's page, not sent on: a
-	 * reply of Zadig's cut short fails as a network error.) */
+	/* An answer over the size cap was not read. A 5xx of a gateway
+	 * (502, 504), or any 5xx without Zadig's error body (a proxy's
+	 * page, an empty panic), says nothing of what Zadig did behind
+	 * it; Zadig's own error (with its code) is an answer. (A 2xx that
+	 * is not JSON is a proxy's page, not sent on; one of Zadig's
+	 * without a task id is zh_zadig_answer_unread; a reply of Zadig's
+	 * cut short fails as a network error.) */
+	if (rc == ZH_ETOOBIG)
+		return true;
 	return rc == ZH_EZADIG && e->http >= 500 &&
 	       (e->http == 502 || e->http == 504 || !e->zadig_code);
+}
+
+/* Zadig answered t's create 2xx without a task id we can read (why): it
+ * most likely made the task, and each blind retry made another. Where
+ * the commitId lookup can tell (lookup), the trigger waits as after a
+ * timed-out try and is looked up before it is sent again; where none
+ * can (a custom workflow, a server without the lookup) it is not sent
+ * again at all: rejected, saying why. Logged loudly either way. */
+static int unread_answer(struct zh_flow_result *res, struct zh_flow *f,
+			 struct zh_store_trigger *t, const char *why,
+			 const char *mkey, bool lookup, int64_t now,
+			 struct zh_error *err)
+{
+	int rc;
+
+	if (lookup) {
+		mark_maybe_sent(f, mkey, now, true);
+		res->outcome = ZH_FLOW_QUEUED;
+		snprintf(res->message, sizeof(res->message),
+			 "%.300s: zadig may have made the task; it is looked "
+			 "up before the trigger is sent again",
+			 why);
+		rc =
+		    zh_store_trigger_retry(f->store, t, res->message, now, err);
+	} else {
+		(void)zh_store_meta_set(f->store, mkey, NULL, NULL);
+		res->outcome = ZH_FLOW_REJECTED;
+		snprintf(res->message, sizeof(res->message),
+			 "%.300s: zadig may have made the task; not sent "
+			 "again (no commitId lookup to tell)",
+			 why);
+		rc = zh_store_trigger_reject(f->store, t, res->message, now,
+					     err);
+	}
+	logf_(f, "ZADIG ANSWERED WITHOUT A TASK ID for %s/%s: %s", t->repo,
+	      t->rule, res->message);
+	return rc == ZH_ENOTFOUND ? 0 : rc;
 }
 
 /* Whether Zadig refused a create that failed with rc (e) for good: a 4xx
@@ -440,8 +485,8 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	struct zh_zadig *z = NULL;
 	struct zh_error e = {0};
 	int64_t now, poll = f->cfg->poll.interval_ms, sent_ms = 0, made = 0;
-	char mkey[64], *v = NULL;
-	bool taken = false;
+	char mkey[64], *v = NULL, *end = NULL;
+	bool taken = false, unread = false;
 	enum found found;
 	int rc;
 
@@ -449,8 +494,10 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	snprintf(res->rule, sizeof(res->rule), "%s", t->rule);
 	snprintf(res->workflow, sizeof(res->workflow), "%s", t->workflow);
 	maybe_sent_key(mkey, sizeof(mkey), t);
-	if (zh_store_meta_get(&v, f->store, mkey, NULL) == 0 && v)
-		sent_ms = strtoll(v, NULL, 10);
+	if (zh_store_meta_get(&v, f->store, mkey, NULL) == 0 && v) {
+		sent_ms = strtoll(v, &end, 10);
+		unread = end && !strcmp(end, " unread");
+	}
 	free(v);
 	now = zh_store_now_ms();
 	if (sent_ms && now < sent_ms + f->cfg->zadig.timeout_ms) {
@@ -490,14 +537,21 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 		 * zadig.timeout ago (no wait is due for it) */
 		now = zh_store_now_ms();
 		if (!sent_ms)
-			mark_maybe_sent(f, mkey,
-					now - f->cfg->zadig.timeout_ms);
+			mark_maybe_sent(f, mkey, now - f->cfg->zadig.timeout_ms,
+					false);
 		res->outcome = ZH_FLOW_QUEUED;
 		rc =
 		    zh_store_trigger_retry(f->store, t, res->message, now, err);
 		return rc == ZH_ENOTFOUND ? 0 : rc;
-	case NOT_FOUND:
 	case NO_LOOKUP:
+		if (unread)
+			return unread_answer(res, f, t,
+					     "zadig answered an earlier create "
+					     "without a task id",
+					     mkey, false, zh_store_now_ms(),
+					     err);
+		break;
+	case NOT_FOUND:
 		break;
 	}
 	if (rule_removed(f, t)) {
@@ -529,10 +583,15 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 		rc = zh_zadig_send_create(&c, z, &req, t->custom, t->project,
 					  t->workflow, &e);
 	now = zh_store_now_ms();
+	unread = rc < 0 && zh_zadig_answer_unread(z);
+	if (unread)
+		return unread_answer(res, f, t, e.msg, mkey,
+				     !t->custom && !lookup_disabled(f), now,
+				     err);
 	if (sent_ms && (rc == 0 || refused(rc, &e))) {
 		(void)zh_store_meta_set(f->store, mkey, NULL, NULL);
 	} else if (maybe_sent_error(rc, z, &e)) {
-		mark_maybe_sent(f, mkey, now);
+		mark_maybe_sent(f, mkey, now, false);
 	}
 	if (rc == 0) {
 		res->outcome = ZH_FLOW_CREATED;

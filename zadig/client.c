@@ -45,6 +45,7 @@ struct zh_zadig {
 	struct zh_buf body; /* the last answer */
 	bool too_big, oom;
 	bool unsent; /* the last request failed before it was sent */
+	bool unread; /* zh_zadig_answer_unread */
 	CURLcode cc; /* curl's result of the last try */
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -269,6 +270,11 @@ bool zh_zadig_unsent(const struct zh_zadig *z)
 	return z && z->unsent;
 }
 
+bool zh_zadig_answer_unread(const struct zh_zadig *z)
+{
+	return z && z->unread;
+}
+
 /* ---- one request ---- */
 
 static void free_headers(struct curl_slist *h)
@@ -483,6 +489,7 @@ static int perform_once(struct zh_zadig *z, const struct zh_zadig_request *req,
 	z->oom = false;
 	z->errbuf[0] = '\0';
 	z->unsent = false;
+	z->unread = false;
 	z->cc = CURLE_OK;
 	*http = 0;
 	if (set_method(z->curl, req))
@@ -495,6 +502,12 @@ static int perform_once(struct zh_zadig *z, const struct zh_zadig_request *req,
 			err->proxied_http = 0;
 		}
 		z->unsent = failed_before_send(cc);
+		/* a 2xx answer too big to read may say Zadig did it */
+		if ((cc == CURLE_FILESIZE_EXCEEDED || z->too_big) &&
+		    cu->easy_getinfo(z->curl, CURLINFO_RESPONSE_CODE, http) ==
+			CURLE_OK)
+			z->unread = *http >= 200 && *http < 300;
+		*http = 0;
 		return net_error(z, cc, err);
 	}
 	cu->easy_getinfo(z->curl, CURLINFO_RESPONSE_CODE, http);
@@ -649,6 +662,7 @@ static int call(struct zh_zadig *z, const struct zh_zadig_request *req,
 	int rc;
 
 	z->unsent = false;
+	z->unread = false;
 	zh_buf_init(&url, 64 * 1024);
 	if ((rc = zh_buf_printf(&url, "%s%s", z->base, req->path)) < 0) {
 		rc = zh_error_set(err, rc, "request url too long");
@@ -719,6 +733,20 @@ int zh_zadig_tasks_by_commit(struct zh_zadig_task_list *out, struct zh_zadig *z,
 	return rc;
 }
 
+/* The create answer in z->body. Zadig's own answer (a JSON object)
+ * without a usable task_id most likely came with a task: z->unread. */
+static int created(struct zh_zadig_created *out, struct zh_zadig *z,
+		   const char *project, const char *workflow, bool custom,
+		   struct zh_error *err)
+{
+	int rc = zh_zadig_parse_created(out, z->body.ptr, z->body.len, z->base,
+					project, workflow, custom, err);
+
+	if (rc == ZH_EPROTO && zh_zadig_json_object(z->body.ptr, z->body.len))
+		z->unread = true;
+	return rc;
+}
+
 int zh_zadig_product_create(struct zh_zadig_created *out, struct zh_zadig *z,
 			    const struct zh_zadig_product_req *req,
 			    struct zh_error *err)
@@ -730,9 +758,8 @@ int zh_zadig_product_create(struct zh_zadig_created *out, struct zh_zadig *z,
 	if ((rc = zh_zadig_render_product_create(&r, req, err)) < 0)
 		return rc;
 	if ((rc = call(z, &r, err)) == 0)
-		rc = zh_zadig_parse_created(out, z->body.ptr, z->body.len,
-					    z->base, req->project,
-					    req->workflow_name, false, err);
+		rc = created(out, z, req->project, req->workflow_name, false,
+			     err);
 	zh_zadig_request_dispose(&r);
 	return rc;
 }
@@ -748,9 +775,7 @@ int zh_zadig_send_create(struct zh_zadig_created *out, struct zh_zadig *z,
 	if (!req->method || !req->path || req->path[0] != '/')
 		return zh_error_set(err, ZH_EINVALID, "invalid stored request");
 	if ((rc = call(z, req, err)) == 0)
-		rc = zh_zadig_parse_created(out, z->body.ptr, z->body.len,
-					    z->base, project, workflow, custom,
-					    err);
+		rc = created(out, z, project, workflow, custom, err);
 	return rc;
 }
 
@@ -825,9 +850,8 @@ int zh_zadig_custom_create(struct zh_zadig_created *out, struct zh_zadig *z,
 	if ((rc = zh_zadig_render_custom_create(&r, req, err)) < 0)
 		return rc;
 	if ((rc = call(z, &r, err)) == 0)
-		rc = zh_zadig_parse_created(out, z->body.ptr, z->body.len,
-					    z->base, req->project,
-					    req->workflow_name, true, err);
+		rc = created(out, z, req->project, req->workflow_name, true,
+			     err);
 	zh_zadig_request_dispose(&r);
 	return rc;
 }

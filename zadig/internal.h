@@ -76,6 +76,10 @@ int zh_zadig_parse_task_list(struct zh_zadig_task_list *out, const char *body,
 			     size_t len, const char *base,
 			     struct zh_error *err);
 
+/* Whether body[0, len) is one JSON object (white space around it
+ * aside). */
+bool zh_zadig_json_object(const char *body, size_t len);
+
 /* A create answer {project_name, workflow_name, task_id}; project and
  * workflow fill what the answer leaves out; custom picks the URL kind. */
 int zh_zadig_parse_created(struct zh_zadig_created *out, const char *body,

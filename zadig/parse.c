@@ -676,6 +676,20 @@ out:
 	return rc;
 }
 
+bool zh_zadig_json_object(const char *body, size_t len)
+{
+	json_object *o = NULL;
+	size_t b, e;
+	bool is;
+
+	trim_body(&b, &e, body, len);
+	if (e == b || parse_json(&o, body + b, e - b) < 0)
+		return false;
+	is = o && json_object_is_type(o, json_type_object);
+	json_object_put(o);
+	return is;
+}
+
 int zh_zadig_parse_created(struct zh_zadig_created *out, const char *body,
 			   size_t len, const char *base, const char *project,
 			   const char *workflow, bool custom,

@@ -72,6 +72,15 @@ const char *zh_zadig_base_url(const struct zh_zadig *z);
  * reached Zadig. NULL-safe (false). */
 bool zh_zadig_unsent(const struct zh_zadig *z);
 
+/* True when the last call of z was answered 2xx and still could not be
+ * used: Zadig's JSON without what the call needed (a create answer
+ * without a usable task_id: missing, 0, out of range), or a body over
+ * the size cap. Zadig may well have done what was asked (made the task),
+ * so a create must not be sent again blindly. False after an error
+ * answer, a 2xx that is not JSON (a proxy's page), or no answer.
+ * NULL-safe (false). */
+bool zh_zadig_answer_unread(const struct zh_zadig *z);
+
 /* ---- requests ---- */
 
 struct zh_zadig_repo { /* one repository of a build target */

@@ -708,6 +708,118 @@ static void plain_404_is_not_final(void **state)
 	assert_string_equal(res.message, "6540 not found (workflow wf)");
 }
 
+/* Record the trigger of a custom workflow for COMMIT on branch. */
+static int64_t add_custom(struct fx *x, const char *branch)
+{
+	char ref[128];
+	struct zh_store_trigger_spec spec = {
+	    .repo = "g/r",
+	    .ref = ref,
+	    .commit = COMMIT,
+	    .rule = "dev",
+	    .custom = true,
+	    .workflow = "cw",
+	    .project = "p",
+	    .method = "POST",
+	    .path = "/openapi/workflows/custom/task",
+	    .body = "{\"project_name\":\"p\",\"workflow_name\":\"cw\","
+		    "\"inputs\":[]}",
+	};
+	struct zh_error err = {0};
+	bool existed = true;
+	int64_t id = 0;
+
+	snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
+	assert_ok(zh_store_trigger_add(&id, &existed, x->store, &spec,
+				       zh_store_now_ms(), &err),
+		  &err);
+	return id;
+}
+
+/* A 2xx create answer of Zadig's whose task_id cannot be read (missing,
+ * renamed, 0, negative, 1e30, 2^63) came with a task Zadig most likely
+ * made: not sent again (each retry made another task), but looked up
+ * once the earlier request's time is over, and logged loudly. */
+static void answer_without_task_id_may_have_created(void **state)
+{
+	static const char *const answers[] = {
+	    "{\"project_name\":\"p\",\"workflow_name\":\"wf\"}",
+	    "{\"project_name\":\"p\",\"workflow_name\":\"wf\","
+	    "\"taskId\":3}",
+	    "{\"task_id\":0}",
+	    "{\"task_id\":-3}",
+	    "{\"task_id\":1e30}",
+	    "{\"task_id\":9223372036854775808}",
+	};
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	char branch[32], e[512];
+	int64_t id = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		stub_reset();
+		snprintf(branch, sizeof(branch), "f/%zu", i);
+		id = add(x, branch);
+		stub_route("POST", CREATE, 200, 1, 0, "%s", answers[i]);
+		res = deliver(x, id);
+		assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+		assert_contains(res.message, "no task_id");
+		assert_contains(res.message, "looked up");
+		res = deliver(x, id);
+		assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+		assert_string_equal(res.message, "an earlier request may still "
+						 "be in progress at zadig");
+		assert_int_equal(stub_asked("POST", CREATE), 1);
+	}
+	assert_contains(x->log, "ZADIG ANSWERED WITHOUT A TASK ID for g/r/dev");
+	/* the last one: Zadig did make it */
+	stub_route("GET", LOOKUP, 200, -1, 0, "[%s]",
+		   entry(e, sizeof(e), "wf", 4));
+	detail(4, branch);
+	stub_sleep_ms(1100);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(res.task_id, 4);
+	assert_int_equal(stub_asked("POST", CREATE), 1);
+}
+
+/* Where no lookup can tell (a custom workflow; a server without the
+ * lookup) such a trigger is not sent again at all: rejected, saying why,
+ * rather than a second task on every retry. */
+static void answer_without_task_id_no_lookup(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add_custom(x, "main"), id2 = add(x, "feature/b");
+
+	stub_route("POST", "/openapi/workflows/custom/task", 200, -1, 0,
+		   "{\"project_name\":\"p\",\"workflow_name\":\"cw\"}");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_REJECTED);
+	assert_contains(res.message, "no task_id");
+	assert_contains(res.message, "not sent again");
+	assert_state(x, id, ZH_STORE_REJECTED, 0);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_REJECTED);
+	assert_int_equal(stub_asked("POST", "/openapi/workflows/custom/task"),
+			 1);
+
+	/* v1.18: the lookup is found gone when it is asked */
+	stub_route("POST", CREATE, 200, -1, 0, "{\"task_id\":0}");
+	stub_route("GET", LOOKUP, 500, -1, 0,
+		   "{\"message\":\"Internal Error: \",\"code\":500,"
+		   "\"description\":\"Invalid path\"}");
+	res = deliver(x, id2);
+	assert_int_equal(res.outcome, ZH_FLOW_QUEUED);
+	stub_sleep_ms(1100);
+	res = deliver(x, id2);
+	assert_int_equal(res.outcome, ZH_FLOW_REJECTED);
+	assert_contains(res.message, "not sent again");
+	assert_int_equal(stub_asked("POST", CREATE), 1);
+	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+}
+
 /* A task `git zadig trigger` made (recorded under the trigger's own repo,
  * ref, commit and rule, but held by no trigger) is an explicit request of
  * its own: an interrupted trigger of the push never takes it. */
@@ -949,6 +1061,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(plain_404_is_not_final, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		answer_without_task_id_may_have_created, setup, teardown),
+	    cmocka_unit_test_setup_teardown(answer_without_task_id_no_lookup,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(manual_task_not_taken, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(task_of_another_commit_not_taken,

@@ -444,6 +444,52 @@ static void body_cap(void **state)
 	zh_zadig_free(z);
 }
 
+/* A create Zadig answered 2xx with its JSON but no usable task_id, or
+ * with more than the cap: Zadig may have made the task (the caller must
+ * not send it again blindly). A page that is not JSON (a proxy's login
+ * page) and error answers are not that. */
+static void create_answer_unread(void **state)
+{
+	static char big[5001];
+	const struct reply r[] = {
+	    {200, "{\"project_name\":\"p\",\"workflow_name\":\"w\"}", 0, 0},
+	    {200, "{\"task_id\":1e30}", 0, 0},
+	    {200, "{\"task_id\":9223372036854775808}", 0, 0},
+	    {200, "<html>Sign in</html>", 0, 0},
+	    {200, big, 0, 0},
+	    {503, big, 0, 0},
+	    {200, "{\"task_id\":5}", 0, 0},
+	};
+	const int want[] = {ZH_EPROTO,	ZH_EPROTO,  ZH_EPROTO, ZH_EPROTO,
+			    ZH_ETOOBIG, ZH_ETOOBIG, 0};
+	const bool unread[] = {true, true, true, false, true, false, false};
+	struct zh_zadig_custom_req req = {"p", "w", NULL};
+	struct zh_zadig_opts o = {0};
+	struct zh_zadig_created c;
+	struct zh_error err = {0};
+	struct zh_zadig *z;
+	size_t i;
+
+	(void)state;
+	memset(big, ' ', sizeof(big) - 1);
+	big[0] = '{';
+	big[sizeof(big) - 2] = '}';
+	o.max_body = 1000;
+	o.get_retries = -1;
+	z = client(srv.port, TOKEN, &o);
+	script(r, sizeof(r) / sizeof(r[0]));
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		assert_int_equal(zh_zadig_custom_create(&c, z, &req, &err),
+				 want[i]);
+		if (zh_zadig_answer_unread(z) != unread[i])
+			fail_msg("answer %zu (%s): unread should be %d", i,
+				 err.msg, unread[i]);
+		zh_zadig_created_dispose(&c);
+	}
+	assert_false(zh_zadig_answer_unread(NULL));
+	zh_zadig_free(z);
+}
+
 static void timeout(void **state)
 {
 	const struct reply r[] = {{200, "{}", 1000, 0}};
@@ -942,6 +988,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(get_retries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(post_not_retried, setup, teardown),
 	    cmocka_unit_test_setup_teardown(body_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(create_answer_unread, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(timeout, setup, teardown),
 	    cmocka_unit_test(deadline_bounds_a_get),
 	    cmocka_unit_test_setup_teardown(deadline_leaves_time_for_retries,
