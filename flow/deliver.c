@@ -275,10 +275,16 @@ static int by_task_id(const void *a, const void *b)
 	return (x->task_id > y->task_id) - (x->task_id < y->task_id);
 }
 
-/* Whether task k, listed by the lookup, may be t's: of its workflow, made
- * no earlier than t was recorded (a minute's leeway for clocks), not
- * another trigger's, and (its detail) built as t's request asks. Returns
- * 0 (*fits set), or < 0 when the detail cannot be read (e). */
+/* Whether task k, listed by the lookup, may be t's: of its workflow, not
+ * another trigger's (nor an explicit `git zadig trigger`'s: the store
+ * knows every task of ours), and (its detail) built as t's request asks.
+ * When Zadig made it says nothing here: Zadig's clock may differ from
+ * ours by any amount (a task made by a timed-out create was ignored as
+ * older than the trigger when Zadig's clock was a minute behind), and
+ * the tasks of other triggers of the commit (another rule of the same
+ * workflow, the same commit pushed to another ref) are told apart by the
+ * store and by the build. Returns 0 (*fits set), or < 0 when the detail
+ * cannot be read (e). */
 static int may_be_ours(bool *fits, struct zh_flow *f,
 		       struct zh_store_trigger *t,
 		       const struct zh_zadig_task *k, struct zh_error *e)
@@ -290,8 +296,7 @@ static int may_be_ours(bool *fits, struct zh_flow *f,
 
 	*fits = false;
 	if (k->task_id <= 0 || !k->workflow_name ||
-	    strcmp(k->workflow_name, t->workflow) ||
-	    k->create_time * 1000 < t->created_ms - 60000)
+	    strcmp(k->workflow_name, t->workflow))
 		return 0;
 	if ((rc = zh_store_task_taken(&taken, f->store, t, k->task_id,
 				      k->create_time, e)) < 0 ||

@@ -238,6 +238,39 @@ static void lookup_finds_the_task(void **state)
 	assert_contains(x->log, "was sent before: found wf #3");
 }
 
+/* Zadig's clock is behind ours (by two minutes, by a day): the task it
+ * lists, made before the trigger was recorded by its clock, is the
+ * trigger's all the same. Where it was ignored, and the retry made a
+ * second task. */
+static void zadig_clock_behind_found(void **state)
+{
+	static const int64_t behind[] = {120, 86400 - 600};
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	char branch[32], e[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(behind) / sizeof(behind[0]); i++) {
+		int64_t id;
+
+		stub_reset();
+		snprintf(branch, sizeof(branch), "f/%zu", i);
+		id = add(x, branch);
+		stub_route("GET", LOOKUP, 200, -1, 0, "[%s]",
+			   entry_at(e, sizeof(e), "wf", 5 + (int)i,
+				    (int64_t)time(NULL) - behind[i]));
+		detail(5 + (int)i, branch);
+		stub_route("POST", CREATE, 200, -1, 0,
+			   "{\"project_name\":\"p\",\"workflow_name\":"
+			   "\"wf\",\"task_id\":9}");
+		interrupt(x, id);
+		res = deliver(x, id);
+		assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+		assert_int_equal(res.task_id, 5 + (int)i);
+		assert_int_equal(stub_asked("POST", CREATE), 0);
+	}
+}
+
 /* The lookup fails (502, three tries): nothing is sent; the trigger stays
  * queued, reconciled again on each try, until the lookup answers. */
 static void lookup_fails_nothing_resent(void **state)
@@ -1030,6 +1063,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(lookup_finds_the_task, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(zadig_clock_behind_found, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(lookup_fails_nothing_resent, setup,
 					    teardown),
