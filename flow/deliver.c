@@ -333,7 +333,7 @@ static enum found reconcile(struct zh_flow_result *res, int64_t *create_time,
 	if (t->custom || lookup_disabled(f))
 		return NO_LOOKUP;
 	if ((rc = client(&z, f, &e)) == 0)
-		rc = zh_zadig_tasks_by_commit(&l, z, t->commit, &e);
+		rc = zh_zadig_tasks_by_commit(&l, z, t->commit, t->project, &e);
 	if (rc == ZH_ENOTFOUND) {
 		disable_lookup(f);
 		return NO_LOOKUP;
@@ -835,7 +835,8 @@ static void product_times(struct zh_flow *f, const struct zh_store_task *k,
 		   : !kept_duration(k, t, &n)) &&
 	    !lookup_disabled(f)) {
 		if ((rc = client(&z, f, &err)) == 0)
-			rc = zh_zadig_tasks_by_commit(&l, z, k->commit, &err);
+			rc = zh_zadig_tasks_by_commit(&l, z, k->commit,
+						      k->project, &err);
 		if (rc == ZH_ENOTFOUND)
 			disable_lookup(f);
 		else if (rc < 0)
@@ -972,11 +973,14 @@ out:
  * holds for another commit (a create names a branch only: the task of
  * one commit builds a later one), unless Zadig made the listed task at
  * another time than that one: an older task of the same id (Zadig's ids
- * started again), and the task is this commit's now. keep (may be NULL)
- * gets the lookup's answer, for the times of the commit's tasks
- * (product_times; the caller disposes it): 1 is returned when it did. */
+ * started again), and the task is this commit's now. project (may be
+ * NULL): of the commit's tasks, for the lookup's ?projectName=. keep
+ * (may be NULL) gets the lookup's answer, for the times of the commit's
+ * tasks (product_times; the caller disposes it): 1 is returned when it
+ * did. */
 static int discover(struct zh_flow *f, const char *repo, const char *ref,
-		    const char *commit, struct zh_zadig_task_list *keep,
+		    const char *commit, const char *project,
+		    struct zh_zadig_task_list *keep,
 		    struct zh_error *err)
 {
 	struct zh_zadig_task_list l = {0};
@@ -989,7 +993,7 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 	if (lookup_disabled(f))
 		return 0;
 	if ((rc = client(&z, f, &e)) == 0)
-		rc = zh_zadig_tasks_by_commit(&l, z, commit, &e);
+		rc = zh_zadig_tasks_by_commit(&l, z, commit, project, &e);
 	if (rc == ZH_ENOTFOUND) {
 		disable_lookup(f);
 		return 0;
@@ -1071,6 +1075,7 @@ static bool task_failed(struct zh_flow *f, int *first, struct zh_error *err,
 /* A commit of a round, with whether its lookup ran and what it said. */
 struct looked {
 	const struct zh_store_task *task; /* the first of ours of it */
+	const char *project; /* the first project its tasks name, or NULL */
 	bool done;
 	bool listed; /* l is the lookup's answer */
 	struct zh_zadig_task_list l;
@@ -1149,9 +1154,14 @@ static int commits_of(struct looked **out, size_t *n,
 			v[j++].task = &l->items[i];
 	if (j)
 		qsort(v, j, sizeof(*v), looked_cmp);
-	for (i = *n = 0; i < j; i++)
+	for (i = *n = 0; i < j; i++) {
+		const char *p = v[i].task->project;
+
 		if (!*n || looked_cmp(&v[*n - 1], &v[i]) != 0)
 			v[(*n)++] = v[i];
+		if (!v[*n - 1].project && p && *p)
+			v[*n - 1].project = p;
+	}
 	*out = v;
 	return 0;
 }
@@ -1185,7 +1195,7 @@ int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 		if (c && !c->done) {
 			c->done = true;
 			rc = discover(f, c->task->repo, c->task->ref, k->commit,
-				      &c->l, &e);
+				      c->project, &c->l, &e);
 			c->listed = rc == 1;
 			if (rc < 0 && task_failed(f, &first, err, rc, &e))
 				break;
@@ -1209,6 +1219,17 @@ int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 	return first;
 }
 
+/* The first project the tasks of commit in l name, or NULL. */
+static const char *project_of(const struct zh_store_task_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->len; i++)
+		if (l->items[i].project && *l->items[i].project)
+			return l->items[i].project;
+	return NULL;
+}
+
 int zh_flow_refresh_commit(struct zh_flow *f, const char *repo,
 			   const char *commit, struct zh_error *err)
 {
@@ -1218,7 +1239,15 @@ int zh_flow_refresh_commit(struct zh_flow *f, const char *repo,
 	size_t i;
 	int rc;
 
-	if ((rc = discover(f, repo, NULL, commit, &known, err)) < 0)
+	/* the lookup names the project the known tasks name; then all the
+	 * tasks, those it found too, are asked about */
+	if ((rc = zh_store_tasks_of_commit(&l, f->store, repo, commit, err)) <
+	    0)
+		return rc;
+	rc = discover(f, repo, NULL, commit, project_of(&l), &known, err);
+	zh_store_task_list_dispose(&l);
+	memset(&l, 0, sizeof(l));
+	if (rc < 0)
 		return rc;
 	listed = rc == 1;
 	if ((rc = zh_store_tasks_of_commit(&l, f->store, repo, commit, err)) ==

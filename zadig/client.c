@@ -706,7 +706,8 @@ out:
 /* ---- endpoints ---- */
 
 int zh_zadig_tasks_by_commit(struct zh_zadig_task_list *out, struct zh_zadig *z,
-			     const char *commit, struct zh_error *err)
+			     const char *commit, const char *project,
+			     struct zh_error *err)
 {
 	struct zh_zadig_request req;
 	struct zh_error own = {0};
@@ -715,7 +716,8 @@ int zh_zadig_tasks_by_commit(struct zh_zadig_task_list *out, struct zh_zadig *z,
 	memset(out, 0, sizeof(*out));
 	if (!err)
 		err = &own; /* its HTTP status tells the answers apart */
-	if ((rc = zh_zadig_render_tasks_by_commit(&req, commit, err)) < 0)
+	if ((rc = zh_zadig_render_tasks_by_commit(&req, commit, project, err)) <
+	    0)
 		return rc;
 	rc = call(z, &req, err);
 	/* v1.18+ dropped the route: 500 "Invalid path". Callers switch the

@@ -20,10 +20,11 @@ char *zh_zadig_escape(const char *s);
  * ZH_ETOOBIG (b's cap). */
 int zh_zadig_append_segment(struct zh_buf *b, const char *seg);
 
-/* GET /api/directory/workflowTask?commitId=. ZH_EINVALID on an empty
- * commit. */
+/* GET /api/directory/workflowTask?commitId=[&projectName=]. ZH_EINVALID
+ * on an empty commit; project is optional. */
 int zh_zadig_render_tasks_by_commit(struct zh_zadig_request *out,
-				    const char *commit, struct zh_error *err);
+				    const char *commit, const char *project,
+				    struct zh_error *err);
 
 /* GET /api/directory/workflowTask/id/:id/pipelines/:name[?projectName=] */
 int zh_zadig_render_product_detail(struct zh_zadig_request *out,

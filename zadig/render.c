@@ -470,7 +470,8 @@ static int check_task(const char *workflow, int64_t task_id,
 }
 
 int zh_zadig_render_tasks_by_commit(struct zh_zadig_request *out,
-				    const char *commit, struct zh_error *err)
+				    const char *commit, const char *project,
+				    struct zh_error *err)
 {
 	struct zh_buf path;
 	int rc;
@@ -482,7 +483,9 @@ int zh_zadig_render_tasks_by_commit(struct zh_zadig_request *out,
 				    "empty commit for the commitId lookup");
 	zh_buf_init(&path, PATH_MAX_LEN);
 	if ((rc = zh_buf_puts(&path, "/api/directory/workflowTask")) < 0 ||
-	    (rc = add_query(&path, '?', "commitId", commit)) < 0)
+	    (rc = add_query(&path, '?', "commitId", commit)) < 0 ||
+	    (!empty(project) &&
+	     (rc = add_query(&path, '&', "projectName", project)) < 0))
 		return nomem(&path, NULL, rc, err);
 	return finish(out, "GET", &path, NULL, err);
 }

@@ -238,12 +238,14 @@ bool zh_zadig_task_fits_create(const struct zh_zadig_task *t,
 /* ---- endpoints ---- */
 
 /* GET /api/directory/workflowTask?commitId=<commit>. commit must be
- * non-empty (an empty one matches everything). Returns ZH_ENOTFOUND with
- * a clear message when the server no longer has the endpoint (v1.18+:
- * HTTP 500, "Invalid path" in the description); callers switch the
- * lookup off. Any other error answer, a 404 included, is ZH_EZADIG. */
-int zh_zadig_tasks_by_commit(struct zh_zadig_task_list *out,
-			     struct zh_zadig *z, const char *commit,
+ * non-empty (an empty one matches everything). project is optional
+ * (&projectName=: older servers need it for users who are not admins).
+ * Returns ZH_ENOTFOUND with a clear message when the server no longer
+ * has the endpoint (v1.18+: HTTP 500, "Invalid path" in the
+ * description); callers switch the lookup off. Any other error answer, a
+ * 404 included, is ZH_EZADIG. */
+int zh_zadig_tasks_by_commit(struct zh_zadig_task_list *out, struct zh_zadig *z,
+			     const char *commit, const char *project,
 			     struct zh_error *err);
 
 /* POST /api/directory/workflowTask/create */

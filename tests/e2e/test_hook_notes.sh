@@ -136,6 +136,8 @@ requests
 # (no rule of the config before names a project)
 check "status --live asked with the rule's project" \
 	grep -q '"query": "projectName=voting"' "$T/req.json"
+check "status --live: the commitId lookup names the project too" \
+	grep -qE '"query": "commitId=[0-9a-f]{40}&projectName=voting"' "$T/req.json"
 cd "$T"
 
 # ---- many refs and pushes: lines accumulate, sorted ----

@@ -304,6 +304,54 @@ static void one_lookup_per_commit(void **state)
 	assert_int_equal(stub_asked("GET", LOOKUP), 2);
 }
 
+/* The commitId lookup names the project of the commit's tasks when one
+ * of them has one (older Zadig servers need ?projectName= for users who
+ * are not admins, as on the task details): in a poll round and in a
+ * refresh (`git zadig status --live`, the receiver's hints). */
+static void lookup_names_the_project(void **state)
+{
+	static const char *const projects[] = {NULL, "voting", NULL};
+	struct fx *x = *state;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms(), id;
+	int n = -1;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		struct zh_store_task t;
+
+		memset(&t, 0, sizeof(t));
+		t.workflow = "wf-good";
+		t.task_id = (int64_t)i + 1;
+		t.project = (char *)projects[i];
+		t.repo = "g/r";
+		t.ref = "refs/heads/main";
+		t.commit =
+		    i < 2 ? COMMIT : "1111111111111111111111111111111111111111";
+		t.rule = "dev";
+		t.status = "running";
+		t.next_poll_ms = now - 5000 + (int64_t)i;
+		assert_ok(zh_store_task_upsert(&id, x->store, &t, now, &err),
+			  &err);
+	}
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	assert_int_equal(stub_asked("GET", LOOKUP), 2);
+	assert_int_equal(stub_asked_query("GET", LOOKUP,
+					  "commitId=" COMMIT
+					  "&projectName=voting"),
+			 1);
+	assert_int_equal(
+	    stub_asked_query(
+		"GET", LOOKUP,
+		"commitId=1111111111111111111111111111111111111111"),
+	    1);
+	assert_ok(zh_flow_refresh_commit(&x->f, "g/r", COMMIT, &err), &err);
+	assert_int_equal(stub_asked_query("GET", LOOKUP,
+					  "commitId=" COMMIT
+					  "&projectName=voting"),
+			 2);
+}
+
 /* The commitId lookup adds the tasks others started; a task the store
  * knows keeps what its own detail said: the lookup's entry has no test
  * reports, and a finished task of the commit lost its tests= whenever
@@ -993,6 +1041,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(a_lookup_entry_with_an_empty_status,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_task_given_up_is_logged, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(lookup_names_the_project, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(one_lookup_per_commit, setup,
 					    teardown),

@@ -271,6 +271,50 @@ static void zadig_clock_behind_found(void **state)
 	}
 }
 
+/* The lookup of a trigger whose rule names a project names it too
+ * (?projectName=, as on the create and the details: older servers need
+ * it for users who are not admins). */
+static void lookup_names_the_project(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_trigger_spec spec = {
+	    .repo = "g/r",
+	    .ref = "refs/heads/p",
+	    .commit = COMMIT,
+	    .rule = "dev",
+	    .workflow = "wf",
+	    .project = "voting",
+	    .method = "POST",
+	    .path = CREATE "?projectName=voting",
+	    .body = "{\"workflow_name\":\"wf\",\"env_name\":\"dev\","
+		    "\"product_tmpl_name\":\"voting\"}",
+	};
+	struct zh_flow_result res;
+	struct zh_error err = {0};
+	bool existed = true;
+	int64_t id = 0, id2 = add(x, "main");
+
+	assert_ok(zh_store_trigger_add(&id, &existed, x->store, &spec,
+				       zh_store_now_ms(), &err),
+		  &err);
+	stub_route("GET", LOOKUP, 200, -1, 0, "[]");
+	stub_route("POST", CREATE, 200, -1, 0,
+		   "{\"project_name\":\"voting\",\"workflow_name\":\"wf\","
+		   "\"task_id\":1}");
+	interrupt(x, id);
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(stub_asked_query("GET", LOOKUP,
+					  "commitId=" COMMIT
+					  "&projectName=voting"),
+			 1);
+	interrupt(x, id2);
+	res = deliver(x, id2);
+	assert_int_equal(res.outcome, ZH_FLOW_CREATED);
+	assert_int_equal(stub_asked_query("GET", LOOKUP, "commitId=" COMMIT),
+			 1);
+}
+
 /* The lookup fails (502, three tries): nothing is sent; the trigger stays
  * queued, reconciled again on each try, until the lookup answers. */
 static void lookup_fails_nothing_resent(void **state)
@@ -1065,6 +1109,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(lookup_finds_the_task, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(zadig_clock_behind_found, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(lookup_names_the_project, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(lookup_fails_nothing_resent, setup,
 					    teardown),

@@ -36,6 +36,7 @@ static struct {
 	struct route routes[16];
 	size_t nroutes;
 	char asked[256][192]; /* "METHOD /path" of each request */
+	char query[256][256]; /* its query arguments, "k=v&k=v" (decoded) */
 	size_t nasked;
 } srv = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -55,6 +56,19 @@ static bool fits(const struct route *r, const char *method, const char *url)
 	if (n && r->path[n - 1] == '*')
 		return !strncmp(r->path, url, n - 1);
 	return !strcmp(r->path, url);
+}
+
+/* Append one query argument to the query of the request (cls). */
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind,
+			       const char *key, const char *value)
+{
+	char *q = cls;
+	size_t n = strlen(q);
+
+	(void)kind;
+	snprintf(q + n, sizeof(srv.query[0]) - n, "%s%s=%s", n ? "&" : "", key,
+		 value ? value : "");
+	return MHD_YES;
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
@@ -80,9 +94,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	pthread_mutex_lock(&srv.lock);
-	if (srv.nasked < sizeof(srv.asked) / sizeof(srv.asked[0]))
+	if (srv.nasked < sizeof(srv.asked) / sizeof(srv.asked[0])) {
+		srv.query[srv.nasked][0] = '\0';
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg,
+					  srv.query[srv.nasked]);
 		snprintf(srv.asked[srv.nasked++], sizeof(srv.asked[0]), "%s %s",
 			 method, url);
+	}
 	for (i = 0; i < srv.nroutes; i++) {
 		if (fits(&srv.routes[i], method, url)) {
 			if (srv.routes[i].times > 0)
@@ -158,7 +176,7 @@ void stub_reset(void)
 	pthread_mutex_unlock(&srv.lock);
 }
 
-int stub_asked(const char *method, const char *path)
+int stub_asked_query(const char *method, const char *path, const char *query)
 {
 	struct route r = {.times = -1};
 	char m[16], u[176];
@@ -170,8 +188,13 @@ int stub_asked(const char *method, const char *path)
 	pthread_mutex_lock(&srv.lock);
 	for (i = 0; i < srv.nasked; i++)
 		if (sscanf(srv.asked[i], "%15s %175s", m, u) == 2 &&
-		    fits(&r, m, u))
+		    fits(&r, m, u) && (!query || !strcmp(srv.query[i], query)))
 			n++;
 	pthread_mutex_unlock(&srv.lock);
 	return n;
+}
+
+int stub_asked(const char *method, const char *path)
+{
+	return stub_asked_query(method, path, NULL);
 }

@@ -25,6 +25,10 @@ void stub_reset(void);
 /* How many requests fitted method and path (as in a route). */
 int stub_asked(const char *method, const char *path);
 
+/* How many of those had exactly the query arguments query ("k=v&k=v",
+ * decoded, in the order sent; NULL: any). */
+int stub_asked_query(const char *method, const char *path, const char *query);
+
 /* Sleep ms milliseconds. */
 void stub_sleep_ms(long ms);
 

@@ -285,7 +285,8 @@ static void keep_alive_and_requests(void **state)
 	assert_string_equal(zh_zadig_base_url(z), base);
 	script(r, sizeof(r) / sizeof(r[0]));
 
-	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc123", &err), 0);
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc123", NULL, &err),
+			 0);
 	assert_int_equal(l.len, 1);
 	assert_int_equal(l.items[0].task_id, 49);
 	zh_zadig_task_list_dispose(&l);
@@ -370,13 +371,13 @@ static void get_retries(void **state)
 
 	(void)state;
 	script(r, 3);
-	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err), 0);
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", NULL, &err), 0);
 	assert_int_equal(l.len, 0);
 	assert_int_equal(srv.requests, 3);
 
 	/* default: two extra tries, then the last answer counts */
 	script(busy, 1);
-	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err),
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", NULL, &err),
 			 ZH_EZADIG);
 	assert_int_equal(srv.requests, 3);
 	assert_int_equal(err.http, 503);
@@ -575,7 +576,7 @@ static void deadline_bounds_a_get(void **state)
 	z = client(port, TOKEN, &o);
 	zh_zadig_set_deadline(z, wall_ms() + 500);
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err),
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", NULL, &err),
 			 ZH_ETIMEOUT);
 	ms = since_ms(&a);
 	if (ms < 400 || ms > 500 + 300)
@@ -631,14 +632,14 @@ static void deadline_leaves_time_for_retries(void **state)
 	z = client(srv.port, TOKEN, &o);
 	zh_zadig_set_deadline(z, wall_ms() + 5000);
 	script(r, 3);
-	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err), 0);
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", NULL, &err), 0);
 	assert_int_equal(srv.requests, 3);
 
 	/* 300ms of back-off and a try do not fit in 350ms */
 	zh_zadig_set_deadline(z, wall_ms() + 350);
 	script(busy, 1);
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err),
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", NULL, &err),
 			 ZH_EZADIG);
 	assert_int_equal(err.http, 503);
 	assert_int_equal(srv.requests, 1);
@@ -714,7 +715,7 @@ static void no_retry_that_cannot_help(void **state)
 	o.retry_base_ms = 300;
 	z = client(srv.port, TOKEN, &o);
 	script(gone, 1);
-	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err),
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", NULL, &err),
 			 ZH_ENOTFOUND);
 	assert_int_equal(srv.requests, 1);
 	zh_zadig_free(z);
@@ -761,7 +762,8 @@ static void refused(void **state)
 	struct zh_error err = {0};
 
 	(void)state;
-	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err), ZH_ENET);
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", NULL, &err),
+			 ZH_ENET);
 	assert_non_null(strstr(err.msg, "cannot reach zadig at "
 					"http://127.0.0.1:"));
 	assert_non_null(strstr(err.msg, ": connection refused"));
@@ -857,11 +859,11 @@ static void token_stays_secret(void **state)
 
 	/* v1.18+ lookup gone */
 	script(gone, 1);
-	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err),
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", NULL, &err),
 			 ZH_ENOTFOUND);
 	assert_string_equal(err.msg, "zadig has no commitId lookup (removed "
 				     "in v1.18)");
-	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "", &err),
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "", NULL, &err),
 			 ZH_EINVALID);
 	zh_zadig_free(z);
 }
@@ -945,13 +947,14 @@ static void lookup_gone_only_on_invalid_path(void **state)
 	z = client(srv.port, TOKEN, &o);
 	for (i = 0; i < sizeof(failed) / sizeof(failed[0]); i++) {
 		script(&failed[i], 1);
-		if (zh_zadig_tasks_by_commit(&l, z, "abc", &err) != ZH_EZADIG)
+		if (zh_zadig_tasks_by_commit(&l, z, "abc", NULL, &err) !=
+		    ZH_EZADIG)
 			fail_msg("HTTP %u %s: not a failed lookup: %s",
 				 failed[i].status, failed[i].body, err.msg);
 		assert_int_equal(err.http, (int)failed[i].status);
 	}
 	script(gone, 1);
-	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", &err),
+	assert_int_equal(zh_zadig_tasks_by_commit(&l, z, "abc", NULL, &err),
 			 ZH_ENOTFOUND);
 	zh_zadig_free(z);
 }

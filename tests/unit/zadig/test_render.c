@@ -305,16 +305,26 @@ static void other_requests(void **state)
 	struct zh_error err = {0};
 
 	(void)state;
-	assert_int_equal(zh_zadig_render_tasks_by_commit(&r, "ab12cd34", &err),
-			 0);
+	assert_int_equal(
+	    zh_zadig_render_tasks_by_commit(&r, "ab12cd34", NULL, &err), 0);
 	assert_string_equal(r.method, "GET");
 	assert_string_equal(r.path, "/api/directory/workflowTask?commitId="
 				    "ab12cd34");
 	assert_null(r.body);
 	zh_zadig_request_dispose(&r);
-	assert_int_equal(zh_zadig_render_tasks_by_commit(&r, "", &err),
+	/* the project, when known: non-admin users need it on older servers */
+	assert_int_equal(
+	    zh_zadig_render_tasks_by_commit(&r, "ab12cd34", "p&q", &err), 0);
+	assert_string_equal(r.path, "/api/directory/workflowTask?commitId="
+				    "ab12cd34&projectName=p%26q");
+	zh_zadig_request_dispose(&r);
+	assert_int_equal(zh_zadig_render_tasks_by_commit(&r, "ab", "", &err),
+			 0);
+	assert_string_equal(r.path, "/api/directory/workflowTask?commitId=ab");
+	zh_zadig_request_dispose(&r);
+	assert_int_equal(zh_zadig_render_tasks_by_commit(&r, "", "p", &err),
 			 ZH_EINVALID);
-	assert_int_equal(zh_zadig_render_tasks_by_commit(&r, NULL, &err),
+	assert_int_equal(zh_zadig_render_tasks_by_commit(&r, NULL, NULL, &err),
 			 ZH_EINVALID);
 
 	assert_int_equal(
