@@ -610,19 +610,34 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 	snprintf(res->message, sizeof(res->message), "%s", e.msg);
 	if (rc == ZH_EAUTH) {
 		res->outcome = ZH_FLOW_HELD;
+		res->denied = z && zh_zadig_error_status(&e) == 403;
+		/* a 403 is a permission: older servers deny one to users
+		 * who are not admins when the request names no project */
+		if (res->denied && !t->custom && !(t->project && *t->project))
+			snprintf(res->message, sizeof(res->message),
+				 "%.400s (no workflow.project set: older Zadig "
+				 "needs it for users who are not admins)",
+				 e.msg);
 		/* no client: the token file cannot be read, nothing was sent */
 		if (!z)
 			logf_(f,
 			      "CANNOT READ THE ZADIG TOKEN for %s/%s: %s; the "
 			      "trigger stays queued until it can be read",
 			      t->repo, t->rule, e.msg);
+		else if (res->denied)
+			logf_(f,
+			      "ZADIG DENIED PERMISSION for %s/%s: %s; the "
+			      "trigger stays queued until the token's user is "
+			      "allowed%s",
+			      t->repo, t->rule, res->message,
+			      f->token_fix ? f->token_fix : "");
 		else
 			logf_(f,
 			      "ZADIG REFUSED THE TOKEN for %s/%s: %s; the "
 			      "trigger stays queued until the token is fixed%s",
 			      t->repo, t->rule, e.msg,
 			      f->token_fix ? f->token_fix : "");
-		rc = zh_store_trigger_hold(f->store, t, e.msg, now, err);
+		rc = zh_store_trigger_hold(f->store, t, res->message, now, err);
 	} else if (refused(rc, &e)) {
 		const char *text = e.msg;
 		char why[600];

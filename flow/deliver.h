@@ -103,6 +103,9 @@ struct zh_flow_result {
 	char url[1024];
 	char rule[128];
 	char message[512]; /* why, for QUEUED / HELD / REJECTED */
+	/* HELD by a 403: the token is valid, its user lacks a permission
+	 * (else the token was refused, or cannot be read) */
+	bool denied;
 };
 
 /* Deliver trigger trigger_id now (the hook, right after recording it).

@@ -168,9 +168,10 @@ static void say_result(const struct zh_flow_result *res, bool sync_mode)
 			zh_hook_say("%s: %s queued", res->rule, res->workflow);
 		break;
 	case ZH_FLOW_HELD:
-		zh_hook_say(
-		    "%s: queued, %s; will retry once the token is fixed",
-		    res->rule, res->message);
+		zh_hook_say("%s: queued, %s; will retry once %s", res->rule,
+			    res->message,
+			    res->denied ? "the token's user is allowed"
+					: "the token is fixed");
 		break;
 	case ZH_FLOW_REJECTED:
 		zh_hook_say("%s: rejected by zadig: %s", res->rule,

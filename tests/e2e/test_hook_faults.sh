@@ -238,6 +238,21 @@ check "401: the note ends passed" sync_until "$G" main "^passed wf-dev #[0-9]+ .
 run_in "$G" git zadig sync
 check "401: no further create" test "$(creates wf-dev 200)" = $((n + 1))
 
+# ---- 403: the token is valid, its user lacks a permission: held, and
+# said as such (with a hint at workflow.project, which the rule lacks) ----
+check "403: earlier pollers have exited" wait_pollers 20 "$G"
+commit "$T/app" "pushed with the token of a user without the permission"
+ZADIG_TOKEN=forbidden-token hrun git -C "$T/app" push origin main
+expect "403: the push succeeds, saying it is a permission" 0 "" \
+	"^$Z dev: queued, zadig denied permission \(HTTP 403\): .*workflow\.project.*; will retry once the token's user is allowed *$"
+check "403: logged loudly as a permission" \
+	wait_for_log "$G" "ZADIG DENIED PERMISSION for app/dev: zadig denied permission \(HTTP 403\)"
+n=$(creates wf-dev 200)
+run_in "$G" git zadig sync
+expect "403: sync with a token that may" 0 "^delivered 1 trigger"
+check "403: delivered exactly once" test "$(creates wf-dev 200)" = $((n + 1))
+check "403: the note ends passed" sync_until "$G" main "^passed wf-dev #[0-9]+ .*rule=dev$"
+
 # (a sync says what it delivered, and that a trigger waits while an
 # earlier request may still create its task)
 check "sync printed no error but a trigger still queued" \

@@ -810,6 +810,7 @@ static int64_t add_custom(struct fx *x, const char *branch)
 	assert_ok(zh_store_trigger_add(&id, &existed, x->store, &spec,
 				       zh_store_now_ms(), &err),
 		  &err);
+	assert_false(existed);
 	return id;
 }
 
@@ -895,6 +896,40 @@ static void answer_without_task_id_no_lookup(void **state)
 	assert_contains(res.message, "not sent again");
 	assert_int_equal(stub_asked("POST", CREATE), 1);
 	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+}
+
+/* A 403 is a valid token whose user lacks a permission, not a refused
+ * token: held as a 401 is, but said as such, with a hint at
+ * workflow.project when the rule names none (older servers need it for
+ * users who are not admins); a 401 stays the token's. */
+static void forbidden_is_a_permission(void **state)
+{
+	struct fx *x = *state;
+	struct zh_flow_result res;
+	int64_t id = add(x, "main"), id2 = add_custom(x, "custom/a");
+
+	stub_route("POST", CREATE, 403, 1, 0, "%s", "");
+	stub_route("POST", CREATE, 401, 1, 0, "%s", "");
+	stub_route("POST", "/openapi/workflows/custom/task", 403, 1, 0, "%s",
+		   "");
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_HELD);
+	assert_true(res.denied);
+	assert_contains(res.message, "zadig denied permission (HTTP 403)");
+	assert_contains(res.message, "workflow.project");
+	assert_contains(x->log, "ZADIG DENIED PERMISSION for g/r/dev: zadig "
+				"denied permission (HTTP 403)");
+	assert_null(strstr(x->log, "REFUSED THE TOKEN"));
+	res = deliver(x, id);
+	assert_int_equal(res.outcome, ZH_FLOW_HELD);
+	assert_false(res.denied);
+	assert_contains(res.message, "zadig refused the token (HTTP 401)");
+	assert_contains(x->log, "ZADIG REFUSED THE TOKEN for g/r/dev");
+	/* the custom workflow names its project: no hint */
+	res = deliver(x, id2);
+	assert_int_equal(res.outcome, ZH_FLOW_HELD);
+	assert_true(res.denied);
+	assert_null(strstr(res.message, "workflow.project"));
 }
 
 /* A task `git zadig trigger` made (recorded under the trigger's own repo,
@@ -1146,6 +1181,8 @@ int main(void)
 		answer_without_task_id_may_have_created, setup, teardown),
 	    cmocka_unit_test_setup_teardown(answer_without_task_id_no_lookup,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(forbidden_is_a_permission, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(manual_task_not_taken, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(task_of_another_commit_not_taken,
