@@ -770,6 +770,10 @@ int zh_flow_deliver_due(int *n, struct zh_flow *f, bool ignore_backoff,
 	return rc;
 }
 
+/* No run counts 2^53 tests: counts that sum past it (or a negative one)
+ * are garbage in Zadig's answer, and get no tests= */
+#define MAX_TESTS ((int64_t)1 << 53)
+
 void zh_flow_task_extra(char *buf, size_t size, const struct zh_zadig_task *t)
 {
 	int64_t tests = 0, ok = 0;
@@ -780,8 +784,16 @@ void zh_flow_task_extra(char *buf, size_t size, const struct zh_zadig_task *t)
 		len += (size_t)snprintf(buf, size, "duration=%" PRId64 "s",
 					t->end_time - t->start_time);
 	for (i = 0; i < t->ntest_reports; i++) {
-		tests += t->test_reports[i].tests;
-		ok += t->test_reports[i].successes;
+		const struct zh_zadig_test_report *r = &t->test_reports[i];
+
+		if (r->tests < 0 || r->successes < 0 ||
+		    r->tests > MAX_TESTS - tests ||
+		    r->successes > MAX_TESTS - ok) {
+			tests = 0;
+			break;
+		}
+		tests += r->tests;
+		ok += r->successes;
 	}
 	if (tests && len < size)
 		snprintf(buf + len, size - len, "%stests=%" PRId64 "/%" PRId64,

@@ -304,6 +304,49 @@ static void one_lookup_per_commit(void **state)
 	assert_int_equal(stub_asked("GET", LOOKUP), 2);
 }
 
+/* The note's tests= of a task: the sum of its reports. Counts that sum
+ * past 2^53 (no real run has so many; Zadig's answer is garbage) leave
+ * tests= out, where the sum overflowed (signed: undefined behaviour,
+ * the sanitizers' abort); so do negative ones. */
+static void task_extra_counts(void **state)
+{
+	struct zh_zadig_test_report r[2048];
+	struct zh_zadig_task t;
+	char buf[128];
+	size_t i;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	memset(r, 0, sizeof(r));
+	t.test_reports = r;
+	t.start_time = 100;
+	t.end_time = 136;
+	r[0].tests = 24;
+	r[0].successes = 20;
+	r[1].tests = 3;
+	r[1].successes = 3;
+	t.ntest_reports = 2;
+	zh_flow_task_extra(buf, sizeof(buf), &t);
+	assert_string_equal(buf, "duration=36s tests=23/27");
+
+	for (i = 0; i < 2048; i++) {
+		r[i].tests = (int64_t)1 << 53;
+		r[i].successes = (int64_t)1 << 53;
+	}
+	t.ntest_reports = 2048;
+	zh_flow_task_extra(buf, sizeof(buf), &t);
+	assert_string_equal(buf, "duration=36s");
+	t.ntest_reports = 1;
+	zh_flow_task_extra(buf, sizeof(buf), &t);
+	assert_string_equal(buf, "duration=36s tests=9007199254740992/"
+				 "9007199254740992");
+
+	r[0].tests = 5;
+	r[0].successes = -7;
+	zh_flow_task_extra(buf, sizeof(buf), &t);
+	assert_string_equal(buf, "duration=36s");
+}
+
 /* The commitId lookup names the project of the commit's tasks when one
  * of them has one (older Zadig servers need ?projectName= for users who
  * are not admins, as on the task details): in a poll round and in a
@@ -1042,6 +1085,7 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_task_given_up_is_logged, setup,
 					    teardown),
+	    cmocka_unit_test(task_extra_counts),
 	    cmocka_unit_test_setup_teardown(lookup_names_the_project, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(one_lookup_per_commit, setup,
