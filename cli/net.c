@@ -590,7 +590,8 @@ static int session_open(struct session *ss, struct zh_repo *r,
 		return rc;
 	if (!(ss->state = zh_flow_state_dir(cfg, r)))
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
-	if ((rc = zh_store_open(&ss->store, ss->state, err)) < 0)
+	if ((rc = zh_store_open_shared(&ss->store, ss->state,
+				       zh_flow_state_shared(cfg, r), err)) < 0)
 		return rc;
 	ss->flow.cfg = cfg;
 	ss->flow.store = ss->store;
@@ -764,7 +765,8 @@ static void start_poller(const struct zh_config *cfg, struct zh_repo *r,
 	if (!cfg->hook.poll || zh_hook_self_dir(dir, sizeof(dir)) < 0)
 		return;
 	hook_program(exe, sizeof(exe), dir);
-	zh_hook_spawn_detached(exe, zh_repo_git_dir(r), cfg->path, state, 0);
+	zh_hook_spawn_detached(exe, zh_repo_git_dir(r), cfg->path, state,
+			       zh_flow_state_shared(cfg, r), 0);
 }
 
 /* After Zadig took action on a task (restart, cancel, approve): when the

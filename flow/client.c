@@ -55,3 +55,8 @@ char *zh_flow_state_dir(const struct zh_config *cfg, struct zh_repo *r)
 			 gd[0] && gd[strlen(gd) - 1] == '/' ? "" : "/");
 	return s;
 }
+
+int zh_flow_state_shared(const struct zh_config *cfg, struct zh_repo *r)
+{
+	return cfg->state_dir ? 0 : zh_repo_shared(r);
+}

@@ -22,6 +22,13 @@ int zh_flow_zadig_new(struct zh_zadig **out, const struct zh_config *cfg,
  * NULL when out of memory. */
 char *zh_flow_state_dir(const struct zh_config *cfg, struct zh_repo *r);
 
+/* The modes of what is created in the state directory (util/perm.h): the
+ * repository's core.sharedRepository when the directory is the
+ * repository's own (<git-dir>/zadig-hook), so that every user of its
+ * group can use the store; 0 (as made, the user's own) for a state_dir
+ * of the configuration, whose modes are its administrator's to choose. */
+int zh_flow_state_shared(const struct zh_config *cfg, struct zh_repo *r);
+
 /* A ref update read from a repository: the event and the memory behind
  * its borrowed strings. */
 struct zh_flow_event {

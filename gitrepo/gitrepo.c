@@ -13,6 +13,7 @@
 #include <git2.h>
 
 #include "util/buf.h"
+#include "util/perm.h"
 
 #include "util/banned.h"
 
@@ -20,6 +21,8 @@ struct zh_repo {
 	git_repository *repo;
 	char *git_dir;
 	bool bare;
+	bool shared_read; /* shared holds core.sharedRepository */
+	int shared;
 };
 
 /* A path longer than this is not a path git could check out anyway. */
@@ -486,6 +489,26 @@ int zh_repo_config_unset(struct zh_repo *r, const char *key,
 		rc = 1;
 	git_config_free(local);
 	return rc;
+}
+
+int zh_repo_shared(struct zh_repo *r)
+{
+	git_config *cfg = NULL;
+	git_config_entry *e = NULL;
+
+	if (r->shared_read)
+		return r->shared;
+	r->shared_read = true;
+	r->shared = 0;
+	/* a value git would die on (it refuses the push then) counts as
+	 * none */
+	if (git_repository_config_snapshot(&cfg, r->repo) == 0 &&
+	    git_config_get_entry(&e, cfg, "core.sharedRepository") == 0 &&
+	    zh_perm_parse(&r->shared, e->value, NULL) < 0)
+		r->shared = 0;
+	git_config_entry_free(e);
+	git_config_free(cfg);
+	return r->shared;
 }
 
 /* dir/value, or value alone when it is absolute; without trailing

@@ -47,6 +47,11 @@ int zh_repo_name(char **out, const struct zh_repo *r, const char *repo_root,
 int zh_repo_config_get(char **out, struct zh_repo *r, const char *key,
 		       struct zh_error *err);
 
+/* core.sharedRepository of r as git reads it (util/perm.h: 0 when unset,
+ * false or umask, or not a value git takes), read once. What zadig-hook
+ * creates in the repository follows it (the notes: zh_notes_commit). */
+int zh_repo_shared(struct zh_repo *r);
+
 /* The directory git runs r's hooks from, as git resolves it for the hooks
  * of a push: core.hooksPath (from any config level; "~/" expanded; a
  * relative value is taken from the git dir, where git runs those hooks

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 
 #include "gitrepo/internal.h"
 #include "util/buf.h"
+#include "util/perm.h"
 
 #include "util/banned.h"
 
@@ -1412,7 +1414,8 @@ int zh_notes_commit(struct zh_repo *r, const char *notes_ref,
 	char name[1024], logmsg[256];
 	unsigned tries;
 	size_t i;
-	int rc;
+	mode_t mask = 0;
+	int rc, shared = 0;
 
 	b->changed = 0;
 	b->commit_id[0] = '\0';
@@ -1427,6 +1430,17 @@ int zh_notes_commit(struct zh_repo *r, const char *notes_ref,
 	for (i = 0; i < b->len; i++)
 		order[i] = &b->v[i];
 	qsort(order, b->len, sizeof(*order), cmp_upd);
+	/* libgit2 1.5 does not follow core.sharedRepository (it only
+	 * applies it to git_repository_init's own directories): in a
+	 * repository several users push to, the objects, packs, refs and
+	 * their directories must let the others of the group in, as git's
+	 * own do. Process-wide: the hook, the poller and git zadig write
+	 * from one thread; a receiver's thread creating a file meanwhile
+	 * only gets the group's bits too. */
+	if ((shared = zh_repo_shared(r))) {
+		mask = umask(0);
+		umask(zh_perm_umask(shared, mask));
+	}
 	/* A few notes make a few loose objects, like git notes add (a pack
 	 * per small update would only pile up packs), written through the
 	 * caller's repository: its object database is open already. A batch
@@ -1511,6 +1525,8 @@ out:
 	git_odb_free(odb);
 	if (x.pack)
 		git_repository_free(repo);
+	if (shared)
+		umask(mask);
 	free(x.objs);
 	free(order);
 	return rc;

@@ -27,6 +27,7 @@
 #include "hook/spool.h"
 #include "mapping/mapping.h"
 #include "util/buf.h"
+#include "util/perm.h"
 
 #include "util/banned.h"
 
@@ -52,14 +53,17 @@ static char *trim(char *s)
 	return s;
 }
 
-/* zadig.config from the repository's own config file, read here: git
- * would cost a process. Anything this simple reader is not sure of
- * (quotes, escapes, includes, continued lines) is left to git. */
-static enum found repo_config_file(char **out, const char *git_dir)
+/* section.key (zadig.config) from the repository's own config file, read
+ * here: git would cost a process. Anything this simple reader is not sure
+ * of (quotes, escapes, includes, continued lines, a key without a value)
+ * is left to git. */
+static enum found repo_config_file(char **out, const char *git_dir,
+				   const char *section, const char *key)
 {
 	char path[PATH_MAX + 16], line[8192];
 	enum found res = ABSENT;
-	bool in_zadig = false;
+	size_t sn = strlen(section), kn = strlen(key);
+	bool in_section = false;
 	FILE *f;
 
 	*out = NULL;
@@ -75,15 +79,16 @@ static enum found repo_config_file(char **out, const char *git_dir)
 		} else if (*s == '[') {
 			size_t k = strcspn(s + 1, " \t\"].");
 
-			in_zadig = k == 5 &&
-				   strncasecmp(s + 1, "zadig", 5) == 0 &&
-				   s[6] == ']';
+			in_section = k == sn &&
+				     strncasecmp(s + 1, section, sn) == 0 &&
+				     s[1 + sn] == ']';
 			if (strncasecmp(s + 1, "include", 7) == 0 ||
 			    *trim(s + 1 + strcspn(s + 1, "]") + 1) != '\0')
 				res = UNSURE;
-		} else if (in_zadig && strncasecmp(s, "config", 6) == 0 &&
-			   (s[6] == '=' || s[6] == ' ' || s[6] == '\t')) {
-			v = trim(s + 6);
+		} else if (in_section && strncasecmp(s, key, kn) == 0 &&
+			   (s[kn] == '=' || s[kn] == ' ' || s[kn] == '\t' ||
+			    s[kn] == '\0')) {
+			v = trim(s + kn);
 			if (*v != '=' || strpbrk(v + 1, "\"\\;#")) {
 				res = UNSURE;
 			} else {
@@ -101,11 +106,11 @@ static enum found repo_config_file(char **out, const char *git_dir)
 	return res;
 }
 
-/* `git config --get zadig.config` (no shell); NULL when unset. */
-static char *git_config_get(void)
+/* `git config --get key` (no shell); NULL when unset. */
+static char *git_config_get(const char *key)
 {
 	posix_spawn_file_actions_t fa;
-	char *argv[] = {"git", "config", "--get", "zadig.config", NULL};
+	char *argv[] = {"git", "config", "--get", (char *)key, NULL};
 	struct zh_buf b;
 	char chunk[4096], *v = NULL;
 	int fds[2], st = -1;
@@ -155,8 +160,9 @@ static char *config_path(const char *explicit_path, const char *git_dir)
 		 * over the file: let git answer then */
 		if (getenv("GIT_CONFIG_PARAMETERS") ||
 		    getenv("GIT_CONFIG_COUNT") ||
-		    repo_config_file(&gitval, git_dir) != FOUND)
-			gitval = git_config_get();
+		    repo_config_file(&gitval, git_dir, "zadig", "config") !=
+			FOUND)
+			gitval = git_config_get("zadig.config");
 	}
 	/* a relative one starts at the top of the work tree, as
 	 * zh_hook_load_config takes it (zh_repo_top): the directory holding
@@ -175,6 +181,32 @@ static char *config_path(const char *explicit_path, const char *git_dir)
 	(void)zh_config_locate(&path, explicit_path, gitval, &e);
 	free(gitval);
 	return path;
+}
+
+/* The modes of what the hook creates in state directory state of the
+ * repository at git_dir (zh_flow_state_shared): its core.sharedRepository
+ * when state is its own (<git-dir>/zadig-hook), else 0. */
+static int state_shared(const struct zh_config *cfg, const char *git_dir)
+{
+	char *v = NULL;
+	int shared = 0;
+
+	if (cfg->state_dir)
+		return 0;
+	switch (repo_config_file(&v, git_dir, "core", "sharedrepository")) {
+	case ABSENT:
+		return 0;
+	case UNSURE:
+		if (!(v = git_config_get("core.sharedRepository")))
+			return 0;
+		break;
+	case FOUND:
+		break;
+	}
+	if (zh_perm_parse(&shared, v, NULL) < 0)
+		shared = 0;
+	free(v);
+	return shared;
 }
 
 /* ---- post-receive ---- */
@@ -254,7 +286,7 @@ char *zh_hook_update_line(const struct zh_ref_update *u)
 	return line;
 }
 
-int zh_hook_spool(const char *state_dir, const char *git_dir,
+int zh_hook_spool(const char *state_dir, int shared, const char *git_dir,
 		  const char *config, char **updates, size_t n,
 		  struct zh_error *err)
 {
@@ -268,7 +300,7 @@ int zh_hook_spool(const char *state_dir, const char *git_dir,
 	p.options = options;
 	p.updates = updates;
 	p.nupdates = n;
-	return zh_spool_write(state_dir, &p, err);
+	return zh_spool_write(state_dir, shared, &p, err);
 }
 
 int zh_hook_enqueue(const char *config, const char *chain,
@@ -283,7 +315,7 @@ int zh_hook_enqueue(const char *config, const char *chain,
 	struct zh_ref_update u = {0};
 	size_t i, nlines = 0, cap = 0;
 	bool skip, started = false;
-	int rc = 1, n, self_errno = 0;
+	int rc = 1, n, self_errno = 0, shared;
 
 	*loaded = NULL;
 	zh_buf_init(&in, MAX_STDIN);
@@ -301,6 +333,7 @@ int zh_hook_enqueue(const char *config, const char *chain,
 	}
 	if (!state)
 		goto out;
+	shared = state_shared(cfg, git_dir);
 	rc = 0;
 	if (zh_hook_read_stdin(&in) < 0) {
 		zh_hook_say("cannot read the ref updates; nothing triggered");
@@ -346,15 +379,16 @@ int zh_hook_enqueue(const char *config, const char *chain,
 		}
 		nlines++;
 	}
-	if (nlines &&
-	    zh_hook_spool(state, git_dir, path, lines, nlines, &e) < 0) {
+	if (nlines && zh_hook_spool(state, shared, git_dir, path, lines, nlines,
+				    &e) < 0) {
 		zh_hook_say("%s; nothing triggered", e.msg);
 		goto out;
 	}
 	/* the poller, also for what earlier pushes left queued; before
 	 * saying anything, which is all a pusher gone can cut short */
 	if (zh_hook_self(exe, sizeof(exe)) == 0) {
-		zh_hook_spawn_detached(exe, git_dir, config, state, getppid());
+		zh_hook_spawn_detached(exe, git_dir, config, state, shared,
+				       getppid());
 		started = true;
 	} else {
 		self_errno = errno;

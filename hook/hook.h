@@ -61,17 +61,18 @@ char *zh_hook_update_line(const struct zh_ref_update *u);
 
 /* Store the n "<old> <new> <ref>" lines of a push into git_dir (an
  * absolute path), with the push's options, as one file of the spool of
- * state_dir for the poller to record (hook/spool.h); config: the
- * configuration file the hook used, or NULL. Returns 0 or what
- * zh_spool_write returns. */
-int zh_hook_spool(const char *state_dir, const char *git_dir,
+ * state_dir (files in the modes of shared, zh_spool_write) for the
+ * poller to record (hook/spool.h); config: the configuration file the
+ * hook used, or NULL. Returns 0 or what zh_spool_write returns. */
+int zh_hook_spool(const char *state_dir, int shared, const char *git_dir,
 		  const char *config, char **updates, size_t n,
 		  struct zh_error *err);
 
 /* Start `zadig-hook poll` fully detached (new session, stdio closed,
- * stderr to <state_dir>/poller.log), so that git push returns at once. */
+ * stderr to <state_dir>/poller.log, made in the modes of shared), so
+ * that git push returns at once. */
 void zh_hook_spawn_poller(const char *git_dir, const char *config,
-			  const char *state_dir);
+			  const char *state_dir, int shared);
 
 /* Load the config for repository r (--config, $ZADIG_HOOK_CONFIG, git
  * config zadig.config, /etc/zadig-hook/config.yaml); errors of the file

@@ -439,7 +439,7 @@ static void set_aside(struct kept *k, const char *path, const char *why,
 	n = snprintf(dst, sizeof(dst), "%.*s/failed", (int)(slash - path),
 		     path);
 	if (n < 0 || (size_t)n >= sizeof(dst) - strlen(slash) ||
-	    (mkdir(dst, 0700) != 0 && errno != EEXIST)) {
+	    zh_spool_mkdir(dst) != 0) {
 		snprintf(fail, sizeof(fail), "cannot set it aside in '%s': %s",
 			 dst, strerror(errno));
 	} else {
@@ -916,7 +916,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	char *state = NULL, *name = NULL;
 	int64_t start = zh_store_now_ms(), newest = 0;
 	int64_t notes_wait = 0;
-	int lock = -1, rc, rounds = 0, what = 0;
+	int lock = -1, rc, rounds = 0, what = 0, shared;
 	char said[512] = ""; /* the last config error logged */
 	struct kept kept = {0};
 	char moved[PATH_MAX] = ""; /* the last other state_dir logged */
@@ -935,9 +935,10 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = zh_store_open(&store, state, err)) < 0)
+	shared = zh_flow_state_shared(cfg, r);
+	if ((rc = zh_store_open_shared(&store, state, shared, err)) < 0)
 		goto out;
-	rc = zh_store_lock_poller(&lock, state, err);
+	rc = zh_store_lock_poller(&lock, state, shared, err);
 	if (rc == ZH_STORE_LOCK_HELD) {
 		rc = 0; /* another poller is at work */
 		goto out;
@@ -1019,7 +1020,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 					    "unwritten notes"
 					  : "the queued triggers");
 			if (left <= 0 ||
-			    zh_store_lock_poller(&lock, state, &e) != 0)
+			    zh_store_lock_poller(&lock, state, shared, &e) != 0)
 				break;
 			continue;
 		}
@@ -1050,11 +1051,11 @@ out:
 }
 
 void zh_hook_spawn_poller(const char *git_dir, const char *config,
-			  const char *state_dir)
+			  const char *state_dir, int shared)
 {
 	char self[PATH_MAX];
 
 	if (zh_hook_self(self, sizeof(self)) == 0)
-		zh_hook_spawn_detached(self, git_dir, config, state_dir,
+		zh_hook_spawn_detached(self, git_dir, config, state_dir, shared,
 				       getppid());
 }

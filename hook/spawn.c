@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/perm.h"
 
 #include "util/banned.h"
 
@@ -56,7 +57,7 @@ void zh_hook_wait_gone(pid_t pid, int max_ms)
 
 void zh_hook_spawn_detached(const char *exe, const char *git_dir,
 			    const char *config, const char *state_dir,
-			    pid_t after)
+			    int shared, pid_t after)
 {
 	posix_spawn_file_actions_t fa;
 	char log[PATH_MAX + 32], pid_s[24];
@@ -83,6 +84,8 @@ void zh_hook_spawn_detached(const char *exe, const char *git_dir,
 	 * until it got the CPU to close them). The log goes where the state
 	 * lives; /dev/null when it cannot. */
 	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		(void)zh_perm_fadjust(fd, shared);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);

@@ -11,7 +11,8 @@
 
 /* Start `exe poll --git-dir GIT_DIR [--config CONFIG] --after PID`
  * (argv[0] "zadig-hook") in the background: stdin and stdout /dev/null,
- * stderr appended to <state_dir>/poller.log, so that git (waiting on our
+ * stderr appended to <state_dir>/poller.log (made in the modes of shared,
+ * util/perm.h), so that git (waiting on our
  * stdout/stderr) returns at once; the child detaches itself
  * (zh_hook_detach). after > 1: the poller lets process after (the git
  * that runs the hook) end first, before it opens the repository or the
@@ -19,7 +20,7 @@
  * Best effort: says nothing when it cannot. */
 void zh_hook_spawn_detached(const char *exe, const char *git_dir,
 			    const char *config, const char *state_dir,
-			    pid_t after);
+			    int shared, pid_t after);
 
 /* For a poller started by zh_hook_spawn_detached (--after given): a
  * session of its own (no signal for the pusher's terminal reaches it)

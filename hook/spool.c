@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/perm.h"
+
 #include "util/banned.h"
 #include "util/buf.h"
 
@@ -51,8 +53,8 @@ char *zh_spool_dir(const char *state_dir)
 	return s;
 }
 
-/* mkdir -p with mode 0700 for what is missing. */
-static int make_dirs(const char *path, struct zh_error *err)
+/* mkdir -p with mode 0700 for what is missing, in the modes of shared. */
+static int make_dirs(const char *path, int shared, struct zh_error *err)
 {
 	char *p = strdup(path), *q;
 	int rc = 0;
@@ -66,7 +68,9 @@ static int make_dirs(const char *path, struct zh_error *err)
 			char c = *q;
 
 			*q = '\0';
-			if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+			if (mkdir(p, 0700) == 0) {
+				(void)zh_perm_adjust(p, shared);
+			} else if (errno != EEXIST) {
 				rc = zh_error_set(err, ZH_EIO,
 						  "cannot create '%s': %s", p,
 						  strerror(errno));
@@ -139,18 +143,19 @@ static int encode(struct zh_buf *b, const struct zh_spool_push *p)
 	return rc;
 }
 
-/* b durably as dst of directory dir: written to temporary file tmp,
- * flushed, renamed, the directory flushed. With times, the file gets
- * those once renamed (an old temporary file is a killed hook's leftover:
- * drop_stale). */
+/* b durably as dst of directory dir: written to temporary file tmp (in
+ * mode, which the umask does not cut), flushed, renamed, the directory
+ * flushed. With times, the file gets those once renamed (an old
+ * temporary file is a killed hook's leftover: drop_stale). */
 static int write_durably(const char *dir, const char *tmp, const char *dst,
-			 const struct zh_buf *b, const struct timespec *times,
-			 struct zh_error *err)
+			 mode_t mode, const struct zh_buf *b,
+			 const struct timespec *times, struct zh_error *err)
 {
 	int rc = 0,
 	    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
-	if (fd < 0 || write_all(fd, b->ptr, b->len) < 0 || fsync(fd) != 0) {
+	if (fd < 0 || (mode != 0600 && fchmod(fd, mode) != 0) ||
+	    write_all(fd, b->ptr, b->len) < 0 || fsync(fd) != 0) {
 		rc = zh_error_set(err, ZH_EIO, "cannot write '%s': %s", tmp,
 				  strerror(errno));
 		goto fail;
@@ -180,8 +185,8 @@ fail:
 	return rc;
 }
 
-int zh_spool_write(const char *state_dir, const struct zh_spool_push *p,
-		   struct zh_error *err)
+int zh_spool_write(const char *state_dir, int shared,
+		   const struct zh_spool_push *p, struct zh_error *err)
 {
 	struct zh_buf b;
 	char tmp[4096], dst[4096];
@@ -193,7 +198,7 @@ int zh_spool_write(const char *state_dir, const struct zh_spool_push *p,
 		rc = zh_error_set(err, ZH_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = make_dirs(dir, err)) < 0)
+	if ((rc = make_dirs(dir, shared, err)) < 0)
 		goto out;
 	if ((rc = encode(&b, p)) < 0) {
 		rc = zh_error_set(err, rc, "push too big to queue");
@@ -201,7 +206,9 @@ int zh_spool_write(const char *state_dir, const struct zh_spool_push *p,
 	}
 	file_name(tmp, sizeof(tmp), dir, "tmp-", "");
 	file_name(dst, sizeof(dst), dir, "", SUFFIX);
-	rc = write_durably(dir, tmp, dst, &b, NULL, err);
+	rc = write_durably(dir, tmp, dst,
+			   zh_perm_mode(shared, S_IFREG | 0600) & 07777, &b,
+			   NULL, err);
 out:
 	zh_buf_dispose(&b);
 	free(dir);
@@ -241,10 +248,33 @@ int zh_spool_rewrite(const char *path, const struct zh_spool_push *p,
 	times[0] = st.st_atim;
 	times[1] = st.st_mtim;
 	file_name(tmp, sizeof(tmp), dir, "tmp-", "");
-	rc = write_durably(dir, tmp, path, &b, times, err);
+	rc = write_durably(dir, tmp, path, st.st_mode & 07777, &b, times, err);
 out:
 	zh_buf_dispose(&b);
 	free(dir);
+	return rc;
+}
+
+int zh_spool_mkdir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *parent = slash ? strndup(path, (size_t)(slash - path)) : NULL;
+	struct stat st;
+	int rc = -1;
+
+	if (!parent) {
+		errno = slash ? ENOMEM : EINVAL;
+		return -1;
+	}
+	if (mkdir(path, 0700) == 0) {
+		/* best effort: the group's when the spool is */
+		if (stat(parent, &st) == 0 && (st.st_mode & 07777) != 0700)
+			(void)chmod(path, st.st_mode & 07777);
+		rc = 0;
+	} else if (errno == EEXIST) {
+		rc = 0;
+	}
+	free(parent);
 	return rc;
 }
 

@@ -36,15 +36,16 @@ void zh_spool_push_dispose(struct zh_spool_push *p);
 char *zh_spool_dir(const char *state_dir);
 
 /* Store p durably as a new file of the spool of state_dir (the directories
- * are made, mode 0700). Returns 0, ZH_EIO ("cannot write '...': ...") or
- * ZH_ENOMEM. */
-int zh_spool_write(const char *state_dir, const struct zh_spool_push *p,
-		   struct zh_error *err);
+ * are made, mode 0700; the file is 0600), both in the modes shared gives
+ * them (util/perm.h: a repository's core.sharedRepository, or 0). Returns
+ * 0, ZH_EIO ("cannot write '...': ...") or ZH_ENOMEM. */
+int zh_spool_write(const char *state_dir, int shared,
+		   const struct zh_spool_push *p, struct zh_error *err);
 
 /* Replace spool file path by p (the updates a poller has not recorded
- * yet), as durably as zh_spool_write and with the file's times kept: its
- * age is how long the push has been queued. Returns 0, ZH_ENOTFOUND (no
- * such file), ZH_EIO, ZH_ETOOBIG or ZH_ENOMEM. */
+ * yet), as durably as zh_spool_write and with the file's times and mode
+ * kept: its age is how long the push has been queued. Returns 0, ZH_ENOTFOUND
+ * (no such file), ZH_EIO, ZH_ETOOBIG or ZH_ENOMEM. */
 int zh_spool_rewrite(const char *path, const struct zh_spool_push *p,
 		     struct zh_error *err);
 
@@ -53,6 +54,11 @@ int zh_spool_rewrite(const char *path, const struct zh_spool_push *p,
  * empty. Returns 0, ZH_EIO or ZH_ENOMEM. */
 int zh_spool_list(char ***paths, size_t *n, const char *state_dir,
 		  struct zh_error *err);
+
+/* Make directory path (failed/ of a spool) in the mode of the directory
+ * it is in: what zh_spool_write gave the spool. Returns 0 (also when it
+ * exists) or -1 with errno set. */
+int zh_spool_mkdir(const char *path);
 
 /* Whether the spool of state_dir holds a push (cheap: one readdir). */
 bool zh_spool_pending(const char *state_dir);

@@ -305,8 +305,9 @@ static void spool_updates(struct updates *ups, struct zh_flow *f,
 	struct zh_error e = {0};
 	size_t k;
 
-	if (zh_hook_spool(state, zh_repo_git_dir(f->repo), f->cfg->path,
-			  ups->lines, ups->len, &e) < 0) {
+	if (zh_hook_spool(state, zh_flow_state_shared(f->cfg, f->repo),
+			  zh_repo_git_dir(f->repo), f->cfg->path, ups->lines,
+			  ups->len, &e) < 0) {
 		for (k = 0; k < ups->len; k++)
 			zh_hook_say("%s: %s; cannot queue it either: %s; "
 				    "nothing triggered",
@@ -544,7 +545,8 @@ static int post_receive(const char *config, const char *chain,
 		goto out;
 	}
 	if (!(state = zh_flow_state_dir(cfg, r)) ||
-	    zh_store_open(&store, state, &e) < 0) {
+	    zh_store_open_shared(&store, state, zh_flow_state_shared(cfg, r),
+				 &e) < 0) {
 		zh_hook_say("%s; nothing triggered",
 			    state ? e.msg : "out of memory");
 		goto out;
@@ -587,7 +589,8 @@ static int post_receive(const char *config, const char *chain,
 		}
 	}
 	if (cfg->hook.poll)
-		zh_hook_spawn_poller(zh_repo_git_dir(r), config, state);
+		zh_hook_spawn_poller(zh_repo_git_dir(r), config, state,
+				     zh_flow_state_shared(cfg, r));
 out:
 	zh_ref_update_dispose(&u);
 	zh_flow_dispose(&f);

@@ -118,7 +118,8 @@ int store_task_created(int64_t *id, struct zh_store *s,
 /* Random bits for jitter. */
 unsigned store_random(void);
 
-/* mkdir -p with mode 0700 for missing parts. Returns 0 or -errno. */
-int store_mkdirs(const char *dir);
+/* mkdir -p with mode 0700 for missing parts; with shared (util/perm.h)
+ * those and dir itself (when ours) get that mode. Returns 0 or -errno. */
+int store_mkdirs(const char *dir, int shared);
 
 #endif

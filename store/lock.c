@@ -9,9 +9,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "util/perm.h"
+
 #include "util/banned.h"
 
-int zh_store_lock_poller(int *fd, const char *dir, struct zh_error *err)
+int zh_store_lock_poller(int *fd, const char *dir, int shared,
+			 struct zh_error *err)
 {
 	char *path = NULL;
 	size_t n;
@@ -26,7 +29,7 @@ int zh_store_lock_poller(int *fd, const char *dir, struct zh_error *err)
 	if (!path)
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
 	snprintf(path, n, "%s/poller.lock", dir);
-	if ((e = store_mkdirs(dir)) < 0) {
+	if ((e = store_mkdirs(dir, shared)) < 0) {
 		ret = zh_error_set(err, ZH_EIO,
 				   "cannot create directory '%s': %s", dir,
 				   strerror(-e));
@@ -38,6 +41,7 @@ int zh_store_lock_poller(int *fd, const char *dir, struct zh_error *err)
 				   strerror(errno));
 		goto out;
 	}
+	(void)zh_perm_fadjust(f, shared);
 	/* flock, not fcntl locks: those belong to the process, so a second
 	 * open of the file in the same process would silently share them */
 	while (flock(f, LOCK_EX | LOCK_NB) < 0) {

@@ -2,6 +2,7 @@
 #include "store/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/perm.h"
 
 #include "util/banned.h"
 
@@ -453,7 +456,7 @@ unsigned store_random(void)
 	return (unsigned)ts.tv_nsec ^ ((unsigned)getpid() << 16);
 }
 
-int store_mkdirs(const char *dir)
+int store_mkdirs(const char *dir, int shared)
 {
 	char *p = strdup(dir);
 	char *c;
@@ -469,7 +472,9 @@ int store_mkdirs(const char *dir)
 			char save = *c;
 
 			*c = '\0';
-			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			if (mkdir(p, 0700) == 0)
+				(void)zh_perm_adjust(p, shared);
+			else if (errno != EEXIST) {
 				ret = -errno;
 				goto out;
 			}
@@ -482,6 +487,10 @@ int store_mkdirs(const char *dir)
 		ret = -errno;
 	else if (!S_ISDIR(st.st_mode))
 		ret = -ENOTDIR;
+	else if (st.st_uid == geteuid())
+		/* made before the repository was shared: its owner's next
+		 * run lets the group in */
+		(void)zh_perm_adjust(p, shared);
 out:
 	free(p);
 	return ret;
@@ -656,7 +665,36 @@ static int configure(struct zh_store *s, struct zh_error *err)
 	return store_exec(s, "PRAGMA trusted_schema = OFF", err);
 }
 
+/* The database file and its WAL and index in the modes of shared: the
+ * file made here first, as SQLite would make it 0644 whatever the group
+ * needs, and SQLite gives the WAL and the index the file's mode when it
+ * creates them. Those an earlier run made (ours) are set too; another
+ * user's are left (opening them says what is wrong). */
+static void shared_files(const char *db, int shared)
+{
+	static const char *const suffix[] = {"-wal", "-shm"};
+	char path[PATH_MAX];
+	size_t i;
+	int fd;
+
+	fd = open(db, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		(void)zh_perm_fadjust(fd, shared);
+		close(fd);
+	}
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++)
+		if ((size_t)snprintf(path, sizeof(path), "%s%s", db,
+				     suffix[i]) < sizeof(path))
+			(void)zh_perm_adjust(path, shared);
+}
+
 int zh_store_open(struct zh_store **out, const char *dir, struct zh_error *err)
+{
+	return zh_store_open_shared(out, dir, 0, err);
+}
+
+int zh_store_open_shared(struct zh_store **out, const char *dir, int shared,
+			 struct zh_error *err)
 {
 	struct zh_store *s = NULL;
 	size_t n;
@@ -684,13 +722,15 @@ int zh_store_open(struct zh_store **out, const char *dir, struct zh_error *err)
 	}
 	snprintf(s->path, n + sizeof("/state.db"), "%.*s/state.db", (int)n,
 		 dir);
-	if ((e = store_mkdirs(dir)) < 0) {
+	if ((e = store_mkdirs(dir, shared)) < 0) {
 		ret = zh_error_set(err, ZH_ESTORE,
 				   "cannot open state store '%s': cannot "
 				   "create directory '%s': %s",
 				   s->path, dir, strerror(-e));
 		goto out;
 	}
+	if (shared)
+		shared_files(s->path, shared);
 	rc = sqlite3_open_v2(s->path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				 SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,

@@ -65,6 +65,16 @@ struct zh_store;
  * Free *out with zh_store_free. */
 int zh_store_open(struct zh_store **out, const char *dir, struct zh_error *err);
 
+/* zh_store_open for the store of a repository several users push to:
+ * shared is its core.sharedRepository (util/perm.h; 0 is zh_store_open).
+ * What it creates, the directories, the database and (by SQLite, in the
+ * database's mode) its WAL and index, get the modes git gives its own
+ * files there (group: directories 2770, files 0660), so that the hook of
+ * any user of the group can use the store; those an earlier run of this
+ * user made are set so too. */
+int zh_store_open_shared(struct zh_store **out, const char *dir, int shared,
+			 struct zh_error *err);
+
 /* Whether rc says the store did not take a change: broken (ZH_ESTORE) or
  * locked by another process past the busy timeout (ZH_EBUSY). Either way
  * the change may go through later: callers that retry take both. */
@@ -729,12 +739,13 @@ int zh_store_meta_set(struct zh_store *s, const char *key, const char *value,
 /* ---- the poller lock ---- */
 
 /* Try to take the exclusive lock `<dir>/poller.lock` (flock, not blocking)
- * that keeps one poller per state directory; creates dir like
- * zh_store_open. Returns 0 with *fd the lock's descriptor,
- * ZH_STORE_LOCK_HELD (*fd = -1) when another process holds it, or ZH_EIO.
- * Release with zh_store_unlock_poller (or exit). The descriptor is
- * close-on-exec. */
-int zh_store_lock_poller(int *fd, const char *dir, struct zh_error *err);
+ * that keeps one poller per state directory; creates dir and the file
+ * like zh_store_open_shared (shared: 0, or as given to it). Returns 0
+ * with *fd the lock's descriptor, ZH_STORE_LOCK_HELD (*fd = -1) when
+ * another process holds it, or ZH_EIO. Release with
+ * zh_store_unlock_poller (or exit). The descriptor is close-on-exec. */
+int zh_store_lock_poller(int *fd, const char *dir, int shared,
+			 struct zh_error *err);
 
 /* Release a lock from zh_store_lock_poller. fd < 0 is a no-op. */
 void zh_store_unlock_poller(int fd);

@@ -404,17 +404,17 @@ static void poller_lock_is_exclusive(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_ok(zh_store_lock_poller(&fd, dir, &err), &err);
+	assert_ok(zh_store_lock_poller(&fd, dir, 0, &err), &err);
 	assert_true(fd >= 0);
 	/* another open of the lock, even in this process, is refused */
-	assert_int_equal(zh_store_lock_poller(&fd2, dir, &err),
+	assert_int_equal(zh_store_lock_poller(&fd2, dir, 0, &err),
 			 ZH_STORE_LOCK_HELD);
 	assert_int_equal(fd2, -1);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int cfd = -1;
-		int r = zh_store_lock_poller(&cfd, dir, NULL);
+		int r = zh_store_lock_poller(&cfd, dir, 0, NULL);
 
 		_exit(r == ZH_STORE_LOCK_HELD && cfd == -1 ? 0 : 1);
 	}
@@ -427,7 +427,7 @@ static void poller_lock_is_exclusive(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int cfd = -1;
-		int r = zh_store_lock_poller(&cfd, dir, NULL);
+		int r = zh_store_lock_poller(&cfd, dir, 0, NULL);
 
 		_exit(r == 0 && cfd >= 0 ? 0 : 1);
 	}
