@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "config/config.h"
 #include "gitrepo/gitrepo.h"
 #include "gitrepo/notes.h"
 #include "util/banned.h"
+#include "util/perm.h"
 
 #define PROG ZH_CLI_PROG
 
@@ -97,6 +99,74 @@ int zh_cli_load_config(struct zh_config **out, const struct zh_cli_opts *o,
 	return rc;
 }
 
+/* In a repository a group pushes to (core.sharedRepository letting the
+ * group write), whether each user's hook can use the state store and
+ * write the notes: warn when the store is in a state_dir of the
+ * configuration (what a hook makes there is its user's own), or when
+ * the store, a file of it or the notes refs' directory is not the
+ * repository's group's to write (made by an earlier zadig-hook, or by
+ * root): the other users' pushes then say "cannot open state store ...:
+ * Permission denied", or cannot write their notes. */
+static void check_shared_store(const struct zh_config *cfg, struct zh_repo *r)
+{
+	static const char *const files[] = {
+	    "zadig-hook",
+	    "zadig-hook/state.db",
+	    "zadig-hook/state.db-wal",
+	    "zadig-hook/state.db-shm",
+	    "zadig-hook/poller.lock",
+	    "zadig-hook/poller.log",
+	    "zadig-hook/spool",
+	    "refs/notes",
+	};
+	const char *gd = zh_repo_common_dir(r);
+	char dir[PATH_MAX], path[PATH_MAX + 32], whose[640];
+	char fix[4 * PATH_MAX + 320];
+	int shared = zh_repo_shared(r);
+	struct stat gst, st;
+	size_t i, n = strlen(gd);
+
+	if (((shared < 0 ? -shared : shared) & 060) != 060)
+		return; /* no group pushes to it */
+	if (cfg->state_dir) {
+		fprintf(
+		    stderr,
+		    "%s: warning: state_dir '%s' holds the store of '%s', "
+		    "which is shared (core.sharedRepository): what the hook "
+		    "makes there is the pushing user's own, so the other "
+		    "users' pushes cannot use it; leave state_dir unset "
+		    "(<git-dir>/zadig-hook follows the repository's "
+		    "sharing), or push as one user\n",
+		    PROG, cfg->state_dir, gd);
+		return;
+	}
+	while (n > 1 && gd[n - 1] == '/')
+		n--;
+	snprintf(dir, sizeof(dir), "%.*s", (int)n, gd);
+	if (stat(dir, &gst) != 0)
+		return;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		if (stat(path, &st) != 0)
+			continue;
+		if (st.st_gid == gst.st_gid && (st.st_mode & 060) == 060 &&
+		    (!S_ISDIR(st.st_mode) || (st.st_mode & 02010) == 02010))
+			continue;
+		zh_perm_describe(whose, sizeof(whose), &st);
+		zh_perm_group_fix(fix, sizeof(fix), dir, gst.st_gid);
+		fprintf(stderr,
+			"%s: warning: '%s' is not for the repository's group "
+			"to write (%s): the hook cannot %s for the group's "
+			"other users; as root: %s\n",
+			PROG, path, whose,
+			i + 1 < sizeof(files) / sizeof(files[0])
+			    ? "use the store"
+			    : "write the notes",
+			fix);
+		return;
+	}
+}
+
 static int cmd_config(struct zh_cli_opts *o, struct zh_error *err)
 {
 	struct zh_config_diag diag = {0};
@@ -109,11 +179,15 @@ static int cmd_config(struct zh_cli_opts *o, struct zh_error *err)
 		return fail_usage(err, "unknown config verb '%s' (try: check)",
 				  o->args[0]);
 	r = zh_cli_open_repo_quiet();
-	rc = locate(&path, r, o->args[1] ? o->args[1] : o->config, err);
-	zh_repo_free(r);
-	if (rc < 0)
+	if ((rc = locate(&path, r, o->args[1] ? o->args[1] : o->config, err)) <
+	    0) {
+		zh_repo_free(r);
 		return rc;
+	}
 	rc = zh_config_load(&cfg, path, &diag, err);
+	if (rc == 0 && r)
+		check_shared_store(cfg, r);
+	zh_repo_free(r);
 	if (rc == 0 && (cfg->zadig.token_error || cfg->zadig.ca_error ||
 			cfg->ncheck_errors)) {
 		/* the programs load it (a push is kept queued until the

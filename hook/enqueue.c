@@ -382,6 +382,9 @@ int zh_hook_enqueue(const char *config, const char *chain,
 	if (nlines && zh_hook_spool(state, shared, git_dir, path, lines, nlines,
 				    &e) < 0) {
 		zh_hook_say("%s; nothing triggered", e.msg);
+		zh_hook_say_denied(state, !cfg->state_dir, shared, path);
+		zh_hook_say_trigger_later(
+		    zh_buf_cstr(&in), "the store can be written", cfg, name);
 		goto out;
 	}
 	/* the poller, also for what earlier pushes left queued; before

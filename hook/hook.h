@@ -74,6 +74,22 @@ int zh_hook_spool(const char *state_dir, int shared, const char *git_dir,
 void zh_hook_spawn_poller(const char *git_dir, const char *config,
 			  const char *state_dir, int shared);
 
+/* After the store or the spool in state could not be written: when the
+ * pushing user (git runs the hook as that user) may not write state, or
+ * a file of the store in it, say whose it is and what to fix, one
+ * zh_hook_say line; nothing otherwise. own: state is the repository's
+ * (<git-dir>/zadig-hook), shared its core.sharedRepository (util/perm.h);
+ * else state_dir of configuration file config. */
+void zh_hook_say_denied(const char *state, bool own, int shared,
+			const char *config);
+
+/* After nothing of a push could be recorded: for each ref of input (the
+ * hook's "<old> <new> <ref>" lines) that may fire (one no rule of cfg
+ * fires for repository name left out, when both are given), the command
+ * that triggers it "once <once>": the first five, then a count. */
+void zh_hook_say_trigger_later(const char *input, const char *once,
+			       const struct zh_config *cfg, const char *name);
+
 /* Load the config for repository r (--config, $ZADIG_HOOK_CONFIG, git
  * config zadig.config, /etc/zadig-hook/config.yaml); errors of the file
  * are appended to err's message. */

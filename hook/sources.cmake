@@ -5,7 +5,7 @@
 # that links only libc, so one program costs the async hook ~0.3 ms and
 # saves every other run the start of a second one (docs/BENCHMARKS.md).
 add_executable(zadig-hook hook/zadig-hook.c hook/enqueue.c hook/install.c
-	hook/poll.c hook/spool.c hook/spawn.c ${ZH_LOCAL_ONLY})
+	hook/poll.c hook/spool.c hook/spawn.c hook/denied.c ${ZH_LOCAL_ONLY})
 target_link_libraries(zadig-hook PRIVATE zh)
 zh_link_static(zadig-hook)
 install(TARGETS zadig-hook DESTINATION ${CMAKE_INSTALL_BINDIR})

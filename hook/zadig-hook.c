@@ -467,10 +467,8 @@ static char *shell_word(const char *s)
 	return zh_buf_detach(&b);
 }
 
-/* After a configuration error nothing of the push is recorded: say, per
- * ref that could fire, how to send it once the file is fixed, as a
- * command to paste. */
-static void say_trigger_later(const char *line)
+void zh_hook_say_trigger_later(const char *line, const char *once,
+			       const struct zh_config *cfg, const char *name)
 {
 	struct zh_ref_update u = {0};
 	struct zh_error e = {0};
@@ -479,7 +477,8 @@ static void say_trigger_later(const char *line)
 	int n;
 
 	while ((n = zh_flow_next_update(&u, &line, &e)) != 0) {
-		if (n < 0 || !zh_flow_update_may_fire(&u))
+		if (n < 0 || !zh_flow_update_may_fire(&u) ||
+		    (cfg && name && !zh_mapping_may_fire_ref(cfg, name, u.ref)))
 			continue;
 		if (said++ >= TRIGGER_LATER_MAX) {
 			more++;
@@ -487,10 +486,9 @@ static void say_trigger_later(const char *line)
 		}
 		if (!(ref = shell_word(u.ref)))
 			continue;
-		zh_hook_say("%s: once the configuration is fixed, run "
-			    "'git zadig trigger %.12s --ref %s "
-			    "--before %.12s' in the repository",
-			    u.ref, u.new_hex, ref,
+		zh_hook_say("%s: once %s, run 'git zadig trigger %.12s "
+			    "--ref %s --before %.12s' in the repository",
+			    u.ref, once, u.new_hex, ref,
 			    zh_oid_is_zero(u.old_hex) ? "0" : u.old_hex);
 		free(ref);
 	}
@@ -541,14 +539,23 @@ static int post_receive(const char *config, const char *chain,
 	if (!cfg && zh_hook_load_config(&cfg, r, config, &e) < 0) {
 		zh_hook_say("configuration error: %s; nothing triggered",
 			    e.msg);
-		say_trigger_later(zh_buf_cstr(&in));
+		zh_hook_say_trigger_later(
+		    zh_buf_cstr(&in), "the configuration is fixed", NULL, NULL);
 		goto out;
 	}
-	if (!(state = zh_flow_state_dir(cfg, r)) ||
-	    zh_store_open_shared(&store, state, zh_flow_state_shared(cfg, r),
+	if (!(state = zh_flow_state_dir(cfg, r))) {
+		zh_hook_say("out of memory; nothing triggered");
+		goto out;
+	}
+	if (zh_store_open_shared(&store, state, zh_flow_state_shared(cfg, r),
 				 &e) < 0) {
-		zh_hook_say("%s; nothing triggered",
-			    state ? e.msg : "out of memory");
+		zh_hook_say("%s; nothing triggered", e.msg);
+		zh_hook_say_denied(state, !cfg->state_dir,
+				   zh_flow_state_shared(cfg, r), cfg->path);
+		if (zh_repo_name(&name, r, cfg->hook.repo_root, NULL) < 0)
+			name = NULL;
+		zh_hook_say_trigger_later(
+		    zh_buf_cstr(&in), "the store can be written", cfg, name);
 		goto out;
 	}
 	f.cfg = cfg;

@@ -1,7 +1,10 @@
 #include "util/perm.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -140,4 +143,44 @@ mode_t zh_perm_umask(int shared, mode_t mask)
 	if (shared < 0)
 		return 0777 & ~allow;
 	return mask & ~allow;
+}
+
+void zh_perm_user(char *buf, size_t size, uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw && pw->pw_name)
+		snprintf(buf, size, "uid %u (%s)", (unsigned)uid, pw->pw_name);
+	else
+		snprintf(buf, size, "uid %u", (unsigned)uid);
+}
+
+void zh_perm_describe(char *buf, size_t size, const struct stat *st)
+{
+	struct group *gr = getgrgid(st->st_gid);
+	char user[300];
+
+	zh_perm_user(user, sizeof(user), st->st_uid);
+	if (gr && gr->gr_name)
+		snprintf(buf, size, "%s, group %u (%s), mode %04o", user,
+			 (unsigned)st->st_gid, gr->gr_name,
+			 (unsigned)(st->st_mode & 07777));
+	else
+		snprintf(buf, size, "%s, group %u, mode %04o", user,
+			 (unsigned)st->st_gid, (unsigned)(st->st_mode & 07777));
+}
+
+void zh_perm_group_fix(char *buf, size_t size, const char *dir, gid_t gid)
+{
+	struct group *gr = getgrgid(gid);
+	char name[300];
+
+	if (gr && gr->gr_name)
+		snprintf(name, sizeof(name), "%s", gr->gr_name);
+	else
+		snprintf(name, sizeof(name), "%u", (unsigned)gid);
+	snprintf(buf, size,
+		 "chgrp -R %s '%s' && chmod -R g+rwX '%s' && find '%s' -type d "
+		 "-exec chmod g+s {} +",
+		 name, dir, dir, dir);
 }

@@ -11,6 +11,8 @@
 #ifndef ZH_UTIL_PERM_H
 #define ZH_UTIL_PERM_H
 
+#include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "util/error.h"
@@ -37,6 +39,18 @@ mode_t zh_perm_mode(int shared, mode_t mode);
  * it). */
 int zh_perm_adjust(const char *path, int shared);
 int zh_perm_fadjust(int fd, int shared);
+
+/* "uid 65534 (nobody), group 100 (users), mode 2700": whose st is, for
+ * a message, into buf (names left out where the system has none). */
+void zh_perm_describe(char *buf, size_t size, const struct stat *st);
+
+/* "uid 1000 (alice)" into buf. */
+void zh_perm_user(char *buf, size_t size, uid_t uid);
+
+/* The commands that let group gid into directory dir as git's shared
+ * files let it (`chgrp -R users 'DIR' && chmod -R g+rwX 'DIR' && find
+ * 'DIR' -type d -exec chmod g+s {} +`), into buf. */
+void zh_perm_group_fix(char *buf, size_t size, const char *dir, gid_t gid);
 
 /* The umask under which a library creating files with 0666 and
  * directories with 0777 (libgit2: objects 0444, refs 0666, directories
