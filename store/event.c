@@ -265,35 +265,47 @@ int zh_store_event_add(int64_t *id, bool *duplicate, struct zh_store *s,
 
 /* a crashed worker's events first (few rows are ever 'working'), then
  * the new events due first, read in order off the events_due index: no
- * sort of the whole backlog, however long it grows */
+ * sort of the whole backlog, however long it grows; then those whose
+ * time is further ahead (?3) than any the store sets, set by a clock set
+ * back since (STORE_CLOCK_SLACK_MS), off the other end of that index
+ * (mostly none, found at once) */
 static const char claim_expired_sql[] =
-    "SELECT id FROM events WHERE state = 'working' AND lease_until_ms <= ?1 "
-    "ORDER BY id LIMIT ?2";
+    "SELECT id FROM events WHERE state = 'working' AND "
+    "(lease_until_ms <= ?1 OR lease_until_ms > ?3) ORDER BY id LIMIT ?2";
 static const char claim_due_sql[] =
     "SELECT id FROM events WHERE state = 'new' AND next_try_ms <= ?1 "
     "ORDER BY next_try_ms LIMIT ?2";
+static const char claim_stepped_sql[] =
+    "SELECT id FROM events WHERE state = 'new' AND next_try_ms > ?3 "
+    "ORDER BY next_try_ms DESC LIMIT ?2";
 /* no RETURNING: SQLite would build a temporary table for it */
 static const char claim_update_sql[] =
     "UPDATE events SET state = 'working', attempts = attempts + 1, "
     "lease_until_ms = ?2, updated_ms = ?3 WHERE id = ?1";
 static const char event_get_sql[] = EVENT_SELECT;
 
-/* The ids of up to max events due: expired leases first (*nexpired of
- * them), then new ones. */
+/* The ids of up to max events due: expired leases (of lease_ms) first
+ * (*nexpired of them), then new ones. */
 static int pick(int64_t *ids, size_t *n, size_t *nexpired, struct zh_store *s,
-		size_t max, int64_t now_ms, struct zh_error *err)
+		size_t max, int64_t now_ms, int64_t lease_ms,
+		struct zh_error *err)
 {
-	static const char *const sql[] = {claim_expired_sql, claim_due_sql};
+	static const char *const sql[] = {claim_expired_sql, claim_due_sql,
+					  claim_stepped_sql};
+	const int64_t ahead[] = {lease_ms, 0, STORE_BACKOFF_CAP_MS};
 	sqlite3_stmt *st = NULL;
 	size_t i;
 	int rc, ret = 0;
 
 	*n = *nexpired = 0;
-	for (i = 0; i < 2 && *n < max; i++) {
+	for (i = 0; i < 3 && *n < max; i++) {
 		if ((ret = store_cached(&st, s, sql[i], err)))
 			return ret;
 		store_bind_int(st, 1, now_ms);
 		store_bind_int(st, 2, (int64_t)(max - *n));
+		if (ahead[i])
+			store_bind_int(
+			    st, 3, now_ms + ahead[i] + STORE_CLOCK_SLACK_MS);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
 			ids[(*n)++] = sqlite3_column_int64(st, 0);
 		store_release(st);
@@ -352,7 +364,7 @@ int zh_store_event_claim_batch(struct zh_store_event *out, size_t max,
 	store_lock(s);
 	/* look before taking the write lock: an idle worker must not hold
 	 * up the intake (nor other processes) to find nothing */
-	if ((ret = pick(ids, &got, &nexpired, s, 1, now_ms, err)))
+	if ((ret = pick(ids, &got, &nexpired, s, 1, now_ms, lease_ms, err)))
 		goto out;
 	if (!got) {
 		ret = zh_error_set(err, ZH_ENOTFOUND, "no event is due");
@@ -364,7 +376,7 @@ int zh_store_event_claim_batch(struct zh_store_event *out, size_t max,
 		goto out;
 	/* again inside the transaction: another process may have taken
 	 * them meanwhile */
-	if ((ret = pick(ids, &got, &nexpired, s, max, now_ms, err)))
+	if ((ret = pick(ids, &got, &nexpired, s, max, now_ms, lease_ms, err)))
 		goto out;
 	if (!got) {
 		ret = zh_error_set(err, ZH_ENOTFOUND, "no event is due");

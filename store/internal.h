@@ -118,6 +118,18 @@ int store_task_created(int64_t *id, struct zh_store *s,
 /* Random bits for jitter. */
 unsigned store_random(void);
 
+/* The longest back-off zh_store_backoff_ms gives, jitter included. */
+#define STORE_BACKOFF_CAP_MS (5 * 60 * 1000)
+
+/* Times are the wall clock's, stored for other processes and after a
+ * reboot. A due time or lease further ahead of now than this past the
+ * longest the store ever sets one (the back-off's cap, a lease's length,
+ * a task's poll interval) was set by a clock that has been set back since
+ * (NTP fixing a fast clock): it counts as now, so that nothing waits for
+ * the size of the step. Short steps (under this) are waited out. */
+#define STORE_CLOCK_SLACK_MS 60000
+#define STORE_CLOCK_SLACK_SQL "60000"
+
 /* mkdir -p with mode 0700 for missing parts; with shared (util/perm.h)
  * those and dir itself (when ours) get that mode. Returns 0 or -errno. */
 int store_mkdirs(const char *dir, int shared);

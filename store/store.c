@@ -998,7 +998,7 @@ int zh_store_new_key(char out[ZH_STORE_KEY_LEN + 1], struct zh_error *err)
 
 int64_t zh_store_backoff_ms(int attempts, unsigned random)
 {
-	const int64_t cap = 5 * 60 * 1000;
+	const int64_t cap = STORE_BACKOFF_CAP_MS;
 	int64_t base = 1000, ms;
 	int i;
 

@@ -20,6 +20,11 @@
  *
  * Times are milliseconds since the Unix epoch, passed in by the caller
  * (zh_store_now_ms gives the current one) so that tests control the clock.
+ * They are the wall clock's (several processes, a reboot), which may be
+ * set back: a due time or a lease further ahead of now, by more than a
+ * minute, than the store ever sets one (a back-off, a lease, a task's poll
+ * interval) was set before such a step and counts as now (the claims and
+ * zh_store_tasks_due).
  *
  * Nothing secret goes in: callers never pass a token (request bodies,
  * errors and payloads are stored as given).
@@ -244,10 +249,12 @@ struct zh_store_claim {
 
 /* Atomically take one trigger to send: the oldest queued one due
  * (next_try_ms <= now, or any with ignore_backoff), or one 'sending' whose
- * lease expired (out->interrupted). It becomes 'sending' with
- * lease_until = now + lease and attempts + 1. The caller then calls exactly
- * one of zh_store_trigger_created/_retry/_hold/_reject with the claimed
- * struct. Returns 0, ZH_ENOTFOUND (nothing due) or ZH_ESTORE. Dispose *out. */
+ * lease expired (out->interrupted); a time set before the clock was set
+ * back counts as due (above: further ahead than 5 min or the lease). It becomes
+ * 'sending' with lease_until = now + lease and attempts + 1. The caller then
+ * calls exactly one of zh_store_trigger_created/_retry/_hold/_reject with the
+ * claimed struct. Returns 0, ZH_ENOTFOUND (nothing due) or ZH_ESTORE. Dispose
+ * *out. */
 int zh_store_trigger_claim(struct zh_store_trigger *out, struct zh_store *s,
 			   const struct zh_store_claim *c,
 			   struct zh_error *err);
@@ -464,7 +471,8 @@ int zh_store_task_find(struct zh_store_task *out, struct zh_store *s,
 		       struct zh_error *err);
 
 enum zh_store_task_scope {
-	ZH_STORE_TASKS_DUE,	/* not final and next_poll_ms <= now */
+	ZH_STORE_TASKS_DUE,	/* not final and next_poll_ms <= now (or
+				 * beyond its interval: a clock set back) */
 	ZH_STORE_TASKS_PENDING, /* not final (`git zadig sync`) */
 	ZH_STORE_TASKS_ALL,	/* final ones too (`git zadig sync --all`) */
 };
@@ -642,7 +650,9 @@ int zh_store_event_add_batch(struct zh_store_event_in *items, size_t n,
 /* Atomically take an event due: first one 'working' with an expired lease
  * (a crashed worker: out->interrupted), else the 'new' one due first
  * (next_try_ms <= now; a new event is due when received, a retried one
- * after its back-off; ties by id). It becomes 'working' until
+ * after its back-off; ties by id; a time further ahead than the lease or
+ * the back-off was set before the clock was set back and counts as due,
+ * after those). It becomes 'working' until
  * now + lease_ms (<= 0: 60 s), attempts + 1. The claim is committed
  * without a disk flush (a power cut may undo it: the event is claimed
  * again). Returns 0, ZH_ENOTFOUND or ZH_ESTORE. Dispose *out. */

@@ -568,8 +568,12 @@ int zh_store_tasks_due(struct zh_store_task_list *out, struct zh_store *s,
 
 	switch (scope) {
 	case ZH_STORE_TASKS_DUE:
+		/* or later than its interval can have put it: set before
+		 * the clock was set back (STORE_CLOCK_SLACK_MS) */
 		sql = "SELECT " TASK_COLS " FROM tasks WHERE final = 0 AND "
-		      "next_poll_ms <= ?3 ORDER BY next_poll_ms, id";
+		      "(next_poll_ms <= ?3 OR next_poll_ms > ?3 + "
+		      "poll_interval_ms + " STORE_CLOCK_SLACK_SQL ") "
+		      "ORDER BY next_poll_ms, id";
 		break;
 	case ZH_STORE_TASKS_PENDING:
 		sql = "SELECT " TASK_COLS " FROM tasks WHERE final = 0 "

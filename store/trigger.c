@@ -416,27 +416,38 @@ int zh_store_trigger_claim(struct zh_store_trigger *out, struct zh_store *s,
 			   const struct zh_store_claim *c, struct zh_error *err)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t lease;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (!c)
 		return zh_error_set(err, ZH_EINVALID, "claim lacks a time");
 	store_lock(s);
+	/* times further ahead than any we set (?4: the next try, ?5: a
+	 * lease, a change) were set before the clock was set back */
 	ret = store_prepare(
 	    &st, s,
 	    "SELECT id, state FROM triggers WHERE "
-	    "(state = 'queued' AND CASE WHEN ?2 THEN updated_ms < ?3 "
-	    "ELSE next_try_ms <= ?1 END) "
-	    "OR (state = 'sending' AND lease_until_ms <= ?1) "
+	    "(state = 'queued' AND CASE WHEN ?2 THEN "
+	    "updated_ms < ?3 OR updated_ms > ?1 + " STORE_CLOCK_SLACK_SQL " "
+	    "ELSE next_try_ms <= ?1 OR next_try_ms > ?4 END) "
+	    "OR (state = 'sending' AND (lease_until_ms <= ?1 OR "
+	    "lease_until_ms > ?5)) "
 	    "ORDER BY CASE state WHEN 'queued' THEN next_try_ms "
 	    "ELSE lease_until_ms END, id LIMIT 1",
 	    err);
 	if (ret)
 		goto out;
+	lease = c->lease_ms > 0 ? c->lease_ms : DEFAULT_LEASE_MS;
 	store_bind_int(st, 1, c->now_ms);
 	store_bind_int(st, 2, c->ignore_backoff);
 	store_bind_int(st, 3,
 		       c->round_start_ms > 0 ? c->round_start_ms : c->now_ms);
+	store_bind_int(
+	    st, 4,
+	    c->now_ms + STORE_CLOCK_SLACK_MS +
+		(lease > STORE_BACKOFF_CAP_MS ? lease : STORE_BACKOFF_CAP_MS));
+	store_bind_int(st, 5, c->now_ms + lease + STORE_CLOCK_SLACK_MS);
 	ret = claim(out, s, st, c->now_ms, c->lease_ms, err);
 out:
 	sqlite3_finalize(st);
@@ -456,12 +467,15 @@ int zh_store_trigger_claim_id(struct zh_store_trigger *out, struct zh_store *s,
 	ret = store_prepare(&st, s,
 			    "SELECT id, state FROM triggers WHERE id = ?1 AND "
 			    "(state = 'queued' OR (state = 'sending' AND "
-			    "lease_until_ms <= ?2))",
+			    "(lease_until_ms <= ?2 OR lease_until_ms > ?3)))",
 			    err);
 	if (ret)
 		goto out;
 	store_bind_int(st, 1, id);
 	store_bind_int(st, 2, now_ms);
+	store_bind_int(st, 3,
+		       now_ms + (lease_ms > 0 ? lease_ms : DEFAULT_LEASE_MS) +
+			   STORE_CLOCK_SLACK_MS);
 	ret = claim(out, s, st, now_ms, lease_ms, err);
 	if (ret == ZH_ENOTFOUND)
 		zh_error_set(err, ZH_ENOTFOUND,

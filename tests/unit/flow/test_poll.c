@@ -884,7 +884,9 @@ static void a_task_given_up_is_logged(void **state)
 	t.commit = COMMIT;
 	t.rule = "dev";
 	t.status = "running";
-	t.next_poll_ms = now + 3600000; /* not due: only the give-up */
+	/* not due (within its interval): only the give-up */
+	t.next_poll_ms = now + 3600000;
+	t.poll_interval_ms = 3600000;
 	assert_ok(
 	    zh_store_task_upsert(&id, x->store, &t, now - 25 * 3600000LL, &err),
 	    &err);

@@ -166,6 +166,58 @@ static void claim_lease_done(void **state)
 	assert_ok(zh_store_events_prune(NULL, f->s, 5000, &err), &err);
 }
 
+/* The clock set back (NTP fixing a fast one) after an event was
+ * received, retried or claimed by it: a next try or a lease further ahead
+ * than any the store sets counts as now, so no event waits for the size
+ * of the step. */
+static void claim_after_a_step_back(void **state)
+{
+	struct fx *f = *state;
+	const int64_t fast = 1700000000000, hour = 3600000;
+	struct zh_store_event e, e2;
+	struct zh_error err = {0};
+	int64_t id1, id2;
+
+	assert_ok(zh_store_event_add(&id1, NULL, f->s, "a", "push", payload,
+				     strlen(payload), fast, &err),
+		  &err);
+	/* received by the fast clock: due now by the fixed one */
+	assert_ok(zh_store_event_claim(&e, f->s, fast - hour, 1000, &err),
+		  &err);
+	assert_int_equal(e.id, id1);
+	assert_false(e.interrupted);
+	assert_ok(zh_store_event_retry(f->s, &e, "down", fast - hour, &err),
+		  &err);
+	zh_store_event_dispose(&e);
+	/* a retry's own back-off is waited for */
+	assert_int_equal(
+	    zh_store_event_claim(&e, f->s, fast - hour + 1, 1000, &err),
+	    ZH_ENOTFOUND);
+	assert_ok(
+	    zh_store_event_claim(&e, f->s, fast - hour + 300000, 1000, &err),
+	    &err);
+	assert_ok(zh_store_event_done(f->s, e.id, false, "ok",
+				      fast - hour + 300000, &err),
+		  &err);
+	zh_store_event_dispose(&e);
+
+	/* a worker's lease taken by the fast clock: expired now */
+	assert_ok(zh_store_event_add(&id2, NULL, f->s, "b", "push", payload,
+				     strlen(payload), fast, &err),
+		  &err);
+	assert_ok(zh_store_event_claim(&e, f->s, fast, 1000, &err), &err);
+	assert_int_equal(e.id, id2);
+	assert_int_equal(
+	    zh_store_event_claim(&e2, f->s, fast - 500, 1000, &err),
+	    ZH_ENOTFOUND);
+	assert_ok(zh_store_event_claim(&e2, f->s, fast - hour, 1000, &err),
+		  &err);
+	assert_int_equal(e2.id, id2);
+	assert_true(e2.interrupted);
+	zh_store_event_dispose(&e);
+	zh_store_event_dispose(&e2);
+}
+
 #define NTHREADS 8
 #define PER_THREAD 50
 
@@ -388,6 +440,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(add_and_duplicate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(claim_lease_done, setup, teardown),
+	    cmocka_unit_test_setup_teardown(claim_after_a_step_back, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(add_batch_and_order, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(add_settled, setup, teardown),

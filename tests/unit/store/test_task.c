@@ -480,6 +480,36 @@ static void due_and_update(void **state)
 	    ZH_EINVALID);
 }
 
+/* The clock set back after a poll was scheduled: a next poll further
+ * ahead than the task's interval could put it counts as now. */
+static void due_after_a_step_back(void **state)
+{
+	struct store_fx *f = *state;
+	const int64_t fast = 1700000000000, hour = 3600000;
+	struct zh_store_task t;
+	struct zh_store_task_list l;
+	struct zh_error err = {0};
+	int64_t id;
+
+	t = task_for("wf", 1, "c1");
+	assert_ok(zh_store_task_upsert(&id, f->s, &t, fast, &err), &err);
+	assert_ok(zh_store_task_update(f->s, id, "running", NULL, false,
+				       fast + 10000, 10000, fast, &err),
+		  &err);
+	/* a step within the interval: waited for */
+	assert_ok(
+	    zh_store_tasks_due(&l, f->s, ZH_STORE_TASKS_DUE, fast - 5000, &err),
+	    &err);
+	assert_int_equal(l.len, 0);
+	zh_store_task_list_dispose(&l);
+	/* an hour back: due now */
+	assert_ok(
+	    zh_store_tasks_due(&l, f->s, ZH_STORE_TASKS_DUE, fast - hour, &err),
+	    &err);
+	assert_int_equal(l.len, 1);
+	zh_store_task_list_dispose(&l);
+}
+
 static void tasks_of_commit_sorted(void **state)
 {
 	struct store_fx *f = *state;
@@ -921,6 +951,7 @@ int main(void)
 	    store_test(notes_to_write_ignore_noted_triggers),
 	    store_test(notes_unwritten_by_repository),
 	    store_test(give_up_and_wakeup),
+	    store_test(due_after_a_step_back),
 	    store_test(wakeup_names_the_newest_pending_work),
 	};
 

@@ -725,6 +725,100 @@ static void sync_round_takes_each_once(void **state)
 	assert_int_equal(n, 2);
 }
 
+/* The clock set back (NTP fixing a fast one) after the times were
+ * stored: a next try or a lease further ahead than the back-off's
+ * maximum, or the lease's length, could ever put it counts as now, so
+ * that nothing waits for the size of the step; one a real back-off or
+ * lease puts ahead is still waited for. */
+static void clock_stepped_back(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "dev");
+	const int64_t fast = 1700000000000, hour = 3600000;
+	struct zh_store_claim c = {.now_ms = fast, .lease_ms = 15000};
+	struct zh_store_trigger t, t2;
+	struct zh_error err = {0};
+	int64_t id, id2;
+
+	/* tried and failed an hour ahead of the real time */
+	assert_ok(zh_store_trigger_add(&id, NULL, f->s, &sp, fast, &err), &err);
+	assert_ok(zh_store_trigger_claim(&t, f->s, &c, &err), &err);
+	assert_ok(zh_store_trigger_retry(f->s, &t, "down", fast, &err), &err);
+	zh_store_trigger_dispose(&t);
+	/* by the clock before the step, its back-off is still running */
+	c.now_ms = fast + 1;
+	assert_int_equal(zh_store_trigger_claim(&t, f->s, &c, &err),
+			 ZH_ENOTFOUND);
+	/* an hour back, it is due now, not in an hour */
+	c.now_ms = fast - hour;
+	assert_ok(zh_store_trigger_claim(&t, f->s, &c, &err), &err);
+	assert_int_equal(t.id, id);
+	assert_false(t.interrupted);
+	assert_int_equal(t.lease_until_ms, fast - hour + 15000);
+	/* and its back-off counts from the new time again */
+	assert_ok(zh_store_trigger_retry(f->s, &t, "down", c.now_ms, &err),
+		  &err);
+	zh_store_trigger_dispose(&t);
+	c.now_ms = fast - hour + 1;
+	assert_int_equal(zh_store_trigger_claim(&t, f->s, &c, &err),
+			 ZH_ENOTFOUND);
+	c.now_ms = fast - hour + 300000;
+	assert_ok(zh_store_trigger_claim(&t, f->s, &c, &err), &err);
+	assert_ok(zh_store_trigger_reject(f->s, &t, "no", c.now_ms, &err),
+		  &err);
+	zh_store_trigger_dispose(&t);
+
+	/* a sender's lease taken an hour ahead: expired now */
+	sp.rule = "prod";
+	assert_ok(zh_store_trigger_add(&id2, NULL, f->s, &sp, fast, &err),
+		  &err);
+	assert_ok(zh_store_trigger_claim_id(&t, f->s, id2, fast, 15000, &err),
+		  &err);
+	c.now_ms = fast - 1; /* a step within the lease: still held */
+	assert_int_equal(zh_store_trigger_claim(&t2, f->s, &c, &err),
+			 ZH_ENOTFOUND);
+	c.now_ms = fast - hour;
+	assert_ok(zh_store_trigger_claim(&t2, f->s, &c, &err), &err);
+	assert_int_equal(t2.id, id2);
+	assert_true(t2.interrupted);
+	zh_store_trigger_dispose(&t2);
+	assert_ok(zh_store_trigger_get(&t2, f->s, id2, &err), &err);
+	assert_int_equal(t2.lease_until_ms, fast - hour + 15000);
+	zh_store_trigger_dispose(&t2);
+	zh_store_trigger_dispose(&t);
+	assert_int_equal(
+	    zh_store_trigger_claim_id(&t, f->s, id2, fast - hour, 15000, &err),
+	    ZH_ENOTFOUND);
+}
+
+/* `git zadig sync` takes every queued trigger not changed during its
+ * round: one changed an hour "later" by a clock since set back too. */
+static void sync_round_after_a_step_back(void **state)
+{
+	struct store_fx *f = *state;
+	struct zh_store_trigger_spec sp = spec_for("c1", "a");
+	const int64_t fast = 1700000000000, hour = 3600000;
+	struct zh_store_claim c = {.ignore_backoff = true};
+	struct zh_store_trigger t;
+	struct zh_error err = {0};
+	int64_t id;
+
+	assert_ok(zh_store_trigger_add(&id, NULL, f->s, &sp, fast, &err), &err);
+	assert_ok(zh_store_trigger_claim_id(&t, f->s, id, fast, 0, &err), &err);
+	assert_ok(zh_store_trigger_retry(f->s, &t, "down", fast, &err), &err);
+	zh_store_trigger_dispose(&t);
+	c.now_ms = c.round_start_ms = fast - hour;
+	assert_ok(zh_store_trigger_claim(&t, f->s, &c, &err), &err);
+	assert_int_equal(t.id, id);
+	assert_ok(zh_store_trigger_retry(f->s, &t, "down", c.now_ms, &err),
+		  &err);
+	zh_store_trigger_dispose(&t);
+	/* once per round all the same */
+	c.now_ms++;
+	assert_int_equal(zh_store_trigger_claim(&t, f->s, &c, &err),
+			 ZH_ENOTFOUND);
+}
+
 static void triggers_of_commit(void **state)
 {
 	struct store_fx *f = *state;
@@ -888,6 +982,8 @@ int main(void)
 	    store_test(found_takes_a_reused_id),
 	    store_test(found_leaves_another_commits_task),
 	    store_test(sync_round_takes_each_once),
+	    store_test(clock_stepped_back),
+	    store_test(sync_round_after_a_step_back),
 	    store_test(triggers_of_commit),
 	    store_test(two_processes_race),
 	};

@@ -1,0 +1,64 @@
+#!/bin/bash
+# The wall clock set back (NTP fixing a clock an hour fast) after the
+# store recorded times by it: the store keeps wall-clock times (several
+# processes, reboots), so a retry due "in a second" by the fast clock is
+# due in an hour and a second by the fixed one. Such a time, further
+# ahead than zadig-hook ever sets one, counts as now: the poller and
+# `git zadig sync` try the trigger at once. The clock is set off per
+# process by an LD_PRELOAD shim (tests/e2e/clockshift.c).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_hook.sh"
+
+: "${ZH_CLOCKSHIFT:?ZH_CLOCKSHIFT must name the clockshift shim}"
+
+# fast CMD...: CMD on a host whose clock is an hour fast
+fast() {
+	LD_PRELOAD=$ZH_CLOCKSHIFT ZH_CLOCK_OFFSET=3600 \
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		"$@"
+}
+
+fake_start
+CFG=$T/config.yaml
+hook_config "$CFG" "$FAKE_URL"
+# no poller of the hook's: the test runs them
+sed -i 's/^  mode: sync$/  mode: sync\n  poll: false/' "$CFG"
+new_repo app "$CFG"
+W=$T/app
+G=$T/app.git
+Z="remote: zadig:"
+# Zadig's own error: the trigger stays queued, retried after its back-off
+busy() {
+	fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/create","status":500,"body":"{\"code\":6000,\"message\":\"busy\",\"description\":\"try later\"}","times":1}' >/dev/null
+}
+
+run fast date +%s
+check "the shim sets the clock an hour ahead" \
+	test $((OUT - $(date +%s))) -ge 3590
+
+# ---- git zadig sync after the clock was set back ----
+busy
+hrun fast git -C "$W" push origin main
+expect "push with the clock an hour fast: queued" 0 "" \
+	"$Z dev: queued, .*busy"
+run_in "$G" git zadig sync
+expect "git zadig sync, the clock set back: the trigger is sent" 0 \
+	"^delivered 1 trigger, "
+check "one task made in all" test "$(creates wf-dev 200)" = 1
+
+# ---- the poller after the clock was set back ----
+busy
+git -C "$W" checkout -q -b feature/a
+commit "$W" "feature a"
+hrun fast git -C "$W" push origin feature/a
+expect "second push, clock an hour fast: queued" 0 "" "$Z dev: queued"
+# a poller started after the step: the retry is due at once, not in an
+# hour (it exits once the task has ended)
+run timeout 30 zadig-hook poll --git-dir "$G"
+expect "the poller, the clock set back: it ends" 0
+check "the poller sent it" test "$(creates wf-dev 200)" = 2
+check "and noted it" wait_note "$G" feature/a "^passed wf-dev #2 "
+
+# (no hook started a poller: hook.poll is off)
+check "no poller left" wait_pollers 5
+finish
