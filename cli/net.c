@@ -531,6 +531,7 @@ struct session {
 	struct zh_store *store;
 	struct zh_flow flow;
 	char *state, *name;
+	int untried; /* triggers still queued that the sync did not try */
 };
 
 /* What the flow says (a trigger created or still queued, a task Zadig
@@ -557,10 +558,11 @@ static int session_fail(const struct session *ss, struct zh_error *err)
 	char what[256];
 	int len = 0;
 
-	if (t->queued)
+	if (t->queued + ss->untried)
 		len += snprintf(what + len, sizeof(what) - (size_t)len,
-				"%d trigger%s still queued", t->queued,
-				t->queued == 1 ? "" : "s");
+				"%d trigger%s still queued",
+				t->queued + ss->untried,
+				t->queued + ss->untried == 1 ? "" : "s");
 	if (t->rejected)
 		len += snprintf(what + len, sizeof(what) - (size_t)len,
 				"%s%d trigger%s rejected", len ? ", " : "",
@@ -923,11 +925,49 @@ out:
 	return rc;
 }
 
+/* The triggers still queued that this sync did not try (none changed
+ * since start): said, one line each, and counted in ss->untried. Most
+ * often one another process is sending (a poller, a hook): its result
+ * is not known yet. */
+static void say_untried(struct session *ss, int64_t start)
+{
+	struct zh_store_trigger_list l = {0};
+	struct zh_error e = {0};
+	int64_t now = zh_store_now_ms();
+	size_t i;
+
+	if (zh_store_triggers_pending(&l, ss->store, &e) < 0) {
+		fprintf(stderr, "git-zadig: warning: %s\n", e.msg);
+		return;
+	}
+	for (i = 0; i < l.len; i++) {
+		const struct zh_store_trigger *t = &l.items[i];
+		bool sending = t->state == ZH_STORE_SENDING;
+		int64_t at = sending ? t->lease_until_ms : t->next_try_ms;
+
+		/* what this sync tried changed since it started (a clock
+		 * set back meanwhile aside) */
+		if (t->updated_ms >= start && t->updated_ms <= now)
+			continue;
+		ss->untried++;
+		fprintf(stderr,
+			"git-zadig: %s/%s: still queued, not tried: %s "
+			"(%s %" PRId64 "s)\n",
+			t->repo, t->rule,
+			sending ? "another process is sending it"
+				: "not due yet",
+			sending ? "its claim ends in" : "its next try is in",
+			at > now ? (at - now + 999) / 1000 : 0);
+	}
+	zh_store_trigger_list_dispose(&l);
+}
+
 static int sync_repo(struct zh_repo *r, const struct zh_config *cfg,
 		     const struct zh_cli_opts *o, struct zh_error *err)
 {
 	struct session ss;
 	const struct zh_flow_tally *t = &ss.flow.tally;
+	int64_t start = zh_store_now_ms();
 	size_t notes = 0;
 	int rc;
 
@@ -941,6 +981,7 @@ static int sync_repo(struct zh_repo *r, const struct zh_config *cfg,
 		0 ||
 	    (rc = zh_flow_write_notes(&notes, &ss.flow, err)) < 0)
 		goto out;
+	say_untried(&ss, start);
 	printf("delivered %d trigger%s, polled %d task%s, updated %zu "
 	       "note%s\n",
 	       t->created, t->created == 1 ? "" : "s", t->polled,
@@ -948,7 +989,7 @@ static int sync_repo(struct zh_repo *r, const struct zh_config *cfg,
 	fflush(stdout);
 	/* what it delivered or found running, or left queued, is followed
 	 * from here on, as after a push */
-	if (t->created || t->polled || t->queued)
+	if (t->created || t->polled || t->queued || ss.untried)
 		start_poller(cfg, r, ss.state);
 	rc = session_fail(&ss, err);
 out:

@@ -4,8 +4,10 @@
 # processes, reboots), so a retry due "in a second" by the fast clock is
 # due in an hour and a second by the fixed one. Such a time, further
 # ahead than zadig-hook ever sets one, counts as now: the poller and
-# `git zadig sync` try the trigger at once. The clock is set off per
-# process by an LD_PRELOAD shim (tests/e2e/clockshift.c).
+# `git zadig sync` try the trigger at once. And `git zadig sync` says so,
+# and exits 1, for a trigger still queued that it did not try (another
+# process is sending it). The clock is set off per process by an
+# LD_PRELOAD shim (tests/e2e/clockshift.c).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_hook.sh"
 
@@ -58,6 +60,29 @@ run timeout 30 zadig-hook poll --git-dir "$G"
 expect "the poller, the clock set back: it ends" 0
 check "the poller sent it" test "$(creates wf-dev 200)" = 2
 check "and noted it" wait_note "$G" feature/a "^passed wf-dev #2 "
+
+# ---- git zadig sync: a trigger it does not try is still queued ----
+busy
+git -C "$W" checkout -q -b feature/b
+commit "$W" "feature b"
+hrun git -C "$W" push origin feature/b
+expect "third push: queued" 0 "" "$Z dev: queued"
+# another process claimed it and is sending it now (its lease: twice
+# zadig.timeout plus 5 s)
+sqlite3 "$G/zadig-hook/state.db" "UPDATE triggers SET state = 'sending', \
+	attempts = attempts + 1, lease_until_ms = $(($(now_ms) + 9000)) \
+	WHERE state = 'queued'"
+run_in "$G" git zadig sync
+expect "sync, a trigger another process sends: exit 1" 1 \
+	"^delivered 0 triggers, " \
+	"^git-zadig: app/dev: still queued, not tried: another process is sending it \\(its claim ends in [0-9]+s\\)"
+expect "sync, a trigger another process sends: counted" 1 "" \
+	"^git-zadig: error: 1 trigger still queued"
+# its sender died: the claim ends, and the next sync takes it over
+sqlite3 "$G/zadig-hook/state.db" "UPDATE triggers SET lease_until_ms = 1 \
+	WHERE state = 'sending'"
+run_in "$G" git zadig sync
+expect "sync after the claim ended: sent" 0 "^delivered 1 trigger, "
 
 # (no hook started a poller: hook.poll is off)
 check "no poller left" wait_pollers 5
