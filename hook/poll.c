@@ -107,6 +107,14 @@ static void log_f(const char *fmt, ...)
 	log_line(NULL, line);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void sleep_ms(int64_t ms)
 {
 	struct timespec ts;
@@ -834,10 +842,13 @@ static int work_left(int64_t *at, int64_t *newest, int *what,
  * directory changes). */
 static void wait_until(int64_t at, const char *state)
 {
+	/* measured on the monotonic clock: a wall clock set back meanwhile
+	 * (NTP fixing a fast one) does not stretch the wait by the step */
 	int64_t now, m = spool_mtime(state);
+	int64_t end = mono_ms() + (at - zh_store_now_ms());
 
-	while ((now = zh_store_now_ms()) < at) {
-		sleep_ms(at - now < 100 ? at - now : 100);
+	while ((now = mono_ms()) < end) {
+		sleep_ms(end - now < 100 ? end - now : 100);
 		if (spool_mtime(state) != m)
 			return;
 	}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "webhook/auth.h"
@@ -101,6 +102,30 @@ void zh_wh_conf_set(struct zh_webhook *w, struct zh_config *cfg)
 	w->conf = c;
 	pthread_mutex_unlock(&w->lock);
 	zh_wh_conf_put(w, old);
+}
+
+void zh_wh_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
+int zh_wh_cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_cond_timedwait(c, m, &ts);
 }
 
 void zh_wh_wake(struct zh_webhook *w, bool event, bool tick)
@@ -296,7 +321,7 @@ int main(int argc, char **argv)
 	zh_wh_hints_init(&w.hints);
 	zh_wh_loglimit_init(&w.refused);
 	zh_wh_loglimit_init(&w.http_log);
-	pthread_cond_init(&w.wake, NULL);
+	zh_wh_cond_init(&w.wake);
 	atomic_init(&w.stopping, false);
 	zh_metrics_init(&w.metrics);
 	w.state_dir = cfg->state_dir ? cfg->state_dir : DEFAULT_STATE_DIR;

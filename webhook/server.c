@@ -811,15 +811,12 @@ static void *checkpointer(void *arg)
 	prctl(PR_SET_NAME, "zh-ckpt", 0, 0, 0);
 	pthread_mutex_lock(&s->qlock);
 	while (!s->ckstop) {
-		struct timespec ts;
 		struct zh_error err = {0};
 
 		pages = zh_store_wal_pages(s->w->store);
 		if (pages < CKPT_PAGES) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec++;
-			if (pthread_cond_timedwait(&s->ckcond, &s->qlock,
-						   &ts) == 0 ||
+			if (zh_wh_cond_wait_ms(&s->ckcond, &s->qlock, 1000) ==
+				0 ||
 			    s->ckstop)
 				continue;
 			pages = zh_store_wal_pages(s->w->store);
@@ -832,15 +829,8 @@ static void *checkpointer(void *arg)
 		done_at = pages;
 		pthread_mutex_lock(&s->qlock);
 		/* no busy loop while a reader holds the WAL */
-		if (zh_store_wal_pages(s->w->store) >= pages && !s->ckstop) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 100000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&s->ckcond, &s->qlock, &ts);
-		}
+		if (zh_store_wal_pages(s->w->store) >= pages && !s->ckstop)
+			zh_wh_cond_wait_ms(&s->ckcond, &s->qlock, 100);
 	}
 	pthread_mutex_unlock(&s->qlock);
 	return NULL;
@@ -1524,7 +1514,7 @@ int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
 	s->w = w;
 	pthread_mutex_init(&s->qlock, NULL);
 	pthread_cond_init(&s->qcond, NULL);
-	pthread_cond_init(&s->ckcond, NULL);
+	zh_wh_cond_init(&s->ckcond);
 	s->qtail = &s->qhead;
 	s->ptail = &s->parked;
 	if ((rc = bind_listen(&s->fd, &v6, addr, addrsize, port, listen_on,

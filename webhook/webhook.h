@@ -72,6 +72,15 @@ void zh_wh_conf_set(struct zh_webhook *w, struct zh_config *cfg);
  * poll round is wanted now (tick). */
 void zh_wh_wake(struct zh_webhook *w, bool event, bool tick);
 
+/* A condition variable whose timed waits (zh_wh_cond_wait_ms) count on
+ * the monotonic clock: a wall clock set back (NTP fixing a fast one)
+ * does not make a thread sleep for the size of the step. */
+void zh_wh_cond_init(pthread_cond_t *c);
+
+/* Wait on c (m locked, as pthread_cond_timedwait) at most ms; c made by
+ * zh_wh_cond_init. Returns what pthread_cond_timedwait does. */
+int zh_wh_cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms);
+
 /* One line on stderr, "zadig-webhook: " first. Never hand it a secret. */
 void zh_wh_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

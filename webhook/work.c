@@ -131,6 +131,14 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The worker's own schedules (the poll round, the prune, notes pushes
+ * retried) count on this clock: a wall clock set back does not put them
+ * off by the size of the step. */
+static int64_t mono_ms(void)
+{
+	return (int64_t)(mono_us() / 1000u);
+}
+
 /* Point the worker's flow at conf; a new config gets a new client. */
 static void bind_conf(struct zh_wh_worker *k, const struct zh_wh_conf *conf)
 {
@@ -1214,7 +1222,7 @@ static void push_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 		struct push_due *pd = &k->pushes[i];
 		int64_t delay;
 
-		if (pd->next_ms > zh_store_now_ms()) {
+		if (pd->next_ms > mono_ms()) {
 			i++;
 			continue;
 		}
@@ -1226,7 +1234,7 @@ static void push_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 		if (delay > PUSH_RETRY_MAX_MS)
 			delay = PUSH_RETRY_MAX_MS;
 		pd->fails++;
-		pd->next_ms = zh_store_now_ms() + delay;
+		pd->next_ms = mono_ms() + delay;
 		i++;
 	}
 }
@@ -1381,12 +1389,12 @@ static void poll_round(struct zh_wh_worker *k, const struct zh_config *cfg,
 			zh_metrics_observe(&k->w->metrics, each);
 	}
 	write_notes(k, cfg);
-	if (zh_store_now_ms() >= *next_prune) {
+	if (mono_ms() >= *next_prune) {
 		zh_store_events_prune(NULL, k->w->store,
 				      zh_store_now_ms() - EVENT_KEEP_MS, NULL);
 		if (zh_flow_prune(NULL, &k->flow, zh_store_now_ms(), &err) < 0)
 			zh_wh_log("store: %s", err.msg);
-		*next_prune = zh_store_now_ms() + PRUNE_EVERY_MS;
+		*next_prune = mono_ms() + PRUNE_EVERY_MS;
 	}
 }
 
@@ -1464,11 +1472,11 @@ static void *run(void *arg)
 		zh_wh_log_flush();
 		for (i = 0; i < n; i++)
 			zh_store_event_dispose(&ev[i]);
-		now = zh_store_now_ms();
+		now = mono_ms();
 		if (k->index == 0 && !atomic_load(&w->stopping) &&
 		    (tick || now >= next_tick)) {
 			poll_round(k, cfg, &next_prune);
-			now = zh_store_now_ms();
+			now = mono_ms();
 			next_tick = now + cfg->poll.interval_ms;
 		}
 		zh_wh_conf_put(w, conf);
@@ -1483,18 +1491,8 @@ static void *run(void *arg)
 			continue;
 		pthread_mutex_lock(&w->lock);
 		if (w->event_gen == gen && !atomic_load(&w->stopping) &&
-		    !(k->index == 0 && w->tick_now)) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += wait_ms / 1000;
-			ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&w->wake, &w->lock, &ts);
-		}
+		    !(k->index == 0 && w->tick_now))
+			zh_wh_cond_wait_ms(&w->wake, &w->lock, wait_ms);
 		linger = w->event_gen != gen && !(k->index == 0 && w->tick_now);
 		pthread_mutex_unlock(&w->lock);
 		if (linger && !atomic_load(&w->stopping)) {

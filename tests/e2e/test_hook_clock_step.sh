@@ -84,6 +84,38 @@ sqlite3 "$G/zadig-hook/state.db" "UPDATE triggers SET lease_until_ms = 1 \
 run_in "$G" git zadig sync
 expect "sync after the claim ended: sent" 0 "^delivered 1 trigger, "
 
+# ---- a poller running while the clock is set back ----
+# It sleeps between rounds until a wall-clock time: measured as such, a
+# step back an hour mid-sleep made it sleep an hour longer
+git -C "$W" checkout -q -b slow/c
+commit "$W" "slow c"
+hrun git -C "$W" push origin slow/c
+expect "a task that does not end: created" 0 "" "$Z slow: wf-slow-build #1 created"
+echo 0 >"$T/offset"
+LD_PRELOAD=$ZH_CLOCKSHIFT ZH_CLOCK_OFFSET_FILE=$T/offset \
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+	zadig-hook poll --git-dir "$G" 2>"$T/poller.err" &
+POLLER=$!
+# details: the fake's detail reads of the slow task so far
+details() {
+	requests
+	grep -c '"path": "/api/directory/workflowTask/id/1/pipelines/wf-slow-build"' "$T/req.json"
+}
+# more_details N: until the fake got N more detail reads than now (20 s)
+more_details() {
+	local want=$(($(details) + $1))
+	for _ in $(seq 200); do
+		[ "$(details)" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "the poller polls the task" more_details 2
+echo -3600 >"$T/offset"
+check "the clock set back an hour: it goes on polling" more_details 3
+kill "$POLLER" 2>/dev/null
+wait "$POLLER" 2>/dev/null
+
 # (no hook started a poller: hook.poll is off)
 check "no poller left" wait_pollers 5
 finish
