@@ -62,7 +62,10 @@ const struct zh_config_key zh_config_keys[] = {
      .off = TOP(state_dir),
      .doc = "directory of the state store (relative to the config "
 	    "file); the hook and `git zadig` default to "
-	    "`<git-dir>/zadig-hook`, the receiver to `/var/lib/zadig-hook`"},
+	    "`<git-dir>/zadig-hook` (made in the modes the repository's "
+	    "`core.sharedRepository` gives its files), the receiver to "
+	    "`/var/lib/zadig-hook`; what is made in a `state_dir` is the "
+	    "user's own, so a group of pushing users needs the default"},
     {.path = "state_keep",
      .type = ZH_KT_DURATION,
      .def = "2160h",
