@@ -509,7 +509,7 @@ static int deliver(struct zh_flow_result *res, struct zh_flow *f,
 		/* marked by a clock set back since: how long ago it was sent
 		 * is not known, so the wait counts from now, once */
 		sent_ms = now;
-		mark_maybe_sent(f, mkey, now);
+		mark_maybe_sent(f, mkey, now, unread);
 	}
 	if (sent_ms && now < sent_ms + f->cfg->zadig.timeout_ms) {
 		/* sending again now could make a second task: give the

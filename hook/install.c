@@ -563,7 +563,7 @@ static int stop_poller(int *lock, const char *state, struct zh_error *err)
 
 	snprintf(path, sizeof(path), "%s/poller.lock", state);
 	for (i = 0; i < 100; i++) {
-		if ((rc = zh_store_lock_poller(lock, state, err)) !=
+		if ((rc = zh_store_lock_poller(lock, state, 0, err)) !=
 		    ZH_STORE_LOCK_HELD)
 			return rc;
 		/* each holder once: another poller (a push's, just

@@ -25,12 +25,15 @@
 #include "mapping/mapping.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/perm.h"
 
 #include "util/banned.h"
 
 /* <state>/poller.log when the poller logs there (its stderr, as a hook
  * starts it: zh_hook_spawn_detached), else "". */
 static char log_path[PATH_MAX + 16];
+/* core.sharedRepository of its repository, for a log made anew */
+static int log_shared;
 
 /* Whether stderr is the file path names. */
 static bool is_stderr(const char *path)
@@ -43,8 +46,9 @@ static bool is_stderr(const char *path)
 
 /* Log to <state>/poller.log from now on when stderr is that file, and
  * follow it when it is rotated (follow_log). */
-static void log_to(const char *state)
+static void log_to(const char *state, int shared)
 {
+	log_shared = shared;
 	snprintf(log_path, sizeof(log_path), "%s/poller.log", state);
 	if (!is_stderr(log_path))
 		log_path[0] = '\0';
@@ -64,6 +68,7 @@ static void follow_log(void)
 		  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return; /* the old file it is, then */
+	(void)zh_perm_fadjust(fd, log_shared);
 	if (fd != 2) {
 		dup2(fd, 2);
 		close(fd);
@@ -962,7 +967,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	f.repo_name = name;
 	f.log = log_line;
 	notes_wait = cfg->poll.interval_ms;
-	log_to(state);
+	log_to(state, shared);
 	for (;;) {
 		struct zh_error e = {0};
 		int64_t at, now;
@@ -1050,7 +1055,7 @@ out:
 	/* after the lock: the new poller takes it */
 	if (next[0])
 		zh_hook_spawn_detached(next, zh_repo_git_dir(r), config, state,
-				       0);
+				       shared, 0);
 	kept_dispose(&kept);
 	zh_flow_dispose(&f);
 	zh_store_free(store);
