@@ -932,7 +932,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 	char *state = NULL, *name = NULL;
 	int64_t start = zh_store_now_ms(), newest = 0;
 	int64_t notes_wait = 0;
-	int lock = -1, rc, rounds = 0, what = 0, shared;
+	int lock = -1, rc, rounds = 0, what = 0, shared = 0;
 	char said[512] = ""; /* the last config error logged */
 	struct kept kept = {0};
 	char moved[PATH_MAX] = ""; /* the last other state_dir logged */
