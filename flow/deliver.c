@@ -820,6 +820,39 @@ static const struct zh_zadig_task *listed(const struct zh_zadig_task_list *l,
 	return NULL;
 }
 
+/* What a commitId lookup of k's commit said of k (product_times). */
+enum seen {
+	SEEN_NONE,   /* no lookup answered for it: nothing told */
+	SEEN_LISTED, /* listed: the task built k's commit */
+	SEEN_NOT,    /* the lookup answered without it */
+};
+
+/* The note field of a task whose id Zadig gave to another task. */
+#define REUSED "reused=1"
+
+/* Whether the note fields extra (may be NULL) hold REUSED. */
+static bool has_reused(const char *extra)
+{
+	const char *p = extra;
+	size_t n = strlen(REUSED);
+
+	while (p && (p = strstr(p, REUSED))) {
+		if ((p == extra || p[-1] == ' ') &&
+		    (p[n] == '\0' || p[n] == ' '))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* Whether k's id is another task's now (REUSED among its fields): its
+ * line keeps what was known of it, and it is not polled again unless a
+ * retry, cancel or approval of the id reopened it (not final). */
+static bool given_away(const struct zh_store_task *k)
+{
+	return k->final && has_reused(k->extra);
+}
+
 /* The "duration=..." of k's note fields, kept for a poll that learns no
  * times of a task that ended as k was: NULL when there is none. */
 static const char *kept_duration(const struct zh_store_task *k,
@@ -846,15 +879,21 @@ static const char *kept_duration(const struct zh_store_task *k,
  * lists the task as t says it is, else, when t has ended, from a lookup
  * of its own (one request for a finished task, while Zadig has the
  * lookup), which replaces known for the tasks after it. A task known
- * does not list is no lookup's (made over 24 hours ago). A task that
- * ended as the store has it, with its duration, is not looked up. */
-static void product_times(struct zh_flow *f, const struct zh_store_task *k,
-			  struct zh_zadig_task *t,
-			  struct zh_zadig_task_list *known)
+ * does not list is no lookup's (made over 24 hours ago, or its id is
+ * another task's now). A task that ended as the store has it, with its
+ * duration, is not looked up. asked: the project known was asked with.
+ * Returns what the lookup said of k: SEEN_NOT only from a lookup asked
+ * with k's project, SEEN_NONE for a task t has the times of (a custom
+ * one). */
+static enum seen product_times(struct zh_flow *f, const struct zh_store_task *k,
+			       struct zh_zadig_task *t,
+			       struct zh_zadig_task_list *known,
+			       const char *asked)
 {
 	struct zh_zadig_task_list l = {0};
 	const struct zh_zadig_task *e = known ? listed(known, k) : NULL;
 	bool final = zh_zadig_status_is_final(t->status);
+	enum seen seen = SEEN_NONE;
 	struct zh_zadig *z = NULL;
 	struct zh_error err = {0};
 	size_t n;
@@ -862,7 +901,9 @@ static void product_times(struct zh_flow *f, const struct zh_store_task *k,
 
 	if (k->custom || t->create_time || t->start_time || t->end_time ||
 	    !k->commit || !*k->commit)
-		return;
+		return SEEN_NONE;
+	if (known)
+		seen = e ? SEEN_LISTED : SEEN_NOT;
 	if (final &&
 	    (known ? e && !(zh_zadig_status_is_final(e->status) && e->end_time)
 		   : !kept_duration(k, t, &n)) &&
@@ -881,6 +922,10 @@ static void product_times(struct zh_flow *f, const struct zh_store_task *k,
 			memset(&l, 0, sizeof(l));
 		}
 		e = listed(known ? known : &l, k);
+		if (rc == 0) {
+			seen = e ? SEEN_LISTED : SEEN_NOT;
+			asked = k->project;
+		}
 	}
 	if (e) {
 		t->create_time = e->create_time;
@@ -891,6 +936,11 @@ static void product_times(struct zh_flow *f, const struct zh_store_task *k,
 		}
 	}
 	zh_zadig_task_list_dispose(&l);
+	/* a lookup for one project may not list another's tasks */
+	if (seen == SEEN_NOT &&
+	    strcmp(asked ? asked : "", k->project ? k->project : ""))
+		seen = SEEN_NONE;
+	return seen;
 }
 
 /* The note fields of t (zh_flow_task_extra) into buf, with the duration
@@ -914,20 +964,73 @@ static void task_extra(char *buf, size_t size, const struct zh_store_task *k,
 		buf[n] = ' ';
 }
 
+/* How long the commitId lookup lists a task after Zadig made it, less an
+ * hour for the clocks (made_lately). */
+#define LOOKUP_SPAN_S (23 * 3600)
+
+/* Whether Zadig made k's task within the span the commitId lookup lists
+ * tasks: by our clock since the store recorded it, or since Zadig's
+ * create_time of it when that is earlier (a task the lookup found some
+ * time after Zadig made it; a Zadig clock behind ours only makes it look
+ * older, and so no younger than it is). */
+static bool made_lately(const struct zh_store_task *k, int64_t now_ms)
+{
+	int64_t made = k->created_ms / 1000;
+
+	if (k->zadig_created > 0 && k->zadig_created < made)
+		made = k->zadig_created;
+	return now_ms / 1000 - made < LOOKUP_SPAN_S;
+}
+
+/* k's id is another task's now (why says how that shows): what Zadig
+ * says of it is no commit's here. k keeps its status ("unknown" when it
+ * had not ended) and its fields, and gets REUSED: it is not polled
+ * again. */
+static int another_task(struct zh_flow *f, const struct zh_store_task *k,
+			const char *why, int64_t next, int64_t interval,
+			int64_t now, struct zh_error *err)
+{
+	const char *x = k->extra ? k->extra : "";
+	char extra[256];
+	int rc;
+
+	if (has_reused(x))
+		snprintf(extra, sizeof(extra), "%s", x);
+	else if ((size_t)snprintf(extra, sizeof(extra), "%s%s" REUSED, x,
+				  *x ? " " : "") >= sizeof(extra))
+		snprintf(extra, sizeof(extra), REUSED);
+	rc = zh_store_task_polled(f->store, k, k->final ? k->status : "unknown",
+				  extra, true, 0, next, interval, now, err);
+	if (rc == 0)
+		logf_(f,
+		      "%s #%" PRId64 " of %.12s is another task now (%s; "
+		      "zadig's task ids started again?): no longer polled",
+		      k->workflow, k->task_id, k->commit ? k->commit : "-",
+		      why);
+	return rc;
+}
+
 /* Ask Zadig for one task and record what it says, unless it is another
  * task now: one whose create_time is not the one the first poll of ours
- * read (both Zadig's clock: ours may differ from it by any amount). A
- * task the store forgot meanwhile, or gave to a new task of the id, is
- * skipped. known: the round's commitId lookup of k's commit, or NULL
- * (product_times). */
+ * read (both Zadig's clock: ours may differ from it by any amount), or,
+ * for a product task (whose detail names no create_time), one the
+ * lookup of its commit listed once and lists no more while it would
+ * (made_lately). A task that ended keeps its status unless a lookup of
+ * its commit lists it (a restart in Zadig; 'git zadig retry' reopens it
+ * itself) or it is "unknown" (polling gave up). A task the store forgot
+ * meanwhile, or gave to a new task of the id, is skipped. known: the
+ * round's commitId lookup of k's commit, or NULL, asked with the
+ * project asked (product_times). */
 static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
-		     struct zh_zadig_task_list *known, struct zh_error *err)
+		     struct zh_zadig_task_list *known, const char *asked,
+		     struct zh_error *err)
 {
 	struct zh_zadig_task t = {0};
 	struct zh_zadig *z = NULL;
 	struct zh_error e = {0};
 	int64_t now, next, interval;
-	char extra[128];
+	char extra[128], why[160];
+	enum seen seen;
 	bool final;
 	int rc;
 
@@ -963,24 +1066,43 @@ static int poll_task(struct zh_flow *f, const struct zh_store_task *k,
 		goto out;
 	}
 	f->tally.polled++;
-	product_times(f, k, &t, known);
+	seen = product_times(f, k, &t, known, asked);
 	if (t.create_time > 0 && k->zadig_created > 0 &&
 	    t.create_time != k->zadig_created) {
 		/* Zadig gave the id out again (its ids started again) to a
 		 * task none of ours knows, so what it says is no commit's
 		 * here; ours is gone */
-		rc = zh_store_task_polled(
-		    f->store, k, k->final ? k->status : "unknown", NULL, true,
-		    0, next, interval, now, err);
+		snprintf(why, sizeof(why),
+			 "zadig made it at %" PRId64 ", ours at %" PRId64,
+			 t.create_time, k->zadig_created);
+		rc = another_task(f, k, why, next, interval, now, err);
+		goto out;
+	}
+	if (seen == SEEN_NOT && k->zadig_created > 0 && made_lately(k, now)) {
+		/* the lookup of k's commit listed it (its create_time is
+		 * kept), and would still: the task of the id built another
+		 * commit, Zadig made it anew */
+		rc = another_task(f, k,
+				  "the commitId lookup of the commit lists "
+				  "it no more, less than a day after zadig "
+				  "made ours",
+				  next, interval, now, err);
+		goto out;
+	}
+	if (k->final && strcmp(k->status, "unknown") &&
+	    strcmp(k->status, t.status) && !t.create_time) {
+		/* an end is not undone but by a restart, and nothing says
+		 * this is ours restarted */
+		rc = zh_store_task_polled(f->store, k, k->status, NULL, true, 0,
+					  next, interval, now, err);
 		if (rc == 0)
 			logf_(f,
-			      "%s #%" PRId64 " of %.12s is another task now "
-			      "(zadig made it at %" PRId64 ", ours at %" PRId64
-			      "; zadig's task ids started again?): no longer "
-			      "polled",
+			      "%s #%" PRId64 " of %.12s: zadig says %s, the "
+			      "task ended %s: kept (no commitId lookup of the "
+			      "commit lists it: another task has the id now, "
+			      "or it was restarted in zadig)",
 			      k->workflow, k->task_id,
-			      k->commit ? k->commit : "-", t.create_time,
-			      k->zadig_created);
+			      k->commit ? k->commit : "-", t.status, k->status);
 		goto out;
 	}
 	final = zh_zadig_status_is_final(t.status);
@@ -1221,6 +1343,8 @@ int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 
 		if (f->deadline_ms > 0 && zh_store_now_ms() >= f->deadline_ms)
 			break;
+		if (given_away(k))
+			continue;
 		/* once per commit of ours: the lookup finds others' tasks */
 		if (k->commit && ncommits)
 			c = bsearch(&key, commits, ncommits, sizeof(*commits),
@@ -1233,8 +1357,8 @@ int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 			if (rc < 0 && task_failed(f, &first, err, rc, &e))
 				break;
 		}
-		if ((rc = poll_task(f, k, c && c->listed ? &c->l : NULL, &e)) <
-		    0) {
+		if ((rc = poll_task(f, k, c && c->listed ? &c->l : NULL,
+				    c ? c->project : NULL, &e)) < 0) {
 			if (task_failed(f, &first, err, rc, &e))
 				break;
 			continue;
@@ -1268,6 +1392,7 @@ int zh_flow_refresh_commit(struct zh_flow *f, const char *repo,
 {
 	struct zh_store_task_list l = {0};
 	struct zh_zadig_task_list known = {0};
+	char *project = NULL;
 	bool listed;
 	size_t i;
 	int rc;
@@ -1277,18 +1402,27 @@ int zh_flow_refresh_commit(struct zh_flow *f, const char *repo,
 	if ((rc = zh_store_tasks_of_commit(&l, f->store, repo, commit, err)) <
 	    0)
 		return rc;
-	rc = discover(f, repo, NULL, commit, project_of(&l), &known, err);
+	if (project_of(&l) && !(project = strdup(project_of(&l)))) {
+		zh_store_task_list_dispose(&l);
+		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	}
+	rc = discover(f, repo, NULL, commit, project, &known, err);
 	zh_store_task_list_dispose(&l);
 	memset(&l, 0, sizeof(l));
-	if (rc < 0)
+	if (rc < 0) {
+		free(project);
 		return rc;
+	}
 	listed = rc == 1;
 	if ((rc = zh_store_tasks_of_commit(&l, f->store, repo, commit, err)) ==
 	    0)
 		for (i = 0; i < l.len && rc == 0; i++)
-			rc = poll_task(f, &l.items[i], listed ? &known : NULL,
-				       err);
+			if (!given_away(&l.items[i]))
+				rc = poll_task(f, &l.items[i],
+					       listed ? &known : NULL, project,
+					       err);
 	zh_store_task_list_dispose(&l);
 	zh_zadig_task_list_dispose(&known);
+	free(project);
 	return rc;
 }

@@ -131,11 +131,13 @@ int zh_flow_deliver_due(int *n, struct zh_flow *f, bool ignore_backoff,
  * started with the commitId lookup while the server has it (which also
  * has the times a product task's detail lacks: one lookup more for a
  * product task that ends after the round's lookup listed it), and give up
- * on tasks older than poll.give_up_after. A task Zadig does not answer
- * for (or answers without a status) keeps its status and backs off; one
- * whose change the store refuses does not stop the round, a busy store
- * does. Returns 0, or the first failure (ZH_ESTORE, ZH_EBUSY) in err, the
- * others logged. */
+ * on tasks older than poll.give_up_after. A task whose id Zadig gave to
+ * another task keeps its line, gets reused=1 and is polled no more; one
+ * that ended keeps its end unless the lookup of its commit lists it. A
+ * task Zadig does not answer for (or answers without a status) keeps its
+ * status and backs off; one whose change the store refuses does not stop
+ * the round, a busy store does. Returns 0, or the first failure (ZH_ESTORE,
+ * ZH_EBUSY) in err, the others logged. */
 int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 		 struct zh_error *err);
 

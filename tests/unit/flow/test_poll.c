@@ -447,7 +447,8 @@ static void lookup_leaves_known_tasks_alone(void **state)
 /* Zadig's ids started again: the detail of a task we recorded names a
  * task made after that (create_time), another task that took the id. Its
  * status is not ours: the row keeps its status, is polled no more (final;
- * "unknown" when it had not ended), and the log says why. */
+ * "unknown" when it had not ended; reused=1, so that `git zadig sync
+ * --all` does not ask about it either), and the log says why. */
 static void a_task_made_later_is_another_task(void **state)
 {
 	struct fx *x = *state;
@@ -489,15 +490,20 @@ static void a_task_made_later_is_another_task(void **state)
 	assert_int_equal(n, 2);
 	t = get(x, done);
 	assert_string_equal(t.status, "passed");
-	assert_string_equal(t.extra, "tests=24/24");
+	assert_string_equal(t.extra, "tests=24/24 reused=1");
 	assert_true(t.final);
 	zh_store_task_dispose(&t);
 	t = get(x, due);
 	assert_string_equal(t.status, "unknown");
+	assert_string_equal(t.extra, "reused=1");
 	assert_true(t.final);
 	zh_store_task_dispose(&t);
 	assert_true(x->nlogged >= 2);
 	assert_non_null(strstr(x->logged[0], "is another task now"));
+	/* not asked about again */
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	assert_int_equal(n, 0);
+	assert_int_equal(stub_asked("GET", DETAIL "*"), 2);
 }
 
 /* Zadig's clock a day ahead of ours: its create_time is read once, at
@@ -1076,6 +1082,208 @@ static void a_product_task_made_at_another_time_is_another_task(void **state)
 	assert_contains(x->logged[0], "is another task now");
 }
 
+/* Task 1 of wf, of COMMIT, with the rule dev and project (may be NULL):
+ * status, final and extra as given, recorded ago_s seconds ago, Zadig's
+ * create_time of it zadig_created (0: none), due. Zadig's detail of it
+ * is the seed's, with status says. */
+static int64_t add_old(struct fx *x, const char *wf, const char *project,
+		       const char *status, bool final, const char *extra,
+		       int64_t ago_s, int64_t zadig_created, const char *says)
+{
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t id, now = zh_store_now_ms();
+	char path[128];
+
+	snprintf(path, sizeof(path), DETAIL "%s", wf);
+	stub_route("GET", path, 200, -1, 0,
+		   "{\"workflow_name\":\"%s\",\"env_name\":\"\","
+		   "\"targets\":[],\"images\":[],\"test_reports\":[],"
+		   "\"status\":\"%s\"}",
+		   wf, says);
+	memset(&t, 0, sizeof(t));
+	t.workflow = (char *)wf;
+	t.task_id = 1;
+	t.project = (char *)project;
+	t.repo = "g/r";
+	t.ref = "refs/heads/main";
+	t.commit = COMMIT;
+	t.rule = "dev";
+	t.status = (char *)status;
+	t.final = final;
+	t.extra = (char *)extra;
+	t.next_poll_ms = now - 5000;
+	assert_ok(
+	    zh_store_task_upsert(&id, x->store, &t, now - ago_s * 1000, &err),
+	    &err);
+	if (zadig_created)
+		assert_ok(set_zadig_created(x->store, id, zadig_created, &err),
+			  &err);
+	return id;
+}
+
+/* Zadig's ids started again and the id of a task of ours went to a task
+ * of another commit: Zadig's product task detail names neither the
+ * commit nor when Zadig made it, but the lookup of our commit, which
+ * listed our task (its create_time is kept), lists it no more, ten
+ * minutes after Zadig made it. What the detail says is another task's:
+ * ours is "unknown" (it had not ended) or keeps its end, reused=1, is
+ * logged and is not asked about again. (The detail's status went onto
+ * our commit's note.) */
+static void a_task_the_lookup_lists_no_more_is_another_task(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t run, done, made = zh_store_now_ms() / 1000 - 600;
+	int n = -1;
+
+	stub_reset();
+	stub_route("GET", LOOKUP, 200, -1, 0, "[]");
+	run = add_old(x, "wf-r", NULL, "running", false, NULL, 600, made,
+		      "passed");
+	done = add_old(x, "wf-d", NULL, "failed", true,
+		       "duration=36s tests=20/24", 600, made, "failed");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	assert_int_equal(n, 2);
+	t = get(x, run);
+	assert_string_equal(t.status, "unknown");
+	assert_true(t.final);
+	assert_string_equal(t.extra, "reused=1");
+	zh_store_task_dispose(&t);
+	t = get(x, done);
+	assert_string_equal(t.status, "failed");
+	assert_string_equal(t.extra, "duration=36s tests=20/24 reused=1");
+	zh_store_task_dispose(&t);
+	assert_int_equal(x->nlogged, 2);
+	assert_contains(x->logged[0], " #1 of 0123456789ab is another task "
+				      "now (the commitId lookup of the "
+				      "commit lists it no more");
+	assert_int_equal(stub_asked("GET", DETAIL "*"), 2);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	assert_int_equal(n, 0);
+	assert_int_equal(stub_asked("GET", DETAIL "*"), 2);
+	/* `git zadig status --live` neither */
+	assert_ok(zh_flow_refresh_commit(&x->f, "g/r", COMMIT, &err), &err);
+	assert_int_equal(stub_asked("GET", DETAIL "*"), 2);
+	t = get(x, run);
+	assert_string_equal(t.status, "unknown");
+	zh_store_task_dispose(&t);
+	/* an action on the id (`git zadig retry`, cancel, approve) follows
+	 * it again, as asked */
+	assert_ok(zh_store_task_repoll(x->store, "wf-r", false, 1, NULL, 10000,
+				       zh_store_now_ms(), &err),
+		  &err);
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	assert_int_equal(n, 1);
+	t = get(x, run);
+	assert_string_equal(t.status, "passed");
+	assert_string_equal(t.extra, "");
+	zh_store_task_dispose(&t);
+}
+
+/* A task of ours Zadig made over a day ago is no lookup's, ids started
+ * again or not: nothing tells. It ended passed, and the detail of the
+ * id says failed: the end is kept (only a lookup listing it, or a
+ * restart, `git zadig retry`, takes another), and the log says so; the
+ * same status is written as ever. A task polling gave up on ("unknown")
+ * takes what Zadig says. */
+static void a_task_that_ended_keeps_its_end(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t made = zh_store_now_ms() / 1000 - 30 * 3600;
+	int64_t other, same, gave_up;
+	int n = -1;
+
+	other = add_old(x, "wf-o", NULL, "passed", true,
+			"duration=36s tests=24/24", 30 * 3600, made, "failed");
+	same = add_old(x, "wf-s", NULL, "passed", true, "duration=36s",
+		       30 * 3600, made, "passed");
+	gave_up = add_old(x, "wf-u", NULL, "unknown", true, NULL, 30 * 3600,
+			  made, "passed");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	assert_int_equal(n, 3);
+	t = get(x, other);
+	assert_string_equal(t.status, "passed");
+	assert_string_equal(t.extra, "duration=36s tests=24/24");
+	zh_store_task_dispose(&t);
+	t = get(x, same);
+	assert_string_equal(t.status, "passed");
+	assert_string_equal(t.extra, "duration=36s");
+	zh_store_task_dispose(&t);
+	t = get(x, gave_up);
+	assert_string_equal(t.status, "passed");
+	assert_true(t.final);
+	zh_store_task_dispose(&t);
+	assert_int_equal(x->nlogged, 1);
+	assert_contains(x->logged[0], "wf-o #1 of 0123456789ab: zadig says "
+				      "failed, the task ended passed: kept");
+	/* asked again: the same */
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	t = get(x, other);
+	assert_string_equal(t.status, "passed");
+	zh_store_task_dispose(&t);
+}
+
+/* A task that ended, restarted in Zadig (not by `git zadig retry`): the
+ * lookup of its commit lists it, made when ours was, so the detail is
+ * ours, running again. */
+static void a_task_restarted_in_zadig_is_followed(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	long long made = (long long)(zh_store_now_ms() / 1000 - 3600);
+	int64_t id;
+	int n = -1;
+
+	stub_reset();
+	stub_route("GET", LOOKUP, 200, -1, 0,
+		   "[{\"task_id\":1,\"create_time\":%lld,\"start_time\":%lld,"
+		   "\"end_time\":0,\"status\":\"running\",\"url\":\"http://z/"
+		   "v1/projects/detail/p/pipelines/multi/wf-p/1\"}]",
+		   made, made + 5);
+	id = add_old(x, "wf-p", NULL, "failed", true, "duration=36s", 3600,
+		     made, "running");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	t = get(x, id);
+	assert_string_equal(t.status, "running");
+	assert_false(t.final);
+	zh_store_task_dispose(&t);
+	assert_int_equal(x->nlogged, 0);
+}
+
+/* The lookup is asked with one project of the commit's tasks: it may not
+ * list the tasks of another, which are not taken for another's then. */
+static void a_lookup_of_another_project_tells_nothing(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t made = zh_store_now_ms() / 1000 - 600, a, b;
+	bool p1;
+	int n = -1;
+
+	stub_reset();
+	stub_route("GET", LOOKUP, 200, -1, 0, "[]");
+	a = add_old(x, "wf-a", "p1", "running", false, NULL, 600, made,
+		    "running");
+	b = add_old(x, "wf-b", "p2", "running", false, NULL, 600, made,
+		    "running");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+	p1 = stub_asked_query("GET", LOOKUP,
+			      "commitId=" COMMIT "&projectName=p1") == 1;
+	t = get(x, a);
+	assert_string_equal(t.status, p1 ? "unknown" : "running");
+	zh_store_task_dispose(&t);
+	t = get(x, b);
+	assert_string_equal(t.status, p1 ? "running" : "unknown");
+	zh_store_task_dispose(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1125,6 +1333,15 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		a_product_task_made_at_another_time_is_another_task, setup,
 		teardown),
+	    cmocka_unit_test_setup_teardown(
+		a_task_the_lookup_lists_no_more_is_another_task, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(a_task_that_ended_keeps_its_end,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		a_task_restarted_in_zadig_is_followed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		a_lookup_of_another_project_tells_nothing, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
