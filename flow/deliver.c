@@ -907,15 +907,19 @@ static enum seen product_times(struct zh_flow *f, const struct zh_store_task *k,
 	if (final &&
 	    (known ? e && !(zh_zadig_status_is_final(e->status) && e->end_time)
 		   : !kept_duration(k, t, &n)) &&
-	    !lookup_disabled(f)) {
+	    !f->lookup_failed && !lookup_disabled(f)) {
 		if ((rc = client(&z, f, &err)) == 0)
 			rc = zh_zadig_tasks_by_commit(&l, z, k->commit,
 						      k->project, &err);
-		if (rc == ZH_ENOTFOUND)
+		if (rc == ZH_ENOTFOUND) {
 			disable_lookup(f);
-		else if (rc < 0)
-			logf_(f, "cannot look up when %s #%" PRId64 " ran: %s",
+		} else if (rc < 0) {
+			logf_(f,
+			      "cannot look up when %s #%" PRId64 " ran: %s "
+			      "(not asked again this round)",
 			      k->workflow, k->task_id, err.msg);
+			f->lookup_failed = true;
+		}
 		if (rc == 0 && known) {
 			zh_zadig_task_list_dispose(known);
 			*known = l;
@@ -1145,7 +1149,7 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 	size_t i;
 	int rc;
 
-	if (lookup_disabled(f))
+	if (f->lookup_failed || lookup_disabled(f))
 		return 0;
 	if ((rc = client(&z, f, &e)) == 0)
 		rc = zh_zadig_tasks_by_commit(&l, z, commit, project, &e);
@@ -1155,9 +1159,12 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 	}
 	if (rc < 0) {
 		/* a hint only: polling by id goes on */
-		logf_(f, "cannot look up the tasks of %.12s: %s", commit,
-		      e.msg);
+		logf_(f,
+		      "cannot look up the tasks of %.12s: %s (not asked "
+		      "again this round)",
+		      commit, e.msg);
 		f->tally.unpolled++;
+		f->lookup_failed = true;
 		return 0;
 	}
 	for (i = 0; i < l.len; i++) {
@@ -1330,6 +1337,7 @@ int zh_flow_poll(int *n, struct zh_flow *f, enum zh_store_task_scope scope,
 	int count = 0, first = 0, rc;
 	size_t i, ncommits = 0;
 
+	f->lookup_failed = false;
 	if ((rc = zh_store_tasks_due(&l, f->store, scope, now, err)) < 0)
 		return rc;
 	if (commits_of(&commits, &ncommits, &l) < 0) {
@@ -1399,6 +1407,7 @@ int zh_flow_refresh_commit(struct zh_flow *f, const char *repo,
 
 	/* the lookup names the project the known tasks name; then all the
 	 * tasks, those it found too, are asked about */
+	f->lookup_failed = false;
 	if ((rc = zh_store_tasks_of_commit(&l, f->store, repo, commit, err)) <
 	    0)
 		return rc;

@@ -30,6 +30,9 @@ struct zh_flow {
 	/* how a fixed token reaches this program, ending the line of a
 	 * token Zadig refused (" (... on SIGHUP)"); may be NULL */
 	const char *token_fix;
+	/* a commitId lookup of this poll round failed: it asks no more
+	 * (zh_flow_poll and zh_flow_refresh_commit set it) */
+	bool lookup_failed;
 	/* What the calls to Zadig came to (zh_flow_deliver_due, zh_flow_poll,
 	 * zh_flow_refresh_commit add to it): `git zadig sync` and `status
 	 * --live` report it and fail when something was not done. */

@@ -1284,6 +1284,98 @@ static void a_lookup_of_another_project_tells_nothing(void **state)
 	zh_store_task_dispose(&t);
 }
 
+/* The commitId lookup fails (a 403 for a token of no admin, a proxy's
+ * 502): once in a round is enough. The tasks of a commit whose lookup
+ * failed do not each ask again for their times, nor do other commits
+ * ask again in that round: 15 tasks that ended, of two commits, cost one
+ * lookup a round (they cost 17, every `git zadig sync --all`). */
+static void a_failed_lookup_is_not_asked_again_in_the_round(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t now = zh_store_now_ms(), ids[10];
+	char wf[16];
+	int i, n = -1;
+
+	stub_reset();
+	stub_route("GET", LOOKUP, 403, -1, 0, "%s", "");
+	for (i = 0; i < 10; i++) {
+		snprintf(wf, sizeof(wf), "wf-%d", i);
+		ids[i] = add_old(x, wf, NULL, "passed", true, "tests=1/1", 60,
+				 0, "passed");
+	}
+	/* half of them of another commit */
+	for (i = 10; i < 15; i++) {
+		char path[128];
+
+		snprintf(wf, sizeof(wf), "wf-%d", i);
+		snprintf(path, sizeof(path), DETAIL "%s", wf);
+		stub_route("GET", path, 200, -1, 0,
+			   "{\"workflow_name\":\"%s\",\"status\":"
+			   "\"passed\"}",
+			   wf);
+		memset(&t, 0, sizeof(t));
+		t.workflow = wf;
+		t.task_id = 1;
+		t.repo = "g/r";
+		t.commit = "fedcba9876543210fedcba9876543210fedcba98";
+		t.rule = "dev";
+		t.status = "passed";
+		t.final = true;
+		assert_ok(zh_store_task_upsert(NULL, x->store, &t, now, &err),
+			  &err);
+	}
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	assert_int_equal(n, 15);
+	assert_int_equal(stub_asked("GET", LOOKUP), 1);
+	assert_int_equal(stub_asked("GET", DETAIL "*"), 15);
+	assert_int_equal(x->f.tally.unpolled, 1);
+	t = get(x, ids[0]);
+	assert_string_equal(t.status, "passed");
+	zh_store_task_dispose(&t);
+	/* the next round asks again, once */
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_ALL, &err), &err);
+	assert_int_equal(stub_asked("GET", LOOKUP), 2);
+	/* `git zadig status --live` of a commit: once */
+	assert_ok(zh_flow_refresh_commit(&x->f, "g/r", COMMIT, &err), &err);
+	assert_int_equal(stub_asked("GET", LOOKUP), 3);
+}
+
+/* The round's lookup of the commit listed three tasks running; they
+ * ended since, and the first of their own lookups fails: the others do
+ * not ask. */
+static void a_failed_lookup_for_times_is_not_asked_again(void **state)
+{
+	struct fx *x = *state;
+	struct zh_error err = {0};
+	char body[1024];
+	size_t len = 0;
+	int i, n = -1;
+
+	stub_reset();
+	len += (size_t)snprintf(body + len, sizeof(body) - len, "[");
+	for (i = 0; i < 3; i++)
+		len += (size_t)snprintf(
+		    body + len, sizeof(body) - len,
+		    "%s{\"task_id\":1,\"create_time\":100,\"start_time\":110,"
+		    "\"end_time\":0,\"status\":\"running\",\"url\":\"http://z/"
+		    "v1/projects/detail/p/pipelines/multi/wf-%d/1\"}",
+		    i ? "," : "", i);
+	snprintf(body + len, sizeof(body) - len, "]");
+	stub_route("GET", LOOKUP, 200, 1, 0, "%s", body);
+	stub_route("GET", LOOKUP, 403, -1, 0, "%s", "");
+	for (i = 0; i < 3; i++) {
+		char wf[16];
+
+		snprintf(wf, sizeof(wf), "wf-%d", i);
+		add_old(x, wf, NULL, "running", false, NULL, 60, 0, "passed");
+	}
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	assert_int_equal(n, 3);
+	assert_int_equal(stub_asked("GET", LOOKUP), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1342,6 +1434,11 @@ int main(void)
 		a_task_restarted_in_zadig_is_followed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		a_lookup_of_another_project_tells_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		a_failed_lookup_is_not_asked_again_in_the_round, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		a_failed_lookup_for_times_is_not_asked_again, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
