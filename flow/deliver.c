@@ -806,17 +806,36 @@ void zh_flow_task_extra(char *buf, size_t size, const struct zh_zadig_task *t)
 			 len ? " " : "", ok, tests);
 }
 
-/* The entry of task k in l (a commitId lookup), or NULL. */
+/* The entry of task k in l (a commitId lookup), or NULL. Of several
+ * (Zadig's ids started again within the lookup's day, and both tasks
+ * built the commit), the one Zadig made when the store says k was; when
+ * the store knows no time of k, or several have it, none, and *unsure is
+ * set (else cleared). */
 static const struct zh_zadig_task *listed(const struct zh_zadig_task_list *l,
-					  const struct zh_store_task *k)
+					  const struct zh_store_task *k,
+					  bool *unsure)
 {
-	size_t i;
+	const struct zh_zadig_task *first = NULL, *made = NULL;
+	size_t i, n = 0, nmade = 0;
 
-	for (i = 0; l && i < l->len; i++)
-		if (l->items[i].task_id == k->task_id &&
-		    l->items[i].workflow_name &&
-		    !strcmp(l->items[i].workflow_name, k->workflow))
-			return &l->items[i];
+	*unsure = false;
+	for (i = 0; l && i < l->len; i++) {
+		const struct zh_zadig_task *e = &l->items[i];
+
+		if (e->task_id != k->task_id || !e->workflow_name ||
+		    strcmp(e->workflow_name, k->workflow))
+			continue;
+		if (!n++)
+			first = e;
+		if (k->zadig_created > 0 && e->create_time == k->zadig_created)
+			made = nmade++ ? made : e;
+	}
+	if (n <= 1 || nmade == 1)
+		return nmade == 1 ? made : first;
+	/* none made when ours was: the first tells so (poll_task) */
+	if (k->zadig_created > 0 && nmade == 0)
+		return first;
+	*unsure = true;
 	return NULL;
 }
 
@@ -873,10 +892,17 @@ static const char *kept_duration(const struct zh_store_task *k,
 	return d;
 }
 
+/* Whether lookup entry e says the status detail t does. */
+static bool same_status(const struct zh_zadig_task *e,
+			const struct zh_zadig_task *t)
+{
+	return e->status && t->status && !strcmp(e->status, t->status);
+}
+
 /* Zadig's product task detail names no times: the commitId lookup does,
  * for tasks of the last 24 hours, and t takes them from it: from known
  * (the round's lookup of k's commit; NULL when there was none) when it
- * lists the task as t says it is, else, when t has ended, from a lookup
+ * lists the task with the status t has, else, when t has ended, from a lookup
  * of its own (one request for a finished task, while Zadig has the
  * lookup), which replaces known for the tasks after it. A task known
  * does not list is no lookup's (made over 24 hours ago, or its id is
@@ -891,7 +917,9 @@ static enum seen product_times(struct zh_flow *f, const struct zh_store_task *k,
 			       const char *asked)
 {
 	struct zh_zadig_task_list l = {0};
-	const struct zh_zadig_task *e = known ? listed(known, k) : NULL;
+	bool unsure = false;
+	const struct zh_zadig_task *e =
+	    known ? listed(known, k, &unsure) : NULL;
 	bool final = zh_zadig_status_is_final(t->status);
 	enum seen seen = SEEN_NONE;
 	struct zh_zadig *z = NULL;
@@ -902,10 +930,10 @@ static enum seen product_times(struct zh_flow *f, const struct zh_store_task *k,
 	if (k->custom || t->create_time || t->start_time || t->end_time ||
 	    !k->commit || !*k->commit)
 		return SEEN_NONE;
-	if (known)
+	if (known && !unsure)
 		seen = e ? SEEN_LISTED : SEEN_NOT;
 	if (final &&
-	    (known ? e && !(zh_zadig_status_is_final(e->status) && e->end_time)
+	    (known ? e && !(same_status(e, t) && e->end_time)
 		   : !kept_duration(k, t, &n)) &&
 	    !f->lookup_failed && !lookup_disabled(f)) {
 		if ((rc = client(&z, f, &err)) == 0)
@@ -925,16 +953,16 @@ static enum seen product_times(struct zh_flow *f, const struct zh_store_task *k,
 			*known = l;
 			memset(&l, 0, sizeof(l));
 		}
-		e = listed(known ? known : &l, k);
+		e = listed(known ? known : &l, k, &unsure);
 		if (rc == 0) {
-			seen = e ? SEEN_LISTED : SEEN_NOT;
+			seen = e ? SEEN_LISTED : unsure ? SEEN_NONE : SEEN_NOT;
 			asked = k->project;
 		}
 	}
 	if (e) {
 		t->create_time = e->create_time;
 		/* a duration only for the end the note says */
-		if (final && zh_zadig_status_is_final(e->status)) {
+		if (final && same_status(e, t)) {
 			t->start_time = e->start_time;
 			t->end_time = e->end_time;
 		}

@@ -1376,6 +1376,81 @@ static void a_failed_lookup_for_times_is_not_asked_again(void **state)
 	assert_int_equal(stub_asked("GET", LOOKUP), 2);
 }
 
+/* The lookup lists the task ended otherwise than its detail says (the
+ * detail failed, the lookup passed 110 to 146: a lookup row of another
+ * run): no duration is taken from it (it gave duration=36s). */
+static void a_duration_only_from_a_row_of_the_same_status(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t id;
+	int n = -1;
+
+	stub_reset();
+	stub_route("GET", LOOKUP, 200, -1, 0,
+		   "[" P_ENTRY(100, 110, 146, "passed") "]");
+	id = add_old(x, "wf-p", NULL, "running", false, NULL, 60, 0, "failed");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	t = get(x, id);
+	assert_string_equal(t.status, "failed");
+	assert_string_equal(t.extra, "");
+	zh_store_task_dispose(&t);
+	/* one lookup more asked whether it ended so since: no */
+	assert_int_equal(stub_asked("GET", LOOKUP), 2);
+}
+
+/* The lookup lists two tasks of the id for the commit (Zadig's ids
+ * started again within its day, and both built the commit): the one made
+ * when the store says ours was is ours, whichever comes first; with no
+ * time kept, neither is (no duration, no create_time). (The first was
+ * taken: ours looked another task.) */
+static void of_two_rows_of_the_id_the_one_made_when_ours_was(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t kept;
+	int n = -1;
+
+	stub_reset();
+	stub_route("GET", LOOKUP, 200, -1, 0,
+		   "[" P_ENTRY(100, 110, 130, "passed") "," P_ENTRY(
+		       500, 510, 546, "passed") "]");
+	kept =
+	    add_old(x, "wf-p", NULL, "running", false, NULL, 60, 500, "passed");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	t = get(x, kept);
+	assert_string_equal(t.status, "passed");
+	assert_string_equal(t.extra, "duration=36s");
+	assert_int_equal(t.zadig_created, 500);
+	zh_store_task_dispose(&t);
+	assert_int_equal(x->nlogged, 0);
+}
+
+static void of_two_rows_of_the_id_none_when_ours_has_no_time(void **state)
+{
+	struct fx *x = *state;
+	struct zh_store_task t;
+	struct zh_error err = {0};
+	int64_t unsure;
+	int n = -1;
+
+	stub_reset();
+	stub_route("GET", LOOKUP, 200, -1, 0,
+		   "[" P_ENTRY(100, 110, 130, "passed") "," P_ENTRY(
+		       500, 510, 546, "passed") "]");
+	unsure =
+	    add_old(x, "wf-p", NULL, "running", false, NULL, 60, 0, "passed");
+	assert_ok(zh_flow_poll(&n, &x->f, ZH_STORE_TASKS_DUE, &err), &err);
+	t = get(x, unsure);
+	assert_string_equal(t.status, "passed");
+	assert_string_equal(t.extra, "");
+	assert_int_equal(t.zadig_created, 0);
+	zh_store_task_dispose(&t);
+	assert_int_equal(x->nlogged, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1439,6 +1514,14 @@ int main(void)
 		teardown),
 	    cmocka_unit_test_setup_teardown(
 		a_failed_lookup_for_times_is_not_asked_again, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		a_duration_only_from_a_row_of_the_same_status, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		of_two_rows_of_the_id_the_one_made_when_ours_was, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(
+		of_two_rows_of_the_id_none_when_ours_has_no_time, setup,
+		teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
