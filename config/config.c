@@ -1406,9 +1406,11 @@ static void check_rule(struct ctx *x, struct frame *f, const yaml_node_t *n)
 	x->nnames++;
 }
 
-/* The seed's BuildArgs.repos is "must": Zadig builds a target from its
- * repositories and refuses a create without them, every push the rule
- * fires for (check_errors). An image deployed without a build is a
+/* The seed calls BuildArgs.repos "must" (Zadig builds a target from its
+ * repositories), but the real server differs from that document in
+ * places, and earlier versions sent such a target ("build":{"repos":[]}):
+ * a warning, and it is sent as ever (what Zadig says of it is the
+ * trigger's rejected line). An image deployed without a build is a
  * release image. */
 static void check_target(struct ctx *x, struct frame *f, const yaml_node_t *n)
 {
@@ -1418,11 +1420,11 @@ static void check_target(struct ctx *x, struct frame *f, const yaml_node_t *n)
 
 	if (t->repos.len)
 		return;
-	report_to(x, &x->chk, r ? &r->start_mark : &n->start_mark,
-		  "%s needs 'repos' (Zadig builds a target from its "
-		  "repositories; release_images deploys an image without a "
-		  "build)",
-		  f->disp);
+	warn(x, r ? &r->start_mark : &n->start_mark,
+	     "%s has no 'repos': sent with an empty build.repos, which "
+	     "Zadig's API documents as required (release_images deploys an "
+	     "image without a build)",
+	     f->disp);
 }
 
 static void check_webhook_repo(struct ctx *x, struct frame *f,
@@ -1760,10 +1762,10 @@ static yaml_mark_t value_mark(const struct zh_value *v, const struct zh_rule *r)
 	return m;
 }
 
-/* Each release image names what the seed requires of it ("must"):
- * image, service_name and service_module, strings (they may hold the
- * trigger-time variables). Zadig refuses a create without them, every
- * push the rule fires for (check_errors). */
+/* Each release image names what the seed calls "must" of it: image,
+ * service_name and service_module, strings (they may hold the
+ * trigger-time variables). A warning, as for a target without repos
+ * (check_target): release_images is sent as written. */
 static void check_images(struct ctx *x, const struct zh_rule *r,
 			 const char *raw)
 {
@@ -1779,21 +1781,22 @@ static void check_images(struct ctx *x, const struct zh_rule *r,
 	for (i = 0; i < l->len; i++) {
 		m = value_mark(l->items[i], r);
 		if (l->items[i]->type != ZH_VALUE_MAP) {
-			report_to(x, &x->chk, &m,
-				  "rule '%s': release_images[%zu] must be a "
-				  "mapping of image, service_name and "
-				  "service_module",
-				  raw, i);
+			warn(x, &m,
+			     "rule '%s': release_images[%zu] is not a mapping "
+			     "of image, service_name and service_module, as "
+			     "Zadig's API documents it; sent as written",
+			     raw, i);
 			continue;
 		}
 		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 			v = zh_value_get(l->items[i], keys[k]);
 			if (v && v->type == ZH_VALUE_STRING && *v->u.s)
 				continue;
-			report_to(x, &x->chk, &m,
-				  "rule '%s': release_images[%zu] needs '%s', "
-				  "a non-empty string",
-				  raw, i, keys[k]);
+			warn(x, &m,
+			     "rule '%s': release_images[%zu] has no '%s' (a "
+			     "non-empty string), which Zadig's API documents "
+			     "as required; sent as written",
+			     raw, i, keys[k]);
 			break;
 		}
 	}

@@ -304,14 +304,16 @@ const struct zh_config_key zh_config_keys[] = {
     {.path = "rules[].workflow.targets[].repos",
      .type = ZH_KT_STRLIST,
      .off = TGT(repos),
-     .doc = "code repositories built with the pushed branch; at least "
-	    "one (Zadig builds a target from them)"},
+     .doc = "code repositories built with the pushed branch; Zadig's API "
+	    "documents at least one as required (config check warns of "
+	    "none; an empty list is sent)"},
     {.path = "rules[].workflow.release_images",
      .type = ZH_KT_ANY,
      .off = RULE(workflow.release_images),
      .doc = "sent as release_images, as in the Zadig API, typed like "
 	    "custom_workflow.inputs: a list of maps, each with the strings "
-	    "image, service_name and service_module"},
+	    "image, service_name and service_module (config check warns of "
+	    "one without them; it is sent as written)"},
     {.path = "rules[].workflow.callback",
      .type = ZH_KT_BOOL,
      .def = "false",

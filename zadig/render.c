@@ -271,41 +271,11 @@ fail:
 	return NULL;
 }
 
-/* Each release image names what the seed requires ("must"): image,
- * service_name and service_module, strings Zadig refuses empty. */
-static int check_images(const struct zh_value *images, struct zh_error *err)
-{
-	static const char *const keys[] = {"image", "service_name",
-					   "service_module"};
-	const struct zh_value *v;
-	size_t i, k;
-
-	for (i = 0; i < images->len; i++) {
-		if (images->items[i]->type != ZH_VALUE_MAP)
-			return zh_error_set(err, ZH_EINVALID,
-					    "'release_images[%zu]' must be a "
-					    "map of image, service_name and "
-					    "service_module",
-					    i);
-		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-			v = zh_value_get(images->items[i], keys[k]);
-			if (!v || v->type != ZH_VALUE_STRING || empty(v->u.s))
-				return zh_error_set(
-				    err, ZH_EINVALID,
-				    "'release_images[%zu].%s' is required, a "
-				    "non-empty string",
-				    i, keys[k]);
-		}
-	}
-	return 0;
-}
-
 static int check_product(const struct zh_zadig_product_req *req,
 			 struct zh_error *err)
 {
 	size_t i, j;
 	bool images;
-	int rc;
 
 	if (empty(req->workflow_name))
 		return zh_error_set(err, ZH_EINVALID,
@@ -323,21 +293,14 @@ static int check_product(const struct zh_zadig_product_req *req,
 		return zh_error_set(err, ZH_EINVALID,
 				    "product workflow request needs 'targets' "
 				    "or 'release_images'");
-	if (images && (rc = check_images(req->release_images, err)) < 0)
-		return rc;
 	for (i = 0; i < req->ntargets; i++) {
 		const struct zh_zadig_target *t = &req->targets[i];
 
 		if (empty(t->name))
 			return zh_error_set(err, ZH_EINVALID,
 					    "'targets[%zu].name' is empty", i);
-		/* the seed's BuildArgs.repos is "must": a target is built */
-		if (t->nrepos == 0)
-			return zh_error_set(err, ZH_EINVALID,
-					    "'targets[%zu].build.repos' is "
-					    "empty: Zadig builds a target from "
-					    "its repositories",
-					    i);
+		/* none: "build":{"repos":[]}, as configured (config check
+		 * warns: the seed calls repos "must") */
 		for (j = 0; j < t->nrepos; j++) {
 			if (empty(t->repos[j].repo_name))
 				return zh_error_set(

@@ -123,7 +123,9 @@ static void defaults(void **state)
 	assert_int_equal(r.c->rules[0].workflow.targets[0].repos.len, 0);
 	assert_int_equal(r.c->rules[0].line, 5);
 	assert_int_equal(r.c->rules[0].col, 5);
-	assert_int_equal(r.d.nwarnings, 0);
+	/* (the target without repos) */
+	assert_int_equal(r.d.nwarnings, 1);
+	assert_int_equal(r.c->ncheck_errors, 0);
 	assert_ptr_equal(zh_config_rule(r.c, "dev"), &r.c->rules[0]);
 	assert_null(zh_config_rule(r.c, "nope"));
 	done(&r);
@@ -996,6 +998,18 @@ static void check_error(const char *text, const char *want)
 	done(&r);
 }
 
+/* No check error, one warning, want, of text that loads. */
+static void check_warning(const char *text, const char *want)
+{
+	struct res r;
+
+	ok(&r, text);
+	assert_int_equal(r.c->ncheck_errors, 0);
+	assert_int_equal(r.d.nwarnings, 1);
+	assert_string_equal(r.d.warnings[0], want);
+	done(&r);
+}
+
 static void unrunnable(void **state)
 {
 	struct res r;
@@ -1014,32 +1028,40 @@ static void unrunnable(void **state)
 		     "service_module: '${BRANCH}'}]}\n");
 	assert_int_equal(r.c->ncheck_errors, 0);
 	done(&r);
-	/* what Zadig's create requires (the seed's "must"): a target is
-	 * built from its repositories; an image names its service and
-	 * service module */
-	check_error(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: "
-			  "e, targets: [{name: s}]}\n",
-		    "t.yaml:6:43: rules[0].workflow.targets[0] needs 'repos' "
-		    "(Zadig builds a target from its repositories; "
-		    "release_images deploys an image without a build)");
-	check_error(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: "
-			  "e, targets: [{name: s, repos: []}]}\n",
-		    "t.yaml:6:60: rules[0].workflow.targets[0] needs 'repos' "
-		    "(Zadig builds a target from its repositories; "
-		    "release_images deploys an image without a build)");
-	check_error(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: "
-			  "e, release_images: [{image: i, service_name: s}]}\n",
-		    "t.yaml:6:50: rule 'a': release_images[0] needs "
-		    "'service_module', a non-empty string");
-	check_error(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: "
-			  "e, release_images: [{image: '', service_name: 1, "
-			  "service_module: m}]}\n",
-		    "t.yaml:6:50: rule 'a': release_images[0] needs 'image', "
-		    "a non-empty string");
-	check_error(ZADIG "rules:\n  - name: a\n    workflow: {name: w, env: "
-			  "e, release_images: [i]}\n",
-		    "t.yaml:6:50: rule 'a': release_images[0] must be a "
-		    "mapping of image, service_name and service_module");
+	/* what the seed calls "must" of a create (a target's repos; image,
+	 * service_name and service_module of a release image) is a warning:
+	 * the real server differs from that document in places, and such a
+	 * rule is sent as earlier versions sent it (Zadig's refusal is its
+	 * rejected line) */
+	check_warning(ZADIG "rules:\n  - name: a\n    workflow: {name: w, "
+			    "env: e, targets: [{name: s}]}\n",
+		      "t.yaml:6:43: rules[0].workflow.targets[0] has no "
+		      "'repos': sent with an empty build.repos, which Zadig's "
+		      "API documents as required (release_images deploys an "
+		      "image without a build)");
+	check_warning(ZADIG "rules:\n  - name: a\n    workflow: {name: w, "
+			    "env: e, targets: [{name: s, repos: []}]}\n",
+		      "t.yaml:6:60: rules[0].workflow.targets[0] has no "
+		      "'repos': sent with an empty build.repos, which Zadig's "
+		      "API documents as required (release_images deploys an "
+		      "image without a build)");
+	check_warning(ZADIG "rules:\n  - name: a\n    workflow: {name: w, "
+			    "env: e, release_images: [{image: i, "
+			    "service_name: s}]}\n",
+		      "t.yaml:6:50: rule 'a': release_images[0] has no "
+		      "'service_module' (a non-empty string), which Zadig's "
+		      "API documents as required; sent as written");
+	check_warning(ZADIG "rules:\n  - name: a\n    workflow: {name: w, "
+			    "env: e, release_images: [{image: '', "
+			    "service_name: 1, service_module: m}]}\n",
+		      "t.yaml:6:50: rule 'a': release_images[0] has no "
+		      "'image' (a non-empty string), which Zadig's API "
+		      "documents as required; sent as written");
+	check_warning(ZADIG "rules:\n  - name: a\n    workflow: {name: w, "
+			    "env: e, release_images: [i]}\n",
+		      "t.yaml:6:50: rule 'a': release_images[0] is not a "
+		      "mapping of image, service_name and service_module, as "
+		      "Zadig's API documents it; sent as written");
 	/* a hook's configuration that an earlier version took: public_url
 	 * without the secret (no callback is sent, with a warning) */
 	check_error(ZADIG "webhook: {public_url: 'http://h/'}\n",
