@@ -106,8 +106,7 @@ static void write_batch(struct zh_store *s, struct event_req *batch)
 	sqlite3_stmt *nst = NULL, *dst = NULL, *pst = NULL, *st;
 	int rc, ret;
 
-	if ((ret = store_lock_by(s, "store an event", &e)))
-		goto failed;
+	store_lock(s);
 	if ((ret = store_begin(s, &e)))
 		goto out;
 	if ((ret = store_cached(&nst, s, insert_sql, &e)) ||
@@ -153,7 +152,6 @@ out:
 	if (ret)
 		store_rollback(s);
 	store_unlock(s);
-failed:
 	for (r = batch; r; r = r->next) {
 		r->ret = ret;
 		if (ret) {
@@ -566,8 +564,7 @@ static int scalar(int64_t *n, struct zh_store *s, const char *sql, int64_t arg,
 	int rc, ret;
 
 	*n = 0;
-	if ((ret = store_lock_by(s, what, err)))
-		return ret;
+	store_lock(s);
 	if ((ret = store_prepare(&st, s, sql, err)))
 		goto out;
 	if (sqlite3_bind_parameter_count(st) >= 1)

@@ -24,7 +24,6 @@ struct zh_store {
 	/* Serialises every use of db, so that one thread's transaction never
 	 * interleaves with another's statements on the shared connection. */
 	pthread_mutex_t mu;
-	int busy_ms; /* db's busy timeout (zh_store_set_busy_timeout) */
 	/* Group commit of zh_store_event_add: requests queue here and one
 	 * leader writes them all in a single transaction. */
 	pthread_mutex_t gc_mu;
@@ -48,12 +47,6 @@ struct zh_store {
 
 void store_lock(struct zh_store *s);
 void store_unlock(struct zh_store *s);
-
-/* store_lock, but on a thread with a deadline (zh_store_thread_deadline)
- * waiting for it (and, once held, for another process's lock) only until
- * then: ZH_EBUSY ("state store '...' is busy: cannot <what>: ...") when
- * the deadline passes first. Release with store_unlock. */
-int store_lock_by(struct zh_store *s, const char *what, struct zh_error *err);
 
 /* Turn SQLite result rc of doing `what` into a ZH_ESTORE message naming the
  * store (corrupt, full, read-only and busy get their own wording); returns

@@ -164,54 +164,13 @@ static const char *const migrations[] = {
 _Static_assert(NMIGRATIONS == ZH_STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
 
-/* zh_store_thread_deadline's, 0 for none */
-static _Thread_local int64_t thread_until;
-
-void zh_store_thread_deadline(int64_t until_ms)
-{
-	thread_until = until_ms;
-}
-
 void store_lock(struct zh_store *s)
 {
 	pthread_mutex_lock(&s->mu);
 }
 
-int store_lock_by(struct zh_store *s, const char *what, struct zh_error *err)
-{
-	struct timespec ts;
-	int64_t left;
-
-	if (!thread_until) {
-		store_lock(s);
-		return 0;
-	}
-	left = thread_until - zh_store_now_ms();
-	if (left < 0)
-		left = 0;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(left / 1000);
-	ts.tv_nsec += (long)(left % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	if (pthread_mutex_timedlock(&s->mu, &ts) != 0)
-		return zh_error_set(err, ZH_EBUSY,
-				    "state store '%s' is busy: cannot %s: "
-				    "held by another thread",
-				    s->path, what);
-	/* the rest of the time for another process's lock */
-	left = thread_until - zh_store_now_ms();
-	sqlite3_busy_timeout(
-	    s->db, left > 0 ? (int)(left < s->busy_ms ? left : s->busy_ms) : 0);
-	return 0;
-}
-
 void store_unlock(struct zh_store *s)
 {
-	if (thread_until)
-		sqlite3_busy_timeout(s->db, s->busy_ms);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -633,7 +592,6 @@ static int configure(struct zh_store *s, struct zh_error *err)
 	int ret;
 
 	sqlite3_extended_result_codes(s->db, 1);
-	s->busy_ms = BUSY_MS;
 	sqlite3_busy_timeout(s->db, BUSY_MS);
 	if ((ret = wal_mode(s, err)))
 		return ret;
@@ -785,8 +743,7 @@ void zh_store_set_busy_timeout(struct zh_store *s, int64_t ms)
 	if (ms > INT_MAX)
 		ms = INT_MAX;
 	store_lock(s);
-	s->busy_ms = ms > 0 ? (int)ms : 0;
-	sqlite3_busy_timeout(s->db, s->busy_ms);
+	sqlite3_busy_timeout(s->db, ms > 0 ? (int)ms : 0);
 	store_unlock(s);
 }
 
@@ -927,8 +884,7 @@ int zh_store_meta_set(struct zh_store *s, const char *key, const char *value,
 
 	if (!key)
 		return zh_error_set(err, ZH_EINVALID, "meta key is missing");
-	if ((ret = store_lock_by(s, "write a flag", err)))
-		return ret;
+	store_lock(s);
 	ret = store_prepare(&st, s,
 			    value ? "INSERT INTO meta (key, value) "
 				    "VALUES (?1, ?2) ON CONFLICT (key) "

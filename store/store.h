@@ -97,15 +97,6 @@ void zh_store_free(struct zh_store *s);
  * hook). */
 void zh_store_set_busy_timeout(struct zh_store *s, int64_t ms);
 
-/* From now on, zh_store_event_add_batch, zh_store_ping,
- * zh_store_queue_depth and zh_store_events_pending called on this thread
- * wait for the store (held by another thread of this process, or locked
- * by another process) until until_ms (zh_store_now_ms's clock) at the
- * latest, then fail with ZH_EBUSY; 0 (the default) waits for each lock
- * as long as it takes, and the busy timeout. For a thread that must
- * answer by a time (the receiver's: GitLab gives up after 10 s). */
-void zh_store_thread_deadline(int64_t until_ms);
-
 /* Path of the database file ("<dir>/state.db"); owned by the store. */
 const char *zh_store_path(const struct zh_store *s);
 

@@ -840,8 +840,7 @@ int zh_store_queue_depth(int64_t *n, struct zh_store *s, struct zh_error *err)
 	int rc, ret;
 
 	*n = 0;
-	if ((ret = store_lock_by(s, "count triggers", err)))
-		return ret;
+	store_lock(s);
 	ret = store_prepare(&st, s,
 			    "SELECT count(*) FROM triggers WHERE "
 			    "state IN ('queued', 'sending')",

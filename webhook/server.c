@@ -61,37 +61,9 @@
 #define DRAIN_MAX (1024 * 1024)
 /* Events per transaction at most (more wait for the next one). */
 #define BATCH_MAX 256
-/* GitLab gives up on a delivery after 10 s: an event the store cannot
- * take within this long of its arrival (another process holds the store
- * locked) is answered 503 then, and kept (parked) until the store takes
- * it, since GitLab may never send it again. */
-#define REPLY_MS 8000
-/* What the committer does besides storing what came (a /healthz probe,
- * the queue depth, parked events alone) waits for the store this long at
- * most: an event that comes meanwhile keeps REPLY_MS - OTHER_MS for its
- * own batch. */
-#define OTHER_MS 4000
-/* Parked events at most (more are answered 503 and dropped), their bytes
- * at most, and how many go into one transaction with what came. */
-#define PARKED_MAX 1024
-#define PARKED_BYTES ((size_t)4 * 1024 * 1024)
-#define PARKED_BATCH 64
-/* A batch whose oldest event came longer ago than REPLY_MS (its body
- * was slow to come) still waits this long for this process's other
- * users of the store. */
-#define REPLY_MIN_MS 500
 /* WAL pages (4 KiB) after which the checkpointer copies the WAL back into
  * the database (SQLite's own threshold). */
 #define CKPT_PAGES 1000
-
-/* An event answered 503 because the store was busy, kept for it: a copy
- * of what its request would have stored. The committer's alone. */
-struct parked {
-	struct parked *next;
-	struct zh_store_event_in in; /* pointing at the strings below */
-	char *key, *kind, *payload, *done;
-	int64_t since_ms; /* when it came */
-};
 
 struct request;
 
@@ -112,9 +84,6 @@ struct zh_wh_server {
 	pthread_t ckpt;
 	pthread_cond_t ckcond;
 	bool ckstop, ckstarted;
-	/* events parked while the store was busy, oldest first */
-	struct parked *parked, **ptail;
-	size_t nparked, parked_bytes;
 	/* connections with a request on the way: accepted and not yet
 	 * past a request, or in one (zh_wh_server_drain waits for them) */
 	atomic_int busy;
@@ -153,8 +122,6 @@ struct request {
 	size_t dropped; /* of a body over max (DRAIN_MAX) */
 	bool too_big;
 	bool answered;
-	int64_t t0_ms; /* when its headers came (zh_store_now_ms) */
-	bool parked;   /* refused while the store was busy, but kept */
 	/* storing the event (store_phase) */
 	struct MHD_Connection *conn;
 	enum store_phase phase;
@@ -484,12 +451,7 @@ static enum MHD_Result answer_stored(struct zh_webhook *w,
 	if (q->store_rc < 0) {
 		reject(w, ZH_REJECT_STORE);
 		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				   q->parked
-				       ? "the state store is busy: the event "
-					 "is kept and stored once it is free "
-					 "(a resend is then a duplicate)"
-				       : "the state store cannot take the "
-					 "event");
+				   "the state store cannot take the event");
 	}
 	if (q->duplicate) {
 		atomic_fetch_add(&w->metrics.duplicates, 1);
@@ -605,122 +567,17 @@ static enum MHD_Result store_event(struct zh_wh_server *s,
 	return answer_stored(s->w, c, q);
 }
 
-static void parked_free(struct parked *p)
-{
-	if (!p)
-		return;
-	free(p->key);
-	free(p->kind);
-	free(p->payload);
-	free(p->done);
-	free(p);
-}
-
-/* Keep what q was to store, refused by a busy store: true when kept. */
-static bool park(struct zh_wh_server *s, const struct request *q,
-		 const struct zh_store_event_in *in)
-{
-	struct parked *p;
-
-	if (s->nparked >= PARKED_MAX ||
-	    s->parked_bytes + in->payload_len > PARKED_BYTES ||
-	    !(p = calloc(1, sizeof(*p))))
-		return false;
-	p->key = strdup(in->key);
-	p->kind = strdup(in->kind);
-	p->payload = malloc(in->payload_len + 1);
-	p->done = in->done ? strdup(in->done) : NULL;
-	if (!p->key || !p->kind || !p->payload || (in->done && !p->done)) {
-		parked_free(p);
-		return false;
-	}
-	memcpy(p->payload, in->payload, in->payload_len);
-	p->payload[in->payload_len] = '\0';
-	p->in = *in;
-	p->in.key = p->key;
-	p->in.kind = p->kind;
-	p->in.payload = p->payload;
-	p->in.done = p->done;
-	p->since_ms = q->t0_ms;
-	*s->ptail = p;
-	s->ptail = &p->next;
-	s->nparked++;
-	s->parked_bytes += in->payload_len;
-	return true;
-}
-
-/* Up to max parked events off the list, oldest first, into v. */
-static size_t parked_take(struct zh_wh_server *s, struct parked **v, size_t max)
-{
-	size_t n = 0;
-
-	while (n < max && s->parked) {
-		v[n] = s->parked;
-		s->parked = v[n]->next;
-		v[n]->next = NULL;
-		s->nparked--;
-		s->parked_bytes -= v[n]->in.payload_len;
-		n++;
-	}
-	if (!s->parked)
-		s->ptail = &s->parked;
-	return n;
-}
-
-/* The parked events v (taken by parked_take), after a try to store them
- * that returned rc: stored (logged, the workers told: *fresh), back at
- * the head of the list when the store is still busy, else dropped. */
-static void parked_done(struct zh_wh_server *s, struct parked **v, size_t n,
-			int rc, const struct zh_error *err, bool *fresh)
-{
-	int64_t now = zh_store_now_ms();
-	size_t i;
-
-	for (i = n; i-- > 0;) {
-		struct parked *p = v[i];
-
-		if (rc == ZH_EBUSY) {
-			p->next = s->parked;
-			s->parked = p;
-			if (!p->next)
-				s->ptail = &p->next;
-			s->nparked++;
-			s->parked_bytes += p->in.payload_len;
-			continue;
-		}
-		if (rc < 0)
-			zh_wh_log("key=%s dropped: %s (GitLab was answered "
-				  "503: resend it)",
-				  p->key, err->msg);
-		else if (p->in.duplicate)
-			zh_wh_log("key=%s result=duplicate", p->key);
-		else
-			zh_wh_log("key=%s stored: the state store took it "
-				  "after %.1f s%s%s%s",
-				  p->key, (double)(now - p->since_ms) / 1000,
-				  p->done ? " (result=" : "",
-				  p->done ? p->done : "", p->done ? ")" : "");
-		if (rc == 0 && !p->in.duplicate && !p->done)
-			*fresh = true;
-		parked_free(p);
-	}
-}
-
 /* Store up to BATCH_MAX queued requests from *list in one transaction,
- * with up to PARKED_BATCH parked events, then resume their connections
- * (after which they are not ours). Each waits for a store another process
- * holds until REPLY_MS after the oldest event came at most: then they
- * are answered 503 and parked. */
+ * then resume their connections (after which they are not ours). */
 static void commit_some(struct zh_wh_server *s, struct request **list)
 {
-	struct zh_store_event_in in[BATCH_MAX + PARKED_BATCH];
-	struct parked *pk[PARKED_BATCH];
+	struct zh_store_event_in in[BATCH_MAX];
 	struct MHD_Connection *conn[BATCH_MAX];
 	char logs[16384];
 	struct request *q[BATCH_MAX];
 	struct zh_error err = {0};
-	int64_t now = zh_store_now_ms(), oldest = 0;
-	size_t n = 0, nev = 0, nhealth = 0, nmetrics = 0, npk, i, e;
+	int64_t now = zh_store_now_ms();
+	size_t n = 0, nev = 0, nhealth = 0, nmetrics = 0, i, e;
 	const char *why = NULL;
 	bool fresh = false;
 	int rc, hrc = 0;
@@ -728,35 +585,22 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 
 	for (; *list && n < BATCH_MAX; *list = (*list)->next, n++) {
 		q[n] = *list;
-		if (q[n]->route == ROUTE_HEALTH) {
+		if (q[n]->route == ROUTE_HEALTH)
 			nhealth++;
-		} else if (q[n]->route == ROUTE_METRICS) {
+		else if (q[n]->route == ROUTE_METRICS)
 			nmetrics++;
-		} else {
-			if (!nev)
-				oldest = q[n]->t0_ms;
+		else
 			event_in(&in[nev++], q[n], now);
-		}
 	}
-	npk = parked_take(s, pk, PARKED_BATCH);
-	for (i = 0; i < npk; i++)
-		in[nev + i] = pk[i]->in;
-	if (nev && oldest + REPLY_MS < now + REPLY_MIN_MS)
-		oldest = now + REPLY_MIN_MS - REPLY_MS;
-	zh_store_thread_deadline(nev ? oldest + REPLY_MS : now + OTHER_MS);
-	rc = nev + npk
-		 ? zh_store_event_add_batch(in, nev + npk, s->w->store, &err)
-		 : 0;
+	rc = nev ? zh_store_event_add_batch(in, nev, s->w->store, &err) : 0;
 	if (nev)
 		atomic_store(&s->w->intake_failing, rc < 0);
-	zh_store_thread_deadline(zh_store_now_ms() + OTHER_MS);
 	/* one probe answers every health check queued meanwhile */
 	if (nhealth)
 		hrc = health_probe(s->w, &why);
 	/* and one read of the queue depth every scrape */
 	if (nmetrics)
 		depth = queue_depth(s->w);
-	zh_store_thread_deadline(0);
 	/* the batch's log lines in one write, before the replies */
 	zh_wh_log_hold(logs, sizeof(logs));
 	for (i = 0, e = 0; i < n; i++) {
@@ -771,11 +615,7 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 			q[i]->depth = depth;
 			continue;
 		}
-		if (rc == ZH_EBUSY && (q[i]->parked = park(s, q[i], &in[e])))
-			zh_wh_log("key=%s result=refused: %s; kept until the "
-				  "store takes it",
-				  q[i]->key, err.msg);
-		else if (rc < 0)
+		if (rc < 0)
 			zh_wh_log("key=%s result=refused: %s", q[i]->key,
 				  err.msg);
 		q[i]->store_rc = rc;
@@ -786,9 +626,6 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 		}
 		e++;
 	}
-	for (i = 0; i < npk; i++)
-		pk[i]->in.duplicate = in[nev + i].duplicate;
-	parked_done(s, pk, npk, rc, &err, &fresh);
 	zh_wh_log_flush();
 	if (fresh)
 		zh_wh_wake(s->w, true, false);
@@ -836,24 +673,6 @@ static void *checkpointer(void *arg)
 	return NULL;
 }
 
-/* Stopping: the parked events get a last try; what the store still
- * does not take is lost, each logged. */
-static void parked_last(struct zh_wh_server *s)
-{
-	struct request *none = NULL;
-	struct parked *p;
-
-	if (s->parked)
-		commit_some(s, &none);
-	while (s->parked) {
-		parked_take(s, &p, 1);
-		zh_wh_log("key=%s dropped: the state store was still busy at "
-			  "exit (GitLab was answered 503: resend it)",
-			  p->key);
-		parked_free(p);
-	}
-}
-
 static void *committer(void *arg)
 {
 	struct zh_wh_server *s = arg;
@@ -863,36 +682,21 @@ static void *committer(void *arg)
 	prctl(PR_SET_NAME, "zh-commit", 0, 0, 0);
 	for (;;) {
 		pthread_mutex_lock(&s->qlock);
-		while (!s->qhead && !s->qstop) {
-			struct timespec ts;
-
-			if (!s->parked) {
-				pthread_cond_wait(&s->qcond, &s->qlock);
-				continue;
-			}
-			/* events parked: the store is tried again each
-			 * second */
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec++;
-			if (pthread_cond_timedwait(&s->qcond, &s->qlock, &ts) !=
-			    0)
-				break;
-		}
+		while (!s->qhead && !s->qstop)
+			pthread_cond_wait(&s->qcond, &s->qlock);
 		list = s->qhead;
 		s->qhead = NULL;
 		s->qtail = &s->qhead;
-		if (!list && s->qstop) {
+		if (!list) {
 			/* stopping and nothing left: later requests store
 			 * on their own thread */
 			s->qrunning = false;
 			pthread_mutex_unlock(&s->qlock);
-			parked_last(s);
 			return NULL;
 		}
 		pthread_mutex_unlock(&s->qlock);
-		do
+		while (list)
 			commit_some(s, &list);
-		while (list);
 	}
 }
 
@@ -1196,7 +1000,6 @@ static enum MHD_Result begin(struct zh_wh_server *s, struct MHD_Connection *c,
 	if (!(q = calloc(1, sizeof(*q))))
 		return MHD_NO;
 	q->route = route;
-	q->t0_ms = zh_store_now_ms();
 	q->conf = zh_wh_conf_get(w);
 	cfg = q->conf->cfg;
 	q->max = (size_t)cfg->webhook.max_body;
@@ -1516,7 +1319,6 @@ int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
 	pthread_cond_init(&s->qcond, NULL);
 	zh_wh_cond_init(&s->ckcond);
 	s->qtail = &s->qhead;
-	s->ptail = &s->parked;
 	if ((rc = bind_listen(&s->fd, &v6, addr, addrsize, port, listen_on,
 			      err)) < 0) {
 		server_free(s);

@@ -8,7 +8,6 @@
 
 #include <cmocka.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -143,68 +142,6 @@ static void busy_waits_for_the_timeout_set(void **state)
 	assert_true(zh_store_now_ms() - t0 < 250);
 	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(other);
-	assert_ok(zh_store_meta_set(s, "k", "v", &err), &err);
-	zh_store_free(s);
-	free(db);
-	tmpdir_remove(dir);
-}
-
-static void *hold_store(void *arg)
-{
-	struct zh_store *s = arg;
-
-	store_lock(s);
-	usleep(1500 * 1000);
-	store_unlock(s);
-	return NULL;
-}
-
-/* A thread with a deadline (the receiver's committer: GitLab gives up
- * after 10 s) waits for the store until then at most, whoever holds it:
- * another process (the busy timeout is cut to what is left, and put back
- * after), or another thread of its own. */
-static void thread_deadline_bounds_the_wait(void **state)
-{
-	char *dir = tmpdir_new(), *db = join(dir, "state.db");
-	struct zh_error err = {0};
-	struct zh_store *s = open_ok(dir);
-	sqlite3 *other = NULL;
-	pthread_t t;
-	int64_t t0, took, n;
-
-	(void)state;
-	assert_int_equal(sqlite3_open(db, &other), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-	    SQLITE_OK);
-	zh_store_set_busy_timeout(s, 900);
-	t0 = zh_store_now_ms();
-	zh_store_thread_deadline(t0 + 200);
-	assert_int_equal(zh_store_meta_set(s, "k", "v", &err), ZH_EBUSY);
-	took = zh_store_now_ms() - t0;
-	assert_non_null(strstr(err.msg, "is busy: cannot write a flag"));
-	assert_true(took >= 150 && took < 800);
-	/* none: the busy timeout set is back */
-	zh_store_thread_deadline(0);
-	t0 = zh_store_now_ms();
-	assert_int_equal(zh_store_meta_set(s, "k", "v", &err), ZH_EBUSY);
-	assert_true(zh_store_now_ms() - t0 >= 850);
-	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_close(other);
-
-	/* another thread of this process holds it */
-	assert_int_equal(pthread_create(&t, NULL, hold_store, s), 0);
-	usleep(100 * 1000);
-	t0 = zh_store_now_ms();
-	zh_store_thread_deadline(t0 + 200);
-	assert_int_equal(zh_store_events_pending(&n, s, &err), ZH_EBUSY);
-	took = zh_store_now_ms() - t0;
-	assert_non_null(strstr(err.msg, "is busy: cannot count events: held "
-					"by another thread"));
-	assert_true(took >= 150 && took < 1200);
-	zh_store_thread_deadline(0);
-	assert_ok(zh_store_events_pending(&n, s, &err), &err);
-	pthread_join(t, NULL);
 	assert_ok(zh_store_meta_set(s, "k", "v", &err), &err);
 	zh_store_free(s);
 	free(db);
@@ -536,7 +473,6 @@ int main(void)
 	    cmocka_unit_test(reopen_keeps_data),
 	    cmocka_unit_test(meta_get_set_delete),
 	    cmocka_unit_test(busy_waits_for_the_timeout_set),
-	    cmocka_unit_test(thread_deadline_bounds_the_wait),
 	    cmocka_unit_test(migrates_old_and_refuses_newer),
 	    cmocka_unit_test(corrupt_file_is_reported),
 	    cmocka_unit_test(unusable_dir_is_reported),
