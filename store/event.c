@@ -99,14 +99,27 @@ static const char insert_done_sql[] =
 static const char insert_payload_sql[] =
     "INSERT INTO event_payloads (id, payload) VALUES (?1, ?2)";
 
-static void write_batch(struct zh_store *s, struct event_req *batch)
+static void write_batch(struct zh_store *s, struct event_req *batch,
+			int64_t wait_ms)
 {
 	struct zh_error e = {0};
 	struct event_req *r;
 	sqlite3_stmt *nst = NULL, *dst = NULL, *pst = NULL, *st;
+	int64_t until = store_mono_ms() + wait_ms;
+	bool short_wait = false;
 	int rc, ret;
 
-	store_lock(s);
+	if (wait_ms < 0) {
+		store_lock(s);
+	} else if ((ret =
+			store_lock_within(s, wait_ms, "store an event", &e))) {
+		goto failed;
+	} else if ((wait_ms = until - store_mono_ms()) < s->busy_ms) {
+		/* what is left, for this transaction only: the connection
+		 * is the store's */
+		short_wait = true;
+		sqlite3_busy_timeout(s->db, wait_ms > 0 ? (int)wait_ms : 0);
+	}
 	if ((ret = store_begin(s, &e)))
 		goto out;
 	if ((ret = store_cached(&nst, s, insert_sql, &e)) ||
@@ -151,7 +164,10 @@ out:
 	store_release(pst);
 	if (ret)
 		store_rollback(s);
+	if (short_wait)
+		sqlite3_busy_timeout(s->db, s->busy_ms);
 	store_unlock(s);
+failed:
 	for (r = batch; r; r = r->next) {
 		r->ret = ret;
 		if (ret) {
@@ -175,6 +191,13 @@ static int check_in(const struct zh_store_event_in *in, struct zh_error *err)
 int zh_store_event_add_batch(struct zh_store_event_in *items, size_t n,
 			     struct zh_store *s, struct zh_error *err)
 {
+	return zh_store_event_add_batch_wait(items, n, -1, s, err);
+}
+
+int zh_store_event_add_batch_wait(struct zh_store_event_in *items, size_t n,
+				  int64_t wait_ms, struct zh_store *s,
+				  struct zh_error *err)
+{
 	struct event_req *reqs;
 	size_t i;
 	int ret;
@@ -193,7 +216,7 @@ int zh_store_event_add_batch(struct zh_store_event_in *items, size_t n,
 		reqs[i].in = &items[i];
 		reqs[i].next = i + 1 < n ? &reqs[i + 1] : NULL;
 	}
-	write_batch(s, reqs);
+	write_batch(s, reqs, wait_ms);
 	ret = reqs[0].ret;
 	if (ret && err)
 		*err = reqs[0].err;
@@ -228,7 +251,7 @@ int zh_store_event_add_in(struct zh_store_event_in *in, struct zh_store *s,
 		s->gc_tail = &s->gc_head;
 		s->gc_leader = true;
 		pthread_mutex_unlock(&s->gc_mu);
-		write_batch(s, batch);
+		write_batch(s, batch, -1);
 		pthread_mutex_lock(&s->gc_mu);
 		for (b = batch; b; b = next) {
 			next = b->next;

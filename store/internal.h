@@ -24,6 +24,7 @@ struct zh_store {
 	/* Serialises every use of db, so that one thread's transaction never
 	 * interleaves with another's statements on the shared connection. */
 	pthread_mutex_t mu;
+	int busy_ms; /* db's busy timeout (zh_store_set_busy_timeout) */
 	/* Group commit of zh_store_event_add: requests queue here and one
 	 * leader writes them all in a single transaction. */
 	pthread_mutex_t gc_mu;
@@ -47,6 +48,17 @@ struct zh_store {
 
 void store_lock(struct zh_store *s);
 void store_unlock(struct zh_store *s);
+
+/* For waits within a process: a wall clock set back does not stretch
+ * them. */
+int64_t store_mono_ms(void);
+
+/* store_lock, waiting ms at most (another thread of this process may be
+ * waiting for another process's lock with it): else ZH_EBUSY ("state
+ * store '...' is busy: cannot <what>: held by another thread of this
+ * process"). */
+int store_lock_within(struct zh_store *s, int64_t ms, const char *what,
+		      struct zh_error *err);
 
 /* Turn SQLite result rc of doing `what` into a ZH_ESTORE message naming the
  * store (corrupt, full, read-only and busy get their own wording); returns

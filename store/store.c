@@ -169,6 +169,30 @@ void store_lock(struct zh_store *s)
 	pthread_mutex_lock(&s->mu);
 }
 
+int store_lock_within(struct zh_store *s, int64_t ms, const char *what,
+		      struct zh_error *err)
+{
+	struct timespec ts;
+
+	if (pthread_mutex_trylock(&s->mu) == 0)
+		return 0;
+	/* the wall clock's: a step while a thread waits here only moves the
+	 * end of a wait of seconds */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_mutex_timedlock(&s->mu, &ts) == 0)
+		return 0;
+	return zh_error_set(err, ZH_EBUSY,
+			    "state store '%s' is busy: cannot %s: held by "
+			    "another thread of this process",
+			    s->path, what);
+}
+
 void store_unlock(struct zh_store *s)
 {
 	pthread_mutex_unlock(&s->mu);
@@ -547,9 +571,7 @@ static int open_fail(struct zh_store *s, int rc, struct zh_error *err)
 			    s->path, open_reason(s, rc));
 }
 
-/* For waits within a process: a wall clock set back does not stretch
- * them. */
-static int64_t mono_ms(void)
+int64_t store_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -568,14 +590,14 @@ static int64_t mono_ms(void)
 static int wal_mode(struct zh_store *s, struct zh_error *err)
 {
 	struct timespec pause = {0, 500000};
-	int64_t until = mono_ms() + BUSY_MS;
+	int64_t until = store_mono_ms() + BUSY_MS;
 	sqlite3_stmt *st = NULL;
 	int rc, ret;
 
 	if ((ret = store_prepare(&st, s, "PRAGMA journal_mode = WAL", err)))
 		return ret;
 	while ((rc = sqlite3_step(st)) != SQLITE_ROW &&
-	       (rc & 0xff) == SQLITE_BUSY && mono_ms() < until) {
+	       (rc & 0xff) == SQLITE_BUSY && store_mono_ms() < until) {
 		sqlite3_reset(st);
 		nanosleep(&pause, NULL);
 		if (pause.tv_nsec < 16000000L)
@@ -593,6 +615,7 @@ static int configure(struct zh_store *s, struct zh_error *err)
 
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, BUSY_MS);
+	s->busy_ms = BUSY_MS;
 	if ((ret = wal_mode(s, err)))
 		return ret;
 	if (sqlite3_db_readonly(s->db, "main") == 1)
@@ -743,7 +766,8 @@ void zh_store_set_busy_timeout(struct zh_store *s, int64_t ms)
 	if (ms > INT_MAX)
 		ms = INT_MAX;
 	store_lock(s);
-	sqlite3_busy_timeout(s->db, ms > 0 ? (int)ms : 0);
+	s->busy_ms = ms > 0 ? (int)ms : 0;
+	sqlite3_busy_timeout(s->db, s->busy_ms);
 	store_unlock(s);
 }
 

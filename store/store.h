@@ -634,9 +634,20 @@ int zh_store_event_add_in(struct zh_store_event_in *in, struct zh_store *s,
  * disk flush, committed on return 0 (each item's duplicate and id set; a
  * key twice in items stores the first). All or nothing: returns
  * ZH_EINVALID or ZH_ETOOBIG (an item lacks a key, kind or payload, or is
- * too big; nothing written), ZH_ESTORE or ZH_ENOMEM. */
+ * too big; nothing written), ZH_ESTORE, ZH_EBUSY (another process held
+ * the store locked past the busy timeout) or ZH_ENOMEM. */
 int zh_store_event_add_batch(struct zh_store_event_in *items, size_t n,
 			     struct zh_store *s, struct zh_error *err);
+
+/* zh_store_event_add_batch, waiting for the store wait_ms at most (< 0:
+ * as long as this process's other threads use it, then another
+ * process's lock for the busy timeout), this process's other threads
+ * using it and another process's lock (never longer than the busy
+ * timeout) together, then ZH_EBUSY: for a caller with a deadline of its
+ * own (the receiver's committer). */
+int zh_store_event_add_batch_wait(struct zh_store_event_in *items, size_t n,
+				  int64_t wait_ms, struct zh_store *s,
+				  struct zh_error *err);
 
 /* Atomically take an event due: first one 'working' with an expired lease
  * (a crashed worker: out->interrupted), else the 'new' one due first

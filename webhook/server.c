@@ -61,6 +61,22 @@
 #define DRAIN_MAX (1024 * 1024)
 /* Events per transaction at most (more wait for the next one). */
 #define BATCH_MAX 256
+/* A batch the store was busy for (another process held its lock past
+ * the busy timeout) is tried again this long after, doubling to the
+ * second. */
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 1000
+/* A try to store waits this long at most, for the store's other users
+ * in this process (a worker waiting for another process's lock) and
+ * another process's lock together: the store's busy timeout. */
+#define STORE_WAIT_MS 5000
+/* zh_wh_server_drain: how long past its own limit it waits for the
+ * answers to a batch the store was still busy for, given up then */
+#define GIVEN_UP_MS 500
+/* /healthz while the store is busy */
+#define BUSY_TEXT                                                              \
+	"state store busy: another process holds its lock; events wait for "   \
+	"it\n"
 /* WAL pages (4 KiB) after which the checkpointer copies the WAL back into
  * the database (SQLite's own threshold). */
 #define CKPT_PAGES 1000
@@ -79,6 +95,12 @@ struct zh_wh_server {
 	bool qstop;    /* asked to stop once the queue is empty */
 	bool qrunning; /* else requests are stored on the HTTP thread */
 	bool started;  /* the committer thread exists */
+	/* the committer holds a batch of events the store is busy for: a
+	 * GET is answered at once, not queued behind it (under qlock) */
+	bool store_busy;
+	/* zh_wh_server_drain's limit (mono_ms), 0 before: a batch the store
+	 * is still busy for then is answered 503 (under qlock) */
+	int64_t give_up_at;
 	/* the checkpointer: WAL back into the database, off the commits'
 	 * path (zh_store_checkpoint_apart) */
 	pthread_t ckpt;
@@ -136,6 +158,14 @@ struct request {
 	bool duplicate;
 	struct request *next; /* in the committer's queue */
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Lines held by this thread (zh_wh_log_hold): a worker's batch. */
 static _Thread_local char *log_buf;
@@ -371,17 +401,20 @@ static enum MHD_Result refuse_too_big(struct zh_webhook *w,
  * store's free pages) the probe writes what a big event needs, and the
  * store is healthy again once that fits. Runs where the store is written
  * (the committer), never on an HTTP thread: a store another process
- * holds locked, or a slow flush, would hold up every request. */
+ * holds locked, or a slow flush, would hold up every request. A lock
+ * held past the busy timeout is said as such: the store is not full. */
 static int health_probe(struct zh_webhook *w, const char **why)
 {
 	struct zh_error err = {0};
 	bool failing = atomic_load(&w->intake_failing);
+	int rc;
 
-	if (zh_store_ping(w->store, zh_store_now_ms(),
-			  failing ? HEALTH_PROBE_BYTES : 0, &err) < 0) {
+	if ((rc = zh_store_ping(w->store, zh_store_now_ms(),
+				failing ? HEALTH_PROBE_BYTES : 0, &err)) < 0) {
 		zh_wh_log("healthz: %s", err.msg);
-		*why = failing ? "state store refuses new events\n"
-			       : "state store not writable\n";
+		*why = rc == ZH_EBUSY ? BUSY_TEXT
+		       : failing      ? "state store refuses new events\n"
+				      : "state store not writable\n";
 		return -1;
 	}
 	if (failing)
@@ -440,27 +473,47 @@ static bool handled_event(const char *ev)
 		      strcmp(ev, "System Hook") == 0);
 }
 
+/* Count and log q once the store took it (store_rc, duplicate), err
+ * what it said: where it is decided, since a sender that gave up waiting
+ * (GitLab after 10 s) never reads the answer. */
+static void stored_counted(struct zh_webhook *w, const struct request *q,
+			   const struct zh_error *err)
+{
+	if (q->store_rc == ZH_EBUSY) {
+		/* still busy when the receiver stopped */
+		reject(w, ZH_REJECT_STORE);
+		zh_wh_log("key=%s result=refused: %s; not stored: the receiver "
+			  "stopped first",
+			  q->key, err->msg);
+	} else if (q->store_rc < 0) {
+		reject(w, ZH_REJECT_STORE);
+		zh_wh_log("key=%s result=refused: %s", q->key, err->msg);
+	} else if (q->duplicate) {
+		atomic_fetch_add(&w->metrics.duplicates, 1);
+		zh_wh_log("key=%s result=duplicate", q->key);
+	} else {
+		atomic_fetch_add(&w->metrics.accepted, 1);
+	}
+}
+
 /* The answer once the committer stored q: 202 (or new_status) new,
  * 200 duplicate, 503 store. */
-static enum MHD_Result answer_stored(struct zh_webhook *w,
-				     struct MHD_Connection *c,
+static enum MHD_Result answer_stored(struct MHD_Connection *c,
 				     const struct request *q)
 {
-	const char *key = q->key;
-
-	if (q->store_rc < 0) {
-		reject(w, ZH_REJECT_STORE);
+	if (q->store_rc == ZH_EBUSY)
+		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				   "the state store is busy (another process "
+				   "holds it locked) and the receiver stopped "
+				   "first: the event is not stored, send it "
+				   "again");
+	if (q->store_rc < 0)
 		return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				   "the state store cannot take the event");
-	}
-	if (q->duplicate) {
-		atomic_fetch_add(&w->metrics.duplicates, 1);
-		zh_wh_log("key=%s result=duplicate", key);
+	if (q->duplicate)
 		return reply_json(c, MHD_HTTP_OK,
 				  "{\"status\":\"duplicate\"}\n");
-	}
-	atomic_fetch_add(&w->metrics.accepted, 1);
-	return reply_accepted(c, q->new_status, key);
+	return reply_accepted(c, q->new_status, q->key);
 }
 
 /* What the store is given for q, received at now_ms. */
@@ -491,16 +544,28 @@ static void stored_fresh(struct zh_webhook *w, struct request *q, int64_t id)
 	}
 }
 
+static bool is_get(const struct request *q)
+{
+	return q->route == ROUTE_HEALTH || q->route == ROUTE_METRICS;
+}
+
+enum enqueued {
+	ENQUEUED,
+	ENQ_STOPPED, /* the committer has stopped */
+	ENQ_BUSY,    /* a GET, while the store is busy (store_busy) */
+};
+
 /* Hand q to the committer with its connection suspended (answered when
- * it is resumed); false when the committer has stopped. */
-static bool enqueue(struct zh_wh_server *s, struct MHD_Connection *c,
-		    struct request *q)
+ * it is resumed), unless it has stopped, or q is a GET and the store is
+ * busy: that is answered at once. */
+static enum enqueued enqueue(struct zh_wh_server *s, struct MHD_Connection *c,
+			     struct request *q)
 {
 	q->conn = c;
 	pthread_mutex_lock(&s->qlock);
-	if (!s->qrunning) {
+	if (!s->qrunning || (s->store_busy && is_get(q))) {
 		pthread_mutex_unlock(&s->qlock);
-		return false;
+		return s->qrunning ? ENQ_BUSY : ENQ_STOPPED;
 	}
 	q->phase = STORE_PENDING;
 	MHD_suspend_connection(c);
@@ -508,29 +573,43 @@ static bool enqueue(struct zh_wh_server *s, struct MHD_Connection *c,
 	s->qtail = &q->next;
 	pthread_cond_signal(&s->qcond);
 	pthread_mutex_unlock(&s->qlock);
-	return true;
+	return ENQUEUED;
 }
 
 /* GET /healthz: probed by the committer (health_probe), or here once it
- * has stopped. */
+ * has stopped; busy at once while it waits for a busy store. */
 static enum MHD_Result healthz(struct zh_wh_server *s, struct MHD_Connection *c,
 			       struct request *q)
 {
 	q->route = ROUTE_HEALTH;
-	if (enqueue(s, c, q))
+	switch (enqueue(s, c, q)) {
+	case ENQUEUED:
 		return MHD_YES;
-	q->store_rc = health_probe(s->w, &q->why);
+	case ENQ_BUSY:
+		q->store_rc = ZH_EBUSY;
+		q->why = BUSY_TEXT;
+		break;
+	case ENQ_STOPPED:
+		q->store_rc = health_probe(s->w, &q->why);
+		break;
+	}
 	return answer_health(c, q);
 }
 
 /* GET /metrics: the queue depth read by the committer, or here once it
- * has stopped. */
+ * has stopped; none while it waits for a busy store. */
 static enum MHD_Result metrics_get(struct zh_wh_server *s,
 				   struct MHD_Connection *c, struct request *q)
 {
 	q->route = ROUTE_METRICS;
-	if (enqueue(s, c, q))
+	switch (enqueue(s, c, q)) {
+	case ENQUEUED:
 		return MHD_YES;
+	case ENQ_BUSY:
+		return metrics(s->w, c, -1);
+	case ENQ_STOPPED:
+		break;
+	}
 	return metrics(s->w, c, queue_depth(s->w));
 }
 
@@ -550,21 +629,155 @@ static enum MHD_Result store_event(struct zh_wh_server *s,
 	if (!q->key || !q->kind)
 		return MHD_NO;
 	q->new_status = new_status;
-	if (enqueue(s, c, q))
+	if (enqueue(s, c, q) == ENQUEUED)
 		return MHD_YES;
 	event_in(&in, q, zh_store_now_ms());
 	q->store_rc = zh_store_event_add_in(&in, s->w->store, &err);
 	q->duplicate = in.duplicate;
-	atomic_store(&s->w->intake_failing, q->store_rc < 0);
-	if (q->store_rc < 0) {
-		zh_wh_log("key=%s result=refused: %s", q->key, err.msg);
-	} else if (!q->duplicate) {
+	if (q->store_rc != ZH_EBUSY)
+		atomic_store(&s->w->intake_failing, q->store_rc < 0);
+	stored_counted(s->w, q, &err);
+	if (q->store_rc == 0 && !q->duplicate) {
 		stored_fresh(s->w, q, in.id);
 		if (!q->settled)
 			zh_wh_wake(s->w, true, false);
 	}
 	q->phase = STORE_DONE;
-	return answer_stored(s->w, c, q);
+	return answer_stored(c, q);
+}
+
+/* Answer the GET q (its connection suspended) without the store, busy:
+ * after which it is not ours. */
+static void answer_get_busy(struct request *q)
+{
+	struct MHD_Connection *c = q->conn;
+
+	q->store_rc = ZH_EBUSY;
+	q->why = BUSY_TEXT;
+	q->depth = -1;
+	q->phase = STORE_DONE;
+	MHD_resume_connection(c);
+}
+
+/* The store is busy: the GETs queued behind the committer are answered
+ * at once, and those coming from now on are not queued (enqueue) until
+ * store_busy is set back. */
+static void store_busy(struct zh_wh_server *s)
+{
+	struct request *gets = NULL, **gt = &gets, **p, *q;
+
+	pthread_mutex_lock(&s->qlock);
+	s->store_busy = true;
+	for (p = &s->qhead; (q = *p);) {
+		if (!is_get(q)) {
+			p = &q->next;
+			continue;
+		}
+		*p = q->next;
+		q->next = NULL;
+		*gt = q;
+		gt = &q->next;
+	}
+	s->qtail = p;
+	pthread_mutex_unlock(&s->qlock);
+	while ((q = gets)) {
+		gets = q->next;
+		answer_get_busy(q);
+	}
+}
+
+/* How long a try to store may wait for the store: STORE_WAIT_MS or,
+ * once zh_wh_server_drain has begun, what is left of it when less; -2
+ * when that is over or the committer is stopping. */
+static int64_t store_wait(struct zh_wh_server *s)
+{
+	int64_t left = STORE_WAIT_MS;
+
+	pthread_mutex_lock(&s->qlock);
+	if (s->qstop)
+		left = -2;
+	else if (s->give_up_at && s->give_up_at - mono_ms() < left)
+		left =
+		    s->give_up_at > mono_ms() ? s->give_up_at - mono_ms() : -2;
+	pthread_mutex_unlock(&s->qlock);
+	return left;
+}
+
+/* Sleep ms, less when zh_wh_server_drain's limit comes first. */
+static void pause_ms(struct zh_wh_server *s, int64_t ms)
+{
+	int64_t until = mono_ms() + ms, now;
+
+	pthread_mutex_lock(&s->qlock);
+	while (!s->qstop && (now = mono_ms()) < until &&
+	       (!s->give_up_at || now < s->give_up_at))
+		zh_wh_cond_wait_ms(&s->qcond, &s->qlock,
+				   (s->give_up_at && s->give_up_at < until
+					? s->give_up_at
+					: until) -
+				       now);
+	pthread_mutex_unlock(&s->qlock);
+}
+
+/* The nev events in, first tried at t0, were refused by a busy store
+ * (another process held its lock past the busy timeout): tried again
+ * 100 ms later, doubling to a second, until the store takes them or
+ * refuses them for another reason, their connections suspended all the
+ * while. A sender that gives up waiting (GitLab, after 10 s) finds them
+ * stored all the same, a resend a duplicate. Only the receiver stopping
+ * ends the wait (zh_wh_server_drain's limit): then ZH_EBUSY. */
+static int store_when_free(struct zh_wh_server *s, struct zh_store_event_in *in,
+			   size_t nev, int64_t t0, struct zh_error *err)
+{
+	int64_t delay = RETRY_MIN_MS, wait;
+	int rc = ZH_EBUSY;
+
+	zh_wh_log("the state store is busy: %zu event%s wait%s for it (%s)",
+		  nev, nev == 1 ? "" : "s", nev == 1 ? "s" : "", err->msg);
+	store_busy(s);
+	for (;;) {
+		pause_ms(s, delay);
+		if ((wait = store_wait(s)) == -2)
+			break;
+		rc = zh_store_event_add_batch_wait(in, nev, wait, s->w->store,
+						   err);
+		if (rc != ZH_EBUSY)
+			break;
+		delay = delay * 2 < RETRY_MAX_MS ? delay * 2 : RETRY_MAX_MS;
+	}
+	pthread_mutex_lock(&s->qlock);
+	s->store_busy = false;
+	pthread_mutex_unlock(&s->qlock);
+	if (rc == 0)
+		zh_wh_log("the state store took %zu event%s after %.1f s", nev,
+			  nev == 1 ? "" : "s", (double)(mono_ms() - t0) / 1000);
+	return rc;
+}
+
+/* Store the events of q[0..*n) in one transaction (in, nev), waiting for
+ * a busy store as long as it takes (store_when_free); the GETs among q
+ * do not wait with them: answered and taken out of q. Once stopping,
+ * what came in the drain's last moments gets a short try. */
+static int store_batch(struct zh_wh_server *s, struct request **q, size_t *n,
+		       struct zh_store_event_in *in, size_t nev,
+		       struct zh_error *err)
+{
+	int64_t t0 = mono_ms(), wait = store_wait(s);
+	size_t i, k;
+	int rc;
+
+	rc = zh_store_event_add_batch_wait(
+	    in, nev, wait < GIVEN_UP_MS ? GIVEN_UP_MS : wait, s->w->store, err);
+	if (rc != ZH_EBUSY)
+		return rc;
+	for (i = k = 0; i < *n; i++) {
+		if (is_get(q[i]))
+			answer_get_busy(q[i]);
+		else
+			q[k++] = q[i];
+	}
+	*n = k;
+	return wait == -2 ? rc : store_when_free(s, in, nev, t0, err);
 }
 
 /* Store up to BATCH_MAX queued requests from *list in one transaction,
@@ -580,7 +793,7 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 	size_t n = 0, nev = 0, nhealth = 0, nmetrics = 0, i, e;
 	const char *why = NULL;
 	bool fresh = false;
-	int rc, hrc = 0;
+	int rc = 0, hrc = 0;
 	int64_t depth = -1;
 
 	for (; *list && n < BATCH_MAX; *list = (*list)->next, n++) {
@@ -592,9 +805,17 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 		else
 			event_in(&in[nev++], q[n], now);
 	}
-	rc = nev ? zh_store_event_add_batch(in, nev, s->w->store, &err) : 0;
-	if (nev)
-		atomic_store(&s->w->intake_failing, rc < 0);
+	if (nev) {
+		rc = store_batch(s, q, &n, in, nev, &err);
+		/* busy is not full: /healthz does not say so */
+		if (rc != ZH_EBUSY)
+			atomic_store(&s->w->intake_failing, rc < 0);
+		/* the GETs left (none once the store was busy) */
+		for (i = 0, nhealth = nmetrics = 0; i < n; i++) {
+			nhealth += q[i]->route == ROUTE_HEALTH;
+			nmetrics += q[i]->route == ROUTE_METRICS;
+		}
+	}
 	/* one probe answers every health check queued meanwhile */
 	if (nhealth)
 		hrc = health_probe(s->w, &why);
@@ -615,11 +836,9 @@ static void commit_some(struct zh_wh_server *s, struct request **list)
 			q[i]->depth = depth;
 			continue;
 		}
-		if (rc < 0)
-			zh_wh_log("key=%s result=refused: %s", q[i]->key,
-				  err.msg);
 		q[i]->store_rc = rc;
 		q[i]->duplicate = in[e].duplicate;
+		stored_counted(s->w, q[i], &err);
 		if (rc == 0 && !in[e].duplicate) {
 			stored_fresh(s->w, q[i], in[e].id);
 			fresh = fresh || !q[i]->settled;
@@ -1094,7 +1313,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 			return answer_health(c, q);
 		if (q->route == ROUTE_METRICS)
 			return metrics(w, c, q->depth);
-		return answer_stored(w, c, q);
+		return answer_stored(c, q);
 	}
 	if (q->phase == STORE_PENDING)
 		return MHD_YES;
@@ -1379,13 +1598,20 @@ void zh_wh_server_quiesce(struct zh_wh_server *s)
 int zh_wh_server_drain(struct zh_wh_server *s, int64_t max_ms)
 {
 	const struct timespec tick = {0, 10 * 1000 * 1000};
-	int64_t waited = 0;
+	int64_t until = mono_ms() + max_ms;
 	int n = 0;
 
-	while (s && (n = atomic_load(&s->busy)) > 0 && waited < max_ms) {
+	if (!s)
+		return 0;
+	/* a batch the store is still busy for then is given up, answered
+	 * 503: those answers are waited for a little longer */
+	pthread_mutex_lock(&s->qlock);
+	s->give_up_at = until;
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+	while ((n = atomic_load(&s->busy)) > 0 &&
+	       mono_ms() < until + GIVEN_UP_MS)
 		nanosleep(&tick, NULL);
-		waited += 10;
-	}
 	return n;
 }
 

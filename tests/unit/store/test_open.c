@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -143,6 +144,78 @@ static void busy_waits_for_the_timeout_set(void **state)
 	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(other);
 	assert_ok(zh_store_meta_set(s, "k", "v", &err), &err);
+	zh_store_free(s);
+	free(db);
+	tmpdir_remove(dir);
+}
+
+static void *hold_store(void *arg)
+{
+	struct zh_store *s = arg;
+
+	store_lock(s);
+	usleep(1500 * 1000);
+	store_unlock(s);
+	return NULL;
+}
+
+/* The receiver stopping stores its last events waiting for another
+ * process's lock only until its drain is over: the wait given, where
+ * shorter than the busy timeout, for that call alone, and for another
+ * thread of its own (a worker waiting for that lock) too. */
+static void event_batch_waits_as_long_as_asked(void **state)
+{
+	char *dir = tmpdir_new(), *db = join(dir, "state.db");
+	struct zh_error err = {0};
+	struct zh_store *s = open_ok(dir);
+	struct zh_store_event_in in = {
+	    .key = "k1", .kind = "push", .payload = "{}", .payload_len = 2};
+	sqlite3 *other = NULL;
+	pthread_t t;
+	int64_t t0, took;
+
+	(void)state;
+	assert_int_equal(sqlite3_open(db, &other), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	zh_store_set_busy_timeout(s, 1500);
+	t0 = zh_store_now_ms();
+	assert_int_equal(zh_store_event_add_batch_wait(&in, 1, 200, s, &err),
+			 ZH_EBUSY);
+	took = zh_store_now_ms() - t0;
+	assert_non_null(strstr(err.msg, "is busy: "));
+	assert_true(took >= 150 && took < 1400);
+	t0 = zh_store_now_ms();
+	assert_int_equal(zh_store_event_add_batch_wait(&in, 1, 0, s, &err),
+			 ZH_EBUSY);
+	assert_true(zh_store_now_ms() - t0 < 1400);
+	/* the busy timeout is back for the next call */
+	t0 = zh_store_now_ms();
+	assert_int_equal(zh_store_event_add_batch(&in, 1, s, &err), ZH_EBUSY);
+	assert_true(zh_store_now_ms() - t0 >= 1400);
+	/* longer than the busy timeout: the busy timeout */
+	t0 = zh_store_now_ms();
+	assert_int_equal(zh_store_event_add_batch_wait(&in, 1, 60000, s, &err),
+			 ZH_EBUSY);
+	took = zh_store_now_ms() - t0;
+	assert_true(took >= 1400 && took < 10000);
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+
+	/* another thread holds the store */
+	assert_int_equal(pthread_create(&t, NULL, hold_store, s), 0);
+	usleep(100 * 1000);
+	t0 = zh_store_now_ms();
+	assert_int_equal(zh_store_event_add_batch_wait(&in, 1, 200, s, &err),
+			 ZH_EBUSY);
+	took = zh_store_now_ms() - t0;
+	assert_non_null(strstr(err.msg, "is busy: cannot store an event: "
+					"held by another thread"));
+	assert_true(took >= 150 && took < 1200);
+	assert_ok(zh_store_event_add_batch(&in, 1, s, &err), &err);
+	assert_true(in.id > 0 && !in.duplicate);
+	pthread_join(t, NULL);
 	zh_store_free(s);
 	free(db);
 	tmpdir_remove(dir);
@@ -473,6 +546,7 @@ int main(void)
 	    cmocka_unit_test(reopen_keeps_data),
 	    cmocka_unit_test(meta_get_set_delete),
 	    cmocka_unit_test(busy_waits_for_the_timeout_set),
+	    cmocka_unit_test(event_batch_waits_as_long_as_asked),
 	    cmocka_unit_test(migrates_old_and_refuses_newer),
 	    cmocka_unit_test(corrupt_file_is_reported),
 	    cmocka_unit_test(unusable_dir_is_reported),
