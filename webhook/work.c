@@ -286,6 +286,10 @@ struct built {
 	char sample[160]; /* why this is a sample event ("": it is not) */
 	bool degraded;
 	bool before_unknown; /* read as a new ref's (unknown_before) */
+	/* then with no merge base to read from (HEAD's own branch, an
+	 * unrelated history): the paths are the payload's, when it lists
+	 * every commit (listed), else every path */
+	bool no_base, listed;
 };
 
 static void built_dispose(struct built *b)
@@ -303,33 +307,14 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The payload's commit list: the tip is the listed commit whose id is
- * the new one; the paths are the union of every listed commit's, unless
- * the list is truncated, or empty for an update (then every path counts
- * as changed). A new branch or tag with no commit at all has none: GitLab
- * lists the commits the repository did not have, none for a branch made
- * at a commit it had (with a repository, its merge base is that commit,
- * or past it). */
-static int from_payload(struct built *b, const struct zh_gitlab_event *g,
-			const char *tip_id)
+/* b's paths: the union of every commit g lists. */
+static int listed_paths(struct built *b, const struct zh_gitlab_event *g)
 {
-	const struct zh_gitlab_commit *tip = NULL;
 	size_t i, j, n = 0;
 
-	for (i = 0; i < g->ncommits; i++)
-		if (tip_id && strcmp(g->commits[i].id, tip_id) == 0)
-			tip = &g->commits[i];
-	b->degraded = true;
-	b->ev.message = tip ? tip->message : NULL;
-	b->ev.author = tip && tip->author ? tip->author : g->user_name;
-	b->ev.author_email =
-	    tip && tip->author_email ? tip->author_email : g->user_email;
-	if (!g->ncommits && !g->total_commits && zh_oid_is_zero(g->before))
-		return 0;
-	if (!g->ncommits || g->total_commits > (int64_t)g->ncommits) {
-		b->ev.all_paths = true;
-		return 0;
-	}
+	b->ev.all_paths = false;
+	b->ev.paths = NULL;
+	b->ev.npaths = 0;
 	for (i = 0; i < g->ncommits; i++)
 		n += g->commits[i].npaths;
 	if (!n)
@@ -347,6 +332,51 @@ static int from_payload(struct built *b, const struct zh_gitlab_event *g,
 	b->ev.paths = b->plist;
 	b->ev.npaths = j;
 	return 0;
+}
+
+/* The payload's commit list: the tip is the listed commit whose id is
+ * the new one; the paths are the union of every listed commit's, unless
+ * the list is truncated, or empty for an update (then every path counts
+ * as changed). A new branch or tag with no commit at all has none: GitLab
+ * lists the commits the repository did not have, none for a branch made
+ * at a commit it had (with a repository, its merge base is that commit,
+ * or past it). */
+static int from_payload(struct built *b, const struct zh_gitlab_event *g,
+			const char *tip_id)
+{
+	const struct zh_gitlab_commit *tip = NULL;
+	size_t i;
+
+	for (i = 0; i < g->ncommits; i++)
+		if (tip_id && strcmp(g->commits[i].id, tip_id) == 0)
+			tip = &g->commits[i];
+	b->degraded = true;
+	b->ev.message = tip ? tip->message : NULL;
+	b->ev.author = tip && tip->author ? tip->author : g->user_name;
+	b->ev.author_email =
+	    tip && tip->author_email ? tip->author_email : g->user_email;
+	if (!g->ncommits && !g->total_commits && zh_oid_is_zero(g->before))
+		return 0;
+	if (!g->ncommits || g->total_commits > (int64_t)g->ncommits) {
+		b->ev.all_paths = true;
+		return 0;
+	}
+	return listed_paths(b, g);
+}
+
+/* The push g's before is a commit the repository r does not have
+ * (unknown_before), and its after has no merge base with HEAD's branch
+ * to be read from (it is on HEAD's branch, or of another history): every
+ * path would count as changed. The payload's commits are what the push
+ * brought (GitLab lists the commits after has and before has not): their
+ * paths, when it lists them all. */
+static int no_base_paths(struct built *b, const struct zh_gitlab_event *g)
+{
+	b->no_base = true;
+	if (!g->ncommits || g->total_commits != (int64_t)g->ncommits)
+		return 0;
+	b->listed = true;
+	return listed_paths(b, g);
 }
 
 static int mr_from_repo(struct built *b, struct zh_repo *r,
@@ -470,6 +500,9 @@ static int build(struct built *b, struct zh_repo *r,
 		/* ${BEFORE} is what GitLab said */
 		snprintf(b->fe.before, sizeof(b->fe.before), "%s", g->before);
 		*ev = b->fe.ev;
+		if (b->before_unknown && ev->all_paths &&
+		    no_base_paths(b, g) < 0)
+			return zh_error_set(err, ZH_ENOMEM, "out of memory");
 		tag_sample(b, g, b->fe.after);
 	} else {
 		const char *tip = g->after;
@@ -489,6 +522,38 @@ static int build(struct built *b, struct zh_repo *r,
 	}
 	ev->repo = g->project;
 	return 0;
+}
+
+/* Say where the paths of a push from a before the repository does not
+ * have came from. */
+static void log_before_unknown(const char *key, const struct zh_gitlab_event *g,
+			       const struct built *b)
+{
+	if (!b->no_base)
+		zh_wh_log("key=%s before %.12s is not in the repository of "
+			  "%s: changed paths from the merge base, as for a new "
+			  "branch",
+			  key, g->before, g->project);
+	else if (b->listed)
+		zh_wh_log("key=%s before %.12s is not in the repository of %s "
+			  "and %s has no merge base with HEAD's branch: "
+			  "changed paths from the payload's %zu commit%s",
+			  key, g->before, g->project, g->ref, g->ncommits,
+			  g->ncommits == 1 ? "" : "s");
+	else if (!g->ncommits)
+		zh_wh_log("key=%s before %.12s is not in the repository of %s "
+			  "and %s has no merge base with HEAD's branch: the "
+			  "payload lists no commit, every path counts as "
+			  "changed",
+			  key, g->before, g->project, g->ref);
+	else
+		zh_wh_log("key=%s before %.12s is not in the repository of %s "
+			  "and %s has no merge base with HEAD's branch: the "
+			  "payload lists %zu of %" PRId64
+			  " commits, every path "
+			  "counts as changed",
+			  key, g->before, g->project, g->ref, g->ncommits,
+			  g->total_commits);
 }
 
 /* ---- delivering ---- */
@@ -676,10 +741,7 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 			  e->key, g.project);
 	}
 	if (b.before_unknown)
-		zh_wh_log("key=%s before %.12s is not in the repository of %s: "
-			  "changed paths from the merge base, as for a new "
-			  "branch",
-			  e->key, g.before, g.project);
+		log_before_unknown(e->key, &g, &b);
 	if (!r && (rc = build(&b, NULL, &g, &err)) < 0) {
 		finish(k, e, true, false, err.msg);
 		goto out;

@@ -16,6 +16,7 @@ W=$T/app
 git init -q "$W"
 mkdir -p "$W/src" "$W/docs"
 echo a >"$W/src/app.c"
+echo d >"$W/docs/guide.md"
 git -C "$W" add -A && git -C "$W" commit -qm root
 C1=$(git -C "$W" rev-parse HEAD)
 git -C "$W" checkout -qb feature
@@ -62,6 +63,16 @@ rules:
     paths: [\"src/**\"]
     workflow:
       name: wf-feature
+      env: dev
+      targets:
+        - name: app
+          repos: [app]
+  - name: docs-main
+    repo: g/app
+    branches: [main]
+    paths: [\"docs/**\"]
+    workflow:
+      name: wf-docs
       env: dev
       targets:
         - name: app
@@ -279,6 +290,28 @@ check "force push from an unknown commit: fires at once, read from the repositor
 	wait_until 10 log_has "key=force-1 project=g/app ref=refs/heads/feature rules=feature result=feature:created#[0-9]+$"
 check "... said why" log_has "key=force-1 before ${GONE:0:12} is not in the repository of g/app: changed paths from the merge base, as for a new branch"
 check "... not retried" bash -c "! grep -q 'key=force-1 .*result=retry' '$T/wh.err'"
+# to HEAD's own branch there is no merge base to read from: the payload's
+# commits say what changed when it lists them all, else every path counts
+# force_main FILE TOTAL: a force push to main from a commit the repository
+# never had, listing C3 (changing src/app.c), of TOTAL commits
+force_main() {
+	{
+		printf '{"object_kind":"push","before":"%s","after":"%s","ref":"refs/heads/main",' "$GONE" "$C3"
+		printf '"project":{"path_with_namespace":"g/app"},"user_name":"Pusher",'
+		printf '"commits":[{"id":"%s","message":"m","modified":["src/app.c"]}],"total_commits_count":%d}' "$C3" "$2"
+	} >"$1"
+}
+force_main "$T/force_main.json" 1
+gitlab "Push Hook" "$T/force_main.json" -H "Idempotency-Key: force-main-1" >/dev/null
+want "force push to HEAD's branch from an unknown commit: 202" 202 '"status":"accepted"'
+check "... the payload's paths: a docs/ rule does not fire" \
+	wait_until 10 log_has "key=force-main-1 project=g/app ref=refs/heads/main rules=- result=no rule matches$"
+check "... said why" log_has "key=force-main-1 before ${GONE:0:12} is not in the repository of g/app and refs/heads/main has no merge base with HEAD's branch: changed paths from the payload's 1 commit$"
+force_main "$T/force_main_cut.json" 25
+gitlab "Push Hook" "$T/force_main_cut.json" -H "Idempotency-Key: force-main-2" >/dev/null
+check "... 1 of 25 commits listed: every path counts, the docs/ rule fires" \
+	wait_until 10 log_has "key=force-main-2 project=g/app ref=refs/heads/main rules=docs-main result=docs-main:created"
+check "... said why" log_has "key=force-main-2 before ${GONE:0:12} is not in the repository of g/app and refs/heads/main has no merge base with HEAD's branch: the payload lists 1 of 25 commits, every path counts as changed$"
 
 wh_stop
 check "stops cleanly" test "$WH_RC" = 0
