@@ -264,7 +264,8 @@ const struct zh_config_key zh_config_keys[] = {
      .off = RULE(forks),
      .doc = "merge_request rules: fire for merge requests from another "
 	    "project (a fork) too, whose code then runs with this "
-	    "project's Zadig workflow and credentials"},
+	    "project's Zadig workflow and credentials (sent with the target "
+	    "branch and pr, which Zadig merges into it)"},
     {.path = "rules[].workflow",
      .type = ZH_KT_MAP,
      .doc = "a product workflow to run; exactly one of workflow and "

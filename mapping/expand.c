@@ -39,6 +39,11 @@ const char *zh_mapping_build_branch(const struct zh_event *ev)
 
 	switch (ev->kind) {
 	case ZH_EVENT_MERGE_REQUEST:
+		/* a fork's branch is not the project's (a fork's main is
+		 * not main): Zadig merges the merge request (pr) into the
+		 * target branch */
+		if (ev->mr_fork && ev->mr_target_branch)
+			return ev->mr_target_branch;
 		if (ev->mr_source_branch)
 			return ev->mr_source_branch;
 		return strip_prefix(ref, "refs/heads/");

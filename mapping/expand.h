@@ -19,7 +19,9 @@ void zh_mapping_vars_init(struct zh_mapping_vars *v, const struct zh_event *ev,
 			  const struct zh_rule *rule);
 
 /* The branch a build uses: push: the branch of ref; merge request: the
- * source branch; tag: the tag name. Borrowed from ev, never NULL. */
+ * source branch, or from a fork (mr_fork) the target branch, which Zadig
+ * merges the merge request into; tag: the tag name. Borrowed from ev,
+ * never NULL. */
 const char *zh_mapping_build_branch(const struct zh_event *ev);
 
 /* zh_mapping_expand with resolved variables; s NULL expands as "".

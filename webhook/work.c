@@ -52,6 +52,9 @@
  * transaction (a WAL append and a flush each) serves many events instead
  * of the one or two committed since the last claim. */
 #define LINGER_MS 10
+/* A fork's "<path>:<branch>" in a log line, cut to this (zh_wh_log
+ * takes 2 KiB a line) */
+#define LOG_REF_MAX 1024
 
 /* A repository whose notes changed and are not pushed yet (notes.push),
  * and the commit its notes ref pointed at after we last wrote or pushed
@@ -264,13 +267,30 @@ bool zh_wh_settled(const struct zh_config *cfg, const struct zh_gitlab_event *g,
 	return true;
 }
 
+/* What g's log lines name as its ref: a push's ref, a merge request's
+ * source branch, or from a fork "<its path>:<its branch>", so that a
+ * fork's main does not read as the project's. In buf (size) or g. */
+static const char *log_ref(const struct zh_gitlab_event *g, char *buf,
+			   size_t size)
+{
+	char fork[32];
+	const char *from;
+
+	if (g->kind != ZH_GITLAB_MERGE_REQUEST)
+		return g->ref;
+	if (!(from = mr_fork(g, fork, sizeof(fork))))
+		return g->source_branch;
+	snprintf(buf, size, "%s:%s", from, g->source_branch);
+	return buf;
+}
+
 void zh_wh_log_settled(const char *key, const struct zh_gitlab_event *g,
 		       const char *result)
 {
+	char ref[LOG_REF_MAX];
+
 	zh_wh_log("key=%s project=%s ref=%s rules=- result=%s", key, g->project,
-		  g->kind == ZH_GITLAB_MERGE_REQUEST ? g->source_branch
-						     : g->ref,
-		  result);
+		  log_ref(g, ref, sizeof(ref)), result);
 }
 
 /* ---- one GitLab event -> struct zh_event ---- */
@@ -686,7 +706,7 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 	struct zh_buf rules, result;
 	const struct zh_webhook_repo *wr;
 	const char *ref = "-";
-	char settled[320];
+	char settled[320], refbuf[LOG_REF_MAX];
 	size_t i;
 	int rc;
 
@@ -705,7 +725,7 @@ static void process_gitlab(struct zh_wh_worker *k, const struct zh_config *cfg,
 		finish(k, e, false, true, err.msg);
 		goto out;
 	}
-	ref = g.kind == ZH_GITLAB_MERGE_REQUEST ? g.source_branch : g.ref;
+	ref = log_ref(&g, refbuf, sizeof(refbuf));
 	if (zh_wh_settled(cfg, &g, settled, sizeof(settled))) {
 		/* no repository opened, no mirror fetched, no degraded line
 		 * (the intake stores such events settled; this one came

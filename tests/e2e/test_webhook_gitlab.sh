@@ -53,7 +53,7 @@ rules:
     forks: true
     workflow:
       name: wf-mr-forks
-      env: dev
+      env: \"dev-\${BRANCH}\"
       targets:
         - name: app
           repos: [app]
@@ -123,7 +123,7 @@ mr_event "$T/fork.json" 7 main 999 evil/app
 gitlab "Merge Request Hook" "$T/fork.json" -H "Idempotency-Key: fork-1" >/dev/null
 want "merge request from a fork: 202" 202 '"status":"accepted"'
 check "merge request from a fork: ignored, logged with the fork's path" \
-	wait_until 10 log_has "key=fork-1 project=g/app ref=evil-branch rules=- result=ignored \(merge request from a fork: evil/app\)$"
+	wait_until 10 log_has "key=fork-1 project=g/app ref=evil/app:evil-branch rules=- result=ignored \(merge request from a fork: evil/app\)$"
 sleep 0.5
 check "merge request from a fork: nothing sent to Zadig" creates_are 0 '\"pr\":7'
 
@@ -131,9 +131,15 @@ check "merge request from a fork: nothing sent to Zadig" creates_are 0 '\"pr\":7
 mr_event "$T/fork_rel.json" 8 release/1 999 evil/app
 gitlab "Merge Request Hook" "$T/fork_rel.json" -H "Idempotency-Key: fork-2" >/dev/null
 want "fork to release/1: 202" 202 '"status":"accepted"'
-check "fork to release/1: only the rule with forks: true fires" \
-	wait_until 10 log_has "key=fork-2 project=g/app ref=evil-branch rules=mr-forks result=mr-forks:created"
+check "fork to release/1: only the rule with forks: true fires, the fork's branch named with the fork" \
+	wait_until 10 log_has "key=fork-2 project=g/app ref=evil/app:evil-branch rules=mr-forks result=mr-forks:created"
 check "fork to release/1: one create, pr=8" creates_are 1 '\"pr\":8'
+# a branch named so in the project is another branch: Zadig is sent the
+# target branch and the merge request's number, which it merges into it
+check "... the build: the target branch with pr=8, not the fork's branch" \
+	creates_are 1 '\"branch\":\"release/1\"' '\"pr\":8'
+check "... \${BRANCH}: the target branch" creates_are 1 '\"pr\":8' '\"env_name\":\"dev-release/1\"'
+check "... evil-branch named nowhere" creates_are 0 '\"pr\":8' 'evil-branch'
 
 # the same merge request from the project itself fires as before
 mr_event "$T/own.json" 9 main 14 g/app
@@ -141,6 +147,8 @@ gitlab "Merge Request Hook" "$T/own.json" -H "Idempotency-Key: own-1" >/dev/null
 want "merge request of the project itself: 202" 202 '"status":"accepted"'
 check "merge request of the project itself: mr fires" \
 	wait_until 10 log_has "key=own-1 project=g/app ref=evil-branch rules=mr result=mr:created"
+check "... the build: its source branch with pr=9" \
+	creates_are 1 '\"branch\":\"evil-branch\"' '\"pr\":9'
 
 # ---- GitLab's Test -> Tag push events ----
 # Gitlab::DataBuilder::Push.build_sample: ref the newest tag, before and

@@ -671,6 +671,20 @@ static void merge_request(void **state)
 	assert_string_equal(tl.items[0].product.targets[0].repos[0].branch,
 			    "topic");
 	zh_trigger_list_dispose(&tl);
+
+	/* from a fork (forks: true): its branch is not the project's, the
+	 * build gets the target branch and the merge request's number */
+	rule.forks = true;
+	ev.mr_fork = "evil/app";
+	ev.mr_source_branch = "main";
+	ev.mr_target_branch = "feature/y";
+	assert_int_equal(zh_mapping_match(&tl, &cfg, &ev, NULL, NULL, NULL), 0);
+	assert_int_equal(tl.len, 1);
+	p = &tl.items[0].product;
+	assert_string_equal(p->workflow_name, "wf-feature/y-to-feature/y-17");
+	assert_string_equal(p->targets[0].repos[0].branch, "feature/y");
+	assert_int_equal(p->targets[0].repos[0].pr, 17);
+	zh_trigger_list_dispose(&tl);
 }
 
 static void tag_push(void **state)
