@@ -163,6 +163,7 @@ struct raw { /* what a body said of the fields an event is read for */
 	struct val object_kind, event_name, user_name, user_email, ref, before,
 	    after, checkout_sha, total_commits;
 	struct val project;		   /* project.path_with_namespace */
+	struct val project_id;		   /* project.id */
 	struct val mr_user, mr_user_email; /* user.name, user.email */
 	enum seen commits_seen;		   /* SEEN_STR for a list */
 	struct rcommit *commits;
@@ -340,6 +341,7 @@ static const struct key root_keys[] = {
 };
 static const struct key project_keys[] = {
     KEY("path_with_namespace", SL_VAL, RAW(project)),
+    KEY("id", SL_VAL, RAW(project_id)),
 };
 static const struct key user_keys[] = {
     KEY("name", SL_VAL, RAW(mr_user)),
@@ -996,6 +998,8 @@ static int take_mr(struct zh_gitlab_event *e, struct raw *r,
 			   "source_project_id", false, err)) < 0 ||
 	    (rc = take_int(&e->target_project_id, NULL, &r->target_id, w,
 			   "target_project_id", false, err)) < 0 ||
+	    (rc = take_int(&e->project_id, NULL, &r->project_id, "project.",
+			   "id", false, err)) < 0 ||
 	    (rc = take_str(&e->source_project, &r->source, w,
 			   "source.path_with_namespace", false, err)) < 0)
 		return rc;
@@ -1013,6 +1017,9 @@ bool zh_gitlab_mr_fork(const struct zh_gitlab_event *e)
 		return false;
 	if (e->source_project_id && e->target_project_id)
 		return e->source_project_id != e->target_project_id;
+	/* the project whose hook sent it is the target */
+	if (e->source_project_id && e->project_id)
+		return e->source_project_id != e->project_id;
 	return e->source_project && e->project &&
 	       strcmp(e->source_project, e->project) != 0;
 }
@@ -1215,6 +1222,8 @@ int zh_gitlab_compact(struct zh_buf *out, const struct zh_gitlab_event *e)
 	    (rc = zh_buf_puts(out, ",\"project\":{\"path_with_namespace\":")) <
 		0 ||
 	    (rc = zh_buf_json_raw(out, e->project)) < 0 ||
+	    (e->project_id && (rc = zh_buf_printf(out, ",\"id\":%" PRId64,
+						  e->project_id)) < 0) ||
 	    (rc = zh_buf_append(out, "}", 1)) < 0)
 		return rc;
 	if (e->kind == ZH_GITLAB_MERGE_REQUEST) {

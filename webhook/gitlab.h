@@ -58,8 +58,9 @@ struct zh_gitlab_event { /* strings and arrays in mem; see dispose */
 	char *source_branch, *target_branch;
 	char *oldrev; /* present on an update that added commits */
 	struct zh_gitlab_commit last_commit; /* id may be NULL */
-	/* where the merge request comes from and goes to: 0 when not sent */
-	int64_t source_project_id, target_project_id;
+	/* where the merge request comes from and goes to, and project.id
+	 * (the project whose hook sent it): 0 when not sent */
+	int64_t source_project_id, target_project_id, project_id;
 	char *source_project; /* source.path_with_namespace, may be NULL */
 
 	struct zh_gitlab_mem *mem; /* every string and array above */
@@ -67,7 +68,10 @@ struct zh_gitlab_event { /* strings and arrays in mem; see dispose */
 
 /* Whether merge request e comes from another project than its own (a
  * fork): told by source_project_id and target_project_id when both were
- * sent, else by source.path_with_namespace against the project's. */
+ * sent, else by source_project_id and project.id, else by
+ * source.path_with_namespace against the project's. With none of these
+ * (an event an earlier version stored in its compact form without them)
+ * it counts as the project's own. */
 bool zh_gitlab_mr_fork(const struct zh_gitlab_event *e);
 
 /* Free the members and zero *e. NULL-safe. */

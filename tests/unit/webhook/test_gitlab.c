@@ -162,6 +162,7 @@ static void test_mr_open(void **state)
 }
 
 static void expect_invalid(const char *body, const char *msg);
+static size_t round_trip(const char *body, size_t len);
 
 /* A merge request from another project (a fork): told by the projects'
  * ids, else by the source project's path against the project's. */
@@ -194,7 +195,35 @@ static void test_mr_fork(void **state)
 	    {",\"source\":{\"path_with_namespace\":\"g/app\"}}}", false,
 	     "g/app"},
 	    {",\"source\":null}}", false, NULL},
+	    /* nothing to tell by (the compact form an earlier version
+	     * stored): the project's own */
 	    {"}}", false, NULL},
+	};
+	/* the same with project.id: with no target_project_id, the source
+	 * project's id is compared with it */
+	static const char head_id[] =
+	    "{\"object_kind\":\"merge_request\",\"project\":"
+	    "{\"id\":14,\"path_with_namespace\":\"g/app\"},"
+	    "\"object_attributes\":"
+	    "{\"action\":\"open\",\"iid\":7,\"source_branch\":\"evil\","
+	    "\"target_branch\":\"main\",\"last_commit\":{\"id\":\"" ID_C1 "\"}";
+	static const struct {
+		const char *attrs;
+		bool fork;
+	} id_cases[] = {
+	    {",\"source_project_id\":999}}", true},
+	    {",\"source_project_id\":14}}", false},
+	    /* the ids decide */
+	    {",\"source_project_id\":14,"
+	     "\"source\":{\"path_with_namespace\":\"g/old\"}}}",
+	     false},
+	    {",\"source_project_id\":999,"
+	     "\"source\":{\"path_with_namespace\":\"g/app\"}}}",
+	     true},
+	    {",\"source_project_id\":999,\"target_project_id\":999}}", false},
+	    /* no source id: the paths, else the project's own */
+	    {",\"source\":{\"path_with_namespace\":\"evil/app\"}}}", true},
+	    {"}}", false},
 	};
 	struct zh_gitlab_event e;
 	struct zh_error err = {0};
@@ -212,6 +241,7 @@ static void test_mr_fork(void **state)
 			assert_null(e.source_project);
 		else
 			assert_string_equal(e.source_project, cases[i].source);
+		assert_int_equal(e.project_id, 0);
 		zh_gitlab_event_dispose(&e);
 	}
 	expect_invalid("{\"object_kind\":\"merge_request\",\"project\":"
@@ -221,6 +251,17 @@ static void test_mr_fork(void **state)
 		       "\"t\",\"source_project_id\":\"9\"}}",
 		       "field 'object_attributes.source_project_id' is not an "
 		       "integer");
+	for (i = 0; i < sizeof(id_cases) / sizeof(id_cases[0]); i++) {
+		snprintf(body, sizeof(body), "%s%s", head_id,
+			 id_cases[i].attrs);
+		if (zh_gitlab_parse(&e, body, strlen(body), &err) != 0)
+			fail_msg("%s: %s", body, err.msg);
+		assert_int_equal(e.project_id, 14);
+		if (zh_gitlab_mr_fork(&e) != id_cases[i].fork)
+			fail_msg("%s: fork %d", body, !id_cases[i].fork);
+		round_trip(body, strlen(body));
+		zh_gitlab_event_dispose(&e);
+	}
 }
 
 static void test_mr_merge(void **state)
@@ -740,6 +781,8 @@ static size_t round_trip(const char *body, size_t len)
 	same_str(a.target_branch, b.target_branch, "target_branch");
 	same_str(a.oldrev, b.oldrev, "oldrev");
 	assert_int_equal(a.source_project_id, b.source_project_id);
+	assert_int_equal(a.project_id, b.project_id);
+	assert_int_equal(zh_gitlab_mr_fork(&a), zh_gitlab_mr_fork(&b));
 	assert_int_equal(a.target_project_id, b.target_project_id);
 	same_str(a.source_project, b.source_project, "source_project");
 	same_commit(&a.last_commit, &b.last_commit);
