@@ -102,4 +102,68 @@ check "resume while Zadig refuses: the queued trigger is named" \
 run sh "$RESUME" "$R"
 expect "resume once Zadig takes it" 0 "^$R/a.git: delivered 1 trigger"
 
+# ---- git-zadig by its path, never through git's alias lookup ----
+# cron's PATH (/usr/bin:/bin) lacks git-zadig: `git zadig` would then run
+# the repository's own alias.zadig, as the user running the script
+check "pollers done before the PATH runs" wait_pollers 20
+commit "$T/work/a" "third"
+cp "$T/nopoll.yaml" "$(git --git-dir="$R/a.git" config zadig.config)"
+fake_ctl POST fault "{\"method\":\"POST\",\"path\":\"/api/\",$BUSY,\"times\":1}" >/dev/null
+hrun git -C "$T/work/a" push origin main
+expect "a: queued once more" 0 "" "$Z dev: queued, zadig 6000: busy"
+for g in a c group/b; do
+	git --git-dir="$R/$g.git" config alias.zadig "!touch '$T/pwned'"
+done
+# cron: env -i, and PATH=/usr/bin:/bin
+cron() {
+	run env -i HOME="$HOME" GIT_CONFIG_NOSYSTEM=1 ZADIG_TOKEN="$TOKEN" \
+		PATH=/usr/bin:/bin "$@"
+}
+cron sh "$RESUME" "$R"
+expect "cron, git-zadig nowhere to be found: exit 2, said" 2 "" \
+	"zadig-hook-resume: error: git-zadig is neither beside this script \('$ZH_SOURCE_DIR/examples'\) nor on PATH; set GIT_ZADIG to its absolute path"
+check "cron, git-zadig nowhere: the repository's alias.zadig did not run" \
+	test ! -e "$T/pwned"
+check "cron, git-zadig nowhere: nothing synced" \
+	bash -c "! grep -q delivered '$T/out'"
+cron GIT_ZADIG=git-zadig sh "$RESUME" "$R"
+expect "GIT_ZADIG not absolute: exit 2" 2 "" \
+	"GIT_ZADIG='git-zadig' is not the absolute path of an executable file"
+cron GIT_ZADIG="$T/none/git-zadig" sh "$RESUME" "$R"
+expect "GIT_ZADIG missing: exit 2" 2 "" \
+	"GIT_ZADIG='$T/none/git-zadig' is not the absolute path of an executable file"
+# installed beside git-zadig, as /usr/local/bin holds both
+mkdir -p "$T/inst dir"
+cp "$RESUME" "$T/inst dir/zadig-hook-resume"
+ln -s "$ZH_BIN/git-zadig" "$T/inst dir/git-zadig"
+cron sh "$T/inst dir/zadig-hook-resume" "$R"
+expect "cron, the script beside git-zadig: it runs that one" 0 \
+	"^$R/a.git: delivered 1 trigger"
+check "cron, beside git-zadig: the alias did not run" test ! -e "$T/pwned"
+commit "$T/work/a" "fourth"
+fake_ctl POST fault "{\"method\":\"POST\",\"path\":\"/api/\",$BUSY,\"times\":1}" >/dev/null
+hrun git -C "$T/work/a" push origin main
+expect "a: queued yet again" 0 "" "$Z dev: queued, zadig 6000: busy"
+cron GIT_ZADIG="$ZH_BIN/git-zadig" sh "$RESUME" "$R"
+expect "cron, GIT_ZADIG: it runs that one" 0 "^$R/a.git: delivered 1 trigger"
+check "cron, GIT_ZADIG: the alias did not run" test ! -e "$T/pwned"
+
+# ---- a repository of another user: skipped, and said ----
+# its git config (an alias, core.fsmonitor, ...) is that user's to set:
+# sync there would run what they chose, as us
+if [ "$(id -u)" = 0 ]; then
+	repo other "$CFG"
+	git --git-dir="$R/other.git" config alias.zadig "!touch '$T/pwned'"
+	chown -R 65534:65534 "$R/other.git"
+	git config --global --add safe.directory '*'
+	run sh "$RESUME" "$R"
+	expect "another user's repository: skipped, said" 0 "" \
+		"^$R/other.git: skipped: owned by $(id -un 65534), not by $(id -un); run zadig-hook-resume as its owner$"
+	check "another user's repository: nothing ran there" test ! -e "$T/pwned"
+	check "another user's repository: no store made" \
+		test ! -e "$R/other.git/zadig-hook"
+	git config --global --unset-all safe.directory
+	chown -R 0:0 "$R/other.git"
+fi
+
 hook_finish
