@@ -767,7 +767,7 @@ static void start_poller(const struct zh_config *cfg, struct zh_repo *r,
 	if (!cfg->hook.poll || zh_hook_self_dir(dir, sizeof(dir)) < 0)
 		return;
 	hook_program(exe, sizeof(exe), dir);
-	zh_hook_spawn_detached(exe, zh_repo_git_dir(r), cfg->path, state,
+	zh_hook_spawn_detached(exe, NULL, zh_repo_git_dir(r), cfg->path, state,
 			       zh_flow_state_shared(cfg, r), 0);
 }
 

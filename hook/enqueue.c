@@ -303,13 +303,14 @@ int zh_hook_spool(const char *state_dir, int shared, const char *git_dir,
 	return zh_spool_write(state_dir, shared, &p, err);
 }
 
-int zh_hook_enqueue(const char *config, const char *chain,
+int zh_hook_enqueue(const char *config, const char *chain, const char *argv0,
 		    struct zh_config **loaded)
 {
 	struct zh_config *cfg = NULL;
 	struct zh_error e = {0};
 	struct zh_buf in;
 	char *options[MAX_OPTIONS], **lines = NULL, exe[PATH_MAX];
+	char run_by[PATH_MAX];
 	char *path = NULL, *git_dir = NULL, *name = NULL, *state = NULL;
 	const char *gd = getenv("GIT_DIR"), *line;
 	struct zh_ref_update u = {0};
@@ -390,8 +391,10 @@ int zh_hook_enqueue(const char *config, const char *chain,
 	/* the poller, also for what earlier pushes left queued; before
 	 * saying anything, which is all a pusher gone can cut short */
 	if (zh_hook_self(exe, sizeof(exe)) == 0) {
-		zh_hook_spawn_detached(exe, git_dir, config, state, shared,
-				       getppid());
+		if (zh_hook_run_by(run_by, sizeof(run_by), argv0) < 0)
+			snprintf(run_by, sizeof(run_by), "%s", exe);
+		zh_hook_spawn_detached(exe, run_by, git_dir, config, state,
+				       shared, getppid());
 		started = true;
 	} else {
 		self_errno = errno;

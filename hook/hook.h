@@ -35,9 +35,12 @@ int zh_hook_uninstall(const char *repo_path, bool purge, bool force,
  * first wait (at most 1 s) for that process (the hook's git) to end.
  * spool_only (`poll --spool`, run by `git zadig sync`): record the
  * triggers of the pushes async hooks spooled, then exit (sending
- * nothing). */
-int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
-		 bool spool_only, struct zh_error *err);
+ * nothing). run_by: the path this poller was run by (zh_hook_run_by: the
+ * hook's, often a link); between rounds, once it names another program
+ * than this one (an upgrade replaced the file or repointed the link) the
+ * poller lets go of the store and starts that one. */
+int zh_hook_poll(const char *git_dir, const char *config, const char *run_by,
+		 pid_t after, bool spool_only, struct zh_error *err);
 
 /* One line to the pusher: "zadig: <text>" on stderr (git shows it as
  * "remote: zadig: ..."). */
@@ -49,8 +52,9 @@ void zh_hook_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * zadig-hook must handle the push (another mode, or anything it cannot
  * tell without libgit2: an error worth a proper message), with stdin
  * still unread; then *loaded is the configuration it read when that was
- * the reason (sync mode, or hook.poll: false), else NULL. */
-int zh_hook_enqueue(const char *config, const char *chain,
+ * the reason (sync mode, or hook.poll: false), else NULL. argv0: how
+ * zadig-hook was run, for the poller (zh_hook_spawn_poller). */
+int zh_hook_enqueue(const char *config, const char *chain, const char *argv0,
 		    struct zh_config **loaded);
 
 /* Update u as the spool keeps it: "<old> <new> <ref>" (lower-case ids,
@@ -70,9 +74,11 @@ int zh_hook_spool(const char *state_dir, int shared, const char *git_dir,
 
 /* Start `zadig-hook poll` fully detached (new session, stdio closed,
  * stderr to <state_dir>/poller.log, made in the modes of shared), so
- * that git push returns at once. */
+ * that git push returns at once. argv0: how zadig-hook was run (the hook
+ * script runs it by the path install recorded), which the poller watches
+ * for an upgrade (zh_hook_run_by, zh_hook_poll). */
 void zh_hook_spawn_poller(const char *git_dir, const char *config,
-			  const char *state_dir, int shared);
+			  const char *state_dir, int shared, const char *argv0);
 
 /* After the store or the spool in state could not be written: when the
  * pushing user (git runs the hook as that user) may not write state, or

@@ -250,54 +250,6 @@ static int chain(const char *hook, const char *chained, struct zh_error *err)
 			    hook, chained);
 }
 
-/* Whether path names the file this program runs from (/proc/self/exe:
- * the same inode). */
-static bool is_self(const char *path)
-{
-	struct stat a, b;
-
-	return stat(path, &a) == 0 && stat("/proc/self/exe", &b) == 0 &&
-	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-/* The path the hook script runs zadig-hook by, into buf: the one install
- * was run by (argv0 when absolute, else its first executable match on an
- * absolute PATH entry, as the shell found it) when that is this very
- * program, else the file it runs from. The path run by is often a stable
- * link (/usr/local/bin/zadig-hook -> /opt/zadig-hook/1.2/bin/zadig-hook)
- * that an upgrade points at the next release before the old one is
- * removed; the file it resolves to goes with that release. Returns 0 or
- * -1. */
-static int hook_exe(char *buf, size_t size, const char *argv0)
-{
-	const char *path = getenv("PATH"), *end;
-
-	if (argv0 && argv0[0] == '/') {
-		if (strlen(argv0) < size && is_self(argv0)) {
-			snprintf(buf, size, "%s", argv0);
-			return 0;
-		}
-	} else if (argv0 && *argv0 && !strchr(argv0, '/') && path) {
-		for (; *path; path = *end ? end + 1 : end) {
-			int n;
-
-			if (!(end = strchr(path, ':')))
-				end = path + strlen(path);
-			if (*path != '/')
-				continue;
-			n = snprintf(buf, size, "%.*s/%s", (int)(end - path),
-				     path, argv0);
-			if (n < 0 || (size_t)n >= size ||
-			    access(buf, X_OK) != 0)
-				continue;
-			if (is_self(buf))
-				return 0;
-			break; /* the shell ran that one: not us */
-		}
-	}
-	return zh_hook_self(buf, size);
-}
-
 /* Someone else's hook is in the way: keep it working (chained) or, with
  * force, set it aside; note says which, naming files as base/<name>. */
 static int set_aside(char *note, size_t size, const char *hooks,
@@ -402,7 +354,7 @@ int zh_hook_install(const char *repo_path, const char *config,
 				cfg->zadig.token_error);
 		zh_config_free(cfg);
 	}
-	if (hook_exe(self, sizeof(self), argv0) < 0) {
+	if (zh_hook_run_by(self, sizeof(self), argv0) < 0) {
 		rc = zh_error_set(err, ZH_EIO, "cannot find my own path");
 		goto out;
 	}

@@ -859,49 +859,86 @@ static void wait_until(int64_t at, const char *state)
 	}
 }
 
-/* Whether this poller's program file was replaced or removed since it
- * started (an upgrade: the kernel then names it "<path> (deleted)"); exe
- * gets that path, where a new one may be. */
-static bool exe_replaced(char *exe, size_t size)
+/* This poller's program file into self, without the " (deleted)" the
+ * kernel adds once it was replaced or removed (an upgrade); whether it
+ * was. -1: unknown. */
+static int self_deleted(char *self, size_t size)
 {
 	const char *deleted = " (deleted)";
 	size_t n, d = strlen(deleted);
 
-	if (zh_hook_self(exe, size) < 0)
+	if (zh_hook_self(self, size) < 0)
+		return -1;
+	n = strlen(self);
+	if (n <= d || strcmp(self + n - d, deleted) != 0)
+		return 0;
+	self[n - d] = '\0';
+	return 1;
+}
+
+/* Whether path names a program that is not this poller's (another inode
+ * than /proc/self/exe) and can be run. */
+static bool other_program(const char *path)
+{
+	struct stat a, b;
+
+	return stat(path, &a) == 0 && stat("/proc/self/exe", &b) == 0 &&
+	       (a.st_dev != b.st_dev || a.st_ino != b.st_ino) &&
+	       S_ISREG(a.st_mode) && access(path, X_OK) == 0;
+}
+
+/* Whether the program the hooks run was upgraded since this poller
+ * started (logged): run_by (the path the hook ran zadig-hook by, often a
+ * link that an upgrade points at the next release; this poller's own file
+ * when empty) names another program, which *next gets, for the caller to
+ * start once it let go of the lock; or nothing can be run there and this
+ * poller's own file was removed (*next empty): exiting is all that is
+ * left. */
+static bool upgraded(char *next, size_t size, const char *run_by)
+{
+	char self[PATH_MAX], now[PATH_MAX];
+	const char *path;
+	int deleted = self_deleted(self, sizeof(self));
+
+	if (deleted < 0)
 		return false;
-	n = strlen(exe);
-	if (n <= d || strcmp(exe + n - d, deleted) != 0)
+	path = run_by && run_by[0] ? run_by : self;
+	if (other_program(path)) {
+		snprintf(next, size, "%s", path);
+		if (!realpath(path, now))
+			snprintf(now, sizeof(now), "%s", path);
+		/* a file put where this poller's was, or a link moved */
+		if (strcmp(path, self) == 0 || strcmp(now, self) == 0)
+			log_f("'%s' was replaced since this poller started: "
+			      "the new one takes over",
+			      path);
+		else
+			log_f("'%s' is '%s' now, no longer this poller's "
+			      "'%s': the new one takes over",
+			      path, now, self);
+		return true;
+	}
+	if (!deleted)
 		return false;
-	exe[n - d] = '\0';
+	log_f("'%s' was removed since this poller started: exiting; the "
+	      "next push or 'git zadig sync' goes on with the work",
+	      path);
 	return true;
 }
 
 /* Between rounds: whether a newer zadig-hook should go on with the work
- * (logged). This program's file was replaced since it started: *next
- * gets the path of the new one, for the caller to start once it let go
- * of the lock; or removed (*next empty). Or a newer zadig-hook changed the
- * store's schema, which this one may misread: the next push or `git
- * zadig sync` starts the new one's poller. */
-static bool give_way(char *next, size_t size, struct zh_store *store)
+ * (upgraded, which fills next; or a newer zadig-hook changed the store's
+ * schema, which this one may misread: the next push or `git zadig sync`
+ * starts the new one's poller). Logged. */
+static bool give_way(char *next, size_t size, const char *run_by,
+		     struct zh_store *store)
 {
 	struct zh_error e = {0};
 	int v;
 
-	if (exe_replaced(next, size)) {
-		if (access(next, X_OK) == 0) {
-			log_f("'%s' was replaced since this poller started: "
-			      "the new one takes over",
-			      next);
-			return true;
-		}
-		log_f("'%s' was removed since this poller started: exiting; "
-		      "the next push or 'git zadig sync' goes on with the "
-		      "work",
-		      next);
-		next[0] = '\0';
-		return true;
-	}
 	next[0] = '\0';
+	if (upgraded(next, size, run_by))
+		return true;
 	if (zh_store_schema_version(&v, store, &e) == 0 &&
 	    v > ZH_STORE_SCHEMA_VERSION) {
 		log_f("state store '%s' has schema version %d, newer than this "
@@ -922,8 +959,8 @@ static bool repo_gone(const struct zh_repo *r)
 	return access(head, F_OK) != 0 && errno == ENOENT;
 }
 
-int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
-		 bool spool_only, struct zh_error *err)
+int zh_hook_poll(const char *git_dir, const char *config, const char *run_by,
+		 pid_t after, bool spool_only, struct zh_error *err)
 {
 	struct zh_config *cfg = NULL;
 	struct zh_store *store = NULL;
@@ -974,7 +1011,7 @@ int zh_hook_poll(const char *git_dir, const char *config, pid_t after,
 		bool failed;
 		int left;
 
-		if (rounds++ && give_way(next, sizeof(next), store))
+		if (rounds++ && give_way(next, sizeof(next), run_by, store))
 			break;
 		if (rounds > 1)
 			reload(&cfg, &f, r, config, state, said, sizeof(said),
@@ -1054,8 +1091,8 @@ out:
 		zh_store_unlock_poller(lock);
 	/* after the lock: the new poller takes it */
 	if (next[0])
-		zh_hook_spawn_detached(next, zh_repo_git_dir(r), config, state,
-				       shared, 0);
+		zh_hook_spawn_detached(next, next, zh_repo_git_dir(r), config,
+				       state, shared, 0);
 	kept_dispose(&kept);
 	zh_flow_dispose(&f);
 	zh_store_free(store);
@@ -1067,11 +1104,14 @@ out:
 }
 
 void zh_hook_spawn_poller(const char *git_dir, const char *config,
-			  const char *state_dir, int shared)
+			  const char *state_dir, int shared, const char *argv0)
 {
-	char self[PATH_MAX];
+	char self[PATH_MAX], run_by[PATH_MAX];
 
-	if (zh_hook_self(self, sizeof(self)) == 0)
-		zh_hook_spawn_detached(self, git_dir, config, state_dir, shared,
-				       getppid());
+	if (zh_hook_self(self, sizeof(self)) < 0)
+		return;
+	if (zh_hook_run_by(run_by, sizeof(run_by), argv0) < 0)
+		snprintf(run_by, sizeof(run_by), "%s", self);
+	zh_hook_spawn_detached(self, run_by, git_dir, config, state_dir, shared,
+			       getppid());
 }

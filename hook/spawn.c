@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,44 @@ int zh_hook_self(char *buf, size_t size)
 		return -1;
 	buf[n] = '\0';
 	return 0;
+}
+
+bool zh_hook_is_self(const char *path)
+{
+	struct stat a, b;
+
+	return stat(path, &a) == 0 && stat("/proc/self/exe", &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int zh_hook_run_by(char *buf, size_t size, const char *argv0)
+{
+	const char *path = getenv("PATH"), *end;
+
+	if (argv0 && argv0[0] == '/') {
+		if (strlen(argv0) < size && zh_hook_is_self(argv0)) {
+			snprintf(buf, size, "%s", argv0);
+			return 0;
+		}
+	} else if (argv0 && *argv0 && !strchr(argv0, '/') && path) {
+		for (; *path; path = *end ? end + 1 : end) {
+			int n;
+
+			if (!(end = strchr(path, ':')))
+				end = path + strlen(path);
+			if (*path != '/')
+				continue;
+			n = snprintf(buf, size, "%.*s/%s", (int)(end - path),
+				     path, argv0);
+			if (n < 0 || (size_t)n >= size ||
+			    access(buf, X_OK) != 0)
+				continue;
+			if (zh_hook_is_self(buf))
+				return 0;
+			break; /* the shell ran that one: not us */
+		}
+	}
+	return zh_hook_self(buf, size);
 }
 
 int zh_hook_self_dir(char *buf, size_t size)
@@ -55,9 +94,9 @@ void zh_hook_wait_gone(pid_t pid, int max_ms)
 	}
 }
 
-void zh_hook_spawn_detached(const char *exe, const char *git_dir,
-			    const char *config, const char *state_dir,
-			    int shared, pid_t after)
+void zh_hook_spawn_detached(const char *exe, const char *run_by,
+			    const char *git_dir, const char *config,
+			    const char *state_dir, int shared, pid_t after)
 {
 	posix_spawn_file_actions_t fa;
 	char log[PATH_MAX + 32], pid_s[24];
@@ -66,7 +105,8 @@ void zh_hook_spawn_detached(const char *exe, const char *git_dir,
 	int i = 0, fd;
 
 	snprintf(log, sizeof(log), "%s/poller.log", state_dir);
-	argv[i++] = "zadig-hook";
+	/* as a shell sets it: the poller learns the path it runs by */
+	argv[i++] = run_by && run_by[0] == '/' ? run_by : "zadig-hook";
 	argv[i++] = "poll";
 	argv[i++] = "--git-dir";
 	argv[i++] = git_dir;

@@ -499,7 +499,7 @@ void zh_hook_say_trigger_later(const char *line, const char *once,
 
 /* cfg: the configuration zh_hook_enqueue read, or NULL; ours to free. */
 static int post_receive(const char *config, const char *chain,
-			struct zh_config *cfg)
+			const char *argv0, struct zh_config *cfg)
 {
 	struct zh_buf in;
 	struct zh_store *store = NULL;
@@ -597,7 +597,7 @@ static int post_receive(const char *config, const char *chain,
 	}
 	if (cfg->hook.poll)
 		zh_hook_spawn_poller(zh_repo_git_dir(r), config, state,
-				     zh_flow_state_shared(cfg, r));
+				     zh_flow_state_shared(cfg, r), argv0);
 out:
 	zh_ref_update_dispose(&u);
 	zh_flow_dispose(&f);
@@ -711,9 +711,9 @@ int main(int argc, char **argv)
 		 * stdout and stderr a pipe nobody reads: what we say is then
 		 * lost (its write fails, ignored), the push's work is not */
 		signal(SIGPIPE, SIG_IGN);
-		return zh_hook_enqueue(config, chain, &cfg) == 0
+		return zh_hook_enqueue(config, chain, argv[0], &cfg) == 0
 			   ? 0
-			   : post_receive(config, chain, cfg);
+			   : post_receive(config, chain, argv[0], cfg);
 	}
 	if (strcmp(verb, "install") == 0) {
 		if (!repo) {
@@ -725,7 +725,12 @@ int main(int argc, char **argv)
 		}
 		rc = zh_hook_install(repo, config, argv[0], force, &err);
 	} else if (strcmp(verb, "poll") == 0) {
-		rc = zh_hook_poll(git_dir, config, after, spool, &err);
+		char run_by[PATH_MAX];
+
+		/* now, before an upgrade can repoint a link */
+		if (zh_hook_run_by(run_by, sizeof(run_by), argv[0]) < 0)
+			run_by[0] = '\0';
+		rc = zh_hook_poll(git_dir, config, run_by, after, spool, &err);
 	} else {
 		fprintf(stderr, "%s: error: unknown verb '%s'\n", PROG, verb);
 		return 2;

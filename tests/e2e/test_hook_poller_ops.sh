@@ -122,6 +122,52 @@ check "upgraded: the new poller follows the task to its end" \
 	wait_note "$T/up.git" slow/2 "^passed wf-slow-build #$tid " 15
 check "upgraded: and exits once nothing is pending" wait_pollers 20 "$T/up.git"
 
+# ---- a versioned layout: the hook runs a link an upgrade repoints ----
+# /usr/local/bin/zadig-hook -> /opt/zadig-hook/<version>/zadig-hook: the
+# hook runs the link, the poller the file it resolves to
+V=$T/opt
+mkdir -p "$V/v1" "$V/v2" "$V/v3" "$T/lbin"
+for v in v1 v2 v3; do cp "$(command -v zadig-hook)" "$V/$v/zadig-hook"; done
+ln -s "$V/v1/zadig-hook" "$T/lbin/zadig-hook"
+new_repo ver "$CFG"
+run "$T/lbin/zadig-hook" install "$T/ver.git" --config "$CFG"
+expect "ver: installed by the link" 0 "updated"
+check "ver: the hook runs the link" \
+	grep -qxF "z='$T/lbin/zadig-hook'" "$T/ver.git/hooks/post-receive"
+git -C "$T/ver" checkout -q -b slow/v
+hrun git -C "$T/ver" push origin slow/v
+expect "ver: a task that never ends" 0 "" "$Z slow: wf-slow-build #[0-9]+ created"
+vtid=$(grep -o 'wf-slow-build #[0-9]*' "$T/err" | head -n 1 | tr -dc 0-9)
+v1p=$(poller_of "$T/ver.git")
+check "ver: the poller runs v1" \
+	test -n "$v1p" -a "$(readlink "/proc/$v1p/exe")" = "$V/v1/zadig-hook"
+check "ver: the poller is at work" wait_locked "$T/ver.git/zadig-hook/poller.lock"
+# the link points at v2, v1 stays
+ln -sfn "$V/v2/zadig-hook" "$T/lbin/zadig-hook"
+check "repointed (v1 kept): the old poller says who takes over" \
+	wait_for_log "$T/ver.git" "'$T/lbin/zadig-hook' is '$V/v2/zadig-hook' now, no longer this poller's '$V/v1/zadig-hook': the new one takes over" 10
+check "repointed (v1 kept): the old poller exits" gone_from "$v1p" "$T/ver.git"
+v2p=$(poller_of "$T/ver.git")
+check "repointed (v1 kept): the new poller runs v2" \
+	test -n "$v2p" -a "$(readlink "/proc/${v2p:-0}/exe")" = "$V/v2/zadig-hook"
+check "repointed (v1 kept): the new poller is at work" \
+	wait_locked "$T/ver.git/zadig-hook/poller.lock"
+# the link points at v3, and v2 is removed at once
+ln -sfn "$V/v3/zadig-hook" "$T/lbin/zadig-hook"
+rm -rf "$V/v2"
+check "repointed, v2 removed: the old poller hands over" \
+	wait_for_log "$T/ver.git" "'$T/lbin/zadig-hook' is '$V/v3/zadig-hook' now, no longer this poller's '$V/v2/zadig-hook': the new one takes over" 10
+check "repointed, v2 removed: the old poller exits" gone_from "$v2p" "$T/ver.git"
+v3p=$(poller_of "$T/ver.git")
+check "repointed, v2 removed: the new poller runs v3" \
+	test -n "$v3p" -a "$(readlink "/proc/${v3p:-0}/exe")" = "$V/v3/zadig-hook"
+check "no poller logged that it was removed" \
+	bash -c "! grep -q 'was removed since' '$T/ver.git/zadig-hook/poller.log'"
+fake_ctl POST tasks "{\"kind\":\"product\",\"workflow\":\"wf-slow-build\",\"task_id\":${vtid:-0},\"status\":\"passed\"}" >/dev/null
+check "v3 follows the task to its end" \
+	wait_note "$T/ver.git" slow/v "^passed wf-slow-build #$vtid " 15
+check "v3 exits once nothing is pending" wait_pollers 20 "$T/ver.git"
+
 # ---- a newer zadig-hook changed the store's schema ----
 git -C "$T/up" checkout -q -b slow/3
 hrun git -C "$T/up" push origin slow/3
