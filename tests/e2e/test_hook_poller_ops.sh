@@ -175,12 +175,12 @@ expect "up: another task that never ends" 0 "" "$Z slow: wf-slow-build #[0-9]+ c
 p3=$(poller_of "$T/up.git")
 check "up: a poller runs" test -n "$p3"
 check "up: the poller is at work" wait_locked "$T/up.git/zadig-hook/poller.lock"
-sqlite3 "$T/up.git/zadig-hook/state.db" 'PRAGMA user_version = 999'
+sqlite3 -cmd ".timeout 5000" "$T/up.git/zadig-hook/state.db" 'PRAGMA user_version = 999'
 check "a newer schema: the poller says so" \
 	wait_for_log "$T/up.git" "has schema version 999, newer than this poller knows \([0-9]+\): exiting" 10
 check "a newer schema: the poller exits (and starts none)" wait_pollers 10 "$T/up.git"
 check "a newer schema: no lock held" bash -c "flock -n '$T/up.git/zadig-hook/poller.lock' true"
-sqlite3 "$T/up.git/zadig-hook/state.db" "PRAGMA user_version = $(sqlite3 "$T/app.git/zadig-hook/state.db" 'PRAGMA user_version')"
+sqlite3 -cmd ".timeout 5000" "$T/up.git/zadig-hook/state.db" "PRAGMA user_version = $(sqlite3 "$T/app.git/zadig-hook/state.db" 'PRAGMA user_version')"
 run zadig-hook uninstall "$T/up.git" --purge
 expect "up: purged (its task never ends)" 0 "removed"
 
