@@ -105,12 +105,56 @@ static int sh_quote(struct zh_buf *b, const char *s)
 	return rc ? rc : zh_buf_puts(b, "'");
 }
 
+/* The script's lines after "z=<path>": run zadig-hook, not exec'd, so
+ * that the script can tell when it never started: the shell says 126 or
+ * 127 when it cannot run the file (not executable, a bad interpreter),
+ * and so does the loader (a library gone in an upgrade), before anything
+ * read the push; zadig-hook itself exits 0 to 2. Then, as when it is not
+ * there at all, the script says so and runs the chained hook with the
+ * push still on its stdin (CHAIN_LINES), and exits 0 as zadig-hook
+ * would. Killed by a signal, it may have read the push: nothing more
+ * runs, and the script ends by that signal too, so that git says so as
+ * of a hook killed (no core of the shell). */
+static const char run_lines[] =
+    "if [ -x \"$z\" ]; then\n"
+    "\t\"$z\" post-receive%s\n"
+    "\ts=$?\n"
+    "\tcase $s in\n"
+    "\t126 | 127)\n"
+    "\t\tprintf \"zadig: '%%s' could not start (exit %%s, see above): "
+    "nothing triggered; reinstall zadig-hook, or run 'zadig-hook install' "
+    "on this repository again\\n\" \"$z\" \"$s\" >&2\n"
+    "\t\t;;\n"
+    "\t*)\n"
+    "\t\t[ \"$s\" -le 128 ] || { ulimit -c 0 2>/dev/null; kill -\"$((s - "
+    "128))\" $$; }\n"
+    "\t\texit \"$s\"\n"
+    "\t\t;;\n"
+    "\tesac\n"
+    "else\n"
+    "\tprintf \"zadig: '%%s' is missing or not executable: nothing "
+    "triggered; run 'zadig-hook install' on this repository again\\n\" "
+    "\"$z\" >&2\n"
+    "fi\n";
+
+/* The chained hook, when zadig-hook did not run it: said as zadig-hook
+ * says it when it is not there (zh_hook_run_chained). */
+static const char chain_lines[] =
+    "if ! [ -e \"$c\" ]; then\n"
+    "\tprintf \"zadig: the chained hook '%s' is missing: it did not "
+    "run\\n\" \"$c\" >&2\n"
+    "elif ! [ -x \"$c\" ]; then\n"
+    "\tprintf \"zadig: the chained hook '%s' is not executable: it did "
+    "not run\\n\" \"$c\" >&2\n"
+    "else\n"
+    "\t\"$c\"\n"
+    "fi\n";
+
 /* The hook names the chained hook by its place beside the script ($0,
  * which git sets to the hook's path), so that it still runs, and is the
- * right one, when the repository is moved or copied. When zadig-hook is
- * no longer at self (a new PREFIX, uninstalled), the script says so and
- * still runs the chained hook, which reads the push from the script's
- * stdin, and exits 0 as zadig-hook would. */
+ * right one, when the repository is moved or copied. When zadig-hook
+ * cannot run (run_lines), the script says why and still runs the chained
+ * hook itself. */
 static int write_hook(const char *path, const char *self, bool chain,
 		      struct zh_error *err)
 {
@@ -127,26 +171,20 @@ static int write_hook(const char *path, const char *self, bool chain,
 	if (rc == 0 && chain)
 		rc = zh_buf_puts(&b, "# " CHAINED " beside this script runs "
 				     "first.\ncase $0 in */*) d=${0%/*} ;; "
-				     "*) d=. ;; esac\n");
+				     "*) d=. ;; esac\nc=$d/" CHAINED "\n");
 	if (rc == 0)
 		rc = zh_buf_puts(&b, "z=");
 	if (rc == 0)
 		rc = sh_quote(&b, self);
 	if (rc == 0)
-		rc = zh_buf_puts(
-		    &b, "\nif ! [ -x \"$z\" ]; then\n"
-			"\tprintf \"zadig: '%s' is missing or not "
-			"executable: nothing triggered; run 'zadig-hook "
-			"install' on this repository again\\n\" "
-			"\"$z\" >&2\n");
-	if (rc == 0 && chain)
-		rc = zh_buf_puts(&b, "\t\"$d/" CHAINED "\"\n");
-	if (rc == 0)
-		rc = zh_buf_puts(&b, "\texit 0\nfi\nexec \"$z\" post-receive");
-	if (rc == 0 && chain)
-		rc = zh_buf_puts(&b, " --chain \"$d/" CHAINED "\"");
-	if (rc == 0)
 		rc = zh_buf_puts(&b, "\n");
+	if (rc == 0)
+		rc = zh_buf_printf(&b, run_lines,
+				   chain ? " --chain \"$c\"" : "");
+	if (rc == 0 && chain)
+		rc = zh_buf_puts(&b, chain_lines);
+	if (rc == 0)
+		rc = zh_buf_puts(&b, "exit 0\n");
 	if (rc == 0)
 		rc = zh_buf_printf(&tmp, "%s.tmp", path);
 	if (rc < 0) {

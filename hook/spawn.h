@@ -17,9 +17,11 @@
  * stderr appended to <state_dir>/poller.log (made in the modes of shared,
  * util/perm.h), so that git (waiting on our
  * stdout/stderr) returns at once; the child detaches itself
- * (zh_hook_detach). after > 1: the poller lets process after (the git
- * that runs the hook) end first, before it opens the repository or the
- * store, so that the poller does not compete with the push for the CPU.
+ * (zh_hook_detach). after > 1: the poller lets process after (the
+ * hook's parent: the hook script, which ends with zadig-hook, or the git
+ * that runs a hook an older install wrote, which exec'd zadig-hook) end
+ * first, before it opens the repository or the store, so that the poller
+ * does not compete with the push for the CPU.
  * Best effort: says nothing when it cannot. */
 void zh_hook_spawn_detached(const char *exe, const char *run_by,
 			    const char *git_dir, const char *config,

@@ -29,7 +29,7 @@ check "install prints the recorded config" grep -qx "recorded zadig.config = $CF
 check "the hook is executable" test -x "$T/app.git/hooks/post-receive"
 check "the hook runs zadig-hook post-receive" \
 	bash -c "grep -qx \"z='\$(command -v zadig-hook)'\" '$T/app.git/hooks/post-receive' &&
-		grep -qx 'exec \"\$z\" post-receive' '$T/app.git/hooks/post-receive'"
+		grep -qx '	\"\$z\" post-receive' '$T/app.git/hooks/post-receive'"
 cp "$T/app.git/hooks/post-receive" "$T/hook.first"
 check "git config zadig.config is the absolute config path" \
 	test "$(git --git-dir="$T/app.git" config zadig.config)" = "$CFG"
@@ -106,7 +106,9 @@ check "the old hook is kept as post-receive.zadig-chained" \
 run zadig-hook install "$T/chain.git" --config "$CFG"
 expect "reinstall keeps the chain" 0 "updated; the chained hooks/post-receive.zadig-chained still runs"
 check "reinstall: the chain is still named in the hook" \
-	grep -q -- "--chain .*/post-receive.zadig-chained" "$T/chain.git/hooks/post-receive"
+	grep -qx -- '	"$z" post-receive --chain "$c"' "$T/chain.git/hooks/post-receive"
+check "reinstall: the chain is the hook beside the script" \
+	grep -qx -- 'c=$d/post-receive.zadig-chained' "$T/chain.git/hooks/post-receive"
 check "the chained hook is named by its place beside the hook, not by an absolute path" \
 	bash -c "! grep -qF '$T/' '$T/chain.git/hooks/post-receive'"
 

@@ -105,4 +105,84 @@ check "zadig-hook gone: the hook script exits 0 (got $RC)" test "$RC" = 0
 check "only the two pushes made with zadig-hook there reached the fake" \
 	test "$(creates wf-dev)" = 2
 
+# ---- zadig-hook there but it cannot start: the chained hook still runs ----
+# (a library an upgrade removed: the loader says so and exits 127; a bad
+# interpreter: the shell says "not found", 127), under /bin/sh, with
+# paths holding spaces, quotes and $
+W="$T/we ird'q\$x \"d\""
+# WR: W as a grep -E pattern
+WR=$(printf '%s' "$W" | sed 's/[][\.*^$(){}?+|]/\\&/g')
+mkdir -p "$W/bin"
+cp "$(command -v zadig-hook)" "$W/bin/zadig-hook"
+git init -q --bare "$W/ch.git"
+cat >"$W/ch.git/hooks/post-receive" <<SH
+#!/bin/sh
+cat >>"$T/w.stdin"
+echo "admin hook ran" >&2
+exit 3
+SH
+chmod +x "$W/ch.git/hooks/post-receive"
+run "$W/bin/zadig-hook" install "$W/ch.git" --config "$CFG"
+expect "install from and into paths with spaces, quotes and \$" 0 "chained as"
+git clone -q "file://$W/ch.git" "$T/w" 2>/dev/null
+commit "$T/w" "first"
+: >"$T/w.stdin"
+hrun git -C "$T/w" push origin main
+expect "odd paths: a push triggers" 0 "" "remote: zadig: dev: wf-dev #[0-9]+ created"
+check "odd paths: the admin's hook got the push once" \
+	test "$(wc -l <"$T/w.stdin")" = 1
+n=$(creates wf-dev)
+
+# cannot_start NAME: a push while $W/bin/zadig-hook cannot start
+cannot_start() {
+	: >"$T/w.stdin"
+	commit "$T/w" "$1"
+	local c old
+	c=$(git -C "$T/w" rev-parse HEAD)
+	old=$(git --git-dir="$W/ch.git" rev-parse main)
+	hrun git -C "$T/w" push origin main
+	expect "$1: the push succeeds, said" 0 "" \
+		"^remote: zadig: '$WR/bin/zadig-hook' could not start \(exit 127, see above\): nothing triggered; reinstall zadig-hook, or run 'zadig-hook install' on this repository again"
+	check "$1: the admin's hook ran" grep -q "remote: admin hook ran" "$T/err"
+	check "$1: the admin's hook got the push on its stdin" \
+		test "$(cat "$T/w.stdin")" = "$old $c refs/heads/main"
+	check "$1: the ref arrived" \
+		test "$(git --git-dir="$W/ch.git" rev-parse main)" = "$c"
+	check "$1: nothing reached the fake" test "$(creates wf-dev)" = "$n"
+	printf '%s %s refs/heads/main\n' "$old" "$c" >"$T/lines"
+	RC=0
+	(cd "$W/ch.git" && GIT_DIR=. /bin/sh ./hooks/post-receive <"$T/lines") \
+		>/dev/null 2>&1 || RC=$?
+	check "$1: the hook script exits 0 under /bin/sh (got $RC)" test "$RC" = 0
+}
+check "pollers done before zadig-hook breaks" wait_pollers 20
+printf '#!/nonexistent/interpreter\n' >"$W/bin/zadig-hook"
+chmod +x "$W/bin/zadig-hook"
+cannot_start "a bad interpreter"
+printf '#!/bin/sh\necho "zadig-hook: error while loading shared libraries: libgit2.so.1.5: cannot open shared object file: No such file or directory" >&2\nexit 127\n' >"$W/bin/zadig-hook"
+cannot_start "a library missing"
+check "a library missing: the loader's line reaches the pusher" \
+	grep -q "remote: zadig-hook: error while loading shared libraries" "$T/err"
+# the chained hook gone too: said as zadig-hook says it
+mv "$W/ch.git/hooks/post-receive.zadig-chained" "$T/chained.aside"
+commit "$T/w" "nothing runs"
+hrun git -C "$T/w" push origin main
+expect "cannot start, chained hook gone: said" 0 "" \
+	"^remote: zadig: the chained hook '(.*/)?hooks/post-receive\.zadig-chained' is missing: it did not run"
+check "cannot start, chained hook gone: no shell error" \
+	bash -c "! grep -qE 'zadig-chained: (not found|No such file)' '$T/err'"
+mv "$T/chained.aside" "$W/ch.git/hooks/post-receive.zadig-chained"
+# zadig-hook started and was killed: its input may be half read, so the
+# chained hook does not run again; git says how it ended, as without the
+# script
+printf '#!/bin/sh\nkill -9 $$\n' >"$W/bin/zadig-hook"
+: >"$T/w.stdin"
+commit "$T/w" "killed"
+hrun git -C "$T/w" push origin main
+expect "zadig-hook killed: the push succeeds" 0 "" "post-receive died of signal 9"
+check "zadig-hook killed: the chained hook is not run by the script" \
+	test ! -s "$T/w.stdin"
+check "zadig-hook killed: no 'could not start'" \
+	bash -c "! grep -q 'could not start' '$T/err'"
+
 hook_finish
