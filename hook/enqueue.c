@@ -26,6 +26,7 @@
 #include "hook/spawn.h"
 #include "hook/spool.h"
 #include "mapping/mapping.h"
+#include "store/store.h"
 #include "util/buf.h"
 #include "util/perm.h"
 
@@ -316,7 +317,7 @@ int zh_hook_enqueue(const char *config, const char *chain, const char *argv0,
 	struct zh_ref_update u = {0};
 	size_t i, nlines = 0, cap = 0;
 	bool skip, started = false;
-	int rc = 1, n, self_errno = 0, shared;
+	int rc = 1, n, self_errno = 0, shared, use = -1;
 
 	*loaded = NULL;
 	zh_buf_init(&in, MAX_STDIN);
@@ -380,6 +381,12 @@ int zh_hook_enqueue(const char *config, const char *chain, const char *argv0,
 		}
 		nlines++;
 	}
+	/* held until we exit, so that uninstall --purge waits for this push
+	 * (the store's use lock: store.h) */
+	if (nlines && zh_store_lock_use(&use, state, shared, &e) < 0) {
+		zh_hook_say("%s; nothing triggered", e.msg);
+		goto out;
+	}
 	if (nlines && zh_hook_spool(state, shared, git_dir, path, lines, nlines,
 				    &e) < 0) {
 		zh_hook_say("%s; nothing triggered", e.msg);
@@ -409,6 +416,7 @@ int zh_hook_enqueue(const char *config, const char *chain, const char *argv0,
 		    "next one",
 		    strerror(self_errno));
 out:
+	zh_store_unlock_use(use);
 	zh_ref_update_dispose(&u);
 	for (i = 0; i < nlines; i++)
 		free(lines[i]);

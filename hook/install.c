@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -579,6 +580,49 @@ static int stop_poller(int *lock, const char *state, struct zh_error *err)
 			    path);
 }
 
+/* Take the use lock of the store in state for its removal (store.h), so
+ * that no process uses it (a push that has it open, git zadig) while it
+ * is removed, nor opens it meanwhile: waited for wait_ms at most, said
+ * once. *lock: the descriptor, for zh_store_unlock_removal. */
+static int wait_unused(int *lock, const char *state, int64_t wait_ms,
+		       struct zh_error *err)
+{
+	struct timespec tick = {0, 50000000};
+	char path[PATH_MAX + 16];
+	pid_t holder = 0;
+	int64_t waited;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/store.lock", state);
+	for (waited = 0;; waited += 50) {
+		if ((rc = zh_store_lock_removal(lock, state, err)) !=
+		    ZH_STORE_LOCK_HELD)
+			return rc;
+		if (waited >= wait_ms)
+			break;
+		if (!holder && (holder = lock_holder(path)) > 0) {
+			printf("waiting for the process using '%s' (pid %ld: "
+			       "a push, or git zadig) to finish, %" PRId64
+			       " s at most\n",
+			       state, (long)holder, (wait_ms + 999) / 1000);
+			fflush(stdout);
+		}
+		nanosleep(&tick, NULL);
+	}
+	holder = lock_holder(path);
+	if (holder > 0)
+		return zh_error_set(err, ZH_EIO,
+				    "'%s' is still in use by pid %ld (a push, "
+				    "or git zadig): nothing was changed; run "
+				    "uninstall --purge again once it is done",
+				    state, (long)holder);
+	return zh_error_set(err, ZH_EIO,
+			    "'%s' is still in use (a push, or git zadig): "
+			    "nothing was changed; run uninstall --purge again "
+			    "once it is done",
+			    state);
+}
+
 /* What uninstall finds in a repository and does there. */
 struct found {
 	char hook[PATH_MAX + 32], chained[PATH_MAX + 32];
@@ -588,6 +632,7 @@ struct found {
 	char *state;	   /* <git-dir>/zadig-hook */
 	char *other_state; /* a state_dir the configuration names */
 	char *notes_ref;
+	int64_t deadline_ms; /* hook.deadline */
 };
 
 static void found_dispose(struct found *f)
@@ -640,6 +685,7 @@ static int look(struct found *f, struct zh_repo *r, struct zh_error *err)
 		if (cfg->state_dir && strcmp(cfg->state_dir, f->state) != 0)
 			f->other_state = strdup(cfg->state_dir);
 		f->notes_ref = strdup(cfg->notes.ref);
+		f->deadline_ms = cfg->hook.deadline_ms;
 		zh_config_free(cfg);
 	}
 	if (!f->notes_ref && !(f->notes_ref = strdup("refs/notes/zadig")))
@@ -731,7 +777,7 @@ int zh_hook_uninstall(const char *repo_path, bool purge, bool force,
 	struct zh_repo *r = NULL;
 	struct stat st;
 	bool touch, installed, did = false, have_state;
-	int lock = -1, rc;
+	int lock = -1, use = -1, rc;
 
 	if ((rc = open_repo(&r, repo_path, err)) < 0 ||
 	    (rc = look(&f, r, err)) < 0)
@@ -761,8 +807,15 @@ int zh_hook_uninstall(const char *repo_path, bool purge, bool force,
 	have_state = lstat(f.state, &st) == 0;
 	installed = touch || f.have_chained || has_local(r, "zadig.config") ||
 		    has_local(r, PUSH_OPTIONS_SET);
+	/* a push that has the store open ends before it goes: the hook's
+	 * own work is bounded by hook.deadline (the default's when the
+	 * configuration does not load) */
 	if (purge && have_state && S_ISDIR(st.st_mode) &&
-	    (rc = stop_poller(&lock, f.state, err)) < 0)
+	    ((rc = stop_poller(&lock, f.state, err)) < 0 ||
+	     (rc = wait_unused(
+		  &use, f.state,
+		  (f.deadline_ms > 0 ? f.deadline_ms : 10000) + 5000, err)) <
+		 0))
 		goto out;
 	if (!installed)
 		printf("zadig-hook is not installed in '%s'\n", repo_path);
@@ -803,6 +856,7 @@ int zh_hook_uninstall(const char *repo_path, bool purge, bool force,
 		       "repository drops them\n",
 		       f.notes_ref, f.notes_ref);
 out:
+	zh_store_unlock_removal(use);
 	zh_store_unlock_poller(lock);
 	found_dispose(&f);
 	zh_repo_free(r);

@@ -989,6 +989,11 @@ int zh_hook_poll(const char *git_dir, const char *config, const char *run_by,
 		goto out;
 	}
 	shared = zh_flow_state_shared(cfg, r);
+	/* a hook or git zadig made the store before it started this poller:
+	 * one gone since was removed (uninstall --purge), not to be made
+	 * anew */
+	if (access(state, F_OK) != 0 && errno == ENOENT)
+		goto out;
 	if ((rc = zh_store_open_shared(&store, state, shared, err)) < 0)
 		goto out;
 	rc = zh_store_lock_poller(&lock, state, shared, err);

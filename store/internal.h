@@ -39,6 +39,8 @@ struct zh_store {
 	/* a checkpoint's first pass is done: the next commit copies what is
 	 * left (zh_store_checkpoint) */
 	atomic_bool ckpt_tail;
+	/* the shared use lock of <dir>/store.lock (store.h), or -1 */
+	int use_fd;
 	/* store_cached: statements by the address of their SQL text */
 	struct {
 		const char *sql;
@@ -138,5 +140,12 @@ unsigned store_random(void);
 /* mkdir -p with mode 0700 for missing parts; with shared (util/perm.h)
  * those and dir itself (when ours) get that mode. Returns 0 or -errno. */
 int store_mkdirs(const char *dir, int shared);
+
+/* The shared use lock of the store directory dir (store.h), whose
+ * database is db (for messages), into *fd (-1 when there is none to
+ * take). Returns 0, ZH_EBUSY, ZH_ESTORE (removed meanwhile) or
+ * ZH_ENOMEM. */
+int store_use_lock(int *fd, const char *dir, int shared, const char *db,
+		   struct zh_error *err);
 
 #endif

@@ -698,6 +698,7 @@ int zh_store_open_shared(struct zh_store **out, const char *dir, int shared,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
+	s->use_fd = -1;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->gc_mu, NULL);
 	pthread_mutex_init(&s->ckpt_mu, NULL);
@@ -720,6 +721,8 @@ int zh_store_open_shared(struct zh_store **out, const char *dir, int shared,
 				   s->path, dir, strerror(-e));
 		goto out;
 	}
+	if ((ret = store_use_lock(&s->use_fd, dir, shared, s->path, err)))
+		goto out;
 	if (shared)
 		shared_files(s->path, shared);
 	rc = sqlite3_open_v2(s->path, &s->db,
@@ -756,6 +759,8 @@ void zh_store_free(struct zh_store *s)
 	pthread_cond_destroy(&s->gc_cv);
 	pthread_mutex_destroy(&s->gc_mu);
 	pthread_mutex_destroy(&s->mu);
+	if (s->use_fd >= 0)
+		close(s->use_fd);
 	free(s->path);
 	free(s);
 }

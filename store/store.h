@@ -762,4 +762,34 @@ int zh_store_lock_poller(int *fd, const char *dir, int shared,
 /* Release a lock from zh_store_lock_poller. fd < 0 is a no-op. */
 void zh_store_unlock_poller(int fd);
 
+/* ---- the use lock ---- */
+
+/* Every open store (zh_store_open_shared until zh_store_free) holds a
+ * shared lock (flock) on `<dir>/store.lock`, and a hook that writes to a
+ * store's spool without opening it holds one through zh_store_lock_use,
+ * so that whoever removes the store (zadig-hook uninstall --purge) can
+ * wait for the processes that use it: zh_store_lock_removal. One that
+ * finds the lock taken for removal waits (5 s at most, then ZH_EBUSY) and,
+ * once it has it, fails when the store was removed meanwhile (ZH_ESTORE:
+ * "state store '<dir>/state.db' was removed while it was being opened")
+ * rather than make it anew. Best effort where the lock file cannot be
+ * opened (a store this user may only read): no lock, no error. */
+
+/* Take the shared use lock of the store in dir (made like
+ * zh_store_open_shared makes it), for a process that writes there
+ * without opening the store. Returns 0 with *fd its descriptor (-1 when
+ * there is none to take), or the errors above (then *fd = -1). Release
+ * with zh_store_unlock_use (or exit). Close-on-exec. A directory that
+ * cannot be made is no error here: the caller's write says why. */
+int zh_store_lock_use(int *fd, const char *dir, int shared,
+		      struct zh_error *err);
+void zh_store_unlock_use(int fd);
+
+/* Try to take the use lock of the existing store directory dir
+ * exclusively (not blocking): 0 with *fd its descriptor, when no process
+ * uses the store; ZH_STORE_LOCK_HELD (*fd = -1) while one does; ZH_EIO.
+ * Remove the directory while holding it, then zh_store_unlock_removal. */
+int zh_store_lock_removal(int *fd, const char *dir, struct zh_error *err);
+void zh_store_unlock_removal(int fd);
+
 #endif

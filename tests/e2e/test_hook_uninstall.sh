@@ -177,4 +177,57 @@ run zadig-hook uninstall "$T/p.git" --purge
 expect "uninstall --purge again" 0 "^zadig-hook is not installed in '$T/p.git'"
 check "uninstall --purge again: no store made" test ! -e "$T/p.git/zadig-hook"
 
+# ---- --purge during a push: it waits for the push, which ends as said ----
+new_repo race "$CFG"
+G=$T/race.git
+fake_ctl POST fault '{"method":"POST","path":"/api/directory/workflowTask/create","delay_ms":1500,"times":1}' >/dev/null
+( git -C "$T/race" push origin main >"$T/race.out" 2>&1 ) &
+PP=$!
+# wait_until SECONDS COMMAND...: until it succeeds; 1 on timeout
+wait_until() {
+	local i n=$1
+	shift
+	for i in $(seq $((n * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# recorded_in GIT-DIR: the hook has recorded its trigger (it is sending it)
+recorded_in() {
+	[ "$(sqlite3 -cmd '.timeout 2000' "file:$1/zadig-hook/state.db?mode=ro" \
+		'SELECT count(*) FROM triggers' 2>/dev/null)" = 1 ]
+}
+check "race: the hook is sending (Zadig answers late)" \
+	wait_until 10 recorded_in "$G"
+run zadig-hook uninstall "$G" --purge
+expect "race: uninstall --purge waits for the push" 0 \
+	"^waiting for the process using '$G/zadig-hook' \(pid [0-9]+: a push, or git zadig\) to finish"
+check "race: then removes the store" grep -q "^removed '$G/zadig-hook'" "$T/out"
+wait $PP
+check "race: the pusher saw its task made (the store was there throughout)" \
+	grep -qE "remote: zadig: dev: wf-dev #[0-9]+ created" "$T/race.out"
+check "race: the push's poller does not make the store anew" \
+	bash -c "sleep 2; test ! -e '$G/zadig-hook'"
+check "race: no poller left" wait_pollers 5 "$G"
+
+# ---- --purge while a process keeps the store open: refused ----
+hook_config "$T/short.yaml" "$FAKE_URL" sync 1s
+new_repo held "$T/short.yaml"
+git -C "$T/held" push -q origin main 2>/dev/null
+check "held: pushed" test -e "$T/held.git/zadig-hook/state.db"
+check "held: its poller is done" wait_pollers 20 "$T/held.git"
+flock -o -s "$T/held.git/zadig-hook/store.lock" sleep 30 &
+HP=$!
+run zadig-hook uninstall "$T/held.git" --purge
+expect "held: refused, nothing changed" 1 "" \
+	"'$T/held.git/zadig-hook' is still in use by pid [0-9]+ \(a push, or git zadig\): nothing was changed; run uninstall --purge again once it is done"
+check "held: the hook stays" test -e "$T/held.git/hooks/post-receive"
+check "held: the store stays" test -e "$T/held.git/zadig-hook/state.db"
+check "held: zadig.config stays" git --git-dir="$T/held.git" config zadig.config
+kill "$HP"
+wait "$HP" 2>/dev/null
+run zadig-hook uninstall "$T/held.git" --purge
+expect "held: once it is free" 0 "^removed '$T/held.git/zadig-hook'"
+
 hook_finish

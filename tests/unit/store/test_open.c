@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -539,6 +540,87 @@ static void keys_are_random_hex(void **state)
 	assert_true(zh_store_now_ms() > 1600000000000LL);
 }
 
+/* Remove directory dir and the files in it (a store's: no subdirectory),
+ * as uninstall --purge does. Returns 0 or -1. */
+static int remove_flat(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' ||
+		    (e->d_name[1] && e->d_name[1] != '.'))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	return rmdir(dir);
+}
+
+struct opener {
+	const char *dir;
+	int rc;
+	char msg[512];
+};
+
+static void *open_in_thread(void *arg)
+{
+	struct opener *o = arg;
+	struct zh_error err = {0};
+	struct zh_store *s = NULL;
+
+	o->rc = zh_store_open(&s, o->dir, &err);
+	snprintf(o->msg, sizeof(o->msg), "%s", err.msg);
+	zh_store_free(s);
+	return NULL;
+}
+
+/* Every open store holds the shared use lock; removal takes it
+ * exclusively, and an open meanwhile waits, then fails once the store was
+ * removed rather than make it anew. */
+static void removal_waits_for_users_and_stops_opens(void **state)
+{
+	char *tmp = tmpdir_new();
+	char *dir = join(tmp, "state");
+	struct zh_error err = {0};
+	struct zh_store *s = open_ok(dir);
+	struct opener o = {.dir = dir};
+	struct timespec tick = {0, 200000000};
+	pthread_t t;
+	struct stat st;
+	int fd = -1;
+
+	(void)state;
+	/* an open store: removal must wait */
+	assert_int_equal(zh_store_lock_removal(&fd, dir, &err),
+			 ZH_STORE_LOCK_HELD);
+	assert_int_equal(fd, -1);
+	zh_store_free(s);
+	assert_ok(zh_store_lock_removal(&fd, dir, &err), &err);
+	assert_true(fd >= 0);
+	/* an open while removal holds it waits, and fails once it is gone */
+	assert_int_equal(pthread_create(&t, NULL, open_in_thread, &o), 0);
+	nanosleep(&tick, NULL);
+	assert_int_equal(remove_flat(dir), 0);
+	zh_store_unlock_removal(fd);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(o.rc, ZH_ESTORE);
+	assert_non_null(strstr(o.msg, "was removed while it was being opened"));
+	assert_int_equal(stat(dir, &st), -1);
+	/* released without removing: the open goes on */
+	s = open_ok(dir);
+	zh_store_free(s);
+	assert_ok(zh_store_lock_removal(&fd, dir, &err), &err);
+	o.rc = -1;
+	assert_int_equal(pthread_create(&t, NULL, open_in_thread, &o), 0);
+	nanosleep(&tick, NULL);
+	zh_store_unlock_removal(fd);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(o.rc, 0);
+	free(dir);
+	tmpdir_remove(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +634,7 @@ int main(void)
 	    cmocka_unit_test(unusable_dir_is_reported),
 	    cmocka_unit_test(first_opens_at_once_all_succeed),
 	    cmocka_unit_test(poller_lock_is_exclusive),
+	    cmocka_unit_test(removal_waits_for_users_and_stops_opens),
 	    cmocka_unit_test(backoff_table),
 	    cmocka_unit_test(kept_statements_are_bounded),
 	    cmocka_unit_test(keys_are_random_hex),
