@@ -834,13 +834,32 @@ int zh_hook_uninstall(const char *repo_path, bool purge, bool force,
 		printf("kept receive.advertisePushOptions (set before install, "
 		       "or by an older install)\n");
 	if (purge && have_state) {
+		char target[PATH_MAX];
+		ssize_t n = S_ISLNK(st.st_mode)
+				? readlink(f.state, target, sizeof(target) - 1)
+				: -1;
+
 		if (rm_at(AT_FDCWD, f.state, 0) != 0) {
 			rc = zh_error_set(err, ZH_EIO, "cannot remove '%s': %s",
 					  f.state, strerror(errno));
 			goto out;
 		}
-		printf("removed '%s' (the state store, spool and "
-		       "poller.log)\n",
+		/* rm_at never follows a link: what it points at stays */
+		if (S_ISLNK(st.st_mode))
+			printf("removed the link '%s'; its target '%.*s' is "
+			       "kept\n",
+			       f.state, n > 0 ? (int)n : 3,
+			       n > 0 ? target : "...");
+		else if (S_ISDIR(st.st_mode))
+			printf("removed '%s' (the state store, spool and "
+			       "poller.log)\n",
+			       f.state);
+		else
+			printf("removed '%s' (a file, not a state store)\n",
+			       f.state);
+	} else if (have_state && S_ISLNK(st.st_mode)) {
+		printf("kept '%s' (a link: --purge removes the link, not "
+		       "what it points at)\n",
 		       f.state);
 	} else if (have_state) {
 		printf("kept '%s' (the state store, spool and poller.log; "

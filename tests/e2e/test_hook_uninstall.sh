@@ -230,4 +230,24 @@ wait "$HP" 2>/dev/null
 run zadig-hook uninstall "$T/held.git" --purge
 expect "held: once it is free" 0 "^removed '$T/held.git/zadig-hook'"
 
+# ---- --purge of a <git-dir>/zadig-hook that is a link: the link goes ----
+# (the store refuses a path through a link: SQLite's NOFOLLOW; an admin
+# may have put one there all the same)
+new_repo ln "$CFG"
+mkdir -p "$T/elsewhere/ln-store"
+echo kept >"$T/elsewhere/ln-store/state.db"
+ln -s "$T/elsewhere/ln-store" "$T/ln.git/zadig-hook"
+run zadig-hook uninstall "$T/ln.git" --purge
+expect "ln: purge says it removed the link and kept its target" 0 \
+	"^removed the link '$T/ln.git/zadig-hook'; its target '$T/elsewhere/ln-store' is kept$"
+check "ln: not said to be the store" \
+	bash -c "! grep -q '(the state store, spool and poller.log)' '$T/out'"
+check "ln: the link is gone" test ! -L "$T/ln.git/zadig-hook"
+check "ln: the target stays" test -e "$T/elsewhere/ln-store/state.db"
+new_repo lnk "$CFG"
+ln -s "$T/elsewhere/ln-store" "$T/lnk.git/zadig-hook"
+run zadig-hook uninstall "$T/lnk.git"
+expect "lnk: without --purge the link is kept, said as a link" 0 \
+	"^kept '$T/lnk.git/zadig-hook' \(a link: --purge removes the link, not what it points at\)$"
+
 hook_finish
