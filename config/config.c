@@ -1658,8 +1658,11 @@ static void read_token(struct ctx *x, char **out, const char *path,
 	if (mtime_ns)
 		*mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
 			    st.st_mtim.tv_nsec;
-	if (st.st_mode & (S_IRGRP | S_IROTH))
-		warn(x, m, "token file '%s' is readable by others (chmod 600)",
+	/* a group may need it (the pushing users, the receiver's): 0640 */
+	if (st.st_mode & S_IROTH)
+		warn(x, m,
+		     "token file '%s' is readable by every user (chmod "
+		     "o-r)",
 		     raw);
 	while (len < sizeof(buf) &&
 	       (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {

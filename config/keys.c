@@ -35,9 +35,11 @@ const struct zh_config_key zh_config_keys[] = {
     {.path = "zadig.token_file",
      .type = ZH_KT_STRING,
      .off = TOP(zadig.token_file),
-     .doc = "a regular file holding the token (mode 0600, readable by "
-	    "the user the program runs as: the pushing user for the hook; "
-	    "relative to the config file), read at load time (again at "
+     .doc = "a regular file holding the token (mode 0600, or 0640 with "
+	    "a group of the users that need it; readable by the user the "
+	    "program runs as: the pushing user for the hook; not by every "
+	    "user, which is warned of; relative to the config file), read "
+	    "at load time (again at "
 	    "each send while it cannot be read), trailing whitespace "
 	    "removed"},
     {.path = "zadig.timeout",

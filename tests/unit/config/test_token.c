@@ -234,9 +234,22 @@ static void token_file_mode_warning(void **state)
 	assert_int_equal(d.nwarnings, 1);
 	snprintf(want, sizeof(want),
 		 "%s/c.yaml:3:15: token file '%s/open-token' is readable by "
-		 "others (chmod 600)",
+		 "every user (chmod o-r)",
 		 dir, dir);
 	assert_string_equal(d.warnings[0], want);
+	zh_config_free(c);
+	zh_config_diag_dispose(&d);
+
+	/* 0640: for a group of the users that need it (the pushing users,
+	 * the receiver's), as README says: no warning */
+	write_file("group-token", TOKEN "\n", 0640);
+	snprintf(text, sizeof(text),
+		 "zadig:\n  url: http://z\n  token_file: %s/group-token\n",
+		 dir);
+	write_file("c.yaml", text, 0644);
+	assert_int_equal(load(&c, &d, &e, "c.yaml"), 0);
+	assert_string_equal(c->zadig.token, TOKEN);
+	assert_int_equal(d.nwarnings, 0);
 	zh_config_free(c);
 	zh_config_diag_dispose(&d);
 }
