@@ -787,8 +787,10 @@ void zh_store_unlock_use(int fd);
 
 /* Try to take the use lock of the existing store directory dir
  * exclusively (not blocking): 0 with *fd its descriptor, when no process
- * uses the store; ZH_STORE_LOCK_HELD (*fd = -1) while one does; ZH_EIO.
- * Remove the directory while holding it, then zh_store_unlock_removal. */
+ * uses the store (*fd = -1 when it has no store.lock, or its file system
+ * no locks: nobody can hold it then); ZH_STORE_LOCK_HELD (*fd = -1) while
+ * one does; ZH_EIO. Remove the directory while holding it, then
+ * zh_store_unlock_removal. */
 int zh_store_lock_removal(int *fd, const char *dir, struct zh_error *err);
 void zh_store_unlock_removal(int fd);
 

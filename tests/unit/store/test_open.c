@@ -621,6 +621,29 @@ static void removal_waits_for_users_and_stops_opens(void **state)
 	tmpdir_remove(tmp);
 }
 
+/* A store made before store.lock existed (or by a program run as
+ * another user) has none: nobody can hold it, so removal goes on, and
+ * makes no file (one made 0600 by root would shut out the pushers). */
+static void removal_of_a_store_without_lock_file(void **state)
+{
+	char *tmp = tmpdir_new();
+	char *dir = join(tmp, "state");
+	char *lock = join(dir, "store.lock");
+	struct zh_error err = {0};
+	struct stat st;
+	int fd = -2;
+
+	(void)state;
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_ok(zh_store_lock_removal(&fd, dir, &err), &err);
+	assert_int_equal(fd, -1);
+	assert_int_equal(stat(lock, &st), -1);
+	zh_store_unlock_removal(fd);
+	free(lock);
+	free(dir);
+	tmpdir_remove(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +658,7 @@ int main(void)
 	    cmocka_unit_test(first_opens_at_once_all_succeed),
 	    cmocka_unit_test(poller_lock_is_exclusive),
 	    cmocka_unit_test(removal_waits_for_users_and_stops_opens),
+	    cmocka_unit_test(removal_of_a_store_without_lock_file),
 	    cmocka_unit_test(backoff_table),
 	    cmocka_unit_test(kept_statements_are_bounded),
 	    cmocka_unit_test(keys_are_random_hex),
