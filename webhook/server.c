@@ -1535,7 +1535,7 @@ int zh_wh_server_start(struct zh_wh_server **out, struct zh_webhook *w,
 		return zh_error_set(err, ZH_ENOMEM, "out of memory");
 	s->w = w;
 	pthread_mutex_init(&s->qlock, NULL);
-	pthread_cond_init(&s->qcond, NULL);
+	zh_wh_cond_init(&s->qcond); /* pause_ms waits on it, timed */
 	zh_wh_cond_init(&s->ckcond);
 	s->qtail = &s->qhead;
 	if ((rc = bind_listen(&s->fd, &v6, addr, addrsize, port, listen_on,
