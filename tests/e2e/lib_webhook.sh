@@ -193,3 +193,32 @@ load_event() {
 	printf '{"object_kind":"push","before":"%040x","after":"%040x","ref":"refs/heads/b%d","project":{"path_with_namespace":"load/app"},"commits":[{"id":"%040x","message":"m","added":["a.c"]}],"total_commits_count":1}' \
 		"$4" "$3" "$2" "$3" >"$1"
 }
+
+# lock_store SECONDS: another process takes the write lock of the store in
+# $T/state (write_config's state_dir) and holds it until $T/release
+# appears (unlock_store) or SECONDS have passed. $T/locked appears once it
+# holds the lock, $T/unlocking just before it lets go.
+lock_store() {
+	rm -f "$T/locked" "$T/unlocking" "$T/release"
+	cat >"$T/hold.sh" <<SH
+touch '$T/locked'
+i=0
+while [ ! -e '$T/release' ] && [ \$i -lt $(($1 * 20)) ]; do
+	sleep 0.05
+	i=\$((i + 1))
+done
+touch '$T/unlocking'
+SH
+	sqlite3 -cmd ".timeout 5000" "$T/state/state.db" "BEGIN IMMEDIATE;" \
+		".shell sh $T/hold.sh" "ROLLBACK;" >/dev/null 2>&1 &
+	LOCK_PID=$!
+	wait_until 10 test -e "$T/locked"
+}
+unlock_store() {
+	touch "$T/release"
+	wait "$LOCK_PID"
+}
+# held: the lock holder has not begun to let go
+held() {
+	[ -e "$T/locked" ] && [ ! -e "$T/unlocking" ]
+}

@@ -29,29 +29,6 @@ rules:
           repos: [app]"
 wh_start "$CFG"
 
-# lock_store SECONDS: another process takes the store's write lock and
-# holds it until $T/release appears or SECONDS have passed. $T/locked
-# appears once it holds the lock, $T/unlocking just before it lets go.
-lock_store() {
-	rm -f "$T/locked" "$T/unlocking" "$T/release"
-	cat >"$T/hold.sh" <<SH
-touch '$T/locked'
-i=0
-while [ ! -e '$T/release' ] && [ \$i -lt $(($1 * 20)) ]; do
-	sleep 0.05
-	i=\$((i + 1))
-done
-touch '$T/unlocking'
-SH
-	sqlite3 -cmd ".timeout 5000" "$T/state/state.db" "BEGIN IMMEDIATE;" \
-		".shell sh $T/hold.sh" "ROLLBACK;" >/dev/null 2>&1 &
-	LOCK_PID=$!
-	wait_until 10 test -e "$T/locked"
-}
-unlock_store() {
-	touch "$T/release"
-	wait "$LOCK_PID"
-}
 # when: "held" while the lock holder has not begun to let go, else "late"
 when() {
 	if [ -e "$T/unlocking" ]; then echo late; else echo held; fi

@@ -39,28 +39,6 @@ push_event() {
 	} >"$1"
 }
 
-# lock_store SECONDS: another process holds the store's write lock until
-# $T/release appears or SECONDS pass; $T/unlocking once it lets go
-lock_store() {
-	rm -f "$T/locked" "$T/unlocking" "$T/release"
-	cat >"$T/hold.sh" <<SH
-touch '$T/locked'
-i=0
-while [ ! -e '$T/release' ] && [ \$i -lt $(($1 * 20)) ]; do
-	sleep 0.05
-	i=\$((i + 1))
-done
-touch '$T/unlocking'
-SH
-	sqlite3 -cmd ".timeout 5000" "$T/state/state.db" "BEGIN IMMEDIATE;" \
-		".shell sh $T/hold.sh" "ROLLBACK;" >/dev/null 2>&1 &
-	LOCK_PID=$!
-	wait_until 10 test -e "$T/locked"
-}
-# held: the lock holder has not begun to let go
-held() {
-	[ -e "$T/locked" ] && [ ! -e "$T/unlocking" ]
-}
 
 # send NAME MAX-TIME FILE KEY: POST the event in the background, as GitLab
 # does (MAX-TIME: its timeout); $T/NAME.code, $T/NAME.reply, and
@@ -150,8 +128,7 @@ check "... once the drain's 10 s are over (${cms} ms)" \
 	test "$cms" -ge 9500 -a "$cms" -lt 11500
 check "... saying it was not stored" grep -q '"error":"the state store is busy .*not stored' "$T/c.reply"
 check "... logged not stored" log_has "key=busy-c result=refused: .*busy.*; not stored: the receiver stopped first"
-touch "$T/release"
-wait "$LOCK_PID"
+unlock_store
 
 check "the token is in no log line" bash -c "! grep -qF -- '$TOKEN' '$T/wh.err'"
 finish
