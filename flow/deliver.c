@@ -260,6 +260,22 @@ static void disable_lookup(struct zh_flow *f)
 		      f->cfg->zadig.url);
 }
 
+/* The commitId lookup of commit into l (zh_zadig_tasks_by_commit), the
+ * lookup switched off for this server when it has none (ZH_ENOTFOUND,
+ * returned as it is). */
+static int lookup(struct zh_zadig_task_list *l, struct zh_flow *f,
+		  const char *commit, const char *project, struct zh_error *e)
+{
+	struct zh_zadig *z = NULL;
+	int rc;
+
+	if ((rc = client(&z, f, e)) == 0)
+		rc = zh_zadig_tasks_by_commit(l, z, commit, project, e);
+	if (rc == ZH_ENOTFOUND)
+		disable_lookup(f);
+	return rc;
+}
+
 /* What reconcile learnt about a trigger that may have been sent. */
 enum found {
 	FOUND,	   /* the task exists: res has it */
@@ -323,7 +339,6 @@ static enum found reconcile(struct zh_flow_result *res, int64_t *create_time,
 {
 	struct zh_zadig_task_list l = {0};
 	const struct zh_zadig_task *hit = NULL;
-	struct zh_zadig *z = NULL;
 	struct zh_error e = {0};
 	enum found found = NOT_FOUND;
 	bool fits = false;
@@ -332,12 +347,8 @@ static enum found reconcile(struct zh_flow_result *res, int64_t *create_time,
 
 	if (t->custom || lookup_disabled(f))
 		return NO_LOOKUP;
-	if ((rc = client(&z, f, &e)) == 0)
-		rc = zh_zadig_tasks_by_commit(&l, z, t->commit, t->project, &e);
-	if (rc == ZH_ENOTFOUND) {
-		disable_lookup(f);
+	if ((rc = lookup(&l, f, t->commit, t->project, &e)) == ZH_ENOTFOUND)
 		return NO_LOOKUP;
-	}
 	/* the list is ours: sorted in place, lowest id first */
 	if (rc == 0 && l.len)
 		qsort(l.items, l.len, sizeof(*l.items), by_task_id);
@@ -922,7 +933,6 @@ static enum seen product_times(struct zh_flow *f, const struct zh_store_task *k,
 	    known ? listed(known, k, &unsure) : NULL;
 	bool final = zh_zadig_status_is_final(t->status);
 	enum seen seen = SEEN_NONE;
-	struct zh_zadig *z = NULL;
 	struct zh_error err = {0};
 	size_t n;
 	int rc;
@@ -936,12 +946,8 @@ static enum seen product_times(struct zh_flow *f, const struct zh_store_task *k,
 	    (known ? e && !(same_status(e, t) && e->end_time)
 		   : !kept_duration(k, t, &n)) &&
 	    !f->lookup_failed && !lookup_disabled(f)) {
-		if ((rc = client(&z, f, &err)) == 0)
-			rc = zh_zadig_tasks_by_commit(&l, z, k->commit,
-						      k->project, &err);
-		if (rc == ZH_ENOTFOUND) {
-			disable_lookup(f);
-		} else if (rc < 0) {
+		rc = lookup(&l, f, k->commit, k->project, &err);
+		if (rc < 0 && rc != ZH_ENOTFOUND) {
 			logf_(f,
 			      "cannot look up when %s #%" PRId64 " ran: %s "
 			      "(not asked again this round)",
@@ -1171,7 +1177,6 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 		    struct zh_error *err)
 {
 	struct zh_zadig_task_list l = {0};
-	struct zh_zadig *z = NULL;
 	struct zh_error e = {0};
 	int64_t now = zh_store_now_ms();
 	size_t i;
@@ -1179,12 +1184,8 @@ static int discover(struct zh_flow *f, const char *repo, const char *ref,
 
 	if (f->lookup_failed || lookup_disabled(f))
 		return 0;
-	if ((rc = client(&z, f, &e)) == 0)
-		rc = zh_zadig_tasks_by_commit(&l, z, commit, project, &e);
-	if (rc == ZH_ENOTFOUND) {
-		disable_lookup(f);
+	if ((rc = lookup(&l, f, commit, project, &e)) == ZH_ENOTFOUND)
 		return 0;
-	}
 	if (rc < 0) {
 		/* a hint only: polling by id goes on */
 		logf_(f,
