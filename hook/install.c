@@ -95,17 +95,6 @@ static int give_away_fd(int fd, const char *path, struct zh_error *err)
 	return 0;
 }
 
-/* 'x' -> 'x' with every ' as '\'' so sh reads it back verbatim. */
-static int sh_quote(struct zh_buf *b, const char *s)
-{
-	int rc = zh_buf_puts(b, "'");
-
-	for (; rc == 0 && *s; s++)
-		rc = *s == '\'' ? zh_buf_puts(b, "'\\''")
-				: zh_buf_append(b, s, 1);
-	return rc ? rc : zh_buf_puts(b, "'");
-}
-
 /* The script's lines after "z=<path>": run zadig-hook, not exec'd, so
  * that the script can tell when it never started: the shell says 126 or
  * 127 when it cannot run the file (not executable, a bad interpreter),
@@ -176,7 +165,7 @@ static int write_hook(const char *path, const char *self, bool chain,
 	if (rc == 0)
 		rc = zh_buf_puts(&b, "z=");
 	if (rc == 0)
-		rc = sh_quote(&b, self);
+		rc = zh_buf_sh_quote(&b, self);
 	if (rc == 0)
 		rc = zh_buf_puts(&b, "\n");
 	if (rc == 0)

@@ -449,18 +449,11 @@ static char *shell_word(const char *s)
 				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				    "0123456789/._-+@,=%:";
 	struct zh_buf b;
-	int rc;
 
 	if (*s && strspn(s, plain) == strlen(s))
 		return strdup(s);
 	zh_buf_init(&b, SIZE_MAX);
-	rc = zh_buf_puts(&b, "'");
-	for (; rc == 0 && *s; s++)
-		rc = *s == '\'' ? zh_buf_puts(&b, "'\\''")
-				: zh_buf_append(&b, s, 1);
-	if (rc == 0)
-		rc = zh_buf_puts(&b, "'");
-	if (rc < 0) {
+	if (zh_buf_sh_quote(&b, s) < 0) {
 		zh_buf_dispose(&b);
 		return NULL;
 	}

@@ -80,6 +80,16 @@ int zh_buf_puts(struct zh_buf *b, const char *s)
 	return zh_buf_append(b, s, strlen(s));
 }
 
+int zh_buf_sh_quote(struct zh_buf *b, const char *s)
+{
+	int rc = zh_buf_puts(b, "'");
+
+	for (; rc == 0 && *s; s++)
+		rc = *s == '\'' ? zh_buf_puts(b, "'\\''")
+				: zh_buf_append(b, s, 1);
+	return rc ? rc : zh_buf_puts(b, "'");
+}
+
 int zh_buf_vprintf(struct zh_buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

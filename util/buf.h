@@ -31,6 +31,10 @@ int zh_buf_append(struct zh_buf *b, const void *data, size_t n);
 /* Append a NUL-terminated string. Same returns as zh_buf_append. */
 int zh_buf_puts(struct zh_buf *b, const char *s);
 
+/* Append s in single quotes, each ' as '\'', so that sh reads it back
+ * verbatim as one word. Same returns as zh_buf_append. */
+int zh_buf_sh_quote(struct zh_buf *b, const char *s);
+
 /* printf-style append. Same returns as zh_buf_append. */
 int zh_buf_printf(struct zh_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -168,6 +168,21 @@ static void json_utf8(void **state)
 }
 
 /* Text for a terminal: what it would obey shows as an escape. */
+/* one word sh reads back verbatim: the hook script's path, the ref of
+ * the hook's "once ..., run" hint */
+static void sh_quote(void **state)
+{
+	struct zh_buf b;
+
+	(void)state;
+	zh_buf_init(&b, SIZE_MAX);
+	assert_int_equal(zh_buf_sh_quote(&b, "a b$(x)"), 0);
+	assert_int_equal(zh_buf_sh_quote(&b, "it's"), 0);
+	assert_int_equal(zh_buf_sh_quote(&b, ""), 0);
+	assert_string_equal(zh_buf_cstr(&b), "'a b$(x)''it'\\''s'''");
+	zh_buf_dispose(&b);
+}
+
 static void display(void **state)
 {
 	static const char in[] =
@@ -202,13 +217,10 @@ static void display(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(append_and_cap),
-	    cmocka_unit_test(grows_past_initial),
-	    cmocka_unit_test(no_cap),
-	    cmocka_unit_test(json_str),
-	    cmocka_unit_test(utf8_char),
-	    cmocka_unit_test(json_utf8),
-	    cmocka_unit_test(display),
+	    cmocka_unit_test(append_and_cap),	  cmocka_unit_test(sh_quote),
+	    cmocka_unit_test(grows_past_initial), cmocka_unit_test(no_cap),
+	    cmocka_unit_test(json_str),		  cmocka_unit_test(utf8_char),
+	    cmocka_unit_test(json_utf8),	  cmocka_unit_test(display),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
