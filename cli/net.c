@@ -328,7 +328,7 @@ static int read_event(struct zh_flow_event *fe, struct zh_config **cfg,
 	if (o->before) {
 		/* the push as the hook saw it: old -> new, or a new ref (its
 		 * paths from the merge base with HEAD's branch) */
-		if (strspn(o->before, "0") == strlen(o->before))
+		if (zh_oid_is_zero(o->before))
 			snprintf(old, sizeof(old), "%040d", 0);
 		else if ((rc = zh_repo_resolve(old, sizeof(old), r, o->before,
 					       err)) < 0)
@@ -934,6 +934,7 @@ static void say_untried(struct session *ss, int64_t start)
 	struct zh_store_trigger_list l = {0};
 	struct zh_error e = {0};
 	int64_t now = zh_store_now_ms();
+	char line[1024];
 	size_t i;
 
 	if (zh_store_triggers_pending(&l, ss->store, &e) < 0) {
@@ -950,14 +951,14 @@ static void say_untried(struct session *ss, int64_t start)
 		if (t->updated_ms >= start && t->updated_ms <= now)
 			continue;
 		ss->untried++;
-		fprintf(stderr,
-			"git-zadig: %s/%s: still queued, not tried: %s "
-			"(%s %" PRId64 "s)\n",
-			t->repo, t->rule,
-			sending ? "another process is sending it"
-				: "not due yet",
-			sending ? "its claim ends in" : "its next try is in",
-			at > now ? (at - now + 999) / 1000 : 0);
+		snprintf(line, sizeof(line),
+			 "%s/%s: still queued, not tried: %s (%s %" PRId64 "s)",
+			 t->repo, t->rule,
+			 sending ? "another process is sending it"
+				 : "not due yet",
+			 sending ? "its claim ends in" : "its next try is in",
+			 at > now ? (at - now + 999) / 1000 : 0);
+		session_log(NULL, line);
 	}
 	zh_store_trigger_list_dispose(&l);
 }
