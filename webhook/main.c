@@ -114,6 +114,14 @@ void zh_wh_cond_init(pthread_cond_t *c)
 	pthread_condattr_destroy(&a);
 }
 
+int64_t zh_wh_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int zh_wh_cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms)
 {
 	struct timespec ts;

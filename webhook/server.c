@@ -98,8 +98,8 @@ struct zh_wh_server {
 	/* the committer holds a batch of events the store is busy for: a
 	 * GET is answered at once, not queued behind it (under qlock) */
 	bool store_busy;
-	/* zh_wh_server_drain's limit (mono_ms), 0 before: a batch the store
-	 * is still busy for then is answered 503 (under qlock) */
+	/* zh_wh_server_drain's limit (zh_wh_mono_ms), 0 before: a batch the
+	 * store is still busy for then is answered 503 (under qlock) */
 	int64_t give_up_at;
 	/* the checkpointer: WAL back into the database, off the commits'
 	 * path (zh_store_checkpoint_apart) */
@@ -158,14 +158,6 @@ struct request {
 	bool duplicate;
 	struct request *next; /* in the committer's queue */
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Lines held by this thread (zh_wh_log_hold): a worker's batch. */
 static _Thread_local char *log_buf;
@@ -691,14 +683,14 @@ static void store_busy(struct zh_wh_server *s)
  * when that is over or the committer is stopping. */
 static int64_t store_wait(struct zh_wh_server *s)
 {
-	int64_t left = STORE_WAIT_MS;
+	int64_t left = STORE_WAIT_MS, rest;
 
 	pthread_mutex_lock(&s->qlock);
-	if (s->qstop)
+	rest = s->give_up_at ? s->give_up_at - zh_wh_mono_ms() : left;
+	if (s->qstop || rest <= 0)
 		left = -2;
-	else if (s->give_up_at && s->give_up_at - mono_ms() < left)
-		left =
-		    s->give_up_at > mono_ms() ? s->give_up_at - mono_ms() : -2;
+	else if (rest < left)
+		left = rest;
 	pthread_mutex_unlock(&s->qlock);
 	return left;
 }
@@ -706,10 +698,10 @@ static int64_t store_wait(struct zh_wh_server *s)
 /* Sleep ms, less when zh_wh_server_drain's limit comes first. */
 static void pause_ms(struct zh_wh_server *s, int64_t ms)
 {
-	int64_t until = mono_ms() + ms, now;
+	int64_t until = zh_wh_mono_ms() + ms, now;
 
 	pthread_mutex_lock(&s->qlock);
-	while (!s->qstop && (now = mono_ms()) < until &&
+	while (!s->qstop && (now = zh_wh_mono_ms()) < until &&
 	       (!s->give_up_at || now < s->give_up_at))
 		zh_wh_cond_wait_ms(&s->qcond, &s->qlock,
 				   (s->give_up_at && s->give_up_at < until
@@ -750,7 +742,8 @@ static int store_when_free(struct zh_wh_server *s, struct zh_store_event_in *in,
 	pthread_mutex_unlock(&s->qlock);
 	if (rc == 0)
 		zh_wh_log("the state store took %zu event%s after %.1f s", nev,
-			  nev == 1 ? "" : "s", (double)(mono_ms() - t0) / 1000);
+			  nev == 1 ? "" : "s",
+			  (double)(zh_wh_mono_ms() - t0) / 1000);
 	return rc;
 }
 
@@ -762,7 +755,7 @@ static int store_batch(struct zh_wh_server *s, struct request **q, size_t *n,
 		       struct zh_store_event_in *in, size_t nev,
 		       struct zh_error *err)
 {
-	int64_t t0 = mono_ms(), wait = store_wait(s);
+	int64_t t0 = zh_wh_mono_ms(), wait = store_wait(s);
 	size_t i, k;
 	int rc;
 
@@ -1598,7 +1591,7 @@ void zh_wh_server_quiesce(struct zh_wh_server *s)
 int zh_wh_server_drain(struct zh_wh_server *s, int64_t max_ms)
 {
 	const struct timespec tick = {0, 10 * 1000 * 1000};
-	int64_t until = mono_ms() + max_ms;
+	int64_t until = zh_wh_mono_ms() + max_ms;
 	int n = 0;
 
 	if (!s)
@@ -1610,7 +1603,7 @@ int zh_wh_server_drain(struct zh_wh_server *s, int64_t max_ms)
 	pthread_cond_signal(&s->qcond);
 	pthread_mutex_unlock(&s->qlock);
 	while ((n = atomic_load(&s->busy)) > 0 &&
-	       mono_ms() < until + GIVEN_UP_MS)
+	       zh_wh_mono_ms() < until + GIVEN_UP_MS)
 		nanosleep(&tick, NULL);
 	return n;
 }

@@ -81,6 +81,11 @@ void zh_wh_cond_init(pthread_cond_t *c);
  * zh_wh_cond_init. Returns what pthread_cond_timedwait does. */
 int zh_wh_cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms);
 
+/* Milliseconds on the monotonic clock, which zh_wh_cond_wait_ms and the
+ * receiver's own schedules (deadlines, back-offs, the poll round) count
+ * on. */
+int64_t zh_wh_mono_ms(void);
+
 /* One line on stderr, "zadig-webhook: " first. Never hand it a secret. */
 void zh_wh_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -134,14 +134,6 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* The worker's own schedules (the poll round, the prune, notes pushes
- * retried) count on this clock: a wall clock set back does not put them
- * off by the size of the step. */
-static int64_t mono_ms(void)
-{
-	return (int64_t)(mono_us() / 1000u);
-}
-
 /* Point the worker's flow at conf; a new config gets a new client. */
 static void bind_conf(struct zh_wh_worker *k, const struct zh_wh_conf *conf)
 {
@@ -1304,7 +1296,7 @@ static void push_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 		struct push_due *pd = &k->pushes[i];
 		int64_t delay;
 
-		if (pd->next_ms > mono_ms()) {
+		if (pd->next_ms > zh_wh_mono_ms()) {
 			i++;
 			continue;
 		}
@@ -1316,7 +1308,7 @@ static void push_notes(struct zh_wh_worker *k, const struct zh_config *cfg)
 		if (delay > PUSH_RETRY_MAX_MS)
 			delay = PUSH_RETRY_MAX_MS;
 		pd->fails++;
-		pd->next_ms = mono_ms() + delay;
+		pd->next_ms = zh_wh_mono_ms() + delay;
 		i++;
 	}
 }
@@ -1471,12 +1463,12 @@ static void poll_round(struct zh_wh_worker *k, const struct zh_config *cfg,
 			zh_metrics_observe(&k->w->metrics, each);
 	}
 	write_notes(k, cfg);
-	if (mono_ms() >= *next_prune) {
+	if (zh_wh_mono_ms() >= *next_prune) {
 		zh_store_events_prune(NULL, k->w->store,
 				      zh_store_now_ms() - EVENT_KEEP_MS, NULL);
 		if (zh_flow_prune(NULL, &k->flow, zh_store_now_ms(), &err) < 0)
 			zh_wh_log("store: %s", err.msg);
-		*next_prune = mono_ms() + PRUNE_EVERY_MS;
+		*next_prune = zh_wh_mono_ms() + PRUNE_EVERY_MS;
 	}
 }
 
@@ -1554,11 +1546,11 @@ static void *run(void *arg)
 		zh_wh_log_flush();
 		for (i = 0; i < n; i++)
 			zh_store_event_dispose(&ev[i]);
-		now = mono_ms();
+		now = zh_wh_mono_ms();
 		if (k->index == 0 && !atomic_load(&w->stopping) &&
 		    (tick || now >= next_tick)) {
 			poll_round(k, cfg, &next_prune);
-			now = mono_ms();
+			now = zh_wh_mono_ms();
 			next_tick = now + cfg->poll.interval_ms;
 		}
 		zh_wh_conf_put(w, conf);
